@@ -1,0 +1,3 @@
+export { ErrorCode } from "./codes.js";
+export { type Err, err, type Ok, ok, type Result, type ResultMetadata } from "./result.js";
+export { SystemError, type SystemErrorOptions } from "./system-error.js";
