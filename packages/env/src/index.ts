@@ -1,0 +1,1 @@
+export { createEnvService, defaultGlobalEnv, type EnvLayer, type EnvService } from "./env-service.js";

@@ -1,0 +1,157 @@
+import { SystemError } from "@sluice/errors";
+import mitt, { type Emitter } from "mitt";
+
+/** A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`. */
+export type EventMap = Record<string, unknown>;
+
+/** A handler for one event type; it receives the payload. */
+export type EventHandler<T> = (payload: T) => void;
+
+/** A handler for every event (subscribed with `"*"`); it receives the event type and the payload. */
+export type WildcardHandler<M extends EventMap> = <K extends keyof M>(type: K, payload: M[K]) => void;
+
+/**
+ * The event bus Sluice depends on. It is deliberately narrow (emit, subscribe, count) so that a
+ * distributed bus (Redis, NATS, …) can implement it later without the runtime changing.
+ *
+ * Delivery is synchronous: handlers of the emitted type run in subscription order, then wildcard
+ * (`"*"`) handlers in subscription order. A handler that throws is reported (see
+ * {@link EventBusOptions.onError}) and the remaining handlers still run.
+ */
+export interface EventBus<M extends EventMap = Record<string, unknown>> {
+  /**
+   * Delivers `payload` to every handler of `type`, then to every wildcard handler. Never throws
+   * because of a handler. Throws `SystemError` `INVALID_INPUT` when `type` is not a non-empty string
+   * or is the reserved `"*"`.
+   */
+  emit<K extends keyof M & string>(type: K, payload: M[K]): void;
+  /**
+   * Subscribes `handler` to `type`. Returns an unsubscribe function; calling it more than once is
+   * harmless. A handler unsubscribed while an event is being delivered is not called after that.
+   */
+  on<K extends keyof M & string>(type: K, handler: EventHandler<M[K]>): () => void;
+  /** Subscribes `handler` to every event (wildcard). Returns an unsubscribe function. */
+  on(type: "*", handler: WildcardHandler<M>): () => void;
+  /**
+   * The number of live handlers for `type` (`"*"` counts wildcard handlers); with no argument, all
+   * handlers including wildcard ones. Useful for leak checks.
+   */
+  listenerCount(type?: string): number;
+}
+
+/** Options for {@link createEventBus}. */
+export interface EventBusOptions {
+  /**
+   * Called when a handler throws, with what it threw, the event type and the payload.
+   * Default: `console.error` naming the event type. If `onError` itself throws, that error goes to
+   * `console.error` too; `emit` still never throws.
+   */
+  onError?: (error: unknown, type: string, payload: unknown) => void;
+}
+
+type AnyHandler = (...args: any[]) => void;
+
+function defaultOnError(error: unknown, type: string): void {
+  console.error(`[sluice/events] a handler for "${type}" threw:`, error);
+}
+
+function assertEventType(type: unknown, method: string): asserts type is string {
+  if (typeof type !== "string" || type.length === 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `eventBus.${method}: the event type must be a non-empty string (got ${describe(type)})`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  return typeof value;
+}
+
+/**
+ * Creates an in-process {@link EventBus} on mitt.
+ *
+ * @example
+ * ```ts
+ * const bus = createEventBus<{ "order.placed": { orderId: string } }>();
+ * const off = bus.on("order.placed", (p) => console.log(p.orderId));
+ * bus.emit("order.placed", { orderId: "A1" });
+ * off();
+ * ```
+ */
+export function createEventBus<M extends EventMap = Record<string, unknown>>(
+  options: EventBusOptions = {},
+): EventBus<M> {
+  const emitter: Emitter<Record<string, unknown>> = mitt();
+  const onError = options.onError ?? defaultOnError;
+
+  const report = (error: unknown, type: string, payload: unknown): void => {
+    try {
+      onError(error, type, payload);
+    } catch (reportError) {
+      console.error(`[sluice/events] onError threw while reporting a "${type}" handler error:`, reportError);
+    }
+  };
+
+  // One wrapper per subscription (not per emit): it isolates a throwing handler and lets an
+  // unsubscribe take effect even inside the emit that is running (mitt iterates a copy).
+  const subscribe = (type: string, handler: AnyHandler): (() => void) => {
+    let active = true;
+    const wildcard = type === "*";
+    const wrapped: AnyHandler = wildcard
+      ? (eventType: string, payload: unknown) => {
+          if (!active) return;
+          try {
+            handler(eventType, payload);
+          } catch (error) {
+            report(error, eventType, payload);
+          }
+        }
+      : (payload: unknown) => {
+          if (!active) return;
+          try {
+            handler(payload);
+          } catch (error) {
+            report(error, type, payload);
+          }
+        };
+    emitter.on(type, wrapped);
+    return () => {
+      if (!active) return;
+      active = false;
+      emitter.off(type, wrapped);
+    };
+  };
+
+  const bus: EventBus<Record<string, unknown>> = {
+    emit(type: string, payload: unknown): void {
+      assertEventType(type, "emit");
+      if (type === "*") {
+        throw new SystemError(
+          "INVALID_INPUT",
+          'eventBus.emit: "*" is reserved for wildcard subscriptions and cannot be emitted',
+        );
+      }
+      emitter.emit(type, payload);
+    },
+    on(type: string, handler: AnyHandler): () => void {
+      assertEventType(type, "on");
+      if (typeof handler !== "function") {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `eventBus.on("${type}"): the handler must be a function (got ${describe(handler)})`,
+        );
+      }
+      return subscribe(type, handler);
+    },
+    listenerCount(type?: string): number {
+      if (type !== undefined) return emitter.all.get(type)?.length ?? 0;
+      let count = 0;
+      for (const handlers of emitter.all.values()) count += handlers.length;
+      return count;
+    },
+  };
+  return bus as unknown as EventBus<M>;
+}

@@ -1,0 +1,16 @@
+export {
+  type Condition,
+  type ConditionOperator,
+  matchesConditions,
+  readPath,
+  validateConditions,
+} from "./conditions.js";
+export {
+  matchPauseRequest,
+  type PauseHandle,
+  type PauseRegistration,
+  type PauseRequestData,
+  PauseService,
+  type PauseServiceOptions,
+  type PauseSink,
+} from "./pause-service.js";

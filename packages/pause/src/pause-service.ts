@@ -1,0 +1,242 @@
+import { SystemError } from "@sluice/errors";
+import { type Condition, checkConditions, copyConditions, matchesConditions } from "./conditions.js";
+
+/** What a step passes to {@link PauseService.register}. */
+export interface PauseRegistration<P = any> {
+  /** The bus event that resumes the run. Absent: only a direct `runtime.resume(runId, patch)` does. */
+  event?: string;
+  /** Conditions the event payload must all meet (AND). */
+  conditions?: Condition[];
+  /** Shapes the resuming payload into the state patch (default: the payload itself). Kept in memory only. */
+  patch?: (payload: P) => Record<string, unknown>;
+  /** How long to wait before the wait times out, in milliseconds (> 0). */
+  timeoutMs?: number;
+  /**
+   * The state patch the run resumes with when `timeoutMs` passes (plain JSON; default
+   * `{ pauseTimedOut: true }`), so the next stage can branch on it.
+   */
+  timeoutPatch?: Record<string, unknown>;
+  /** A caller-chosen id (default: generated). Must be unique among this service's pending waits. */
+  id?: string;
+}
+
+/** The plain-JSON form of a registration that the pipeline checkpoints. */
+export interface PauseRequestData {
+  /** The registration's id. */
+  id: string;
+  /** The event that resumes the run; absent for a direct resume. */
+  event?: string;
+  /** Conditions on the payload. */
+  conditions?: Condition[];
+  /** The timeout as registered. */
+  timeoutMs?: number;
+  /** Epoch ms when the wait times out (`now() + timeoutMs` at registration). */
+  deadline?: number;
+  /** The patch to resume with on timeout. */
+  timeoutPatch?: Record<string, unknown>;
+}
+
+/** The pipeline run's narrow hook for pauses (`PipelineRun` satisfies it). */
+export interface PauseSink {
+  /** Records a wait; the run pauses at the end of the current stage. */
+  requestPause(request: PauseRequestData): void;
+  /** Withdraws the waits for which `predicate` is true, if they have not taken effect yet. */
+  withdrawPause(predicate: (request: PauseRequestData) => boolean): void;
+}
+
+/** Returned by {@link PauseService.register}. */
+export interface PauseHandle {
+  /** The registration's id. */
+  readonly id: string;
+  /** Withdraws this registration (no-op when already withdrawn or released). */
+  cancel(): void;
+}
+
+/** Options for {@link PauseService}. */
+export interface PauseServiceOptions {
+  /** Clock for deadlines, epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** Id generator for registrations without an `id`. Default: `crypto.randomUUID()` where available. */
+  createId?: () => string;
+}
+
+interface Entry {
+  readonly request: PauseRequestData;
+  readonly patch: ((payload: any) => Record<string, unknown>) | undefined;
+}
+
+let fallbackCounter = 0;
+function defaultCreateId(): string {
+  const cryptoApi = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (typeof cryptoApi?.randomUUID === "function") return cryptoApi.randomUUID();
+  fallbackCounter = (fallbackCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `pause-${Date.now().toString(36)}-${fallbackCounter.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function invalid(field: string, message: string): SystemError {
+  return new SystemError("INVALID_INPUT", `pause.register: ${field} ${message}`, { details: { field } });
+}
+
+/**
+ * Lets a step make its run wait for an event (or a direct resume) at the next stage boundary.
+ * One service serves one pipeline run: it forwards plain request data to the run's {@link PauseSink}
+ * (which checkpoints it) and keeps the non-serialisable `patch` mappers in memory.
+ *
+ * @example
+ * ```ts
+ * const pause = new PauseService(run);
+ * const handle = pause.register({
+ *   event: "order.approved",
+ *   conditions: [{ path: "orderId", op: "==", value: "A1" }],
+ *   timeoutMs: 60_000,
+ * });
+ * handle.cancel(); // changed our mind before the stage ended
+ * ```
+ */
+export class PauseService {
+  readonly #sink: PauseSink;
+  readonly #now: () => number;
+  readonly #createId: () => string;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(sink: PauseSink, options: PauseServiceOptions = {}) {
+    if (
+      typeof sink !== "object" ||
+      sink === null ||
+      typeof sink.requestPause !== "function" ||
+      typeof sink.withdrawPause !== "function"
+    ) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new PauseService: sink must have requestPause() and withdrawPause()",
+      );
+    }
+    this.#sink = sink;
+    this.#now = options.now ?? Date.now;
+    this.#createId = options.createId ?? defaultCreateId;
+  }
+
+  /**
+   * Validates `registration`, sends its plain data to the sink and keeps its `patch` mapper.
+   *
+   * @throws SystemError `INVALID_INPUT` naming the bad field (`registration.event`,
+   * `registration.conditions[0].op`, …); `DUPLICATE_KEY` when `id` is already pending.
+   * Whatever the sink throws (e.g. the run already ended) propagates, and nothing is kept.
+   */
+  register(registration: PauseRegistration): PauseHandle {
+    if (typeof registration !== "object" || registration === null) {
+      throw invalid("registration", "must be an object { event?, conditions?, patch?, timeoutMs?, id? }");
+    }
+    const { event, conditions, patch, timeoutMs, timeoutPatch, id } = registration;
+    if (event !== undefined && (typeof event !== "string" || event.length === 0)) {
+      throw invalid(
+        "registration.event",
+        "must be a non-empty string, or omitted to wait for a direct resume",
+      );
+    }
+    if (conditions !== undefined)
+      checkConditions(conditions, "pause.register: registration.conditions", "INVALID_INPUT");
+    if (patch !== undefined && typeof patch !== "function") {
+      throw invalid("registration.patch", "must be a function (payload) => patch");
+    }
+    if (
+      timeoutMs !== undefined &&
+      !(typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0)
+    ) {
+      throw invalid("registration.timeoutMs", "must be a finite number of milliseconds greater than 0");
+    }
+    let timeoutPatchCopy: Record<string, unknown> | undefined;
+    if (timeoutPatch !== undefined) {
+      if (timeoutMs === undefined) throw invalid("registration.timeoutPatch", "needs timeoutMs");
+      try {
+        timeoutPatchCopy = JSON.parse(JSON.stringify(timeoutPatch));
+      } catch {
+        timeoutPatchCopy = undefined;
+      }
+      if (
+        typeof timeoutPatchCopy !== "object" ||
+        timeoutPatchCopy === null ||
+        Array.isArray(timeoutPatchCopy)
+      ) {
+        throw invalid("registration.timeoutPatch", "must be a JSON-serialisable plain object");
+      }
+    }
+    if (id !== undefined && (typeof id !== "string" || id.length === 0)) {
+      throw invalid("registration.id", "must be a non-empty string, or omitted to generate one");
+    }
+    const requestId = id ?? this.#createId();
+    if (this.#entries.has(requestId)) {
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `pause.register: a registration with id "${requestId}" is already pending; cancel it or use another id`,
+        { details: { id: requestId } },
+      );
+    }
+    const request: PauseRequestData = { id: requestId };
+    if (event !== undefined) request.event = event;
+    if (conditions !== undefined && conditions.length > 0) request.conditions = copyConditions(conditions);
+    if (timeoutMs !== undefined) {
+      request.timeoutMs = timeoutMs;
+      request.deadline = this.#now() + timeoutMs;
+    }
+    if (timeoutPatchCopy !== undefined) request.timeoutPatch = timeoutPatchCopy;
+    Object.freeze(request);
+    this.#sink.requestPause(request);
+    this.#entries.set(requestId, { request, patch });
+    return Object.freeze({ id: requestId, cancel: () => this.cancel(requestId) });
+  }
+
+  /**
+   * Withdraws the registration `id` (or, without an id, every registration of this service) from
+   * the sink and forgets it. Unknown ids are ignored.
+   */
+  cancel(id?: string): void {
+    if (id === undefined) {
+      if (this.#entries.size === 0) return;
+      const ids = new Set(this.#entries.keys());
+      this.#entries.clear();
+      this.#sink.withdrawPause((request) => ids.has(request.id));
+      return;
+    }
+    if (!this.#entries.delete(id)) return;
+    this.#sink.withdrawPause((request) => request.id === id);
+  }
+
+  /**
+   * Forgets the registration `id` (or all) **without** telling the sink: for the runtime once a
+   * pause has been resolved (resumed or timed out). Read {@link patchMapper} before releasing.
+   */
+  release(id?: string): void {
+    if (id === undefined) this.#entries.clear();
+    else this.#entries.delete(id);
+  }
+
+  /** The request data of every registration still held, in registration order. */
+  pending(): readonly PauseRequestData[] {
+    return Array.from(this.#entries.values(), (entry) => entry.request);
+  }
+
+  /** The `patch` mapper given with registration `id`, if any (mappers live in memory only). */
+  patchMapper(id: string): ((payload: any) => Record<string, unknown>) | undefined {
+    return this.#entries.get(id)?.patch;
+  }
+}
+
+/**
+ * True when an event resumes the wait described by `request`: the event name equals
+ * `request.event` (a request without `event` matches only `eventType === undefined`, i.e. a direct
+ * resume), and `payload` meets every condition. Never throws.
+ */
+export function matchPauseRequest(
+  request: PauseRequestData,
+  eventType: string | undefined,
+  payload: unknown,
+): boolean {
+  try {
+    if (typeof request !== "object" || request === null) return false;
+    if (request.event !== eventType) return false;
+    return matchesConditions(payload, request.conditions);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,218 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import { matchPauseRequest, type PauseRequestData, PauseService, type PauseSink } from "../src/index.js";
+
+/** A real (tiny) sink with the semantics a pipeline run gives it: a list of outstanding requests. */
+class RecordingSink implements PauseSink {
+  requests: PauseRequestData[] = [];
+  requestPause(request: PauseRequestData): void {
+    this.requests.push(request);
+  }
+  withdrawPause(predicate: (request: PauseRequestData) => boolean): void {
+    this.requests = this.requests.filter((r) => !predicate(r));
+  }
+}
+
+const setup = () => {
+  const sink = new RecordingSink();
+  let n = 0;
+  const service = new PauseService(sink, { now: () => 1_000, createId: () => `p${++n}` });
+  return { sink, service };
+};
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe("PauseService", () => {
+  it("sends plain, JSON-safe request data to the sink and keeps the patch mapper locally", () => {
+    const { sink, service } = setup();
+    const patch = (p: { by: string }) => ({ approvedBy: p.by });
+    const handle = service.register({
+      event: "order.approved",
+      conditions: [{ path: "orderId", op: "==", value: "A1" }],
+      patch,
+      timeoutMs: 500,
+    });
+    expect(handle.id).toBe("p1");
+    expect(sink.requests).toEqual([
+      {
+        id: "p1",
+        event: "order.approved",
+        conditions: [{ path: "orderId", op: "==", value: "A1" }],
+        timeoutMs: 500,
+        deadline: 1_500,
+      },
+    ]);
+    expect(JSON.parse(JSON.stringify(sink.requests[0]))).toEqual(sink.requests[0]);
+    expect(service.pending()).toEqual(sink.requests);
+    expect(service.patchMapper("p1")).toBe(patch);
+    expect(service.patchMapper("nope")).toBeUndefined();
+  });
+
+  it("copies and freezes the request, so later edits to the registration do not leak in", () => {
+    const { sink, service } = setup();
+    const conditions = [{ path: "a", op: "==" as const, value: 1 }];
+    service.register({ event: "e", conditions });
+    conditions[0]!.value = 2;
+    conditions.push({ path: "b", op: "==", value: 3 });
+    expect(sink.requests[0]!.conditions).toEqual([{ path: "a", op: "==", value: 1 }]);
+    expect(Object.isFrozen(sink.requests[0])).toBe(true);
+  });
+
+  it("registers a direct-resume wait (no event) with the minimal data", () => {
+    const { sink, service } = setup();
+    service.register({});
+    expect(sink.requests).toEqual([{ id: "p1" }]);
+  });
+
+  it("uses a caller-chosen id and rejects a duplicate pending id", () => {
+    const { service } = setup();
+    service.register({ id: "approval", event: "e" });
+    expect(() => service.register({ id: "approval", event: "e" })).toThrowError(code("DUPLICATE_KEY"));
+    service.cancel("approval");
+    expect(() => service.register({ id: "approval", event: "e" })).not.toThrow();
+  });
+
+  it("generates unique ids by default", () => {
+    const service = new PauseService(new RecordingSink());
+    const ids = new Set(Array.from({ length: 50 }, () => service.register({}).id));
+    expect(ids.size).toBe(50);
+  });
+
+  it("cancel(id) withdraws one registration from the sink and forgets it", () => {
+    const { sink, service } = setup();
+    const first = service.register({ event: "a" });
+    service.register({ event: "b" });
+    first.cancel();
+    first.cancel();
+    expect(sink.requests.map((r) => r.id)).toEqual(["p2"]);
+    expect(service.pending().map((r) => r.id)).toEqual(["p2"]);
+    service.cancel("unknown");
+    expect(sink.requests).toHaveLength(1);
+  });
+
+  it("cancel() withdraws every registration of this service only", () => {
+    const sink = new RecordingSink();
+    sink.requestPause({ id: "someone-else" });
+    const service = new PauseService(sink, {
+      createId: (() => {
+        let n = 0;
+        return () => `p${++n}`;
+      })(),
+    });
+    service.register({ event: "a" });
+    service.register({ event: "b" });
+    service.cancel();
+    expect(service.pending()).toEqual([]);
+    expect(sink.requests.map((r) => r.id)).toEqual(["someone-else"]);
+  });
+
+  it("release() forgets registrations without withdrawing them", () => {
+    const { sink, service } = setup();
+    service.register({ event: "a", patch: () => ({}) });
+    service.register({ event: "b" });
+    service.release("p1");
+    expect(service.patchMapper("p1")).toBeUndefined();
+    expect(service.pending().map((r) => r.id)).toEqual(["p2"]);
+    service.release();
+    expect(service.pending()).toEqual([]);
+    expect(sink.requests).toHaveLength(2);
+  });
+
+  it("keeps nothing when the sink refuses the request", () => {
+    const sink: PauseSink = {
+      requestPause() {
+        throw new SystemError("INVALID_STATE", "run already finished");
+      },
+      withdrawPause() {},
+    };
+    const service = new PauseService(sink);
+    expect(() => service.register({ event: "a" })).toThrowError(code("INVALID_STATE"));
+    expect(service.pending()).toEqual([]);
+  });
+
+  it("rejects bad registrations with INVALID_INPUT naming the field", () => {
+    const { sink, service } = setup();
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /registration must be an object/],
+      [{ event: "" }, /registration\.event/],
+      [{ event: 5 }, /registration\.event/],
+      [{ patch: "x" }, /registration\.patch/],
+      [{ timeoutMs: 0 }, /registration\.timeoutMs/],
+      [{ timeoutMs: -1 }, /registration\.timeoutMs/],
+      [{ timeoutMs: Number.POSITIVE_INFINITY }, /registration\.timeoutMs/],
+      [{ timeoutMs: "5" }, /registration\.timeoutMs/],
+      [{ id: "" }, /registration\.id/],
+      [{ conditions: "x" }, /registration\.conditions: must be an array/],
+      [{ conditions: [{ path: "a", op: "~" }] }, /registration\.conditions\[0\]\.op/],
+      [{ conditions: [{ path: "__proto__.x", op: "exists" }] }, /registration\.conditions\[0\]\.path/],
+    ];
+    for (const [registration, message] of cases) {
+      let error: unknown;
+      try {
+        service.register(registration as any);
+      } catch (e) {
+        error = e;
+      }
+      expect(SystemError.is(error, "INVALID_INPUT"), String(message)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(sink.requests).toEqual([]);
+    expect(service.pending()).toEqual([]);
+  });
+
+  it("rejects a sink without the hook methods", () => {
+    expect(() => new PauseService({} as any)).toThrowError(code("INVALID_INPUT"));
+  });
+});
+
+describe("matchPauseRequest", () => {
+  const request: PauseRequestData = {
+    id: "p1",
+    event: "order.approved",
+    conditions: [{ path: "orderId", op: "==", value: "A1" }],
+  };
+
+  it("matches the same event whose payload meets the conditions", () => {
+    expect(matchPauseRequest(request, "order.approved", { orderId: "A1" })).toBe(true);
+    expect(matchPauseRequest(request, "order.approved", { orderId: "B2" })).toBe(false);
+    expect(matchPauseRequest(request, "order.rejected", { orderId: "A1" })).toBe(false);
+    expect(matchPauseRequest(request, undefined, { orderId: "A1" })).toBe(false);
+  });
+
+  it("matches any payload of the event when there are no conditions", () => {
+    expect(matchPauseRequest({ id: "p", event: "tick" }, "tick", null)).toBe(true);
+  });
+
+  it("a request without event matches only a direct resume", () => {
+    const direct: PauseRequestData = { id: "p2" };
+    expect(matchPauseRequest(direct, undefined, { any: 1 })).toBe(true);
+    expect(matchPauseRequest(direct, "order.approved", {})).toBe(false);
+    const guarded: PauseRequestData = { id: "p3", conditions: [{ path: "ok", op: "==", value: true }] };
+    expect(matchPauseRequest(guarded, undefined, { ok: true })).toBe(true);
+    expect(matchPauseRequest(guarded, undefined, { ok: false })).toBe(false);
+  });
+
+  it("works on checkpointed (JSON round-tripped) requests and never throws", () => {
+    const restored = JSON.parse(JSON.stringify(request));
+    expect(matchPauseRequest(restored, "order.approved", { orderId: "A1" })).toBe(true);
+    expect(matchPauseRequest(null as any, "x", {})).toBe(false);
+    expect(matchPauseRequest({ id: "p", event: "x", conditions: "bad" } as any, "x", {})).toBe(false);
+  });
+});
+
+describe("PauseService timeoutPatch", () => {
+  it("carries a JSON copy of timeoutPatch in the request data, and requires timeoutMs", () => {
+    const requests: PauseRequestData[] = [];
+    const service = new PauseService({ requestPause: (r) => void requests.push(r), withdrawPause() {} });
+    const patch = { branch: "timeout" };
+    service.register({ event: "x", timeoutMs: 10, timeoutPatch: patch });
+    patch.branch = "mutated";
+    expect(requests[0]?.timeoutPatch).toEqual({ branch: "timeout" });
+    expect(() => service.register({ event: "y", timeoutPatch: { a: 1 } })).toThrow(
+      /registration.timeoutPatch.*needs timeoutMs/,
+    );
+    expect(() => service.register({ event: "y", timeoutMs: 5, timeoutPatch: [] as never })).toThrow(
+      /plain object/,
+    );
+  });
+});

@@ -1,0 +1,3 @@
+export { isPlainObject, safeAssign } from "./safe-assign.js";
+export { createStateStore, type StateStore, type StateStoreOptions } from "./state-store.js";
+export { StoreRegistry } from "./store-registry.js";

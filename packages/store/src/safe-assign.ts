@@ -1,0 +1,49 @@
+import { SystemError } from "@sluice/errors";
+
+/** Keys that could reach an object's prototype when assigned; never copied from untrusted input. */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/** True for `__proto__`, `constructor` and `prototype`. @internal */
+export function isUnsafeKey(key: string): boolean {
+  return UNSAFE_KEYS.has(key);
+}
+
+/**
+ * True when `value` is a plain object: made by an object literal, `Object.create(null)` or
+ * `JSON.parse` (also from another realm). Arrays, class instances, dates and maps are not.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
+}
+
+/**
+ * Copies the own enumerable string keys of an untrusted `patch` onto `target` and returns `target`.
+ * Keys `__proto__`, `constructor` and `prototype` are skipped, so a patch such as
+ * `JSON.parse('{"__proto__":{"polluted":1}}')` can never reach a prototype.
+ *
+ * @throws SystemError `INVALID_INPUT` when `patch` is not a plain object.
+ */
+export function safeAssign<T extends object>(target: T, patch: unknown): T {
+  if (!isPlainObject(patch)) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `safeAssign: the patch must be a plain object (got ${describe(patch)})`,
+    );
+  }
+  const out = target as Record<string, unknown>;
+  for (const key of Object.keys(patch)) {
+    if (UNSAFE_KEYS.has(key)) continue;
+    out[key] = patch[key];
+  }
+  return target;
+}
+
+/** A short description of a value's kind, for error messages. @internal */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "an unknown class"}`;
+  return typeof value;
+}

@@ -1,0 +1,222 @@
+import { SystemError } from "@sluice/errors";
+import { describe, isPlainObject, isUnsafeKey } from "./safe-assign.js";
+
+/**
+ * A synchronous state container holding one immutable snapshot.
+ *
+ * Every `set` that changes something makes a new, shallowly frozen snapshot object, so a snapshot
+ * once handed out never changes (nested values are shared by reference and are not frozen: treat
+ * them as immutable too).
+ */
+export interface StateStore<S extends object = Record<string, unknown>> {
+  /** The current snapshot (frozen). After `dispose()` it still returns the last snapshot. */
+  get(): Readonly<S>;
+  /**
+   * Merges `patch` (or what the updater returns for the current snapshot) shallowly into the state.
+   * Patches are untrusted: keys `__proto__`, `constructor` and `prototype` are skipped. A key counts
+   * as changed when it is new or its value differs by `Object.is`; if any key changed, a new
+   * snapshot is made and subscribers are notified synchronously, otherwise nothing happens.
+   * An updater may return `undefined` to change nothing.
+   *
+   * @throws SystemError `INVALID_INPUT` when the patch is not a plain object; `DISPOSED` after `dispose()`.
+   */
+  set(patch: Partial<S> | ((current: Readonly<S>) => Partial<S>)): void;
+  /** Applies `selector` to the current snapshot. */
+  select<R>(selector: (state: Readonly<S>) => R): R;
+  /**
+   * Calls `listener(next, previous)` after every change. Returns an unsubscribe function (safe to
+   * call twice, and during a notification). A listener that throws is reported (see
+   * {@link StateStoreOptions.onError}) and never breaks `set` or other listeners. A `set` made by a
+   * listener is delivered after the current notification round, so every listener sees changes in
+   * order.
+   *
+   * @throws SystemError `DISPOSED` after `dispose()`.
+   */
+  subscribe(listener: (next: Readonly<S>, previous: Readonly<S>) => void): () => void;
+  /** Drops all listeners; later `set`/`subscribe` throw `DISPOSED`. Idempotent. */
+  dispose(): void;
+  /** True once `dispose()` has been called. */
+  readonly disposed: boolean;
+}
+
+/** Options for {@link createStateStore} and {@link StoreRegistry}. */
+export interface StateStoreOptions {
+  /** Called when a subscriber throws. Default: `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+type Listener<S> = (next: Readonly<S>, previous: Readonly<S>) => void;
+
+interface Subscription<S> {
+  readonly listener: Listener<S>;
+  active: boolean;
+}
+
+function defaultOnError(error: unknown): void {
+  console.error("[sluice/store] a state subscriber threw:", error);
+}
+
+function disposedError(method: string): SystemError {
+  return new SystemError("DISPOSED", `stateStore.${method}: the store has been disposed; create a new one`);
+}
+
+class Store<S extends object> implements StateStore<S> {
+  #state: Readonly<S>;
+  // Copy-on-write: subscribe/unsubscribe replace the array, so a notification iterates a stable list.
+  #subscriptions: ReadonlyArray<Subscription<S>> = [];
+  #disposed = false;
+  #notifying = false;
+  #queue: Array<Readonly<S>> | undefined;
+  readonly #onError: (error: unknown) => void;
+  readonly #onDispose: (() => void) | undefined;
+
+  constructor(initial: S, options: StateStoreOptions, onDispose: (() => void) | undefined) {
+    if (!isPlainObject(initial)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `createStateStore: the initial state must be a plain object (got ${describe(initial)})`,
+      );
+    }
+    const state: Record<string, unknown> = {};
+    for (const key of Object.keys(initial)) {
+      if (!isUnsafeKey(key)) state[key] = initial[key];
+    }
+    this.#state = Object.freeze(state) as Readonly<S>;
+    this.#onError = options.onError ?? defaultOnError;
+    this.#onDispose = onDispose;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  get(): Readonly<S> {
+    return this.#state;
+  }
+
+  select<R>(selector: (state: Readonly<S>) => R): R {
+    return selector(this.#state);
+  }
+
+  set(patch: Partial<S> | ((current: Readonly<S>) => Partial<S>)): void {
+    if (this.#disposed) throw disposedError("set");
+    const value: unknown = typeof patch === "function" ? patch(this.#state) : patch;
+    if (value === undefined && typeof patch === "function") return;
+    if (!isPlainObject(value)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `stateStore.set: the patch must be a plain object (got ${describe(value)})`,
+      );
+    }
+    const previous = this.#state as Record<string, unknown>;
+    const keys = Object.keys(value);
+    // First pass allocates nothing: most no-op sets stop here.
+    let changed = false;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (isUnsafeKey(key)) continue;
+      if (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key)) {
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) return;
+    const next: Record<string, unknown> = { ...previous };
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!isUnsafeKey(key)) next[key] = value[key];
+    }
+    this.#state = Object.freeze(next) as Readonly<S>;
+    if (this.#subscriptions.length > 0) this.#notify(this.#state, previous as Readonly<S>);
+  }
+
+  subscribe(listener: Listener<S>): () => void {
+    if (this.#disposed) throw disposedError("subscribe");
+    if (typeof listener !== "function") {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `stateStore.subscribe: the listener must be a function (got ${describe(listener)})`,
+      );
+    }
+    const subscription: Subscription<S> = { listener, active: true };
+    this.#subscriptions = [...this.#subscriptions, subscription];
+    return () => {
+      if (!subscription.active) return;
+      subscription.active = false;
+      this.#subscriptions = this.#subscriptions.filter((s) => s !== subscription);
+    };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const subscription of this.#subscriptions) subscription.active = false;
+    this.#subscriptions = [];
+    this.#queue = undefined;
+    this.#onDispose?.();
+  }
+
+  #notify(next: Readonly<S>, previous: Readonly<S>): void {
+    if (this.#notifying) {
+      // Re-entrant set from a listener: deliver after the current round, in order.
+      (this.#queue ??= []).push(previous, next);
+      return;
+    }
+    this.#notifying = true;
+    try {
+      this.#deliver(next, previous);
+      while (this.#queue !== undefined && this.#queue.length > 0) {
+        const queuedPrevious = this.#queue.shift()!;
+        const queuedNext = this.#queue.shift()!;
+        this.#deliver(queuedNext, queuedPrevious);
+      }
+    } finally {
+      this.#notifying = false;
+      this.#queue = undefined;
+    }
+  }
+
+  #deliver(next: Readonly<S>, previous: Readonly<S>): void {
+    const subscriptions = this.#subscriptions;
+    for (let i = 0; i < subscriptions.length; i++) {
+      const subscription = subscriptions[i]!;
+      if (!subscription.active) continue;
+      try {
+        subscription.listener(next, previous);
+      } catch (error) {
+        try {
+          this.#onError(error);
+        } catch (reportError) {
+          console.error("[sluice/store] onError threw:", reportError);
+        }
+      }
+    }
+  }
+}
+
+/** @internal used by StoreRegistry so a store disposed directly also leaves the registry. */
+export function createRegisteredStore<S extends object>(
+  initial: S,
+  options: StateStoreOptions,
+  onDispose: () => void,
+): StateStore<S> {
+  return new Store(initial, options, onDispose);
+}
+
+/**
+ * Creates a {@link StateStore} holding a copy of `initial` (its unsafe keys skipped).
+ *
+ * @throws SystemError `INVALID_INPUT` when `initial` is not a plain object.
+ * @example
+ * ```ts
+ * const store = createStateStore({ count: 0 });
+ * store.subscribe((next, prev) => console.log(prev.count, "->", next.count));
+ * store.set((s) => ({ count: s.count + 1 }));
+ * ```
+ */
+export function createStateStore<S extends object>(
+  initial: S,
+  options: StateStoreOptions = {},
+): StateStore<S> {
+  return new Store(initial, options, undefined);
+}

@@ -1,0 +1,79 @@
+import { SystemError } from "@sluice/errors";
+import { createRegisteredStore, type StateStore, type StateStoreOptions } from "./state-store.js";
+
+/**
+ * Creates, finds and disposes {@link StateStore}s by id (the runtime keeps one store per run).
+ * A store disposed directly (`store.dispose()`) also leaves its registry, so finished runs never
+ * accumulate here.
+ *
+ * @example
+ * ```ts
+ * const registry = new StoreRegistry();
+ * const store = registry.create("run-1", { orderId: "A1" });
+ * registry.dispose("run-1"); // true
+ * ```
+ */
+export class StoreRegistry {
+  readonly #stores = new Map<string, StateStore<any>>();
+  readonly #options: StateStoreOptions;
+
+  /** `options` apply to every store this registry creates. */
+  constructor(options: StateStoreOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The number of live stores. */
+  get size(): number {
+    return this.#stores.size;
+  }
+
+  /**
+   * Creates a store under `id`.
+   *
+   * @throws SystemError `DUPLICATE_KEY` when `id` is taken; `INVALID_INPUT` when `id` is not a
+   * non-empty string or `initial` is not a plain object.
+   */
+  create<S extends object>(id: string, initial: S): StateStore<S> {
+    if (typeof id !== "string" || id.length === 0) {
+      throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
+    }
+    if (this.#stores.has(id)) {
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `storeRegistry.create: a store with id "${id}" already exists; dispose it first or pick another id`,
+        { details: { id } },
+      );
+    }
+    const store = createRegisteredStore(initial, this.#options, () => {
+      if (this.#stores.get(id) === store) this.#stores.delete(id);
+    });
+    this.#stores.set(id, store);
+    return store;
+  }
+
+  /** The store under `id`, or `undefined`. */
+  get<S extends object>(id: string): StateStore<S> | undefined {
+    return this.#stores.get(id) as StateStore<S> | undefined;
+  }
+
+  /** True when a live store exists under `id`. */
+  has(id: string): boolean {
+    return this.#stores.has(id);
+  }
+
+  /** Disposes and removes the store under `id`. Returns `false` when there was none. */
+  dispose(id: string): boolean {
+    const store = this.#stores.get(id);
+    if (store === undefined) return false;
+    this.#stores.delete(id);
+    store.dispose();
+    return true;
+  }
+
+  /** Disposes and removes every store. */
+  disposeAll(): void {
+    const stores = [...this.#stores.values()];
+    this.#stores.clear();
+    for (const store of stores) store.dispose();
+  }
+}

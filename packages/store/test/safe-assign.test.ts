@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { isPlainObject, safeAssign } from "../src/index.js";
+
+describe("safeAssign", () => {
+  it("copies own enumerable string keys and returns the target", () => {
+    const target: Record<string, unknown> = { a: 1 };
+    expect(safeAssign(target, { b: 2, c: 3 })).toBe(target);
+    expect(target).toEqual({ a: 1, b: 2, c: 3 });
+    const withSymbol: Record<string | symbol, unknown> = { d: 4 };
+    withSymbol[Symbol("s")] = 5;
+    Object.defineProperty(withSymbol, "hidden", { value: 6, enumerable: false });
+    safeAssign(target, withSymbol);
+    expect(Reflect.ownKeys(target)).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("skips __proto__, constructor and prototype", () => {
+    const target: Record<string, unknown> = {};
+    safeAssign(
+      target,
+      JSON.parse('{"__proto__":{"polluted":1},"constructor":{"x":1},"prototype":{},"ok":1}'),
+    );
+    expect(Object.getPrototypeOf(target)).toBe(Object.prototype);
+    expect(({} as any).polluted).toBeUndefined();
+    expect(Object.keys(target)).toEqual(["ok"]);
+  });
+
+  it("throws INVALID_INPUT when the patch is not a plain object", () => {
+    for (const bad of [null, undefined, 1, "s", [], new Date(), Object.create({ a: 1 })]) {
+      expect(() => safeAssign({}, bad)).toThrowError(expect.objectContaining({ code: "INVALID_INPUT" }));
+    }
+  });
+});
+
+describe("isPlainObject", () => {
+  it("accepts literals, null-prototype objects and JSON output", () => {
+    expect(isPlainObject({})).toBe(true);
+    expect(isPlainObject(Object.create(null))).toBe(true);
+    expect(isPlainObject(JSON.parse('{"a":1}'))).toBe(true);
+  });
+
+  it("rejects everything else", () => {
+    for (const v of [null, undefined, 0, "x", [], new Date(), new Map(), new (class A {})(), () => {}]) {
+      expect(isPlainObject(v)).toBe(false);
+    }
+  });
+});

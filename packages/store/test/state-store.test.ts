@@ -1,0 +1,240 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it, vi } from "vitest";
+import { createStateStore } from "../src/index.js";
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe("createStateStore", () => {
+  it("copies the initial state, so mutating the source does not change the store", () => {
+    const initial = { a: 1 };
+    const store = createStateStore(initial);
+    initial.a = 2;
+    expect(store.get()).toEqual({ a: 1 });
+  });
+
+  it("merges patches shallowly and replaces nested values", () => {
+    const store = createStateStore<{ a: number; b: { x: number; y?: number }; c?: string }>({
+      a: 1,
+      b: { x: 1 },
+    });
+    store.set({ b: { x: 2 } });
+    store.set({ c: "hi" });
+    expect(store.get()).toEqual({ a: 1, b: { x: 2 }, c: "hi" });
+  });
+
+  it("accepts an updater that receives the current snapshot", () => {
+    const store = createStateStore({ count: 1 });
+    store.set((s) => ({ count: s.count + 1 }));
+    store.set((s) => ({ count: s.count * 10 }));
+    expect(store.get().count).toBe(20);
+  });
+
+  it("treats an updater returning undefined as no change", () => {
+    const store = createStateStore({ count: 1 });
+    const listener = vi.fn();
+    store.subscribe(listener);
+    store.set((() => undefined) as any);
+    expect(listener).not.toHaveBeenCalled();
+  });
+
+  it("hands out frozen snapshots, a new one per change; old snapshots stay valid", () => {
+    const store = createStateStore({ a: 1 });
+    const first = store.get();
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => {
+      (first as { a: number }).a = 5;
+    }).toThrow(TypeError);
+    store.set({ a: 2 });
+    const second = store.get();
+    expect(second).not.toBe(first);
+    expect(first).toEqual({ a: 1 });
+    expect(second).toEqual({ a: 2 });
+    expect(Object.isFrozen(second)).toBe(true);
+  });
+
+  it("does not freeze the caller's objects", () => {
+    const nested = { x: 1 };
+    const initial = { nested };
+    createStateStore(initial);
+    expect(Object.isFrozen(initial)).toBe(false);
+    expect(Object.isFrozen(nested)).toBe(false);
+  });
+
+  it("notifies subscribers synchronously with next and previous", () => {
+    const store = createStateStore({ a: 1, b: 1 });
+    const calls: Array<[unknown, unknown]> = [];
+    store.subscribe((next, previous) => calls.push([next, previous]));
+    const before = store.get();
+    store.set({ a: 2 });
+    expect(calls).toEqual([
+      [
+        { a: 2, b: 1 },
+        { a: 1, b: 1 },
+      ],
+    ]);
+    expect(calls[0]![1]).toBe(before);
+    expect(calls[0]![0]).toBe(store.get());
+  });
+
+  it("does not notify or replace the snapshot when nothing changed (Object.is per key)", () => {
+    const obj = { deep: true };
+    const store = createStateStore({ a: 1, n: Number.NaN, o: obj });
+    const listener = vi.fn();
+    store.subscribe(listener);
+    const before = store.get();
+    store.set({ a: 1, n: Number.NaN, o: obj });
+    store.set({});
+    expect(listener).not.toHaveBeenCalled();
+    expect(store.get()).toBe(before);
+    store.set({ o: { deep: true } });
+    expect(listener).toHaveBeenCalledOnce();
+  });
+
+  it("counts adding a key as a change even when its value is undefined", () => {
+    const store = createStateStore<{ a: number; b?: undefined }>({ a: 1 });
+    const listener = vi.fn();
+    store.subscribe(listener);
+    store.set({ b: undefined });
+    expect(listener).toHaveBeenCalledOnce();
+    expect(Object.hasOwn(store.get(), "b")).toBe(true);
+  });
+
+  it("selects from the current snapshot", () => {
+    const store = createStateStore({ items: [1, 2, 3] });
+    expect(store.select((s) => s.items.length)).toBe(3);
+    store.set({ items: [1] });
+    expect(store.select((s) => s.items.length)).toBe(1);
+  });
+
+  it("stops notifying after unsubscribe (idempotent, safe during notification)", () => {
+    const store = createStateStore({ n: 0 });
+    const seen: string[] = [];
+    let offLater: () => void = () => {};
+    const offFirst = store.subscribe(() => {
+      seen.push("first");
+      offFirst();
+      offFirst();
+      offLater();
+    });
+    store.subscribe(() => seen.push("second"));
+    offLater = store.subscribe(() => seen.push("later"));
+    store.set({ n: 1 });
+    store.set({ n: 2 });
+    expect(seen).toEqual(["first", "second", "second"]);
+  });
+
+  it("keeps set() and other subscribers working when a subscriber throws", () => {
+    const errors: unknown[] = [];
+    const store = createStateStore({ n: 0 }, { onError: (e) => errors.push(e) });
+    const boom = new Error("boom");
+    const after = vi.fn();
+    store.subscribe(() => {
+      throw boom;
+    });
+    store.subscribe(after);
+    expect(() => store.set({ n: 1 })).not.toThrow();
+    expect(store.get().n).toBe(1);
+    expect(after).toHaveBeenCalledOnce();
+    expect(errors).toEqual([boom]);
+  });
+
+  it("reports subscriber errors on console.error by default", () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const store = createStateStore({ n: 0 });
+      store.subscribe(() => {
+        throw new Error("x");
+      });
+      store.set({ n: 1 });
+      expect(spy).toHaveBeenCalledOnce();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("delivers a set made inside a listener after the current round, in order", () => {
+    const store = createStateStore({ n: 0 });
+    const log: string[] = [];
+    store.subscribe((next, prev) => {
+      log.push(`A ${prev.n}->${next.n}`);
+      if (next.n === 1) store.set({ n: 2 });
+    });
+    store.subscribe((next, prev) => log.push(`B ${prev.n}->${next.n}`));
+    store.set({ n: 1 });
+    expect(log).toEqual(["A 0->1", "B 0->1", "A 1->2", "B 1->2"]);
+    expect(store.get().n).toBe(2);
+  });
+
+  it("after dispose: listeners dropped, set/subscribe throw DISPOSED, get returns the last snapshot", () => {
+    const store = createStateStore({ n: 1 });
+    const listener = vi.fn();
+    store.subscribe(listener);
+    const last = store.get();
+    store.dispose();
+    store.dispose();
+    expect(store.disposed).toBe(true);
+    expect(() => store.set({ n: 2 })).toThrowError(code("DISPOSED"));
+    expect(() => store.subscribe(() => {})).toThrowError(code("DISPOSED"));
+    expect(store.get()).toBe(last);
+    expect(store.select((s) => s.n)).toBe(1);
+    expect(listener).not.toHaveBeenCalled();
+  });
+
+  it("rejects non-plain-object patches and initial states with INVALID_INPUT", () => {
+    const store = createStateStore<Record<string, unknown>>({});
+    for (const bad of [null, 1, "x", [1], new Date(), new Map(), () => ({})]) {
+      const patch = typeof bad === "function" ? () => bad : bad;
+      expect(() => store.set(patch as any)).toThrowError(code("INVALID_INPUT"));
+    }
+    expect(() => createStateStore([] as any)).toThrowError(code("INVALID_INPUT"));
+    expect(() => createStateStore(new (class Foo {})())).toThrowError(code("INVALID_INPUT"));
+    expect(() => store.subscribe(null as any)).toThrowError(code("INVALID_INPUT"));
+  });
+
+  it("accepts null-prototype patches", () => {
+    const store = createStateStore<Record<string, unknown>>({});
+    const patch = Object.create(null);
+    patch.a = 1;
+    store.set(patch);
+    expect(store.get()).toEqual({ a: 1 });
+  });
+
+  describe("prototype pollution", () => {
+    it("never lets __proto__/constructor/prototype in a patch reach a prototype", () => {
+      const store = createStateStore<Record<string, unknown>>({ a: 1 });
+      store.set(JSON.parse('{"__proto__":{"polluted":1},"b":2}'));
+      store.set(JSON.parse('{"constructor":{"prototype":{"polluted":1}}}'));
+      store.set(JSON.parse('{"prototype":{"polluted":1}}'));
+      expect(({} as any).polluted).toBeUndefined();
+      expect((Object.prototype as any).polluted).toBeUndefined();
+      const state = store.get();
+      expect(Object.getPrototypeOf(state)).toBe(Object.prototype);
+      expect((state as any).polluted).toBeUndefined();
+      expect(Object.keys(state)).toEqual(["a", "b"]);
+      expect(Object.hasOwn(state, "constructor")).toBe(false);
+      expect(Object.hasOwn(state, "prototype")).toBe(false);
+    });
+
+    it("skips unsafe keys in the initial state and in updater results", () => {
+      const store = createStateStore<Record<string, unknown>>(
+        JSON.parse('{"__proto__":{"polluted":1},"a":1}'),
+      );
+      store.set(() => JSON.parse('{"__proto__":{"polluted":2}}'));
+      expect((store.get() as any).polluted).toBeUndefined();
+      expect(Object.getPrototypeOf(store.get())).toBe(Object.prototype);
+      expect((Object.prototype as any).polluted).toBeUndefined();
+    });
+  });
+
+  it("uses SystemError instances", () => {
+    const store = createStateStore({});
+    store.dispose();
+    try {
+      store.set({});
+      expect.unreachable();
+    } catch (e) {
+      expect(SystemError.is(e, "DISPOSED")).toBe(true);
+      expect((e as Error).message).toMatch(/disposed/);
+    }
+  });
+});
