@@ -1,0 +1,144 @@
+import type { SystemError } from "@sluice/errors";
+import type { ResolvedRetry } from "./retry.js";
+import { resolveRetry } from "./retry.js";
+import type {
+  ArtifactScope,
+  ArtifactSerializer,
+  ArtifactStatus,
+  ArtifactTemplate,
+  ResolveResult,
+} from "./types.js";
+
+/** A cleanup registered through `ctx.onCleanup`. */
+export type Cleanup = () => void | Promise<void>;
+
+/** A tracked `select()` read: re-run on every store change and compared with `Object.is`. */
+export interface Selection {
+  readonly selector: (state: any) => unknown;
+  readonly value: unknown;
+}
+
+/** Anything that is told when an artifact's value changes (the observers of `watch()`). */
+export interface ValueWatcher {
+  readonly param: string | number | undefined;
+  readonly active: boolean;
+  notify(value: unknown, report: (error: unknown) => void): void;
+  moveTo(record: ArtifactRecord): void;
+}
+
+/** The owner side of a record: only the container that registered it builds and caches it. */
+export interface RecordOwner {
+  readonly name: string;
+}
+
+const IDENTITY: ArtifactSerializer<unknown> = { serialize: (v) => v, deserialize: (d) => d };
+
+/** One registered template, normalised once at `register()` so builds read plain fields. */
+export class ArtifactRecord {
+  readonly key: string;
+  readonly factory: ArtifactTemplate<unknown>["factory"];
+  readonly scope: ArtifactScope;
+  readonly lazy: boolean;
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetry | undefined;
+  readonly parameterised: boolean;
+  readonly serializer: ArtifactSerializer<unknown> | undefined;
+  /** The non-param singleton instance; for transient and parameterised templates it carries the
+   * record-level facts (edges, build count, last error) and never a cached value. */
+  readonly slot: Slot;
+  instances: Map<string | number, Slot> | undefined;
+  /** Transient instances that registered a cleanup: the only transients the container keeps. */
+  retained: Set<RetainedInstance> | undefined;
+  watchers: Set<ValueWatcher> | undefined;
+  replaced = false;
+
+  constructor(
+    readonly owner: RecordOwner,
+    template: ArtifactTemplate<unknown>,
+  ) {
+    this.key = template.key;
+    this.factory = template.factory;
+    this.scope = template.scope ?? "singleton";
+    this.lazy = template.lazy ?? true;
+    this.timeoutMs = template.timeoutMs;
+    this.retry = resolveRetry(template.retries);
+    this.parameterised = template.param === true;
+    const s = template.serialize;
+    this.serializer = s === true ? IDENTITY : s === false || s === undefined ? undefined : s;
+    this.slot = new Slot(this, undefined);
+  }
+
+  /** The slot caching the instance for `param`, created on demand (singletons only). */
+  slotFor(param: string | number | undefined): Slot {
+    if (param === undefined) return this.slot;
+    const instances = (this.instances ??= new Map());
+    let slot = instances.get(param);
+    if (slot === undefined) {
+      slot = new Slot(this, param);
+      instances.set(param, slot);
+    }
+    return slot;
+  }
+}
+
+/** One cacheable instance: a singleton, or one param value of a parameterised singleton. */
+export class Slot {
+  status: ArtifactStatus = "registered";
+  value: unknown = undefined;
+  /** The shared, already-resolved result while `ready`: the whole cost of a cache hit. */
+  settled: Promise<ResolveResult<unknown>> | undefined = undefined;
+  /** The in-flight build every concurrent resolver joins. */
+  pending: Promise<ResolveResult<unknown>> | undefined = undefined;
+  /** Bumped by invalidation; a build that finishes with an older generation is stale. */
+  generation = 0;
+  buildCount = 0;
+  lastError: SystemError | undefined = undefined;
+  dependencies: Set<Slot> | undefined = undefined;
+  dependents: Set<Slot> | undefined = undefined;
+  selections: Selection[] | undefined = undefined;
+  cleanups: Cleanup[] | undefined = undefined;
+  /** In-flight builds this build is waiting for (for cross-chain cycle detection). */
+  waitingOn: Set<Slot> | undefined = undefined;
+  /** Aborts the running attempt when the slot is invalidated or disposed mid-build. */
+  abortBuild: (() => void) | undefined = undefined;
+  /** Order in which instances became ready; ties in disposal order are broken by it. */
+  readySeq = 0;
+
+  constructor(
+    readonly record: ArtifactRecord,
+    readonly param: string | number | undefined,
+  ) {}
+
+  /** `key` or `key[param]`, for messages. */
+  get label(): string {
+    return this.param === undefined ? this.record.key : `${this.record.key}[${String(this.param)}]`;
+  }
+}
+
+/** A transient instance kept only so its cleanups run at disposal. */
+export class RetainedInstance {
+  constructor(
+    readonly record: ArtifactRecord,
+    readonly param: string | number | undefined,
+    readonly cleanups: Cleanup[],
+  ) {}
+}
+
+/**
+ * One link of the resolution chain a factory context carries: which artifact is being built and
+ * on behalf of whom. Walking it finds cycles across `await`s without any global state.
+ */
+export class ChainNode {
+  constructor(
+    readonly record: ArtifactRecord,
+    readonly param: string | number | undefined,
+    readonly prev: ChainNode | undefined,
+    /** The nearest singleton being built in this chain: what waits when this build waits. */
+    readonly waiter: Slot | undefined,
+  ) {}
+}
+
+/** `key` or `key[param]`. */
+export function labelOf(key: string, param: string | number | undefined): string {
+  return param === undefined ? key : `${key}[${String(param)}]`;
+}

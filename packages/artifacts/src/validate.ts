@@ -1,0 +1,140 @@
+import { SystemError } from "@sluice/errors";
+import type { ArtifactTemplate } from "./types.js";
+
+/** Throws `INVALID_INPUT` unless `key` is a non-empty string. */
+export function assertKey(key: unknown, operation: string): asserts key is string {
+  if (typeof key !== "string" || key.length === 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${operation}: key must be a non-empty string, got ${describe(key)}`,
+      { details: { operation } },
+    );
+  }
+}
+
+/** Throws `INVALID_INPUT` unless `param` is `undefined`, a string or a finite number. */
+export function assertParam(param: unknown, key: string, operation: string): void {
+  if (param === undefined || typeof param === "string") return;
+  if (typeof param === "number" && Number.isFinite(param)) return;
+  throw new SystemError(
+    "INVALID_INPUT",
+    `${operation}("${key}"): param must be a string or a finite number, got ${describe(param)}`,
+    { details: { key, operation } },
+  );
+}
+
+const SCOPES = new Set(["singleton", "transient"]);
+
+/** Checks every field of a template; the message names the field that is wrong. */
+export function validateTemplate(template: unknown): asserts template is ArtifactTemplate<unknown> {
+  if (typeof template !== "object" || template === null) {
+    throw invalid(`template must be an object, got ${describe(template)}`);
+  }
+  const t = template as Record<string, unknown>;
+  const key = t["key"];
+  if (typeof key !== "string" || key.length === 0) {
+    throw invalid(`template.key must be a non-empty string, got ${describe(key)}`);
+  }
+  const at = `template "${key}"`;
+  if (typeof t["factory"] !== "function") {
+    throw invalid(`${at}: "factory" must be a function, got ${describe(t["factory"])}`, key);
+  }
+  const scope = t["scope"];
+  if (scope !== undefined && !SCOPES.has(scope as string)) {
+    throw invalid(`${at}: "scope" must be "singleton" or "transient", got ${describe(scope)}`, key);
+  }
+  const lazy = t["lazy"];
+  if (lazy !== undefined && typeof lazy !== "boolean") {
+    throw invalid(`${at}: "lazy" must be a boolean, got ${describe(lazy)}`, key);
+  }
+  const timeoutMs = t["timeoutMs"];
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)
+  ) {
+    throw invalid(
+      `${at}: "timeoutMs" must be a number of ms between 1 and 2147483647, got ${describe(timeoutMs)}`,
+      key,
+    );
+  }
+  validateRetries(t["retries"], at, key);
+  const param = t["param"];
+  if (param !== undefined && param !== true) {
+    throw invalid(`${at}: "param" must be true or absent, got ${describe(param)}`, key);
+  }
+  if (lazy === false && param === true) {
+    throw invalid(
+      `${at}: "lazy: false" cannot be combined with "param" (there is no param value to build with)`,
+      key,
+    );
+  }
+  if (lazy === false && scope === "transient") {
+    throw invalid(
+      `${at}: "lazy: false" cannot be combined with scope "transient" (nothing would be kept)`,
+      key,
+    );
+  }
+  const serialize = t["serialize"];
+  if (serialize !== undefined && typeof serialize !== "boolean") {
+    const s = serialize as Record<string, unknown> | null;
+    if (
+      typeof s !== "object" ||
+      s === null ||
+      typeof s["serialize"] !== "function" ||
+      typeof s["deserialize"] !== "function"
+    ) {
+      throw invalid(`${at}: "serialize" must be a boolean or { serialize(value), deserialize(data) }`, key);
+    }
+  }
+  if (serialize !== undefined && serialize !== false && scope === "transient") {
+    throw invalid(`${at}: "serialize" applies to singletons only; remove it or use scope "singleton"`, key);
+  }
+}
+
+function validateRetries(retries: unknown, at: string, key: string): void {
+  if (retries === undefined) return;
+  if (typeof retries === "number") {
+    if (!isCount(retries))
+      throw invalid(`${at}: "retries" must be a non-negative integer, got ${describe(retries)}`, key);
+    return;
+  }
+  if (typeof retries !== "object" || retries === null) {
+    throw invalid(
+      `${at}: "retries" must be a number or { attempts, backoffMs?, factor?, maxBackoffMs? }`,
+      key,
+    );
+  }
+  const r = retries as Record<string, unknown>;
+  if (!isCount(r["attempts"])) {
+    throw invalid(
+      `${at}: "retries.attempts" must be a non-negative integer, got ${describe(r["attempts"])}`,
+      key,
+    );
+  }
+  for (const field of ["backoffMs", "maxBackoffMs"] as const) {
+    const v = r[field];
+    if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v))) {
+      throw invalid(`${at}: "retries.${field}" must be a non-negative number, got ${describe(v)}`, key);
+    }
+  }
+  const factor = r["factor"];
+  if (factor !== undefined && !(typeof factor === "number" && factor >= 1 && Number.isFinite(factor))) {
+    throw invalid(`${at}: "retries.factor" must be a number >= 1, got ${describe(factor)}`, key);
+  }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+function invalid(message: string, key?: string): SystemError {
+  return new SystemError("INVALID_DEFINITION", message, key === undefined ? {} : { details: { key } });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null) return "null";
+  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
+  if (typeof value === "function") return "a function";
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import { ArtifactContainer } from "../src/index.js";
+import { delay, errorSink, gate } from "./helpers.js";
+
+describe("dispose", () => {
+  it("runs cleanups in reverse dependency order, once, including transients that registered one", async () => {
+    const c = new ArtifactContainer();
+    const log: string[] = [];
+    // Registered (and built) in an order unlike the dependency order, to show the order is not a list order.
+    c.register({
+      key: "app",
+      factory: async (ctx) => {
+        await ctx.require("repo");
+        await ctx.require("requestScope");
+        ctx.onCleanup(() => void log.push("app"));
+        return "app";
+      },
+    });
+    c.register({
+      key: "repo",
+      factory: async (ctx) => {
+        await ctx.require("db");
+        ctx.onCleanup(async () => {
+          await delay(1);
+          log.push("repo");
+        });
+        return "repo";
+      },
+    });
+    c.register({
+      key: "db",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("db"));
+        return "db";
+      },
+    });
+    let t = 0;
+    c.register({
+      key: "requestScope",
+      scope: "transient",
+      factory: async (ctx) => {
+        await ctx.require("db");
+        const id = ++t;
+        ctx.onCleanup(() => void log.push(`request${id}`));
+        return id;
+      },
+    });
+    await c.require("app");
+    await c.require("requestScope");
+    const disposed: string[] = [];
+    c.on("container:dispose", (e) => disposed.push(e.container));
+    await c.dispose();
+    await c.dispose();
+    // Each cleanup exactly once; every dependent before what it depends on.
+    expect([...log].sort()).toEqual(["app", "db", "repo", "request1", "request2"]);
+    const at = (name: string) => log.indexOf(name);
+    expect(at("app")).toBeLessThan(at("repo"));
+    expect(at("app")).toBeLessThan(at("request1"));
+    expect(at("repo")).toBeLessThan(at("db"));
+    expect(at("request1")).toBeLessThan(at("db"));
+    expect(at("request2")).toBeLessThan(at("request1")); // newest transient first
+    expect(log.at(-1)).toBe("db");
+    expect(disposed).toEqual(["container"]);
+  });
+
+  it("a failing cleanup goes to onError and the others still run", async () => {
+    const sink = errorSink();
+    const c = new ArtifactContainer({ onError: sink.onError, name: "run" });
+    const log: string[] = [];
+    c.register({
+      key: "a",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("a"));
+        return 1;
+      },
+    });
+    c.register({
+      key: "b",
+      factory: (ctx) => {
+        ctx.onCleanup(() => {
+          throw new Error("socket stuck");
+        });
+        ctx.onCleanup(() => void log.push("b-first-registered-runs-last"));
+        return 2;
+      },
+    });
+    await c.require("a");
+    await c.require("b");
+    await c.dispose();
+    expect(log).toEqual(["b-first-registered-runs-last", "a"]);
+    expect(sink.errors).toHaveLength(1);
+    expect(sink.errors[0]!.message).toMatch(
+      /cleanup of artifact "b" in container "run" failed: socket stuck/,
+    );
+  });
+
+  it("every later operation fails with DISPOSED", async () => {
+    const c = new ArtifactContainer({ name: "gone" });
+    c.register({ key: "a", factory: () => 1 });
+    await c.require("a");
+    await c.dispose();
+    expect(c.disposed).toBe(true);
+    const r = await c.resolve("a");
+    expect(r.ok ? "" : r.error.code).toBe("DISPOSED");
+    await expect(c.require("a")).rejects.toMatchObject({ code: "DISPOSED" });
+    expect(() => c.peek("a")).toThrow(expect.objectContaining({ code: "DISPOSED" }));
+    expect(() => c.register({ key: "b", factory: () => 1 })).toThrow(
+      expect.objectContaining({ code: "DISPOSED" }),
+    );
+    await expect(c.invalidate("a")).rejects.toMatchObject({ code: "DISPOSED" });
+    await expect(c.use(() => 1)).rejects.toMatchObject({ code: "DISPOSED" });
+    expect(() => c.scope("x")).toThrow(expect.objectContaining({ code: "DISPOSED" }));
+    expect(() => c.export()).toThrow(expect.objectContaining({ code: "DISPOSED" }));
+    expect(() => new ArtifactContainer().extend(c)).toThrow(expect.objectContaining({ code: "DISPOSED" }));
+    expect(c.has("a")).toBe(false);
+    expect(c.debugInfo().artifacts.map((a) => [a.key, a.status])).toEqual([["a", "disposed"]]);
+  });
+
+  it("disposes child scopes with the parent; a disposed parent is skipped by lookups", async () => {
+    const log: string[] = [];
+    const global = new ArtifactContainer({ name: "global" });
+    global.register({
+      key: "g",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("g"));
+        return "g";
+      },
+    });
+    const wf = global.scope("wf");
+    wf.register({
+      key: "w",
+      factory: async (ctx) => {
+        await ctx.require("g");
+        ctx.onCleanup(() => void log.push("w"));
+        return "w";
+      },
+    });
+    await wf.require("w");
+    const run = new ArtifactContainer({ name: "run" }).extend(wf);
+    await global.dispose();
+    expect(log).toEqual(["w", "g"]);
+    expect(wf.disposed).toBe(true);
+    const r = await run.resolve("w");
+    expect(r.ok ? "" : r.error.code).toBe("NOT_FOUND");
+  });
+
+  it("a value finished after dispose is cleaned up at once and its waiter gets DISPOSED", async () => {
+    const c = new ArtifactContainer();
+    const g = gate();
+    const log: string[] = [];
+    c.register({
+      key: "slow",
+      factory: async (ctx) => {
+        await g.promise;
+        ctx.onCleanup(() => void log.push("slow cleaned"));
+        return 1;
+      },
+    });
+    const pending = c.resolve("slow");
+    await delay(1);
+    await c.dispose();
+    g.open();
+    const r = await pending;
+    expect(r.ok ? "" : r.error.code).toBe("DISPOSED");
+    await delay(1);
+    expect(log).toEqual(["slow cleaned"]);
+  });
+
+  it("emits artifact:disposed for each instance", async () => {
+    const c = new ArtifactContainer();
+    c.register({ key: "a", factory: () => 1 });
+    c.register({ key: "b", factory: () => 2 });
+    await c.require("a");
+    await c.require("b");
+    const seen: string[] = [];
+    c.on("artifact:disposed", (e) => seen.push(e.key));
+    await c.dispose();
+    expect(seen).toEqual(["b", "a"]);
+  });
+});
