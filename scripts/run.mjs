@@ -58,8 +58,8 @@ switch (task) {
     run("pnpm exec turbo run typecheck test --concurrency=1");
     break;
   case "demo":
-    run("pnpm exec turbo run build --filter=@sluice/example-order-approval...");
-    run("pnpm --filter @sluice/example-order-approval run start");
+    run("pnpm exec turbo run build --filter=@sluice/example-node-order-approval...");
+    run("pnpm --filter @sluice/example-node-order-approval run start");
     break;
   case "bench":
     run("pnpm exec turbo run build");

@@ -1,0 +1,80 @@
+// The Sluice demo: three orders through an approval workflow, recorded on a SQLite timeline.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEventBus } from "@sluice/events";
+import { WorkflowRuntime } from "@sluice/runtime-core";
+import { StoreRegistry } from "@sluice/store";
+import { createSqliteTimelineStore } from "@sluice/timeline-sqlite";
+import { renderRunChart } from "./chart.mjs";
+import { ordersWorkflow } from "./orders-workflow.mjs";
+
+const filename =
+  process.env.SLUICE_DEMO_DB ?? join(mkdtempSync(join(tmpdir(), "sluice-demo-")), "timeline.sqlite");
+const bus = createEventBus();
+const timelineStore = await createSqliteTimelineStore({ filename });
+const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), timelineStore, env: {} });
+
+const finished = [];
+const orderOfRun = new Map();
+let lastRunId;
+let allDone;
+const done = new Promise((resolve) => {
+  allDone = resolve;
+});
+const orders = [
+  { orderId: "A-100", total: 42, approveAfterMs: 60, by: "ann" }, // approved
+  { orderId: "B-200", total: 17, approveAfterMs: null }, // never approved: times out
+  { orderId: "C-300", total: 0 }, // fails validation
+];
+
+await runtime.register(ordersWorkflow({ approvalTimeoutMs: 150 }), {
+  mode: { type: "transient", concurrency: 5 },
+  onDispatch: (d) => {
+    lastRunId = d.runId;
+    console.log(`dispatch  ${d.event} → ${d.outcome} ${d.runId ?? ""}`);
+  },
+  onComplete: (result) => {
+    finished.push(result);
+    if (finished.length === orders.length) allDone();
+  },
+});
+
+console.log(`Sluice demo: order approval, timeline in ${filename}\n`);
+for (const order of orders) {
+  bus.emit("order.placed", { orderId: order.orderId, total: order.total });
+  orderOfRun.set(lastRunId, order.orderId);
+  if (order.approveAfterMs != null) {
+    setTimeout(
+      () => bus.emit("order.approved", { orderId: order.orderId, by: order.by }),
+      order.approveAfterMs,
+    );
+  }
+}
+// An approval for an unknown order matches no wait and changes nothing.
+bus.emit("order.approved", { orderId: "Z-999", by: "mallory" });
+
+await done;
+await runtime.flushTimeline();
+
+console.log("");
+const byOrder = (r) => orders.findIndex((o) => o.orderId === orderOfRun.get(r.metadata.runId));
+for (const result of [...finished].sort((a, b) => byOrder(a) - byOrder(b))) {
+  const runId = result.metadata.runId;
+  const { events } = await timelineStore.query({ runId, limit: 10_000 });
+  const summary = result.ok
+    ? `${result.value.state.outcome ?? result.value.status}`
+    : `failed (${result.error.code})`;
+  console.log(`order ${orderOfRun.get(runId)}  run ${runId.slice(0, 8)}  → ${summary}`);
+  console.log(renderRunChart(events));
+  console.log("");
+}
+const { events: all } = await timelineStore.query({ workflowId: "orders", limit: 10_000 });
+console.log(`${all.length} timeline events stored in SQLite for ${finished.length} runs.`);
+await runtime.stop();
+await timelineStore.close();
+const outcomes = finished.map((r) => (r.ok ? r.value.state.outcome : "failed")).sort();
+if (JSON.stringify(outcomes) !== JSON.stringify(["cancelled", "failed", "shipped"])) {
+  console.error(`unexpected outcomes: ${outcomes}`);
+  process.exit(1);
+}

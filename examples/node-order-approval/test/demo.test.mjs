@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+test("the demo ships the approved order, cancels the timed-out one, fails the invalid one", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "sluice-demo-test-")), "timeline.sqlite");
+  const run = spawnSync(process.execPath, ["src/main.mjs"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...process.env, SLUICE_DEMO_DB: db, NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /order A-100 .*→ shipped/);
+  assert.match(run.stdout, /order B-200 .*→ cancelled/);
+  assert.match(run.stdout, /order C-300 .*→ failed \(STEP_FAILED\)/);
+  assert.match(run.stdout, /\(paused\)/);
+
+  // The timeline outlives the process: reopen the SQLite file and read it back.
+  const { createSqliteTimelineStore } = await import("@sluice/timeline-sqlite");
+  const store = await createSqliteTimelineStore({ filename: db });
+  const { events } = await store.query({ workflowId: "orders", limit: 10_000 });
+  await store.close();
+  const types = new Set(events.map((e) => e.type));
+  for (const t of ["run.started", "run.paused", "run.resumed", "run.completed", "run.failed", "log"]) {
+    assert.ok(types.has(t), `timeline has ${t}`);
+  }
+});

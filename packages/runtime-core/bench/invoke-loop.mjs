@@ -1,0 +1,35 @@
+// A tight invoke loop to profile the hot path:
+//   node --cpu-prof bench/invoke-loop.mjs            (TIMELINE=1 to add the memory timeline)
+import { createEventBus } from "@sluice/events";
+import { StoreRegistry } from "@sluice/store";
+import { createMemoryTimelineStore } from "@sluice/timeline-memory";
+import { WorkflowRuntime } from "../dist/index.js";
+
+const linear = {
+  id: "linear",
+  triggers: { go: { event: "linear.go", pipeline: "p" } },
+  pipelines: {
+    p: {
+      stages: [
+        { id: "s1", steps: [{ id: "a", action: async () => ({ a: 1 }) }] },
+        { id: "s2", steps: [{ id: "b", action: async () => ({ b: 2 }) }] },
+        { id: "s3", steps: [{ id: "c", action: async () => ({ c: 3 }) }] },
+      ],
+    },
+  },
+};
+const runtime = new WorkflowRuntime({
+  bus: createEventBus(),
+  storeRegistry: new StoreRegistry(),
+  env: {},
+  ...(process.env.TIMELINE === "1" && {
+    timelineStore: await createMemoryTimelineStore({ maxEvents: 50_000 }),
+  }),
+});
+await runtime.register(linear, { retention: { maxFinished: 100 } });
+const n = Number(process.env.N ?? 50_000);
+const t0 = performance.now();
+for (let i = 0; i < n; i++) await runtime.invoke("linear", "go", { i });
+await runtime.flushTimeline();
+console.log(`${(((performance.now() - t0) * 1000) / n).toFixed(2)} µs per invoke`);
+await runtime.stop();

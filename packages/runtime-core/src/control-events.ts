@@ -1,0 +1,19 @@
+/**
+ * Bus events the runtime listens to for run control, so hosts that only hold the bus (another
+ * module, a worker bridge, a remote bus later) can steer runs.
+ */
+export const ControlEvent = {
+  /** Payload `{ runId: string }`: aborts the run, like `runtime.abort(runId)`. */
+  Abort: "sluice.run.abort",
+  /** Payload `{ runId: string; patch: object }`: merges the patch into the run's state, like `runtime.signal`. */
+  Signal: "sluice.run.signal",
+  /** Payload `{ runId: string; patch?: object }`: resumes a paused run, like `runtime.resume`. */
+  Resume: "sluice.run.resume",
+} as const;
+
+/** Payloads of the control events. */
+export interface ControlEventMap {
+  [ControlEvent.Abort]: { runId: string };
+  [ControlEvent.Signal]: { runId: string; patch: Record<string, unknown> };
+  [ControlEvent.Resume]: { runId: string; patch?: Record<string, unknown> };
+}

@@ -1,0 +1,26 @@
+export { ControlEvent, type ControlEventMap } from "./control-events.js";
+export { defineWorkflow } from "./define-workflow.js";
+export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
+export type {
+  DispatchOutcome,
+  DispatchResult,
+  ExclusiveMode,
+  ExecutionMode,
+  PrepareContext,
+  RegisterOptions,
+  ResumeContext,
+  RunResult,
+  RunResultMetadata,
+  RunState,
+  SerializedMode,
+  ServiceDefinition,
+  SingletonLoopMode,
+  TransientMode,
+  TriggerDefinition,
+  Workflow,
+  WorkflowRuntimeOptions,
+  WorkflowServiceDefinition,
+  WorkflowServiceScope,
+} from "./types.js";
+export { RESERVED_SERVICE_IDS } from "./validate-workflow.js";
+export { WorkflowRuntime } from "./workflow-runtime.js";

@@ -1,0 +1,49 @@
+import type { DispatchOutcome, ExecutionMode } from "../types.js";
+
+/** A bus event that matched a trigger, on its way to becoming a run. */
+export interface DispatchRequest {
+  readonly triggerId: string;
+  readonly event: string;
+  readonly payload: unknown;
+  readonly initialState: Record<string, unknown>;
+}
+
+/** What a policy decided for one request. */
+export interface PolicyDecision {
+  outcome: DispatchOutcome;
+  runId?: string;
+  replacedRunId?: string;
+  reason?: string;
+}
+
+/** The runtime operations a policy drives. Policies hold run ids, never run objects. */
+export interface PolicyHost {
+  /** Creates a run record (status `queued`) without starting it. */
+  createRun(request: DispatchRequest): string;
+  /** Starts a created run. */
+  launchRun(runId: string): void;
+  /** Cancels a created run that never started (reported through `onDispatch` as dropped). */
+  cancelQueuedRun(runId: string, reason: string): void;
+  /** Merges the request's initial state into an active run's state. */
+  signalRun(runId: string, request: DispatchRequest): void;
+  /** Aborts an active run. */
+  abortRun(runId: string): void;
+}
+
+/**
+ * Decides, per workflow, what happens to each bus-triggered run request. The runtime tells it
+ * when runs pause and end; `invoke()` and resumes bypass it.
+ */
+export interface ExecutionPolicy {
+  accept(request: DispatchRequest): PolicyDecision;
+  /** A run of this workflow paused (parked or about to drain its buffer). */
+  runPaused(runId: string): void;
+  /** A run of this workflow ended (completed, failed or aborted). */
+  runEnded(runId: string): void;
+  /** A queued run was aborted by the host before it started. */
+  forget(runId: string): void;
+  /** Stops accepting; returns the ids of runs still queued, for the runtime to cancel. */
+  close(): string[];
+}
+
+export type { ExecutionMode };

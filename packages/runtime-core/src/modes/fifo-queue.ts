@@ -1,0 +1,45 @@
+/** An array-backed FIFO with O(1) amortised shift (no `Array#shift` re-indexing per dequeue). */
+export class FifoQueue<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The next item, without removing it. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Removes one item; O(n), used only for host-initiated aborts of queued runs. */
+  remove(item: T): boolean {
+    const at = this.items.indexOf(item, this.head);
+    if (at < 0) return false;
+    this.items.splice(at, 1);
+    return true;
+  }
+
+  /** Empties the queue and returns what it held, in order. */
+  drain(): T[] {
+    const rest = this.items.slice(this.head) as T[];
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}

@@ -1,0 +1,62 @@
+import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
+import { FifoQueue } from "./fifo-queue.js";
+
+/**
+ * `transient` (concurrency N) and `serialized` (concurrency 1): up to N runs execute at once,
+ * later requests wait in FIFO order up to `capacity`, beyond that they are dropped. A run that
+ * pauses gives its slot back: a paused run waits on the outside world, not on this queue.
+ */
+export class SlotQueuePolicy implements ExecutionPolicy {
+  private readonly slots = new Set<string>();
+  private readonly queue = new FifoQueue<string>();
+  private closed = false;
+
+  constructor(
+    private readonly host: PolicyHost,
+    private readonly concurrency: number,
+    private readonly capacity: number,
+  ) {}
+
+  accept(request: DispatchRequest): PolicyDecision {
+    if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
+    if (this.slots.size < this.concurrency) {
+      const runId = this.host.createRun(request);
+      this.slots.add(runId);
+      this.host.launchRun(runId);
+      return { outcome: "started", runId };
+    }
+    if (this.queue.length < this.capacity) {
+      const runId = this.host.createRun(request);
+      this.queue.push(runId);
+      return { outcome: "queued", runId };
+    }
+    return { outcome: "dropped", reason: `queue is at capacity (${this.capacity})` };
+  }
+
+  runPaused(runId: string): void {
+    this.release(runId);
+  }
+
+  runEnded(runId: string): void {
+    this.release(runId);
+  }
+
+  forget(runId: string): void {
+    this.queue.remove(runId);
+  }
+
+  close(): string[] {
+    this.closed = true;
+    return this.queue.drain();
+  }
+
+  private release(runId: string): void {
+    if (!this.slots.delete(runId)) return;
+    while (!this.closed && this.slots.size < this.concurrency) {
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      this.slots.add(next);
+      this.host.launchRun(next);
+    }
+  }
+}

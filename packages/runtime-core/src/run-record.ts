@@ -1,0 +1,88 @@
+import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
+import type { PauseRequestData, PauseService } from "@sluice/pause";
+import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
+import type { StateStore } from "@sluice/store";
+import type { RunResult, RunState } from "./types.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+/** A bus event kept for a run that was not parked when it arrived. */
+export interface BufferedEvent {
+  readonly event: string;
+  readonly payload: unknown;
+}
+
+/** Builds a run's service container on first use. */
+export interface RunContainerFactory {
+  containerFor(record: RunRecord): ArtifactContainer<RunState>;
+}
+
+/**
+ * Everything the runtime holds for one run that has not finished. All fields are declared up
+ * front so every record has one hidden class; the live context (store, container, pipeline run)
+ * is dropped when a parked run's pause window ends, leaving the checkpoint as JSON text.
+ */
+export class RunRecord {
+  status: RunInfo["status"] = "queued";
+  /** Initial state, kept only while queued. */
+  initialState: RunState | undefined;
+  /** The trigger payload, kept while the live context exists (the checkpoint has its own copy). */
+  payload: unknown;
+
+  store: StateStore<RunState> | undefined = undefined;
+  container: ArtifactContainer | undefined = undefined;
+  pipelineRun: PipelineRun<RunState> | undefined = undefined;
+  controller: AbortController | undefined = undefined;
+  pauseService: PauseService | undefined = undefined;
+
+  /** Set while paused with a live context. */
+  checkpoint: PipelineCheckpoint<RunState> | undefined = undefined;
+  /** Set while paused after the pause window released the live context. */
+  checkpointJson: string | undefined = undefined;
+  /** The waits the run is parked on. */
+  waits: readonly PauseRequestData[] = NO_WAITS;
+  /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */
+  mappers: Map<string, (payload: any) => Record<string, unknown>> | undefined = undefined;
+  /** Event names this run has waited on; events with these names are buffered while it runs. */
+  watched: Set<string> | undefined = undefined;
+  buffer: BufferedEvent[] | undefined = undefined;
+  bufferOverflowReported = false;
+
+  parkedAt = 0;
+  deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  abortRequested = false;
+  finished = false;
+  finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
+
+  constructor(
+    private readonly containers: RunContainerFactory,
+    readonly runId: string,
+    readonly workflow: WorkflowRecord,
+    readonly triggerId: string,
+    readonly pipeline: Pipeline<RunState>,
+    readonly startedAt: number,
+    initialState: RunState,
+    payload: unknown,
+  ) {
+    this.initialState = initialState;
+    this.payload = payload;
+  }
+
+  /**
+   * The run's dependency scope (what `ctx.use` calls). The container is built on the first call,
+   * so runs whose steps never resolve a service never pay for one.
+   */
+  use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
+    return (this.container ?? this.containers.containerFor(this)).use(fn);
+  }
+
+  /** Resolves with the run's final result once it has finished. */
+  whenFinished(): Promise<RunResult> {
+    return new Promise((resolve) => {
+      (this.finishWaiters ??= []).push(resolve);
+    });
+  }
+}
+
+const NO_WAITS: readonly PauseRequestData[] = Object.freeze([]);
+
+export { NO_WAITS };

@@ -1,0 +1,196 @@
+import type { ArtifactFactoryContext, UseDependencyContext } from "@sluice/artifacts";
+import type { Result, SystemError } from "@sluice/errors";
+import type { EventBus } from "@sluice/events";
+import type { Condition } from "@sluice/pause";
+import type { PipelineDefinition, RetentionPolicy, RunInfo } from "@sluice/pipeline";
+import type { StoreRegistry } from "@sluice/store";
+import type { TimelineStore } from "@sluice/timeline";
+
+/** A run's state: a plain object, patched shallowly by steps. */
+export type RunState = Record<string, unknown>;
+
+/** A global service: always a singleton on the runtime's container (it has no `scope`). */
+export interface ServiceDefinition<T = unknown> {
+  /** Unique service id; `__pause_service__` and `__env__` are reserved. */
+  id: string;
+  /** Builds the service. Receives the full artifact factory context. */
+  factory: (ctx: ArtifactFactoryContext) => T | Promise<T>;
+  /** Fail the build with `TIMEOUT` after this many milliseconds. */
+  timeoutMs?: number;
+  /** Retry a failing factory this many times (with backoff). */
+  retries?: number;
+  /** Build at registration instead of on first use (default `true`: lazy). */
+  lazy?: boolean;
+}
+
+/** Lifetime of a workflow-declared service. */
+export type WorkflowServiceScope = "workflow" | "run" | "transient";
+
+/** A service a workflow declares. */
+export interface WorkflowServiceDefinition<T = unknown> extends ServiceDefinition<T> {
+  /**
+   * `"workflow"` (default): one instance while the workflow is registered, no access to run state.
+   * `"run"`: one instance per run, built on the run's container (can `select` run state).
+   * `"transient"`: a new instance on every resolution, on the run's container.
+   */
+  scope?: WorkflowServiceScope;
+}
+
+/** Maps a bus event to a pipeline. */
+export interface TriggerDefinition<P = any, S extends object = RunState> {
+  /** Bus event name. */
+  event: string;
+  /** Id of the pipeline to run. */
+  pipeline: string;
+  /** Optional conditions on the payload, all of which must hold (AND). */
+  when?: Condition[];
+  /** Builds the run's initial state from the payload (default: a copy of the payload object). */
+  map?: (payload: P) => S;
+}
+
+/** A workflow: triggers, pipelines, services and env. A plain object. */
+export interface Workflow<S extends object = RunState> {
+  /** Unique workflow id. */
+  id: string;
+  /** Human-readable name. */
+  label?: string;
+  /** Per-workflow env layer; wins over the runtime's global layer. */
+  env?: Record<string, string | undefined>;
+  /** Services visible only to this workflow's runs. */
+  services?: WorkflowServiceDefinition[];
+  /** Trigger id → trigger. */
+  triggers: Record<string, TriggerDefinition<any, S>>;
+  /** Pipeline id → pipeline. (`NoInfer`: the state type comes from annotations, never from step return values.) */
+  pipelines: Record<string, PipelineDefinition<NoInfer<S>>>;
+}
+
+/** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */
+export interface TransientMode {
+  type: "transient";
+  /** Most runs executing at once (a positive integer). */
+  concurrency: number;
+  /** Most events waiting for a slot (default 10 000); more are dropped. */
+  capacity?: number;
+}
+/** FIFO: one run at a time, the rest wait in order up to `capacity`. */
+export interface SerializedMode {
+  type: "serialized";
+  /** Most events waiting (default 10 000); more are dropped. */
+  capacity?: number;
+}
+/** At most one active (running or paused) run; a new event while busy is dropped, signalled into it, or replaces it. */
+export interface SingletonLoopMode {
+  type: "singleton_loop";
+  onBusy: "drop" | "signal" | "replace";
+}
+/** At most one active run; a new event while busy is rejected, or kept as the single pending one (latest wins). */
+export interface ExclusiveMode {
+  type: "exclusive";
+  onBusy: "reject" | "queue_single";
+}
+/** How a workflow's bus-triggered runs share the runtime. */
+export type ExecutionMode = TransientMode | SerializedMode | SingletonLoopMode | ExclusiveMode;
+
+/** What became of a bus event that matched a trigger. */
+export type DispatchOutcome = "started" | "queued" | "dropped" | "rejected" | "signalled" | "replaced";
+
+/** Reported through `onDispatch` for each bus event that matched a trigger. */
+export interface DispatchResult {
+  outcome: DispatchOutcome;
+  workflowId: string;
+  triggerId: string;
+  /** The bus event name. */
+  event: string;
+  /** The run created, queued, signalled or started as replacement, where there is one. */
+  runId?: string;
+  /** For `replaced`: the run that was aborted. */
+  replacedRunId?: string;
+  /** Why it was dropped or rejected. */
+  reason?: string;
+}
+
+/** Metadata of every run result. */
+export interface RunResultMetadata {
+  /** Set whenever a run exists. */
+  runId?: string;
+  /** Set whenever the workflow is known. */
+  workflowId?: string;
+  pipelineId?: string;
+  triggerId?: string;
+  stage?: string;
+  durationMs?: number;
+  [key: string]: unknown;
+}
+
+/** What `invoke` and `resume` resolve to (never rejects for a failing step). */
+export type RunResult<S extends object = RunState> = Result<
+  { status: "completed" | "paused" | "aborted"; state: S },
+  RunResultMetadata
+>;
+
+/** Context given to `onPrepare` before the first stage. */
+export interface PrepareContext<S extends object = RunState> {
+  readonly runId: string;
+  readonly workflowId: string;
+  readonly triggerId: string;
+  readonly pipelineId: string;
+  /** The trigger event's payload. */
+  readonly event: unknown;
+  readonly signal: AbortSignal;
+  state(): Readonly<S>;
+  /** Shallow-merges a patch into the run's state. Returning a patch from the hook does the same. */
+  set(patch: Partial<S>): void;
+  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
+}
+
+/** Context given to `onResume` each time a paused run resumes. */
+export interface ResumeContext<S extends object = RunState> extends PrepareContext<S> {
+  /** True when the live context had been released after the pause window and was rebuilt from the checkpoint. */
+  readonly restored: boolean;
+  /** The stage the run continues at (`null` when the pause came after the last stage). */
+  readonly nextStage: string | null;
+}
+
+/** Options for `register(workflow, options)`. */
+export interface RegisterOptions<S extends object = RunState> {
+  /** Execution mode for bus-triggered runs (default `{ type: "transient", concurrency: 10 }`). */
+  mode?: ExecutionMode;
+  /** Runs before the first stage; may set up state. A throw fails the run with `HOOK_FAILED`. */
+  onPrepare?: (ctx: PrepareContext<S>) => void | Partial<S> | Promise<void | Partial<S>>;
+  /** Fires first when a run finishes (completed, failed or aborted), before bookkeeping. */
+  onComplete?: (result: RunResult<S>) => void | Promise<void>;
+  /** Fires each time a paused run resumes, before its next stage. */
+  onResume?: (ctx: ResumeContext<S>) => void | Promise<void>;
+  /** Fires last when a run finishes, after bookkeeping (safe to deregister from here). */
+  onCleanup?: (info: RunInfo) => void | Promise<void>;
+  /** Reports what became of each bus event that matched one of this workflow's triggers. */
+  onDispatch?: (result: DispatchResult) => void;
+  /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
+  pauseWindowMs?: number;
+  /** How many finished runs the workflow's registry keeps (default 1000) and for how long. */
+  retention?: RetentionPolicy;
+}
+
+/** Options for the `WorkflowRuntime` constructor. */
+export interface WorkflowRuntimeOptions {
+  /** Bus the runtime subscribes to for triggers, waits and control events. */
+  bus: EventBus<any>;
+  /** Registry the runtime creates each run's state store in. */
+  storeRegistry: StoreRegistry;
+  /** Where every run's timeline is written (batched). */
+  timelineStore?: TimelineStore;
+  /** Global singleton services for every run. */
+  services?: ServiceDefinition[];
+  /** Global env layer (defaults to `process.env` where it exists, else empty). */
+  env?: Record<string, string | undefined>;
+  /** Receives every error the runtime reports instead of throwing (hook failures, lost timeline writes…). Default: `console.error`. */
+  onError?: (error: SystemError) => void;
+  /**
+   * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);
+   * keep at most `maxBuffered` (default 100 000); `stop()` waits at most `closeTimeoutMs` (default 5000)
+   * for the store to take what is buffered.
+   */
+  timeline?: { maxBatch?: number; flushIntervalMs?: number; maxBuffered?: number; closeTimeoutMs?: number };
+  /** Most events buffered per run while it is not parked (default 64; oldest dropped). */
+  maxBufferedEventsPerRun?: number;
+}

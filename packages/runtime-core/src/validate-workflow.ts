@@ -1,0 +1,179 @@
+import { SystemError } from "@sluice/errors";
+import { validateConditions } from "@sluice/pause";
+import { isPlainObject } from "@sluice/store";
+import { ControlEvent } from "./control-events.js";
+import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from "./types.js";
+
+/** Service ids the runtime provides itself. */
+export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__env__"];
+
+const CONTROL_EVENTS = new Set<string>(Object.values(ControlEvent));
+const HOOKS = ["onPrepare", "onComplete", "onResume", "onCleanup", "onDispatch"] as const;
+const SCOPES = new Set(["workflow", "run", "transient"]);
+
+function invalid(path: string, problem: string): SystemError {
+  return new SystemError("INVALID_DEFINITION", `${path}: ${problem}`, { details: { path } });
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** Checks a list of services (global or a workflow's); `path` prefixes messages. */
+export function validateServices(services: unknown, path: string, allowScope: boolean): void {
+  if (services === undefined) return;
+  if (!Array.isArray(services)) throw invalid(path, "must be an array of service definitions");
+  const seen = new Set<string>();
+  services.forEach((service: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isPlainObject(service)) throw invalid(at, "must be an object with id and factory");
+    const { id, factory, scope, timeoutMs, retries } = service as Partial<ServiceDefinition> & {
+      scope?: unknown;
+    };
+    if (!isNonEmptyString(id)) throw invalid(`${at}.id`, "must be a non-empty string");
+    if (RESERVED_SERVICE_IDS.includes(id)) {
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `${at}.id: "${id}" is reserved by the runtime (reserved ids: ${RESERVED_SERVICE_IDS.join(", ")}); pick another id`,
+        { details: { path: `${at}.id`, key: id } },
+      );
+    }
+    if (seen.has(id)) {
+      throw new SystemError("DUPLICATE_KEY", `${at}.id: service "${id}" is defined twice in ${path}`, {
+        details: { path: `${at}.id`, key: id },
+      });
+    }
+    seen.add(id);
+    if (typeof factory !== "function") throw invalid(`${at}.factory`, "must be a function");
+    if (scope !== undefined) {
+      if (!allowScope) {
+        throw invalid(`${at}.scope`, "global services are always singletons; remove scope");
+      }
+      if (typeof scope !== "string" || !SCOPES.has(scope)) {
+        throw invalid(
+          `${at}.scope`,
+          `must be "workflow", "run" or "transient", got ${JSON.stringify(scope)}`,
+        );
+      }
+    }
+    if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
+      throw invalid(`${at}.timeoutMs`, "must be a positive number of milliseconds");
+    }
+    if (retries !== undefined && !(Number.isInteger(retries) && (retries as number) >= 0)) {
+      throw invalid(`${at}.retries`, "must be a non-negative integer");
+    }
+  });
+}
+
+/** Checks an env layer: a plain object of string (or undefined) values. */
+export function validateEnvLayer(env: unknown, path: string): void {
+  if (env === undefined) return;
+  if (!isPlainObject(env)) throw invalid(path, "must be an object of string values");
+  for (const key of Object.keys(env)) {
+    const value = env[key];
+    if (value !== undefined && typeof value !== "string") {
+      throw invalid(`${path}.${key}`, `must be a string, got ${typeof value}`);
+    }
+  }
+}
+
+function validateMode(mode: unknown): asserts mode is ExecutionMode {
+  const path = "options.mode";
+  if (!isPlainObject(mode))
+    throw invalid(path, 'must be an object such as { type: "transient", concurrency: 10 }');
+  const positiveInt = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
+  const capacity = (v: unknown) =>
+    v === undefined || v === Infinity || (Number.isInteger(v) && (v as number) >= 0);
+  switch (mode.type) {
+    case "transient":
+      if (!positiveInt(mode.concurrency)) throw invalid(`${path}.concurrency`, "must be a positive integer");
+      if (!capacity(mode.capacity))
+        throw invalid(`${path}.capacity`, "must be a non-negative integer or Infinity");
+      return;
+    case "serialized":
+      if (!capacity(mode.capacity))
+        throw invalid(`${path}.capacity`, "must be a non-negative integer or Infinity");
+      return;
+    case "singleton_loop":
+      if (mode.onBusy !== "drop" && mode.onBusy !== "signal" && mode.onBusy !== "replace") {
+        throw invalid(
+          `${path}.onBusy`,
+          `must be "drop", "signal" or "replace", got ${JSON.stringify(mode.onBusy)}`,
+        );
+      }
+      return;
+    case "exclusive":
+      if (mode.onBusy !== "reject" && mode.onBusy !== "queue_single") {
+        throw invalid(
+          `${path}.onBusy`,
+          `must be "reject" or "queue_single", got ${JSON.stringify(mode.onBusy)}`,
+        );
+      }
+      return;
+    default:
+      throw invalid(
+        `${path}.type`,
+        `must be "transient", "serialized", "singleton_loop" or "exclusive", got ${JSON.stringify(mode.type)}`,
+      );
+  }
+}
+
+/** Checks `register()` options. */
+export function validateRegisterOptions(options: unknown): asserts options is RegisterOptions<any> {
+  if (options === undefined) return;
+  if (!isPlainObject(options)) throw invalid("options", "must be an object");
+  if (options.mode !== undefined) validateMode(options.mode);
+  for (const hook of HOOKS) {
+    if (options[hook] !== undefined && typeof options[hook] !== "function") {
+      throw invalid(`options.${hook}`, "must be a function");
+    }
+  }
+  const window = options.pauseWindowMs;
+  if (window !== undefined && !(typeof window === "number" && window >= 0 && !Number.isNaN(window))) {
+    throw invalid("options.pauseWindowMs", "must be a non-negative number of milliseconds (or Infinity)");
+  }
+  if (options.retention !== undefined && !isPlainObject(options.retention)) {
+    throw invalid("options.retention", "must be an object such as { maxFinished: 1000 }");
+  }
+}
+
+/**
+ * Checks everything about a workflow that can be checked before a run: ids, triggers and the
+ * pipelines they name, trigger conditions, services, env. Pipelines themselves are checked by
+ * constructing them (see the runtime), so their messages carry `pipelines.<id>...` paths.
+ */
+export function validateWorkflowShape(workflow: unknown): asserts workflow is Workflow<any> {
+  if (!isPlainObject(workflow))
+    throw invalid("workflow", "must be an object with id, triggers and pipelines");
+  if (!isNonEmptyString(workflow.id)) throw invalid("workflow.id", "must be a non-empty string");
+  if (workflow.label !== undefined && typeof workflow.label !== "string") {
+    throw invalid("workflow.label", "must be a string");
+  }
+  const pipelines = workflow.pipelines;
+  if (!isPlainObject(pipelines) || Object.keys(pipelines).length === 0) {
+    throw invalid("pipelines", "must be an object with at least one pipeline");
+  }
+  const triggers = workflow.triggers;
+  if (!isPlainObject(triggers) || Object.keys(triggers).length === 0) {
+    throw invalid("triggers", "must be an object with at least one trigger");
+  }
+  for (const [triggerId, trigger] of Object.entries(triggers)) {
+    const at = `triggers.${triggerId}`;
+    if (!isPlainObject(trigger)) throw invalid(at, "must be an object with event and pipeline");
+    if (!isNonEmptyString(trigger.event)) throw invalid(`${at}.event`, "must be a non-empty bus event name");
+    if (CONTROL_EVENTS.has(trigger.event)) {
+      throw invalid(`${at}.event`, `"${trigger.event}" is a runtime control event; pick another event name`);
+    }
+    if (!isNonEmptyString(trigger.pipeline) || !Object.hasOwn(pipelines, trigger.pipeline)) {
+      throw invalid(
+        `${at}.pipeline`,
+        `names pipeline ${JSON.stringify(trigger.pipeline)}, which is not defined (pipelines: ${Object.keys(pipelines).join(", ")})`,
+      );
+    }
+    if (trigger.when !== undefined) validateConditions(trigger.when, `${at}.when`);
+    if (trigger.map !== undefined && typeof trigger.map !== "function")
+      throw invalid(`${at}.map`, "must be a function");
+  }
+  validateServices(workflow.services, "services", true);
+  validateEnvLayer(workflow.env, "env");
+}

@@ -1,0 +1,1330 @@
+import { ArtifactContainer, type ArtifactTemplate } from "@sluice/artifacts";
+import { createEnvService, defaultGlobalEnv, type EnvService } from "@sluice/env";
+import { err, ok, SystemError } from "@sluice/errors";
+import type { EventBus } from "@sluice/events";
+import {
+  matchesConditions,
+  matchPauseRequest,
+  type PauseRequestData,
+  PauseService,
+  type PauseSink,
+} from "@sluice/pause";
+import {
+  Pipeline,
+  type PipelineCheckpoint,
+  type PipelineLifecycleEvent,
+  type PipelineObserver,
+  PipelineRegistry,
+  type PipelineResult,
+  type RunInfo,
+} from "@sluice/pipeline";
+import { isPlainObject, type StoreRegistry, safeAssign } from "@sluice/store";
+import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import { ControlEvent } from "./control-events.js";
+import { createExecutionPolicy } from "./modes/create-policy.js";
+import type { DispatchRequest, PolicyHost } from "./modes/execution-policy.js";
+import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
+import { TimelineWriter } from "./timeline-writer.js";
+import type {
+  DispatchResult,
+  ExecutionMode,
+  PrepareContext,
+  RegisterOptions,
+  ResumeContext,
+  RunResult,
+  RunResultMetadata,
+  RunState,
+  TriggerDefinition,
+  Workflow,
+  WorkflowRuntimeOptions,
+} from "./types.js";
+import {
+  validateEnvLayer,
+  validateRegisterOptions,
+  validateServices,
+  validateWorkflowShape,
+} from "./validate-workflow.js";
+import { WorkflowRecord } from "./workflow-record.js";
+
+const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
+const DEFAULT_PAUSE_WINDOW_MS = 30_000;
+const PAUSE_SERVICE_ID = "__pause_service__";
+const ENV_SERVICE_ID = "__env__";
+
+/** A trigger wired into the dispatch index. */
+interface TriggerBinding {
+  readonly workflow: WorkflowRecord;
+  readonly triggerId: string;
+  readonly trigger: TriggerDefinition<any, RunState>;
+}
+
+/** One bus subscription shared by every trigger and wait on the same event name. */
+interface Subscription {
+  readonly off: () => void;
+  refs: number;
+}
+
+/**
+ * Run ids: a random 64-bit prefix per runtime plus a counter. Unique across processes with the same
+ * odds as a random id, and cheaper than `crypto.randomUUID()` per run (it showed in profiles).
+ */
+function runIdPrefix(): string {
+  const c = globalThis.crypto;
+  if (c !== undefined && typeof c.getRandomValues === "function") {
+    const words = c.getRandomValues(new Uint32Array(2));
+    return words[0]!.toString(36) + words[1]!.toString(36);
+  }
+  return Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+}
+
+function storeIdOf(runId: string): string {
+  return `sluice:run:${runId}`;
+}
+
+function defaultReport(error: SystemError): void {
+  console.error(`[sluice] ${error.code}: ${error.message}`);
+}
+
+/**
+ * The workflow runtime: routes bus events to workflow triggers, enforces each workflow's
+ * execution mode, runs pipelines, pauses and resumes them, injects services and env, and records
+ * every run on the timeline.
+ *
+ * @example
+ * ```ts
+ * const runtime = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry() });
+ * await runtime.register(orders, { mode: { type: "transient", concurrency: 10 } });
+ * const result = await runtime.invoke("orders", "placed", { orderId: "o1" });
+ * ```
+ */
+export class WorkflowRuntime implements RunContainerFactory {
+  /**
+   * Creates an IndexedDB-backed timeline store for test harnesses and browser hosts. It uses the
+   * `indexedDB` the host has (a browser's, or `fake-indexeddb/auto` in Node). The adapter is
+   * loaded on first call, so hosts that never call this do not load it.
+   */
+  static async createTestTimelineStore(database = "sluice-test-timeline"): Promise<TimelineStore> {
+    let adapter: typeof import("@sluice/timeline-indexeddb");
+    try {
+      adapter = await import("@sluice/timeline-indexeddb");
+    } catch (cause) {
+      throw new SystemError(
+        "NOT_FOUND",
+        "createTestTimelineStore needs the @sluice/timeline-indexeddb package: install it next to @sluice/runtime-core",
+        { cause },
+      );
+    }
+    return adapter.createIndexedDBTimelineStore({ database });
+  }
+
+  private readonly bus: EventBus<any>;
+  private readonly storeRegistry: StoreRegistry;
+  private readonly container: ArtifactContainer;
+  private readonly globalEnv: Readonly<Record<string, string | undefined>>;
+  private readonly report: (error: SystemError) => void;
+  private readonly writer: TimelineWriter | undefined;
+  private readonly maxBufferedPerRun: number;
+  private readonly workflows = new Map<string, WorkflowRecord>();
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly triggerIndex = new Map<string, TriggerBinding[]>();
+  private readonly watchers = new Map<string, Set<RunRecord>>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly controlSubscriptions: Array<() => void>;
+  private readonly pauseTemplate: ArtifactTemplate;
+  private stopped = false;
+  private readonly runIdPrefix = runIdPrefix();
+  private runCounter = 0;
+
+  constructor(options: WorkflowRuntimeOptions) {
+    if (!isPlainObject(options)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new WorkflowRuntime(options): options must be an object with bus and storeRegistry",
+      );
+    }
+    const { bus, storeRegistry, timelineStore } = options;
+    if (
+      bus === null ||
+      typeof bus !== "object" ||
+      typeof bus.on !== "function" ||
+      typeof bus.emit !== "function"
+    ) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "options.bus must be an EventBus (createEventBus() from @sluice/events)",
+      );
+    }
+    if (
+      storeRegistry === null ||
+      typeof storeRegistry !== "object" ||
+      typeof storeRegistry.create !== "function"
+    ) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "options.storeRegistry must be a StoreRegistry (new StoreRegistry() from @sluice/store)",
+      );
+    }
+    if (
+      timelineStore !== undefined &&
+      (timelineStore === null ||
+        typeof timelineStore !== "object" ||
+        typeof timelineStore.append !== "function")
+    ) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "options.timelineStore must be a TimelineStore (append, query, delete, close)",
+      );
+    }
+    validateServices(options.services, "options.services", false);
+    validateEnvLayer(options.env, "options.env");
+
+    this.bus = bus;
+    this.storeRegistry = storeRegistry;
+    this.report = options.onError ?? defaultReport;
+    this.maxBufferedPerRun = options.maxBufferedEventsPerRun ?? 64;
+    this.globalEnv = options.env ?? defaultGlobalEnv();
+    this.writer =
+      timelineStore === undefined
+        ? undefined
+        : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
+
+    this.container = new ArtifactContainer({ name: "global", onError: this.report });
+    for (const service of options.services ?? []) {
+      this.container.register({
+        key: service.id,
+        factory: service.factory,
+        scope: "singleton",
+        ...(service.lazy === false && { lazy: false }),
+        ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
+        ...(service.retries !== undefined && { retries: service.retries }),
+      });
+    }
+    // The global fallbacks the seed describes: a pause service that explains it must be used from
+    // a step, and an env service with the global layer only.
+    const unboundSink: PauseSink = {
+      requestPause() {
+        throw new SystemError(
+          "INVALID_STATE",
+          "__pause_service__ was resolved outside a run: resolve it inside a step with ctx.use((d) => d.require('__pause_service__'))",
+        );
+      },
+      withdrawPause() {},
+    };
+    this.container.register({ key: PAUSE_SERVICE_ID, factory: () => new PauseService(unboundSink) });
+    const globalEnvService = createEnvService(this.globalEnv);
+    this.container.register({ key: ENV_SERVICE_ID, factory: () => globalEnvService });
+
+    // One template for every run container: the factory finds its run through the container's runId.
+    this.pauseTemplate = {
+      key: PAUSE_SERVICE_ID,
+      factory: (ctx) => this.pauseServiceFor(ctx.runId),
+    };
+
+    this.controlSubscriptions = [
+      bus.on(ControlEvent.Abort, (payload: unknown) => this.onControl("abort", payload)),
+      bus.on(ControlEvent.Signal, (payload: unknown) => this.onControl("signal", payload)),
+      bus.on(ControlEvent.Resume, (payload: unknown) => this.onControl("resume", payload)),
+    ];
+  }
+
+  // ───────────────────────── registration ─────────────────────────
+
+  /**
+   * Registers a workflow: validates the whole definition (bad ones reject with
+   * `INVALID_DEFINITION` or `DUPLICATE_KEY`), wires its triggers into the dispatch index, sets up
+   * its execution mode, its scoped service container and its env layer.
+   */
+  async register<S extends object = RunState>(
+    workflow: Workflow<S>,
+    options: RegisterOptions<S> = {},
+  ): Promise<void> {
+    this.assertRunning("register");
+    validateWorkflowShape(workflow);
+    validateRegisterOptions(options);
+    if (this.workflows.has(workflow.id)) {
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `workflow "${workflow.id}" is already registered; deregister it first or use another id`,
+        { details: { workflowId: workflow.id } },
+      );
+    }
+    const pipelines = new Map<string, Pipeline<RunState>>();
+    for (const [pipelineId, definition] of Object.entries(workflow.pipelines)) {
+      pipelines.set(pipelineId, new Pipeline<RunState>(pipelineId, definition as never));
+    }
+    const triggers = new Map(
+      Object.entries(workflow.triggers) as [string, TriggerDefinition<any, RunState>][],
+    );
+
+    const scope = this.container.scope(`workflow:${workflow.id}`);
+    const env: EnvService = createEnvService(workflow.env, this.globalEnv);
+    scope.register({ key: ENV_SERVICE_ID, factory: () => env });
+    const runTemplates: ArtifactTemplate[] = [];
+    for (const service of workflow.services ?? []) {
+      const template: ArtifactTemplate = {
+        key: service.id,
+        factory: service.factory,
+        scope: service.scope === "transient" ? "transient" : "singleton",
+        ...(service.lazy === false &&
+          service.scope !== "run" &&
+          service.scope !== "transient" && { lazy: false }),
+        ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
+        ...(service.retries !== undefined && { retries: service.retries }),
+      };
+      if (service.scope === "run" || service.scope === "transient") runTemplates.push(template);
+      else scope.register(template, { override: true });
+    }
+
+    const registry = new PipelineRegistry({
+      workflowId: workflow.id,
+      ...(options.retention !== undefined && { retention: options.retention }),
+    });
+    const wf = new WorkflowRecord(
+      workflow.id,
+      workflow,
+      options,
+      triggers,
+      pipelines,
+      scope,
+      runTemplates,
+      registry,
+      options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS,
+    );
+    wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
+    if (this.writer !== undefined) wf.observer = this.timelineObserver(wf.id, this.writer);
+    this.workflows.set(wf.id, wf);
+
+    for (const [triggerId, trigger] of triggers) {
+      let bindings = this.triggerIndex.get(trigger.event);
+      if (bindings === undefined) this.triggerIndex.set(trigger.event, (bindings = []));
+      bindings.push({ workflow: wf, triggerId, trigger });
+      this.acquire(trigger.event);
+    }
+  }
+
+  /**
+   * Removes a workflow: releases its bus subscriptions, drops its queued runs (reported as
+   * dropped), aborts its active runs and waits for them to finish, then disposes its scoped
+   * service container. Resolves `false` when no such workflow is registered.
+   */
+  async deregister(workflowId: string): Promise<boolean> {
+    const wf = this.workflows.get(workflowId);
+    if (wf === undefined) return false;
+    this.workflows.delete(workflowId);
+    for (const trigger of wf.triggers.values()) {
+      const bindings = this.triggerIndex.get(trigger.event);
+      if (bindings !== undefined) {
+        const rest = bindings.filter((b) => b.workflow !== wf);
+        if (rest.length === 0) this.triggerIndex.delete(trigger.event);
+        else this.triggerIndex.set(trigger.event, rest);
+      }
+      this.release(trigger.event);
+    }
+    for (const runId of wf.policy.close())
+      this.cancelQueuedRun(wf, runId, "the workflow was deregistered", false);
+    const finishing: Promise<RunResult>[] = [];
+    for (const record of wf.runs) {
+      if (record.status === "queued") {
+        this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", false);
+        continue;
+      }
+      finishing.push(record.whenFinished());
+      this.abortRecord(record, "the workflow was deregistered");
+    }
+    await Promise.all(finishing);
+    if (wf.parkTimer !== undefined) clearTimeout(wf.parkTimer);
+    wf.parkQueue.drain();
+    try {
+      await wf.scope.dispose();
+    } catch (error) {
+      this.report(
+        SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${workflowId}" services failed`),
+      );
+    }
+    return true;
+  }
+
+  /** True when a workflow with this id is registered. */
+  hasWorkflow(workflowId: string): boolean {
+    return this.workflows.has(workflowId);
+  }
+
+  /** Ids of the registered workflows. */
+  listWorkflows(): string[] {
+    return [...this.workflows.keys()];
+  }
+
+  /** The run registry of a workflow, or `undefined`. */
+  registry(workflowId: string): PipelineRegistry | undefined {
+    return this.workflows.get(workflowId)?.registry;
+  }
+
+  // ───────────────────────── runs ─────────────────────────
+
+  /**
+   * Runs a trigger's pipeline directly, bypassing the bus and the execution mode. Resolves when
+   * the run completes, fails, is aborted or parks paused; never rejects. Unknown ids and bad
+   * payloads resolve `{ ok: false }` with `NOT_FOUND` / `INVALID_INPUT`.
+   */
+  async invoke<S extends object = RunState>(
+    workflowId: string,
+    triggerId: string,
+    event: unknown,
+  ): Promise<RunResult<S>> {
+    if (this.stopped) return err(this.stoppedError("invoke"), { workflowId, triggerId });
+    const wf = this.workflows.get(workflowId);
+    if (wf === undefined) return err(this.unknownWorkflow(workflowId), { workflowId, triggerId });
+    const trigger = wf.triggers.get(triggerId);
+    if (trigger === undefined) {
+      return err(
+        new SystemError(
+          "NOT_FOUND",
+          `workflow "${workflowId}" has no trigger "${triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")})`,
+          { details: { workflowId, triggerId } },
+        ),
+        { workflowId, triggerId },
+      );
+    }
+    let initialState: RunState;
+    try {
+      initialState = this.initialStateFor(wf, triggerId, trigger, event);
+    } catch (error) {
+      return err(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
+        workflowId,
+        triggerId,
+      });
+    }
+    const record = this.createRun(wf, triggerId, trigger, initialState, event, "running");
+    return this.execute(record) as Promise<RunResult<S>>;
+  }
+
+  /**
+   * Resumes a paused run, merging `patch` into its state first. Rebuilds the run's context from
+   * its checkpoint when the pause window has released it. Resolves like `invoke`.
+   */
+  async resume<S extends object = RunState>(
+    runId: string,
+    patch?: Partial<NoInfer<S>>,
+  ): Promise<RunResult<S>> {
+    const record = this.runs.get(runId);
+    if (record === undefined) {
+      const workflowId = this.workflowOfFinished(runId);
+      return err(this.unknownRun(runId), workflowId === undefined ? { runId } : { runId, workflowId });
+    }
+    if (patch !== undefined && !isPlainObject(patch)) {
+      return err(
+        new SystemError("INVALID_INPUT", `resume(${runId}, patch): patch must be a plain object`),
+        this.meta(record),
+      );
+    }
+    if (record.status !== "paused") {
+      return err(
+        new SystemError(
+          "INVALID_STATE",
+          `run ${runId} is ${record.status}, not paused; only a paused run can be resumed`,
+          {
+            details: { runId, status: record.status },
+          },
+        ),
+        this.meta(record),
+      );
+    }
+    return this.resumeRun(record, patch as RunState | undefined) as Promise<RunResult<S>>;
+  }
+
+  /**
+   * Merges `patch` into a run's state: a running or paused run's live state, a parked run's
+   * checkpoint, or a queued run's initial state. Throws `NOT_FOUND` for an unknown or finished
+   * run and `INVALID_INPUT` for a patch that is not a plain object.
+   */
+  signal(runId: string, patch: Record<string, unknown>): void {
+    if (!isPlainObject(patch)) {
+      throw new SystemError("INVALID_INPUT", `signal(${runId}, patch): patch must be a plain object`);
+    }
+    const record = this.runs.get(runId);
+    if (record === undefined) throw this.unknownRun(runId);
+    this.applySignal(record, patch);
+  }
+
+  /**
+   * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
+   * `onCleanup` have run). Resolves at once for a run that already finished; throws `NOT_FOUND`
+   * for a run id the runtime never knew.
+   */
+  async abort(runId: string): Promise<void> {
+    const record = this.runs.get(runId);
+    if (record === undefined) {
+      if (this.workflowOfFinished(runId) !== undefined) return;
+      throw this.unknownRun(runId);
+    }
+    if (record.status === "queued") {
+      this.cancelQueuedRun(record.workflow, runId, "aborted by the host", false);
+      return;
+    }
+    const done = record.whenFinished();
+    this.abortRecord(record, "aborted by the host");
+    await done;
+  }
+
+  /** The `RunInfo` of a run of a workflow, or `undefined`. */
+  watch(workflowId: string, runId: string): RunInfo | undefined {
+    const info = this.workflows.get(workflowId)?.registry.get(runId);
+    if (info === undefined) return undefined;
+    const live = this.runs.get(runId)?.pipelineRun?.currentStage;
+    return live === undefined || live === info.stage ? { ...info } : { ...info, stage: live };
+  }
+
+  /** Every run the registries know, across all registered workflows. */
+  listAllRuns(): RunInfo[] {
+    const all: RunInfo[] = [];
+    for (const wf of this.workflows.values()) for (const info of wf.registry.list()) all.push(info);
+    return all;
+  }
+
+  /**
+   * A paused run's checkpoint as plain JSON data (pipeline id, next stage, state, waits), or
+   * `undefined` when the run is not paused. Groundwork for moving parked runs between processes.
+   */
+  checkpoint(runId: string): PipelineCheckpoint<RunState> | undefined {
+    const record = this.runs.get(runId);
+    if (record === undefined || record.status !== "paused") return undefined;
+    if (record.checkpointJson !== undefined) return JSON.parse(record.checkpointJson);
+    const checkpoint = record.checkpoint;
+    if (checkpoint === undefined) return undefined;
+    return JSON.parse(JSON.stringify({ ...checkpoint, state: record.store?.get() ?? checkpoint.state }));
+  }
+
+  /** Resolves once every timeline event written so far has been handed to the store. */
+  async flushTimeline(): Promise<void> {
+    await this.writer?.flush();
+  }
+
+  /**
+   * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
+   * dropped, active runs aborted and awaited), flushes the timeline and disposes global services.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const off of this.controlSubscriptions) off();
+    await Promise.all([...this.workflows.keys()].map((id) => this.deregister(id)));
+    await this.writer?.close();
+    try {
+      await this.container.dispose();
+    } catch (error) {
+      this.report(SystemError.from(error, "FACTORY_FAILED", "disposing global services failed"));
+    }
+  }
+
+  // ───────────────────────── dispatch ─────────────────────────
+
+  private acquire(event: string): void {
+    const existing = this.subscriptions.get(event);
+    if (existing !== undefined) {
+      existing.refs++;
+      return;
+    }
+    const off = this.bus.on(event, (payload: unknown) => this.onBusEvent(event, payload));
+    this.subscriptions.set(event, { off, refs: 1 });
+  }
+
+  private release(event: string): void {
+    const sub = this.subscriptions.get(event);
+    if (sub === undefined) return;
+    if (--sub.refs === 0) {
+      this.subscriptions.delete(event);
+      sub.off();
+    }
+  }
+
+  private onBusEvent(event: string, payload: unknown): void {
+    const bindings = this.triggerIndex.get(event);
+    if (bindings !== undefined) {
+      for (let i = 0; i < bindings.length; i++) this.dispatch(bindings[i]!, event, payload);
+    }
+    const watching = this.watchers.get(event);
+    if (watching !== undefined) this.deliverToWaits(watching, event, payload);
+  }
+
+  private dispatch(binding: TriggerBinding, event: string, payload: unknown): void {
+    const { workflow: wf, triggerId, trigger } = binding;
+    if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
+    let initialState: RunState;
+    try {
+      initialState = this.initialStateFor(wf, triggerId, trigger, payload);
+    } catch (error) {
+      this.reportDispatch(wf, {
+        outcome: "rejected",
+        workflowId: wf.id,
+        triggerId,
+        event,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    const decision = wf.policy.accept({ triggerId, event, payload, initialState });
+    if (wf.options.onDispatch === undefined) return;
+    const result: DispatchResult = { outcome: decision.outcome, workflowId: wf.id, triggerId, event };
+    if (decision.runId !== undefined) result.runId = decision.runId;
+    if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
+    if (decision.reason !== undefined) result.reason = decision.reason;
+    this.reportDispatch(wf, result);
+  }
+
+  private reportDispatch(wf: WorkflowRecord, result: DispatchResult): void {
+    const hook = wf.options.onDispatch;
+    if (hook === undefined) return;
+    try {
+      hook(result);
+    } catch (error) {
+      this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch threw`));
+    }
+  }
+
+  private initialStateFor(
+    wf: WorkflowRecord,
+    triggerId: string,
+    trigger: TriggerDefinition<any, RunState>,
+    payload: unknown,
+  ): RunState {
+    if (trigger.map !== undefined) {
+      let mapped: unknown;
+      try {
+        mapped = trigger.map(payload);
+      } catch (cause) {
+        throw new SystemError("INVALID_INPUT", `workflow "${wf.id}" trigger "${triggerId}": map() threw`, {
+          cause,
+        });
+      }
+      if (!isPlainObject(mapped)) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
+        );
+      }
+      return safeAssign({}, mapped);
+    }
+    if (!isPlainObject(payload)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
+      );
+    }
+    return safeAssign({}, payload);
+  }
+
+  private policyHost(wf: WorkflowRecord): PolicyHost {
+    return {
+      createRun: (request: DispatchRequest) => {
+        const trigger = wf.triggers.get(request.triggerId)!;
+        return this.createRun(wf, request.triggerId, trigger, request.initialState, request.payload).runId;
+      },
+      launchRun: (runId: string) => {
+        const record = this.runs.get(runId);
+        if (record !== undefined && record.status === "queued") void this.execute(record);
+      },
+      cancelQueuedRun: (runId: string, reason: string) => this.cancelQueuedRun(wf, runId, reason, true),
+      signalRun: (runId: string, request: DispatchRequest) => {
+        const record = this.runs.get(runId);
+        if (record !== undefined) this.applySignal(record, request.initialState);
+      },
+      abortRun: (runId: string) => {
+        const record = this.runs.get(runId);
+        if (record !== undefined) this.abortRecord(record, "replaced by a newer run");
+      },
+    };
+  }
+
+  private onControl(kind: "abort" | "signal" | "resume", payload: unknown): void {
+    const runId = isPlainObject(payload) ? payload.runId : undefined;
+    if (typeof runId !== "string") {
+      this.report(
+        new SystemError("INVALID_INPUT", `control event "${kind}": payload must be { runId: string, ... }`),
+      );
+      return;
+    }
+    const patch = (payload as Record<string, unknown>).patch;
+    const fail = (error: unknown) =>
+      this.report(SystemError.from(error, "INVALID_INPUT", `control event "${kind}" for run ${runId}`));
+    try {
+      if (kind === "abort") this.abort(runId).catch(fail);
+      else if (kind === "signal") this.signal(runId, patch as Record<string, unknown>);
+      else
+        this.resume(runId, patch as RunState | undefined).then((r) => {
+          if (
+            !r.ok &&
+            (r.error.code === "NOT_FOUND" ||
+              r.error.code === "INVALID_STATE" ||
+              r.error.code === "INVALID_INPUT")
+          )
+            fail(r.error);
+        }, fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  // ───────────────────────── run lifecycle ─────────────────────────
+
+  private createRun(
+    wf: WorkflowRecord,
+    triggerId: string,
+    trigger: TriggerDefinition<any, RunState>,
+    initialState: RunState,
+    payload: unknown,
+    status: "queued" | "running" = "queued",
+  ): RunRecord {
+    const runId = `${this.runIdPrefix}-${(++this.runCounter).toString(36)}`;
+    const now = Date.now();
+    const pipeline = wf.pipelines.get(trigger.pipeline)!;
+    const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
+    record.status = status;
+    this.runs.set(runId, record);
+    wf.runs.add(record);
+    wf.registry.set({
+      runId,
+      workflowId: wf.id,
+      pipelineId: trigger.pipeline,
+      triggerId,
+      status,
+      startedAt: now,
+      updatedAt: now,
+    });
+    return record;
+  }
+
+  private buildLiveContext(record: RunRecord, state: RunState): void {
+    record.store = this.storeRegistry.create<RunState>(storeIdOf(record.runId), state);
+    record.container = undefined;
+    record.controller = undefined;
+  }
+
+  /** @internal Builds a run's service container; the run calls this on its first `ctx.use`. */
+  containerFor(record: RunRecord): ArtifactContainer<RunState> {
+    if (record.store === undefined) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `run ${record.runId} is ${record.status}: its services are not available`,
+      );
+    }
+    const container = new ArtifactContainer<RunState>({
+      store: record.store,
+      runId: record.runId,
+      onError: this.report,
+    });
+    container.extend(record.workflow.scope);
+    container.register(this.pauseTemplate);
+    const templates = record.workflow.runTemplates;
+    for (let i = 0; i < templates.length; i++) container.register(templates[i]!);
+    record.container = container;
+    return container;
+  }
+
+  private async execute(record: RunRecord): Promise<RunResult> {
+    const wf = record.workflow;
+    try {
+      if (record.status === "queued") {
+        record.status = "running";
+        wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
+      }
+      this.buildLiveContext(record, record.initialState!);
+      record.initialState = undefined;
+      const run = record.pipeline.start(this.runOptions(record));
+      record.pipelineRun = run;
+      if (record.abortRequested) run.abort("aborted before it started");
+      else if (wf.options.onPrepare !== undefined) {
+        const failure = await this.callPrepare(record);
+        if (failure !== undefined) {
+          this.writeRuntimeEvent(record, 0, "run.failed", failure.message, { error: failure.toJSON() });
+          return this.finish(record, err(failure, this.meta(record)));
+        }
+      }
+      return await this.settle(record, await run.execute());
+    } catch (error) {
+      return this.finish(
+        record,
+        err(
+          SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
+          this.meta(record),
+        ),
+      );
+    }
+  }
+
+  // No external AbortSignal: aborts go through PipelineRun.abort(), which fires the step's lazily
+  // created signal. An AbortController per run (and a listener linking two) was a fifth of invoke's cost.
+  private runOptions(record: RunRecord) {
+    const options = {
+      runId: record.runId,
+      state: record.store!,
+      event: record.payload,
+      dependencies: record,
+    };
+    const observer = record.workflow.observer;
+    return observer === undefined ? options : { ...options, observer };
+  }
+
+  private async callPrepare(record: RunRecord): Promise<SystemError | undefined> {
+    const hook = record.workflow.options.onPrepare!;
+    try {
+      const patch = await hook(this.hookContext(record));
+      if (patch !== undefined && patch !== null) {
+        if (!isPlainObject(patch)) {
+          return new SystemError(
+            "HOOK_FAILED",
+            `workflow "${record.workflow.id}": onPrepare must return a plain object patch or nothing`,
+          );
+        }
+        record.store!.set(patch);
+      }
+      return undefined;
+    } catch (error) {
+      return SystemError.from(error, "HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw`);
+    }
+  }
+
+  private hookContext(record: RunRecord): PrepareContext<RunState> {
+    const store = record.store!;
+    return {
+      runId: record.runId,
+      workflowId: record.workflow.id,
+      triggerId: record.triggerId,
+      pipelineId: record.pipeline.id,
+      event: record.payload,
+      get signal() {
+        return (record.controller ??= new AbortController()).signal;
+      },
+      state: () => store.get(),
+      set: (patch) => store.set(patch),
+      use: (fn) => record.use(fn),
+    };
+  }
+
+  private settle(record: RunRecord, result: PipelineResult<RunState>): Promise<RunResult> | RunResult {
+    if (!result.ok)
+      return this.finish(record, err(result.error, this.meta(record, result.metadata.durationMs)));
+    const { status, state, checkpoint } = result.value;
+    if (status === "paused" && checkpoint !== undefined) return this.pause(record, checkpoint);
+    return this.finish(
+      record,
+      ok(
+        { status: status === "paused" ? "completed" : status, state },
+        this.meta(record, result.metadata.durationMs),
+      ),
+    );
+  }
+
+  private pause(record: RunRecord, checkpoint: PipelineCheckpoint<RunState>): Promise<RunResult> | RunResult {
+    const wf = record.workflow;
+    record.status = "paused";
+    record.pipelineRun = undefined;
+    record.checkpoint = checkpoint;
+    record.waits = checkpoint.pause as unknown as PauseRequestData[];
+    const pauseService = record.pauseService;
+    if (pauseService !== undefined) {
+      for (const wait of record.waits) {
+        const mapper = pauseService.patchMapper(wait.id);
+        if (mapper !== undefined) (record.mappers ??= new Map()).set(wait.id, mapper);
+      }
+    }
+    wf.registry.update(record.runId, {
+      status: "paused",
+      updatedAt: Date.now(),
+      ...(checkpoint.nextStageId !== null && { stage: checkpoint.nextStageId }),
+    });
+    wf.policy.runPaused(record.runId);
+    if (record.abortRequested) {
+      return this.finishPaused(record, "aborted while pausing");
+    }
+    for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
+    const buffered = this.takeBuffered(record);
+    if (buffered !== undefined) return this.resumeRun(record, buffered);
+    const result = ok(
+      { status: "paused" as const, state: record.store!.get() as RunState },
+      this.meta(record),
+    );
+    this.park(record);
+    return result;
+  }
+
+  private park(record: RunRecord): void {
+    const wf = record.workflow;
+    const now = Date.now();
+    record.parkedAt = now;
+    let deadline = Infinity;
+    for (const wait of record.waits)
+      if (wait.deadline !== undefined && wait.deadline < deadline) deadline = wait.deadline;
+    if (deadline !== Infinity) {
+      record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), Math.max(0, deadline - now));
+    }
+    if (wf.pauseWindowMs === 0) {
+      void this.releaseLiveContext(record);
+    } else if (wf.pauseWindowMs !== Infinity) {
+      wf.parkQueue.push({ record, parkedAt: now });
+      if (wf.parkTimer === undefined) this.scheduleParkSweep(wf);
+    }
+  }
+
+  private scheduleParkSweep(wf: WorkflowRecord): void {
+    const head = wf.parkQueue.peek();
+    if (head === undefined) return;
+    const delay = Math.max(0, head.parkedAt + wf.pauseWindowMs - Date.now());
+    wf.parkTimer = setTimeout(() => {
+      wf.parkTimer = undefined;
+      const now = Date.now();
+      for (let entry = wf.parkQueue.peek(); entry !== undefined; entry = wf.parkQueue.peek()) {
+        if (entry.parkedAt + wf.pauseWindowMs > now) break;
+        wf.parkQueue.shift();
+        const record = entry.record;
+        // A stale entry: the run resumed (and maybe parked again) since this entry was queued.
+        if (record.status === "paused" && record.parkedAt === entry.parkedAt)
+          void this.releaseLiveContext(record);
+      }
+      this.scheduleParkSweep(wf);
+    }, delay);
+    (wf.parkTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** Ends a parked run's pause window: keep only the checkpoint, as JSON text. */
+  private async releaseLiveContext(record: RunRecord): Promise<void> {
+    const store = record.store;
+    const checkpoint = record.checkpoint;
+    if (record.status !== "paused" || store === undefined || checkpoint === undefined) return;
+    try {
+      record.checkpointJson = JSON.stringify({ ...checkpoint, state: store.get() });
+    } catch (cause) {
+      this.report(
+        new SystemError(
+          "INVALID_STATE",
+          `run ${record.runId} stays in memory past its pause window: its state or event is not JSON-serialisable`,
+          { cause, details: { runId: record.runId } },
+        ),
+      );
+      return;
+    }
+    const container = record.container;
+    record.checkpoint = undefined;
+    record.store = undefined;
+    record.container = undefined;
+    record.controller = undefined;
+    record.pauseService = undefined;
+    record.payload = undefined;
+    this.storeRegistry.dispose(storeIdOf(record.runId));
+    await this.disposeContainer(record, container);
+  }
+
+  private async disposeContainer(record: RunRecord, container: ArtifactContainer | undefined): Promise<void> {
+    if (container === undefined) return;
+    try {
+      await container.dispose();
+    } catch (error) {
+      this.report(SystemError.from(error, "FACTORY_FAILED", `disposing run ${record.runId} services failed`));
+    }
+  }
+
+  private onWaitDeadline(record: RunRecord): void {
+    record.deadlineTimer = undefined;
+    if (record.status !== "paused") return;
+    const now = Date.now();
+    const expired = record.waits.find((w) => w.deadline !== undefined && w.deadline <= now);
+    if (expired === undefined) return;
+    const patch: RunState =
+      expired.timeoutPatch !== undefined ? { ...expired.timeoutPatch } : { pauseTimedOut: true };
+    void this.resumeRun(record, patch);
+  }
+
+  private async resumeRun(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
+    const wf = record.workflow;
+    try {
+      if (record.deadlineTimer !== undefined) {
+        clearTimeout(record.deadlineTimer);
+        record.deadlineTimer = undefined;
+      }
+      let checkpoint: PipelineCheckpoint<RunState>;
+      const restored = record.store === undefined;
+      if (restored) {
+        checkpoint = JSON.parse(record.checkpointJson!);
+        record.checkpointJson = undefined;
+        record.payload = checkpoint.event;
+        this.buildLiveContext(record, checkpoint.state);
+      } else {
+        checkpoint = record.checkpoint!;
+        record.controller = undefined;
+      }
+      record.checkpoint = undefined;
+      record.waits = NO_WAITS;
+      record.mappers = undefined;
+      record.status = "running";
+      wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
+      const run = record.pipeline.restore(
+        checkpoint,
+        patch === undefined ? this.runOptions(record) : { ...this.runOptions(record), patch },
+      );
+      record.pipelineRun = run;
+      if (record.abortRequested) run.abort("aborted while resuming");
+      else if (wf.options.onResume !== undefined) {
+        const ctx: ResumeContext<RunState> = {
+          ...this.hookContext(record),
+          restored,
+          nextStage: checkpoint.nextStageId,
+        };
+        await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
+      }
+      return await this.settle(record, await run.execute());
+    } catch (error) {
+      return this.finish(
+        record,
+        err(
+          SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
+          this.meta(record),
+        ),
+      );
+    }
+  }
+
+  private finishPaused(record: RunRecord, reason: string): Promise<RunResult> {
+    const seq = (record.checkpoint?.seq ?? this.seqOfJson(record)) + 1;
+    const state = this.currentState(record);
+    this.writeRuntimeEvent(record, seq, "run.aborted", reason, undefined);
+    return this.finish(record, ok({ status: "aborted", state }, this.meta(record)));
+  }
+
+  private seqOfJson(record: RunRecord): number {
+    if (record.checkpointJson === undefined) return 0;
+    return (JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>).seq;
+  }
+
+  private currentState(record: RunRecord): RunState {
+    if (record.store !== undefined) return record.store.get() as RunState;
+    if (record.checkpointJson !== undefined)
+      return (JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>).state;
+    return record.initialState ?? {};
+  }
+
+  private abortRecord(record: RunRecord, reason: string): void {
+    if (record.finished || record.abortRequested) return;
+    record.abortRequested = true;
+    if (record.status === "paused") {
+      void this.finishPaused(record, reason);
+      return;
+    }
+    record.controller?.abort(new SystemError("ABORTED", `run ${record.runId} ${reason}`));
+    record.pipelineRun?.abort(reason);
+  }
+
+  private cancelQueuedRun(wf: WorkflowRecord, runId: string, reason: string, reportDropped: boolean): void {
+    const record = this.runs.get(runId);
+    if (record === undefined || record.status !== "queued") return;
+    wf.policy.forget(runId);
+    record.finished = true;
+    record.status = "aborted";
+    this.runs.delete(runId);
+    wf.runs.delete(record);
+    wf.registry.update(runId, {
+      status: "aborted",
+      updatedAt: Date.now(),
+      error: { code: "ABORTED", message: `never started: ${reason}` },
+    });
+    const result: RunResult = err(
+      new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
+      this.meta(record),
+    );
+    if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
+    if (reportDropped) {
+      this.reportDispatch(wf, {
+        outcome: "dropped",
+        workflowId: wf.id,
+        triggerId: record.triggerId,
+        event: wf.triggers.get(record.triggerId)!.event,
+        runId,
+        reason,
+      });
+    }
+    wf.registry.prune();
+  }
+
+  /** onComplete, then bookkeeping, then onCleanup — the seed's order. */
+  private async finish(record: RunRecord, result: RunResult): Promise<RunResult> {
+    if (record.finished) return result;
+    record.finished = true;
+    const wf = record.workflow;
+    const status: RunInfo["status"] = result.ok
+      ? result.value.status === "aborted"
+        ? "aborted"
+        : "completed"
+      : result.error.code === "ABORTED"
+        ? "aborted"
+        : "failed";
+    record.status = status;
+    record.pipelineRun = undefined;
+
+    if (wf.options.onComplete !== undefined)
+      await this.callHook(wf, "onComplete", () => wf.options.onComplete!(result));
+
+    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
+    const info = wf.registry.update(record.runId, {
+      status,
+      updatedAt: Date.now(),
+      ...(!result.ok && { error: { code: result.error.code, message: result.error.message } }),
+    });
+    wf.policy.runEnded(record.runId);
+    if (record.watched !== undefined) {
+      for (const event of record.watched) {
+        const set = this.watchers.get(event);
+        if (set?.delete(record) && set.size === 0) this.watchers.delete(event);
+        this.release(event);
+      }
+      record.watched = undefined;
+    }
+    record.buffer = undefined;
+    this.runs.delete(record.runId);
+    wf.runs.delete(record);
+    const container = record.container;
+    record.container = undefined;
+    record.store = undefined;
+    record.checkpoint = undefined;
+    record.checkpointJson = undefined;
+    record.pauseService = undefined;
+    this.storeRegistry.dispose(storeIdOf(record.runId));
+    if (container !== undefined) await this.disposeContainer(record, container);
+    wf.registry.prune();
+
+    if (wf.options.onCleanup !== undefined && info !== undefined) {
+      await this.callHook(wf, "onCleanup", () => wf.options.onCleanup!(info));
+    }
+    if (record.finishWaiters !== undefined) {
+      for (const resolve of record.finishWaiters) resolve(result);
+      record.finishWaiters = undefined;
+    }
+    return result;
+  }
+
+  private async callHook(wf: WorkflowRecord, name: string, call: () => unknown): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": ${name} threw`));
+    }
+  }
+
+  private meta(record: RunRecord, durationMs?: number): RunResultMetadata {
+    const meta: RunResultMetadata = {
+      runId: record.runId,
+      workflowId: record.workflow.id,
+      pipelineId: record.pipeline.id,
+      triggerId: record.triggerId,
+    };
+    const stage = record.pipelineRun?.currentStage;
+    if (stage !== undefined) meta.stage = stage;
+    meta.durationMs = durationMs ?? Date.now() - record.startedAt;
+    return meta;
+  }
+
+  // ───────────────────────── pause, waits and buffering ─────────────────────────
+
+  private pauseServiceFor(runId: string | undefined): PauseService {
+    const record = runId === undefined ? undefined : this.runs.get(runId);
+    if (record === undefined) {
+      throw new SystemError("INVALID_STATE", `__pause_service__: run ${runId} is not active`);
+    }
+    const sink: PauseSink = {
+      requestPause: (request) => {
+        const run = record.pipelineRun;
+        if (run === undefined || record.status !== "running") {
+          throw new SystemError(
+            "INVALID_STATE",
+            `run ${record.runId} is ${record.status}: register pauses from a step while the run is running`,
+          );
+        }
+        run.requestPause(request as never);
+        if (request.event !== undefined) this.watchEvent(record, request.event);
+      },
+      withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
+    };
+    const service = new PauseService(sink);
+    record.pauseService = service;
+    return service;
+  }
+
+  /** From now until the run ends, events with this name are buffered while it is not parked. */
+  private watchEvent(record: RunRecord, event: string): void {
+    const watched = (record.watched ??= new Set());
+    if (watched.has(event)) return;
+    watched.add(event);
+    let set = this.watchers.get(event);
+    if (set === undefined) this.watchers.set(event, (set = new Set()));
+    set.add(record);
+    this.acquire(event);
+  }
+
+  private deliverToWaits(watching: Set<RunRecord>, event: string, payload: unknown): void {
+    for (const record of watching) {
+      if (record.status === "paused" && !record.abortRequested) {
+        const wait = this.matchingWait(record, event, payload);
+        if (wait === undefined) continue;
+        const patch = this.patchFor(record, wait, payload);
+        if (patch !== undefined) void this.resumeRun(record, patch);
+      } else if (record.status === "running") {
+        const buffer = (record.buffer ??= []);
+        buffer.push({ event, payload });
+        if (buffer.length > this.maxBufferedPerRun) {
+          buffer.shift();
+          if (!record.bufferOverflowReported) {
+            record.bufferOverflowReported = true;
+            this.report(
+              new SystemError(
+                "CAPACITY_EXCEEDED",
+                `run ${record.runId}: more than ${this.maxBufferedPerRun} events arrived while it was running; the oldest were dropped (raise maxBufferedEventsPerRun)`,
+              ),
+            );
+          }
+        }
+      }
+    }
+  }
+
+  private matchingWait(record: RunRecord, event: string, payload: unknown): PauseRequestData | undefined {
+    const waits = record.waits;
+    for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
+    return undefined;
+  }
+
+  private patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {
+    const mapper = record.mappers?.get(wait.id);
+    if (mapper === undefined) return isPlainObject(payload) ? safeAssign({}, payload) : {};
+    try {
+      const patch = mapper(payload);
+      if (!isPlainObject(patch)) throw new TypeError("the patch mapper must return a plain object");
+      return safeAssign({}, patch);
+    } catch (error) {
+      this.report(
+        SystemError.from(
+          error,
+          "INVALID_INPUT",
+          `run ${record.runId}: the wait's patch mapper failed; the event was ignored`,
+        ),
+      );
+      return undefined;
+    }
+  }
+
+  /** Takes the oldest buffered event that satisfies one of the run's current waits. */
+  private takeBuffered(record: RunRecord): RunState | undefined {
+    const buffer = record.buffer;
+    if (buffer === undefined || buffer.length === 0) return undefined;
+    for (let i = 0; i < buffer.length; i++) {
+      const item = buffer[i]!;
+      const wait = this.matchingWait(record, item.event, item.payload);
+      if (wait === undefined) continue;
+      buffer.splice(i, 1);
+      const patch = this.patchFor(record, wait, item.payload);
+      if (patch !== undefined) return patch;
+      i--;
+    }
+    return undefined;
+  }
+
+  private applySignal(record: RunRecord, patch: Record<string, unknown>): void {
+    if (record.store !== undefined) {
+      record.store.set(patch);
+    } else if (record.checkpointJson !== undefined) {
+      const checkpoint = JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>;
+      safeAssign(checkpoint.state, patch);
+      record.checkpointJson = JSON.stringify(checkpoint);
+    } else if (record.initialState !== undefined) {
+      safeAssign(record.initialState, patch);
+    }
+  }
+
+  // ───────────────────────── timeline ─────────────────────────
+
+  private timelineObserver(workflowId: string, writer: TimelineWriter): PipelineObserver {
+    return {
+      onEvent(e: PipelineLifecycleEvent) {
+        const event: TimelineEvent = {
+          id: `${e.runId}:${e.seq}`,
+          runId: e.runId,
+          workflowId,
+          seq: e.seq,
+          at: e.at,
+          source: e.type === "log" ? "logger" : "pipeline",
+          type: e.type,
+        };
+        if (e.stage !== undefined) event.stage = e.stage;
+        if (e.step !== undefined) event.step = e.step;
+        if (e.level !== undefined) event.level = e.level;
+        if (e.message !== undefined) event.message = e.message;
+        let data = e.data;
+        // Only failures and retries carry extra facts, so the common step event allocates nothing more.
+        if (e.type !== "log" && (e.error !== undefined || (e.attempt !== undefined && e.attempt > 1))) {
+          const extra: Record<string, unknown> =
+            data === undefined ? {} : isPlainObject(data) ? { ...data } : { value: data };
+          if (e.error !== undefined) {
+            extra.error = { code: e.error.code, message: e.error.message };
+            event.message ??= e.error.message;
+          }
+          if (e.attempt !== undefined && e.attempt > 1) extra.attempt = e.attempt;
+          data = extra;
+        }
+        if (data !== undefined) event.data = data;
+        writer.write(event);
+      },
+    };
+  }
+
+  private writeRuntimeEvent(
+    record: RunRecord,
+    seq: number,
+    type: string,
+    message: string,
+    data: unknown,
+  ): void {
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const event: TimelineEvent = {
+      id: `${record.runId}:${seq}`,
+      runId: record.runId,
+      workflowId: record.workflow.id,
+      seq,
+      at: Date.now(),
+      source: "runtime",
+      type,
+      message,
+    };
+    if (data !== undefined) event.data = data;
+    writer.write(event);
+  }
+
+  // ───────────────────────── errors ─────────────────────────
+
+  private assertRunning(operation: string): void {
+    if (this.stopped) throw this.stoppedError(operation);
+  }
+
+  private stoppedError(operation: string): SystemError {
+    return new SystemError(
+      "INVALID_STATE",
+      `${operation}: the runtime has been stopped; create a new WorkflowRuntime`,
+    );
+  }
+
+  private unknownWorkflow(workflowId: string): SystemError {
+    const known = this.listWorkflows();
+    return new SystemError(
+      "NOT_FOUND",
+      `workflow "${workflowId}" is not registered${known.length > 0 ? ` (registered: ${known.join(", ")})` : ""}`,
+      { details: { workflowId } },
+    );
+  }
+
+  private unknownRun(runId: string): SystemError {
+    return new SystemError("NOT_FOUND", `no active run "${runId}" (it never existed, or it has finished)`, {
+      details: { runId },
+    });
+  }
+
+  private workflowOfFinished(runId: string): string | undefined {
+    for (const wf of this.workflows.values()) if (wf.registry.has(runId)) return wf.id;
+    return undefined;
+  }
+}

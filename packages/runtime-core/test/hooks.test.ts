@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunResult, Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+const wf: Workflow = {
+  id: "hooks",
+  triggers: { go: { event: "hooks.go", pipeline: "main" } },
+  pipelines: {
+    main: {
+      stages: [{ id: "s", steps: [{ id: "x", action: (ctx) => ({ seenPrepared: ctx.state().prepared }) }] }],
+    },
+  },
+};
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+describe("hooks", () => {
+  it("runs onPrepare before the first stage, then onComplete, bookkeeping, onCleanup in that order", async () => {
+    h = await harness();
+    const order: string[] = [];
+    let completed: RunResult | undefined;
+    await h.runtime.register(wf, {
+      onPrepare: (ctx) => {
+        order.push(`prepare:${ctx.triggerId}`);
+        return { prepared: true };
+      },
+      onComplete: (result) => {
+        completed = result;
+        // bookkeeping has not happened yet: the run is still active
+        order.push(`complete:${h.runtime.watch("hooks", result.metadata.runId!)?.status}`);
+      },
+      onCleanup: (info) => {
+        order.push(`cleanup:${h.runtime.watch("hooks", info.runId)?.status}`);
+      },
+    });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    expect(order).toEqual(["prepare:go", "complete:running", "cleanup:completed"]);
+    expect(result.ok && result.value.state).toMatchObject({ prepared: true, seenPrepared: true });
+    expect(completed).toBe(result);
+  });
+
+  it("reports a throwing onComplete/onCleanup without losing the run", async () => {
+    h = await harness();
+    await h.runtime.register(wf, {
+      onComplete: () => {
+        throw new Error("ui down");
+      },
+      onCleanup: async () => {
+        throw new Error("cleanup down");
+      },
+    });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    expect(result.ok).toBe(true);
+    expect(h.errors.map((e) => [e.code, e.message])).toEqual([
+      ["HOOK_FAILED", expect.stringContaining("onComplete threw: ui down")],
+      ["HOOK_FAILED", expect.stringContaining("onCleanup threw: cleanup down")],
+    ]);
+    expect(h.runtime.watch("hooks", result.metadata.runId!)?.status).toBe("completed");
+  });
+
+  it("fails the run with HOOK_FAILED when onPrepare throws, and still calls onComplete and onCleanup", async () => {
+    h = await harness();
+    const calls: string[] = [];
+    await h.runtime.register(wf, {
+      onPrepare: () => {
+        throw new Error("no db");
+      },
+      onComplete: () => {
+        calls.push("complete");
+      },
+      onCleanup: () => {
+        calls.push("cleanup");
+      },
+    });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    expect(!result.ok && result.error.code).toBe("HOOK_FAILED");
+    expect(calls).toEqual(["complete", "cleanup"]);
+    expect(h.runtime.watch("hooks", result.metadata.runId!)?.status).toBe("failed");
+  });
+
+  it("lets onCleanup deregister the workflow", async () => {
+    h = await harness();
+    await h.runtime.register(wf, {
+      onCleanup: async () => {
+        await h.runtime.deregister("hooks");
+      },
+    });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    expect(result.ok).toBe(true);
+    expect(h.runtime.hasWorkflow("hooks")).toBe(false);
+  });
+
+  it("onDispatch reports a throwing hook without breaking dispatch", async () => {
+    h = await harness();
+    const done: string[] = [];
+    await h.runtime.register(wf, {
+      onDispatch: () => {
+        throw new Error("bad listener");
+      },
+      onComplete: (r) => {
+        done.push(r.metadata.runId!);
+      },
+    });
+    h.bus.emit("hooks.go", {});
+    await expect.poll(() => done.length).toBe(1);
+    expect(h.errors[0]?.code).toBe("HOOK_FAILED");
+  });
+});

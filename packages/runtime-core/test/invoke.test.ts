@@ -1,0 +1,152 @@
+import { SystemError } from "@sluice/errors";
+import { afterEach, describe, expect, it } from "vitest";
+import { defineWorkflow, type Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+const linear: Workflow = defineWorkflow({
+  id: "linear",
+  triggers: { go: { event: "linear.go", pipeline: "main" } },
+  pipelines: {
+    main: {
+      stages: [
+        {
+          id: "a",
+          steps: [{ id: "a1", action: (ctx) => ({ n: (ctx.state().n as number) + 1, seen: [ctx.event] }) }],
+        },
+        { id: "b", steps: [{ id: "b1", action: (ctx) => ({ n: (ctx.state().n as number) * 10 }) }] },
+        { id: "c", steps: [{ id: "c1", action: (ctx) => ({ runId: ctx.runId }) }] },
+      ],
+    },
+  },
+});
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+describe("invoke", () => {
+  it("runs every stage in order, merging patches, and resolves a completed Result", async () => {
+    h = await harness();
+    await h.runtime.register(linear);
+    const result = await h.runtime.invoke("linear", "go", { n: 1 });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.status).toBe("completed");
+    expect(result.value.state).toMatchObject({ n: 20, seen: [{ n: 1 }] });
+    expect(result.metadata.runId).toBe(result.value.state.runId);
+    expect(result.metadata).toMatchObject({ workflowId: "linear", triggerId: "go", pipelineId: "main" });
+    expect(h.runtime.watch("linear", result.metadata.runId!)).toMatchObject({ status: "completed" });
+  });
+
+  it("uses trigger.map to build the initial state", async () => {
+    h = await harness();
+    await h.runtime.register({
+      ...linear,
+      triggers: {
+        go: { event: "linear.go", pipeline: "main", map: (p: { count: number }) => ({ n: p.count }) },
+      },
+    });
+    const result = await h.runtime.invoke("linear", "go", { count: 2 });
+    expect(result.ok && result.value.state.n).toBe(30);
+  });
+
+  it("never rejects for a failing step: ok false with the step's error and the runId", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "boom",
+      triggers: { go: { event: "boom", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "explode",
+                  action: () => {
+                    throw new Error("kaboom");
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const result = await h.runtime.invoke("boom", "go", {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(SystemError.is(result.error)).toBe(true);
+    expect(result.error.message).toContain("kaboom");
+    expect(result.metadata.runId).toEqual(expect.any(String));
+    expect(h.runtime.watch("boom", result.metadata.runId!)).toMatchObject({ status: "failed" });
+  });
+
+  it("reports unknown workflows, triggers and bad payloads as ok:false with a code", async () => {
+    h = await harness();
+    await h.runtime.register(linear);
+    const noWf = await h.runtime.invoke("nope", "go", {});
+    expect(!noWf.ok && noWf.error.code).toBe("NOT_FOUND");
+    const noTrigger = await h.runtime.invoke("linear", "nope", {});
+    expect(!noTrigger.ok && noTrigger.error.code).toBe("NOT_FOUND");
+    expect(!noTrigger.ok && noTrigger.error.message).toContain("triggers: go");
+    const badPayload = await h.runtime.invoke("linear", "go", 42);
+    expect(!badPayload.ok && badPayload.error.code).toBe("INVALID_INPUT");
+  });
+
+  it("bypasses the execution mode", async () => {
+    h = await harness();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    await h.runtime.register(
+      {
+        id: "one",
+        triggers: { go: { event: "one", pipeline: "p" } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "wait", action: () => gate }] }] } },
+      },
+      { mode: { type: "exclusive", onBusy: "reject" } },
+    );
+    const first = h.runtime.invoke("one", "go", {});
+    const second = h.runtime.invoke("one", "go", {});
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.ok && b.ok).toBe(true);
+  });
+
+  it("a step's prototype-polluting patch never reaches Object.prototype", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "evil",
+      triggers: { go: { event: "evil", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            { id: "s", steps: [{ id: "x", action: () => JSON.parse('{"__proto__":{"polluted":true}}') }] },
+          ],
+        },
+      },
+    });
+    const result = await h.runtime.invoke("evil", "go", JSON.parse('{"__proto__":{"polluted":true},"a":1}'));
+    expect(result.ok).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("listAllRuns, registry, watch", () => {
+  it("lists runs across workflows and keeps retention bounded", async () => {
+    h = await harness();
+    await h.runtime.register(linear, { retention: { maxFinished: 5 } });
+    await h.runtime.register({ ...linear, id: "linear2" });
+    for (let i = 0; i < 12; i++) await h.runtime.invoke("linear", "go", { n: i });
+    await h.runtime.invoke("linear2", "go", { n: 0 });
+    expect(h.runtime.registry("linear")!.list().length).toBe(5);
+    const all = h.runtime.listAllRuns();
+    expect(all.length).toBe(6);
+    expect(new Set(all.map((r) => r.workflowId))).toEqual(new Set(["linear", "linear2"]));
+    expect(h.runtime.registry("missing")).toBeUndefined();
+    expect(h.runtime.watch("linear", "missing")).toBeUndefined();
+  });
+});

@@ -1,0 +1,217 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { DispatchResult, ExecutionMode, RunResult, Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+/** A workflow whose single step waits until the test releases it (by event payload id). */
+function gated() {
+  const gates = new Map<string, () => void>();
+  const started: string[] = [];
+  const workflow: Workflow = {
+    id: "gated",
+    triggers: { go: { event: "job", pipeline: "main" } },
+    pipelines: {
+      main: {
+        stages: [
+          {
+            id: "work",
+            steps: [
+              {
+                id: "wait",
+                action: (ctx) => {
+                  const id = ctx.state().id as string;
+                  started.push(id);
+                  return new Promise<{ result: string }>((resolve, reject) => {
+                    gates.set(id, () =>
+                      resolve({ result: `done:${ctx.state().id}:${ctx.state().extra ?? ""}` }),
+                    );
+                    ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+                  });
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+  const open = (id: string) => {
+    const g = gates.get(id);
+    if (!g) throw new Error(`run ${id} has not started`);
+    g();
+  };
+  return { workflow, started, open };
+}
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+async function setup(mode: ExecutionMode) {
+  h = await harness();
+  const g = gated();
+  const dispatched: DispatchResult[] = [];
+  const completed: RunResult[] = [];
+  await h.runtime.register(g.workflow, {
+    mode,
+    onDispatch: (r) => dispatched.push(r),
+    onComplete: (r) => {
+      completed.push(r);
+    },
+  });
+  const emit = (id: string, extra?: string) =>
+    h.bus.emit("job", extra === undefined ? { id } : { id, extra });
+  return { ...g, dispatched, completed, emit };
+}
+
+describe("transient", () => {
+  it("runs up to `concurrency` at once, queues up to `capacity`, drops the rest", async () => {
+    const t = await setup({ type: "transient", concurrency: 2, capacity: 1 });
+    for (const id of ["a", "b", "c", "d"]) t.emit(id);
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "started", "queued", "dropped"]);
+    expect(t.dispatched[3]?.reason).toContain("capacity");
+    await expect.poll(() => t.started).toEqual(["a", "b"]);
+    t.open("a");
+    await expect.poll(() => t.started).toEqual(["a", "b", "c"]);
+    t.open("b");
+    t.open("c");
+    await expect.poll(() => t.completed.length).toBe(3);
+    expect(t.dispatched[2]?.runId).toBe(
+      t.completed.find((r) => r.ok && r.value.state.id === "c")?.metadata.runId,
+    );
+  });
+});
+
+describe("serialized", () => {
+  it("runs one at a time in FIFO order", async () => {
+    const t = await setup({ type: "serialized" });
+    for (const id of ["a", "b", "c"]) t.emit(id);
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "queued"]);
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.open("a");
+    await expect.poll(() => t.started).toEqual(["a", "b"]);
+    t.open("b");
+    await expect.poll(() => t.started).toEqual(["a", "b", "c"]);
+    t.open("c");
+    await expect.poll(() => t.completed.map((r) => r.ok && r.value.state.id)).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("singleton_loop", () => {
+  it("drop: ignores events while a run is active", async () => {
+    const t = await setup({ type: "singleton_loop", onBusy: "drop" });
+    t.emit("a");
+    t.emit("b");
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "dropped"]);
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.open("a");
+    await expect.poll(() => t.completed.length).toBe(1);
+    t.emit("c");
+    expect(t.dispatched[2]?.outcome).toBe("started");
+    await expect.poll(() => t.started).toEqual(["a", "c"]);
+    t.open("c");
+  });
+
+  it("signal: merges the event into the active run's state", async () => {
+    const t = await setup({ type: "singleton_loop", onBusy: "signal" });
+    t.emit("a");
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.emit("ignored-id", "from-signal");
+    expect(t.dispatched[1]).toMatchObject({ outcome: "signalled", runId: t.dispatched[0]?.runId });
+    t.open("a");
+    await expect.poll(() => t.completed.length).toBe(1);
+    const r = t.completed[0]!;
+    expect(r.ok && r.value.state.result).toBe("done:ignored-id:from-signal");
+  });
+
+  it("replace: aborts the active run and starts a new one", async () => {
+    const t = await setup({ type: "singleton_loop", onBusy: "replace" });
+    t.emit("a");
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.emit("b");
+    expect(t.dispatched[1]).toMatchObject({ outcome: "replaced", replacedRunId: t.dispatched[0]?.runId });
+    await expect.poll(() => t.started).toEqual(["a", "b"]);
+    await expect.poll(() => t.completed.length).toBe(1);
+    expect(t.completed[0]?.metadata.runId).toBe(t.dispatched[0]?.runId);
+    expect(h.runtime.watch("gated", t.dispatched[0]!.runId!)?.status).toBe("aborted");
+    t.open("b");
+    await expect.poll(() => t.completed.length).toBe(2);
+  });
+});
+
+describe("exclusive", () => {
+  it("reject: refuses events while a run is active", async () => {
+    const t = await setup({ type: "exclusive", onBusy: "reject" });
+    t.emit("a");
+    t.emit("b");
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "rejected"]);
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.open("a");
+    await expect.poll(() => t.completed.length).toBe(1);
+  });
+
+  it("queue_single: keeps only the latest pending event (latest wins)", async () => {
+    const t = await setup({ type: "exclusive", onBusy: "queue_single" });
+    t.emit("a");
+    t.emit("b");
+    t.emit("c");
+    // c supersedes b: b's drop is reported as it happens, then c's queueing
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "dropped", "queued"]);
+    expect(t.dispatched[2]).toMatchObject({
+      runId: t.dispatched[1]?.runId,
+      reason: expect.stringContaining("superseded"),
+    });
+    await expect.poll(() => t.started).toEqual(["a"]);
+    t.open("a");
+    await expect.poll(() => t.started).toEqual(["a", "c"]);
+    t.open("c");
+    await expect.poll(() => t.completed.length).toBe(2);
+    expect(h.runtime.watch("gated", t.dispatched[1]!.runId!)?.status).toBe("aborted");
+  });
+});
+
+describe("trigger conditions", () => {
+  it("only dispatches events whose payload meets every `when` condition", async () => {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(
+      {
+        id: "vip",
+        triggers: {
+          vip: {
+            event: "order",
+            pipeline: "p",
+            when: [
+              { path: "tier", op: "==", value: "vip" },
+              { path: "total", op: ">", value: 100 },
+            ],
+          },
+        },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }] } },
+      },
+      { onDispatch: (r) => dispatched.push(r) },
+    );
+    h.bus.emit("order", { tier: "vip", total: 50 });
+    h.bus.emit("order", { tier: "std", total: 500 });
+    h.bus.emit("order", { tier: "vip", total: 500 });
+    expect(dispatched.map((d) => d.outcome)).toEqual(["started"]);
+  });
+
+  it("rejects bus events whose payload cannot become state, via onDispatch", async () => {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(
+      {
+        id: "plain",
+        triggers: { go: { event: "plain", pipeline: "p" } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }] } },
+      },
+      { onDispatch: (r) => dispatched.push(r) },
+    );
+    h.bus.emit("plain", "not an object");
+    expect(dispatched[0]).toMatchObject({
+      outcome: "rejected",
+      reason: expect.stringContaining("plain object"),
+    });
+  });
+});

@@ -1,0 +1,476 @@
+import type { PauseService } from "@sluice/pause";
+import { afterEach, describe, expect, it } from "vitest";
+import { ControlEvent, type RunResult, type Workflow } from "../src/index.js";
+import { deferred, type Harness, harness, tick } from "./helpers.js";
+
+const pauseOf = (ctx: { use: (fn: (d: any) => any) => Promise<any> }) =>
+  ctx.use((d) => d.require("__pause_service__")) as Promise<PauseService>;
+
+/** placed → validate → wait for approval of this order → ship */
+const approval: Workflow = {
+  id: "orders",
+  triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+  pipelines: {
+    fulfil: {
+      stages: [
+        { id: "validate", steps: [{ id: "check", action: () => ({ valid: true }) }] },
+        {
+          id: "approval",
+          steps: [
+            {
+              id: "wait",
+              action: async (ctx) => {
+                const pause = await pauseOf(ctx);
+                pause.register({
+                  event: "order.approved",
+                  conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                });
+              },
+            },
+          ],
+        },
+        {
+          id: "ship",
+          steps: [{ id: "ship", action: (ctx) => ({ shipped: ctx.state().approvedBy !== undefined }) }],
+        },
+      ],
+    },
+  },
+};
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+describe("pause and resume through the bus", () => {
+  it("parks at the stage boundary and resumes on the matching event only", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    await h.runtime.register(approval, { onComplete: (r) => void completed.push(r) });
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    expect(paused.ok && paused.value.status).toBe("paused");
+    const runId = paused.metadata.runId!;
+    expect(h.runtime.watch("orders", runId)).toMatchObject({ status: "paused", stage: "ship" });
+
+    h.bus.emit("order.approved", { orderId: "other", approvedBy: "eve" });
+    await tick(5);
+    expect(h.runtime.watch("orders", runId)?.status).toBe("paused");
+
+    h.bus.emit("order.approved", { orderId: "o1", approvedBy: "ann" });
+    await expect.poll(() => completed.length).toBe(1);
+    const r = completed[0]!;
+    expect(r.ok && r.value).toMatchObject({
+      status: "completed",
+      state: { approvedBy: "ann", shipped: true, valid: true },
+    });
+    expect(h.runtime.watch("orders", runId)?.status).toBe("completed");
+  });
+
+  it("buffers a matching event that arrives before the pause takes effect, and drains it on pause", async () => {
+    h = await harness();
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "approval",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    (await pauseOf(ctx)).register({ event: "order.approved" });
+                    // the approval arrives while the stage is still running
+                    h.bus.emit("order.approved", { approvedBy: "early" });
+                  },
+                },
+                { id: "slow", action: () => tick(5) },
+              ],
+            },
+            { id: "ship", steps: [{ id: "ship", action: (ctx) => ({ shippedBy: ctx.state().approvedBy }) }] },
+          ],
+        },
+      },
+    });
+    const result = await h.runtime.invoke("orders", "placed", { orderId: "o2" });
+    expect(result.ok && result.value).toMatchObject({ status: "completed", state: { shippedBy: "early" } });
+  });
+
+  it("buffers events between resume cycles and drains them when the run pauses again", async () => {
+    h = await harness();
+    const gate = deferred();
+    const ticks: unknown[] = [];
+    const waitTick = {
+      id: "wait",
+      action: async (ctx: any) => {
+        (await pauseOf(ctx)).register({ event: "tick", patch: (p: { n: number }) => ({ lastTick: p.n }) });
+      },
+    };
+    const completed: RunResult[] = [];
+    await h.runtime.register(
+      {
+        id: "loop",
+        triggers: { go: { event: "loop.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              { id: "wait1", steps: [waitTick] },
+              {
+                id: "work1",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) => {
+                      ticks.push(ctx.state().lastTick);
+                      await gate.promise;
+                    },
+                  },
+                ],
+              },
+              { id: "wait2", steps: [{ ...waitTick, id: "wait-again" }] },
+              { id: "work2", steps: [{ id: "w2", action: (ctx) => void ticks.push(ctx.state().lastTick) }] },
+            ],
+          },
+        },
+      },
+      { onComplete: (r) => void completed.push(r) },
+    );
+    const first = await h.runtime.invoke("loop", "go", {});
+    expect(first.ok && first.value.status).toBe("paused");
+    h.bus.emit("tick", { n: 1 });
+    await expect.poll(() => ticks).toEqual([1]);
+    h.bus.emit("tick", { n: 2 }); // arrives while work1 runs: buffered
+    gate.resolve();
+    await expect.poll(() => completed.length).toBe(1);
+    expect(ticks).toEqual([1, 2]);
+  });
+
+  it("a wait without an event is resumed by resume(runId, patch)", async () => {
+    h = await harness();
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "ask",
+              steps: [{ id: "w", action: async (ctx) => void (await pauseOf(ctx)).register({}) }],
+            },
+            { id: "after", steps: [{ id: "a", action: (ctx) => ({ answer: `got ${ctx.state().input}` }) }] },
+          ],
+        },
+      },
+    });
+    const paused = await h.runtime.invoke("orders", "placed", {});
+    const runId = paused.metadata.runId!;
+    const again = await h.runtime.resume(runId, { input: 42 });
+    expect(again.ok && again.value).toMatchObject({ status: "completed", state: { answer: "got 42" } });
+    const late = await h.runtime.resume(runId, {});
+    expect(!late.ok && late.error.code).toBe("NOT_FOUND");
+  });
+
+  it("refuses to resume a run that is not paused", async () => {
+    h = await harness();
+    const gate = deferred();
+    await h.runtime.register({
+      ...approval,
+      pipelines: { fulfil: { stages: [{ id: "s", steps: [{ id: "w", action: () => gate.promise }] }] } },
+    });
+    const running = h.runtime.invoke("orders", "placed", {});
+    await tick(1);
+    const runId = h.runtime.listAllRuns()[0]!.runId;
+    const r = await h.runtime.resume(runId, {});
+    expect(!r.ok && r.error.code).toBe("INVALID_STATE");
+    gate.resolve();
+    await running;
+  });
+
+  it("resumes with the timeout patch when a wait's timeoutMs passes", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    await h.runtime.register(
+      {
+        ...approval,
+        pipelines: {
+          fulfil: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) =>
+                      void (await pauseOf(ctx)).register({ event: "never", timeoutMs: 20 }),
+                  },
+                ],
+              },
+              {
+                id: "after",
+                steps: [
+                  { id: "a", action: (ctx) => ({ branch: ctx.state().pauseTimedOut ? "timeout" : "ok" }) },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { onComplete: (r) => void completed.push(r) },
+    );
+    const paused = await h.runtime.invoke("orders", "placed", {});
+    expect(paused.ok && paused.value.status).toBe("paused");
+    await expect.poll(() => completed.length, { timeout: 2000 }).toBe(1);
+    expect(completed[0]!.ok && completed[0]!.value.state.branch).toBe("timeout");
+  });
+});
+
+describe("pause window", () => {
+  it("releases the live context after the window and rebuilds it from the checkpoint on resume", async () => {
+    h = await harness();
+    let builds = 0;
+    const disposed: number[] = [];
+    await h.runtime.register(
+      {
+        ...approval,
+        services: [
+          {
+            id: "session",
+            scope: "run",
+            factory: (ctx) => {
+              const n = ++builds;
+              ctx.onCleanup(() => void disposed.push(n));
+              return { n };
+            },
+          },
+        ],
+        pipelines: {
+          fulfil: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) => {
+                      const session = await ctx.use((d) => d.require<{ n: number }>("session"));
+                      (await pauseOf(ctx)).register({ event: "answer" });
+                      return { before: session.n };
+                    },
+                  },
+                ],
+              },
+              {
+                id: "after",
+                steps: [
+                  {
+                    id: "a",
+                    action: async (ctx) => ({
+                      after: (await ctx.use((d) => d.require<{ n: number }>("session"))).n,
+                    }),
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { pauseWindowMs: 0 },
+    );
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o9" });
+    const runId = paused.metadata.runId!;
+    await expect.poll(() => disposed).toEqual([1]); // live context released: run services disposed
+    expect(h.storeRegistry.has(`sluice:run:${runId}`)).toBe(false);
+
+    const checkpoint = h.runtime.checkpoint(runId)!;
+    expect(JSON.parse(JSON.stringify(checkpoint))).toEqual(checkpoint);
+    expect(checkpoint).toMatchObject({ nextStageId: "after", state: { orderId: "o9", before: 1 } });
+
+    h.runtime.signal(runId, { note: "signalled while parked" });
+    expect(h.runtime.checkpoint(runId)?.state).toMatchObject({ note: "signalled while parked" });
+    await h.runtime.abort(runId);
+    expect(h.runtime.watch("orders", runId)?.status).toBe("aborted");
+    expect(h.runtime.checkpoint(runId)).toBeUndefined();
+  });
+
+  it("resumes a released run through the bus with services re-injected and onResume told", async () => {
+    h = await harness();
+    let builds = 0;
+    const resumes: Array<{ restored: boolean; nextStage: string | null }> = [];
+    const completed: RunResult[] = [];
+    await h.runtime.register(
+      {
+        ...approval,
+        services: [{ id: "session", scope: "run", factory: () => ({ n: ++builds }) }],
+        pipelines: {
+          fulfil: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) => {
+                      (await pauseOf(ctx)).register({ event: "answer" });
+                      return { before: (await ctx.use((d) => d.require<{ n: number }>("session"))).n };
+                    },
+                  },
+                ],
+              },
+              {
+                id: "after",
+                steps: [
+                  {
+                    id: "a",
+                    action: async (ctx) => ({
+                      after: (await ctx.use((d) => d.require<{ n: number }>("session"))).n,
+                    }),
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      {
+        pauseWindowMs: 0,
+        onResume: (ctx) => void resumes.push({ restored: ctx.restored, nextStage: ctx.nextStage }),
+        onComplete: (r) => void completed.push(r),
+      },
+    );
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o9" });
+    const runId = paused.metadata.runId!;
+    await expect.poll(() => h.storeRegistry.has(`sluice:run:${runId}`)).toBe(false);
+    h.runtime.signal(runId, { note: "while parked" });
+    h.bus.emit("answer", { answer: "yes" });
+    await expect.poll(() => completed.length).toBe(1);
+    expect(resumes).toEqual([{ restored: true, nextStage: "after" }]);
+    const r = completed[0]!;
+    expect(r.ok && r.value.state).toMatchObject({
+      orderId: "o9",
+      before: 1,
+      after: 2,
+      note: "while parked",
+      answer: "yes",
+    });
+  });
+
+  it("keeps the live context within the window (onResume restored: false)", async () => {
+    h = await harness();
+    const resumes: boolean[] = [];
+    await h.runtime.register(approval, {
+      pauseWindowMs: 60_000,
+      onResume: (ctx) => void resumes.push(ctx.restored),
+    });
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    expect(h.storeRegistry.has(`sluice:run:${paused.metadata.runId}`)).toBe(true);
+    const r = await h.runtime.resume(paused.metadata.runId!, { approvedBy: "host" });
+    expect(r.ok && r.value.state.shipped).toBe(true);
+    expect(resumes).toEqual([false]);
+  });
+});
+
+describe("abort and signal", () => {
+  it("aborts a paused run: onComplete sees aborted, the run leaves the active set", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    await h.runtime.register(approval, { onComplete: (r) => void completed.push(r) });
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    await h.runtime.abort(paused.metadata.runId!);
+    expect(completed[0]!.ok && completed[0]!.value.status).toBe("aborted");
+    expect(h.runtime.watch("orders", paused.metadata.runId!)?.status).toBe("aborted");
+    h.bus.emit("order.approved", { orderId: "o1" });
+    await tick(2);
+    expect(completed.length).toBe(1);
+    await expect(h.runtime.abort("never-existed")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("aborts a running run: the step sees its signal and no later stage starts", async () => {
+    h = await harness();
+    const reached: string[] = [];
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "long",
+              steps: [
+                {
+                  id: "l",
+                  action: (ctx) =>
+                    new Promise((_, reject) => {
+                      reached.push("long");
+                      ctx.signal.addEventListener("abort", () => reject(new Error("stopped")));
+                    }),
+                },
+              ],
+            },
+            { id: "never", steps: [{ id: "n", action: () => void reached.push("never") }] },
+          ],
+        },
+      },
+    });
+    const running = h.runtime.invoke("orders", "placed", {});
+    await expect.poll(() => reached).toEqual(["long"]);
+    await h.runtime.abort(h.runtime.listAllRuns()[0]!.runId);
+    const r = await running;
+    expect(r.ok && r.value.status).toBe("aborted");
+    expect(reached).toEqual(["long"]);
+  });
+
+  it("control events abort, signal and resume runs through the bus", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    await h.runtime.register(approval, { onComplete: (r) => void completed.push(r) });
+    const a = await h.runtime.invoke("orders", "placed", { orderId: "a" });
+    const b = await h.runtime.invoke("orders", "placed", { orderId: "b" });
+    h.bus.emit(ControlEvent.Signal, { runId: b.metadata.runId, patch: { approvedBy: "bus" } });
+    h.bus.emit(ControlEvent.Resume, { runId: b.metadata.runId });
+    h.bus.emit(ControlEvent.Abort, { runId: a.metadata.runId });
+    await expect.poll(() => completed.length).toBe(2);
+    const byId = new Map(completed.map((r) => [r.metadata.runId, r]));
+    const ra = byId.get(a.metadata.runId)!;
+    const rb = byId.get(b.metadata.runId)!;
+    expect(ra.ok && ra.value.status).toBe("aborted");
+    expect(rb.ok && rb.value.state).toMatchObject({ approvedBy: "bus", shipped: true });
+    h.bus.emit(ControlEvent.Abort, { nope: true });
+    expect(h.errors.at(-1)?.code).toBe("INVALID_INPUT");
+  });
+
+  it("signal() patches a running run's state; bad input and unknown runs throw with codes", async () => {
+    h = await harness();
+    const gate = deferred();
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "w",
+                  action: async (ctx) => {
+                    await gate.promise;
+                    return { saw: ctx.state().flag };
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const running = h.runtime.invoke("orders", "placed", {});
+    await tick(1);
+    const runId = h.runtime.listAllRuns()[0]!.runId;
+    h.runtime.signal(runId, { flag: "up" });
+    expect(() => h.runtime.signal(runId, "x" as never)).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT" }),
+    );
+    expect(() => h.runtime.signal("nope", {})).toThrow(expect.objectContaining({ code: "NOT_FOUND" }));
+    gate.resolve();
+    const r = await running;
+    expect(r.ok && r.value.state.saw).toBe("up");
+  });
+});

@@ -1,0 +1,197 @@
+import { SystemError } from "@sluice/errors";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+const ok: Workflow = {
+  id: "wf",
+  triggers: { go: { event: "wf.go", pipeline: "main" } },
+  pipelines: { main: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ done: true }) }] }] } },
+};
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+async function registerError(workflow: unknown, options?: unknown): Promise<SystemError> {
+  try {
+    await h.runtime.register(workflow as Workflow, options as never);
+  } catch (error) {
+    expect(SystemError.is(error)).toBe(true);
+    return error as SystemError;
+  }
+  throw new Error("register() accepted a bad definition");
+}
+
+describe("register validation", () => {
+  it("rejects bad definitions at register() with a code and a path", async () => {
+    h = await harness();
+    const cases: Array<[unknown, unknown, string, string]> = [
+      [null, undefined, "INVALID_DEFINITION", "workflow"],
+      [{ ...ok, id: "" }, undefined, "INVALID_DEFINITION", "workflow.id"],
+      [{ ...ok, pipelines: {} }, undefined, "INVALID_DEFINITION", "pipelines"],
+      [{ ...ok, triggers: {} }, undefined, "INVALID_DEFINITION", "triggers"],
+      [
+        { ...ok, triggers: { go: { event: "wf.go", pipeline: "missing" } } },
+        undefined,
+        "INVALID_DEFINITION",
+        "triggers.go.pipeline",
+      ],
+      [
+        { ...ok, triggers: { go: { event: "", pipeline: "main" } } },
+        undefined,
+        "INVALID_DEFINITION",
+        "triggers.go.event",
+      ],
+      [
+        { ...ok, triggers: { go: { event: "wf.go", pipeline: "main", when: [{ path: "a", op: "~=" }] } } },
+        undefined,
+        "INVALID_DEFINITION",
+        "triggers.go.when",
+      ],
+      [
+        { ...ok, pipelines: { main: { stages: [{ id: "s", steps: [{ id: "x" }] }] } } },
+        undefined,
+        "INVALID_DEFINITION",
+        "pipelines.main.stages[0].steps[0]",
+      ],
+      [{ ...ok, pipelines: { main: { stages: [] } } }, undefined, "INVALID_DEFINITION", "pipelines.main"],
+      [{ ...ok, services: [{ id: "__env__", factory: () => 1 }] }, undefined, "DUPLICATE_KEY", "__env__"],
+      [
+        { ...ok, services: [{ id: "__pause_service__", factory: () => 1 }] },
+        undefined,
+        "DUPLICATE_KEY",
+        "__pause_service__",
+      ],
+      [
+        {
+          ...ok,
+          services: [
+            { id: "a", factory: () => 1 },
+            { id: "a", factory: () => 2 },
+          ],
+        },
+        undefined,
+        "DUPLICATE_KEY",
+        "services[1].id",
+      ],
+      [
+        { ...ok, services: [{ id: "a", factory: () => 1, scope: "global" }] },
+        undefined,
+        "INVALID_DEFINITION",
+        "services[0].scope",
+      ],
+      [{ ...ok, env: { A: 1 } }, undefined, "INVALID_DEFINITION", "env.A"],
+      [ok, { mode: { type: "transient" } }, "INVALID_DEFINITION", "options.mode.concurrency"],
+      [ok, { mode: { type: "transient", concurrency: 0 } }, "INVALID_DEFINITION", "options.mode.concurrency"],
+      [
+        ok,
+        { mode: { type: "singleton_loop", onBusy: "queue" } },
+        "INVALID_DEFINITION",
+        "options.mode.onBusy",
+      ],
+      [ok, { mode: { type: "exclusive", onBusy: "drop" } }, "INVALID_DEFINITION", "options.mode.onBusy"],
+      [ok, { mode: { type: "parallel" } }, "INVALID_DEFINITION", "options.mode.type"],
+      [ok, { onComplete: "yes" }, "INVALID_DEFINITION", "options.onComplete"],
+      [ok, { pauseWindowMs: -1 }, "INVALID_DEFINITION", "options.pauseWindowMs"],
+    ];
+    for (const [workflow, options, code, path] of cases) {
+      const error = await registerError(workflow, options);
+      expect(error.code, `${path}: ${error.message}`).toBe(code);
+      expect(error.message).toContain(path);
+    }
+    expect(h.runtime.listWorkflows()).toEqual([]);
+  });
+
+  it("rejects a second workflow with the same id with DUPLICATE_KEY", async () => {
+    h = await harness();
+    await h.runtime.register(ok);
+    const error = await registerError(ok);
+    expect(error.code).toBe("DUPLICATE_KEY");
+  });
+
+  it("rejects reserved ids among global services at construction", async () => {
+    await expect(
+      harness({ services: [{ id: "__pause_service__", factory: () => 1 }] }),
+    ).rejects.toMatchObject({
+      code: "DUPLICATE_KEY",
+    });
+    h = await harness();
+  });
+});
+
+describe("hasWorkflow, listWorkflows, deregister", () => {
+  it("tracks registration and releases bus subscriptions on deregister", async () => {
+    h = await harness();
+    const before = h.bus.listenerCount();
+    await h.runtime.register(ok);
+    await h.runtime.register({ ...ok, id: "wf2" });
+    expect(h.runtime.hasWorkflow("wf")).toBe(true);
+    expect(h.runtime.listWorkflows().sort()).toEqual(["wf", "wf2"]);
+    expect(h.bus.listenerCount("wf.go")).toBe(1);
+    expect(await h.runtime.deregister("wf")).toBe(true);
+    expect(h.bus.listenerCount("wf.go")).toBe(1);
+    expect(await h.runtime.deregister("wf2")).toBe(true);
+    expect(h.bus.listenerCount("wf.go")).toBe(0);
+    expect(h.bus.listenerCount()).toBe(before);
+    expect(await h.runtime.deregister("wf")).toBe(false);
+    expect(h.runtime.hasWorkflow("wf")).toBe(false);
+  });
+
+  it("disposes the workflow's scoped services on deregister", async () => {
+    h = await harness();
+    const cleaned: string[] = [];
+    await h.runtime.register({
+      ...ok,
+      services: [
+        {
+          id: "conn",
+          scope: "workflow",
+          factory: (ctx) => {
+            ctx.onCleanup(() => {
+              cleaned.push("conn");
+            });
+            return { open: true };
+          },
+        },
+      ],
+      pipelines: {
+        main: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: async (ctx) => ({
+                    open: (await ctx.use((d) => d.require<{ open: boolean }>("conn"))).open,
+                  }),
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const result = await h.runtime.invoke("wf", "go", {});
+    expect(result.ok && result.value.state.open).toBe(true);
+    expect(cleaned).toEqual([]);
+    await h.runtime.deregister("wf");
+    expect(cleaned).toEqual(["conn"]);
+  });
+});
+
+describe("stop", () => {
+  it("deregisters everything, unsubscribes control events and refuses new work", async () => {
+    h = await harness();
+    await h.runtime.register(ok);
+    expect(h.bus.listenerCount()).toBeGreaterThan(0);
+    await h.runtime.stop();
+    expect(h.bus.listenerCount()).toBe(0);
+    expect(h.runtime.listWorkflows()).toEqual([]);
+    const result = await h.runtime.invoke("wf", "go", {});
+    expect(!result.ok && result.error.code).toBe("INVALID_STATE");
+    await expect(h.runtime.register(ok)).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
+});

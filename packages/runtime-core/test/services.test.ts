@@ -1,0 +1,202 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+/** A workflow whose one step resolves every listed key and records what it got. */
+function probe(id: string, keys: string[], extra: Partial<Workflow> = {}): Workflow {
+  return {
+    id,
+    triggers: { go: { event: `${id}.go`, pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "probe",
+                action: async (ctx) => {
+                  const seen: Record<string, unknown> = {};
+                  for (const key of keys) {
+                    const r = await ctx.use((d) => d.resolve(key));
+                    seen[key] = r.ok ? r.value : `missing:${r.error.code}`;
+                  }
+                  return { seen };
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+    ...extra,
+  };
+}
+
+async function seen(workflowId: string, payload: Record<string, unknown> = {}) {
+  const r = await h.runtime.invoke(workflowId, "go", payload);
+  if (!r.ok) throw r.error;
+  return r.value.state.seen as Record<string, unknown>;
+}
+
+describe("services and scopes", () => {
+  it("global services are singletons shared by every workflow", async () => {
+    let builds = 0;
+    h = await harness({ services: [{ id: "api", factory: () => ({ n: ++builds }) }] });
+    await h.runtime.register(probe("a", ["api"]));
+    await h.runtime.register(probe("b", ["api"]));
+    expect((await seen("a")).api).toEqual({ n: 1 });
+    expect((await seen("b")).api).toEqual({ n: 1 });
+    expect(builds).toBe(1);
+  });
+
+  it("workflow-scoped services are shared across runs of one workflow and invisible to others", async () => {
+    h = await harness();
+    let builds = 0;
+    await h.runtime.register(
+      probe("a", ["config"], {
+        services: [{ id: "config", scope: "workflow", factory: () => ({ n: ++builds }) }],
+      }),
+    );
+    await h.runtime.register(probe("b", ["config"]));
+    expect((await seen("a")).config).toEqual({ n: 1 });
+    expect((await seen("a")).config).toEqual({ n: 1 });
+    expect((await seen("b")).config).toBe("missing:NOT_FOUND");
+  });
+
+  it("run-scoped services are built once per run, read run state, and are cleaned up when the run ends", async () => {
+    h = await harness();
+    const cleaned: string[] = [];
+    await h.runtime.register(
+      probe("a", ["profile", "profile"], {
+        services: [
+          {
+            id: "profile",
+            scope: "run",
+            factory: async (ctx) => {
+              const user = await ctx.use((d) => d.select((s: { user?: string }) => s.user));
+              ctx.onCleanup(() => void cleaned.push(String(user)));
+              return { user };
+            },
+          },
+        ],
+      }),
+    );
+    expect((await seen("a", { user: "ann" })).profile).toEqual({ user: "ann" });
+    expect((await seen("a", { user: "bob" })).profile).toEqual({ user: "bob" });
+    expect(cleaned).toEqual(["ann", "bob"]);
+  });
+
+  it("transient services are new on every resolution", async () => {
+    h = await harness();
+    let n = 0;
+    await h.runtime.register(
+      probe("a", ["id1"], { services: [{ id: "id1", scope: "transient", factory: () => ++n }] }),
+    );
+    await h.runtime.register({
+      ...probe("t", []),
+      services: [{ id: "seq", scope: "transient", factory: () => ++n }],
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: async (ctx) => ({
+                    a: await ctx.use((d) => d.require("seq")),
+                    b: await ctx.use((d) => d.require("seq")),
+                  }),
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const r = await h.runtime.invoke("t", "go", {});
+    expect(r.ok && [r.value.state.a, r.value.state.b]).toEqual([1, 2]);
+  });
+
+  it("workflow-scoped services cannot see run state", async () => {
+    h = await harness();
+    await h.runtime.register(
+      probe("a", ["cfg"], {
+        services: [
+          {
+            id: "cfg",
+            scope: "workflow",
+            factory: async (ctx) => ({
+              user: await ctx.use((d) => d.select((s: { user?: string }) => s.user)),
+            }),
+          },
+        ],
+      }),
+    );
+    expect((await seen("a", { user: "ann" })).cfg).toEqual({ user: undefined });
+  });
+});
+
+describe("__env__", () => {
+  it("resolves the workflow layer, then the global layer, then undefined; read-only", async () => {
+    h = await harness({ env: { REGION: "us", DB: "global-db" } });
+    const read: Record<string, unknown> = {};
+    const envProbe = (id: string, env?: Record<string, string>): Workflow => ({
+      ...probe(id, []),
+      ...(env && { env }),
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: async (ctx) => {
+                    const e = await ctx.use((d) =>
+                      d.require<{ get(k: string): string | undefined }>("__env__"),
+                    );
+                    read[id] = {
+                      REGION: e.get("REGION"),
+                      DB: e.get("DB"),
+                      NOPE: e.get("NOPE"),
+                      prop: (e as unknown as Record<string, unknown>).REGION,
+                      frozen: Object.isFrozen(e),
+                    };
+                    expect(() => {
+                      (e as unknown as Record<string, unknown>).get = () => "hacked";
+                    }).toThrow();
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await h.runtime.register(envProbe("eu", { REGION: "eu" }));
+    await h.runtime.register(envProbe("plain"));
+    expect((await h.runtime.invoke("eu", "go", {})).ok).toBe(true);
+    expect((await h.runtime.invoke("plain", "go", {})).ok).toBe(true);
+    expect(read.eu).toEqual({
+      REGION: "eu",
+      DB: "global-db",
+      NOPE: undefined,
+      prop: undefined,
+      frozen: true,
+    });
+    expect(read.plain).toEqual({
+      REGION: "us",
+      DB: "global-db",
+      NOPE: undefined,
+      prop: undefined,
+      frozen: true,
+    });
+  });
+});

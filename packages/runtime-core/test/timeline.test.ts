@@ -1,0 +1,185 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import { createMemoryTimelineStore } from "@sluice/timeline-memory";
+import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
+import { type Workflow, WorkflowRuntime } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+const logged: Workflow = {
+  id: "logged",
+  triggers: { go: { event: "logged.go", pipeline: "p" } },
+  pipelines: {
+    p: {
+      stages: [
+        {
+          id: "work",
+          steps: [
+            {
+              id: "say",
+              action: (ctx) => {
+                ctx.logger.info("hello", { to: "world" });
+                ctx.logger.warn("careful");
+                return { said: true };
+              },
+            },
+          ],
+        },
+        {
+          id: "ask",
+          steps: [
+            {
+              id: "wait",
+              action: async (ctx) => {
+                const pause = await ctx.use((d) => d.require<any>("__pause_service__"));
+                pause.register({ event: "answer" });
+              },
+            },
+          ],
+        },
+        { id: "end", steps: [{ id: "bye", action: () => ({ done: true }) }] },
+      ],
+    },
+  },
+};
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+async function eventsOf(store: TimelineStore, runId: string): Promise<TimelineEvent[]> {
+  const all: TimelineEvent[] = [];
+  let next: string | undefined;
+  do {
+    const page = await store.query(next === undefined ? { runId } : { runId, next });
+    all.push(...page.events);
+    next = page.next;
+  } while (next !== undefined);
+  return all;
+}
+
+describe("timeline capture", () => {
+  it("records lifecycle events and logger calls, in seq order across a pause", async () => {
+    h = await harness();
+    await h.runtime.register(logged);
+    const paused = await h.runtime.invoke("logged", "go", {});
+    const runId = paused.metadata.runId!;
+    await h.runtime.resume(runId, { answer: 42 });
+    await h.runtime.flushTimeline();
+    const events = await eventsOf(h.timeline, runId);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe("run.started");
+    expect(types).toContain("run.paused");
+    expect(types).toContain("run.resumed");
+    expect(types.at(-1)).toBe("run.completed");
+    expect(types.indexOf("run.paused")).toBeLessThan(types.indexOf("run.resumed"));
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const logs = events.filter((e) => e.source === "logger");
+    expect(logs).toMatchObject([
+      { type: "log", level: "info", message: "hello", data: { to: "world" }, stage: "work", step: "say" },
+      { type: "log", level: "warn", message: "careful" },
+    ]);
+    for (const e of events) expect(e).toMatchObject({ runId, workflowId: "logged" });
+    const stage = events.find((e) => e.type === "stage.completed" && e.stage === "work");
+    expect(stage).toBeDefined();
+  });
+
+  it("a failing store never fails or blocks a run, and the loss is reported", async () => {
+    const broken: TimelineStore = {
+      append: () => Promise.reject(new Error("disk on fire")),
+      query: () => Promise.resolve({ events: [] }),
+      delete: () => Promise.resolve(0),
+      close: () => Promise.resolve(),
+    };
+    h = await harness({ timelineStore: broken });
+    await h.runtime.register(logged);
+    const paused = await h.runtime.invoke("logged", "go", {});
+    const r = await h.runtime.resume(paused.metadata.runId!, {});
+    expect(r.ok && r.value.status).toBe("completed");
+    await h.runtime.flushTimeline();
+    expect(h.errors.some((e) => e.code === "STORAGE_FAILED" && e.message.includes("disk on fire"))).toBe(
+      true,
+    );
+  });
+
+  it("a hung store does not block runs", async () => {
+    const hung: TimelineStore = {
+      append: () => new Promise(() => {}),
+      query: () => Promise.resolve({ events: [] }),
+      delete: () => Promise.resolve(0),
+      close: () => Promise.resolve(),
+    };
+    h = await harness({ timelineStore: hung, timeline: { flushIntervalMs: 1, closeTimeoutMs: 50 } });
+    await h.runtime.register(logged);
+    for (let i = 0; i < 20; i++) {
+      const paused = await h.runtime.invoke("logged", "go", {});
+      const r = await h.runtime.resume(paused.metadata.runId!, {});
+      expect(r.ok && r.value.status).toBe("completed");
+    }
+    await h.runtime.stop();
+    expect(h.errors.some((e) => e.code === "TIMEOUT" && e.message.includes("did not finish writing"))).toBe(
+      true,
+    );
+  });
+
+  it("one run's unserialisable log data does not lose other runs' events", async () => {
+    const store = await createMemoryTimelineStore();
+    h = await harness({ timelineStore: store, timeline: { flushIntervalMs: 5 } });
+    await h.runtime.register({
+      ...logged,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    const cyclic: Record<string, unknown> = {};
+                    cyclic.self = cyclic;
+                    if (ctx.state().bad) ctx.logger.info("cyclic", cyclic);
+                    else ctx.logger.info("fine");
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const good = await h.runtime.invoke("logged", "go", {});
+    const bad = await h.runtime.invoke("logged", "go", { bad: true });
+    expect(good.ok && bad.ok).toBe(true);
+    await h.runtime.flushTimeline();
+    const goodEvents = await eventsOf(store, good.metadata.runId!);
+    expect(goodEvents.map((e) => e.type)).toContain("run.completed");
+    expect(goodEvents.some((e) => e.message === "fine")).toBe(true);
+    const badEvents = await eventsOf(store, bad.metadata.runId!);
+    expect(badEvents.map((e) => e.type)).toContain("run.completed");
+    expect(h.errors.some((e) => SystemError.is(e, "STORAGE_FAILED"))).toBe(true);
+  });
+});
+
+describe("createTestTimelineStore", () => {
+  it("returns a working IndexedDB-backed store on the host's indexedDB (fake-indexeddb in Node)", async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.indexedDB = new IDBFactory();
+    g.IDBKeyRange = IDBKeyRange;
+    onTestFinished(() => {
+      delete g.indexedDB;
+      delete g.IDBKeyRange;
+    });
+    const store = await WorkflowRuntime.createTestTimelineStore(`test-${Date.now()}`);
+    h = await harness({ timelineStore: store });
+    await h.runtime.register(logged);
+    const paused = await h.runtime.invoke("logged", "go", {});
+    await h.runtime.flushTimeline();
+    const events = await eventsOf(store, paused.metadata.runId!);
+    expect(events.map((e) => e.type)).toContain("run.paused");
+    await store.close();
+  });
+});

@@ -1,0 +1,335 @@
+import { SystemError } from "@sluice/errors";
+import {
+  makeTimelinePage,
+  type ResolvedTimelineQuery,
+  resolveQuery,
+  type TimelineDeleteFilter,
+  type TimelineEvent,
+  type TimelinePage,
+  type TimelineQuery,
+  type TimelineStore,
+  validateDeleteFilter,
+  validateTimelineEvents,
+} from "@sluice/timeline";
+import { openTimelineDatabase } from "./open-database.js";
+import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS } from "./schema.js";
+
+/** Options of {@link createIndexedDBTimelineStore}. */
+export interface IndexedDBTimelineStoreOptions {
+  /** Name of the IndexedDB database (created when missing). Give each independent timeline its own. */
+  database: string;
+  /**
+   * The IndexedDB implementation; defaults to `globalThis.indexedDB` (a browser's). In Node pass one,
+   * e.g. `indexedDB` from `fake-indexeddb`.
+   */
+  indexedDB?: IDBFactory;
+  /**
+   * The `IDBKeyRange` of the same implementation as `indexedDB`; defaults to `globalThis.IDBKeyRange`.
+   * Pass it with a non-global `indexedDB` (e.g. `IDBKeyRange` from `fake-indexeddb`).
+   */
+  IDBKeyRange?: typeof IDBKeyRange;
+  /**
+   * Durability of each append's transaction (`"default"`, `"strict"` or `"relaxed"`), see
+   * `IDBDatabase.transaction`: `"strict"` has the browser flush to disk before an append resolves,
+   * `"relaxed"` lets it resolve once the operating system has the data. Default: the browser's default.
+   */
+  durability?: IDBTransactionDurability;
+}
+
+// Where a query or delete reads: an index and a bounded key range inside it (undefined: all of it).
+interface Scan {
+  index: string;
+  range: IDBKeyRange | undefined;
+}
+
+// A shared handler (no closure per event): a duplicate id keeps the stored copy, and
+// preventDefault keeps the rest of the batch's transaction from aborting.
+function ignoreDuplicate(this: IDBRequest, event: Event): void {
+  if (this.error?.name === "ConstraintError") {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}
+
+function toRecord(e: TimelineEvent): TimelineEvent {
+  // Only the fields the event has: a property set to `undefined` would otherwise be stored and read back.
+  const record: TimelineEvent = {
+    id: e.id,
+    runId: e.runId,
+    workflowId: e.workflowId,
+    seq: e.seq,
+    at: e.at,
+    source: e.source,
+    type: e.type,
+  };
+  if (e.stage !== undefined) record.stage = e.stage;
+  if (e.step !== undefined) record.step = e.step;
+  if (e.level !== undefined) record.level = e.level;
+  if (e.message !== undefined) record.message = e.message;
+  if (e.data !== undefined) record.data = e.data;
+  return record;
+}
+
+function storageFailed(operation: string, cause: unknown): SystemError {
+  return SystemError.from(cause, "STORAGE_FAILED", `IndexedDB timeline store: ${operation} failed`);
+}
+
+/** The `TimelineStore` over one IndexedDB connection. */
+class IndexedDBTimelineStore implements TimelineStore {
+  #db: IDBDatabase | undefined;
+  #lost: string | undefined;
+  readonly #name: string;
+  readonly #factory: IDBFactory;
+  readonly #keyRange: typeof IDBKeyRange;
+  readonly #txOptions: IDBTransactionOptions | undefined;
+
+  constructor(
+    db: IDBDatabase,
+    name: string,
+    factory: IDBFactory,
+    keyRange: typeof IDBKeyRange,
+    durability: IDBTransactionDurability | undefined,
+  ) {
+    this.#db = db;
+    this.#name = name;
+    this.#factory = factory;
+    this.#keyRange = keyRange;
+    this.#txOptions = durability === undefined ? undefined : { durability };
+    // Another connection (another tab, a newer build) wants to upgrade or delete the database:
+    // step aside rather than block it, and say so on the next call.
+    db.onversionchange = () => this.#drop("was upgraded or deleted by another connection");
+    db.onclose = () => this.#drop("was closed by the browser (e.g. its storage was cleared)");
+  }
+
+  #drop(reason: string): void {
+    const db = this.#db;
+    if (db === undefined) return;
+    this.#db = undefined;
+    this.#lost = reason;
+    db.close();
+  }
+
+  #open(operation: string): IDBDatabase {
+    if (this.#db !== undefined) return this.#db;
+    if (this.#lost !== undefined) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `IndexedDB timeline store: database "${this.#name}" ${this.#lost}; create a new store with createIndexedDBTimelineStore()`,
+      );
+    }
+    throw new SystemError(
+      "DISPOSED",
+      `IndexedDB timeline store: ${operation}() was called after close(); create a new store with createIndexedDBTimelineStore()`,
+    );
+  }
+
+  #transaction(db: IDBDatabase, mode: IDBTransactionMode, operation: string): IDBTransaction {
+    try {
+      return db.transaction(EVENTS, mode, mode === "readwrite" ? this.#txOptions : undefined);
+    } catch (e) {
+      throw storageFailed(operation, e);
+    }
+  }
+
+  async append(events: readonly TimelineEvent[]): Promise<void> {
+    const db = this.#open("append");
+    validateTimelineEvents(events);
+    if (events.length === 0) return;
+    const tx = this.#transaction(db, "readwrite", "append");
+    return new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onabort = () => reject(storageFailed("append", tx.error));
+      try {
+        const store = tx.objectStore(EVENTS);
+        for (let i = 0; i < events.length; i++) store.add(toRecord(events[i]!)).onerror = ignoreDuplicate;
+      } catch (e) {
+        // Nothing of the batch is kept: the transaction is all or nothing.
+        tx.onabort = () => reject(storageFailed("append", e));
+        tx.abort();
+      }
+    });
+  }
+
+  async query(filter?: TimelineQuery): Promise<TimelinePage> {
+    const db = this.#open("query");
+    const q = resolveQuery(filter);
+    const scan = this.#queryScan(q);
+    if (scan === undefined) return { events: [] };
+    const tx = this.#transaction(db, "readonly", "query");
+    const index = tx.objectStore(EVENTS).index(scan.index);
+    const wanted = q.limit + 1;
+    const rows = await new Promise<TimelineEvent[]>((resolve, reject) => {
+      tx.onabort = () => reject(storageFailed("query", tx.error));
+      if (q.runId !== undefined && q.workflowId !== undefined) {
+        // The run index, checking the workflow of each event: a run normally has one workflow.
+        const rows: TimelineEvent[] = [];
+        const request = index.openCursor(scan.range);
+        request.onsuccess = () => {
+          const cursor = request.result;
+          if (cursor === null) return resolve(rows);
+          const event = cursor.value as TimelineEvent;
+          if (event.workflowId === q.workflowId && rows.push(event) === wanted) return resolve(rows);
+          cursor.continue();
+        };
+      } else {
+        const request = index.getAll(scan.range, wanted);
+        request.onsuccess = () => resolve(request.result as TimelineEvent[]);
+      }
+    });
+    return makeTimelinePage(rows, q);
+  }
+
+  async delete(filter: TimelineDeleteFilter): Promise<number> {
+    const db = this.#open("delete");
+    validateDeleteFilter(filter);
+    const scan = this.#scan(filter.runId, filter.workflowId, undefined, filter.before, undefined);
+    if (scan === undefined) return 0;
+    const tx = this.#transaction(db, "readwrite", "delete");
+    const store = tx.objectStore(EVENTS);
+    const index = store.index(scan.index);
+    return new Promise<number>((resolve, reject) => {
+      let removed = 0;
+      tx.oncomplete = () => resolve(removed);
+      tx.onabort = () => reject(storageFailed("delete", tx.error));
+      if (filter.runId !== undefined && filter.workflowId !== undefined) {
+        const request = index.openCursor(scan.range);
+        request.onsuccess = () => {
+          const cursor = request.result;
+          if (cursor === null) return;
+          if ((cursor.value as TimelineEvent).workflowId === filter.workflowId) {
+            cursor.delete();
+            removed++;
+          }
+          cursor.continue();
+        };
+      } else {
+        // Keys only: the events themselves are never read.
+        const request = index.openKeyCursor(scan.range);
+        request.onsuccess = () => {
+          const cursor = request.result;
+          if (cursor === null) return;
+          store.delete(cursor.primaryKey);
+          removed++;
+          cursor.continue();
+        };
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    this.#lost = undefined;
+    // Transactions already started still complete; IndexedDB closes once they have.
+    db?.close();
+  }
+
+  #queryScan(q: ResolvedTimelineQuery): Scan | undefined {
+    // One lower bound: the cursor when it lies inside the range (it does for a cursor this query
+    // issued), else `from`.
+    const after =
+      q.after !== undefined && (q.from === undefined || q.after.at >= q.from) ? q.after : undefined;
+    return this.#scan(q.runId, q.workflowId, after === undefined ? q.from : undefined, q.to, after);
+  }
+
+  /**
+   * The index and key range holding the events with the given run or workflow (the run index when
+   * both are given), `at >= from` (or after the position `after`) and `at < before`. Undefined when
+   * the range is empty.
+   */
+  #scan(
+    runId: string | undefined,
+    workflowId: string | undefined,
+    from: number | undefined,
+    before: number | undefined,
+    after: { at: number; seq: number; id: string } | undefined,
+  ): Scan | undefined {
+    const prefix = runId !== undefined ? [runId] : workflowId !== undefined ? [workflowId] : [];
+    const index = runId !== undefined ? BY_RUN : workflowId !== undefined ? BY_WORKFLOW : BY_TIME;
+    // Array keys sort after every number and string, and a shorter array before any longer one
+    // that starts with it: [p] is below every [p, at, …] and [p, []] above them.
+    let lower: unknown[] | undefined;
+    let lowerOpen = false;
+    if (after !== undefined) {
+      lower = [...prefix, after.at, after.seq, after.id];
+      lowerOpen = true;
+    } else if (from !== undefined) lower = [...prefix, from];
+    else if (prefix.length > 0) lower = prefix;
+    let upper: unknown[] | undefined;
+    let upperOpen = false;
+    if (before !== undefined) {
+      upper = [...prefix, before];
+      upperOpen = true;
+    } else if (prefix.length > 0) upper = [...prefix, []];
+    const KeyRange = this.#keyRange;
+    if (lower === undefined)
+      return { index, range: upper === undefined ? undefined : KeyRange.upperBound(upper, upperOpen) };
+    if (upper === undefined) return { index, range: KeyRange.lowerBound(lower, lowerOpen) };
+    const order = this.#factory.cmp(lower, upper);
+    if (order > 0 || (order === 0 && (lowerOpen || upperOpen))) return undefined;
+    return { index, range: KeyRange.bound(lower, upper, lowerOpen, upperOpen) };
+  }
+}
+
+/**
+ * Opens (creating or upgrading when needed) an IndexedDB timeline database and resolves to a
+ * `TimelineStore` on it. Each `append` is one transaction; queries read the run, workflow or time
+ * index in (`at`, `seq`, `id`) order.
+ *
+ * @example
+ * ```ts
+ * // In a browser; in Node pass { indexedDB, IDBKeyRange } from "fake-indexeddb".
+ * const store = await createIndexedDBTimelineStore({ database: "sluice-timeline" });
+ * await store.append([{ id: "e1", runId: "r1", workflowId: "orders", seq: 0, at: Date.now(),
+ *   source: "runtime", type: "run.started" }]);
+ * const { events } = await store.query({ runId: "r1" });
+ * await store.close();
+ * ```
+ * @throws `SystemError` `INVALID_INPUT` for a missing `database` name, `INVALID_STATE` when there is no
+ *   IndexedDB (pass one) or the database has a newer schema, `STORAGE_FAILED` when it cannot be opened.
+ */
+export async function createIndexedDBTimelineStore(
+  options: IndexedDBTimelineStoreOptions,
+): Promise<TimelineStore> {
+  if (
+    options === null ||
+    typeof options !== "object" ||
+    typeof options.database !== "string" ||
+    options.database === ""
+  ) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      "createIndexedDBTimelineStore: options.database must be a non-empty string (the IndexedDB database name)",
+    );
+  }
+  const { durability } = options;
+  if (
+    durability !== undefined &&
+    durability !== "default" &&
+    durability !== "strict" &&
+    durability !== "relaxed"
+  ) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createIndexedDBTimelineStore: options.durability must be "default", "strict" or "relaxed", got ${JSON.stringify(durability)}`,
+    );
+  }
+  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (factory === undefined) {
+    throw new SystemError(
+      "INVALID_STATE",
+      "createIndexedDBTimelineStore: no IndexedDB here (globalThis.indexedDB is undefined); pass one as " +
+        'options.indexedDB, e.g. in Node: import { indexedDB, IDBKeyRange } from "fake-indexeddb"',
+    );
+  }
+  const keyRange = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange;
+  if (keyRange === undefined) {
+    throw new SystemError(
+      "INVALID_STATE",
+      "createIndexedDBTimelineStore: no IDBKeyRange here (globalThis.IDBKeyRange is undefined); pass the one " +
+        'of your IndexedDB implementation as options.IDBKeyRange, e.g. import { IDBKeyRange } from "fake-indexeddb"',
+    );
+  }
+  const db = await openTimelineDatabase(factory, options.database);
+  return new IndexedDBTimelineStore(db, options.database, factory, keyRange, durability);
+}

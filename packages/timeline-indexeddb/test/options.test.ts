@@ -1,0 +1,43 @@
+import { SystemError } from "@sluice/errors";
+import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
+import { describe, expect, it } from "vitest";
+import { createIndexedDBTimelineStore } from "../src/index.js";
+
+describe("createIndexedDBTimelineStore options", () => {
+  it("asks for an indexedDB when the host has none", async () => {
+    expect((globalThis as { indexedDB?: unknown }).indexedDB).toBeUndefined();
+    const opening = createIndexedDBTimelineStore({ database: "t" });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_STATE"));
+    await expect(opening).rejects.toThrow(/pass one as options\.indexedDB, e\.g\. in Node.*fake-indexeddb/);
+  });
+
+  it("asks for the IDBKeyRange of a non-global indexedDB", async () => {
+    const opening = createIndexedDBTimelineStore({ database: "t", indexedDB: new IDBFactory() });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_STATE"));
+    await expect(opening).rejects.toThrow(/options\.IDBKeyRange/);
+  });
+
+  it.each([undefined, null, {}, { database: "" }, { database: 7 }, { database: "t", durability: "fast" }])(
+    "rejects options %j",
+    async (options) => {
+      await expect(createIndexedDBTimelineStore(options as never)).rejects.toSatisfy((e) =>
+        SystemError.is(e, "INVALID_INPUT"),
+      );
+    },
+  );
+
+  it("accepts a durability for its append transactions", async () => {
+    const indexedDB = new IDBFactory();
+    const store = await createIndexedDBTimelineStore({
+      database: "t",
+      indexedDB,
+      IDBKeyRange,
+      durability: "strict",
+    });
+    await store.append([
+      { id: "e", runId: "r", workflowId: "w", seq: 0, at: 0, source: "runtime", type: "x" },
+    ]);
+    expect((await store.query({ runId: "r" })).events).toHaveLength(1);
+    await store.close();
+  });
+});

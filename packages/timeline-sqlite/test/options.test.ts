@@ -1,0 +1,25 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SystemError } from "@sluice/errors";
+import { afterAll, describe, expect, it } from "vitest";
+import { createSqliteTimelineStore } from "../src/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-options-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("createSqliteTimelineStore options", () => {
+  it.each([undefined, null, {}, { filename: "" }, { filename: 3 }])("rejects options %j", async (options) => {
+    const opening = createSqliteTimelineStore(options as never);
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_INPUT"));
+    await expect(opening).rejects.toThrow(/options\.filename must be a non-empty string/);
+  });
+
+  it("reports a file SQLite cannot open as STORAGE_FAILED with the cause", async () => {
+    const filename = join(dir, "no-such-dir", "t.db");
+    const opening = createSqliteTimelineStore({ filename });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "STORAGE_FAILED"));
+    await expect(opening).rejects.toThrow(/no-such-dir/);
+    await expect(opening).rejects.toHaveProperty("cause");
+  });
+});

@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SystemError } from "@sluice/errors";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { createSqliteTimelineStore, SQLITE_SCHEMA_VERSION } from "../src/index.js";
+import { migrate, SQLITE_MIGRATIONS } from "../src/schema.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-schema-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newFile = () => join(dir, `t${files++}.db`);
+
+const event = (id: string, at = 1) => ({
+  id,
+  runId: "r1",
+  workflowId: "w1",
+  seq: at,
+  at,
+  source: "runtime",
+  type: "step.completed",
+  data: { id },
+});
+
+describe("schema", () => {
+  it("creates the current schema in WAL mode, with one index per query shape", async () => {
+    const filename = newFile();
+    await (await createSqliteTimelineStore({ filename })).close();
+    const db = new Database(filename, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const indexes = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+      .all() as { name: string; sql: string }[];
+    expect(indexes.map((i) => i.sql.replace(/^.* ON /, ""))).toEqual([
+      "timeline_events (run_id, at, seq, id)",
+      "timeline_events (at, seq, id)",
+      "timeline_events (workflow_id, at, seq, id)",
+    ]);
+    db.close();
+  });
+
+  it("adds its table to a file that already holds the host's own tables", async () => {
+    const filename = newFile();
+    const host = new Database(filename);
+    host.exec("CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b')");
+    host.close();
+    const store = await createSqliteTimelineStore({ filename });
+    await store.append([event("e1")]);
+    await store.close();
+    const db = new Database(filename, { readonly: true });
+    expect(db.prepare("SELECT v FROM settings WHERE k = 'a'").pluck().get()).toBe("b");
+    expect(db.prepare("SELECT count(*) FROM timeline_events").pluck().get()).toBe(1);
+    db.close();
+  });
+
+  it("keeps data and reopens at the same version", async () => {
+    const filename = newFile();
+    const first = await createSqliteTimelineStore({ filename });
+    await first.append([event("e1", 1), event("e2", 2)]);
+    await first.close();
+    const second = await createSqliteTimelineStore({ filename });
+    expect((await second.query({ runId: "r1" })).events.map((e) => e.id)).toEqual(["e1", "e2"]);
+    await second.close();
+  });
+
+  it("refuses a file written by a newer schema, leaving it untouched", async () => {
+    const filename = newFile();
+    const db = new Database(filename);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    db.close();
+    const opening = createSqliteTimelineStore({ filename });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_STATE"));
+    await expect(opening).rejects.toThrow(/upgrade @sluice\/timeline-sqlite/);
+    const after = new Database(filename, { readonly: true });
+    expect(after.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION + 1);
+    expect(after.prepare("SELECT count(*) FROM sqlite_master").pluck().get()).toBe(0);
+    after.close();
+  });
+
+  it("upgrades an older file step by step, keeping its events", async () => {
+    const filename = newFile();
+    const old = await createSqliteTimelineStore({ filename });
+    await old.append([event("e1", 1), event("e2", 2)]);
+    await old.close();
+
+    // A later release appends a step; files at the current version take only that step.
+    const nextStep = (db: Database.Database) => db.exec("ALTER TABLE timeline_events ADD COLUMN tag TEXT");
+    const db = new Database(filename);
+    migrate(db, filename, [...SQLITE_MIGRATIONS, nextStep]);
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_MIGRATIONS.length + 1);
+    const columns = (db.pragma("table_info(timeline_events)") as { name: string }[]).map((c) => c.name);
+    expect(columns).toContain("tag");
+    expect(db.prepare("SELECT id FROM timeline_events ORDER BY at").pluck().all()).toEqual(["e1", "e2"]);
+    db.close();
+  });
+
+  it("rolls a failing step back, so the file stays at the last version that completed", async () => {
+    const filename = newFile();
+    const old = await createSqliteTimelineStore({ filename });
+    await old.append([event("e1")]);
+    await old.close();
+
+    const failing = (db: Database.Database) => {
+      db.exec("ALTER TABLE timeline_events ADD COLUMN tag TEXT");
+      throw new Error("step failed half way");
+    };
+    const db = new Database(filename);
+    expect(() => migrate(db, filename, [...SQLITE_MIGRATIONS, failing])).toThrow("step failed half way");
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    const columns = (db.pragma("table_info(timeline_events)") as { name: string }[]).map((c) => c.name);
+    expect(columns).not.toContain("tag");
+    db.close();
+    const reopened = await createSqliteTimelineStore({ filename });
+    expect((await reopened.query()).events.map((e) => e.id)).toEqual(["e1"]);
+    await reopened.close();
+  });
+
+  it("upgrades a version-0 file through every step in order", () => {
+    const filename = newFile();
+    const seen: number[] = [];
+    const steps = [0, 1, 2].map((n) => (db: Database.Database) => {
+      seen.push(db.pragma("user_version", { simple: true }) as number);
+      db.exec(`CREATE TABLE step_${n} (x)`);
+    });
+    const db = new Database(filename);
+    migrate(db, filename, steps);
+    expect(seen).toEqual([0, 1, 2]);
+    expect(db.pragma("user_version", { simple: true })).toBe(3);
+    db.close();
+  });
+});
