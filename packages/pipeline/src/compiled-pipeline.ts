@@ -1,0 +1,68 @@
+import type { PipelineDefinition, StepContext } from "./types.js";
+
+/** @internal A step with its defaults filled in, so the hot path reads fields instead of options. */
+export interface CompiledStep<S extends object> {
+  readonly id: string;
+  readonly index: number;
+  readonly path: string;
+  readonly action: (ctx: StepContext<S>) => unknown;
+  readonly when: ((ctx: StepContext<S>) => boolean | Promise<boolean>) | undefined;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly factor: number;
+  readonly maxBackoffMs: number;
+  readonly timeoutMs: number | undefined;
+  /** No guard, no retry, no timeout: the run loop calls it inline. */
+  readonly simple: boolean;
+}
+
+/** @internal */
+export interface CompiledStage<S extends object> {
+  readonly id: string;
+  readonly index: number;
+  readonly concurrent: boolean;
+  readonly steps: readonly CompiledStep<S>[];
+}
+
+/** @internal A validated definition, copied so later edits to the definition cannot change it. */
+export interface CompiledPipeline<S extends object> {
+  readonly id: string;
+  readonly path: string;
+  readonly stages: readonly CompiledStage<S>[];
+}
+
+/** @internal Expects a definition that `validatePipeline` accepted. */
+export function compilePipeline<S extends object>(
+  id: string,
+  path: string,
+  definition: PipelineDefinition<S>,
+): CompiledPipeline<S> {
+  const stages = definition.stages.map((stage, i): CompiledStage<S> => {
+    const steps = stage.steps.map((step, j): CompiledStep<S> => {
+      const retry = step.retry;
+      const attempts = retry?.attempts ?? 1;
+      const when = step.when;
+      const timeoutMs = step.timeoutMs;
+      return Object.freeze({
+        id: step.id,
+        index: j,
+        path: `${path}.stages[${i}].steps[${j}]`,
+        action: step.action as (ctx: StepContext<S>) => unknown,
+        when,
+        attempts,
+        backoffMs: retry?.backoffMs ?? 0,
+        factor: retry?.factor ?? 2,
+        maxBackoffMs: retry?.maxBackoffMs ?? Number.POSITIVE_INFINITY,
+        timeoutMs,
+        simple: when === undefined && attempts === 1 && timeoutMs === undefined,
+      });
+    });
+    return Object.freeze({
+      id: stage.id,
+      index: i,
+      concurrent: stage.concurrent === true,
+      steps: Object.freeze(steps),
+    });
+  });
+  return Object.freeze({ id, path, stages: Object.freeze(stages) });
+}

@@ -1,0 +1,28 @@
+export { Pipeline } from "./pipeline.js";
+export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline-registry.js";
+export { PipelineRun } from "./pipeline-run.js";
+export type {
+  DependencyScope,
+  LogLevel,
+  PauseRequest,
+  PipelineCheckpoint,
+  PipelineDefinition,
+  PipelineEventType,
+  PipelineLifecycleEvent,
+  PipelineObserver,
+  PipelineOutcome,
+  PipelineResult,
+  PipelineResultMetadata,
+  PipelineState,
+  PipelineStatus,
+  RestoreOptions,
+  RetryPolicy,
+  RunOptions,
+  StageDefinition,
+  StateAccess,
+  StepContext,
+  StepDefinition,
+  StepLogger,
+  UseDependencyContext,
+} from "./types.js";
+export { validatePipeline } from "./validate-pipeline.js";

@@ -1,0 +1,120 @@
+import { SystemError } from "@sluice/errors";
+import { assertCheckpoint, sanitizePatch } from "./checkpoint.js";
+import { type CompiledPipeline, compilePipeline } from "./compiled-pipeline.js";
+import { PipelineRun } from "./pipeline-run.js";
+import type {
+  PipelineCheckpoint,
+  PipelineDefinition,
+  PipelineState,
+  RestoreOptions,
+  RunOptions,
+} from "./types.js";
+import { validatePipeline } from "./validate-pipeline.js";
+
+function assertRunOptions<S extends object>(options: RunOptions<S>, pipelineId: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError("INVALID_INPUT", `pipeline "${pipelineId}": run options must be an object`);
+  }
+  if (typeof options.runId !== "string" || options.runId.length === 0) {
+    throw new SystemError("INVALID_INPUT", `pipeline "${pipelineId}": "runId" must be a non-empty string`);
+  }
+  const state = options.state as Partial<RunOptions<S>["state"]> | undefined;
+  if (typeof state?.get !== "function" || typeof state.set !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `pipeline "${pipelineId}" run "${options.runId}": "state" must have get() and set(patch) methods`,
+    );
+  }
+}
+
+/**
+ * A validated, precompiled pipeline definition that can run any number of times. It holds no
+ * per-run data: each `start` / `restore` makes an independent {@link PipelineRun}.
+ *
+ * @example
+ * ```ts
+ * const pipeline = new Pipeline("fulfil", {
+ *   stages: [{ id: "validate", steps: [{ id: "check", action: () => ({ valid: true }) }] }],
+ * });
+ * const result = await pipeline.start({ runId: "r1", state }).execute();
+ * ```
+ */
+export class Pipeline<S extends object = PipelineState> {
+  /** The pipeline's id (the key under `pipelines` in a workflow). */
+  readonly id: string;
+  /** Stage ids, in order. */
+  readonly stageIds: readonly string[];
+  private readonly compiled: CompiledPipeline<S>;
+
+  /**
+   * Validates `definition` (messages are prefixed `pipelines.<id>`) and copies it, so later edits
+   * to the definition object do not change this pipeline.
+   *
+   * @throws SystemError `INVALID_DEFINITION` naming the offending path.
+   */
+  // NoInfer: the state type comes from the explicit type argument (default PipelineState), never
+  // from whatever the first step happens to return.
+  constructor(id: string, definition: PipelineDefinition<NoInfer<S>>) {
+    if (typeof id !== "string" || id.length === 0) {
+      throw new SystemError("INVALID_DEFINITION", "pipelines: a pipeline id must be a non-empty string");
+    }
+    const path = `pipelines.${id}`;
+    validatePipeline(definition, path);
+    this.id = id;
+    this.compiled = compilePipeline<S>(id, path, definition as PipelineDefinition<S>);
+    this.stageIds = Object.freeze(this.compiled.stages.map((stage) => stage.id));
+  }
+
+  /**
+   * Prepares a fresh run from the first stage. Nothing runs until `execute()`.
+   *
+   * @throws SystemError `INVALID_INPUT` when `runId` or `state` is missing.
+   */
+  start(options: RunOptions<S>): PipelineRun<S> {
+    assertRunOptions(options, this.id);
+    return new PipelineRun(this.compiled, options, options.event, undefined);
+  }
+
+  /**
+   * Prepares the continuation of a paused run at `checkpoint.nextStage`. The checkpoint's `state`
+   * is NOT written anywhere: `options.state` is the source of truth, so when rebuilding a run in a
+   * fresh process, seed that store with `checkpoint.state` first. On `execute()`, `options.patch`
+   * (without `__proto__` / `constructor` / `prototype` keys) is merged into the state, `run.resumed`
+   * is emitted, and sequence numbers continue from `checkpoint.seq`. `options.event` defaults to
+   * `checkpoint.event`. If `options.signal` has already fired, the run ends `aborted` and nothing
+   * (not even the patch) is applied.
+   *
+   * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed, belongs to another
+   * pipeline, points at a stage that has moved, or `options.runId` differs from `checkpoint.runId`.
+   */
+  restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {
+    assertCheckpoint(checkpoint, this.compiled);
+    assertRunOptions(options, this.id);
+    if (options.runId !== checkpoint.runId) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `pipeline "${this.id}": checkpoint is for run "${checkpoint.runId}" but options.runId is "${options.runId}"`,
+      );
+    }
+    let patch: Partial<S> | undefined;
+    if (options.patch !== undefined && options.patch !== null) {
+      patch = sanitizePatch<S>(options.patch);
+      if (patch === undefined) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `pipeline "${this.id}" run "${options.runId}": "patch" must be an object`,
+        );
+      }
+    }
+    return new PipelineRun(
+      this.compiled,
+      options,
+      options.event === undefined ? checkpoint.event : options.event,
+      {
+        startStage: checkpoint.nextStage,
+        seq: checkpoint.seq,
+        patch,
+      },
+    );
+  }
+}

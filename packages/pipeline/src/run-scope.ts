@@ -1,0 +1,133 @@
+import type { SystemError } from "@sluice/errors";
+import { LazyAbort } from "./abort-timing.js";
+import type {
+  DependencyScope,
+  LogLevel,
+  PipelineEventType,
+  PipelineLifecycleEvent,
+  PipelineObserver,
+  StateAccess,
+} from "./types.js";
+
+/**
+ * @internal What every step context of one run shares: ids, state, dependencies, the run's abort
+ * switch and its lifecycle emitter. Emission takes positional arguments so that, with no observer,
+ * a call builds nothing.
+ */
+export class RunScope<S extends object> extends LazyAbort {
+  /** Last sequence number used. */
+  seq: number;
+  /** Set once the terminal event went out: later events (a late log, an abandoned step) are dropped. */
+  closed = false;
+  observerFailures = 0;
+  readonly observer: PipelineObserver | undefined;
+  private clock = 0;
+
+  constructor(
+    readonly runId: string,
+    readonly pipelineId: string,
+    readonly state: StateAccess<S>,
+    readonly event: unknown,
+    readonly dependencies: DependencyScope<S> | undefined,
+    observer: PipelineObserver | undefined,
+    private readonly onObserverError: ((error: unknown, event: PipelineLifecycleEvent) => void) | undefined,
+    seq: number,
+  ) {
+    super();
+    this.observer = observer;
+    this.seq = seq;
+  }
+
+  /**
+   * A timestamp shared by every event of one synchronous burst: `Date.now()` is costly next to a
+   * trivial step, and events emitted without an await between them happen in the same ms anyway.
+   * The run calls `tick()` whenever it resumes after waiting.
+   */
+  time(): number {
+    let at = this.clock;
+    if (at === 0) at = this.clock = Date.now();
+    return at;
+  }
+
+  /** Invalidates the shared timestamp: the next `time()` reads the clock. */
+  tick(): void {
+    this.clock = 0;
+  }
+
+  emit(
+    type: PipelineEventType,
+    stage?: string,
+    step?: string,
+    attempt?: number,
+    error?: SystemError,
+    durationMs?: number,
+    data?: unknown,
+  ): void {
+    if (this.closed) return;
+    const seq = ++this.seq;
+    if (this.observer === undefined) return;
+    const at = this.time();
+    const runId = this.runId;
+    const pipelineId = this.pipelineId;
+    // Each common event is built as one literal with exactly its keys: adding keys one by one
+    // would move them out of the object into a separate backing store.
+    let event: PipelineLifecycleEvent;
+    if (step !== undefined) {
+      // step events always come with their stage
+      const where = stage as string;
+      if (attempt === undefined) event = { seq, at, type, runId, pipelineId, stage: where, step };
+      else if (durationMs === undefined)
+        event = { seq, at, type, runId, pipelineId, stage: where, step, attempt };
+      else event = { seq, at, type, runId, pipelineId, stage: where, step, attempt, durationMs };
+    } else if (stage !== undefined) {
+      event =
+        durationMs === undefined
+          ? { seq, at, type, runId, pipelineId, stage }
+          : { seq, at, type, runId, pipelineId, stage, durationMs };
+    } else {
+      event =
+        durationMs === undefined
+          ? { seq, at, type, runId, pipelineId }
+          : { seq, at, type, runId, pipelineId, durationMs };
+    }
+    if (error !== undefined) event.error = error;
+    if (data !== undefined) event.data = data;
+    this.deliver(event);
+  }
+
+  log(level: LogLevel, message: string, data: unknown, stage: string, step: string, attempt: number): void {
+    if (this.closed) return;
+    const seq = ++this.seq;
+    if (this.observer === undefined) return;
+    const event: PipelineLifecycleEvent = {
+      seq,
+      at: Date.now(),
+      type: "log",
+      runId: this.runId,
+      pipelineId: this.pipelineId,
+      stage,
+      step,
+      attempt,
+      level,
+      message: typeof message === "string" ? message : String(message),
+    };
+    if (data !== undefined) event.data = data;
+    this.deliver(event);
+  }
+
+  private deliver(event: PipelineLifecycleEvent): void {
+    try {
+      this.observer!.onEvent(event);
+    } catch (error) {
+      // An observer is a reporter, not a participant: its fault must not change the run.
+      this.observerFailures++;
+      if (this.onObserverError !== undefined) {
+        try {
+          this.onObserverError(error, event);
+        } catch {
+          // the error reporter failing leaves nothing else to tell
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { SystemError } from "@sluice/errors";
+import type { AbortSource } from "./abort-timing.js";
+import type { CompiledStage, CompiledStep } from "./compiled-pipeline.js";
+import type { RunScope } from "./run-scope.js";
+import type { StepContext, StepLogger, UseDependencyContext } from "./types.js";
+
+/**
+ * @internal The context of one step attempt. One object per attempt: ids are read through the
+ * shared run scope and compiled step instead of being copied, and the logger is made on first use.
+ */
+export class RunStepContext<S extends object> implements StepContext<S> {
+  private logs: StepLogger | undefined;
+
+  constructor(
+    private readonly scope: RunScope<S>,
+    private readonly stageDef: CompiledStage<S>,
+    private readonly stepDef: CompiledStep<S>,
+    readonly attempt: number,
+    private readonly abortSource: AbortSource,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abortSource.signal;
+  }
+
+  get runId(): string {
+    return this.scope.runId;
+  }
+
+  get pipelineId(): string {
+    return this.scope.pipelineId;
+  }
+
+  get stage(): string {
+    return this.stageDef.id;
+  }
+
+  get step(): string {
+    return this.stepDef.id;
+  }
+
+  get event(): unknown {
+    return this.scope.event;
+  }
+
+  get logger(): StepLogger {
+    if (this.logs === undefined)
+      this.logs = new StepLog(this.scope, this.stageDef.id, this.stepDef.id, this.attempt);
+    return this.logs;
+  }
+
+  state(): Readonly<S> {
+    return this.scope.state.get();
+  }
+
+  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R> {
+    const dependencies = this.scope.dependencies;
+    if (dependencies === undefined) {
+      return Promise.reject(
+        new SystemError(
+          "INVALID_STATE",
+          `${this.stepDef.path}: ctx.use() needs a dependency scope, but run "${this.scope.runId}" was started without RunOptions.dependencies`,
+        ),
+      );
+    }
+    return dependencies.use(fn);
+  }
+}
+
+/** @internal Turns logger calls into `log` lifecycle events. */
+class StepLog<S extends object> implements StepLogger {
+  constructor(
+    private readonly scope: RunScope<S>,
+    private readonly stage: string,
+    private readonly step: string,
+    private readonly attempt: number,
+  ) {}
+
+  debug(message: string, data?: unknown): void {
+    this.scope.log("debug", message, data, this.stage, this.step, this.attempt);
+  }
+
+  info(message: string, data?: unknown): void {
+    this.scope.log("info", message, data, this.stage, this.step, this.attempt);
+  }
+
+  warn(message: string, data?: unknown): void {
+    this.scope.log("warn", message, data, this.stage, this.step, this.attempt);
+  }
+
+  error(message: string, data?: unknown): void {
+    this.scope.log("error", message, data, this.stage, this.step, this.attempt);
+  }
+}

@@ -1,0 +1,265 @@
+import type { Result, SystemError } from "@sluice/errors";
+
+/** The default shape of a run's state: a plain object keyed by string. */
+export type PipelineState = Record<string, unknown>;
+
+/**
+ * Read and patch access to a run's state. The engine never keeps its own copy: this object is the
+ * source of truth. `@sluice/store`'s `StateStore` satisfies it; so does any `{ get, set }` pair.
+ */
+export interface StateAccess<S extends object> {
+  /** The current state. */
+  get(): Readonly<S>;
+  /** Merges `patch` shallowly into the state. */
+  set(patch: Partial<S>): void;
+}
+
+/** What `ctx.use(fn)` hands to `fn`: dependency lookup plus a state selector. */
+export interface UseDependencyContext<S extends object> {
+  /** Resolves a dependency by key, reporting failure as a value. */
+  resolve<T = unknown>(key: string): Promise<{ ok: true; value: T } | { ok: false; error: SystemError }>;
+  /** Resolves a dependency by key, rejecting with a `SystemError` when it cannot. */
+  require<T = unknown>(key: string): Promise<T>;
+  /** Reads a value out of the run's state. */
+  select<R>(selector: (state: S) => R): R;
+}
+
+/**
+ * Where a step's dependencies come from. `@sluice/artifacts`' `ArtifactContainer` satisfies it; the
+ * engine only ever calls `use`.
+ */
+export interface DependencyScope<S extends object> {
+  /** Runs `fn` with a dependency context and returns what it returns. */
+  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
+}
+
+/** A step's logger. Every call becomes a `log` lifecycle event carrying level, message and data. */
+export interface StepLogger {
+  /** Logs at level `debug`. */
+  debug(message: string, data?: unknown): void;
+  /** Logs at level `info`. */
+  info(message: string, data?: unknown): void;
+  /** Logs at level `warn`. */
+  warn(message: string, data?: unknown): void;
+  /** Logs at level `error`. */
+  error(message: string, data?: unknown): void;
+}
+
+/** What a step's `action` (and its `when` guard) receives. One context per step attempt. */
+export interface StepContext<S extends object = PipelineState> {
+  /** The run's id. */
+  readonly runId: string;
+  /** The pipeline's id. */
+  readonly pipelineId: string;
+  /** The id of the stage this step belongs to. */
+  readonly stage: string;
+  /** The step's id. */
+  readonly step: string;
+  /** 1 for the first try, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /** The event that started the run (the trigger payload), as given in `RunOptions.event`. */
+  readonly event: unknown;
+  /**
+   * Fires when the run is aborted, when this attempt times out, or (in a concurrent stage) when a
+   * sibling step fails. A long step should watch it and stop.
+   */
+  readonly signal: AbortSignal;
+  /** Logs become `log` lifecycle events. */
+  readonly logger: StepLogger;
+  /** The run's current state. */
+  state(): Readonly<S>;
+  /**
+   * Runs `fn` against the run's dependency scope. Rejects with `INVALID_STATE` when the run was
+   * started without `RunOptions.dependencies`.
+   */
+  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
+}
+
+/** How often a step is tried, and how long to wait between tries. */
+export interface RetryPolicy {
+  /** Total tries, including the first; an integer ≥ 1. */
+  attempts: number;
+  /** Wait before the first retry, in ms (default 0). */
+  backoffMs?: number;
+  /** Multiplier applied to the wait after each retry (default 2; ≥ 1). */
+  factor?: number;
+  /** Upper bound of any single wait, in ms (default: unbounded). */
+  maxBackoffMs?: number;
+}
+
+/** One unit of work in a stage. */
+export interface StepDefinition<S extends object = PipelineState> {
+  /** Unique within the whole pipeline. */
+  id: string;
+  /**
+   * The work. A plain object returned (or resolved) is a patch merged shallowly into the state;
+   * `undefined` or `null` changes nothing; anything else fails the step.
+   */
+  action: (ctx: StepContext<S>) => Partial<S> | void | Promise<Partial<S> | void>;
+  /** Retries on failure or timeout (never on abort). */
+  retry?: RetryPolicy;
+  /** Per-attempt time limit in ms; past it the attempt fails with `TIMEOUT` and its signal fires. */
+  timeoutMs?: number;
+  /** Evaluated once before the first attempt; `false` skips the step (`step.skipped`). */
+  when?: (ctx: StepContext<S>) => boolean | Promise<boolean>;
+}
+
+/** An ordered group of steps. A run pauses only at stage boundaries. */
+export interface StageDefinition<S extends object = PipelineState> {
+  /** Unique within the pipeline. */
+  id: string;
+  /** At least one step. */
+  steps: StepDefinition<S>[];
+  /**
+   * Run all steps at once instead of in order. Patches merge in completion order; the first failure
+   * fires the siblings' signal and fails the stage.
+   */
+  concurrent?: boolean;
+}
+
+/** A pipeline: ordered stages, at least one. */
+export interface PipelineDefinition<S extends object = PipelineState> {
+  /** The stages, run in order. */
+  stages: StageDefinition<S>[];
+}
+
+/** An opaque, JSON-serialisable request to pause, handed over by the pause service. */
+export type PauseRequest = { readonly [key: string]: unknown };
+
+/**
+ * Everything needed to continue a paused run in a fresh process: a plain JSON value.
+ * `JSON.parse(JSON.stringify(checkpoint))` restores to the same run.
+ */
+export interface PipelineCheckpoint<S extends object = PipelineState> {
+  /** Format version; always `1` for now. */
+  version: 1;
+  /** The paused run's id. */
+  runId: string;
+  /** The pipeline the run belongs to. */
+  pipelineId: string;
+  /** Index of the stage to run next; equals the number of stages when the run paused in its last stage. */
+  nextStage: number;
+  /** Id of the stage to run next, or `null` when none is left. */
+  nextStageId: string | null;
+  /** A shallow copy of the state when the run paused. */
+  state: S;
+  /** The event that started the run. */
+  event: unknown;
+  /** Every pause request made during the stage that paused, in request order. */
+  pause: PauseRequest[];
+  /** The last lifecycle sequence number used, so a resumed run continues the numbering. */
+  seq: number;
+}
+
+/** Where a run is. `paused` is final for the engine: a paused run continues as a new `PipelineRun`. */
+export type PipelineStatus = "idle" | "running" | "paused" | "completed" | "failed" | "aborted";
+
+/** What a run that did not fail came to. */
+export interface PipelineOutcome<S extends object> {
+  /** How it ended. */
+  status: "completed" | "paused" | "aborted";
+  /** The state at the end. */
+  state: S;
+  /** Present when `status` is `"paused"`. */
+  checkpoint?: PipelineCheckpoint<S>;
+}
+
+/** Facts attached to every run result. */
+export interface PipelineResultMetadata {
+  /** The run's id. */
+  runId: string;
+  /** The pipeline's id. */
+  pipelineId: string;
+  /** The stage the run ended in (failed, paused or was aborted in), where there is one. */
+  stage?: string;
+  /** The step that failed or was running when the run was aborted, where there is one. */
+  step?: string;
+  /** Wall time of this execution, in ms. */
+  durationMs: number;
+  /** Further facts (`attempts` of a failed step, `observerFailures`). */
+  [key: string]: unknown;
+}
+
+/** What `PipelineRun.execute()` resolves to. It never rejects. */
+export type PipelineResult<S extends object> = Result<PipelineOutcome<S>, PipelineResultMetadata>;
+
+/** Every kind of lifecycle event a run reports. */
+export type PipelineEventType =
+  | "run.started"
+  | "run.completed"
+  | "run.failed"
+  | "run.aborted"
+  | "run.paused"
+  | "run.resumed"
+  | "stage.started"
+  | "stage.completed"
+  | "stage.failed"
+  | "step.started"
+  | "step.completed"
+  | "step.failed"
+  | "step.skipped"
+  | "step.retried"
+  | "log";
+
+/** Severity of a `log` event. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** One thing that happened in a run, in order: `seq` increases by one per event within a run. */
+export interface PipelineLifecycleEvent {
+  /** Per-run sequence number, starting at 1 and continuing across pause/resume. */
+  seq: number;
+  /** Epoch ms. */
+  at: number;
+  /** What happened. */
+  type: PipelineEventType;
+  /** The run's id. */
+  runId: string;
+  /** The pipeline's id. */
+  pipelineId: string;
+  /** The stage, for stage, step and log events. */
+  stage?: string;
+  /** The step, for step and log events. */
+  step?: string;
+  /** The attempt, for step and log events. */
+  attempt?: number;
+  /** The level, for `log` events. */
+  level?: LogLevel;
+  /** The message, for `log` events. */
+  message?: string;
+  /** Extra facts: a log's data, a retry's `{ delayMs }`, a pause's `{ nextStage, pause }`. */
+  data?: unknown;
+  /** Why, for failed, retried and aborted events. */
+  error?: SystemError;
+  /** How long the step, stage or run took, on completed / failed / paused events. */
+  durationMs?: number;
+}
+
+/** Receives a run's lifecycle events synchronously, in order. A throwing observer never breaks the run. */
+export interface PipelineObserver {
+  /** Called once per event. */
+  onEvent(event: PipelineLifecycleEvent): void;
+}
+
+/** How to run one pipeline run. */
+export interface RunOptions<S extends object> {
+  /** The run's id, chosen by the caller. */
+  runId: string;
+  /** The run's state; the engine reads and patches it, never copies it except into a checkpoint. */
+  state: StateAccess<S>;
+  /** The event that started the run, exposed as `ctx.event`. */
+  event?: unknown;
+  /** What `ctx.use` runs against. */
+  dependencies?: DependencyScope<S>;
+  /** Lifecycle listener. Without one, no event objects are made. */
+  observer?: PipelineObserver;
+  /** External abort: when it fires the run is aborted as by `PipelineRun.abort`. */
+  signal?: AbortSignal;
+  /** Told when the observer throws (the run carries on either way). */
+  onObserverError?: (error: unknown, event: PipelineLifecycleEvent) => void;
+}
+
+/** Options of `Pipeline.restore`: the run options plus a patch applied before continuing. */
+export type RestoreOptions<S extends object> = RunOptions<S> & {
+  /** Merged into the state (dangerous keys dropped) before the next stage runs. */
+  patch?: Partial<S>;
+};

@@ -1,0 +1,496 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import { Pipeline, type PipelineState, type StepContext } from "../src/index.js";
+import { deferred, MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
+
+describe("running a pipeline", () => {
+  it("runs stages in order and the steps of a stage in order", async () => {
+    const order: string[] = [];
+    const step = (id: string) => ({
+      id,
+      action: async () => {
+        order.push(`${id}:start`);
+        await Promise.resolve();
+        order.push(`${id}:end`);
+      },
+    });
+    const pipeline = new Pipeline("p", {
+      stages: [
+        { id: "one", steps: [step("a"), step("b")] },
+        { id: "two", steps: [step("c")] },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r1", state: new MemoryState({}) }).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(order).toEqual(["a:start", "a:end", "b:start", "b:end", "c:start", "c:end"]);
+  });
+
+  it("merges returned patches shallowly so later steps see earlier ones", async () => {
+    const state = new MemoryState<PipelineState>({ orderId: "o1", nested: { keep: true } });
+    const seen: unknown[] = [];
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            { id: "sync", action: () => ({ valid: true }) },
+            { id: "async", action: async () => ({ nested: { replaced: 1 } }) },
+            { id: "none", action: () => undefined },
+            {
+              id: "read",
+              action: (ctx) => {
+                seen.push(ctx.state());
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state }).execute();
+    expect(seen).toEqual([{ orderId: "o1", valid: true, nested: { replaced: 1 } }]);
+    expect(result.ok && result.value.state).toEqual({ orderId: "o1", valid: true, nested: { replaced: 1 } });
+    expect(state.writes).toBe(2);
+  });
+
+  it("fails the step when action returns something that is not a plain object", async () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [{ id: "s", steps: [{ id: "bad", action: (() => [1, 2]) as never }] }],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe("STEP_FAILED");
+    expect(SystemError.is(result.error.cause, "INVALID_INPUT")).toBe(true);
+    expect(result.error.message).toContain(
+      'pipelines.p.stages[0].steps[0]: "action" must return a plain object',
+    );
+  });
+
+  it("gives a step its context: ids, attempt, event, state, signal, logger and use()", async () => {
+    const state = new MemoryState<PipelineState>({ userId: "u7" });
+    const dependencies = new MapDependencies<PipelineState>({ api: "api-client" }, state);
+    let seen: Record<string, unknown> = {};
+    const pipeline = new Pipeline<PipelineState>("orders", {
+      stages: [
+        {
+          id: "stage-a",
+          steps: [
+            {
+              id: "step-a",
+              action: async (ctx: StepContext<PipelineState>) => {
+                const [api, user, missing] = await ctx.use(async (d) => [
+                  await d.require("api"),
+                  d.select((s) => s.userId),
+                  await d.resolve("nope"),
+                ]);
+                seen = {
+                  runId: ctx.runId,
+                  pipelineId: ctx.pipelineId,
+                  stage: ctx.stage,
+                  step: ctx.step,
+                  attempt: ctx.attempt,
+                  event: ctx.event,
+                  state: ctx.state(),
+                  signalAborted: ctx.signal.aborted,
+                  api,
+                  user,
+                  missingOk: (missing as { ok: boolean }).ok,
+                };
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const result = await pipeline
+      .start({ runId: "run-9", state, dependencies, event: { type: "order.placed" } })
+      .execute();
+    expect(result.ok).toBe(true);
+    expect(seen).toEqual({
+      runId: "run-9",
+      pipelineId: "orders",
+      stage: "stage-a",
+      step: "step-a",
+      attempt: 1,
+      event: { type: "order.placed" },
+      state: { userId: "u7" },
+      signalAborted: false,
+      api: "api-client",
+      user: "u7",
+      missingOk: false,
+    });
+  });
+
+  it("rejects ctx.use() with INVALID_STATE when the run has no dependency scope", async () => {
+    let caught: unknown;
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: async (ctx) => {
+                caught = await ctx.use((d) => d.require("anything")).catch((e: unknown) => e);
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+    expect(SystemError.is(caught, "INVALID_STATE")).toBe(true);
+    expect((caught as Error).message).toContain("RunOptions.dependencies");
+  });
+
+  it("reports a throwing step as STEP_FAILED with the thrown value as cause, never rejecting", async () => {
+    const boom = new TypeError("card declined");
+    const after = { ran: false };
+    const pipeline = new Pipeline("fulfil", {
+      stages: [
+        { id: "validate", steps: [{ id: "ok", action: () => ({ checked: true }) }] },
+        {
+          id: "charge",
+          steps: [
+            {
+              id: "card",
+              action: async () => {
+                throw boom;
+              },
+            },
+            {
+              id: "after",
+              action: () => {
+                after.ran = true;
+              },
+            },
+          ],
+        },
+        { id: "ship", steps: [{ id: "ship", action: () => ({ shipped: true }) }] },
+      ],
+    });
+    const state = new MemoryState({});
+    const run = pipeline.start({ runId: "r", state });
+    const result = await run.execute();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe("STEP_FAILED");
+    expect(result.error.cause).toBe(boom);
+    expect(result.error.message).toBe(
+      'pipelines.fulfil.stages[1].steps[0] (stage "charge", step "card") failed on attempt 1 of 1: card declined',
+    );
+    expect(result.metadata).toMatchObject({
+      runId: "r",
+      pipelineId: "fulfil",
+      stage: "charge",
+      step: "card",
+      attempts: 1,
+    });
+    expect(typeof result.metadata.durationMs).toBe("number");
+    expect(after.ran).toBe(false);
+    expect(state.get()).toEqual({ checked: true });
+    expect(run.status).toBe("failed");
+  });
+
+  it("reports a synchronously throwing step the same way", async () => {
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: () => {
+                throw "plain string";
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+    expect(!result.ok && result.error.code).toBe("STEP_FAILED");
+    expect(!result.ok && result.error.cause).toBe("plain string");
+  });
+
+  it("exposes status and currentStage while running; execute() twice returns the same promise", async () => {
+    const gate = deferred();
+    const pipeline = new Pipeline("p", {
+      stages: [
+        { id: "first", steps: [{ id: "a", action: () => gate.promise }] },
+        { id: "second", steps: [{ id: "b", action: () => undefined }] },
+      ],
+    });
+    const run = pipeline.start({ runId: "r", state: new MemoryState({}) });
+    expect(run.status).toBe("idle");
+    expect(run.currentStage).toBeUndefined();
+    const pending = run.execute();
+    expect(run.execute()).toBe(pending);
+    expect(run.status).toBe("running");
+    expect(run.currentStage).toBe("first");
+    gate.resolve();
+    await pending;
+    expect(run.status).toBe("completed");
+    expect(run.currentStage).toBeUndefined();
+    expect(pipeline.stageIds).toEqual(["first", "second"]);
+  });
+
+  it("keeps runs of one pipeline independent", async () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "s", steps: [{ id: "x", action: async (ctx) => ({ double: (ctx.state().n as number) * 2 }) }] },
+      ],
+    });
+    const states = [1, 2, 3].map((n) => new MemoryState<PipelineState>({ n }));
+    const results = await Promise.all(
+      states.map((state, i) => pipeline.start({ runId: `r${i}`, state }).execute()),
+    );
+    expect(results.map((r) => r.ok && r.value.state.double)).toEqual([2, 4, 6]);
+  });
+
+  it("does not change a pipeline when its definition object is edited later", async () => {
+    const definition = { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ v: 1 }) }] }] };
+    const pipeline = new Pipeline<PipelineState>("p", definition);
+    definition.stages[0]!.steps[0]!.action = () => ({ v: 2 });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState<PipelineState>({}) }).execute();
+    expect(result.ok && result.value.state).toEqual({ v: 1 });
+  });
+
+  it("fails the step when the state store refuses a patch, and fails the run when it refuses the resume patch", async () => {
+    const refusing = {
+      get: () => ({}),
+      set: () => {
+        throw new Error("store disposed");
+      },
+    };
+    const pipeline = new Pipeline("p", {
+      stages: [{ id: "s", steps: [{ id: "x", action: () => ({ a: 1 }) }] }],
+    });
+    const stepResult = await pipeline.start({ runId: "r", state: refusing }).execute();
+    expect(!stepResult.ok && stepResult.error.code).toBe("STEP_FAILED");
+    expect(!stepResult.ok && (stepResult.error.cause as Error).message).toBe("store disposed");
+
+    const checkpoint = {
+      version: 1 as const,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 0,
+      nextStageId: "s",
+      state: {},
+      event: null,
+      pause: [],
+      seq: 0,
+    };
+    const resumeResult = await pipeline
+      .restore(checkpoint, { runId: "r", state: refusing, patch: { b: 2 } })
+      .execute();
+    expect(resumeResult.ok).toBe(false);
+    expect(!resumeResult.ok && resumeResult.error.code).toBe("INVALID_STATE");
+    expect(!resumeResult.ok && resumeResult.error.message).toContain("store disposed");
+  });
+
+  it("rejects bad run options with INVALID_INPUT", () => {
+    const pipeline = new Pipeline("p", {
+      stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
+    });
+    expect(() => pipeline.start({ runId: "", state: new MemoryState({}) })).toThrow(
+      /"runId" must be a non-empty string/,
+    );
+    expect(() => pipeline.start({ runId: "r", state: {} as never })).toThrow(
+      /"state" must have get\(\) and set\(patch\)/,
+    );
+  });
+});
+
+describe("guards", () => {
+  it("skips a step whose when() is false and runs one whose when() is true (sync or async)", async () => {
+    const ran: string[] = [];
+    const observer = new RecordingObserver();
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            { id: "vip", when: (ctx) => ctx.state().tier === "vip", action: () => void ran.push("vip") },
+            { id: "all", when: async () => true, action: () => void ran.push("all") },
+            { id: "never", when: async () => false, action: () => void ran.push("never") },
+          ],
+        },
+      ],
+    });
+    const result = await pipeline
+      .start({ runId: "r", state: new MemoryState<PipelineState>({ tier: "basic" }), observer })
+      .execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(ran).toEqual(["all"]);
+    expect(observer.trace().filter((t) => t.startsWith("step."))).toEqual([
+      "step.skipped:s/vip",
+      "step.started:s/all",
+      "step.completed:s/all",
+      "step.skipped:s/never",
+    ]);
+  });
+
+  it("fails the step when its guard throws", async () => {
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "g",
+              when: () => {
+                throw new Error("no tier");
+              },
+              action: () => undefined,
+            },
+          ],
+        },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+    expect(!result.ok && result.error.code).toBe("STEP_FAILED");
+    expect(!result.ok && result.error.message).toContain('its "when" guard threw on attempt 1 of 1: no tier');
+  });
+});
+
+describe("concurrent stages", () => {
+  it("starts every step at once and merges patches in completion order", async () => {
+    const started: string[] = [];
+    const gates = { a: deferred(), b: deferred(), c: deferred() };
+    const state = new MemoryState<PipelineState>({});
+    const writes: string[] = [];
+    const recording = {
+      get: () => state.get(),
+      set: (patch: Partial<PipelineState>) => {
+        writes.push(Object.keys(patch).join());
+        state.set(patch);
+      },
+    };
+    const step = (id: "a" | "b" | "c") => ({
+      id,
+      action: async () => {
+        started.push(id);
+        await gates[id].promise;
+        return { [id]: true, last: id };
+      },
+    });
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "fan", concurrent: true, steps: [step("a"), step("b"), step("c")] },
+        {
+          id: "after",
+          steps: [{ id: "after", action: (ctx) => ({ sawAll: Object.keys(ctx.state()).length }) }],
+        },
+      ],
+    });
+    const pending = pipeline.start({ runId: "r", state: recording }).execute();
+    await Promise.resolve();
+    expect(started).toEqual(["a", "b", "c"]);
+    gates.c.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    gates.a.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    gates.b.resolve();
+    const result = await pending;
+    expect(writes).toEqual(["c,last", "a,last", "b,last", "sawAll"]);
+    expect(result.ok && result.value.state).toEqual({ a: true, b: true, c: true, last: "b", sawAll: 4 });
+  });
+
+  it("fails the stage at the first failure and fires the siblings' signal", async () => {
+    let siblingSignal: AbortSignal | undefined;
+    const boom = new Error("warehouse down");
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "fan",
+          concurrent: true,
+          steps: [
+            {
+              id: "slow",
+              action: (ctx) => {
+                siblingSignal = ctx.signal;
+                return new Promise<void>(() => {}); // never settles: the stage must not wait for it
+              },
+            },
+            {
+              id: "fails",
+              action: async () => {
+                await Promise.resolve();
+                throw boom;
+              },
+            },
+          ],
+        },
+        { id: "never", steps: [{ id: "n", action: () => ({ reached: true }) }] },
+      ],
+    });
+    const state = new MemoryState({});
+    const result = await pipeline.start({ runId: "r", state }).execute();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe("STEP_FAILED");
+    expect(result.error.cause).toBe(boom);
+    expect(result.metadata).toMatchObject({ stage: "fan", step: "fails" });
+    expect(siblingSignal?.aborted).toBe(true);
+    expect(SystemError.is(siblingSignal?.reason, "ABORTED")).toBe(true);
+    expect(state.get()).toEqual({});
+  });
+});
+
+describe("step logger", () => {
+  it("turns every logger call into a log event with level, message, data and where it came from", async () => {
+    const observer = new RecordingObserver();
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "ship",
+          steps: [
+            {
+              id: "label",
+              action: (ctx) => {
+                ctx.logger.debug("d");
+                ctx.logger.info("shipping", { orderId: "o1" });
+                ctx.logger.warn("w");
+                ctx.logger.error("e", 42);
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    const logs = observer.events.filter((e) => e.type === "log");
+    expect(
+      logs.map(({ level, message, data, stage, step, attempt }) => ({
+        level,
+        message,
+        data,
+        stage,
+        step,
+        attempt,
+      })),
+    ).toEqual([
+      { level: "debug", message: "d", data: undefined, stage: "ship", step: "label", attempt: 1 },
+      {
+        level: "info",
+        message: "shipping",
+        data: { orderId: "o1" },
+        stage: "ship",
+        step: "label",
+        attempt: 1,
+      },
+      { level: "warn", message: "w", data: undefined, stage: "ship", step: "label", attempt: 1 },
+      { level: "error", message: "e", data: 42, stage: "ship", step: "label", attempt: 1 },
+    ]);
+    expect("data" in logs[0]!).toBe(false);
+  });
+
+  it("costs nothing and fails nothing without an observer", async () => {
+    const pipeline = new Pipeline("p", {
+      stages: [{ id: "s", steps: [{ id: "x", action: (ctx) => ctx.logger.info("hello", { big: true }) }] }],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+  });
+});

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { Pipeline, type PipelineLifecycleEvent, type PipelineState, type StepLogger } from "../src/index.js";
+import { MemoryState, RecordingObserver } from "./helpers.js";
+
+function pipeline() {
+  return new Pipeline<PipelineState>("orders", {
+    stages: [
+      {
+        id: "validate",
+        steps: [
+          {
+            id: "check",
+            action: (ctx) => {
+              ctx.logger.info("checking", { orderId: "o1" });
+              return { valid: true };
+            },
+          },
+        ],
+      },
+      { id: "ship", steps: [{ id: "ship", action: async () => ({ shipped: true }) }] },
+    ],
+  });
+}
+
+describe("lifecycle observer", () => {
+  it("receives every event in order with seq 1, 2, 3… and the run's ids", async () => {
+    const observer = new RecordingObserver();
+    await pipeline()
+      .start({ runId: "r1", state: new MemoryState<PipelineState>({}), observer })
+      .execute();
+    expect(observer.trace()).toEqual([
+      "run.started",
+      "stage.started:validate",
+      "step.started:validate/check",
+      "log:validate/check",
+      "step.completed:validate/check",
+      "stage.completed:validate",
+      "stage.started:ship",
+      "step.started:ship/ship",
+      "step.completed:ship/ship",
+      "stage.completed:ship",
+      "run.completed",
+    ]);
+    expect(observer.events.map((e) => e.seq)).toEqual(observer.events.map((_, i) => i + 1));
+    for (const event of observer.events) {
+      expect(event).toMatchObject({ runId: "r1", pipelineId: "orders" });
+      expect(typeof event.at).toBe("number");
+    }
+    const completed = observer.events.filter((e) => e.type.endsWith(".completed"));
+    for (const event of completed) expect(event.durationMs).toBeGreaterThanOrEqual(0);
+    expect(observer.events.find((e) => e.type === "step.started")?.attempt).toBe(1);
+  });
+
+  it("reports a failure as step.failed, stage.failed, run.failed carrying the error", async () => {
+    const observer = new RecordingObserver();
+    const failing = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: () => {
+                throw new Error("bad");
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const result = await failing.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    expect(observer.trace()).toEqual([
+      "run.started",
+      "stage.started:s",
+      "step.started:s/x",
+      "step.failed:s/x",
+      "stage.failed:s",
+      "run.failed:s",
+    ]);
+    const errors = observer.events.filter((e) => e.error !== undefined).map((e) => e.error);
+    expect(errors).toHaveLength(3);
+    expect(errors.every((e) => e === (result.ok ? undefined : result.error))).toBe(true);
+  });
+
+  it("a throwing observer never breaks the run; failures are counted and reported", async () => {
+    const reported: [unknown, PipelineLifecycleEvent][] = [];
+    let calls = 0;
+    const result = await pipeline()
+      .start({
+        runId: "r",
+        state: new MemoryState<PipelineState>({}),
+        observer: {
+          onEvent() {
+            calls++;
+            throw new Error("observer bug");
+          },
+        },
+        onObserverError: (error, event) => {
+          reported.push([error, event]);
+          if (event.type === "run.started") throw new Error("reporter bug too");
+        },
+      })
+      .execute();
+    expect(result.ok && result.value).toEqual({ status: "completed", state: { valid: true, shipped: true } });
+    expect(calls).toBe(11);
+    expect(reported).toHaveLength(11);
+    expect(reported[0]?.[0]).toEqual(new Error("observer bug"));
+    expect(result.metadata.observerFailures).toBe(11);
+  });
+
+  it("drops events after the run ended (a late log from a step that kept its logger)", async () => {
+    const observer = new RecordingObserver();
+    let kept: StepLogger | undefined;
+    const p = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: (ctx) => {
+                kept = ctx.logger;
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await p.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    const count = observer.events.length;
+    kept?.info("too late");
+    expect(observer.events).toHaveLength(count);
+    expect(observer.events.at(-1)?.type).toBe("run.completed");
+  });
+
+  it("numbers events per run: two runs interleaving keep separate sequences", async () => {
+    const a = new RecordingObserver();
+    const b = new RecordingObserver();
+    const p = pipeline();
+    await Promise.all([
+      p.start({ runId: "a", state: new MemoryState<PipelineState>({}), observer: a }).execute(),
+      p.start({ runId: "b", state: new MemoryState<PipelineState>({}), observer: b }).execute(),
+    ]);
+    expect(a.events.map((e) => e.seq)).toEqual(a.events.map((_, i) => i + 1));
+    expect(b.events.map((e) => e.seq)).toEqual(b.events.map((_, i) => i + 1));
+    expect(new Set(a.events.map((e) => e.runId))).toEqual(new Set(["a"]));
+  });
+});

@@ -1,0 +1,379 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import {
+  type PauseRequest,
+  Pipeline,
+  type PipelineCheckpoint,
+  type PipelineRun,
+  type PipelineState,
+} from "../src/index.js";
+import { MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
+
+interface PauseService {
+  register(request: PauseRequest): void;
+}
+
+/** Everything a process would rebuild from scratch: definition, closures, state, services. */
+function freshContext(initial: PipelineState) {
+  const ran: string[] = [];
+  const pipeline = new Pipeline<PipelineState>("fulfil", {
+    stages: [
+      {
+        id: "validate",
+        steps: [
+          {
+            id: "check",
+            action: () => {
+              ran.push("check");
+              return { valid: true };
+            },
+          },
+        ],
+      },
+      {
+        id: "approval",
+        steps: [
+          {
+            id: "wait",
+            action: async (ctx) => {
+              ran.push("wait");
+              const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+              pause.register({
+                event: "order.approved",
+                conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+              });
+            },
+          },
+          {
+            id: "note",
+            action: () => {
+              ran.push("note");
+              return { noted: true };
+            },
+          },
+        ],
+      },
+      {
+        id: "ship",
+        steps: [
+          {
+            id: "ship",
+            action: (ctx) => {
+              ran.push("ship");
+              return { shipped: ctx.state().approvedBy !== undefined };
+            },
+          },
+        ],
+      },
+    ],
+  });
+  const state = new MemoryState<PipelineState>(initial);
+  let current: PipelineRun<PipelineState> | undefined;
+  const dependencies = new MapDependencies<PipelineState>(
+    { __pause_service__: { register: (request: PauseRequest) => current?.requestPause(request) } },
+    state,
+  );
+  const observer = new RecordingObserver();
+  const track = (run: PipelineRun<PipelineState>) => {
+    current = run;
+    return run;
+  };
+  return { pipeline, state, dependencies, observer, ran, track };
+}
+
+describe("pause and checkpoint", () => {
+  it("finishes the stage, stops before the next and yields a checkpoint that survives JSON into a fresh context", async () => {
+    const first = freshContext({ orderId: "o-1" });
+    const result = await first
+      .track(
+        first.pipeline.start({
+          runId: "run-1",
+          state: first.state,
+          dependencies: first.dependencies,
+          observer: first.observer,
+          event: { name: "order.placed", orderId: "o-1" },
+        }),
+      )
+      .execute();
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.status).toBe("paused");
+    expect(first.ran).toEqual(["check", "wait", "note"]);
+    expect(result.metadata.stage).toBe("approval");
+    const checkpoint = result.value.checkpoint!;
+    expect(checkpoint).toEqual({
+      version: 1,
+      runId: "run-1",
+      pipelineId: "fulfil",
+      nextStage: 2,
+      nextStageId: "ship",
+      state: { orderId: "o-1", valid: true, noted: true },
+      event: { name: "order.placed", orderId: "o-1" },
+      pause: [{ event: "order.approved", conditions: [{ path: "orderId", op: "==", value: "o-1" }] }],
+      seq: first.observer.events.at(-1)!.seq,
+    });
+    expect(first.observer.events.at(-1)).toMatchObject({
+      type: "run.paused",
+      stage: "approval",
+      data: { nextStage: "ship", pause: checkpoint.pause },
+    });
+
+    const wire = JSON.stringify(checkpoint);
+    const parsed = JSON.parse(wire) as PipelineCheckpoint<PipelineState>;
+
+    const second = freshContext(parsed.state);
+    const resumed = await second
+      .track(
+        second.pipeline.restore(parsed, {
+          runId: parsed.runId,
+          state: second.state,
+          dependencies: second.dependencies,
+          observer: second.observer,
+          patch: { approvedBy: "alice" },
+        }),
+      )
+      .execute();
+    expect(resumed.ok && resumed.value.status).toBe("completed");
+    expect(second.ran).toEqual(["ship"]);
+    expect(resumed.ok && resumed.value.state).toEqual({
+      orderId: "o-1",
+      valid: true,
+      noted: true,
+      approvedBy: "alice",
+      shipped: true,
+    });
+    const types = second.observer.events.map((e) => e.type);
+    expect(types[0]).toBe("run.resumed");
+    expect(second.observer.events[0]?.data).toEqual({ nextStage: "ship" });
+    expect(types.at(-1)).toBe("run.completed");
+    expect(second.observer.events.map((e) => e.seq)).toEqual(
+      second.observer.events.map((_, i) => checkpoint.seq + 1 + i),
+    );
+  });
+
+  it("pauses when asked in the last stage, and restoring it completes without running a stage", async () => {
+    let run: PipelineRun<PipelineState> | undefined;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "a", steps: [{ id: "a", action: () => ({ a: 1 }) }] },
+        {
+          id: "last",
+          steps: [
+            {
+              id: "ask",
+              action: () => {
+                run?.requestPause({ reason: "review" });
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const state = new MemoryState<PipelineState>({});
+    run = pipeline.start({ runId: "r", state });
+    const result = await run.execute();
+    expect(result.ok && result.value.status).toBe("paused");
+    const checkpoint = JSON.parse(JSON.stringify(result.ok && result.value.checkpoint));
+    expect(checkpoint).toMatchObject({ nextStage: 2, nextStageId: null, pause: [{ reason: "review" }] });
+    expect(run.status).toBe("paused");
+
+    const observer = new RecordingObserver();
+    const fresh = new MemoryState<PipelineState>(checkpoint.state);
+    const resumed = await pipeline
+      .restore(checkpoint, { runId: "r", state: fresh, observer, patch: { ok: true } })
+      .execute();
+    expect(resumed.ok && resumed.value).toEqual({ status: "completed", state: { a: 1, ok: true } });
+    expect(observer.trace()).toEqual(["run.resumed", "run.completed"]);
+  });
+
+  it("collects every request of the stage, pauses again after a resume, and drops withdrawn requests", async () => {
+    let run: PipelineRun<PipelineState> | undefined;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "one",
+          concurrent: true,
+          steps: [
+            { id: "x", action: () => void run?.requestPause({ id: "x" }) },
+            { id: "y", action: () => void run?.requestPause({ id: "y" }) },
+            { id: "z", action: () => void run?.requestPause({ id: "z" }) },
+          ],
+        },
+        {
+          id: "two",
+          steps: [
+            {
+              id: "w",
+              action: () => {
+                run?.requestPause({ id: "w" });
+                run?.withdrawPause((r) => r.id === "w");
+              },
+            },
+          ],
+        },
+        { id: "three", steps: [{ id: "p", action: () => void run?.requestPause({ id: "p" }) }] },
+      ],
+    });
+    const state = new MemoryState<PipelineState>({});
+    run = pipeline.start({ runId: "r", state });
+    const first = await run.execute();
+    const cp1 = first.ok ? first.value.checkpoint! : undefined;
+    expect(cp1?.pause).toEqual([{ id: "x" }, { id: "y" }, { id: "z" }]);
+    expect(cp1?.nextStageId).toBe("two");
+
+    run = pipeline.restore(cp1!, { runId: "r", state });
+    const second = await run.execute();
+    // "two" withdrew its only request, so the run went on and paused in "three"
+    expect(second.ok && second.value.checkpoint).toMatchObject({
+      nextStage: 3,
+      nextStageId: null,
+      pause: [{ id: "p" }],
+    });
+  });
+
+  it("drops pause requests when the stage fails", async () => {
+    let run: PipelineRun<PipelineState> | undefined;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            { id: "ask", action: () => void run?.requestPause({ id: 1 }) },
+            {
+              id: "fail",
+              action: () => {
+                throw new Error("x");
+              },
+            },
+          ],
+        },
+        { id: "t", steps: [{ id: "t", action: () => undefined }] },
+      ],
+    });
+    run = pipeline.start({ runId: "r", state: new MemoryState({}) });
+    const result = await run.execute();
+    expect(result.ok).toBe(false);
+    expect(run.status).toBe("failed");
+  });
+
+  it("refuses a pause request when nothing runs", async () => {
+    const pipeline = new Pipeline("p", {
+      stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
+    });
+    const run = pipeline.start({ runId: "r", state: new MemoryState({}) });
+    expect(() => run.requestPause({})).toThrow(expect.objectContaining({ code: "INVALID_STATE" }));
+    await run.execute();
+    expect(() => run.requestPause({})).toThrow(
+      /is completed: a pause can only be requested while the run is running/,
+    );
+  });
+
+  it("restoring on an aborted signal yields aborted without running anything or applying the patch", async () => {
+    const ran: string[] = [];
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "a", steps: [{ id: "a", action: () => void ran.push("a") }] },
+        { id: "b", steps: [{ id: "b", action: () => void ran.push("b") }] },
+      ],
+    });
+    const checkpoint: PipelineCheckpoint<PipelineState> = {
+      version: 1,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 1,
+      nextStageId: "b",
+      state: { kept: true },
+      event: null,
+      pause: [{}],
+      seq: 7,
+    };
+    const controller = new AbortController();
+    controller.abort("aborted while paused");
+    const state = new MemoryState<PipelineState>(checkpoint.state);
+    const observer = new RecordingObserver();
+    const result = await pipeline
+      .restore(checkpoint, {
+        runId: "r",
+        state,
+        observer,
+        signal: controller.signal,
+        patch: { resumed: true },
+      })
+      .execute();
+    expect(result.ok && result.value).toEqual({ status: "aborted", state: { kept: true } });
+    expect(ran).toEqual([]);
+    expect(observer.events.map((e) => [e.type, e.seq])).toEqual([["run.aborted", 8]]);
+  });
+
+  it("drops patch keys that could reach a prototype", async () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [{ id: "a", steps: [{ id: "a", action: () => undefined }] }],
+    });
+    const checkpoint = {
+      version: 1 as const,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 1,
+      nextStageId: null,
+      state: {},
+      event: null,
+      pause: [],
+      seq: 0,
+    };
+    const state = new MemoryState<PipelineState>({});
+    const patch = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1, "fine": 2}');
+    await pipeline.restore(checkpoint, { runId: "r", state, patch }).execute();
+    expect(state.get()).toEqual({ fine: 2 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("rejects malformed checkpoints, other pipelines' checkpoints and moved stages with INVALID_INPUT", () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "a", steps: [{ id: "a", action: () => undefined }] },
+        { id: "b", steps: [{ id: "b", action: () => undefined }] },
+      ],
+    });
+    const good = {
+      version: 1 as const,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 1,
+      nextStageId: "b",
+      state: {},
+      event: null,
+      pause: [],
+      seq: 3,
+    };
+    const state = new MemoryState<PipelineState>({});
+    const attempt =
+      (cp: unknown, runId = "r") =>
+      () =>
+        pipeline.restore(cp as PipelineCheckpoint<PipelineState>, { runId, state });
+    expect(attempt(good)).not.toThrow();
+    const cases: [unknown, RegExp][] = [
+      [null, /checkpoint must be an object/],
+      [{ ...good, version: 2 }, /checkpoint\.version: unsupported checkpoint version 2/],
+      [
+        { ...good, pipelineId: "other" },
+        /checkpoint of pipeline "other" cannot be restored into pipeline "p"/,
+      ],
+      [{ ...good, nextStage: 5 }, /checkpoint\.nextStage: must be an integer from 0 to 2/],
+      [{ ...good, nextStageId: "a" }, /the pipeline's stages changed since the run paused/],
+      [{ ...good, state: "x" }, /checkpoint\.state: must be an object/],
+      [{ ...good, pause: [1] }, /checkpoint\.pause: must be an array of objects/],
+      [{ ...good, seq: -1 }, /checkpoint\.seq/],
+    ];
+    for (const [cp, message] of cases) {
+      expect(attempt(cp)).toThrow(message);
+      try {
+        attempt(cp)();
+      } catch (e) {
+        expect(SystemError.is(e, "INVALID_INPUT")).toBe(true);
+      }
+    }
+    expect(attempt(good, "someone-else")).toThrow(
+      /checkpoint is for run "r" but options.runId is "someone-else"/,
+    );
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { PipelineRegistry, type RunInfo } from "../src/index.js";
+
+function info(runId: string, status: RunInfo["status"], at = 1000): RunInfo {
+  return {
+    runId,
+    workflowId: "orders",
+    pipelineId: "fulfil",
+    triggerId: "placed",
+    status,
+    startedAt: at,
+    updatedAt: at,
+  };
+}
+
+describe("PipelineRegistry", () => {
+  it("stores, looks up, updates, lists and deletes runs", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set(info("r1", "queued"));
+    registry.set(info("r2", "running"));
+    expect(registry.size).toBe(2);
+    expect(registry.has("r1")).toBe(true);
+    expect(registry.get("r1")?.status).toBe("queued");
+    const updated = registry.update("r1", { status: "running", stage: "validate", updatedAt: 2000 });
+    expect(updated).toMatchObject({ runId: "r1", status: "running", stage: "validate", updatedAt: 2000 });
+    expect(registry.update("missing", { status: "failed" })).toBeUndefined();
+    expect(registry.list().map((r) => r.runId)).toEqual(["r1", "r2"]);
+    expect(registry.delete("r2")).toBe(true);
+    expect(registry.delete("r2")).toBe(false);
+    expect(registry.get("r2")).toBeUndefined();
+    expect(registry.workflowId).toBe("orders");
+  });
+
+  it("stamps updatedAt on update unless given, and never lets a patch change runId", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set(info("r1", "running", 5));
+    const before = Date.now();
+    const updated = registry.update("r1", { runId: "other", stage: "ship" } as Partial<RunInfo>);
+    expect(updated?.runId).toBe("r1");
+    expect(updated!.updatedAt).toBeGreaterThanOrEqual(before);
+    expect(registry.has("other")).toBe(false);
+  });
+
+  it("hands out copies, so callers cannot change what it holds", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set(info("r1", "running"));
+    const copy = registry.get("r1")!;
+    copy.status = "failed";
+    registry.list()[0]!.status = "aborted";
+    expect(registry.get("r1")?.status).toBe("running");
+  });
+
+  it("keeps at most maxFinished finished runs, dropping the oldest finished first, never active ones", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 2 } });
+    registry.set(info("active", "running"));
+    registry.set(info("paused", "paused"));
+    registry.set(info("queued", "queued"));
+    for (const id of ["a", "b", "c", "d"]) {
+      registry.set(info(id, "running"));
+      registry.update(id, { status: id === "b" ? "failed" : "completed" });
+    }
+    expect(registry.list().map((r) => r.runId)).toEqual(["active", "paused", "queued", "c", "d"]);
+    // a finished run that changes again keeps its place in the finishing order
+    registry.update("c", { error: { code: "X", message: "y" } });
+    registry.set(info("e", "aborted"));
+    expect(registry.list().map((r) => r.runId)).toEqual(["active", "paused", "queued", "d", "e"]);
+  });
+
+  it("drops finished runs older than maxAgeMs on prune(now), and reports how many went", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxAgeMs: 1000 } });
+    registry.set(info("old", "completed", 1000));
+    registry.set(info("new", "completed", 5000));
+    registry.set(info("old-but-running", "running", 1000));
+    expect(registry.prune(5500)).toBe(1);
+    expect(registry.list().map((r) => r.runId)).toEqual(["new", "old-but-running"]);
+    expect(registry.prune(5500)).toBe(0);
+  });
+
+  it("does not grow with the number of runs ever made", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 50 } });
+    for (let i = 0; i < 20_000; i++) {
+      registry.set(info(`r${i}`, "running", i));
+      registry.update(`r${i}`, { status: i % 3 === 0 ? "failed" : "completed", updatedAt: i });
+    }
+    expect(registry.size).toBe(50);
+    expect(registry.has("r19999")).toBe(true);
+    expect(registry.has("r19949")).toBe(false);
+  });
+
+  it("uses 1000 finished runs by default", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    for (let i = 0; i < 1500; i++) registry.set(info(`r${i}`, "completed", i));
+    expect(registry.size).toBe(1000);
+  });
+
+  it("rejects bad options and run ids with INVALID_INPUT", () => {
+    expect(() => new PipelineRegistry({ workflowId: "" })).toThrow(/"workflowId" must be a non-empty string/);
+    expect(() => new PipelineRegistry({ workflowId: "w", retention: { maxFinished: -1 } })).toThrow(
+      /maxFinished/,
+    );
+    expect(() => new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: -5 } })).toThrow(/maxAgeMs/);
+    const registry = new PipelineRegistry({ workflowId: "w" });
+    expect(() => registry.set({ ...info("x", "queued"), runId: "" })).toThrow(
+      /"runId" must be a non-empty string/,
+    );
+  });
+});

@@ -1,0 +1,142 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import { Pipeline, validatePipeline } from "../src/index.js";
+
+const action = () => undefined;
+
+function messageOf(definition: unknown, path = "pipelines.fulfil"): string {
+  try {
+    validatePipeline(definition, path);
+  } catch (e) {
+    expect(SystemError.is(e, "INVALID_DEFINITION")).toBe(true);
+    return (e as SystemError).message;
+  }
+  throw new Error("expected validatePipeline to throw");
+}
+
+describe("validatePipeline", () => {
+  it("accepts a well-formed definition", () => {
+    expect(() =>
+      validatePipeline(
+        {
+          stages: [
+            {
+              id: "a",
+              steps: [{ id: "x", action, retry: { attempts: 3, backoffMs: 0, factor: 1, maxBackoffMs: 10 } }],
+            },
+            { id: "b", concurrent: true, steps: [{ id: "y", action, timeoutMs: 5, when: () => true }] },
+          ],
+        },
+        "pipelines.fulfil",
+      ),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [null, 'pipelines.fulfil: a pipeline must be an object with a "stages" array (got null)'],
+    [{}, "pipelines.fulfil.stages: must be a non-empty array of stages (got undefined)"],
+    [{ stages: [] }, "pipelines.fulfil.stages: must be a non-empty array of stages (got an array)"],
+    [
+      { stages: ["x"] },
+      'pipelines.fulfil.stages[0]: a stage must be an object with "id" and "steps" (got string)',
+    ],
+    [
+      { stages: [{ steps: [{ id: "x", action }] }] },
+      'pipelines.fulfil.stages[0]: "id" must be a non-empty string',
+    ],
+    [
+      { stages: [{ id: "a", steps: [] }] },
+      'pipelines.fulfil.stages[0]: "steps" must be a non-empty array of steps (got an array)',
+    ],
+    [
+      {
+        stages: [
+          { id: "a", steps: [{ id: "x", action }] },
+          { id: "a", steps: [{ id: "y", action }] },
+        ],
+      },
+      'pipelines.fulfil.stages[1]: duplicate stage id "a" (already used at pipelines.fulfil.stages[0]); stage ids must be unique',
+    ],
+    [
+      {
+        stages: [
+          { id: "a", steps: [{ id: "x", action }] },
+          { id: "b", steps: [{ id: "x", action }] },
+        ],
+      },
+      'pipelines.fulfil.stages[1].steps[0]: duplicate step id "x" (already used at pipelines.fulfil.stages[0].steps[0]); step ids must be unique in a pipeline',
+    ],
+    [
+      {
+        stages: [
+          { id: "a", steps: [{ id: "x", action }] },
+          { id: "b", steps: [{ id: "y" }] },
+        ],
+      },
+      'pipelines.fulfil.stages[1].steps[0]: "action" must be a function (got undefined)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "", action }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "id" must be a non-empty string',
+    ],
+    [
+      { stages: [{ id: "a", concurrent: "yes", steps: [{ id: "x", action }] }] },
+      'pipelines.fulfil.stages[0]: "concurrent" must be a boolean (got string)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, when: true }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "when" must be a function returning a boolean (got boolean)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMs: 0 }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "timeoutMs" must be a finite number > 0 (got 0)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMs: "5" }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "timeoutMs" must be a finite number > 0 (got "5")',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: 3 }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "retry" must be an object like { attempts: 3 } (got number)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 0 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "attempts" must be an integer ≥ 1 (got 0)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 1.5 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "attempts" must be an integer ≥ 1 (got 1.5)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, backoffMs: -1 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "backoffMs" must be a finite number ≥ 0 (got -1)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, factor: 0.5 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "factor" must be a finite number ≥ 1 (got 0.5)',
+    ],
+    [
+      {
+        stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, maxBackoffMs: Number.NaN } }] }],
+      },
+      'pipelines.fulfil.stages[0].steps[0].retry: "maxBackoffMs" must be a finite number ≥ 0 (got null)',
+    ],
+  ])("rejects %j with a message naming the path", (definition, message) => {
+    expect(messageOf(definition)).toBe(message);
+  });
+
+  it("reads own properties only, so inherited fields do not count", () => {
+    const inherited = Object.create({ action });
+    inherited.id = "x";
+    expect(messageOf({ stages: [{ id: "a", steps: [inherited] }] })).toBe(
+      'pipelines.fulfil.stages[0].steps[0]: "action" must be a function (got undefined)',
+    );
+  });
+
+  it("is what the Pipeline constructor runs, prefixed pipelines.<id>", () => {
+    expect(() => new Pipeline("orders", { stages: [{ id: "s", steps: [{ id: "x" } as never] }] })).toThrow(
+      'pipelines.orders.stages[0].steps[0]: "action" must be a function (got undefined)',
+    );
+    expect(() => new Pipeline("", { stages: [] })).toThrow(/pipeline id must be a non-empty string/);
+  });
+});

@@ -1,0 +1,1033 @@
+// The timeline contract, as executable cases. Each case states one rule an adapter keeps; together
+// they are the specification of `TimelineStore` (see docs/writing-a-timeline-adapter.md).
+import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "../limits.js";
+import { matchesDeleteFilter, matchesQuery } from "../match.js";
+import { compareTimelineEvents } from "../order.js";
+import type { TimelineDeleteFilter, TimelineEvent, TimelineQuery, TimelineStore } from "../types.js";
+import { ConformanceFailure, deepEqual, equal, ok, rejectsWith } from "./assert.js";
+import type { ConformanceCase, ConformanceFactory } from "./factory.js";
+
+/** What a case body gets: stores from the factory, closed and cleaned up when the case ends. */
+interface CaseContext {
+  /** A new, empty store. */
+  create(): Promise<TimelineStore>;
+  /** Closes `store` and returns a new one over the same data (persistent backends only). */
+  reopen(store: TimelineStore): Promise<TimelineStore>;
+}
+
+type CaseBody = (ctx: CaseContext) => Promise<void>;
+
+/**
+ * The conformance cases for the adapter `factory` makes, framework-free: each `run()` resolves when
+ * the adapter keeps the rule its `name` states and rejects with what broke otherwise. Run them with
+ * any runner (see `describeTimelineConformance` at `@sluice/timeline/conformance/vitest` for vitest,
+ * or a plain loop in a browser page).
+ *
+ * @example
+ * ```ts
+ * for (const c of timelineConformanceCases({ create: () => createMyStore() })) {
+ *   await c.run(); // throws on the first broken rule
+ * }
+ * ```
+ */
+export function timelineConformanceCases(factory: ConformanceFactory): ConformanceCase[] {
+  const cases: Array<[string, CaseBody]> = [
+    ["append then query returns every event in (at, seq, id) order", orderCase],
+    ["events round-trip deep-equal; absent optional fields stay absent, null data stays null", roundTripCase],
+    ["empty append is a no-op", emptyAppendCase],
+    ["append is idempotent by id: the first stored copy is kept", idempotentCase],
+    ["concurrent appends all land", concurrentAppendsCase],
+    ["stored events are copies: mutating appended or returned objects changes nothing", copiesCase],
+    ["filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations", filtersCase],
+    [`limit: default ${DEFAULT_QUERY_LIMIT}, at most ${MAX_QUERY_LIMIT}, bad limits rejected`, limitCase],
+    ["paging walks every matching event once, in order, for every filter", pagingCase],
+    [
+      "paging under concurrent appends and deletes: no gaps, no repeats, order across pages",
+      concurrentPagingCase,
+    ],
+    ["cursors: reusable, bound to their filter, garbage rejected", cursorCase],
+    ["malformed queries are rejected with INVALID_INPUT", badQueryCase],
+    ["delete by runId, workflowId, before (exclusive) and combinations returns the count", deleteCase],
+    ["delete with an empty filter is rejected; { before: Infinity } deletes everything", deleteAllCase],
+    ["malformed events are rejected with INVALID_INPUT naming index and field", malformedEventsCase],
+    ["a rejected batch stores nothing (batch atomicity)", batchAtomicityCase],
+    ["large and deeply nested data round-trips (1 MB string, 50 levels)", largeDataCase],
+    ["unicode round-trips: emoji, RTL, NUL, combining marks, in every string field", unicodeCase],
+    ["hostile strings in ids: quotes, %, _, SQL, backslashes, 10k chars, __proto__", hostileIdsCase],
+    ["many runs: 500 runs x 20 events", manyRunsCase],
+    ["use after close() rejects with DISPOSED; close() twice is safe", closeCase],
+  ];
+  if (factory.reopen !== undefined) {
+    cases.push([
+      "events survive close and reopen; appends after reopen keep order and idempotency",
+      reopenCase,
+    ]);
+  }
+  return cases.map(([name, body]) => ({ name, run: () => runCase(factory, name, body) }));
+}
+
+async function runCase(factory: ConformanceFactory, name: string, body: CaseBody): Promise<void> {
+  const open: TimelineStore[] = [];
+  let last: TimelineStore | undefined;
+  const ctx: CaseContext = {
+    async create() {
+      const store = await factory.create();
+      ok(isStore(store), `factory.create() must resolve to a TimelineStore (append, query, delete, close)`);
+      open.push(store);
+      last = store;
+      return store;
+    },
+    async reopen(store) {
+      ok(factory.reopen !== undefined, "reopen() needs factory.reopen");
+      ok(store === last, "reopen() reopens the store most recently created or reopened");
+      await store.close();
+      const next = await factory.reopen(store);
+      ok(isStore(next), "factory.reopen() must resolve to a TimelineStore");
+      open.push(next);
+      last = next;
+      return next;
+    },
+  };
+  let failure: unknown;
+  try {
+    await body(ctx);
+  } catch (error) {
+    failure = error;
+  }
+  for (const store of open) {
+    try {
+      await store.close();
+    } catch (error) {
+      failure ??= new ConformanceFailure(`close() rejected at the end of "${name}": ${String(error)}`);
+    }
+  }
+  try {
+    await factory.cleanup?.();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) throw failure;
+}
+
+function isStore(value: unknown): value is TimelineStore {
+  const s = value as Partial<Record<keyof TimelineStore, unknown>> | null;
+  return (
+    typeof s === "object" &&
+    s !== null &&
+    typeof s.append === "function" &&
+    typeof s.query === "function" &&
+    typeof s.delete === "function" &&
+    typeof s.close === "function"
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// fixtures
+
+function ev(runId: string, seq: number, at: number, extra: Partial<TimelineEvent> = {}): TimelineEvent {
+  return {
+    id: `${runId}#${seq}`,
+    runId,
+    workflowId: "wf",
+    seq,
+    at,
+    source: "runtime",
+    type: "step.completed",
+    ...extra,
+  };
+}
+
+function sorted(events: readonly TimelineEvent[]): TimelineEvent[] {
+  return [...events].sort(compareTimelineEvents);
+}
+
+function ids(events: readonly TimelineEvent[]): string[] {
+  return events.map((e) => e.id);
+}
+
+/** Reads every page of `filter`, checking each page's shape; returns the concatenation. */
+async function readAll(
+  store: TimelineStore,
+  filter: TimelineQuery = {},
+  maxPages = 100_000,
+): Promise<TimelineEvent[]> {
+  const limit = filter.limit ?? DEFAULT_QUERY_LIMIT;
+  const out: TimelineEvent[] = [];
+  let next: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const result = await store.query(next === undefined ? filter : { ...filter, next });
+    checkPage(result, limit, filter);
+    out.push(...result.events);
+    if (result.next === undefined) return out;
+    next = result.next;
+  }
+  throw new ConformanceFailure(
+    `query(${JSON.stringify(filter)}) kept returning next after ${maxPages} pages`,
+  );
+}
+
+function checkPage(
+  page: unknown,
+  limit: number,
+  filter: TimelineQuery,
+): asserts page is {
+  events: TimelineEvent[];
+  next?: string;
+} {
+  const p = page as { events?: unknown; next?: unknown } | null;
+  ok(
+    typeof p === "object" && p !== null && Array.isArray(p.events),
+    "query() must resolve to { events: [], next? }",
+  );
+  const events = p.events as TimelineEvent[];
+  ok(events.length <= limit, `a page holds at most limit (${limit}) events, got ${events.length}`);
+  if (p.next !== undefined) {
+    ok(typeof p.next === "string" && p.next.length > 0, "page.next must be a non-empty string when present");
+    ok(events.length > 0, "a page with next must hold events");
+  }
+  ok(
+    events.length === limit || p.next === undefined,
+    `a page with fewer than limit (${limit}) events is the last one: next must be absent`,
+  );
+  for (let i = 0; i < events.length; i++) {
+    ok(matchesQuery(events[i]!, filter), `event ${events[i]!.id} does not match ${JSON.stringify(filter)}`);
+    if (i > 0) {
+      ok(
+        compareTimelineEvents(events[i - 1]!, events[i]!) < 0,
+        `page out of (at, seq, id) order: ${events[i - 1]!.id} then ${events[i]!.id}`,
+      );
+    }
+  }
+}
+
+/** Checks `actual` holds exactly `expected` (any input order), sorted, deep-equal. */
+function sameEvents(
+  actual: readonly TimelineEvent[],
+  expected: readonly TimelineEvent[],
+  message: string,
+): void {
+  const want = sorted(expected);
+  deepEqual(ids(actual), ids(want), `${message} (ids in order)`);
+  for (let i = 0; i < want.length; i++) deepEqual(actual[i], want[i], `${message} (event ${want[i]!.id})`);
+}
+
+async function expectStored(store: TimelineStore, expected: readonly TimelineEvent[], message: string) {
+  sameEvents(await readAll(store, { limit: MAX_QUERY_LIMIT }), expected, message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cases
+
+async function orderCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const events = [
+    ev("r2", 0, 100),
+    ev("r1", 1, 100), // same at: seq decides
+    ev("r1", 0, 100),
+    ev("r3", 0, 100, { id: "b" }), // same at and seq: id decides
+    ev("r4", 0, 100, { id: "a" }),
+    ev("r5", 0, 100, { id: "c" }),
+    ev("r1", 2, 99.5), // fractional at
+    ev("r1", 3, 0),
+    ev("r2", 1, 1e12),
+    ev("r6", 7, 50),
+    ev("r6", 2, 50),
+  ];
+  await store.append(events.slice(0, 4));
+  await store.append(events.slice(4));
+  const page = await store.query();
+  checkPage(page, DEFAULT_QUERY_LIMIT, {});
+  sameEvents(page.events, events, "query() returns all events in (at, seq, id) order");
+  deepEqual(
+    ids(page.events),
+    ["r1#3", "r6#2", "r6#7", "r1#2", "a", "b", "c", "r1#0", "r2#0", "r1#1", "r2#1"],
+    "order by at, then seq, then id",
+  );
+}
+
+async function roundTripCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const full: TimelineEvent = {
+    id: "full",
+    runId: "run-1",
+    workflowId: "orders",
+    seq: 3,
+    at: 1_700_000_000_123,
+    source: "logger",
+    type: "log",
+    stage: "approval",
+    step: "wait",
+    level: "warn",
+    message: "waiting for approval",
+    data: { orderId: "o-1", amount: 12.5, tags: ["a", "b"], nested: { ok: true, none: null }, empty: {} },
+  };
+  const bare = ev("run-1", 4, 1_700_000_000_124, { id: "bare" });
+  const kinds: TimelineEvent[] = [
+    ev("run-2", 0, 1, { data: null }),
+    ev("run-2", 1, 2, { data: "text" }),
+    ev("run-2", 2, 3, { data: 0 }),
+    ev("run-2", 3, 4, { data: false }),
+    ev("run-2", 4, 5, { data: [] }),
+    ev("run-2", 5, 6, { data: {} }),
+    ev("run-2", 6, 7, { data: [1, "two", null, true, { three: [3] }] }),
+    ev("run-2", 7, 8, { data: -123.456e-7, message: "", stage: "", step: "" }),
+    ev("run-2", 8, 9, { data: Number.MAX_SAFE_INTEGER, level: "debug" }),
+    ev("run-2", 9, 10, { level: "info" }),
+    ev("run-2", 10, 11, { level: "error", source: "custom-source", type: "custom.type" }),
+  ];
+  await store.append([full, bare, ...kinds]);
+  const one = await store.query({ runId: "run-1" });
+  sameEvents(one.events, [full, bare], "every field round-trips");
+  const bareBack = one.events[1] as unknown as Record<string, unknown>;
+  for (const field of ["stage", "step", "level", "message", "data"]) {
+    ok(
+      bareBack[field] === undefined,
+      `an absent ${field} must come back absent, got ${String(bareBack[field])}`,
+    );
+  }
+  const two = await store.query({ runId: "run-2" });
+  sameEvents(two.events, kinds, "data of every JSON kind round-trips");
+  ok(
+    "data" in two.events[0]! && two.events[0]!.data === null,
+    "data: null must come back as null, not absent",
+  );
+}
+
+async function emptyAppendCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  await store.append([]);
+  equal((await store.query()).events.length, 0, "an empty append stores nothing");
+  const stored = [ev("r", 0, 1), ev("r", 1, 2)];
+  await store.append(stored);
+  await store.append([]);
+  await expectStored(store, stored, "an empty append leaves stored events alone");
+}
+
+async function idempotentCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const first = ev("r", 0, 10, { message: "first" });
+  await store.append([first]);
+  await store.append([first]);
+  await store.append([{ ...first, message: "second copy, same id" }]);
+  await store.append([{ ...first, runId: "other-run", at: 5 }]);
+  const inBatch = ev("r", 1, 20, { message: "in batch" });
+  await store.append([inBatch, { ...inBatch, message: "later in the same batch" }, ev("r", 2, 30)]);
+  await expectStored(store, [first, inBatch, ev("r", 2, 30)], "one copy per id, the first one stored");
+  equal((await store.query({ runId: "other-run" })).events.length, 0, "a re-appended id does not move runs");
+}
+
+async function concurrentAppendsCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const batches: TimelineEvent[][] = [];
+  for (let b = 0; b < 20; b++) {
+    const batch: TimelineEvent[] = [];
+    for (let i = 0; i < 50; i++) batch.push(ev(`run-${b % 4}`, b * 50 + i, 1000 + ((b * 7 + i * 13) % 97)));
+    batches.push(batch);
+  }
+  await Promise.all(batches.map((batch) => store.append(batch)));
+  await expectStored(store, batches.flat(), "every concurrently appended batch is stored");
+}
+
+async function copiesCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const event = ev("r", 0, 1, { message: "original", data: { list: [1, 2], inner: { v: "x" } } });
+  const pristine = structuredClone(event);
+  const batch = [event];
+  await store.append(batch);
+  event.message = "mutated";
+  (event.data as { list: number[] }).list.push(3);
+  (event.data as { inner: { v: string } }).inner.v = "mutated";
+  batch.push(ev("r", 1, 2));
+  await expectStored(store, [pristine], "mutating appended objects after append() must not change the store");
+  const returned = (await store.query()).events[0]!;
+  returned.message = "changed by reader";
+  (returned.data as { list: number[] }).list.length = 0;
+  await expectStored(store, [pristine], "mutating returned events must not change the store");
+}
+
+/** Three runs over two workflows and a spread of times, for filter and paging cases. */
+function filterFixture(): TimelineEvent[] {
+  const out: TimelineEvent[] = [];
+  const runs = [
+    ["a1", "A"],
+    ["a2", "A"],
+    ["b1", "B"],
+  ] as const;
+  for (let seq = 0; seq < 12; seq++) {
+    runs.forEach(([runId, workflowId], r) => {
+      out.push(ev(runId, seq, 1000 + Math.floor(seq / 2) * 10 + (r === 2 ? 5 : 0), { workflowId }));
+    });
+  }
+  return out;
+}
+
+const FILTERS: TimelineQuery[] = [
+  {},
+  { runId: "a1" },
+  { runId: "b1" },
+  { workflowId: "A" },
+  { workflowId: "B" },
+  { runId: "a1", workflowId: "A" },
+  { runId: "a1", workflowId: "B" },
+  { from: 1020 },
+  { to: 1020 },
+  { from: 1010, to: 1030 },
+  { from: 1020, to: 1020 },
+  { from: 1025, to: 1026 },
+  { runId: "a2", from: 1010, to: 1040 },
+  { workflowId: "B", from: 1015 },
+  { workflowId: "A", to: 1005 },
+  { runId: "none" },
+  { workflowId: "none" },
+  { from: 5000 },
+  { to: 0 },
+  { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY },
+];
+
+async function filtersCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = filterFixture();
+  await store.append(all);
+  for (const filter of FILTERS) {
+    const page = await store.query(filter);
+    checkPage(page, DEFAULT_QUERY_LIMIT, filter);
+    const expected = all.filter((e) => matchesQuery(e, filter));
+    sameEvents(page.events, expected, `query(${JSON.stringify(filter)})`);
+  }
+  const atFrom = await store.query({ from: 1010, to: 1011 });
+  deepEqual(ids(atFrom.events), ["a1#2", "a2#2", "a1#3", "a2#3"], "from is inclusive, to exclusive");
+  equal((await store.query({ from: 1000, to: 1000 })).events.length, 0, "from == to selects nothing");
+  sameEvents(
+    (await store.query({ from: 1055 })).events,
+    all.filter((e) => e.at >= 1055),
+    "from alone",
+  );
+  equal(
+    (await store.query({ to: 1000 })).events.length,
+    0,
+    "to is exclusive: an event at `to` is not returned",
+  );
+}
+
+async function limitCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const count = DEFAULT_QUERY_LIMIT + 500;
+  const all: TimelineEvent[] = [];
+  for (let i = 0; i < count; i++) all.push(ev("big", i, 10_000 + Math.floor(i / 3)));
+  await store.append(all);
+  const first = await store.query();
+  checkPage(first, DEFAULT_QUERY_LIMIT, {});
+  equal(
+    first.events.length,
+    DEFAULT_QUERY_LIMIT,
+    `without a limit a page holds ${DEFAULT_QUERY_LIMIT} events`,
+  );
+  ok(first.next !== undefined, "a full first page of a longer result has next");
+  const second = await store.query({ next: first.next });
+  checkPage(second, DEFAULT_QUERY_LIMIT, {});
+  equal(second.events.length, 500, "the second page holds the rest");
+  equal(second.next, undefined, "the last page has no next");
+  const max = await store.query({ limit: MAX_QUERY_LIMIT });
+  checkPage(max, MAX_QUERY_LIMIT, {});
+  sameEvents(max.events, all, `limit ${MAX_QUERY_LIMIT} is allowed`);
+  const one = await store.query({ limit: 1 });
+  checkPage(one, 1, {});
+  deepEqual(ids(one.events), ["big#0"], "limit 1 returns the first event");
+  const exact = await store.query({ runId: "big", limit: count });
+  sameEvents(exact.events, all, "a limit equal to the match count returns them all");
+  for (const limit of [0, -1, 1.5, MAX_QUERY_LIMIT + 1, Number.NaN, Number.POSITIVE_INFINITY, "10"]) {
+    await rejectsWith(
+      () => store.query({ limit } as unknown as TimelineQuery),
+      "INVALID_INPUT",
+      ["limit"],
+      `query({ limit: ${String(limit)} })`,
+    );
+  }
+}
+
+async function pagingCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = filterFixture();
+  await store.append(all);
+  for (const filter of FILTERS) {
+    for (const limit of [1, 4, 7, 36]) {
+      const walked = await readAll(store, { ...filter, limit });
+      const expected = all.filter((e) => matchesQuery(e, filter));
+      sameEvents(walked, expected, `paging query(${JSON.stringify({ ...filter, limit })})`);
+    }
+  }
+}
+
+async function concurrentPagingCase(ctx: CaseContext): Promise<void> {
+  const filters: TimelineQuery[] = [{}, { workflowId: "A" }, { runId: "a2" }, { from: 1012, to: 1048 }];
+  for (const filter of filters) {
+    const store = await ctx.create();
+    const base = filterFixture();
+    await store.append(base);
+    const known = new Map<string, TimelineEvent>();
+    for (const e of base) known.set(e.id, e);
+    const limit = 5;
+    const seen: TimelineEvent[] = [];
+    let page = await store.query({ ...filter, limit });
+    checkPage(page, limit, filter);
+    seen.push(...page.events);
+    let round = 0;
+    while (page.next !== undefined) {
+      ok(round < 1000, "paging never ended");
+      const extras: TimelineEvent[] = [];
+      const writes: Array<Promise<unknown>> = [];
+      if (round < 12) {
+        // one behind the cursor (it must never show up), one ahead, one among the base events,
+        // and a re-append of an already stored id (it must not show up twice)
+        extras.push(ev("late", round * 3, 500 + round, { workflowId: "A" }));
+        extras.push(ev("late", round * 3 + 1, 5000 + round, { workflowId: "A" }));
+        extras.push(ev("a2", 100 + round, 1025, { workflowId: "A", id: `mid-${round}` }));
+        for (const e of extras) known.set(e.id, e);
+        writes.push(store.append([...extras, base[(round * 5) % base.length]!]));
+      }
+      if (round === 2) writes.push(store.delete({ runId: "b1" }));
+      const [nextPage] = await Promise.all([store.query({ ...filter, limit, next: page.next }), ...writes]);
+      page = nextPage as typeof page;
+      checkPage(page, limit, filter);
+      seen.push(...page.events);
+      round++;
+    }
+    const where = `paging ${JSON.stringify(filter)} while appending and deleting`;
+    for (let i = 1; i < seen.length; i++) {
+      ok(
+        compareTimelineEvents(seen[i - 1]!, seen[i]!) < 0,
+        `${where}: order must hold across pages (no repeats, nothing behind the cursor): ${seen[i - 1]!.id} then ${seen[i]!.id}`,
+      );
+    }
+    const seenIds = new Set(ids(seen));
+    for (const e of base) {
+      if (e.runId === "b1" || !matchesQuery(e, filter)) continue;
+      ok(seenIds.has(e.id), `${where}: ${e.id}, stored before the first page and never deleted, was skipped`);
+    }
+    for (const e of seen) {
+      const original = known.get(e.id);
+      ok(original !== undefined, `${where}: returned ${e.id}, which was never appended`);
+      deepEqual(e, original, `${where}: ${e.id}`);
+    }
+  }
+}
+
+async function cursorCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = filterFixture();
+  await store.append(all);
+  const first = await store.query({ runId: "a1", limit: 4 });
+  const cursor = first.next;
+  ok(cursor !== undefined, "a full page of a longer result has next");
+  const again = await store.query({ runId: "a1", limit: 4, next: cursor });
+  const twice = await store.query({ runId: "a1", limit: 4, next: cursor });
+  deepEqual(twice, again, "a cursor can be used again and gives the same page while nothing changed");
+  const wider = await store.query({ runId: "a1", limit: 100, next: cursor });
+  sameEvents(
+    wider.events,
+    all.filter((e) => e.runId === "a1").slice(4),
+    "the limit may change between pages",
+  );
+  for (const other of [{}, { runId: "a2" }, { runId: "a1", workflowId: "A" }, { runId: "a1", from: 0 }]) {
+    await rejectsWith(
+      () => store.query({ ...other, next: cursor }),
+      "INVALID_INPUT",
+      ["next"],
+      `a cursor from { runId: "a1" } used with ${JSON.stringify(other)}`,
+    );
+  }
+  const tampered = `${cursor.slice(0, -3)}${cursor.slice(-3) === "AAA" ? "BBB" : "AAA"}`;
+  for (const garbage of ["garbage", "%%%", "{}", "eyJ4IjoxfQ", "bnVsbA", tampered, " "]) {
+    await rejectsWith(
+      () => store.query({ runId: "a1", next: garbage }),
+      "INVALID_INPUT",
+      ["next"],
+      `query with next ${JSON.stringify(garbage)}`,
+    );
+  }
+  await rejectsWith(
+    () => store.query({ next: 42 } as unknown as TimelineQuery),
+    "INVALID_INPUT",
+    ["next"],
+    "query with a numeric next",
+  );
+}
+
+async function badQueryCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  await store.append([ev("r", 0, 1)]);
+  const bad: Array<[unknown, string]> = [
+    [{ runId: 5 }, "runId"],
+    [{ runId: "" }, "runId"],
+    [{ workflowId: null }, "workflowId"],
+    [{ from: "yesterday" }, "from"],
+    [{ from: Number.NaN }, "from"],
+    [{ to: {} }, "to"],
+    [{ from: 10, to: 5 }, "from"],
+    [{ runID: "r" }, "runID"],
+    [null, "filter"],
+    ["r", "filter"],
+  ];
+  for (const [filter, field] of bad) {
+    await rejectsWith(
+      () => store.query(filter as TimelineQuery),
+      "INVALID_INPUT",
+      [field],
+      `query(${JSON.stringify(filter)})`,
+    );
+  }
+}
+
+function deleteFixture(): TimelineEvent[] {
+  const out: TimelineEvent[] = [];
+  for (let seq = 0; seq < 6; seq++) {
+    out.push(ev("a1", seq, 100 + seq * 10, { workflowId: "A" }));
+    out.push(ev("a2", seq, 105 + seq * 10, { workflowId: "A" }));
+    out.push(ev("b1", seq, 100 + seq * 10, { workflowId: "B" }));
+  }
+  return out;
+}
+
+async function deleteCase(ctx: CaseContext): Promise<void> {
+  const filters: TimelineDeleteFilter[] = [
+    { runId: "a1" },
+    { workflowId: "A" },
+    { workflowId: "B" },
+    { before: 130 },
+    { before: 100 },
+    { before: 101 },
+    { runId: "a2", before: 125 },
+    { workflowId: "B", before: 140 },
+    { runId: "a1", workflowId: "A" },
+    { runId: "a1", workflowId: "B" },
+    { runId: "b1", workflowId: "B", before: 120 },
+    { runId: "none" },
+    { workflowId: "none" },
+    { before: 0 },
+  ];
+  for (const filter of filters) {
+    const store = await ctx.create();
+    const all = deleteFixture();
+    await store.append(all);
+    const removed = all.filter((e) => matchesDeleteFilter(e, filter));
+    const count = await store.delete(filter);
+    equal(count, removed.length, `delete(${JSON.stringify(filter)}) resolves to how many it removed`);
+    await expectStored(
+      store,
+      all.filter((e) => !matchesDeleteFilter(e, filter)),
+      `after delete(${JSON.stringify(filter)}) everything else is still stored`,
+    );
+    equal(await store.delete(filter), 0, `delete(${JSON.stringify(filter)}) again removes nothing`);
+    await store.append(removed);
+    await expectStored(
+      store,
+      all,
+      `deleted ids can be appended again after delete(${JSON.stringify(filter)})`,
+    );
+  }
+}
+
+async function deleteAllCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = deleteFixture();
+  await store.append(all);
+  for (const filter of [
+    {},
+    { runId: undefined },
+    undefined,
+    null,
+    "a1",
+    { before: Number.NaN },
+    { runId: 7 },
+  ]) {
+    await rejectsWith(
+      () => store.delete(filter as TimelineDeleteFilter),
+      "INVALID_INPUT",
+      [],
+      `delete(${JSON.stringify(filter)})`,
+    );
+  }
+  await rejectsWith(
+    () => store.delete({ run: "a1" } as TimelineDeleteFilter),
+    "INVALID_INPUT",
+    ["run"],
+    "delete({ run })",
+  );
+  await expectStored(store, all, "rejected deletes remove nothing");
+  equal(
+    await store.delete({ before: Number.POSITIVE_INFINITY }),
+    all.length,
+    "delete({ before: Infinity }) counts all",
+  );
+  equal((await store.query()).events.length, 0, "delete({ before: Infinity }) removes everything");
+  equal(
+    await store.delete({ before: Number.POSITIVE_INFINITY }),
+    0,
+    "deleting from an empty store removes 0",
+  );
+}
+
+const GOOD_BASE = { runId: "r", workflowId: "wf", source: "runtime", type: "log" };
+
+function malformed(): Array<[unknown, string]> {
+  const cycle: Record<string, unknown> = { a: 1 };
+  cycle.self = cycle;
+  const good = (over: Record<string, unknown>) => ({ id: "bad", seq: 0, at: 1, ...GOOD_BASE, ...over });
+  const without = (field: string) => {
+    const e: Record<string, unknown> = good({});
+    delete e[field];
+    return e;
+  };
+  return [
+    [null, ""],
+    ["event", ""],
+    [[], ""],
+    [without("id"), ".id"],
+    [good({ id: "" }), ".id"],
+    [good({ id: 7 }), ".id"],
+    [without("runId"), ".runId"],
+    [good({ runId: "" }), ".runId"],
+    [without("workflowId"), ".workflowId"],
+    [good({ workflowId: ["wf"] }), ".workflowId"],
+    [without("seq"), ".seq"],
+    [good({ seq: -1 }), ".seq"],
+    [good({ seq: 1.5 }), ".seq"],
+    [good({ seq: "1" }), ".seq"],
+    [good({ seq: Number.NaN }), ".seq"],
+    [good({ seq: 2 ** 53 }), ".seq"],
+    [without("at"), ".at"],
+    [good({ at: Number.NaN }), ".at"],
+    [good({ at: Number.POSITIVE_INFINITY }), ".at"],
+    [good({ at: "2024-01-01" }), ".at"],
+    [good({ at: new Date(0) }), ".at"],
+    [without("source"), ".source"],
+    [without("type"), ".type"],
+    [good({ type: "" }), ".type"],
+    [good({ stage: 5 }), ".stage"],
+    [good({ step: null }), ".step"],
+    [good({ message: { text: "hi" } }), ".message"],
+    [good({ level: "fatal" }), ".level"],
+    [good({ extra: "field" }), ".extra"],
+    [good({ data: () => 1 }), ".data"],
+    [good({ data: { fn: () => 1 } }), ".data"],
+    [good({ data: { deep: [1, { f: Symbol("s") }] } }), ".data"],
+    [good({ data: cycle }), ".data"],
+    [good({ data: 10n }), ".data"],
+    [good({ data: { big: 10n } }), ".data"],
+    [good({ data: Number.NaN }), ".data"],
+    [good({ data: { n: Number.POSITIVE_INFINITY } }), ".data"],
+    [good({ data: [1, undefined, 3] }), ".data"],
+    [good({ data: new Map([["a", 1]]) }), ".data"],
+    [good({ data: { when: new Date(0) } }), ".data"],
+    [good({ data: new Uint8Array(4) }), ".data"],
+  ];
+}
+
+async function malformedEventsCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  for (const batch of [null, undefined, "events", 42, { 0: ev("r", 0, 1), length: 1 }]) {
+    await rejectsWith(
+      () => store.append(batch as unknown as TimelineEvent[]),
+      "INVALID_INPUT",
+      ["events"],
+      `append(${JSON.stringify(batch) ?? String(batch)})`,
+    );
+  }
+  for (const [event, field] of malformed()) {
+    const description = `append([ok, ok, ${safeJson(event)}])`;
+    await rejectsWith(
+      () =>
+        store.append([ev("r", 0, 1, { id: "ok-0" }), ev("r", 1, 2, { id: "ok-1" }), event as TimelineEvent]),
+      "INVALID_INPUT",
+      [`events[2]${field}`],
+      description,
+    );
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return (
+      JSON.stringify(value, (_key, v) =>
+        typeof v === "bigint" ? `${v}n` : typeof v === "function" ? "<function>" : v,
+      ) ?? String(value)
+    );
+  } catch {
+    return "<circular>";
+  }
+}
+
+async function batchAtomicityCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const kept = [ev("r", 0, 1), ev("r", 1, 2)];
+  await store.append(kept);
+  const batch: TimelineEvent[] = [];
+  for (let i = 0; i < 50; i++) batch.push(ev("new", i, 100 + i));
+  for (const [bad, field] of malformed()) {
+    for (const position of [0, 25, 50]) {
+      const attempt: unknown[] = [...batch];
+      attempt.splice(position, 0, bad);
+      await rejectsWith(
+        () => store.append(attempt as TimelineEvent[]),
+        "INVALID_INPUT",
+        [`events[${position}]${field}`],
+        `append of 50 good events with ${safeJson(bad)} at ${position}`,
+      );
+    }
+  }
+  await expectStored(store, kept, "no event of a rejected batch is stored; earlier events are untouched");
+  await store.append(batch);
+  await expectStored(store, [...kept, ...batch], "the same good events append fine afterwards");
+}
+
+function nest(depth: number): unknown {
+  let value: unknown = { leaf: "bottom", n: depth };
+  for (let i = depth - 1; i > 0; i--) value = i % 2 === 0 ? { level: i, child: value } : [i, value];
+  return value;
+}
+
+async function largeDataCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const mb = "0123456789abcdef".repeat(65_536);
+  const numbers: number[] = [];
+  for (let i = 0; i < 10_000; i++) numbers.push(i * 1.5 - 5000);
+  const events = [
+    ev("big", 0, 1, { data: { blob: mb } }),
+    ev("big", 1, 2, { message: mb }),
+    ev("big", 2, 3, { data: nest(50) }),
+    ev("big", 3, 4, { data: numbers }),
+    ev("big", 4, 5, {
+      data: { floats: [0.1, 1e-300, 1.7976931348623157e308, -5, Number.MIN_VALUE], keys: manyKeys(2000) },
+    }),
+  ];
+  await store.append(events);
+  await expectStored(store, events, "large and nested data round-trips deep-equal");
+}
+
+function manyKeys(count: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < count; i++) out[`key-${i}`] = i;
+  return out;
+}
+
+const UNICODE = [
+  "🚀 emoji 👩‍👩‍👧‍👦 🇺🇦",
+  "שלום עולם",
+  "مرحبا بالعالم",
+  "a\u0000b",
+  "\u0000",
+  "line\u2028sep\u2029",
+  "\uFEFFbom",
+  "e\u0301 combining",
+  "日本語テキスト",
+  "𝕳𝖊𝖑𝖑𝖔",
+  "tab\tnew\nline\r",
+  "\u202Eright-to-left override",
+];
+
+async function unicodeCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const events = UNICODE.map((text, i) =>
+    ev(text, i, 1000 + i, {
+      id: `${text}|id`,
+      workflowId: `${text}|wf`,
+      source: text,
+      type: text,
+      stage: text,
+      step: text,
+      message: text,
+      data: { [text]: text, list: [text] },
+    }),
+  );
+  await store.append(events);
+  await expectStored(store, events, "unicode round-trips in every string field and in data keys");
+  for (const e of events) {
+    sameEvents(
+      (await store.query({ runId: e.runId })).events,
+      [e],
+      `query({ runId: ${JSON.stringify(e.runId)} })`,
+    );
+    sameEvents(
+      (await store.query({ workflowId: e.workflowId })).events,
+      [e],
+      `query({ workflowId: ${JSON.stringify(e.workflowId)} })`,
+    );
+  }
+}
+
+const HOSTILE = [
+  '"double"',
+  "'single'",
+  "it's",
+  "%",
+  "100%",
+  "_",
+  "a_b",
+  "'; DROP TABLE events; --",
+  '"; DROP TABLE timeline; --',
+  "1 OR 1=1",
+  "back\\slash",
+  "\\",
+  "\\'",
+  "*",
+  "?",
+  "[x]",
+  "{}",
+  "$1",
+  ":name",
+  "../../etc/passwd",
+  " ",
+  " lead",
+  "trail ",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "hasOwnProperty",
+  "toString",
+  "null",
+  "undefined",
+  "0",
+  "-1",
+  "x".repeat(10_000),
+  "\u0000nul",
+];
+
+/** Exact-match traps: LIKE wildcards, prefixes, case, trailing space. */
+const LOOKALIKES = ["run", "run1", "run%", "run_1", "runX1", "Run1", "RUN1", "run1 ", "run10", "ru"];
+
+async function hostileIdsCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const hostile = HOSTILE.map((text, i) => ev(text, 0, 1000 + i, { id: text, workflowId: text }));
+  const lookalike = LOOKALIKES.map((text, i) =>
+    ev(text, 1, 2000 + i, { id: `lookalike:${text}`, workflowId: `wf:${text}` }),
+  );
+  const polluting = ev("proto-data", 0, 3000, {
+    data: JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'),
+  });
+  await store.append([...hostile, ...lookalike, polluting]);
+  await expectStored(store, [...hostile, ...lookalike, polluting], "hostile ids round-trip");
+  for (const e of [...hostile, ...lookalike]) {
+    const name = JSON.stringify(e.runId.length > 50 ? `${e.runId.slice(0, 20)}…` : e.runId);
+    sameEvents(
+      (await store.query({ runId: e.runId })).events,
+      [e],
+      `query({ runId: ${name} }) matches exactly`,
+    );
+    sameEvents(
+      (await store.query({ workflowId: e.workflowId })).events,
+      [e],
+      `query({ workflowId: ${name} }) matches exactly`,
+    );
+  }
+  const back = (await store.query({ runId: "proto-data" })).events[0]!;
+  ok(
+    typeof back.data === "object" && back.data !== null && Object.hasOwn(back.data, "__proto__"),
+    'a "__proto__" key in data comes back as an own property',
+  );
+  ok(
+    ({} as Record<string, unknown>).polluted === undefined,
+    "storing data with __proto__ keys must not pollute Object.prototype",
+  );
+  for (const text of ["%", "_", "run%", "__proto__", "'; DROP TABLE events; --"]) {
+    equal(
+      await store.delete({ runId: text }),
+      1,
+      `delete({ runId: ${JSON.stringify(text)} }) removes exactly one`,
+    );
+  }
+  equal(
+    await store.delete({ workflowId: "wf:run_1" }),
+    1,
+    'delete({ workflowId: "wf:run_1" }) removes exactly one',
+  );
+  const gone = new Set(["%", "_", "run%", "__proto__", "'; DROP TABLE events; --", "run_1"]);
+  await expectStored(
+    store,
+    [...hostile, ...lookalike, polluting].filter((e) => !gone.has(e.runId)),
+    "deleting hostile ids removes exactly those",
+  );
+}
+
+async function manyRunsCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const runs = 500;
+  const perRun = 20;
+  const all: TimelineEvent[] = [];
+  let batch: TimelineEvent[] = [];
+  for (let seq = 0; seq < perRun; seq++) {
+    for (let r = 0; r < runs; r++) {
+      const runId = `run-${String(r).padStart(4, "0")}`;
+      const e = ev(runId, seq, 1_000_000 + seq * 1000 + (r % 7), {
+        workflowId: `wf-${r % 5}`,
+        data: { r, seq },
+      });
+      all.push(e);
+      batch.push(e);
+      if (batch.length === 1000) {
+        await store.append(batch);
+        batch = [];
+      }
+    }
+  }
+  await store.append(batch);
+  for (let r = 0; r < runs; r += 25) {
+    const runId = `run-${String(r).padStart(4, "0")}`;
+    sameEvents(
+      (await store.query({ runId })).events,
+      all.filter((e) => e.runId === runId),
+      `query({ runId: "${runId}" })`,
+    );
+  }
+  sameEvents(
+    await readAll(store, { workflowId: "wf-2", limit: 700 }),
+    all.filter((e) => e.workflowId === "wf-2"),
+    'paging query({ workflowId: "wf-2" })',
+  );
+  sameEvents(await readAll(store), all, "paging every event with the default limit");
+  equal(await store.delete({ workflowId: "wf-4" }), runs * perRun * 0.2, 'delete({ workflowId: "wf-4" })');
+  equal(await store.delete({ runId: "run-0000" }), perRun, 'delete({ runId: "run-0000" })');
+  sameEvents(
+    await readAll(store, { limit: MAX_QUERY_LIMIT }),
+    all.filter((e) => e.workflowId !== "wf-4" && e.runId !== "run-0000"),
+    "the rest is intact",
+  );
+}
+
+async function closeCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  await store.append([ev("r", 0, 1)]);
+  await store.close();
+  await store.close();
+  await rejectsWith(() => store.append([ev("r", 1, 2)]), "DISPOSED", [], "append after close()");
+  await rejectsWith(() => store.append([]), "DISPOSED", [], "an empty append after close()");
+  await rejectsWith(() => store.query(), "DISPOSED", [], "query() after close()");
+  await rejectsWith(() => store.query({ runId: "r" }), "DISPOSED", [], "query({ runId }) after close()");
+  await rejectsWith(() => store.delete({ runId: "r" }), "DISPOSED", [], "delete after close()");
+  await store.close();
+  const fresh = await ctx.create();
+  await fresh.append([ev("s", 0, 1)]);
+  await Promise.all([fresh.close(), fresh.close()]);
+  await rejectsWith(() => fresh.query(), "DISPOSED", [], "query() after two concurrent close() calls");
+}
+
+async function reopenCase(ctx: CaseContext): Promise<void> {
+  let store = await ctx.create();
+  const first = [ev("r", 0, 10, { data: { n: 1 } }), ev("r", 1, 20), ev("s", 0, 15, { workflowId: "other" })];
+  await store.append(first);
+  store = await ctx.reopen(store);
+  await expectStored(store, first, "events appended before close() are there after reopen");
+  const second = [ev("r", 2, 30), ev("s", 1, 5, { workflowId: "other" }), ev("r", 3, 12)];
+  await store.append([...second, { ...first[0]!, message: "duplicate after reopen" }]);
+  await expectStored(store, [...first, ...second], "appends after reopen keep order and one copy per id");
+  const page = await store.query({ runId: "r", limit: 2 });
+  ok(page.next !== undefined, "a full page of a longer result has next");
+  store = await ctx.reopen(store);
+  sameEvents(
+    (await store.query({ runId: "r", limit: 10, next: page.next })).events,
+    [ev("r", 1, 20), ev("r", 2, 30)],
+    "a cursor from before reopen still pages",
+  );
+  equal(await store.delete({ workflowId: "other" }), 2, "delete after reopen");
+  store = await ctx.reopen(store);
+  await expectStored(store, [first[0]!, first[1]!, second[0]!, second[2]!], "deletes persist across reopen");
+}

@@ -1,0 +1,22 @@
+export { decodeCursor, encodeCursor } from "./cursor.js";
+export { DEFAULT_QUERY_LIMIT, MAX_DATA_DEPTH, MAX_QUERY_LIMIT } from "./limits.js";
+export { matchesDeleteFilter, matchesQuery } from "./match.js";
+export { compareTimelineEvents, type TimelinePosition } from "./order.js";
+export {
+  makeTimelinePage,
+  type ResolvedTimelineQuery,
+  resolveQuery,
+  validateDeleteFilter,
+  validateQuery,
+} from "./query.js";
+export {
+  type TimelineDeleteFilter,
+  type TimelineEvent,
+  TimelineEventType,
+  type TimelineLevel,
+  type TimelinePage,
+  type TimelineQuery,
+  type TimelineSource,
+  type TimelineStore,
+} from "./types.js";
+export { validateTimelineEvent, validateTimelineEvents } from "./validate-event.js";

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { timelineConformanceCases } from "../src/conformance/index.js";
+import { describeTimelineConformance } from "../src/conformance/vitest.js";
+import { createReferenceStore, type ReferenceFaults } from "./reference-store.js";
+
+// A correct store passes every case.
+describeTimelineConformance("reference store", { create: () => createReferenceStore() });
+
+describe("the suite catches broken adapters", () => {
+  const broken: Array<[keyof ReferenceFaults, string]> = [
+    ["duplicates", "append is idempotent by id: the first stored copy is kept"],
+    ["noCopy", "stored events are copies: mutating appended or returned objects changes nothing"],
+    ["partialBatches", "a rejected batch stores nothing (batch atomicity)"],
+    ["ignoreTo", "filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations"],
+    ["offsetCursor", "paging walks every matching event once, in order, for every filter"],
+    [
+      "nullForAbsent",
+      "events round-trip deep-equal; absent optional fields stay absent, null data stays null",
+    ],
+    ["noDisposeCheck", "use after close() rejects with DISPOSED; close() twice is safe"],
+  ];
+  for (const [fault, caseName] of broken) {
+    it(`${fault} fails "${caseName}"`, async () => {
+      const cases = timelineConformanceCases({ create: () => createReferenceStore({ [fault]: true }) });
+      const target = cases.find((c) => c.name === caseName);
+      expect(target).toBeDefined();
+      await expect(target!.run()).rejects.toThrow();
+    });
+  }
+
+  it("runs reopen only for factories that can reopen, and closes and cleans up after each case", async () => {
+    const plain = timelineConformanceCases({ create: () => createReferenceStore() });
+    expect(plain.some((c) => c.name.includes("reopen"))).toBe(false);
+    let cleanups = 0;
+    const persistent = timelineConformanceCases({
+      create: () => createReferenceStore(),
+      reopen: () => createReferenceStore(), // forgets everything: must fail the reopen case
+      cleanup: () => {
+        cleanups++;
+      },
+    });
+    const reopen = persistent.find((c) => c.name.includes("reopen"));
+    expect(reopen).toBeDefined();
+    await expect(reopen!.run()).rejects.toThrow(/after reopen/);
+    expect(cleanups).toBe(1);
+  });
+});

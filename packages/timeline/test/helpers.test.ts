@@ -1,0 +1,161 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import {
+  compareTimelineEvents,
+  DEFAULT_QUERY_LIMIT,
+  decodeCursor,
+  encodeCursor,
+  MAX_DATA_DEPTH,
+  MAX_QUERY_LIMIT,
+  makeTimelinePage,
+  matchesDeleteFilter,
+  matchesQuery,
+  resolveQuery,
+  type TimelineEvent,
+  validateDeleteFilter,
+  validateQuery,
+  validateTimelineEvent,
+  validateTimelineEvents,
+} from "../src/index.js";
+
+const base: TimelineEvent = {
+  id: "e1",
+  runId: "r1",
+  workflowId: "wf",
+  seq: 0,
+  at: 1,
+  source: "runtime",
+  type: "log",
+};
+
+function invalidMessage(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+    return (error as SystemError).message;
+  }
+  throw new Error("expected INVALID_INPUT");
+}
+
+describe("validateTimelineEvents", () => {
+  it("names the index and the field", () => {
+    const events = [base, base, base, { ...base, seq: -1 }];
+    expect(invalidMessage(() => validateTimelineEvents(events))).toBe(
+      "events[3].seq must be a non-negative integer, got -1",
+    );
+    expect(invalidMessage(() => validateTimelineEvent({ ...base, at: Number.NaN }))).toBe(
+      "event.at must be a finite number (epoch milliseconds), got NaN",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, runID: "x" }]))).toContain(
+      "events[0].runID is not a TimelineEvent field",
+    );
+    expect(invalidMessage(() => validateTimelineEvents("nope"))).toContain("events must be an array");
+  });
+
+  it("names the path inside data and why it is not JSON", () => {
+    const fn = () => 1;
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, data: { a: [1, { fn }] } }]))).toBe(
+      "events[0].data.a[1].fn is a function; data must be plain JSON",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, data: { "a b": 10n } }]))).toBe(
+      'events[0].data["a b"] is a BigInt (store it as a string); data must be plain JSON',
+    );
+    expect(invalidMessage(() => validateTimelineEvent({ ...base, data: { when: new Date(0) } }))).toContain(
+      "event.data.when is a Date, not a plain object",
+    );
+    expect(invalidMessage(() => validateTimelineEvent({ ...base, data: [1, undefined] }))).toContain(
+      "event.data[1] is undefined",
+    );
+  });
+
+  it("tells a cycle from data that is merely too deep", () => {
+    const cycle: Record<string, unknown> = { list: [] };
+    (cycle.list as unknown[]).push({ back: cycle });
+    expect(invalidMessage(() => validateTimelineEvent({ ...base, data: cycle }))).toBe(
+      "event.data.list[0].back refers back to an enclosing object (a cycle); data must be plain JSON",
+    );
+    let deep: unknown = 1;
+    for (let i = 0; i < MAX_DATA_DEPTH + 1; i++) deep = [deep];
+    expect(invalidMessage(() => validateTimelineEvent({ ...base, data: deep }))).toBe(
+      `event.data nests deeper than ${MAX_DATA_DEPTH} levels`,
+    );
+    let ok: unknown = 1;
+    for (let i = 0; i < MAX_DATA_DEPTH - 1; i++) ok = [ok];
+    expect(() => validateTimelineEvent({ ...base, data: ok })).not.toThrow();
+  });
+
+  it("accepts shared (non-cyclic) references, undefined properties and null-prototype objects", () => {
+    const shared = { x: 1 };
+    const bare = Object.assign(Object.create(null), { y: 2 });
+    expect(() =>
+      validateTimelineEvent({
+        ...base,
+        stage: undefined,
+        data: { a: shared, b: shared, c: undefined, bare },
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe("order and matching", () => {
+  it("orders by at, then seq, then id", () => {
+    const a = { at: 1, seq: 5, id: "z" };
+    expect(compareTimelineEvents(a, { at: 2, seq: 0, id: "a" })).toBeLessThan(0);
+    expect(compareTimelineEvents(a, { at: 1, seq: 6, id: "a" })).toBeLessThan(0);
+    expect(compareTimelineEvents(a, { at: 1, seq: 5, id: "zz" })).toBeLessThan(0);
+    expect(compareTimelineEvents(a, { ...a })).toBe(0);
+  });
+
+  it("matches from inclusive, to exclusive, before exclusive", () => {
+    expect(matchesQuery({ ...base, at: 10 }, { from: 10, to: 11 })).toBe(true);
+    expect(matchesQuery({ ...base, at: 11 }, { from: 10, to: 11 })).toBe(false);
+    expect(matchesQuery(base, { runId: "r2" })).toBe(false);
+    expect(matchesDeleteFilter({ ...base, at: 10 }, { before: 10 })).toBe(false);
+    expect(matchesDeleteFilter({ ...base, at: 9 }, { before: 10, workflowId: "wf" })).toBe(true);
+  });
+});
+
+describe("queries and cursors", () => {
+  it("applies the default limit and rejects bad ones", () => {
+    expect(resolveQuery(undefined)).toEqual({ limit: DEFAULT_QUERY_LIMIT });
+    expect(resolveQuery({ runId: "r", limit: MAX_QUERY_LIMIT })).toEqual({
+      runId: "r",
+      limit: MAX_QUERY_LIMIT,
+    });
+    expect(invalidMessage(() => validateQuery({ limit: MAX_QUERY_LIMIT + 1 }))).toBe(
+      `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${MAX_QUERY_LIMIT + 1}`,
+    );
+    expect(invalidMessage(() => validateQuery({ from: 5, to: 1 }))).toContain(
+      "filter.from (5) must not be after",
+    );
+  });
+
+  it("round-trips a cursor for the same filter and refuses it for another or garbage", () => {
+    const filter = { runId: "r1", from: 0 };
+    const last = { at: 1.5, seq: 7, id: "é'; --" };
+    const cursor = encodeCursor(last, filter);
+    expect(decodeCursor(cursor, { ...filter })).toEqual(last);
+    expect(resolveQuery({ ...filter, limit: 3, next: cursor }).after).toEqual(last);
+    expect(invalidMessage(() => decodeCursor(cursor, { runId: "r1" }))).toContain("different filter");
+    expect(invalidMessage(() => decodeCursor("not a cursor", filter))).toContain("not a cursor");
+    expect(invalidMessage(() => decodeCursor(btoa(JSON.stringify([1, 1, -1, "x", "y"])), filter))).toContain(
+      "not a cursor",
+    );
+  });
+
+  it("makes a page with next only when there was one more row", () => {
+    const q = resolveQuery({ limit: 2 });
+    const rows = [base, { ...base, id: "e2", seq: 1 }, { ...base, id: "e3", seq: 2 }];
+    const page = makeTimelinePage(rows.slice(), q);
+    expect(page.events.map((e) => e.id)).toEqual(["e1", "e2"]);
+    expect(decodeCursor(page.next, {})).toEqual({ at: 1, seq: 1, id: "e2" });
+    expect(makeTimelinePage(rows.slice(0, 2), q)).toEqual({ events: rows.slice(0, 2) });
+  });
+
+  it("requires a non-empty delete filter; Infinity deletes all", () => {
+    expect(invalidMessage(() => validateDeleteFilter({}))).toContain("{ before: Infinity }");
+    expect(() => validateDeleteFilter({ before: Number.POSITIVE_INFINITY })).not.toThrow();
+    expect(invalidMessage(() => validateDeleteFilter({ runId: "" }))).toContain("filter.runId");
+  });
+});

@@ -1,0 +1,77 @@
+// The simplest correct TimelineStore: an array, the package's helpers, copies in and out. It checks
+// the conformance suite itself (a correct adapter passes) and is the base of deliberately broken
+// variants (each must fail the suite).
+import { SystemError } from "@sluice/errors";
+import {
+  compareTimelineEvents,
+  makeTimelinePage,
+  matchesDeleteFilter,
+  matchesQuery,
+  resolveQuery,
+  type TimelineEvent,
+  type TimelineStore,
+  validateDeleteFilter,
+  validateTimelineEvents,
+} from "../src/index.js";
+
+export interface ReferenceFaults {
+  duplicates?: boolean;
+  noCopy?: boolean;
+  partialBatches?: boolean;
+  ignoreTo?: boolean;
+  offsetCursor?: boolean;
+  nullForAbsent?: boolean;
+  noDisposeCheck?: boolean;
+}
+
+export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStore {
+  let events: TimelineEvent[] = [];
+  let closed = false;
+  const live = () => {
+    if (closed && !faults.noDisposeCheck) throw new SystemError("DISPOSED", "store is closed");
+  };
+  const copy = (e: TimelineEvent): TimelineEvent => (faults.noCopy ? e : structuredClone(e));
+  return {
+    async append(batch) {
+      live();
+      if (faults.partialBatches && Array.isArray(batch)) {
+        for (let i = 0; i < batch.length; i++) {
+          validateTimelineEvents([batch[i]]);
+          events.push(copy(batch[i]!));
+        }
+      }
+      validateTimelineEvents(batch);
+      for (const e of batch) {
+        if (!faults.duplicates && events.some((s) => s.id === e.id)) continue;
+        events.push(copy(e));
+      }
+      events.sort(compareTimelineEvents);
+    },
+    async query(filter) {
+      live();
+      const q = resolveQuery(filter);
+      const f = faults.ignoreTo ? { ...q, to: undefined } : q;
+      const matching = events.filter((e) => matchesQuery(e, f as typeof q));
+      let start = 0;
+      if (q.after !== undefined) {
+        const after = q.after;
+        start = matching.findIndex((e) => compareTimelineEvents(e, after) > 0);
+        if (start === -1) start = matching.length;
+        if (faults.offsetCursor) start = Math.max(0, start - 1);
+      }
+      const rows = matching.slice(start, start + q.limit + 1).map(copy);
+      if (faults.nullForAbsent) for (const r of rows) (r as { stage?: unknown }).stage ??= null;
+      return makeTimelinePage(rows, q);
+    },
+    async delete(filter) {
+      live();
+      validateDeleteFilter(filter);
+      const before = events.length;
+      events = events.filter((e) => !matchesDeleteFilter(e, filter));
+      return before - events.length;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
