@@ -6,31 +6,6 @@ export interface AbortSource {
 }
 
 /**
- * @internal The run's own abort switch. Node makes an `AbortSignal` expensively (an EventTarget),
- * and most trivial steps never look at it: the signal is only made when first read.
- */
-export class LazyAbort implements AbortSource {
-  aborted = false;
-  reason: unknown = undefined;
-  private controller: AbortController | undefined;
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
-/**
  * @internal An AbortController that also fires when its parent fires. It listens with itself
  * (`handleEvent`) so linking costs no closure, and `dispose` unhooks it from the parent so a
  * long-lived parent does not collect dead children.

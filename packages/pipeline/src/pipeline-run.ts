@@ -80,14 +80,13 @@ export class PipelineRun<S extends object> {
   private settled = false;
   private startedAt = 0;
   private pauseRequests: PauseRequest[] | undefined;
-  private abortReason: SystemError | undefined;
   private outcome: Promise<PipelineResult<S>> | undefined;
   private resolveOutcome: ((result: PipelineResult<S>) => void) | undefined;
   private readonly pipeline: CompiledPipeline<S>;
   private readonly scope: RunScope<S>;
   private readonly resume: RunResume<S> | undefined;
-  private readonly external: AbortSignal | undefined;
-  private readonly onExternalAbort: (() => void) | undefined;
+  // Only set while listening to RunOptions.signal.
+  private externalAbort: { signal: AbortSignal; listener: () => void } | undefined;
 
   /** @internal Use `Pipeline.start` or `Pipeline.restore`. */
   constructor(
@@ -110,15 +109,15 @@ export class PipelineRun<S extends object> {
       resume === undefined ? 0 : resume.seq,
     );
     const external = options.signal;
-    this.external = external;
+    this.externalAbort = undefined;
     if (external === undefined) {
-      this.onExternalAbort = undefined;
+      // nothing to listen to
     } else if (external.aborted) {
-      this.onExternalAbort = undefined;
       this.abort(external.reason);
     } else {
-      this.onExternalAbort = () => this.abort(external.reason);
-      external.addEventListener("abort", this.onExternalAbort, { once: true });
+      const listener = (): void => this.abort(external.reason);
+      this.externalAbort = { signal: external, listener };
+      external.addEventListener("abort", listener, { once: true });
     }
   }
 
@@ -183,7 +182,6 @@ export class PipelineRun<S extends object> {
       `run "${this.runId}" of pipeline "${this.pipeline.id}" was aborted`,
       reason === undefined ? {} : { cause: reason },
     );
-    this.abortReason = error;
     this.runStatus = "aborted";
     this.scope.abort(error);
     if (status === "running") this.finishAborted();
@@ -200,7 +198,7 @@ export class PipelineRun<S extends object> {
     this.startedAt = this.scope.time();
     if (this.runStatus === "aborted") {
       this.settled = true;
-      this.scope.emit("run.aborted", undefined, undefined, undefined, this.abortReason);
+      this.scope.emit("run.aborted", undefined, undefined, undefined, this.scope.reason as SystemError);
       this.scope.closed = true;
       this.detachExternal();
       this.outcome = Promise.resolve(
@@ -532,8 +530,10 @@ export class PipelineRun<S extends object> {
   }
 
   private detachExternal(): void {
-    if (this.external !== undefined && this.onExternalAbort !== undefined) {
-      this.external.removeEventListener("abort", this.onExternalAbort);
+    const external = this.externalAbort;
+    if (external !== undefined) {
+      this.externalAbort = undefined;
+      external.signal.removeEventListener("abort", external.listener);
     }
   }
 
@@ -594,7 +594,7 @@ export class PipelineRun<S extends object> {
   private finishAborted(): void {
     if (this.settled) return;
     const stage = this.pipeline.stages[this.stageIndex];
-    this.close("run.aborted", stage?.id, this.abortReason);
+    this.close("run.aborted", stage?.id, this.scope.reason as SystemError);
     this.deliver(
       ok({ status: "aborted", state: this.scope.state.get() as S }, this.metadata(stage?.id, this.stepId)),
     );

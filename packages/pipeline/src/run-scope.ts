@@ -1,5 +1,5 @@
 import type { SystemError } from "@sluice/errors";
-import { LazyAbort } from "./abort-timing.js";
+import type { AbortSource } from "./abort-timing.js";
 import type {
   DependencyScope,
   LogLevel,
@@ -14,7 +14,12 @@ import type {
  * switch and its lifecycle emitter. Emission takes positional arguments so that, with no observer,
  * a call builds nothing.
  */
-export class RunScope<S extends object> extends LazyAbort {
+export class RunScope<S extends object> implements AbortSource {
+  aborted = false;
+  reason: unknown = undefined;
+  // Node makes an AbortSignal expensively (an EventTarget) and most trivial steps never look at
+  // it: the controller is only made when a step first reads `ctx.signal`.
+  private controller: AbortController | undefined;
   /** Last sequence number used. */
   seq: number;
   /** Set once the terminal event went out: later events (a late log, an abandoned step) are dropped. */
@@ -33,9 +38,23 @@ export class RunScope<S extends object> extends LazyAbort {
     private readonly onObserverError: ((error: unknown, event: PipelineLifecycleEvent) => void) | undefined,
     seq: number,
   ) {
-    super();
     this.observer = observer;
     this.seq = seq;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
   }
 
   /**

@@ -6,11 +6,10 @@ import type { StepContext, StepLogger, UseDependencyContext } from "./types.js";
 
 /**
  * @internal The context of one step attempt. One object per attempt: ids are read through the
- * shared run scope and compiled step instead of being copied, and the logger is made on first use.
+ * shared run scope and compiled step instead of being copied, and the context is its own logger,
+ * so logging allocates nothing either.
  */
-export class RunStepContext<S extends object> implements StepContext<S> {
-  private logs: StepLogger | undefined;
-
+export class RunStepContext<S extends object> implements StepContext<S>, StepLogger {
   constructor(
     private readonly scope: RunScope<S>,
     private readonly stageDef: CompiledStage<S>,
@@ -44,9 +43,23 @@ export class RunStepContext<S extends object> implements StepContext<S> {
   }
 
   get logger(): StepLogger {
-    if (this.logs === undefined)
-      this.logs = new StepLog(this.scope, this.stageDef.id, this.stepDef.id, this.attempt);
-    return this.logs;
+    return this;
+  }
+
+  debug(message: string, data?: unknown): void {
+    this.scope.log("debug", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+  }
+
+  info(message: string, data?: unknown): void {
+    this.scope.log("info", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+  }
+
+  warn(message: string, data?: unknown): void {
+    this.scope.log("warn", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+  }
+
+  error(message: string, data?: unknown): void {
+    this.scope.log("error", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   state(): Readonly<S> {
@@ -64,31 +77,5 @@ export class RunStepContext<S extends object> implements StepContext<S> {
       );
     }
     return dependencies.use(fn);
-  }
-}
-
-/** @internal Turns logger calls into `log` lifecycle events. */
-class StepLog<S extends object> implements StepLogger {
-  constructor(
-    private readonly scope: RunScope<S>,
-    private readonly stage: string,
-    private readonly step: string,
-    private readonly attempt: number,
-  ) {}
-
-  debug(message: string, data?: unknown): void {
-    this.scope.log("debug", message, data, this.stage, this.step, this.attempt);
-  }
-
-  info(message: string, data?: unknown): void {
-    this.scope.log("info", message, data, this.stage, this.step, this.attempt);
-  }
-
-  warn(message: string, data?: unknown): void {
-    this.scope.log("warn", message, data, this.stage, this.step, this.attempt);
-  }
-
-  error(message: string, data?: unknown): void {
-    this.scope.log("error", message, data, this.stage, this.step, this.attempt);
   }
 }

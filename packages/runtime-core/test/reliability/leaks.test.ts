@@ -1,6 +1,6 @@
 import type { PauseService } from "@sluice/pause";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { ControlEvent, type RunResult, type Workflow } from "../../src/index.js";
 import { type Harness, harness } from "../helpers.js";
 import { activeTimeouts, figure, MB, settledHeap, size, trackTimers, until, within } from "./support.js";
@@ -128,6 +128,8 @@ describe("leaks: abort/resume cycles", () => {
     it(
       `${CYCLES} pause/resume/abort cycles (pauseWindowMs ${pauseWindowMs}) leave the heap, bus listeners, timers and stores where they were`,
       async () => {
+        const timers = trackTimers();
+        onTestFinished(() => timers.uninstall());
         const harnessed = await harness({
           timelineStore: await createMemoryTimelineStore({ maxEvents: 2_000 }),
         });
@@ -143,8 +145,6 @@ describe("leaks: abort/resume cycles", () => {
             else unexpected++;
           },
         });
-        const listeners = bus.listenerCount();
-        const timeouts = activeTimeouts();
         const cycle = async (i: number) => {
           const first = await runtime.invoke("cycling", "go", { i });
           if (!(first.ok && first.value.status === "paused")) throw new Error(`cycle ${i}: did not pause`);
@@ -174,6 +174,9 @@ describe("leaks: abort/resume cycles", () => {
         };
         await batch(0, 1_000); // warm-up
         await runtime.flushTimeline();
+        const listeners = bus.listenerCount();
+        const timeouts = activeTimeouts();
+        const pendingTimers = timers.pending;
         const before = await settledHeap();
         const abortedBefore = aborted.length;
         aborted.length = 0;
@@ -195,6 +198,7 @@ describe("leaks: abort/resume cycles", () => {
         expect(after - before).toBeLessThan(HEAP_MARGIN);
         expect(bus.listenerCount()).toBe(listeners);
         expect(activeTimeouts()).toBe(timeouts);
+        expect(timers.pending).toBe(pendingTimers);
         expect(harnessed.storeRegistry.size).toBe(0);
         expect(runtime.listAllRuns().length).toBeLessThanOrEqual(1000);
       },

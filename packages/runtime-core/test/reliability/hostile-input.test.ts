@@ -1,0 +1,843 @@
+import { SystemError } from "@sluice/errors";
+import { createEventBus } from "@sluice/events";
+import type { PauseService } from "@sluice/pause";
+import { isPlainObject, StoreRegistry } from "@sluice/store";
+import { createMemoryTimelineStore } from "@sluice/timeline-memory";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  ControlEvent,
+  type DispatchResult,
+  type RunResult,
+  type Workflow,
+  WorkflowRuntime,
+} from "../../src/index.js";
+import { type Harness, harness } from "../helpers.js";
+import {
+  expectPrototypesClean,
+  expectSystemError,
+  prototypeSnapshot,
+  queryAll,
+  size,
+  until,
+  within,
+} from "./support.js";
+
+const RUNS = size(150, 2_000);
+const TIMEOUT = size(30_000, 600_000);
+const UNSAFE = ["__proto__", "constructor", "prototype"] as const;
+
+const pauseOf = (ctx: { use: (fn: (d: any) => any) => Promise<any> }) =>
+  ctx.use((d) => d.require("__pause_service__")) as Promise<PauseService>;
+
+/** `fc.anything` with every exotic value it can make. */
+const anything = fc.anything({
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withObjectString: true,
+  withSparseArray: true,
+  withTypedArray: true,
+});
+
+/** Adds an own, enumerable `__proto__` / `constructor` / `prototype` key, as `JSON.parse` would. */
+function withUnsafeKeys<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> {
+  return fc.tuple(arb, fc.subarray([...UNSAFE]), anything).map(([value, keys, payload]) => {
+    if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+      for (const key of keys) {
+        Object.defineProperty(value, key, {
+          value: payload,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+    return value;
+  });
+}
+
+/** Values that are not JSON: a hostile host or bus bridge can emit any of them. */
+function nonJson(): fc.Arbitrary<unknown> {
+  return fc.constantFrom<unknown>(
+    () => 1,
+    Symbol("s"),
+    10n,
+    new Map([["a", 1]]),
+    new Date(0),
+    new (class Order {
+      id = 1;
+    })(),
+    (() => {
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      return cyclic;
+    })(),
+    Object.create(null),
+    Object.freeze({ frozen: true }),
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("get trap");
+        },
+        ownKeys() {
+          throw new Error("ownKeys trap");
+        },
+        getPrototypeOf() {
+          throw new Error("getPrototypeOf trap");
+        },
+      },
+    ),
+    Object.defineProperty({}, "boom", {
+      enumerable: true,
+      get() {
+        throw new Error("getter");
+      },
+    }),
+    JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"ok":1}'),
+    new Array(100_000).fill(7),
+    "x".repeat(1_000_000),
+    Number.NaN,
+    -0,
+    Number.POSITIVE_INFINITY,
+  );
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.runtime.stop();
+  h = undefined;
+});
+
+/** A runtime whose bus reports a handler that threw (the runtime's handlers must never throw). */
+async function guardedHarness() {
+  const busErrors: unknown[] = [];
+  const bus = createEventBus<any>({ onError: (error) => busErrors.push(error) });
+  const harnessed = await harness({ bus });
+  h = harnessed;
+  return { ...harnessed, busErrors };
+}
+
+// ───────────────────────── workflow definitions ─────────────────────────
+
+const junk = fc.oneof(
+  { weight: 3, arbitrary: anything },
+  { weight: 1, arbitrary: nonJson() },
+  { weight: 1, arbitrary: fc.func(anything) },
+);
+const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, junk), { nil: undefined, freq: 3 });
+const idArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("a", "b", "p", "q", "s1", "s2") },
+  { weight: 2, arbitrary: fc.string() },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("", ...UNSAFE, "__pause_service__", "__env__", ControlEvent.Abort),
+  },
+  { weight: 1, arbitrary: junk },
+);
+const stepArb = fc.record(
+  {
+    id: idArb,
+    action: fc.oneof(
+      fc.constant(() => ({ stepped: true })),
+      junk,
+    ),
+    timeoutMs: optional(fc.integer({ min: -5, max: 100 })),
+    retry: optional(fc.record({ attempts: fc.integer({ min: -1, max: 3 }), backoffMs: fc.integer() })),
+    when: optional(fc.constant(() => true)),
+  },
+  { requiredKeys: [] },
+);
+const stageArb = fc.record(
+  {
+    id: idArb,
+    steps: fc.oneof(fc.array(stepArb, { maxLength: 3 }), junk),
+    concurrent: optional(fc.boolean()),
+  },
+  { requiredKeys: [] },
+);
+const pipelineArb = fc.record(
+  { stages: fc.oneof(fc.array(stageArb, { maxLength: 3 }), junk) },
+  { requiredKeys: [] },
+);
+const pathArb = fc
+  .array(fc.constantFrom("a", "b", "c", "0", "", ...UNSAFE), { minLength: 1, maxLength: 3 })
+  .map((segments) => segments.join("."));
+const conditionArb = fc.record(
+  {
+    path: fc.oneof({ weight: 4, arbitrary: pathArb }, { weight: 1, arbitrary: junk }),
+    op: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom("==", "!=", ">", ">=", "<", "<=", "exists") },
+      { weight: 1, arbitrary: junk },
+    ),
+    value: fc.oneof(
+      fc.integer({ min: -3, max: 3 }),
+      fc.constantFrom("x", "y", true, false, null, Number.NaN),
+      junk,
+    ),
+  },
+  { requiredKeys: ["path", "op"] },
+);
+const triggerArb = fc.record(
+  {
+    event: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom("e1", "e2") },
+      { weight: 1, arbitrary: fc.constantFrom("", "*", ControlEvent.Resume) },
+      { weight: 1, arbitrary: junk },
+    ),
+    pipeline: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("p", "q") }, { weight: 1, arbitrary: idArb }),
+    when: optional(fc.array(conditionArb, { maxLength: 3 })),
+    map: optional(fc.constant((p: unknown) => ({ mapped: p }))),
+  },
+  { requiredKeys: [] },
+);
+const serviceArb = fc.record(
+  {
+    id: idArb,
+    factory: fc.oneof(
+      fc.constant(() => ({})),
+      junk,
+    ),
+    scope: optional(fc.constantFrom("workflow", "run", "transient", "global")),
+    timeoutMs: optional(fc.integer({ min: -1, max: 100 })),
+    retries: optional(fc.integer({ min: -1, max: 3 })),
+    lazy: optional(fc.boolean()),
+  },
+  { requiredKeys: [] },
+);
+const envArb = fc.oneof(
+  fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE)), fc.oneof(fc.string(), junk)),
+  junk,
+);
+const workflowArb = withUnsafeKeys(
+  fc.record(
+    {
+      id: idArb,
+      label: optional(fc.string()),
+      env: fc.option(envArb, { nil: undefined }),
+      services: optional(fc.array(serviceArb, { maxLength: 3 })),
+      triggers: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.dictionary(fc.constantFrom("t1", "t2", "t3"), triggerArb, { maxKeys: 3 }),
+        },
+        { weight: 1, arbitrary: junk },
+      ),
+      pipelines: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.dictionary(fc.constantFrom("p", "q"), withUnsafeKeys(pipelineArb), { maxKeys: 2 }),
+        },
+        { weight: 1, arbitrary: junk },
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+);
+const modeArb = fc.oneof(
+  fc.record({ type: fc.constant("transient"), concurrency: fc.oneof(fc.integer({ min: -1, max: 5 }), junk) }),
+  fc.record({
+    type: fc.constantFrom("serialized"),
+    capacity: fc.oneof(fc.integer({ min: -1, max: 5 }), junk),
+  }),
+  fc.record({ type: fc.constantFrom("singleton_loop", "exclusive"), onBusy: fc.oneof(fc.string(), junk) }),
+  junk,
+);
+const optionsArb = fc.oneof(
+  fc.record(
+    {
+      mode: modeArb,
+      pauseWindowMs: fc.oneof(fc.integer({ min: -10, max: 10 }), junk),
+      retention: fc.oneof(fc.record({ maxFinished: fc.integer({ min: -1, max: 5 }) }), junk),
+      onComplete: fc.oneof(
+        fc.constant(() => {}),
+        junk,
+      ),
+      onDispatch: fc.oneof(
+        fc.constant(() => {}),
+        junk,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  junk,
+);
+
+describe("hostile input: workflow definitions", () => {
+  it(
+    "register() on arbitrary definitions and options never crashes, hangs or throws anything but a coded SystemError; an accepted one is routable and removable",
+    async () => {
+      const { runtime, bus, busErrors } = await guardedHarness();
+      const before = prototypeSnapshot();
+      let accepted = 0;
+      await fc.assert(
+        fc.asyncProperty(workflowArb, optionsArb, async (definition, options) => {
+          let ok = false;
+          try {
+            await within(1_000, "register", runtime.register(definition as never, options as never));
+            ok = true;
+          } catch (error) {
+            if (error instanceof Error && error.message.startsWith("hang:")) throw error;
+            expectSystemError(error, ["INVALID_DEFINITION", "DUPLICATE_KEY"]);
+            expect(error.message.length).toBeGreaterThan(0);
+          }
+          if (ok) {
+            accepted++;
+            const id = (definition as Workflow).id;
+            // its triggers can fire without throwing out of the bus
+            bus.emit("e1", { a: 1 });
+            bus.emit("e2", "not an object");
+            expect(await within(2_000, "deregister", runtime.deregister(id))).toBe(true);
+          }
+          expect(runtime.listWorkflows()).toEqual([]);
+        }),
+        { numRuns: RUNS * 4 },
+      );
+      expect(busErrors).toEqual([]);
+      expectPrototypesClean(before);
+      // the generator must also reach the accepting branch, or the property proves little
+      expect(accepted).toBeGreaterThan(0);
+      console.log(`[figure] register: ${accepted} of ${RUNS * 4} arbitrary definitions accepted`);
+    },
+    TIMEOUT,
+  );
+
+  it("new WorkflowRuntime(arbitrary options) throws only a coded SystemError", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anything,
+          fc.record(
+            {
+              bus: fc.oneof(junk, fc.constant(createEventBus())),
+              storeRegistry: junk,
+              env: envArb,
+              services: junk,
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        (options) => {
+          try {
+            const rt = new WorkflowRuntime(options as never);
+            void rt.stop();
+          } catch (error) {
+            expectSystemError(error, ["INVALID_INPUT", "INVALID_DEFINITION", "DUPLICATE_KEY"]);
+          }
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
+  });
+});
+
+// ───────────────────────── condition lists ─────────────────────────
+
+/** The documented condition semantics, restated independently of @sluice/pause. */
+function modelMatches(
+  payload: unknown,
+  conditions: readonly { path: string; op: string; value?: unknown }[],
+): boolean {
+  return conditions.every(({ path, op, value }) => {
+    let found = true;
+    let current: unknown = payload;
+    for (const segment of path.split(".")) {
+      if (typeof current !== "object" || current === null || !Object.hasOwn(current, segment)) {
+        found = false;
+        break;
+      }
+      current = (current as Record<string, unknown>)[segment];
+    }
+    const comparable =
+      (typeof current === "number" && typeof value === "number") ||
+      (typeof current === "string" && typeof value === "string");
+    switch (op) {
+      case "==":
+        return found && current === value;
+      case "!=":
+        return !found || current !== value;
+      case ">":
+        return found && comparable && (current as number) > (value as number);
+      case ">=":
+        return found && comparable && (current as number) >= (value as number);
+      case "<":
+        return found && comparable && (current as number) < (value as number);
+      case "<=":
+        return found && comparable && (current as number) <= (value as number);
+      case "exists":
+        return found && current !== undefined;
+      default:
+        throw new Error(`model: unknown op ${op}`);
+    }
+  });
+}
+
+const leaf = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom("x", "y", true, false, null));
+const payloadArb = withUnsafeKeys(
+  fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      leaf,
+      fc.dictionary(fc.constantFrom("a", "b", "c", "0"), tie("node"), { maxKeys: 3 }),
+      fc.array(tie("node"), { maxLength: 2 }),
+    ),
+  })).node,
+);
+
+describe("hostile input: condition lists", () => {
+  it(
+    "a trigger's `when` is either refused with INVALID_DEFINITION or routes exactly the payloads the documented semantics accept",
+    async () => {
+      const { runtime, bus, busErrors } = await guardedHarness();
+      let routed = 0;
+      let checked = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          withUnsafeKeys(fc.array(conditionArb, { maxLength: 3 })),
+          fc.array(fc.oneof({ weight: 5, arbitrary: payloadArb }, { weight: 1, arbitrary: junk }), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          async (when, payloads) => {
+            const dispatched: DispatchResult[] = [];
+            try {
+              await runtime.register(
+                {
+                  id: "conds",
+                  triggers: {
+                    t: { event: "cond.event", pipeline: "p", when: when as never, map: () => ({}) },
+                  },
+                  pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => ({}) }] }] } },
+                },
+                { onDispatch: (d) => void dispatched.push(d), mode: { type: "transient", concurrency: 100 } },
+              );
+            } catch (error) {
+              expectSystemError(error, ["INVALID_DEFINITION"]);
+              return;
+            }
+            try {
+              for (const payload of payloads) {
+                const before = dispatched.length;
+                bus.emit("cond.event", payload);
+                // a proxy or throwing getter: whatever the outcome, it must not throw
+                if (classify(payload) === "hostile") continue;
+                const expected = modelMatches(payload, when);
+                checked++;
+                expect(dispatched.length - before, JSON.stringify({ when, payload })).toBe(expected ? 1 : 0);
+                if (expected) routed++;
+              }
+            } finally {
+              await runtime.deregister("conds");
+            }
+          },
+        ),
+        { numRuns: RUNS * 2 },
+      );
+      expect(busErrors).toEqual([]);
+      expect(checked).toBeGreaterThan(0);
+      expect(routed).toBeGreaterThan(0);
+    },
+    TIMEOUT,
+  );
+});
+
+/**
+ * How the runtime must treat a value given as a patch: `absent` (undefined / null), `plain` (a plain
+ * object whose own keys can be read), `hostile` (a proxy or getter that throws when looked at) or
+ * `other` (arrays, primitives, class instances, functions).
+ */
+function classify(value: unknown): "absent" | "plain" | "hostile" | "other" {
+  if (value === undefined || value === null) return "absent";
+  try {
+    if (!isPlainObject(value)) return "other";
+    for (const key of Object.keys(value)) void (value as Record<string, unknown>)[key];
+    return "plain";
+  } catch {
+    return "hostile";
+  }
+}
+
+// ───────────────────────── patches ─────────────────────────
+
+const patchArb = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: withUnsafeKeys(fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE)), anything)),
+  },
+  { weight: 2, arbitrary: junk },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      JSON.parse('{"__proto__":{"polluted":true},"ok":1}'),
+      JSON.parse('{"constructor":{"prototype":{"polluted":true}},"ok":2}'),
+      { prototype: { polluted: true }, ok: 3 },
+      Object.assign(Object.create(null), { ok: 4, polluted: "own" }),
+    ),
+  },
+);
+
+/** What merging `patches` into `{}` must give: own safe keys, last write wins. */
+function modelMerge(state: Record<string, unknown>, patch: unknown): void {
+  for (const key of Object.keys(patch as object)) {
+    if ((UNSAFE as readonly string[]).includes(key)) continue;
+    state[key] = (patch as Record<string, unknown>)[key];
+  }
+}
+
+describe("hostile input: patches", () => {
+  it(
+    "step returns, signal() and resume() with arbitrary patches: merged safely or refused with a coded SystemError; prototypes untouched",
+    async () => {
+      const { runtime, bus, busErrors, errors } = await guardedHarness();
+      const before = prototypeSnapshot();
+      let stepPatch: unknown;
+      await runtime.register({
+        id: "patched",
+        triggers: { go: { event: "patch.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              { id: "first", steps: [{ id: "ret", action: () => stepPatch as never }] },
+              {
+                id: "wait",
+                steps: [{ id: "w", action: async (ctx) => void (await pauseOf(ctx)).register({}) }],
+              },
+              { id: "last", steps: [{ id: "end", action: () => ({ end: true }) }] },
+            ],
+          },
+        },
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          patchArb,
+          patchArb,
+          patchArb,
+          patchArb,
+          async (fromStep, signalled, resumedWith, viaBus) => {
+            stepPatch = fromStep;
+            const expected: Record<string, unknown> = { start: 1 };
+            const first = await within(2_000, "invoke", runtime.invoke("patched", "go", { start: 1 }));
+            const stepKind = classify(fromStep);
+            if (stepKind === "other" || stepKind === "hostile") {
+              // anything but a plain object (or nothing) fails the step, with a code
+              expect(first.ok).toBe(false);
+              if (!first.ok) expectSystemError(first.error);
+              return;
+            }
+            if (stepKind === "plain") modelMerge(expected, fromStep);
+            expect(first.ok && first.value.status).toBe("paused");
+            const runId = first.metadata.runId!;
+            const signalKind = classify(signalled);
+            try {
+              runtime.signal(runId, signalled as never);
+              expect(signalKind).toBe("plain");
+              modelMerge(expected, signalled);
+            } catch (error) {
+              expectSystemError(error);
+              expect(signalKind).not.toBe("plain");
+            }
+            // control events with arbitrary payloads: reported through onError, never thrown
+            bus.emit(ControlEvent.Signal, { runId, patch: viaBus });
+            if (classify(viaBus) === "plain") modelMerge(expected, viaBus);
+            bus.emit(ControlEvent.Signal, viaBus);
+            bus.emit(ControlEvent.Resume, viaBus);
+            const resumeKind = resumedWith === undefined ? "absent" : classify(resumedWith);
+            // resume() resolves, never rejects, whatever the patch
+            const resumed = await within(2_000, "resume", runtime.resume(runId, resumedWith as never));
+            if (resumeKind !== "absent" && resumeKind !== "plain") {
+              expect(resumed.ok).toBe(false);
+              if (!resumed.ok) expectSystemError(resumed.error, ["INVALID_INPUT"]);
+              await runtime.abort(runId);
+              return;
+            }
+            if (resumedWith === null) {
+              expect(resumed.ok).toBe(false);
+              await runtime.abort(runId);
+              return;
+            }
+            if (resumeKind === "plain") modelMerge(expected, resumedWith);
+            expected.end = true;
+            expect(resumed.ok && resumed.value.status).toBe("completed");
+            if (!resumed.ok) return;
+            const state = resumed.value.state;
+            for (const key of UNSAFE) expect(Object.hasOwn(state, key)).toBe(false);
+            expect(Object.keys(state).sort()).toEqual(Object.keys(expected).sort());
+            for (const key of Object.keys(expected)) expect(state[key]).toBe(expected[key]);
+          },
+        ),
+        { numRuns: RUNS * 2 },
+      );
+      expect(busErrors).toEqual([]);
+      for (const e of errors) expectSystemError(e);
+      expectPrototypesClean(before);
+    },
+    TIMEOUT,
+  );
+});
+
+// ───────────────────────── event payloads ─────────────────────────
+
+describe("hostile input: event payloads", () => {
+  it(
+    "arbitrary JSON and non-JSON payloads on trigger, wait and control events: each is started or rejected (reported), never thrown",
+    async () => {
+      const { runtime, bus, busErrors, errors } = await guardedHarness();
+      const before = prototypeSnapshot();
+      const dispatched: DispatchResult[] = [];
+      const completed: RunResult[] = [];
+      await runtime.register(
+        {
+          id: "payloads",
+          triggers: { go: { event: "payload.go", pipeline: "p" } },
+          pipelines: {
+            p: {
+              stages: [
+                {
+                  id: "wait",
+                  steps: [
+                    {
+                      id: "w",
+                      action: async (ctx) =>
+                        void (await pauseOf(ctx)).register({
+                          event: "payload.wait",
+                          conditions: [{ path: "a.b", op: "exists" }],
+                        }),
+                    },
+                  ],
+                },
+                { id: "done", steps: [{ id: "d", action: () => ({ done: true }) }] },
+              ],
+            },
+          },
+        },
+        {
+          mode: { type: "transient", concurrency: 1000 },
+          onDispatch: (d) => void dispatched.push(d),
+          onComplete: (r) => void completed.push(r),
+        },
+      );
+      let started = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(anything, nonJson(), payloadArb), async (payload) => {
+          const n = dispatched.length;
+          bus.emit("payload.go", payload);
+          expect(dispatched.length).toBe(n + 1);
+          const outcome = dispatched[n]!;
+          if (outcome.outcome === "started") started++;
+          else {
+            expect(outcome.outcome).toBe("rejected");
+            expect(outcome.reason).toBeTypeOf("string");
+          }
+          // arbitrary payloads at parked runs' waits and at the control events
+          bus.emit("payload.wait", payload);
+          bus.emit(ControlEvent.Abort, payload);
+          bus.emit(ControlEvent.Resume, payload);
+          bus.emit(ControlEvent.Signal, payload);
+        }),
+        { numRuns: RUNS * 4 },
+      );
+      // every started run either completed (resumed by a payload with a.b) or is still parked
+      bus.emit("payload.wait", { a: { b: 1 } });
+      const registry = runtime.registry("payloads")!;
+      await until(() => registry.list().every((r) => r.status !== "running"), 5_000, "runs to settle");
+      for (const r of completed) expect(r.ok && r.value.status, JSON.stringify(r)).toBe("completed");
+      expect(busErrors).toEqual([]);
+      for (const e of errors) expectSystemError(e);
+      expect(started).toBeGreaterThan(0);
+      expectPrototypesClean(before);
+    },
+    TIMEOUT,
+  );
+
+  it("a 100 000-level nested payload, a 1M-key payload and a 10 MB string are handled; unserialisable state is reported, not thrown", async () => {
+    const { runtime, bus, busErrors, errors } = await guardedHarness();
+    const completed: RunResult[] = [];
+    await runtime.register(
+      {
+        id: "big",
+        triggers: { go: { event: "big.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "wait",
+                steps: [{ id: "w", action: async (ctx) => void (await pauseOf(ctx)).register({}) }],
+              },
+              { id: "done", steps: [{ id: "d", action: () => ({ done: true }) }] },
+            ],
+          },
+        },
+      },
+      { pauseWindowMs: 0, onComplete: (r) => void completed.push(r) },
+    );
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 100_000; i++) deep = { child: deep };
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 1_000_000; i++) wide[`k${i}`] = i;
+    const cyclic: Record<string, unknown> = { name: "cyclic" };
+    cyclic.self = cyclic;
+    const payloads = [{ deep }, wide, { text: "x".repeat(10 * 1024 * 1024) }, { cyclic }, { big: 10n }];
+    const runIds: string[] = [];
+    for (const payload of payloads) {
+      const r = await within(10_000, "invoke", runtime.invoke("big", "go", payload));
+      expect(r.ok && r.value.status).toBe("paused");
+      runIds.push(r.metadata.runId!);
+      // checkpoint() of any paused run is plain data or a coded refusal, never a raw TypeError/RangeError
+      try {
+        const checkpoint = runtime.checkpoint(r.metadata.runId!);
+        if (checkpoint !== undefined) expect(typeof checkpoint).toBe("object");
+      } catch (error) {
+        expectSystemError(error);
+      }
+    }
+    // the pause window released what it could serialise and reported what it could not
+    await until(() => errors.filter((e) => e.code === "INVALID_STATE").length >= 2, 2_000, "reports");
+    for (const e of errors) expectSystemError(e);
+    for (const runId of runIds) {
+      const r = await within(10_000, "resume", runtime.resume(runId, { go: true }));
+      expect(r.ok && r.value.status, runId).toBe("completed");
+    }
+    expect(completed.length).toBe(payloads.length);
+    bus.emit("big.go", { deep });
+    expect(busErrors).toEqual([]);
+  }, 60_000);
+
+  it("log data deeper than the timeline allows is refused by the store: only that event is lost, and reported", async () => {
+    const store = await createMemoryTimelineStore();
+    const { runtime, errors } = await guardedHarness();
+    await runtime.stop();
+    const harnessed = await harness({ timelineStore: store });
+    h = harnessed;
+    await harnessed.runtime.register({
+      id: "deeplog",
+      triggers: { go: { event: "deeplog.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "log",
+                  action: (ctx) => {
+                    let deep: unknown = 1;
+                    for (let i = 0; i < 10_000; i++) deep = [deep];
+                    ctx.logger.info("deep", deep);
+                    ctx.logger.info("shallow", { ok: true });
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const [bad, good] = await Promise.all([
+      harnessed.runtime.invoke("deeplog", "go", {}),
+      harnessed.runtime.invoke("deeplog", "go", {}),
+    ]);
+    expect(bad.ok && good.ok).toBe(true);
+    await harnessed.runtime.flushTimeline();
+    for (const r of [bad, good]) {
+      const events = await queryAll(store, { runId: r.metadata.runId! });
+      expect(events.map((e) => e.message).filter((m) => m === "deep" || m === "shallow")).toEqual([
+        "shallow",
+      ]);
+      expect(events.at(-1)?.type).toBe("run.completed");
+    }
+    const lost = harnessed.errors.filter((e) => e.code === "STORAGE_FAILED");
+    expect(lost.reduce((sum, e) => sum + (e.details as { lost: number }).lost, 0)).toBe(2);
+    expect(errors).toEqual([]);
+  });
+});
+
+// ───────────────────────── env layers ─────────────────────────
+
+describe("hostile input: env layers", () => {
+  it(
+    "arbitrary global and workflow env layers: refused with a coded SystemError, or read back exactly (own string keys only)",
+    async () => {
+      const before = prototypeSnapshot();
+      await fc.assert(
+        fc.asyncProperty(
+          envArb,
+          envArb,
+          fc.array(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE, "toString"))),
+          async (globalEnv, workflowEnv, probes) => {
+            let runtime: WorkflowRuntime;
+            try {
+              runtime = new WorkflowRuntime({
+                bus: createEventBus(),
+                storeRegistry: new StoreRegistry(),
+                env: globalEnv as never,
+                onError: () => {},
+              });
+            } catch (error) {
+              expectSystemError(error, ["INVALID_DEFINITION", "INVALID_INPUT"]);
+              return;
+            }
+            try {
+              try {
+                await runtime.register({
+                  id: "env",
+                  env: workflowEnv as never,
+                  triggers: { go: { event: "env.go", pipeline: "p" } },
+                  pipelines: {
+                    p: {
+                      stages: [
+                        {
+                          id: "s",
+                          steps: [
+                            {
+                              id: "read",
+                              action: async (ctx) => {
+                                const env = (await ctx.use((d) => d.require("__env__"))) as {
+                                  get(k: string): string | undefined;
+                                };
+                                const seen: Record<string, string | undefined> = Object.create(null);
+                                for (const key of [
+                                  ...probes,
+                                  ...Object.keys(workflowEnv as object),
+                                  ...Object.keys(globalEnv as object),
+                                ])
+                                  seen[key] = env.get(key);
+                                return { seen };
+                              },
+                            },
+                          ],
+                        },
+                      ],
+                    },
+                  },
+                });
+              } catch (error) {
+                expectSystemError(error, ["INVALID_DEFINITION", "INVALID_INPUT"]);
+                return;
+              }
+              const r = await runtime.invoke("env", "go", {});
+              expect(r.ok).toBe(true);
+              if (!r.ok) return;
+              const seen = r.value.state.seen as Record<string, string | undefined>;
+              const own = (layer: unknown, key: string) =>
+                isPlainObject(layer) && Object.hasOwn(layer, key) && typeof layer[key] === "string"
+                  ? (layer[key] as string)
+                  : undefined;
+              for (const key of Object.keys(seen)) {
+                expect(seen[key], key).toBe(own(workflowEnv, key) ?? own(globalEnv, key));
+              }
+            } finally {
+              await runtime.stop();
+            }
+          },
+        ),
+        { numRuns: RUNS * 2 },
+      );
+      expectPrototypesClean(before);
+    },
+    TIMEOUT,
+  );
+});
