@@ -55,7 +55,7 @@ switch (task) {
     ensureChromium();
     run("pnpm exec turbo run build");
     run("pnpm run lint");
-    run("pnpm exec turbo run typecheck test --concurrency=1");
+    run("pnpm exec turbo run typecheck test --concurrency=1 --continue");
     break;
   case "demo":
     run("pnpm exec turbo run build --filter=@sluice/example-node-order-approval...");

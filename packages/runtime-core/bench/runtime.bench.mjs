@@ -1,5 +1,7 @@
 // Runtime benchmark: prints figures, asserts nothing. Run after build:
 //   node --expose-gc bench/runtime.bench.mjs        (BENCH_QUICK=1 for a smoke run)
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
@@ -56,20 +58,55 @@ async function measure(fn) {
   return median(samples);
 }
 
-const rows = [];
-const plain = await measure((i) => plainChain({ i }));
-rows.push(["W1 plain chain of 3 async functions", plain, 1]);
+const section = process.argv[2];
+if (section === undefined) {
+  // Each section runs in a fresh process so one section's garbage does not skew the next.
+  const self = fileURLToPath(import.meta.url);
+  const out = {};
+  for (const name of ["invoke", "pause", "dispatch", "parked"]) {
+    const r = spawnSync(process.execPath, ["--expose-gc", self, name], { encoding: "utf8", env: process.env });
+    if (r.status !== 0) {
+      console.error(r.stderr || r.stdout);
+      process.exit(1);
+    }
+    Object.assign(out, JSON.parse(r.stdout.trim().split("\n").at(-1)));
+  }
+  const plain = out.plain;
+  console.log(`\n@sluice/runtime-core benchmark — node ${process.version}, ${N} sequential runs x ${ROUNDS} rounds (median)\n`);
+  console.log(`${"case".padEnd(58)} ${"ns/op".padStart(10)} ${"× plain".padStart(9)}`);
+  const rows = [
+    ["plain chain of 3 async functions", plain],
+    ["invoke, 3 stages, no timeline", out.noTimeline],
+    ["invoke, 3 stages, memory timeline", out.memTimeline],
+    ["pause → bus event → resume → complete", out.cycle],
+    [`${out.events} bus events → transient (concurrency 100), per event`, out.dispatch],
+  ];
+  for (const [name, ns] of rows) console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(10)} ${(ns / plain).toFixed(2).padStart(9)}`);
+  console.log(`\nmemory timeline overhead vs none: ${(((out.memTimeline - out.noTimeline) / out.noTimeline) * 100).toFixed(1)} % (goal ≤ 15 %)`);
+  console.log(`invoke vs plain chain: ${(out.noTimeline / plain).toFixed(2)}× (goal ≤ 3×)`);
+  console.log(`heap per parked run after its pause window (${out.parkedRuns} parked): ${(out.perParked / 1024).toFixed(2)} KiB (goal ≤ 2 KiB)`);
+  process.exit(0);
+}
+const result = {};
+if (section === "invoke") {
+  const bare = await makeRuntime(false);
+  const withTl = await makeRuntime(true);
+  // interleave so load changes on the machine hit every case alike
+  const plain = [];
+  const none = [];
+  const mem = [];
+  for (let r = 0; r < 3; r++) {
+    plain.push(await measure((i) => plainChain({ i })));
+    none.push(await measure((i) => bare.invoke("linear", "go", { i })));
+    mem.push(await measure((i) => withTl.invoke("linear", "go", { i })));
+    await withTl.flushTimeline();
+  }
+  result.plain = median(plain);
+  result.noTimeline = median(none);
+  result.memTimeline = median(mem);
+}
 
-const bare = await makeRuntime(false);
-const noTimeline = await measure((i) => bare.invoke("linear", "go", { i }));
-rows.push(["invoke, 3 stages, no timeline", noTimeline, noTimeline / plain]);
-
-const withTl = await makeRuntime(true);
-const memTimeline = await measure((i) => withTl.invoke("linear", "go", { i }));
-await withTl.flushTimeline();
-rows.push(["invoke, 3 stages, memory timeline", memTimeline, memTimeline / plain]);
-
-// pause → resume through the bus
+if (section === "pause") {
 const pbus = createEventBus();
 const pausing = new WorkflowRuntime({ bus: pbus, storeRegistry: new StoreRegistry(), env: {} });
 let resolveDone;
@@ -110,9 +147,10 @@ const cycle = await measure(async (i) => {
   pbus.emit("pp.answer", { i });
   await done;
 });
-rows.push(["pause → bus event → resume → complete", cycle, cycle / plain]);
+result.cycle = cycle;
+}
 
-// 100k bus events into a transient workflow
+if (section === "dispatch") {
 const E = QUICK ? 10_000 : 100_000;
 const dbus = createEventBus();
 const dispatchRt = new WorkflowRuntime({ bus: dbus, storeRegistry: new StoreRegistry(), env: {} });
@@ -133,9 +171,11 @@ const t0 = process.hrtime.bigint();
 for (let i = 0; i < E; i++) dbus.emit("linear.go", { i });
 await finished;
 const dispatchNs = Number(process.hrtime.bigint() - t0) / E;
-rows.push([`${E} bus events → transient (concurrency 100), per event`, dispatchNs, dispatchNs / plain]);
+result.dispatch = dispatchNs;
+result.events = E;
+}
 
-// heap per parked run after its pause window
+if (section === "parked") {
 const P = QUICK ? 2_000 : 10_000;
 const parkRt = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry(), env: {} });
 await parkRt.register(
@@ -174,21 +214,9 @@ for (let i = 0; i < P; i++) await parkRt.invoke("park", "go", { orderId: `order-
 await new Promise((r) => setTimeout(r, 50));
 gc();
 gc();
-const perParked = (process.memoryUsage().heapUsed - heap0) / P;
-
-console.log(
-  `\n@sluice/runtime-core benchmark — node ${process.version}, ${N} sequential runs x ${ROUNDS} rounds (median)\n`,
-);
-console.log(`${"case".padEnd(58)} ${"ns/op".padStart(10)} ${"× plain".padStart(9)}`);
-for (const [name, ns, ratio] of rows) {
-  console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(10)} ${ratio.toFixed(2).padStart(9)}`);
+result.perParked = (process.memoryUsage().heapUsed - heap0) / P;
+result.parkedRuns = P;
+await parkRt.stop().catch(() => {});
 }
-console.log(
-  `\nmemory timeline overhead vs none: ${(((memTimeline - noTimeline) / noTimeline) * 100).toFixed(1)} % (goal ≤ 15 %)`,
-);
-console.log(
-  `heap per parked run after its pause window (${P} parked): ${(perParked / 1024).toFixed(2)} KiB (goal ≤ 2 KiB)`,
-);
-console.log(`goals: invoke ≤ 3× plain → ${(noTimeline / plain).toFixed(2)}×`);
-await Promise.all([bare.stop(), withTl.stop(), pausing.stop(), dispatchRt.stop()]);
+console.log(JSON.stringify(result));
 process.exit(0);

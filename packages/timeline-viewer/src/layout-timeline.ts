@@ -1,0 +1,446 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineEvent, TimelineLevel } from "@sluice/timeline";
+import { axisTicks } from "./axis-ticks.js";
+import type {
+  TimelineBar,
+  TimelineBarStatus,
+  TimelineLayout,
+  TimelineLayoutOptions,
+  TimelineLogTick,
+  TimelineMarker,
+  TimelinePause,
+  TimelineRow,
+  TimelineRunStatus,
+  TimelineRunSummary,
+} from "./layout-types.js";
+import { assertTimelineEvents } from "./validate-events.js";
+
+const LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"]);
+
+interface Draft {
+  kind: "stage" | "step";
+  stage: string;
+  step?: string;
+  start: number;
+  end: number;
+  open: boolean;
+  status: TimelineBarStatus;
+  attempt?: number;
+  message?: string;
+}
+
+interface PauseDraft {
+  start: number;
+  end: number;
+  open: boolean;
+  stage?: string;
+  nextStage?: string;
+}
+
+interface RunDraft {
+  runId: string;
+  workflowId: string;
+  status: TimelineRunStatus;
+  first: number;
+  last: number;
+  bars: Draft[];
+  pauses: PauseDraft[];
+  markers: TimelineMarker[];
+  logs: TimelineLogTick[];
+  message?: string;
+}
+
+function own(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** The event's message, else the `data.error.message` the runtime records with failures. */
+function errorMessage(event: TimelineEvent): string | undefined {
+  if (typeof event.message === "string" && event.message !== "") return event.message;
+  const message = own(own(event.data, "error"), "message");
+  return typeof message === "string" ? message : undefined;
+}
+
+function attemptOf(event: TimelineEvent): number | undefined {
+  const attempt = own(event.data, "attempt");
+  return typeof attempt === "number" && Number.isFinite(attempt) ? attempt : undefined;
+}
+
+function bySeq(a: TimelineEvent, b: TimelineEvent): number {
+  return a.seq - b.seq || a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Sets `start`/`end` of a bar that closes at `event`, or records an instant bar when it never opened. */
+function closeBar(
+  open: Map<string, Draft>,
+  key: string,
+  draft: RunDraft,
+  event: TimelineEvent,
+  kind: "stage" | "step",
+  status: TimelineBarStatus,
+): void {
+  let bar = open.get(key);
+  if (bar === undefined) {
+    // The opening event is outside what we were given (a page, a time range): show an instant.
+    bar = { kind, stage: event.stage ?? "", start: event.at, end: event.at, open: false, status };
+    if (kind === "step" && event.step !== undefined) bar.step = event.step;
+    draft.bars.push(bar);
+  } else {
+    open.delete(key);
+    bar.end = Math.max(bar.start, event.at);
+    bar.open = false;
+    bar.status = status;
+  }
+  if (status === "failed" || status === "retried") {
+    const message = errorMessage(event);
+    if (message !== undefined) bar.message = message;
+  }
+  const attempt = attemptOf(event);
+  if (attempt !== undefined) bar.attempt = attempt;
+}
+
+function openBar(
+  open: Map<string, Draft>,
+  key: string,
+  draft: RunDraft,
+  event: TimelineEvent,
+  kind: "stage" | "step",
+) {
+  const bar: Draft = {
+    kind,
+    stage: event.stage ?? "",
+    start: event.at,
+    end: event.at,
+    open: true,
+    status: "running",
+  };
+  if (kind === "step" && event.step !== undefined) bar.step = event.step;
+  const attempt = attemptOf(event);
+  if (attempt !== undefined) bar.attempt = attempt;
+  // A second start without a close (lost events) leaves the first one as an instant.
+  const previous = open.get(key);
+  if (previous !== undefined) previous.open = false;
+  open.set(key, bar);
+  draft.bars.push(bar);
+}
+
+function draftRun(events: TimelineEvent[]): RunDraft {
+  events.sort(bySeq);
+  const head = events[0]!;
+  const draft: RunDraft = {
+    runId: head.runId,
+    workflowId: head.workflowId,
+    status: "running",
+    first: head.at,
+    last: head.at,
+    bars: [],
+    pauses: [],
+    markers: [],
+    logs: [],
+  };
+  const openStages = new Map<string, Draft>();
+  const openSteps = new Map<string, Draft>();
+  let openPause: PauseDraft | undefined;
+  for (const event of events) {
+    if (event.at < draft.first) draft.first = event.at;
+    if (event.at > draft.last) draft.last = event.at;
+    const stage = event.stage ?? "";
+    const stepKey = `${stage}\u0000${event.step ?? ""}`;
+    if (event.source === "logger" || event.type === "log") {
+      const level: TimelineLevel =
+        typeof event.level === "string" && LEVELS.has(event.level) ? event.level : "info";
+      const tick: TimelineLogTick = { at: event.at, x: 0, level, message: event.message ?? "" };
+      if (event.stage !== undefined) tick.stage = event.stage;
+      if (event.step !== undefined) tick.step = event.step;
+      if (event.data !== undefined) tick.data = event.data;
+      draft.logs.push(tick);
+      continue;
+    }
+    switch (event.type) {
+      case "run.started":
+        draft.status = "running";
+        break;
+      case "run.paused": {
+        draft.status = "paused";
+        const pause: PauseDraft = { start: event.at, end: event.at, open: true };
+        if (event.stage !== undefined) pause.stage = event.stage;
+        const next = own(event.data, "nextStage");
+        if (typeof next === "string") pause.nextStage = next;
+        draft.pauses.push(pause);
+        openPause = pause;
+        break;
+      }
+      case "run.resumed": {
+        draft.status = "running";
+        if (openPause !== undefined) {
+          openPause.end = Math.max(openPause.start, event.at);
+          openPause.open = false;
+          const next = own(event.data, "nextStage");
+          if (openPause.nextStage === undefined && typeof next === "string") openPause.nextStage = next;
+          openPause = undefined;
+        }
+        draft.markers.push({ kind: "resume", at: event.at, x: 0 });
+        break;
+      }
+      case "run.completed":
+        draft.status = "completed";
+        break;
+      case "run.failed":
+      case "run.aborted": {
+        const failed = event.type === "run.failed";
+        draft.status = failed ? "failed" : "aborted";
+        const marker: TimelineMarker = { kind: failed ? "failure" : "abort", at: event.at, x: 0 };
+        if (event.stage !== undefined) marker.stage = event.stage;
+        const message = errorMessage(event);
+        if (message !== undefined) marker.message = draft.message = message;
+        draft.markers.push(marker);
+        break;
+      }
+      case "stage.started":
+        openBar(openStages, stage, draft, event, "stage");
+        break;
+      case "stage.completed":
+        closeBar(openStages, stage, draft, event, "stage", "completed");
+        break;
+      case "stage.failed":
+        closeBar(openStages, stage, draft, event, "stage", "failed");
+        break;
+      case "step.started":
+        openBar(openSteps, stepKey, draft, event, "step");
+        break;
+      case "step.completed":
+        closeBar(openSteps, stepKey, draft, event, "step", "completed");
+        break;
+      case "step.failed":
+        closeBar(openSteps, stepKey, draft, event, "step", "failed");
+        break;
+      case "step.retried":
+        closeBar(openSteps, stepKey, draft, event, "step", "retried");
+        break;
+      case "step.skipped":
+        closeBar(openSteps, stepKey, draft, event, "step", "skipped");
+        break;
+      default:
+        // Any other type is stored by adapters but has nothing to draw.
+        break;
+    }
+  }
+  return draft;
+}
+
+function finished(status: TimelineRunStatus): boolean {
+  return status === "completed" || status === "failed" || status === "aborted";
+}
+
+/** Assigns each bar the lowest lane whose previous bar has ended; returns how many lanes were used. */
+function assignLanes(bars: TimelineBar[]): number {
+  bars.sort((a, b) => a.start - b.start || a.end - b.end);
+  const laneEnds: number[] = [];
+  for (const bar of bars) {
+    let lane = laneEnds.findIndex((end) => end <= bar.start);
+    if (lane === -1) lane = laneEnds.length;
+    laneEnds[lane] = bar.end;
+    bar.lane = lane;
+  }
+  return laneEnds.length;
+}
+
+const SEPARATORS = ["-", ":", "_", ".", "/", "#"];
+
+/**
+ * The part of the run ids every run shares, up to and including a separator: runtimes that number
+ * runs as `<random prefix>-<counter>` give every run the same first characters.
+ */
+function sharedRunIdPrefix(runIds: readonly string[]): string {
+  if (runIds.length < 2) return "";
+  let prefix = runIds[0]!;
+  for (const id of runIds) {
+    let n = 0;
+    const max = Math.min(prefix.length, id.length);
+    while (n < max && prefix.charCodeAt(n) === id.charCodeAt(n)) n++;
+    prefix = prefix.slice(0, n);
+    if (prefix === "") return "";
+  }
+  const cut = Math.max(...SEPARATORS.map((sep) => prefix.lastIndexOf(sep)));
+  return cut < 0 ? "" : prefix.slice(0, cut + 1);
+}
+
+/** The first 8 characters of what tells this run apart (`…-2a` when all runs share a prefix). */
+function shortRunId(runId: string, sharedPrefix: string): string {
+  if (sharedPrefix !== "" && runId.length > sharedPrefix.length) {
+    return `…${sharedPrefix.slice(-1)}${runId.slice(sharedPrefix.length, sharedPrefix.length + 8)}`;
+  }
+  return runId.length <= 8 ? runId : runId.slice(0, 8);
+}
+
+function assertOptions(options: unknown): asserts options is TimelineLayoutOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError("INVALID_INPUT", "layoutTimeline options must be an object like { width: 800 }");
+  }
+  const { width, now, workflowId, runId } = options as Record<string, unknown>;
+  if (typeof width !== "number" || !Number.isFinite(width) || width <= 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `layoutTimeline options.width must be a positive number of pixels (got ${String(width)})`,
+      { details: { width } },
+    );
+  }
+  if (now !== undefined && (typeof now !== "number" || !Number.isFinite(now))) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      "layoutTimeline options.now must be epoch milliseconds (a finite number)",
+    );
+  }
+  for (const [name, value] of [
+    ["workflowId", workflowId],
+    ["runId", runId],
+  ] as const) {
+    if (value !== undefined && typeof value !== "string") {
+      throw new SystemError("INVALID_INPUT", `layoutTimeline options.${name} must be a string when given`);
+    }
+  }
+}
+
+/**
+ * Lays out timeline events as a Gantt chart: one row per run, stage and step bars from each
+ * `*.started` event to its `*.completed` / `*.failed` (or to `now` while running), paused
+ * stretches, resume / failure / abort markers and logger ticks, on a shared time axis of `width`
+ * pixels. Pure: the input may be in any order (runs are read in `seq` order), duplicates (same
+ * `id`) count once, and nothing is mutated.
+ *
+ * @example
+ * ```ts
+ * const { rows, ticks } = layoutTimeline(events, { width: 800 });
+ * for (const bar of rows[0].bars) console.log(bar.kind, bar.stage, bar.x, bar.width, bar.status);
+ * ```
+ * @throws SystemError `INVALID_INPUT` when `events` is not an array of events or `width` is not positive.
+ */
+export function layoutTimeline(
+  events: readonly TimelineEvent[],
+  options: TimelineLayoutOptions,
+): TimelineLayout {
+  assertTimelineEvents(events, "layoutTimeline events");
+  assertOptions(options);
+  const { width, workflowId, runId } = options;
+
+  const byRun = new Map<string, TimelineEvent[]>();
+  const seen = new Set<string>();
+  const workflows = new Set<string>();
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const event of events) {
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    workflows.add(event.workflowId);
+    if (event.at > newest) newest = event.at;
+    const list = byRun.get(event.runId);
+    if (list === undefined) byRun.set(event.runId, [event]);
+    else list.push(event);
+  }
+  const now = Math.max(options.now ?? Date.now(), newest);
+
+  const drafts: RunDraft[] = [];
+  for (const list of byRun.values()) drafts.push(draftRun(list));
+  drafts.sort((a, b) => a.first - b.first || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+
+  const prefix = sharedRunIdPrefix([...byRun.keys()]);
+  const runs: TimelineRunSummary[] = [];
+  const shown: RunDraft[] = [];
+  for (const draft of drafts) {
+    if (workflowId !== undefined && draft.workflowId !== workflowId) continue;
+    runs.push({
+      runId: draft.runId,
+      workflowId: draft.workflowId,
+      shortRunId: shortRunId(draft.runId, prefix),
+      status: draft.status,
+    });
+    if (runId !== undefined && draft.runId !== runId) continue;
+    shown.push(draft);
+  }
+
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const draft of shown) {
+    const runEnd = finished(draft.status) ? draft.last : now;
+    if (draft.first < start) start = draft.first;
+    if (runEnd > end) end = runEnd;
+  }
+  if (shown.length === 0) start = end = now;
+  const span = Math.max(end - start, 1);
+  const toX = (t: number) => ((t - start) / span) * width;
+
+  const rows: TimelineRow[] = shown.map((draft) => {
+    const done = finished(draft.status);
+    const runEnd = done ? draft.last : now;
+    const stages: TimelineBar[] = [];
+    const steps: TimelineBar[] = [];
+    for (const d of draft.bars) {
+      const barEnd = d.open ? Math.max(d.start, runEnd) : d.end;
+      const bar: TimelineBar = {
+        kind: d.kind,
+        stage: d.stage,
+        status: d.status,
+        lane: 0,
+        start: d.start,
+        end: barEnd,
+        x: toX(d.start),
+        width: toX(barEnd) - toX(d.start),
+      };
+      if (d.step !== undefined) bar.step = d.step;
+      if (d.attempt !== undefined) bar.attempt = d.attempt;
+      if (d.message !== undefined) bar.message = d.message;
+      (d.kind === "stage" ? stages : steps).push(bar);
+    }
+    const stageLanes = Math.max(1, assignLanes(stages));
+    const stepLanes = assignLanes(steps);
+    const pauses: TimelinePause[] = draft.pauses.map((p) => {
+      const pauseEnd = p.open ? Math.max(p.start, runEnd) : p.end;
+      const pause: TimelinePause = {
+        start: p.start,
+        end: pauseEnd,
+        x: toX(p.start),
+        width: toX(pauseEnd) - toX(p.start),
+        resumed: !p.open,
+      };
+      if (p.stage !== undefined) pause.stage = p.stage;
+      if (p.nextStage !== undefined) pause.nextStage = p.nextStage;
+      return pause;
+    });
+    for (const marker of draft.markers) marker.x = toX(marker.at);
+    for (const log of draft.logs) log.x = toX(log.at);
+    draft.markers.sort((a, b) => a.at - b.at);
+    draft.logs.sort((a, b) => a.at - b.at);
+    const short = shortRunId(draft.runId, prefix);
+    const row: TimelineRow = {
+      runId: draft.runId,
+      workflowId: draft.workflowId,
+      shortRunId: short,
+      status: draft.status,
+      label: `${draft.workflowId} · ${short} · ${draft.status}`,
+      start: draft.first,
+      end: runEnd,
+      x: toX(draft.first),
+      width: toX(runEnd) - toX(draft.first),
+      bars: [...stages, ...steps],
+      stageLanes,
+      stepLanes,
+      pauses,
+      markers: draft.markers,
+      logs: draft.logs,
+    };
+    if (draft.message !== undefined) row.message = draft.message;
+    return row;
+  });
+
+  return {
+    width,
+    start,
+    end: start + span,
+    now,
+    ticks: axisTicks(start, start + span, width),
+    rows,
+    workflows: [...workflows].sort(),
+    runs,
+  };
+}

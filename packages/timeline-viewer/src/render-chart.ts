@@ -1,0 +1,286 @@
+import { formatDuration } from "./format-duration.js";
+import type {
+  TimelineBar,
+  TimelineLayout,
+  TimelineLogTick,
+  TimelinePause,
+  TimelineRow,
+} from "./layout-types.js";
+import type { DrawNode } from "./reconcile.js";
+import { METRICS } from "./viewer-styles.js";
+
+function px(value: number): string {
+  // Two decimals are plenty on screen and keep redraws from touching styles for sub-pixel noise.
+  return `${Math.round(value * 100) / 100}px`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function dataText(data: unknown): string {
+  if (data === undefined) return "";
+  try {
+    return clip(JSON.stringify(data) ?? "", 400);
+  } catch {
+    return "[unserialisable data]";
+  }
+}
+
+/** The end of a long error message: what failed, without where (`…: amount must be positive`). */
+function gist(message: string): string {
+  const at = message.lastIndexOf(": ");
+  return at > 0 && at < message.length - 2 ? message.slice(at + 2) : message;
+}
+
+function barTitle(bar: TimelineBar): string {
+  const name = bar.step === undefined ? `stage ${bar.stage}` : `step ${bar.stage} › ${bar.step}`;
+  const attempt = bar.attempt !== undefined && bar.attempt > 1 ? `, attempt ${bar.attempt}` : "";
+  const lines = [`${name}: ${bar.status}${attempt}, ${formatDuration(bar.end - bar.start)}`];
+  if (bar.message !== undefined) lines.push(bar.message);
+  return lines.join("\n");
+}
+
+function pauseTitle(pause: TimelinePause): string {
+  const after = pause.stage === undefined ? "" : ` after stage ${pause.stage}`;
+  const next = pause.nextStage === undefined ? "" : `; continues with ${pause.nextStage}`;
+  const state = pause.resumed
+    ? `paused for ${formatDuration(pause.end - pause.start)}`
+    : "paused (still waiting)";
+  return `${state}${after}${next}`;
+}
+
+function logTitle(log: TimelineLogTick): string {
+  const where =
+    log.step !== undefined ? ` [${log.stage ?? ""} › ${log.step}]` : log.stage ? ` [${log.stage}]` : "";
+  const data = dataText(log.data);
+  return `${log.level}${where}: ${log.message}${data === "" ? "" : `\n${data}`}`;
+}
+
+/** Height in pixels of a row with this many lanes. */
+function rowHeight(row: TimelineRow): number {
+  const { rowPad, stageHeight, stageGap, stepHeight, stepGap, logHeight } = METRICS;
+  const logs = row.logs.length > 0 ? logHeight + 3 : 0;
+  const lanes = row.stageLanes * (stageHeight + stageGap) + row.stepLanes * (stepHeight + stepGap);
+  return Math.max(40, rowPad * 2 + lanes + logs);
+}
+
+function labelNode(row: TimelineRow): DrawNode {
+  const summary = `${row.workflowId}\nrun ${row.runId}\n${row.status}, ${formatDuration(row.end - row.start)}`;
+  return {
+    key: "label",
+    tag: "div",
+    className: "label",
+    attrs: { title: row.message === undefined ? summary : `${summary}\n${row.message}` },
+    children: [
+      { key: "wf", tag: "div", className: "wf", text: row.workflowId },
+      {
+        key: "meta",
+        tag: "div",
+        className: "meta",
+        children: [
+          { key: "rid", tag: "span", className: "rid", text: row.shortRunId },
+          { key: "pill", tag: "span", className: `pill ${row.status}`, text: row.status },
+        ],
+      },
+    ],
+  };
+}
+
+function rowNode(row: TimelineRow, width: number): DrawNode {
+  const { rowPad, stageHeight, stageGap, stepHeight, stepGap, minBarWidth, logHeight } = METRICS;
+  const height = rowHeight(row);
+  const common = { "data-run": row.runId, "data-workflow": row.workflowId };
+  const items: DrawNode[] = [
+    {
+      key: "span",
+      tag: "div",
+      className: "span-line",
+      attrs: { "data-kind": "span" },
+      style: `left:${px(row.x)};top:${px(rowPad + stageHeight / 2 - 1)};width:${px(Math.max(row.width, 1))}`,
+    },
+  ];
+
+  row.pauses.forEach((pause, i) => {
+    const attrs: Record<string, string> = {
+      ...common,
+      "data-kind": "pause",
+      "data-resumed": String(pause.resumed),
+      title: pauseTitle(pause),
+    };
+    if (pause.stage !== undefined) attrs["data-stage"] = pause.stage;
+    items.push({
+      key: `pause:${i}`,
+      tag: "div",
+      className: pause.resumed ? "pause" : "pause open",
+      attrs,
+      style: `left:${px(pause.x)};width:${px(Math.max(pause.width, minBarWidth))}`,
+      text:
+        pause.width > 110 && pause.resumed
+          ? `paused · ${formatDuration(pause.end - pause.start)}`
+          : pause.width > 60
+            ? pause.resumed
+              ? "paused"
+              : "waiting…"
+            : "",
+    });
+  });
+
+  const stepTop = rowPad + row.stageLanes * (stageHeight + stageGap);
+  const seen = new Map<string, number>();
+  for (const bar of row.bars) {
+    const attrs: Record<string, string> = {
+      ...common,
+      "data-kind": bar.kind,
+      "data-stage": bar.stage,
+      "data-status": bar.status,
+      title: barTitle(bar),
+    };
+    if (bar.step !== undefined) attrs["data-step"] = bar.step;
+    const id = `${bar.kind}:${bar.stage}:${bar.step ?? ""}`;
+    const n = seen.get(id) ?? 0;
+    seen.set(id, n + 1);
+    const w = Math.max(bar.width, minBarWidth);
+    const stage = bar.kind === "stage";
+    const top = stage
+      ? rowPad + bar.lane * (stageHeight + stageGap)
+      : stepTop + bar.lane * (stepHeight + stepGap);
+    items.push({
+      key: `${id}:${n}`,
+      tag: "div",
+      className: `bar ${bar.kind} ${bar.status}`,
+      attrs,
+      style: `left:${px(bar.x)};top:${px(top)};width:${px(w)};height:${stage ? stageHeight : stepHeight}px`,
+      text: stage && w > 36 ? bar.stage : "",
+    });
+  }
+
+  row.markers.forEach((marker, i) => {
+    const what =
+      marker.kind === "resume" ? "resumed" : marker.kind === "failure" ? "run failed" : "run aborted";
+    const attrs: Record<string, string> = {
+      ...common,
+      "data-kind": marker.kind,
+      title: marker.message === undefined ? what : `${what}: ${marker.message}`,
+    };
+    if (marker.stage !== undefined) attrs["data-stage"] = marker.stage;
+    const node: DrawNode = {
+      key: `marker:${i}`,
+      tag: "div",
+      className: `marker ${marker.kind}`,
+      attrs,
+      style: `left:${px(marker.x)}`,
+    };
+    // Say why a run failed right on the chart when there is room; the tooltip has the whole message.
+    const room = width - marker.x - 24;
+    if (marker.kind !== "resume" && marker.message !== undefined && room > 80) {
+      node.children = [
+        {
+          key: "note",
+          tag: "span",
+          className: "note",
+          style: `max-width:${px(Math.min(room, 360))}`,
+          text: gist(marker.message),
+        },
+      ];
+    }
+    items.push(node);
+  });
+
+  const logTop = height - rowPad - logHeight;
+  row.logs.forEach((log, i) => {
+    const attrs: Record<string, string> = {
+      ...common,
+      "data-kind": "log",
+      "data-level": log.level,
+      title: logTitle(log),
+    };
+    if (log.stage !== undefined) attrs["data-stage"] = log.stage;
+    items.push({
+      key: `log:${i}`,
+      tag: "div",
+      className: `log ${log.level}`,
+      attrs,
+      style: `left:${px(log.x)};top:${px(logTop)}`,
+    });
+  });
+
+  return {
+    key: `run:${row.runId}`,
+    tag: "div",
+    className: "row",
+    attrs: { ...common, "data-kind": "run", "data-status": row.status },
+    style: `height:${height}px`,
+    children: [
+      labelNode(row),
+      { key: "track", tag: "div", className: "track", style: `width:${px(width)}`, children: items },
+    ],
+  };
+}
+
+function clockTime(at: number): string {
+  const d = new Date(at);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * Describes the chart (axis, grid, one row per run) for `layout`, to be applied with `reconcile`.
+ * Text only ever reaches the DOM through `textContent` and attributes, so event data cannot inject markup.
+ */
+export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
+  const { labelWidth } = METRICS;
+  if (layout.rows.length === 0) {
+    return [
+      {
+        key: "empty",
+        tag: "div",
+        className: "empty",
+        attrs: { "data-kind": "empty" },
+        text: "No runs to show yet.",
+      },
+    ];
+  }
+  const axis: DrawNode[] = [
+    {
+      key: "origin",
+      tag: "div",
+      className: "origin",
+      attrs: { title: new Date(layout.start).toISOString() },
+      text: `from ${clockTime(layout.start)}`,
+    },
+  ];
+  const grid: DrawNode[] = [];
+  layout.ticks.forEach((tick, i) => {
+    axis.push({
+      key: `tick:${i}`,
+      tag: "div",
+      className: i === 0 ? "tick-label first" : "tick-label",
+      attrs: { "data-kind": "tick" },
+      style: `left:${px(labelWidth + tick.x)}`,
+      text: tick.label,
+    });
+    grid.push({ key: `grid:${i}`, tag: "div", className: "grid-line", style: `left:${px(tick.x)}` });
+  });
+  if (live && layout.rows.some((row) => row.status === "running" || row.status === "paused")) {
+    const x = ((layout.now - layout.start) / (layout.end - layout.start)) * layout.width;
+    grid.push({
+      key: "now",
+      tag: "div",
+      className: "now-line",
+      attrs: { "data-kind": "now", title: "now" },
+      style: `left:${px(x)}`,
+    });
+  }
+  return [
+    { key: "axis", tag: "div", className: "axis", attrs: { "data-kind": "axis" }, children: axis },
+    {
+      key: "grid",
+      tag: "div",
+      className: "grid",
+      style: `left:${labelWidth}px;width:${px(layout.width)}`,
+      children: grid,
+    },
+    ...layout.rows.map((row) => rowNode(row, layout.width)),
+  ];
+}

@@ -1,0 +1,569 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
+import { layoutTimeline } from "./layout-timeline.js";
+import type { TimelineLayout } from "./layout-types.js";
+import { reconcile } from "./reconcile.js";
+import { chartNodes } from "./render-chart.js";
+import { assertTimelineEvent, assertTimelineEvents } from "./validate-events.js";
+import { METRICS, VIEWER_CSS } from "./viewer-styles.js";
+
+/** Default `pollMs` of a live viewer. */
+export const DEFAULT_POLL_MS = 1000;
+/** Default `lookbackMs`: how far behind the newest seen event each live poll re-reads. */
+export const DEFAULT_LOOKBACK_MS = 30_000;
+const PAGE_LIMIT = 1000;
+
+/**
+ * The `<sluice-timeline>` element (see {@link defineTimelineViewer}): a Gantt chart of Sluice runs.
+ *
+ * Feed it events directly (`events`, `append`, `push`) or give it a `store` (with `live` to keep
+ * polling for new events). Filter with `workflowId` / `runId` (attributes `workflow` / `run`) or
+ * with the selects in its toolbar. Every drawn item carries `data-kind` (`run`, `stage`, `step`,
+ * `pause`, `resume`, `failure`, `abort`, `log`, `tick`) and, where they apply, `data-run`,
+ * `data-workflow`, `data-stage`, `data-step`, `data-status`, `data-level`; tooltips are `title`s.
+ *
+ * It dispatches `timeline-error` (a `CustomEvent` whose `detail` is a `SystemError`) when the store
+ * fails or returns malformed events; a live viewer keeps polling after an error.
+ */
+export interface TimelineViewerElement extends HTMLElement {
+  /** Every event the viewer holds (one per id). Setting it replaces them all. */
+  events: readonly TimelineEvent[];
+  /**
+   * Adds events (an array, or events as separate arguments); events whose id is already held are
+   * ignored. DOM nodes and strings are appended as children, as for any element.
+   */
+  append(...items: Array<Node | string | TimelineEvent | readonly TimelineEvent[]>): void;
+  /** Adds events (one or an array); same as `append` with events. */
+  push(events: TimelineEvent | readonly TimelineEvent[]): void;
+  /** Where to read events from. Setting it clears the held events and loads the store's, page by page. */
+  store: TimelineStore | undefined;
+  /** While true (and connected, with a store), polls the store every `pollMs` for new events. Attribute `live`. */
+  live: boolean;
+  /** Milliseconds between live polls (at least 16; default 1000). Attribute `poll-ms`. */
+  pollMs: number;
+  /**
+   * How far (ms) behind the newest seen event a live poll re-reads, so that events a runtime
+   * flushes late still arrive (default 30000).
+   */
+  lookbackMs: number;
+  /** Show only this workflow's runs (`undefined`: all). Attribute `workflow`. */
+  workflowId: string | undefined;
+  /** Show only this run (`undefined`: all). Attribute `run`. */
+  runId: string | undefined;
+  /** The layout drawn last, or `undefined` before the first draw. */
+  readonly layout: TimelineLayout | undefined;
+  /** Schedules a redraw on the next animation frame; calls in between coalesce into one. */
+  render(): void;
+  /** Redraws now, synchronously. */
+  renderNow(): void;
+  /** Reads new events from the store now (all of them the first time); resolves once drawn. */
+  refresh(): Promise<void>;
+}
+
+/** A constructor of {@link TimelineViewerElement}s, as registered by {@link defineTimelineViewer}. */
+export type TimelineViewerConstructor = new () => TimelineViewerElement;
+
+function isEventList(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
+function asSystemError(error: unknown, context: string): SystemError {
+  return SystemError.from(error, "STORAGE_FAILED", context);
+}
+
+/**
+ * Builds the element class. Done lazily (from `defineTimelineViewer`) because `HTMLElement` does
+ * not exist in Node, and importing the package must have no effects.
+ */
+export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineViewerConstructor {
+  class SluiceTimelineViewer extends Base implements TimelineViewerElement {
+    static get observedAttributes(): string[] {
+      return ["workflow", "run", "live", "poll-ms"];
+    }
+
+    #events = new Map<string, TimelineEvent>();
+    #newest = Number.NEGATIVE_INFINITY;
+    #store: TimelineStore | undefined;
+    #loadedStore: TimelineStore | undefined;
+    #live = false;
+    #pollMs = DEFAULT_POLL_MS;
+    #lookbackMs = DEFAULT_LOOKBACK_MS;
+    #workflowId: string | undefined;
+    #runId: string | undefined;
+    #layout: TimelineLayout | undefined;
+    #error: string | undefined;
+    // Bumped whenever polling must stop (disconnect, new store, live off): loops with an older
+    // generation end at their next await.
+    #generation = 0;
+    #looping = false;
+    #timer: ReturnType<typeof setTimeout> | undefined;
+    #wake: (() => void) | undefined;
+    #cancelFrame: (() => void) | undefined;
+    #resize: ResizeObserver | undefined;
+    #lastWidth = 0;
+    #optionsKey = "";
+    // What the last draw depended on; a draw with the same inputs and no active run is skipped.
+    #version = 0;
+    #drawnKey = "";
+    #drawnActive = false;
+
+    readonly #root: ShadowRoot;
+    readonly #chart: HTMLElement;
+    readonly #workflowSelect: HTMLSelectElement;
+    readonly #runSelect: HTMLSelectElement;
+    readonly #state: HTMLElement;
+
+    constructor() {
+      super();
+      const doc = this.ownerDocument;
+      this.#root = this.attachShadow({ mode: "open" });
+      const style = doc.createElement("style");
+      style.textContent = VIEWER_CSS;
+      const toolbar = doc.createElement("div");
+      toolbar.className = "toolbar";
+      toolbar.setAttribute("part", "toolbar");
+      this.#workflowSelect = doc.createElement("select");
+      this.#workflowSelect.setAttribute("data-kind", "workflow-filter");
+      this.#workflowSelect.setAttribute("aria-label", "Workflow");
+      this.#runSelect = doc.createElement("select");
+      this.#runSelect.setAttribute("data-kind", "run-filter");
+      this.#runSelect.setAttribute("aria-label", "Run");
+      const workflowLabel = doc.createElement("label");
+      workflowLabel.append("Workflow", this.#workflowSelect);
+      const runLabel = doc.createElement("label");
+      runLabel.append("Run", this.#runSelect);
+      this.#state = doc.createElement("span");
+      this.#state.className = "state";
+      this.#state.setAttribute("data-kind", "state");
+      toolbar.append(workflowLabel, runLabel, this.#state, this.#legend(doc));
+      this.#chart = doc.createElement("div");
+      this.#chart.className = "chart";
+      this.#chart.setAttribute("part", "chart");
+      this.#root.append(style, toolbar, this.#chart);
+      this.#workflowSelect.addEventListener("change", () => {
+        this.workflowId = this.#workflowSelect.value || undefined;
+        // A run of another workflow would show nothing.
+        this.runId = undefined;
+      });
+      this.#runSelect.addEventListener("change", () => {
+        this.runId = this.#runSelect.value || undefined;
+      });
+    }
+
+    #legend(doc: Document): HTMLElement {
+      const legend = doc.createElement("span");
+      legend.className = "legend";
+      const items: Array<[string, string, string]> = [
+        ["stage", "var(--st-stage)", ""],
+        ["step", "var(--st-step)", ""],
+        ["running", "repeating-linear-gradient(-45deg, var(--st-running) 0 3px, #22b8d4 3px 6px)", ""],
+        ["failed", "var(--st-failed)", ""],
+        ["retried", "var(--st-retried)", ""],
+        ["paused", "repeating-linear-gradient(45deg, #d1d5db 0 2px, #f9fafb 2px 4px)", ""],
+        ["resumed", "var(--st-resume)", "tick"],
+        ["log", "var(--st-log-info)", "dot"],
+      ];
+      for (const [name, background, extra] of items) {
+        const item = doc.createElement("span");
+        const swatch = doc.createElement("i");
+        swatch.className = extra === "" ? "swatch" : `swatch ${extra}`;
+        swatch.style.background = background;
+        item.append(swatch, name);
+        legend.append(item);
+      }
+      return legend;
+    }
+
+    // ───────────── lifecycle ─────────────
+
+    connectedCallback(): void {
+      // Properties set on the element before it was upgraded shadow the accessors: re-apply them.
+      for (const name of [
+        "events",
+        "store",
+        "pollMs",
+        "lookbackMs",
+        "live",
+        "workflowId",
+        "runId",
+      ] as const) {
+        if (Object.hasOwn(this, name)) {
+          const value = (this as Record<string, unknown>)[name];
+          delete (this as Record<string, unknown>)[name];
+          (this as Record<string, unknown>)[name] = value;
+        }
+      }
+      if (this.#resize === undefined && typeof ResizeObserver === "function") {
+        this.#resize = new ResizeObserver(() => {
+          if (this.#chart.clientWidth !== this.#lastWidth) this.render();
+        });
+      }
+      this.#resize?.observe(this);
+      if (this.#store !== undefined) this.#startLoop();
+      this.render();
+    }
+
+    disconnectedCallback(): void {
+      this.#resize?.disconnect();
+      this.#stopLoop();
+      this.#cancelFrame?.();
+      this.#cancelFrame = undefined;
+    }
+
+    attributeChangedCallback(name: string, _old: string | null, value: string | null): void {
+      switch (name) {
+        case "workflow":
+          if ((value ?? undefined) !== this.#workflowId) {
+            this.#workflowId = value === null || value === "" ? undefined : value;
+            this.render();
+          }
+          break;
+        case "run":
+          if ((value ?? undefined) !== this.#runId) {
+            this.#runId = value === null || value === "" ? undefined : value;
+            this.render();
+          }
+          break;
+        case "live": {
+          const live = value !== null;
+          if (live !== this.#live) {
+            this.#live = live;
+            // Off ends the polling after a load in progress finishes; it does not abandon the load.
+            if (live) this.#startLoop();
+            else this.#wakeLoop();
+            this.render();
+          }
+          break;
+        }
+        case "poll-ms": {
+          const ms = Number(value);
+          // A bad attribute keeps the previous interval: markup cannot be made to throw here.
+          if (value !== null && Number.isFinite(ms) && ms >= 16) this.#pollMs = ms;
+          else if (value === null) this.#pollMs = DEFAULT_POLL_MS;
+          break;
+        }
+      }
+    }
+
+    // ───────────── events ─────────────
+
+    get events(): readonly TimelineEvent[] {
+      return [...this.#events.values()];
+    }
+
+    set events(events: readonly TimelineEvent[]) {
+      assertTimelineEvents(events, "<sluice-timeline>.events");
+      this.#events = new Map();
+      this.#newest = Number.NEGATIVE_INFINITY;
+      this.#version++;
+      this.#add(events);
+      this.render();
+    }
+
+    override append(...items: Array<Node | string | TimelineEvent | readonly TimelineEvent[]>): void {
+      if (
+        items.every(
+          (item) => typeof item === "string" || (typeof Node === "function" && item instanceof Node),
+        )
+      ) {
+        super.append(...(items as Array<Node | string>));
+        return;
+      }
+      const events: TimelineEvent[] = [];
+      items.forEach((item, i) => {
+        if (isEventList(item)) {
+          assertTimelineEvents(item, `<sluice-timeline>.append(…) argument ${i}`);
+          for (const event of item as readonly TimelineEvent[]) events.push(event);
+        } else {
+          assertTimelineEvent(item, `<sluice-timeline>.append(…) argument ${i}`);
+          events.push(item);
+        }
+      });
+      this.#add(events);
+      this.render();
+    }
+
+    push(events: TimelineEvent | readonly TimelineEvent[]): void {
+      this.append(isEventList(events) ? (events as readonly TimelineEvent[]) : [events as TimelineEvent]);
+    }
+
+    #add(events: readonly TimelineEvent[]): void {
+      const held = this.#events;
+      for (const event of events) {
+        if (held.has(event.id)) continue;
+        this.#version++;
+        held.set(event.id, event);
+        if (event.at > this.#newest) this.#newest = event.at;
+      }
+    }
+
+    // ───────────── store and live polling ─────────────
+
+    get store(): TimelineStore | undefined {
+      return this.#store;
+    }
+
+    set store(store: TimelineStore | undefined | null) {
+      if (
+        store !== undefined &&
+        store !== null &&
+        (typeof store !== "object" || typeof (store as TimelineStore).query !== "function")
+      ) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          "<sluice-timeline>.store must be a TimelineStore (an object with query()), or undefined",
+        );
+      }
+      if (store === this.#store) return;
+      this.#stopLoop();
+      this.#store = store ?? undefined;
+      this.#loadedStore = undefined;
+      this.#version++;
+      this.#events = new Map();
+      this.#newest = Number.NEGATIVE_INFINITY;
+      this.#error = undefined;
+      if (this.#store !== undefined && this.isConnected) this.#startLoop();
+      this.render();
+    }
+
+    get live(): boolean {
+      return this.#live;
+    }
+
+    set live(live: boolean) {
+      this.toggleAttribute("live", Boolean(live));
+    }
+
+    get pollMs(): number {
+      return this.#pollMs;
+    }
+
+    set pollMs(ms: number) {
+      if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 16) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `<sluice-timeline>.pollMs must be a number of milliseconds >= 16 (got ${String(ms)})`,
+        );
+      }
+      this.setAttribute("poll-ms", String(ms));
+    }
+
+    get lookbackMs(): number {
+      return this.#lookbackMs;
+    }
+
+    set lookbackMs(ms: number) {
+      if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `<sluice-timeline>.lookbackMs must be a number of milliseconds >= 0 (got ${String(ms)})`,
+        );
+      }
+      this.#lookbackMs = ms;
+    }
+
+    async refresh(): Promise<void> {
+      const store = this.#store;
+      if (store !== undefined) await this.#sync(store, this.#generation);
+      this.renderNow();
+    }
+
+    #startLoop(): void {
+      if (this.#looping || this.#store === undefined || !this.isConnected) return;
+      this.#looping = true;
+      void this.#loop(this.#store, this.#generation);
+    }
+
+    #stopLoop(): void {
+      this.#generation++;
+      this.#looping = false;
+      this.#wakeLoop();
+    }
+
+    #wakeLoop(): void {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    }
+
+    async #loop(store: TimelineStore, generation: number): Promise<void> {
+      for (;;) {
+        await this.#sync(store, generation);
+        if (generation !== this.#generation) return;
+        this.render();
+        if (!this.#live || !this.isConnected) break;
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          this.#timer = setTimeout(resolve, this.#pollMs);
+        });
+        this.#wake = undefined;
+        this.#timer = undefined;
+        if (generation !== this.#generation) return;
+        if (!this.#live) break;
+      }
+      this.#looping = false;
+    }
+
+    // Reads everything the first time, then only what is at most lookbackMs older than the newest
+    // held event; ids already held are ignored. Never rejects: failures are reported.
+    async #sync(store: TimelineStore, generation: number): Promise<void> {
+      const full = this.#loadedStore !== store;
+      const from =
+        full || this.#newest === Number.NEGATIVE_INFINITY ? undefined : this.#newest - this.#lookbackMs;
+      let next: string | undefined;
+      try {
+        do {
+          const filter: TimelineQuery = { limit: PAGE_LIMIT };
+          if (from !== undefined) filter.from = from;
+          if (next !== undefined) filter.next = next;
+          const page = await store.query(filter);
+          if (generation !== this.#generation || store !== this.#store) return;
+          const events = page !== null && typeof page === "object" ? page.events : undefined;
+          if (!Array.isArray(events)) {
+            throw new SystemError(
+              "INVALID_INPUT",
+              "store.query() must resolve to { events: TimelineEvent[], next? }",
+            );
+          }
+          this.#addFromStore(events);
+          next = typeof page.next === "string" ? page.next : undefined;
+        } while (next !== undefined);
+        this.#loadedStore = store;
+        this.#error = undefined;
+      } catch (error) {
+        if (generation !== this.#generation) return;
+        this.#report(asSystemError(error, "<sluice-timeline> could not read its store"));
+      }
+    }
+
+    #addFromStore(events: readonly unknown[]): void {
+      const good: TimelineEvent[] = [];
+      let bad: SystemError | undefined;
+      for (let i = 0; i < events.length; i++) {
+        try {
+          assertTimelineEvent(events[i], `store.query() events[${i}]`);
+          good.push(events[i] as TimelineEvent);
+        } catch (error) {
+          bad ??= error as SystemError;
+        }
+      }
+      this.#add(good);
+      // One malformed event from a store must not hide every other run: skip it, say so.
+      if (bad !== undefined) this.#report(bad);
+    }
+
+    #report(error: SystemError): void {
+      this.#error = error.message;
+      this.dispatchEvent(new CustomEvent("timeline-error", { detail: error }));
+      this.render();
+    }
+
+    // ───────────── filters ─────────────
+
+    get workflowId(): string | undefined {
+      return this.#workflowId;
+    }
+
+    set workflowId(id: string | undefined) {
+      if (id === undefined || id === null || id === "") this.removeAttribute("workflow");
+      else this.setAttribute("workflow", String(id));
+    }
+
+    get runId(): string | undefined {
+      return this.#runId;
+    }
+
+    set runId(id: string | undefined) {
+      if (id === undefined || id === null || id === "") this.removeAttribute("run");
+      else this.setAttribute("run", String(id));
+    }
+
+    // ───────────── drawing ─────────────
+
+    get layout(): TimelineLayout | undefined {
+      return this.#layout;
+    }
+
+    render(): void {
+      if (this.#cancelFrame !== undefined) return;
+      const draw = () => {
+        this.#cancelFrame = undefined;
+        this.renderNow();
+      };
+      if (typeof requestAnimationFrame === "function") {
+        const frame = requestAnimationFrame(draw);
+        this.#cancelFrame = () => cancelAnimationFrame(frame);
+      } else {
+        const timer = setTimeout(draw, 16);
+        this.#cancelFrame = () => clearTimeout(timer);
+      }
+    }
+
+    renderNow(): void {
+      const chartWidth = this.#chart.clientWidth;
+      this.#lastWidth = chartWidth;
+      const available = chartWidth > 0 ? chartWidth : METRICS.fallbackWidth + METRICS.labelWidth;
+      const width = Math.max(120, available - METRICS.labelWidth - METRICS.rightPad);
+      const key = [this.#version, width, this.#workflowId, this.#runId, this.#live, this.#error].join(
+        "\u0000",
+      );
+      // Running and paused runs grow with the clock; anything else only changes with its inputs.
+      if (key === this.#drawnKey && !this.#drawnActive) return;
+      const options: { width: number; workflowId?: string; runId?: string } = { width };
+      if (this.#workflowId !== undefined) options.workflowId = this.#workflowId;
+      if (this.#runId !== undefined) options.runId = this.#runId;
+      const layout = layoutTimeline([...this.#events.values()], options);
+      this.#layout = layout;
+      this.#drawnKey = key;
+      this.#drawnActive = layout.rows.some((row) => row.status === "running" || row.status === "paused");
+      reconcile(this.#chart, chartNodes(layout, this.#live));
+      this.#renderToolbar(layout);
+    }
+
+    #renderToolbar(layout: TimelineLayout): void {
+      const key = JSON.stringify([layout.workflows, layout.runs, this.#workflowId ?? "", this.#runId ?? ""]);
+      // Rebuilding the options while someone has a select open would close it: only on change.
+      if (key !== this.#optionsKey) {
+        this.#optionsKey = key;
+        const fill = (
+          select: HTMLSelectElement,
+          all: string,
+          entries: Array<[string, string]>,
+          value?: string,
+        ) => {
+          const options = [new Option(all, "")];
+          for (const [v, text] of entries) options.push(new Option(text, v));
+          if (value !== undefined && !entries.some(([v]) => v === value))
+            options.push(new Option(value, value));
+          select.replaceChildren(...options);
+          select.value = value ?? "";
+        };
+        fill(
+          this.#workflowSelect,
+          `all (${layout.workflows.length})`,
+          layout.workflows.map((w) => [w, w]),
+          this.#workflowId,
+        );
+        fill(
+          this.#runSelect,
+          `all (${layout.runs.length})`,
+          layout.runs.map((r) => [r.runId, `${r.shortRunId} · ${r.status}`]),
+          this.#runId,
+        );
+      }
+      const count = layout.rows.length;
+      const active = layout.rows.filter((r) => r.status === "running" || r.status === "paused").length;
+      this.#state.className = this.#live && this.#store !== undefined ? "state live" : "state";
+      this.#state.classList.toggle("error", this.#error !== undefined);
+      this.#state.textContent =
+        this.#error !== undefined
+          ? this.#error
+          : `${count} run${count === 1 ? "" : "s"}${active > 0 ? `, ${active} active` : ""}${
+              this.#live && this.#store !== undefined ? " · live" : ""
+            }`;
+    }
+  }
+  return SluiceTimelineViewer;
+}

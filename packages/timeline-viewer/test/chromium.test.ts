@@ -1,0 +1,348 @@
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TimelineViewerElement } from "../src/index.js";
+import { openBrowserPage } from "./browser/harness.mjs";
+import type { ScenarioRuns } from "./browser/viewer-page.js";
+import { scenario } from "./synthetic-events.js";
+
+// The viewer in a real Chromium, pointed live at the store of a real WorkflowRuntime running in
+// the page. Fails (never skips) when Chromium is missing; the error says how to install it.
+const PAGE = fileURLToPath(new URL("./browser/viewer-page.ts", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../../../ci-artifacts/", import.meta.url));
+const SCREENSHOT = `${ARTIFACTS}timeline-viewer.png`;
+
+describe("<sluice-timeline> in Chromium, live on a real runtime", () => {
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
+  let page: Page;
+  let runs: ScenarioRuns;
+
+  const viewer = () => page.locator("sluice-timeline");
+  // Playwright's CSS engine pierces open shadow roots.
+  const drawn = (selector: string): Locator => viewer().locator(selector);
+
+  beforeAll(async () => {
+    browser = await openBrowserPage(PAGE, { width: 1280, height: 640 });
+    page = browser.page;
+    runs = await page.evaluate(() => window.__sluice!.runScenario());
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("draws one row per run with its workflow, short run id and status", async () => {
+    // The viewer only ever saw the store: every row arrived by live polling.
+    await expect.poll(() => drawn('[data-kind="run"]').count(), { timeout: 5000 }).toBe(4);
+    const status = async (runId: string) =>
+      drawn(`[data-kind="run"][data-run="${runId}"]`).getAttribute("data-status");
+    await expect.poll(() => status(runs.approved)).toBe("completed");
+    expect(await status(runs.failed)).toBe("failed");
+    expect(await status(runs.waiting)).toBe("paused");
+    expect(await status(runs.synced)).toBe("completed");
+    const label = drawn(`[data-kind="run"][data-run="${runs.approved}"] .label`);
+    expect(await label.locator(".wf").textContent()).toBe("order-approval");
+    expect(await label.locator(".pill").textContent()).toBe("completed");
+    // Short run ids tell the runs apart and are the end of the full id (the runtime's ids share a prefix).
+    const shortIds = await drawn('[data-kind="run"] .rid').allTextContents();
+    expect(new Set(shortIds).size).toBe(4);
+    const approvedShort = (await label.locator(".rid").textContent())!;
+    expect(runs.approved.endsWith(approvedShort.replace("…", ""))).toBe(true);
+  });
+
+  it("draws the approved run's three stage bars in order, with its steps", async () => {
+    const stages = drawn(`[data-kind="stage"][data-run="${runs.approved}"]`);
+    await expect.poll(() => stages.count()).toBe(3);
+    const info = await stages.evaluateAll((nodes) =>
+      nodes.map((n) => ({
+        stage: n.getAttribute("data-stage"),
+        status: n.getAttribute("data-status"),
+        left: n.getBoundingClientRect().left,
+        width: n.getBoundingClientRect().width,
+      })),
+    );
+    expect(info.map((b) => [b.stage, b.status])).toEqual([
+      ["validate", "completed"],
+      ["approval", "completed"],
+      ["ship", "completed"],
+    ]);
+    expect(info[0]!.left).toBeLessThan(info[1]!.left);
+    expect(info[1]!.left).toBeLessThan(info[2]!.left);
+    for (const bar of info) expect(bar.width).toBeGreaterThan(2);
+    const steps = await drawn(`[data-kind="step"][data-run="${runs.approved}"]`).evaluateAll((nodes) =>
+      nodes.map((n) => n.getAttribute("data-step")),
+    );
+    expect(steps).toEqual(["check", "reserve", "request", "label", "notify"]);
+  });
+
+  it("marks the pause as a gap between approval and ship, and the resume", async () => {
+    const pause = drawn(`[data-kind="pause"][data-run="${runs.approved}"]`);
+    expect(await pause.count()).toBe(1);
+    expect(await pause.getAttribute("data-resumed")).toBe("true");
+    expect(await pause.getAttribute("title")).toMatch(
+      /^paused for .* after stage approval; continues with ship$/,
+    );
+    // Measured in one go: while live, every redraw rescales the axis to the moving "now".
+    const { gap, approval, ship } = await viewer().evaluate((el, runId) => {
+      const rect = (selector: string) => {
+        const r = el.shadowRoot!.querySelector(`[data-run="${runId}"]${selector}`)!.getBoundingClientRect();
+        return { left: r.left, right: r.right };
+      };
+      return {
+        gap: rect('[data-kind="pause"]'),
+        approval: rect('[data-kind="stage"][data-stage="approval"]'),
+        ship: rect('[data-kind="stage"][data-stage="ship"]'),
+      };
+    }, runs.approved);
+    // The page waits 200 ms before approving; the axis grows while the test runs, so only "visible".
+    expect(gap.right - gap.left).toBeGreaterThan(4);
+    const drawnPause = await viewer().evaluate(
+      (el, runId) => (el as TimelineViewerElement).layout!.rows.find((r) => r.runId === runId)!.pauses[0]!,
+      runs.approved,
+    );
+    expect(drawnPause.end - drawnPause.start).toBeGreaterThanOrEqual(190);
+    expect(gap.left).toBeGreaterThanOrEqual(approval.right - 2);
+    expect(gap.right).toBeLessThanOrEqual(ship.left + 2);
+    expect(await drawn(`[data-kind="resume"][data-run="${runs.approved}"]`).count()).toBe(1);
+    // The run still waiting has an open pause, and no resume.
+    expect(await drawn(`[data-kind="pause"][data-run="${runs.waiting}"]`).getAttribute("data-resumed")).toBe(
+      "false",
+    );
+    expect(await drawn(`[data-kind="resume"][data-run="${runs.waiting}"]`).count()).toBe(0);
+  });
+
+  it("draws the failure in red with the error message as its tooltip", async () => {
+    const failedStage = drawn(`[data-kind="stage"][data-run="${runs.failed}"][data-stage="validate"]`);
+    expect(await failedStage.getAttribute("data-status")).toBe("failed");
+    expect(await failedStage.getAttribute("title")).toContain("amount must be positive (got 0)");
+    expect(await failedStage.evaluate((n) => getComputedStyle(n).backgroundColor)).toBe("rgb(220, 38, 38)");
+    const marker = drawn(`[data-kind="failure"][data-run="${runs.failed}"]`);
+    expect(await marker.count()).toBe(1);
+    expect(await marker.getAttribute("title")).toContain(runs.failureMessage);
+    // It stopped at validate: nothing after it was drawn.
+    expect(await drawn(`[data-kind="stage"][data-run="${runs.failed}"]`).count()).toBe(1);
+  });
+
+  it("draws logger calls as ticks with their level and message", async () => {
+    const tick = drawn(`[data-kind="log"][data-run="${runs.approved}"]`);
+    expect(await tick.count()).toBe(1);
+    expect(await tick.getAttribute("data-level")).toBe("info");
+    expect(await tick.getAttribute("data-stage")).toBe("ship");
+    expect(await tick.getAttribute("title")).toMatch(/^info \[ship › label\]: shipping\n.*"carrier":"dhl"/);
+    const warn = drawn(`[data-kind="log"][data-run="${runs.synced}"]`);
+    expect(await warn.getAttribute("data-level")).toBe("warn");
+    expect(await drawn(`[data-kind="step"][data-run="${runs.synced}"][data-status="retried"]`).count()).toBe(
+      1,
+    );
+  });
+
+  it("keeps the still-paused run growing while live", async () => {
+    const pause = drawn(`[data-kind="pause"][data-run="${runs.waiting}"]`);
+    const before = (await pause.boundingBox())!;
+    await page.waitForTimeout(300);
+    const after = (await pause.boundingBox())!;
+    // The open pause reaches "now", which moves right relative to the finished runs.
+    expect(after.width).toBeGreaterThan(before.width);
+  });
+
+  it("filters by workflow and by run through its own selects and attributes", async () => {
+    await drawn('select[data-kind="workflow-filter"]').selectOption("inventory-sync");
+    await expect.poll(() => drawn('[data-kind="run"]').count()).toBe(1);
+    expect(await viewer().getAttribute("workflow")).toBe("inventory-sync");
+    await drawn('select[data-kind="workflow-filter"]').selectOption("");
+    await expect.poll(() => drawn('[data-kind="run"]').count()).toBe(4);
+    await viewer().evaluate((el, runId) => el.setAttribute("run", runId), runs.failed);
+    await expect.poll(() => drawn('[data-kind="run"]').count()).toBe(1);
+    expect(await drawn('select[data-kind="run-filter"]').inputValue()).toBe(runs.failed);
+    await viewer().evaluate((el) => el.removeAttribute("run"));
+    await expect.poll(() => drawn('[data-kind="run"]').count()).toBe(4);
+  });
+
+  it("saves a screenshot for people to look at", async () => {
+    // Stop polling so the picture is stable, then draw once more.
+    await viewer().evaluate((el) => {
+      (el as HTMLElement & { live: boolean; renderNow(): void }).live = false;
+      (el as HTMLElement & { renderNow(): void }).renderNow();
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+    // The page's body: its heading and the chart, without the empty viewport below.
+    const png = await page.locator("body").screenshot({ path: SCREENSHOT });
+    expect(png.byteLength).toBeGreaterThan(10_000);
+  });
+});
+
+describe("<sluice-timeline> element API in Chromium", () => {
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await openBrowserPage(PAGE, { width: 1000, height: 600 });
+    page = browser.page;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("takes events by assignment, append and push, once per id, and still appends DOM nodes", async () => {
+    const result = await page.evaluate((events) => {
+      const el = document.createElement("sluice-timeline");
+      document.body.append(el);
+      const rows = () => el.shadowRoot!.querySelectorAll('[data-kind="run"]').length;
+      el.events = events.slice(0, 10);
+      el.renderNow();
+      const first = rows();
+      el.append(events.slice(10));
+      el.push(events[0]!); // already held
+      el.renderNow();
+      const all = [rows(), el.events.length];
+      el.push({ ...events[0]!, id: "extra:0", runId: "extra" });
+      el.renderNow();
+      const pushed = rows();
+      el.append(document.createElement("span"), "text");
+      const lightChildren = el.childNodes.length;
+      el.events = [];
+      el.renderNow();
+      const empty = el.shadowRoot!.querySelector('[data-kind="empty"]')?.textContent;
+      el.remove();
+      return { first, all, pushed, lightChildren, empty, total: events.length };
+    }, scenario());
+    expect(result.first).toBe(1);
+    expect(result.all).toEqual([3, result.total]);
+    expect(result.pushed).toBe(4);
+    expect(result.lightChildren).toBe(2);
+    expect(result.empty).toBe("No runs to show yet.");
+  });
+
+  it("rejects bad input with SystemError INVALID_INPUT messages that say what to fix", async () => {
+    const errors = await page.evaluate(() => {
+      const el = document.createElement("sluice-timeline");
+      const attempt = (f: () => void) => {
+        try {
+          f();
+          return "no error";
+        } catch (error) {
+          return `${(error as { code?: string }).code}: ${(error as Error).message}`;
+        }
+      };
+      return [
+        attempt(() => {
+          el.events = "nope" as never;
+        }),
+        attempt(() => el.push({ id: "x", runId: "r", workflowId: "w", seq: 0, at: "soon" } as never)),
+        attempt(() => {
+          el.pollMs = 5;
+        }),
+        attempt(() => {
+          el.store = {} as never;
+        }),
+      ];
+    });
+    expect(errors).toEqual([
+      "INVALID_INPUT: <sluice-timeline>.events must be an array of TimelineEvent objects",
+      'INVALID_INPUT: <sluice-timeline>.append(…) argument 0[0]: "type" must be a non-empty string',
+      "INVALID_INPUT: <sluice-timeline>.pollMs must be a number of milliseconds >= 16 (got 5)",
+      "INVALID_INPUT: <sluice-timeline>.store must be a TimelineStore (an object with query()), or undefined",
+    ]);
+  });
+
+  it("reads configuration from attributes", async () => {
+    const state = await page.evaluate(async (events) => {
+      const host = document.createElement("div");
+      host.innerHTML = '<sluice-timeline workflow="report" poll-ms="40" live></sluice-timeline>';
+      document.body.append(host);
+      const el = host.firstElementChild as HTMLElementTagNameMap["sluice-timeline"];
+      el.events = events;
+      el.renderNow();
+      const out = {
+        pollMs: el.pollMs,
+        live: el.live,
+        workflowId: el.workflowId,
+        rows: Array.from(el.shadowRoot!.querySelectorAll('[data-kind="run"]'), (r) =>
+          r.getAttribute("data-run"),
+        ),
+        select: el.shadowRoot!.querySelector<HTMLSelectElement>('[data-kind="workflow-filter"]')!.value,
+      };
+      host.remove();
+      return out;
+    }, scenario());
+    expect(state).toEqual({
+      pollMs: 40,
+      live: true,
+      workflowId: "report",
+      rows: ["report-1"],
+      select: "report",
+    });
+  });
+
+  it("loads every page of a store, polls while live and connected, and stops when removed", async () => {
+    const result = await page.evaluate(async () => {
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const memory = window.__sluice!.createMemoryTimelineStore();
+      const many = Array.from({ length: 2500 }, (_, i) => ({
+        id: `e${i}`,
+        runId: `run-${i % 5}`,
+        workflowId: "bulk",
+        seq: Math.floor(i / 5),
+        at: 1000 + i,
+        source: "logger",
+        type: "log",
+        message: `line ${i}`,
+      }));
+      await memory.append(many);
+      let queries = 0;
+      // The real store, counting the viewer's queries.
+      const store = {
+        ...memory,
+        query: (filter?: Parameters<typeof memory.query>[0]) => {
+          queries++;
+          return memory.query(filter);
+        },
+      };
+      const el = document.createElement("sluice-timeline");
+      el.pollMs = 20;
+      el.live = true;
+      el.store = store as never;
+      document.body.append(el);
+      await sleep(200);
+      const loaded = el.events.length;
+      const pagesAndPolls = queries;
+      await memory.append([{ ...many[0]!, id: "late", seq: 9999, at: 5000, message: "late line" }]);
+      await sleep(100);
+      const afterAppend = el.events.length;
+      el.remove();
+      await sleep(30);
+      const atRemoval = queries;
+      await sleep(150);
+      return { loaded, pagesAndPolls, afterAppend, atRemoval, later: queries };
+    });
+    expect(result.loaded).toBe(2500);
+    expect(result.pagesAndPolls).toBeGreaterThan(4); // 3 pages, then polls
+    expect(result.afterAppend).toBe(2501);
+    expect(result.later).toBe(result.atRemoval);
+  });
+
+  it("reports a failing store as a timeline-error event and on its toolbar", async () => {
+    const result = await page.evaluate(async () => {
+      const store = window.__sluice!.createMemoryTimelineStore();
+      await store.close(); // every query now rejects with DISPOSED
+      const el = document.createElement("sluice-timeline");
+      const seen: string[] = [];
+      el.addEventListener("timeline-error", (e) =>
+        seen.push((e as CustomEvent<{ code: string }>).detail.code),
+      );
+      document.body.append(el);
+      el.store = store;
+      await new Promise((r) => setTimeout(r, 100));
+      el.renderNow();
+      const state = el.shadowRoot!.querySelector('[data-kind="state"]');
+      const out = { seen, text: state?.textContent, error: state?.classList.contains("error") };
+      el.remove();
+      return out;
+    });
+    expect(result.seen).toEqual(["DISPOSED"]);
+    expect(result.error).toBe(true);
+    expect(result.text).toBe("timeline-memory: query() called after close(); create a new store");
+  });
+});
