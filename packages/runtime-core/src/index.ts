@@ -1,3 +1,6 @@
+// The two built-in services' types, so `d.require<PauseService>("__pause_service__")` needs no extra import.
+export type { EnvService } from "@sluice/env";
+export type { Condition, PauseHandle, PauseRegistration, PauseService } from "@sluice/pause";
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";

@@ -321,11 +321,11 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.release(trigger.event);
     }
     for (const runId of wf.policy.close())
-      this.cancelQueuedRun(wf, runId, "the workflow was deregistered", false);
+      this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
     const finishing: Promise<RunResult>[] = [];
     for (const record of wf.runs) {
       if (record.status === "queued") {
-        this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", false);
+        this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", true);
         continue;
       }
       finishing.push(record.whenFinished());
@@ -779,7 +779,10 @@ export class WorkflowRuntime implements RunContainerFactory {
       }
       return undefined;
     } catch (error) {
-      return SystemError.from(error, "HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw`);
+      const reason = error instanceof Error ? error.message : String(error);
+      return new SystemError("HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw: ${reason}`, {
+        cause: error,
+      });
     }
   }
 
@@ -826,6 +829,9 @@ export class WorkflowRuntime implements RunContainerFactory {
         const mapper = pauseService.patchMapper(wait.id);
         if (mapper !== undefined) (record.mappers ??= new Map()).set(wait.id, mapper);
       }
+      // The waits now live in the checkpoint; the service forgets them so a later stage can reuse
+      // an id and a run that pauses often does not accumulate old registrations.
+      pauseService.release();
     }
     wf.registry.update(record.runId, {
       status: "paused",
@@ -956,10 +962,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       record.mappers = undefined;
       record.status = "running";
       wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
-      const run = record.pipeline.restore(
-        checkpoint,
-        patch === undefined ? this.runOptions(record) : { ...this.runOptions(record), patch },
-      );
+      // The resume patch goes into the store first, so onResume already sees it.
+      if (patch !== undefined) record.store!.set(patch);
+      const run = record.pipeline.restore(checkpoint, this.runOptions(record));
       record.pipelineRun = run;
       if (record.abortRequested) run.abort("aborted while resuming");
       else if (wf.options.onResume !== undefined) {

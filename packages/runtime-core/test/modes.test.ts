@@ -215,3 +215,19 @@ describe("trigger conditions", () => {
     });
   });
 });
+
+describe("deregister", () => {
+  it("reports queued runs as dropped and aborts the active one", async () => {
+    const t = await setup({ type: "serialized" });
+    t.emit("a");
+    t.emit("b");
+    await expect.poll(() => t.started).toEqual(["a"]);
+    await h.runtime.deregister("gated");
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "dropped"]);
+    expect(t.dispatched[2]).toMatchObject({
+      runId: t.dispatched[1]?.runId,
+      reason: expect.stringContaining("deregistered"),
+    });
+    expect(t.completed.map((r) => r.ok && r.value.status)).toEqual(["aborted"]);
+  });
+});

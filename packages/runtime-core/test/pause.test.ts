@@ -474,3 +474,39 @@ describe("abort and signal", () => {
     expect(r.ok && r.value.state.saw).toBe("up");
   });
 });
+
+describe("review fixes", () => {
+  it("onResume already sees the resume patch", async () => {
+    h = await harness();
+    const seen: unknown[] = [];
+    await h.runtime.register(approval, { onResume: (ctx) => void seen.push(ctx.state().approvedBy) });
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    h.bus.emit("order.approved", { orderId: "o1", approvedBy: "ann" });
+    await expect.poll(() => seen).toEqual(["ann"]);
+  });
+
+  it("a later stage can register a wait with the same explicit id", async () => {
+    h = await harness();
+    const waitWithId = {
+      id: "w",
+      action: async (ctx: any) => void (await pauseOf(ctx)).register({ id: "approval", event: "ok" }),
+    };
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            { id: "first", steps: [waitWithId] },
+            { id: "second", steps: [{ ...waitWithId, id: "w2" }] },
+            { id: "end", steps: [{ id: "e", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    });
+    const paused = await h.runtime.invoke("orders", "placed", {});
+    const again = await h.runtime.resume(paused.metadata.runId!, {});
+    expect(again.ok && again.value.status).toBe("paused");
+    const done = await h.runtime.resume(paused.metadata.runId!, {});
+    expect(done.ok && done.value).toMatchObject({ status: "completed", state: { done: true } });
+  });
+});

@@ -1,0 +1,4 @@
+export {
+  createJsonLinesTimelineStore,
+  type JsonLinesTimelineStoreOptions,
+} from "./json-lines-timeline-store.js";

@@ -1,0 +1,18 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeTimelineConformance } from "@sluice/timeline/conformance/vitest";
+import { createJsonLinesTimelineStore } from "../src/index.js";
+
+// A fresh file per store; reopen() reopens the newest one; cleanup() removes them all.
+const dirs: string[] = [];
+const newFile = () => join(dirs[dirs.push(mkdtempSync(join(tmpdir(), "sluice-jsonl-"))) - 1]!, "t.jsonl");
+const lastFile = () => join(dirs.at(-1)!, "t.jsonl");
+
+describeTimelineConformance("timeline-jsonl", {
+  create: () => createJsonLinesTimelineStore({ filename: newFile() }),
+  reopen: () => createJsonLinesTimelineStore({ filename: lastFile() }),
+  cleanup: () => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  },
+});
