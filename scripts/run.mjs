@@ -56,6 +56,7 @@ switch (task) {
     run("pnpm exec turbo run build");
     run("pnpm run lint");
     run("pnpm exec turbo run typecheck test --concurrency=1 --continue");
+    run("node scripts/changeset-dry-run.mjs");
     break;
   case "demo":
     run("pnpm exec turbo run build --filter=@sluice/example-node-order-approval...");

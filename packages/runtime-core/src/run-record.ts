@@ -52,6 +52,8 @@ export class RunRecord {
   abortRequested = false;
   finished = false;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
+  /** Id of the run's state store in the host's StoreRegistry. */
+  readonly storeId: string;
 
   constructor(
     private readonly containers: RunContainerFactory,
@@ -65,6 +67,7 @@ export class RunRecord {
   ) {
     this.initialState = initialState;
     this.payload = payload;
+    this.storeId = `sluice:run:${runId}`;
   }
 
   /**

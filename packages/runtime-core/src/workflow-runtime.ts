@@ -77,10 +77,6 @@ function runIdPrefix(): string {
   return Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
 }
 
-function storeIdOf(runId: string): string {
-  return `sluice:run:${runId}`;
-}
-
 function defaultReport(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
 }
@@ -366,17 +362,22 @@ export class WorkflowRuntime implements RunContainerFactory {
    * the run completes, fails, is aborted or parks paused; never rejects. Unknown ids and bad
    * payloads resolve `{ ok: false }` with `NOT_FOUND` / `INVALID_INPUT`.
    */
-  async invoke<S extends object = RunState>(
+  invoke<S extends object = RunState>(
     workflowId: string,
     triggerId: string,
     event: unknown,
   ): Promise<RunResult<S>> {
-    if (this.stopped) return err(this.stoppedError("invoke"), { workflowId, triggerId });
+    return this.startInvoke(workflowId, triggerId, event) as Promise<RunResult<S>>;
+  }
+
+  private startInvoke(workflowId: string, triggerId: string, event: unknown): Promise<RunResult> {
+    const failed = (error: SystemError, meta: RunResultMetadata) => Promise.resolve(err(error, meta));
+    if (this.stopped) return failed(this.stoppedError("invoke"), { workflowId, triggerId });
     const wf = this.workflows.get(workflowId);
-    if (wf === undefined) return err(this.unknownWorkflow(workflowId), { workflowId, triggerId });
+    if (wf === undefined) return failed(this.unknownWorkflow(workflowId), { workflowId, triggerId });
     const trigger = wf.triggers.get(triggerId);
     if (trigger === undefined) {
-      return err(
+      return failed(
         new SystemError(
           "NOT_FOUND",
           `workflow "${workflowId}" has no trigger "${triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")})`,
@@ -389,13 +390,13 @@ export class WorkflowRuntime implements RunContainerFactory {
     try {
       initialState = this.initialStateFor(wf, triggerId, trigger, event);
     } catch (error) {
-      return err(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
+      return failed(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
         workflowId,
         triggerId,
       });
     }
     const record = this.createRun(wf, triggerId, trigger, initialState, event, "running");
-    return this.execute(record) as Promise<RunResult<S>>;
+    return this.execute(record);
   }
 
   /**
@@ -602,7 +603,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
         );
       }
-      return safeAssign({}, mapped);
+      return mapped;
     }
     if (!isPlainObject(payload)) {
       throw new SystemError(
@@ -610,7 +611,8 @@ export class WorkflowRuntime implements RunContainerFactory {
         `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
       );
     }
-    return safeAssign({}, payload);
+    // Not copied: the run's store copies it (own keys only, unsafe keys skipped) when the run starts.
+    return payload;
   }
 
   private policyHost(wf: WorkflowRecord): PolicyHost {
@@ -694,7 +696,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private buildLiveContext(record: RunRecord, state: RunState): void {
-    record.store = this.storeRegistry.create<RunState>(storeIdOf(record.runId), state);
+    record.store = this.storeRegistry.create<RunState>(record.storeId, state);
     record.container = undefined;
     record.controller = undefined;
   }
@@ -739,7 +741,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           return this.finish(record, err(failure, this.meta(record)));
         }
       }
-      return await this.settle(record, await run.execute());
+      return this.settle(record, await run.execute());
     } catch (error) {
       return this.finish(
         record,
@@ -915,7 +917,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.controller = undefined;
     record.pauseService = undefined;
     record.payload = undefined;
-    this.storeRegistry.dispose(storeIdOf(record.runId));
+    this.storeRegistry.dispose(record.storeId);
     await this.disposeContainer(record, container);
   }
 
@@ -975,7 +977,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         };
         await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
       }
-      return await this.settle(record, await run.execute());
+      return this.settle(record, await run.execute());
     } catch (error) {
       return this.finish(
         record,
@@ -987,7 +989,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
-  private finishPaused(record: RunRecord, reason: string): Promise<RunResult> {
+  private finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
     const seq = (record.checkpoint?.seq ?? this.seqOfJson(record)) + 1;
     const state = this.currentState(record);
     this.writeRuntimeEvent(record, seq, "run.aborted", reason, undefined);
@@ -1048,11 +1050,13 @@ export class WorkflowRuntime implements RunContainerFactory {
     wf.registry.prune();
   }
 
-  /** onComplete, then bookkeeping, then onCleanup — the seed's order. */
-  private async finish(record: RunRecord, result: RunResult): Promise<RunResult> {
+  /**
+   * onComplete, then bookkeeping, then onCleanup — the seed's order. Synchronous when there is
+   * nothing to wait for (no hooks, no run services to dispose), so a plain run pays no extra ticks.
+   */
+  private finish(record: RunRecord, result: RunResult): RunResult | Promise<RunResult> {
     if (record.finished) return result;
     record.finished = true;
-    const wf = record.workflow;
     const status: RunInfo["status"] = result.ok
       ? result.value.status === "aborted"
         ? "aborted"
@@ -1062,16 +1066,24 @@ export class WorkflowRuntime implements RunContainerFactory {
         : "failed";
     record.status = status;
     record.pipelineRun = undefined;
+    const onComplete = record.workflow.options.onComplete;
+    if (onComplete === undefined) return this.settleFinished(record, result, status);
+    return this.callHook(record.workflow, "onComplete", () => onComplete(result)).then(() =>
+      this.settleFinished(record, result, status),
+    );
+  }
 
-    if (wf.options.onComplete !== undefined)
-      await this.callHook(wf, "onComplete", () => wf.options.onComplete!(result));
-
+  private settleFinished(
+    record: RunRecord,
+    result: RunResult,
+    status: RunInfo["status"],
+  ): RunResult | Promise<RunResult> {
+    const wf = record.workflow;
     if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
-    const info = wf.registry.update(record.runId, {
-      status,
-      updatedAt: Date.now(),
-      ...(!result.ok && { error: { code: result.error.code, message: result.error.message } }),
-    });
+    const onCleanup = wf.options.onCleanup;
+    const patch: Partial<RunInfo> = { status, updatedAt: Date.now() };
+    if (!result.ok) patch.error = { code: result.error.code, message: result.error.message };
+    const info = wf.registry.update(record.runId, patch);
     wf.policy.runEnded(record.runId);
     if (record.watched !== undefined) {
       for (const event of record.watched) {
@@ -1090,18 +1102,34 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.checkpoint = undefined;
     record.checkpointJson = undefined;
     record.pauseService = undefined;
-    this.storeRegistry.dispose(storeIdOf(record.runId));
-    if (container !== undefined) await this.disposeContainer(record, container);
+    this.storeRegistry.dispose(record.storeId);
     wf.registry.prune();
+    if (container === undefined && onCleanup === undefined) {
+      this.notifyFinished(record, result);
+      return result;
+    }
+    return this.finishAsync(record, result, container, info);
+  }
 
-    if (wf.options.onCleanup !== undefined && info !== undefined) {
-      await this.callHook(wf, "onCleanup", () => wf.options.onCleanup!(info));
-    }
-    if (record.finishWaiters !== undefined) {
-      for (const resolve of record.finishWaiters) resolve(result);
-      record.finishWaiters = undefined;
-    }
+  private async finishAsync(
+    record: RunRecord,
+    result: RunResult,
+    container: ArtifactContainer | undefined,
+    info: RunInfo | undefined,
+  ): Promise<RunResult> {
+    const wf = record.workflow;
+    if (container !== undefined) await this.disposeContainer(record, container);
+    const onCleanup = wf.options.onCleanup;
+    if (onCleanup !== undefined && info !== undefined) await this.callHook(wf, "onCleanup", () => onCleanup(info));
+    this.notifyFinished(record, result);
     return result;
+  }
+
+  private notifyFinished(record: RunRecord, result: RunResult): void {
+    const waiters = record.finishWaiters;
+    if (waiters === undefined) return;
+    record.finishWaiters = undefined;
+    for (const resolve of waiters) resolve(result);
   }
 
   private async callHook(wf: WorkflowRecord, name: string, call: () => unknown): Promise<void> {
@@ -1237,7 +1265,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       safeAssign(checkpoint.state, patch);
       record.checkpointJson = JSON.stringify(checkpoint);
     } else if (record.initialState !== undefined) {
-      safeAssign(record.initialState, patch);
+      // copy-on-write: the initial state may be the caller's own payload object
+      record.initialState = safeAssign(safeAssign({}, record.initialState), patch);
     }
   }
 
