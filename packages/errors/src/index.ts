@@ -1,3 +1,4 @@
 export { ErrorCode } from "./codes.js";
+export { describeValue } from "./describe-value.js";
 export { type Err, err, type Ok, ok, type Result, type ResultMetadata } from "./result.js";
 export { SystemError, type SystemErrorOptions } from "./system-error.js";

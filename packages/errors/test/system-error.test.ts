@@ -56,3 +56,15 @@ describe("Result", () => {
     expect(!bad.ok && bad.error.code).toBe("ABORTED");
   });
 });
+
+describe("describeValue", () => {
+  it("renders values for messages and never throws", async () => {
+    const { describeValue } = await import("../src/index.js");
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(describeValue("x")).toBe('"x"');
+    expect(describeValue(undefined)).toBe("undefined");
+    expect(describeValue(10n)).toBe("bigint");
+    expect(describeValue(cyclic)).toBe("an object that cannot be shown as JSON");
+  });
+});

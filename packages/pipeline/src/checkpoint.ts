@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
 
@@ -28,25 +28,25 @@ export function assertCheckpoint<S extends object>(
     );
   }
   if (value.version !== 1)
-    invalid("version", `unsupported checkpoint version ${JSON.stringify(value.version)}`);
+    invalid("version", `unsupported checkpoint version ${describeValue(value.version)}`);
   if (typeof value.runId !== "string" || value.runId.length === 0)
     invalid("runId", "must be a non-empty string");
   if (value.pipelineId !== pipeline.id) {
     invalid(
       "pipelineId",
-      `checkpoint of pipeline ${JSON.stringify(value.pipelineId)} cannot be restored into pipeline "${pipeline.id}"`,
+      `checkpoint of pipeline ${describeValue(value.pipelineId)} cannot be restored into pipeline "${pipeline.id}"`,
     );
   }
   const stageCount = pipeline.stages.length;
   const next = value.nextStage;
   if (typeof next !== "number" || !Number.isInteger(next) || next < 0 || next > stageCount) {
-    invalid("nextStage", `must be an integer from 0 to ${stageCount} (got ${JSON.stringify(next)})`);
+    invalid("nextStage", `must be an integer from 0 to ${stageCount} (got ${describeValue(next)})`);
   }
   const expectedId = next < stageCount ? pipeline.stages[next]!.id : null;
   if (value.nextStageId !== expectedId) {
     invalid(
       "nextStageId",
-      `stage ${next} of pipeline "${pipeline.id}" is ${JSON.stringify(expectedId)}, but the checkpoint expects ${JSON.stringify(value.nextStageId)}; the pipeline's stages changed since the run paused`,
+      `stage ${next} of pipeline "${pipeline.id}" is ${describeValue(expectedId)}, but the checkpoint expects ${describeValue(value.nextStageId)}; the pipeline's stages changed since the run paused`,
     );
   }
   if (!isRecord(value.state)) invalid("state", "must be an object");

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 
 function fail(path: string, message: string): never {
   throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, { details: { path } });
@@ -34,7 +34,7 @@ function checkNumber(
   if (bad) {
     const kind = integer ? "an integer" : "a finite number";
     const bound = exclusiveMin ? `> ${min}` : `≥ ${min}`;
-    fail(path, `"${field}" must be ${kind} ${bound} (got ${JSON.stringify(value) ?? String(value)})`);
+    fail(path, `"${field}" must be ${kind} ${bound} (got ${describeValue(value)})`);
   }
 }
 

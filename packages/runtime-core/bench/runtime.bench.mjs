@@ -71,7 +71,10 @@ if (section === undefined) {
   const self = fileURLToPath(import.meta.url);
   const out = {};
   for (const name of ["invoke", "pause", "dispatch", "parked"]) {
-    const r = spawnSync(process.execPath, ["--expose-gc", self, name], { encoding: "utf8", env: process.env });
+    const r = spawnSync(process.execPath, ["--expose-gc", self, name], {
+      encoding: "utf8",
+      env: process.env,
+    });
     if (r.status !== 0) {
       console.error(r.stderr || r.stdout);
       process.exit(1);
@@ -79,7 +82,9 @@ if (section === undefined) {
     Object.assign(out, JSON.parse(r.stdout.trim().split("\n").at(-1)));
   }
   const plain = out.plain;
-  console.log(`\n@sluice/runtime-core benchmark — node ${process.version}, ${N} sequential runs x ${ROUNDS} rounds (median)\n`);
+  console.log(
+    `\n@sluice/runtime-core benchmark — node ${process.version}, ${N} sequential runs x ${ROUNDS} rounds (median)\n`,
+  );
   console.log(`${"case".padEnd(58)} ${"CPU ns/op".padStart(10)} ${"× plain".padStart(9)}`);
   const rows = [
     ["plain chain of 3 async functions", plain],
@@ -88,10 +93,15 @@ if (section === undefined) {
     ["pause → bus event → resume → complete", out.cycle],
     [`${out.events} bus events → transient (concurrency 100), per event`, out.dispatch],
   ];
-  for (const [name, ns] of rows) console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(10)} ${(ns / plain).toFixed(2).padStart(9)}`);
-  console.log(`\nmemory timeline overhead vs none: ${(((out.memTimeline - out.noTimeline) / out.noTimeline) * 100).toFixed(1)} % (goal ≤ 15 %)`);
+  for (const [name, ns] of rows)
+    console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(10)} ${(ns / plain).toFixed(2).padStart(9)}`);
+  console.log(
+    `\nmemory timeline overhead vs none: ${(((out.memTimeline - out.noTimeline) / out.noTimeline) * 100).toFixed(1)} % (goal ≤ 15 %)`,
+  );
   console.log(`invoke vs plain chain: ${(out.noTimeline / plain).toFixed(2)}× (goal ≤ 3×)`);
-  console.log(`heap per parked run after its pause window (${out.parkedRuns} parked): ${(out.perParked / 1024).toFixed(2)} KiB (goal ≤ 2 KiB)`);
+  console.log(
+    `heap per parked run after its pause window (${out.parkedRuns} parked): ${(out.perParked / 1024).toFixed(2)} KiB (goal ≤ 2 KiB)`,
+  );
   process.exit(0);
 }
 const result = {};
@@ -114,116 +124,116 @@ if (section === "invoke") {
 }
 
 if (section === "pause") {
-const pbus = createEventBus();
-const pausing = new WorkflowRuntime({ bus: pbus, storeRegistry: new StoreRegistry(), env: {} });
-let resolveDone;
-await pausing.register(
-  {
-    id: "pp",
-    triggers: { go: { event: "pp.go", pipeline: "p" } },
-    pipelines: {
-      p: {
-        stages: [
-          {
-            id: "wait",
-            steps: [
-              {
-                id: "w",
-                action: async (ctx) => {
-                  const pause = await ctx.use((d) => d.require("__pause_service__"));
-                  pause.register({
-                    event: "pp.answer",
-                    conditions: [{ path: "i", op: "==", value: ctx.state().i }],
-                  });
+  const pbus = createEventBus();
+  const pausing = new WorkflowRuntime({ bus: pbus, storeRegistry: new StoreRegistry(), env: {} });
+  let resolveDone;
+  await pausing.register(
+    {
+      id: "pp",
+      triggers: { go: { event: "pp.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "w",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require("__pause_service__"));
+                    pause.register({
+                      event: "pp.answer",
+                      conditions: [{ path: "i", op: "==", value: ctx.state().i }],
+                    });
+                  },
                 },
-              },
-            ],
-          },
-          { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
-        ],
+              ],
+            },
+            { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
+          ],
+        },
       },
     },
-  },
-  { retention: { maxFinished: 100 }, onComplete: () => resolveDone?.() },
-);
-const cycle = await measure(async (i) => {
-  await pausing.invoke("pp", "go", { i });
-  const done = new Promise((r) => {
-    resolveDone = r;
+    { retention: { maxFinished: 100 }, onComplete: () => resolveDone?.() },
+  );
+  const cycle = await measure(async (i) => {
+    await pausing.invoke("pp", "go", { i });
+    const done = new Promise((r) => {
+      resolveDone = r;
+    });
+    pbus.emit("pp.answer", { i });
+    await done;
   });
-  pbus.emit("pp.answer", { i });
-  await done;
-});
-result.cycle = cycle;
+  result.cycle = cycle;
 }
 
 if (section === "dispatch") {
-const E = QUICK ? 10_000 : 100_000;
-const dbus = createEventBus();
-const dispatchRt = new WorkflowRuntime({ bus: dbus, storeRegistry: new StoreRegistry(), env: {} });
-let completed = 0;
-let allDone;
-const finished = new Promise((r) => {
-  allDone = r;
-});
-await dispatchRt.register(linear, {
-  mode: { type: "transient", concurrency: 100, capacity: E },
-  retention: { maxFinished: 100 },
-  onComplete: () => {
-    if (++completed === E) allDone();
-  },
-});
-gc();
-const t0 = cpuNs();
-for (let i = 0; i < E; i++) dbus.emit("linear.go", { i });
-await finished;
-const dispatchNs = (cpuNs() - t0) / E;
-result.dispatch = dispatchNs;
-result.events = E;
+  const E = QUICK ? 10_000 : 100_000;
+  const dbus = createEventBus();
+  const dispatchRt = new WorkflowRuntime({ bus: dbus, storeRegistry: new StoreRegistry(), env: {} });
+  let completed = 0;
+  let allDone;
+  const finished = new Promise((r) => {
+    allDone = r;
+  });
+  await dispatchRt.register(linear, {
+    mode: { type: "transient", concurrency: 100, capacity: E },
+    retention: { maxFinished: 100 },
+    onComplete: () => {
+      if (++completed === E) allDone();
+    },
+  });
+  gc();
+  const t0 = cpuNs();
+  for (let i = 0; i < E; i++) dbus.emit("linear.go", { i });
+  await finished;
+  const dispatchNs = (cpuNs() - t0) / E;
+  result.dispatch = dispatchNs;
+  result.events = E;
 }
 
 if (section === "parked") {
-const P = QUICK ? 2_000 : 10_000;
-const parkRt = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry(), env: {} });
-await parkRt.register(
-  {
-    id: "park",
-    triggers: { go: { event: "park.go", pipeline: "p" } },
-    pipelines: {
-      p: {
-        stages: [
-          {
-            id: "wait",
-            steps: [
-              {
-                id: "w",
-                action: async (ctx) => {
-                  const pause = await ctx.use((d) => d.require("__pause_service__"));
-                  pause.register({
-                    event: "park.answer",
-                    conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
-                  });
+  const P = QUICK ? 2_000 : 10_000;
+  const parkRt = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry(), env: {} });
+  await parkRt.register(
+    {
+      id: "park",
+      triggers: { go: { event: "park.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "w",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require("__pause_service__"));
+                    pause.register({
+                      event: "park.answer",
+                      conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                    });
+                  },
                 },
-              },
-            ],
-          },
-          { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
-        ],
+              ],
+            },
+            { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
+          ],
+        },
       },
     },
-  },
-  { pauseWindowMs: 0, mode: { type: "transient", concurrency: 1000 } },
-);
-gc();
-gc();
-const heap0 = process.memoryUsage().heapUsed;
-for (let i = 0; i < P; i++) await parkRt.invoke("park", "go", { orderId: `order-${i}` });
-await new Promise((r) => setTimeout(r, 50));
-gc();
-gc();
-result.perParked = (process.memoryUsage().heapUsed - heap0) / P;
-result.parkedRuns = P;
-await parkRt.stop().catch(() => {});
+    { pauseWindowMs: 0, mode: { type: "transient", concurrency: 1000 } },
+  );
+  gc();
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < P; i++) await parkRt.invoke("park", "go", { orderId: `order-${i}` });
+  await new Promise((r) => setTimeout(r, 50));
+  gc();
+  gc();
+  result.perParked = (process.memoryUsage().heapUsed - heap0) / P;
+  result.parkedRuns = P;
+  await parkRt.stop().catch(() => {});
 }
 console.log(JSON.stringify(result));
 process.exit(0);

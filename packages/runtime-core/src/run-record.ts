@@ -47,7 +47,6 @@ export class RunRecord {
   buffer: BufferedEvent[] | undefined = undefined;
   bufferOverflowReported = false;
 
-  parkedAt = 0;
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   abortRequested = false;
   finished = false;

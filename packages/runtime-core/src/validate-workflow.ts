@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 import { validateConditions } from "@sluice/pause";
 import { isPlainObject } from "@sluice/store";
 import { ControlEvent } from "./control-events.js";
@@ -50,10 +50,7 @@ export function validateServices(services: unknown, path: string, allowScope: bo
         throw invalid(`${at}.scope`, "global services are always singletons; remove scope");
       }
       if (typeof scope !== "string" || !SCOPES.has(scope)) {
-        throw invalid(
-          `${at}.scope`,
-          `must be "workflow", "run" or "transient", got ${JSON.stringify(scope)}`,
-        );
+        throw invalid(`${at}.scope`, `must be "workflow", "run" or "transient", got ${describeValue(scope)}`);
       }
     }
     if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
@@ -68,6 +65,15 @@ export function validateServices(services: unknown, path: string, allowScope: bo
 /** Checks an env layer: a plain object of string (or undefined) values. */
 export function validateEnvLayer(env: unknown, path: string): void {
   if (env === undefined) return;
+  try {
+    checkEnvLayer(env, path);
+  } catch (error) {
+    // hostile layers (throwing getters, proxies) surface as a definition error, never a raw throw
+    throw SystemError.from(error, "INVALID_DEFINITION", `${path}: the env layer could not be read`);
+  }
+}
+
+function checkEnvLayer(env: unknown, path: string): void {
   if (!isPlainObject(env)) throw invalid(path, "must be an object of string values");
   for (const key of Object.keys(env)) {
     const value = env[key];
@@ -98,7 +104,7 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
       if (mode.onBusy !== "drop" && mode.onBusy !== "signal" && mode.onBusy !== "replace") {
         throw invalid(
           `${path}.onBusy`,
-          `must be "drop", "signal" or "replace", got ${JSON.stringify(mode.onBusy)}`,
+          `must be "drop", "signal" or "replace", got ${describeValue(mode.onBusy)}`,
         );
       }
       return;
@@ -106,14 +112,14 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
       if (mode.onBusy !== "reject" && mode.onBusy !== "queue_single") {
         throw invalid(
           `${path}.onBusy`,
-          `must be "reject" or "queue_single", got ${JSON.stringify(mode.onBusy)}`,
+          `must be "reject" or "queue_single", got ${describeValue(mode.onBusy)}`,
         );
       }
       return;
     default:
       throw invalid(
         `${path}.type`,
-        `must be "transient", "serialized", "singleton_loop" or "exclusive", got ${JSON.stringify(mode.type)}`,
+        `must be "transient", "serialized", "singleton_loop" or "exclusive", got ${describeValue(mode.type)}`,
       );
   }
 }
@@ -167,7 +173,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     if (!isNonEmptyString(trigger.pipeline) || !Object.hasOwn(pipelines, trigger.pipeline)) {
       throw invalid(
         `${at}.pipeline`,
-        `names pipeline ${JSON.stringify(trigger.pipeline)}, which is not defined (pipelines: ${Object.keys(pipelines).join(", ")})`,
+        `names pipeline ${describeValue(trigger.pipeline)}, which is not defined (pipelines: ${Object.keys(pipelines).join(", ")})`,
       );
     }
     if (trigger.when !== undefined) validateConditions(trigger.when, `${at}.when`);

@@ -1,20 +1,18 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
-import { FifoQueue } from "./modes/fifo-queue.js";
 import type { RunRecord } from "./run-record.js";
 import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
-
-/** A parked run waiting for its pause window to end. */
-export interface ParkedEntry {
-  readonly record: RunRecord;
-  readonly parkedAt: number;
-}
 
 /** Everything the runtime holds for one registered workflow. */
 export class WorkflowRecord {
   readonly runs = new Set<RunRecord>();
-  readonly parkQueue = new FifoQueue<ParkedEntry>();
+  /**
+   * Parked runs whose pause window is running, with the time they parked. A Map keeps insertion
+   * order (oldest first, since the window is the same for every run of the workflow) and forgets a
+   * run in O(1) when it resumes or ends, so nothing outlives its run.
+   */
+  readonly parked = new Map<RunRecord, number>();
   parkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   policy!: ExecutionPolicy;
   observer: PipelineObserver | undefined = undefined;

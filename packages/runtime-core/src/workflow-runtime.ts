@@ -44,6 +44,7 @@ import {
   validateServices,
   validateWorkflowShape,
 } from "./validate-workflow.js";
+import { WaitIndex } from "./wait-index.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
@@ -75,6 +76,36 @@ function runIdPrefix(): string {
     return words[0]!.toString(36) + words[1]!.toString(36);
   }
   return Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+}
+
+/**
+ * Reads an untrusted patch once, into a plain copy (own enumerable keys, unsafe keys skipped), so
+ * getters or proxies that throw surface here as `INVALID_INPUT` and never mid-run.
+ */
+function readPatch(patch: unknown, where: string): RunState {
+  try {
+    if (!isPlainObject(patch))
+      throw new SystemError("INVALID_INPUT", `${where}: patch must be a plain object`);
+    return safeAssign({}, patch);
+  } catch (error) {
+    throw SystemError.from(error, "INVALID_INPUT", `${where}: the patch could not be read`);
+  }
+}
+
+/**
+ * Copies a payload into a run's initial state up front, so a payload that throws when read is
+ * refused at dispatch (`rejected`) rather than failing the run later.
+ */
+function copyPayload(payload: Record<string, unknown>, wf: WorkflowRecord, triggerId: string): RunState {
+  try {
+    return safeAssign({}, payload);
+  } catch (cause) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `workflow "${wf.id}" trigger "${triggerId}": the event payload could not be read`,
+      { cause },
+    );
+  }
 }
 
 function defaultReport(error: SystemError): void {
@@ -123,7 +154,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly workflows = new Map<string, WorkflowRecord>();
   private readonly runs = new Map<string, RunRecord>();
   private readonly triggerIndex = new Map<string, TriggerBinding[]>();
-  private readonly watchers = new Map<string, Set<RunRecord>>();
+  /** Event name → running runs that have waited on it: such events are buffered for them. */
+  private readonly buffering = new Map<string, Set<RunRecord>>();
+  /** Event name → parked runs' waits on it, indexed by `==` condition value. */
+  private readonly parkedWaits = new Map<string, WaitIndex>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly controlSubscriptions: Array<() => void>;
   private readonly pauseTemplate: ArtifactTemplate;
@@ -329,7 +363,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     await Promise.all(finishing);
     if (wf.parkTimer !== undefined) clearTimeout(wf.parkTimer);
-    wf.parkQueue.drain();
+    wf.parked.clear();
     try {
       await wf.scope.dispose();
     } catch (error) {
@@ -412,11 +446,11 @@ export class WorkflowRuntime implements RunContainerFactory {
       const workflowId = this.workflowOfFinished(runId);
       return err(this.unknownRun(runId), workflowId === undefined ? { runId } : { runId, workflowId });
     }
-    if (patch !== undefined && !isPlainObject(patch)) {
-      return err(
-        new SystemError("INVALID_INPUT", `resume(${runId}, patch): patch must be a plain object`),
-        this.meta(record),
-      );
+    let copy: RunState | undefined;
+    try {
+      copy = patch === undefined ? undefined : readPatch(patch, `resume(${runId}, patch)`);
+    } catch (error) {
+      return err(error as SystemError, this.meta(record));
     }
     if (record.status !== "paused") {
       return err(
@@ -430,7 +464,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         this.meta(record),
       );
     }
-    return this.resumeRun(record, patch as RunState | undefined) as Promise<RunResult<S>>;
+    return this.resumeRun(record, copy) as Promise<RunResult<S>>;
   }
 
   /**
@@ -439,12 +473,10 @@ export class WorkflowRuntime implements RunContainerFactory {
    * run and `INVALID_INPUT` for a patch that is not a plain object.
    */
   signal(runId: string, patch: Record<string, unknown>): void {
-    if (!isPlainObject(patch)) {
-      throw new SystemError("INVALID_INPUT", `signal(${runId}, patch): patch must be a plain object`);
-    }
+    const copy = readPatch(patch, `signal(${runId}, patch)`);
     const record = this.runs.get(runId);
     if (record === undefined) throw this.unknownRun(runId);
-    this.applySignal(record, patch);
+    this.applySignal(record, copy);
   }
 
   /**
@@ -492,7 +524,15 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (record.checkpointJson !== undefined) return JSON.parse(record.checkpointJson);
     const checkpoint = record.checkpoint;
     if (checkpoint === undefined) return undefined;
-    return JSON.parse(JSON.stringify({ ...checkpoint, state: record.store?.get() ?? checkpoint.state }));
+    try {
+      return JSON.parse(JSON.stringify({ ...checkpoint, state: record.store?.get() ?? checkpoint.state }));
+    } catch (cause) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `checkpoint(${runId}): the run's state or event is not JSON-serialisable (cyclic, BigInt or too deep)`,
+        { cause, details: { runId } },
+      );
+    }
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */
@@ -543,8 +583,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (bindings !== undefined) {
       for (let i = 0; i < bindings.length; i++) this.dispatch(bindings[i]!, event, payload);
     }
-    const watching = this.watchers.get(event);
-    if (watching !== undefined) this.deliverToWaits(watching, event, payload);
+    // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
+    // not also buffer the very event that resumed it.
+    const running = this.buffering.get(event);
+    if (running !== undefined) for (const record of running) this.bufferEvent(record, event, payload);
+    const parked = this.parkedWaits.get(event);
+    if (parked !== undefined) this.deliverToWaits(parked, event, payload);
   }
 
   private dispatch(binding: TriggerBinding, event: string, payload: unknown): void {
@@ -603,7 +647,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
         );
       }
-      return mapped;
+      return copyPayload(mapped, wf, triggerId);
     }
     if (!isPlainObject(payload)) {
       throw new SystemError(
@@ -611,8 +655,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
       );
     }
-    // Not copied: the run's store copies it (own keys only, unsafe keys skipped) when the run starts.
-    return payload;
+    return copyPayload(payload, wf, triggerId);
   }
 
   private policyHost(wf: WorkflowRecord): PolicyHost {
@@ -638,14 +681,22 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private onControl(kind: "abort" | "signal" | "resume", payload: unknown): void {
-    const runId = isPlainObject(payload) ? payload.runId : undefined;
+    let runId: unknown;
+    let patch: unknown;
+    try {
+      if (isPlainObject(payload)) {
+        runId = payload.runId;
+        patch = payload.patch;
+      }
+    } catch {
+      runId = undefined; // a payload that throws when read is malformed like any other
+    }
     if (typeof runId !== "string") {
       this.report(
         new SystemError("INVALID_INPUT", `control event "${kind}": payload must be { runId: string, ... }`),
       );
       return;
     }
-    const patch = (payload as Record<string, unknown>).patch;
     const fail = (error: unknown) =>
       this.report(SystemError.from(error, "INVALID_INPUT", `control event "${kind}" for run ${runId}`));
     try {
@@ -845,6 +896,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       return this.finishPaused(record, "aborted while pausing");
     }
     for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
+    this.setBuffering(record, false);
+    this.indexWaits(record, true);
     const buffered = this.takeBuffered(record);
     if (buffered !== undefined) return this.resumeRun(record, buffered);
     const result = ok(
@@ -858,35 +911,27 @@ export class WorkflowRuntime implements RunContainerFactory {
   private park(record: RunRecord): void {
     const wf = record.workflow;
     const now = Date.now();
-    record.parkedAt = now;
-    let deadline = Infinity;
-    for (const wait of record.waits)
-      if (wait.deadline !== undefined && wait.deadline < deadline) deadline = wait.deadline;
-    if (deadline !== Infinity) {
-      record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), Math.max(0, deadline - now));
-    }
+    this.armDeadline(record, now);
     if (wf.pauseWindowMs === 0) {
       void this.releaseLiveContext(record);
     } else if (wf.pauseWindowMs !== Infinity) {
-      wf.parkQueue.push({ record, parkedAt: now });
+      wf.parked.delete(record);
+      wf.parked.set(record, now);
       if (wf.parkTimer === undefined) this.scheduleParkSweep(wf);
     }
   }
 
   private scheduleParkSweep(wf: WorkflowRecord): void {
-    const head = wf.parkQueue.peek();
-    if (head === undefined) return;
-    const delay = Math.max(0, head.parkedAt + wf.pauseWindowMs - Date.now());
+    const first = wf.parked.values().next();
+    if (first.done) return;
+    const delay = Math.max(0, first.value + wf.pauseWindowMs - Date.now());
     wf.parkTimer = setTimeout(() => {
       wf.parkTimer = undefined;
       const now = Date.now();
-      for (let entry = wf.parkQueue.peek(); entry !== undefined; entry = wf.parkQueue.peek()) {
-        if (entry.parkedAt + wf.pauseWindowMs > now) break;
-        wf.parkQueue.shift();
-        const record = entry.record;
-        // A stale entry: the run resumed (and maybe parked again) since this entry was queued.
-        if (record.status === "paused" && record.parkedAt === entry.parkedAt)
-          void this.releaseLiveContext(record);
+      for (const [record, parkedAt] of wf.parked) {
+        if (parkedAt + wf.pauseWindowMs > now) break;
+        wf.parked.delete(record);
+        if (record.status === "paused") void this.releaseLiveContext(record);
       }
       this.scheduleParkSweep(wf);
     }, delay);
@@ -911,6 +956,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       return;
     }
     const container = record.container;
+    record.workflow.parked.delete(record);
     record.checkpoint = undefined;
     record.store = undefined;
     record.container = undefined;
@@ -930,12 +976,26 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
+  /** Arms one timer for the earliest wait deadline of a parked run, if it has any. */
+  private armDeadline(record: RunRecord, now: number): void {
+    let deadline = Infinity;
+    for (const wait of record.waits) {
+      if (wait.deadline !== undefined && wait.deadline < deadline) deadline = wait.deadline;
+    }
+    if (deadline === Infinity) return;
+    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), Math.max(1, deadline - now + 1));
+  }
+
   private onWaitDeadline(record: RunRecord): void {
     record.deadlineTimer = undefined;
     if (record.status !== "paused") return;
     const now = Date.now();
     const expired = record.waits.find((w) => w.deadline !== undefined && w.deadline <= now);
-    if (expired === undefined) return;
+    if (expired === undefined) {
+      // Timers may fire a millisecond before Date.now() reaches the deadline: wait the rest.
+      this.armDeadline(record, now);
+      return;
+    }
     const patch: RunState =
       expired.timeoutPatch !== undefined ? { ...expired.timeoutPatch } : { pauseTimedOut: true };
     void this.resumeRun(record, patch);
@@ -959,10 +1019,13 @@ export class WorkflowRuntime implements RunContainerFactory {
         checkpoint = record.checkpoint!;
         record.controller = undefined;
       }
+      wf.parked.delete(record);
+      this.indexWaits(record, false);
       record.checkpoint = undefined;
       record.waits = NO_WAITS;
       record.mappers = undefined;
       record.status = "running";
+      this.setBuffering(record, true);
       wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
@@ -1085,12 +1148,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (!result.ok) patch.error = { code: result.error.code, message: result.error.message };
     const info = wf.registry.update(record.runId, patch);
     wf.policy.runEnded(record.runId);
+    wf.parked.delete(record);
     if (record.watched !== undefined) {
-      for (const event of record.watched) {
-        const set = this.watchers.get(event);
-        if (set?.delete(record) && set.size === 0) this.watchers.delete(event);
-        this.release(event);
-      }
+      this.indexWaits(record, false);
+      this.setBuffering(record, false);
+      for (const event of record.watched) this.release(event);
       record.watched = undefined;
     }
     record.buffer = undefined;
@@ -1120,7 +1182,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     const wf = record.workflow;
     if (container !== undefined) await this.disposeContainer(record, container);
     const onCleanup = wf.options.onCleanup;
-    if (onCleanup !== undefined && info !== undefined) await this.callHook(wf, "onCleanup", () => onCleanup(info));
+    if (onCleanup !== undefined && info !== undefined)
+      await this.callHook(wf, "onCleanup", () => onCleanup(info));
     this.notifyFinished(record, result);
     return result;
   }
@@ -1184,34 +1247,73 @@ export class WorkflowRuntime implements RunContainerFactory {
     const watched = (record.watched ??= new Set());
     if (watched.has(event)) return;
     watched.add(event);
-    let set = this.watchers.get(event);
-    if (set === undefined) this.watchers.set(event, (set = new Set()));
-    set.add(record);
     this.acquire(event);
+    if (record.status === "running") this.addBuffering(record, event);
   }
 
-  private deliverToWaits(watching: Set<RunRecord>, event: string, payload: unknown): void {
-    for (const record of watching) {
-      if (record.status === "paused" && !record.abortRequested) {
-        const wait = this.matchingWait(record, event, payload);
-        if (wait === undefined) continue;
-        const patch = this.patchFor(record, wait, payload);
-        if (patch !== undefined) void this.resumeRun(record, patch);
-      } else if (record.status === "running") {
-        const buffer = (record.buffer ??= []);
-        buffer.push({ event, payload });
-        if (buffer.length > this.maxBufferedPerRun) {
-          buffer.shift();
-          if (!record.bufferOverflowReported) {
-            record.bufferOverflowReported = true;
-            this.report(
-              new SystemError(
-                "CAPACITY_EXCEEDED",
-                `run ${record.runId}: more than ${this.maxBufferedPerRun} events arrived while it was running; the oldest were dropped (raise maxBufferedEventsPerRun)`,
-              ),
-            );
-          }
-        }
+  private addBuffering(record: RunRecord, event: string): void {
+    let set = this.buffering.get(event);
+    if (set === undefined) this.buffering.set(event, (set = new Set()));
+    set.add(record);
+  }
+
+  /** Adds or removes a run as a buffering watcher of every event name it has waited on. */
+  private setBuffering(record: RunRecord, on: boolean): void {
+    const watched = record.watched;
+    if (watched === undefined) return;
+    for (const event of watched) {
+      if (on) this.addBuffering(record, event);
+      else {
+        const set = this.buffering.get(event);
+        if (set?.delete(record) && set.size === 0) this.buffering.delete(event);
+      }
+    }
+  }
+
+  /** Adds or removes a parked run's current waits in the per-event wait index. */
+  private indexWaits(record: RunRecord, on: boolean): void {
+    const waits = record.waits;
+    for (let i = 0; i < waits.length; i++) {
+      const wait = waits[i]!;
+      const event = wait.event;
+      if (event === undefined) continue;
+      let index = this.parkedWaits.get(event);
+      if (on) {
+        if (index === undefined) this.parkedWaits.set(event, (index = new WaitIndex()));
+        index.add(record, wait);
+      } else if (index !== undefined) {
+        index.remove(record, wait);
+        if (index.size === 0) this.parkedWaits.delete(event);
+      }
+    }
+  }
+
+  private deliverToWaits(index: WaitIndex, event: string, payload: unknown): void {
+    const candidates = index.candidates(payload);
+    for (let i = 0; i < candidates.length; i++) {
+      const record = candidates[i]!;
+      if (record.status !== "paused" || record.abortRequested) continue;
+      const wait = this.matchingWait(record, event, payload);
+      if (wait === undefined) continue;
+      const patch = this.patchFor(record, wait, payload);
+      if (patch !== undefined) void this.resumeRun(record, patch);
+    }
+  }
+
+  private bufferEvent(record: RunRecord, event: string, payload: unknown): void {
+    if (record.status !== "running") return;
+    const buffer = (record.buffer ??= []);
+    buffer.push({ event, payload });
+    if (buffer.length > this.maxBufferedPerRun) {
+      buffer.shift();
+      if (!record.bufferOverflowReported) {
+        record.bufferOverflowReported = true;
+        this.report(
+          new SystemError(
+            "CAPACITY_EXCEEDED",
+            `run ${record.runId}: more than ${this.maxBufferedPerRun} events arrived while it was running; the oldest were dropped (raise maxBufferedEventsPerRun)`,
+          ),
+        );
       }
     }
   }
@@ -1265,8 +1367,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       safeAssign(checkpoint.state, patch);
       record.checkpointJson = JSON.stringify(checkpoint);
     } else if (record.initialState !== undefined) {
-      // copy-on-write: the initial state may be the caller's own payload object
-      record.initialState = safeAssign(safeAssign({}, record.initialState), patch);
+      safeAssign(record.initialState, patch);
     }
   }
 

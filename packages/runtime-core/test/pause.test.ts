@@ -219,7 +219,7 @@ describe("pause and resume through the bus", () => {
     );
     const paused = await h.runtime.invoke("orders", "placed", {});
     expect(paused.ok && paused.value.status).toBe("paused");
-    await expect.poll(() => completed.length, { timeout: 2000 }).toBe(1);
+    await expect.poll(() => completed.length, { timeout: 10_000 }).toBe(1);
     expect(completed[0]!.ok && completed[0]!.value.state.branch).toBe("timeout");
   });
 });

@@ -9,6 +9,9 @@ const { createMemoryTimelineStore } = await import(dist.href).catch(() => {
   console.error("dist/ is missing: run `pnpm --filter @sluice/timeline-memory build` first");
   process.exit(1);
 });
+// The store as it was before the columnar rewrite, with the validator of that time: only here, so
+// that one run prints before/after ratios measured side by side.
+const baseline = await import(new URL("./baseline.mjs", import.meta.url).href);
 
 const RUNS = 64;
 const STEPS = ["validate", "reserve", "charge", "ship"];
@@ -50,29 +53,39 @@ function makeEvents(count, offset = 0) {
   return events;
 }
 
-// Each batch is made just before its append, as a runtime does (fresh objects and id strings),
-// and only the append calls are timed. The store is first filled to its default bound (100k), so
+// Each round's batches are made just before the round, as a runtime makes fresh objects and id
+// strings, and only the append calls are timed. The store is first filled to its default bound (100k), so
 // every round measures steady state: validate, copy, index and evict.
 let nextId = 0;
 
-async function appendThroughput(batchSize, perRound, rounds = 5) {
-  const store = createMemoryTimelineStore();
-  for (let i = 0; i < 100_000; i += 1000) await store.append(makeEvents(1000, (nextId += 1000)));
+async function appendThroughput(batchSize, perRound, rounds = 5, evicting = true) {
+  const store = createMemoryTimelineStore(evicting ? {} : { maxEvents: perRound * rounds });
+  if (evicting)
+    for (let i = 0; i < 100_000; i += 1000) await store.append(makeEvents(1000, (nextId += 1000)));
   const rates = [];
+  const cpuRates = [];
   for (let r = 0; r < rounds; r++) {
-    let ms = 0;
-    for (let i = 0; i < perRound; i += batchSize) {
-      const batch = makeEvents(batchSize, (nextId += batchSize));
-      const started = performance.now();
-      await store.append(batch);
-      ms += performance.now() - started;
-    }
+    const batches = [];
+    for (let i = 0; i < perRound; i += batchSize) batches.push(makeEvents(batchSize, (nextId += batchSize)));
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (const batch of batches) await store.append(batch);
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
     rates.push(perRound / (ms / 1000));
+    // CPU time of this process (all its threads, GC helpers included): fairer than wall time on a busy machine
+    cpuRates.push(perRound / ((used.user + used.system) / 1e6));
   }
   const size = store.size;
   await store.close();
   rates.sort((a, b) => a - b);
-  return { best: rates[rates.length - 1], median: rates[Math.floor(rates.length / 2)], size };
+  cpuRates.sort((a, b) => a - b);
+  return {
+    best: rates[rates.length - 1],
+    median: rates[Math.floor(rates.length / 2)],
+    cpu: cpuRates[Math.floor(rounds / 2)],
+    size,
+  };
 }
 
 async function queryRun() {
@@ -131,6 +144,40 @@ async function queryRun() {
   return rows;
 }
 
+// Before/after in one process: both stores filled to 100k, then rounds alternate between them
+// (old, new, new, old, ...) so load on the shared machine hits both alike; CPU time, median.
+async function beforeAfter(batchSize, perRound, rounds = 8) {
+  const stores = {
+    before: baseline.createMemoryTimelineStore(),
+    after: createMemoryTimelineStore(),
+  };
+  for (const store of Object.values(stores)) {
+    for (let i = 0; i < 100_000; i += 1000) await store.append(makeEvents(1000, (nextId += 1000)));
+  }
+  const rates = { before: [], after: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const name of r % 2 === 0 ? ["before", "after"] : ["after", "before"]) {
+      const batches = [];
+      for (let i = 0; i < perRound; i += batchSize)
+        batches.push(makeEvents(batchSize, (nextId += batchSize)));
+      const cpu = process.cpuUsage();
+      for (const batch of batches) await stores[name].append(batch);
+      const used = process.cpuUsage(cpu);
+      rates[name].push(perRound / ((used.user + used.system) / 1e6));
+    }
+  }
+  for (const store of Object.values(stores)) await store.close();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const before = median(rates.before);
+  const after = median(rates.after);
+  return {
+    "batch size": batchSize,
+    "before: events/s of CPU": fmt(before),
+    "after: events/s of CPU": fmt(after),
+    "after / before": `${(after / before).toFixed(2)}×`,
+  };
+}
+
 function copyStrategies() {
   const events = makeEvents(100_000);
   const manual = (e) => {
@@ -152,7 +199,11 @@ function copyStrategies() {
   };
   const rows = [];
   for (const [name, copy] of [
-    ["hand-written copy (used)", manual],
+    ["hand-written copy of the whole event", manual],
+    [
+      "copy of data only (used: strings are immutable)",
+      (e) => (typeof e.data === "object" && e.data !== null ? copyJson(e.data) : e.data),
+    ],
     ["structuredClone", (e) => structuredClone(e)],
     ["JSON.parse(JSON.stringify())", (e) => JSON.parse(JSON.stringify(e))],
   ]) {
@@ -203,6 +254,19 @@ for (const [batch, perRound] of [
     "events / round": perRound,
     "median events/s": fmt(r.median),
     "best events/s": fmt(r.best),
+    "median events/s of CPU time": fmt(r.cpu),
+    stored: r.size,
+  });
+}
+{
+  // the same batches into a store below its bound: what eviction costs
+  const r = await appendThroughput(1000, 200_000, 5, false);
+  appendRows.push({
+    "batch size": "1000, no eviction",
+    "events / round": 200_000,
+    "median events/s": fmt(r.median),
+    "best events/s": fmt(r.best),
+    "median events/s of CPU time": fmt(r.cpu),
     stored: r.size,
   });
 }
@@ -210,9 +274,19 @@ console.log("append at steady state (validate + copy + index + evict; maxEvents 
 console.table(appendRows);
 console.log("query (store of 50k events over 98 runs)");
 console.table(await queryRun());
-console.log("copy strategy for stored events (why the store copies by hand)");
+console.log("before/after: previous store (bench/baseline.mjs) vs this one, interleaved in this process");
+const ratioRows = [];
+for (const [batch, perRound] of [
+  [1, 50_000],
+  [100, 100_000],
+  [1000, 100_000],
+]) {
+  ratioRows.push(await beforeAfter(batch, perRound));
+}
+console.table(ratioRows);
+console.log("copy strategy for stored events");
 console.table(copyStrategies());
-const batched = appendRows.filter((r) => r["batch size"] >= 100);
+const batched = appendRows.filter((r) => r["batch size"] === 100 || r["batch size"] === 1000);
 console.log(
   `goal >= 2M events/s batched: ${batched.map((r) => `batch ${r["batch size"]}: median ${r["median events/s"]}, best ${r["best events/s"]}`).join("; ")}`,
 );

@@ -1,9 +1,29 @@
-// Append and query throughput of the built SQLite adapter on a real file (WAL, synchronous=NORMAL).
+// Append and query throughput of the built SQLite adapter, as wall time and as this process's CPU time.
 // Run: pnpm --filter @sluice/timeline-sqlite build && pnpm --filter @sluice/timeline-sqlite bench
+//
+// On a shared machine wall time mostly measures the neighbours; CPU time (process.cpuUsage(), user +
+// system) is what the adapter itself spends, and system time is where the WAL writes and checkpoints
+// show. Every figure is over several rounds on fresh files (best and median).
+//
+// Flags (after `pnpm --filter @sluice/timeline-sqlite bench --`):
+//   --baseline <entry>  also run another build (e.g. the previous release's dist/index.js, copied
+//                       into this package's node_modules/ so its imports resolve) in alternating
+//                       rounds, and print current / baseline ratios
+//   --rounds <n>        rounds per figure (default 5)
+//   --layouts           compare table layouts in raw SQL (same rows, same statements), :memory: and file
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createSqliteTimelineStore } from "../dist/index.js";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const args = process.argv.slice(2);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : (args[i + 1] ?? "");
+};
+const ROUNDS = Number(flag("--rounds") ?? 5);
+const baselineEntry = flag("--baseline");
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-bench-"));
 let files = 0;
@@ -36,70 +56,251 @@ function batches(events, size) {
   return out;
 }
 
-async function appendThroughput(batchSize, total, filename = newFile()) {
-  const store = await createSqliteTimelineStore({ filename });
-  const work = batches(makeEvents(total, 100, `b${batchSize}`), batchSize);
-  await store.append(makeEvents(1000, 10, "warm"));
+/** Runs `fn` and returns its wall and CPU milliseconds (CPU split into user and system). */
+async function timed(fn) {
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  for (const batch of work) await store.append(batch);
-  const ms = performance.now() - started;
-  await store.close();
-  const where = filename === ":memory:" ? " (:memory:, no I/O)" : "";
-  return { batch: `${batchSize}${where}`, events: total, ms, perSecond: (total / ms) * 1000 };
+  await fn();
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: (used.user + used.system) / 1000, sys: used.system / 1000 };
 }
 
-async function queryRun() {
-  const store = await createSqliteTimelineStore({ filename: newFile() });
+// Timed: every append, then close() (which checkpoints what the WAL still holds into the file), so
+// checkpoint work a setting merely postpones is still counted.
+async function appendRound(create, batchSize, total, filename) {
+  const store = await create({ filename });
+  await store.append(makeEvents(1000, 10, "warm"));
+  const work = batches(makeEvents(total, 100, `b${batchSize}`), batchSize);
+  return timed(async () => {
+    for (const batch of work) await store.append(batch);
+    await store.close();
+  });
+}
+
+async function queryRound(store, limit) {
+  let count = 0;
+  const t = await timed(async () => {
+    let next;
+    do {
+      const page = await store.query(
+        next === undefined ? { runId: "target-run-0", limit } : { runId: "target-run-0", limit, next },
+      );
+      count += page.events.length;
+      next = page.next;
+    } while (next !== undefined);
+  });
+  if (count !== 10_000) throw new Error(`expected 10000 events, read ${count}`);
+  return t;
+}
+
+async function filledForQuery(create) {
+  const store = await create({ filename: newFile() });
   // The run of interest among 90k events of other runs.
   for (const batch of batches(makeEvents(90_000, 90, "other"), 1000)) await store.append(batch);
   for (const batch of batches(makeEvents(10_000, 1, "target"), 1000)) await store.append(batch);
+  return store;
+}
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const median = (xs) => sorted(xs)[xs.length >> 1];
+const best = (xs) => sorted(xs)[0];
+// Events per second from milliseconds.
+const rate = (events, ms) => (events / ms) * 1000;
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+
+/** Summary of one implementation on one scenario: events/s by wall and by CPU, best and median. */
+function summarize(events, samples) {
+  const wall = samples.map((s) => s.wall);
+  const cpu = samples.map((s) => s.cpu);
+  return {
+    wallBest: rate(events, best(wall)),
+    wallMedian: rate(events, median(wall)),
+    cpuBest: rate(events, best(cpu)),
+    cpuMedian: rate(events, median(cpu)),
+    sysShare: median(samples.map((s) => s.sys / s.cpu)),
+  };
+}
+
+const APPENDS = [
+  { name: "batch 1, file", batch: 1, total: 10_000, file: true },
+  { name: "batch 100, file", batch: 100, total: 100_000, file: true },
+  { name: "batch 1000, file", batch: 1000, total: 200_000, file: true },
+  { name: "batch 1000, :memory:", batch: 1000, total: 200_000, file: false },
+];
+
+async function benchAdapters(impls) {
   const rows = [];
-  for (const limit of [10_000, 1000]) {
-    const times = [];
-    for (let round = 0; round < 5; round++) {
-      const started = performance.now();
-      let count = 0;
-      let next;
-      do {
-        const page = await store.query(
-          next === undefined ? { runId: "target-run-0", limit } : { runId: "target-run-0", limit, next },
+  for (const scenario of APPENDS) {
+    const samples = impls.map(() => []);
+    // One unmeasured round each warms the JIT; then the implementations alternate round by round, so
+    // a burst of load from elsewhere hits both.
+    for (let round = -1; round < ROUNDS; round++) {
+      for (let i = 0; i < impls.length; i++) {
+        const t = await appendRound(
+          impls[i].create,
+          scenario.batch,
+          scenario.total,
+          scenario.file ? newFile() : ":memory:",
         );
-        count += page.events.length;
-        next = page.next;
-      } while (next !== undefined);
-      times.push(performance.now() - started);
-      if (count !== 10_000) throw new Error(`expected 10000 events, read ${count}`);
+        if (round >= 0) samples[i].push(t);
+      }
     }
-    times.sort((a, b) => a - b);
-    const ms = times[2];
-    rows.push({ query: `one run, 10k events, pages of ${limit}`, ms, perSecond: (10_000 / ms) * 1000 });
+    rows.push({
+      name: `append, ${scenario.name}`,
+      results: samples.map((s) => summarize(scenario.total, s)),
+    });
   }
-  await store.close();
+  const stores = [];
+  for (const impl of impls) stores.push(await filledForQuery(impl.create));
+  for (const limit of [10_000, 1000]) {
+    const samples = impls.map(() => []);
+    for (let round = -1; round < ROUNDS; round++) {
+      for (let i = 0; i < impls.length; i++) {
+        const t = await queryRound(stores[i], limit);
+        if (round >= 0) samples[i].push(t);
+      }
+    }
+    rows.push({
+      name: `query one run's 10k events, pages of ${limit}`,
+      results: samples.map((s) => summarize(10_000, s)),
+    });
+  }
+  for (const store of stores) await store.close();
   return rows;
 }
 
-const fmt = (n) => Math.round(n).toLocaleString("en-US");
-try {
-  console.log(`@sluice/timeline-sqlite on a file (WAL, synchronous=NORMAL), node ${process.version}\n`);
-  const appends = [
-    await appendThroughput(1, 20_000),
-    await appendThroughput(100, 200_000),
-    await appendThroughput(1000, 200_000),
-    await appendThroughput(1000, 200_000, ":memory:"),
-  ];
-  console.log("append throughput");
-  console.log("| batch size | events | ms | events/s |");
-  console.log("|---:|---:|---:|---:|");
-  for (const r of appends)
-    console.log(`| ${r.batch} | ${fmt(r.events)} | ${fmt(r.ms)} | ${fmt(r.perSecond)} |`);
-  const goal = appends.find((r) => r.batch === "1000").perSecond;
+function printAdapters(impls, rows) {
   console.log(
-    `\ngoal >= 200,000 events/s batched: ${goal >= 200_000 ? "met" : "NOT met"} (${fmt(goal)} at batch 1000)\n`,
+    "events/s (higher is better); CPU = this process's user + system time; sys = system share of CPU\n",
   );
-  console.log("query (median of 5)");
-  console.log("| query | ms | events/s |");
-  console.log("|---|---:|---:|");
-  for (const r of await queryRun()) console.log(`| ${r.query} | ${r.ms.toFixed(1)} | ${fmt(r.perSecond)} |`);
+  console.log("| figure | build | wall best | wall median | CPU best | CPU median | sys |");
+  console.log("|---|---|---:|---:|---:|---:|---:|");
+  for (const row of rows) {
+    row.results.forEach((r, i) => {
+      console.log(
+        `| ${row.name} | ${impls[i].name} | ${fmt(r.wallBest)} | ${fmt(r.wallMedian)} | ${fmt(r.cpuBest)} | ` +
+          `${fmt(r.cpuMedian)} | ${Math.round(r.sysShare * 100)}% |`,
+      );
+    });
+  }
+  if (impls.length === 2) {
+    console.log(`\n${impls[0].name} / ${impls[1].name} (above 1: ${impls[0].name} is faster)\n`);
+    console.log("| figure | wall best | wall median | CPU best | CPU median |");
+    console.log("|---|---:|---:|---:|---:|");
+    for (const {
+      name,
+      results: [a, b],
+    } of rows) {
+      const x = (k) => (a[k] / b[k]).toFixed(2);
+      console.log(
+        `| ${name} | ${x("wallBest")} | ${x("wallMedian")} | ${x("cpuBest")} | ${x("cpuMedian")} |`,
+      );
+    }
+  }
+  const goal = rows.find((r) => r.name === "append, batch 1000, file").results[0];
+  const memory = rows.find((r) => r.name === "append, batch 1000, :memory:").results[0];
+  const verdict = (n) => `${fmt(n)} ${n >= 200_000 ? "(met)" : "(NOT met)"}`;
+  console.log(
+    `\ngoal >= 200,000 events/s at batch 1000 (${impls[0].name}, median): file CPU ${verdict(goal.cpuMedian)}, ` +
+      `file wall ${verdict(goal.wallMedian)}, :memory: CPU ${verdict(memory.cpuMedian)}`,
+  );
+}
+
+// Raw-SQL layouts: the same rows through the same multi-row INSERT OR IGNORE, so only the table and
+// index structure differs.
+const COLUMNS = "id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data";
+const COLUMN_DEFS =
+  "run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, " +
+  "source TEXT NOT NULL, type TEXT NOT NULL, stage TEXT, step TEXT, level TEXT, message TEXT, data TEXT";
+const SECONDARY =
+  "CREATE INDEX t_run ON t (run_id, at, seq, id); CREATE INDEX t_workflow ON t (workflow_id, at, seq, id);";
+const LAYOUTS = [
+  {
+    name: "rowid table, id PRIMARY KEY, 3 indexes (schema v1)",
+    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${COLUMN_DEFS}); ${SECONDARY} CREATE INDEX t_time ON t (at, seq, id);`,
+  },
+  {
+    name: "WITHOUT ROWID on (at, seq, id), UNIQUE (id), 2 indexes",
+    sql: `CREATE TABLE t (id TEXT NOT NULL, ${COLUMN_DEFS}, PRIMARY KEY (at, seq, id)) WITHOUT ROWID; CREATE UNIQUE INDEX t_id ON t (id); ${SECONDARY}`,
+  },
+];
+
+function layoutRound(Database, layout, filename) {
+  const db = new Database(filename);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec(layout.sql);
+  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO t (${COLUMNS}) VALUES ${new Array(50).fill(row).join(", ")}`,
+  );
+  const params = new Array(50 * 12);
+  const append = db.transaction((events) => {
+    for (let i = 0; i < events.length; i += 50) {
+      for (let k = 0; k < 50; k++) {
+        const e = events[i + k];
+        const at = k * 12;
+        params[at] = e.id;
+        params[at + 1] = e.runId;
+        params[at + 2] = e.workflowId;
+        params[at + 3] = e.seq;
+        params[at + 4] = e.at;
+        params[at + 5] = e.source;
+        params[at + 6] = e.type;
+        params[at + 7] = e.stage;
+        params[at + 8] = e.step;
+        params[at + 9] = null;
+        params[at + 10] = null;
+        params[at + 11] = JSON.stringify(e.data);
+      }
+      insert.run(params);
+    }
+  });
+  const work = batches(makeEvents(200_000, 100, "l"), 1000);
+  return timed(() => {
+    for (const batch of work) append(batch);
+    db.close();
+  });
+}
+
+async function benchLayouts() {
+  const Database = createRequire(import.meta.url)("better-sqlite3");
+  console.log("\ntable layouts in raw SQL, 200k events in batches of 1000 (events/s)\n");
+  console.log("| layout | where | wall median | CPU best | CPU median | sys |");
+  console.log("|---|---|---:|---:|---:|---:|");
+  for (const file of [false, true]) {
+    const samples = LAYOUTS.map(() => []);
+    for (let round = -1; round < ROUNDS; round++) {
+      for (let i = 0; i < LAYOUTS.length; i++) {
+        const t = await layoutRound(Database, LAYOUTS[i], file ? newFile() : ":memory:");
+        if (round >= 0) samples[i].push(t);
+      }
+    }
+    LAYOUTS.forEach((layout, i) => {
+      const r = summarize(200_000, samples[i]);
+      console.log(
+        `| ${layout.name} | ${file ? "file" : ":memory:"} | ${fmt(r.wallMedian)} | ${fmt(r.cpuBest)} | ` +
+          `${fmt(r.cpuMedian)} | ${Math.round(r.sysShare * 100)}% |`,
+      );
+    });
+  }
+}
+
+try {
+  const current = await import("../dist/index.js");
+  const impls = [{ name: "current", create: current.createSqliteTimelineStore }];
+  if (baselineEntry) {
+    const baseline = await import(pathToFileURL(resolve(baselineEntry)).href);
+    impls.push({ name: "baseline", create: baseline.createSqliteTimelineStore });
+  }
+  console.log(
+    `@sluice/timeline-sqlite, WAL + synchronous=NORMAL, node ${process.version}, ${ROUNDS} rounds` +
+      (baselineEntry ? `, baseline ${baselineEntry}` : "") +
+      "\n",
+  );
+  printAdapters(impls, await benchAdapters(impls));
+  if (args.includes("--layouts")) await benchLayouts();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

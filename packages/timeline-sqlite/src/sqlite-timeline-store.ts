@@ -22,7 +22,19 @@ export interface SqliteTimelineStoreOptions {
 }
 
 // Rows bound per INSERT statement (12 parameters each; SQLite allows 32766 per statement).
+// 32 measured as fast as 16, 64 or 100 (within noise).
 const ROWS_PER_INSERT = 32;
+
+// Pages of WAL (4 KiB each) after which a commit checkpoints them into the database file; SQLite's
+// default is 1000. A 1000-event batch dirties a leaf page per run in the id and run indexes, a few
+// hundred pages in all, so at the default nearly every other commit ran a checkpoint (copy + fsync)
+// that rewrote the same hot index pages. At 4000 a checkpoint comes a quarter as often and copies
+// each hot page once. A commit is still durable against a process crash the moment it returns; what
+// grows is only what synchronous = NORMAL already leaves to chance on a power loss (the commits since
+// the last checkpoint's fsync).
+const WAL_AUTOCHECKPOINT_PAGES = 4000;
+// After a checkpoint the WAL is truncated back to this size, so the file does not keep its peak size.
+const WAL_SIZE_LIMIT_BYTES = WAL_AUTOCHECKPOINT_PAGES * 4096;
 
 const COLUMNS = "id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data";
 
@@ -292,6 +304,8 @@ export async function createSqliteTimelineStore(options: SqliteTimelineStoreOpti
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, filename);
     return new SqliteTimelineStore(db);
   } catch (e) {

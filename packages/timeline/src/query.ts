@@ -10,7 +10,9 @@ import type { TimelineDeleteFilter, TimelineEvent, TimelinePage, TimelineQuery }
  * that come strictly after `after` (when given) in the (`at`, `seq`, `id`) order.
  */
 export interface ResolvedTimelineQuery {
+  /** Only this run's events. */
   runId?: string;
+  /** Only this workflow's events. */
   workflowId?: string;
   /** Inclusive lower bound on `at`. */
   from?: number;

@@ -27,7 +27,7 @@ type Kind =
 
 /** One workflow whose single step misbehaves as the event's `kind` says. */
 function faulty(gates: Map<number, () => void>): Workflow {
-  const act = async (ctx: any) => {
+  const act = async (ctx: any): Promise<any> => {
     const { kind, n } = ctx.state() as { kind: Kind; n: number };
     switch (kind) {
       case "throw":

@@ -1,4 +1,3 @@
-import { SystemError } from "@sluice/errors";
 import { createEventBus } from "@sluice/events";
 import type { PauseService } from "@sluice/pause";
 import { isPlainObject, StoreRegistry } from "@sluice/store";
@@ -46,7 +45,8 @@ const anything = fc.anything({
 /** Adds an own, enumerable `__proto__` / `constructor` / `prototype` key, as `JSON.parse` would. */
 function withUnsafeKeys<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> {
   return fc.tuple(arb, fc.subarray([...UNSAFE]), anything).map(([value, keys, payload]) => {
-    if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    // arrays are left alone: JSON.parse never gives an array an own "constructor"
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && !Object.isFrozen(value)) {
       for (const key of keys) {
         Object.defineProperty(value, key, {
           value: payload,
@@ -81,7 +81,9 @@ function nonJson(): fc.Arbitrary<unknown> {
     new Proxy(
       {},
       {
-        get() {
+        // symbol reads (inspection by test tooling) pass; any property read by name throws
+        get(_target, key) {
+          if (typeof key === "symbol") return undefined;
           throw new Error("get trap");
         },
         ownKeys() {
@@ -119,17 +121,21 @@ async function guardedHarness() {
   const bus = createEventBus<any>({ onError: (error) => busErrors.push(error) });
   const harnessed = await harness({ bus });
   h = harnessed;
-  return { ...harnessed, busErrors };
+  return { ...harnessed, bus, busErrors };
 }
 
 // ───────────────────────── workflow definitions ─────────────────────────
 
-const junk = fc.oneof(
+/** Junk a developer might write by mistake: wrong types, exotic objects, but nothing that throws when read. */
+const inert = fc.oneof(
   { weight: 3, arbitrary: anything },
-  { weight: 1, arbitrary: nonJson() },
+  { weight: 1, arbitrary: nonJson().filter((v) => classify(v) !== "hostile") },
   { weight: 1, arbitrary: fc.func(anything) },
 );
-const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, junk), { nil: undefined, freq: 3 });
+/** Junk from an untrusted source: also proxies and getters that throw. */
+const junk = fc.oneof({ weight: 5, arbitrary: inert }, { weight: 1, arbitrary: nonJson() });
+
+const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, inert), { nil: undefined, freq: 3 });
 const idArb = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom("a", "b", "p", "q", "s1", "s2") },
   { weight: 2, arbitrary: fc.string() },
@@ -137,14 +143,14 @@ const idArb = fc.oneof(
     weight: 1,
     arbitrary: fc.constantFrom("", ...UNSAFE, "__pause_service__", "__env__", ControlEvent.Abort),
   },
-  { weight: 1, arbitrary: junk },
+  { weight: 1, arbitrary: inert },
 );
 const stepArb = fc.record(
   {
     id: idArb,
     action: fc.oneof(
       fc.constant(() => ({ stepped: true })),
-      junk,
+      inert,
     ),
     timeoutMs: optional(fc.integer({ min: -5, max: 100 })),
     retry: optional(fc.record({ attempts: fc.integer({ min: -1, max: 3 }), backoffMs: fc.integer() })),
@@ -155,13 +161,13 @@ const stepArb = fc.record(
 const stageArb = fc.record(
   {
     id: idArb,
-    steps: fc.oneof(fc.array(stepArb, { maxLength: 3 }), junk),
+    steps: fc.oneof(fc.array(stepArb, { maxLength: 3 }), inert),
     concurrent: optional(fc.boolean()),
   },
   { requiredKeys: [] },
 );
 const pipelineArb = fc.record(
-  { stages: fc.oneof(fc.array(stageArb, { maxLength: 3 }), junk) },
+  { stages: fc.oneof(fc.array(stageArb, { maxLength: 3 }), inert) },
   { requiredKeys: [] },
 );
 const pathArb = fc
@@ -169,15 +175,15 @@ const pathArb = fc
   .map((segments) => segments.join("."));
 const conditionArb = fc.record(
   {
-    path: fc.oneof({ weight: 4, arbitrary: pathArb }, { weight: 1, arbitrary: junk }),
+    path: fc.oneof({ weight: 4, arbitrary: pathArb }, { weight: 1, arbitrary: inert }),
     op: fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom("==", "!=", ">", ">=", "<", "<=", "exists") },
-      { weight: 1, arbitrary: junk },
+      { weight: 1, arbitrary: inert },
     ),
     value: fc.oneof(
       fc.integer({ min: -3, max: 3 }),
       fc.constantFrom("x", "y", true, false, null, Number.NaN),
-      junk,
+      inert,
     ),
   },
   { requiredKeys: ["path", "op"] },
@@ -187,7 +193,7 @@ const triggerArb = fc.record(
     event: fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom("e1", "e2") },
       { weight: 1, arbitrary: fc.constantFrom("", "*", ControlEvent.Resume) },
-      { weight: 1, arbitrary: junk },
+      { weight: 1, arbitrary: inert },
     ),
     pipeline: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("p", "q") }, { weight: 1, arbitrary: idArb }),
     when: optional(fc.array(conditionArb, { maxLength: 3 })),
@@ -200,7 +206,7 @@ const serviceArb = fc.record(
     id: idArb,
     factory: fc.oneof(
       fc.constant(() => ({})),
-      junk,
+      inert,
     ),
     scope: optional(fc.constantFrom("workflow", "run", "transient", "global")),
     timeoutMs: optional(fc.integer({ min: -1, max: 100 })),
@@ -209,10 +215,16 @@ const serviceArb = fc.record(
   },
   { requiredKeys: [] },
 );
-const envArb = fc.oneof(
-  fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE)), fc.oneof(fc.string(), junk)),
-  junk,
-);
+const envArbOf = (bad: fc.Arbitrary<unknown>) =>
+  fc.oneof(
+    withUnsafeKeys(
+      fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE)), fc.oneof(fc.string(), bad)),
+    ),
+    fc.dictionary(fc.string(), fc.string()),
+    bad,
+  );
+const envArb = envArbOf(inert);
+
 const workflowArb = withUnsafeKeys(
   fc.record(
     {
@@ -225,46 +237,123 @@ const workflowArb = withUnsafeKeys(
           weight: 4,
           arbitrary: fc.dictionary(fc.constantFrom("t1", "t2", "t3"), triggerArb, { maxKeys: 3 }),
         },
-        { weight: 1, arbitrary: junk },
+        { weight: 1, arbitrary: inert },
       ),
       pipelines: fc.oneof(
         {
           weight: 4,
           arbitrary: fc.dictionary(fc.constantFrom("p", "q"), withUnsafeKeys(pipelineArb), { maxKeys: 2 }),
         },
-        { weight: 1, arbitrary: junk },
+        { weight: 1, arbitrary: inert },
       ),
     },
     { requiredKeys: [] },
   ),
 );
+/** Paths a single mutation may hit in an otherwise valid definition. */
+const MUTABLE_PATHS = [
+  "id",
+  "label",
+  "env",
+  "env.KEY",
+  "services",
+  "services.0",
+  "services.0.id",
+  "services.0.scope",
+  "services.0.factory",
+  "services.0.timeoutMs",
+  "triggers",
+  "triggers.t1",
+  "triggers.t1.event",
+  "triggers.t1.pipeline",
+  "triggers.t1.when",
+  "triggers.t1.map",
+  "pipelines",
+  "pipelines.p",
+  "pipelines.p.stages",
+  "pipelines.p.stages.0",
+  "pipelines.p.stages.0.id",
+  "pipelines.p.stages.0.concurrent",
+  "pipelines.p.stages.0.steps",
+  "pipelines.p.stages.0.steps.0",
+  "pipelines.p.stages.0.steps.0.id",
+  "pipelines.p.stages.0.steps.0.action",
+  "pipelines.p.stages.0.steps.0.timeoutMs",
+  "pipelines.p.stages.0.steps.0.retry",
+  "pipelines.p.stages.0.steps.0.when",
+] as const;
+
+/** A valid definition of `stages` × `steps`, then (maybe) one field replaced by junk. */
+const nearlyValidWorkflowArb = fc
+  .record({
+    stages: fc.integer({ min: 1, max: 3 }),
+    steps: fc.integer({ min: 1, max: 3 }),
+    when: fc.option(fc.array(conditionArb, { maxLength: 2 }), { nil: undefined, freq: 2 }),
+    mutation: fc.option(fc.tuple(fc.constantFrom(...MUTABLE_PATHS), inert), { nil: undefined, freq: 3 }),
+  })
+  .map(({ stages, steps, when, mutation }) => {
+    const definition: Record<string, any> = {
+      id: "nearly",
+      label: "Nearly valid",
+      env: { KEY: "value" },
+      services: [{ id: "svc", scope: "run", factory: () => ({}) }],
+      triggers: { t1: { event: "e1", pipeline: "p", ...(when !== undefined && { when }) } },
+      pipelines: {
+        p: {
+          stages: Array.from({ length: stages }, (_, i) => ({
+            id: `s${i}`,
+            steps: Array.from({ length: steps }, (_, j) => ({
+              id: `s${i}.${j}`,
+              action: () => ({ ok: true }),
+            })),
+          })),
+        },
+      },
+    };
+    if (mutation !== undefined) {
+      const [path, value] = mutation;
+      const segments = path.split(".");
+      let target = definition;
+      for (const segment of segments.slice(0, -1)) {
+        if (typeof target[segment] !== "object" || target[segment] === null) target[segment] = {};
+        target = target[segment];
+      }
+      target[segments.at(-1)!] = value;
+    }
+    return definition;
+  });
+
 const modeArb = fc.oneof(
-  fc.record({ type: fc.constant("transient"), concurrency: fc.oneof(fc.integer({ min: -1, max: 5 }), junk) }),
+  fc.record({
+    type: fc.constant("transient"),
+    concurrency: fc.oneof(fc.integer({ min: -1, max: 5 }), inert),
+  }),
   fc.record({
     type: fc.constantFrom("serialized"),
-    capacity: fc.oneof(fc.integer({ min: -1, max: 5 }), junk),
+    capacity: fc.oneof(fc.integer({ min: -1, max: 5 }), inert),
   }),
-  fc.record({ type: fc.constantFrom("singleton_loop", "exclusive"), onBusy: fc.oneof(fc.string(), junk) }),
-  junk,
+  fc.record({ type: fc.constantFrom("singleton_loop", "exclusive"), onBusy: fc.oneof(fc.string(), inert) }),
+  inert,
 );
 const optionsArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({}) },
   fc.record(
     {
       mode: modeArb,
-      pauseWindowMs: fc.oneof(fc.integer({ min: -10, max: 10 }), junk),
-      retention: fc.oneof(fc.record({ maxFinished: fc.integer({ min: -1, max: 5 }) }), junk),
+      pauseWindowMs: fc.oneof(fc.integer({ min: -10, max: 10 }), inert),
+      retention: fc.oneof(fc.record({ maxFinished: fc.integer({ min: -1, max: 5 }) }), inert),
       onComplete: fc.oneof(
         fc.constant(() => {}),
-        junk,
+        inert,
       ),
       onDispatch: fc.oneof(
         fc.constant(() => {}),
-        junk,
+        inert,
       ),
     },
     { requiredKeys: [] },
   ),
-  junk,
+  inert,
 );
 
 describe("hostile input: workflow definitions", () => {
@@ -275,26 +364,30 @@ describe("hostile input: workflow definitions", () => {
       const before = prototypeSnapshot();
       let accepted = 0;
       await fc.assert(
-        fc.asyncProperty(workflowArb, optionsArb, async (definition, options) => {
-          let ok = false;
-          try {
-            await within(1_000, "register", runtime.register(definition as never, options as never));
-            ok = true;
-          } catch (error) {
-            if (error instanceof Error && error.message.startsWith("hang:")) throw error;
-            expectSystemError(error, ["INVALID_DEFINITION", "DUPLICATE_KEY"]);
-            expect(error.message.length).toBeGreaterThan(0);
-          }
-          if (ok) {
-            accepted++;
-            const id = (definition as Workflow).id;
-            // its triggers can fire without throwing out of the bus
-            bus.emit("e1", { a: 1 });
-            bus.emit("e2", "not an object");
-            expect(await within(2_000, "deregister", runtime.deregister(id))).toBe(true);
-          }
-          expect(runtime.listWorkflows()).toEqual([]);
-        }),
+        fc.asyncProperty(
+          fc.oneof(workflowArb, nearlyValidWorkflowArb),
+          optionsArb,
+          async (definition, options) => {
+            let ok = false;
+            try {
+              await within(1_000, "register", runtime.register(definition as never, options as never));
+              ok = true;
+            } catch (error) {
+              if (error instanceof Error && error.message.startsWith("hang:")) throw error;
+              expectSystemError(error, ["INVALID_DEFINITION", "DUPLICATE_KEY"]);
+              expect(error.message.length).toBeGreaterThan(0);
+            }
+            if (ok) {
+              accepted++;
+              const id = (definition as Workflow).id;
+              // its triggers can fire without throwing out of the bus
+              bus.emit("e1", { a: 1 });
+              bus.emit("e2", "not an object");
+              expect(await within(2_000, "deregister", runtime.deregister(id))).toBe(true);
+            }
+            expect(runtime.listWorkflows()).toEqual([]);
+          },
+        ),
         { numRuns: RUNS * 4 },
       );
       expect(busErrors).toEqual([]);
@@ -313,10 +406,10 @@ describe("hostile input: workflow definitions", () => {
           anything,
           fc.record(
             {
-              bus: fc.oneof(junk, fc.constant(createEventBus())),
-              storeRegistry: junk,
+              bus: fc.oneof(inert, fc.constant(createEventBus())),
+              storeRegistry: inert,
               env: envArb,
-              services: junk,
+              services: inert,
             },
             { requiredKeys: [] },
           ),
@@ -425,9 +518,9 @@ describe("hostile input: condition lists", () => {
                 bus.emit("cond.event", payload);
                 // a proxy or throwing getter: whatever the outcome, it must not throw
                 if (classify(payload) === "hostile") continue;
-                const expected = modelMatches(payload, when);
+                const expected = modelMatches(payload, when as never);
                 checked++;
-                expect(dispatched.length - before, JSON.stringify({ when, payload })).toBe(expected ? 1 : 0);
+                expect(dispatched.length - before, fc.stringify({ when, payload })).toBe(expected ? 1 : 0);
                 if (expected) routed++;
               }
             } finally {
@@ -468,7 +561,7 @@ const patchArb = fc.oneof(
     weight: 3,
     arbitrary: withUnsafeKeys(fc.dictionary(fc.oneof(fc.string(), fc.constantFrom(...UNSAFE)), anything)),
   },
-  { weight: 2, arbitrary: junk },
+  { weight: 2, arbitrary: inert },
   {
     weight: 1,
     arbitrary: fc.constantFrom(
@@ -622,7 +715,7 @@ describe("hostile input: event payloads", () => {
       );
       let started = 0;
       await fc.assert(
-        fc.asyncProperty(fc.oneof(anything, nonJson(), payloadArb), async (payload) => {
+        fc.asyncProperty(fc.oneof(anything, inert, payloadArb), async (payload) => {
           const n = dispatched.length;
           bus.emit("payload.go", payload);
           expect(dispatched.length).toBe(n + 1);
@@ -644,7 +737,7 @@ describe("hostile input: event payloads", () => {
       bus.emit("payload.wait", { a: { b: 1 } });
       const registry = runtime.registry("payloads")!;
       await until(() => registry.list().every((r) => r.status !== "running"), 5_000, "runs to settle");
-      for (const r of completed) expect(r.ok && r.value.status, JSON.stringify(r)).toBe("completed");
+      for (const r of completed) expect(r.ok && r.value.status, fc.stringify(r)).toBe("completed");
       expect(busErrors).toEqual([]);
       for (const e of errors) expectSystemError(e);
       expect(started).toBeGreaterThan(0);
@@ -755,6 +848,161 @@ describe("hostile input: event payloads", () => {
   });
 });
 
+// ───────────────────────── objects that throw when read ─────────────────────────
+
+/** A proxy whose every trap throws (symbol reads aside), and an object whose getter throws. */
+function hostileObjects(): Array<[string, object]> {
+  return [
+    [
+      "throwing proxy",
+      new Proxy(
+        {},
+        {
+          get(_target, key) {
+            if (typeof key === "symbol") return undefined;
+            throw new Error("get trap");
+          },
+          ownKeys() {
+            throw new Error("ownKeys trap");
+          },
+          getPrototypeOf() {
+            throw new Error("getPrototypeOf trap");
+          },
+        },
+      ),
+    ],
+    [
+      "throwing getter",
+      Object.defineProperty({}, "boom", {
+        enumerable: true,
+        get() {
+          throw new Error("getter");
+        },
+      }),
+    ],
+  ];
+}
+
+describe("hostile input: objects that throw when read (untrusted payloads, patches, env layers)", () => {
+  for (const [name, hostile] of hostileObjects()) {
+    it(`a ${name} as trigger payload, wait payload or control-event payload is rejected or reported, never thrown into the bus`, async () => {
+      const { runtime, bus, busErrors, errors } = await guardedHarness();
+      const dispatched: DispatchResult[] = [];
+      await runtime.register(
+        {
+          id: "w",
+          triggers: { go: { event: "h.go", pipeline: "p" } },
+          pipelines: {
+            p: {
+              stages: [
+                {
+                  id: "s",
+                  steps: [
+                    {
+                      id: "a",
+                      action: async (ctx) =>
+                        void (await pauseOf(ctx)).register({
+                          event: "h.wait",
+                          conditions: [{ path: "a", op: "exists" }],
+                        }),
+                    },
+                  ],
+                },
+                { id: "t", steps: [{ id: "b", action: () => ({}) }] },
+              ],
+            },
+          },
+        },
+        { onDispatch: (d) => void dispatched.push(d) },
+      );
+      const parked = await runtime.invoke("w", "go", {});
+      const runId = parked.metadata.runId!;
+      bus.emit("h.go", hostile);
+      expect(dispatched.map((d) => d.outcome)).toEqual(["rejected"]);
+      bus.emit("h.wait", hostile);
+      for (const control of [ControlEvent.Abort, ControlEvent.Resume, ControlEvent.Signal])
+        bus.emit(control, hostile);
+      bus.emit(ControlEvent.Signal, { runId, patch: hostile });
+      bus.emit(ControlEvent.Resume, { runId, patch: hostile });
+      // the runtime's handlers never threw; what it refused went to onError with a code
+      expect(busErrors.map(String)).toEqual([]);
+      expect(errors.length).toBeGreaterThanOrEqual(4);
+      for (const e of errors) expectSystemError(e);
+      await until(() => runtime.watch("w", runId)?.status !== "running", 1_000, "the run to settle");
+      expect(runtime.watch("w", runId)?.status).toBe("paused");
+    });
+
+    it(`a ${name} as a patch: signal() throws a coded SystemError, resume() resolves INVALID_INPUT and the run stays paused`, async () => {
+      const { runtime } = await guardedHarness();
+      await runtime.register({
+        id: "w",
+        triggers: { go: { event: "h.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [{ id: "a", action: async (ctx) => void (await pauseOf(ctx)).register({}) }],
+              },
+              { id: "t", steps: [{ id: "b", action: () => ({ done: true }) }] },
+            ],
+          },
+        },
+      });
+      const parked = await runtime.invoke("w", "go", {});
+      const runId = parked.metadata.runId!;
+      let thrown: unknown;
+      try {
+        runtime.signal(runId, hostile as never);
+      } catch (error) {
+        thrown = error;
+      }
+      expectSystemError(thrown, ["INVALID_INPUT"]);
+      let resumed: RunResult | undefined;
+      let rejected: unknown;
+      try {
+        resumed = await within(1_000, "resume", runtime.resume(runId, hostile as never));
+      } catch (error) {
+        rejected = error;
+      }
+      expect(rejected, "resume() must never reject").toBeUndefined();
+      expect(resumed?.ok).toBe(false);
+      if (resumed !== undefined && !resumed.ok) expectSystemError(resumed.error, ["INVALID_INPUT"]);
+      expect(runtime.watch("w", runId)?.status).toBe("paused");
+      const good = await runtime.resume(runId, { fine: true });
+      expect(good.ok && good.value.state).toMatchObject({ fine: true, done: true });
+    });
+
+    it(`a ${name} as an env layer is refused with a coded SystemError`, async () => {
+      let thrown: unknown;
+      try {
+        const rt = new WorkflowRuntime({
+          bus: createEventBus(),
+          storeRegistry: new StoreRegistry(),
+          env: hostile as never,
+        });
+        await rt.stop();
+      } catch (error) {
+        thrown = error;
+      }
+      expectSystemError(thrown, ["INVALID_DEFINITION", "INVALID_INPUT"]);
+      const { runtime } = await guardedHarness();
+      thrown = undefined;
+      try {
+        await runtime.register({
+          id: "w",
+          env: hostile as never,
+          triggers: { go: { event: "h.go", pipeline: "p" } },
+          pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => ({}) }] }] } },
+        });
+      } catch (error) {
+        thrown = error;
+      }
+      expectSystemError(thrown, ["INVALID_DEFINITION", "INVALID_INPUT"]);
+    });
+  }
+});
+
 // ───────────────────────── env layers ─────────────────────────
 
 describe("hostile input: env layers", () => {
@@ -801,8 +1049,8 @@ describe("hostile input: env layers", () => {
                                 const seen: Record<string, string | undefined> = Object.create(null);
                                 for (const key of [
                                   ...probes,
-                                  ...Object.keys(workflowEnv as object),
-                                  ...Object.keys(globalEnv as object),
+                                  ...Object.keys(workflowEnv ?? {}),
+                                  ...Object.keys(globalEnv ?? {}),
                                 ])
                                   seen[key] = env.get(key);
                                 return { seen };
@@ -827,7 +1075,9 @@ describe("hostile input: env layers", () => {
                   ? (layer[key] as string)
                   : undefined;
               for (const key of Object.keys(seen)) {
-                expect(seen[key], key).toBe(own(workflowEnv, key) ?? own(globalEnv, key));
+                expect(seen[key], key).toBe(
+                  own(workflowEnv, key) ?? own(globalEnv ?? { ...process.env }, key),
+                );
               }
             } finally {
               await runtime.stop();

@@ -8,7 +8,7 @@ import { activeTimeouts, figure, MB, settledHeap, size, trackTimers, until, with
 /** Completed runs measured after warm-up: the 100k under SLUICE_FULL. */
 const COMPLETED = size(20_000, 100_000);
 /** Abort/resume cycles: the 100k under SLUICE_FULL. */
-const CYCLES = size(5_000, 100_000);
+const CYCLES = size(10_000, 100_000);
 /** Most the settled heap may grow over the measured runs (retention and timeline are full at the start). */
 const HEAP_MARGIN = 4 * MB;
 const TIMEOUT = size(60_000, 900_000);
@@ -197,8 +197,9 @@ describe("leaks: abort/resume cycles", () => {
         expect(unexpected).toBe(0);
         expect(after - before).toBeLessThan(HEAP_MARGIN);
         expect(bus.listenerCount()).toBe(listeners);
-        expect(activeTimeouts()).toBe(timeouts);
-        expect(timers.pending).toBe(pendingTimers);
+        // a leak leaves more timers; fewer is fine (the baseline may have caught a pending flush timer)
+        expect(activeTimeouts()).toBeLessThanOrEqual(timeouts);
+        expect(timers.pending).toBeLessThanOrEqual(pendingTimers);
         expect(harnessed.storeRegistry.size).toBe(0);
         expect(runtime.listAllRuns().length).toBeLessThanOrEqual(1000);
       },

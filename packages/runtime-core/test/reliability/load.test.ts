@@ -129,7 +129,7 @@ describe("load: bursts of bus events", () => {
       figure(`transient burst ${N}×2 ms`, Math.round(performance.now() - started));
       expectExactAccounting(2 * N, t.dispatched, t.completed);
       for (const r of t.completed)
-        expect(r.ok && r.value.state.doubled).toBe((r.ok && (r.value.state.n as number)) * 2);
+        expect(r.ok && r.value.state.doubled).toBe(r.ok ? (r.value.state.n as number) * 2 : NaN);
       expect(h.storeRegistry.size).toBe(0);
       // retention keeps the finished-runs registry bounded however many runs completed
       expect(h.runtime.listAllRuns().length).toBeLessThanOrEqual(1000);
@@ -198,7 +198,7 @@ describe("load: parked runs", () => {
     it(
       `${PARKED} runs park at once (pauseWindowMs ${pauseWindowMs}), then ${PARKED} events each resume exactly its own run`,
       async () => {
-        h = await harness({ timelineStore: undefined });
+        h = await harness();
         const completed: RunResult[] = [];
         const listenersBefore = h.bus.listenerCount();
         await h.runtime.register(
