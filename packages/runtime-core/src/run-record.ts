@@ -42,8 +42,13 @@ export class RunRecord {
   waits: readonly PauseRequestData[] = NO_WAITS;
   /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */
   mappers: Map<string, (payload: any) => Record<string, unknown>> | undefined = undefined;
-  /** Event names this run has waited on; events with these names are buffered while it runs. */
+  /** Event names this run has waited on (each holds one shared bus subscription until the run ends). */
   watched: Set<string> | undefined = undefined;
+  /**
+   * While running: the waits whose matching events are buffered — those registered in the current
+   * stage (pre-pause window) and, after a resume, the ones it was parked on (inter-resume buffer).
+   */
+  bufferWaits: PauseRequestData[] = [];
   buffer: BufferedEvent[] | undefined = undefined;
   bufferOverflowReported = false;
 

@@ -108,6 +108,15 @@ function copyPayload(payload: Record<string, unknown>, wf: WorkflowRecord, trigg
   }
 }
 
+function firstMatch(
+  waits: readonly PauseRequestData[],
+  event: string,
+  payload: unknown,
+): PauseRequestData | undefined {
+  for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
+  return undefined;
+}
+
 function defaultReport(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
 }
@@ -155,7 +164,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly runs = new Map<string, RunRecord>();
   private readonly triggerIndex = new Map<string, TriggerBinding[]>();
   /** Event name → running runs that have waited on it: such events are buffered for them. */
-  private readonly buffering = new Map<string, Set<RunRecord>>();
+  private readonly bufferFilters = new Map<string, WaitIndex>();
   /** Event name → parked runs' waits on it, indexed by `==` condition value. */
   private readonly parkedWaits = new Map<string, WaitIndex>();
   private readonly subscriptions = new Map<string, Subscription>();
@@ -585,8 +594,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
-    const running = this.buffering.get(event);
-    if (running !== undefined) for (const record of running) this.bufferEvent(record, event, payload);
+    const filters = this.bufferFilters.get(event);
+    if (filters !== undefined) this.bufferMatching(filters, event, payload);
     const parked = this.parkedWaits.get(event);
     if (parked !== undefined) this.deliverToWaits(parked, event, payload);
   }
@@ -896,8 +905,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       return this.finishPaused(record, "aborted while pausing");
     }
     for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
-    this.setBuffering(record, false);
-    this.indexWaits(record, true);
+    this.updateIndex(this.bufferFilters, record, record.bufferWaits, false);
+    record.bufferWaits = [];
+    this.updateIndex(this.parkedWaits, record, record.waits, true);
     const buffered = this.takeBuffered(record);
     if (buffered !== undefined) return this.resumeRun(record, buffered);
     const result = ok(
@@ -1020,12 +1030,13 @@ export class WorkflowRuntime implements RunContainerFactory {
         record.controller = undefined;
       }
       wf.parked.delete(record);
-      this.indexWaits(record, false);
+      this.updateIndex(this.parkedWaits, record, record.waits, false);
+      record.bufferWaits = record.waits.slice();
       record.checkpoint = undefined;
       record.waits = NO_WAITS;
       record.mappers = undefined;
       record.status = "running";
-      this.setBuffering(record, true);
+      this.updateIndex(this.bufferFilters, record, record.bufferWaits, true);
       wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
@@ -1150,8 +1161,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     wf.policy.runEnded(record.runId);
     wf.parked.delete(record);
     if (record.watched !== undefined) {
-      this.indexWaits(record, false);
-      this.setBuffering(record, false);
+      this.updateIndex(this.parkedWaits, record, record.waits, false);
+      this.updateIndex(this.bufferFilters, record, record.bufferWaits, false);
+      record.bufferWaits = [];
       for (const event of record.watched) this.release(event);
       record.watched = undefined;
     }
@@ -1233,7 +1245,11 @@ export class WorkflowRuntime implements RunContainerFactory {
           );
         }
         run.requestPause(request as never);
-        if (request.event !== undefined) this.watchEvent(record, request.event);
+        if (request.event !== undefined) {
+          this.watchEvent(record, request.event);
+          record.bufferWaits.push(request);
+          this.updateIndex(this.bufferFilters, record, [request], true);
+        }
       },
       withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
     };
@@ -1248,43 +1264,40 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (watched.has(event)) return;
     watched.add(event);
     this.acquire(event);
-    if (record.status === "running") this.addBuffering(record, event);
   }
 
-  private addBuffering(record: RunRecord, event: string): void {
-    let set = this.buffering.get(event);
-    if (set === undefined) this.buffering.set(event, (set = new Set()));
-    set.add(record);
-  }
-
-  /** Adds or removes a run as a buffering watcher of every event name it has waited on. */
-  private setBuffering(record: RunRecord, on: boolean): void {
-    const watched = record.watched;
-    if (watched === undefined) return;
-    for (const event of watched) {
-      if (on) this.addBuffering(record, event);
-      else {
-        const set = this.buffering.get(event);
-        if (set?.delete(record) && set.size === 0) this.buffering.delete(event);
-      }
-    }
-  }
-
-  /** Adds or removes a parked run's current waits in the per-event wait index. */
-  private indexWaits(record: RunRecord, on: boolean): void {
-    const waits = record.waits;
+  /** Adds or removes (run, wait) entries of an event-name → WaitIndex map. */
+  private updateIndex(
+    indexes: Map<string, WaitIndex>,
+    record: RunRecord,
+    waits: readonly PauseRequestData[],
+    on: boolean,
+  ): void {
     for (let i = 0; i < waits.length; i++) {
       const wait = waits[i]!;
       const event = wait.event;
       if (event === undefined) continue;
-      let index = this.parkedWaits.get(event);
+      let index = indexes.get(event);
       if (on) {
-        if (index === undefined) this.parkedWaits.set(event, (index = new WaitIndex()));
+        if (index === undefined) indexes.set(event, (index = new WaitIndex()));
         index.add(record, wait);
       } else if (index !== undefined) {
         index.remove(record, wait);
-        if (index.size === 0) this.parkedWaits.delete(event);
+        if (index.size === 0) indexes.delete(event);
       }
+    }
+  }
+
+  /** Buffers the event for each running run whose buffer waits it would satisfy. */
+  private bufferMatching(index: WaitIndex, event: string, payload: unknown): void {
+    const candidates = index.candidates(payload);
+    for (let i = 0; i < candidates.length; i++) {
+      const record = candidates[i]!;
+      if (record.status !== "running") continue;
+      if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
+      const last = record.buffer?.at(-1);
+      if (last !== undefined && last.payload === payload && last.event === event) continue; // listed twice
+      this.bufferEvent(record, event, payload);
     }
   }
 
@@ -1301,7 +1314,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private bufferEvent(record: RunRecord, event: string, payload: unknown): void {
-    if (record.status !== "running") return;
     const buffer = (record.buffer ??= []);
     buffer.push({ event, payload });
     if (buffer.length > this.maxBufferedPerRun) {
@@ -1319,9 +1331,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private matchingWait(record: RunRecord, event: string, payload: unknown): PauseRequestData | undefined {
-    const waits = record.waits;
-    for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
-    return undefined;
+    return firstMatch(record.waits, event, payload);
   }
 
   private patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {

@@ -510,3 +510,43 @@ describe("review fixes", () => {
     expect(done.ok && done.value).toMatchObject({ status: "completed", state: { done: true } });
   });
 });
+
+describe("buffering filters by the wait's conditions", () => {
+  it("a running run buffers only events that meet its waits, so other runs' events never overflow it", async () => {
+    h = await harness({ maxBufferedEventsPerRun: 4 });
+    const gate = deferred();
+    await h.runtime.register({
+      ...approval,
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "w",
+                  action: async (ctx) => {
+                    (await pauseOf(ctx)).register({
+                      event: "order.approved",
+                      conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                    });
+                    await gate.promise; // still running while approvals for other orders arrive
+                  },
+                },
+              ],
+            },
+            { id: "ship", steps: [{ id: "s", action: (ctx) => ({ shippedBy: ctx.state().approvedBy }) }] },
+          ],
+        },
+      },
+    });
+    const running = h.runtime.invoke("orders", "placed", { orderId: "mine" });
+    await tick(1);
+    for (let i = 0; i < 20; i++) h.bus.emit("order.approved", { orderId: `other-${i}`, approvedBy: "x" });
+    h.bus.emit("order.approved", { orderId: "mine", approvedBy: "ann" });
+    gate.resolve();
+    const result = await running;
+    expect(result.ok && result.value).toMatchObject({ status: "completed", state: { shippedBy: "ann" } });
+    expect(h.errors.filter((e) => e.code === "CAPACITY_EXCEEDED")).toEqual([]);
+  });
+});
