@@ -237,10 +237,8 @@ async function main(): Promise<void> {
       if (order.runId !== undefined) byRun.delete(order.runId);
     }
     renderOrders();
-    // Drop what the viewer holds and reload the (now empty) store. Assigning the store it already
-    // has is a no-op, so detach it first.
-    viewer.store = undefined;
-    viewer.store = store;
+    // Drop what the viewer holds and reload the (now empty) store.
+    viewer.reload();
     activity(`timeline cleared: ${removed} events deleted from IndexedDB`);
   });
 

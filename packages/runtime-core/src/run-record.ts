@@ -11,9 +11,12 @@ export interface BufferedEvent {
   readonly payload: unknown;
 }
 
-/** Builds a run's service container on first use. */
+/** Builds a run's service access on first use. */
 export interface RunContainerFactory {
+  /** A full per-run container (needed when the workflow declares run or transient services). */
   containerFor(record: RunRecord): ArtifactContainer<RunState>;
+  /** Container-free access: the run's pause service, then the workflow's scope. */
+  directDependencies(record: RunRecord): UseDependencyContext<RunState>;
 }
 
 /**
@@ -56,6 +59,8 @@ export class RunRecord {
   abortRequested = false;
   finished = false;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
+  /** Container-free dependency access, built on the first `ctx.use` of a run without run services. */
+  directDeps: UseDependencyContext<RunState> | undefined = undefined;
   /** Id of the run's state store in the host's StoreRegistry. */
   readonly storeId: string;
 
@@ -79,7 +84,15 @@ export class RunRecord {
    * so runs whose steps never resolve a service never pay for one.
    */
   use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
-    return (this.container ?? this.containers.containerFor(this)).use(fn);
+    if (this.container !== undefined) return this.container.use(fn);
+    if (this.workflow.runTemplates.length > 0) return this.containers.containerFor(this).use(fn);
+    // No run-scoped services: nothing needs a per-run container, so none is built.
+    const deps = (this.directDeps ??= this.containers.directDependencies(this));
+    try {
+      return Promise.resolve(fn(deps));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Resolves with the run's final result once it has finished. */

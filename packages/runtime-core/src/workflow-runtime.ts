@@ -1,4 +1,9 @@
-import { ArtifactContainer, type ArtifactTemplate } from "@sluice/artifacts";
+import {
+  ArtifactContainer,
+  type ArtifactTemplate,
+  type ResolveResult,
+  type UseDependencyContext,
+} from "@sluice/artifacts";
 import { createEnvService, defaultGlobalEnv, type EnvService } from "@sluice/env";
 import { err, ok, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
@@ -972,6 +977,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.container = undefined;
     record.controller = undefined;
     record.pauseService = undefined;
+    record.directDeps = undefined;
     record.payload = undefined;
     this.storeRegistry.dispose(record.storeId);
     await this.disposeContainer(record, container);
@@ -1176,6 +1182,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.checkpoint = undefined;
     record.checkpointJson = undefined;
     record.pauseService = undefined;
+    record.directDeps = undefined;
     this.storeRegistry.dispose(record.storeId);
     wf.registry.prune();
     if (container === undefined && onCleanup === undefined) {
@@ -1230,11 +1237,43 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   // ───────────────────────── pause, waits and buffering ─────────────────────────
 
+  /** @internal Container-free dependency access for runs of workflows without run services. */
+  directDependencies(record: RunRecord): UseDependencyContext<RunState> {
+    const scope = record.workflow.scope;
+    return {
+      resolve: <T>(key: string, param?: string | number) =>
+        key === PAUSE_SERVICE_ID
+          ? new Promise<ResolveResult<T>>((resolve) => {
+              resolve({ ok: true, value: this.pauseServiceFor(record.runId) as T });
+            }).catch((error: unknown) => ({
+              ok: false as const,
+              error: SystemError.from(error, "INVALID_STATE", PAUSE_SERVICE_ID),
+            }))
+          : scope.resolve<T>(key, param),
+      require: <T>(key: string, param?: string | number) =>
+        key === PAUSE_SERVICE_ID
+          ? new Promise<T>((resolve) => resolve(this.pauseServiceFor(record.runId) as T))
+          : scope.require<T>(key, param),
+      select: <R>(selector: (state: RunState) => R) => {
+        const store = record.store;
+        if (store === undefined) {
+          throw new SystemError(
+            "INVALID_STATE",
+            `run ${record.runId} is ${record.status}: its state is not available`,
+          );
+        }
+        return selector(store.get());
+      },
+    };
+  }
+
   private pauseServiceFor(runId: string | undefined): PauseService {
     const record = runId === undefined ? undefined : this.runs.get(runId);
     if (record === undefined) {
       throw new SystemError("INVALID_STATE", `__pause_service__: run ${runId} is not active`);
     }
+    // One service per live context (the container path caches it as a singleton the same way).
+    if (record.pauseService !== undefined) return record.pauseService;
     const sink: PauseSink = {
       requestPause: (request) => {
         const run = record.pipelineRun;

@@ -58,6 +58,8 @@ export interface TimelineViewerElement extends HTMLElement {
   renderNow(): void;
   /** Reads new events from the store now (all of them the first time); resolves once drawn. */
   refresh(): Promise<void>;
+  /** Drops every event held and loads the store again from the start. */
+  reload(): void;
 }
 
 /** A constructor of {@link TimelineViewerElement}s, as registered by {@link defineTimelineViewer}. */
@@ -324,6 +326,17 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       this.#error = undefined;
       if (this.#store !== undefined && this.isConnected) this.#startLoop();
       this.render();
+    }
+
+    /**
+     * Drops every event held and loads the store again from the start (after the store was
+     * cleared or changed behind the viewer's back). Assigning the same `store` again is a no-op,
+     * so that frameworks re-setting properties on each render do not reload.
+     */
+    reload(): void {
+      const store = this.#store;
+      this.store = undefined;
+      this.store = store;
     }
 
     get live(): boolean {
