@@ -65,7 +65,7 @@ for (const result of [...finished].sort((a, b) => byOrder(a) - byOrder(b))) {
   const summary = result.ok
     ? `${result.value.state.outcome ?? result.value.status}`
     : `failed (${result.error.code})`;
-  console.log(`order ${orderOfRun.get(runId)}  run ${runId.slice(0, 8)}  → ${summary}`);
+  console.log(`order ${orderOfRun.get(runId)}  run ${runId}  → ${summary}`);
   console.log(renderRunChart(events));
   console.log("");
 }
