@@ -2,9 +2,12 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { launchChromium, requireChromium, serveDirectory } from "@sluice/test-browser";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPage, launchChromium, requireChromium, serveDirectory } from "./browser/harness.js";
+import { buildPage } from "./browser/harness.js";
+
+const PURPOSE = "The browser-timeline example's test";
 
 // The example as a user gets it: `vite build`, served statically, clicked through in a real
 // Chromium. The page's runtime writes to the browser's real IndexedDB; the viewer only reads the store.
@@ -16,11 +19,11 @@ const SCREENSHOT = join(ARTIFACTS, "browser-timeline.png");
 describe("Chromium", () => {
   // A failed test, not a skipped suite, when the browser is missing: the error says how to install it.
   it("is installed (CHROMIUM_PATH, else /usr/bin/chromium)", () => {
-    expect(requireChromium()).toBeTruthy();
+    expect(requireChromium(PURPOSE)).toBeTruthy();
   });
 
   it("when missing, fails with an install hint", () => {
-    expect(() => requireChromium("/nonexistent/chromium")).toThrow(
+    expect(() => requireChromium(PURPOSE, "/nonexistent/chromium")).toThrow(
       /apt-get install -y chromium.*CHROMIUM_PATH/,
     );
   });
@@ -74,11 +77,11 @@ describe("examples/browser-timeline in Chromium", () => {
   }
 
   beforeAll(async () => {
-    requireChromium(); // before the build: a missing browser is the first thing to report
+    requireChromium(PURPOSE); // before the build: a missing browser is the first thing to report
     outDir = await mkdtemp(join(tmpdir(), "sluice-browser-timeline-dist-"));
     await buildPage(ROOT, outDir);
     server = await serveDirectory(outDir);
-    browser = await launchChromium({ width: 1280, height: 800 });
+    browser = await launchChromium({ purpose: PURPOSE, viewport: { width: 1280, height: 800 } });
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on("pageerror", (error) => pageErrors.push(String(error)));
     page.on("console", (message) => {

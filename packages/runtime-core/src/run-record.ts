@@ -95,6 +95,21 @@ export class RunRecord {
     }
   }
 
+  /**
+   * Forgets the live context (state store, services, pipeline objects, live checkpoint) and returns
+   * the service container, if one was built, for the caller to dispose.
+   */
+  dropLiveContext(): ArtifactContainer | undefined {
+    const container = this.container;
+    this.container = undefined;
+    this.store = undefined;
+    this.checkpoint = undefined;
+    this.controller = undefined;
+    this.pauseService = undefined;
+    this.directDeps = undefined;
+    return container;
+  }
+
   /** Resolves with the run's final result once it has finished. */
   whenFinished(): Promise<RunResult> {
     return new Promise((resolve) => {

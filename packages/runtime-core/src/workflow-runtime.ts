@@ -970,14 +970,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       );
       return;
     }
-    const container = record.container;
     record.workflow.parked.delete(record);
-    record.checkpoint = undefined;
-    record.store = undefined;
-    record.container = undefined;
-    record.controller = undefined;
-    record.pauseService = undefined;
-    record.directDeps = undefined;
+    const container = record.dropLiveContext();
     record.payload = undefined;
     this.storeRegistry.dispose(record.storeId);
     await this.disposeContainer(record, container);
@@ -1176,13 +1170,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.buffer = undefined;
     this.runs.delete(record.runId);
     wf.runs.delete(record);
-    const container = record.container;
-    record.container = undefined;
-    record.store = undefined;
-    record.checkpoint = undefined;
+    const container = record.dropLiveContext();
     record.checkpointJson = undefined;
-    record.pauseService = undefined;
-    record.directDeps = undefined;
     this.storeRegistry.dispose(record.storeId);
     wf.registry.prune();
     if (container === undefined && onCleanup === undefined) {

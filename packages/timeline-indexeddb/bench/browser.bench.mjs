@@ -1,10 +1,12 @@
 // The built IndexedDB adapter in a real Chromium (Debian's), through the same page harness as the
 // browser tests. Run: pnpm --filter @sluice/timeline-indexeddb build && pnpm --filter @sluice/timeline-indexeddb bench:browser
 import { fileURLToPath } from "node:url";
-import { openBrowserPage } from "../test/browser/harness.mjs";
+import { openBundledPage } from "@sluice/test-browser";
 import { printTables } from "./workload.mjs";
 
-const browser = await openBrowserPage(fileURLToPath(new URL("./browser-page.mjs", import.meta.url)));
+const browser = await openBundledPage(fileURLToPath(new URL("./browser-page.mjs", import.meta.url)), {
+  purpose: "The IndexedDB browser benchmark",
+});
 try {
   const totals = [
     [1, 2_000],

@@ -1,9 +1,22 @@
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { openBundledPage } from "@sluice/test-browser";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TimelineViewerElement } from "../src/index.js";
-import { openBrowserPage } from "./browser/harness.mjs";
+
+const PAGE_HEAD =
+  "<style>body{margin:0;padding:16px;background:#f3f4f6;font-family:system-ui,sans-serif}" +
+  "h1{font-size:15px;margin:0 0 10px;color:#111827}sluice-timeline{border:1px solid #e5e7eb;border-radius:6px;" +
+  "overflow:hidden;box-shadow:0 1px 2px rgba(0,0,0,.05)}</style><h1>Sluice — run timeline</h1>";
+const openBrowserPage = (entry: string, viewport: { width: number; height: number }) =>
+  openBundledPage(entry, {
+    purpose: "The timeline viewer's browser test",
+    title: "sluice timeline viewer",
+    head: PAGE_HEAD,
+    viewport,
+  });
+
 import type { ScenarioRuns } from "./browser/viewer-page.js";
 import { scenario } from "./synthetic-events.js";
 

@@ -1,4 +1,4 @@
-// Bundled by test/browser/harness.mjs into the Chromium test page: the built adapter plus the
+// Bundled by @sluice/test-browser (openBundledPage) into the Chromium test page: the built adapter plus the
 // framework-free conformance suite, run against the page's real indexedDB.
 import { runTimelineConformance } from "@sluice/timeline/conformance";
 import { createIndexedDBTimelineStore } from "../../dist/index.js";
