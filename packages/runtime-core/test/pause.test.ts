@@ -481,6 +481,7 @@ describe("review fixes", () => {
     const seen: unknown[] = [];
     await h.runtime.register(approval, { onResume: (ctx) => void seen.push(ctx.state().approvedBy) });
     const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    expect(paused.ok && paused.value.status).toBe("paused");
     h.bus.emit("order.approved", { orderId: "o1", approvedBy: "ann" });
     await expect.poll(() => seen).toEqual(["ann"]);
   });
