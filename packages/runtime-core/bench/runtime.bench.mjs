@@ -34,6 +34,36 @@ const linear = {
   },
 };
 
+/** `<id>.go` starts a run that waits for `<id>.answer` whose `key` matches its own, then finishes. */
+function waitingWorkflow(id, key) {
+  return {
+    id,
+    triggers: { go: { event: `${id}.go`, pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "wait",
+            steps: [
+              {
+                id: "w",
+                action: async (ctx) => {
+                  const pause = await ctx.use((d) => d.require("__pause_service__"));
+                  pause.register({
+                    event: `${id}.answer`,
+                    conditions: [{ path: key, op: "==", value: ctx.state()[key] }],
+                  });
+                },
+              },
+            ],
+          },
+          { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
+        ],
+      },
+    },
+  };
+}
+
 async function makeRuntime(timeline) {
   const runtime = new WorkflowRuntime({
     bus: createEventBus(),
@@ -127,35 +157,10 @@ if (section === "pause") {
   const pbus = createEventBus();
   const pausing = new WorkflowRuntime({ bus: pbus, storeRegistry: new StoreRegistry(), env: {} });
   let resolveDone;
-  await pausing.register(
-    {
-      id: "pp",
-      triggers: { go: { event: "pp.go", pipeline: "p" } },
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "w",
-                  action: async (ctx) => {
-                    const pause = await ctx.use((d) => d.require("__pause_service__"));
-                    pause.register({
-                      event: "pp.answer",
-                      conditions: [{ path: "i", op: "==", value: ctx.state().i }],
-                    });
-                  },
-                },
-              ],
-            },
-            { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
-          ],
-        },
-      },
-    },
-    { retention: { maxFinished: 100 }, onComplete: () => resolveDone?.() },
-  );
+  await pausing.register(waitingWorkflow("pp", "i"), {
+    retention: { maxFinished: 100 },
+    onComplete: () => resolveDone?.(),
+  });
   const cycle = await measure(async (i) => {
     await pausing.invoke("pp", "go", { i });
     const done = new Promise((r) => {
@@ -195,35 +200,10 @@ if (section === "dispatch") {
 if (section === "parked") {
   const P = QUICK ? 2_000 : 10_000;
   const parkRt = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry(), env: {} });
-  await parkRt.register(
-    {
-      id: "park",
-      triggers: { go: { event: "park.go", pipeline: "p" } },
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "w",
-                  action: async (ctx) => {
-                    const pause = await ctx.use((d) => d.require("__pause_service__"));
-                    pause.register({
-                      event: "park.answer",
-                      conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
-                    });
-                  },
-                },
-              ],
-            },
-            { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
-          ],
-        },
-      },
-    },
-    { pauseWindowMs: 0, mode: { type: "transient", concurrency: 1000 } },
-  );
+  await parkRt.register(waitingWorkflow("park", "orderId"), {
+    pauseWindowMs: 0,
+    mode: { type: "transient", concurrency: 1000 },
+  });
   gc();
   gc();
   const heap0 = process.memoryUsage().heapUsed;
