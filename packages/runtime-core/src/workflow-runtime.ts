@@ -84,33 +84,18 @@ function runIdPrefix(): string {
 }
 
 /**
- * Reads an untrusted patch once, into a plain copy (own enumerable keys, unsafe keys skipped), so
- * getters or proxies that throw surface here as `INVALID_INPUT` and never mid-run.
+ * Reads an untrusted object once into a plain copy (own enumerable keys, unsafe keys skipped), so
+ * getters or proxies that throw surface here as `INVALID_INPUT` naming `what`, and never mid-run.
+ * Used for host patches, trigger payloads and resuming event payloads alike.
  */
-function readPatch(patch: unknown, where: string): RunState {
+function copyUntrusted(value: unknown, what: string): RunState {
   try {
-    if (!isPlainObject(patch))
-      throw new SystemError("INVALID_INPUT", `${where}: patch must be a plain object`);
-    return safeAssign({}, patch);
-  } catch (error) {
-    throw SystemError.from(error, "INVALID_INPUT", `${where}: the patch could not be read`);
-  }
-}
-
-/**
- * Copies a payload into a run's initial state up front, so a payload that throws when read is
- * refused at dispatch (`rejected`) rather than failing the run later.
- */
-function copyPayload(payload: Record<string, unknown>, wf: WorkflowRecord, triggerId: string): RunState {
-  try {
-    return safeAssign({}, payload);
+    if (isPlainObject(value)) return safeAssign({}, value);
   } catch (cause) {
-    throw new SystemError(
-      "INVALID_INPUT",
-      `workflow "${wf.id}" trigger "${triggerId}": the event payload could not be read`,
-      { cause },
-    );
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
   }
+  throw new SystemError("INVALID_INPUT", `${what} must be a plain object`);
 }
 
 function firstMatch(
@@ -462,7 +447,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     let copy: RunState | undefined;
     try {
-      copy = patch === undefined ? undefined : readPatch(patch, `resume(${runId}, patch)`);
+      copy = patch === undefined ? undefined : copyUntrusted(patch, `resume(${runId}, patch): patch`);
     } catch (error) {
       return err(error as SystemError, this.meta(record));
     }
@@ -487,7 +472,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    * run and `INVALID_INPUT` for a patch that is not a plain object.
    */
   signal(runId: string, patch: Record<string, unknown>): void {
-    const copy = readPatch(patch, `signal(${runId}, patch)`);
+    const copy = copyUntrusted(patch, `signal(${runId}, patch): patch`);
     const record = this.runs.get(runId);
     if (record === undefined) throw this.unknownRun(runId);
     this.applySignal(record, copy);
@@ -661,7 +646,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
         );
       }
-      return copyPayload(mapped, wf, triggerId);
+      return copyUntrusted(mapped, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
     }
     if (!isPlainObject(payload)) {
       throw new SystemError(
@@ -669,7 +654,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
       );
     }
-    return copyPayload(payload, wf, triggerId);
+    return copyUntrusted(payload, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
   }
 
   private policyHost(wf: WorkflowRecord): PolicyHost {
@@ -1364,18 +1349,16 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   private patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {
     const mapper = record.mappers?.get(wait.id);
-    if (mapper === undefined) return isPlainObject(payload) ? safeAssign({}, payload) : {};
     try {
-      const patch = mapper(payload);
-      if (!isPlainObject(patch)) throw new TypeError("the patch mapper must return a plain object");
-      return safeAssign({}, patch);
+      if (mapper === undefined)
+        return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
+      return copyUntrusted(mapper(payload), "the wait's patch mapper result");
     } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
       this.report(
-        SystemError.from(
-          error,
-          "INVALID_INPUT",
-          `run ${record.runId}: the wait's patch mapper failed; the event was ignored`,
-        ),
+        new SystemError("INVALID_INPUT", `run ${record.runId}: the resuming event was ignored: ${reason}`, {
+          cause: error,
+        }),
       );
       return undefined;
     }

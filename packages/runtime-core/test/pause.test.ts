@@ -551,3 +551,27 @@ describe("buffering filters by the wait's conditions", () => {
     expect(h.errors.filter((e) => e.code === "CAPACITY_EXCEEDED")).toEqual([]);
   });
 });
+
+describe("hostile resuming payloads", () => {
+  it("a wait event whose payload throws when read is reported and ignored; the run stays parked", async () => {
+    h = await harness();
+    await h.runtime.register(approval);
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
+    const hostile = Object.defineProperty({ orderId: "o1" }, "approvedBy", {
+      enumerable: true,
+      get() {
+        throw new Error("getter exploded");
+      },
+    });
+    expect(() => h.bus.emit("order.approved", hostile)).not.toThrow();
+    expect(h.errors.at(-1)).toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringMatching(
+        /resuming event was ignored: the event payload could not be read: getter exploded/,
+      ),
+    });
+    expect(h.runtime.watch("orders", paused.metadata.runId!)?.status).toBe("paused");
+    h.bus.emit("order.approved", { orderId: "o1", approvedBy: "ann" });
+    await expect.poll(() => h.runtime.watch("orders", paused.metadata.runId!)?.status).toBe("completed");
+  });
+});
