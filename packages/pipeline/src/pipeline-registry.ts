@@ -99,6 +99,14 @@ export class PipelineRegistry {
   }
 
   /**
+   * @internal Adds a run whose info object the caller made for this registry alone: it is stored
+   * as is, not copied (the runtime's hot path, one object per run instead of three).
+   */
+  adopt(info: RunInfo): void {
+    this.store(info);
+  }
+
+  /**
    * Merges `patch` into a known run and returns the updated copy, or `undefined` for an unknown
    * run. `runId` cannot change; `updatedAt` is set to now unless the patch gives one.
    */
@@ -109,6 +117,26 @@ export class PipelineRegistry {
     if (patch.updatedAt === undefined) next.updatedAt = Date.now();
     this.store(next);
     return { ...next };
+  }
+
+  /**
+   * @internal Moves a known run to `status` in place, without the copies `update` makes, and
+   * applies retention. Returns the held info itself (copy it before handing it anywhere), or
+   * `undefined` for an unknown run.
+   */
+  setStatus(
+    runId: string,
+    status: RunInfo["status"],
+    updatedAt: number,
+    error?: { code: string; message: string },
+  ): Readonly<RunInfo> | undefined {
+    const info = this.runs.get(runId);
+    if (info === undefined) return undefined;
+    info.status = status;
+    info.updatedAt = updatedAt;
+    if (error !== undefined) info.error = error;
+    this.track(runId, status);
+    return info;
   }
 
   /** A copy of a run's info, or `undefined`. */
@@ -146,27 +174,32 @@ export class PipelineRegistry {
     const maxAgeMs = this.maxAgeMs;
     if (maxAgeMs !== undefined) {
       const cutoff = now - maxAgeMs;
+      // `finished` is in the order runs finished, so the expired ones lead: stop at the first
+      // run still young enough instead of walking all of them on every prune.
       for (const runId of this.finished) {
         const info = this.runs.get(runId);
-        if (info === undefined || info.updatedAt < cutoff) {
-          this.finished.delete(runId);
-          this.runs.delete(runId);
-          dropped++;
-        }
+        if (info !== undefined && info.updatedAt >= cutoff) break;
+        this.finished.delete(runId);
+        this.runs.delete(runId);
+        dropped++;
       }
     }
     return dropped;
   }
 
   private store(info: RunInfo): void {
-    const runId = info.runId;
-    this.runs.set(runId, info);
-    if (!isFinished(info.status)) {
-      this.finished.delete(runId);
+    this.runs.set(info.runId, info);
+    this.track(info.runId, info.status);
+  }
+
+  private track(runId: string, status: RunInfo["status"]): void {
+    if (!isFinished(status)) {
+      // a run that never finished is not in `finished`: skip the lookup
+      if (this.finished.size > 0) this.finished.delete(runId);
     } else if (!this.finished.has(runId)) {
       // Insertion order of `finished` is the order runs finished: the first entry is the oldest.
       this.finished.add(runId);
-      this.trim();
+      if (this.finished.size > this.maxFinished) this.trim();
     }
   }
 

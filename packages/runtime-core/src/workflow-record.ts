@@ -6,7 +6,6 @@ import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./t
 
 /** Everything the runtime holds for one registered workflow. */
 export class WorkflowRecord {
-  readonly runs = new Set<RunRecord>();
   /**
    * Parked runs whose pause window is running, with the time they parked. A Map keeps insertion
    * order (oldest first, since the window is the same for every run of the workflow) and forgets a

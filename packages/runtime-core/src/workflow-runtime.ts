@@ -107,6 +107,10 @@ function firstMatch(
   return undefined;
 }
 
+function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
+  return Promise.resolve(err(error, meta));
+}
+
 function defaultReport(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
 }
@@ -352,7 +356,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     for (const runId of wf.policy.close())
       this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
     const finishing: Promise<RunResult>[] = [];
-    for (const record of wf.runs) {
+    for (const record of this.runs.values()) {
+      if (record.workflow !== wf) continue;
       if (record.status === "queued") {
         this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", true);
         continue;
@@ -404,13 +409,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private startInvoke(workflowId: string, triggerId: string, event: unknown): Promise<RunResult> {
-    const failed = (error: SystemError, meta: RunResultMetadata) => Promise.resolve(err(error, meta));
-    if (this.stopped) return failed(this.stoppedError("invoke"), { workflowId, triggerId });
+    if (this.stopped) return failedRun(this.stoppedError("invoke"), { workflowId, triggerId });
     const wf = this.workflows.get(workflowId);
-    if (wf === undefined) return failed(this.unknownWorkflow(workflowId), { workflowId, triggerId });
+    if (wf === undefined) return failedRun(this.unknownWorkflow(workflowId), { workflowId, triggerId });
     const trigger = wf.triggers.get(triggerId);
     if (trigger === undefined) {
-      return failed(
+      return failedRun(
         new SystemError(
           "NOT_FOUND",
           `workflow "${workflowId}" has no trigger "${triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")})`,
@@ -423,7 +427,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     try {
       initialState = this.initialStateFor(wf, triggerId, trigger, event);
     } catch (error) {
-      return failed(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
+      return failedRun(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
         workflowId,
         triggerId,
       });
@@ -732,8 +736,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
     record.status = status;
     this.runs.set(runId, record);
-    wf.runs.add(record);
-    wf.registry.set({
+    wf.registry.adopt({
       runId,
       workflowId: wf.id,
       pipelineId: trigger.pipeline,
@@ -777,7 +780,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     try {
       if (record.status === "queued") {
         record.status = "running";
-        wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
+        wf.registry.setStatus(record.runId, "running", Date.now());
       }
       this.buildLiveContext(record, record.initialState!);
       record.initialState = undefined;
@@ -1022,7 +1025,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       record.mappers = undefined;
       record.status = "running";
       this.updateIndex(this.bufferFilters, record, record.bufferWaits, true);
-      wf.registry.update(record.runId, { status: "running", updatedAt: Date.now() });
+      wf.registry.setStatus(record.runId, "running", Date.now());
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
       const run = record.pipeline.restore(checkpoint, this.runOptions(record));
@@ -1085,11 +1088,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.finished = true;
     record.status = "aborted";
     this.runs.delete(runId);
-    wf.runs.delete(record);
-    wf.registry.update(runId, {
-      status: "aborted",
-      updatedAt: Date.now(),
-      error: { code: "ABORTED", message: `never started: ${reason}` },
+    wf.registry.setStatus(runId, "aborted", Date.now(), {
+      code: "ABORTED",
+      message: `never started: ${reason}`,
     });
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
@@ -1140,11 +1141,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     const wf = record.workflow;
     if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
     const onCleanup = wf.options.onCleanup;
-    const patch: Partial<RunInfo> = { status, updatedAt: Date.now() };
-    if (!result.ok) patch.error = { code: result.error.code, message: result.error.message };
-    const info = wf.registry.update(record.runId, patch);
+    const now = Date.now();
+    const info = wf.registry.setStatus(
+      record.runId,
+      status,
+      now,
+      result.ok ? undefined : { code: result.error.code, message: result.error.message },
+    );
+    // onCleanup gets its own copy, taken before retention may drop the run from the registry
+    const cleanupInfo = onCleanup !== undefined && info !== undefined ? { ...info } : undefined;
     wf.policy.runEnded(record.runId);
-    wf.parked.delete(record);
+    if (wf.parked.size > 0) wf.parked.delete(record);
     if (record.watched !== undefined) {
       this.updateIndex(this.parkedWaits, record, record.waits, false);
       this.updateIndex(this.bufferFilters, record, record.bufferWaits, false);
@@ -1154,16 +1161,15 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     record.buffer = undefined;
     this.runs.delete(record.runId);
-    wf.runs.delete(record);
     const container = record.dropLiveContext();
     record.checkpointJson = undefined;
     this.storeRegistry.dispose(record.storeId);
-    wf.registry.prune();
+    wf.registry.prune(now);
     if (container === undefined && onCleanup === undefined) {
       this.notifyFinished(record, result);
       return result;
     }
-    return this.finishAsync(record, result, container, info);
+    return this.finishAsync(record, result, container, cleanupInfo);
   }
 
   private async finishAsync(

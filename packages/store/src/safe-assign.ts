@@ -1,11 +1,15 @@
 import { SystemError } from "@sluice/errors";
 
-/** Keys that could reach an object's prototype when assigned; never copied from untrusted input. */
-const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
-
-/** True for `__proto__`, `constructor` and `prototype`. @internal */
+/**
+ * True for `__proto__`, `constructor` and `prototype`: keys that could reach an object's prototype
+ * when assigned, never copied from untrusted input. @internal
+ */
 export function isUnsafeKey(key: string): boolean {
-  return UNSAFE_KEYS.has(key);
+  // Every state write checks every key: comparing lengths first (9, 11, 9) settles almost all
+  // keys without reading a character, which a Set lookup (a string hash) cannot do.
+  const length = key.length;
+  if (length === 9) return key === "__proto__" || key === "prototype";
+  return length === 11 && key === "constructor";
 }
 
 /**
@@ -34,7 +38,7 @@ export function safeAssign<T extends object>(target: T, patch: unknown): T {
   }
   const out = target as Record<string, unknown>;
   for (const key of Object.keys(patch)) {
-    if (UNSAFE_KEYS.has(key)) continue;
+    if (isUnsafeKey(key)) continue;
     out[key] = patch[key];
   }
   return target;

@@ -68,9 +68,15 @@ class Store<S extends object> implements StateStore<S> {
   #notifying = false;
   #queue: Array<Readonly<S>> | undefined;
   readonly #onError: (error: unknown) => void;
-  readonly #onDispose: (() => void) | undefined;
+  readonly #id: string;
+  readonly #onDispose: StoreDisposeHandler | undefined;
 
-  constructor(initial: S, options: StateStoreOptions, onDispose: (() => void) | undefined) {
+  constructor(
+    initial: S,
+    options: StateStoreOptions,
+    id: string,
+    onDispose: StoreDisposeHandler | undefined,
+  ) {
     if (!isPlainObject(initial)) {
       throw new SystemError(
         "INVALID_INPUT",
@@ -83,6 +89,7 @@ class Store<S extends object> implements StateStore<S> {
     }
     this.#state = Object.freeze(state) as Readonly<S>;
     this.#onError = options.onError ?? defaultOnError;
+    this.#id = id;
     this.#onDispose = onDispose;
   }
 
@@ -153,7 +160,7 @@ class Store<S extends object> implements StateStore<S> {
     for (const subscription of this.#subscriptions) subscription.active = false;
     this.#subscriptions = [];
     this.#queue = undefined;
-    this.#onDispose?.();
+    this.#onDispose?.(this.#id, this);
   }
 
   #notify(next: Readonly<S>, previous: Readonly<S>): void {
@@ -194,13 +201,20 @@ class Store<S extends object> implements StateStore<S> {
   }
 }
 
+/**
+ * @internal Told by a registered store when it is disposed, with its id. One handler per registry
+ * serves all its stores, so registering a store allocates no closure.
+ */
+export type StoreDisposeHandler = (id: string, store: StateStore<any>) => void;
+
 /** @internal used by StoreRegistry so a store disposed directly also leaves the registry. */
 export function createRegisteredStore<S extends object>(
   initial: S,
   options: StateStoreOptions,
-  onDispose: () => void,
+  id: string,
+  onDispose: StoreDisposeHandler,
 ): StateStore<S> {
-  return new Store(initial, options, onDispose);
+  return new Store(initial, options, id, onDispose);
 }
 
 /**
@@ -218,5 +232,5 @@ export function createStateStore<S extends object>(
   initial: S,
   options: StateStoreOptions = {},
 ): StateStore<S> {
-  return new Store(initial, options, undefined);
+  return new Store(initial, options, "", undefined);
 }

@@ -1,5 +1,10 @@
 import { SystemError } from "@sluice/errors";
-import { createRegisteredStore, type StateStore, type StateStoreOptions } from "./state-store.js";
+import {
+  createRegisteredStore,
+  type StateStore,
+  type StateStoreOptions,
+  type StoreDisposeHandler,
+} from "./state-store.js";
 
 /**
  * Creates, finds and disposes {@link StateStore}s by id (the runtime keeps one store per run).
@@ -16,6 +21,9 @@ import { createRegisteredStore, type StateStore, type StateStoreOptions } from "
 export class StoreRegistry {
   readonly #stores = new Map<string, StateStore<any>>();
   readonly #options: StateStoreOptions;
+  readonly #forget: StoreDisposeHandler = (id, store) => {
+    if (this.#stores.get(id) === store) this.#stores.delete(id);
+  };
 
   /** `options` apply to every store this registry creates. */
   constructor(options: StateStoreOptions = {}) {
@@ -44,9 +52,7 @@ export class StoreRegistry {
         { details: { id } },
       );
     }
-    const store = createRegisteredStore(initial, this.#options, () => {
-      if (this.#stores.get(id) === store) this.#stores.delete(id);
-    });
+    const store = createRegisteredStore(initial, this.#options, id, this.#forget);
     this.#stores.set(id, store);
     return store;
   }
@@ -65,7 +71,7 @@ export class StoreRegistry {
   dispose(id: string): boolean {
     const store = this.#stores.get(id);
     if (store === undefined) return false;
-    this.#stores.delete(id);
+    // the store's dispose handler removes it from #stores
     store.dispose();
     return true;
   }
