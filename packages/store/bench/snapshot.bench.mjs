@@ -3,20 +3,29 @@
 //
 // A "run" on the runtime's hot path = create a store from a 6-key payload, 3 sets, 10 get() reads.
 // Strategies compared (all make a new snapshot object per change, so old snapshots stay valid):
-//   freeze    - Object.freeze every new snapshot (what @sluice/store ships)
+//   freeze    - Object.freeze every new snapshot (what @sluice/store shipped first)
+//   freeze-on-read - freeze a snapshot when it is first handed out (what @sluice/store ships)
 //   cow       - copy-on-write, no freeze (cheapest, but a caller can mutate a snapshot)
 //   copy-get  - no freeze, get() returns a fresh copy (safe, but every read allocates)
 import { createStateStore } from "../dist/index.js";
 
 const UNSAFE = new Set(["__proto__", "constructor", "prototype"]);
 
-function makeStrategy(freeze, copyOnGet) {
+function makeStrategy(freeze, copyOnGet, freezeOnRead = false) {
   return (initial) => {
     let state = {};
+    let frozen = false;
     for (const k of Object.keys(initial)) if (!UNSAFE.has(k)) state[k] = initial[k];
     if (freeze) Object.freeze(state);
     return {
-      get: () => (copyOnGet ? { ...state } : state),
+      get: () => {
+        if (copyOnGet) return { ...state };
+        if (freezeOnRead && !frozen) {
+          Object.freeze(state);
+          frozen = true;
+        }
+        return state;
+      },
       set(patch) {
         const keys = Object.keys(patch);
         let changed = false;
@@ -31,6 +40,7 @@ function makeStrategy(freeze, copyOnGet) {
         const next = { ...state };
         for (const k of keys) if (!UNSAFE.has(k)) next[k] = patch[k];
         state = freeze ? Object.freeze(next) : next;
+        frozen = false;
       },
     };
   };
@@ -38,6 +48,7 @@ function makeStrategy(freeze, copyOnGet) {
 
 const strategies = {
   freeze: makeStrategy(true, false),
+  "freeze-on-read": makeStrategy(false, false, true),
   cow: makeStrategy(false, false),
   "copy-get": makeStrategy(false, true),
   "@sluice/store": createStateStore,

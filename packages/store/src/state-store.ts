@@ -62,6 +62,10 @@ function disposedError(method: string): SystemError {
 
 class Store<S extends object> implements StateStore<S> {
   #state: Readonly<S>;
+  // A snapshot is frozen when it is first handed out (get, select, an updater, a listener), not
+  // when it is made: a run's steps write several patches in a row that nobody reads in between,
+  // and freezing each intermediate object was a tenth of a trivial run's cost.
+  #frozen = true;
   // Copy-on-write: subscribe/unsubscribe replace the array, so a notification iterates a stable list.
   #subscriptions: ReadonlyArray<Subscription<S>> = [];
   #disposed = false;
@@ -98,16 +102,16 @@ class Store<S extends object> implements StateStore<S> {
   }
 
   get(): Readonly<S> {
-    return this.#state;
+    return this.#exposed();
   }
 
   select<R>(selector: (state: Readonly<S>) => R): R {
-    return selector(this.#state);
+    return selector(this.#exposed());
   }
 
   set(patch: Partial<S> | ((current: Readonly<S>) => Partial<S>)): void {
     if (this.#disposed) throw disposedError("set");
-    const value: unknown = typeof patch === "function" ? patch(this.#state) : patch;
+    const value: unknown = typeof patch === "function" ? patch(this.#exposed()) : patch;
     if (value === undefined && typeof patch === "function") return;
     if (!isPlainObject(value)) {
       throw new SystemError(
@@ -116,25 +120,40 @@ class Store<S extends object> implements StateStore<S> {
       );
     }
     const previous = this.#state as Record<string, unknown>;
-    const keys = Object.keys(value);
-    // First pass allocates nothing: most no-op sets stop here.
+    // for...in over a plain object visits its own enumerable string keys (its prototype is
+    // Object.prototype or null, which have none) without allocating a key array.
     let changed = false;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (isUnsafeKey(key)) continue;
-      if (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key)) {
-        changed = true;
-        break;
+    let safe = true;
+    for (const key in value) {
+      if (isUnsafeKey(key)) {
+        safe = false;
+        continue;
       }
+      if (!changed && (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key))) changed = true;
     }
     if (!changed) return;
-    const next: Record<string, unknown> = { ...previous };
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (!isUnsafeKey(key)) next[key] = value[key];
+    let next: Record<string, unknown>;
+    if (safe) {
+      next = { ...previous, ...value };
+    } else {
+      next = { ...previous };
+      for (const key of Object.keys(value)) if (!isUnsafeKey(key)) next[key] = value[key];
     }
-    this.#state = Object.freeze(next) as Readonly<S>;
-    if (this.#subscriptions.length > 0) this.#notify(this.#state, previous as Readonly<S>);
+    this.#state = next as Readonly<S>;
+    this.#frozen = false;
+    if (this.#subscriptions.length > 0) {
+      if (!Object.isFrozen(previous)) Object.freeze(previous);
+      this.#notify(this.#exposed(), previous as Readonly<S>);
+    }
+  }
+
+  /** The current snapshot, frozen now if this is the first time it leaves the store. */
+  #exposed(): Readonly<S> {
+    if (!this.#frozen) {
+      Object.freeze(this.#state);
+      this.#frozen = true;
+    }
+    return this.#state;
   }
 
   subscribe(listener: Listener<S>): () => void {

@@ -52,6 +52,28 @@ describe("createStateStore", () => {
     expect(Object.isFrozen(second)).toBe(true);
   });
 
+  it("freezes every snapshot it hands out, however it leaves: get, select, updater, listener", () => {
+    const store = createStateStore<Record<string, number>>({ a: 1 });
+    // several writes nobody reads in between, as a run's steps make them
+    store.set({ b: 2 });
+    store.set({ c: 3 });
+    expect(store.select((s) => Object.isFrozen(s))).toBe(true);
+    store.set({ d: 4 });
+    let seenByUpdater: object | undefined;
+    store.set((s) => {
+      seenByUpdater = s;
+      return { e: 5 };
+    });
+    expect(Object.isFrozen(seenByUpdater)).toBe(true);
+    const seen: object[] = [];
+    store.subscribe((next, previous) => seen.push(next, previous));
+    store.set({ f: 6 });
+    expect(seen).toHaveLength(2);
+    for (const snapshot of seen) expect(Object.isFrozen(snapshot)).toBe(true);
+    expect(store.get()).toEqual({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 });
+    expect(Object.isFrozen(store.get())).toBe(true);
+  });
+
   it("does not freeze the caller's objects", () => {
     const nested = { x: 1 };
     const initial = { nested };
