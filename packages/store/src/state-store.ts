@@ -129,7 +129,8 @@ class Store<S extends object> implements StateStore<S> {
         safe = false;
         continue;
       }
-      if (!changed && (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key))) changed = true;
+      if (!changed && (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key)))
+        changed = true;
     }
     if (!changed) return;
     let next: Record<string, unknown>;
