@@ -78,10 +78,15 @@ export class PipelineRun<S extends object> {
   private stageIndex = -1;
   private stepId: string | undefined;
   private settled = false;
+  /** The result, once delivered. */
+  private finalResult: PipelineResult<S> | undefined;
   private startedAt = 0;
   private pauseRequests: PauseRequest[] | undefined;
   private outcome: Promise<PipelineResult<S>> | undefined;
   private resolveOutcome: ((result: PipelineResult<S>) => void) | undefined;
+  /** Set by `executeThen`: told the result instead of a promise. */
+  private onSettled: ((result: PipelineResult<S>) => void) | undefined;
+  private readonly requestedStart: number | undefined;
   private readonly pipeline: CompiledPipeline<S>;
   private readonly scope: RunScope<S>;
   private readonly resume: RunResume<S> | undefined;
@@ -96,6 +101,7 @@ export class PipelineRun<S extends object> {
     resume: RunResume<S> | undefined,
   ) {
     this.runId = options.runId;
+    this.requestedStart = options.startedAt;
     this.pipeline = pipeline;
     this.resume = resume;
     this.scope = new RunScope(
@@ -194,28 +200,71 @@ export class PipelineRun<S extends object> {
    */
   execute(): Promise<PipelineResult<S>> {
     if (this.outcome !== undefined) return this.outcome;
-    this.scope.tick();
-    this.startedAt = this.scope.time();
-    if (this.runStatus === "aborted") {
-      this.settled = true;
-      this.scope.emit("run.aborted", undefined, undefined, undefined, this.scope.reason as SystemError);
-      this.scope.closed = true;
-      this.detachExternal();
-      this.outcome = Promise.resolve(
-        ok(
-          { status: "aborted" as const, state: this.scope.state.get() as S },
-          this.metadata(undefined, undefined),
-        ),
-      );
+    if (this.finalResult !== undefined) {
+      this.outcome = Promise.resolve(this.finalResult);
       return this.outcome;
     }
-    this.runStatus = "running";
-    this.outcome = new Promise<PipelineResult<S>>(captureResolve);
-    this.resolveOutcome = capturedResolve;
-    capturedResolve = undefined;
-    // drive() never rejects: it catches everything itself, so no handler is attached here.
-    void this.drive();
+    if (this.onSettled !== undefined) {
+      this.outcome = new Promise<PipelineResult<S>>(captureResolve);
+      const resolve = capturedResolve!;
+      capturedResolve = undefined;
+      const notify = this.onSettled;
+      this.onSettled = (result) => {
+        resolve(result);
+        notify(result);
+      };
+      return this.outcome;
+    }
+    if (this.begin()) {
+      this.outcome = new Promise<PipelineResult<S>>(captureResolve);
+      this.resolveOutcome = capturedResolve;
+      capturedResolve = undefined;
+      // drive() never rejects: it catches everything itself, so no handler is attached here.
+      void this.drive();
+    } else {
+      this.outcome = Promise.resolve(this.abortedBeforeStart());
+    }
     return this.outcome;
+  }
+
+  /**
+   * @internal Runs like `execute()` but hands the result to `onSettled` instead of a promise, for
+   * an engine that has its own promise to resolve: one promise and one tick fewer per run. It is
+   * called synchronously when the run's last stage ends, and in a later microtask when the run
+   * ends from outside (`abort`). Call at most once, instead of `execute()`; a later `execute()`
+   * returns a promise of the same result.
+   */
+  executeThen(onSettled: (result: PipelineResult<S>) => void): void {
+    if (this.outcome !== undefined || this.onSettled !== undefined || this.finalResult !== undefined) {
+      throw new SystemError("INVALID_STATE", `run "${this.runId}" has already been executed`);
+    }
+    this.onSettled = onSettled;
+    if (this.begin()) {
+      void this.drive();
+    } else {
+      const result = this.abortedBeforeStart();
+      queueMicrotask(() => this.deliver(result));
+    }
+  }
+
+  /** Stamps the start; false when the run was aborted before it began (nothing runs then). */
+  private begin(): boolean {
+    this.scope.tick();
+    this.startedAt = this.requestedStart ?? this.scope.time();
+    if (this.runStatus === "aborted") return false;
+    this.runStatus = "running";
+    return true;
+  }
+
+  private abortedBeforeStart(): PipelineResult<S> {
+    this.settled = true;
+    this.scope.emit("run.aborted", undefined, undefined, undefined, this.scope.reason as SystemError);
+    this.scope.closed = true;
+    this.detachExternal();
+    return ok(
+      { status: "aborted" as const, state: this.scope.state.get() as S },
+      this.metadata(undefined, undefined),
+    );
   }
 
   private async drive(): Promise<void> {
@@ -335,7 +384,7 @@ export class PipelineRun<S extends object> {
 
   /** Only a fault outside any step gets here (a throwing state store, for one). */
   private crash(thrown: unknown): void {
-    if (this.resolveOutcome === undefined) return;
+    if (this.finalResult !== undefined) return;
     const stage = this.pipeline.stages[this.stageIndex];
     const error = SystemError.from(
       thrown,
@@ -501,10 +550,12 @@ export class PipelineRun<S extends object> {
   }
 
   private metadata(stage: string | undefined, step: string | undefined): PipelineResultMetadata {
+    const finishedAt = this.scope.time();
     const metadata: PipelineResultMetadata = {
       runId: this.runId,
       pipelineId: this.pipeline.id,
-      durationMs: this.scope.time() - this.startedAt,
+      durationMs: finishedAt - this.startedAt,
+      finishedAt,
     };
     if (stage !== undefined) metadata.stage = stage;
     if (step !== undefined) metadata.step = step;
@@ -538,9 +589,25 @@ export class PipelineRun<S extends object> {
   }
 
   private deliver(result: PipelineResult<S>): void {
+    if (this.finalResult !== undefined) return;
+    this.finalResult = result;
     const resolve = this.resolveOutcome;
-    this.resolveOutcome = undefined;
-    resolve?.(result);
+    if (resolve !== undefined) {
+      this.resolveOutcome = undefined;
+      resolve(result);
+      return;
+    }
+    const onSettled = this.onSettled;
+    if (onSettled === undefined) return;
+    this.onSettled = undefined;
+    try {
+      onSettled(result);
+    } catch (error) {
+      // The engine's callback failing is its bug, not the run's: surface it, never swallow it.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   private finishCompleted(): void {
@@ -595,8 +662,12 @@ export class PipelineRun<S extends object> {
     if (this.settled) return;
     const stage = this.pipeline.stages[this.stageIndex];
     this.close("run.aborted", stage?.id, this.scope.reason as SystemError);
-    this.deliver(
-      ok({ status: "aborted", state: this.scope.state.get() as S }, this.metadata(stage?.id, this.stepId)),
+    const result: PipelineResult<S> = ok(
+      { status: "aborted", state: this.scope.state.get() as S },
+      this.metadata(stage?.id, this.stepId),
     );
+    // abort() comes from outside the run: an executeThen callback must not run inside its caller.
+    if (this.onSettled !== undefined) queueMicrotask(() => this.deliver(result));
+    else this.deliver(result);
   }
 }

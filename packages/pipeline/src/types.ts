@@ -176,6 +176,8 @@ export interface PipelineResultMetadata {
   step?: string;
   /** Wall time of this execution, in ms. */
   durationMs: number;
+  /** Epoch ms when this execution ended (`startedAt` + `durationMs`). */
+  finishedAt: number;
   /** Further facts (`attempts` of a failed step, `observerFailures`). */
   [key: string]: unknown;
 }
@@ -256,6 +258,11 @@ export interface RunOptions<S extends object> {
   signal?: AbortSignal;
   /** Told when the observer throws (the run carries on either way). */
   onObserverError?: (error: unknown, event: PipelineLifecycleEvent) => void;
+  /**
+   * Epoch ms this execution counts its duration from, for a caller that has just read the clock
+   * (a runtime stamping the run it creates); default: the clock when `execute()` is called.
+   */
+  startedAt?: number;
 }
 
 /** Options of `Pipeline.restore`: the run options plus a patch applied before continuing. */

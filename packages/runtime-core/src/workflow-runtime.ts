@@ -21,7 +21,9 @@ import {
   type PipelineObserver,
   PipelineRegistry,
   type PipelineResult,
+  type PipelineRun,
   type RunInfo,
+  type RunOptions,
 } from "@sluice/pipeline";
 import { isPlainObject, type StoreRegistry, safeAssign } from "@sluice/store";
 import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
@@ -775,19 +777,30 @@ export class WorkflowRuntime implements RunContainerFactory {
     return container;
   }
 
-  private async execute(record: RunRecord): Promise<RunResult> {
-    const wf = record.workflow;
+  private execute(record: RunRecord): Promise<RunResult> {
+    if (record.workflow.options.onPrepare !== undefined) return this.executePrepared(record);
+    let run: PipelineRun<RunState>;
     try {
-      if (record.status === "queued") {
-        record.status = "running";
-        wf.registry.setStatus(record.runId, "running", Date.now());
-      }
-      this.buildLiveContext(record, record.initialState!);
-      record.initialState = undefined;
-      const run = record.pipeline.start(this.runOptions(record));
-      record.pipelineRun = run;
-      if (record.abortRequested) run.abort("aborted before it started");
-      else if (wf.options.onPrepare !== undefined) {
+      run = this.startPipeline(record);
+    } catch (error) {
+      return Promise.resolve(this.crashed(record, error));
+    }
+    // The pipeline hands its result straight to this promise: no promise of its own, no extra tick.
+    return new Promise<RunResult>((resolve) => {
+      run.executeThen((result) => {
+        try {
+          resolve(this.settle(record, result));
+        } catch (error) {
+          resolve(this.crashed(record, error));
+        }
+      });
+    });
+  }
+
+  private async executePrepared(record: RunRecord): Promise<RunResult> {
+    try {
+      const run = this.startPipeline(record);
+      if (!record.abortRequested) {
         const failure = await this.callPrepare(record);
         if (failure !== undefined) {
           this.writeRuntimeEvent(record, 0, "run.failed", failure.message, { error: failure.toJSON() });
@@ -796,27 +809,50 @@ export class WorkflowRuntime implements RunContainerFactory {
       }
       return this.settle(record, await run.execute());
     } catch (error) {
-      return this.finish(
-        record,
-        err(
-          SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
-          this.meta(record),
-        ),
-      );
+      return this.crashed(record, error);
     }
+  }
+
+  /** Moves a queued run to running, builds its live context and pipeline run (not started yet). */
+  private startPipeline(record: RunRecord): PipelineRun<RunState> {
+    // A run created and started in one go counts its time from its creation (one clock read fewer).
+    let startedAt: number | undefined = record.startedAt;
+    if (record.status === "queued") {
+      record.status = "running";
+      startedAt = undefined;
+      record.workflow.registry.setStatus(record.runId, "running", Date.now());
+    }
+    this.buildLiveContext(record, record.initialState!);
+    record.initialState = undefined;
+    const run = record.pipeline.start(this.runOptions(record, startedAt));
+    record.pipelineRun = run;
+    if (record.abortRequested) run.abort("aborted before it started");
+    return run;
+  }
+
+  private crashed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
+    return this.finish(
+      record,
+      err(
+        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
+        this.meta(record),
+      ),
+    );
   }
 
   // No external AbortSignal: aborts go through PipelineRun.abort(), which fires the step's lazily
   // created signal. An AbortController per run (and a listener linking two) was a fifth of invoke's cost.
-  private runOptions(record: RunRecord) {
-    const options = {
+  private runOptions(record: RunRecord, startedAt?: number): RunOptions<RunState> {
+    const options: RunOptions<RunState> = {
       runId: record.runId,
       state: record.store!,
       event: record.payload,
       dependencies: record,
     };
     const observer = record.workflow.observer;
-    return observer === undefined ? options : { ...options, observer };
+    if (observer !== undefined) options.observer = observer;
+    if (startedAt !== undefined) options.startedAt = startedAt;
+    return options;
   }
 
   private async callPrepare(record: RunRecord): Promise<SystemError | undefined> {
@@ -859,8 +895,9 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private settle(record: RunRecord, result: PipelineResult<RunState>): Promise<RunResult> | RunResult {
+    const endedAt = result.metadata.finishedAt;
     if (!result.ok)
-      return this.finish(record, err(result.error, this.meta(record, result.metadata.durationMs)));
+      return this.finish(record, err(result.error, this.meta(record, result.metadata.durationMs)), endedAt);
     const { status, state, checkpoint } = result.value;
     if (status === "paused" && checkpoint !== undefined) return this.pause(record, checkpoint);
     return this.finish(
@@ -869,6 +906,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         { status: status === "paused" ? "completed" : status, state },
         this.meta(record, result.metadata.durationMs),
       ),
+      endedAt,
     );
   }
 
@@ -1114,7 +1152,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    * onComplete, then bookkeeping, then onCleanup — the seed's order. Synchronous when there is
    * nothing to wait for (no hooks, no run services to dispose), so a plain run pays no extra ticks.
    */
-  private finish(record: RunRecord, result: RunResult): RunResult | Promise<RunResult> {
+  private finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
     if (record.finished) return result;
     record.finished = true;
     const status: RunInfo["status"] = result.ok
@@ -1127,9 +1165,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.status = status;
     record.pipelineRun = undefined;
     const onComplete = record.workflow.options.onComplete;
-    if (onComplete === undefined) return this.settleFinished(record, result, status);
+    if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
     return this.callHook(record.workflow, "onComplete", () => onComplete(result)).then(() =>
-      this.settleFinished(record, result, status),
+      this.settleFinished(record, result, status, endedAt),
     );
   }
 
@@ -1137,11 +1175,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     record: RunRecord,
     result: RunResult,
     status: RunInfo["status"],
+    endedAt: number | undefined,
   ): RunResult | Promise<RunResult> {
     const wf = record.workflow;
     if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
     const onCleanup = wf.options.onCleanup;
-    const now = Date.now();
+    const now = endedAt ?? Date.now();
     const info = wf.registry.setStatus(
       record.runId,
       status,

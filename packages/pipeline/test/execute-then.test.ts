@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { Pipeline, type PipelineResult, type PipelineState } from "../src/index.js";
+import { deferred, MemoryState } from "./helpers.js";
+
+const twoStages = () =>
+  new Pipeline("p", {
+    stages: [
+      { id: "a", steps: [{ id: "one", action: async () => ({ one: true }) }] },
+      { id: "b", steps: [{ id: "two", action: async () => ({ two: true }) }] },
+    ],
+  });
+
+describe("executeThen (the engine's promise-free way to run)", () => {
+  it("hands the same result execute() would give to the callback, once", async () => {
+    const state = new MemoryState<PipelineState>({});
+    const run = twoStages().start({ runId: "r1", state });
+    const results: PipelineResult<PipelineState>[] = [];
+    const done = new Promise<void>((resolve) =>
+      run.executeThen((result) => {
+        results.push(result);
+        resolve();
+      }),
+    );
+    await done;
+    expect(results).toHaveLength(1);
+    const [result] = results;
+    expect(result?.ok && result.value.status).toBe("completed");
+    expect(result?.ok && result.value.state).toEqual({ one: true, two: true });
+    // a later execute() gives the same result instead of running again
+    expect(await run.execute()).toBe(result);
+    expect(state.writes).toBe(2);
+  });
+
+  it("tells the callback after abort() has returned, never inside it", async () => {
+    const gate = deferred<void>();
+    const run = new Pipeline("p", {
+      stages: [{ id: "a", steps: [{ id: "wait", action: () => gate.promise }] }],
+    }).start({ runId: "r2", state: new MemoryState<PipelineState>({}) });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      run.executeThen((result) => {
+        seen.push(result.ok ? result.value.status : "error");
+        resolve();
+      }),
+    );
+    run.abort("stop");
+    seen.push("abort returned");
+    await done;
+    expect(seen).toEqual(["abort returned", "aborted"]);
+    gate.resolve();
+  });
+
+  it("settles a run aborted before it started in a later microtask", async () => {
+    const run = twoStages().start({ runId: "r3", state: new MemoryState<PipelineState>({}) });
+    run.abort();
+    let status: string | undefined;
+    const done = new Promise<void>((resolve) =>
+      run.executeThen((result) => {
+        status = result.ok ? result.value.status : "error";
+        resolve();
+      }),
+    );
+    expect(status).toBeUndefined();
+    await done;
+    expect(status).toBe("aborted");
+  });
+
+  it("refuses a second start with INVALID_STATE", async () => {
+    const run = twoStages().start({ runId: "r4", state: new MemoryState<PipelineState>({}) });
+    const first = run.execute();
+    expect(() => run.executeThen(() => {})).toThrow(expect.objectContaining({ code: "INVALID_STATE" }));
+    await first;
+  });
+
+  it("counts the duration from RunOptions.startedAt and reports when the run finished", async () => {
+    const startedAt = Date.now() - 1000;
+    const result = await twoStages()
+      .start({ runId: "r5", state: new MemoryState<PipelineState>({}), startedAt })
+      .execute();
+    expect(result.metadata.durationMs).toBeGreaterThanOrEqual(1000);
+    expect(result.metadata.finishedAt - result.metadata.durationMs).toBe(startedAt);
+    expect(result.metadata.finishedAt).toBeLessThanOrEqual(Date.now());
+  });
+});
