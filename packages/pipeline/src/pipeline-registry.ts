@@ -53,8 +53,14 @@ export class PipelineRegistry {
   /** The workflow whose runs this registry holds. */
   readonly workflowId: string;
   private readonly runs = new Map<string, RunInfo>();
-  // Finished run ids in the order they finished: the oldest is dropped first.
-  private readonly finished = new Set<string>();
+  // The held info objects of finished runs, in the order they finished (the oldest is dropped
+  // first), read from `head`. A queue of objects instead of a Set of ids: the hot path (a run
+  // finishing, the oldest being dropped) pushes and pops without hashing. An entry is current
+  // while `runs` still holds that very object; deletes and replacements leave stale entries that
+  // are skipped when reached.
+  private finished: Array<RunInfo | undefined> = [];
+  private head = 0;
+  private finishedCount = 0;
   private readonly maxFinished: number;
   private readonly maxAgeMs: number | undefined;
 
@@ -113,10 +119,17 @@ export class PipelineRegistry {
   update(runId: string, patch: Partial<RunInfo>): RunInfo | undefined {
     const current = this.runs.get(runId);
     if (current === undefined) return undefined;
-    const next: RunInfo = { ...current, ...patch, runId };
-    if (patch.updatedAt === undefined) next.updatedAt = Date.now();
-    this.store(next);
-    return { ...next };
+    const wasFinished = isFinished(current.status);
+    // In place: nobody outside holds the stored object (everything hands out copies), and the
+    // finishing-order queue refers to it.
+    for (const key of Object.keys(patch)) {
+      if (key !== "runId" && key !== "__proto__" && key !== "constructor" && key !== "prototype") {
+        (current as unknown as Record<string, unknown>)[key] = (patch as Record<string, unknown>)[key];
+      }
+    }
+    if (patch.updatedAt === undefined) current.updatedAt = Date.now();
+    this.track(current, wasFinished);
+    return { ...current };
   }
 
   /**
@@ -132,10 +145,11 @@ export class PipelineRegistry {
   ): Readonly<RunInfo> | undefined {
     const info = this.runs.get(runId);
     if (info === undefined) return undefined;
+    const wasFinished = isFinished(info.status);
     info.status = status;
     info.updatedAt = updatedAt;
     if (error !== undefined) info.error = error;
-    this.track(runId, status);
+    this.track(info, wasFinished);
     return info;
   }
 
@@ -159,8 +173,15 @@ export class PipelineRegistry {
 
   /** Forgets a run; true when it was held. */
   delete(runId: string): boolean {
-    this.finished.delete(runId);
-    return this.runs.delete(runId);
+    const info = this.runs.get(runId);
+    if (info === undefined) return false;
+    this.runs.delete(runId);
+    if (isFinished(info.status)) {
+      // its queue entry is stale now
+      this.finishedCount--;
+      this.dropStaleEntries();
+    }
+    return true;
   }
 
   /**
@@ -174,43 +195,95 @@ export class PipelineRegistry {
     const maxAgeMs = this.maxAgeMs;
     if (maxAgeMs !== undefined) {
       const cutoff = now - maxAgeMs;
-      // `finished` is in the order runs finished, so the expired ones lead: stop at the first
-      // run still young enough instead of walking all of them on every prune.
-      for (const runId of this.finished) {
-        const info = this.runs.get(runId);
-        if (info !== undefined && info.updatedAt >= cutoff) break;
-        this.finished.delete(runId);
-        this.runs.delete(runId);
-        dropped++;
+      // The queue is in the order runs finished, so the expired ones lead: stop at the first run
+      // still young enough instead of walking all of them on every prune.
+      const queue = this.finished;
+      while (this.head < queue.length) {
+        const info = queue[this.head];
+        if (info !== undefined && this.runs.get(info.runId) === info) {
+          if (info.updatedAt >= cutoff) break;
+          this.runs.delete(info.runId);
+          this.finishedCount--;
+          dropped++;
+        }
+        queue[this.head++] = undefined;
       }
+      this.compact();
     }
     return dropped;
   }
 
   private store(info: RunInfo): void {
+    const previous = this.runs.get(info.runId);
     this.runs.set(info.runId, info);
-    this.track(info.runId, info.status);
+    if (previous === undefined) {
+      this.track(info, false);
+    } else if (isFinished(previous.status) && isFinished(info.status)) {
+      // a finished run replaced by another finished info keeps its place in the finishing order
+      const at = this.finished.indexOf(previous, this.head);
+      if (at !== -1) this.finished[at] = info;
+    } else {
+      this.track(info, isFinished(previous.status));
+    }
   }
 
-  private track(runId: string, status: RunInfo["status"]): void {
-    if (!isFinished(status)) {
-      // a run that never finished is not in `finished`: skip the lookup
-      if (this.finished.size > 0) this.finished.delete(runId);
-    } else if (!this.finished.has(runId)) {
-      // Insertion order of `finished` is the order runs finished: the first entry is the oldest.
-      this.finished.add(runId);
-      if (this.finished.size > this.maxFinished) this.trim();
+  /** Keeps the finishing order and count right after `info`'s status changed from `wasFinished`. */
+  private track(info: RunInfo, wasFinished: boolean): void {
+    const finished = isFinished(info.status);
+    if (finished === wasFinished) return;
+    if (finished) {
+      this.finished.push(info);
+      this.finishedCount++;
+      if (this.finishedCount > this.maxFinished) this.trim();
+      return;
     }
+    // Back from finished (rare: a host re-using a run id): drop its queue entry now, or it would
+    // be counted twice once the run finishes again.
+    this.finishedCount--;
+    const at = this.finished.indexOf(info, this.head);
+    if (at !== -1) this.finished[at] = undefined;
+    this.dropStaleEntries();
   }
 
   private trim(): number {
     let dropped = 0;
-    while (this.finished.size > this.maxFinished) {
-      const oldest = this.finished.values().next().value as string;
-      this.finished.delete(oldest);
-      this.runs.delete(oldest);
-      dropped++;
+    const queue = this.finished;
+    while (this.finishedCount > this.maxFinished && this.head < queue.length) {
+      const info = queue[this.head];
+      queue[this.head++] = undefined;
+      if (info !== undefined && this.runs.get(info.runId) === info) {
+        this.runs.delete(info.runId);
+        this.finishedCount--;
+        dropped++;
+      }
     }
+    this.compact();
     return dropped;
+  }
+
+  /**
+   * Rewrites the queue without stale entries once they outnumber the current ones: deletes of
+   * finished runs do not advance `head`, and must not grow the queue without bound.
+   */
+  private dropStaleEntries(): void {
+    const queue = this.finished;
+    const entries = queue.length - this.head;
+    if (entries < 64 || entries < 2 * this.finishedCount) return;
+    const kept: RunInfo[] = [];
+    for (let i = this.head; i < queue.length; i++) {
+      const info = queue[i];
+      if (info !== undefined && this.runs.get(info.runId) === info) kept.push(info);
+    }
+    this.finished = kept;
+    this.head = 0;
+  }
+
+  /** Drops the consumed front of the queue once it is most of it, so the array stays bounded. */
+  private compact(): void {
+    const head = this.head;
+    if (head > 64 && head * 2 > this.finished.length) {
+      this.finished = this.finished.slice(head);
+      this.head = 0;
+    }
   }
 }

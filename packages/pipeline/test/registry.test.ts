@@ -87,6 +87,43 @@ describe("PipelineRegistry", () => {
     expect(registry.has("r19949")).toBe(false);
   });
 
+  it("counts a run that finishes, runs again and finishes again once, at its latest finish", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 2 } });
+    registry.set(info("a", "completed"));
+    registry.set(info("b", "completed"));
+    registry.update("a", { status: "running" });
+    registry.update("a", { status: "completed" });
+    registry.set(info("c", "completed"));
+    // "b" finished longest ago now; "a" is counted once, as finishing after "b"
+    expect(registry.list().map((r) => r.runId)).toEqual(["a", "c"]);
+  });
+
+  it("keeps retention exact when finished runs are deleted or replaced", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 3 } });
+    for (let i = 0; i < 5_000; i++) {
+      registry.set(info(`d${i}`, "completed", i));
+      registry.delete(`d${i}`);
+    }
+    expect(registry.size).toBe(0);
+    registry.set(info("x", "completed"));
+    registry.set(info("x", "failed")); // replaced in place: still one finished run
+    registry.set(info("y", "completed"));
+    registry.set(info("z", "completed"));
+    expect(registry.list().map((r) => r.runId)).toEqual(["x", "y", "z"]);
+    registry.set(info("w", "completed"));
+    expect(registry.list().map((r) => r.runId)).toEqual(["y", "z", "w"]);
+  });
+
+  it("ignores prototype keys in an update patch", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set(info("a", "running"));
+    registry.update("a", JSON.parse('{"__proto__": {"polluted": true}, "stage": "s1"}'));
+    const held = registry.get("a") as RunInfo & { polluted?: unknown };
+    expect(held.stage).toBe("s1");
+    expect(held.polluted).toBeUndefined();
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
   it("uses 1000 finished runs by default", () => {
     const registry = new PipelineRegistry({ workflowId: "orders" });
     for (let i = 0; i < 1500; i++) registry.set(info(`r${i}`, "completed", i));
