@@ -56,7 +56,10 @@ export interface PauseHandle {
 export interface PauseServiceOptions {
   /** Clock for deadlines, epoch ms. Default `Date.now`. */
   now?: () => number;
-  /** Id generator for registrations without an `id`. Default: `crypto.randomUUID()` where available. */
+  /**
+   * Id generator for registrations without an `id`. Default: `wait-<random per-process prefix>-<counter>`,
+   * unique among the waits of a process without a crypto call per wait.
+   */
   createId?: () => string;
 }
 
@@ -65,12 +68,14 @@ interface Entry {
   readonly patch: ((payload: any) => Record<string, unknown>) | undefined;
 }
 
-let fallbackCounter = 0;
+// Wait ids only need to be unique among the pending waits of one service (in practice: of one
+// process). A random per-process prefix and a counter give that without a crypto call per wait.
+const idPrefix = Math.random().toString(36).slice(2, 10);
+let idCounter = 0;
+
 function defaultCreateId(): string {
-  const cryptoApi = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (typeof cryptoApi?.randomUUID === "function") return cryptoApi.randomUUID();
-  fallbackCounter = (fallbackCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return `pause-${Date.now().toString(36)}-${fallbackCounter.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `wait-${idPrefix}-${idCounter.toString(36)}`;
 }
 
 function invalid(field: string, message: string): SystemError {

@@ -46,12 +46,12 @@ export class RunRecord {
   /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */
   mappers: Map<string, (payload: any) => Record<string, unknown>> | undefined = undefined;
   /** Event names this run has waited on (each holds one shared bus subscription until the run ends). */
-  watched: Set<string> | undefined = undefined;
+  watched: string[] | undefined = undefined;
   /**
    * While running: the waits whose matching events are buffered — those registered in the current
    * stage (pre-pause window) and, after a resume, the ones it was parked on (inter-resume buffer).
    */
-  bufferWaits: PauseRequestData[] = [];
+  bufferWaits: readonly PauseRequestData[] = NO_WAITS;
   buffer: BufferedEvent[] | undefined = undefined;
   bufferOverflowReported = false;
 

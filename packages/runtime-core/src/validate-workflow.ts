@@ -138,8 +138,18 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
   if (window !== undefined && !(typeof window === "number" && window >= 0 && !Number.isNaN(window))) {
     throw invalid("options.pauseWindowMs", "must be a non-negative number of milliseconds (or Infinity)");
   }
-  if (options.retention !== undefined && !isPlainObject(options.retention)) {
-    throw invalid("options.retention", "must be an object such as { maxFinished: 1000 }");
+  const retention = options.retention;
+  if (retention !== undefined) {
+    if (!isPlainObject(retention)) {
+      throw invalid("options.retention", "must be an object such as { maxFinished: 1000 }");
+    }
+    const { maxFinished, maxAgeMs } = retention as { maxFinished?: unknown; maxAgeMs?: unknown };
+    if (maxFinished !== undefined && !(Number.isSafeInteger(maxFinished) && (maxFinished as number) >= 0)) {
+      throw invalid("options.retention.maxFinished", "must be an integer ≥ 0 (finished runs kept)");
+    }
+    if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
+      throw invalid("options.retention.maxAgeMs", "must be a number of milliseconds ≥ 0");
+    }
   }
 }
 

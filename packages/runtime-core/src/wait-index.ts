@@ -1,72 +1,136 @@
 import { type PauseRequestData, readPath } from "@sluice/pause";
 import type { RunRecord } from "./run-record.js";
 
+/** One run, or several runs, under one index key. Almost every key holds exactly one run. */
+type Holders = RunRecord | RunRecord[];
+
 /**
- * Parked runs waiting on one event name, indexed by the value of their first `==` condition, so a
- * matching event finds its run without scanning every parked run (10k parked runs resumed by 10k
- * events is linear, not quadratic). Waits without an `==` condition are kept in a plain set.
+ * Runs waiting on one event name, indexed by the value of their first `==` condition, so a
+ * matching event finds its run without scanning every waiting run (10k parked runs resumed by 10k
+ * events is linear, not quadratic). Waits without an `==` condition are kept in a plain list.
+ *
+ * A run is added and removed on every pause and resume, so the common case allocates nothing: a
+ * key's single run is stored as is (a list only once a second run shares the key), and the
+ * per-path maps stay once made (there are as many as distinct condition paths, a handful).
  */
 export class WaitIndex {
-  private readonly byPath = new Map<string, Map<unknown, Set<RunRecord>>>();
-  private readonly unkeyed = new Set<RunRecord>();
+  private readonly byPath = new Map<string, Map<unknown, Holders>>();
+  private unkeyed: RunRecord[] | undefined;
   private count = 0;
 
-  /** How many (run, wait) entries the index holds. */
+  /** How many (run, key) entries the index holds. */
   get size(): number {
     return this.count;
   }
 
   add(record: RunRecord, wait: PauseRequestData): void {
-    const key = indexKeyOf(wait);
-    let set: Set<RunRecord> | undefined = this.unkeyed;
-    if (key !== undefined) {
-      let byValue = this.byPath.get(key.path);
-      if (byValue === undefined) this.byPath.set(key.path, (byValue = new Map()));
-      set = byValue.get(key.value);
-      if (set === undefined) byValue.set(key.value, (set = new Set()));
+    const at = keyCondition(wait);
+    if (at === -1) {
+      const unkeyed = (this.unkeyed ??= []);
+      if (unkeyed.includes(record)) return;
+      unkeyed.push(record);
+      this.count++;
+      return;
     }
+    const condition = wait.conditions![at]!;
+    let byValue = this.byPath.get(condition.path);
+    if (byValue === undefined) this.byPath.set(condition.path, (byValue = new Map()));
+    const value = condition.value;
+    const held = byValue.get(value);
     // Two waits of one run under the same key are one entry: the run is a candidate either way.
-    if (set.has(record)) return;
-    set.add(record);
+    if (held === undefined) byValue.set(value, record);
+    else if (held === record) return;
+    else if (Array.isArray(held)) {
+      if (held.includes(record)) return;
+      held.push(record);
+    } else byValue.set(value, [held, record]);
     this.count++;
   }
 
   remove(record: RunRecord, wait: PauseRequestData): void {
-    const key = indexKeyOf(wait);
-    if (key === undefined) {
-      if (this.unkeyed.delete(record)) this.count--;
+    const at = keyCondition(wait);
+    if (at === -1) {
+      const unkeyed = this.unkeyed;
+      const i = unkeyed === undefined ? -1 : unkeyed.indexOf(record);
+      if (i === -1) return;
+      unkeyed!.splice(i, 1);
+      this.count--;
       return;
     }
-    const byValue = this.byPath.get(key.path);
-    const set = byValue?.get(key.value);
-    if (set === undefined || !set.delete(record)) return;
+    const condition = wait.conditions![at]!;
+    const byValue = this.byPath.get(condition.path);
+    if (byValue === undefined) return;
+    const value = condition.value;
+    const held = byValue.get(value);
+    if (held === record) {
+      byValue.delete(value);
+    } else if (Array.isArray(held)) {
+      const i = held.indexOf(record);
+      if (i === -1) return;
+      held.splice(i, 1);
+      if (held.length === 1) byValue.set(value, held[0]!);
+    } else return;
     this.count--;
-    if (set.size === 0) {
-      byValue!.delete(key.value);
-      if (byValue!.size === 0) this.byPath.delete(key.path);
-    }
   }
 
   /** The runs whose waits may match `payload` (conditions still have to be checked). */
   candidates(payload: unknown): RunRecord[] {
-    const out: RunRecord[] = [];
-    for (const record of this.unkeyed) out.push(record);
+    const out: RunRecord[] = this.unkeyed === undefined ? [] : this.unkeyed.slice();
     for (const [path, byValue] of this.byPath) {
+      if (byValue.size === 0) continue;
       const read = readPath(payload, path);
       if (!read.found) continue;
-      const set = byValue.get(read.value);
-      if (set !== undefined) for (const record of set) out.push(record);
+      const held = byValue.get(read.value);
+      if (held === undefined) continue;
+      if (Array.isArray(held)) for (let i = 0; i < held.length; i++) out.push(held[i]!);
+      else out.push(held);
     }
     return out;
   }
 }
 
-function indexKeyOf(wait: PauseRequestData): { path: string; value: unknown } | undefined {
+/** Index of the wait's first `==` condition, the one it is indexed by; -1 when it has none. */
+function keyCondition(wait: PauseRequestData): number {
   const conditions = wait.conditions;
-  if (conditions === undefined) return undefined;
-  for (let i = 0; i < conditions.length; i++) {
-    const c = conditions[i]!;
-    if (c.op === "==") return { path: c.path, value: c.value };
+  if (conditions === undefined) return -1;
+  for (let i = 0; i < conditions.length; i++) if (conditions[i]!.op === "==") return i;
+  return -1;
+}
+
+/**
+ * Event name → {@link WaitIndex}. An index left empty is kept for reuse (a workflow that pauses
+ * on one event empties and refills its index on every cycle); empty ones are swept once they
+ * outnumber the rest, so dynamic event names (`order.<id>.approved`) cannot grow it without bound.
+ */
+export class WaitIndexes {
+  private readonly byEvent = new Map<string, WaitIndex>();
+  private empty = 0;
+
+  /** The index of one event name, if any run waits (or recently waited) on it. */
+  get(event: string): WaitIndex | undefined {
+    return this.byEvent.get(event);
   }
-  return undefined;
+
+  /** Adds (`on`) or removes the (run, wait) entries of `waits` that name an event. */
+  update(record: RunRecord, waits: readonly PauseRequestData[], on: boolean): void {
+    for (let i = 0; i < waits.length; i++) {
+      const wait = waits[i]!;
+      const event = wait.event;
+      if (event === undefined) continue;
+      let index = this.byEvent.get(event);
+      if (on) {
+        if (index === undefined) this.byEvent.set(event, (index = new WaitIndex()));
+        else if (index.size === 0) this.empty--;
+        index.add(record, wait);
+      } else if (index !== undefined && index.size > 0) {
+        index.remove(record, wait);
+        if (index.size === 0 && ++this.empty > 64 && this.empty * 2 > this.byEvent.size) this.sweep();
+      }
+    }
+  }
+
+  private sweep(): void {
+    for (const [event, index] of this.byEvent) if (index.size === 0) this.byEvent.delete(event);
+    this.empty = 0;
+  }
 }

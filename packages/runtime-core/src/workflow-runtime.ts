@@ -51,7 +51,7 @@ import {
   validateServices,
   validateWorkflowShape,
 } from "./validate-workflow.js";
-import { WaitIndex } from "./wait-index.js";
+import { type WaitIndex, WaitIndexes } from "./wait-index.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
@@ -160,10 +160,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly runs = new Map<string, RunRecord>();
   private readonly triggerIndex = new Map<string, TriggerBinding[]>();
   /** Event name → running runs that have waited on it: such events are buffered for them. */
-  private readonly bufferFilters = new Map<string, WaitIndex>();
+  private readonly bufferFilters = new WaitIndexes();
   /** Event name → parked runs' waits on it, indexed by `==` condition value. */
-  private readonly parkedWaits = new Map<string, WaitIndex>();
+  private readonly parkedWaits = new WaitIndexes();
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Subscriptions with no user left (see `release`). */
+  private idleSubscriptions = 0;
   private readonly controlSubscriptions: Array<() => void>;
   private readonly pauseTemplate: ArtifactTemplate;
   private stopped = false;
@@ -368,6 +370,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.abortRecord(record, "the workflow was deregistered");
     }
     await Promise.all(finishing);
+    // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
+    this.dropIdleSubscriptions();
     if (wf.parkTimer !== undefined) clearTimeout(wf.parkTimer);
     wf.parked.clear();
     try {
@@ -554,6 +558,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.stopped = true;
     for (const off of this.controlSubscriptions) off();
     await Promise.all([...this.workflows.keys()].map((id) => this.deregister(id)));
+    this.dropIdleSubscriptions();
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -567,20 +572,33 @@ export class WorkflowRuntime implements RunContainerFactory {
   private acquire(event: string): void {
     const existing = this.subscriptions.get(event);
     if (existing !== undefined) {
-      existing.refs++;
+      if (existing.refs++ === 0) this.idleSubscriptions--;
       return;
     }
     const off = this.bus.on(event, (payload: unknown) => this.onBusEvent(event, payload));
     this.subscriptions.set(event, { off, refs: 1 });
   }
 
+  // A subscription nobody needs any more stays on the bus, idle, for the next run that waits on
+  // the same event (a workflow pausing on one event would otherwise subscribe and unsubscribe on
+  // every cycle). An idle subscription only costs a few lookups per event; idle ones are dropped
+  // once they outnumber the rest, so dynamic event names cannot pile up, and all go on stop().
   private release(event: string): void {
     const sub = this.subscriptions.get(event);
-    if (sub === undefined) return;
-    if (--sub.refs === 0) {
+    if (sub === undefined || sub.refs === 0) return;
+    if (--sub.refs > 0) return;
+    if (++this.idleSubscriptions > 64 && this.idleSubscriptions * 2 > this.subscriptions.size) {
+      this.dropIdleSubscriptions();
+    }
+  }
+
+  private dropIdleSubscriptions(): void {
+    for (const [event, sub] of this.subscriptions) {
+      if (sub.refs > 0) continue;
       this.subscriptions.delete(event);
       sub.off();
     }
+    this.idleSubscriptions = 0;
   }
 
   private onBusEvent(event: string, payload: unknown): void {
@@ -936,9 +954,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       return this.finishPaused(record, "aborted while pausing");
     }
     for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
-    this.updateIndex(this.bufferFilters, record, record.bufferWaits, false);
-    record.bufferWaits = [];
-    this.updateIndex(this.parkedWaits, record, record.waits, true);
+    this.bufferFilters.update(record, record.bufferWaits, false);
+    record.bufferWaits = NO_WAITS;
+    this.parkedWaits.update(record, record.waits, true);
     const buffered = this.takeBuffered(record);
     if (buffered !== undefined) return this.resumeRun(record, buffered);
     const result = ok(
@@ -1056,13 +1074,13 @@ export class WorkflowRuntime implements RunContainerFactory {
         record.controller = undefined;
       }
       wf.parked.delete(record);
-      this.updateIndex(this.parkedWaits, record, record.waits, false);
-      record.bufferWaits = record.waits.slice();
+      this.parkedWaits.update(record, record.waits, false);
+      record.bufferWaits = record.waits;
       record.checkpoint = undefined;
       record.waits = NO_WAITS;
       record.mappers = undefined;
       record.status = "running";
-      this.updateIndex(this.bufferFilters, record, record.bufferWaits, true);
+      this.bufferFilters.update(record, record.bufferWaits, true);
       wf.registry.setStatus(record.runId, "running", Date.now());
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
@@ -1192,9 +1210,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     wf.policy.runEnded(record.runId);
     if (wf.parked.size > 0) wf.parked.delete(record);
     if (record.watched !== undefined) {
-      this.updateIndex(this.parkedWaits, record, record.waits, false);
-      this.updateIndex(this.bufferFilters, record, record.bufferWaits, false);
-      record.bufferWaits = [];
+      this.parkedWaits.update(record, record.waits, false);
+      this.bufferFilters.update(record, record.bufferWaits, false);
+      record.bufferWaits = NO_WAITS;
       for (const event of record.watched) this.release(event);
       record.watched = undefined;
     }
@@ -1305,8 +1323,8 @@ export class WorkflowRuntime implements RunContainerFactory {
         run.requestPause(request as never);
         if (request.event !== undefined) {
           this.watchEvent(record, request.event);
-          record.bufferWaits.push(request);
-          this.updateIndex(this.bufferFilters, record, [request], true);
+          record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
+          this.bufferFilters.update(record, [request], true);
         }
       },
       withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
@@ -1318,32 +1336,10 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /** From now until the run ends, events with this name are buffered while it is not parked. */
   private watchEvent(record: RunRecord, event: string): void {
-    const watched = (record.watched ??= new Set());
-    if (watched.has(event)) return;
-    watched.add(event);
+    const watched = (record.watched ??= []);
+    if (watched.includes(event)) return;
+    watched.push(event);
     this.acquire(event);
-  }
-
-  /** Adds or removes (run, wait) entries of an event-name → WaitIndex map. */
-  private updateIndex(
-    indexes: Map<string, WaitIndex>,
-    record: RunRecord,
-    waits: readonly PauseRequestData[],
-    on: boolean,
-  ): void {
-    for (let i = 0; i < waits.length; i++) {
-      const wait = waits[i]!;
-      const event = wait.event;
-      if (event === undefined) continue;
-      let index = indexes.get(event);
-      if (on) {
-        if (index === undefined) indexes.set(event, (index = new WaitIndex()));
-        index.add(record, wait);
-      } else if (index !== undefined) {
-        index.remove(record, wait);
-        if (index.size === 0) indexes.delete(event);
-      }
-    }
   }
 
   /** Buffers the event for each running run whose buffer waits it would satisfy. */

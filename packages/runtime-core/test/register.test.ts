@@ -95,6 +95,8 @@ describe("register validation", () => {
       [ok, { mode: { type: "parallel" } }, "INVALID_DEFINITION", "options.mode.type"],
       [ok, { onComplete: "yes" }, "INVALID_DEFINITION", "options.onComplete"],
       [ok, { pauseWindowMs: -1 }, "INVALID_DEFINITION", "options.pauseWindowMs"],
+      [ok, { retention: { maxFinished: -1 } }, "INVALID_DEFINITION", "options.retention.maxFinished"],
+      [ok, { retention: { maxAgeMs: "1h" } }, "INVALID_DEFINITION", "options.retention.maxAgeMs"],
     ];
     for (const [workflow, options, code, path] of cases) {
       const error = await registerError(workflow, options);
