@@ -85,32 +85,21 @@ export class RunScope<S extends object> implements AbortSource {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
-    const at = this.time();
-    const runId = this.runId;
-    const pipelineId = this.pipelineId;
-    // Each common event is built as one literal with exactly its keys: adding keys one by one
-    // would move them out of the object into a separate backing store.
-    let event: PipelineLifecycleEvent;
-    if (step !== undefined) {
-      // step events always come with their stage
-      const where = stage as string;
-      if (attempt === undefined) event = { seq, at, type, runId, pipelineId, stage: where, step };
-      else if (durationMs === undefined)
-        event = { seq, at, type, runId, pipelineId, stage: where, step, attempt };
-      else event = { seq, at, type, runId, pipelineId, stage: where, step, attempt, durationMs };
-    } else if (stage !== undefined) {
-      event =
-        durationMs === undefined
-          ? { seq, at, type, runId, pipelineId, stage }
-          : { seq, at, type, runId, pipelineId, stage, durationMs };
-    } else {
-      event =
-        durationMs === undefined
-          ? { seq, at, type, runId, pipelineId }
-          : { seq, at, type, runId, pipelineId, durationMs };
-    }
-    if (error !== undefined) event.error = error;
-    if (data !== undefined) event.data = data;
+    const event: PipelineLifecycleEvent = {
+      seq,
+      at: this.time(),
+      type,
+      runId: this.runId,
+      pipelineId: this.pipelineId,
+      stage,
+      step,
+      attempt,
+      level: undefined,
+      message: undefined,
+      data,
+      error,
+      durationMs,
+    };
     this.deliver(event);
   }
 
@@ -129,8 +118,10 @@ export class RunScope<S extends object> implements AbortSource {
       attempt,
       level,
       message: typeof message === "string" ? message : String(message),
+      data,
+      error: undefined,
+      durationMs: undefined,
     };
-    if (data !== undefined) event.data = data;
     this.deliver(event);
   }
 

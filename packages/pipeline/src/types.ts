@@ -206,7 +206,11 @@ export type PipelineEventType =
 /** Severity of a `log` event. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** One thing that happened in a run, in order: `seq` increases by one per event within a run. */
+/**
+ * One thing that happened in a run, in order: `seq` increases by one per event within a run.
+ * Every event object carries every field, those that do not apply set to `undefined`: one object
+ * shape for all events keeps an observer's reads fast.
+ */
 export interface PipelineLifecycleEvent {
   /** Per-run sequence number, starting at 1 and continuing across pause/resume. */
   seq: number;
@@ -219,21 +223,21 @@ export interface PipelineLifecycleEvent {
   /** The pipeline's id. */
   pipelineId: string;
   /** The stage, for stage, step and log events. */
-  stage?: string;
+  stage?: string | undefined;
   /** The step, for step and log events. */
-  step?: string;
+  step?: string | undefined;
   /** The attempt, for step and log events. */
-  attempt?: number;
+  attempt?: number | undefined;
   /** The level, for `log` events. */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /** The message, for `log` events. */
-  message?: string;
+  message?: string | undefined;
   /** Extra facts: a log's data, a retry's `{ delayMs }`, a pause's `{ nextStage, pause }`. */
   data?: unknown;
   /** Why, for failed, retried and aborted events. */
-  error?: SystemError;
+  error?: SystemError | undefined;
   /** How long the step, stage or run took, on completed / failed / paused events. */
-  durationMs?: number;
+  durationMs?: number | undefined;
 }
 
 /** Receives a run's lifecycle events synchronously, in order. A throwing observer never breaks the run. */

@@ -483,7 +483,7 @@ describe("step logger", () => {
       { level: "warn", message: "w", data: undefined, stage: "ship", step: "label", attempt: 1 },
       { level: "error", message: "e", data: 42, stage: "ship", step: "label", attempt: 1 },
     ]);
-    expect("data" in logs[0]!).toBe(false);
+    expect(logs[0]!.data).toBeUndefined();
   });
 
   it("costs nothing and fails nothing without an observer", async () => {

@@ -23,6 +23,14 @@ const runtime = new WorkflowRuntime({
   bus: createEventBus(),
   storeRegistry: new StoreRegistry(),
   env: {},
+  ...(process.env.TIMELINE === "null" && {
+    timelineStore: {
+      append: async () => {},
+      query: async () => ({ events: [] }),
+      delete: async () => 0,
+      close: async () => {},
+    },
+  }),
   ...(process.env.TIMELINE === "1" && {
     timelineStore: await createMemoryTimelineStore({ maxEvents: 50_000 }),
   }),

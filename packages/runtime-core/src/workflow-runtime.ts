@@ -26,7 +26,7 @@ import {
   type RunOptions,
 } from "@sluice/pipeline";
 import { isPlainObject, type StoreRegistry, safeAssign } from "@sluice/store";
-import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import type { TimelineEvent, TimelineLevel, TimelineStore } from "@sluice/timeline";
 import { ControlEvent } from "./control-events.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyHost } from "./modes/execution-policy.js";
@@ -107,6 +107,40 @@ function firstMatch(
 ): PauseRequestData | undefined {
   for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
   return undefined;
+}
+
+/**
+ * A timeline event with every field present (absent ones `undefined`, which the timeline contract
+ * treats as absent): all the runtime's events share one hidden class, so the code that reads them
+ * (the writer, an adapter's append) stays monomorphic instead of seeing a shape per event kind.
+ */
+function timelineEvent(
+  runId: string,
+  workflowId: string,
+  seq: number,
+  at: number,
+  source: string,
+  type: string,
+  stage: string | undefined,
+  step: string | undefined,
+  level: TimelineLevel | undefined,
+  message: string | undefined,
+  data: unknown,
+): TimelineEvent {
+  return {
+    id: `${runId}:${seq}`,
+    runId,
+    workflowId,
+    seq,
+    at,
+    source,
+    type,
+    stage,
+    step,
+    level,
+    message,
+    data,
+  } as TimelineEvent;
 }
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
@@ -1438,33 +1472,34 @@ export class WorkflowRuntime implements RunContainerFactory {
   private timelineObserver(workflowId: string, writer: TimelineWriter): PipelineObserver {
     return {
       onEvent(e: PipelineLifecycleEvent) {
-        const event: TimelineEvent = {
-          id: `${e.runId}:${e.seq}`,
-          runId: e.runId,
-          workflowId,
-          seq: e.seq,
-          at: e.at,
-          source: e.type === "log" ? "logger" : "pipeline",
-          type: e.type,
-        };
-        if (e.stage !== undefined) event.stage = e.stage;
-        if (e.step !== undefined) event.step = e.step;
-        if (e.level !== undefined) event.level = e.level;
-        if (e.message !== undefined) event.message = e.message;
         let data = e.data;
+        let message = e.message;
         // Only failures and retries carry extra facts, so the common step event allocates nothing more.
         if (e.type !== "log" && (e.error !== undefined || (e.attempt !== undefined && e.attempt > 1))) {
           const extra: Record<string, unknown> =
             data === undefined ? {} : isPlainObject(data) ? { ...data } : { value: data };
           if (e.error !== undefined) {
             extra.error = { code: e.error.code, message: e.error.message };
-            event.message ??= e.error.message;
+            message ??= e.error.message;
           }
           if (e.attempt !== undefined && e.attempt > 1) extra.attempt = e.attempt;
           data = extra;
         }
-        if (data !== undefined) event.data = data;
-        writer.write(event);
+        writer.write(
+          timelineEvent(
+            e.runId,
+            workflowId,
+            e.seq,
+            e.at,
+            e.type === "log" ? "logger" : "pipeline",
+            e.type,
+            e.stage,
+            e.step,
+            e.level,
+            message,
+            data,
+          ),
+        );
       },
     };
   }
@@ -1478,18 +1513,21 @@ export class WorkflowRuntime implements RunContainerFactory {
   ): void {
     const writer = this.writer;
     if (writer === undefined) return;
-    const event: TimelineEvent = {
-      id: `${record.runId}:${seq}`,
-      runId: record.runId,
-      workflowId: record.workflow.id,
-      seq,
-      at: Date.now(),
-      source: "runtime",
-      type,
-      message,
-    };
-    if (data !== undefined) event.data = data;
-    writer.write(event);
+    writer.write(
+      timelineEvent(
+        record.runId,
+        record.workflow.id,
+        seq,
+        Date.now(),
+        "runtime",
+        type,
+        undefined,
+        undefined,
+        undefined,
+        message,
+        data,
+      ),
+    );
   }
 
   // ───────────────────────── errors ─────────────────────────
