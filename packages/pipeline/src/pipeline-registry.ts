@@ -133,8 +133,8 @@ export class PipelineRegistry {
   }
 
   /**
-   * @internal Moves a known run to `status` in place, without the copies `update` makes, and
-   * applies retention. Returns the held info itself (copy it before handing it anywhere), or
+   * @internal Moves a known run to `status` (and `stage`, when given) in place, without the copies
+   * `update` makes, and applies retention. Returns the held info itself (copy it before handing it anywhere), or
    * `undefined` for an unknown run.
    */
   setStatus(
@@ -142,6 +142,7 @@ export class PipelineRegistry {
     status: RunInfo["status"],
     updatedAt: number,
     error?: { code: string; message: string },
+    stage?: string,
   ): Readonly<RunInfo> | undefined {
     const info = this.runs.get(runId);
     if (info === undefined) return undefined;
@@ -149,6 +150,7 @@ export class PipelineRegistry {
     info.status = status;
     info.updatedAt = updatedAt;
     if (error !== undefined) info.error = error;
+    if (stage !== undefined) info.stage = stage;
     this.track(info, wasFinished);
     return info;
   }

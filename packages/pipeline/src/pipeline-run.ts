@@ -78,6 +78,8 @@ export class PipelineRun<S extends object> {
   private stageIndex = -1;
   private stepId: string | undefined;
   private settled = false;
+  /** True while `executeThen` runs the synchronous start of the run. */
+  private starting = false;
   /** The result, once delivered. */
   private finalResult: PipelineResult<S> | undefined;
   private startedAt = 0;
@@ -230,9 +232,10 @@ export class PipelineRun<S extends object> {
   /**
    * @internal Runs like `execute()` but hands the result to `onSettled` instead of a promise, for
    * an engine that has its own promise to resolve: one promise and one tick fewer per run. It is
-   * called synchronously when the run's last stage ends, and in a later microtask when the run
-   * ends from outside (`abort`). Call at most once, instead of `execute()`; a later `execute()`
-   * returns a promise of the same result.
+   * called synchronously when the run's last stage ends after the run has waited on something,
+   * and in a later microtask when the run ends within `executeThen` itself (every step was
+   * synchronous) or from outside (`abort`): never inside its caller. Call at most once, instead of
+   * `execute()`; a later `execute()` returns a promise of the same result.
    */
   executeThen(onSettled: (result: PipelineResult<S>) => void): void {
     if (this.outcome !== undefined || this.onSettled !== undefined || this.finalResult !== undefined) {
@@ -240,7 +243,9 @@ export class PipelineRun<S extends object> {
     }
     this.onSettled = onSettled;
     if (this.begin()) {
+      this.starting = true;
       void this.drive();
+      this.starting = false;
     } else {
       const result = this.abortedBeforeStart();
       queueMicrotask(() => this.deliver(result));
@@ -600,6 +605,15 @@ export class PipelineRun<S extends object> {
     const onSettled = this.onSettled;
     if (onSettled === undefined) return;
     this.onSettled = undefined;
+    if (this.starting) {
+      // finished without ever waiting: still inside executeThen, whose caller must not be re-entered
+      queueMicrotask(() => this.notify(onSettled, result));
+      return;
+    }
+    this.notify(onSettled, result);
+  }
+
+  private notify(onSettled: (result: PipelineResult<S>) => void, result: PipelineResult<S>): void {
     try {
       onSettled(result);
     } catch (error) {

@@ -31,6 +31,22 @@ describe("executeThen (the engine's promise-free way to run)", () => {
     expect(state.writes).toBe(2);
   });
 
+  it("never calls back inside executeThen, even when every step is synchronous", async () => {
+    const run = new Pipeline("p", {
+      stages: [{ id: "a", steps: [{ id: "sync", action: () => ({ done: true }) }] }],
+    }).start({ runId: "r6", state: new MemoryState<PipelineState>({}) });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      run.executeThen((result) => {
+        seen.push(result.ok ? result.value.status : "error");
+        resolve();
+      }),
+    );
+    seen.push("executeThen returned");
+    await done;
+    expect(seen).toEqual(["executeThen returned", "completed"]);
+  });
+
   it("tells the callback after abort() has returned, never inside it", async () => {
     const gate = deferred<void>();
     const run = new Pipeline("p", {

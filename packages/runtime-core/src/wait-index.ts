@@ -114,19 +114,29 @@ export class WaitIndexes {
   /** Adds (`on`) or removes the (run, wait) entries of `waits` that name an event. */
   update(record: RunRecord, waits: readonly PauseRequestData[], on: boolean): void {
     for (let i = 0; i < waits.length; i++) {
-      const wait = waits[i]!;
-      const event = wait.event;
-      if (event === undefined) continue;
-      let index = this.byEvent.get(event);
-      if (on) {
-        if (index === undefined) this.byEvent.set(event, (index = new WaitIndex()));
-        else if (index.size === 0) this.empty--;
-        index.add(record, wait);
-      } else if (index !== undefined && index.size > 0) {
-        index.remove(record, wait);
-        if (index.size === 0 && ++this.empty > 64 && this.empty * 2 > this.byEvent.size) this.sweep();
-      }
+      if (on) this.add(record, waits[i]!);
+      else this.remove(record, waits[i]!);
     }
+  }
+
+  /** Adds the (run, wait) entry, if the wait names an event. */
+  add(record: RunRecord, wait: PauseRequestData): void {
+    const event = wait.event;
+    if (event === undefined) return;
+    let index = this.byEvent.get(event);
+    if (index === undefined) this.byEvent.set(event, (index = new WaitIndex()));
+    else if (index.size === 0) this.empty--;
+    index.add(record, wait);
+  }
+
+  /** Removes the (run, wait) entry, if held. */
+  remove(record: RunRecord, wait: PauseRequestData): void {
+    const event = wait.event;
+    if (event === undefined) return;
+    const index = this.byEvent.get(event);
+    if (index === undefined || index.size === 0) return;
+    index.remove(record, wait);
+    if (index.size === 0 && ++this.empty > 64 && this.empty * 2 > this.byEvent.size) this.sweep();
   }
 
   private sweep(): void {

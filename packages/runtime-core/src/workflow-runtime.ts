@@ -837,6 +837,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     } catch (error) {
       return Promise.resolve(this.crashed(record, error));
     }
+    return this.settleWhenDone(record, run);
+  }
+
+  /** Starts `run` and settles the record with its result. */
+  private settleWhenDone(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> {
     // The pipeline hands its result straight to this promise: no promise of its own, no extra tick.
     return new Promise<RunResult>((resolve) => {
       run.executeThen((result) => {
@@ -978,11 +983,13 @@ export class WorkflowRuntime implements RunContainerFactory {
       // an id and a run that pauses often does not accumulate old registrations.
       pauseService.release();
     }
-    wf.registry.update(record.runId, {
-      status: "paused",
-      updatedAt: Date.now(),
-      ...(checkpoint.nextStageId !== null && { stage: checkpoint.nextStageId }),
-    });
+    wf.registry.setStatus(
+      record.runId,
+      "paused",
+      Date.now(),
+      undefined,
+      checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
+    );
     wf.policy.runPaused(record.runId);
     if (record.abortRequested) {
       return this.finishPaused(record, "aborted while pausing");
@@ -1089,15 +1096,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     void this.resumeRun(record, patch);
   }
 
-  private async resumeRun(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
+  private resumeRun(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
     const wf = record.workflow;
+    let run: PipelineRun<RunState>;
+    let checkpoint: PipelineCheckpoint<RunState>;
+    let restored: boolean;
     try {
       if (record.deadlineTimer !== undefined) {
         clearTimeout(record.deadlineTimer);
         record.deadlineTimer = undefined;
       }
-      let checkpoint: PipelineCheckpoint<RunState>;
-      const restored = record.store === undefined;
+      restored = record.store === undefined;
       if (restored) {
         checkpoint = JSON.parse(record.checkpointJson!);
         record.checkpointJson = undefined;
@@ -1107,7 +1116,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         checkpoint = record.checkpoint!;
         record.controller = undefined;
       }
-      wf.parked.delete(record);
+      if (wf.parked.size > 0) wf.parked.delete(record);
       this.parkedWaits.update(record, record.waits, false);
       record.bufferWaits = record.waits;
       record.checkpoint = undefined;
@@ -1118,27 +1127,44 @@ export class WorkflowRuntime implements RunContainerFactory {
       wf.registry.setStatus(record.runId, "running", Date.now());
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
-      const run = record.pipeline.restore(checkpoint, this.runOptions(record));
+      run = record.pipeline.restore(checkpoint, this.runOptions(record));
       record.pipelineRun = run;
-      if (record.abortRequested) run.abort("aborted while resuming");
-      else if (wf.options.onResume !== undefined) {
-        const ctx: ResumeContext<RunState> = {
-          ...this.hookContext(record),
-          restored,
-          nextStage: checkpoint.nextStageId,
-        };
-        await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
-      }
+    } catch (error) {
+      return Promise.resolve(this.resumeFailed(record, error));
+    }
+    if (record.abortRequested) run.abort("aborted while resuming");
+    else if (wf.options.onResume !== undefined) return this.resumeWithHook(record, run, restored, checkpoint);
+    return this.settleWhenDone(record, run);
+  }
+
+  private async resumeWithHook(
+    record: RunRecord,
+    run: PipelineRun<RunState>,
+    restored: boolean,
+    checkpoint: PipelineCheckpoint<RunState>,
+  ): Promise<RunResult> {
+    const wf = record.workflow;
+    try {
+      const ctx: ResumeContext<RunState> = {
+        ...this.hookContext(record),
+        restored,
+        nextStage: checkpoint.nextStageId,
+      };
+      await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
       return this.settle(record, await run.execute());
     } catch (error) {
-      return this.finish(
-        record,
-        err(
-          SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
-          this.meta(record),
-        ),
-      );
+      return this.resumeFailed(record, error);
     }
+  }
+
+  private resumeFailed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
+    return this.finish(
+      record,
+      err(
+        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
+        this.meta(record),
+      ),
+    );
   }
 
   private finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
@@ -1358,7 +1384,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         if (request.event !== undefined) {
           this.watchEvent(record, request.event);
           record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
-          this.bufferFilters.update(record, [request], true);
+          this.bufferFilters.add(record, request);
         }
       },
       withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),

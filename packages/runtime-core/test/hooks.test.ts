@@ -42,6 +42,29 @@ describe("hooks", () => {
     expect(completed).toBe(result);
   });
 
+  it("never runs a hook inside the host's call: invoke() and bus.emit() return first, even when every step is synchronous", async () => {
+    h = await harness();
+    const order: string[] = [];
+    await h.runtime.register(wf, {
+      onComplete: () => void order.push("onComplete"),
+      onCleanup: () => void order.push("onCleanup"),
+    });
+    const done = h.runtime.invoke("hooks", "go", {});
+    order.push("invoke returned");
+    await done;
+    h.bus.emit("hooks.go", {});
+    order.push("emit returned");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(order).toEqual([
+      "invoke returned",
+      "onComplete",
+      "onCleanup",
+      "emit returned",
+      "onComplete",
+      "onCleanup",
+    ]);
+  });
+
   it("reports a throwing onComplete/onCleanup without losing the run", async () => {
     h = await harness();
     await h.runtime.register(wf, {
