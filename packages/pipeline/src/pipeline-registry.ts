@@ -1,39 +1,17 @@
 import { SystemError } from "@sluice/errors";
+import { FinishedRuns } from "./finished-runs.js";
+import type { RetentionPolicy, RunInfo } from "./run-info.js";
 
-/** What a workflow's registry knows about one run. */
-export interface RunInfo {
-  /** The run's id. */
-  runId: string;
-  /** The workflow the run belongs to. */
-  workflowId: string;
-  /** The pipeline it runs. */
-  pipelineId: string;
-  /** The trigger that started it. */
-  triggerId: string;
-  /** Where the run is. */
-  status: "queued" | "running" | "paused" | "completed" | "failed" | "aborted";
-  /** The current (or last) stage. */
-  stage?: string;
-  /** Epoch ms when the run was created. */
-  startedAt: number;
-  /** Epoch ms of the last change. */
-  updatedAt: number;
-  /** Why it failed, as plain data. */
-  error?: { code: string; message: string };
-}
-
-/** How many finished runs a registry keeps. Queued, running and paused runs are always kept. */
-export interface RetentionPolicy {
-  /** Finished (completed / failed / aborted) runs kept, newest first; default 1000. */
-  maxFinished?: number;
-  /** Finished runs older than this (by `updatedAt`) are dropped by `prune()`; default: no age limit. */
-  maxAgeMs?: number;
-}
+export type { RetentionPolicy, RunInfo } from "./run-info.js";
 
 const DEFAULT_MAX_FINISHED = 1000;
 
 function isFinished(status: RunInfo["status"]): boolean {
   return status === "completed" || status === "failed" || status === "aborted";
+}
+
+function isUnsafeKey(key: string): boolean {
+  return key === "__proto__" || key === "constructor" || key === "prototype";
 }
 
 /**
@@ -52,17 +30,15 @@ function isFinished(status: RunInfo["status"]): boolean {
 export class PipelineRegistry {
   /** The workflow whose runs this registry holds. */
   readonly workflowId: string;
-  private readonly runs = new Map<string, RunInfo>();
-  // The held info objects of finished runs, in the order they finished (the oldest is dropped
-  // first), read from `head`. A queue of objects instead of a Set of ids: the hot path (a run
-  // finishing, the oldest being dropped) pushes and pops without hashing. An entry is current
-  // while `runs` still holds that very object; deletes and replacements leave stale entries that
-  // are skipped when reached.
-  private finished: Array<RunInfo | undefined> = [];
-  private head = 0;
-  private finishedCount = 0;
+  // By run id, in the order runs were first added: an active run's info object, or the position
+  // of a finished run in `finished` (its entry keeps its place in the map when the run finishes).
+  private readonly runs = new Map<string, RunInfo | number>();
+  private readonly finished = new FinishedRuns();
   private readonly maxFinished: number;
   private readonly maxAgeMs: number | undefined;
+  private readonly moved = (runId: string, position: number): void => {
+    this.runs.set(runId, position);
+  };
 
   /** @throws SystemError `INVALID_INPUT` for a bad `workflowId` or retention value. */
   constructor(options: { workflowId: string; retention?: RetentionPolicy }) {
@@ -117,25 +93,22 @@ export class PipelineRegistry {
    * run. `runId` cannot change; `updatedAt` is set to now unless the patch gives one.
    */
   update(runId: string, patch: Partial<RunInfo>): RunInfo | undefined {
-    const current = this.runs.get(runId);
-    if (current === undefined) return undefined;
-    const wasFinished = isFinished(current.status);
-    // In place: nobody outside holds the stored object (everything hands out copies), and the
-    // finishing-order queue refers to it.
+    const held = this.runs.get(runId);
+    if (held === undefined) return undefined;
+    const next = typeof held === "number" ? this.finished.read(held) : { ...held };
     for (const key of Object.keys(patch)) {
-      if (key !== "runId" && key !== "__proto__" && key !== "constructor" && key !== "prototype") {
-        (current as unknown as Record<string, unknown>)[key] = (patch as Record<string, unknown>)[key];
+      if (key !== "runId" && !isUnsafeKey(key)) {
+        (next as unknown as Record<string, unknown>)[key] = (patch as Record<string, unknown>)[key];
       }
     }
-    if (patch.updatedAt === undefined) current.updatedAt = Date.now();
-    this.track(current, wasFinished);
-    return { ...current };
+    if (patch.updatedAt === undefined) next.updatedAt = Date.now();
+    this.store(next);
+    return { ...next };
   }
 
   /**
-   * @internal Moves a known run to `status` (and `stage`, when given) in place, without the copies
-   * `update` makes, and applies retention. Returns the held info itself (copy it before handing it anywhere), or
-   * `undefined` for an unknown run.
+   * @internal Moves a known run to `status` (and `stage`, when given) without the copies `update`
+   * makes, and applies retention. Returns false for an unknown run.
    */
   setStatus(
     runId: string,
@@ -143,22 +116,32 @@ export class PipelineRegistry {
     updatedAt: number,
     error?: { code: string; message: string },
     stage?: string,
-  ): Readonly<RunInfo> | undefined {
-    const info = this.runs.get(runId);
-    if (info === undefined) return undefined;
-    const wasFinished = isFinished(info.status);
-    info.status = status;
-    info.updatedAt = updatedAt;
-    if (error !== undefined) info.error = error;
-    if (stage !== undefined) info.stage = stage;
-    this.track(info, wasFinished);
-    return info;
+  ): boolean {
+    const held = this.runs.get(runId);
+    if (held === undefined) return false;
+    if (typeof held === "number") {
+      // a finished run changing again (rare): through the general path
+      const info = this.finished.read(held);
+      info.status = status;
+      info.updatedAt = updatedAt;
+      if (error !== undefined) info.error = error;
+      if (stage !== undefined) info.stage = stage;
+      this.store(info);
+      return true;
+    }
+    held.status = status;
+    held.updatedAt = updatedAt;
+    if (error !== undefined) held.error = error;
+    if (stage !== undefined) held.stage = stage;
+    if (isFinished(status)) this.finish(held);
+    return true;
   }
 
   /** A copy of a run's info, or `undefined`. */
   get(runId: string): RunInfo | undefined {
-    const info = this.runs.get(runId);
-    return info === undefined ? undefined : { ...info };
+    const held = this.runs.get(runId);
+    if (held === undefined) return undefined;
+    return typeof held === "number" ? this.finished.read(held) : { ...held };
   }
 
   /** True when the run is held. */
@@ -169,19 +152,20 @@ export class PipelineRegistry {
   /** Copies of every run held, in the order they were first added. */
   list(): RunInfo[] {
     const out: RunInfo[] = [];
-    for (const info of this.runs.values()) out.push({ ...info });
+    for (const held of this.runs.values()) {
+      out.push(typeof held === "number" ? this.finished.read(held) : { ...held });
+    }
     return out;
   }
 
   /** Forgets a run; true when it was held. */
   delete(runId: string): boolean {
-    const info = this.runs.get(runId);
-    if (info === undefined) return false;
+    const held = this.runs.get(runId);
+    if (held === undefined) return false;
     this.runs.delete(runId);
-    if (isFinished(info.status)) {
-      // its queue entry is stale now
-      this.finishedCount--;
-      this.dropStaleEntries();
+    if (typeof held === "number") {
+      this.finished.remove(held);
+      this.finished.compactIfSparse(this.moved);
     }
     return true;
   }
@@ -197,95 +181,50 @@ export class PipelineRegistry {
     const maxAgeMs = this.maxAgeMs;
     if (maxAgeMs !== undefined) {
       const cutoff = now - maxAgeMs;
-      // The queue is in the order runs finished, so the expired ones lead: stop at the first run
+      // Runs are held in the order they finished, so the expired ones lead: stop at the first run
       // still young enough instead of walking all of them on every prune.
-      const queue = this.finished;
-      while (this.head < queue.length) {
-        const info = queue[this.head];
-        if (info !== undefined && this.runs.get(info.runId) === info) {
-          if (info.updatedAt >= cutoff) break;
-          this.runs.delete(info.runId);
-          this.finishedCount--;
-          dropped++;
-        }
-        queue[this.head++] = undefined;
+      for (let p = this.finished.oldest(); p !== -1; p = this.finished.oldest()) {
+        if (this.finished.updatedAt(p) >= cutoff) break;
+        this.runs.delete(this.finished.shift()!);
+        dropped++;
       }
-      this.compact();
     }
     return dropped;
   }
 
+  /** Holds `info` (owned by the registry from now on) under its run id. */
   private store(info: RunInfo): void {
-    const previous = this.runs.get(info.runId);
-    this.runs.set(info.runId, info);
-    if (previous === undefined) {
-      this.track(info, false);
-    } else if (isFinished(previous.status) && isFinished(info.status)) {
-      // a finished run replaced by another finished info keeps its place in the finishing order
-      const at = this.finished.indexOf(previous, this.head);
-      if (at !== -1) this.finished[at] = info;
-    } else {
-      this.track(info, isFinished(previous.status));
-    }
-  }
-
-  /** Keeps the finishing order and count right after `info`'s status changed from `wasFinished`. */
-  private track(info: RunInfo, wasFinished: boolean): void {
-    const finished = isFinished(info.status);
-    if (finished === wasFinished) return;
-    if (finished) {
-      this.finished.push(info);
-      this.finishedCount++;
-      if (this.finishedCount > this.maxFinished) this.trim();
+    const runId = info.runId;
+    const held = this.runs.get(runId);
+    if (typeof held === "number") {
+      if (isFinished(info.status)) {
+        // a finished run changing again keeps its place in the finishing order
+        this.finished.write(held, info);
+        return;
+      }
+      this.finished.remove(held);
+      this.runs.set(runId, info);
+      this.finished.compactIfSparse(this.moved);
       return;
     }
-    // Back from finished (rare: a host re-using a run id): drop its queue entry now, or it would
-    // be counted twice once the run finishes again.
-    this.finishedCount--;
-    const at = this.finished.indexOf(info, this.head);
-    if (at !== -1) this.finished[at] = undefined;
-    this.dropStaleEntries();
+    if (isFinished(info.status)) this.finish(info);
+    else this.runs.set(runId, info);
+  }
+
+  /** Moves a run that just finished into the finished columns, then applies `maxFinished`. */
+  private finish(info: RunInfo): void {
+    this.runs.set(info.runId, this.finished.push(info));
+    if (this.finished.size > this.maxFinished) this.trim();
   }
 
   private trim(): number {
     let dropped = 0;
-    const queue = this.finished;
-    while (this.finishedCount > this.maxFinished && this.head < queue.length) {
-      const info = queue[this.head];
-      queue[this.head++] = undefined;
-      if (info !== undefined && this.runs.get(info.runId) === info) {
-        this.runs.delete(info.runId);
-        this.finishedCount--;
-        dropped++;
-      }
+    while (this.finished.size > this.maxFinished) {
+      const runId = this.finished.shift();
+      if (runId === undefined) break;
+      this.runs.delete(runId);
+      dropped++;
     }
-    this.compact();
     return dropped;
-  }
-
-  /**
-   * Rewrites the queue without stale entries once they outnumber the current ones: deletes of
-   * finished runs do not advance `head`, and must not grow the queue without bound.
-   */
-  private dropStaleEntries(): void {
-    const queue = this.finished;
-    const entries = queue.length - this.head;
-    if (entries < 64 || entries < 2 * this.finishedCount) return;
-    const kept: RunInfo[] = [];
-    for (let i = this.head; i < queue.length; i++) {
-      const info = queue[i];
-      if (info !== undefined && this.runs.get(info.runId) === info) kept.push(info);
-    }
-    this.finished = kept;
-    this.head = 0;
-  }
-
-  /** Drops the consumed front of the queue once it is most of it, so the array stays bounded. */
-  private compact(): void {
-    const head = this.head;
-    if (head > 64 && head * 2 > this.finished.length) {
-      this.finished = this.finished.slice(head);
-      this.head = 0;
-    }
   }
 }

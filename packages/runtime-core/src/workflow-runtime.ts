@@ -1259,14 +1259,18 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
     const onCleanup = wf.options.onCleanup;
     const now = endedAt ?? Date.now();
-    const info = wf.registry.setStatus(
-      record.runId,
-      status,
-      now,
-      result.ok ? undefined : { code: result.error.code, message: result.error.message },
-    );
+    const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
     // onCleanup gets its own copy, taken before retention may drop the run from the registry
-    const cleanupInfo = onCleanup !== undefined && info !== undefined ? { ...info } : undefined;
+    let cleanupInfo: RunInfo | undefined;
+    if (onCleanup !== undefined) {
+      cleanupInfo = wf.registry.get(record.runId);
+      if (cleanupInfo !== undefined) {
+        cleanupInfo.status = status;
+        cleanupInfo.updatedAt = now;
+        if (error !== undefined) cleanupInfo.error = error;
+      }
+    }
+    wf.registry.setStatus(record.runId, status, now, error);
     wf.policy.runEnded(record.runId);
     if (wf.parked.size > 0) wf.parked.delete(record);
     if (record.watched !== undefined) {

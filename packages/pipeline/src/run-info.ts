@@ -1,0 +1,29 @@
+/** What a workflow's registry knows about one run. */
+export interface RunInfo {
+  /** The run's id. */
+  runId: string;
+  /** The workflow the run belongs to. */
+  workflowId: string;
+  /** The pipeline it runs. */
+  pipelineId: string;
+  /** The trigger that started it. */
+  triggerId: string;
+  /** Where the run is. */
+  status: "queued" | "running" | "paused" | "completed" | "failed" | "aborted";
+  /** The current (or last) stage. */
+  stage?: string;
+  /** Epoch ms when the run was created. */
+  startedAt: number;
+  /** Epoch ms of the last change. */
+  updatedAt: number;
+  /** Why it failed, as plain data. */
+  error?: { code: string; message: string };
+}
+
+/** How many finished runs a registry keeps. Queued, running and paused runs are always kept. */
+export interface RetentionPolicy {
+  /** Finished (completed / failed / aborted) runs kept, newest first; default 1000. */
+  maxFinished?: number;
+  /** Finished runs older than this (by `updatedAt`) are dropped by `prune()`; default: no age limit. */
+  maxAgeMs?: number;
+}
