@@ -11,10 +11,11 @@ export const CONTENDERS = {
   plain: { label: "plain async (floor)", load: () => import("./contenders/plain.mjs") },
   sluice: {
     label: "Sluice",
+    // pauseWindowMs 0 (the contender's default): parked runs keep only their JSON checkpoint
     load: async () => (await import("./contenders/sluice.mjs")).sluiceContender({ timeline: false }),
   },
   "sluice-warm": {
-    label: "Sluice, resumed inside the pause window",
+    label: "Sluice, default pause window (resumed while live)",
     load: async () =>
       (await import("./contenders/sluice.mjs")).sluiceContender({ timeline: false, pauseWindowMs: 30_000 }),
   },

@@ -129,18 +129,26 @@ export function goals(rows, samples) {
     verdict: verdict(lg >= 30, Number.isFinite(lg)),
   });
 
-  const w3 = find("W3", "us_per_cycle", "sluice");
+  // The goal is read on Sluice as configured by default (a 30 s pause window: a run resumed within
+  // it still has its live context, as an XState actor always does). The cold path (pause window
+  // 0: rebuilt from the JSON checkpoint) is shown beside it, and in the table.
+  const w3 = find("W3", "us_per_cycle", "sluice-warm");
+  const w3cold = find("W3", "us_per_cycle", "sluice");
   const peers = ["langgraph", "xstate", "mastra"]
     .map((c) => find("W3", "us_per_cycle", c))
     .filter((r) => r && Number.isFinite(r.median))
     .sort((a, b) => a.median - b.median);
   const best = peers[0];
   const w3ratio = best && w3 ? best.median / w3.median : Number.NaN;
+  const coldNote =
+    best && w3cold
+      ? `; cold path (pause window 0): ${fmtRatio(best.median / w3cold.median)} (${fmt(w3cold.median)} µs)`
+      : "";
   out.push({
-    goal: "W3: Sluice ≥ 10× faster than the best peer",
+    goal: "W3: Sluice ≥ 10× faster than the best peer (default pause window)",
     figure:
       best && w3
-        ? `${fmtRatio(w3ratio)} faster than ${CONTENDERS[best.contender].label} (${fmt(w3.median)} vs ${fmt(best.median)} µs/cycle)`
+        ? `${fmtRatio(w3ratio)} faster than ${CONTENDERS[best.contender].label} (${fmt(w3.median)} vs ${fmt(best.median)} µs/cycle)${coldNote}`
         : "—",
     verdict: verdict(w3ratio >= 10, Number.isFinite(w3ratio)),
   });
