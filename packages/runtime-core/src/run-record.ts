@@ -2,6 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import type { PauseRequestData, PauseService } from "@sluice/pause";
 import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
+import type { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -40,7 +41,7 @@ export class RunRecord {
   /** Set while paused with a live context. */
   checkpoint: PipelineCheckpoint<RunState> | undefined = undefined;
   /** Set while paused after the pause window released the live context. */
-  checkpointJson: string | undefined = undefined;
+  released: ReleasedCheckpoint | undefined = undefined;
   /** The waits the run is parked on. */
   waits: readonly PauseRequestData[] = NO_WAITS;
   /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */

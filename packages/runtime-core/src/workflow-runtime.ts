@@ -30,6 +30,7 @@ import type { TimelineEvent, TimelineLevel, TimelineStore } from "@sluice/timeli
 import { ControlEvent } from "./control-events.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyHost } from "./modes/execution-policy.js";
+import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import type {
@@ -564,8 +565,15 @@ export class WorkflowRuntime implements RunContainerFactory {
   checkpoint(runId: string): PipelineCheckpoint<RunState> | undefined {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "paused") return undefined;
-    if (record.checkpointJson !== undefined) return JSON.parse(record.checkpointJson);
-    const checkpoint = record.checkpoint;
+    const released = record.released;
+    const checkpoint =
+      released === undefined
+        ? record.checkpoint
+        : released.restore(
+            record.runId,
+            record.pipeline.id,
+            record.waits as unknown as PipelineCheckpoint["pause"],
+          );
     if (checkpoint === undefined) return undefined;
     try {
       return JSON.parse(JSON.stringify({ ...checkpoint, state: record.store?.get() ?? checkpoint.state }));
@@ -1044,7 +1052,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const checkpoint = record.checkpoint;
     if (record.status !== "paused" || store === undefined || checkpoint === undefined) return;
     try {
-      record.checkpointJson = JSON.stringify({ ...checkpoint, state: store.get() });
+      record.released = ReleasedCheckpoint.of(checkpoint, store.get());
     } catch (cause) {
       this.report(
         new SystemError(
@@ -1108,8 +1116,12 @@ export class WorkflowRuntime implements RunContainerFactory {
       }
       restored = record.store === undefined;
       if (restored) {
-        checkpoint = JSON.parse(record.checkpointJson!);
-        record.checkpointJson = undefined;
+        checkpoint = record.released!.restore(
+          record.runId,
+          record.pipeline.id,
+          record.waits as unknown as PipelineCheckpoint["pause"],
+        );
+        record.released = undefined;
         record.payload = checkpoint.event;
         this.buildLiveContext(record, checkpoint.state);
       } else {
@@ -1175,14 +1187,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private seqOfJson(record: RunRecord): number {
-    if (record.checkpointJson === undefined) return 0;
-    return (JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>).seq;
+    return record.released?.seq ?? 0;
   }
 
   private currentState(record: RunRecord): RunState {
     if (record.store !== undefined) return record.store.get() as RunState;
-    if (record.checkpointJson !== undefined)
-      return (JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>).state;
+    if (record.released !== undefined) return record.released.state();
     return record.initialState ?? {};
   }
 
@@ -1283,7 +1293,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.buffer = undefined;
     this.runs.delete(record.runId);
     const container = record.dropLiveContext();
-    record.checkpointJson = undefined;
+    record.released = undefined;
     this.storeRegistry.dispose(record.storeId);
     wf.registry.prune(now);
     if (container === undefined && onCleanup === undefined) {
@@ -1488,10 +1498,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private applySignal(record: RunRecord, patch: Record<string, unknown>): void {
     if (record.store !== undefined) {
       record.store.set(patch);
-    } else if (record.checkpointJson !== undefined) {
-      const checkpoint = JSON.parse(record.checkpointJson) as PipelineCheckpoint<RunState>;
-      safeAssign(checkpoint.state, patch);
-      record.checkpointJson = JSON.stringify(checkpoint);
+    } else if (record.released !== undefined) {
+      record.released.patchState((state) => safeAssign(state, patch));
     } else if (record.initialState !== undefined) {
       safeAssign(record.initialState, patch);
     }

@@ -284,6 +284,16 @@ describe("pause window", () => {
     const checkpoint = h.runtime.checkpoint(runId)!;
     expect(JSON.parse(JSON.stringify(checkpoint))).toEqual(checkpoint);
     expect(checkpoint).toMatchObject({ nextStageId: "after", state: { orderId: "o9", before: 1 } });
+    // the whole checkpoint, rebuilt from what the released run keeps
+    expect(checkpoint).toMatchObject({
+      version: 1,
+      runId,
+      pipelineId: "fulfil",
+      nextStage: 1,
+      event: { orderId: "o9" },
+      pause: [expect.objectContaining({ event: "answer" })],
+    });
+    expect(checkpoint.seq).toBeGreaterThan(0);
 
     h.runtime.signal(runId, { note: "signalled while parked" });
     expect(h.runtime.checkpoint(runId)?.state).toMatchObject({ note: "signalled while parked" });
