@@ -10,8 +10,9 @@
 //                       into this package's node_modules/ so its imports resolve) in alternating
 //                       rounds, and print current / baseline ratios
 //   --rounds <n>        rounds per figure (default 5)
-//   --layouts           compare table layouts in raw SQL (same rows, same statements), :memory: and file
-import { mkdtempSync, rmSync } from "node:fs";
+//   --layouts           compare table layouts in raw SQL (same rows, same statements), :memory: and
+//                       file, with the WAL pages each batch writes
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -67,13 +68,20 @@ async function timed(fn) {
 }
 
 // Timed: every append, then close() (which checkpoints what the WAL still holds into the file), so
-// checkpoint work a setting merely postpones is still counted.
-async function appendRound(create, batchSize, total, filename) {
+// checkpoint work a setting merely postpones is still counted. With `concurrent`, that many appends
+// are issued at once and awaited together (callers that do not wait for each other, such as several
+// runtimes sharing one store); otherwise each append waits for the previous one.
+async function appendRound(create, batchSize, total, filename, concurrent = 1) {
   const store = await create({ filename });
   await store.append(makeEvents(1000, 10, "warm"));
   const work = batches(makeEvents(total, 100, `b${batchSize}`), batchSize);
   return timed(async () => {
-    for (const batch of work) await store.append(batch);
+    if (concurrent === 1) for (const batch of work) await store.append(batch);
+    else {
+      for (let i = 0; i < work.length; i += concurrent) {
+        await Promise.all(work.slice(i, i + concurrent).map((batch) => store.append(batch)));
+      }
+    }
     await store.close();
   });
 }
@@ -124,6 +132,7 @@ function summarize(events, samples) {
 
 const APPENDS = [
   { name: "batch 1, file", batch: 1, total: 10_000, file: true },
+  { name: "batch 1, 100 at once, file", batch: 1, total: 10_000, file: true, concurrent: 100 },
   { name: "batch 100, file", batch: 100, total: 100_000, file: true },
   { name: "batch 1000, file", batch: 1000, total: 200_000, file: true },
   { name: "batch 1000, :memory:", batch: 1000, total: 200_000, file: false },
@@ -142,6 +151,7 @@ async function benchAdapters(impls) {
           scenario.batch,
           scenario.total,
           scenario.file ? newFile() : ":memory:",
+          scenario.concurrent,
         );
         if (round >= 0) samples[i].push(t);
       }
@@ -207,68 +217,120 @@ function printAdapters(impls, rows) {
   );
 }
 
-// Raw-SQL layouts: the same rows through the same multi-row INSERT OR IGNORE, so only the table and
-// index structure differs.
-const COLUMNS = "id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data";
-const COLUMN_DEFS =
+// Raw-SQL layouts: the same events through a multi-row INSERT OR IGNORE (values spread as arguments,
+// as the adapter binds them) with the adapter's WAL settings, so only the table and index structure
+// differs. Schema 2's run and workflow keys come from a Map, as the adapter's cache gives them.
+const V1_COLUMNS = "id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data";
+const V1_DEFS =
   "run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, " +
   "source TEXT NOT NULL, type TEXT NOT NULL, stage TEXT, step TEXT, level TEXT, message TEXT, data TEXT";
-const SECONDARY =
+const V1_SECONDARY =
   "CREATE INDEX t_run ON t (run_id, at, seq, id); CREATE INDEX t_workflow ON t (workflow_id, at, seq, id);";
+const V2_COLUMNS = "id, run_key, workflow_key, seq, at, body";
+const V2_DEFS =
+  "run_key INTEGER NOT NULL, workflow_key INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL";
+const V2_INDEXES =
+  "CREATE INDEX t_run ON t (run_key, at, seq); CREATE INDEX t_workflow ON t (workflow_key, at, seq); CREATE INDEX t_time ON t (at, seq);";
+const v1Row = (e) => [
+  e.id,
+  e.runId,
+  e.workflowId,
+  e.seq,
+  e.at,
+  e.source,
+  e.type,
+  e.stage,
+  e.step,
+  null,
+  null,
+  JSON.stringify(e.data),
+];
+const v2Row = (e, key) => [
+  e.id,
+  key(e.runId),
+  key(e.workflowId),
+  e.seq,
+  e.at,
+  JSON.stringify([e.source, e.type, e.stage ?? null, e.step ?? null, null, null, e.data]),
+];
 const LAYOUTS = [
   {
-    name: "rowid table, id PRIMARY KEY, 3 indexes (schema v1)",
-    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${COLUMN_DEFS}); ${SECONDARY} CREATE INDEX t_time ON t (at, seq, id);`,
+    name: "schema 1: rowid table, id PRIMARY KEY, 3 indexes ending in id, 12 columns",
+    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${V1_DEFS}); ${V1_SECONDARY} CREATE INDEX t_time ON t (at, seq, id);`,
+    columns: V1_COLUMNS,
+    row: v1Row,
   },
   {
-    name: "WITHOUT ROWID on (at, seq, id), UNIQUE (id), 2 indexes",
-    sql: `CREATE TABLE t (id TEXT NOT NULL, ${COLUMN_DEFS}, PRIMARY KEY (at, seq, id)) WITHOUT ROWID; CREATE UNIQUE INDEX t_id ON t (id); ${SECONDARY}`,
+    name: "schema 1 columns, WITHOUT ROWID on (at, seq, id), UNIQUE (id), 2 indexes",
+    sql: `CREATE TABLE t (id TEXT NOT NULL, ${V1_DEFS}, PRIMARY KEY (at, seq, id)) WITHOUT ROWID; CREATE UNIQUE INDEX t_id ON t (id); ${V1_SECONDARY}`,
+    columns: V1_COLUMNS,
+    row: v1Row,
+  },
+  {
+    name: "schema 2: rowid table, id PRIMARY KEY, integer keys, 3 indexes on (…, at, seq), JSON body",
+    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${V2_DEFS}); ${V2_INDEXES}`,
+    columns: V2_COLUMNS,
+    row: v2Row,
+  },
+  {
+    name: "schema 2 table with its id PRIMARY KEY only (no query index)",
+    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${V2_DEFS});`,
+    columns: V2_COLUMNS,
+    row: v2Row,
+  },
+  {
+    name: "schema 2 table, no index at all (no id check either): the ceiling",
+    sql: `CREATE TABLE t (id TEXT NOT NULL, ${V2_DEFS});`,
+    columns: V2_COLUMNS,
+    row: v2Row,
   },
 ];
+const LAYOUT_ROWS_PER_INSERT = 50;
+const LAYOUT_WORK = batches(makeEvents(200_000, 100, "l"), 1000);
 
-function layoutRound(Database, layout, filename) {
+// With `walPages`, the WAL is never checkpointed and the round returns the pages it holds per batch.
+function layoutRound(Database, layout, filename, walPages = false) {
   const db = new Database(filename);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
+  db.pragma(`wal_autocheckpoint = ${walPages ? 0 : 4000}`);
+  db.pragma(`journal_size_limit = ${4000 * 4096}`);
   db.exec(layout.sql);
-  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  const width = layout.columns.split(",").length;
+  const row = `(${new Array(width).fill("?").join(", ")})`;
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO t (${COLUMNS}) VALUES ${new Array(50).fill(row).join(", ")}`,
+    `INSERT OR IGNORE INTO t (${layout.columns}) VALUES ${new Array(LAYOUT_ROWS_PER_INSERT).fill(row).join(", ")}`,
   );
-  const params = new Array(50 * 12);
+  const keys = new Map();
+  const key = (name) => {
+    let k = keys.get(name);
+    if (k === undefined) keys.set(name, (k = keys.size + 1));
+    return k;
+  };
   const append = db.transaction((events) => {
-    for (let i = 0; i < events.length; i += 50) {
-      for (let k = 0; k < 50; k++) {
-        const e = events[i + k];
-        const at = k * 12;
-        params[at] = e.id;
-        params[at + 1] = e.runId;
-        params[at + 2] = e.workflowId;
-        params[at + 3] = e.seq;
-        params[at + 4] = e.at;
-        params[at + 5] = e.source;
-        params[at + 6] = e.type;
-        params[at + 7] = e.stage;
-        params[at + 8] = e.step;
-        params[at + 9] = null;
-        params[at + 10] = null;
-        params[at + 11] = JSON.stringify(e.data);
-      }
-      insert.run(params);
+    for (let i = 0; i < events.length; i += LAYOUT_ROWS_PER_INSERT) {
+      const params = [];
+      for (let k = 0; k < LAYOUT_ROWS_PER_INSERT; k++) params.push(...layout.row(events[i + k], key));
+      insert.run(...params);
     }
   });
-  const work = batches(makeEvents(200_000, 100, "l"), 1000);
+  if (walPages) {
+    for (const batch of LAYOUT_WORK) append(batch);
+    const pages = statSync(`${filename}-wal`).size / (24 + 4096) / LAYOUT_WORK.length;
+    db.close();
+    return pages;
+  }
   return timed(() => {
-    for (const batch of work) append(batch);
+    for (const batch of LAYOUT_WORK) append(batch);
     db.close();
   });
 }
 
 async function benchLayouts() {
   const Database = createRequire(import.meta.url)("better-sqlite3");
-  console.log("\ntable layouts in raw SQL, 200k events in batches of 1000 (events/s)\n");
-  console.log("| layout | where | wall median | CPU best | CPU median | sys |");
-  console.log("|---|---|---:|---:|---:|---:|");
+  console.log("\ntable layouts in raw SQL, 200k events over 100 runs in batches of 1000 (events/s)\n");
+  console.log("| layout | where | wall median | CPU best | CPU median | sys | WAL pages per batch |");
+  console.log("|---|---|---:|---:|---:|---:|---:|");
   for (const file of [false, true]) {
     const samples = LAYOUTS.map(() => []);
     for (let round = -1; round < ROUNDS; round++) {
@@ -279,9 +341,10 @@ async function benchLayouts() {
     }
     LAYOUTS.forEach((layout, i) => {
       const r = summarize(200_000, samples[i]);
+      const pages = file ? Math.round(layoutRound(Database, layout, newFile(), true)) : "";
       console.log(
         `| ${layout.name} | ${file ? "file" : ":memory:"} | ${fmt(r.wallMedian)} | ${fmt(r.cpuBest)} | ` +
-          `${fmt(r.cpuMedian)} | ${Math.round(r.sysShare * 100)}% |`,
+          `${fmt(r.cpuMedian)} | ${Math.round(r.sysShare * 100)}% | ${pages} |`,
       );
     });
   }

@@ -1,5 +1,26 @@
 import { SystemError } from "@sluice/errors";
+import type { TimelineLevel } from "@sluice/timeline";
 import type Database from "better-sqlite3";
+import { encodeBody } from "./body.js";
+import { decodeText } from "./text-codec.js";
+
+type Text = string | Buffer;
+// A schema 1 row as step 1 -> 2 reads it (strings with a lone surrogate were UTF-16 BLOBs).
+type V1Row = [
+  rowid: number,
+  id: string,
+  runId: Text,
+  workflowId: Text,
+  seq: number,
+  at: number,
+  source: Text,
+  type: Text,
+  stage: Text | null,
+  step: Text | null,
+  level: string | null,
+  message: Text | null,
+  data: string | null,
+];
 
 /**
  * One schema step: migrations[i] moves a database from `user_version` i to i + 1. Steps are only
@@ -30,6 +51,78 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX timeline_events_by_run ON timeline_events (run_id, at, seq, id);
       CREATE INDEX timeline_events_by_workflow ON timeline_events (workflow_id, at, seq, id);
       CREATE INDEX timeline_events_by_time ON timeline_events (at, seq, id);
+    `);
+  },
+  // 1 -> 2: the layout that makes appends cheaper. Run and workflow ids move to `timeline_names`
+  // and events keep their integer key; the indexes lose their `id` tail (the adapter orders ties on
+  // (`at`, `seq`) by id itself); the fields no query filters on become one JSON `body` (see
+  // body.ts). The table is rebuilt, keeping every rowid; the copy runs in JavaScript, 1000 rows at a
+  // time, because v1 kept strings with lone surrogates as UTF-16 BLOBs, which SQL's JSON cannot take.
+  (db) => {
+    db.exec(`
+      CREATE TABLE timeline_names (
+        key INTEGER PRIMARY KEY AUTOINCREMENT,
+        name NOT NULL UNIQUE
+      );
+      INSERT INTO timeline_names (name)
+        SELECT run_id FROM timeline_events UNION SELECT workflow_id FROM timeline_events;
+      CREATE TABLE timeline_events_v2 (
+        id TEXT NOT NULL PRIMARY KEY,
+        run_key INTEGER NOT NULL,
+        workflow_key INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL
+      );
+    `);
+    const read = db
+      .prepare(
+        "SELECT rowid, id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data" +
+          " FROM timeline_events WHERE rowid > ? ORDER BY rowid LIMIT 1000",
+      )
+      .raw(true);
+    const key = "(SELECT key FROM timeline_names WHERE name = ?)";
+    const write = db.prepare(
+      `INSERT INTO timeline_events_v2 (rowid, id, run_key, workflow_key, seq, at, body) VALUES (?, ?, ${key}, ${key}, ?, ?, ?)`,
+    );
+    const text = (stored: Text | null) => (stored === null ? undefined : decodeText(stored));
+    for (let after = 0; ; ) {
+      const rows = read.all(after) as V1Row[];
+      if (rows.length === 0) break;
+      for (const [
+        rowid,
+        id,
+        runId,
+        workflowId,
+        seq,
+        at,
+        source,
+        type,
+        stage,
+        step,
+        level,
+        message,
+        data,
+      ] of rows) {
+        const fields = {
+          source: decodeText(source),
+          type: decodeText(type),
+          stage: text(stage),
+          step: text(step),
+          level: (level ?? undefined) as TimelineLevel | undefined,
+          message: text(message),
+        };
+        // v1 wrote `data` with JSON.stringify: JSON text already, spliced in as it is.
+        write.run(rowid, id, runId, workflowId, seq, at, encodeBody(fields, data ?? undefined));
+      }
+      after = rows[rows.length - 1]![0];
+    }
+    db.exec(`
+      DROP TABLE timeline_events;
+      ALTER TABLE timeline_events_v2 RENAME TO timeline_events;
+      CREATE INDEX timeline_events_by_run ON timeline_events (run_key, at, seq);
+      CREATE INDEX timeline_events_by_workflow ON timeline_events (workflow_key, at, seq);
+      CREATE INDEX timeline_events_by_time ON timeline_events (at, seq);
     `);
   },
 ];

@@ -12,8 +12,10 @@ import {
   validateTimelineEvents,
 } from "@sluice/timeline";
 import Database from "better-sqlite3";
+import { decodeBody, encodeBody } from "./body.js";
+import { NameKeys } from "./names.js";
 import { migrate } from "./schema.js";
-import { decodeOrderedText, decodeText, encodeOrderedText, encodeText } from "./text-codec.js";
+import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
 
 /** Options of {@link createSqliteTimelineStore}. */
 export interface SqliteTimelineStoreOptions {
@@ -21,22 +23,24 @@ export interface SqliteTimelineStoreOptions {
   filename: string;
 }
 
-// Rows bound per INSERT statement (12 parameters each; SQLite allows 32766 per statement).
-// 32 measured as fast as 16, 64 or 100 (within noise).
+// Rows bound per INSERT statement (6 parameters each; SQLite allows 32766 per statement).
+// 32 measured as fast as 16 or 62 (within noise).
 const ROWS_PER_INSERT = 32;
 
 // Pages of WAL (4 KiB each) after which a commit checkpoints them into the database file; SQLite's
-// default is 1000. A 1000-event batch dirties a leaf page per run in the id and run indexes, a few
-// hundred pages in all, so at the default nearly every other commit ran a checkpoint (copy + fsync)
-// that rewrote the same hot index pages. At 4000 a checkpoint comes a quarter as often and copies
-// each hot page once. A commit is still durable against a process crash the moment it returns; what
-// grows is only what synchronous = NORMAL already leaves to chance on a power loss (the commits since
-// the last checkpoint's fsync).
+// default is 1000. A 1000-event batch over 100 runs dirties about two leaf pages per run in each of
+// the id and run indexes, some 400 pages in all, so at the default nearly every other commit ran a
+// checkpoint (copy + fsync) that rewrote the same hot index pages. At 4000 a checkpoint comes a
+// quarter as often and copies each hot page once. A commit is still durable against a process crash
+// the moment it returns; what grows is only what synchronous = NORMAL already leaves to chance on a
+// power loss (the commits since the last checkpoint's fsync). 16000 measured 5% faster again, not
+// enough to quadruple that window and the WAL's size.
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
 // After a checkpoint the WAL is truncated back to this size, so the file does not keep its peak size.
 const WAL_SIZE_LIMIT_BYTES = WAL_AUTOCHECKPOINT_PAGES * 4096;
 
-const COLUMNS = "id, run_id, workflow_id, seq, at, source, type, stage, step, level, message, data";
+const COLUMNS = "id, run_key, workflow_key, seq, at, body";
+const WIDTH = 6;
 
 // Bits of a query's shape; each shape gets one prepared statement, made on first use.
 const BY_RUN = 1;
@@ -44,30 +48,23 @@ const BY_WORKFLOW = 2;
 const FROM = 4;
 const TO = 8;
 const AFTER = 16;
+// The same filter narrowed to one (at, seq), in no particular order: see query().
+const TIE = 32;
 
-type Text = string | Buffer;
-type Row = [
-  id: string,
-  runId: Text,
-  workflowId: Text,
-  seq: number,
-  at: number,
-  source: Text,
-  type: Text,
-  stage: Text | null,
-  step: Text | null,
-  level: Text | null,
-  message: Text | null,
-  data: string | null,
-];
+const KEY_OF_NAME = "(SELECT key FROM timeline_names WHERE name = ?)";
+
+type Row = [id: string, runKey: number, workflowKey: number, seq: number, at: number, body: string];
 
 function querySql(shape: number): string {
   const where: string[] = [];
-  if (shape & BY_RUN) where.push("run_id = ?");
-  if (shape & BY_WORKFLOW) where.push("workflow_id = ?");
+  // Names are looked up in SQL rather than in this connection's cache, so a query is one snapshot.
+  if (shape & BY_RUN) where.push(`run_key = ${KEY_OF_NAME}`);
+  if (shape & BY_WORKFLOW) where.push(`workflow_key = ${KEY_OF_NAME}`);
+  // The index holds (at, seq) but not id: SQLite seeks to (at, seq) and checks id on the rows there.
   if (shape & AFTER) where.push("(at, seq, id) > (?, ?, ?)");
   else if (shape & FROM) where.push("at >= ?");
   if (shape & TO) where.push("at < ?");
+  if (shape & TIE) where.push("at = ? AND seq = ?");
   // Pinned, so a page is one index seek whatever SQLite's statistics say; the run index also
   // serves a run + workflow query (a run has one workflow).
   const index =
@@ -79,63 +76,138 @@ function querySql(shape: number): string {
   return (
     `SELECT ${COLUMNS} FROM timeline_events INDEXED BY ${index}` +
     (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-    " ORDER BY at, seq, id LIMIT ?"
+    // Index order, so no sorter: ties on (at, seq) come out together, and query() orders them by id.
+    (shape & TIE ? "" : " ORDER BY at, seq LIMIT ?")
   );
 }
 
-function rowToEvent(row: Row): TimelineEvent {
-  const event: TimelineEvent = {
-    id: decodeOrderedText(row[0]),
-    runId: decodeText(row[1]),
-    workflowId: decodeText(row[2]),
-    seq: row[3],
-    at: row[4],
-    source: decodeText(row[5]),
-    type: decodeText(row[6]),
-  };
-  if (row[7] !== null) event.stage = decodeText(row[7]);
-  if (row[8] !== null) event.step = decodeText(row[8]);
-  if (row[9] !== null) event.level = row[9] as TimelineEvent["level"] & string;
-  if (row[10] !== null) event.message = decodeText(row[10]);
-  if (row[11] !== null) event.data = JSON.parse(row[11]);
-  return event;
+function rowToEvent(row: Row, names: NameKeys): TimelineEvent {
+  return decodeBody(
+    {
+      id: decodeOrderedText(row[0]),
+      runId: names.nameOf(row[1]),
+      workflowId: names.nameOf(row[2]),
+      seq: row[3],
+      at: row[4],
+    },
+    row[5],
+  );
+}
+
+const sameSpot = (a: Row, b: Row): boolean => a[4] === b[4] && a[3] === b[3];
+const byId = (a: TimelineEvent, b: TimelineEvent): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+// Puts each run of events with equal (at, seq) in id order; `events` is in (at, seq) order.
+function orderTies(events: TimelineEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    const first = events[i - 1]!;
+    if (events[i]!.at !== first.at || events[i]!.seq !== first.seq) continue;
+    let end = i + 1;
+    while (end < events.length && events[end]!.at === first.at && events[end]!.seq === first.seq) end++;
+    const tied = events.slice(i - 1, end).sort(byId);
+    for (let k = 0; k < tied.length; k++) events[i - 1 + k] = tied[k]!;
+    i = end;
+  }
 }
 
 function storageFailed(operation: string, cause: unknown): SystemError {
   return SystemError.from(cause, "STORAGE_FAILED", `SQLite timeline store: ${operation} failed`);
 }
 
+/** An accepted `append` waiting for the transaction that writes it. */
+interface PendingAppend {
+  /**
+   * Its column values, {@link WIDTH} per event, taken when `append` was called (so later changes to
+   * the caller's objects cannot reach the file); run and workflow ids are still names here.
+   */
+  readonly rows: unknown[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** The `TimelineStore` over one better-sqlite3 connection. */
 class SqliteTimelineStore implements TimelineStore {
   #db: Database.Database | undefined;
-  readonly #appendBatch: (events: readonly TimelineEvent[]) => void;
+  readonly #names: NameKeys;
+  // Appends made in the same tick, written by one transaction (group commit): committing is most of
+  // what a small append costs on a file, and callers that do not wait for each other share it.
+  #queue: PendingAppend[] = [];
+  readonly #write: Database.Transaction<(queue: readonly PendingAppend[]) => void>;
   readonly #queries = new Map<number, Database.Statement>();
   // Reused by every query: better-sqlite3 runs a query synchronously, so one array is enough.
   readonly #params: unknown[] = [];
 
   constructor(db: Database.Database) {
     this.#db = db;
-    const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const names = (this.#names = new NameKeys(db));
+    const row = `(${new Array(WIDTH).fill("?").join(", ")})`;
+    // OR IGNORE is also the cheaper statement: an INSERT that could fail half way through its rows
+    // writes a statement journal to undo them, which doubled the time of a batch on a file.
     const insertOne = db.prepare(`INSERT OR IGNORE INTO timeline_events (${COLUMNS}) VALUES ${row}`);
     // Several rows per statement: one call into SQLite per chunk instead of per event. OR IGNORE
     // applies row by row, so within a chunk too the first copy of an id is the one kept.
     const insertChunk = db.prepare(
       `INSERT OR IGNORE INTO timeline_events (${COLUMNS}) VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(", ")}`,
     );
-    const chunkParams: unknown[] = new Array(ROWS_PER_INSERT * 12);
-    const rowParams: unknown[] = new Array(12);
-    this.#appendBatch = db.transaction((events: readonly TimelineEvent[]) => {
-      let i = 0;
-      for (; i + ROWS_PER_INSERT <= events.length; i += ROWS_PER_INSERT) {
-        for (let k = 0; k < ROWS_PER_INSERT; k++) bindEvent(events[i + k]!, chunkParams, k * 12);
-        insertChunk.run(chunkParams);
+    const params: unknown[] = new Array(ROWS_PER_INSERT * WIDTH);
+    this.#write = db.transaction((queue: readonly PendingAppend[]) => {
+      names.sync();
+      let filled = 0;
+      for (const { rows } of queue) {
+        for (let r = 0; r < rows.length; r += WIDTH) {
+          const o = filled * WIDTH;
+          params[o] = rows[r];
+          params[o + 1] = names.keyOf(rows[r + 1] as string);
+          params[o + 2] = names.keyOf(rows[r + 2] as string);
+          params[o + 3] = rows[r + 3];
+          params[o + 4] = rows[r + 4];
+          params[o + 5] = rows[r + 5];
+          if (++filled === ROWS_PER_INSERT) {
+            // Spread, not the array: better-sqlite3 reads an array's elements one V8 property
+            // lookup at a time, and arguments straight from the call (5% more events/s on a file,
+            // 9% in memory).
+            insertChunk.run(...params);
+            filled = 0;
+          }
+        }
       }
-      for (; i < events.length; i++) {
-        bindEvent(events[i]!, rowParams, 0);
-        insertOne.run(rowParams);
+      for (let o = 0; o < filled * WIDTH; o += WIDTH) {
+        insertOne.run(params[o], params[o + 1], params[o + 2], params[o + 3], params[o + 4], params[o + 5]);
       }
     });
   }
+
+  // Writes every queued append in one transaction and settles each once it has committed.
+  readonly #flush = (): void => {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    this.#queue = [];
+    try {
+      // better-sqlite3 is synchronous: the transaction has committed when this returns. IMMEDIATE
+      // takes the write lock first, so names.sync() sees the snapshot the rows are written on.
+      this.#write.immediate(queue);
+    } catch (e) {
+      // Rolled back: the names it added are gone again.
+      this.#names.clear();
+      if (queue.length === 1) {
+        queue[0]!.reject(storageFailed("append", e));
+        return;
+      }
+      // One batch SQLite refuses (a string over its size limit, say) must not fail the others, nor
+      // one batch be half written: each goes again alone, all or nothing as if it had been alone.
+      for (const pending of queue) {
+        try {
+          this.#write.immediate([pending]);
+          pending.resolve();
+        } catch (alone) {
+          this.#names.clear();
+          pending.reject(storageFailed("append", alone));
+        }
+      }
+      return;
+    }
+    for (const pending of queue) pending.resolve();
+  };
 
   #open(operation: string): Database.Database {
     if (this.#db === undefined) {
@@ -147,69 +219,114 @@ class SqliteTimelineStore implements TimelineStore {
     return this.#db;
   }
 
+  #statement(db: Database.Database, shape: number): Database.Statement {
+    let statement = this.#queries.get(shape);
+    if (statement === undefined) {
+      statement = db.prepare(querySql(shape)).raw(true);
+      this.#queries.set(shape, statement);
+    }
+    return statement;
+  }
+
   async append(events: readonly TimelineEvent[]): Promise<void> {
     this.#open("append");
     validateTimelineEvents(events);
     if (events.length === 0) return;
-    try {
-      // better-sqlite3 is synchronous: the batch has committed (one transaction) when this returns.
-      this.#appendBatch(events);
-    } catch (e) {
-      if (SystemError.is(e)) throw e;
-      throw storageFailed("append", e);
-    }
+    const rows = new Array<unknown>(events.length * WIDTH);
+    for (let i = 0; i < events.length; i++) encodeEvent(events[i]!, rows, i * WIDTH);
+    return new Promise<void>((resolve, reject) => {
+      // The first append of a tick schedules the write; the others made before it runs join it.
+      if (this.#queue.push({ rows, resolve, reject }) === 1) queueMicrotask(this.#flush);
+    });
   }
 
   async query(filter?: TimelineQuery): Promise<TimelinePage> {
     const db = this.#open("query");
     const q = resolveQuery(filter);
+    // Appends called before this query take effect before it, as they did when each wrote at once.
+    this.#flush();
     const params = this.#params;
     params.length = 0;
     const shape = bindQuery(q, params);
+    const filterParams = params.length;
     params.push(q.limit + 1);
-    let statement = this.#queries.get(shape);
     let rows: Row[];
     try {
-      if (statement === undefined) {
-        statement = db.prepare(querySql(shape)).raw(true);
-        this.#queries.set(shape, statement);
+      rows = this.#statement(db, shape).all(params) as Row[];
+      // Rows come in (at, seq) order. When the last row read ties on (at, seq) with the last row of
+      // the page, that group may go on past it, and the page needs its smallest ids: read all of it.
+      if (rows.length > q.limit && sameSpot(rows[q.limit]!, rows[q.limit - 1]!)) {
+        const spot = rows[q.limit]!;
+        let start = q.limit - 1;
+        while (start > 0 && sameSpot(rows[start - 1]!, spot)) start--;
+        params.length = filterParams;
+        params.push(spot[4], spot[3]);
+        rows.length = start;
+        for (const tied of this.#statement(db, shape | TIE).all(params) as Row[]) rows.push(tied);
       }
-      rows = statement.all(params) as Row[];
     } catch (e) {
       throw storageFailed("query", e);
     }
     const events = new Array<TimelineEvent>(rows.length);
-    for (let i = 0; i < rows.length; i++) events[i] = rowToEvent(rows[i]!);
+    for (let i = 0; i < rows.length; i++) events[i] = rowToEvent(rows[i]!, this.#names);
+    orderTies(events);
     return makeTimelinePage(events, q);
   }
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
     const db = this.#open("delete");
     validateDeleteFilter(filter);
+    this.#flush();
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.runId !== undefined) {
-      where.push("run_id = ?");
+      where.push(`run_key = ${KEY_OF_NAME}`);
       params.push(encodeText(filter.runId));
     }
     if (filter.workflowId !== undefined) {
-      where.push("workflow_id = ?");
+      where.push(`workflow_key = ${KEY_OF_NAME}`);
       params.push(encodeText(filter.workflowId));
     }
     if (filter.before !== undefined) {
       where.push("at < ?");
       params.push(filter.before);
     }
+    const condition = where.join(" AND ");
     try {
-      return db.prepare(`DELETE FROM timeline_events WHERE ${where.join(" AND ")}`).run(params).changes;
+      return db
+        .transaction(() => {
+          // The names the deleted events used, collected below once no event refers to them, so
+          // that retention does not leave a name behind for every run it ever removed.
+          const used = db
+            .prepare(`SELECT DISTINCT run_key, workflow_key FROM timeline_events WHERE ${condition}`)
+            .raw(true)
+            .all(params) as [number, number][];
+          const deleted = db.prepare(`DELETE FROM timeline_events WHERE ${condition}`).run(params).changes;
+          if (used.length > 0) {
+            const collect = db.prepare(
+              "DELETE FROM timeline_names WHERE key = @key" +
+                " AND NOT EXISTS (SELECT 1 FROM timeline_events INDEXED BY timeline_events_by_run WHERE run_key = @key)" +
+                " AND NOT EXISTS (SELECT 1 FROM timeline_events INDEXED BY timeline_events_by_workflow WHERE workflow_key = @key)",
+            );
+            for (const key of new Set(used.flat())) collect.run({ key });
+          }
+          return deleted;
+        })
+        .immediate();
     } catch (e) {
       throw storageFailed("delete", e);
+    } finally {
+      // Collected names may still be cached here; a rolled-back delete leaves nothing stale, but
+      // starting over is cheap next to a delete.
+      this.#names.clear();
     }
   }
 
   async close(): Promise<void> {
     const db = this.#db;
     if (db === undefined) return;
+    // Appends accepted before close() still commit (or fail) first, as their callers were promised.
+    this.#flush();
     this.#db = undefined;
     this.#queries.clear();
     try {
@@ -220,21 +337,15 @@ class SqliteTimelineStore implements TimelineStore {
   }
 }
 
-// Writes the 12 column values of `e` into `params` from `at`. Validated data is plain JSON, so
-// JSON.stringify cannot throw, and its output is always well-formed text.
-function bindEvent(e: TimelineEvent, params: unknown[], at: number): void {
-  params[at] = encodeOrderedText(e.id);
-  params[at + 1] = encodeText(e.runId);
-  params[at + 2] = encodeText(e.workflowId);
-  params[at + 3] = e.seq;
-  params[at + 4] = e.at;
-  params[at + 5] = encodeText(e.source);
-  params[at + 6] = encodeText(e.type);
-  params[at + 7] = e.stage === undefined ? null : encodeText(e.stage);
-  params[at + 8] = e.step === undefined ? null : encodeText(e.step);
-  params[at + 9] = e.level ?? null;
-  params[at + 10] = e.message === undefined ? null : encodeText(e.message);
-  params[at + 11] = e.data === undefined ? null : JSON.stringify(e.data);
+// Writes the column values of `e` into `rows` from `at` (run and workflow ids as names). Validated
+// data is plain JSON, so JSON.stringify cannot throw, and its output is always well-formed text.
+function encodeEvent(e: TimelineEvent, rows: unknown[], at: number): void {
+  rows[at] = encodeOrderedText(e.id);
+  rows[at + 1] = e.runId;
+  rows[at + 2] = e.workflowId;
+  rows[at + 3] = e.seq;
+  rows[at + 4] = e.at;
+  rows[at + 5] = encodeBody(e, e.data === undefined ? undefined : JSON.stringify(e.data));
 }
 
 function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
@@ -269,7 +380,9 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  *
  * The file uses WAL with `synchronous = NORMAL`: an `append` resolves once its transaction has
  * committed, which survives a crash of the process; a power loss or OS crash may lose the last
- * appends (never corrupt the file). Older schema versions are upgraded on open.
+ * appends (never corrupt the file). Appends made in the same tick share one transaction, each still
+ * all or nothing and failing alone. Older schema versions are upgraded on open (a version 1 file is
+ * rebuilt, in one transaction).
  *
  * @example
  * ```ts

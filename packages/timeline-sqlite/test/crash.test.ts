@@ -65,7 +65,9 @@ describe("crash safety (SIGKILL during appends)", () => {
       const raw = new Database(filename);
       expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
       const counts = raw
-        .prepare("SELECT run_id AS runId, count(*) AS n FROM timeline_events GROUP BY run_id")
+        .prepare(
+          "SELECT name AS runId, count(*) AS n FROM timeline_events JOIN timeline_names ON key = run_key GROUP BY name",
+        )
         .all() as { runId: string; n: number }[];
       raw.close();
       const stored = new Map(counts.map((c) => [c.runId, c.n]));

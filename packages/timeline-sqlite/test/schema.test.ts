@@ -29,14 +29,36 @@ describe("schema", () => {
     await (await createSqliteTimelineStore({ filename })).close();
     const db = new Database(filename, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(SQLITE_SCHEMA_VERSION).toBe(2);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     const indexes = db
       .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
       .all() as { name: string; sql: string }[];
     expect(indexes.map((i) => i.sql.replace(/^.* ON /, ""))).toEqual([
-      "timeline_events (run_id, at, seq, id)",
-      "timeline_events (at, seq, id)",
-      "timeline_events (workflow_id, at, seq, id)",
+      "timeline_events (run_key, at, seq)",
+      "timeline_events (at, seq)",
+      "timeline_events (workflow_key, at, seq)",
+    ]);
+    const columns = (table: string) =>
+      (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+    expect(columns("timeline_events")).toEqual(["id", "run_key", "workflow_key", "seq", "at", "body"]);
+    expect(columns("timeline_names")).toEqual(["key", "name"]);
+    db.close();
+  });
+
+  it("stores run and workflow ids once, and the other fields as one JSON array", async () => {
+    const filename = newFile();
+    const store = await createSqliteTimelineStore({ filename });
+    await store.append([
+      { ...event("e1"), stage: "s", level: "info", message: 'say "hi"', data: null },
+      { ...event("e2", 2), data: undefined },
+    ]);
+    await store.close();
+    const db = new Database(filename, { readonly: true });
+    expect(db.prepare("SELECT name FROM timeline_names ORDER BY key").pluck().all()).toEqual(["r1", "w1"]);
+    expect(db.prepare("SELECT body FROM timeline_events ORDER BY at").pluck().all()).toEqual([
+      '["runtime","step.completed","s",null,"info","say \\"hi\\"",null]',
+      '["runtime","step.completed",null,null,null,null]',
     ]);
     db.close();
   });
