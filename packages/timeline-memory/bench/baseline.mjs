@@ -1,518 +1,17 @@
-// The store as it was before the columnar rewrite (with @sluice/timeline's validator of that time),
-// bundled from the sources so bench/append.bench.mjs can print before/after ratios in one process.
-// Generated; not part of the package.
-// ../../tmp/tmperf/old/tm-src/memory-timeline-store.ts
-// ../../tmp/tmperf/old/tl-src/cursor.ts
-import { SystemError, SystemError as SystemError4 } from "@sluice/errors";
+// The store before this rewrite (the columnar ring buffer that kept id strings and `data` copies,
+// maintained per-run and per-workflow indexes on every append and evicted event by event), as built
+// to dist/: only here, so that bench/append.bench.mjs can print before/after ratios measured side by
+// side in one process. Generated; not part of the package.
+// src/memory-timeline-store.ts
+import { SystemError } from "@sluice/errors";
+import {
+  makeTimelinePage,
+  resolveQuery,
+  validateDeleteFilter,
+  validateTimelineEvents,
+} from "@sluice/timeline";
 
-var VERSION = 1;
-function encodeCursor(last, filter) {
-  const body = JSON.stringify([VERSION, last.at, last.seq, last.id, fingerprint(filter)]);
-  return toBase64Url(new TextEncoder().encode(body));
-}
-function decodeCursor(cursor, filter) {
-  if (typeof cursor !== "string" || cursor.length === 0) {
-    throw invalid("filter.next must be the non-empty string a previous page returned as `next`");
-  }
-  let parsed;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64Url(cursor)));
-  } catch {
-    throw invalid("filter.next is not a cursor this store issued; pass a previous page's `next` unchanged");
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 5 ||
-    parsed[0] !== VERSION ||
-    typeof parsed[1] !== "number" ||
-    !Number.isFinite(parsed[1]) ||
-    !Number.isSafeInteger(parsed[2]) ||
-    parsed[2] < 0 ||
-    typeof parsed[3] !== "string" ||
-    typeof parsed[4] !== "string"
-  ) {
-    throw invalid("filter.next is not a cursor this store issued; pass a previous page's `next` unchanged");
-  }
-  if (parsed[4] !== fingerprint(filter)) {
-    throw invalid(
-      "filter.next was issued for a different filter; page with the same runId, workflowId, from and to as the first page",
-    );
-  }
-  return { at: parsed[1], seq: parsed[2], id: parsed[3] };
-}
-function fingerprint(filter) {
-  const f = filter ?? {};
-  return hash(JSON.stringify([f.runId ?? null, f.workflowId ?? null, f.from ?? null, f.to ?? null]));
-}
-function hash(text) {
-  let h1 = 3735928559;
-  let h2 = 1103547991;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
-}
-function toBase64Url(bytes) {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-function fromBase64Url(text) {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-function invalid(message) {
-  return new SystemError("INVALID_INPUT", message, { details: { path: "filter.next" } });
-}
-
-// ../../tmp/tmperf/old/tl-src/limits.ts
-var DEFAULT_QUERY_LIMIT = 1e3;
-var MAX_QUERY_LIMIT = 1e4;
-var MAX_DATA_DEPTH = 256;
-
-// ../../tmp/tmperf/old/tl-src/order.ts
-function compareTimelineEvents(a, b) {
-  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
-  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
-  if (a.id === b.id) return 0;
-  return a.id < b.id ? -1 : 1;
-}
-
-// ../../tmp/tmperf/old/tl-src/query.ts
-import { SystemError as SystemError2 } from "@sluice/errors";
-
-function resolveQuery(filter) {
-  if (filter === void 0) return { limit: DEFAULT_QUERY_LIMIT };
-  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
-    throw invalid2("filter must be an object (a TimelineQuery) or undefined", "filter");
-  }
-  const f = filter;
-  rejectUnknown(f, QUERY_FIELDS, "a TimelineQuery field (runId, workflowId, from, to, limit, next)");
-  const out = { limit: DEFAULT_QUERY_LIMIT };
-  const runId = optionalId(f, "runId");
-  if (runId !== void 0) out.runId = runId;
-  const workflowId = optionalId(f, "workflowId");
-  if (workflowId !== void 0) out.workflowId = workflowId;
-  const from = optionalTime(f, "from");
-  if (from !== void 0) out.from = from;
-  const to = optionalTime(f, "to");
-  if (to !== void 0) out.to = to;
-  if (from !== void 0 && to !== void 0 && from > to) {
-    throw invalid2(`filter.from (${from}) must not be after filter.to (${to})`, "filter.from");
-  }
-  const limit = f.limit;
-  if (limit !== void 0) {
-    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
-      throw invalid2(
-        `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${String(limit)}`,
-        "filter.limit",
-      );
-    }
-    out.limit = limit;
-  }
-  if (f.next !== void 0) out.after = decodeCursor(f.next, out);
-  return out;
-}
-function makeTimelinePage(rows, query) {
-  if (rows.length <= query.limit) return { events: rows };
-  rows.length = query.limit;
-  return { events: rows, next: encodeCursor(rows[rows.length - 1], query) };
-}
-function validateDeleteFilter(filter) {
-  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
-    throw invalid2(
-      "delete filter must be an object with runId, workflowId and/or before; to delete everything pass { before: Infinity }",
-      "filter",
-    );
-  }
-  const f = filter;
-  rejectUnknown(f, DELETE_FIELDS, "a TimelineDeleteFilter field (runId, workflowId, before)");
-  const runId = optionalId(f, "runId");
-  const workflowId = optionalId(f, "workflowId");
-  const before = optionalTime(f, "before");
-  if (runId === void 0 && workflowId === void 0 && before === void 0) {
-    throw invalid2(
-      "delete filter must give runId, workflowId and/or before; to delete everything pass { before: Infinity }",
-      "filter",
-    );
-  }
-}
-var QUERY_FIELDS = /* @__PURE__ */ new Set(["runId", "workflowId", "from", "to", "limit", "next"]);
-var DELETE_FIELDS = /* @__PURE__ */ new Set(["runId", "workflowId", "before"]);
-function rejectUnknown(f, known, what) {
-  for (const key in f) {
-    if (Object.hasOwn(f, key) && !known.has(key) && f[key] !== void 0) {
-      throw invalid2(`filter.${key} is not ${what}`, `filter.${key}`);
-    }
-  }
-}
-function optionalId(f, key) {
-  const value = f[key];
-  if (value === void 0) return void 0;
-  if (typeof value !== "string" || value.length === 0) {
-    throw invalid2(`filter.${key} must be a non-empty string when present`, `filter.${key}`);
-  }
-  return value;
-}
-function optionalTime(f, key) {
-  const value = f[key];
-  if (value === void 0) return void 0;
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw invalid2(`filter.${key} must be a number (epoch milliseconds) when present`, `filter.${key}`);
-  }
-  return value;
-}
-function invalid2(message, path) {
-  return new SystemError2("INVALID_INPUT", message, { details: { path } });
-}
-
-// ../../tmp/tmperf/old/tl-src/validate-event.ts
-import { SystemError as SystemError3 } from "@sluice/errors";
-
-var TOO_DEEP = "too deep";
-var LEVELS = /* @__PURE__ */ new Set(["debug", "info", "warn", "error"]);
-var DataFault = class {
-  constructor(reason) {
-    this.reason = reason;
-  }
-  path = [];
-};
-function validateTimelineEvent(event, index) {
-  if (typeof event !== "object" || event === null || Array.isArray(event)) {
-    const at = prefix(index);
-    throw invalid3(`${at} must be an object (a TimelineEvent), got ${describe(event)}`, at);
-  }
-  const e = event;
-  requireText(e, "id", index);
-  requireText(e, "runId", index);
-  requireText(e, "workflowId", index);
-  const seq = e.seq;
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
-    const at = prefix(index);
-    throw invalid3(`${at}.seq must be a non-negative integer, got ${describe(seq)}`, `${at}.seq`);
-  }
-  const time = e.at;
-  if (typeof time !== "number" || !Number.isFinite(time)) {
-    const at = prefix(index);
-    throw invalid3(
-      `${at}.at must be a finite number (epoch milliseconds), got ${describe(time)}`,
-      `${at}.at`,
-    );
-  }
-  requireText(e, "source", index);
-  requireText(e, "type", index);
-  optionalString(e, "stage", index);
-  optionalString(e, "step", index);
-  optionalString(e, "message", index);
-  const level = e.level;
-  if (level !== void 0 && (typeof level !== "string" || !LEVELS.has(level))) {
-    const at = prefix(index);
-    throw invalid3(
-      `${at}.level must be "debug", "info", "warn" or "error", got ${describe(level)}`,
-      `${at}.level`,
-    );
-  }
-  const keys = Object.keys(e);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    if (!isEventField(key)) {
-      const at = prefix(index);
-      throw invalid3(
-        `${at}.${key} is not a TimelineEvent field; put extra detail in ${at}.data`,
-        `${at}.${key}`,
-      );
-    }
-  }
-  const data = e.data;
-  if (data !== null && typeof data === "object") {
-    try {
-      checkJson(data, 1);
-    } catch (fault) {
-      if (!(fault instanceof DataFault)) throw fault;
-      const at = prefix(index);
-      if (fault.reason === TOO_DEEP) {
-        const cycle = cyclePrefix(data, fault.path);
-        if (cycle === void 0) {
-          throw invalid3(`${at}.data nests deeper than ${MAX_DATA_DEPTH} levels`, `${at}.data`);
-        }
-        const path2 = `${at}.data${formatPath(cycle)}`;
-        throw invalid3(
-          `${path2} refers back to an enclosing object (a cycle); data must be plain JSON`,
-          path2,
-        );
-      }
-      const path = `${at}.data${formatPath(fault.path)}`;
-      throw invalid3(`${path} ${fault.reason}; data must be plain JSON`, path);
-    }
-  } else if (data !== void 0) {
-    checkJsonPrimitive(data, index);
-  }
-}
-function validateTimelineEvents(events) {
-  if (!Array.isArray(events)) {
-    throw invalid3(`events must be an array of TimelineEvent, got ${describe(events)}`, "events");
-  }
-  for (let i = 0; i < events.length; i++) validateTimelineEvent(events[i], i);
-}
-function isEventField(key) {
-  switch (key) {
-    case "id":
-    case "runId":
-    case "workflowId":
-    case "seq":
-    case "at":
-    case "source":
-    case "type":
-    case "stage":
-    case "step":
-    case "level":
-    case "message":
-    case "data":
-      return true;
-    default:
-      return false;
-  }
-}
-function prefix(index) {
-  return index === void 0 ? "event" : `events[${index}]`;
-}
-function requireText(e, key, index) {
-  const value = e[key];
-  if (typeof value !== "string" || value.length === 0) {
-    const at = prefix(index);
-    throw invalid3(`${at}.${key} must be a non-empty string, got ${describe(value)}`, `${at}.${key}`);
-  }
-}
-function optionalString(e, key, index) {
-  const value = e[key];
-  if (value !== void 0 && typeof value !== "string") {
-    const at = prefix(index);
-    throw invalid3(`${at}.${key} must be a string when present, got ${describe(value)}`, `${at}.${key}`);
-  }
-}
-function checkJsonPrimitive(value, index) {
-  try {
-    checkJson(value, 1);
-  } catch (fault) {
-    if (!(fault instanceof DataFault)) throw fault;
-    const path = `${prefix(index)}.data`;
-    throw invalid3(`${path} ${fault.reason}; data must be plain JSON`, path);
-  }
-}
-function checkJson(value, depth) {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw new DataFault(`is ${value} (not representable in JSON)`);
-      return;
-    case "object":
-      break;
-    case "undefined":
-      throw new DataFault("is undefined (use null, or leave the property out)");
-    case "bigint":
-      throw new DataFault("is a BigInt (store it as a string)");
-    default:
-      throw new DataFault(`is a ${typeof value}`);
-  }
-  if (value === null) return;
-  if (depth > MAX_DATA_DEPTH) throw new DataFault(TOO_DEEP);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      try {
-        checkJson(value[i], depth + 1);
-      } catch (fault) {
-        if (fault instanceof DataFault) fault.path.unshift(i);
-        throw fault;
-      }
-    }
-    return;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    throw new DataFault(`is a ${Object.prototype.toString.call(value).slice(8, -1)}, not a plain object`);
-  }
-  const record = value;
-  const keys = Object.keys(record);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    const item = record[key];
-    if (item === void 0) continue;
-    try {
-      checkJson(item, depth + 1);
-    } catch (fault) {
-      if (fault instanceof DataFault) fault.path.unshift(key);
-      throw fault;
-    }
-  }
-}
-function cyclePrefix(root, path) {
-  const seen = /* @__PURE__ */ new Set([root]);
-  let node = root;
-  for (let i = 0; i < path.length; i++) {
-    node = node[path[i]];
-    if (seen.has(node)) return path.slice(0, i + 1);
-    seen.add(node);
-  }
-  return void 0;
-}
-var IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-function formatPath(path) {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else if (IDENTIFIER.test(key)) out += `.${key}`;
-    else out += `[${JSON.stringify(key)}]`;
-  }
-  return out;
-}
-function describe(value) {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  switch (typeof value) {
-    case "string":
-      return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}\u2026` : JSON.stringify(value);
-    case "number":
-    case "boolean":
-      return String(value);
-    case "bigint":
-      return `${value}n`;
-    case "undefined":
-      return "undefined";
-    default:
-      return `a ${typeof value}`;
-  }
-}
-function invalid3(message, path) {
-  return new SystemError3("INVALID_INPUT", message, { details: { path } });
-}
-
-// ../../tmp/tmperf/old/tm-src/sorted-index.ts
-var MIN_COMPACT = 64;
-var SortedIndex = class {
-  items = [];
-  /** Entries before `start` are all dead. */
-  start = 0;
-  /** Dead entries at or after `start`. */
-  dead = 0;
-  get live() {
-    return this.items.length - this.start - this.dead;
-  }
-  add(entry) {
-    const items = this.items;
-    const n = items.length;
-    if (n === this.start || compareTimelineEvents(items[n - 1], entry) < 0) {
-      items.push(entry);
-      return;
-    }
-    items.splice(this.firstAfter(entry), 0, entry);
-  }
-  /** Records that one entry of this index died; compacts when tombstones dominate. */
-  died() {
-    this.dead++;
-    const items = this.items;
-    let start = this.start;
-    while (start < items.length && !items[start].alive) {
-      start++;
-      this.dead--;
-    }
-    this.start = start;
-    if (start >= MIN_COMPACT && start * 2 > items.length) {
-      this.items = items.slice(start);
-      this.start = 0;
-    } else if (this.dead >= MIN_COMPACT && this.dead * 2 > items.length - start) {
-      this.items = items.slice(start).filter(isAlive);
-      this.start = 0;
-      this.dead = 0;
-    }
-  }
-  /** Index of the first entry with `at >= from`. */
-  firstAtOrAfter(from) {
-    const items = this.items;
-    let lo = this.start;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (items[mid].at < from) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-  /** Index of the first entry strictly after `position` in (at, seq, id) order. */
-  firstAfter(position) {
-    const items = this.items;
-    let lo = this.start;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareTimelineEvents(items[mid], position) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-};
-function isAlive(entry) {
-  return entry.alive;
-}
-
-// ../../tmp/tmperf/old/tm-src/stored-event.ts
-var StoredEvent = class {
-  constructor(e, run, workflow) {
-    this.run = run;
-    this.workflow = workflow;
-    this.id = e.id;
-    this.runId = e.runId;
-    this.workflowId = e.workflowId;
-    this.seq = e.seq;
-    this.at = e.at;
-    this.source = e.source;
-    this.type = e.type;
-    this.stage = e.stage;
-    this.step = e.step;
-    this.level = e.level;
-    this.message = e.message;
-    this.data = copyJson(e.data);
-  }
-  id;
-  runId;
-  workflowId;
-  seq;
-  at;
-  source;
-  type;
-  stage;
-  step;
-  level;
-  message;
-  data;
-  /** False once evicted or deleted; indexes skip dead entries until they compact. */
-  alive = true;
-  /** A fresh, caller-owned copy; absent fields stay absent. */
-  toEvent() {
-    const out = {
-      id: this.id,
-      runId: this.runId,
-      workflowId: this.workflowId,
-      seq: this.seq,
-      at: this.at,
-      source: this.source,
-      type: this.type,
-    };
-    if (this.stage !== void 0) out.stage = this.stage;
-    if (this.step !== void 0) out.step = this.step;
-    if (this.level !== void 0) out.level = this.level;
-    if (this.message !== void 0) out.message = this.message;
-    if (this.data !== void 0) out.data = copyJson(this.data);
-    return out;
-  }
-};
+// src/copy-json.ts
 function copyJson(value) {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
@@ -535,18 +34,108 @@ function copyJson(value) {
         configurable: true,
       });
     } else {
-      out[key] = copyJson(item);
+      out[key] = typeof item === "object" && item !== null ? copyJson(item) : item;
     }
   }
   return out;
 }
 
-// ../../tmp/tmperf/old/tm-src/memory-timeline-store.ts
+// src/id-table.ts
+var IdTable = class {
+  /** Log positions; `EMPTY` marks a free slot. */
+  slots;
+  mask;
+  /** Ids held. */
+  size = 0;
+  constructor(capacity = 2048) {
+    this.slots = new Int32Array(capacity).fill(EMPTY);
+    this.mask = capacity - 1;
+  }
+  /** Slots the table has (a power of two). */
+  get capacity() {
+    return this.slots.length;
+  }
+  /**
+   * The position stored for `id`, or -1. `ids` and `hashes` are the log columns, read at
+   * `position & logMask`.
+   */
+  find(id, hash, ids, hashes, logMask) {
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
+      const p = slots[s];
+      if (p === EMPTY) return -1;
+      const at = p & logMask;
+      if (hashes[at] === hash && ids[at] === id) return p;
+    }
+  }
+  /** Adds a position whose id is not in the table (check with {@link find} first). */
+  insert(hash, position) {
+    const slots = this.slots;
+    const mask = this.mask;
+    let s = hash & mask;
+    while (slots[s] !== EMPTY) s = (s + 1) & mask;
+    slots[s] = position;
+    this.size++;
+  }
+  /** Removes a position that is in the table; `hash` is its id's hash. */
+  remove(hash, position, hashes, logMask) {
+    const slots = this.slots;
+    const mask = this.mask;
+    let hole = hash & mask;
+    while (slots[hole] !== position) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const p = slots[j];
+      if (p === EMPTY) break;
+      const home = hashes[p & logMask] & mask;
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        slots[hole] = p;
+        hole = j;
+      }
+    }
+    slots[hole] = EMPTY;
+    this.size--;
+  }
+  /** Empties the table, making it `capacity` slots (a power of two). */
+  reset(capacity) {
+    if (capacity === this.slots.length) this.slots.fill(EMPTY);
+    else this.slots = new Int32Array(capacity).fill(EMPTY);
+    this.mask = capacity - 1;
+    this.size = 0;
+  }
+};
+var EMPTY = -1;
+function hashId(id) {
+  let h = 2166136261 | 0;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  h ^= h >>> 16;
+  h = Math.imul(h, 2246822507);
+  h ^= h >>> 13;
+  h = Math.imul(h, 3266489909);
+  return h ^ (h >>> 16);
+}
+
+// src/position-index.ts
+var PositionIndex = class {
+  /** @param key - the run or workflow id (the map key), or "" for the whole store */
+  constructor(key) {
+    this.key = key;
+  }
+  positions = [];
+  /** Positions before `start` are all dead. */
+  start = 0;
+  /** Live events in this index. */
+  live = 0;
+  /** True when the live positions, in array order, are in (`at`, `seq`, `id`) order. */
+  sorted = true;
+};
+
+// src/memory-timeline-store.ts
 var DEFAULT_MAX_EVENTS = 1e5;
 function createMemoryTimelineStore(options = {}) {
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
-    throw new SystemError4(
+    throw new SystemError(
       "INVALID_INPUT",
       `createMemoryTimelineStore: maxEvents must be a positive integer, got ${String(maxEvents)}`,
       { details: { path: "options.maxEvents" } },
@@ -554,48 +143,100 @@ function createMemoryTimelineStore(options = {}) {
   }
   return new MemoryStore(maxEvents);
 }
+var MAX_POSITION = 2 ** 30;
+var MIN_CAPACITY = 1024;
+var MIN_INDEX_COMPACT = 64;
 var MemoryStore = class {
   constructor(maxEvents) {
     this.maxEvents = maxEvents;
   }
-  byId = /* @__PURE__ */ new Map();
-  all = new SortedIndex();
+  mask = MIN_CAPACITY - 1;
+  ids = [];
+  runIds = [];
+  workflowIds = [];
+  sources = [];
+  types = [];
+  stages = [];
+  steps = [];
+  levels = [];
+  messages = [];
+  data = [];
+  ats = new Float64Array(MIN_CAPACITY);
+  seqs = new Float64Array(MIN_CAPACITY);
+  hashes = new Int32Array(MIN_CAPACITY);
+  /** 1 for a deleted event whose slot `head` has not passed yet. */
+  gone = new Uint8Array(MIN_CAPACITY);
+  runOf = [];
+  workflowOf = [];
+  /** First position that may be live. */
+  head = 0;
+  /** Next position to write. */
+  tail = 0;
+  /** Live events. */
+  live = 0;
+  idTable = new IdTable();
   runs = /* @__PURE__ */ new Map();
   workflows = /* @__PURE__ */ new Map();
-  // insertion order, for eviction; entries before `head` are gone
-  inserted = [];
-  head = 0;
+  /** Index of every event; built on the first query or delete that needs it, then kept. */
+  all;
   closed = false;
+  comparePositions = (a, b) => this.compare(a, b);
   get size() {
-    return this.byId.size;
+    return this.live;
   }
   async append(events) {
     this.ensureOpen("append");
     validateTimelineEvents(events);
-    const byId = this.byId;
+    const count = events.length;
+    if (count === 0) return;
+    if (this.tail - this.head + count > this.mask + 1 || this.tail + count > MAX_POSITION) {
+      this.rebuild(count);
+    }
+    if ((this.idTable.size + count) * 2 > this.idTable.capacity) this.growIdTable(count);
+    const { ids, hashes, idTable, mask, all } = this;
     let runId;
     let run;
     let workflowId;
     let workflow;
-    for (let i = 0; i < events.length; i++) {
-      const source = events[i];
-      if (byId.has(source.id)) continue;
-      if (source.runId !== runId || run === void 0) {
-        runId = source.runId;
+    for (let i = 0; i < count; i++) {
+      const e = events[i];
+      const id = e.id;
+      const hash = hashId(id);
+      if (idTable.find(id, hash, ids, hashes, mask) !== -1) continue;
+      if (e.runId !== runId || run === void 0) {
+        runId = e.runId;
         run = indexFor(this.runs, runId);
       }
-      if (source.workflowId !== workflowId || workflow === void 0) {
-        workflowId = source.workflowId;
+      if (e.workflowId !== workflowId || workflow === void 0) {
+        workflowId = e.workflowId;
         workflow = indexFor(this.workflows, workflowId);
       }
-      const entry = new StoredEvent(source, run, workflow);
-      byId.set(source.id, entry);
-      this.all.add(entry);
-      run.add(entry);
-      workflow.add(entry);
-      this.inserted.push(entry);
+      const position = this.tail++;
+      const slot = position & mask;
+      ids[slot] = id;
+      hashes[slot] = hash;
+      this.runIds[slot] = run.key;
+      this.workflowIds[slot] = workflow.key;
+      this.sources[slot] = e.source;
+      this.types[slot] = e.type;
+      this.stages[slot] = e.stage;
+      this.steps[slot] = e.step;
+      this.levels[slot] = e.level;
+      this.messages[slot] = e.message;
+      const data = e.data;
+      this.data[slot] = typeof data === "object" && data !== null ? copyJson(data) : data;
+      this.ats[slot] = e.at;
+      this.seqs[slot] = e.seq;
+      this.gone[slot] = 0;
+      this.runOf[slot] = run;
+      this.workflowOf[slot] = workflow;
+      idTable.insert(hash, position);
+      this.live++;
+      this.add(run, position);
+      this.add(workflow, position);
+      if (all !== void 0) this.add(all, position);
     }
-    if (byId.size > this.maxEvents) this.evict();
+    if (this.live > this.maxEvents) this.evict();
   }
   async query(filter) {
     this.ensureOpen("query");
@@ -605,19 +246,21 @@ var MemoryStore = class {
         ? this.runs.get(q.runId)
         : q.workflowId !== void 0
           ? this.workflows.get(q.workflowId)
-          : this.all;
+          : this.allIndex();
     if (index === void 0) return { events: [] };
-    const items = index.items;
-    let i = q.from === void 0 ? index.start : index.firstAtOrAfter(q.from);
-    if (q.after !== void 0) i = Math.max(i, index.firstAfter(q.after));
+    this.prepare(index);
+    const positions = index.positions;
+    const n = positions.length;
+    let i = q.from === void 0 ? 0 : this.firstAtOrAfter(positions, q.from);
+    if (q.after !== void 0) i = Math.max(i, this.firstAfter(positions, q.after));
     const checkWorkflow = q.runId !== void 0 && q.workflowId !== void 0;
+    const to = q.to;
     const rows = [];
-    for (; i < items.length && rows.length <= q.limit; i++) {
-      const entry = items[i];
-      if (!entry.alive) continue;
-      if (q.to !== void 0 && entry.at >= q.to) break;
-      if (checkWorkflow && entry.workflowId !== q.workflowId) continue;
-      rows.push(entry.toEvent());
+    for (; i < n && rows.length <= q.limit; i++) {
+      const slot = positions[i] & this.mask;
+      if (to !== void 0 && this.ats[slot] >= to) break;
+      if (checkWorkflow && this.workflowIds[slot] !== q.workflowId) continue;
+      rows.push(this.toEvent(slot));
     }
     return makeTimelinePage(rows, q);
   }
@@ -629,65 +272,285 @@ var MemoryStore = class {
         ? this.runs.get(filter.runId)
         : filter.workflowId !== void 0
           ? this.workflows.get(filter.workflowId)
-          : this.all;
+          : this.allIndex();
     if (index === void 0) return 0;
-    const items = index.items;
+    this.prepare(index);
+    const positions = index.positions;
+    const mask = this.mask;
     let count = 0;
-    for (let i = index.start; i < items.length; i++) {
-      const entry = items[i];
-      if (!entry.alive) continue;
-      if (filter.before !== void 0 && !(entry.at < filter.before)) break;
-      if (filter.runId !== void 0 && entry.runId !== filter.runId) continue;
-      if (filter.workflowId !== void 0 && entry.workflowId !== filter.workflowId) continue;
-      this.remove(entry);
+    for (let i = 0; i < positions.length; i++) {
+      const position = positions[i];
+      const slot = position & mask;
+      if (filter.before !== void 0 && !(this.ats[slot] < filter.before)) break;
+      if (filter.runId !== void 0 && this.runIds[slot] !== filter.runId) continue;
+      if (filter.workflowId !== void 0 && this.workflowIds[slot] !== filter.workflowId) continue;
+      this.gone[slot] = 1;
+      this.data[slot] = void 0;
+      this.kill(slot, position);
       count++;
     }
+    if (this.tail - this.head > 2 * this.live + MIN_CAPACITY) this.rebuild(0);
     return count;
   }
   async close() {
     if (this.closed) return;
     this.closed = true;
-    this.byId.clear();
-    this.all = new SortedIndex();
+    this.reset(MIN_CAPACITY);
+    this.idTable.reset(2 * MIN_CAPACITY);
     this.runs = /* @__PURE__ */ new Map();
     this.workflows = /* @__PURE__ */ new Map();
-    this.inserted = [];
-    this.head = 0;
+    this.all = void 0;
   }
+  /** Evicts the oldest events by insertion until at most `maxEvents` remain. */
   evict() {
-    while (this.byId.size > this.maxEvents) {
-      const entry = this.inserted[this.head++];
-      if (entry.alive) this.remove(entry);
+    const { gone, mask } = this;
+    while (this.live > this.maxEvents) {
+      const position = this.head++;
+      const slot = position & mask;
+      if (gone[slot] === 0) this.kill(slot, position);
     }
-    this.compactInserted();
   }
-  remove(entry) {
-    entry.alive = false;
-    this.byId.delete(entry.id);
-    this.all.died();
-    entry.run.died();
-    if (entry.run.live === 0 && this.runs.get(entry.runId) === entry.run) this.runs.delete(entry.runId);
-    entry.workflow.died();
-    if (entry.workflow.live === 0 && this.workflows.get(entry.workflowId) === entry.workflow) {
-      this.workflows.delete(entry.workflowId);
+  /** Forgets a live event whose slot is already out of `head`..`tail` or marked gone. */
+  kill(slot, position) {
+    this.live--;
+    this.idTable.remove(this.hashes[slot], position, this.hashes, this.mask);
+    const run = this.runOf[slot];
+    if (--run.live === 0) {
+      if (this.runs.get(run.key) === run) this.runs.delete(run.key);
+    } else this.maybeCompact(run);
+    const workflow = this.workflowOf[slot];
+    if (--workflow.live === 0) {
+      if (this.workflows.get(workflow.key) === workflow) this.workflows.delete(workflow.key);
+    } else this.maybeCompact(workflow);
+    const all = this.all;
+    if (all !== void 0) {
+      all.live--;
+      this.maybeCompact(all);
     }
-    if (this.byId.size * 2 + 1024 < this.inserted.length - this.head) this.compactInserted();
   }
-  // Drops evicted and deleted entries from the insertion queue once they dominate it.
-  compactInserted() {
-    const pending = this.inserted.length - this.head;
-    if (this.head > 1024 && this.head * 2 > this.inserted.length) {
-      this.inserted = this.inserted.slice(this.head);
-      this.head = 0;
+  isLive(position) {
+    return position >= this.head && position < this.tail && this.gone[position & this.mask] === 0;
+  }
+  add(index, position) {
+    const positions = index.positions;
+    const n = positions.length;
+    if (index.sorted && n > index.start) {
+      const last = positions[n - 1];
+      if (!this.isLive(last) || this.compare(last, position) > 0) index.sorted = false;
     }
-    if (pending > this.byId.size * 2 + 1024) {
-      this.inserted = this.inserted.slice(this.head).filter((e) => e.alive);
-      this.head = 0;
+    positions.push(position);
+    index.live++;
+  }
+  maybeCompact(index) {
+    const positions = index.positions;
+    let start = index.start;
+    while (start < positions.length && !this.isLive(positions[start])) start++;
+    index.start = start;
+    const dead = positions.length - start - index.live;
+    if (start >= MIN_INDEX_COMPACT && start * 2 > positions.length) {
+      index.positions = positions.slice(start);
+      index.start = 0;
+    } else if (dead >= MIN_INDEX_COMPACT && dead > index.live) {
+      this.dropDead(index);
     }
+  }
+  dropDead(index) {
+    const positions = index.positions;
+    const out = [];
+    for (let i = index.start; i < positions.length; i++) {
+      const position = positions[i];
+      if (this.isLive(position)) out.push(position);
+    }
+    index.positions = out;
+    index.start = 0;
+  }
+  /** Leaves only live positions, from index 0, in (`at`, `seq`, `id`) order. */
+  prepare(index) {
+    if (index.positions.length !== index.live) {
+      if (index.positions.length - index.start === index.live) {
+        index.positions = index.positions.slice(index.start);
+        index.start = 0;
+      } else this.dropDead(index);
+    }
+    if (!index.sorted) {
+      index.positions.sort(this.comparePositions);
+      index.sorted = true;
+    }
+  }
+  allIndex() {
+    let all = this.all;
+    if (all === void 0) {
+      all = new PositionIndex("");
+      for (let position = this.head; position < this.tail; position++) {
+        if (this.gone[position & this.mask] === 0) this.add(all, position);
+      }
+      this.all = all;
+    }
+    return all;
+  }
+  compare(a, b) {
+    const sa = a & this.mask;
+    const sb = b & this.mask;
+    const ats = this.ats;
+    if (ats[sa] !== ats[sb]) return ats[sa] < ats[sb] ? -1 : 1;
+    const seqs = this.seqs;
+    if (seqs[sa] !== seqs[sb]) return seqs[sa] < seqs[sb] ? -1 : 1;
+    const ia = this.ids[sa];
+    const ib = this.ids[sb];
+    if (ia === ib) return 0;
+    return ia < ib ? -1 : 1;
+  }
+  /** First index in `positions` (prepared) whose event has `at >= from`. */
+  firstAtOrAfter(positions, from) {
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ats[positions[mid] & this.mask] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  /** First index in `positions` (prepared) strictly after `after` in (`at`, `seq`, `id`) order. */
+  firstAfter(positions, after) {
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const slot = positions[mid] & this.mask;
+      const at = this.ats[slot];
+      const seq = this.seqs[slot];
+      const id = this.ids[slot];
+      const beforeOrSame =
+        at !== after.at ? at < after.at : seq !== after.seq ? seq < after.seq : id <= after.id;
+      if (beforeOrSame) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  /** A fresh, caller-owned copy of the event in `slot`; absent fields stay absent. */
+  toEvent(slot) {
+    const out = {
+      id: this.ids[slot],
+      runId: this.runIds[slot],
+      workflowId: this.workflowIds[slot],
+      seq: this.seqs[slot],
+      at: this.ats[slot],
+      source: this.sources[slot],
+      type: this.types[slot],
+    };
+    const stage = this.stages[slot];
+    if (stage !== void 0) out.stage = stage;
+    const step = this.steps[slot];
+    if (step !== void 0) out.step = step;
+    const level = this.levels[slot];
+    if (level !== void 0) out.level = level;
+    const message = this.messages[slot];
+    if (message !== void 0) out.message = message;
+    const data = this.data[slot];
+    if (data !== void 0) out.data = copyJson(data);
+    return out;
+  }
+  /**
+   * Rewrites the log with only live events, renumbered from 0, in a ring with room for them plus
+   * `extra` more (and a quarter to spare, so steady appends do not rebuild again), then rebuilds
+   * the id table and indexes. Used to grow, to drop deleted slots, and to keep positions small.
+   */
+  rebuild(extra) {
+    const need = Math.ceil((this.live + extra) * 1.25);
+    let capacity = MIN_CAPACITY;
+    while (capacity < need) capacity *= 2;
+    const old = {
+      mask: this.mask,
+      ids: this.ids,
+      runIds: this.runIds,
+      workflowIds: this.workflowIds,
+      sources: this.sources,
+      types: this.types,
+      stages: this.stages,
+      steps: this.steps,
+      levels: this.levels,
+      messages: this.messages,
+      data: this.data,
+      ats: this.ats,
+      seqs: this.seqs,
+      hashes: this.hashes,
+      gone: this.gone,
+      runOf: this.runOf,
+      workflowOf: this.workflowOf,
+    };
+    const from = this.head;
+    const to = this.tail;
+    this.idTable.reset(tableCapacity(this.live + extra));
+    this.reset(capacity);
+    const hadAll = this.all !== void 0;
+    this.all = void 0;
+    for (const index of this.runs.values()) clearIndex(index);
+    for (const index of this.workflows.values()) clearIndex(index);
+    let position = 0;
+    for (let p = from; p < to; p++) {
+      const o = p & old.mask;
+      if (old.gone[o] === 1) continue;
+      const s = position;
+      this.ids[s] = old.ids[o];
+      this.hashes[s] = old.hashes[o];
+      this.runIds[s] = old.runIds[o];
+      this.workflowIds[s] = old.workflowIds[o];
+      this.sources[s] = old.sources[o];
+      this.types[s] = old.types[o];
+      this.stages[s] = old.stages[o];
+      this.steps[s] = old.steps[o];
+      this.levels[s] = old.levels[o];
+      this.messages[s] = old.messages[o];
+      this.data[s] = old.data[o];
+      this.ats[s] = old.ats[o];
+      this.seqs[s] = old.seqs[o];
+      const run = old.runOf[o];
+      const workflow = old.workflowOf[o];
+      this.runOf[s] = run;
+      this.workflowOf[s] = workflow;
+      this.idTable.insert(old.hashes[o], position);
+      this.tail = ++position;
+      this.add(run, s);
+      this.add(workflow, s);
+    }
+    this.live = position;
+    if (hadAll) this.allIndex();
+  }
+  growIdTable(extra) {
+    const table = this.idTable;
+    table.reset(tableCapacity(this.live + extra));
+    for (let position = this.head; position < this.tail; position++) {
+      const slot = position & this.mask;
+      if (this.gone[slot] === 0) table.insert(this.hashes[slot], position);
+    }
+  }
+  /** Fresh, empty columns for a ring of `capacity` slots (a power of two). */
+  reset(capacity) {
+    this.mask = capacity - 1;
+    this.ids = new Array(capacity);
+    this.runIds = new Array(capacity);
+    this.workflowIds = new Array(capacity);
+    this.sources = new Array(capacity);
+    this.types = new Array(capacity);
+    this.stages = new Array(capacity);
+    this.steps = new Array(capacity);
+    this.levels = new Array(capacity);
+    this.messages = new Array(capacity);
+    this.data = new Array(capacity);
+    this.ats = new Float64Array(capacity);
+    this.seqs = new Float64Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.gone = new Uint8Array(capacity);
+    this.runOf = new Array(capacity);
+    this.workflowOf = new Array(capacity);
+    this.head = 0;
+    this.tail = 0;
+    this.live = 0;
   }
   ensureOpen(operation) {
     if (this.closed) {
-      throw new SystemError4(
+      throw new SystemError(
         "DISPOSED",
         `timeline-memory: ${operation}() called after close(); create a new store`,
       );
@@ -697,10 +560,21 @@ var MemoryStore = class {
 function indexFor(map, key) {
   let index = map.get(key);
   if (index === void 0) {
-    index = new SortedIndex();
+    index = new PositionIndex(key);
     map.set(key, index);
   }
   return index;
+}
+function clearIndex(index) {
+  index.positions = [];
+  index.start = 0;
+  index.live = 0;
+  index.sorted = true;
+}
+function tableCapacity(count) {
+  let capacity = 2 * MIN_CAPACITY;
+  while (capacity < count * 2) capacity *= 2;
+  return capacity;
 }
 
 export { createMemoryTimelineStore, DEFAULT_MAX_EVENTS };

@@ -12,8 +12,9 @@ import {
   validateDeleteFilter,
   validateTimelineEvents,
 } from "@sluice/timeline";
-import { copyJson } from "./copy-json.js";
-import { hashId, IdTable } from "./id-table.js";
+import { copyCommonJson, copyJson, NOT_COMMON } from "./copy-json.js";
+import { DataCodec, decodeUnits, TOO_BIG, UNCOMMON } from "./data-codec.js";
+import { FNV_OFFSET, FNV_PRIME, finishHash, type IdLog, IdTable } from "./id-table.js";
 import { PositionIndex } from "./position-index.js";
 
 /** Events kept when `maxEvents` is not given. */
@@ -40,11 +41,13 @@ export interface MemoryTimelineStore extends TimelineStore {
  *
  * - Bounded: at most `maxEvents` events (default 100 000); past that, the oldest by insertion are
  *   evicted, so memory does not grow with the number of runs ever made.
- * - Fast: an append is amortised O(batch) and allocates nothing per event beyond a copy of its
- *   `data` object (events live in the columns of a ring-buffer log; ids in a hash table of log
- *   positions). Queries by run or workflow read per-run and per-workflow position indexes, sorted
- *   into (`at`, `seq`, `id`) order when read (runs append in order, so this is usually a no-op),
- *   and a page starts with a binary search.
+ * - Fast to append: an append checks each event, writes it into the columns of a ring-buffer log
+ *   (its id and `data` as code units in a typed-array ring, not as retained strings and objects)
+ *   and records its id in a hash table; it allocates nothing per event. Per-run and per-workflow
+ *   indexes are built only when a query or delete needs them, and eviction moves a head offset and
+ *   forgets ids.
+ * - Queries by run or workflow read position indexes sorted into (`at`, `seq`, `id`) order (runs
+ *   append in order, so sorting is usually a no-op), and a page starts with a binary search.
  * - Isolated: events are copied in and out, so mutating an appended or returned object never
  *   changes what is stored.
  *
@@ -67,15 +70,33 @@ export function createMemoryTimelineStore(options: MemoryTimelineStoreOptions = 
       { details: { path: "options.maxEvents" } },
     );
   }
-  return new MemoryStore(maxEvents);
+  return new MemoryStore(maxEvents, MAX_POSITION);
 }
 
-// Positions are renumbered before they reach this, so they stay small integers (and fit the id
-// table's Int32Array).
+/**
+ * A store whose positions and character offsets are renumbered once they would pass
+ * `maxPosition` (normally 2^30): lets tests reach the renumbering paths. Not exported by the
+ * package.
+ *
+ * @internal
+ */
+export function createMemoryTimelineStoreWithLimit(
+  maxEvents: number,
+  maxPosition: number,
+): MemoryTimelineStore {
+  return new MemoryStore(maxEvents, maxPosition);
+}
+
+// Positions and character offsets are renumbered before they reach this, so they stay small
+// integers: they fit an Int32Array and `& mask` works on them.
 const MAX_POSITION = 2 ** 30;
 const MIN_CAPACITY = 1024;
-// An index is compacted once it holds this many dead positions and more dead than live ones.
+const MIN_CHAR_CAPACITY = 16 * 1024;
+// An index is compacted once this many dropped positions lead it and they are most of the array.
 const MIN_INDEX_COMPACT = 64;
+// Run and workflow indexes are swept of fully evicted ones once there are this many (or twice as
+// many as after the last sweep).
+const MIN_SWEEP = 1024;
 
 /**
  * The store. Events live in an insertion-ordered ring-buffer log held as columns (one array per
@@ -83,10 +104,28 @@ const MIN_INDEX_COMPACT = 64;
  * An event is addressed by its log position (an ever-increasing integer; its slot is
  * `position & mask`); indexes hold positions, and a position is live while it is at or after
  * `head` and not deleted.
+ *
+ * Ids and `data` are not kept as JavaScript values: each event's id (hashed on the way) and its
+ * `data` (encoded by {@link DataCodec}) are written as UTF-16 code units into `chars`, a ring of its
+ * own that fills and empties in log order. Every string or object an append keeps costs the garbage
+ * collector again (copied while young, promoted, then marked), and these are the fields that are new
+ * for every event: keeping them was about a third of the store's cost fed by the runtime, and half
+ * of it for batches with `data`. They are decoded when a query returns them (ids then cached).
+ *
+ * Appends do not touch the per-run and per-workflow indexes: a query or delete that needs the run
+ * (or workflow) indexes first adds to them every position appended since they were last read, and
+ * an index drops the positions that died meanwhile when it is read, so eviction only moves `head`
+ * and forgets ids.
  */
-class MemoryStore implements MemoryTimelineStore {
-  private mask = MIN_CAPACITY - 1;
-  private ids: string[] = [];
+class MemoryStore implements MemoryTimelineStore, IdLog {
+  mask = MIN_CAPACITY - 1;
+  hashes = new Int32Array(MIN_CAPACITY);
+  private idStarts = new Int32Array(MIN_CAPACITY);
+  private idLengths = new Int32Array(MIN_CAPACITY);
+  /** Code units of the event's encoded `data`, right after its id's; 0 when `data` holds it instead. */
+  private dataLengths = new Int32Array(MIN_CAPACITY);
+  /** Ids decoded for a query, until their slot is written again. */
+  private idCache: Array<string | undefined> = [];
   private runIds: string[] = [];
   private workflowIds: string[] = [];
   private sources: string[] = [];
@@ -95,29 +134,46 @@ class MemoryStore implements MemoryTimelineStore {
   private steps: Array<string | undefined> = [];
   private levels: Array<TimelineLevel | undefined> = [];
   private messages: Array<string | undefined> = [];
+  /** `data` that is not encoded: primitives, and copies of objects the codec does not take. */
   private data: unknown[] = [];
   private ats = new Float64Array(MIN_CAPACITY);
   private seqs = new Float64Array(MIN_CAPACITY);
-  private hashes = new Int32Array(MIN_CAPACITY);
-  /** 1 for a deleted event whose slot `head` has not passed yet. */
+  /**
+   * 1 for a deleted event whose slot `head` has not passed yet; 0 everywhere else (eviction clears
+   * it as `head` passes), so appends need not write it.
+   */
   private gone = new Uint8Array(MIN_CAPACITY);
-  private runOf: PositionIndex[] = [];
-  private workflowOf: PositionIndex[] = [];
   /** First position that may be live. */
   private head = 0;
   /** Next position to write. */
   private tail = 0;
   /** Live events. */
   private live = 0;
+  /**
+   * The ids and encoded `data` of positions `head` to `tail`, as UTF-16 code units, one record per
+   * event in log order, at `offset & (chars.length - 1)`.
+   */
+  private chars = new Uint16Array(MIN_CHAR_CAPACITY);
+  /** Offset of the next record's first code unit. */
+  private charTail = 0;
+  private readonly codec = new DataCodec();
   private readonly idTable = new IdTable();
-  private runs = new Map<string, PositionIndex>();
-  private workflows = new Map<string, PositionIndex>();
-  /** Index of every event; built on the first query or delete that needs it, then kept. */
+  private runs = new IndexMap();
+  private workflows = new IndexMap();
+  /** Index of every event; built on the first query that needs it, then kept. */
   private all: PositionIndex | undefined;
+  /** Positions before this one are in `all` (those that were live when added). */
+  private allIndexed = 0;
+  /** Deletes that removed something, so far: an index that saw fewer may hold deleted positions. */
+  private deletes = 0;
   private closed = false;
   private readonly comparePositions = (a: number, b: number): number => this.compare(a, b);
 
-  constructor(private readonly maxEvents: number) {}
+  constructor(
+    private readonly maxEvents: number,
+    /** Positions and character offsets stay below this (renumbered by `rebuild`/`makeRoomForChars`). */
+    private readonly maxPosition: number,
+  ) {}
 
   get size(): number {
     return this.live;
@@ -125,58 +181,18 @@ class MemoryStore implements MemoryTimelineStore {
 
   async append(events: readonly TimelineEvent[]): Promise<void> {
     this.ensureOpen("append");
-    validateTimelineEvents(events);
+    if (!Array.isArray(events)) validateTimelineEvents(events);
     const count = events.length;
     if (count === 0) return;
-    if (this.tail - this.head + count > this.mask + 1 || this.tail + count > MAX_POSITION) {
+    if (this.tail - this.head + count > this.mask + 1 || this.tail + count > this.maxPosition) {
       this.rebuild(count);
     }
-    if ((this.idTable.size + count) * 2 > this.idTable.capacity) this.growIdTable(count);
-    const { ids, hashes, idTable, mask, all } = this;
-    let runId: string | undefined;
-    let run: PositionIndex | undefined;
-    let workflowId: string | undefined;
-    let workflow: PositionIndex | undefined;
-    for (let i = 0; i < count; i++) {
-      const e = events[i]!;
-      const id = e.id;
-      const hash = hashId(id);
-      if (idTable.find(id, hash, ids, hashes, mask) !== -1) continue;
-      // batches usually hold one run's events: skip the map lookups while the run repeats
-      if (e.runId !== runId || run === undefined) {
-        runId = e.runId;
-        run = indexFor(this.runs, runId);
-      }
-      if (e.workflowId !== workflowId || workflow === undefined) {
-        workflowId = e.workflowId;
-        workflow = indexFor(this.workflows, workflowId);
-      }
-      const position = this.tail++;
-      const slot = position & mask;
-      ids[slot] = id;
-      hashes[slot] = hash;
-      // the index keys, not the event's strings: equal, and already retained by the maps
-      this.runIds[slot] = run.key;
-      this.workflowIds[slot] = workflow.key;
-      this.sources[slot] = e.source;
-      this.types[slot] = e.type;
-      this.stages[slot] = e.stage;
-      this.steps[slot] = e.step;
-      this.levels[slot] = e.level;
-      this.messages[slot] = e.message;
-      const data = e.data;
-      // strings and other primitives are immutable: only objects need a copy
-      this.data[slot] = typeof data === "object" && data !== null ? copyJson(data) : data;
-      this.ats[slot] = e.at;
-      this.seqs[slot] = e.seq;
-      this.gone[slot] = 0;
-      this.runOf[slot] = run;
-      this.workflowOf[slot] = workflow;
-      idTable.insert(hash, position);
-      this.live++;
-      this.add(run, position);
-      this.add(workflow, position);
-      if (all !== undefined) this.add(all, position);
+    if ((this.idTable.size + count) * 4 > this.idTable.capacity) this.growIdTable(count);
+    if (!this.write(events, true)) {
+      // Not all in the common form: the shared validator throws the contract's INVALID_INPUT (so
+      // nothing is written), or the batch is valid after all and takes the general path.
+      validateTimelineEvents(events);
+      this.write(events, false);
     }
     if (this.live > this.maxEvents) this.evict();
   }
@@ -186,21 +202,22 @@ class MemoryStore implements MemoryTimelineStore {
     const q = resolveQuery(filter);
     const index =
       q.runId !== undefined
-        ? this.runs.get(q.runId)
+        ? this.indexOf(this.runs, this.runIds, q.runId)
         : q.workflowId !== undefined
-          ? this.workflows.get(q.workflowId)
+          ? this.indexOf(this.workflows, this.workflowIds, q.workflowId)
           : this.allIndex();
     if (index === undefined) return { events: [] };
     this.prepare(index);
-    const positions = index.positions;
+    const { positions, start } = index;
     const n = positions.length;
-    let i = q.from === undefined ? 0 : this.firstAtOrAfter(positions, q.from);
-    if (q.after !== undefined) i = Math.max(i, this.firstAfter(positions, q.after));
+    let i = q.from === undefined ? start : this.firstAtOrAfter(positions, start, q.from);
+    if (q.after !== undefined) i = Math.max(i, this.firstAfter(positions, start, q.after));
     const checkWorkflow = q.runId !== undefined && q.workflowId !== undefined;
     const to = q.to;
+    const mask = this.mask;
     const rows: TimelineEvent[] = [];
     for (; i < n && rows.length <= q.limit; i++) {
-      const slot = positions[i]! & this.mask;
+      const slot = positions[i]! & mask;
       if (to !== undefined && this.ats[slot]! >= to) break;
       if (checkWorkflow && this.workflowIds[slot] !== q.workflowId) continue;
       rows.push(this.toEvent(slot));
@@ -211,31 +228,43 @@ class MemoryStore implements MemoryTimelineStore {
   async delete(filter: TimelineDeleteFilter): Promise<number> {
     this.ensureOpen("delete");
     validateDeleteFilter(filter);
-    const index =
-      filter.runId !== undefined
-        ? this.runs.get(filter.runId)
-        : filter.workflowId !== undefined
-          ? this.workflows.get(filter.workflowId)
-          : this.allIndex();
-    if (index === undefined) return 0;
-    this.prepare(index);
-    // `kill` may compact this index into a new array; this loop keeps reading the old one
-    const positions = index.positions;
-    const mask = this.mask;
+    const { runId, workflowId, before } = filter;
     let count = 0;
-    for (let i = 0; i < positions.length; i++) {
-      const position = positions[i]!;
-      const slot = position & mask;
-      if (filter.before !== undefined && !(this.ats[slot]! < filter.before)) break;
-      if (filter.runId !== undefined && this.runIds[slot] !== filter.runId) continue;
-      if (filter.workflowId !== undefined && this.workflowIds[slot] !== filter.workflowId) continue;
-      this.gone[slot] = 1;
-      this.data[slot] = undefined;
-      this.kill(slot, position);
-      count++;
+    if (runId === undefined && workflowId === undefined) {
+      // `before` alone: one pass over the log beats building and sorting an index of everything
+      const { ats, gone, mask } = this;
+      for (let position = this.head; position < this.tail; position++) {
+        const slot = position & mask;
+        if (gone[slot] === 0 && ats[slot]! < before!) {
+          this.remove(slot, position);
+          count++;
+        }
+      }
+    } else {
+      const indexes = runId !== undefined ? this.runs : this.workflows;
+      const key = runId ?? workflowId!;
+      const index = this.indexOf(indexes, runId !== undefined ? this.runIds : this.workflowIds, key);
+      if (index === undefined) return 0;
+      this.prepare(index);
+      const { positions, start } = index;
+      const { ats, mask } = this;
+      const checkWorkflow = runId !== undefined && workflowId !== undefined;
+      for (let i = start; i < positions.length; i++) {
+        const position = positions[i]!;
+        const slot = position & mask;
+        if (before !== undefined && !(ats[slot]! < before)) break;
+        if (checkWorkflow && this.workflowIds[slot] !== workflowId) continue;
+        this.remove(slot, position);
+        count++;
+      }
+      if (count === positions.length - start) indexes.byKey.delete(key);
     }
-    // Deleted slots stay in the log until `head` passes them; rewrite it once they dominate.
-    if (this.tail - this.head > 2 * this.live + MIN_CAPACITY) this.rebuild(0);
+    if (count > 0) {
+      this.deletes++;
+      this.live -= count;
+      // Deleted slots stay in the log until `head` passes them; rewrite it once they dominate.
+      if (this.tail - this.head > 2 * this.live + MIN_CAPACITY) this.rebuild(0);
+    }
     return count;
   }
 
@@ -243,109 +272,372 @@ class MemoryStore implements MemoryTimelineStore {
     if (this.closed) return;
     this.closed = true;
     this.reset(MIN_CAPACITY);
-    this.idTable.reset(2 * MIN_CAPACITY);
-    this.runs = new Map();
-    this.workflows = new Map();
-    this.all = undefined;
+    this.chars = new Uint16Array(MIN_CHAR_CAPACITY);
+    this.charTail = 0;
+    this.idTable.reset(4 * MIN_CAPACITY);
+  }
+
+  /** True when the event at `position` (at or after `head`) has the id `id`. */
+  hasId(position: number, id: string): boolean {
+    const slot = position & this.mask;
+    const length = this.idLengths[slot]!;
+    if (length !== id.length) return false;
+    const chars = this.chars;
+    const charMask = chars.length - 1;
+    const start = this.idStarts[slot]!;
+    for (let k = 0; k < length; k++) {
+      if (chars[(start + k) & charMask] !== id.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Writes `events` at the log's tail, skipping ids already stored. With `strict`, it also checks
+   * that each event is in the common form, and stops at the first that is not, undoing what it
+   * wrote and returning false; whatever it accepts, `validateTimelineEvent` accepts too (the same
+   * rules, applied more narrowly). Without `strict`, the batch must already be validated.
+   *
+   * One pass that reads each field once: validating first, then writing, read every property
+   * twice, walked `data` twice, and allocated a key array per `data` object.
+   */
+  private write(events: readonly TimelineEvent[], strict: boolean): boolean {
+    const { runIds, workflowIds, sources, types, stages, steps, levels, messages, data } = this;
+    const { ats, seqs, hashes, idStarts, idLengths, dataLengths, idCache, idTable, codec, mask } = this;
+    let chars = this.chars;
+    let charMask = chars.length - 1;
+    let charTail = this.charTail;
+    let charHead = this.firstChar(this.tail, charTail);
+    const first = this.tail;
+    let tail = first;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (strict) {
+        if (typeof e !== "object" || e === null || Array.isArray(e)) return this.undo(first, tail);
+        // inherited keys too: the validator ignores those that are not own, this path gives up
+        for (const key in e) if (!isEventField(key)) return this.undo(first, tail);
+      }
+      const id = e.id;
+      const runId = e.runId;
+      const workflowId = e.workflowId;
+      const seq = e.seq;
+      const at = e.at;
+      const source = e.source;
+      const type = e.type;
+      const stage = e.stage;
+      const step = e.step;
+      const level = e.level;
+      const message = e.message;
+      let value = e.data;
+      // code units of `value` encoded in `codec.units`, after which `value` is what `data` keeps
+      let units = 0;
+      if (strict) {
+        if (
+          typeof id !== "string" ||
+          id.length === 0 ||
+          typeof runId !== "string" ||
+          runId.length === 0 ||
+          typeof workflowId !== "string" ||
+          workflowId.length === 0 ||
+          typeof seq !== "number" ||
+          !Number.isSafeInteger(seq) ||
+          seq < 0 ||
+          typeof at !== "number" ||
+          !Number.isFinite(at) ||
+          typeof source !== "string" ||
+          source.length === 0 ||
+          typeof type !== "string" ||
+          type.length === 0 ||
+          (stage !== undefined && typeof stage !== "string") ||
+          (step !== undefined && typeof step !== "string") ||
+          (message !== undefined && typeof message !== "string") ||
+          (level !== undefined &&
+            level !== "info" &&
+            level !== "debug" &&
+            level !== "warn" &&
+            level !== "error")
+        ) {
+          return this.undo(first, tail);
+        }
+        if (typeof value === "object") {
+          if (value !== null) {
+            units = codec.encode(value);
+            if (units === UNCOMMON) return this.undo(first, tail);
+            if (units === TOO_BIG) {
+              units = 0;
+              value = copyCommonJson(value, 1);
+              if (value === NOT_COMMON) return this.undo(first, tail);
+            } else value = undefined;
+          }
+        } else if (
+          value !== undefined &&
+          typeof value !== "string" &&
+          typeof value !== "boolean" &&
+          !(typeof value === "number" && Number.isFinite(value))
+        ) {
+          return this.undo(first, tail);
+        }
+      } else if (typeof value === "object" && value !== null) {
+        units = codec.encode(value);
+        if (units < 0) {
+          units = 0;
+          value = copyJson(value);
+        } else value = undefined;
+      }
+      const length = id.length;
+      const record = length + units;
+      if (charTail - charHead + record > chars.length || charTail + record > this.maxPosition) {
+        this.charTail = charTail;
+        this.makeRoomForChars(record, tail);
+        chars = this.chars;
+        charMask = chars.length - 1;
+        charTail = this.charTail;
+        charHead = this.firstChar(tail, charTail);
+      }
+      // Hash the id while copying its code units after `charTail`; they count only if it is new.
+      let h = FNV_OFFSET;
+      const unit = charTail & charMask;
+      const encoded = codec.units;
+      if (unit + record <= chars.length) {
+        // the usual case, not wrapping around the end of the ring: no mask per unit
+        for (let k = 0; k < length; k++) {
+          const c = id.charCodeAt(k);
+          h = Math.imul(h ^ c, FNV_PRIME);
+          chars[unit + k] = c;
+        }
+        for (let k = 0; k < units; k++) chars[unit + length + k] = encoded[k]!;
+      } else {
+        for (let k = 0; k < length; k++) {
+          const c = id.charCodeAt(k);
+          h = Math.imul(h ^ c, FNV_PRIME);
+          chars[(unit + k) & charMask] = c;
+        }
+        for (let k = 0; k < units; k++) chars[(unit + length + k) & charMask] = encoded[k]!;
+      }
+      const hash = finishHash(h);
+      if (idTable.findOrInsert(id, hash, tail, this) !== -1) continue;
+      const slot = tail & mask;
+      tail++;
+      hashes[slot] = hash;
+      idStarts[slot] = charTail;
+      idLengths[slot] = length;
+      dataLengths[slot] = units;
+      idCache[slot] = undefined;
+      charTail += record;
+      runIds[slot] = runId;
+      workflowIds[slot] = workflowId;
+      sources[slot] = source;
+      types[slot] = type;
+      stages[slot] = stage;
+      steps[slot] = step;
+      levels[slot] = level;
+      messages[slot] = message;
+      data[slot] = value;
+      ats[slot] = at;
+      seqs[slot] = seq;
+    }
+    this.tail = tail;
+    this.charTail = charTail;
+    this.live += tail - first;
+    return true;
+  }
+
+  /** Forgets positions `first` to `tail` written by a `write` that gave up; returns false. */
+  private undo(first: number, tail: number): false {
+    for (let position = first; position < tail; position++) {
+      const slot = position & this.mask;
+      this.idTable.remove(this.hashes[slot]!, position, this);
+      this.data[slot] = undefined;
+    }
+    return false;
+  }
+
+  /** Offset of the first code unit still needed: that of `head`'s id, or `charTail` when empty. */
+  private firstChar(tail: number, charTail: number): number {
+    return this.head < tail ? this.idStarts[this.head & this.mask]! : charTail;
+  }
+
+  /**
+   * Makes room in `chars` for `length` more code units after `charTail`, for the records of
+   * positions `head` to `tail`: a ring half as large again as needed, and offsets renumbered from 0
+   * when they would pass `maxPosition`.
+   */
+  private makeRoomForChars(length: number, tail: number): void {
+    const old = this.chars;
+    const oldMask = old.length - 1;
+    const from = this.firstChar(tail, this.charTail);
+    const used = this.charTail - from;
+    let capacity = MIN_CHAR_CAPACITY;
+    while (capacity < 1.5 * (used + length)) capacity *= 2;
+    const chars = new Uint16Array(capacity);
+    const charMask = capacity - 1;
+    const shift = this.charTail + length > this.maxPosition ? from : 0;
+    for (let offset = from; offset < this.charTail; offset++) {
+      chars[(offset - shift) & charMask] = old[offset & oldMask]!;
+    }
+    if (shift !== 0) {
+      for (let position = this.head; position < tail; position++)
+        this.idStarts[position & this.mask]! -= shift;
+      this.charTail -= shift;
+    }
+    this.chars = chars;
   }
 
   /** Evicts the oldest events by insertion until at most `maxEvents` remain. */
   private evict(): void {
-    const { gone, mask } = this;
-    while (this.live > this.maxEvents) {
-      const position = this.head++;
-      const slot = position & mask;
-      if (gone[slot] === 0) this.kill(slot, position);
+    const { gone, hashes, idTable, mask } = this;
+    let excess = this.live - this.maxEvents;
+    this.live -= excess;
+    let head = this.head;
+    while (excess > 0) {
+      const slot = head & mask;
+      if (gone[slot] === 1) gone[slot] = 0;
+      else {
+        idTable.remove(hashes[slot]!, head, this);
+        excess--;
+      }
+      head++;
     }
+    this.head = head;
   }
 
-  /** Forgets a live event whose slot is already out of `head`..`tail` or marked gone. */
-  private kill(slot: number, position: number): void {
-    this.live--;
-    this.idTable.remove(this.hashes[slot]!, position, this.hashes, this.mask);
-    const run = this.runOf[slot]!;
-    if (--run.live === 0) {
-      if (this.runs.get(run.key) === run) this.runs.delete(run.key);
-    } else this.maybeCompact(run);
-    const workflow = this.workflowOf[slot]!;
-    if (--workflow.live === 0) {
-      if (this.workflows.get(workflow.key) === workflow) this.workflows.delete(workflow.key);
-    } else this.maybeCompact(workflow);
-    const all = this.all;
-    if (all !== undefined) {
-      all.live--;
-      this.maybeCompact(all);
-    }
+  /** Marks a live event deleted (the caller counts it). */
+  private remove(slot: number, position: number): void {
+    this.gone[slot] = 1;
+    this.data[slot] = undefined;
+    this.idTable.remove(this.hashes[slot]!, position, this);
   }
 
   private isLive(position: number): boolean {
     return position >= this.head && position < this.tail && this.gone[position & this.mask] === 0;
   }
 
+  /**
+   * The index of `key` in `indexes` (runs or workflows, keyed by the column `keys`), after adding to
+   * them every live position appended since they were last read.
+   */
+  private indexOf(indexes: IndexMap, keys: string[], key: string): PositionIndex | undefined {
+    const tail = this.tail;
+    const { gone, mask } = this;
+    const map = indexes.byKey;
+    let current: string | undefined;
+    let index: PositionIndex | undefined;
+    for (let position = Math.max(indexes.indexed, this.head); position < tail; position++) {
+      const slot = position & mask;
+      if (gone[slot] === 1) continue;
+      // runs usually append their events together: skip the map lookups while the key repeats
+      const k = keys[slot]!;
+      if (k !== current || index === undefined) {
+        current = k;
+        index = map.get(k);
+        if (index === undefined) {
+          index = new PositionIndex(k, this.deletes);
+          map.set(k, index);
+        }
+      }
+      this.add(index, position);
+    }
+    indexes.indexed = tail;
+    if (map.size > indexes.sweepAt) {
+      // forget the indexes whose every event was evicted
+      for (const [k, old] of map) if (old.last < this.head) map.delete(k);
+      indexes.sweepAt = Math.max(MIN_SWEEP, 2 * map.size);
+    }
+    return map.get(key);
+  }
+
+  /** Appends `position`, newer than every position in `index`. */
   private add(index: PositionIndex, position: number): void {
     const positions = index.positions;
     const n = positions.length;
-    if (index.sorted && n > index.start) {
+    if (n === index.start || index.last < this.head) {
+      // nothing in it is live (every position was dropped, or is evicted): start afresh
+      if (n > 0) clearIndex(index, this.deletes);
+      index.min = position;
+    } else if (index.sorted) {
+      // a deleted last position tells nothing about the live ones before it: sort when read
       const last = positions[n - 1]!;
-      // a dead last position's slot may hold a newer event: sort on the next read to be safe
-      if (!this.isLive(last) || this.compare(last, position) > 0) index.sorted = false;
+      if (this.gone[last & this.mask] === 1 || this.compare(last, position) > 0) index.sorted = false;
     }
-    positions.push(position);
-    index.live++;
+    index.positions.push(position);
+    index.last = position;
   }
 
-  private maybeCompact(index: PositionIndex): void {
-    const positions = index.positions;
-    let start = index.start;
-    // eviction kills the oldest first, which usually sit at the front
-    while (start < positions.length && !this.isLive(positions[start]!)) start++;
-    index.start = start;
-    const dead = positions.length - start - index.live;
-    if (start >= MIN_INDEX_COMPACT && start * 2 > positions.length) {
-      index.positions = positions.slice(start);
-      index.start = 0;
-    } else if (dead >= MIN_INDEX_COMPACT && dead > index.live) {
-      this.dropDead(index);
+  /** Leaves only live positions from `index.start` on, in (`at`, `seq`, `id`) order. */
+  private prepare(index: PositionIndex): void {
+    if (index.deletes !== this.deletes) this.dropDead(index);
+    else if (index.min < this.head) {
+      if (index.increasing) this.dropEvicted(index);
+      else this.dropDead(index);
     }
+    if (!index.sorted) {
+      let positions = index.positions;
+      if (index.start > 0) positions = index.positions = positions.slice(index.start);
+      index.start = 0;
+      positions.sort(this.comparePositions);
+      index.sorted = true;
+      let increasing = true;
+      let min = positions[0] ?? 0;
+      for (let i = 1; i < positions.length; i++) {
+        const position = positions[i]!;
+        if (position < positions[i - 1]!) increasing = false;
+        if (position < min) min = position;
+      }
+      index.increasing = increasing;
+      index.min = min;
+    }
+  }
+
+  /** Skips the evicted prefix of an increasing index (binary search), compacting now and then. */
+  private dropEvicted(index: PositionIndex): void {
+    const positions = index.positions;
+    const head = this.head;
+    let lo = index.start;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! < head) lo = mid + 1;
+      else hi = mid;
+    }
+    index.min = lo < positions.length ? positions[lo]! : head;
+    if (lo >= MIN_INDEX_COMPACT && lo * 2 > positions.length) {
+      index.positions = positions.slice(lo);
+      index.start = 0;
+    } else index.start = lo;
   }
 
   private dropDead(index: PositionIndex): void {
     const positions = index.positions;
     const out: number[] = [];
+    let min = this.tail;
     for (let i = index.start; i < positions.length; i++) {
       const position = positions[i]!;
-      if (this.isLive(position)) out.push(position);
+      if (this.isLive(position)) {
+        out.push(position);
+        if (position < min) min = position;
+      }
     }
     index.positions = out;
     index.start = 0;
+    index.min = min;
+    index.deletes = this.deletes;
   }
 
-  /** Leaves only live positions, from index 0, in (`at`, `seq`, `id`) order. */
-  private prepare(index: PositionIndex): void {
-    if (index.positions.length !== index.live) {
-      if (index.positions.length - index.start === index.live) {
-        index.positions = index.positions.slice(index.start);
-        index.start = 0;
-      } else this.dropDead(index);
-    }
-    if (!index.sorted) {
-      index.positions.sort(this.comparePositions);
-      index.sorted = true;
-    }
-  }
-
+  /** The index of every event, after adding to it every live position appended since last read. */
   private allIndex(): PositionIndex {
     let all = this.all;
     if (all === undefined) {
-      all = new PositionIndex("");
-      for (let position = this.head; position < this.tail; position++) {
-        if (this.gone[position & this.mask] === 0) this.add(all, position);
-      }
-      this.all = all;
+      all = this.all = new PositionIndex("", this.deletes);
+      this.allIndexed = this.head;
     }
+    const tail = this.tail;
+    for (let position = Math.max(this.allIndexed, this.head); position < tail; position++) {
+      if (this.gone[position & this.mask] === 0) this.add(all, position);
+    }
+    this.allIndexed = tail;
     return all;
   }
 
+  /** Order of two live positions in (`at`, `seq`, `id`). */
   private compare(a: number, b: number): number {
     const sa = a & this.mask;
     const sb = b & this.mask;
@@ -353,15 +645,25 @@ class MemoryStore implements MemoryTimelineStore {
     if (ats[sa] !== ats[sb]) return ats[sa]! < ats[sb]! ? -1 : 1;
     const seqs = this.seqs;
     if (seqs[sa] !== seqs[sb]) return seqs[sa]! < seqs[sb]! ? -1 : 1;
-    const ia = this.ids[sa]!;
-    const ib = this.ids[sb]!;
-    if (ia === ib) return 0;
-    return ia < ib ? -1 : 1;
+    // ids compare by UTF-16 code units, as JavaScript strings do
+    const chars = this.chars;
+    const charMask = chars.length - 1;
+    const startA = this.idStarts[sa]!;
+    const startB = this.idStarts[sb]!;
+    const lengthA = this.idLengths[sa]!;
+    const lengthB = this.idLengths[sb]!;
+    const n = Math.min(lengthA, lengthB);
+    for (let k = 0; k < n; k++) {
+      const ca = chars[(startA + k) & charMask]!;
+      const cb = chars[(startB + k) & charMask]!;
+      if (ca !== cb) return ca < cb ? -1 : 1;
+    }
+    return lengthA === lengthB ? 0 : lengthA < lengthB ? -1 : 1;
   }
 
-  /** First index in `positions` (prepared) whose event has `at >= from`. */
-  private firstAtOrAfter(positions: number[], from: number): number {
-    let lo = 0;
+  /** First index in `positions` (prepared, from `start`) whose event has `at >= from`. */
+  private firstAtOrAfter(positions: number[], start: number, from: number): number {
+    let lo = start;
     let hi = positions.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -371,28 +673,37 @@ class MemoryStore implements MemoryTimelineStore {
     return lo;
   }
 
-  /** First index in `positions` (prepared) strictly after `after` in (`at`, `seq`, `id`) order. */
-  private firstAfter(positions: number[], after: TimelinePosition): number {
-    let lo = 0;
+  /** First index in `positions` (prepared, from `start`) strictly after `after` in (`at`, `seq`, `id`) order. */
+  private firstAfter(positions: number[], start: number, after: TimelinePosition): number {
+    let lo = start;
     let hi = positions.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const slot = positions[mid]! & this.mask;
       const at = this.ats[slot]!;
       const seq = this.seqs[slot]!;
-      const id = this.ids[slot]!;
       const beforeOrSame =
-        at !== after.at ? at < after.at : seq !== after.seq ? seq < after.seq : id <= after.id;
+        at !== after.at ? at < after.at : seq !== after.seq ? seq < after.seq : this.idOf(slot) <= after.id;
       if (beforeOrSame) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
+  /** The id of the event in `slot`, decoded from `chars` once and then cached. */
+  private idOf(slot: number): string {
+    let id = this.idCache[slot];
+    if (id === undefined) {
+      id = decodeUnits(this.chars, this.idStarts[slot]!, this.idLengths[slot]!);
+      this.idCache[slot] = id;
+    }
+    return id;
+  }
+
   /** A fresh, caller-owned copy of the event in `slot`; absent fields stay absent. */
   private toEvent(slot: number): TimelineEvent {
     const out: TimelineEvent = {
-      id: this.ids[slot]!,
+      id: this.idOf(slot),
       runId: this.runIds[slot]!,
       workflowId: this.workflowIds[slot]!,
       seq: this.seqs[slot]!,
@@ -408,15 +719,21 @@ class MemoryStore implements MemoryTimelineStore {
     if (level !== undefined) out.level = level;
     const message = this.messages[slot];
     if (message !== undefined) out.message = message;
-    const data = this.data[slot];
-    if (data !== undefined) out.data = copyJson(data);
+    if (this.dataLengths[slot] !== 0) {
+      out.data = this.codec.decode(this.chars, this.idStarts[slot]! + this.idLengths[slot]!);
+    } else {
+      const data = this.data[slot];
+      if (data !== undefined) out.data = copyJson(data);
+    }
     return out;
   }
 
   /**
    * Rewrites the log with only live events, renumbered from 0, in a ring with room for them plus
-   * `extra` more (and a quarter to spare, so steady appends do not rebuild again), then rebuilds
-   * the id table and indexes. Used to grow, to drop deleted slots, and to keep positions small.
+   * `extra` more (and a quarter to spare, so steady appends do not rebuild again), their ids'
+   * code units from offset 0, then rebuilds the id table; the indexes are dropped, to be built
+   * again by the next query that needs them. Used to grow, to drop deleted slots, and to keep
+   * positions and offsets small.
    */
   private rebuild(extra: number): void {
     const need = Math.ceil((this.live + extra) * 1.25);
@@ -424,7 +741,12 @@ class MemoryStore implements MemoryTimelineStore {
     while (capacity < need) capacity *= 2;
     const old = {
       mask: this.mask,
-      ids: this.ids,
+      hashes: this.hashes,
+      idStarts: this.idStarts,
+      idLengths: this.idLengths,
+      dataLengths: this.dataLengths,
+      idCache: this.idCache,
+      chars: this.chars,
       runIds: this.runIds,
       workflowIds: this.workflowIds,
       sources: this.sources,
@@ -436,25 +758,34 @@ class MemoryStore implements MemoryTimelineStore {
       data: this.data,
       ats: this.ats,
       seqs: this.seqs,
-      hashes: this.hashes,
       gone: this.gone,
-      runOf: this.runOf,
-      workflowOf: this.workflowOf,
     };
     const from = this.head;
     const to = this.tail;
+    let liveChars = 0;
+    for (let p = from; p < to; p++) {
+      const o = p & old.mask;
+      if (old.gone[o] === 0) liveChars += old.idLengths[o]! + old.dataLengths[o]!;
+    }
+    let charCapacity = MIN_CHAR_CAPACITY;
+    while (charCapacity < 1.5 * liveChars) charCapacity *= 2;
+    const oldCharMask = old.chars.length - 1;
+    const chars = new Uint16Array(charCapacity);
     this.idTable.reset(tableCapacity(this.live + extra));
     this.reset(capacity);
-    const hadAll = this.all !== undefined;
-    this.all = undefined;
-    for (const index of this.runs.values()) clearIndex(index);
-    for (const index of this.workflows.values()) clearIndex(index);
-    let position = 0;
+    let s = 0;
+    let charTail = 0;
     for (let p = from; p < to; p++) {
       const o = p & old.mask;
       if (old.gone[o] === 1) continue;
-      const s = position;
-      this.ids[s] = old.ids[o]!;
+      const start = old.idStarts[o]!;
+      const length = old.idLengths[o]! + old.dataLengths[o]!;
+      for (let k = 0; k < length; k++) chars[charTail + k] = old.chars[(start + k) & oldCharMask]!;
+      this.idStarts[s] = charTail;
+      this.idLengths[s] = old.idLengths[o]!;
+      this.dataLengths[s] = old.dataLengths[o]!;
+      charTail += length;
+      this.idCache[s] = old.idCache[o];
       this.hashes[s] = old.hashes[o]!;
       this.runIds[s] = old.runIds[o]!;
       this.workflowIds[s] = old.workflowIds[o]!;
@@ -467,18 +798,13 @@ class MemoryStore implements MemoryTimelineStore {
       this.data[s] = old.data[o];
       this.ats[s] = old.ats[o]!;
       this.seqs[s] = old.seqs[o]!;
-      const run = old.runOf[o]!;
-      const workflow = old.workflowOf[o]!;
-      this.runOf[s] = run;
-      this.workflowOf[s] = workflow;
-      this.idTable.insert(old.hashes[o]!, position);
-      this.tail = ++position;
-      this.add(run, s);
-      this.add(workflow, s);
+      this.idTable.insert(old.hashes[o]!, s);
+      s++;
     }
-    // indexes counted their events again through add()
-    this.live = position;
-    if (hadAll) this.allIndex();
+    this.chars = chars;
+    this.charTail = charTail;
+    this.tail = s;
+    this.live = s;
   }
 
   private growIdTable(extra: number): void {
@@ -490,10 +816,14 @@ class MemoryStore implements MemoryTimelineStore {
     }
   }
 
-  /** Fresh, empty columns for a ring of `capacity` slots (a power of two). */
+  /** Fresh, empty columns for a ring of `capacity` slots (a power of two), and no indexes. */
   private reset(capacity: number): void {
     this.mask = capacity - 1;
-    this.ids = new Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.idStarts = new Int32Array(capacity);
+    this.idLengths = new Int32Array(capacity);
+    this.dataLengths = new Int32Array(capacity);
+    this.idCache = new Array(capacity);
     this.runIds = new Array(capacity);
     this.workflowIds = new Array(capacity);
     this.sources = new Array(capacity);
@@ -505,13 +835,13 @@ class MemoryStore implements MemoryTimelineStore {
     this.data = new Array(capacity);
     this.ats = new Float64Array(capacity);
     this.seqs = new Float64Array(capacity);
-    this.hashes = new Int32Array(capacity);
     this.gone = new Uint8Array(capacity);
-    this.runOf = new Array(capacity);
-    this.workflowOf = new Array(capacity);
     this.head = 0;
     this.tail = 0;
     this.live = 0;
+    this.runs = new IndexMap();
+    this.workflows = new IndexMap();
+    this.all = undefined;
   }
 
   private ensureOpen(operation: string): void {
@@ -524,25 +854,53 @@ class MemoryStore implements MemoryTimelineStore {
   }
 }
 
-function indexFor(map: Map<string, PositionIndex>, key: string): PositionIndex {
-  let index = map.get(key);
-  if (index === undefined) {
-    index = new PositionIndex(key);
-    map.set(key, index);
-  }
-  return index;
+/**
+ * The per-run or per-workflow position indexes, built from one column of the log as queries and
+ * deletes need them.
+ */
+class IndexMap {
+  readonly byKey = new Map<string, PositionIndex>();
+  /** Positions before this one are in the indexes (those that were live when added). */
+  indexed = 0;
+  /** `byKey.size` at which the indexes whose every event was evicted are swept out. */
+  sweepAt = MIN_SWEEP;
 }
 
-function clearIndex(index: PositionIndex): void {
+function isEventField(key: string): boolean {
+  switch (key) {
+    case "id":
+    case "runId":
+    case "workflowId":
+    case "seq":
+    case "at":
+    case "source":
+    case "type":
+    case "stage":
+    case "step":
+    case "level":
+    case "message":
+    case "data":
+      return true;
+    default:
+      return false;
+  }
+}
+
+function clearIndex(index: PositionIndex, deletes: number): void {
   index.positions = [];
   index.start = 0;
-  index.live = 0;
   index.sorted = true;
+  index.increasing = true;
+  index.deletes = deletes;
 }
 
-/** Id-table slots for `count` ids at a load of at most 1/2. */
+/**
+ * Id-table slots for `count` ids at a load of at most 1/4: a lookup then nearly always finds its
+ * first slot empty, and a removal has little to shift. Measured 5–15% faster appends than a load of
+ * 1/2, for 4 more bytes an event.
+ */
 function tableCapacity(count: number): number {
-  let capacity = 2 * MIN_CAPACITY;
-  while (capacity < count * 2) capacity *= 2;
+  let capacity = 4 * MIN_CAPACITY;
+  while (capacity < count * 4) capacity *= 2;
   return capacity;
 }

@@ -6,7 +6,9 @@ import {
   type TimelineEvent,
 } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
+import { copyJson } from "../src/copy-json.js";
 import { createMemoryTimelineStore, DEFAULT_MAX_EVENTS } from "../src/index.js";
+import { createMemoryTimelineStoreWithLimit } from "../src/memory-timeline-store.js";
 
 function ev(runId: string, seq: number, at: number, workflowId = "wf"): TimelineEvent {
   return { id: `${runId}#${seq}`, runId, workflowId, seq, at, source: "runtime", type: "log" };
@@ -65,64 +67,122 @@ describe("createMemoryTimelineStore", () => {
   });
 
   it("matches a naive model through random appends, deletes, evictions and paged queries", async () => {
-    // a seeded generator keeps failures reproducible
-    let seed = 12345;
-    const random = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
-    const maxEvents = 300;
-    const store = createMemoryTimelineStore({ maxEvents });
-    let model: Array<{ e: TimelineEvent; order: number }> = [];
-    let order = 0;
-    let nextSeq = 0;
-    for (let step = 0; step < 400; step++) {
-      const action = random(10);
-      if (action < 6) {
-        const batch: TimelineEvent[] = [];
-        for (let i = random(40); i >= 0; i--) {
-          const e = ev(`run${random(12)}`, nextSeq++, random(500), `wf${random(3)}`);
-          // sometimes re-append a stored id: must keep the first copy
-          batch.push(random(10) === 0 && model.length > 0 ? model[random(model.length)]!.e : e);
-        }
-        await store.append(batch);
-        for (const e of batch) {
-          if (!model.some((m) => m.e.id === e.id)) model.push({ e, order: order++ });
-        }
-        model.sort((a, b) => a.order - b.order);
-        model = model.slice(Math.max(0, model.length - maxEvents));
-      } else if (action < 8) {
-        const filter = [
-          { runId: `run${random(12)}` },
-          { workflowId: `wf${random(3)}` },
-          { before: random(500) },
-          { workflowId: `wf${random(3)}`, before: random(500) },
-        ][random(4)]!;
-        const removed = model.filter((m) => matchesDeleteFilter(m.e, filter));
-        expect(await store.delete(filter)).toBe(removed.length);
-        model = model.filter((m) => !matchesDeleteFilter(m.e, filter));
-      } else {
-        const filter = [
-          {},
-          { runId: `run${random(12)}` },
-          { workflowId: `wf${random(3)}`, from: random(250) },
-          { from: random(250), to: 250 + random(250) },
-          { runId: `run${random(12)}`, workflowId: `wf${random(3)}` },
-        ][random(5)]!;
-        const expected = model
-          .map((m) => m.e)
-          .filter((e) => matchesQuery(e, filter))
-          .sort(compareTimelineEvents);
-        const got: TimelineEvent[] = [];
-        let next: string | undefined;
-        do {
-          const page = await store.query({ ...filter, limit: 1 + random(50), ...(next ? { next } : {}) });
-          got.push(...page.events);
-          next = page.next;
-        } while (next !== undefined);
-        expect(got.map((e) => e.id)).toEqual(expected.map((e) => e.id));
-      }
-      expect(store.size).toBe(model.length);
-    }
+    await checkAgainstModel({ seed: 12345, maxEvents: 300, runs: 12, steps: 400 });
+  });
+
+  it("matches the model with data, long ids, many runs and positions renumbered often", async () => {
+    // maxPosition 4096: positions and character offsets are renumbered every few thousand events
+    await checkAgainstModel({
+      seed: 777,
+      maxEvents: 80,
+      runs: 3000,
+      steps: 1500,
+      maxPosition: 4096,
+      rich: true,
+    });
+  });
+
+  it("matches the model when one batch is larger than maxEvents", async () => {
+    await checkAgainstModel({ seed: 99, maxEvents: 20, runs: 5, steps: 300 });
   });
 });
+
+interface ModelOptions {
+  seed: number;
+  maxEvents: number;
+  runs: number;
+  steps: number;
+  maxPosition?: number;
+  /** events carry data (encoded, copied or primitive) and ids of varied length */
+  rich?: boolean;
+}
+
+async function checkAgainstModel(options: ModelOptions): Promise<void> {
+  const { maxEvents, runs, steps } = options;
+  // a seeded generator keeps failures reproducible
+  let seed = options.seed;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const store =
+    options.maxPosition === undefined
+      ? createMemoryTimelineStore({ maxEvents })
+      : createMemoryTimelineStoreWithLimit(maxEvents, options.maxPosition);
+  const make = (seq: number): TimelineEvent => {
+    const e = ev(`run${random(runs)}`, seq, random(500), `wf${random(3)}`);
+    if (!options.rich) return e;
+    if (random(4) === 0) e.id = `${e.id}-${"é😀x".repeat(random(12))}`;
+    switch (random(6)) {
+      case 0:
+        e.data = { seq, list: [seq, "s", null, true, 1.25], nested: { deep: [[seq]] } };
+        break;
+      case 1:
+        e.data = Object.assign(Object.create(null) as object, { copied: seq });
+        break;
+      case 2:
+        e.data = random(2) === 0 ? `text ${seq}` : null;
+        break;
+      case 3:
+        e.data = { big: "y".repeat(5000 + random(100)) };
+        break;
+      default:
+        break;
+    }
+    return e;
+  };
+  let model: Array<{ e: TimelineEvent; order: number }> = [];
+  let order = 0;
+  let nextSeq = 0;
+  for (let step = 0; step < steps; step++) {
+    const action = random(10);
+    if (action < 6) {
+      const batch: TimelineEvent[] = [];
+      for (let i = random(40); i >= 0; i--) {
+        const e = make(nextSeq++);
+        // sometimes re-append a stored id: must keep the first copy
+        batch.push(random(10) === 0 && model.length > 0 ? { ...model[random(model.length)]!.e, at: 7 } : e);
+      }
+      await store.append(batch);
+      for (const e of batch) {
+        if (!model.some((m) => m.e.id === e.id)) model.push({ e, order: order++ });
+      }
+      model.sort((a, b) => a.order - b.order);
+      model = model.slice(Math.max(0, model.length - maxEvents));
+    } else if (action < 8) {
+      const filter = [
+        { runId: `run${random(runs)}` },
+        { workflowId: `wf${random(3)}` },
+        { before: random(500) },
+        { workflowId: `wf${random(3)}`, before: random(500) },
+        { runId: `run${random(runs)}`, workflowId: `wf${random(3)}` },
+      ][random(5)]!;
+      const removed = model.filter((m) => matchesDeleteFilter(m.e, filter));
+      expect(await store.delete(filter)).toBe(removed.length);
+      model = model.filter((m) => !matchesDeleteFilter(m.e, filter));
+    } else {
+      const live = model.length > 0 ? model[random(model.length)]!.e : undefined;
+      const filter = [
+        {},
+        { runId: live?.runId ?? `run${random(runs)}` },
+        { workflowId: `wf${random(3)}`, from: random(250) },
+        { from: random(250), to: 250 + random(250) },
+        { runId: `run${random(runs)}`, workflowId: `wf${random(3)}` },
+      ][random(5)]!;
+      const expected = model
+        .map((m) => m.e)
+        .filter((e) => matchesQuery(e, filter))
+        .sort(compareTimelineEvents);
+      const got: TimelineEvent[] = [];
+      let next: string | undefined;
+      do {
+        const page = await store.query({ ...filter, limit: 1 + random(50), ...(next ? { next } : {}) });
+        got.push(...page.events);
+        next = page.next;
+      } while (next !== undefined);
+      expect(got.map((e) => e.id)).toEqual(expected.map((e) => e.id));
+      if (options.rich) expect(got).toEqual(expected.map((e) => ({ ...e, data: copyJson(e.data) })));
+    }
+    expect(store.size).toBe(model.length);
+  }
+}
