@@ -5,20 +5,8 @@ import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { WorkflowRuntime } from "../dist/index.js";
+import { linear } from "./workflows.mjs";
 
-const linear = {
-  id: "linear",
-  triggers: { go: { event: "linear.go", pipeline: "p" } },
-  pipelines: {
-    p: {
-      stages: [
-        { id: "s1", steps: [{ id: "a", action: async () => ({ a: 1 }) }] },
-        { id: "s2", steps: [{ id: "b", action: async () => ({ b: 2 }) }] },
-        { id: "s3", steps: [{ id: "c", action: async () => ({ c: 3 }) }] },
-      ],
-    },
-  },
-};
 const runtime = new WorkflowRuntime({
   bus: createEventBus(),
   storeRegistry: new StoreRegistry(),

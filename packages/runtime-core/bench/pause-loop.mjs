@@ -4,48 +4,19 @@
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { WorkflowRuntime } from "../dist/index.js";
+import { pausing } from "./workflows.mjs";
 
 const bus = createEventBus();
 const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
 const waiting = new Map();
-await runtime.register(
-  {
-    id: "pz",
-    triggers: { go: { event: "pz.go", pipeline: "p" } },
-    pipelines: {
-      p: {
-        stages: [
-          {
-            id: "s1",
-            steps: [
-              {
-                id: "s1",
-                action: async (ctx) => {
-                  const pause = await ctx.use((d) => d.require("__pause_service__"));
-                  pause.register({
-                    event: "approve",
-                    conditions: [{ path: "id", op: "==", value: ctx.state().id }],
-                  });
-                  return { a: 1 };
-                },
-              },
-            ],
-          },
-          { id: "s2", steps: [{ id: "s2", action: async () => ({ b: 2 }) }] },
-          { id: "s3", steps: [{ id: "s3", action: async () => ({ c: 3 }) }] },
-        ],
-      },
-    },
+await runtime.register(pausing, {
+  pauseWindowMs: Number(process.env.WINDOW ?? 0),
+  onComplete: (result) => {
+    const resolve = waiting.get(result.metadata.runId);
+    waiting.delete(result.metadata.runId);
+    resolve?.(result);
   },
-  {
-    pauseWindowMs: Number(process.env.WINDOW ?? 0),
-    onComplete: (result) => {
-      const resolve = waiting.get(result.metadata.runId);
-      waiting.delete(result.metadata.runId);
-      resolve?.(result);
-    },
-  },
-);
+});
 async function cycle(i) {
   const started = await runtime.invoke("pz", "go", { id: i });
   if (!started.ok || started.value.status !== "paused") throw new Error("expected a paused run");

@@ -6,6 +6,7 @@ import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { WorkflowRuntime } from "../dist/index.js";
+import { linear, waitingWorkflow } from "./workflows.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const N = QUICK ? 2_000 : 20_000;
@@ -18,50 +19,6 @@ const step2 = async (s) => ({ ...s, b: 2 });
 const step3 = async (s) => ({ ...s, c: 3 });
 async function plainChain(input) {
   return step3(await step2(await step1(input)));
-}
-
-const linear = {
-  id: "linear",
-  triggers: { go: { event: "linear.go", pipeline: "p" } },
-  pipelines: {
-    p: {
-      stages: [
-        { id: "s1", steps: [{ id: "a", action: async () => ({ a: 1 }) }] },
-        { id: "s2", steps: [{ id: "b", action: async () => ({ b: 2 }) }] },
-        { id: "s3", steps: [{ id: "c", action: async () => ({ c: 3 }) }] },
-      ],
-    },
-  },
-};
-
-/** `<id>.go` starts a run that waits for `<id>.answer` whose `key` matches its own, then finishes. */
-function waitingWorkflow(id, key) {
-  return {
-    id,
-    triggers: { go: { event: `${id}.go`, pipeline: "p" } },
-    pipelines: {
-      p: {
-        stages: [
-          {
-            id: "wait",
-            steps: [
-              {
-                id: "w",
-                action: async (ctx) => {
-                  const pause = await ctx.use((d) => d.require("__pause_service__"));
-                  pause.register({
-                    event: `${id}.answer`,
-                    conditions: [{ path: key, op: "==", value: ctx.state()[key] }],
-                  });
-                },
-              },
-            ],
-          },
-          { id: "after", steps: [{ id: "a", action: async () => ({ done: true }) }] },
-        ],
-      },
-    },
-  };
 }
 
 async function makeRuntime(timeline) {
