@@ -1,8 +1,7 @@
 import { describeValue, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
-
-const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+import { isUnsafeKey } from "./unsafe-keys.js";
 
 function invalid(field: string, message: string): never {
   throw new SystemError("INVALID_INPUT", `checkpoint.${field}: ${message}`, { details: { field } });
@@ -88,7 +87,7 @@ export function sanitizePatch<S extends object>(patch: unknown): Partial<S> | un
   if (!isRecord(patch)) return undefined;
   const clean: Record<string, unknown> = {};
   for (const key of Object.keys(patch)) {
-    if (!UNSAFE_KEYS.has(key)) clean[key] = patch[key];
+    if (!isUnsafeKey(key)) clean[key] = patch[key];
   }
   return clean as Partial<S>;
 }

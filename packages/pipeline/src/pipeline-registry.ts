@@ -1,6 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunInfo } from "./run-info.js";
+import { isUnsafeKey } from "./unsafe-keys.js";
 
 export type { RetentionPolicy, RunInfo } from "./run-info.js";
 
@@ -8,10 +9,6 @@ const DEFAULT_MAX_FINISHED = 1000;
 
 function isFinished(status: RunInfo["status"]): boolean {
   return status === "completed" || status === "failed" || status === "aborted";
-}
-
-function isUnsafeKey(key: string): boolean {
-  return key === "__proto__" || key === "constructor" || key === "prototype";
 }
 
 /**
