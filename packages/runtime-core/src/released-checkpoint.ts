@@ -3,10 +3,10 @@ import type { RunState } from "./types.js";
 
 /**
  * What a parked run keeps once its pause window has released the live context: the parts of its
- * checkpoint that are its own data (state and trigger event) as JSON text, and the two numbers
- * that say where it continues. Everything else in a checkpoint is already on the run record (ids,
- * the waits it is parked on, which the wait index holds anyway) and is put back on restore, so the
- * text stays small and serialising it on every park stays cheap.
+ * checkpoint that are its own data (state and trigger event) as JSON text, and where it continues
+ * (next stage, its id, the sequence number). Everything else in a checkpoint is already on the run
+ * record (ids, the waits it is parked on, which the wait index holds anyway) and is put back on
+ * restore, so the text stays small and serialising it on every park stays cheap.
  */
 export class ReleasedCheckpoint {
   private constructor(

@@ -23,7 +23,7 @@ export interface RunContainerFactory {
 /**
  * Everything the runtime holds for one run that has not finished. All fields are declared up
  * front so every record has one hidden class; the live context (store, container, pipeline run)
- * is dropped when a parked run's pause window ends, leaving the checkpoint as JSON text.
+ * is dropped when a parked run's pause window ends, leaving its released checkpoint.
  */
 export class RunRecord {
   status: RunInfo["status"] = "queued";

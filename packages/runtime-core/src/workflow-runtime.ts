@@ -1046,7 +1046,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     (wf.parkTimer as { unref?: () => void }).unref?.();
   }
 
-  /** Ends a parked run's pause window: keep only the checkpoint, as JSON text. */
+  /** Ends a parked run's pause window: keep only its released checkpoint (see ReleasedCheckpoint). */
   private async releaseLiveContext(record: RunRecord): Promise<void> {
     const store = record.store;
     const checkpoint = record.checkpoint;
@@ -1180,14 +1180,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
-    const seq = (record.checkpoint?.seq ?? this.seqOfJson(record)) + 1;
+    const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
     const state = this.currentState(record);
     this.writeRuntimeEvent(record, seq, "run.aborted", reason, undefined);
     return this.finish(record, ok({ status: "aborted", state }, this.meta(record)));
-  }
-
-  private seqOfJson(record: RunRecord): number {
-    return record.released?.seq ?? 0;
   }
 
   private currentState(record: RunRecord): RunState {
