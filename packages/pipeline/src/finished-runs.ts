@@ -1,3 +1,4 @@
+import { RunIdIndex } from "./run-id-index.js";
 import type { RunInfo } from "./run-info.js";
 
 type FinishedStatus = "completed" | "failed" | "aborted";
@@ -11,10 +12,11 @@ const MIN_CAPACITY = 16;
  * default, each for as long as the next thousand take to finish: long enough to outlive a young-
  * generation GC or two, and copying a thousand small objects on each one was a fifth of a short
  * run's cost. Columns hold plain numbers and strings the run already had (ids, stage ids), so a
- * finished run costs the GC almost nothing.
+ * finished run costs the GC almost nothing. Finding a run by id uses a {@link RunIdIndex}, built
+ * on the first lookup (hosts that never look a finished run up never pay for hashing its id).
  *
  * A run is addressed by its position, an ever-increasing number (its slot is `position %
- * capacity`); positions stay valid until `compact()` renumbers them (and says so).
+ * capacity`); positions stay valid until `compactIfSparse()` packs the ring.
  */
 export class FinishedRuns {
   private capacity = 0;
@@ -30,19 +32,44 @@ export class FinishedRuns {
   private statuses = new Uint8Array(0);
   private startedAts = new Float64Array(0);
   private updatedAts = new Float64Array(0);
+  /** By slot: the registry's count of runs added when this one was first added (its list order). */
+  private addeds = new Float64Array(0);
+  private index: RunIdIndex | undefined;
 
   /** How many finished runs are held. */
   get size(): number {
     return this.live;
   }
 
-  /** Appends a finished run; returns its position. */
-  push(info: RunInfo): number {
+  /** Appends a finished run that was first added to the registry as its `added`-th run. */
+  push(info: RunInfo, added: number): void {
     if (this.tail - this.head === this.capacity) this.grow();
     const position = this.tail++;
+    const slot = position % this.capacity;
     this.write(position, info);
+    this.addeds[slot] = added;
     this.live++;
-    return position;
+    const index = this.index;
+    if (index !== undefined) {
+      // Entries of runs that left pile up: past a point, rebuilding on the next lookup is cheaper.
+      if (index.crowded) this.index = undefined;
+      else index.add(slot, info.runId);
+    }
+  }
+
+  /** Position of the run `runId`, or -1. */
+  find(runId: string): number {
+    if (this.live === 0) return -1;
+    if (this.index === undefined) this.buildIndex();
+    const slot = this.index!.find(runId, this.runIds);
+    if (slot === -1) return -1;
+    const capacity = this.capacity;
+    return this.head + ((slot - (this.head % capacity) + capacity) % capacity);
+  }
+
+  /** When the run at `position` was first added to the registry (see `push`). */
+  added(position: number): number {
+    return this.addeds[position % this.capacity]!;
   }
 
   /** Overwrites the run at `position` (keeping its place in the finishing order). */
@@ -107,6 +134,12 @@ export class FinishedRuns {
     return undefined;
   }
 
+  /** Position of the next run held after `position` in the finishing order, or -1. */
+  next(position: number): number {
+    for (let p = position + 1; p < this.tail; p++) if (this.runIds[p % this.capacity] !== undefined) return p;
+    return -1;
+  }
+
   /** Position of the run that finished longest ago, or -1. */
   oldest(): number {
     while (this.head < this.tail && this.runIds[this.head % this.capacity] === undefined) this.head++;
@@ -115,23 +148,34 @@ export class FinishedRuns {
 
   /**
    * Packs the held runs to the front once removed ones dominate (runs deleted out of order do not
-   * advance `head`), calling `moved(runId, position)` for each run whose position changed.
+   * advance `head`).
    */
-  compactIfSparse(moved: (runId: string, position: number) => void): void {
+  compactIfSparse(): void {
     const spread = this.tail - this.head;
     if (spread < 64 || spread <= 2 * this.live) return;
-    const entries: Array<{ position: number; info: RunInfo }> = [];
+    const entries: Array<{ info: RunInfo; added: number }> = [];
     for (let p = this.head; p < this.tail; p++) {
-      if (this.runIds[p % this.capacity] !== undefined) entries.push({ position: p, info: this.read(p) });
+      if (this.runIds[p % this.capacity] !== undefined)
+        entries.push({ info: this.read(p), added: this.added(p) });
     }
     this.reset(Math.max(MIN_CAPACITY, nextPowerOfTwo(entries.length)));
-    for (const { info } of entries) moved(info.runId, this.push(info));
+    for (const { info, added } of entries) this.push(info, added);
   }
 
   private clear(slot: number): void {
     this.runIds[slot] = undefined;
     this.stages[slot] = undefined;
     this.errors[slot] = undefined;
+  }
+
+  private buildIndex(): void {
+    const index = new RunIdIndex(this.capacity);
+    for (let p = this.head; p < this.tail; p++) {
+      const slot = p % this.capacity;
+      const runId = this.runIds[slot];
+      if (runId !== undefined) index.add(slot, runId);
+    }
+    this.index = index;
   }
 
   private grow(): void {
@@ -146,10 +190,11 @@ export class FinishedRuns {
       statuses: this.statuses,
       startedAts: this.startedAts,
       updatedAts: this.updatedAts,
+      addeds: this.addeds,
     };
     const { head, tail, live } = this;
     this.reset(Math.max(MIN_CAPACITY, old.capacity * 2));
-    // Positions are kept, so the registry's references stay valid; only slots move.
+    // Positions are kept; only slots move.
     this.head = head;
     this.tail = tail;
     this.live = live;
@@ -165,6 +210,7 @@ export class FinishedRuns {
       this.statuses[to] = old.statuses[from]!;
       this.startedAts[to] = old.startedAts[from]!;
       this.updatedAts[to] = old.updatedAts[from]!;
+      this.addeds[to] = old.addeds[from]!;
     }
   }
 
@@ -182,6 +228,9 @@ export class FinishedRuns {
     this.statuses = new Uint8Array(capacity);
     this.startedAts = new Float64Array(capacity);
     this.updatedAts = new Float64Array(capacity);
+    this.addeds = new Float64Array(capacity);
+    // Slots change: rebuilt on the next lookup.
+    this.index = undefined;
   }
 }
 

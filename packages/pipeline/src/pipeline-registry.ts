@@ -27,15 +27,14 @@ function isFinished(status: RunInfo["status"]): boolean {
 export class PipelineRegistry {
   /** The workflow whose runs this registry holds. */
   readonly workflowId: string;
-  // By run id, in the order runs were first added: an active run's info object, or the position
-  // of a finished run in `finished` (its entry keeps its place in the map when the run finishes).
-  private readonly runs = new Map<string, RunInfo | number>();
+  /** Queued, running and paused runs, by id. */
+  private readonly active = new Map<string, ActiveRun>();
+  /** Finished runs, in the order they finished (a `Map` of them cost a quarter of a short run). */
   private readonly finished = new FinishedRuns();
+  /** Runs added so far: each run's number in it orders `list()`. */
+  private added = 0;
   private readonly maxFinished: number;
   private readonly maxAgeMs: number | undefined;
-  private readonly moved = (runId: string, position: number): void => {
-    this.runs.set(runId, position);
-  };
 
   /** @throws SystemError `INVALID_INPUT` for a bad `workflowId` or retention value. */
   constructor(options: { workflowId: string; retention?: RetentionPolicy }) {
@@ -63,7 +62,7 @@ export class PipelineRegistry {
 
   /** How many runs are held. */
   get size(): number {
-    return this.runs.size;
+    return this.active.size + this.finished.size;
   }
 
   /** Adds or replaces a run (a copy is stored). */
@@ -78,11 +77,14 @@ export class PipelineRegistry {
   }
 
   /**
-   * @internal Adds a run whose info object the caller made for this registry alone: it is stored
-   * as is, not copied (the runtime's hot path, one object per run instead of three).
+   * @internal Adds a run the registry does not hold yet, whose info object the caller made for
+   * this registry alone: it is stored as is, not copied, and the id is not looked up (the
+   * runtime's hot path: its run ids are new by construction).
    */
   adopt(info: RunInfo): void {
-    this.store(info);
+    const added = this.added++;
+    if (isFinished(info.status)) this.finish(info, added);
+    else this.active.set(info.runId, { info, added });
   }
 
   /**
@@ -90,9 +92,8 @@ export class PipelineRegistry {
    * run. `runId` cannot change; `updatedAt` is set to now unless the patch gives one.
    */
   update(runId: string, patch: Partial<RunInfo>): RunInfo | undefined {
-    const held = this.runs.get(runId);
-    if (held === undefined) return undefined;
-    const next = typeof held === "number" ? this.finished.read(held) : { ...held };
+    const next = this.get(runId);
+    if (next === undefined) return undefined;
     for (const key of Object.keys(patch)) {
       if (key !== "runId" && !isUnsafeKey(key)) {
         (next as unknown as Record<string, unknown>)[key] = (patch as Record<string, unknown>)[key];
@@ -114,11 +115,12 @@ export class PipelineRegistry {
     error?: { code: string; message: string },
     stage?: string,
   ): boolean {
-    const held = this.runs.get(runId);
-    if (held === undefined) return false;
-    if (typeof held === "number") {
+    const run = this.active.get(runId);
+    if (run === undefined) {
       // a finished run changing again (rare): through the general path
-      const info = this.finished.read(held);
+      const position = this.finished.find(runId);
+      if (position === -1) return false;
+      const info = this.finished.read(position);
       info.status = status;
       info.updatedAt = updatedAt;
       if (error !== undefined) info.error = error;
@@ -126,44 +128,49 @@ export class PipelineRegistry {
       this.store(info);
       return true;
     }
+    const held = run.info;
     held.status = status;
     held.updatedAt = updatedAt;
     if (error !== undefined) held.error = error;
     if (stage !== undefined) held.stage = stage;
-    if (isFinished(status)) this.finish(held);
+    if (isFinished(status)) {
+      this.active.delete(runId);
+      this.finish(held, run.added);
+    }
     return true;
   }
 
   /** A copy of a run's info, or `undefined`. */
   get(runId: string): RunInfo | undefined {
-    const held = this.runs.get(runId);
-    if (held === undefined) return undefined;
-    return typeof held === "number" ? this.finished.read(held) : { ...held };
+    const run = this.active.get(runId);
+    if (run !== undefined) return { ...run.info };
+    const position = this.finished.find(runId);
+    return position === -1 ? undefined : this.finished.read(position);
   }
 
   /** True when the run is held. */
   has(runId: string): boolean {
-    return this.runs.has(runId);
+    return this.active.has(runId) || this.finished.find(runId) !== -1;
   }
 
   /** Copies of every run held, in the order they were first added. */
   list(): RunInfo[] {
-    const out: RunInfo[] = [];
-    for (const held of this.runs.values()) {
-      out.push(typeof held === "number" ? this.finished.read(held) : { ...held });
+    const runs: Array<{ added: number; info: RunInfo }> = [];
+    for (const run of this.active.values()) runs.push({ added: run.added, info: { ...run.info } });
+    for (let p = this.finished.oldest(); p !== -1; p = this.finished.next(p)) {
+      runs.push({ added: this.finished.added(p), info: this.finished.read(p) });
     }
-    return out;
+    runs.sort((a, b) => a.added - b.added);
+    return runs.map((run) => run.info);
   }
 
   /** Forgets a run; true when it was held. */
   delete(runId: string): boolean {
-    const held = this.runs.get(runId);
-    if (held === undefined) return false;
-    this.runs.delete(runId);
-    if (typeof held === "number") {
-      this.finished.remove(held);
-      this.finished.compactIfSparse(this.moved);
-    }
+    if (this.active.delete(runId)) return true;
+    const position = this.finished.find(runId);
+    if (position === -1) return false;
+    this.finished.remove(position);
+    this.finished.compactIfSparse();
     return true;
   }
 
@@ -182,7 +189,7 @@ export class PipelineRegistry {
       // still young enough instead of walking all of them on every prune.
       for (let p = this.finished.oldest(); p !== -1; p = this.finished.oldest()) {
         if (this.finished.updatedAt(p) >= cutoff) break;
-        this.runs.delete(this.finished.shift()!);
+        this.finished.shift();
         dropped++;
       }
     }
@@ -192,36 +199,52 @@ export class PipelineRegistry {
   /** Holds `info` (owned by the registry from now on) under its run id. */
   private store(info: RunInfo): void {
     const runId = info.runId;
-    const held = this.runs.get(runId);
-    if (typeof held === "number") {
+    const run = this.active.get(runId);
+    if (run !== undefined) {
       if (isFinished(info.status)) {
-        // a finished run changing again keeps its place in the finishing order
-        this.finished.write(held, info);
-        return;
+        this.active.delete(runId);
+        this.finish(info, run.added);
+      } else {
+        run.info = info;
       }
-      this.finished.remove(held);
-      this.runs.set(runId, info);
-      this.finished.compactIfSparse(this.moved);
       return;
     }
-    if (isFinished(info.status)) this.finish(info);
-    else this.runs.set(runId, info);
+    const position = this.finished.find(runId);
+    if (position === -1) {
+      const added = this.added++;
+      if (isFinished(info.status)) this.finish(info, added);
+      else this.active.set(runId, { info, added });
+      return;
+    }
+    if (isFinished(info.status)) {
+      // a finished run changing again keeps its place in the finishing order
+      this.finished.write(position, info);
+      return;
+    }
+    const added = this.finished.added(position);
+    this.finished.remove(position);
+    this.finished.compactIfSparse();
+    this.active.set(runId, { info, added });
   }
 
   /** Moves a run that just finished into the finished columns, then applies `maxFinished`. */
-  private finish(info: RunInfo): void {
-    this.runs.set(info.runId, this.finished.push(info));
+  private finish(info: RunInfo, added: number): void {
+    this.finished.push(info, added);
     if (this.finished.size > this.maxFinished) this.trim();
   }
 
   private trim(): number {
     let dropped = 0;
     while (this.finished.size > this.maxFinished) {
-      const runId = this.finished.shift();
-      if (runId === undefined) break;
-      this.runs.delete(runId);
+      if (this.finished.shift() === undefined) break;
       dropped++;
     }
     return dropped;
   }
+}
+
+/** An active run and its number among the runs added to the registry (its `list()` order). */
+interface ActiveRun {
+  info: RunInfo;
+  readonly added: number;
 }
