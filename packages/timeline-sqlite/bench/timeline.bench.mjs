@@ -273,6 +273,15 @@ const LAYOUTS = [
     row: v2Row,
   },
   {
+    // As the store writes since schema 3 (src/staging.ts): rows go to a table with no index, and are
+    // moved into the indexed table in one INSERT ... SELECT every `staged` rows.
+    name: "schema 3: schema 2 + appends staged in a table without index, moved every 8000 rows",
+    sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${V2_DEFS}); ${V2_INDEXES} CREATE TABLE s (${V2_COLUMNS});`,
+    columns: V2_COLUMNS,
+    row: v2Row,
+    staged: 8000,
+  },
+  {
     name: "schema 2 table with its id PRIMARY KEY only (no query index)",
     sql: `CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, ${V2_DEFS});`,
     columns: V2_COLUMNS,
@@ -299,8 +308,22 @@ function layoutRound(Database, layout, filename, walPages = false) {
   const width = layout.columns.split(",").length;
   const row = `(${new Array(width).fill("?").join(", ")})`;
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO t (${layout.columns}) VALUES ${new Array(LAYOUT_ROWS_PER_INSERT).fill(row).join(", ")}`,
+    `INSERT ${layout.staged ? "INTO s" : "OR IGNORE INTO t"} (${layout.columns}) VALUES ${new Array(LAYOUT_ROWS_PER_INSERT).fill(row).join(", ")}`,
   );
+  let staged = 0;
+  const move =
+    layout.staged &&
+    db.transaction(() => {
+      db.prepare(
+        `INSERT OR IGNORE INTO t (${layout.columns}) SELECT ${layout.columns} FROM s ORDER BY rowid`,
+      ).run();
+      db.prepare("DELETE FROM s").run();
+      staged = 0;
+    });
+  const appendAndMove = (events) => {
+    append(events);
+    if (layout.staged && (staged += events.length) >= layout.staged) move();
+  };
   const keys = new Map();
   const key = (name) => {
     let k = keys.get(name);
@@ -315,13 +338,15 @@ function layoutRound(Database, layout, filename, walPages = false) {
     }
   });
   if (walPages) {
-    for (const batch of LAYOUT_WORK) append(batch);
+    for (const batch of LAYOUT_WORK) appendAndMove(batch);
+    if (staged > 0) move();
     const pages = statSync(`${filename}-wal`).size / (24 + 4096) / LAYOUT_WORK.length;
     db.close();
     return pages;
   }
   return timed(() => {
-    for (const batch of LAYOUT_WORK) append(batch);
+    for (const batch of LAYOUT_WORK) appendAndMove(batch);
+    if (staged > 0) move();
     db.close();
   });
 }

@@ -125,6 +125,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX timeline_events_by_time ON timeline_events (at, seq);
     `);
   },
+  // 2 -> 3: the staging table appends are written to before being moved into timeline_events in
+  // bulk (see staging.ts). No NOT NULL and no key: a multi-row INSERT into a table with a
+  // constraint that can fail keeps a statement journal to undo half a statement, which doubled the
+  // cost of a batch. Only the store writes rows here, each one validated.
+  (db) => {
+    db.exec(`
+      CREATE TABLE timeline_staged (
+        id TEXT,
+        run_key INTEGER,
+        workflow_key INTEGER,
+        seq INTEGER,
+        at INTEGER,
+        body TEXT
+      );
+    `);
+  },
 ];
 
 /** The schema version this build writes. */

@@ -12,9 +12,10 @@ import {
   validateTimelineEvents,
 } from "@sluice/timeline";
 import Database from "better-sqlite3";
-import { decodeBody, encodeBody } from "./body.js";
+import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
 import { migrate } from "./schema.js";
+import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
 
 /** Options of {@link createSqliteTimelineStore}. */
@@ -39,7 +40,6 @@ const WAL_AUTOCHECKPOINT_PAGES = 4000;
 // After a checkpoint the WAL is truncated back to this size, so the file does not keep its peak size.
 const WAL_SIZE_LIMIT_BYTES = WAL_AUTOCHECKPOINT_PAGES * 4096;
 
-const COLUMNS = "id, run_key, workflow_key, seq, at, body";
 const WIDTH = 6;
 
 // Bits of a query's shape; each shape gets one prepared statement, made on first use.
@@ -133,6 +133,10 @@ class SqliteTimelineStore implements TimelineStore {
   // what a small append costs on a file, and callers that do not wait for each other share it.
   #queue: PendingAppend[] = [];
   readonly #write: Database.Transaction<(queue: readonly PendingAppend[]) => void>;
+  readonly #staged: StagedEvents;
+  readonly #move: Database.Transaction<() => void>;
+  // Rows this connection staged since it last moved them; at STAGE_LIMIT, the next append moves.
+  #stagedRows = 0;
   readonly #queries = new Map<number, Database.Statement>();
   // Reused by every query: better-sqlite3 runs a query synchronously, so one array is enough.
   readonly #params: unknown[] = [];
@@ -140,14 +144,16 @@ class SqliteTimelineStore implements TimelineStore {
   constructor(db: Database.Database) {
     this.#db = db;
     const names = (this.#names = new NameKeys(db));
+    const staged = (this.#staged = new StagedEvents(db));
+    this.#move = db.transaction(() => staged.move());
     const row = `(${new Array(WIDTH).fill("?").join(", ")})`;
-    // OR IGNORE is also the cheaper statement: an INSERT that could fail half way through its rows
-    // writes a statement journal to undo them, which doubled the time of a batch on a file.
-    const insertOne = db.prepare(`INSERT OR IGNORE INTO timeline_events (${COLUMNS}) VALUES ${row}`);
-    // Several rows per statement: one call into SQLite per chunk instead of per event. OR IGNORE
-    // applies row by row, so within a chunk too the first copy of an id is the one kept.
+    // Appends go to the staging table (staging.ts), whose move keeps the first copy of an id. It has
+    // no constraint that could fail half way through a statement, so SQLite keeps no statement
+    // journal for these multi-row INSERTs (one doubled the time of a batch on a file).
+    const insertOne = db.prepare(`INSERT INTO timeline_staged (${COLUMNS}) VALUES ${row}`);
+    // Several rows per statement: one call into SQLite per chunk instead of per event.
     const insertChunk = db.prepare(
-      `INSERT OR IGNORE INTO timeline_events (${COLUMNS}) VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(", ")}`,
+      `INSERT INTO timeline_staged (${COLUMNS}) VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(", ")}`,
     );
     const params: unknown[] = new Array(ROWS_PER_INSERT * WIDTH);
     this.#write = db.transaction((queue: readonly PendingAppend[]) => {
@@ -198,16 +204,41 @@ class SqliteTimelineStore implements TimelineStore {
       for (const pending of queue) {
         try {
           this.#write.immediate([pending]);
+          this.#stagedRows += pending.rows.length / WIDTH;
           pending.resolve();
         } catch (alone) {
           this.#names.clear();
           pending.reject(storageFailed("append", alone));
         }
       }
+      this.#moveWhenFull();
       return;
     }
-    for (const pending of queue) pending.resolve();
+    for (const pending of queue) {
+      this.#stagedRows += pending.rows.length / WIDTH;
+      pending.resolve();
+    }
+    this.#moveWhenFull();
   };
+
+  // The appends are committed (staged) either way: a move that fails here leaves the rows staged,
+  // and the next query, delete or close() moves them again and reports the error.
+  #moveWhenFull(): void {
+    if (this.#stagedRows < STAGE_LIMIT) return;
+    try {
+      this.#move.immediate();
+      this.#stagedRows = 0;
+    } catch {
+      // Reported by the next query, delete or close(), which cannot go on without the move.
+    }
+  }
+
+  // Moves what any connection staged, so that a read or delete sees every committed append.
+  #moveStaged(): void {
+    if (!this.#staged.any()) return;
+    this.#move.immediate();
+    this.#stagedRows = 0;
+  }
 
   #open(operation: string): Database.Database {
     if (this.#db === undefined) {
@@ -252,6 +283,7 @@ class SqliteTimelineStore implements TimelineStore {
     params.push(q.limit + 1);
     let rows: Row[];
     try {
+      this.#moveStaged();
       rows = this.#statement(db, shape).all(params) as Row[];
       // Rows come in (at, seq) order. When the last row read ties on (at, seq) with the last row of
       // the page, that group may go on past it, and the page needs its smallest ids: read all of it.
@@ -295,6 +327,9 @@ class SqliteTimelineStore implements TimelineStore {
     try {
       return db
         .transaction(() => {
+          // Staged events are deleted too: moved first, in the same transaction.
+          this.#staged.move();
+          this.#stagedRows = 0;
           // The names the deleted events used, collected below once no event refers to them, so
           // that retention does not leave a name behind for every run it ever removed.
           const used = db
@@ -329,23 +364,32 @@ class SqliteTimelineStore implements TimelineStore {
     this.#flush();
     this.#db = undefined;
     this.#queries.clear();
+    let failure: unknown;
+    try {
+      // A closed file holds every event in timeline_events, where readers by hand look. (Rows a
+      // crash left staged are moved by the next query, delete or close.)
+      this.#moveStaged();
+    } catch (e) {
+      failure = e;
+    }
     try {
       db.close();
     } catch (e) {
-      throw storageFailed("close", e);
+      failure ??= e;
     }
+    if (failure !== undefined) throw storageFailed("close", failure);
   }
 }
 
 // Writes the column values of `e` into `rows` from `at` (run and workflow ids as names). Validated
-// data is plain JSON, so JSON.stringify cannot throw, and its output is always well-formed text.
+// events are plain JSON, so JSON.stringify cannot throw, and its output is always well-formed text.
 function encodeEvent(e: TimelineEvent, rows: unknown[], at: number): void {
   rows[at] = encodeOrderedText(e.id);
   rows[at + 1] = e.runId;
   rows[at + 2] = e.workflowId;
   rows[at + 3] = e.seq;
   rows[at + 4] = e.at;
-  rows[at + 5] = encodeBody(e, e.data === undefined ? undefined : JSON.stringify(e.data));
+  rows[at + 5] = encodeEventBody(e);
 }
 
 function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {

@@ -46,10 +46,11 @@ describe("appends in the same tick", () => {
   it("fail alone: a batch SQLite refuses is rejected whole, the others of its tick commit", async () => {
     const filename = newFile();
     const store = await createSqliteTimelineStore({ filename });
-    // A trigger added through another connection makes SQLite abort any insert of this id.
+    // A trigger added through another connection makes SQLite abort any append of this id (appends
+    // are written to timeline_staged first, see staging.ts).
     const raw = new Database(filename);
     raw.exec(
-      "CREATE TRIGGER poison BEFORE INSERT ON timeline_events WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+      "CREATE TRIGGER poison BEFORE INSERT ON timeline_staged WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
     );
     raw.close();
     const results = await Promise.allSettled([

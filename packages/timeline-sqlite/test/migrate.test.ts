@@ -41,6 +41,42 @@ function columns(filename: string, table: string): string[] {
   return names;
 }
 
+describe("upgrading schema 2 files", () => {
+  it("adds the staging table, keeping every event and id", async () => {
+    const filename = newFile();
+    // A schema 2 file as that build left it: its steps, and one event with its names.
+    const v2 = new Database(filename);
+    migrate(v2, filename, SQLITE_MIGRATIONS.slice(0, 2));
+    v2.exec(`
+      INSERT INTO timeline_names (name) VALUES ('r1'), ('orders');
+      INSERT INTO timeline_events (id, run_key, workflow_key, seq, at, body)
+        VALUES ('e1', 1, 2, 0, 1000, '["runtime","run.started",null,null,null,null]');
+    `);
+    v2.close();
+
+    const store = await createSqliteTimelineStore({ filename });
+    const e1: TimelineEvent = {
+      id: "e1",
+      runId: "r1",
+      workflowId: "orders",
+      seq: 0,
+      at: 1000,
+      source: "runtime",
+      type: "run.started",
+    };
+    expect(await readAll(store)).toEqual([e1]);
+    await store.append([{ ...e1, runId: "r2", message: "again" }]);
+    expect(await readAll(store)).toEqual([e1]);
+    await store.close();
+
+    const db = new Database(filename, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(db.prepare("SELECT count(*) FROM timeline_staged").pluck().get()).toBe(0);
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    db.close();
+  });
+});
+
 describe("upgrading schema 1 files", () => {
   it("opens a file the schema 1 build wrote and returns every event it held, in order, by every filter", async () => {
     const filename = newFile();
@@ -84,6 +120,14 @@ describe("upgrading schema 1 files", () => {
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
     db.close();
     expect(columns(filename, "timeline_events")).toEqual([
+      "id",
+      "run_key",
+      "workflow_key",
+      "seq",
+      "at",
+      "body",
+    ]);
+    expect(columns(filename, "timeline_staged")).toEqual([
       "id",
       "run_key",
       "workflow_key",

@@ -29,7 +29,7 @@ describe("schema", () => {
     await (await createSqliteTimelineStore({ filename })).close();
     const db = new Database(filename, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(2);
+    expect(SQLITE_SCHEMA_VERSION).toBe(3);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     const indexes = db
       .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
@@ -43,6 +43,7 @@ describe("schema", () => {
       (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
     expect(columns("timeline_events")).toEqual(["id", "run_key", "workflow_key", "seq", "at", "body"]);
     expect(columns("timeline_names")).toEqual(["key", "name"]);
+    expect(columns("timeline_staged")).toEqual(["id", "run_key", "workflow_key", "seq", "at", "body"]);
     db.close();
   });
 
