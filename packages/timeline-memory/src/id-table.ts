@@ -3,8 +3,11 @@ export interface IdLog {
   /** Each position's id hash, at `position & mask`. */
   readonly hashes: Int32Array;
   readonly mask: number;
-  /** True when the event at `position` has the id `id`. */
-  hasId(position: number, id: string): boolean;
+  /**
+   * True when the event at `position` has the id whose `length` code units are at offset `start` of
+   * the log's code-unit ring (where an append has just copied a new id).
+   */
+  sameId(position: number, start: number, length: number): boolean;
 }
 
 /**
@@ -33,11 +36,12 @@ export class IdTable {
   }
 
   /**
-   * The position stored for `id`; when there is none, stores `position` for it and returns -1
-   * (one probe sequence, not a lookup then an insert). The log must hold `hash` at `position`
-   * before the next call.
+   * The position stored for the id whose `length` code units are at `start` in the log's ring (see
+   * {@link IdLog.sameId}) and whose hash is `hash`; when there is none, stores `position` for it and
+   * returns -1 (one probe sequence, not a lookup then an insert). The log must hold `hash` at
+   * `position` before the next call.
    */
-  findOrInsert(id: string, hash: number, position: number, log: IdLog): number {
+  findOrInsert(hash: number, start: number, length: number, position: number, log: IdLog): number {
     const slots = this.slots;
     const mask = this.mask;
     const hashes = log.hashes;
@@ -46,12 +50,29 @@ export class IdTable {
     for (;;) {
       const p = slots[s]!;
       if (p === EMPTY) break;
-      if (hashes[p & logMask] === hash && log.hasId(p, id)) return p;
+      if (hashes[p & logMask] === hash && log.sameId(p, start, length)) return p;
       s = (s + 1) & mask;
     }
     slots[s] = position;
     this.size++;
     return -1;
+  }
+
+  /** What {@link warm} read, combined: kept only so that its reads are not optimized away. */
+  warmed = 0;
+
+  /**
+   * Reads the first slot of each of `hashes[0..count)`, so that the probes that follow find those
+   * slots in cache. Once the table is several megabytes, a probe made between an event's other
+   * writes waited for its own cache miss (a third of an append growing toward a million events); in
+   * a loop of independent loads, the misses overlap.
+   */
+  warm(hashes: Int32Array, count: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let seen = 0;
+    for (let i = 0; i < count; i++) seen ^= slots[hashes[i]! & mask]!;
+    this.warmed = seen;
   }
 
   /** Adds a position whose id is not in the table. */
@@ -97,17 +118,3 @@ export class IdTable {
 }
 
 const EMPTY = -1;
-
-/** Finishes an FNV-1a hash with a murmur3 mix, so linear probing sees well-spread low bits. */
-export function finishHash(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-/** FNV-1a's offset basis: the hash of "" before {@link finishHash}. */
-export const FNV_OFFSET = 0x811c9dc5 | 0;
-/** FNV-1a's prime: `h = Math.imul(h ^ codeUnit, FNV_PRIME)` per UTF-16 code unit. */
-export const FNV_PRIME = 16777619;

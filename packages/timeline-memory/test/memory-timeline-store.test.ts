@@ -85,6 +85,13 @@ describe("createMemoryTimelineStore", () => {
   it("matches the model when one batch is larger than maxEvents", async () => {
     await checkAgainstModel({ seed: 99, maxEvents: 20, runs: 5, steps: 300 });
   });
+
+  it("matches the model while the log grows around a wrapped ring, with indexes built and deletes pending", async () => {
+    // batches of up to 3000 into a bound of 5000: the log grows from 1024 slots to 8192 while its
+    // live range wraps, across several 4096-row chunks of string fields
+    await checkAgainstModel({ seed: 2024, maxEvents: 5000, runs: 40, steps: 120, maxBatch: 3000 });
+    await checkAgainstModel({ seed: 7, maxEvents: 3000, runs: 40, steps: 120, maxBatch: 2000, rich: true });
+  });
 });
 
 interface ModelOptions {
@@ -95,6 +102,8 @@ interface ModelOptions {
   maxPosition?: number;
   /** events carry data (encoded, copied or primitive) and ids of varied length */
   rich?: boolean;
+  /** most events in a batch (default 40) */
+  maxBatch?: number;
 }
 
 async function checkAgainstModel(options: ModelOptions): Promise<void> {
@@ -138,14 +147,18 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
     const action = random(10);
     if (action < 6) {
       const batch: TimelineEvent[] = [];
-      for (let i = random(40); i >= 0; i--) {
+      for (let i = random(options.maxBatch ?? 40); i >= 0; i--) {
         const e = make(nextSeq++);
         // sometimes re-append a stored id: must keep the first copy
         batch.push(random(10) === 0 && model.length > 0 ? { ...model[random(model.length)]!.e, at: 7 } : e);
       }
       await store.append(batch);
+      const stored = new Set(model.map((m) => m.e.id));
       for (const e of batch) {
-        if (!model.some((m) => m.e.id === e.id)) model.push({ e, order: order++ });
+        if (!stored.has(e.id)) {
+          stored.add(e.id);
+          model.push({ e, order: order++ });
+        }
       }
       model.sort((a, b) => a.order - b.order);
       model = model.slice(Math.max(0, model.length - maxEvents));
