@@ -4,14 +4,16 @@
 // A "run" on the runtime's hot path = create a store from a 6-key payload, 3 sets, 10 get() reads.
 // Strategies compared (all make a new snapshot object per change, so old snapshots stay valid):
 //   freeze    - Object.freeze every new snapshot (what @sluice/store shipped first)
-//   freeze-on-read - freeze a snapshot when it is first handed out (what @sluice/store ships)
+//   freeze-on-read - freeze a snapshot when it is first handed out (what @sluice/store shipped in 0.2)
+//   write-until-read - freeze-on-read, and a set writes into the snapshot nobody has been handed
+//                  yet instead of copying it (what @sluice/store ships)
 //   cow       - copy-on-write, no freeze (cheapest, but a caller can mutate a snapshot)
 //   copy-get  - no freeze, get() returns a fresh copy (safe, but every read allocates)
 import { createStateStore } from "../dist/index.js";
 
 const UNSAFE = new Set(["__proto__", "constructor", "prototype"]);
 
-function makeStrategy(freeze, copyOnGet, freezeOnRead = false) {
+function makeStrategy(freeze, copyOnGet, freezeOnRead = false, inPlace = false) {
   return (initial) => {
     let state = {};
     let frozen = false;
@@ -27,6 +29,10 @@ function makeStrategy(freeze, copyOnGet, freezeOnRead = false) {
         return state;
       },
       set(patch) {
+        if (inPlace && !frozen) {
+          for (const k in patch) if (!UNSAFE.has(k)) state[k] = patch[k];
+          return;
+        }
         const keys = Object.keys(patch);
         let changed = false;
         for (const k of keys) {
@@ -49,6 +55,7 @@ function makeStrategy(freeze, copyOnGet, freezeOnRead = false) {
 const strategies = {
   freeze: makeStrategy(true, false),
   "freeze-on-read": makeStrategy(false, false, true),
+  "write-until-read": makeStrategy(false, false, true, true),
   cow: makeStrategy(false, false),
   "copy-get": makeStrategy(false, true),
   "@sluice/store": createStateStore,
@@ -87,7 +94,7 @@ const results = Object.entries(strategies).map(([name, create]) => measure(name,
 console.log(`node ${process.version}, ${runs} runs x 5 rounds; one run = create + 3 set + 10 get`);
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(15)} best ${r.nsPerRun.toFixed(0).padStart(6)} ns/run   median ${r.median.toFixed(0).padStart(6)} ns/run`,
+    `${r.name.padEnd(17)} best ${r.nsPerRun.toFixed(0).padStart(6)} ns/run   median ${r.median.toFixed(0).padStart(6)} ns/run`,
   );
 }
 if (sink === 42) console.log("");

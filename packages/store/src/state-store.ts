@@ -4,9 +4,10 @@ import { describe, isPlainObject, isUnsafeKey } from "./safe-assign.js";
 /**
  * A synchronous state container holding one immutable snapshot.
  *
- * Every `set` that changes something makes a new, shallowly frozen snapshot object, so a snapshot
- * once handed out never changes (nested values are shared by reference and are not frozen: treat
- * them as immutable too).
+ * A snapshot once handed out (by `get`, `select`, to an updater or a listener) is shallowly frozen
+ * and never changes: a `set` after that makes a new snapshot (nested values are shared by
+ * reference and are not frozen: treat them as immutable too). Until the current snapshot has been
+ * handed out, and while nobody subscribes, `set` writes into it, since nobody can tell.
  */
 export interface StateStore<S extends object = Record<string, unknown>> {
   /** The current snapshot (frozen). After `dispose()` it still returns the last snapshot. */
@@ -63,9 +64,10 @@ function disposedError(method: string): SystemError {
 class Store<S extends object> implements StateStore<S> {
   #state: Readonly<S>;
   // A snapshot is frozen when it is first handed out (get, select, an updater, a listener), not
-  // when it is made: a run's steps write several patches in a row that nobody reads in between,
-  // and freezing each intermediate object was a tenth of a trivial run's cost.
-  #frozen = true;
+  // when it is made. Until then nobody holds it, so `set` writes into it instead of copying it: a
+  // run's steps write several patches in a row that nobody reads in between, and a copy per patch
+  // (then a freeze per copy) was a fifth of a trivial run's cost.
+  #frozen = false;
   // Copy-on-write: subscribe/unsubscribe replace the array, so a notification iterates a stable list.
   #subscriptions: ReadonlyArray<Subscription<S>> = [];
   #disposed = false;
@@ -91,7 +93,7 @@ class Store<S extends object> implements StateStore<S> {
     for (const key of Object.keys(initial)) {
       if (!isUnsafeKey(key)) state[key] = initial[key];
     }
-    this.#state = Object.freeze(state) as Readonly<S>;
+    this.#state = state as Readonly<S>;
     this.#onError = options.onError ?? defaultOnError;
     this.#id = id;
     this.#onDispose = onDispose;
@@ -122,6 +124,11 @@ class Store<S extends object> implements StateStore<S> {
     const previous = this.#state as Record<string, unknown>;
     // for...in over a plain object visits its own enumerable string keys (its prototype is
     // Object.prototype or null, which have none) without allocating a key array.
+    if (!this.#frozen && this.#subscriptions.length === 0) {
+      // Nobody has seen the current snapshot and nobody listens for the change: write into it.
+      for (const key in value) if (!isUnsafeKey(key)) previous[key] = value[key];
+      return;
+    }
     let changed = false;
     let safe = true;
     for (const key in value) {

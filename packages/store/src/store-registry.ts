@@ -1,4 +1,5 @@
 import { SystemError } from "@sluice/errors";
+import { IdMap } from "@sluice/id-map";
 import {
   createRegisteredStore,
   type StateStore,
@@ -19,10 +20,13 @@ import {
  * ```
  */
 export class StoreRegistry {
-  readonly #stores = new Map<string, StateStore<any>>();
+  // One store per run comes and goes: an IdMap, because a Map's table rebuilds cost far more (see IdMap).
+  readonly #stores = new IdMap<StateStore<any>>();
   readonly #options: StateStoreOptions;
   readonly #forget: StoreDisposeHandler = (id, store) => {
-    if (this.#stores.get(id) === store) this.#stores.delete(id);
+    const held = this.#stores.take(id);
+    // only the store held under the id leaves (another one under it stays)
+    if (held !== undefined && held !== store) this.#stores.set(id, held);
   };
 
   /** `options` apply to every store this registry creates. */
@@ -45,15 +49,14 @@ export class StoreRegistry {
     if (typeof id !== "string" || id.length === 0) {
       throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
     }
-    if (this.#stores.has(id)) {
+    const store = createRegisteredStore(initial, this.#options, id, this.#forget);
+    if (!this.#stores.add(id, store)) {
       throw new SystemError(
         "DUPLICATE_KEY",
         `storeRegistry.create: a store with id "${id}" already exists; dispose it first or pick another id`,
         { details: { id } },
       );
     }
-    const store = createRegisteredStore(initial, this.#options, id, this.#forget);
-    this.#stores.set(id, store);
     return store;
   }
 
@@ -78,7 +81,7 @@ export class StoreRegistry {
 
   /** Disposes and removes every store. */
   disposeAll(): void {
-    const stores = [...this.#stores.values()];
+    const stores = this.#stores.values();
     this.#stores.clear();
     for (const store of stores) store.dispose();
   }

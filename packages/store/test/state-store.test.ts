@@ -52,6 +52,35 @@ describe("createStateStore", () => {
     expect(Object.isFrozen(second)).toBe(true);
   });
 
+  it("never changes a snapshot it handed out, however many writes follow, read or not", () => {
+    const store = createStateStore<Record<string, number>>({ x: 0 });
+    const before = store.get();
+    store.set({ a: 1 });
+    store.set({ b: 2 }); // nobody has read since the last write: may go into the same object
+    const middle = store.select((s) => s);
+    store.set({ c: 3 });
+    store.set({ a: 9 });
+    expect(before).toEqual({ x: 0 });
+    expect(middle).toEqual({ x: 0, a: 1, b: 2 });
+    expect(store.get()).toEqual({ x: 0, a: 9, b: 2, c: 3 });
+    for (const snapshot of [before, middle, store.get()]) expect(Object.isFrozen(snapshot)).toBe(true);
+  });
+
+  it("gives subscribers an intact previous snapshot even when nobody read it", () => {
+    const store = createStateStore<Record<string, number>>({ x: 0 });
+    store.set({ a: 1 });
+    const changes: Array<[object, object]> = [];
+    store.subscribe((next, previous) => changes.push([next, previous]));
+    store.set({ b: 2 });
+    expect(changes).toEqual([
+      [
+        { x: 0, a: 1, b: 2 },
+        { x: 0, a: 1 },
+      ],
+    ]);
+    expect(changes[0]![0]).not.toBe(changes[0]![1]);
+  });
+
   it("freezes every snapshot it hands out, however it leaves: get, select, updater, listener", () => {
     const store = createStateStore<Record<string, number>>({ a: 1 });
     // several writes nobody reads in between, as a run's steps make them
