@@ -1,4 +1,5 @@
 import { SystemError } from "@sluice/errors";
+import { IdMap } from "@sluice/id-map";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunInfo } from "./run-info.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
@@ -27,8 +28,8 @@ function isFinished(status: RunInfo["status"]): boolean {
 export class PipelineRegistry {
   /** The workflow whose runs this registry holds. */
   readonly workflowId: string;
-  /** Queued, running and paused runs, by id. */
-  private readonly active = new Map<string, ActiveRun>();
+  /** Queued, running and paused runs, by id (an IdMap: a `Map` with a run in and out per run is slow, see IdMap). */
+  private readonly active = new IdMap<ActiveRun>();
   /** Finished runs, in the order they finished (a `Map` of them cost a quarter of a short run). */
   private readonly finished = new FinishedRuns();
   /** Runs added so far: each run's number in it orders `list()`. */
@@ -79,12 +80,14 @@ export class PipelineRegistry {
   /**
    * @internal Adds a run the registry does not hold yet, whose info object the caller made for
    * this registry alone: it is stored as is, not copied, and the id is not looked up (the
-   * runtime's hot path: its run ids are new by construction).
+   * runtime's hot path: its run ids are new by construction). Returns a handle to give
+   * `setStatus`, which then finds the run without hashing its id (-1 for a run added finished).
    */
-  adopt(info: RunInfo): void {
+  adopt(info: RunInfo): number {
     const added = this.added++;
-    if (isFinished(info.status)) this.finish(info, added);
-    else this.active.set(info.runId, { info, added });
+    if (!isFinished(info.status)) return this.active.insert(info.runId, { info, added });
+    this.finish(info, added);
+    return -1;
   }
 
   /**
@@ -106,7 +109,8 @@ export class PipelineRegistry {
 
   /**
    * @internal Moves a known run to `status` (and `stage`, when given) without the copies `update`
-   * makes, and applies retention. Returns false for an unknown run.
+   * makes, and applies retention. `handle` is what `adopt` returned for the run, if the caller
+   * kept it (checked against the id, so a stale one is harmless). Returns false for an unknown run.
    */
   setStatus(
     runId: string,
@@ -114,8 +118,15 @@ export class PipelineRegistry {
     updatedAt: number,
     error?: { code: string; message: string },
     stage?: string,
+    handle = -1,
   ): boolean {
-    const run = this.active.get(runId);
+    const finished = isFinished(status);
+    let run = handle === -1 ? undefined : this.active.at(handle);
+    if (run !== undefined && run.info.runId === runId) {
+      if (finished) this.active.removeAt(handle);
+    } else {
+      run = finished ? this.active.take(runId) : this.active.get(runId);
+    }
     if (run === undefined) {
       // a finished run changing again (rare): through the general path
       const position = this.finished.find(runId);
@@ -133,10 +144,7 @@ export class PipelineRegistry {
     held.updatedAt = updatedAt;
     if (error !== undefined) held.error = error;
     if (stage !== undefined) held.stage = stage;
-    if (isFinished(status)) {
-      this.active.delete(runId);
-      this.finish(held, run.added);
-    }
+    if (finished) this.finish(held, run.added);
     return true;
   }
 
@@ -213,7 +221,7 @@ export class PipelineRegistry {
     if (position === -1) {
       const added = this.added++;
       if (isFinished(info.status)) this.finish(info, added);
-      else this.active.set(runId, { info, added });
+      else this.active.insert(runId, { info, added });
       return;
     }
     if (isFinished(info.status)) {

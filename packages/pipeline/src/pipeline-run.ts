@@ -87,7 +87,9 @@ export class PipelineRun<S extends object> {
   private outcome: Promise<PipelineResult<S>> | undefined;
   private resolveOutcome: ((result: PipelineResult<S>) => void) | undefined;
   /** Set by `executeThen`: told the result instead of a promise. */
-  private onSettled: ((result: PipelineResult<S>) => void) | undefined;
+  private onSettled: ((result: PipelineResult<S>, context: any) => void) | undefined;
+  /** The second argument `onSettled` is called with. */
+  private settledContext: unknown = undefined;
   private readonly requestedStart: number | undefined;
   private readonly pipeline: CompiledPipeline<S>;
   private readonly scope: RunScope<S>;
@@ -211,9 +213,9 @@ export class PipelineRun<S extends object> {
       const resolve = capturedResolve!;
       capturedResolve = undefined;
       const notify = this.onSettled;
-      this.onSettled = (result) => {
+      this.onSettled = (result, context) => {
         resolve(result);
-        notify(result);
+        notify(result, context);
       };
       return this.outcome;
     }
@@ -230,18 +232,20 @@ export class PipelineRun<S extends object> {
   }
 
   /**
-   * @internal Runs like `execute()` but hands the result to `onSettled` instead of a promise, for
-   * an engine that has its own promise to resolve: one promise and one tick fewer per run. It is
+   * @internal Runs like `execute()` but hands the result to `onSettled(result, context)` instead of
+   * a promise, for an engine that has its own promise to resolve: one promise and one tick fewer
+   * per run, and with `context` one callback can serve every run (no closure per run). It is
    * called synchronously when the run's last stage ends after the run has waited on something,
    * and in a later microtask when the run ends within `executeThen` itself (every step was
    * synchronous) or from outside (`abort`): never inside its caller. Call at most once, instead of
    * `execute()`; a later `execute()` returns a promise of the same result.
    */
-  executeThen(onSettled: (result: PipelineResult<S>) => void): void {
+  executeThen<C>(onSettled: (result: PipelineResult<S>, context: C) => void, context: C): void {
     if (this.outcome !== undefined || this.onSettled !== undefined || this.finalResult !== undefined) {
       throw new SystemError("INVALID_STATE", `run "${this.runId}" has already been executed`);
     }
     this.onSettled = onSettled;
+    this.settledContext = context;
     if (this.begin()) {
       this.starting = true;
       void this.drive();
@@ -613,9 +617,12 @@ export class PipelineRun<S extends object> {
     this.notify(onSettled, result);
   }
 
-  private notify(onSettled: (result: PipelineResult<S>) => void, result: PipelineResult<S>): void {
+  private notify(
+    onSettled: (result: PipelineResult<S>, context: any) => void,
+    result: PipelineResult<S>,
+  ): void {
     try {
-      onSettled(result);
+      onSettled(result, this.settledContext);
     } catch (error) {
       // The engine's callback failing is its bug, not the run's: surface it, never swallow it.
       queueMicrotask(() => {

@@ -11,17 +11,22 @@ const twoStages = () =>
   });
 
 describe("executeThen (the engine's promise-free way to run)", () => {
-  it("hands the same result execute() would give to the callback, once", async () => {
+  it("hands the same result execute() would give to the callback, once, with the context given", async () => {
     const state = new MemoryState<PipelineState>({});
     const run = twoStages().start({ runId: "r1", state });
     const results: PipelineResult<PipelineState>[] = [];
+    const context = { name: "the engine's run record" };
+    const contexts: unknown[] = [];
     const done = new Promise<void>((resolve) =>
-      run.executeThen((result) => {
+      run.executeThen((result, given) => {
         results.push(result);
+        contexts.push(given);
         resolve();
-      }),
+      }, context),
     );
     await done;
+    expect(contexts).toEqual([context]);
+    expect(contexts[0]).toBe(context);
     expect(results).toHaveLength(1);
     const [result] = results;
     expect(result?.ok && result.value.status).toBe("completed");
@@ -40,7 +45,7 @@ describe("executeThen (the engine's promise-free way to run)", () => {
       run.executeThen((result) => {
         seen.push(result.ok ? result.value.status : "error");
         resolve();
-      }),
+      }, undefined),
     );
     seen.push("executeThen returned");
     await done;
@@ -57,7 +62,7 @@ describe("executeThen (the engine's promise-free way to run)", () => {
       run.executeThen((result) => {
         seen.push(result.ok ? result.value.status : "error");
         resolve();
-      }),
+      }, undefined),
     );
     run.abort("stop");
     seen.push("abort returned");
@@ -74,7 +79,7 @@ describe("executeThen (the engine's promise-free way to run)", () => {
       run.executeThen((result) => {
         status = result.ok ? result.value.status : "error";
         resolve();
-      }),
+      }, undefined),
     );
     expect(status).toBeUndefined();
     await done;
@@ -84,7 +89,9 @@ describe("executeThen (the engine's promise-free way to run)", () => {
   it("refuses a second start with INVALID_STATE", async () => {
     const run = twoStages().start({ runId: "r4", state: new MemoryState<PipelineState>({}) });
     const first = run.execute();
-    expect(() => run.executeThen(() => {})).toThrow(expect.objectContaining({ code: "INVALID_STATE" }));
+    expect(() => run.executeThen(() => {}, undefined)).toThrow(
+      expect.objectContaining({ code: "INVALID_STATE" }),
+    );
     await first;
   });
 

@@ -27,6 +27,12 @@ export interface RunContainerFactory {
  */
 export class RunRecord {
   status: RunInfo["status"] = "queued";
+  /** Started through the workflow's execution mode (a bus event), not `invoke`: the mode tracks it. */
+  managed = false;
+  /** Where the runtime's table of unfinished runs holds this run (see IdMap.insert). */
+  slot = -1;
+  /** What the workflow's PipelineRegistry.adopt returned for this run. */
+  registryHandle = -1;
   /** Initial state, kept only while queued. */
   initialState: RunState | undefined;
   /** The trigger payload, kept while the live context exists (the checkpoint has its own copy). */
@@ -60,10 +66,10 @@ export class RunRecord {
   abortRequested = false;
   finished = false;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
+  /** Resolves the promise of the `invoke` / `resume` that is executing the run's pipeline. */
+  resolveRun: ((result: RunResult | Promise<RunResult>) => void) | undefined = undefined;
   /** Container-free dependency access, built on the first `ctx.use` of a run without run services. */
   directDeps: UseDependencyContext<RunState> | undefined = undefined;
-  /** Id of the run's state store in the host's StoreRegistry. */
-  readonly storeId: string;
 
   constructor(
     private readonly containers: RunContainerFactory,
@@ -77,7 +83,6 @@ export class RunRecord {
   ) {
     this.initialState = initialState;
     this.payload = payload;
-    this.storeId = `sluice:run:${runId}`;
   }
 
   /**

@@ -7,6 +7,7 @@ import {
 import { createEnvService, defaultGlobalEnv, type EnvService } from "@sluice/env";
 import { err, ok, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
+import { IdMap } from "@sluice/id-map";
 import {
   matchesConditions,
   matchPauseRequest,
@@ -149,6 +150,13 @@ function timelineEvent(
   } as TimelineEvent;
 }
 
+// A run's result promise is made with this shared executor, which hands the resolver over through
+// the slot below (executors run synchronously): making the promise allocates no closure.
+let capturedResolve: ((result: RunResult | Promise<RunResult>) => void) | undefined;
+function captureResolve(resolve: (result: RunResult | Promise<RunResult>) => void): void {
+  capturedResolve = resolve;
+}
+
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
   return Promise.resolve(err(error, meta));
 }
@@ -197,7 +205,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly writer: TimelineWriter | undefined;
   private readonly maxBufferedPerRun: number;
   private readonly workflows = new Map<string, WorkflowRecord>();
-  private readonly runs = new Map<string, RunRecord>();
+  /** Unfinished runs by id (an IdMap: a run in and out of a `Map` per run is slow, see IdMap). */
+  private readonly runs = new IdMap<RunRecord>();
   private readonly triggerIndex = new Map<string, TriggerBinding[]>();
   /** Event name → running runs that have waited on it: such events are buffered for them. */
   private readonly bufferFilters = new WaitIndexes();
@@ -732,7 +741,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     return {
       createRun: (request: DispatchRequest) => {
         const trigger = wf.triggers.get(request.triggerId)!;
-        return this.createRun(wf, request.triggerId, trigger, request.initialState, request.payload).runId;
+        const record = this.createRun(wf, request.triggerId, trigger, request.initialState, request.payload);
+        record.managed = true;
+        return record.runId;
       },
       launchRun: (runId: string) => {
         const record = this.runs.get(runId);
@@ -802,8 +813,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     const pipeline = wf.pipelines.get(trigger.pipeline)!;
     const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
     record.status = status;
-    this.runs.set(runId, record);
-    wf.registry.adopt({
+    record.slot = this.runs.insert(runId, record);
+    record.registryHandle = wf.registry.adopt({
       runId,
       workflowId: wf.id,
       pipelineId: trigger.pipeline,
@@ -815,8 +826,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     return record;
   }
 
+  /** Takes a run out of the unfinished runs, through its slot (no id hashing). */
+  private forgetRun(record: RunRecord): void {
+    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+  }
+
   private buildLiveContext(record: RunRecord, state: RunState): void {
-    record.store = this.storeRegistry.create<RunState>(record.storeId, state);
+    // Under the run id itself: a prefixed id would be one more string to build and hash per run.
+    record.store = this.storeRegistry.create<RunState>(record.runId, state);
     record.container = undefined;
     record.controller = undefined;
   }
@@ -855,17 +872,24 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /** Starts `run` and settles the record with its result. */
   private settleWhenDone(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> {
-    // The pipeline hands its result straight to this promise: no promise of its own, no extra tick.
-    return new Promise<RunResult>((resolve) => {
-      run.executeThen((result) => {
-        try {
-          resolve(this.settle(record, result));
-        } catch (error) {
-          resolve(this.crashed(record, error));
-        }
-      });
-    });
+    // The pipeline hands its result straight to this promise (no promise of its own, no extra
+    // tick), through one callback shared by every run (no closures per run).
+    const done = new Promise<RunResult>(captureResolve);
+    record.resolveRun = capturedResolve;
+    capturedResolve = undefined;
+    run.executeThen(this.onPipelineSettled, record);
+    return done;
   }
+
+  private readonly onPipelineSettled = (result: PipelineResult<RunState>, record: RunRecord): void => {
+    const resolve = record.resolveRun!;
+    record.resolveRun = undefined;
+    try {
+      resolve(this.settle(record, result));
+    } catch (error) {
+      resolve(this.crashed(record, error));
+    }
+  };
 
   private async executePrepared(record: RunRecord): Promise<RunResult> {
     try {
@@ -890,7 +914,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (record.status === "queued") {
       record.status = "running";
       startedAt = undefined;
-      record.workflow.registry.setStatus(record.runId, "running", Date.now());
+      record.workflow.registry.setStatus(
+        record.runId,
+        "running",
+        Date.now(),
+        undefined,
+        undefined,
+        record.registryHandle,
+      );
     }
     this.buildLiveContext(record, record.initialState!);
     record.initialState = undefined;
@@ -968,12 +999,20 @@ export class WorkflowRuntime implements RunContainerFactory {
     const endedAt = result.metadata.finishedAt;
     if (!result.ok)
       return this.finish(record, err(result.error, this.meta(record, result.metadata.durationMs)), endedAt);
-    const { status, state, checkpoint } = result.value;
-    if (status === "paused" && checkpoint !== undefined) return this.pause(record, checkpoint);
+    const value = result.value;
+    if (value.status === "paused") {
+      if (value.checkpoint !== undefined) return this.pause(record, value.checkpoint);
+      return this.finish(
+        record,
+        ok({ status: "completed", state: value.state }, this.meta(record, result.metadata.durationMs)),
+        endedAt,
+      );
+    }
+    // A completed or aborted run's value is already `{ status, state }`, made for this result alone.
     return this.finish(
       record,
       ok(
-        { status: status === "paused" ? "completed" : status, state },
+        value as { status: "completed" | "aborted"; state: RunState },
         this.meta(record, result.metadata.durationMs),
       ),
       endedAt,
@@ -1002,8 +1041,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       Date.now(),
       undefined,
       checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
+      record.registryHandle,
     );
-    wf.policy.runPaused(record.runId);
+    if (record.managed) wf.policy.runPaused(record.runId);
     if (record.abortRequested) {
       return this.finishPaused(record, "aborted while pausing");
     }
@@ -1071,7 +1111,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.workflow.parked.delete(record);
     const container = record.dropLiveContext();
     record.payload = undefined;
-    this.storeRegistry.dispose(record.storeId);
+    this.storeRegistry.dispose(record.runId);
     await this.disposeContainer(record, container);
   }
 
@@ -1141,7 +1181,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       record.mappers = undefined;
       record.status = "running";
       this.bufferFilters.update(record, record.bufferWaits, true);
-      wf.registry.setStatus(record.runId, "running", Date.now());
+      wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
       run = record.pipeline.restore(checkpoint, this.runOptions(record));
@@ -1214,11 +1254,15 @@ export class WorkflowRuntime implements RunContainerFactory {
     wf.policy.forget(runId);
     record.finished = true;
     record.status = "aborted";
-    this.runs.delete(runId);
-    wf.registry.setStatus(runId, "aborted", Date.now(), {
-      code: "ABORTED",
-      message: `never started: ${reason}`,
-    });
+    this.forgetRun(record);
+    wf.registry.setStatus(
+      runId,
+      "aborted",
+      Date.now(),
+      { code: "ABORTED", message: `never started: ${reason}` },
+      undefined,
+      record.registryHandle,
+    );
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
       this.meta(record),
@@ -1281,8 +1325,8 @@ export class WorkflowRuntime implements RunContainerFactory {
         if (error !== undefined) cleanupInfo.error = error;
       }
     }
-    wf.registry.setStatus(record.runId, status, now, error);
-    wf.policy.runEnded(record.runId);
+    wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
+    if (record.managed) wf.policy.runEnded(record.runId);
     if (wf.parked.size > 0) wf.parked.delete(record);
     if (record.watched !== undefined) {
       this.parkedWaits.update(record, record.waits, false);
@@ -1292,10 +1336,10 @@ export class WorkflowRuntime implements RunContainerFactory {
       record.watched = undefined;
     }
     record.buffer = undefined;
-    this.runs.delete(record.runId);
+    this.forgetRun(record);
     const container = record.dropLiveContext();
     record.released = undefined;
-    this.storeRegistry.dispose(record.storeId);
+    this.storeRegistry.dispose(record.runId);
     wf.registry.prune(now);
     if (container === undefined && onCleanup === undefined) {
       this.notifyFinished(record, result);
@@ -1356,7 +1400,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       resolve: <T>(key: string, param?: string | number) =>
         key === PAUSE_SERVICE_ID
           ? new Promise<ResolveResult<T>>((resolve) => {
-              resolve({ ok: true, value: this.pauseServiceFor(record.runId) as T });
+              resolve({ ok: true, value: this.pauseServiceOf(record) as T });
             }).catch((error: unknown) => ({
               ok: false as const,
               error: SystemError.from(error, "INVALID_STATE", PAUSE_SERVICE_ID),
@@ -1364,7 +1408,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           : scope.resolve<T>(key, param),
       require: <T>(key: string, param?: string | number) =>
         key === PAUSE_SERVICE_ID
-          ? new Promise<T>((resolve) => resolve(this.pauseServiceFor(record.runId) as T))
+          ? new Promise<T>((resolve) => resolve(this.pauseServiceOf(record) as T))
           : scope.require<T>(key, param),
       select: <R>(selector: (state: RunState) => R) => {
         const store = record.store;
@@ -1383,6 +1427,13 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = runId === undefined ? undefined : this.runs.get(runId);
     if (record === undefined) {
       throw new SystemError("INVALID_STATE", `__pause_service__: run ${runId} is not active`);
+    }
+    return this.pauseServiceOf(record);
+  }
+
+  private pauseServiceOf(record: RunRecord): PauseService {
+    if (record.finished) {
+      throw new SystemError("INVALID_STATE", `__pause_service__: run ${record.runId} is not active`);
     }
     // One service per live context (the container path caches it as a singleton the same way).
     if (record.pauseService !== undefined) return record.pauseService;

@@ -279,7 +279,7 @@ describe("pause window", () => {
     const paused = await h.runtime.invoke("orders", "placed", { orderId: "o9" });
     const runId = paused.metadata.runId!;
     await expect.poll(() => disposed).toEqual([1]); // live context released: run services disposed
-    expect(h.storeRegistry.has(`sluice:run:${runId}`)).toBe(false);
+    expect(h.storeRegistry.has(runId)).toBe(false);
 
     const checkpoint = h.runtime.checkpoint(runId)!;
     expect(JSON.parse(JSON.stringify(checkpoint))).toEqual(checkpoint);
@@ -349,7 +349,7 @@ describe("pause window", () => {
     );
     const paused = await h.runtime.invoke("orders", "placed", { orderId: "o9" });
     const runId = paused.metadata.runId!;
-    await expect.poll(() => h.storeRegistry.has(`sluice:run:${runId}`)).toBe(false);
+    await expect.poll(() => h.storeRegistry.has(runId)).toBe(false);
     h.runtime.signal(runId, { note: "while parked" });
     h.bus.emit("answer", { answer: "yes" });
     await expect.poll(() => completed.length).toBe(1);
@@ -372,7 +372,7 @@ describe("pause window", () => {
       onResume: (ctx) => void resumes.push(ctx.restored),
     });
     const paused = await h.runtime.invoke("orders", "placed", { orderId: "o1" });
-    expect(h.storeRegistry.has(`sluice:run:${paused.metadata.runId}`)).toBe(true);
+    expect(h.storeRegistry.has(paused.metadata.runId!)).toBe(true);
     const r = await h.runtime.resume(paused.metadata.runId!, { approvedBy: "host" });
     expect(r.ok && r.value.state.shipped).toBe(true);
     expect(resumes).toEqual([false]);
