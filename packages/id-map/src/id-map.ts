@@ -115,15 +115,14 @@ export class IdMap<V> {
 
   /**
    * Holds `value` under `id` unless `id` is held already (one lookup where `has` then `set` would
-   * make two). True when it was added.
+   * make two). Returns the new entry's handle (see `insert`), or -1 when `id` was held.
    *
    * @throws SystemError `INVALID_INPUT` when `id` is not a string.
    */
-  add(id: string, value: V): boolean {
+  add(id: string, value: V): number {
     if (typeof id !== "string") throw notAString(id);
-    if (this.find(id) !== -1) return false;
-    this.insert(id, value);
-    return true;
+    if (this.find(id) !== -1) return -1;
+    return this.insert(id, value);
   }
 
   /**

@@ -25,9 +25,11 @@ describe("IdMap", () => {
     map.set("run-1", 10);
     expect(map.size).toBe(2);
     expect(map.get("run-1")).toBe(10);
-    expect(map.add("run-1", 99)).toBe(false);
+    expect(map.add("run-1", 99)).toBe(-1);
     expect(map.get("run-1")).toBe(10);
-    expect(map.add("run-3", 3)).toBe(true);
+    const handle = map.add("run-3", 3);
+    expect(handle).toBeGreaterThanOrEqual(0);
+    expect(map.at(handle)).toBe(3);
     expect(map.take("run-3")).toBe(3);
     expect(map.take("run-1")).toBe(10);
     expect(map.take("run-1")).toBeUndefined();
@@ -168,8 +170,12 @@ describe("IdMap", () => {
             map.set(key, value);
             model.set(key, value);
           } else if (kind === "add") {
-            expect(map.add(key, value)).toBe(!model.has(key));
-            if (!model.has(key)) model.set(key, value);
+            const handle = map.add(key, value);
+            expect(handle !== -1).toBe(!model.has(key));
+            if (handle !== -1) {
+              handles.set(key, handle);
+              model.set(key, value);
+            }
           } else if (kind === "insert") {
             if (model.has(key)) continue; // insert() is for ids the caller knows are new
             handles.set(key, map.insert(key, value));

@@ -78,7 +78,7 @@ export class RunRecord {
     readonly triggerId: string,
     readonly pipeline: Pipeline<RunState>,
     readonly startedAt: number,
-    initialState: RunState,
+    initialState: RunState | undefined,
     payload: unknown,
   ) {
     this.initialState = initialState;

@@ -26,7 +26,7 @@ import {
   type RunInfo,
   type RunOptions,
 } from "@sluice/pipeline";
-import { isPlainObject, type StoreRegistry, safeAssign } from "@sluice/store";
+import { isPlainObject, type StateStore, type StoreRegistry, safeAssign } from "@sluice/store";
 import type { TimelineEvent, TimelineLevel, TimelineStore } from "@sluice/timeline";
 import { ControlEvent } from "./control-events.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
@@ -478,16 +478,21 @@ export class WorkflowRuntime implements RunContainerFactory {
         { workflowId, triggerId },
       );
     }
-    let initialState: RunState;
+    // The run starts now, so its state store is made at once from the payload: the store's copy
+    // is the only one (a queued run keeps a copy of its own until it starts).
+    const runId = this.nextRunId();
+    let store: StateStore<RunState>;
     try {
-      initialState = this.initialStateFor(wf, triggerId, trigger, event);
+      const source = this.initialSourceFor(wf, triggerId, trigger, event);
+      store = this.createStore(runId, source, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
     } catch (error) {
       return failedRun(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
         workflowId,
         triggerId,
       });
     }
-    const record = this.createRun(wf, triggerId, trigger, initialState, event, "running");
+    const record = this.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
+    record.store = store;
     return this.execute(record);
   }
 
@@ -705,7 +710,21 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
+  /** A queued run's initial state: its own copy of the payload (or of what `map` made of it). */
   private initialStateFor(
+    wf: WorkflowRecord,
+    triggerId: string,
+    trigger: TriggerDefinition<any, RunState>,
+    payload: unknown,
+  ): RunState {
+    return copyUntrusted(
+      this.initialSourceFor(wf, triggerId, trigger, payload),
+      `workflow "${wf.id}" trigger "${triggerId}": the event payload`,
+    );
+  }
+
+  /** What a run's initial state is copied from: the payload, or what `map` made of it (checked, not copied). */
+  private initialSourceFor(
     wf: WorkflowRecord,
     triggerId: string,
     trigger: TriggerDefinition<any, RunState>,
@@ -726,7 +745,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
         );
       }
-      return copyUntrusted(mapped, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
+      return mapped;
     }
     if (!isPlainObject(payload)) {
       throw new SystemError(
@@ -734,7 +753,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
       );
     }
-    return copyUntrusted(payload, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
+    return payload;
   }
 
   private policyHost(wf: WorkflowRecord): PolicyHost {
@@ -800,15 +819,19 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   // ───────────────────────── run lifecycle ─────────────────────────
 
+  private nextRunId(): string {
+    return this.runIdHead + (++this.runCounter).toString(36);
+  }
+
   private createRun(
     wf: WorkflowRecord,
     triggerId: string,
     trigger: TriggerDefinition<any, RunState>,
-    initialState: RunState,
+    initialState: RunState | undefined,
     payload: unknown,
     status: "queued" | "running" = "queued",
+    runId = this.nextRunId(),
   ): RunRecord {
-    const runId = this.runIdHead + (++this.runCounter).toString(36);
     const now = Date.now();
     const pipeline = wf.pipelines.get(trigger.pipeline)!;
     const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
@@ -832,10 +855,24 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private buildLiveContext(record: RunRecord, state: RunState): void {
-    // Under the run id itself: a prefixed id would be one more string to build and hash per run.
-    record.store = this.storeRegistry.create<RunState>(record.runId, state);
+    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`);
     record.container = undefined;
     record.controller = undefined;
+  }
+
+  /**
+   * A run's state store, holding a copy of `source`, in the host's StoreRegistry under the run id
+   * itself (a prefixed id would be one more string to build and hash per run). A source whose
+   * getters or proxy traps throw fails here as `INVALID_INPUT` naming `what`.
+   */
+  private createStore(runId: string, source: RunState, what: string): StateStore<RunState> {
+    try {
+      return this.storeRegistry.create<RunState>(runId, source);
+    } catch (cause) {
+      if (SystemError.is(cause)) throw cause;
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
+    }
   }
 
   /** @internal Builds a run's service container; the run calls this on its first `ctx.use`. */
@@ -923,7 +960,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         record.registryHandle,
       );
     }
-    this.buildLiveContext(record, record.initialState!);
+    if (record.store === undefined) this.buildLiveContext(record, record.initialState!);
     record.initialState = undefined;
     const run = record.pipeline.start(this.runOptions(record, startedAt));
     record.pipelineRun = run;
@@ -1111,7 +1148,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.workflow.parked.delete(record);
     const container = record.dropLiveContext();
     record.payload = undefined;
-    this.storeRegistry.dispose(record.runId);
+    // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
+    store.dispose();
     await this.disposeContainer(record, container);
   }
 
@@ -1337,9 +1375,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     record.buffer = undefined;
     this.forgetRun(record);
+    const store = record.store;
     const container = record.dropLiveContext();
     record.released = undefined;
-    this.storeRegistry.dispose(record.runId);
+    store?.dispose();
     wf.registry.prune(now);
     if (container === undefined && onCleanup === undefined) {
       this.notifyFinished(record, result);

@@ -15,8 +15,9 @@ export interface StateStore<S extends object = Record<string, unknown>> {
   /**
    * Merges `patch` (or what the updater returns for the current snapshot) shallowly into the state.
    * Patches are untrusted: keys `__proto__`, `constructor` and `prototype` are skipped. A key counts
-   * as changed when it is new or its value differs by `Object.is`; if any key changed, a new
-   * snapshot is made and subscribers are notified synchronously, otherwise nothing happens.
+   * as changed when it is new or its value differs by `Object.is`; if any key changed, the state
+   * changes (into a new snapshot, once the current one has been handed out) and subscribers are
+   * notified synchronously, otherwise nothing happens.
    * An updater may return `undefined` to change nothing.
    *
    * @throws SystemError `INVALID_INPUT` when the patch is not a plain object; `DISPOSED` after `dispose()`.
@@ -53,6 +54,8 @@ interface Subscription<S> {
   active: boolean;
 }
 
+const NO_SUBSCRIPTIONS: ReadonlyArray<Subscription<any>> = Object.freeze([]);
+
 function defaultOnError(error: unknown): void {
   console.error("[sluice/store] a state subscriber threw:", error);
 }
@@ -69,13 +72,20 @@ class Store<S extends object> implements StateStore<S> {
   // (then a freeze per copy) was a fifth of a trivial run's cost.
   #frozen = false;
   // Copy-on-write: subscribe/unsubscribe replace the array, so a notification iterates a stable list.
-  #subscriptions: ReadonlyArray<Subscription<S>> = [];
+  #subscriptions: ReadonlyArray<Subscription<any>> = NO_SUBSCRIPTIONS;
   #disposed = false;
   #notifying = false;
   #queue: Array<Readonly<S>> | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #id: string;
   readonly #onDispose: StoreDisposeHandler | undefined;
+  /** Where the registry that made this store holds it, so leaving it needs no lookup by id. */
+  #registryHandle = -1;
+
+  /** @internal See {@link setRegistryHandle}. */
+  static setRegistryHandle(store: Store<any>, handle: number): void {
+    store.#registryHandle = handle;
+  }
 
   constructor(
     initial: S,
@@ -90,9 +100,8 @@ class Store<S extends object> implements StateStore<S> {
       );
     }
     const state: Record<string, unknown> = {};
-    for (const key of Object.keys(initial)) {
-      if (!isUnsafeKey(key)) state[key] = initial[key];
-    }
+    // for...in: a plain object's own enumerable keys (see set), without a key array
+    for (const key in initial) if (!isUnsafeKey(key)) state[key] = initial[key];
     this.#state = state as Readonly<S>;
     this.#onError = options.onError ?? defaultOnError;
     this.#id = id;
@@ -184,10 +193,13 @@ class Store<S extends object> implements StateStore<S> {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const subscription of this.#subscriptions) subscription.active = false;
-    this.#subscriptions = [];
+    const subscriptions = this.#subscriptions;
+    if (subscriptions.length > 0) {
+      for (let i = 0; i < subscriptions.length; i++) subscriptions[i]!.active = false;
+      this.#subscriptions = NO_SUBSCRIPTIONS;
+    }
     this.#queue = undefined;
-    this.#onDispose?.(this.#id, this);
+    this.#onDispose?.(this.#id, this, this.#registryHandle);
   }
 
   #notify(next: Readonly<S>, previous: Readonly<S>): void {
@@ -232,7 +244,7 @@ class Store<S extends object> implements StateStore<S> {
  * @internal Told by a registered store when it is disposed, with its id. One handler per registry
  * serves all its stores, so registering a store allocates no closure.
  */
-export type StoreDisposeHandler = (id: string, store: StateStore<any>) => void;
+export type StoreDisposeHandler = (id: string, store: StateStore<any>, handle: number) => void;
 
 /** @internal used by StoreRegistry so a store disposed directly also leaves the registry. */
 export function createRegisteredStore<S extends object>(
@@ -242,6 +254,11 @@ export function createRegisteredStore<S extends object>(
   onDispose: StoreDisposeHandler,
 ): StateStore<S> {
   return new Store(initial, options, id, onDispose);
+}
+
+/** @internal Tells a store made by `createRegisteredStore` where its registry holds it. */
+export function setRegistryHandle(store: StateStore<any>, handle: number): void {
+  Store.setRegistryHandle(store as Store<any>, handle);
 }
 
 /**

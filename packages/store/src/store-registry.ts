@@ -5,6 +5,7 @@ import {
   type StateStore,
   type StateStoreOptions,
   type StoreDisposeHandler,
+  setRegistryHandle,
 } from "./state-store.js";
 
 /**
@@ -23,10 +24,9 @@ export class StoreRegistry {
   // One store per run comes and goes: an IdMap, because a Map's table rebuilds cost far more (see IdMap).
   readonly #stores = new IdMap<StateStore<any>>();
   readonly #options: StateStoreOptions;
-  readonly #forget: StoreDisposeHandler = (id, store) => {
-    const held = this.#stores.take(id);
-    // only the store held under the id leaves (another one under it stays)
-    if (held !== undefined && held !== store) this.#stores.set(id, held);
+  // A store leaves through the handle it was given, without a lookup by id.
+  readonly #forget: StoreDisposeHandler = (_id, store, handle) => {
+    if (this.#stores.at(handle) === store) this.#stores.removeAt(handle);
   };
 
   /** `options` apply to every store this registry creates. */
@@ -50,13 +50,15 @@ export class StoreRegistry {
       throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
     }
     const store = createRegisteredStore(initial, this.#options, id, this.#forget);
-    if (!this.#stores.add(id, store)) {
+    const handle = this.#stores.add(id, store);
+    if (handle === -1) {
       throw new SystemError(
         "DUPLICATE_KEY",
         `storeRegistry.create: a store with id "${id}" already exists; dispose it first or pick another id`,
         { details: { id } },
       );
     }
+    setRegistryHandle(store, handle);
     return store;
   }
 

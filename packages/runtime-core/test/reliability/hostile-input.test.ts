@@ -932,6 +932,34 @@ describe("hostile input: objects that throw when read (untrusted payloads, patch
       expect(runtime.watch("w", runId)?.status).toBe("paused");
     });
 
+    it(`a ${name} as an invoke() payload resolves INVALID_INPUT and leaves no run and no store behind`, async () => {
+      const { runtime, storeRegistry } = await guardedHarness();
+      await runtime.register({
+        id: "w",
+        triggers: {
+          go: { event: "h.go", pipeline: "p" },
+          mapped: { event: "h.m", pipeline: "p", map: (p) => p },
+        },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => ({ ran: true }) }] }] } },
+      });
+      for (const trigger of ["go", "mapped"]) {
+        let result: RunResult | undefined;
+        let rejected: unknown;
+        try {
+          result = await runtime.invoke("w", trigger, hostile);
+        } catch (error) {
+          rejected = error;
+        }
+        expect(rejected, "invoke() must never reject").toBeUndefined();
+        expect(result?.ok).toBe(false);
+        if (result !== undefined && !result.ok) expectSystemError(result.error, ["INVALID_INPUT"]);
+      }
+      expect(runtime.listAllRuns()).toEqual([]);
+      expect(storeRegistry.size).toBe(0);
+      const fine = await runtime.invoke("w", "go", { ok: 1 });
+      expect(fine.ok && fine.value.state).toEqual({ ok: 1, ran: true });
+    });
+
     it(`a ${name} as a patch: signal() throws a coded SystemError, resume() resolves INVALID_INPUT and the run stays paused`, async () => {
       const { runtime } = await guardedHarness();
       await runtime.register({
