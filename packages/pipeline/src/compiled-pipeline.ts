@@ -24,11 +24,30 @@ export interface CompiledStage<S extends object> {
   readonly steps: readonly CompiledStep<S>[];
 }
 
+/** @internal One step of a plain pipeline's flat step list, with its place in its stage. */
+export interface FlatStep<S extends object> {
+  readonly stage: CompiledStage<S>;
+  readonly step: CompiledStep<S>;
+  /** The first step of its stage: the stage starts with it. */
+  readonly first: boolean;
+  /** The last step of its stage: the stage ends with it. */
+  readonly last: boolean;
+}
+
 /** @internal A validated definition, copied so later edits to the definition cannot change it. */
 export interface CompiledPipeline<S extends object> {
   readonly id: string;
   readonly path: string;
   readonly stages: readonly CompiledStage<S>[];
+  /**
+   * Every stage sequential and every step simple: such a pipeline runs from `flat`, one list of
+   * its steps, in a loop with less to do per step.
+   */
+  readonly plain: boolean;
+  /** Every step, in order (filled in for plain pipelines only). */
+  readonly flat: readonly FlatStep<S>[];
+  /** By stage index (and one past the last): where that stage's first step sits in `flat`. */
+  readonly flatStart: readonly number[];
 }
 
 /** @internal Expects a definition that `validatePipeline` accepted. */
@@ -64,5 +83,24 @@ export function compilePipeline<S extends object>(
       steps: Object.freeze(steps),
     });
   });
-  return Object.freeze({ id, path, stages: Object.freeze(stages) });
+  const plain = stages.every((stage) => !stage.concurrent && stage.steps.every((step) => step.simple));
+  const flat: FlatStep<S>[] = [];
+  const flatStart: number[] = [];
+  for (const stage of stages) {
+    flatStart.push(flat.length);
+    if (!plain) continue;
+    const steps = stage.steps;
+    for (let j = 0; j < steps.length; j++) {
+      flat.push(Object.freeze({ stage, step: steps[j]!, first: j === 0, last: j === steps.length - 1 }));
+    }
+  }
+  flatStart.push(flat.length);
+  return Object.freeze({
+    id,
+    path,
+    stages: Object.freeze(stages),
+    plain,
+    flat: Object.freeze(flat),
+    flatStart: Object.freeze(flatStart),
+  });
 }

@@ -1,16 +1,20 @@
 import { err, ok, SystemError } from "@sluice/errors";
 import { type AbortSource, isThenable, LinkedAbort, sleep, withTimeout } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
-import type { CompiledPipeline, CompiledStage, CompiledStep } from "./compiled-pipeline.js";
+import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
 import { RunScope } from "./run-scope.js";
 import { RunStepContext } from "./step-context.js";
 import type {
+  DependencyScope,
   PauseRequest,
+  PipelineCheckpoint,
   PipelineEventType,
+  PipelineLifecycleEvent,
+  PipelineObserver,
   PipelineResult,
   PipelineResultMetadata,
   PipelineStatus,
-  RunOptions,
+  StateAccess,
 } from "./types.js";
 
 /** @internal Where a run begins: from scratch (`start` 0, no patch) or from a checkpoint. */
@@ -44,6 +48,13 @@ function isPlainObject(value: unknown): value is object {
   return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
+function notAPatch(step: CompiledStep<any>, out: unknown): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${describe(out)}`,
+  );
+}
+
 function reasonOf(thrown: unknown): string {
   return thrown instanceof Error ? thrown.message : String(thrown);
 }
@@ -71,28 +82,37 @@ function abortError(source: AbortSource): SystemError {
  * if (result.ok && result.value.status === "paused") save(result.value.checkpoint);
  * ```
  */
-export class PipelineRun<S extends object> {
-  /** The run's id, as given in the options. */
-  readonly runId: string;
+export class PipelineRun<S extends object> extends RunScope<S> {
   private runStatus: PipelineStatus = "idle";
   private stageIndex = -1;
   private stepId: string | undefined;
   private settled = false;
   /** True while `executeThen` runs the synchronous start of the run. */
   private starting = false;
-  /** The result, once delivered. */
-  private finalResult: PipelineResult<S> | undefined;
+  // How the run ended, kept as fields: the result object is only built when someone asks for it
+  // (an engine reading them through executeThen never does).
+  private delivered = false;
+  private builtResult: PipelineResult<S> | undefined = undefined;
+  private endState: S | undefined = undefined;
+  private endError: SystemError | undefined = undefined;
+  private endCheckpoint: PipelineCheckpoint<S> | undefined = undefined;
+  private endStage: string | undefined = undefined;
+  private endStep: string | undefined = undefined;
+  private endAttempts: number | undefined = undefined;
+  private endedAt = 0;
+  /** When the current stage and step started (read only while observed, for their durations). */
+  private stageStartedAt = 0;
+  private stepStartedAt = 0;
   private startedAt = 0;
   private pauseRequests: PauseRequest[] | undefined;
   private outcome: Promise<PipelineResult<S>> | undefined;
   private resolveOutcome: ((result: PipelineResult<S>) => void) | undefined;
-  /** Set by `executeThen`: told the result instead of a promise. */
-  private onSettled: ((result: PipelineResult<S>, context: any) => void) | undefined;
+  /** Set by `executeThen`: told the run has ended instead of resolving a promise. */
+  private onSettled: ((run: PipelineRun<S>, context: any) => void) | undefined;
   /** The second argument `onSettled` is called with. */
   private settledContext: unknown = undefined;
   private readonly requestedStart: number | undefined;
   private readonly pipeline: CompiledPipeline<S>;
-  private readonly scope: RunScope<S>;
   private readonly resume: RunResume<S> | undefined;
   // Only set while listening to RunOptions.signal.
   private externalAbort: { signal: AbortSignal; listener: () => void } | undefined;
@@ -100,34 +120,38 @@ export class PipelineRun<S extends object> {
   /** @internal Use `Pipeline.start` or `Pipeline.restore`. */
   constructor(
     pipeline: CompiledPipeline<S>,
-    options: RunOptions<S>,
+    runId: string,
+    state: StateAccess<S>,
     event: unknown,
+    dependencies: DependencyScope<S> | undefined,
+    observer: PipelineObserver | undefined,
+    onObserverError: ((error: unknown, event: PipelineLifecycleEvent) => void) | undefined,
+    signal: AbortSignal | undefined,
+    startedAt: number | undefined,
     resume: RunResume<S> | undefined,
   ) {
-    this.runId = options.runId;
-    this.requestedStart = options.startedAt;
-    this.pipeline = pipeline;
-    this.resume = resume;
-    this.scope = new RunScope(
-      options.runId,
+    super(
+      runId,
       pipeline.id,
-      options.state,
+      state,
       event,
-      options.dependencies,
-      options.observer,
-      options.onObserverError,
+      dependencies,
+      observer,
+      onObserverError,
       resume === undefined ? 0 : resume.seq,
     );
-    const external = options.signal;
+    this.requestedStart = startedAt;
+    this.pipeline = pipeline;
+    this.resume = resume;
     this.externalAbort = undefined;
-    if (external === undefined) {
+    if (signal === undefined) {
       // nothing to listen to
-    } else if (external.aborted) {
-      this.abort(external.reason);
+    } else if (signal.aborted) {
+      this.abort(signal.reason);
     } else {
-      const listener = (): void => this.abort(external.reason);
-      this.externalAbort = { signal: external, listener };
-      external.addEventListener("abort", listener, { once: true });
+      const listener = (): void => this.abort(signal.reason);
+      this.externalAbort = { signal, listener };
+      signal.addEventListener("abort", listener, { once: true });
     }
   }
 
@@ -193,7 +217,7 @@ export class PipelineRun<S extends object> {
       reason === undefined ? {} : { cause: reason },
     );
     this.runStatus = "aborted";
-    this.scope.abort(error);
+    this.fireAbort(error);
     if (status === "running") this.finishAborted();
   }
 
@@ -204,8 +228,8 @@ export class PipelineRun<S extends object> {
    */
   execute(): Promise<PipelineResult<S>> {
     if (this.outcome !== undefined) return this.outcome;
-    if (this.finalResult !== undefined) {
-      this.outcome = Promise.resolve(this.finalResult);
+    if (this.delivered) {
+      this.outcome = Promise.resolve(this.result!);
       return this.outcome;
     }
     if (this.onSettled !== undefined) {
@@ -213,9 +237,9 @@ export class PipelineRun<S extends object> {
       const resolve = capturedResolve!;
       capturedResolve = undefined;
       const notify = this.onSettled;
-      this.onSettled = (result, context) => {
-        resolve(result);
-        notify(result, context);
+      this.onSettled = (run, context) => {
+        resolve(run.result!);
+        notify(run, context);
       };
       return this.outcome;
     }
@@ -224,69 +248,256 @@ export class PipelineRun<S extends object> {
       this.resolveOutcome = capturedResolve;
       capturedResolve = undefined;
       // drive() never rejects: it catches everything itself, so no handler is attached here.
-      void this.drive();
+      void (this.pipeline.plain ? this.drivePlain() : this.drive());
     } else {
-      this.outcome = Promise.resolve(this.abortedBeforeStart());
+      this.abortedBeforeStart();
+      this.delivered = true;
+      this.outcome = Promise.resolve(this.result!);
     }
     return this.outcome;
   }
 
   /**
-   * @internal Runs like `execute()` but hands the result to `onSettled(result, context)` instead of
-   * a promise, for an engine that has its own promise to resolve: one promise and one tick fewer
-   * per run, and with `context` one callback can serve every run (no closure per run). It is
+   * @internal Runs like `execute()` but calls `onSettled(run, context)` when the run has ended,
+   * instead of resolving a promise, for an engine that has its own promise to resolve: one promise
+   * and one tick fewer per run, with `context` one callback serves every run (no closure per run),
+   * and the engine reads how the run ended from `status`, `finalState`, `failure`, `checkpoint`,
+   * `finishedAt` and `durationMs` (no result object is built unless `result` is read). It is
    * called synchronously when the run's last stage ends after the run has waited on something,
    * and in a later microtask when the run ends within `executeThen` itself (every step was
    * synchronous) or from outside (`abort`): never inside its caller. Call at most once, instead of
    * `execute()`; a later `execute()` returns a promise of the same result.
    */
-  executeThen<C>(onSettled: (result: PipelineResult<S>, context: C) => void, context: C): void {
-    if (this.outcome !== undefined || this.onSettled !== undefined || this.finalResult !== undefined) {
+  executeThen<C>(onSettled: (run: PipelineRun<S>, context: C) => void, context: C): void {
+    if (this.outcome !== undefined || this.onSettled !== undefined || this.delivered) {
       throw new SystemError("INVALID_STATE", `run "${this.runId}" has already been executed`);
     }
     this.onSettled = onSettled;
     this.settledContext = context;
     if (this.begin()) {
       this.starting = true;
-      void this.drive();
+      void (this.pipeline.plain ? this.drivePlain() : this.drive());
       this.starting = false;
     } else {
-      const result = this.abortedBeforeStart();
-      queueMicrotask(() => this.deliver(result));
+      this.abortedBeforeStart();
+      queueMicrotask(() => this.deliver());
     }
+  }
+
+  /** @internal The run's result once it has ended, else `undefined` (built on first read). */
+  get result(): PipelineResult<S> | undefined {
+    if (this.builtResult !== undefined || this.endedAt === 0) return this.builtResult;
+    const metadata: PipelineResultMetadata = {
+      runId: this.runId,
+      pipelineId: this.pipeline.id,
+      durationMs: this.endedAt - this.startedAt,
+      finishedAt: this.endedAt,
+    };
+    if (this.endStage !== undefined) metadata.stage = this.endStage;
+    if (this.endStep !== undefined) metadata.step = this.endStep;
+    if (this.observerFailures > 0) metadata.observerFailures = this.observerFailures;
+    if (this.endAttempts !== undefined) metadata.attempts = this.endAttempts;
+    const status = this.runStatus;
+    this.builtResult =
+      status === "failed"
+        ? err(this.endError!, metadata)
+        : status === "paused"
+          ? ok({ status, state: this.endState!, checkpoint: this.endCheckpoint! }, metadata)
+          : ok({ status: status as "completed" | "aborted", state: this.endState! }, metadata);
+    return this.builtResult;
+  }
+
+  /** @internal Once ended (not failed): the state it ended with. */
+  get finalState(): S | undefined {
+    return this.endState;
+  }
+
+  /** @internal Once failed: why. */
+  get failure(): SystemError | undefined {
+    return this.endError;
+  }
+
+  /** @internal Once paused: where to continue from. */
+  get checkpoint(): PipelineCheckpoint<S> | undefined {
+    return this.endCheckpoint;
+  }
+
+  /** @internal Once ended: epoch ms when this execution ended. */
+  get finishedAt(): number {
+    return this.endedAt;
+  }
+
+  /** @internal Once ended: how long this execution took, ms. */
+  get durationMs(): number {
+    return this.endedAt - this.startedAt;
   }
 
   /** Stamps the start; false when the run was aborted before it began (nothing runs then). */
   private begin(): boolean {
-    this.scope.tick();
-    this.startedAt = this.requestedStart ?? this.scope.time();
+    this.tick();
+    this.startedAt = this.requestedStart ?? this.time();
     if (this.runStatus === "aborted") return false;
     this.runStatus = "running";
     return true;
   }
 
-  private abortedBeforeStart(): PipelineResult<S> {
+  private abortedBeforeStart(): void {
     this.settled = true;
-    this.scope.emit("run.aborted", undefined, undefined, undefined, this.scope.reason as SystemError);
-    this.scope.closed = true;
+    this.emit("run.aborted", undefined, undefined, undefined, this.reason as SystemError);
+    this.closed = true;
     this.detachExternal();
-    return ok(
-      { status: "aborted" as const, state: this.scope.state.get() as S },
-      this.metadata(undefined, undefined),
+    this.end(this.state.get() as S, undefined, undefined, undefined, undefined);
+  }
+
+  /**
+   * The run loop of a plain pipeline (every stage sequential, every step simple): one flat list of
+   * steps, and everything that does not wait done in small synchronous methods, so the async
+   * frame V8 saves and restores at each await stays small. Does exactly what `drive` does.
+   */
+  private async drivePlain(): Promise<void> {
+    try {
+      const flat = this.pipeline.flat;
+      for (let k = this.enter(); k < flat.length; k++) {
+        const entry = flat[k]!;
+        if (entry.first && !this.startPlainStage(entry.stage)) return;
+        let out: unknown;
+        try {
+          out = this.startPlainStep(entry);
+          if (isThenable(out)) out = await out;
+        } catch (thrown) {
+          this.failPlainStep(entry, thrown);
+          return;
+        }
+        if (!this.finishPlainStep(entry, out)) return;
+      }
+      this.finishCompleted();
+    } catch (thrown) {
+      this.crash(thrown);
+    }
+  }
+
+  /** Starts or resumes the run (its first event, a resume patch); returns the flat index to run from. */
+  private enter(): number {
+    const resume = this.resume;
+    if (resume === undefined) {
+      this.emit("run.started");
+      return 0;
+    }
+    if (resume.patch !== undefined) this.state.set(resume.patch);
+    const first = resume.startStage;
+    this.emit(
+      "run.resumed",
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      this.observer === undefined ? undefined : { nextStage: this.pipeline.stages[first]?.id ?? null },
     );
+    return this.pipeline.flatStart[first]!;
+  }
+
+  /** Starts a stage of a plain pipeline; false when the run has ended (say, an observer aborted it). */
+  private startPlainStage(stage: CompiledStage<S>): boolean {
+    if (this.settled) return false;
+    this.stageIndex = stage.index;
+    if (this.observer !== undefined) this.stageStartedAt = this.time();
+    this.emit("stage.started", stage.id);
+    return !this.settled;
+  }
+
+  /** Starts a plain step; returns what its action returned. */
+  private startPlainStep(entry: FlatStep<S>): unknown {
+    const stage = entry.stage;
+    const step = entry.step;
+    this.stepId = step.id;
+    if (this.observer !== undefined) this.stepStartedAt = this.time();
+    this.emit("step.started", stage.id, step.id, 1);
+    return step.action(new RunStepContext(this, stage, step, 1, this));
+  }
+
+  /**
+   * Finishes a plain step that returned `out` (and its stage, for its last step). False when the
+   * run has ended: aborted meanwhile, its patch failed, or it pauses here.
+   */
+  private finishPlainStep(entry: FlatStep<S>, out: unknown): boolean {
+    this.tick();
+    if (this.settled) return false;
+    const stage = entry.stage;
+    const step = entry.step;
+    if (out !== undefined && out !== null) {
+      try {
+        this.applyPatch(out, step);
+      } catch (thrown) {
+        this.failPlainStep(entry, thrown);
+        return false;
+      }
+    }
+    const observed = this.observer !== undefined;
+    this.emit(
+      "step.completed",
+      stage.id,
+      step.id,
+      1,
+      undefined,
+      observed ? this.time() - this.stepStartedAt : undefined,
+    );
+    // an observer may have aborted the run from any event
+    if (!entry.last || this.settled) return !this.settled;
+    this.stepId = undefined;
+    this.emit(
+      "stage.completed",
+      stage.id,
+      undefined,
+      undefined,
+      undefined,
+      observed ? this.time() - this.stageStartedAt : undefined,
+    );
+    if (this.settled) return false;
+    if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
+      this.finishPaused(stage, stage.index + 1);
+      return false;
+    }
+    return true;
+  }
+
+  /** A plain step threw (or its patch failed): the step, its stage and the run fail. */
+  private failPlainStep(entry: FlatStep<S>, thrown: unknown): void {
+    this.tick();
+    if (this.settled) return;
+    const stage = entry.stage;
+    const step = entry.step;
+    const observed = this.observer !== undefined;
+    const failure = this.stepError(stage, step, 1, thrown);
+    this.emit(
+      "step.failed",
+      stage.id,
+      step.id,
+      1,
+      failure,
+      observed ? this.time() - this.stepStartedAt : undefined,
+    );
+    this.emit(
+      "stage.failed",
+      stage.id,
+      undefined,
+      undefined,
+      failure,
+      observed ? this.time() - this.stageStartedAt : undefined,
+    );
+    this.finishFailed(stage, step.id, failure, 1);
   }
 
   private async drive(): Promise<void> {
     try {
-      const scope = this.scope;
       const stages = this.pipeline.stages;
-      const observed = scope.observer !== undefined;
+      const observed = this.observer !== undefined;
       const resume = this.resume;
       let first = 0;
       if (resume !== undefined) {
         first = resume.startStage;
-        if (resume.patch !== undefined) scope.state.set(resume.patch);
-        scope.emit(
+        if (resume.patch !== undefined) this.state.set(resume.patch);
+        this.emit(
           "run.resumed",
           undefined,
           undefined,
@@ -296,15 +507,14 @@ export class PipelineRun<S extends object> {
           observed ? { nextStage: stages[first]?.id ?? null } : undefined,
         );
       } else {
-        scope.emit("run.started");
+        this.emit("run.started");
       }
-      const source = this.scope;
       for (let i = first; i < stages.length; i++) {
         if (this.settled) return;
         const stage = stages[i]!;
         this.stageIndex = i;
-        const stageStart = observed ? scope.time() : 0;
-        scope.emit("stage.started", stage.id);
+        const stageStart = observed ? this.time() : 0;
+        this.emit("stage.started", stage.id);
         let failure: SystemError | undefined;
         if (stage.concurrent) {
           failure = await this.runConcurrent(stage);
@@ -315,52 +525,52 @@ export class PipelineRun<S extends object> {
             const step = steps[j]!;
             this.stepId = step.id;
             if (!step.simple) {
-              failure = await this.runStep(stage, step, source);
+              failure = await this.runStep(stage, step, this);
               if (failure !== undefined) break;
               continue;
             }
             // The common case, inline: no per-step promise of our own, no closure.
-            const stepStart = observed ? scope.time() : 0;
-            scope.emit("step.started", stage.id, step.id, 1);
+            const stepStart = observed ? this.time() : 0;
+            this.emit("step.started", stage.id, step.id, 1);
             try {
-              let out = step.action(new RunStepContext(scope, stage, step, 1, source));
+              let out = step.action(new RunStepContext(this, stage, step, 1, this));
               if (isThenable(out)) out = await out;
-              scope.tick();
+              this.tick();
               if (this.settled) return;
               if (out !== undefined && out !== null) this.applyPatch(out, step);
             } catch (thrown) {
-              scope.tick();
+              this.tick();
               if (this.settled) return;
               failure = this.stepError(stage, step, 1, thrown);
-              scope.emit(
+              this.emit(
                 "step.failed",
                 stage.id,
                 step.id,
                 1,
                 failure,
-                observed ? scope.time() - stepStart : undefined,
+                observed ? this.time() - stepStart : undefined,
               );
               break;
             }
-            scope.emit(
+            this.emit(
               "step.completed",
               stage.id,
               step.id,
               1,
               undefined,
-              observed ? scope.time() - stepStart : undefined,
+              observed ? this.time() - stepStart : undefined,
             );
           }
         }
         if (this.settled) return;
         if (failure !== undefined) {
-          scope.emit(
+          this.emit(
             "stage.failed",
             stage.id,
             undefined,
             undefined,
             failure,
-            observed ? scope.time() - stageStart : undefined,
+            observed ? this.time() - stageStart : undefined,
           );
           const details = failure.details;
           this.finishFailed(
@@ -372,13 +582,13 @@ export class PipelineRun<S extends object> {
           return;
         }
         this.stepId = undefined;
-        scope.emit(
+        this.emit(
           "stage.completed",
           stage.id,
           undefined,
           undefined,
           undefined,
-          observed ? scope.time() - stageStart : undefined,
+          observed ? this.time() - stageStart : undefined,
         );
         if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
           this.finishPaused(stage, i + 1);
@@ -393,7 +603,7 @@ export class PipelineRun<S extends object> {
 
   /** Only a fault outside any step gets here (a throwing state store, for one). */
   private crash(thrown: unknown): void {
-    if (this.finalResult !== undefined) return;
+    if (this.delivered) return;
     const stage = this.pipeline.stages[this.stageIndex];
     const error = SystemError.from(
       thrown,
@@ -405,7 +615,9 @@ export class PipelineRun<S extends object> {
       return;
     }
     this.runStatus = "failed";
-    this.deliver(err(error, this.metadata(stage?.id, this.stepId)));
+    this.endError = error;
+    this.end(undefined, undefined, stage?.id, this.stepId, undefined);
+    this.deliver();
   }
 
   /** Guard, attempts with backoff, timeout: every step that is not `simple`, and all concurrent ones. */
@@ -414,34 +626,33 @@ export class PipelineRun<S extends object> {
     step: CompiledStep<S>,
     source: AbortSource,
   ): Promise<SystemError | undefined> {
-    const scope = this.scope;
-    const observed = scope.observer !== undefined;
+    const observed = this.observer !== undefined;
     if (step.when !== undefined) {
       let pass: boolean;
       try {
-        pass = await step.when(new RunStepContext(scope, stage, step, 1, source));
-        scope.tick();
+        pass = await step.when(new RunStepContext(this, stage, step, 1, source));
+        this.tick();
       } catch (thrown) {
-        scope.tick();
+        this.tick();
         if (this.settled || source.aborted) return abortError(source);
         const error = this.stepError(stage, step, 1, thrown, 'its "when" guard threw');
-        scope.emit("step.failed", stage.id, step.id, 1, error);
+        this.emit("step.failed", stage.id, step.id, 1, error);
         return error;
       }
       if (this.settled || source.aborted) return abortError(source);
       if (!pass) {
-        scope.emit("step.skipped", stage.id, step.id);
+        this.emit("step.skipped", stage.id, step.id);
         return undefined;
       }
     }
     const timeoutMs = step.timeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const attemptStart = observed ? scope.time() : 0;
+      const attemptStart = observed ? this.time() : 0;
       const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
-      scope.emit("step.started", stage.id, step.id, attempt);
+      this.emit("step.started", stage.id, step.id, attempt);
       let error: SystemError;
       try {
-        let out = step.action(new RunStepContext(scope, stage, step, attempt, link ?? source));
+        let out = step.action(new RunStepContext(this, stage, step, attempt, link ?? source));
         if (isThenable(out)) {
           out =
             link === undefined || timeoutMs === undefined
@@ -450,20 +661,20 @@ export class PipelineRun<S extends object> {
                   this.timeoutError(stage, step, attempt),
                 );
         }
-        scope.tick();
+        this.tick();
         if (this.settled || source.aborted) return abortError(source);
         if (out !== undefined && out !== null) this.applyPatch(out, step);
-        scope.emit(
+        this.emit(
           "step.completed",
           stage.id,
           step.id,
           attempt,
           undefined,
-          observed ? scope.time() - attemptStart : undefined,
+          observed ? this.time() - attemptStart : undefined,
         );
         return undefined;
       } catch (thrown) {
-        scope.tick();
+        this.tick();
         if (this.settled || source.aborted) return abortError(source);
         error =
           link?.signal.aborted && thrown === link.signal.reason && SystemError.is(thrown, "TIMEOUT")
@@ -473,34 +684,34 @@ export class PipelineRun<S extends object> {
         link?.dispose();
       }
       if (attempt >= step.attempts) {
-        scope.emit(
+        this.emit(
           "step.failed",
           stage.id,
           step.id,
           attempt,
           error,
-          observed ? scope.time() - attemptStart : undefined,
+          observed ? this.time() - attemptStart : undefined,
         );
         return error;
       }
       const delayMs = Math.min(step.backoffMs * step.factor ** (attempt - 1), step.maxBackoffMs);
-      scope.emit(
+      this.emit(
         "step.retried",
         stage.id,
         step.id,
         attempt,
         error,
-        observed ? scope.time() - attemptStart : undefined,
+        observed ? this.time() - attemptStart : undefined,
         observed ? { delayMs, nextAttempt: attempt + 1 } : undefined,
       );
       if (delayMs > 0) await sleep(delayMs, source.signal);
-      scope.tick();
+      this.tick();
       if (this.settled || source.aborted) return abortError(source);
     }
   }
 
   private async runConcurrent(stage: CompiledStage<S>): Promise<SystemError | undefined> {
-    const link = new LinkedAbort(this.scope);
+    const link = new LinkedAbort(this);
     const steps = stage.steps;
     const runners: Promise<void>[] = new Array(steps.length);
     for (let j = 0; j < steps.length; j++) {
@@ -527,13 +738,17 @@ export class PipelineRun<S extends object> {
   }
 
   private applyPatch(out: unknown, step: CompiledStep<S>): void {
-    if (!isPlainObject(out)) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${describe(out)}`,
-      );
+    const state = this.state;
+    // (`set` takes a function as an updater, so only objects are left to a store that validates)
+    if (typeof out !== "object" || (state.validatesPatches !== true && !isPlainObject(out)))
+      throw notAPatch(step, out);
+    try {
+      state.set(out as Partial<S>);
+    } catch (thrown) {
+      // a store that checks patches itself: its refusal gets the step's own message
+      if (!isPlainObject(out)) throw notAPatch(step, out);
+      throw thrown;
     }
-    this.scope.state.set(out as Partial<S>);
   }
 
   private stepError(
@@ -558,33 +773,35 @@ export class PipelineRun<S extends object> {
     );
   }
 
-  private metadata(stage: string | undefined, step: string | undefined): PipelineResultMetadata {
-    const finishedAt = this.scope.time();
-    const metadata: PipelineResultMetadata = {
-      runId: this.runId,
-      pipelineId: this.pipeline.id,
-      durationMs: finishedAt - this.startedAt,
-      finishedAt,
-    };
-    if (stage !== undefined) metadata.stage = stage;
-    if (step !== undefined) metadata.step = step;
-    if (this.scope.observerFailures > 0) metadata.observerFailures = this.scope.observerFailures;
-    return metadata;
+  /** Records how the run ended (its status is already set); `result` is built from this on demand. */
+  private end(
+    state: S | undefined,
+    checkpoint: PipelineCheckpoint<S> | undefined,
+    stage: string | undefined,
+    step: string | undefined,
+    attempts: number | undefined,
+  ): void {
+    this.endState = state;
+    this.endCheckpoint = checkpoint;
+    this.endStage = stage;
+    this.endStep = step;
+    this.endAttempts = attempts;
+    this.builtResult = undefined;
+    this.endedAt = this.time();
   }
 
   private close(type: PipelineEventType, stage?: string, error?: SystemError, data?: unknown): void {
     this.settled = true;
-    const scope = this.scope;
-    scope.emit(
+    this.emit(
       type,
       stage,
       undefined,
       undefined,
       error,
-      scope.observer === undefined ? undefined : scope.time() - this.startedAt,
+      this.observer === undefined ? undefined : this.time() - this.startedAt,
       data,
     );
-    scope.closed = true;
+    this.closed = true;
     this.pauseRequests = undefined;
     this.detachExternal();
   }
@@ -597,13 +814,13 @@ export class PipelineRun<S extends object> {
     }
   }
 
-  private deliver(result: PipelineResult<S>): void {
-    if (this.finalResult !== undefined) return;
-    this.finalResult = result;
+  private deliver(): void {
+    if (this.delivered) return;
+    this.delivered = true;
     const resolve = this.resolveOutcome;
     if (resolve !== undefined) {
       this.resolveOutcome = undefined;
-      resolve(result);
+      resolve(this.result!);
       return;
     }
     const onSettled = this.onSettled;
@@ -611,18 +828,15 @@ export class PipelineRun<S extends object> {
     this.onSettled = undefined;
     if (this.starting) {
       // finished without ever waiting: still inside executeThen, whose caller must not be re-entered
-      queueMicrotask(() => this.notify(onSettled, result));
+      queueMicrotask(() => this.notify(onSettled));
       return;
     }
-    this.notify(onSettled, result);
+    this.notify(onSettled);
   }
 
-  private notify(
-    onSettled: (result: PipelineResult<S>, context: any) => void,
-    result: PipelineResult<S>,
-  ): void {
+  private notify(onSettled: (run: PipelineRun<S>, context: any) => void): void {
     try {
-      onSettled(result, this.settledContext);
+      onSettled(this, this.settledContext);
     } catch (error) {
       // The engine's callback failing is its bug, not the run's: surface it, never swallow it.
       queueMicrotask(() => {
@@ -635,9 +849,8 @@ export class PipelineRun<S extends object> {
     if (this.settled) return;
     this.runStatus = "completed";
     this.close("run.completed");
-    this.deliver(
-      ok({ status: "completed", state: this.scope.state.get() as S }, this.metadata(undefined, undefined)),
-    );
+    this.end(this.state.get() as S, undefined, undefined, undefined, undefined);
+    this.deliver();
   }
 
   private finishPaused(stage: CompiledStage<S>, nextStage: number): void {
@@ -645,24 +858,24 @@ export class PipelineRun<S extends object> {
     const requests = this.pauseRequests!;
     const nextStageId = this.pipeline.stages[nextStage]?.id ?? null;
     this.runStatus = "paused";
-    const scope = this.scope;
     this.close(
       "run.paused",
       stage.id,
       undefined,
-      scope.observer === undefined ? undefined : { nextStage: nextStageId, pause: requests.slice() },
+      this.observer === undefined ? undefined : { nextStage: nextStageId, pause: requests.slice() },
     );
-    const state = scope.state.get();
+    const state = this.state.get();
     const checkpoint = createCheckpoint(
       this.runId,
       this.pipeline,
       nextStage,
       state,
-      scope.event,
+      this.event,
       requests,
-      scope.seq,
+      this.seq,
     );
-    this.deliver(ok({ status: "paused", state: state as S, checkpoint }, this.metadata(stage.id, undefined)));
+    this.end(state as S, checkpoint, stage.id, undefined, undefined);
+    this.deliver();
   }
 
   private finishFailed(
@@ -674,21 +887,18 @@ export class PipelineRun<S extends object> {
     if (this.settled) return;
     this.runStatus = "failed";
     this.close("run.failed", stage?.id, error);
-    const metadata = this.metadata(stage?.id, step);
-    if (typeof attempts === "number") metadata.attempts = attempts;
-    this.deliver(err(error, metadata));
+    this.endError = error;
+    this.end(undefined, undefined, stage?.id, step, typeof attempts === "number" ? attempts : undefined);
+    this.deliver();
   }
 
   private finishAborted(): void {
     if (this.settled) return;
     const stage = this.pipeline.stages[this.stageIndex];
-    this.close("run.aborted", stage?.id, this.scope.reason as SystemError);
-    const result: PipelineResult<S> = ok(
-      { status: "aborted", state: this.scope.state.get() as S },
-      this.metadata(stage?.id, this.stepId),
-    );
+    this.close("run.aborted", stage?.id, this.reason as SystemError);
+    this.end(this.state.get() as S, undefined, stage?.id, this.stepId, undefined);
     // abort() comes from outside the run: an executeThen callback must not run inside its caller.
-    if (this.onSettled !== undefined) queueMicrotask(() => this.deliver(result));
-    else this.deliver(result);
+    if (this.onSettled !== undefined) queueMicrotask(() => this.deliver());
+    else this.deliver();
   }
 }

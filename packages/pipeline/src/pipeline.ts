@@ -3,11 +3,14 @@ import { assertCheckpoint, sanitizePatch } from "./checkpoint.js";
 import { type CompiledPipeline, compilePipeline } from "./compiled-pipeline.js";
 import { PipelineRun } from "./pipeline-run.js";
 import type {
+  DependencyScope,
   PipelineCheckpoint,
   PipelineDefinition,
+  PipelineObserver,
   PipelineState,
   RestoreOptions,
   RunOptions,
+  StateAccess,
 } from "./types.js";
 import { validatePipeline } from "./validate-pipeline.js";
 
@@ -72,7 +75,44 @@ export class Pipeline<S extends object = PipelineState> {
    */
   start(options: RunOptions<S>): PipelineRun<S> {
     assertRunOptions(options, this.id);
-    return new PipelineRun(this.compiled, options, options.event, undefined);
+    return new PipelineRun(
+      this.compiled,
+      options.runId,
+      options.state,
+      options.event,
+      options.dependencies,
+      options.observer,
+      options.onObserverError,
+      options.signal,
+      options.startedAt,
+      undefined,
+    );
+  }
+
+  /**
+   * @internal `start` for an engine that made every argument itself (no options object, no
+   * checks): the runtime's hot path.
+   */
+  startRun(
+    runId: string,
+    state: StateAccess<S>,
+    event: unknown,
+    dependencies: DependencyScope<S> | undefined,
+    observer: PipelineObserver | undefined,
+    startedAt: number | undefined,
+  ): PipelineRun<S> {
+    return new PipelineRun(
+      this.compiled,
+      runId,
+      state,
+      event,
+      dependencies,
+      observer,
+      undefined,
+      undefined,
+      startedAt,
+      undefined,
+    );
   }
 
   /**
@@ -108,13 +148,15 @@ export class Pipeline<S extends object = PipelineState> {
     }
     return new PipelineRun(
       this.compiled,
-      options,
+      options.runId,
+      options.state,
       options.event === undefined ? checkpoint.event : options.event,
-      {
-        startStage: checkpoint.nextStage,
-        seq: checkpoint.seq,
-        patch,
-      },
+      options.dependencies,
+      options.observer,
+      options.onObserverError,
+      options.signal,
+      options.startedAt,
+      { startStage: checkpoint.nextStage, seq: checkpoint.seq, patch },
     );
   }
 }

@@ -12,7 +12,7 @@ import type {
 /**
  * @internal What every step context of one run shares: ids, state, dependencies, the run's abort
  * switch and its lifecycle emitter. Emission takes positional arguments so that, with no observer,
- * a call builds nothing.
+ * a call builds nothing. `PipelineRun` extends it, so a run is one object, not two.
  */
 export class RunScope<S extends object> implements AbortSource {
   aborted = false;
@@ -50,7 +50,8 @@ export class RunScope<S extends object> implements AbortSource {
     return this.controller.signal;
   }
 
-  abort(reason: unknown): void {
+  /** Fires the run's abort switch: every step's `ctx.signal` aborts with `reason`. */
+  fireAbort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
@@ -100,7 +101,7 @@ export class RunScope<S extends object> implements AbortSource {
       error,
       durationMs,
     };
-    this.deliver(event);
+    this.tellObserver(event);
   }
 
   log(level: LogLevel, message: string, data: unknown, stage: string, step: string, attempt: number): void {
@@ -122,10 +123,10 @@ export class RunScope<S extends object> implements AbortSource {
       error: undefined,
       durationMs: undefined,
     };
-    this.deliver(event);
+    this.tellObserver(event);
   }
 
-  private deliver(event: PipelineLifecycleEvent): void {
+  private tellObserver(event: PipelineLifecycleEvent): void {
     try {
       this.observer!.onEvent(event);
     } catch (error) {

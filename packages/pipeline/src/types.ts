@@ -12,6 +12,12 @@ export interface StateAccess<S extends object> {
   get(): Readonly<S>;
   /** Merges `patch` shallowly into the state. */
   set(patch: Partial<S>): void;
+  /**
+   * True when `set` throws a `SystemError` `INVALID_INPUT` for a patch that is not a plain object
+   * (as `@sluice/store`'s stores do): the engine then leaves that check to `set` instead of making
+   * it twice per step. Leave it out and the engine checks every patch itself.
+   */
+  readonly validatesPatches?: boolean;
 }
 
 /** What `ctx.use(fn)` hands to `fn`: dependency lookup plus a state selector. */

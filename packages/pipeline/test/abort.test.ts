@@ -1,7 +1,8 @@
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import { Pipeline, type PipelineRun, type PipelineState } from "../src/index.js";
+import type { PipelineRun, PipelineState } from "../src/index.js";
 import { deferred, forever, MemoryState, RecordingObserver } from "./helpers.js";
+import { Pipeline } from "./loops.js";
 
 function threeStages(ran: string[], stepB: () => unknown = () => undefined) {
   return new Pipeline<PipelineState>("p", {

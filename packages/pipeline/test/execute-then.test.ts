@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Pipeline, type PipelineResult, type PipelineState } from "../src/index.js";
+import type { PipelineResult, PipelineState } from "../src/index.js";
 import { deferred, MemoryState } from "./helpers.js";
+import { Pipeline } from "./loops.js";
 
 const twoStages = () =>
   new Pipeline("p", {
@@ -11,15 +12,15 @@ const twoStages = () =>
   });
 
 describe("executeThen (the engine's promise-free way to run)", () => {
-  it("hands the same result execute() would give to the callback, once, with the context given", async () => {
+  it("tells the callback once, with the context given, and the run's result is what execute() gives", async () => {
     const state = new MemoryState<PipelineState>({});
     const run = twoStages().start({ runId: "r1", state });
     const results: PipelineResult<PipelineState>[] = [];
     const context = { name: "the engine's run record" };
     const contexts: unknown[] = [];
     const done = new Promise<void>((resolve) =>
-      run.executeThen((result, given) => {
-        results.push(result);
+      run.executeThen((ended, given) => {
+        results.push(ended.result!);
         contexts.push(given);
         resolve();
       }, context),
@@ -36,14 +37,64 @@ describe("executeThen (the engine's promise-free way to run)", () => {
     expect(state.writes).toBe(2);
   });
 
+  it("lets the engine read how the run ended without a result object: failed and paused runs", async () => {
+    const ended = (run: ReturnType<Pipeline<PipelineState>["start"]>) =>
+      new Promise<typeof run>((resolve) => run.executeThen((r) => resolve(r), undefined));
+    const before = Date.now();
+    const failing = await ended(
+      new Pipeline("p", {
+        stages: [{ id: "a", steps: [{ id: "boom", action: () => Promise.reject(new Error("no")) }] }],
+      }).start({ runId: "f1", state: new MemoryState<PipelineState>({ x: 1 }) }),
+    );
+    expect(failing.status).toBe("failed");
+    expect(failing.failure?.code).toBe("STEP_FAILED");
+    expect(failing.finalState).toBeUndefined();
+    expect(failing.finishedAt).toBeGreaterThanOrEqual(before);
+    expect(failing.durationMs).toBeGreaterThanOrEqual(0);
+    const failed = failing.result!;
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) expect(failed.error).toBe(failing.failure);
+    expect(failed.metadata).toMatchObject({ runId: "f1", stage: "a", step: "boom", attempts: 1 });
+
+    let pausing: ReturnType<Pipeline<PipelineState>["start"]> | undefined;
+    pausing = new Pipeline("p", {
+      stages: [
+        {
+          id: "a",
+          steps: [
+            {
+              id: "wait",
+              action: () => {
+                pausing!.requestPause({ event: "go" });
+                return { waited: true };
+              },
+            },
+          ],
+        },
+        { id: "b", steps: [{ id: "after", action: () => ({}) }] },
+      ],
+    }).start({ runId: "p1", state: new MemoryState<PipelineState>({}) });
+    const paused = ended(pausing);
+    const run = await paused;
+    expect(run.status).toBe("paused");
+    expect(run.finalState).toEqual({ waited: true });
+    expect(run.checkpoint).toMatchObject({
+      runId: "p1",
+      nextStage: 1,
+      nextStageId: "b",
+      pause: [{ event: "go" }],
+    });
+    expect(run.result).toMatchObject({ ok: true, value: { status: "paused", checkpoint: run.checkpoint } });
+  });
+
   it("never calls back inside executeThen, even when every step is synchronous", async () => {
     const run = new Pipeline("p", {
       stages: [{ id: "a", steps: [{ id: "sync", action: () => ({ done: true }) }] }],
     }).start({ runId: "r6", state: new MemoryState<PipelineState>({}) });
     const seen: string[] = [];
     const done = new Promise<void>((resolve) =>
-      run.executeThen((result) => {
-        seen.push(result.ok ? result.value.status : "error");
+      run.executeThen((ended) => {
+        seen.push(ended.result!.ok ? ended.status : "error");
         resolve();
       }, undefined),
     );
@@ -59,8 +110,8 @@ describe("executeThen (the engine's promise-free way to run)", () => {
     }).start({ runId: "r2", state: new MemoryState<PipelineState>({}) });
     const seen: string[] = [];
     const done = new Promise<void>((resolve) =>
-      run.executeThen((result) => {
-        seen.push(result.ok ? result.value.status : "error");
+      run.executeThen((ended) => {
+        seen.push(ended.result!.ok ? ended.status : "error");
         resolve();
       }, undefined),
     );
@@ -76,8 +127,8 @@ describe("executeThen (the engine's promise-free way to run)", () => {
     run.abort();
     let status: string | undefined;
     const done = new Promise<void>((resolve) =>
-      run.executeThen((result) => {
-        status = result.ok ? result.value.status : "error";
+      run.executeThen((ended) => {
+        status = ended.result!.ok ? ended.status : "error";
         resolve();
       }, undefined),
     );

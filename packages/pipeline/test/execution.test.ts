@@ -1,7 +1,8 @@
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import { Pipeline, type PipelineState, type StepContext } from "../src/index.js";
+import type { PipelineState, StepContext } from "../src/index.js";
 import { deferred, MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
+import { Pipeline } from "./loops.js";
 
 describe("running a pipeline", () => {
   it("runs stages in order and the steps of a stage in order", async () => {
@@ -64,6 +65,37 @@ describe("running a pipeline", () => {
     expect(result.error.message).toContain(
       'pipelines.p.stages[0].steps[0]: "action" must return a plain object',
     );
+  });
+
+  it("fails the step with its own message for every non-patch, whether or not the state checks patches itself", async () => {
+    // a state that refuses non-plain patches and says so, and (as @sluice/store's do) takes a
+    // function as an updater: a step returning a function must still fail
+    class CheckingState extends MemoryState<PipelineState> {
+      readonly validatesPatches = true;
+      override set(given: unknown): void {
+        const patch = typeof given === "function" ? given(this.get()) : given;
+        if (Object.getPrototypeOf(patch) !== Object.prototype) {
+          throw new SystemError("INVALID_INPUT", "not a plain object");
+        }
+        super.set(patch);
+      }
+    }
+    const returns: unknown[] = [[1], () => ({ sneaky: true }), new Date(0), 42, "text", new Map()];
+    for (const makeState of [() => new MemoryState<PipelineState>({}), () => new CheckingState({})]) {
+      for (const value of returns) {
+        const state = makeState();
+        const result = await new Pipeline<PipelineState>("p", {
+          stages: [{ id: "s", steps: [{ id: "bad", action: (() => value) as never }] }],
+        })
+          .start({ runId: "r", state })
+          .execute();
+        expect(result.ok).toBe(false);
+        if (result.ok) continue;
+        expect(result.error.code).toBe("STEP_FAILED");
+        expect(result.error.message).toContain('"action" must return a plain object');
+        expect(state.get()).toEqual({});
+      }
+    }
   });
 
   it("gives a step its context: ids, attempt, event, state, signal, logger and use()", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Pipeline, type PipelineLifecycleEvent, type PipelineState, type StepLogger } from "../src/index.js";
+import type { PipelineLifecycleEvent, PipelineState, StepLogger } from "../src/index.js";
 import { MemoryState, RecordingObserver } from "./helpers.js";
+import { Pipeline } from "./loops.js";
 
 function pipeline() {
   return new Pipeline<PipelineState>("orders", {

@@ -1,13 +1,8 @@
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import {
-  type PauseRequest,
-  Pipeline,
-  type PipelineCheckpoint,
-  type PipelineRun,
-  type PipelineState,
-} from "../src/index.js";
+import type { PauseRequest, PipelineCheckpoint, PipelineRun, PipelineState } from "../src/index.js";
 import { MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
+import { Pipeline } from "./loops.js";
 
 interface PauseService {
   register(request: PauseRequest): void;

@@ -21,7 +21,6 @@ import {
   type PipelineLifecycleEvent,
   type PipelineObserver,
   PipelineRegistry,
-  type PipelineResult,
   type PipelineRun,
   type RunInfo,
   type RunOptions,
@@ -155,6 +154,22 @@ function timelineEvent(
 let capturedResolve: ((result: RunResult | Promise<RunResult>) => void) | undefined;
 function captureResolve(resolve: (result: RunResult | Promise<RunResult>) => void): void {
   capturedResolve = resolve;
+}
+
+/** `isPlainObject`, for a value already refused: a proxy whose traps throw counts as plain here, so the "could not be read" error it caused stands. */
+function readsAsPlainObject(value: unknown): boolean {
+  try {
+    return isPlainObject(value);
+  } catch {
+    return true;
+  }
+}
+
+function payloadNotPlain(workflowId: string, triggerId: string): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `workflow "${workflowId}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
+  );
 }
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
@@ -483,10 +498,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     const runId = this.nextRunId();
     let store: StateStore<RunState>;
     try {
-      const source = this.initialSourceFor(wf, triggerId, trigger, event);
-      store = this.createStore(runId, source, `workflow "${wf.id}" trigger "${triggerId}": the event payload`);
+      // Without `map` the payload goes to the store as it is: the store checks it is a plain object.
+      const source = trigger.map === undefined ? event : this.initialSourceFor(wf, triggerId, trigger, event);
+      store = this.createStore(
+        runId,
+        source as RunState,
+        `workflow "${wf.id}" trigger "${triggerId}": the event payload`,
+      );
     } catch (error) {
-      return failedRun(SystemError.from(error, "INVALID_INPUT", `trigger "${triggerId}"`), {
+      const refused =
+        trigger.map === undefined && !readsAsPlainObject(event) ? payloadNotPlain(wf.id, triggerId) : error;
+      return failedRun(SystemError.from(refused, "INVALID_INPUT", `trigger "${triggerId}"`), {
         workflowId,
         triggerId,
       });
@@ -747,12 +769,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       }
       return mapped;
     }
-    if (!isPlainObject(payload)) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        `workflow "${wf.id}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
-      );
-    }
+    if (!isPlainObject(payload)) throw payloadNotPlain(wf.id, triggerId);
     return payload;
   }
 
@@ -918,11 +935,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     return done;
   }
 
-  private readonly onPipelineSettled = (result: PipelineResult<RunState>, record: RunRecord): void => {
+  private readonly onPipelineSettled = (run: PipelineRun<RunState>, record: RunRecord): void => {
     const resolve = record.resolveRun!;
     record.resolveRun = undefined;
     try {
-      resolve(this.settle(record, result));
+      resolve(this.settle(record, run));
     } catch (error) {
       resolve(this.crashed(record, error));
     }
@@ -938,7 +955,8 @@ export class WorkflowRuntime implements RunContainerFactory {
           return this.finish(record, err(failure, this.meta(record)));
         }
       }
-      return this.settle(record, await run.execute());
+      await run.execute();
+      return this.settle(record, run);
     } catch (error) {
       return this.crashed(record, error);
     }
@@ -962,7 +980,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     if (record.store === undefined) this.buildLiveContext(record, record.initialState!);
     record.initialState = undefined;
-    const run = record.pipeline.start(this.runOptions(record, startedAt));
+    const run = record.pipeline.startRun(
+      record.runId,
+      record.store!,
+      record.payload,
+      record,
+      record.workflow.observer,
+      startedAt,
+    );
     record.pipelineRun = run;
     if (record.abortRequested) run.abort("aborted before it started");
     return run;
@@ -978,9 +1003,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
   }
 
-  // No external AbortSignal: aborts go through PipelineRun.abort(), which fires the step's lazily
-  // created signal. An AbortController per run (and a listener linking two) was a fifth of invoke's cost.
-  private runOptions(record: RunRecord, startedAt?: number): RunOptions<RunState> {
+  // No external AbortSignal (here or in startRun): aborts go through PipelineRun.abort(), which fires
+  // the step's lazily created signal. An AbortController per run (and a listener linking two) was a
+  // fifth of invoke's cost.
+  private runOptions(record: RunRecord): RunOptions<RunState> {
     const options: RunOptions<RunState> = {
       runId: record.runId,
       state: record.store!,
@@ -989,7 +1015,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
     const observer = record.workflow.observer;
     if (observer !== undefined) options.observer = observer;
-    if (startedAt !== undefined) options.startedAt = startedAt;
     return options;
   }
 
@@ -1032,27 +1057,22 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
   }
 
-  private settle(record: RunRecord, result: PipelineResult<RunState>): Promise<RunResult> | RunResult {
-    const endedAt = result.metadata.finishedAt;
-    if (!result.ok)
-      return this.finish(record, err(result.error, this.meta(record, result.metadata.durationMs)), endedAt);
-    const value = result.value;
-    if (value.status === "paused") {
-      if (value.checkpoint !== undefined) return this.pause(record, value.checkpoint);
-      return this.finish(
-        record,
-        ok({ status: "completed", state: value.state }, this.meta(record, result.metadata.durationMs)),
-        endedAt,
-      );
+  /** Settles the record with how its pipeline run ended (read from the run: no result object). */
+  private settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult {
+    const status = run.status;
+    if (status === "failed")
+      return this.finish(record, err(run.failure!, this.meta(record, run.durationMs)), run.finishedAt);
+    if (status === "paused") {
+      const checkpoint = run.checkpoint;
+      if (checkpoint !== undefined) return this.pause(record, checkpoint);
     }
-    // A completed or aborted run's value is already `{ status, state }`, made for this result alone.
     return this.finish(
       record,
       ok(
-        value as { status: "completed" | "aborted"; state: RunState },
-        this.meta(record, result.metadata.durationMs),
+        { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
+        this.meta(record, run.durationMs),
       ),
-      endedAt,
+      run.finishedAt,
     );
   }
 
@@ -1246,7 +1266,8 @@ export class WorkflowRuntime implements RunContainerFactory {
         nextStage: checkpoint.nextStageId,
       };
       await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
-      return this.settle(record, await run.execute());
+      await run.execute();
+      return this.settle(record, run);
     } catch (error) {
       return this.resumeFailed(record, error);
     }

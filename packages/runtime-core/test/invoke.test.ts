@@ -91,8 +91,16 @@ describe("invoke", () => {
     const noTrigger = await h.runtime.invoke("linear", "nope", {});
     expect(!noTrigger.ok && noTrigger.error.code).toBe("NOT_FOUND");
     expect(!noTrigger.ok && noTrigger.error.message).toContain("triggers: go");
-    const badPayload = await h.runtime.invoke("linear", "go", 42);
-    expect(!badPayload.ok && badPayload.error.code).toBe("INVALID_INPUT");
+    for (const payload of [42, "text", null, [1, 2], new Date(0), new Map()]) {
+      const bad = await h.runtime.invoke("linear", "go", payload);
+      expect(!bad.ok && bad.error.code).toBe("INVALID_INPUT");
+      // the message says what to fix, whichever layer refused the payload
+      expect(!bad.ok && bad.error.message).toContain(
+        'trigger "go": the event payload must be a plain object (it becomes the run\'s initial state); give the trigger a map(payload)',
+      );
+    }
+    expect(h.runtime.listAllRuns()).toEqual([]);
+    expect(h.storeRegistry.size).toBe(0);
   });
 
   it("bypasses the execution mode", async () => {

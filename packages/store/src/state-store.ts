@@ -39,6 +39,8 @@ export interface StateStore<S extends object = Record<string, unknown>> {
   dispose(): void;
   /** True once `dispose()` has been called. */
   readonly disposed: boolean;
+  /** Always true: `set` throws `INVALID_INPUT` for a patch that is not a plain object. */
+  readonly validatesPatches: true;
 }
 
 /** Options for {@link createStateStore} and {@link StoreRegistry}. */
@@ -110,6 +112,11 @@ class Store<S extends object> implements StateStore<S> {
 
   get disposed(): boolean {
     return this.#disposed;
+  }
+
+  /** `set` rejects a patch that is not a plain object (a pipeline run need not check it again). */
+  get validatesPatches(): true {
+    return true;
   }
 
   get(): Readonly<S> {
