@@ -86,59 +86,123 @@ export class RunScope<S extends object> implements AbortSource {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
-    const event: PipelineLifecycleEvent = {
-      seq,
-      at: this.time(),
+    this.tellObserver(
       type,
-      runId: this.runId,
-      pipelineId: this.pipelineId,
+      seq,
+      this.time(),
       stage,
       step,
       attempt,
-      level: undefined,
-      message: undefined,
+      undefined,
+      undefined,
       data,
       error,
       durationMs,
-    };
-    this.tellObserver(event);
+    );
   }
 
   log(level: LogLevel, message: string, data: unknown, stage: string, step: string, attempt: number): void {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
-    const event: PipelineLifecycleEvent = {
-      seq,
-      at: Date.now(),
-      type: "log",
-      runId: this.runId,
-      pipelineId: this.pipelineId,
-      stage,
-      step,
-      attempt,
-      level,
-      message: typeof message === "string" ? message : String(message),
-      data,
-      error: undefined,
-      durationMs: undefined,
-    };
-    this.tellObserver(event);
+    const text = typeof message === "string" ? message : String(message);
+    this.tellObserver("log", seq, Date.now(), stage, step, attempt, level, text, data, undefined, undefined);
   }
 
-  private tellObserver(event: PipelineLifecycleEvent): void {
+  private tellObserver(
+    type: PipelineEventType,
+    seq: number,
+    at: number,
+    stage: string | undefined,
+    step: string | undefined,
+    attempt: number | undefined,
+    level: LogLevel | undefined,
+    message: string | undefined,
+    data: unknown,
+    error: SystemError | undefined,
+    durationMs: number | undefined,
+  ): void {
+    const observer = this.observer!;
     try {
-      this.observer!.onEvent(event);
-    } catch (error) {
+      if (observer.onFields !== undefined) {
+        observer.onFields(
+          type,
+          this.runId,
+          this.pipelineId,
+          seq,
+          at,
+          stage,
+          step,
+          attempt,
+          level,
+          message,
+          data,
+          error,
+          durationMs,
+        );
+      } else {
+        observer.onEvent(
+          lifecycleEvent(
+            type,
+            this.runId,
+            this.pipelineId,
+            seq,
+            at,
+            stage,
+            step,
+            attempt,
+            level,
+            message,
+            data,
+            error,
+            durationMs,
+          ),
+        );
+      }
+    } catch (fault) {
       // An observer is a reporter, not a participant: its fault must not change the run.
       this.observerFailures++;
       if (this.onObserverError !== undefined) {
+        const event = lifecycleEvent(
+          type,
+          this.runId,
+          this.pipelineId,
+          seq,
+          at,
+          stage,
+          step,
+          attempt,
+          level,
+          message,
+          data,
+          error,
+          durationMs,
+        );
         try {
-          this.onObserverError(error, event);
+          this.onObserverError(fault, event);
         } catch {
           // the error reporter failing leaves nothing else to tell
         }
       }
     }
   }
+}
+
+/** One event as an object, every field present (absent ones `undefined`): one shape for all. */
+function lifecycleEvent(
+  type: PipelineEventType,
+  runId: string,
+  pipelineId: string,
+  seq: number,
+  at: number,
+  stage: string | undefined,
+  step: string | undefined,
+  attempt: number | undefined,
+  level: LogLevel | undefined,
+  message: string | undefined,
+  data: unknown,
+  error: SystemError | undefined,
+  durationMs: number | undefined,
+): PipelineLifecycleEvent {
+  return { seq, at, type, runId, pipelineId, stage, step, attempt, level, message, data, error, durationMs };
 }

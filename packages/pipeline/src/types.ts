@@ -248,8 +248,28 @@ export interface PipelineLifecycleEvent {
 
 /** Receives a run's lifecycle events synchronously, in order. A throwing observer never breaks the run. */
 export interface PipelineObserver {
-  /** Called once per event. */
+  /** Called once per event (unless `onFields` is given). */
   onEvent(event: PipelineLifecycleEvent): void;
+  /**
+   * Optional: the same event as arguments instead of an object (absent fields `undefined`). When
+   * present the engine calls it instead of `onEvent`, so no object is made per event: for an
+   * observer that copies the fields elsewhere anyway (the runtime's timeline writer).
+   */
+  onFields?(
+    type: PipelineEventType,
+    runId: string,
+    pipelineId: string,
+    seq: number,
+    at: number,
+    stage: string | undefined,
+    step: string | undefined,
+    attempt: number | undefined,
+    level: LogLevel | undefined,
+    message: string | undefined,
+    data: unknown,
+    error: SystemError | undefined,
+    durationMs: number | undefined,
+  ): void;
 }
 
 /** How to run one pipeline run. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineLifecycleEvent, PipelineState, StepLogger } from "../src/index.js";
+import type { PipelineLifecycleEvent, PipelineObserver, PipelineState, StepLogger } from "../src/index.js";
 import { MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
 
@@ -50,6 +50,103 @@ describe("lifecycle observer", () => {
     const completed = observer.events.filter((e) => e.type.endsWith(".completed"));
     for (const event of completed) expect(event.durationMs).toBeGreaterThanOrEqual(0);
     expect(observer.events.find((e) => e.type === "step.started")?.attempt).toBe(1);
+  });
+
+  it("calls onFields, when the observer has it, with the fields onEvent would get, and never onEvent", async () => {
+    const run = async (observer: RecordingObserver) => {
+      const failing = new Pipeline<PipelineState>("p", {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "a",
+                action: (ctx) => {
+                  ctx.logger.warn("careful", { n: 1 });
+                  return { a: 1 };
+                },
+              },
+            ],
+          },
+          { id: "t", steps: [{ id: "b", action: async () => Promise.reject(new Error("no")) }] },
+        ],
+      });
+      await failing.start({ runId: "r9", state: new MemoryState<PipelineState>({}), observer }).execute();
+      return observer.events;
+    };
+    class FieldsObserver extends RecordingObserver {
+      objects = 0;
+      override onEvent(event: PipelineLifecycleEvent): void {
+        this.objects++;
+        super.onEvent(event);
+      }
+      onFields(...fields: Parameters<NonNullable<PipelineObserver["onFields"]>>): void {
+        const [
+          type,
+          runId,
+          pipelineId,
+          seq,
+          at,
+          stage,
+          step,
+          attempt,
+          level,
+          message,
+          data,
+          error,
+          durationMs,
+        ] = fields;
+        this.events.push({
+          seq,
+          at,
+          type,
+          runId,
+          pipelineId,
+          stage,
+          step,
+          attempt,
+          level,
+          message,
+          data,
+          error,
+          durationMs,
+        });
+      }
+    }
+    const byFields = new FieldsObserver();
+    const fields = await run(byFields);
+    const objects = await run(new RecordingObserver());
+    expect(byFields.objects).toBe(0);
+    const comparable = (events: PipelineLifecycleEvent[]) =>
+      events.map((e) => ({ ...e, at: typeof e.at, durationMs: typeof e.durationMs, error: e.error?.code }));
+    expect(comparable(fields)).toEqual(comparable(objects));
+    expect(fields.find((e) => e.type === "log")).toMatchObject({
+      level: "warn",
+      message: "careful",
+      data: { n: 1 },
+    });
+  });
+
+  it("reports a throwing onFields to onObserverError with the event as an object", async () => {
+    const seen: Array<[unknown, PipelineLifecycleEvent]> = [];
+    const observer: PipelineObserver = {
+      onEvent() {},
+      onFields() {
+        throw new Error("observer bug");
+      },
+    };
+    const result = await pipeline()
+      .start({
+        runId: "r2",
+        state: new MemoryState<PipelineState>({}),
+        observer,
+        onObserverError: (error, event) => void seen.push([error, event]),
+      })
+      .execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(result.metadata.observerFailures).toBe(11);
+    expect(seen[0]?.[1]).toMatchObject({ type: "run.started", runId: "r2", pipelineId: "orders", seq: 1 });
+    expect(seen[0]?.[0]).toEqual(new Error("observer bug"));
   });
 
   it("reports a failure as step.failed, stage.failed, run.failed carrying the error", async () => {

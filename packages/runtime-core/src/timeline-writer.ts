@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import { appendTimelineBatch, TimelineBatch, type TimelineLevel, type TimelineStore } from "@sluice/timeline";
 
 /** Options of {@link TimelineWriter}. */
 export interface TimelineWriterOptions {
@@ -12,12 +12,14 @@ export interface TimelineWriterOptions {
 
 /**
  * Buffers timeline events and appends them in batches, one append in flight at a time, so runs
- * never wait on storage. A failing store loses only the affected events (reported); a slow or
- * hung store makes batches larger, and past `maxBuffered` the oldest buffered events are dropped
- * (reported) rather than growing memory without bound.
+ * never wait on storage. Events are buffered in columns (a {@link TimelineBatch}, ids derived as
+ * `runId:seq`), not as an object each, and reach a store with `appendBatch` that way. A failing
+ * store loses only the affected events (reported); a slow or hung store makes batches larger, and
+ * past `maxBuffered` the oldest tenth of the buffered events is dropped (reported) rather than
+ * growing memory without bound.
  */
 export class TimelineWriter {
-  private buffer: TimelineEvent[] = [];
+  private batch: TimelineBatch;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
@@ -32,32 +34,47 @@ export class TimelineWriter {
     this.maxBatch = options.maxBatch ?? 256;
     this.flushIntervalMs = options.flushIntervalMs ?? 25;
     this.maxBuffered = options.maxBuffered ?? 100_000;
+    this.batch = this.newBatch();
   }
 
-  /** Queues one event. Never throws, never waits. */
-  write(event: TimelineEvent): void {
+  /** Queues one event (its id is `runId:seq`). Never throws, never waits. */
+  write(
+    runId: string,
+    workflowId: string,
+    seq: number,
+    at: number,
+    source: string,
+    type: string,
+    stage: string | undefined,
+    step: string | undefined,
+    level: TimelineLevel | undefined,
+    message: string | undefined,
+    data: unknown,
+  ): void {
     if (this.closed) return;
-    const buffer = this.buffer;
-    buffer.push(event);
-    if (buffer.length > this.maxBuffered) {
-      const dropped = buffer.splice(0, buffer.length - this.maxBuffered);
+    const batch = this.batch;
+    batch.add(undefined, runId, workflowId, seq, at, source, type, stage, step, level, message, data);
+    if (batch.length > this.maxBuffered) {
+      // drop a tenth at once, so a store that stays stuck costs one copy per tenth, not one per event
+      const dropped = batch.length - this.maxBuffered + Math.ceil(this.maxBuffered / 10);
+      this.batch = batch.slice(dropped);
       this.options.onError(
         new SystemError(
           "STORAGE_FAILED",
-          `timeline store is not keeping up: dropped ${dropped.length} buffered events (maxBuffered ${this.maxBuffered})`,
-          { details: { dropped: dropped.length } },
+          `timeline store is not keeping up: dropped ${dropped} buffered events (maxBuffered ${this.maxBuffered})`,
+          { details: { dropped } },
         ),
       );
     }
     if (this.inFlight === undefined) {
-      if (buffer.length >= this.maxBatch) this.startAppend();
+      if (this.batch.length >= this.maxBatch) this.startAppend();
       else if (this.timer === undefined) this.schedule();
     }
   }
 
   /** Resolves when everything written so far has been handed to the store (or reported lost). */
   async flush(): Promise<void> {
-    while (this.inFlight !== undefined || this.buffer.length > 0) {
+    while (this.inFlight !== undefined || this.batch.length > 0) {
       if (this.inFlight === undefined) this.startAppend();
       await this.inFlight;
     }
@@ -76,22 +93,28 @@ export class TimelineWriter {
     if (outcome === "timeout") {
       this.options.onError(
         new SystemError("TIMEOUT", `timeline store did not finish writing within ${timeoutMs} ms of stop()`, {
-          details: { pending: this.buffer.length },
+          details: { pending: this.batch.length },
         }),
       );
-      this.buffer = [];
+      this.batch = new TimelineBatch();
     }
+  }
+
+  // Room for a busy batch without growing its columns from empty, without allocating a full one
+  // for every flush of a quiet runtime.
+  private newBatch(): TimelineBatch {
+    return new TimelineBatch(Math.min(this.maxBatch, 64));
   }
 
   /** Number of events waiting to be appended. */
   get pending(): number {
-    return this.buffer.length;
+    return this.batch.length;
   }
 
   private schedule(): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.inFlight === undefined && this.buffer.length > 0) this.startAppend();
+      if (this.inFlight === undefined && this.batch.length > 0) this.startAppend();
     }, this.flushIntervalMs);
     // A pending flush must not keep a Node process alive on its own.
     (this.timer as { unref?: () => void }).unref?.();
@@ -106,12 +129,12 @@ export class TimelineWriter {
 
   private startAppend(): void {
     this.clearTimer();
-    const batch = this.buffer;
-    this.buffer = [];
+    const batch = this.batch;
+    this.batch = this.newBatch();
     this.inFlight = this.appendIsolating(batch).finally(() => {
       this.inFlight = undefined;
-      if (this.buffer.length > 0 && !this.closed) {
-        if (this.buffer.length >= this.maxBatch) this.startAppend();
+      if (this.batch.length > 0 && !this.closed) {
+        if (this.batch.length >= this.maxBatch) this.startAppend();
         else this.schedule();
       }
     });
@@ -119,9 +142,9 @@ export class TimelineWriter {
 
   // A batch rejected as malformed is split so one run's bad event (say, unserialisable log data)
   // does not lose other runs' events; any other failure loses only this batch.
-  private async appendIsolating(batch: TimelineEvent[]): Promise<void> {
+  private async appendIsolating(batch: TimelineBatch): Promise<void> {
     try {
-      await this.store.append(batch);
+      await appendTimelineBatch(this.store, batch);
     } catch (error) {
       if (SystemError.is(error, "INVALID_INPUT") && batch.length > 1) {
         const mid = batch.length >> 1;

@@ -187,8 +187,8 @@ export interface WorkflowRuntimeOptions {
   onError?: (error: SystemError) => void;
   /**
    * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);
-   * keep at most `maxBuffered` (default 100 000); `stop()` waits at most `closeTimeoutMs` (default 5000)
-   * for the store to take what is buffered.
+   * keep at most `maxBuffered` (default 100 000; past it the oldest tenth is dropped and reported);
+   * `stop()` waits at most `closeTimeoutMs` (default 5000) for the store to take what is buffered.
    */
   timeline?: { maxBatch?: number; flushIntervalMs?: number; maxBuffered?: number; closeTimeoutMs?: number };
   /** Most events buffered per run while it is not parked (default 64; oldest dropped). */

@@ -26,7 +26,7 @@ import {
   type RunOptions,
 } from "@sluice/pipeline";
 import { isPlainObject, type StateStore, type StoreRegistry, safeAssign } from "@sluice/store";
-import type { TimelineEvent, TimelineLevel, TimelineStore } from "@sluice/timeline";
+import type { TimelineStore } from "@sluice/timeline";
 import { ControlEvent } from "./control-events.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyHost } from "./modes/execution-policy.js";
@@ -113,40 +113,6 @@ function firstMatch(
 ): PauseRequestData | undefined {
   for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
   return undefined;
-}
-
-/**
- * A timeline event with every field present (absent ones `undefined`, which the timeline contract
- * treats as absent): all the runtime's events share one hidden class, so the code that reads them
- * (the writer, an adapter's append) stays monomorphic instead of seeing a shape per event kind.
- */
-function timelineEvent(
-  runId: string,
-  workflowId: string,
-  seq: number,
-  at: number,
-  source: string,
-  type: string,
-  stage: string | undefined,
-  step: string | undefined,
-  level: TimelineLevel | undefined,
-  message: string | undefined,
-  data: unknown,
-): TimelineEvent {
-  return {
-    id: `${runId}:${seq}`,
-    runId,
-    workflowId,
-    seq,
-    at,
-    source,
-    type,
-    stage,
-    step,
-    level,
-    message,
-    data,
-  } as TimelineEvent;
 }
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
@@ -1620,38 +1586,53 @@ export class WorkflowRuntime implements RunContainerFactory {
   // ───────────────────────── timeline ─────────────────────────
 
   private timelineObserver(workflowId: string, writer: TimelineWriter): PipelineObserver {
-    return {
+    // The engine calls onFields (no event object); onEvent is there for the interface's sake.
+    const observer: PipelineObserver = {
       onEvent(e: PipelineLifecycleEvent) {
-        let data = e.data;
-        let message = e.message;
-        // Only failures and retries carry extra facts, so the common step event allocates nothing more.
-        if (e.type !== "log" && (e.error !== undefined || (e.attempt !== undefined && e.attempt > 1))) {
+        observer.onFields!(
+          e.type,
+          e.runId,
+          e.pipelineId,
+          e.seq,
+          e.at,
+          e.stage,
+          e.step,
+          e.attempt,
+          e.level,
+          e.message,
+          e.data,
+          e.error,
+          e.durationMs,
+        );
+      },
+      onFields(type, runId, _pipelineId, seq, at, stage, step, attempt, level, message, data, error) {
+        // Only failures and retries carry extra facts, so the common step event allocates nothing.
+        if (type !== "log" && (error !== undefined || (attempt !== undefined && attempt > 1))) {
           const extra: Record<string, unknown> =
             data === undefined ? {} : isPlainObject(data) ? { ...data } : { value: data };
-          if (e.error !== undefined) {
-            extra.error = { code: e.error.code, message: e.error.message };
-            message ??= e.error.message;
+          if (error !== undefined) {
+            extra.error = { code: error.code, message: error.message };
+            message ??= error.message;
           }
-          if (e.attempt !== undefined && e.attempt > 1) extra.attempt = e.attempt;
+          if (attempt !== undefined && attempt > 1) extra.attempt = attempt;
           data = extra;
         }
         writer.write(
-          timelineEvent(
-            e.runId,
-            workflowId,
-            e.seq,
-            e.at,
-            e.type === "log" ? "logger" : "pipeline",
-            e.type,
-            e.stage,
-            e.step,
-            e.level,
-            message,
-            data,
-          ),
+          runId,
+          workflowId,
+          seq,
+          at,
+          type === "log" ? "logger" : "pipeline",
+          type,
+          stage,
+          step,
+          level,
+          message,
+          data,
         );
       },
     };
+    return observer;
   }
 
   private writeRuntimeEvent(
@@ -1661,22 +1642,18 @@ export class WorkflowRuntime implements RunContainerFactory {
     message: string,
     data: unknown,
   ): void {
-    const writer = this.writer;
-    if (writer === undefined) return;
-    writer.write(
-      timelineEvent(
-        record.runId,
-        record.workflow.id,
-        seq,
-        Date.now(),
-        "runtime",
-        type,
-        undefined,
-        undefined,
-        undefined,
-        message,
-        data,
-      ),
+    this.writer?.write(
+      record.runId,
+      record.workflow.id,
+      seq,
+      Date.now(),
+      "runtime",
+      type,
+      undefined,
+      undefined,
+      undefined,
+      message,
+      data,
     );
   }
 

@@ -1,9 +1,16 @@
+import type { TimelineBatch } from "@sluice/timeline";
+import { idHash, runSeqHash, stringHash } from "./id-hash.js";
+
 /** Batches smaller than this read their ids one by one: joining costs more than it saves. */
 const MIN_JOINED = 8;
 /** Batches whose ids hold more code units than this read them one by one, so nothing huge is joined. */
 const MAX_JOINED = 1 << 20;
 
 const encoder = new TextEncoder();
+/** ":" */
+const COLON = 58;
+/** "0" */
+const ZERO = 48;
 
 /**
  * The UTF-16 code units of a batch's ids, one id after another, in a reused buffer.
@@ -19,21 +26,96 @@ const encoder = new TextEncoder();
  * of 90, batches of 256.
  */
 export class IdUnits {
-  /** The code units of the last {@link read}, from 0. */
-  units = new Uint16Array(1024);
+  /** The code units of the last {@link read} or {@link readBatch}, from 0. */
+  units: Uint16Array = new Uint16Array(1024);
+  /** By event, the length of each id of the last {@link read} or {@link readBatch}. */
+  lengths = new Int32Array(256);
+  /** By event, the {@link idHash} of each id of the last {@link read} or {@link readBatch}. */
+  hashes = new Int32Array(256);
   private bytes = new Uint8Array(1024);
 
   /**
-   * Writes the code units of `ids` (non-empty strings) one after another into {@link units} and
-   * returns it; `total` is the sum of their lengths.
+   * Writes the code units of a batch's ids one after another into {@link units} (returned), their
+   * lengths into {@link lengths} and their hashes into {@link hashes}. A derived id (`runId:seq`) is
+   * made from its run id's code units (copied, and their hash reused, from the previous event's when
+   * the run repeats), a colon and its seq's digits: no string is built. `undefined` when an id cannot be made as the contract says (a run id that is not a
+   * non-empty string or a seq that is not a non-negative safe integer, for a derived id; an explicit
+   * id that is not a non-empty string): the caller then checks the batch the slow way.
+   */
+  readBatch(batch: TimelineBatch): Uint16Array | undefined {
+    const count = batch.length;
+    const { ids, runIds, seqs } = batch;
+    this.reserveLengths(count);
+    const { lengths, hashes } = this;
+    let units = this.units;
+    let at = 0;
+    let lastRun: string | undefined;
+    let lastRunAt = 0;
+    let lastRunHash = 0;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      if (id !== undefined) {
+        if (typeof id !== "string" || id.length === 0) return undefined;
+        const length = id.length;
+        if (at + length > units.length) units = this.grow(at, at + length);
+        for (let k = 0; k < length; k++) units[at + k] = id.charCodeAt(k);
+        lengths[i] = length;
+        hashes[i] = idHash(units, at, length);
+        at += length;
+        continue;
+      }
+      const runId = runIds[i];
+      let seq = seqs[i];
+      if (typeof runId !== "string" || runId.length === 0) return undefined;
+      if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+      const runLength = runId.length;
+      let digits = 1;
+      for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+      const length = runLength + 1 + digits;
+      if (at + length > units.length) units = this.grow(at, at + length);
+      if (runId === lastRun) {
+        for (let k = 0; k < runLength; k++) units[at + k] = units[lastRunAt + k]!;
+      } else {
+        for (let k = 0; k < runLength; k++) units[at + k] = runId.charCodeAt(k);
+        lastRun = runId;
+        lastRunHash = stringHash(units, at, runLength);
+      }
+      lastRunAt = at;
+      units[at + runLength] = COLON;
+      for (let k = at + length - 1; k > at + runLength; k--) {
+        const next = Math.floor(seq / 10);
+        units[k] = ZERO + (seq - next * 10);
+        seq = next;
+      }
+      lengths[i] = length;
+      // (idHash gives up on seqs of more than 15 digits: so does this, the same way)
+      hashes[i] = digits <= 15 ? runSeqHash(lastRunHash, seqs[i] as number) : stringHash(units, at, length);
+      at += length;
+    }
+    return units;
+  }
+
+  /**
+   * Writes the code units of `ids` (non-empty strings) one after another into {@link units}
+   * (returned), their lengths into {@link lengths} and their hashes into {@link hashes}; `total` is
+   * the sum of their lengths.
    */
   read(ids: readonly string[], total: number): Uint16Array {
-    if (this.units.length < total) {
-      let capacity = this.units.length * 2;
-      while (capacity < total) capacity *= 2;
-      this.units = new Uint16Array(capacity);
-      this.bytes = new Uint8Array(capacity);
+    if (this.units.length < total) this.grow(0, total);
+    const units = this.readUnits(ids, total);
+    this.reserveLengths(ids.length);
+    const { lengths, hashes } = this;
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const length = ids[i]!.length;
+      lengths[i] = length;
+      hashes[i] = idHash(units, at, length);
+      at += length;
     }
+    return units;
+  }
+
+  private readUnits(ids: readonly string[], total: number): Uint16Array {
     const units = this.units;
     const count = ids.length;
     if (count >= MIN_JOINED && total <= MAX_JOINED) {
@@ -55,5 +137,24 @@ export class IdUnits {
       at += length;
     }
     return units;
+  }
+
+  /** Room for `needed` code units, keeping the first `kept`; returns the (new) {@link units}. */
+  private grow(kept: number, needed: number): Uint16Array {
+    let capacity = this.units.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const units = new Uint16Array(capacity);
+    units.set(this.units.subarray(0, kept));
+    this.units = units;
+    this.bytes = new Uint8Array(capacity);
+    return units;
+  }
+
+  private reserveLengths(count: number): void {
+    if (this.lengths.length < count) {
+      const capacity = Math.max(count, 2 * this.lengths.length);
+      this.lengths = new Int32Array(capacity);
+      this.hashes = new Int32Array(capacity);
+    }
   }
 }

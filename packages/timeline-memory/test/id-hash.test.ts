@@ -1,31 +1,96 @@
-// The store hashes ids while copying them (copyAndHashUnits) and, for large id tables, ahead of the
-// writes (hashUnits) to read the table's slots early: both must give the same hash.
+// The id table's hashes: an id of the runtime's form `<run>:<seq>` lands in a block of 16 slots
+// shared with its run's neighbouring seqs (cache locality for appends and evictions); the hash is a
+// function of the id's code units alone, so the store finds an id whichever way it arrived: as a
+// string (IdUnits.read) or derived by a batch (IdUnits.readBatch).
+import { TimelineBatch } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
-import { copyAndHashUnits, hashUnits } from "../src/id-hash.js";
+import { copyUnits, idHash, runSeqHash, stringHash } from "../src/id-hash.js";
+import { IdUnits } from "../src/id-units.js";
 
+/** UTF-16 code units (`Uint16Array.from(text)` would walk code points). */
 function unitsOf(text: string): Uint16Array {
-  return Uint16Array.from(text, (_, i) => text.charCodeAt(i));
+  const units = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
+  return units;
 }
 
-describe("id hashes", () => {
-  const ids = ["a", "ab", "abc", "45kvn7wsysa4-1:7", "é😀x", "\uD800", "x".repeat(301)];
-  for (const id of ids) {
-    it(`copying gives the same hash and units: ${JSON.stringify(id.slice(0, 20))}`, () => {
-      const units = unitsOf(`pre${id}post`);
-      const chars = new Uint16Array(16);
-      // a small ring, so that the copy wraps
-      const mask = id.length <= 16 ? chars.length - 1 : -1;
-      const ring = mask === -1 ? new Uint16Array(id.length + 5) : chars;
-      const hash = copyAndHashUnits(units, 3, id.length, ring, 5, mask);
-      expect(hash).toBe(hashUnits(units, 3, id.length));
-      const copied = Array.from({ length: id.length }, (_, k) => ring[(5 + k) & mask]!);
-      expect(String.fromCharCode(...copied)).toBe(id);
-    });
-  }
+const hashOf = (id: string) => idHash(unitsOf(id), 0, id.length);
 
-  it("tells apart ids that differ in one code unit, odd or even", () => {
-    const seen = new Set<number>();
-    for (let i = 0; i < 1000; i++) seen.add(hashUnits(unitsOf(`run-${i}:1`), 0, `run-${i}:1`.length));
-    expect(seen.size).toBe(1000);
+describe("id hashes", () => {
+  it("puts a run's seqs 16k to 16k + 15 in one block of 16 slots, in seq order", () => {
+    for (const run of ["45kvn7wsysa4-1", "r", "é😀", "a:b"]) {
+      for (const base of [0, 16, 1_600, 2 ** 40]) {
+        const block = hashOf(`${run}:${base}`) & ~15;
+        for (let j = 0; j < 16; j++) {
+          const hash = hashOf(`${run}:${base + j}`);
+          expect(hash & ~15).toBe(block);
+          expect(hash & 15).toBe(j);
+          expect(hash).toBe(runSeqHash(stringHash(unitsOf(run), 0, run.length), base + j));
+        }
+        expect(hashOf(`${run}:${base + 16}`) & ~15).not.toBe(block);
+      }
+    }
+  });
+
+  it("spreads runs over the table and tells apart ids that differ in one code unit", () => {
+    const blocks = new Set<number>();
+    const hashes = new Set<number>();
+    for (let i = 0; i < 1000; i++) {
+      blocks.add(hashOf(`run-${i}:1`) & ~15);
+      hashes.add(hashOf(`event-${i}`));
+    }
+    expect(blocks.size).toBe(1000);
+    expect(hashes.size).toBe(1000);
+  });
+
+  it("hashes every other id as a whole string", () => {
+    const whole = [
+      "r:05",
+      "r:",
+      ":5",
+      "r:1234567890123456",
+      "plain",
+      "r:5 ",
+      "r:-1",
+      "x".repeat(301),
+      "\uD800",
+    ];
+    for (const id of whole) expect(hashOf(id)).toBe(stringHash(unitsOf(id), 0, id.length));
+    // 15 digits is a seq; a leading zero or a 16th digit is not
+    expect(hashOf("r:123456789012345")).toBe(runSeqHash(stringHash(unitsOf("r"), 0, 1), 123456789012345));
+    expect(hashOf("r:0")).toBe(runSeqHash(stringHash(unitsOf("r"), 0, 1), 0));
+  });
+
+  it("gives the same hash to an id read as a string and derived by a batch", () => {
+    const runs = ["run-1", "a:b", "r9", "é😀-x"];
+    const seqs = [0, 1, 15, 16, 999, 123456789012345, 1234567890123456, Number.MAX_SAFE_INTEGER];
+    const batch = new TimelineBatch();
+    const ids: string[] = [];
+    for (const run of runs) {
+      for (const seq of seqs) {
+        batch.add(undefined, run, "wf", seq, 1, "runtime", "x");
+        ids.push(`${run}:${seq}`);
+      }
+    }
+    batch.add("explicit:7", "run-1", "wf", 3, 1, "runtime", "x");
+    ids.push("explicit:7");
+    const fromBatch = new IdUnits();
+    const units = Array.from(fromBatch.readBatch(batch)!.subarray(0, ids.join("").length));
+    const batchHashes = Array.from(fromBatch.hashes.subarray(0, ids.length));
+    const fromStrings = new IdUnits();
+    const total = ids.join("").length;
+    expect(units).toEqual(Array.from(fromStrings.read(ids, total).subarray(0, total)));
+    expect(batchHashes).toEqual(Array.from(fromStrings.hashes.subarray(0, ids.length)));
+    expect(Array.from(fromBatch.lengths.subarray(0, ids.length))).toEqual(ids.map((id) => id.length));
+  });
+
+  it("copies code units into a ring, wrapping at its end", () => {
+    const units = unitsOf("pre-abcdefghij-post");
+    const ring = new Uint16Array(16);
+    copyUnits(units, 4, 10, ring, 12, 15);
+    expect(String.fromCharCode(...Array.from({ length: 10 }, (_, k) => ring[(12 + k) & 15]!))).toBe(
+      "abcdefghij",
+    );
+    expect(ring[0]).toBe("e".charCodeAt(0)); // wrapped
   });
 });

@@ -1,3 +1,4 @@
+export { appendTimelineBatch, TimelineBatch, validateTimelineBatch } from "./batch.js";
 export { decodeCursor, encodeCursor } from "./cursor.js";
 export { DEFAULT_QUERY_LIMIT, MAX_DATA_DEPTH, MAX_QUERY_LIMIT } from "./limits.js";
 export { matchesDeleteFilter, matchesQuery } from "./match.js";

@@ -1,3 +1,5 @@
+import type { TimelineBatch } from "./batch.js";
+
 /** Where a timeline event came from. */
 export type TimelineSource = "runtime" | "pipeline" | "logger";
 
@@ -118,7 +120,7 @@ export interface TimelineDeleteFilter {
 }
 
 /**
- * Where a runtime records its runs. Adapters implement exactly this; see
+ * Where a runtime records its runs. Adapters implement exactly this (`appendBatch` optionally); see
  * `docs/writing-a-timeline-adapter.md` and the conformance suite at `@sluice/timeline/conformance`.
  */
 export interface TimelineStore {
@@ -128,6 +130,14 @@ export interface TimelineStore {
    * visible to `query`. An empty batch is a no-op. Backend failures reject with `STORAGE_FAILED`.
    */
   append(events: readonly TimelineEvent[]): Promise<void>;
+  /**
+   * Optional: stores a batch given in columns (see {@link TimelineBatch}), exactly as `append` would
+   * store `batch.toEvents()`: same checks (`validateTimelineBatch`), same atomicity, idempotency and
+   * copies. Writers call it through `appendTimelineBatch(store, batch)`, which falls back to
+   * `append` for stores without it. A store that keeps columns itself can take the batch without
+   * an object, or an id string, per event.
+   */
+  appendBatch?(batch: TimelineBatch): Promise<void>;
   /** Returns events matching `filter`, in (`at`, `seq`, `id`) order, one page at a time. */
   query(filter?: TimelineQuery): Promise<TimelinePage>;
   /** Removes the events matching `filter` (see {@link TimelineDeleteFilter}); resolves to how many were removed. */

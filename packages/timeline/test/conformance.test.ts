@@ -3,8 +3,11 @@ import { timelineConformanceCases } from "../src/conformance/index.js";
 import { describeTimelineConformance } from "../src/conformance/vitest.js";
 import { createReferenceStore, type ReferenceFaults } from "./reference-store.js";
 
-// A correct store passes every case.
+// A correct store passes every case; one with appendBatch passes each case twice (see runCase).
 describeTimelineConformance("reference store", { create: () => createReferenceStore() });
+describeTimelineConformance("reference store with appendBatch", {
+  create: () => createReferenceStore({ batches: true }),
+});
 
 describe("the suite catches broken adapters", () => {
   const broken: Array<[keyof ReferenceFaults, string]> = [
@@ -18,6 +21,19 @@ describe("the suite catches broken adapters", () => {
       "events round-trip deep-equal; absent optional fields stay absent, null data stays null",
     ],
     ["noDisposeCheck", "use after close() rejects with DISPOSED; close() twice is safe"],
+    // appendBatch faults: caught by the second pass of every case, and by the batch cases
+    ["batchLosesLast", "append then query returns every event in (at, seq, id) order"],
+    ["batchLosesLast", "many runs: 500 runs x 20 events"],
+    ["batchWrongIds", "a derived id is the same id as its string: one copy, the first stored, either way"],
+    [
+      "batchWrongIds",
+      "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
+    ],
+    [
+      "batchUnchecked",
+      "malformed batches are rejected with INVALID_INPUT naming events[i].field; nothing stored",
+    ],
+    ["batchUnchecked", "malformed events are rejected with INVALID_INPUT naming index and field"],
   ];
   for (const [fault, caseName] of broken) {
     it(`${fault} fails "${caseName}"`, async () => {

@@ -11,6 +11,7 @@ import {
   type TimelineEvent,
   type TimelineStore,
   validateDeleteFilter,
+  validateTimelineBatch,
   validateTimelineEvents,
 } from "../src/index.js";
 
@@ -22,6 +23,14 @@ export interface ReferenceFaults {
   offsetCursor?: boolean;
   nullForAbsent?: boolean;
   noDisposeCheck?: boolean;
+  /** Has `appendBatch`: the batch's events, through `append`. */
+  batches?: boolean;
+  /** `appendBatch` loses the last event of every batch. */
+  batchLosesLast?: boolean;
+  /** `appendBatch` derives ids as `runId#seq`. */
+  batchWrongIds?: boolean;
+  /** `appendBatch` stores a batch without checking it. */
+  batchUnchecked?: boolean;
 }
 
 export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStore {
@@ -31,7 +40,7 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
     if (closed && !faults.noDisposeCheck) throw new SystemError("DISPOSED", "store is closed");
   };
   const copy = (e: TimelineEvent): TimelineEvent => (faults.noCopy ? e : structuredClone(e));
-  return {
+  const store: TimelineStore = {
     async append(batch) {
       live();
       if (faults.partialBatches && Array.isArray(batch)) {
@@ -74,4 +83,22 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
       closed = true;
     },
   };
+  if (faults.batches || faults.batchLosesLast || faults.batchWrongIds || faults.batchUnchecked) {
+    store.appendBatch = async (batch) => {
+      live();
+      if (!faults.batchUnchecked) validateTimelineBatch(batch);
+      let given = batch.toEvents();
+      if (faults.batchLosesLast) given = given.slice(0, -1);
+      if (faults.batchWrongIds) {
+        given = given.map((e, i) => (batch.ids[i] === undefined ? { ...e, id: `${e.runId}#${e.seq}` } : e));
+      }
+      if (faults.batchUnchecked) {
+        for (const e of given) events.push(structuredClone(e));
+        events.sort(compareTimelineEvents);
+        return;
+      }
+      await store.append(given);
+    };
+  }
+  return store;
 }

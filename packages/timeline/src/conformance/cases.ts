@@ -1,5 +1,6 @@
 // The timeline contract, as executable cases. Each case states one rule an adapter keeps; together
 // they are the specification of `TimelineStore` (see docs/writing-a-timeline-adapter.md).
+import { appendTimelineBatch, TimelineBatch } from "../batch.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "../limits.js";
 import { matchesDeleteFilter, matchesQuery } from "../match.js";
 import { compareTimelineEvents } from "../order.js";
@@ -56,6 +57,15 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     ["hostile strings in ids: quotes, %, _, SQL, backslashes, 10k chars, __proto__", hostileIdsCase],
     ["many runs: 500 runs x 20 events", manyRunsCase],
     ["use after close() rejects with DISPOSED; close() twice is safe", closeCase],
+    [
+      "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
+      batchRoundTripCase,
+    ],
+    ["a derived id is the same id as its string: one copy, the first stored, either way", derivedIdCase],
+    [
+      "malformed batches are rejected with INVALID_INPUT naming events[i].field; nothing stored",
+      badBatchCase,
+    ],
   ];
   if (factory.reopen !== undefined) {
     cases.push([
@@ -66,33 +76,65 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
   return cases.map(([name, body]) => ({ name, run: () => runCase(factory, name, body) }));
 }
 
+/**
+ * Runs a case; when the adapter's stores have `appendBatch`, runs it a second time with every
+ * `append` the case makes sent through `appendBatch` instead (as `TimelineBatch.of(events)`), so the
+ * whole contract holds for both ways in. (A batch has no column for a field that is not a
+ * `TimelineEvent` field, so such appends, and arguments that are not arrays of objects, still go
+ * to `append` in that pass.)
+ */
 async function runCase(factory: ConformanceFactory, name: string, body: CaseBody): Promise<void> {
+  const batches = await runPass(factory, name, body, false);
+  if (batches) await runPass(factory, name, body, true);
+}
+
+/** One pass of a case; resolves whether the stores it made have `appendBatch`. */
+async function runPass(
+  factory: ConformanceFactory,
+  name: string,
+  body: CaseBody,
+  throughBatches: boolean,
+): Promise<boolean> {
   const open: TimelineStore[] = [];
   let last: TimelineStore | undefined;
+  let batches = false;
+  // what the case holds (the store, or in the batch pass its wrapper) -> the adapter's store
+  const adapterOf = new Map<TimelineStore, TimelineStore>();
+  const made = (store: TimelineStore): TimelineStore => {
+    open.push(store);
+    last = store;
+    batches ||= typeof store.appendBatch === "function";
+    const held = throughBatches ? appendingInBatches(store) : store;
+    adapterOf.set(held, store);
+    return held;
+  };
   const ctx: CaseContext = {
     async create() {
       const store = await factory.create();
       ok(isStore(store), `factory.create() must resolve to a TimelineStore (append, query, delete, close)`);
-      open.push(store);
-      last = store;
-      return store;
+      return made(store);
     },
-    async reopen(store) {
+    async reopen(held) {
+      const store = adapterOf.get(held);
       ok(factory.reopen !== undefined, "reopen() needs factory.reopen");
-      ok(store === last, "reopen() reopens the store most recently created or reopened");
+      ok(
+        store !== undefined && store === last,
+        "reopen() reopens the store most recently created or reopened",
+      );
       await store.close();
       const next = await factory.reopen(store);
       ok(isStore(next), "factory.reopen() must resolve to a TimelineStore");
-      open.push(next);
-      last = next;
-      return next;
+      return made(next);
     },
   };
   let failure: unknown;
   try {
     await body(ctx);
   } catch (error) {
-    failure = error;
+    failure =
+      throughBatches && error instanceof ConformanceFailure
+        ? new ConformanceFailure(`with appends through appendBatch: ${error.message}`)
+        : error;
   }
   for (const store of open) {
     try {
@@ -107,6 +149,19 @@ async function runCase(factory: ConformanceFactory, name: string, body: CaseBody
     failure ??= error;
   }
   if (failure !== undefined) throw failure;
+  return batches;
+}
+
+/** `store`, with `append` sent through `appendBatch` whenever a batch can hold the events. */
+function appendingInBatches(store: TimelineStore): TimelineStore {
+  return {
+    append: (events) =>
+      TimelineBatch.canHold(events) ? store.appendBatch!(TimelineBatch.of(events)) : store.append(events),
+    appendBatch: (batch) => store.appendBatch!(batch),
+    query: (filter) => store.query(filter),
+    delete: (filter) => store.delete(filter),
+    close: () => store.close(),
+  };
 }
 
 function isStore(value: unknown): value is TimelineStore {
@@ -1030,4 +1085,119 @@ async function reopenCase(ctx: CaseContext): Promise<void> {
   equal(await store.delete({ workflowId: "other" }), 2, "delete after reopen");
   store = await ctx.reopen(store);
   await expectStored(store, [first[0]!, first[1]!, second[0]!, second[2]!], "deletes persist across reopen");
+}
+
+// ---------------------------------------------------------------------------------------------
+// batches in columns (TimelineBatch, appendBatch)
+
+async function batchRoundTripCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const batch = new TimelineBatch();
+  const runId = "run-é✓-1";
+  batch.add(undefined, runId, "orders", 1, 1_000, "runtime", "run.started");
+  batch.add(undefined, runId, "orders", 2, 1_000, "pipeline", "stage.started", "approve");
+  batch.add("explicit-id", runId, "orders", 3, 1_001, "pipeline", "step.started", "approve", "wait");
+  batch.add(undefined, runId, "orders", 4, 1_002, "logger", "log", "approve", "wait", "warn", "waiting", {
+    orderId: "o-1",
+    list: [1, "two", null, { ok: true }],
+  });
+  batch.add(
+    undefined,
+    "run-2",
+    "orders",
+    0,
+    999,
+    "runtime",
+    "run.started",
+    undefined,
+    undefined,
+    undefined,
+    "",
+    null,
+  );
+  const expected = batch.toEvents();
+  deepEqual(
+    expected.map((e) => e.id),
+    [`${runId}:1`, `${runId}:2`, "explicit-id", `${runId}:4`, "run-2:0"],
+    "toEvents() derives ids as runId:seq",
+  );
+  await appendTimelineBatch(store, batch);
+  await expectStored(store, expected, "a batch's events read back as the events it holds");
+  // the batch and its data objects belong to the writer again once the append resolved
+  (batch.data[3] as { orderId: string }).orderId = "mutated after append";
+  batch.data[3] = { replaced: true };
+  const [stored] = (await store.query({ runId, from: 1_002 })).events;
+  deepEqual(stored?.data, { orderId: "o-1", list: [1, "two", null, { ok: true }] }, "stored data is a copy");
+  await appendTimelineBatch(store, new TimelineBatch());
+  equal((await readAll(store)).length, 5, "an empty batch is a no-op");
+}
+
+async function derivedIdCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  // the string form first: a batch's derived id of the same run and seq is a repeat
+  const asString = ev("r", 7, 10, { id: "r:7", message: "first, as an object" });
+  await store.append([asString]);
+  const batch = new TimelineBatch();
+  batch.add(
+    undefined,
+    "r",
+    "wf",
+    7,
+    20,
+    "runtime",
+    "step.completed",
+    undefined,
+    undefined,
+    undefined,
+    "again",
+  );
+  batch.add(undefined, "r", "wf", 8, 30, "runtime", "step.completed", undefined, undefined, undefined, "new");
+  batch.add(undefined, "r", "wf", 8, 40, "runtime", "step.completed", undefined, undefined, undefined, "dup");
+  await appendTimelineBatch(store, batch);
+  // the derived form first: the same id as a string is a repeat
+  await store.append([ev("r", 8, 50, { id: "r:8", message: "later, as an object" })]);
+  await appendTimelineBatch(store, batch.slice(1, 2));
+  await expectStored(
+    store,
+    [asString, ev("r", 8, 30, { id: "r:8", message: "new" })],
+    "one copy per id, the first one stored, whether the id was given or derived",
+  );
+}
+
+async function badBatchCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  await store.append([ev("r", 0, 1)]);
+  const hasBatches = typeof store.appendBatch === "function";
+  if (hasBatches) {
+    const short = new TimelineBatch();
+    short.add(undefined, "r", "wf", 1, 2, "runtime", "x");
+    short.length = 2; // claims a row its columns do not have
+    for (const bad of [null, undefined, {}, [], { length: 1 }, short]) {
+      await rejectsWith(
+        () => store.appendBatch!(bad as unknown as TimelineBatch),
+        "INVALID_INPUT",
+        ["batch"],
+        `appendBatch(${safeJson(bad)})`,
+      );
+    }
+  }
+  for (const [event, field] of malformed()) {
+    if (!TimelineBatch.canHold([event])) continue; // no column for it: append's own case covers it
+    const batch = TimelineBatch.of([ev("new", 0, 5), ev("new", 1, 6), event as TimelineEvent]);
+    await rejectsWith(
+      () => appendTimelineBatch(store, batch),
+      "INVALID_INPUT",
+      [`events[2]${field}`],
+      `a batch of [ok, ok, ${safeJson(event)}]`,
+    );
+  }
+  const derived = new TimelineBatch();
+  derived.add(undefined, "", "wf", 1, 2, "runtime", "x");
+  await rejectsWith(
+    () => appendTimelineBatch(store, derived),
+    "INVALID_INPUT",
+    ["events[0].runId"],
+    "an empty runId",
+  );
+  await expectStored(store, [ev("r", 0, 1)], "no event of a rejected batch is stored");
 }

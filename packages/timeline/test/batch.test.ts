@@ -1,0 +1,115 @@
+import { SystemError } from "@sluice/errors";
+import { describe, expect, it } from "vitest";
+import {
+  appendTimelineBatch,
+  TimelineBatch,
+  type TimelineEvent,
+  validateTimelineBatch,
+} from "../src/index.js";
+import { createReferenceStore } from "./reference-store.js";
+
+const started: TimelineEvent = {
+  id: "e1",
+  runId: "r",
+  workflowId: "wf",
+  seq: 1,
+  at: 10,
+  source: "runtime",
+  type: "run.started",
+};
+
+describe("TimelineBatch", () => {
+  it("holds events in columns, derives missing ids as runId:seq and gives them back as events", () => {
+    const batch = new TimelineBatch();
+    batch.add(undefined, "run-1", "wf", 3, 100, "logger", "log", "s", "t", "info", "hi", { n: 1 });
+    batch.add("given", "run-1", "wf", 4, 101, "runtime", "run.completed");
+    expect(batch.length).toBe(2);
+    expect(batch.id(0)).toBe("run-1:3");
+    expect(batch.id(1)).toBe("given");
+    expect(batch.toEvents()).toEqual([
+      {
+        id: "run-1:3",
+        runId: "run-1",
+        workflowId: "wf",
+        seq: 3,
+        at: 100,
+        source: "logger",
+        type: "log",
+        stage: "s",
+        step: "t",
+        level: "info",
+        message: "hi",
+        data: { n: 1 },
+      },
+      {
+        id: "given",
+        runId: "run-1",
+        workflowId: "wf",
+        seq: 4,
+        at: 101,
+        source: "runtime",
+        type: "run.completed",
+      },
+    ]);
+    // one shape for every event: absent optional fields are there, undefined
+    expect(Object.keys(batch.event(1))).toEqual(Object.keys(batch.event(0)));
+    expect(batch.event(1)).toMatchObject({ stage: undefined, data: undefined });
+    expect(batch.slice(1).toEvents()).toEqual([batch.event(1)]);
+    expect(batch.slice(0, 1).id(0)).toBe("run-1:3");
+    expect(TimelineBatch.of(batch.toEvents()).toEvents()).toEqual(batch.toEvents());
+  });
+
+  it("can hold an array of events with ids and no field it has no column for", () => {
+    expect(TimelineBatch.canHold([started])).toBe(true);
+    expect(TimelineBatch.canHold([])).toBe(true);
+    expect(TimelineBatch.canHold([{ ...started, extra: 1 }])).toBe(false);
+    expect(TimelineBatch.canHold([{ ...started, id: undefined }])).toBe(false);
+    expect(TimelineBatch.canHold([started, null])).toBe(false);
+    expect(TimelineBatch.canHold("events")).toBe(false);
+  });
+
+  it("is checked like append's events: INVALID_INPUT naming events[i].field, or batch", () => {
+    const good = TimelineBatch.of([started]);
+    validateTimelineBatch(good);
+    const bad = TimelineBatch.of([started, { ...started, id: "e2", seq: -1 }]);
+    expect(() => validateTimelineBatch(bad)).toThrow(/events\[1\]\.seq/);
+    const noRun = new TimelineBatch();
+    noRun.add(undefined, "", "wf", 1, 1, "runtime", "x");
+    expect(() => validateTimelineBatch(noRun)).toThrow(/events\[0\]\.runId/);
+    for (const notABatch of [null, 42, {}, { length: 1, ids: [] }]) {
+      try {
+        validateTimelineBatch(notABatch);
+        expect.unreachable();
+      } catch (error) {
+        expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+        expect((error as Error).message).toContain("batch must be a TimelineBatch");
+      }
+    }
+  });
+
+  it("appendTimelineBatch uses appendBatch when the store has it, append otherwise", async () => {
+    for (const store of [createReferenceStore(), createReferenceStore({ batches: true })]) {
+      const batch = new TimelineBatch();
+      batch.add(undefined, "r", "wf", 1, 1, "runtime", "run.started");
+      await appendTimelineBatch(store, batch);
+      expect((await store.query()).events.map((e) => e.id)).toEqual(["r:1"]);
+    }
+    const calls: string[] = [];
+    const base = createReferenceStore({ batches: true });
+    await appendTimelineBatch(
+      {
+        ...base,
+        append: (events) => {
+          calls.push("append");
+          return base.append(events);
+        },
+        appendBatch: (b) => {
+          calls.push("appendBatch");
+          return base.appendBatch!(b);
+        },
+      },
+      TimelineBatch.of([started]),
+    );
+    expect(calls).toEqual(["appendBatch"]);
+  });
+});
