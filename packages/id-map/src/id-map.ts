@@ -3,6 +3,8 @@ import { SystemError } from "@sluice/errors";
 const MIN_CAPACITY = 16;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+/** Slots kept when the map empties; a map that grew larger than this (a burst) shrinks back. */
+const KEEP_WHEN_EMPTY = 4096;
 /** An index nobody has looked anything up in for this many inserts (beyond 4× the size) is dropped. */
 const IDLE_INDEX_INSERTS = 1024;
 
@@ -237,8 +239,10 @@ export class IdMap<V> {
     this.ids_[slot] = undefined;
     this.values_[slot] = undefined;
     if (--this.count === 0) {
-      // Nothing is held, so no handle names anything: the slots start over, at their smallest.
-      if (this.ids_.length > MIN_CAPACITY) this.clear();
+      // Nothing is held, so no handle names anything: the slots start over. They keep their
+      // arrays (and the index, empty now) unless a burst left them large: a map that empties now
+      // and then, as a run table does between runs, must not regrow and reindex every time.
+      if (this.ids_.length > KEEP_WHEN_EMPTY) this.clear();
       else {
         this.used = 0;
         this.freeCount = 0;

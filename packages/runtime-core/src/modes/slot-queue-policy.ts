@@ -1,3 +1,4 @@
+import { IdMap } from "@sluice/id-map";
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
 import { FifoQueue } from "./fifo-queue.js";
 
@@ -7,7 +8,8 @@ import { FifoQueue } from "./fifo-queue.js";
  * pauses gives its slot back: a paused run waits on the outside world, not on this queue.
  */
 export class SlotQueuePolicy implements ExecutionPolicy {
-  private readonly slots = new Set<string>();
+  /** Runs holding a slot (an IdMap: a `Set` with a run in and out per run is slow, see IdMap). */
+  private readonly slots = new IdMap<true>();
   private readonly queue = new FifoQueue<string>();
   private closed = false;
 
@@ -21,7 +23,7 @@ export class SlotQueuePolicy implements ExecutionPolicy {
     if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
     if (this.slots.size < this.concurrency) {
       const runId = this.host.createRun(request);
-      this.slots.add(runId);
+      this.slots.set(runId, true);
       this.host.launchRun(runId);
       return { outcome: "started", runId };
     }
@@ -55,7 +57,7 @@ export class SlotQueuePolicy implements ExecutionPolicy {
     while (!this.closed && this.slots.size < this.concurrency) {
       const next = this.queue.shift();
       if (next === undefined) return;
-      this.slots.add(next);
+      this.slots.set(next, true);
       this.host.launchRun(next);
     }
   }
