@@ -45,16 +45,27 @@ export class TimelineBatch {
   length = 0;
   /** Explicit ids; `undefined` where the id is derived (`runId:seq`). */
   readonly ids: Array<string | undefined>;
+  /** Each event's `runId`. */
   readonly runIds: string[];
+  /** Each event's `workflowId`. */
   readonly workflowIds: string[];
+  /** Each event's `seq`. */
   readonly seqs: number[];
+  /** Each event's `at`. */
   readonly ats: number[];
+  /** Each event's `source`. */
   readonly sources: string[];
+  /** Each event's `type`. */
   readonly types: string[];
+  /** Each event's `stage` (`undefined`: absent). */
   readonly stages: Array<string | undefined>;
+  /** Each event's `step` (`undefined`: absent). */
   readonly steps: Array<string | undefined>;
+  /** Each event's `level` (`undefined`: absent). */
   readonly levels: Array<TimelineLevel | undefined>;
+  /** Each event's `message` (`undefined`: absent). */
   readonly messages: Array<string | undefined>;
+  /** Each event's `data` (`undefined`: absent). */
   readonly data: unknown[];
 
   /** An empty batch whose columns have room for `capacity` events before they grow. */
