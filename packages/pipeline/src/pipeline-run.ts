@@ -357,7 +357,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   private async drivePlain(): Promise<void> {
     try {
       const flat = this.pipeline.flat;
-      for (let k = this.enter(); k < flat.length; k++) {
+      for (let k = this.pipeline.flatStart[this.enter()]!; k < flat.length; k++) {
         const entry = flat[k]!;
         if (entry.first && !this.startPlainStage(entry.stage)) return;
         let out: unknown;
@@ -376,7 +376,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     }
   }
 
-  /** Starts or resumes the run (its first event, a resume patch); returns the flat index to run from. */
+  /** Starts or resumes the run (its first event, a resume patch); returns the stage to run from. */
   private enter(): number {
     const resume = this.resume;
     if (resume === undefined) {
@@ -394,7 +394,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       undefined,
       this.observer === undefined ? undefined : { nextStage: this.pipeline.stages[first]?.id ?? null },
     );
-    return this.pipeline.flatStart[first]!;
+    return first;
   }
 
   /** Starts a stage of a plain pipeline; false when the run has ended (say, an observer aborted it). */
@@ -492,24 +492,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     try {
       const stages = this.pipeline.stages;
       const observed = this.observer !== undefined;
-      const resume = this.resume;
-      let first = 0;
-      if (resume !== undefined) {
-        first = resume.startStage;
-        if (resume.patch !== undefined) this.state.set(resume.patch);
-        this.emit(
-          "run.resumed",
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          observed ? { nextStage: stages[first]?.id ?? null } : undefined,
-        );
-      } else {
-        this.emit("run.started");
-      }
-      for (let i = first; i < stages.length; i++) {
+      for (let i = this.enter(); i < stages.length; i++) {
         if (this.settled) return;
         const stage = stages[i]!;
         this.stageIndex = i;
