@@ -444,21 +444,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     );
     // an observer may have aborted the run from any event
     if (!entry.last || this.settled) return !this.settled;
-    this.stepId = undefined;
-    this.emit(
-      "stage.completed",
-      stage.id,
-      undefined,
-      undefined,
-      undefined,
-      observed ? this.time() - this.stageStartedAt : undefined,
-    );
-    if (this.settled) return false;
-    if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
-      this.finishPaused(stage, stage.index + 1);
-      return false;
-    }
-    return true;
+    return this.completeStage(stage);
   }
 
   /** A plain step threw (or its patch failed): the step, its stage and the run fail. */
@@ -477,15 +463,47 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       failure,
       observed ? this.time() - this.stepStartedAt : undefined,
     );
+    this.failStage(stage, step.id, failure, 1);
+  }
+
+  /**
+   * Ends a stage whose steps all succeeded (both loops): `stage.completed`, then the pause asked
+   * for during it. False when the run ends here (it pauses, or an observer aborted it).
+   */
+  private completeStage(stage: CompiledStage<S>): boolean {
+    this.stepId = undefined;
+    this.emit(
+      "stage.completed",
+      stage.id,
+      undefined,
+      undefined,
+      undefined,
+      this.observer === undefined ? undefined : this.time() - this.stageStartedAt,
+    );
+    if (this.settled) return false;
+    if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
+      this.finishPaused(stage, stage.index + 1);
+      return false;
+    }
+    return true;
+  }
+
+  /** Ends a stage whose step `step` failed with `failure` (both loops): `stage.failed`, then the run fails. */
+  private failStage(
+    stage: CompiledStage<S>,
+    step: string | undefined,
+    failure: SystemError,
+    attempts: unknown,
+  ): void {
     this.emit(
       "stage.failed",
       stage.id,
       undefined,
       undefined,
       failure,
-      observed ? this.time() - this.stageStartedAt : undefined,
+      this.observer === undefined ? undefined : this.time() - this.stageStartedAt,
     );
-    this.finishFailed(stage, step.id, failure, 1);
+    this.finishFailed(stage, step, failure, attempts);
   }
 
   private async drive(): Promise<void> {
@@ -496,7 +514,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         if (this.settled) return;
         const stage = stages[i]!;
         this.stageIndex = i;
-        const stageStart = observed ? this.time() : 0;
+        if (observed) this.stageStartedAt = this.time();
         this.emit("stage.started", stage.id);
         let failure: SystemError | undefined;
         if (stage.concurrent) {
@@ -547,36 +565,11 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         }
         if (this.settled) return;
         if (failure !== undefined) {
-          this.emit(
-            "stage.failed",
-            stage.id,
-            undefined,
-            undefined,
-            failure,
-            observed ? this.time() - stageStart : undefined,
-          );
           const details = failure.details;
-          this.finishFailed(
-            stage,
-            this.stepId,
-            failure,
-            details === undefined ? undefined : details.attempts,
-          );
+          this.failStage(stage, this.stepId, failure, details === undefined ? undefined : details.attempts);
           return;
         }
-        this.stepId = undefined;
-        this.emit(
-          "stage.completed",
-          stage.id,
-          undefined,
-          undefined,
-          undefined,
-          observed ? this.time() - stageStart : undefined,
-        );
-        if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
-          this.finishPaused(stage, i + 1);
-          return;
-        }
+        if (!this.completeStage(stage)) return;
       }
       this.finishCompleted();
     } catch (thrown) {
