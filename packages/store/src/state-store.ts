@@ -79,7 +79,6 @@ class Store<S extends object> implements StateStore<S> {
   #notifying = false;
   #queue: Array<Readonly<S>> | undefined;
   readonly #onError: (error: unknown) => void;
-  readonly #id: string;
   readonly #onDispose: StoreDisposeHandler | undefined;
   /** Where the registry that made this store holds it, so leaving it needs no lookup by id. */
   #registryHandle = -1;
@@ -92,7 +91,6 @@ class Store<S extends object> implements StateStore<S> {
   constructor(
     initial: S,
     options: StateStoreOptions,
-    id: string,
     onDispose: StoreDisposeHandler | undefined,
   ) {
     if (!isPlainObject(initial)) {
@@ -106,7 +104,6 @@ class Store<S extends object> implements StateStore<S> {
     for (const key in initial) if (!isUnsafeKey(key)) state[key] = initial[key];
     this.#state = state as Readonly<S>;
     this.#onError = options.onError ?? defaultOnError;
-    this.#id = id;
     this.#onDispose = onDispose;
   }
 
@@ -206,7 +203,7 @@ class Store<S extends object> implements StateStore<S> {
       this.#subscriptions = NO_SUBSCRIPTIONS;
     }
     this.#queue = undefined;
-    this.#onDispose?.(this.#id, this, this.#registryHandle);
+    this.#onDispose?.(this, this.#registryHandle);
   }
 
   #notify(next: Readonly<S>, previous: Readonly<S>): void {
@@ -248,19 +245,18 @@ class Store<S extends object> implements StateStore<S> {
 }
 
 /**
- * @internal Told by a registered store when it is disposed, with its id. One handler per registry
- * serves all its stores, so registering a store allocates no closure.
+ * @internal Told by a registered store when it is disposed, with the handle its registry gave it.
+ * One handler per registry serves all its stores, so registering a store allocates no closure.
  */
-export type StoreDisposeHandler = (id: string, store: StateStore<any>, handle: number) => void;
+export type StoreDisposeHandler = (store: StateStore<any>, handle: number) => void;
 
 /** @internal used by StoreRegistry so a store disposed directly also leaves the registry. */
 export function createRegisteredStore<S extends object>(
   initial: S,
   options: StateStoreOptions,
-  id: string,
   onDispose: StoreDisposeHandler,
 ): StateStore<S> {
-  return new Store(initial, options, id, onDispose);
+  return new Store(initial, options, onDispose);
 }
 
 /** @internal Tells a store made by `createRegisteredStore` where its registry holds it. */
@@ -283,5 +279,5 @@ export function createStateStore<S extends object>(
   initial: S,
   options: StateStoreOptions = {},
 ): StateStore<S> {
-  return new Store(initial, options, "", undefined);
+  return new Store(initial, options, undefined);
 }

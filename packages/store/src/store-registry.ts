@@ -25,7 +25,7 @@ export class StoreRegistry {
   readonly #stores = new IdMap<StateStore<any>>();
   readonly #options: StateStoreOptions;
   // A store leaves through the handle it was given, without a lookup by id.
-  readonly #forget: StoreDisposeHandler = (_id, store, handle) => {
+  readonly #forget: StoreDisposeHandler = (store, handle) => {
     if (this.#stores.at(handle) === store) this.#stores.removeAt(handle);
   };
 
@@ -49,7 +49,7 @@ export class StoreRegistry {
     if (typeof id !== "string" || id.length === 0) {
       throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
     }
-    const store = createRegisteredStore(initial, this.#options, id, this.#forget);
+    const store = createRegisteredStore(initial, this.#options, this.#forget);
     const handle = this.#stores.add(id, store);
     if (handle === -1) {
       throw new SystemError(
