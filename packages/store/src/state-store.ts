@@ -88,11 +88,7 @@ class Store<S extends object> implements StateStore<S> {
     store.#registryHandle = handle;
   }
 
-  constructor(
-    initial: S,
-    options: StateStoreOptions,
-    onDispose: StoreDisposeHandler | undefined,
-  ) {
+  constructor(initial: S, options: StateStoreOptions, onDispose: StoreDisposeHandler | undefined) {
     if (!isPlainObject(initial)) {
       throw new SystemError(
         "INVALID_INPUT",
