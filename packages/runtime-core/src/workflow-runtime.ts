@@ -1405,16 +1405,26 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private meta(record: RunRecord, durationMs?: number): RunResultMetadata {
-    const meta: RunResultMetadata = {
-      runId: record.runId,
-      workflowId: record.workflow.id,
-      pipelineId: record.pipeline.id,
-      triggerId: record.triggerId,
-    };
+    // Whole literals, one per shape: adding fields one by one moved every result through map
+    // transitions at run time.
     const stage = record.pipelineRun?.currentStage;
-    if (stage !== undefined) meta.stage = stage;
-    meta.durationMs = durationMs ?? Date.now() - record.startedAt;
-    return meta;
+    const duration = durationMs ?? Date.now() - record.startedAt;
+    return stage === undefined
+      ? {
+          runId: record.runId,
+          workflowId: record.workflow.id,
+          pipelineId: record.pipeline.id,
+          triggerId: record.triggerId,
+          durationMs: duration,
+        }
+      : {
+          runId: record.runId,
+          workflowId: record.workflow.id,
+          pipelineId: record.pipeline.id,
+          triggerId: record.triggerId,
+          stage,
+          durationMs: duration,
+        };
   }
 
   // ───────────────────────── pause, waits and buffering ─────────────────────────
