@@ -26,6 +26,8 @@ export class TimelineWriter {
   private readonly maxBatch: number;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private nextCapacity = 16;
+  private spare: TimelineBatch | undefined;
 
   constructor(
     private readonly store: TimelineStore,
@@ -100,10 +102,15 @@ export class TimelineWriter {
     }
   }
 
-  // Room for a busy batch without growing its columns from empty, without allocating a full one
-  // for every flush of a quiet runtime.
+  // A batch whose append has settled is emptied and kept for the next one (a store keeps copies,
+  // never the batch), so a steady stream of events reuses two sets of columns. A new batch is sized
+  // like the one before (up to `maxBatch`): growing twelve columns three times on the way to
+  // `maxBatch` was most of what the timeline allocated per event, and a quiet runtime's stay small.
   private newBatch(): TimelineBatch {
-    return new TimelineBatch(Math.min(this.maxBatch, 64));
+    const spare = this.spare;
+    if (spare === undefined) return new TimelineBatch(this.nextCapacity);
+    this.spare = undefined;
+    return spare;
   }
 
   /** Number of events waiting to be appended. */
@@ -130,9 +137,15 @@ export class TimelineWriter {
   private startAppend(): void {
     this.clearTimer();
     const batch = this.batch;
+    this.nextCapacity = Math.max(16, Math.min(this.maxBatch, batch.length));
     this.batch = this.newBatch();
     this.inFlight = this.appendIsolating(batch).finally(() => {
       this.inFlight = undefined;
+      // one that grew past maxBatch behind a slow store is left to the GC, not kept at that size
+      if (batch.length <= this.maxBatch) {
+        batch.clear();
+        this.spare = batch;
+      }
       if (this.batch.length > 0 && !this.closed) {
         if (this.batch.length >= this.maxBatch) this.startAppend();
         else this.schedule();

@@ -125,6 +125,65 @@ describe("timeline capture", () => {
     );
   });
 
+  it("many batches in a row each reach the store intact (batches are emptied and reused)", async () => {
+    const memory = await createMemoryTimelineStore();
+    // reads each batch a tick after it is handed over, as an asynchronous backend may
+    const store: TimelineStore = {
+      append: (events) => memory.append(events),
+      appendBatch: async (batch) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await memory.appendBatch!(batch);
+      },
+      query: (filter) => memory.query(filter),
+      delete: (filter) => memory.delete(filter),
+      close: () => memory.close(),
+    };
+    h = await harness({ timelineStore: store, timeline: { maxBatch: 7, flushIntervalMs: 1 } });
+    await h.runtime.register({
+      id: "busy",
+      triggers: { go: { event: "busy.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    const n = (ctx.state() as { n: number }).n;
+                    // every other run logs: a reused batch must not carry a message or data over
+                    if (n % 2 === 0) ctx.logger.info(`run ${n}`, { n });
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const runIds: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const result = await h.runtime.invoke("busy", "go", { n });
+      runIds.push(result.metadata.runId!);
+      // some runs in the same batch, some batches apart
+      if (n % 9 === 0) await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await h.runtime.flushTimeline();
+    for (const [n, runId] of runIds.entries()) {
+      const events = await eventsOf(store, runId);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.every((e) => e.runId === runId && e.id === `${runId}:${e.seq}`)).toBe(true);
+      const logs = events.filter((e) => e.source === "logger");
+      if (n % 2 === 0) {
+        expect(logs.map((e) => [e.message, e.data])).toEqual([[`run ${n}`, { n }]]);
+      } else expect(logs).toEqual([]);
+      expect(events.filter((e) => e.message !== undefined && e.source !== "logger")).toEqual([]);
+      expect(events.at(-1)?.type).toBe("run.completed");
+    }
+    expect(h.errors).toEqual([]);
+  });
+
   it("one run's unserialisable log data does not lose other runs' events", async () => {
     const store = await createMemoryTimelineStore();
     h = await harness({ timelineStore: store, timeline: { flushIntervalMs: 5 } });

@@ -156,6 +156,20 @@ export class TimelineBatch {
     this.data[i] = data;
   }
 
+  /**
+   * Empties the batch so a writer can fill it again, keeping its columns' room. What the columns
+   * referred to is dropped (`data`, messages and explicit ids; the rest is overwritten as it refills),
+   * so a recycled batch does not keep a large log payload alive. Only for a batch no store is still
+   * reading: one whose append has settled.
+   */
+  clear(): void {
+    const length = this.length;
+    this.length = 0;
+    this.ids.fill(undefined, 0, length);
+    this.messages.fill(undefined, 0, length);
+    this.data.fill(undefined, 0, length);
+  }
+
   /** The id of event `i`: its explicit id, or `runId:seq`. */
   id(i: number): string {
     return idOf(this, i) as string;

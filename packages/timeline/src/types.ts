@@ -135,7 +135,8 @@ export interface TimelineStore {
    * store `batch.toEvents()`: same checks (`validateTimelineBatch`), same atomicity, idempotency and
    * copies. Writers call it through `appendTimelineBatch(store, batch)`, which falls back to
    * `append` for stores without it. A store that keeps columns itself can take the batch without
-   * an object, or an id string, per event.
+   * an object, or an id string, per event. The batch is the writer's again once the returned promise
+   * settles (the runtime's writer empties and refills it): keep copies, never the batch or its columns.
    */
   appendBatch?(batch: TimelineBatch): Promise<void>;
   /** Returns events matching `filter`, in (`at`, `seq`, `id`) order, one page at a time. */

@@ -59,6 +59,36 @@ describe("TimelineBatch", () => {
     expect(TimelineBatch.of(batch.toEvents()).toEvents()).toEqual(batch.toEvents());
   });
 
+  it("clear() empties a batch for refilling and lets go of its ids, messages and data", () => {
+    const batch = new TimelineBatch();
+    const payload = { big: "x".repeat(1000) };
+    batch.add("e1", "r1", "w", 1, 10, "logger", "log", "s", "t", "info", "hello", payload);
+    batch.add(undefined, "r1", "w", 2, 11, "runtime", "run.completed");
+    batch.clear();
+    expect(batch.length).toBe(0);
+    expect(batch.toEvents()).toEqual([]);
+    expect(batch.data.includes(payload)).toBe(false);
+    expect(batch.messages.includes("hello")).toBe(false);
+    expect(batch.ids.includes("e1")).toBe(false);
+    batch.add(undefined, "r2", "w", 1, 20, "runtime", "run.started");
+    expect(batch.toEvents()).toEqual([
+      {
+        id: "r2:1",
+        runId: "r2",
+        workflowId: "w",
+        seq: 1,
+        at: 20,
+        source: "runtime",
+        type: "run.started",
+        stage: undefined,
+        step: undefined,
+        level: undefined,
+        message: undefined,
+        data: undefined,
+      },
+    ]);
+  });
+
   it("can hold an array of events with ids and no field it has no column for", () => {
     expect(TimelineBatch.canHold([started])).toBe(true);
     expect(TimelineBatch.canHold([])).toBe(true);

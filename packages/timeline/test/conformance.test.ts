@@ -34,6 +34,10 @@ describe("the suite catches broken adapters", () => {
       "malformed batches are rejected with INVALID_INPUT naming events[i].field; nothing stored",
     ],
     ["batchUnchecked", "malformed events are rejected with INVALID_INPUT naming index and field"],
+    [
+      "batchKept",
+      "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
+    ],
   ];
   for (const [fault, caseName] of broken) {
     it(`${fault} fails "${caseName}"`, async () => {

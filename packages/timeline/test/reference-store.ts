@@ -8,6 +8,7 @@ import {
   matchesDeleteFilter,
   matchesQuery,
   resolveQuery,
+  type TimelineBatch,
   type TimelineEvent,
   type TimelineStore,
   validateDeleteFilter,
@@ -31,6 +32,8 @@ export interface ReferenceFaults {
   batchWrongIds?: boolean;
   /** `appendBatch` stores a batch without checking it. */
   batchUnchecked?: boolean;
+  /** `appendBatch` keeps the batch and reads its events from the columns whenever they are read. */
+  batchKept?: boolean;
 }
 
 export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStore {
@@ -83,10 +86,22 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
       closed = true;
     },
   };
-  if (faults.batches || faults.batchLosesLast || faults.batchWrongIds || faults.batchUnchecked) {
+  if (
+    faults.batches ||
+    faults.batchLosesLast ||
+    faults.batchWrongIds ||
+    faults.batchUnchecked ||
+    faults.batchKept
+  ) {
     store.appendBatch = async (batch) => {
       live();
       if (!faults.batchUnchecked) validateTimelineBatch(batch);
+      if (faults.batchKept) {
+        validateTimelineBatch(batch);
+        for (let i = 0; i < batch.length; i++) events.push(readingBatch(batch, i));
+        events.sort(compareTimelineEvents);
+        return;
+      }
       let given = batch.toEvents();
       if (faults.batchLosesLast) given = given.slice(0, -1);
       if (faults.batchWrongIds) {
@@ -101,4 +116,24 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
     };
   }
   return store;
+}
+
+/**
+ * An event whose fields are read from `batch` at `i` whenever it is read (a store that kept the
+ * batch instead of copying it), except `data`, copied at once: so only refilling the batch shows.
+ */
+function readingBatch(batch: TimelineBatch, i: number): TimelineEvent {
+  const event = {} as Record<string, unknown>;
+  const now = batch.event(i) as unknown as Record<string, unknown>;
+  for (const [field, value] of Object.entries(now)) {
+    if (value === undefined) continue;
+    if (field === "data") event.data = structuredClone(value);
+    else {
+      Object.defineProperty(event, field, {
+        enumerable: true,
+        get: () => (batch.event(i) as unknown as Record<string, unknown>)[field],
+      });
+    }
+  }
+  return event as unknown as TimelineEvent;
 }

@@ -1128,6 +1128,17 @@ async function batchRoundTripCase(ctx: CaseContext): Promise<void> {
   batch.data[3] = { replaced: true };
   const [stored] = (await store.query({ runId, from: 1_002 })).events;
   deepEqual(stored?.data, { orderId: "o-1", list: [1, "two", null, { ok: true }] }, "stored data is a copy");
+  // a writer may empty the batch and refill it for its next append
+  const before = JSON.stringify(await readAll(store));
+  batch.clear();
+  batch.add("refilled", "run-3", "other", 9, 5_000, "runtime", "run.failed", "s", "t", "error", "no", {
+    x: 1,
+  });
+  equal(
+    JSON.stringify(await readAll(store)),
+    before,
+    "refilling a batch after its append settled must not change what is stored",
+  );
   await appendTimelineBatch(store, new TimelineBatch());
   equal((await readAll(store)).length, 5, "an empty batch is a no-op");
 }
