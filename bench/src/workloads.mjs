@@ -11,8 +11,9 @@ function factory(contender, name) {
 
 async function W1(contender, s) {
   const engine = await factory(contender, "createLinear")();
+  const stateOf = engine.stateOf ?? ((state) => state);
   const { value, iterations } = await microsPerOp(
-    async (i) => checkLinear(await engine.invoke(i), i),
+    async (i) => checkLinear(stateOf(await engine.invoke(i)), i),
     s.timed,
   );
   await engine.close();
@@ -24,7 +25,8 @@ async function W2(contender, s) {
   const n = s.concurrentRuns;
   const all = (offset, count) =>
     Promise.all(Array.from({ length: count }, (_, i) => engine.invoke(offset + i)));
-  for (const [i, state] of (await all(0, 200)).entries()) checkLinear(state, i);
+  const stateOf = engine.stateOf ?? ((state) => state);
+  for (const [i, resolved] of (await all(0, 200)).entries()) checkLinear(stateOf(resolved), i);
   await fullGc();
   const base = heapUsed();
   const sampler = startHeapSampler();
@@ -32,7 +34,7 @@ async function W2(contender, s) {
   const states = await all(0, n);
   const ms = performance.now() - t0;
   const peak = sampler.stop();
-  for (const [i, state] of states.entries()) checkLinear(state, i);
+  for (const [i, resolved] of states.entries()) checkLinear(stateOf(resolved), i);
   await engine.close();
   return [
     { key: "ms_total", label: `ms for ${n / 1000}k runs`, value: ms },

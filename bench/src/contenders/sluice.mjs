@@ -69,7 +69,8 @@ export function sluiceContender({ timeline, pauseWindowMs = 0 }) {
         { mode: { type: "transient", concurrency: 100, capacity: 200_000 } },
       );
       return {
-        invoke: async (id) => completedState(await runtime.invoke("lin", "go", { id }), "invoke"),
+        invoke: (id) => runtime.invoke("lin", "go", { id }),
+        stateOf: (result) => completedState(result, "invoke"),
         close,
       };
     },
