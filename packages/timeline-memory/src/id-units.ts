@@ -35,12 +35,14 @@ export class IdUnits {
   private bytes = new Uint8Array(1024);
 
   /**
-   * Writes the code units of a batch's ids one after another into {@link units} (returned), their
-   * lengths into {@link lengths} and their hashes into {@link hashes}. A derived id (`runId:seq`) is
-   * made from its run id's code units (copied, and their hash reused, from the previous event's when
-   * the run repeats), a colon and its seq's digits: no string is built. `undefined` when an id cannot be made as the contract says (a run id that is not a
-   * non-empty string or a seq that is not a non-negative safe integer, for a derived id; an explicit
-   * id that is not a non-empty string): the caller then checks the batch the slow way.
+   * Writes the code units of a batch's explicit ids one after another into {@link units}
+   * (returned), their lengths into {@link lengths} and their hashes into {@link hashes}. A derived
+   * id (`runId:seq`) gets length 0 and no code units (the store keeps it as its run id and seq),
+   * and the hash its string would have, from its run id's hash (reused while the run repeats) and
+   * its seq; one whose seq has more than 15 digits is written out like an explicit id. `undefined`
+   * when an id cannot be made as the contract says (a run id that is not a non-empty string or a
+   * seq that is not a non-negative safe integer, for a derived id; an explicit id that is not a
+   * non-empty string): the caller then checks the batch the slow way.
    */
   readBatch(batch: TimelineBatch): Uint16Array | undefined {
     const count = batch.length;
@@ -50,7 +52,6 @@ export class IdUnits {
     let units = this.units;
     let at = 0;
     let lastRun: string | undefined;
-    let lastRunAt = 0;
     let lastRunHash = 0;
     for (let i = 0; i < count; i++) {
       const id = ids[i];
@@ -72,15 +73,19 @@ export class IdUnits {
       let digits = 1;
       for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
       const length = runLength + 1 + digits;
+      // the run's code units, at `at` (kept there only when the id is written out, below)
       if (at + length > units.length) units = this.grow(at, at + length);
-      if (runId === lastRun) {
-        for (let k = 0; k < runLength; k++) units[at + k] = units[lastRunAt + k]!;
-      } else {
+      if (runId !== lastRun || digits > 15) {
         for (let k = 0; k < runLength; k++) units[at + k] = runId.charCodeAt(k);
         lastRun = runId;
         lastRunHash = stringHash(units, at, runLength);
       }
-      lastRunAt = at;
+      if (digits <= 15) {
+        lengths[i] = 0;
+        hashes[i] = runSeqHash(lastRunHash, seq);
+        continue;
+      }
+      // (idHash gives up on seqs of more than 15 digits: so does this, the same way)
       units[at + runLength] = COLON;
       for (let k = at + length - 1; k > at + runLength; k--) {
         const next = Math.floor(seq / 10);
@@ -88,8 +93,7 @@ export class IdUnits {
         seq = next;
       }
       lengths[i] = length;
-      // (idHash gives up on seqs of more than 15 digits: so does this, the same way)
-      hashes[i] = digits <= 15 ? runSeqHash(lastRunHash, seqs[i] as number) : stringHash(units, at, length);
+      hashes[i] = stringHash(units, at, length);
       at += length;
     }
     return units;

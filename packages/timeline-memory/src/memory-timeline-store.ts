@@ -114,6 +114,10 @@ const MIN_CHAR_CAPACITY = 16 * 1024;
 // Id tables from this many slots (4 MiB, beyond a core's cache; 256k ids at a load of 1/4) are read
 // ahead of a batch's writes (see `warm`).
 const WARM_CAPACITY = 1 << 20;
+/** ":" */
+const COLON = 58;
+/** "0" */
+const ZERO = 48;
 // What `writeEvent` did with an event.
 const WRITTEN = 0;
 const REPEATED = 1;
@@ -139,7 +143,10 @@ const MIN_SWEEP = 1024;
  * collector again (copied while young, promoted, then marked), and these are the fields that are new
  * for every event: keeping them was about a third of the store's cost fed by the runtime, and half
  * of it for batches with `data`. They are decoded when a query returns them (ids then kept in their
- * row).
+ * row). A batch's derived id (`runId:seq`, the runtime's) is not written at all: its length is 0
+ * and it is compared, ordered and returned as its event's run id and seq (writing its code units
+ * was a fifth of an append); it is the same id as its string, which hashes the same (see `idHash`)
+ * and compares equal to it (`sameId`).
  *
  * Appends do not touch the per-run and per-workflow indexes: a query or delete that needs the run
  * (or workflow) indexes first adds to them every position appended since they were last read, and
@@ -194,6 +201,9 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
   /** Deletes that removed something, so far: an index that saw fewer may hold deleted positions. */
   private deletes = 0;
   private closed = false;
+  /** The derived id `writeEvent` is looking up (see `sameId`, length 0). */
+  private incomingRun = "";
+  private incomingSeq = 0;
   private readonly comparePositions = (a: number, b: number): number => this.compare(a, b);
 
   constructor(
@@ -326,16 +336,48 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
 
   /**
    * True when the event at `position` (at or after `head`) has the id whose `length` code units are
-   * at offset `start` of `chars`.
+   * at offset `start` of `chars`, or, with `length` 0, the derived id `incomingRun:incomingSeq`.
+   * A stored id is code units too, or (length 0) derived from its event's run id and seq.
    */
   sameId(position: number, start: number, length: number): boolean {
     const slot = position & this.mask;
-    if (this.idLengths[slot] !== length) return false;
+    const storedLength = this.idLengths[slot]!;
+    if (length === 0) {
+      if (storedLength === 0) {
+        return this.seqs[slot] === this.incomingSeq && this.rows.get(position, RUN_ID) === this.incomingRun;
+      }
+      return this.unitsSpell(this.idStarts[slot]!, storedLength, this.incomingRun, this.incomingSeq);
+    }
+    if (storedLength === 0) {
+      return this.unitsSpell(start, length, this.rows.get(position, RUN_ID)!, this.seqs[slot]!);
+    }
+    if (storedLength !== length) return false;
     const chars = this.chars;
     const charMask = chars.length - 1;
     const at = this.idStarts[slot]!;
     for (let k = 0; k < length; k++) {
       if (chars[(at + k) & charMask] !== chars[(start + k) & charMask]) return false;
+    }
+    return true;
+  }
+
+  /** True when the `length` code units at `start` of `chars` spell `runId:seq`. */
+  private unitsSpell(start: number, length: number, runId: string, seq: number): boolean {
+    const runLength = runId.length;
+    let digits = 1;
+    for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    if (length !== runLength + 1 + digits) return false;
+    const chars = this.chars;
+    const charMask = chars.length - 1;
+    for (let k = 0; k < runLength; k++) {
+      if (chars[(start + k) & charMask] !== runId.charCodeAt(k)) return false;
+    }
+    if (chars[(start + runLength) & charMask] !== COLON) return false;
+    let rest = seq;
+    for (let k = length - 1; k > runLength; k--) {
+      const next = Math.floor(rest / 10);
+      if (chars[(start + k) & charMask] !== ZERO + (rest - next * 10)) return false;
+      rest = next;
     }
     return true;
   }
@@ -533,11 +575,16 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
     }
     const chars = this.chars;
     const charMask = chars.length - 1;
-    // Copy the id's code units after `charTail`, then the data's; they count only if the id is new.
+    // Copy the id's code units after `charTail` (none for a derived id), then the data's; they
+    // count only if the id is new.
     const unit = charTail & charMask;
     // -1 (no mask) in the usual case, a record that does not wrap around the end of the ring
     const wrap = unit + record <= chars.length ? -1 : charMask;
-    copyUnits(idUnits, from, length, chars, unit, wrap);
+    if (length !== 0) copyUnits(idUnits, from, length, chars, unit, wrap);
+    else {
+      this.incomingRun = runId;
+      this.incomingSeq = seq;
+    }
     const encoded = codec.units;
     for (let k = 0; k < units; k++) chars[(unit + length + k) & wrap] = encoded[k]!;
     if (this.idTable.findOrInsert(hash, charTail, length, tail, this) !== -1) return REPEATED;
@@ -781,12 +828,18 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
     const seqs = this.seqs;
     if (seqs[sa] !== seqs[sb]) return seqs[sa]! < seqs[sb]! ? -1 : 1;
     // ids compare by UTF-16 code units, as JavaScript strings do
+    const lengthA = this.idLengths[sa]!;
+    const lengthB = this.idLengths[sb]!;
+    if (lengthA === 0 || lengthB === 0) {
+      // a derived id, as its string (made once, then kept in its row)
+      const idA = this.idOf(a);
+      const idB = this.idOf(b);
+      return idA === idB ? 0 : idA < idB ? -1 : 1;
+    }
     const chars = this.chars;
     const charMask = chars.length - 1;
     const startA = this.idStarts[sa]!;
     const startB = this.idStarts[sb]!;
-    const lengthA = this.idLengths[sa]!;
-    const lengthB = this.idLengths[sb]!;
     const n = Math.min(lengthA, lengthB);
     for (let k = 0; k < n; k++) {
       const ca = chars[(startA + k) & charMask]!;
@@ -838,7 +891,11 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
     let id = chunk[row + ID];
     if (id === undefined) {
       const slot = position & this.mask;
-      id = decodeUnits(this.chars, this.idStarts[slot]!, this.idLengths[slot]!);
+      const length = this.idLengths[slot]!;
+      id =
+        length === 0
+          ? `${chunk[row + RUN_ID]}:${this.seqs[slot]}`
+          : decodeUnits(this.chars, this.idStarts[slot]!, length);
       chunk[row + ID] = id;
     }
     return id;

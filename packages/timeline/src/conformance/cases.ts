@@ -1173,6 +1173,18 @@ async function derivedIdCase(ctx: CaseContext): Promise<void> {
     [asString, ev("r", 8, 30, { id: "r:8", message: "new" })],
     "one copy per id, the first one stored, whether the id was given or derived",
   );
+  // events tied on (at, seq) are ordered by id, derived ids as their strings ("r-10:1" < "r-a:1")
+  const tied = new TimelineBatch();
+  for (const run of ["r-b", "r-a", "r-10"]) tied.add(undefined, run, "wf", 1, 60, "runtime", "run.started");
+  tied.add("r-a:0", "r-x", "wf", 1, 60, "runtime", "run.started");
+  tied.add("r-c", "r-y", "wf", 1, 60, "runtime", "run.started");
+  await appendTimelineBatch(store, tied);
+  const { events } = await store.query({ from: 60 });
+  deepEqual(
+    events.map((e) => e.id),
+    ["r-10:1", "r-a:0", "r-a:1", "r-b:1", "r-c"],
+    "ties on (at, seq) in id order, derived ids compared as their strings",
+  );
 }
 
 async function badBatchCase(ctx: CaseContext): Promise<void> {
