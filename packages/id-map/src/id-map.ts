@@ -152,6 +152,19 @@ export class IdMap<V> {
     return slot;
   }
 
+  /**
+   * The handle of `id`'s entry (what `insert` returned for it), or -1 when `id` is not held: for an
+   * owner that keeps more about each entry in arrays of its own, by handle.
+   */
+  handleOf(id: string): number {
+    return this.find(id);
+  }
+
+  /** The id of the entry `handle` names, or `undefined` when it names none (see `insert`). */
+  idAt(handle: number): string | undefined {
+    return this.ids_[handle];
+  }
+
   /** The value of the entry `handle` names (see `insert`). */
   at(handle: number): V | undefined {
     return this.values_[handle];

@@ -128,6 +128,11 @@ describe("IdMap", () => {
     expect(map.has("late")).toBe(false);
     expect(map.take("r99")).toBe(99);
     expect(map.ids().sort()).toEqual(Array.from({ length: 49 }, (_, k) => `r${2 * k + 1}`).sort());
+    // handleOf gives back what insert returned; idAt names the id a handle holds
+    expect(map.handleOf("r1")).toBe(handles.get("r1"));
+    expect(map.idAt(handles.get("r1")!)).toBe("r1");
+    expect(map.handleOf("r0")).toBe(-1);
+    expect(map.idAt(handles.get("r0")!)).toBeUndefined();
   });
 
   it("drops an index nobody uses and rebuilds it on the next lookup, losing nothing", () => {

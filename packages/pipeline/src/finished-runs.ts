@@ -50,17 +50,52 @@ export class FinishedRuns {
 
   /** Appends a finished run that was first added to the registry as its `added`-th run. */
   push(info: RunInfo, added: number): void {
+    this.pushRun(
+      info.runId,
+      info.workflowId,
+      info.pipelineId,
+      info.triggerId,
+      info.status,
+      info.stage,
+      info.error,
+      info.startedAt,
+      info.updatedAt,
+      added,
+    );
+  }
+
+  /** {@link push} with the run's fields given one by one (no info object). */
+  pushRun(
+    runId: string,
+    workflowId: string,
+    pipelineId: string,
+    triggerId: string,
+    status: RunInfo["status"],
+    stage: string | undefined,
+    error: { code: string; message: string } | undefined,
+    startedAt: number,
+    updatedAt: number,
+    added: number,
+  ): void {
     if (this.tail - this.head === this.capacity) this.grow();
     const position = this.tail++;
     const slot = position & this.mask;
-    this.write(position, info);
+    this.runIds[slot] = runId;
+    this.workflowIds[slot] = workflowId;
+    this.pipelineIds[slot] = pipelineId;
+    this.triggerIds[slot] = triggerId;
+    this.stages[slot] = stage;
+    this.errors[slot] = error;
+    this.statuses[slot] = statusCode(status);
+    this.startedAts[slot] = startedAt;
+    this.updatedAts[slot] = updatedAt;
     this.addeds[slot] = added;
     this.live++;
     const index = this.index;
     if (index !== undefined) {
       // Entries of runs that left pile up: past a point, rebuilding on the next lookup is cheaper.
       if (index.crowded) this.index = undefined;
-      else index.add(slot, info.runId);
+      else index.add(slot, runId);
     }
   }
 

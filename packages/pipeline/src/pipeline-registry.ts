@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { IdMap } from "@sluice/id-map";
+import { ActiveRuns } from "./active-runs.js";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunInfo } from "./run-info.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
@@ -28,8 +28,8 @@ function isFinished(status: RunInfo["status"]): boolean {
 export class PipelineRegistry {
   /** The workflow whose runs this registry holds. */
   readonly workflowId: string;
-  /** Queued, running and paused runs, by id (an IdMap: a `Map` with a run in and out per run is slow, see IdMap). */
-  private readonly active = new IdMap<ActiveRun>();
+  /** Queued, running and paused runs, by id, in columns (see ActiveRuns). */
+  private readonly active = new ActiveRuns();
   /** Finished runs, in the order they finished (a `Map` of them cost a quarter of a short run). */
   private readonly finished = new FinishedRuns();
   /** Runs added so far: each run's number in it orders `list()`. */
@@ -78,15 +78,64 @@ export class PipelineRegistry {
   }
 
   /**
-   * @internal Adds a run the registry does not hold yet, whose info object the caller made for
-   * this registry alone: it is stored as is, not copied, and the id is not looked up (the
-   * runtime's hot path: its run ids are new by construction). Returns a handle to give
+   * @internal Adds a run the registry does not hold yet (the runtime's hot path: its run ids are
+   * new by construction, so the id is not looked up). The info is copied. Returns a handle to give
    * `setStatus`, which then finds the run without hashing its id (-1 for a run added finished).
    */
   adopt(info: RunInfo): number {
+    return this.adoptRun(
+      info.runId,
+      info.workflowId,
+      info.pipelineId,
+      info.triggerId,
+      info.status,
+      info.startedAt,
+      info.updatedAt,
+      info.stage,
+      info.error,
+    );
+  }
+
+  /** @internal {@link adopt} with the run's fields given one by one (no info object). */
+  adoptRun(
+    runId: string,
+    workflowId: string,
+    pipelineId: string,
+    triggerId: string,
+    status: RunInfo["status"],
+    startedAt: number,
+    updatedAt: number,
+    stage?: string,
+    error?: { code: string; message: string },
+  ): number {
     const added = this.added++;
-    if (!isFinished(info.status)) return this.active.insert(info.runId, { info, added });
-    this.finish(info, added);
+    if (!isFinished(status)) {
+      return this.active.add(
+        runId,
+        workflowId,
+        pipelineId,
+        triggerId,
+        status,
+        stage,
+        error,
+        startedAt,
+        updatedAt,
+        added,
+      );
+    }
+    this.finished.pushRun(
+      runId,
+      workflowId,
+      pipelineId,
+      triggerId,
+      status,
+      stage,
+      error,
+      startedAt,
+      updatedAt,
+      added,
+    );
+    this.trim();
     return -1;
   }
 
@@ -120,14 +169,9 @@ export class PipelineRegistry {
     stage?: string,
     handle = -1,
   ): boolean {
-    const finished = isFinished(status);
-    let run = handle === -1 ? undefined : this.active.at(handle);
-    if (run !== undefined && run.info.runId === runId) {
-      if (finished) this.active.removeAt(handle);
-    } else {
-      run = finished ? this.active.take(runId) : this.active.get(runId);
-    }
-    if (run === undefined) {
+    const active = this.active;
+    const at = active.holds(handle, runId) ? handle : active.handleOf(runId);
+    if (at === -1) {
       // a finished run changing again (rare): through the general path
       const position = this.finished.find(runId);
       if (position === -1) return false;
@@ -139,32 +183,32 @@ export class PipelineRegistry {
       this.store(info);
       return true;
     }
-    const held = run.info;
-    held.status = status;
-    held.updatedAt = updatedAt;
-    if (error !== undefined) held.error = error;
-    if (stage !== undefined) held.stage = stage;
-    if (finished) this.finish(held, run.added);
+    if (isFinished(status)) {
+      active.finish(at, this.finished, status, updatedAt, error, stage);
+      this.trim();
+    } else active.setStatus(at, status, updatedAt, error, stage);
     return true;
   }
 
   /** A copy of a run's info, or `undefined`. */
   get(runId: string): RunInfo | undefined {
-    const run = this.active.get(runId);
-    if (run !== undefined) return { ...run.info };
+    const handle = this.active.handleOf(runId);
+    if (handle !== -1) return this.active.read(handle);
     const position = this.finished.find(runId);
     return position === -1 ? undefined : this.finished.read(position);
   }
 
   /** True when the run is held. */
   has(runId: string): boolean {
-    return this.active.has(runId) || this.finished.find(runId) !== -1;
+    return this.active.handleOf(runId) !== -1 || this.finished.find(runId) !== -1;
   }
 
   /** Copies of every run held, in the order they were first added. */
   list(): RunInfo[] {
     const runs: Array<{ added: number; info: RunInfo }> = [];
-    for (const run of this.active.values()) runs.push({ added: run.added, info: { ...run.info } });
+    for (const handle of this.active.handles()) {
+      runs.push({ added: this.active.added(handle), info: this.active.read(handle) });
+    }
     for (let p = this.finished.oldest(); p !== -1; p = this.finished.next(p)) {
       runs.push({ added: this.finished.added(p), info: this.finished.read(p) });
     }
@@ -174,7 +218,11 @@ export class PipelineRegistry {
 
   /** Forgets a run; true when it was held. */
   delete(runId: string): boolean {
-    if (this.active.delete(runId)) return true;
+    const handle = this.active.handleOf(runId);
+    if (handle !== -1) {
+      this.active.remove(handle);
+      return true;
+    }
     const position = this.finished.find(runId);
     if (position === -1) return false;
     this.finished.remove(position);
@@ -204,24 +252,25 @@ export class PipelineRegistry {
     return dropped;
   }
 
-  /** Holds `info` (owned by the registry from now on) under its run id. */
+  /** Holds `info`'s fields under its run id. */
   private store(info: RunInfo): void {
     const runId = info.runId;
-    const run = this.active.get(runId);
-    if (run !== undefined) {
+    const active = this.active;
+    const handle = active.handleOf(runId);
+    if (handle !== -1) {
       if (isFinished(info.status)) {
-        this.active.delete(runId);
-        this.finish(info, run.added);
+        const added = active.added(handle);
+        active.remove(handle);
+        this.finished.push(info, added);
+        this.trim();
       } else {
-        run.info = info;
+        active.write(handle, info);
       }
       return;
     }
     const position = this.finished.find(runId);
     if (position === -1) {
-      const added = this.added++;
-      if (isFinished(info.status)) this.finish(info, added);
-      else this.active.insert(runId, { info, added });
+      this.adopt(info);
       return;
     }
     if (isFinished(info.status)) {
@@ -232,13 +281,18 @@ export class PipelineRegistry {
     const added = this.finished.added(position);
     this.finished.remove(position);
     this.finished.compactIfSparse();
-    this.active.set(runId, { info, added });
-  }
-
-  /** Moves a run that just finished into the finished columns, then applies `maxFinished`. */
-  private finish(info: RunInfo, added: number): void {
-    this.finished.push(info, added);
-    if (this.finished.size > this.maxFinished) this.trim();
+    active.add(
+      runId,
+      info.workflowId,
+      info.pipelineId,
+      info.triggerId,
+      info.status,
+      info.stage,
+      info.error,
+      info.startedAt,
+      info.updatedAt,
+      added,
+    );
   }
 
   private trim(): number {
@@ -249,10 +303,4 @@ export class PipelineRegistry {
     }
     return dropped;
   }
-}
-
-/** An active run and its number among the runs added to the registry (its `list()` order). */
-interface ActiveRun {
-  info: RunInfo;
-  readonly added: number;
 }

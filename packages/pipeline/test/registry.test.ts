@@ -114,6 +114,34 @@ describe("PipelineRegistry", () => {
     expect(registry.list().map((r) => r.runId)).toEqual(["y", "z", "w"]);
   });
 
+  it("moves runs through setStatus by handle or id, keeping stage and error until they change", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 2 } });
+    const handle = registry.adopt(info("r1", "queued"));
+    const other = registry.adopt(info("r2", "running"));
+    expect(registry.setStatus("r1", "running", 1001, undefined, undefined, handle)).toBe(true);
+    expect(registry.setStatus("r1", "paused", 1002, undefined, "approval", handle)).toBe(true);
+    expect(registry.get("r1")).toEqual({ ...info("r1", "paused"), updatedAt: 1002, stage: "approval" });
+    // a stale handle (naming another run) is checked against the id and ignored
+    expect(registry.setStatus("r2", "paused", 1003, undefined, "review", handle)).toBe(true);
+    expect(registry.get("r2")?.stage).toBe("review");
+    expect(registry.get("r1")?.stage).toBe("approval");
+    // finishing keeps the stage it paused at, and takes the error
+    const error = { code: "ABORTED", message: "stopped" };
+    expect(registry.setStatus("r1", "aborted", 1004, error, undefined, handle)).toBe(true);
+    expect(registry.get("r1")).toEqual({
+      ...info("r1", "aborted"),
+      updatedAt: 1004,
+      stage: "approval",
+      error,
+    });
+    expect(registry.setStatus("r2", "completed", 1005, undefined, undefined, other)).toBe(true);
+    expect(registry.list().map((run) => [run.runId, run.status])).toEqual([
+      ["r1", "aborted"],
+      ["r2", "completed"],
+    ]);
+    expect(registry.setStatus("nope", "running", 1006)).toBe(false);
+  });
+
   it("ignores prototype keys in an update patch", () => {
     const registry = new PipelineRegistry({ workflowId: "orders" });
     registry.set(info("a", "running"));

@@ -820,15 +820,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
     record.status = status;
     record.slot = this.runs.insert(runId, record);
-    record.registryHandle = wf.registry.adopt({
-      runId,
-      workflowId: wf.id,
-      pipelineId: trigger.pipeline,
-      triggerId,
-      status,
-      startedAt: now,
-      updatedAt: now,
-    });
+    record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
     return record;
   }
 
