@@ -63,7 +63,12 @@ export class WaitIndex {
     const value = condition.value;
     const held = byValue.get(value);
     if (held === record) {
-      byValue.delete(value);
+      // The map's last entry is not deleted: a fresh map replaces it. A long-lived map that goes
+      // 0 → 1 → 0 on every pause and resume makes V8 shrink and regrow its table each time, and
+      // once the map is old-generation each new table is kept alive by the old one through the
+      // next young-generation GCs: the delete was 15 % of a pause → resume cycle.
+      if (byValue.size === 1) this.byPath.set(condition.path, new Map());
+      else byValue.delete(value);
     } else if (Array.isArray(held)) {
       const i = held.indexOf(record);
       if (i === -1) return;

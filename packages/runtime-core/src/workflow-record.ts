@@ -11,7 +11,7 @@ export class WorkflowRecord {
    * order (oldest first, since the window is the same for every run of the workflow) and forgets a
    * run in O(1) when it resumes or ends, so nothing outlives its run.
    */
-  readonly parked = new Map<RunRecord, number>();
+  parked = new Map<RunRecord, number>();
   parkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   policy!: ExecutionPolicy;
   observer: PipelineObserver | undefined = undefined;
@@ -27,4 +27,18 @@ export class WorkflowRecord {
     readonly registry: PipelineRegistry,
     readonly pauseWindowMs: number,
   ) {}
+
+  /**
+   * Takes `record` out of {@link parked}. Its last run is not deleted: a fresh map replaces it. A
+   * long-lived map that goes 0 → 1 → 0 on every pause and resume makes V8 shrink and regrow its
+   * table each time, and once the map is old-generation each new table is kept alive by the old
+   * one through the next young-generation GCs (see WaitIndex.remove).
+   */
+  unpark(record: RunRecord): void {
+    const parked = this.parked;
+    if (parked.size === 0) return;
+    if (parked.size === 1) {
+      if (parked.has(record)) this.parked = new Map();
+    } else parked.delete(record);
+  }
 }

@@ -1083,7 +1083,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (wf.pauseWindowMs === 0) {
       void this.releaseLiveContext(record);
     } else if (wf.pauseWindowMs !== Infinity) {
-      wf.parked.delete(record);
+      wf.unpark(record);
       wf.parked.set(record, now);
       if (wf.parkTimer === undefined) this.scheduleParkSweep(wf);
     }
@@ -1123,7 +1123,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       );
       return;
     }
-    record.workflow.parked.delete(record);
+    record.workflow.unpark(record);
     const container = record.dropLiveContext();
     record.payload = undefined;
     // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
@@ -1189,7 +1189,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         checkpoint = record.checkpoint!;
         record.controller = undefined;
       }
-      if (wf.parked.size > 0) wf.parked.delete(record);
+      wf.unpark(record);
       this.parkedWaits.update(record, record.waits, false);
       record.bufferWaits = record.waits;
       record.checkpoint = undefined;
@@ -1344,7 +1344,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
     if (record.managed) wf.policy.runEnded(record.runId);
-    if (wf.parked.size > 0) wf.parked.delete(record);
+    wf.unpark(record);
     if (record.watched !== undefined) {
       this.parkedWaits.update(record, record.waits, false);
       this.bufferFilters.update(record, record.bufferWaits, false);
