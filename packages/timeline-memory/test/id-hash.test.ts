@@ -6,6 +6,7 @@ import { TimelineBatch } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { copyUnits, idHash, runSeqHash, stringHash } from "../src/id-hash.js";
 import { IdUnits } from "../src/id-units.js";
+import { createMemoryTimelineStore } from "../src/index.js";
 
 /** UTF-16 code units (`Uint16Array.from(text)` would walk code points). */
 function unitsOf(text: string): Uint16Array {
@@ -88,6 +89,37 @@ describe("id hashes", () => {
     );
     const total = written.join("").length;
     expect(String.fromCharCode(...Array.from(batchUnits.subarray(0, total)))).toBe(written.join(""));
+  });
+
+  it("keeps derived ids of two runs apart when their hashes collide", async () => {
+    // two run ids whose derived ids hash alike (a birthday search over the block bits): the store
+    // must compare the runs, not only the hash and the seq
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const run = `run-${i.toString(36)}`;
+      const hash = runSeqHash(stringHash(unitsOf(run), 0, run.length), 5);
+      const other = seen.get(hash);
+      if (other !== undefined) pair = [other, run];
+      else seen.set(hash, run);
+    }
+    const [a, b] = pair;
+    const store = createMemoryTimelineStore();
+    const batch = new TimelineBatch();
+    batch.add(undefined, a, "wf", 5, 1, "runtime", "x");
+    batch.add(undefined, b, "wf", 5, 2, "runtime", "x");
+    await store.appendBatch!(batch);
+    const again = new TimelineBatch();
+    again.add(undefined, b, "wf", 5, 3, "runtime", "again");
+    await store.appendBatch!(again);
+    await store.append([
+      { id: `${a}:5`, runId: a, workflowId: "wf", seq: 5, at: 4, source: "runtime", type: "again" },
+    ]);
+    const { events } = await store.query({});
+    expect(events.map((e) => [e.id, e.type])).toEqual([
+      [`${a}:5`, "x"],
+      [`${b}:5`, "x"],
+    ]);
   });
 
   it("copies code units into a ring, wrapping at its end", () => {

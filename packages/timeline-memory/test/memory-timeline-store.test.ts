@@ -3,6 +3,7 @@ import {
   compareTimelineEvents,
   matchesDeleteFilter,
   matchesQuery,
+  TimelineBatch,
   type TimelineEvent,
 } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
@@ -86,6 +87,21 @@ describe("createMemoryTimelineStore", () => {
     await checkAgainstModel({ seed: 99, maxEvents: 20, runs: 5, steps: 300 });
   });
 
+  it("matches the model with appends through appendBatch, derived ids and their string form mixed", async () => {
+    // ids are `run:seq`, so a batch leaves most of them out (derived) and an append gives them as
+    // strings: the same ids either way, re-appended both ways, evicted, deleted and renumbered
+    await checkAgainstModel({ seed: 4242, maxEvents: 300, runs: 12, steps: 400, batches: true });
+    await checkAgainstModel({
+      seed: 31337,
+      maxEvents: 80,
+      runs: 3000,
+      steps: 1500,
+      maxPosition: 4096,
+      rich: true,
+      batches: true,
+    });
+  });
+
   it("matches the model while the log grows around a wrapped ring, with indexes built and deletes pending", async () => {
     // batches of up to 3000 into a bound of 5000: the log grows from 1024 slots to 8192 while its
     // live range wraps, across several 4096-row chunks of string fields
@@ -104,6 +120,8 @@ interface ModelOptions {
   rich?: boolean;
   /** most events in a batch (default 40) */
   maxBatch?: number;
+  /** ids `run:seq`, and half the appends through `appendBatch` with those ids derived */
+  batches?: boolean;
 }
 
 async function checkAgainstModel(options: ModelOptions): Promise<void> {
@@ -118,8 +136,15 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
     options.maxPosition === undefined
       ? createMemoryTimelineStore({ maxEvents })
       : createMemoryTimelineStoreWithLimit(maxEvents, options.maxPosition);
+  // with batches, each run counts its own seqs (as the runtime's do), so runs share seq values
+  const seqsOfRun = new Map<string, number>();
   const make = (seq: number): TimelineEvent => {
     const e = ev(`run${random(runs)}`, seq, random(500), `wf${random(3)}`);
+    if (options.batches) {
+      e.seq = seqsOfRun.get(e.runId) ?? 0;
+      seqsOfRun.set(e.runId, e.seq + 1);
+      e.id = `${e.runId}:${e.seq}`;
+    }
     if (!options.rich) return e;
     if (random(4) === 0) e.id = `${e.id}-${"é😀x".repeat(random(12))}`;
     switch (random(6)) {
@@ -152,7 +177,27 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
         // sometimes re-append a stored id: must keep the first copy
         batch.push(random(10) === 0 && model.length > 0 ? { ...model[random(model.length)]!.e, at: 7 } : e);
       }
-      await store.append(batch);
+      if (options.batches && random(2) === 0) {
+        const columns = new TimelineBatch();
+        for (const e of batch) {
+          const derived = e.id === `${e.runId}:${e.seq}`;
+          columns.add(
+            derived ? undefined : e.id,
+            e.runId,
+            e.workflowId,
+            e.seq,
+            e.at,
+            e.source,
+            e.type,
+            e.stage,
+            e.step,
+            e.level,
+            e.message,
+            e.data,
+          );
+        }
+        await store.appendBatch!(columns);
+      } else await store.append(batch);
       const stored = new Set(model.map((m) => m.e.id));
       for (const e of batch) {
         if (!stored.has(e.id)) {
