@@ -243,7 +243,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       };
       return this.outcome;
     }
-    if (this.begin()) {
+    if (this.begin(false)) {
       this.outcome = new Promise<PipelineResult<S>>(captureResolve);
       this.resolveOutcome = capturedResolve;
       capturedResolve = undefined;
@@ -274,7 +274,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     }
     this.onSettled = onSettled;
     this.settledContext = context;
-    if (this.begin()) {
+    if (this.begin(true)) {
       this.starting = true;
       void (this.pipeline.plain ? this.drivePlain() : this.drive());
       this.starting = false;
@@ -332,9 +332,14 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     return this.endedAt - this.startedAt;
   }
 
-  /** Stamps the start; false when the run was aborted before it began (nothing runs then). */
-  private begin(): boolean {
+  /**
+   * Stamps the start; false when the run was aborted before it began (nothing runs then). With
+   * `sameStretch`, a requested start was read from the clock in this same synchronous stretch, so
+   * the run's first events share it (one clock read fewer, and `run.started` is the run's start).
+   */
+  private begin(sameStretch: boolean): boolean {
     this.tick();
+    if (sameStretch && this.requestedStart !== undefined) this.seedClock(this.requestedStart);
     this.startedAt = this.requestedStart ?? this.time();
     if (this.runStatus === "aborted") return false;
     this.runStatus = "running";

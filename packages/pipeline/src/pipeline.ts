@@ -91,7 +91,9 @@ export class Pipeline<S extends object = PipelineState> {
 
   /**
    * @internal `start` for an engine that made every argument itself (no options object, no
-   * checks): the runtime's hot path.
+   * checks): the runtime's hot path. A `startedAt` given here must have been read from the clock
+   * in the same synchronous stretch as the `executeThen` that follows: the run's first events are
+   * stamped with it.
    */
   startRun(
     runId: string,

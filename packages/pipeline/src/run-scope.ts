@@ -74,6 +74,11 @@ export class RunScope<S extends object> implements AbortSource {
     this.clock = 0;
   }
 
+  /** Makes `at`, a clock read made in this synchronous burst, the burst's shared timestamp. */
+  seedClock(at: number): void {
+    this.clock = at;
+  }
+
   emit(
     type: PipelineEventType,
     stage?: string,

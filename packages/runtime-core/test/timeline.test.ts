@@ -125,6 +125,32 @@ describe("timeline capture", () => {
     );
   });
 
+  it("stamps an invoked run's first events with the run's own start (one clock read)", async () => {
+    const store = await createMemoryTimelineStore();
+    h = await harness({ timelineStore: store });
+    await h.runtime.register({
+      id: "stamped",
+      triggers: { go: { event: "stamped.go", pipeline: "p" } },
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ done: true }) }] }] } },
+    });
+    // a clock that moves on every read: any extra read would show as a later timestamp
+    const realNow = Date.now;
+    let now = realNow();
+    Date.now = () => ++now;
+    let result: Awaited<ReturnType<WorkflowRuntime["invoke"]>>;
+    try {
+      result = await h.runtime.invoke("stamped", "go", {});
+    } finally {
+      Date.now = realNow;
+    }
+    await h.runtime.flushTimeline();
+    const runId = result.metadata.runId!;
+    const events = await eventsOf(store, runId);
+    const startedAt = h.runtime.watch("stamped", runId)!.startedAt;
+    const first = events.filter((e) => ["run.started", "stage.started", "step.started"].includes(e.type));
+    expect(first.map((e) => e.at)).toEqual([startedAt, startedAt, startedAt]);
+  });
+
   it("many batches in a row each reach the store intact (batches are emptied and reused)", async () => {
     const memory = await createMemoryTimelineStore();
     // reads each batch a tick after it is handed over, as an asynchronous backend may
