@@ -8,6 +8,9 @@ export type { RetentionPolicy, RunInfo } from "./run-info.js";
 
 const DEFAULT_MAX_FINISHED = 1000;
 
+/** Where a run the registry holds among its active ones can be. */
+type ActiveStatus = "queued" | "running" | "paused";
+
 function isFinished(status: RunInfo["status"]): boolean {
   return status === "completed" || status === "failed" || status === "aborted";
 }
@@ -83,12 +86,17 @@ export class PipelineRegistry {
    * `setStatus`, which then finds the run without hashing its id (-1 for a run added finished).
    */
   adopt(info: RunInfo): number {
+    if (isFinished(info.status)) {
+      this.finished.push(info, this.added++);
+      this.trim();
+      return -1;
+    }
     return this.adoptRun(
       info.runId,
       info.workflowId,
       info.pipelineId,
       info.triggerId,
-      info.status,
+      info.status as ActiveStatus,
       info.startedAt,
       info.updatedAt,
       info.stage,
@@ -96,34 +104,19 @@ export class PipelineRegistry {
     );
   }
 
-  /** @internal {@link adopt} with the run's fields given one by one (no info object). */
+  /** @internal {@link adopt} of an unfinished run, its fields given one by one (no info object). */
   adoptRun(
     runId: string,
     workflowId: string,
     pipelineId: string,
     triggerId: string,
-    status: RunInfo["status"],
+    status: ActiveStatus,
     startedAt: number,
     updatedAt: number,
     stage?: string,
     error?: { code: string; message: string },
   ): number {
-    const added = this.added++;
-    if (!isFinished(status)) {
-      return this.active.add(
-        runId,
-        workflowId,
-        pipelineId,
-        triggerId,
-        status,
-        stage,
-        error,
-        startedAt,
-        updatedAt,
-        added,
-      );
-    }
-    this.finished.pushRun(
+    return this.active.add(
       runId,
       workflowId,
       pipelineId,
@@ -133,10 +126,8 @@ export class PipelineRegistry {
       error,
       startedAt,
       updatedAt,
-      added,
+      this.added++,
     );
-    this.trim();
-    return -1;
   }
 
   /**
