@@ -178,24 +178,9 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
         batch.push(random(10) === 0 && model.length > 0 ? { ...model[random(model.length)]!.e, at: 7 } : e);
       }
       if (options.batches && random(2) === 0) {
-        const columns = new TimelineBatch();
-        for (const e of batch) {
-          const derived = e.id === `${e.runId}:${e.seq}`;
-          columns.add(
-            derived ? undefined : e.id,
-            e.runId,
-            e.workflowId,
-            e.seq,
-            e.at,
-            e.source,
-            e.type,
-            e.stage,
-            e.step,
-            e.level,
-            e.message,
-            e.data,
-          );
-        }
+        const columns = TimelineBatch.of(batch);
+        // a canonical id is left out: the batch derives it
+        for (const [i, e] of batch.entries()) if (e.id === `${e.runId}:${e.seq}`) columns.ids[i] = undefined;
         await store.appendBatch!(columns);
       } else await store.append(batch);
       const stored = new Set(model.map((m) => m.e.id));
