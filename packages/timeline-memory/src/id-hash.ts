@@ -19,9 +19,9 @@ const FNV_OFFSET = 0x811c9dc5 | 0;
 /** FNV-1a's prime. */
 const FNV_PRIME = 16777619;
 /** ":" */
-const COLON = 58;
+export const COLON = 58;
 /** "0" */
-const ZERO = 48;
+export const ZERO = 48;
 /** Most seq digits read as a run's seq (15: always a safe integer). */
 const MAX_SEQ_DIGITS = 15;
 /** Slots of a run's block in the id table (a power of two: 16 four-byte slots, one cache line). */
@@ -78,6 +78,13 @@ export function copyUnits(
     return;
   }
   for (let k = 0; k < length; k++) chars[(unit + k) & wrap] = units[from + k]!;
+}
+
+/** How many decimal digits `seq` (a non-negative integer) has. */
+export function decimalDigits(seq: number): number {
+  let digits = 1;
+  for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
 }
 
 function isDigit(unit: number): boolean {

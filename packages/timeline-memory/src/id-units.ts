@@ -1,5 +1,5 @@
 import type { TimelineBatch } from "@sluice/timeline";
-import { idHash, runSeqHash, stringHash } from "./id-hash.js";
+import { COLON, decimalDigits, idHash, runSeqHash, stringHash, ZERO } from "./id-hash.js";
 
 /** Batches smaller than this read their ids one by one: joining costs more than it saves. */
 const MIN_JOINED = 8;
@@ -7,10 +7,6 @@ const MIN_JOINED = 8;
 const MAX_JOINED = 1 << 20;
 
 const encoder = new TextEncoder();
-/** ":" */
-const COLON = 58;
-/** "0" */
-const ZERO = 48;
 
 /**
  * The UTF-16 code units of a batch's ids, one id after another, in a reused buffer.
@@ -70,8 +66,7 @@ export class IdUnits {
       if (typeof runId !== "string" || runId.length === 0) return undefined;
       if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined;
       const runLength = runId.length;
-      let digits = 1;
-      for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+      const digits = decimalDigits(seq);
       const length = runLength + 1 + digits;
       // the run's code units, at `at` (kept there only when the id is written out, below)
       if (at + length > units.length) units = this.grow(at, at + length);

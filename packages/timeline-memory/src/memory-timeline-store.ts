@@ -16,7 +16,7 @@ import {
 } from "@sluice/timeline";
 import { copyCommonJson, copyJson, NOT_COMMON } from "./copy-json.js";
 import { DataCodec, decodeUnits, TOO_BIG, UNCOMMON } from "./data-codec.js";
-import { copyUnits } from "./id-hash.js";
+import { COLON, copyUnits, decimalDigits, ZERO } from "./id-hash.js";
 import { type IdLog, IdTable } from "./id-table.js";
 import { IdUnits } from "./id-units.js";
 import { PositionIndex } from "./position-index.js";
@@ -114,10 +114,6 @@ const MIN_CHAR_CAPACITY = 16 * 1024;
 // Id tables from this many slots (4 MiB, beyond a core's cache; 256k ids at a load of 1/4) are read
 // ahead of a batch's writes (see `warm`).
 const WARM_CAPACITY = 1 << 20;
-/** ":" */
-const COLON = 58;
-/** "0" */
-const ZERO = 48;
 // What `writeEvent` did with an event.
 const WRITTEN = 0;
 const REPEATED = 1;
@@ -364,9 +360,7 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
   /** True when the `length` code units at `start` of `chars` spell `runId:seq`. */
   private unitsSpell(start: number, length: number, runId: string, seq: number): boolean {
     const runLength = runId.length;
-    let digits = 1;
-    for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    if (length !== runLength + 1 + digits) return false;
+    if (length !== runLength + 1 + decimalDigits(seq)) return false;
     const chars = this.chars;
     const charMask = chars.length - 1;
     for (let k = 0; k < runLength; k++) {
