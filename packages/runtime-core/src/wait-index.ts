@@ -1,4 +1,5 @@
 import { type PauseRequestData, readPath } from "@sluice/pause";
+import { mapWithout } from "./map-without.js";
 import type { RunRecord } from "./run-record.js";
 
 /** One run, or several runs, under one index key. Almost every key holds exactly one run. */
@@ -63,12 +64,8 @@ export class WaitIndex {
     const value = condition.value;
     const held = byValue.get(value);
     if (held === record) {
-      // The map's last entry is not deleted: a fresh map replaces it. A long-lived map that goes
-      // 0 → 1 → 0 on every pause and resume makes V8 shrink and regrow its table each time, and
-      // once the map is old-generation each new table is kept alive by the old one through the
-      // next young-generation GCs: the delete was 15 % of a pause → resume cycle.
-      if (byValue.size === 1) this.byPath.set(condition.path, new Map());
-      else byValue.delete(value);
+      const rest = mapWithout(byValue, value);
+      if (rest !== byValue) this.byPath.set(condition.path, rest);
     } else if (Array.isArray(held)) {
       const i = held.indexOf(record);
       if (i === -1) return;

@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import { mapWithout } from "./map-without.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { RunRecord } from "./run-record.js";
 import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
@@ -28,17 +29,8 @@ export class WorkflowRecord {
     readonly pauseWindowMs: number,
   ) {}
 
-  /**
-   * Takes `record` out of {@link parked}. Its last run is not deleted: a fresh map replaces it. A
-   * long-lived map that goes 0 → 1 → 0 on every pause and resume makes V8 shrink and regrow its
-   * table each time, and once the map is old-generation each new table is kept alive by the old
-   * one through the next young-generation GCs (see WaitIndex.remove).
-   */
+  /** Takes `record` out of {@link parked} (see {@link mapWithout}). */
   unpark(record: RunRecord): void {
-    const parked = this.parked;
-    if (parked.size === 0) return;
-    if (parked.size === 1) {
-      if (parked.has(record)) this.parked = new Map();
-    } else parked.delete(record);
+    if (this.parked.size > 0) this.parked = mapWithout(this.parked, record);
   }
 }
