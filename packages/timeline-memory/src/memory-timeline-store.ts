@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   resolveQuery,
@@ -69,6 +69,9 @@ export interface MemoryTimelineStore extends TimelineStore {
  *   append in order, so sorting is usually a no-op), and a page starts with a binary search.
  * - Isolated: events are copied in and out, so mutating an appended or returned object never
  *   changes what is stored.
+ * - All or nothing: a rejected append stores none of its events. An event that throws when read
+ *   (a getter in its `data` that throws, a Proxy) is rejected like any malformed one, with
+ *   `INVALID_INPUT` naming it and what it threw as the `cause`.
  *
  * @example
  * ```ts
@@ -79,8 +82,18 @@ export interface MemoryTimelineStore extends TimelineStore {
  *   source: "runtime", type: "run.started" }]);
  * const { events } = await timeline.query({ runId: "r1" });
  * ```
+ *
+ * @param options - an object (or left out); throws `INVALID_INPUT` for anything else, or for a
+ *   `maxEvents` that is not a positive integer. Keys it does not know are ignored.
  */
 export function createMemoryTimelineStore(options: MemoryTimelineStoreOptions = {}): MemoryTimelineStore {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createMemoryTimelineStore: options must be an object such as { maxEvents: 10_000 }, or left out for the defaults; got ${describeOptions(options)}`,
+      { details: { path: "options" } },
+    );
+  }
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
     throw new SystemError(
@@ -389,50 +402,56 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
    */
   private write(events: readonly TimelineEvent[], strict: boolean): boolean {
     const count = events.length;
-    const ids: string[] = new Array(count);
-    let total = 0;
-    for (let i = 0; i < count; i++) {
-      const e = events[i]!;
-      if (strict && (typeof e !== "object" || e === null)) return false;
-      const id = e.id;
-      if (strict && (typeof id !== "string" || id.length === 0)) return false;
-      ids[i] = id;
-      total += id.length;
-    }
-    const idUnits = this.idUnits.read(ids, total);
-    const hashes = this.idUnits.hashes;
-    if (this.idTable.capacity >= WARM_CAPACITY) this.idTable.warm(hashes, count);
     const first = this.tail;
     const firstChar = this.charTail;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const e = events[i]!;
-      const length = ids[i]!.length;
-      if (strict) {
-        if (Array.isArray(e)) return this.undo(first, firstChar);
-        // inherited keys too: the validator ignores those that are not own, this path gives up
-        for (const key in e) if (!isEventField(key)) return this.undo(first, firstChar);
+    // the event being read, for the error when reading it throws
+    let i = 0;
+    try {
+      const ids: string[] = new Array(count);
+      let total = 0;
+      for (i = 0; i < count; i++) {
+        const e = events[i]!;
+        if (strict && (typeof e !== "object" || e === null)) return false;
+        const id = e.id;
+        if (strict && (typeof id !== "string" || id.length === 0)) return false;
+        ids[i] = id;
+        total += id.length;
       }
-      const written = this.writeEvent(
-        strict,
-        idUnits,
-        at,
-        length,
-        hashes[i]!,
-        e.runId,
-        e.workflowId,
-        e.seq,
-        e.at,
-        e.source,
-        e.type,
-        e.stage,
-        e.step,
-        e.level,
-        e.message,
-        e.data,
-      );
-      if (written === GAVE_UP) return this.undo(first, firstChar);
-      at += length;
+      const idUnits = this.idUnits.read(ids, total);
+      const hashes = this.idUnits.hashes;
+      if (this.idTable.capacity >= WARM_CAPACITY) this.idTable.warm(hashes, count);
+      let at = 0;
+      for (i = 0; i < count; i++) {
+        const e = events[i]!;
+        const length = ids[i]!.length;
+        if (strict) {
+          if (Array.isArray(e)) return this.undo(first, firstChar);
+          // inherited keys too: the validator ignores those that are not own, this path gives up
+          for (const key in e) if (!isEventField(key)) return this.undo(first, firstChar);
+        }
+        const written = this.writeEvent(
+          strict,
+          idUnits,
+          at,
+          length,
+          hashes[i]!,
+          e.runId,
+          e.workflowId,
+          e.seq,
+          e.at,
+          e.source,
+          e.type,
+          e.stage,
+          e.step,
+          e.level,
+          e.message,
+          e.data,
+        );
+        if (written === GAVE_UP) return this.undo(first, firstChar);
+        at += length;
+      }
+    } catch (thrown) {
+      return this.undoThrow(first, firstChar, strict, i, thrown);
     }
     this.live += this.tail - first;
     return true;
@@ -444,36 +463,42 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
    */
   private writeBatch(batch: TimelineBatch, strict: boolean): boolean {
     const count = batch.length;
-    const idUnits = this.idUnits.readBatch(batch);
-    if (idUnits === undefined) return false;
-    const { lengths, hashes } = this.idUnits;
-    if (this.idTable.capacity >= WARM_CAPACITY) this.idTable.warm(hashes, count);
-    const { runIds, workflowIds, seqs, ats, sources, types, stages, steps, levels, messages, data } = batch;
     const first = this.tail;
     const firstChar = this.charTail;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const length = lengths[i]!;
-      const written = this.writeEvent(
-        strict,
-        idUnits,
-        at,
-        length,
-        hashes[i]!,
-        runIds[i]!,
-        workflowIds[i]!,
-        seqs[i]!,
-        ats[i]!,
-        sources[i]!,
-        types[i]!,
-        stages[i],
-        steps[i],
-        levels[i],
-        messages[i],
-        data[i],
-      );
-      if (written === GAVE_UP) return this.undo(first, firstChar);
-      at += length;
+    // the row being read, for the error when reading it throws
+    let i = 0;
+    try {
+      const idUnits = this.idUnits.readBatch(batch);
+      if (idUnits === undefined) return false;
+      const { lengths, hashes } = this.idUnits;
+      if (this.idTable.capacity >= WARM_CAPACITY) this.idTable.warm(hashes, count);
+      const { runIds, workflowIds, seqs, ats, sources, types, stages, steps, levels, messages, data } = batch;
+      let at = 0;
+      for (i = 0; i < count; i++) {
+        const length = lengths[i]!;
+        const written = this.writeEvent(
+          strict,
+          idUnits,
+          at,
+          length,
+          hashes[i]!,
+          runIds[i]!,
+          workflowIds[i]!,
+          seqs[i]!,
+          ats[i]!,
+          sources[i]!,
+          types[i]!,
+          stages[i],
+          steps[i],
+          levels[i],
+          messages[i],
+          data[i],
+        );
+        if (written === GAVE_UP) return this.undo(first, firstChar);
+        at += length;
+      }
+    } catch (thrown) {
+      return this.undoThrow(first, firstChar, strict, i, thrown);
     }
     this.live += this.tail - first;
     return true;
@@ -621,6 +646,24 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
     this.tail = first;
     this.charTail = firstChar;
     return false;
+  }
+
+  /**
+   * Undoes a `write` or `writeBatch` that threw while reading event `index` (a getter that throws, a
+   * Proxy), so that the rejected batch stores nothing. With `strict`, returns false: the shared
+   * validator then reports the fault, naming the field or the path in `data` that threw. Without,
+   * the batch passed the validator and threw only now: throws INVALID_INPUT itself.
+   */
+  private undoThrow(
+    first: number,
+    firstChar: number,
+    strict: boolean,
+    index: number,
+    thrown: unknown,
+  ): false {
+    this.undo(first, firstChar);
+    if (strict) return false;
+    throw unreadableEvent(index, thrown);
   }
 
   /** Offset of the first code unit still needed: that of `head`'s id, or `charTail` when empty. */
@@ -1120,6 +1163,44 @@ function tableCapacity(count: number): number {
   let capacity = 4 * MIN_CAPACITY;
   while (capacity < count * 4) capacity *= 2;
   return capacity;
+}
+
+/** `options` that are not an object, as a message shows them. */
+function describeOptions(options: unknown): string {
+  if (options === null) return "null";
+  if (Array.isArray(options)) return "an array";
+  switch (typeof options) {
+    case "number":
+    case "string":
+    case "boolean":
+      return `${typeof options} ${describeValue(options)}`;
+    default:
+      return `a ${typeof options}`;
+  }
+}
+
+/**
+ * The `INVALID_INPUT` error for event `index` of a batch, whose reading threw `thrown` (its
+ * `cause`) after the shared validator had read it without a fault (a getter that throws only
+ * sometimes, say).
+ */
+function unreadableEvent(index: number, thrown: unknown): SystemError {
+  const path = `events[${index}]`;
+  return new SystemError(
+    "INVALID_INPUT",
+    `timeline-memory: ${path} threw when the store read it (${describeThrown(thrown)}); an event must be a plain object whose fields can be read, and its data plain JSON whose properties can be read (no getters that throw, no Proxy objects)`,
+    { cause: thrown, details: { path } },
+  );
+}
+
+/** A short description of something thrown, for a message; never throws itself. */
+function describeThrown(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`.slice(0, 200);
+  } catch {
+    // a hostile error object: described like any other value
+  }
+  return describeValue(thrown).slice(0, 200);
 }
 
 /** The levels by their index in the `levels` column; 0 is no level. */

@@ -8,7 +8,7 @@ import {
 } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { copyJson } from "../src/copy-json.js";
-import { createMemoryTimelineStore, DEFAULT_MAX_EVENTS } from "../src/index.js";
+import { createMemoryTimelineStore, DEFAULT_MAX_EVENTS, type MemoryTimelineStore } from "../src/index.js";
 import { createMemoryTimelineStoreWithLimit } from "../src/memory-timeline-store.js";
 
 function ev(runId: string, seq: number, at: number, workflowId = "wf"): TimelineEvent {
@@ -53,6 +53,19 @@ describe("createMemoryTimelineStore", () => {
         expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("maxEvents") }),
       );
     }
+  });
+
+  it("rejects options that are not an object with INVALID_INPUT saying what to pass", () => {
+    for (const options of [null, 5, "big", true, [], () => ({})]) {
+      expect(() => createMemoryTimelineStore(options as never)).toThrow(
+        expect.objectContaining({
+          code: "INVALID_INPUT",
+          message: expect.stringContaining("options must be an object such as { maxEvents: 10_000 }"),
+        }),
+      );
+    }
+    expect(createMemoryTimelineStore(undefined).size).toBe(0);
+    expect(createMemoryTimelineStore({}).size).toBe(0);
   });
 
   it("size counts stored events and drops to 0 on close", async () => {
@@ -229,3 +242,123 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
     expect(store.size).toBe(model.length);
   }
 }
+
+describe("an event that throws when read", () => {
+  const boom = new Error("getter boom");
+  const throwing = (): never => {
+    throw boom;
+  };
+  function withData(id: string, seq: number, data: unknown): TimelineEvent {
+    return { ...ev("r", seq, seq), id, data };
+  }
+  // each makes one bad event; the store reads its fields and data while writing the batch
+  const bad: Array<[string, () => TimelineEvent]> = [
+    [
+      "a getter in data",
+      () => withData("bad", 9, Object.defineProperty({ a: 1 }, "boom", { get: throwing, enumerable: true })),
+    ],
+    [
+      "a getter nested in data",
+      () =>
+        withData("bad", 9, {
+          list: [
+            {
+              get boom(): never {
+                return throwing();
+              },
+            },
+          ],
+        }),
+    ],
+    [
+      "a Proxy as data",
+      () => withData("bad", 9, new Proxy({}, { ownKeys: throwing, getPrototypeOf: throwing })),
+    ],
+    [
+      "a getter on a field",
+      () => Object.defineProperty(ev("r", 9, 9), "message", { get: throwing, enumerable: true }),
+    ],
+  ];
+  const ways: Array<[string, (store: MemoryTimelineStore, events: TimelineEvent[]) => Promise<void>]> = [
+    ["append", (store, events) => store.append(events)],
+    ["appendBatch", (store, events) => store.appendBatch!(batchOf(events))],
+  ];
+
+  /** `TimelineBatch.of(events)`, but a field's getter becomes a getter on its column (not read here). */
+  function batchOf(events: readonly TimelineEvent[]): TimelineBatch {
+    const batch = new TimelineBatch();
+    events.forEach((e, i) => {
+      const getter = Object.getOwnPropertyDescriptor(e, "message")?.get;
+      const message = getter === undefined ? e.message : undefined;
+      batch.add(
+        e.id,
+        e.runId,
+        e.workflowId,
+        e.seq,
+        e.at,
+        e.source,
+        e.type,
+        e.stage,
+        e.step,
+        e.level,
+        message,
+        e.data,
+      );
+      if (getter !== undefined) Object.defineProperty(batch.messages, i, { get: getter });
+    });
+    return batch;
+  }
+
+  for (const [way, put] of ways) {
+    for (const [kind, make] of bad) {
+      it(`${way}: ${kind} rejects the batch with INVALID_INPUT and stores none of it`, async () => {
+        const store = createMemoryTimelineStore({ maxEvents: 4 });
+        await store.append([ev("old", 0, 0)]);
+        const good = [ev("r", 1, 1), ev("r", 2, 2)];
+        for (const position of [0, 1, 2]) {
+          const batch = [...good];
+          batch.splice(position, 0, make());
+          const error = await put(store, batch).then(
+            () => expect.unreachable(),
+            (e: unknown) => e as SystemError,
+          );
+          expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+          expect(error.message).toContain(`events[${position}]`);
+          expect(error.cause).toBe(boom);
+          expect(store.size).toBe(1);
+          expect((await everything(store)).map((e) => e.id)).toEqual(["old#0"]);
+          expect((await store.query({ runId: "r" })).events).toEqual([]);
+        }
+        // the ids of the rejected events do not block them, and the bound holds
+        await put(store, [...good, ev("r", 3, 3), ev("r", 4, 4)]);
+        expect(store.size).toBe(4);
+        expect((await everything(store)).map((e) => e.id)).toEqual(["r#1", "r#2", "r#3", "r#4"]);
+        expect(await store.delete({ runId: "r" })).toBe(4);
+        expect(store.size).toBe(0);
+      });
+    }
+
+    it(`${way}: data that reads fine when checked but throws when stored is rejected whole`, async () => {
+      const store = createMemoryTimelineStore();
+      // null-prototype data takes the general path: checked by the shared validator (first read),
+      // then copied (second read)
+      let reads = 0;
+      const data = Object.defineProperty(Object.create(null), "x", {
+        get: () => (++reads > 1 ? throwing() : 1),
+        enumerable: true,
+      });
+      const batch = [ev("r", 1, 1), ev("r", 2, 2), withData("flaky", 3, data)];
+      const error = await put(store, batch).then(
+        () => expect.unreachable(),
+        (e: unknown) => e as SystemError,
+      );
+      expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+      expect(error.message).toContain("events[2]");
+      expect(error.cause).toBe(boom);
+      expect(store.size).toBe(0);
+      expect(await everything(store)).toEqual([]);
+      await put(store, batch.slice(0, 2));
+      expect((await everything(store)).map((e) => e.id)).toEqual(["r#1", "r#2"]);
+    });
+  }
+});

@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import type { TimelineEvent, TimelineLevel, TimelineStore } from "./types.js";
-import { validateTimelineEvent } from "./validate-event.js";
+import { unreadableEvent, validateTimelineEvent } from "./validate-event.js";
 
 const EVENT_FIELDS = new Set([
   "id",
@@ -214,8 +214,10 @@ export class TimelineBatch {
 /**
  * Checks a batch handed to `appendBatch` by the same rules as `validateTimelineEvents` (its events
  * are the batch's rows; a derived id counts as given); throws a `SystemError` coded `INVALID_INPUT`
- * naming `events[i].field`, or naming `batch` when it is not a batch at all. Adapters call it before
- * writing anything (or when their own faster checks give up), so a bad batch stores nothing.
+ * naming `events[i].field`, or naming `batch` when it is not a batch at all. Anything thrown while
+ * reading a row (a getter in its `data`, say) is `INVALID_INPUT` too, with what was thrown as its
+ * `cause`. Adapters call it before writing anything (or when their own faster checks give up), so a
+ * bad batch stores nothing.
  */
 export function validateTimelineBatch(batch: unknown): asserts batch is TimelineBatch {
   const b = batch as Partial<TimelineBatch> | null;
@@ -234,7 +236,17 @@ export function validateTimelineBatch(batch: unknown): asserts batch is Timeline
       { details: { path: "batch" } },
     );
   }
-  for (let i = 0; i < length; i++) validateTimelineEvent(eventOf(b as TimelineBatch, i), i);
+  for (let i = 0; i < length; i++) validateTimelineEvent(readRow(b as TimelineBatch, i), i);
+}
+
+/** Row `i` of a batch as an event; what reading its columns throws becomes `INVALID_INPUT`. */
+function readRow(batch: TimelineBatch, i: number): TimelineEvent {
+  try {
+    return eventOf(batch, i);
+  } catch (thrown) {
+    // e.g. a derived id from a run id that cannot become a string (a symbol)
+    throw unreadableEvent(i, thrown);
+  }
 }
 
 /** Event `i`'s id: explicit, or derived from its run id and seq (whatever their types: checked later). */

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 import { MAX_DATA_DEPTH } from "./limits.js";
 import type { TimelineEvent } from "./types.js";
 
@@ -11,9 +11,19 @@ class DataFault {
   constructor(readonly reason: string) {}
 }
 
+// Reading a value inside `data` threw (a getter that throws, a hostile Proxy): `cause` is what it threw.
+class ReadFault extends DataFault {
+  constructor(readonly cause: unknown) {
+    super(`could not be read (reading it threw ${describeThrown(cause)})`);
+  }
+}
+
 /**
  * Checks that `event` is a well-formed {@link TimelineEvent}; throws a `SystemError` coded
  * `INVALID_INPUT` naming the event and the field, e.g. `events[3].seq must be a non-negative integer`.
+ * Reading the event is part of checking it: an event, or `data` nested anywhere in it, that throws
+ * when read (a getter that throws, a hostile `Proxy`) is `INVALID_INPUT` too, with what it threw as
+ * the error's `cause`.
  *
  * Rules: `id`, `runId`, `workflowId`, `source`, `type` are non-empty strings; `seq` is a
  * non-negative safe integer; `at` is a finite number; `stage`, `step`, `message` are strings when
@@ -27,45 +37,65 @@ class DataFault {
  * @param index - its position in a batch; messages then say `events[index]` instead of `event`
  */
 export function validateTimelineEvent(event: unknown, index?: number): asserts event is TimelineEvent {
+  let fault: SystemError | undefined;
+  try {
+    fault = eventFault(event, index);
+  } catch (thrown) {
+    // Callers split or retry a batch only on INVALID_INPUT (the runtime's writer keeps the other
+    // runs' events that way): a raw error from a getter would lose the whole batch.
+    throw unreadableEvent(index, thrown);
+  }
+  if (fault !== undefined) throw fault;
+}
+
+/**
+ * {@link validateTimelineEvent}'s checks: returns the `INVALID_INPUT` error for what is wrong, or
+ * `undefined`. It returns rather than throws so that the caller can tell its own errors from
+ * whatever reading the event threw.
+ */
+function eventFault(event: unknown, index: number | undefined): SystemError | undefined {
   if (typeof event !== "object" || event === null || Array.isArray(event)) {
     const at = prefix(index);
-    throw invalid(`${at} must be an object (a TimelineEvent), got ${describe(event)}`, at);
+    return invalid(`${at} must be an object (a TimelineEvent), got ${describe(event)}`, at);
   }
   const e = event as Record<string, unknown>;
   // Named reads and inline checks: this runs for every stored event, so the happy path calls
   // nothing and allocates nothing; helpers only build the message once something is wrong.
   const id = e.id;
-  if (typeof id !== "string" || id.length === 0) throw textFault("id", id, index);
+  if (typeof id !== "string" || id.length === 0) return textFault("id", id, index);
   const runId = e.runId;
-  if (typeof runId !== "string" || runId.length === 0) throw textFault("runId", runId, index);
+  if (typeof runId !== "string" || runId.length === 0) return textFault("runId", runId, index);
   const workflowId = e.workflowId;
   if (typeof workflowId !== "string" || workflowId.length === 0) {
-    throw textFault("workflowId", workflowId, index);
+    return textFault("workflowId", workflowId, index);
   }
   const seq = e.seq;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
     const at = prefix(index);
-    throw invalid(`${at}.seq must be a non-negative integer, got ${describe(seq)}`, `${at}.seq`);
+    return invalid(`${at}.seq must be a non-negative integer, got ${describe(seq)}`, `${at}.seq`);
   }
   const time = e.at;
   if (typeof time !== "number" || !Number.isFinite(time)) {
     const at = prefix(index);
-    throw invalid(`${at}.at must be a finite number (epoch milliseconds), got ${describe(time)}`, `${at}.at`);
+    return invalid(
+      `${at}.at must be a finite number (epoch milliseconds), got ${describe(time)}`,
+      `${at}.at`,
+    );
   }
   const source = e.source;
-  if (typeof source !== "string" || source.length === 0) throw textFault("source", source, index);
+  if (typeof source !== "string" || source.length === 0) return textFault("source", source, index);
   const type = e.type;
-  if (typeof type !== "string" || type.length === 0) throw textFault("type", type, index);
+  if (typeof type !== "string" || type.length === 0) return textFault("type", type, index);
   const stage = e.stage;
-  if (stage !== undefined && typeof stage !== "string") throw optionalFault("stage", stage, index);
+  if (stage !== undefined && typeof stage !== "string") return optionalFault("stage", stage, index);
   const step = e.step;
-  if (step !== undefined && typeof step !== "string") throw optionalFault("step", step, index);
+  if (step !== undefined && typeof step !== "string") return optionalFault("step", step, index);
   const message = e.message;
-  if (message !== undefined && typeof message !== "string") throw optionalFault("message", message, index);
+  if (message !== undefined && typeof message !== "string") return optionalFault("message", message, index);
   const level = e.level;
   if (level !== undefined && !isLevel(level)) {
     const at = prefix(index);
-    throw invalid(
+    return invalid(
       `${at}.level must be "debug", "info", "warn" or "error", got ${describe(level)}`,
       `${at}.level`,
     );
@@ -76,7 +106,7 @@ export function validateTimelineEvent(event: unknown, index?: number): asserts e
   for (const key in e) {
     if (!isEventField(key) && Object.hasOwn(e, key)) {
       const at = prefix(index);
-      throw invalid(
+      return invalid(
         `${at}.${key} is not a TimelineEvent field; put extra detail in ${at}.data`,
         `${at}.${key}`,
       );
@@ -87,22 +117,34 @@ export function validateTimelineEvent(event: unknown, index?: number): asserts e
     try {
       checkJson(data, 1);
     } catch (fault) {
-      if (!(fault instanceof DataFault)) throw fault;
-      const at = prefix(index);
-      if (fault.reason === TOO_DEEP) {
-        const cycle = cyclePrefix(data, fault.path);
-        if (cycle === undefined) {
-          throw invalid(`${at}.data nests deeper than ${MAX_DATA_DEPTH} levels`, `${at}.data`);
-        }
-        const path = `${at}.data${formatPath(cycle)}`;
-        throw invalid(`${path} refers back to an enclosing object (a cycle); data must be plain JSON`, path);
-      }
-      const path = `${at}.data${formatPath(fault.path)}`;
-      throw invalid(`${path} ${fault.reason}; data must be plain JSON`, path);
+      return dataFault(data, readFault(fault), index);
     }
   } else if (data !== undefined) {
-    checkJsonPrimitive(data, index);
+    return primitiveDataFault(data, index);
   }
+  return undefined;
+}
+
+/** The `INVALID_INPUT` error for what {@link checkJson} found wrong in an event's `data`. */
+function dataFault(data: object, fault: DataFault, index: number | undefined): SystemError {
+  const at = prefix(index);
+  if (fault.reason === TOO_DEEP) {
+    const cycle = cyclePrefix(data, fault.path);
+    if (cycle === undefined) {
+      return invalid(`${at}.data nests deeper than ${MAX_DATA_DEPTH} levels`, `${at}.data`);
+    }
+    const path = `${at}.data${formatPath(cycle)}`;
+    return invalid(`${path} refers back to an enclosing object (a cycle); data must be plain JSON`, path);
+  }
+  const path = `${at}.data${formatPath(fault.path)}`;
+  if (fault instanceof ReadFault) {
+    return invalid(
+      `${path} ${fault.reason}; data must be plain JSON whose properties can be read (no getters that throw, no Proxy objects)`,
+      path,
+      fault.cause,
+    );
+  }
+  return invalid(`${path} ${fault.reason}; data must be plain JSON`, path);
 }
 
 /**
@@ -165,13 +207,14 @@ function isLevel(level: unknown): boolean {
   }
 }
 
-function checkJsonPrimitive(value: unknown, index: number | undefined): void {
+function primitiveDataFault(value: unknown, index: number | undefined): SystemError | undefined {
   try {
     checkJson(value, 1);
+    return undefined;
   } catch (fault) {
     if (!(fault instanceof DataFault)) throw fault;
     const path = `${prefix(index)}.data`;
-    throw invalid(`${path} ${fault.reason}; data must be plain JSON`, path);
+    return invalid(`${path} ${fault.reason}; data must be plain JSON`, path);
   }
 }
 
@@ -195,15 +238,16 @@ function checkJson(value: unknown, depth: number): void {
   if (value === null) return;
   if (depth > MAX_DATA_DEPTH) throw new DataFault(TOO_DEEP);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      if (isJsonLeaf(item)) continue;
-      try {
-        checkJson(item, depth + 1);
-      } catch (fault) {
-        if (fault instanceof DataFault) fault.path.unshift(i);
-        throw fault;
+    const length = value.length;
+    // one try per walk, not per item: the index says where a fault (or a throwing read) was
+    let i = 0;
+    try {
+      for (; i < length; i++) {
+        const item = value[i];
+        if (!isJsonLeaf(item)) checkJson(item, depth + 1);
       }
+    } catch (fault) {
+      throw faultAt(fault, i);
     }
     return;
   }
@@ -213,17 +257,30 @@ function checkJson(value: unknown, depth: number): void {
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const item = record[key];
-    if (item === undefined || isJsonLeaf(item)) continue;
-    try {
-      checkJson(item, depth + 1);
-    } catch (fault) {
-      if (fault instanceof DataFault) fault.path.unshift(key);
-      throw fault;
+  let i = 0;
+  try {
+    for (; i < keys.length; i++) {
+      const item = record[keys[i]!];
+      if (item !== undefined && !isJsonLeaf(item)) checkJson(item, depth + 1);
     }
+  } catch (fault) {
+    throw faultAt(fault, keys[i]!);
   }
+}
+
+/**
+ * `fault`, thrown while reading or checking the item at `key` of the value being walked, as a
+ * {@link DataFault} whose path starts with `key` (the walk prepends the keys above as it unwinds).
+ */
+function faultAt(fault: unknown, key: string | number): DataFault {
+  const dataFault = readFault(fault);
+  dataFault.path.unshift(key);
+  return dataFault;
+}
+
+/** `fault` as a {@link DataFault}: anything else was thrown by reading the data (a getter, a Proxy). */
+function readFault(fault: unknown): DataFault {
+  return fault instanceof DataFault ? fault : new ReadFault(fault);
 }
 
 // True for the values that need no walk: strings, booleans, finite numbers, null. Checked inline
@@ -283,6 +340,33 @@ function describe(value: unknown): string {
   }
 }
 
-function invalid(message: string, path: string): SystemError {
-  return new SystemError("INVALID_INPUT", message, { details: { path } });
+function invalid(message: string, path: string, cause?: unknown): SystemError {
+  return new SystemError("INVALID_INPUT", message, { cause, details: { path } });
+}
+
+/**
+ * The `INVALID_INPUT` error for an event (`events[index]`) whose reading threw `thrown` outside its
+ * `data` (a field's getter, a Proxy as the event); `thrown` is its `cause`.
+ */
+export function unreadableEvent(index: number | undefined, thrown: unknown): SystemError {
+  const at = prefix(index);
+  return invalid(
+    `${at} could not be read (reading it threw ${describeThrown(thrown)}); an event must be a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
+    at,
+    thrown,
+  );
+}
+
+/** A short description of something thrown, for a message; never throws itself. */
+function describeThrown(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) {
+      const text = `${thrown.name}: ${thrown.message}`;
+      return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    }
+  } catch {
+    // a hostile error object: described below like any value
+  }
+  const text = describeValue(thrown);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

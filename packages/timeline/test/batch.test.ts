@@ -117,6 +117,32 @@ describe("TimelineBatch", () => {
     }
   });
 
+  it("reports what reading a row throws as INVALID_INPUT naming the row, with it as the cause", () => {
+    const batch = TimelineBatch.of([started]);
+    const data = {
+      get boom(): never {
+        throw new Error("getter boom");
+      },
+    };
+    batch.add(undefined, "r", "wf", 2, 10, "logger", "log", undefined, undefined, "info", "m", data);
+    // a derived id from a run id that cannot become a string
+    batch.add(undefined, Symbol("run") as unknown as string, "wf", 3, 10, "logger", "log");
+    const rows: Array<[TimelineBatch, string]> = [
+      [batch.slice(0, 2), "events[1].data.boom could not be read"],
+      [batch.slice(2, 3), "events[0] could not be read"],
+    ];
+    for (const [part, expected] of rows) {
+      try {
+        validateTimelineBatch(part);
+        expect.unreachable();
+      } catch (error) {
+        expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+        expect((error as Error).message).toContain(expected);
+        expect((error as Error).cause).toBeDefined();
+      }
+    }
+  });
+
   it("appendTimelineBatch uses appendBatch when the store has it, append otherwise", async () => {
     for (const store of [createReferenceStore(), createReferenceStore({ batches: true })]) {
       const batch = new TimelineBatch();

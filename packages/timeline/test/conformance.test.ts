@@ -14,6 +14,14 @@ describe("the suite catches broken adapters", () => {
     ["duplicates", "append is idempotent by id: the first stored copy is kept"],
     ["noCopy", "stored events are copies: mutating appended or returned objects changes nothing"],
     ["partialBatches", "a rejected batch stores nothing (batch atomicity)"],
+    [
+      "partialBatches",
+      "an event whose data throws when read is rejected with INVALID_INPUT; nothing of its batch is stored",
+    ],
+    [
+      "copyBeforeCheck",
+      "an event whose data throws when read is rejected with INVALID_INPUT; nothing of its batch is stored",
+    ],
     ["ignoreTo", "filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations"],
     ["offsetCursor", "paging walks every matching event once, in order, for every filter"],
     [

@@ -85,6 +85,39 @@ describe("validateTimelineEvents", () => {
     expect(() => validateTimelineEvent({ ...base, data: ok })).not.toThrow();
   });
 
+  it("reports whatever reading an event or its data throws as INVALID_INPUT, with it as the cause", () => {
+    const boom = new Error("getter boom");
+    const throwing = () => {
+      throw boom;
+    };
+    const getter = (target: object, key: string) =>
+      Object.defineProperty(target, key, { get: throwing, enumerable: true });
+    const hostile = new Proxy({}, { ownKeys: throwing, getPrototypeOf: throwing });
+    const cases: Array<[unknown, string]> = [
+      [{ ...base, data: getter({ a: 1 }, "boom") }, "events[1].data.boom could not be read"],
+      [{ ...base, data: { list: [1, getter({}, "deep")] } }, "events[1].data.list[1].deep could not be read"],
+      [{ ...base, data: getter([], "0") }, "events[1].data[0] could not be read"],
+      [{ ...base, data: { inner: hostile } }, "events[1].data.inner could not be read"],
+      [{ ...base, data: hostile }, "events[1].data could not be read"],
+      [getter({ ...base }, "message"), "events[1] could not be read"],
+      [new Proxy({ ...base }, { get: throwing }), "events[1] could not be read"],
+    ];
+    for (const [event, expected] of cases) {
+      let error: unknown;
+      try {
+        validateTimelineEvents([base, event]);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+      const { message, cause } = error as SystemError;
+      expect(message).toContain(expected);
+      expect(message).toContain("(reading it threw Error: getter boom)");
+      expect(message).toContain("can be read");
+      expect(cause).toBe(boom);
+    }
+  });
+
   it("accepts shared (non-cyclic) references, undefined properties and null-prototype objects", () => {
     const shared = { x: 1 };
     const bare = Object.assign(Object.create(null), { y: 2 });

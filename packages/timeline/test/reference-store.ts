@@ -24,6 +24,8 @@ export interface ReferenceFaults {
   offsetCursor?: boolean;
   nullForAbsent?: boolean;
   noDisposeCheck?: boolean;
+  /** `append` copies the events before checking them: what a getter throws escapes raw. */
+  copyBeforeCheck?: boolean;
   /** Has `appendBatch`: the batch's events, through `append`. */
   batches?: boolean;
   /** `appendBatch` loses the last event of every batch. */
@@ -52,6 +54,7 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
           events.push(copy(batch[i]!));
         }
       }
+      if (faults.copyBeforeCheck && Array.isArray(batch)) batch.map(copy);
       validateTimelineEvents(batch);
       for (const e of batch) {
         if (!faults.duplicates && events.some((s) => s.id === e.id)) continue;

@@ -52,6 +52,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     ["delete with an empty filter is rejected; { before: Infinity } deletes everything", deleteAllCase],
     ["malformed events are rejected with INVALID_INPUT naming index and field", malformedEventsCase],
     ["a rejected batch stores nothing (batch atomicity)", batchAtomicityCase],
+    [
+      "an event whose data throws when read is rejected with INVALID_INPUT; nothing of its batch is stored",
+      unreadableDataCase,
+    ],
     ["large and deeply nested data round-trips (1 MB string, 50 levels)", largeDataCase],
     ["unicode round-trips: emoji, RTL, NUL, combining marks, in every string field", unicodeCase],
     ["hostile strings in ids: quotes, %, _, SQL, backslashes, 10k chars, __proto__", hostileIdsCase],
@@ -833,6 +837,42 @@ async function batchAtomicityCase(ctx: CaseContext): Promise<void> {
   await expectStored(store, kept, "no event of a rejected batch is stored; earlier events are untouched");
   await store.append(batch);
   await expectStored(store, [...kept, ...batch], "the same good events append fine afterwards");
+}
+
+/** `data` that throws when the store reads it: a getter, at the top or nested. */
+function unreadableData(nested: boolean): Record<string, unknown> {
+  const data = {
+    before: 1,
+    get boom(): never {
+      throw new Error("data getter throws");
+    },
+  };
+  return nested ? { outer: [data] } : data;
+}
+
+// Reading an event is part of checking it: whatever a getter throws, the store must reject with
+// INVALID_INPUT (the runtime splits a batch to keep the other runs' events only on that code), and
+// must not have stored the events it read before the one that threw.
+async function unreadableDataCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const kept = [ev("r", 0, 1)];
+  await store.append(kept);
+  const good = [ev("new", 0, 5, { data: { n: 1 } }), ev("new", 1, 6), ev("new", 2, 7, { message: "m" })];
+  for (const nested of [false, true]) {
+    for (const position of [0, 1, 3]) {
+      const attempt = [...good];
+      attempt.splice(position, 0, ev("bad", 0, 6, { data: unreadableData(nested) }));
+      const where = `${nested ? "nested " : ""}data with a throwing getter at events[${position}]`;
+      await rejectsWith(() => store.append(attempt), "INVALID_INPUT", [`events[${position}]`], where);
+      await expectStored(store, kept, `${where}: no event of the rejected batch is stored`);
+    }
+  }
+  await store.append(good);
+  await expectStored(
+    store,
+    [...kept, ...good],
+    "the good events of the rejected batches append fine afterwards",
+  );
 }
 
 function nest(depth: number): unknown {
