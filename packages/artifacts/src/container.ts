@@ -22,7 +22,7 @@ import type {
   ScopeOptions,
   UseDependencyContext,
 } from "./types.js";
-import { assertKey, assertParam, validateTemplate } from "./validate.js";
+import { assertKey, assertParam, useCallbackError, validateTemplate } from "./validate.js";
 
 const EVENT_NAMES: ReadonlySet<string> = new Set<ContainerEventName>([
   "build:start",
@@ -190,9 +190,12 @@ export class ArtifactContainer<S extends object = any> {
 
   /**
    * Runs `fn` with `resolve`, `require` and `select` bound to this container (what a pipeline
-   * step's `ctx.use` is). Reads here are not tracked. Rejects with `DISPOSED` after `dispose()`.
+   * step's `ctx.use` is). Reads here are not tracked. Rejects with `INVALID_INPUT` when `fn` is not
+   * a function, with `DISPOSED` after `dispose()`, and with whatever `fn` throws.
    */
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R> {
+    const notAFunction = useCallbackError(fn, "use");
+    if (notAFunction !== undefined) return Promise.reject(notAFunction);
     if (this._disposed) return Promise.reject(this.disposedError("use"));
     const deps = (this.depsContext ??= new DependencyContext(this));
     try {

@@ -1,6 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import type { ArtifactRecord, ChainNode, Cleanup, Slot } from "./records.js";
 import type { ArtifactFactoryContext, ResolveResult, UseDependencyContext } from "./types.js";
+import { useCallbackError } from "./validate.js";
 
 /** What a context needs from its container; implemented by `ArtifactContainer`. */
 export interface ContextHost {
@@ -93,7 +94,11 @@ export class FactoryContext implements ArtifactFactoryContext {
       },
       select: (selector) => this.host._select(this, selector),
       state: () => this.host._state(),
-      use: async (fn) => fn(this),
+      use: async (fn) => {
+        const notAFunction = useCallbackError(fn, `ctx.use in the factory of "${this.record.key}"`);
+        if (notAFunction !== undefined) throw notAFunction;
+        return fn(this);
+      },
       onCleanup: (fn) => this.addCleanup(fn),
     });
   }

@@ -100,7 +100,10 @@ export interface ArtifactFactoryContext<S extends object = any> extends UseDepen
   readonly signal: AbortSignal;
   /** The owning container's current state (an untracked snapshot; use `select` to react to changes). */
   state(): Readonly<S>;
-  /** Runs `fn` with a dependency context whose reads are tracked for this artifact. */
+  /**
+   * Runs `fn` with a dependency context whose reads are tracked for this artifact. Rejects with
+   * `INVALID_INPUT` when `fn` is not a function.
+   */
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
   /**
    * Registers a cleanup for this instance. Cleanups run once, in reverse order of registration,

@@ -23,6 +23,19 @@ export function assertParam(param: unknown, key: string, operation: string): voi
   );
 }
 
+/**
+ * `INVALID_INPUT` for a `use` callback that is not a function, or `undefined` when it is one.
+ * Returned rather than thrown: `use` reports every failure as a rejected promise.
+ */
+export function useCallbackError(fn: unknown, operation: string): SystemError | undefined {
+  if (typeof fn === "function") return undefined;
+  return new SystemError(
+    "INVALID_INPUT",
+    `${operation}: takes a function (deps) => ..., such as use((deps) => deps.require("db")); got ${describe(fn)}`,
+    { details: { operation } },
+  );
+}
+
 const SCOPES = new Set(["singleton", "transient"]);
 
 /** Checks every field of a template; the message names the field that is wrong. */

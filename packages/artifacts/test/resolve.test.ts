@@ -147,6 +147,28 @@ describe("resolve", () => {
     ).rejects.toThrow("step failed");
   });
 
+  it("use() rejects a callback that is not a function with INVALID_INPUT saying what it takes", async () => {
+    const c = new ArtifactContainer({ name: "c" });
+    for (const notAFunction of ["notfn", undefined, null, { fn: () => 1 }]) {
+      const pending = c.use(notAFunction as never);
+      expect(pending).toBeInstanceOf(Promise);
+      await expect(pending).rejects.toMatchObject({
+        name: "SystemError",
+        code: "INVALID_INPUT",
+        message: expect.stringMatching(/^use: takes a function \(deps\) => \.\.\./),
+      });
+    }
+    await expect(c.use("notfn" as never)).rejects.toThrow(/got "notfn"/);
+    c.register({ key: "bad", factory: (ctx) => ctx.use(42 as never) });
+    const result = await c.resolve("bad");
+    expect(result.ok ? undefined : result.error).toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringMatching(
+        /^ctx\.use in the factory of "bad": takes a function \(deps\) => \.\.\./,
+      ),
+    });
+  });
+
   it("gives factories key, param, runId, state() and destructurable helpers", async () => {
     const { createStateStore } = await import("@sluice/store");
     const c = new ArtifactContainer({ store: createStateStore({ orderId: "A1" }), runId: "r-9" });

@@ -7,9 +7,13 @@ export type ConditionOperator = "==" | "!=" | ">" | ">=" | "<" | "<=" | "exists"
  * One test on an event payload: the value at the dotted `path` compared with `value` by `op`.
  *
  * - `==` / `!=`: strict equality (`===`), no coercion: `"1"` does not equal `1`. `value` must be a
- *   string, number, boolean or `null`. A missing path is not equal to anything, so `!=` matches it.
+ *   string, finite number, boolean or `null`. A missing path is not equal to anything, so `!=`
+ *   matches it.
  * - `>`, `>=`, `<`, `<=`: true only when both sides are numbers, or both are strings (compared by
- *   UTF-16 code units); anything else is `false`. `value` must be a number (not `NaN`) or a string.
+ *   UTF-16 code units); anything else is `false`. `value` must be a finite number or a string.
+ *
+ * Values must be finite because conditions are checkpointed as JSON, which turns `Infinity`,
+ * `-Infinity` and `NaN` into `null`.
  * - `exists`: the path is found (own properties only) and its value is not `undefined` (`null`
  *   exists). Takes no `value`.
  */
@@ -199,20 +203,19 @@ export function checkConditions(
         fail(code, `${at}.value: "exists" takes no value; remove it`, `${at}.value`);
       }
     } else if (ORDERING.has(op)) {
-      if (!(typeof value === "string" || (typeof value === "number" && !Number.isNaN(value)))) {
-        fail(code, `${at}.value: "${op}" needs a number or a string (got ${kind(value)})`, `${at}.value`);
+      if (!(typeof value === "string" || Number.isFinite(value))) {
+        fail(
+          code,
+          `${at}.value: "${op}" needs a finite number or a string (got ${kind(value)})`,
+          `${at}.value`,
+        );
       }
     } else if (
-      !(
-        value === null ||
-        typeof value === "string" ||
-        typeof value === "boolean" ||
-        (typeof value === "number" && !Number.isNaN(value))
-      )
+      !(value === null || typeof value === "string" || typeof value === "boolean" || Number.isFinite(value))
     ) {
       fail(
         code,
-        `${at}.value: "${op}" needs a string, number, boolean or null (got ${kind(value)}); comparison is strict, without coercion`,
+        `${at}.value: "${op}" needs a string, finite number, boolean or null (got ${kind(value)}); comparison is strict, without coercion`,
         `${at}.value`,
       );
     }
@@ -221,7 +224,8 @@ export function checkConditions(
 
 /**
  * Asserts that `conditions` is a well-formed list of {@link Condition}s (JSON-safe, so it can be
- * checkpointed). `path` names the list in error messages (default `"conditions"`).
+ * checkpointed: values are strings, finite numbers, booleans or `null`). `path` names the list in
+ * error messages (default `"conditions"`).
  *
  * @throws SystemError `INVALID_DEFINITION` naming the first bad field, e.g.
  * `triggers.vip.when[1].op: must be one of ==, !=, >, >=, <, <=, exists (got "=")`.

@@ -1,9 +1,13 @@
 import { SystemError } from "@sluice/errors";
 import { type Condition, checkConditions, copyConditions, matchesConditions } from "./conditions.js";
+import { copyJsonObject } from "./json-value.js";
 
 /** What a step passes to {@link PauseService.register}. */
 export interface PauseRegistration<P = any> {
-  /** The bus event that resumes the run. Absent: only a direct `runtime.resume(runId, patch)` does. */
+  /**
+   * The bus event that resumes the run. Absent: only a direct `runtime.resume(runId, patch)` does.
+   * Not `"*"`: that is the bus's wildcard, never emitted itself.
+   */
   event?: string;
   /** Conditions the event payload must all meet (AND). */
   conditions?: Condition[];
@@ -12,8 +16,12 @@ export interface PauseRegistration<P = any> {
   /** How long to wait before the wait times out, in milliseconds (> 0). */
   timeoutMs?: number;
   /**
-   * The state patch the run resumes with when `timeoutMs` passes (plain JSON; default
-   * `{ pauseTimedOut: true }`), so the next stage can branch on it.
+   * The state patch the run resumes with when `timeoutMs` passes (default `{ pauseTimedOut: true }`),
+   * so the next stage can branch on it. It is checkpointed, so it must be plain JSON all the way
+   * down: plain objects and arrays of strings, finite numbers, booleans and `null` (no `Date`, `Map`,
+   * class instance, `Infinity`, `NaN`, function, cycle, `undefined` in an array; at most 32 levels
+   * deep). Keys whose value is `undefined` are left out, as JSON does. It is deep-copied at
+   * registration, so later edits to the object do not change the wait.
    */
   timeoutPatch?: Record<string, unknown>;
   /** A caller-chosen id (default: generated). Must be unique among this service's pending waits. */
@@ -78,6 +86,10 @@ function defaultCreateId(): string {
   return `wait-${idPrefix}-${idCounter.toString(36)}`;
 }
 
+// The bus's wildcard: "*" handlers receive (type, payload) for every event, and "*" itself cannot be
+// emitted, so a wait on it would be resumed by any event (with the event name as payload) or never.
+const BUS_WILDCARD = "*";
+
 function invalid(field: string, message: string): SystemError {
   return new SystemError("INVALID_INPUT", `pause.register: ${field} ${message}`, { details: { field } });
 }
@@ -125,7 +137,9 @@ export class PauseService {
    * Validates `registration`, sends its plain data to the sink and keeps its `patch` mapper.
    *
    * @throws SystemError `INVALID_INPUT` naming the bad field (`registration.event`,
-   * `registration.conditions[0].op`, …); `DUPLICATE_KEY` when `id` is already pending.
+   * `registration.conditions[0].value`, `registration.timeoutPatch.a`, …): an `event` of `"*"`, a
+   * condition value JSON cannot carry (`Infinity`, `NaN`), a `timeoutPatch` that is not plain JSON;
+   * `DUPLICATE_KEY` when `id` is already pending.
    * Whatever the sink throws (e.g. the run already ended) propagates, and nothing is kept.
    */
   register(registration: PauseRegistration): PauseHandle {
@@ -137,6 +151,12 @@ export class PauseService {
       throw invalid(
         "registration.event",
         "must be a non-empty string, or omitted to wait for a direct resume",
+      );
+    }
+    if (event === BUS_WILDCARD) {
+      throw invalid(
+        "registration.event",
+        `"${BUS_WILDCARD}" is the event bus's wildcard and cannot be waited on (it is never emitted); name the event that should resume the run`,
       );
     }
     if (conditions !== undefined)
@@ -153,18 +173,8 @@ export class PauseService {
     let timeoutPatchCopy: Record<string, unknown> | undefined;
     if (timeoutPatch !== undefined) {
       if (timeoutMs === undefined) throw invalid("registration.timeoutPatch", "needs timeoutMs");
-      try {
-        timeoutPatchCopy = JSON.parse(JSON.stringify(timeoutPatch));
-      } catch {
-        timeoutPatchCopy = undefined;
-      }
-      if (
-        typeof timeoutPatchCopy !== "object" ||
-        timeoutPatchCopy === null ||
-        Array.isArray(timeoutPatchCopy)
-      ) {
-        throw invalid("registration.timeoutPatch", "must be a JSON-serialisable plain object");
-      }
+      // A deep copy: checkpoints keep it, so neither the caller's later edits nor JSON may change it.
+      timeoutPatchCopy = copyJsonObject(timeoutPatch, "registration.timeoutPatch", invalid);
     }
     if (id !== undefined && (typeof id !== "string" || id.length === 0)) {
       throw invalid("registration.id", "must be a non-empty string, or omitted to generate one");

@@ -228,12 +228,23 @@ describe("validateConditions", () => {
 
   it("checks values against the operator", () => {
     expect(failure([{ path: "a", op: ">", value: true }]).message).toMatch(
-      /conditions\[0\]\.value: ">" needs a number or a string/,
+      /conditions\[0\]\.value: ">" needs a finite number or a string/,
     );
     expect(failure([{ path: "a", op: "<", value: Number.NaN }]).message).toMatch(/\.value/);
     expect(failure([{ path: "a", op: "==" }]).message).toMatch(/conditions\[0\]\.value/);
     expect(failure([{ path: "a", op: "==", value: { x: 1 } }]).message).toMatch(/without coercion/);
     expect(failure([{ path: "a", op: "!=", value: [1] }]).code).toBe("INVALID_DEFINITION");
     expect(failure([{ path: "a", op: "exists", value: true }]).message).toMatch(/takes no value/);
+  });
+
+  it("refuses Infinity, -Infinity and NaN, which JSON would turn into null", () => {
+    for (const op of ["==", "!=", ">", ">=", "<", "<="] as const) {
+      for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+        const e = failure([c("a", op, value)]);
+        expect(e.code).toBe("INVALID_DEFINITION");
+        expect(e.message).toMatch(/^conditions\[0\]\.value: .*finite number/);
+      }
+    }
+    expect(() => validateConditions([c("a", ">", Number.MAX_VALUE), c("b", "==", -0)])).not.toThrow();
   });
 });

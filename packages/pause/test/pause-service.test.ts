@@ -216,3 +216,91 @@ describe("PauseService timeoutPatch", () => {
     );
   });
 });
+
+describe("PauseService keeps registrations JSON-safe for checkpoints", () => {
+  const failure = (registration: unknown): SystemError => {
+    const { sink, service } = setup();
+    try {
+      service.register(registration as any);
+    } catch (e) {
+      expect(sink.requests).toEqual([]);
+      if (SystemError.is(e, "INVALID_INPUT")) return e;
+      throw e;
+    }
+    throw new Error("expected register to throw INVALID_INPUT");
+  };
+
+  it("refuses condition values JSON would turn into null", () => {
+    for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+      for (const op of [">", "<", "=="] as const) {
+        expect(failure({ event: "e", conditions: [{ path: "n", op, value }] }).message).toMatch(
+          /registration\.conditions\[0\]\.value: .*finite number/,
+        );
+      }
+    }
+  });
+
+  it("refuses a timeoutPatch that is not plain JSON all the way down, naming the path", () => {
+    class Custom {
+      k = 1;
+    }
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    const cases: Array<[unknown, RegExp]> = [
+      [{ a: new Date(0) }, /registration\.timeoutPatch\.a must be plain JSON: .*\(got a Date\)/],
+      [{ a: new Map([[1, 2]]) }, /registration\.timeoutPatch\.a must be plain JSON.*\(got a Map\)/],
+      [{ a: new Custom() }, /registration\.timeoutPatch\.a must be plain JSON.*\(got a Custom\)/],
+      [{ a: Number.POSITIVE_INFINITY }, /registration\.timeoutPatch\.a .*\(got Infinity\)/],
+      [{ a: { b: [1, Number.NaN] } }, /registration\.timeoutPatch\.a\.b\[1\] .*\(got NaN\)/],
+      [{ a: [1, undefined] }, /registration\.timeoutPatch\.a\[1\] .*\(got undefined\)/],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested
+      [{ a: [, 1] }, /registration\.timeoutPatch\.a\[0\]/],
+      [{ "odd key": () => 1 }, /registration\.timeoutPatch\["odd key"\] .*\(got a function\)/],
+      [{ a: 1n }, /registration\.timeoutPatch\.a .*\(got a bigint\)/],
+      [cyclic, /registration\.timeoutPatch\.self .*cycle/],
+      [deep, /registration\.timeoutPatch(\.d)+ nests deeper than 32 levels/],
+      [new Custom(), /registration\.timeoutPatch must be a plain object \(got a Custom\)/],
+      [[], /registration\.timeoutPatch must be a plain object \(got an array\)/],
+    ];
+    for (const [timeoutPatch, message] of cases) {
+      const e = failure({ event: "e", timeoutMs: 10, timeoutPatch });
+      expect(e.message, String(message)).toMatch(message);
+      expect(e.message).toMatch(/strings, finite numbers, booleans and null|cycle|levels|plain object/);
+    }
+  });
+
+  it("deep-copies an accepted timeoutPatch, which survives a JSON round trip unchanged", () => {
+    const { sink, service } = setup();
+    const shared = { n: 1 };
+    const timeoutPatch: Record<string, any> = {
+      nested: { list: [1, "two", true, null, { three: 3 }], shared, again: shared },
+      negativeZero: -0,
+      skipped: undefined,
+      ...JSON.parse('{"__proto__":{"p":1}}'),
+    };
+    service.register({ event: "e", timeoutMs: 10, timeoutPatch });
+    timeoutPatch.nested.list[4].three = 4;
+    shared.n = 2;
+    timeoutPatch.added = 1;
+    const kept = sink.requests[0]!.timeoutPatch!;
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(kept);
+    expect(kept).toEqual(
+      JSON.parse(
+        '{"nested":{"list":[1,"two",true,null,{"three":3}],"shared":{"n":1},"again":{"n":1}},"negativeZero":0,"__proto__":{"p":1}}',
+      ),
+    );
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+    expect(Object.hasOwn(kept, "skipped")).toBe(false);
+  });
+
+  it('refuses to wait on the bus wildcard "*"', () => {
+    expect(failure({ event: "*" }).message).toMatch(
+      /registration\.event "\*" is the event bus's wildcard and cannot be waited on/,
+    );
+    const { sink, service } = setup();
+    service.register({ event: "*.done" });
+    expect(sink.requests).toHaveLength(1);
+  });
+});

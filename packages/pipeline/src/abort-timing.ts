@@ -45,6 +45,13 @@ export class LinkedAbort implements AbortSource {
   }
 }
 
+/**
+ * The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days): Node and browsers fire a
+ * longer timer almost at once instead, so step timeouts and retry waits stay within it, and longer
+ * waits (the runtime's wait deadlines and pause windows) are reached in steps of it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** @internal Resolves after `ms`, or at once when `signal` fires; never rejects. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {

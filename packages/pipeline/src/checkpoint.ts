@@ -56,7 +56,21 @@ export function assertCheckpoint<S extends object>(
   }
 }
 
-/** @internal A checkpoint: plain data only, detached from the live state and request list. */
+/**
+ * A pause request as the checkpoint keeps it. A frozen request (as `PauseService` sends) cannot
+ * change, so it is shared; any other is copied shallowly, so the requester's later edits to its
+ * fields do not reach the checkpoint. Requests are plain data: one level of copy detaches them.
+ */
+function detachRequest(request: PauseRequest): PauseRequest {
+  return Object.isFrozen(request) ? request : { ...request };
+}
+
+/**
+ * @internal A checkpoint of plain data. Detached from the live run: `state` is a shallow copy of the
+ * state (its nested values are shared with the store), `pause` is a new array of the requests, each
+ * shallowly copied unless frozen. Shared: `event`, the trigger event itself (not copied, to keep
+ * pausing cheap; it must be treated as immutable).
+ */
 export function createCheckpoint<S extends object>(
   runId: string,
   pipeline: CompiledPipeline<S>,
@@ -74,7 +88,7 @@ export function createCheckpoint<S extends object>(
     nextStageId: nextStage < pipeline.stages.length ? pipeline.stages[nextStage]!.id : null,
     state: { ...state } as S,
     event,
-    pause: pause.slice(),
+    pause: pause.map(detachRequest),
     seq,
   };
 }

@@ -1,3 +1,4 @@
+export { MAX_TIMER_MS } from "./abort-timing.js";
 export { Pipeline } from "./pipeline.js";
 export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline-registry.js";
 export { PipelineRun } from "./pipeline-run.js";

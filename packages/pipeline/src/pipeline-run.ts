@@ -1,5 +1,12 @@
 import { err, ok, SystemError } from "@sluice/errors";
-import { type AbortSource, isThenable, LinkedAbort, sleep, withTimeout } from "./abort-timing.js";
+import {
+  type AbortSource,
+  isThenable,
+  LinkedAbort,
+  MAX_TIMER_MS,
+  sleep,
+  withTimeout,
+} from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
 import { RunScope } from "./run-scope.js";
@@ -171,7 +178,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
    * Asks the run to pause once the current stage has finished: the next stage does not start and
    * the result is `paused` with a checkpoint whose `pause` lists every request made meanwhile. A
    * request in the last stage still pauses (the checkpoint then has no stage left to run). If the
-   * stage fails or the run is aborted, the requests are dropped.
+   * stage fails or the run is aborted, the requests are dropped. The checkpoint keeps a shallow copy
+   * of `request`, made when the run pauses (or `request` itself when it is frozen): edits to its
+   * fields after that do not reach the checkpoint.
    *
    * @throws SystemError `INVALID_STATE` when the run is not running; `INVALID_INPUT` when `request`
    * is not an object.
@@ -675,7 +684,13 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         );
         return error;
       }
-      const delayMs = Math.min(step.backoffMs * step.factor ** (attempt - 1), step.maxBackoffMs);
+      // Clamped to the longest timer: without maxBackoffMs the growing delay would pass it, and
+      // setTimeout would then fire after 1 ms instead of waiting.
+      const delayMs = Math.min(
+        step.backoffMs * step.factor ** (attempt - 1),
+        step.maxBackoffMs,
+        MAX_TIMER_MS,
+      );
       this.emit(
         "step.retried",
         stage.id,

@@ -81,15 +81,22 @@ export interface StepContext<S extends object = PipelineState> {
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
 }
 
-/** How often a step is tried, and how long to wait between tries. */
+/**
+ * How often a step is tried, and how long to wait between tries. The wait before try `n + 1` is
+ * `backoffMs * factor ** (n - 1)`, capped by `maxBackoffMs` and always by 2147483647 ms (about
+ * 24.8 days, the longest timer `setTimeout` supports; a longer one would fire at once).
+ */
 export interface RetryPolicy {
   /** Total tries, including the first; an integer ≥ 1. */
   attempts: number;
-  /** Wait before the first retry, in ms (default 0). */
+  /** Wait before the first retry, in ms (default 0; at most 2147483647). */
   backoffMs?: number;
   /** Multiplier applied to the wait after each retry (default 2; ≥ 1). */
   factor?: number;
-  /** Upper bound of any single wait, in ms (default: unbounded). */
+  /**
+   * Upper bound of any single wait, in ms (at most 2147483647). Default: none beyond the engine's
+   * own cap of 2147483647 ms.
+   */
   maxBackoffMs?: number;
 }
 
@@ -104,7 +111,10 @@ export interface StepDefinition<S extends object = PipelineState> {
   action: (ctx: StepContext<S>) => Partial<S> | void | Promise<Partial<S> | void>;
   /** Retries on failure or timeout (never on abort). */
   retry?: RetryPolicy;
-  /** Per-attempt time limit in ms; past it the attempt fails with `TIMEOUT` and its signal fires. */
+  /**
+   * Per-attempt time limit in ms (> 0, at most 2147483647, about 24.8 days); past it the attempt
+   * fails with `TIMEOUT` and its signal fires.
+   */
   timeoutMs?: number;
   /** Evaluated once before the first attempt; `false` skips the step (`step.skipped`). */
   when?: (ctx: StepContext<S>) => boolean | Promise<boolean>;
@@ -129,12 +139,21 @@ export interface PipelineDefinition<S extends object = PipelineState> {
   stages: StageDefinition<S>[];
 }
 
-/** An opaque, JSON-serialisable request to pause, handed over by the pause service. */
+/**
+ * An opaque, JSON-serialisable request to pause, handed over by the pause service: plain data, to
+ * be treated as immutable once handed over. The checkpoint keeps a shallow copy of it (or the request
+ * itself when it is frozen), so nested values are shared with the requester.
+ */
 export type PauseRequest = { readonly [key: string]: unknown };
 
 /**
  * Everything needed to continue a paused run in a fresh process: a plain JSON value.
  * `JSON.parse(JSON.stringify(checkpoint))` restores to the same run.
+ *
+ * What is copied and what is shared with the live run: the top level of `state` and of each `pause`
+ * entry is copied (nested values are shared), and `event` is the trigger event itself, not a copy.
+ * Treat the trigger event as immutable; to keep a checkpoint that later edits cannot reach,
+ * serialise it (`JSON.stringify`).
  */
 export interface PipelineCheckpoint<S extends object = PipelineState> {
   /** Format version; always `1` for now. */
@@ -147,11 +166,14 @@ export interface PipelineCheckpoint<S extends object = PipelineState> {
   nextStage: number;
   /** Id of the stage to run next, or `null` when none is left. */
   nextStageId: string | null;
-  /** A shallow copy of the state when the run paused. */
+  /** A shallow copy of the state when the run paused (nested values are shared with the state). */
   state: S;
-  /** The event that started the run. */
+  /** The event that started the run: the same object as `RunOptions.event`, not a copy. */
   event: unknown;
-  /** Every pause request made during the stage that paused, in request order. */
+  /**
+   * Every pause request made during the stage that paused, in request order: a new array of shallow
+   * copies (a frozen request is kept as is, since it cannot change).
+   */
   pause: PauseRequest[];
   /** The last lifecycle sequence number used, so a resumed run continues the numbering. */
   seq: number;
@@ -278,7 +300,10 @@ export interface RunOptions<S extends object> {
   runId: string;
   /** The run's state; the engine reads and patches it, never copies it except into a checkpoint. */
   state: StateAccess<S>;
-  /** The event that started the run, exposed as `ctx.event`. */
+  /**
+   * The event that started the run, exposed as `ctx.event` and kept in a checkpoint by reference
+   * (never copied): treat it as immutable.
+   */
   event?: unknown;
   /** What `ctx.use` runs against. */
   dependencies?: DependencyScope<S>;

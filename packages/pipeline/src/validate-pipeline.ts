@@ -1,4 +1,5 @@
 import { describeValue, SystemError } from "@sluice/errors";
+import { MAX_TIMER_MS } from "./abort-timing.js";
 
 function fail(path: string, message: string): never {
   throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, { details: { path } });
@@ -38,16 +39,27 @@ function checkNumber(
   }
 }
 
+/** A delay the engine hands to `setTimeout`, which fires anything longer than the maximum at once. */
+function checkTimerMs(path: string, field: string, value: unknown, exclusiveMin: boolean): void {
+  checkNumber(path, field, value, 0, false, exclusiveMin);
+  if ((value as number) > MAX_TIMER_MS) {
+    fail(
+      path,
+      `"${field}" must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer setTimeout supports) (got ${describeValue(value)})`,
+    );
+  }
+}
+
 function validateRetry(path: string, retry: unknown): void {
   if (!isRecord(retry)) fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`);
   const retryPath = `${path}.retry`;
   checkNumber(retryPath, "attempts", own(retry, "attempts"), 1, true);
   const backoffMs = own(retry, "backoffMs");
-  if (backoffMs !== undefined) checkNumber(retryPath, "backoffMs", backoffMs, 0, false);
+  if (backoffMs !== undefined) checkTimerMs(retryPath, "backoffMs", backoffMs, false);
   const factor = own(retry, "factor");
   if (factor !== undefined) checkNumber(retryPath, "factor", factor, 1, false);
   const maxBackoffMs = own(retry, "maxBackoffMs");
-  if (maxBackoffMs !== undefined) checkNumber(retryPath, "maxBackoffMs", maxBackoffMs, 0, false);
+  if (maxBackoffMs !== undefined) checkTimerMs(retryPath, "maxBackoffMs", maxBackoffMs, false);
 }
 
 function validateStep(path: string, step: unknown, seen: Map<string, string>): void {
@@ -70,7 +82,7 @@ function validateStep(path: string, step: unknown, seen: Map<string, string>): v
     fail(path, `"when" must be a function returning a boolean (got ${describe(when)})`);
   }
   const timeoutMs = own(step, "timeoutMs");
-  if (timeoutMs !== undefined) checkNumber(path, "timeoutMs", timeoutMs, 0, false, true);
+  if (timeoutMs !== undefined) checkTimerMs(path, "timeoutMs", timeoutMs, true);
   const retry = own(step, "retry");
   if (retry !== undefined) validateRetry(path, retry);
 }
@@ -83,7 +95,9 @@ function validateStep(path: string, step: unknown, seen: Map<string, string>): v
  * Rejects: a non-object definition, no stages, a stage without steps, missing or empty ids,
  * duplicate stage ids, step ids used twice anywhere in the pipeline, a non-function `action` or
  * `when`, a `timeoutMs` that is not a number > 0, and a `retry` whose `attempts` is not an integer
- * ≥ 1 or whose `backoffMs` / `maxBackoffMs` are negative or whose `factor` is below 1.
+ * ≥ 1 or whose `backoffMs` / `maxBackoffMs` are negative or whose `factor` is below 1. `timeoutMs`,
+ * `backoffMs` and `maxBackoffMs` must be at most 2147483647 ms (about 24.8 days): `setTimeout`
+ * fires a longer timer at once.
  * Unknown fields are ignored.
  *
  * @param definition - the value to check (untrusted).

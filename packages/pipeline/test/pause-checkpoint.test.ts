@@ -226,6 +226,44 @@ describe("pause and checkpoint", () => {
     });
   });
 
+  it("detaches each pause request in the checkpoint and shares the trigger event, as documented", async () => {
+    let run: PipelineRun<PipelineState> | undefined;
+    const request: Record<string, unknown> = { id: "mutable", event: "go" };
+    const frozen = Object.freeze({ id: "frozen", event: "go" });
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "ask",
+          steps: [
+            {
+              id: "ask",
+              action: () => {
+                run?.requestPause(request);
+                run?.requestPause(frozen);
+                request.event = "changed after the request";
+              },
+            },
+          ],
+        },
+        { id: "next", steps: [{ id: "n", action: () => undefined }] },
+      ],
+    });
+    const event = { orderId: "o1" };
+    run = pipeline.start({ runId: "r", state: new MemoryState<PipelineState>({}), event });
+    const result = await run.execute();
+    const checkpoint = result.ok ? result.value.checkpoint! : undefined;
+    // The request was copied when the run paused, after the step's edit; later edits do not reach it.
+    expect(checkpoint?.pause).toEqual([{ id: "mutable", event: "changed after the request" }, frozen]);
+    request.event = "changed after the pause";
+    request.extra = true;
+    expect(checkpoint?.pause[0]).toEqual({ id: "mutable", event: "changed after the request" });
+    expect(checkpoint?.pause[0]).not.toBe(request);
+    // A frozen request cannot change, so it is kept as is (no copy on the pause service's path).
+    expect(checkpoint?.pause[1]).toBe(frozen);
+    // The trigger event is shared, not copied.
+    expect(checkpoint?.event).toBe(event);
+  });
+
   it("drops pause requests when the stage fails", async () => {
     let run: PipelineRun<PipelineState> | undefined;
     const pipeline = new Pipeline<PipelineState>("p", {

@@ -48,6 +48,48 @@ describe("retries", () => {
     expect(observer.trace().filter((t) => t === "step.failed:s/flaky")).toEqual([]);
   });
 
+  it("caps a growing retry wait at 2147483647 ms, the longest timer, when maxBackoffMs is not set", async () => {
+    vi.useFakeTimers();
+    const longestTimer = 2_147_483_647;
+    const attempts: number[] = [];
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "flaky",
+              // 2^30 ms, then 2^32 ms: past the longest timer, which setTimeout would fire at once
+              retry: { attempts: 3, backoffMs: 2 ** 30, factor: 4 },
+              action: (ctx) => {
+                attempts.push(ctx.attempt);
+                if (ctx.attempt < 3) throw new Error(`try ${ctx.attempt}`);
+                return { done: true };
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const observer = new RecordingObserver();
+    const pending = pipeline
+      .start({ runId: "r", state: new MemoryState<PipelineState>({}), observer })
+      .execute();
+    await vi.advanceTimersByTimeAsync(2 ** 30);
+    expect(attempts).toEqual([1, 2]);
+    const retried = observer.events.filter((e) => e.type === "step.retried");
+    expect(retried.map((e) => e.data)).toEqual([
+      { delayMs: 2 ** 30, nextAttempt: 2 },
+      { delayMs: longestTimer, nextAttempt: 3 },
+    ]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(attempts).toEqual([1, 2]);
+    await vi.advanceTimersByTimeAsync(longestTimer);
+    expect(attempts).toEqual([1, 2, 3]);
+    const result = await pending;
+    expect(result.ok && result.value.state).toEqual({ done: true });
+  });
+
   it("fails with the last attempt's error once attempts are used up", async () => {
     let calls = 0;
     const pipeline = new Pipeline("p", {

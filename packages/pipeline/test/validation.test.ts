@@ -121,8 +121,44 @@ describe("validatePipeline", () => {
       },
       'pipelines.fulfil.stages[0].steps[0].retry: "maxBackoffMs" must be a finite number ≥ 0 (got null)',
     ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMs: 30 * 24 * 3_600_000 }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "timeoutMs" must be at most 2147483647 ms (about 24.8 days, the longest timer setTimeout supports) (got 2592000000)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, backoffMs: 2 ** 31 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "backoffMs" must be at most 2147483647 ms (about 24.8 days, the longest timer setTimeout supports) (got 2147483648)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, maxBackoffMs: 1e12 } }] }] },
+      'pipelines.fulfil.stages[0].steps[0].retry: "maxBackoffMs" must be at most 2147483647 ms (about 24.8 days, the longest timer setTimeout supports) (got 1000000000000)',
+    ],
   ])("rejects %j with a message naming the path", (definition, message) => {
     expect(messageOf(definition)).toBe(message);
+  });
+
+  it("accepts timer values up to 2147483647 ms, the longest timer setTimeout supports", () => {
+    const max = 2_147_483_647;
+    expect(() =>
+      validatePipeline(
+        {
+          stages: [
+            {
+              id: "a",
+              steps: [
+                {
+                  id: "x",
+                  action,
+                  timeoutMs: max,
+                  retry: { attempts: 2, backoffMs: max, maxBackoffMs: max },
+                },
+              ],
+            },
+          ],
+        },
+        "pipelines.fulfil",
+      ),
+    ).not.toThrow();
   });
 
   it("reads own properties only, so inherited fields do not count", () => {
