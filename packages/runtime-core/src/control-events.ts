@@ -11,6 +11,13 @@ export const ControlEvent = {
   Resume: "sluice.run.resume",
 } as const;
 
+const CONTROL_EVENT_NAMES = new Set<string>(Object.values(ControlEvent));
+
+/** @internal True for the name of one of the runtime's control events. */
+export function isControlEvent(event: string): boolean {
+  return CONTROL_EVENT_NAMES.has(event);
+}
+
 /** Payloads of the control events. */
 export interface ControlEventMap {
   [ControlEvent.Abort]: { runId: string };

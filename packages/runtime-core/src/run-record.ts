@@ -60,6 +60,8 @@ export class RunRecord {
    */
   bufferWaits: readonly PauseRequestData[] = NO_WAITS;
   buffer: BufferedEvent[] | undefined = undefined;
+  /** The last bus delivery buffered for this run (the runtime's count), so it is buffered once. */
+  bufferedDelivery = 0;
   bufferOverflowReported = false;
 
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;

@@ -82,17 +82,23 @@ export class TimelineWriter {
     }
   }
 
+  /** {@link flush}, giving up after `timeoutMs`: true when everything was handed over in time. */
+  async flushWithin(timeoutMs = this.options.closeTimeoutMs ?? 5000): Promise<boolean> {
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<false>((resolve) => {
+      timeout = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const flushed = await Promise.race([this.flush().then(() => true as const), gaveUp]);
+    clearTimeout(timeout);
+    return flushed;
+  }
+
   /** Flushes and stops accepting events. Does not close the store: the host owns it. */
   async close(timeoutMs = this.options.closeTimeoutMs ?? 5000): Promise<void> {
-    let timeout: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<"timeout">((resolve) => {
-      timeout = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const outcome = await Promise.race([this.flush().then(() => "done" as const), gaveUp]);
-    clearTimeout(timeout);
+    const flushed = await this.flushWithin(timeoutMs);
     this.closed = true;
     this.clearTimer();
-    if (outcome === "timeout") {
+    if (!flushed) {
       this.options.onError(
         new SystemError("TIMEOUT", `timeline store did not finish writing within ${timeoutMs} ms of stop()`, {
           details: { pending: this.batch.length },

@@ -1,13 +1,12 @@
 import { describeValue, SystemError } from "@sluice/errors";
 import { validateConditions } from "@sluice/pause";
 import { isPlainObject } from "@sluice/store";
-import { ControlEvent } from "./control-events.js";
+import { isControlEvent } from "./control-events.js";
 import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from "./types.js";
 
 /** Service ids the runtime provides itself. */
 export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__env__"];
 
-const CONTROL_EVENTS = new Set<string>(Object.values(ControlEvent));
 const HOOKS = ["onPrepare", "onComplete", "onResume", "onCleanup", "onDispatch"] as const;
 const SCOPES = new Set(["workflow", "run", "transient"]);
 
@@ -83,10 +82,33 @@ function checkEnvLayer(env: unknown, path: string): void {
   }
 }
 
+/** The option names each mode takes (a misspelt or misplaced one is refused, not ignored). */
+const MODE_KEYS: Record<string, readonly string[]> = {
+  transient: ["type", "concurrency", "capacity"],
+  serialized: ["type", "capacity"],
+  singleton_loop: ["type", "onBusy"],
+  exclusive: ["type", "onBusy"],
+};
+const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "retention"];
+const RETENTION_KEYS = ["maxFinished", "maxAgeMs"];
+
+/**
+ * Refuses keys of `object` that are not in `known`: a typo such as `onComplet` would otherwise
+ * be ignored silently, and the hook never called. @internal
+ */
+export function onlyKnownKeys(object: object, known: readonly string[], path: string): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key))
+      throw invalid(`${path}.${key}`, `is not an option here (options: ${known.join(", ")})`);
+  }
+}
+
 function validateMode(mode: unknown): asserts mode is ExecutionMode {
   const path = "options.mode";
   if (!isPlainObject(mode))
     throw invalid(path, 'must be an object such as { type: "transient", concurrency: 10 }');
+  const type = mode.type;
+  if (typeof type === "string" && Object.hasOwn(MODE_KEYS, type)) onlyKnownKeys(mode, MODE_KEYS[type]!, path);
   const positiveInt = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
   const capacity = (v: unknown) =>
     v === undefined || v === Infinity || (Number.isInteger(v) && (v as number) >= 0);
@@ -128,6 +150,7 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
 export function validateRegisterOptions(options: unknown): asserts options is RegisterOptions<any> {
   if (options === undefined) return;
   if (!isPlainObject(options)) throw invalid("options", "must be an object");
+  onlyKnownKeys(options, REGISTER_KEYS, "options");
   if (options.mode !== undefined) validateMode(options.mode);
   for (const hook of HOOKS) {
     if (options[hook] !== undefined && typeof options[hook] !== "function") {
@@ -143,6 +166,7 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
     if (!isPlainObject(retention)) {
       throw invalid("options.retention", "must be an object such as { maxFinished: 1000 }");
     }
+    onlyKnownKeys(retention, RETENTION_KEYS, "options.retention");
     const { maxFinished, maxAgeMs } = retention as { maxFinished?: unknown; maxAgeMs?: unknown };
     if (maxFinished !== undefined && !(Number.isSafeInteger(maxFinished) && (maxFinished as number) >= 0)) {
       throw invalid("options.retention.maxFinished", "must be an integer ≥ 0 (finished runs kept)");
@@ -177,10 +201,22 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     const at = `triggers.${triggerId}`;
     if (!isPlainObject(trigger)) throw invalid(at, "must be an object with event and pipeline");
     if (!isNonEmptyString(trigger.event)) throw invalid(`${at}.event`, "must be a non-empty bus event name");
-    if (CONTROL_EVENTS.has(trigger.event)) {
+    if (isControlEvent(trigger.event)) {
       throw invalid(`${at}.event`, `"${trigger.event}" is a runtime control event; pick another event name`);
     }
-    if (!isNonEmptyString(trigger.pipeline) || !Object.hasOwn(pipelines, trigger.pipeline)) {
+    if (trigger.event === "*") {
+      throw invalid(
+        `${at}.event`,
+        `"*" is the bus's wildcard (its handlers get the event name, not a payload); name the event to trigger on`,
+      );
+    }
+    if (!isNonEmptyString(trigger.pipeline)) {
+      throw invalid(
+        `${at}.pipeline`,
+        `must be the id of one of the workflow's pipelines (pipelines: ${Object.keys(pipelines).join(", ")})`,
+      );
+    }
+    if (!Object.hasOwn(pipelines, trigger.pipeline)) {
       throw invalid(
         `${at}.pipeline`,
         `names pipeline ${describeValue(trigger.pipeline)}, which is not defined (pipelines: ${Object.keys(pipelines).join(", ")})`,

@@ -16,6 +16,7 @@ import {
   type PauseSink,
 } from "@sluice/pause";
 import {
+  MAX_TIMER_MS,
   Pipeline,
   type PipelineCheckpoint,
   type PipelineLifecycleEvent,
@@ -27,9 +28,10 @@ import {
 } from "@sluice/pipeline";
 import { isPlainObject, type StateStore, type StoreRegistry, safeAssign } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
-import { ControlEvent } from "./control-events.js";
+import { ControlEvent, isControlEvent } from "./control-events.js";
+import { logData } from "./log-data.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
-import type { DispatchRequest, PolicyHost } from "./modes/execution-policy.js";
+import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
 import { TimelineWriter } from "./timeline-writer.js";
@@ -46,12 +48,8 @@ import type {
   Workflow,
   WorkflowRuntimeOptions,
 } from "./types.js";
-import {
-  validateEnvLayer,
-  validateRegisterOptions,
-  validateServices,
-  validateWorkflowShape,
-} from "./validate-workflow.js";
+import { validateRuntimeOptions } from "./validate-runtime-options.js";
+import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
 import { type WaitIndex, WaitIndexes } from "./wait-index.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
@@ -142,8 +140,32 @@ function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResu
   return Promise.resolve(err(error, meta));
 }
 
+/** The wait with the earliest deadline (the first registered among equals), if any has one. */
+function earliestDeadline(waits: readonly PauseRequestData[]): PauseRequestData | undefined {
+  let earliest: PauseRequestData | undefined;
+  for (const wait of waits) {
+    if (wait.deadline !== undefined && (earliest === undefined || wait.deadline < earliest.deadline!))
+      earliest = wait;
+  }
+  return earliest;
+}
+
 function defaultReport(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
+}
+
+/**
+ * The host's `onError`, made safe to call from anywhere in the runtime: a reporter that throws
+ * must not strand the run or the bookkeeping that was reporting (its fault goes to the console).
+ */
+function guardedReport(onError: (error: SystemError) => void): (error: SystemError) => void {
+  return (error) => {
+    try {
+      onError(error);
+    } catch (fault) {
+      console.error(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
+    }
+  };
 }
 
 /**
@@ -199,57 +221,26 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly controlSubscriptions: Array<() => void>;
   private readonly pauseTemplate: ArtifactTemplate;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
+  /** Deregistrations still draining, by workflow id (a second call returns the first's promise). */
+  private readonly deregistering = new Map<string, Promise<boolean>>();
   private readonly runIdHead = runIdHead();
   private runCounter = 0;
+  /** While `dispatch` awaits its onDispatch report: the runs the decision started, not yet launched. */
+  private heldLaunches: string[] | undefined;
+  /** Bus deliveries checked against running runs' buffers so far (see `bufferMatching`). */
+  private bufferDeliveries = 0;
 
   constructor(options: WorkflowRuntimeOptions) {
-    if (!isPlainObject(options)) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        "new WorkflowRuntime(options): options must be an object with bus and storeRegistry",
-      );
-    }
+    validateRuntimeOptions(options);
     const { bus, storeRegistry, timelineStore } = options;
-    if (
-      bus === null ||
-      typeof bus !== "object" ||
-      typeof bus.on !== "function" ||
-      typeof bus.emit !== "function"
-    ) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        "options.bus must be an EventBus (createEventBus() from @sluice/events)",
-      );
-    }
-    if (
-      storeRegistry === null ||
-      typeof storeRegistry !== "object" ||
-      typeof storeRegistry.create !== "function"
-    ) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        "options.storeRegistry must be a StoreRegistry (new StoreRegistry() from @sluice/store)",
-      );
-    }
-    if (
-      timelineStore !== undefined &&
-      (timelineStore === null ||
-        typeof timelineStore !== "object" ||
-        typeof timelineStore.append !== "function")
-    ) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        "options.timelineStore must be a TimelineStore (append, query, delete, close)",
-      );
-    }
-    validateServices(options.services, "options.services", false);
-    validateEnvLayer(options.env, "options.env");
 
     this.bus = bus;
     this.storeRegistry = storeRegistry;
-    this.report = options.onError ?? defaultReport;
+    this.report = options.onError === undefined ? defaultReport : guardedReport(options.onError);
     this.maxBufferedPerRun = options.maxBufferedEventsPerRun ?? 64;
-    this.globalEnv = options.env ?? defaultGlobalEnv();
+    // a copy: every workflow, registered now or later, layers over the env as it was here
+    this.globalEnv = { ...(options.env ?? defaultGlobalEnv()) };
     this.writer =
       timelineStore === undefined
         ? undefined
@@ -372,12 +363,27 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Removes a workflow: releases its bus subscriptions, drops its queued runs (reported as
    * dropped), aborts its active runs and waits for them to finish, then disposes its scoped
-   * service container. Resolves `false` when no such workflow is registered.
+   * service container. Resolves `false` when no such workflow is registered; a second call while
+   * the first is still draining returns the first's promise.
+   *
+   * A run whose result is already decided (in its `onComplete` or `onCleanup` when this is
+   * called) is not waited for, so a hook may await `deregister`: the workflow's services are
+   * disposed once that run's hooks are done.
    */
-  async deregister(workflowId: string): Promise<boolean> {
+  deregister(workflowId: string): Promise<boolean> {
     const wf = this.workflows.get(workflowId);
-    if (wf === undefined) return false;
-    this.workflows.delete(workflowId);
+    if (wf === undefined) return this.deregistering.get(workflowId) ?? Promise.resolve(false);
+    const done = this.removeWorkflow(wf);
+    this.deregistering.set(workflowId, done);
+    const forget = (): void => {
+      if (this.deregistering.get(workflowId) === done) this.deregistering.delete(workflowId);
+    };
+    done.then(forget, forget);
+    return done;
+  }
+
+  private async removeWorkflow(wf: WorkflowRecord): Promise<boolean> {
+    this.workflows.delete(wf.id);
     for (const trigger of wf.triggers.values()) {
       const bindings = this.triggerIndex.get(trigger.event);
       if (bindings !== undefined) {
@@ -390,10 +396,15 @@ export class WorkflowRuntime implements RunContainerFactory {
     for (const runId of wf.policy.close())
       this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
     const finishing: Promise<RunResult>[] = [];
+    const wrappingUp: Promise<RunResult>[] = [];
     for (const record of this.runs.values()) {
       if (record.workflow !== wf) continue;
       if (record.status === "queued") {
         this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", true);
+        continue;
+      }
+      if (record.finished) {
+        wrappingUp.push(record.whenFinished());
         continue;
       }
       finishing.push(record.whenFinished());
@@ -404,14 +415,18 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.dropIdleSubscriptions();
     if (wf.parkTimer !== undefined) clearTimeout(wf.parkTimer);
     wf.parked.clear();
+    const dispose = (): Promise<void> => this.disposeWorkflowScope(wf);
+    if (wrappingUp.length === 0) await dispose();
+    else void Promise.all(wrappingUp).then(dispose);
+    return true;
+  }
+
+  private async disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
     try {
       await wf.scope.dispose();
     } catch (error) {
-      this.report(
-        SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${workflowId}" services failed`),
-      );
+      this.report(SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${wf.id}" services failed`));
     }
-    return true;
   }
 
   /** True when a workflow with this id is registered. */
@@ -521,18 +536,28 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Merges `patch` into a run's state: a running or paused run's live state, a parked run's
    * checkpoint, or a queued run's initial state. Throws `NOT_FOUND` for an unknown or finished
-   * run and `INVALID_INPUT` for a patch that is not a plain object.
+   * run, `INVALID_STATE` for a run whose result is decided (in its `onComplete`/`onCleanup`), and
+   * `INVALID_INPUT` for a patch that is not a plain object (or, for a run released past its pause
+   * window, not JSON-serialisable).
    */
   signal(runId: string, patch: Record<string, unknown>): void {
     const copy = copyUntrusted(patch, `signal(${runId}, patch): patch`);
     const record = this.runs.get(runId);
     if (record === undefined) throw this.unknownRun(runId);
+    if (record.finished) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `run ${runId} has finished (its onComplete or onCleanup is running): its state takes no more signals`,
+        { details: { runId } },
+      );
+    }
     this.applySignal(record, copy);
   }
 
   /**
    * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
-   * `onCleanup` have run). Resolves at once for a run that already finished; throws `NOT_FOUND`
+   * `onCleanup` have run). Resolves at once for a run that already finished or whose result is
+   * decided (it is in `onComplete` or `onCleanup`); throws `NOT_FOUND`
    * for a run id the runtime never knew.
    */
   async abort(runId: string): Promise<void> {
@@ -541,6 +566,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (this.workflowOfFinished(runId) !== undefined) return;
       throw this.unknownRun(runId);
     }
+    // its result is decided (it is in onComplete or onCleanup): nothing left to abort, and a hook
+    // awaiting the abort of its own run must not wait for itself
+    if (record.finished) return;
     if (record.status === "queued") {
       this.cancelQueuedRun(record.workflow, runId, "aborted by the host", false);
       return;
@@ -553,15 +581,21 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** The `RunInfo` of a run of a workflow, or `undefined`. */
   watch(workflowId: string, runId: string): RunInfo | undefined {
     const info = this.workflows.get(workflowId)?.registry.get(runId);
-    if (info === undefined) return undefined;
-    const live = this.runs.get(runId)?.pipelineRun?.currentStage;
-    return live === undefined || live === info.stage ? { ...info } : { ...info, stage: live };
+    return info === undefined ? undefined : this.withLiveStage(info);
+  }
+
+  /** `info` (a copy the caller owns) with the stage a running run is in now: the registry records stages only at status changes. */
+  private withLiveStage(info: RunInfo): RunInfo {
+    const live = info.status === "running" ? this.runs.get(info.runId)?.pipelineRun?.currentStage : undefined;
+    return live === undefined || live === info.stage ? info : { ...info, stage: live };
   }
 
   /** Every run the registries know, across all registered workflows. */
   listAllRuns(): RunInfo[] {
     const all: RunInfo[] = [];
-    for (const wf of this.workflows.values()) for (const info of wf.registry.list()) all.push(info);
+    for (const wf of this.workflows.values()) {
+      for (const info of wf.registry.list()) all.push(this.withLiveStage(info));
+    }
     return all;
   }
 
@@ -601,13 +635,30 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
    * dropped, active runs aborted and awaited), flushes the timeline and disposes global services.
+   * Calling it again returns the same promise. As with `deregister`, a run already in its
+   * `onComplete`/`onCleanup` is not waited for (a hook may await `stop()`): the timeline is
+   * flushed before this resolves, and closed with the global services once those hooks are done.
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.stopGracefully();
+    return this.stopping;
+  }
+
+  private async stopGracefully(): Promise<void> {
     this.stopped = true;
     for (const off of this.controlSubscriptions) off();
-    await Promise.all([...this.workflows.keys()].map((id) => this.deregister(id)));
+    // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
+    const wrappingUp: Promise<RunResult>[] = [];
+    for (const record of this.runs.values()) if (record.finished) wrappingUp.push(record.whenFinished());
+    await Promise.all([...this.workflows.values()].map((wf) => this.deregister(wf.id)));
     this.dropIdleSubscriptions();
+    if (wrappingUp.length === 0) return this.closeGlobals();
+    // what was written so far reaches the store before stop() resolves; closing waits for those runs
+    await this.writer?.flushWithin();
+    void Promise.all(wrappingUp).then(() => this.closeGlobals());
+  }
+
+  private async closeGlobals(): Promise<void> {
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -679,13 +730,34 @@ export class WorkflowRuntime implements RunContainerFactory {
       });
       return;
     }
-    const decision = wf.policy.accept({ triggerId, event, payload, initialState });
-    if (wf.options.onDispatch === undefined) return;
+    if (wf.options.onDispatch === undefined) {
+      wf.policy.accept({ triggerId, event, payload, initialState });
+      return;
+    }
+    // The runs this decision starts are launched once onDispatch has been told: a run's first step
+    // may run synchronously and emit events of its own, and the host must hear "started" first.
+    const outer = this.heldLaunches;
+    const held: string[] = [];
+    this.heldLaunches = held;
+    let decision: PolicyDecision;
+    try {
+      decision = wf.policy.accept({ triggerId, event, payload, initialState });
+    } finally {
+      this.heldLaunches = outer;
+    }
     const result: DispatchResult = { outcome: decision.outcome, workflowId: wf.id, triggerId, event };
     if (decision.runId !== undefined) result.runId = decision.runId;
     if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
     if (decision.reason !== undefined) result.reason = decision.reason;
     this.reportDispatch(wf, result);
+    for (let i = 0; i < held.length; i++) this.launch(wf, held[i]!);
+  }
+
+  /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
+  private launch(wf: WorkflowRecord, runId: string): void {
+    const record = this.runs.get(runId);
+    if (record !== undefined && record.status === "queued") void this.execute(record);
+    else if (record === undefined) wf.policy.runEnded(runId);
   }
 
   private reportDispatch(wf: WorkflowRecord, result: DispatchResult): void {
@@ -723,9 +795,13 @@ export class WorkflowRuntime implements RunContainerFactory {
       try {
         mapped = trigger.map(payload);
       } catch (cause) {
-        throw new SystemError("INVALID_INPUT", `workflow "${wf.id}" trigger "${triggerId}": map() threw`, {
-          cause,
-        });
+        // the reason goes into the message: an onDispatch report carries the message, not the cause
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        throw new SystemError(
+          "INVALID_INPUT",
+          `workflow "${wf.id}" trigger "${triggerId}": map() threw: ${reason}`,
+          { cause },
+        );
       }
       if (!isPlainObject(mapped)) {
         throw new SystemError(
@@ -748,18 +824,26 @@ export class WorkflowRuntime implements RunContainerFactory {
         return record.runId;
       },
       launchRun: (runId: string) => {
-        const record = this.runs.get(runId);
-        if (record !== undefined && record.status === "queued") void this.execute(record);
+        if (this.heldLaunches !== undefined) this.heldLaunches.push(runId);
+        else this.launch(wf, runId);
       },
       cancelQueuedRun: (runId: string, reason: string) => this.cancelQueuedRun(wf, runId, reason, true),
       signalRun: (runId: string, request: DispatchRequest) => {
         const record = this.runs.get(runId);
-        if (record !== undefined) this.applySignal(record, request.initialState);
+        if (record === undefined) return;
+        try {
+          this.applySignal(record, request.initialState);
+        } catch (error) {
+          this.report(
+            SystemError.from(error, "INVALID_INPUT", `workflow "${wf.id}": signalling run ${runId}`),
+          );
+        }
       },
       abortRun: (runId: string) => {
         const record = this.runs.get(runId);
         if (record !== undefined) this.abortRecord(record, "replaced by a newer run");
       },
+      isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
     };
   }
 
@@ -1007,7 +1091,14 @@ export class WorkflowRuntime implements RunContainerFactory {
       pipelineId: record.pipeline.id,
       event: record.payload,
       get signal() {
-        return (record.controller ??= new AbortController()).signal;
+        if (record.controller === undefined) {
+          // made on first read: an abort that came earlier must still show on it
+          record.controller = new AbortController();
+          if (record.abortRequested) {
+            record.controller.abort(new SystemError("ABORTED", `run ${record.runId} was aborted`));
+          }
+        }
+        return record.controller.signal;
       },
       state: () => store.get(),
       set: (patch) => store.set(patch),
@@ -1018,8 +1109,15 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** Settles the record with how its pipeline run ended (read from the run: no result object). */
   private settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult {
     const status = run.status;
-    if (status === "failed")
-      return this.finish(record, err(run.failure!, this.meta(record, run.durationMs)), run.finishedAt);
+    if (status === "failed") {
+      const failure = run.failure!;
+      const stage = failure.details?.stage;
+      return this.finish(
+        record,
+        err(failure, this.meta(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
+        run.finishedAt,
+      );
+    }
     if (status === "paused") {
       const checkpoint = run.checkpoint;
       if (checkpoint !== undefined) return this.pause(record, checkpoint);
@@ -1092,7 +1190,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private scheduleParkSweep(wf: WorkflowRecord): void {
     const first = wf.parked.values().next();
     if (first.done) return;
-    const delay = Math.max(0, first.value + wf.pauseWindowMs - Date.now());
+    // capped: a longer delay would make setTimeout fire at once; the sweep then re-arms
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, first.value + wf.pauseWindowMs - Date.now()));
     wf.parkTimer = setTimeout(() => {
       wf.parkTimer = undefined;
       const now = Date.now();
@@ -1140,22 +1239,27 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
-  /** Arms one timer for the earliest wait deadline of a parked run, if it has any. */
+  /**
+   * Arms one timer for the earliest wait deadline of a parked run, if it has any. A deadline past
+   * the longest delay a timer takes (~24.8 days) is reached in steps: the timer fires early and
+   * re-arms, instead of firing at once, as setTimeout does with a longer delay.
+   */
   private armDeadline(record: RunRecord, now: number): void {
-    let deadline = Infinity;
-    for (const wait of record.waits) {
-      if (wait.deadline !== undefined && wait.deadline < deadline) deadline = wait.deadline;
-    }
-    if (deadline === Infinity) return;
-    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), Math.max(1, deadline - now + 1));
+    const wait = earliestDeadline(record.waits);
+    if (wait === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, wait.deadline! - now + 1));
+    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), delay);
   }
 
   private onWaitDeadline(record: RunRecord): void {
     record.deadlineTimer = undefined;
     if (record.status !== "paused") return;
     const now = Date.now();
-    const expired = record.waits.find((w) => w.deadline !== undefined && w.deadline <= now);
-    if (expired === undefined) {
+    // The earliest deadline decides: with several expired (a stage that outlasted them all), the
+    // run resumes with the patch of the wait that timed out first.
+    const expired = earliestDeadline(record.waits);
+    if (expired === undefined) return;
+    if (expired.deadline! > now) {
       // Timers may fire a millisecond before Date.now() reaches the deadline: wait the rest.
       this.armDeadline(record, now);
       return;
@@ -1396,10 +1500,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
-  private meta(record: RunRecord, durationMs?: number): RunResultMetadata {
+  /** A result's metadata; `stage` is the stage a failed run failed in, else the one running now. */
+  private meta(record: RunRecord, durationMs?: number, failedStage?: string): RunResultMetadata {
     // Whole literals, one per shape: adding fields one by one moved every result through map
     // transitions at run time.
-    const stage = record.pipelineRun?.currentStage;
+    const stage = failedStage ?? record.pipelineRun?.currentStage;
     const duration = durationMs ?? Date.now() - record.startedAt;
     return stage === undefined
       ? {
@@ -1474,6 +1579,13 @@ export class WorkflowRuntime implements RunContainerFactory {
             `run ${record.runId} is ${record.status}: register pauses from a step while the run is running`,
           );
         }
+        if (request.event !== undefined && isControlEvent(request.event)) {
+          // a control event is the runtime's: a wait on it would turn one run's abort into another's resume
+          throw new SystemError(
+            "INVALID_INPUT",
+            `registration.event: "${request.event}" is a runtime control event; wait on an event of your own`,
+          );
+        }
         run.requestPause(request as never);
         if (request.event !== undefined) {
           this.watchEvent(record, request.event);
@@ -1499,12 +1611,14 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** Buffers the event for each running run whose buffer waits it would satisfy. */
   private bufferMatching(index: WaitIndex, event: string, payload: unknown): void {
     const candidates = index.candidates(payload);
+    // A run with two waits in the index is a candidate twice for one delivery: buffer it once.
+    // (Comparing with the last buffered payload instead lost a host's second emit of one object.)
+    const delivery = ++this.bufferDeliveries;
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
-      if (record.status !== "running") continue;
+      if (record.status !== "running" || record.bufferedDelivery === delivery) continue;
       if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
-      const last = record.buffer?.at(-1);
-      if (last !== undefined && last.payload === payload && last.event === event) continue; // listed twice
+      record.bufferedDelivery = delivery;
       this.bufferEvent(record, event, payload);
     }
   }
@@ -1579,7 +1693,16 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (record.store !== undefined) {
       record.store.set(patch);
     } else if (record.released !== undefined) {
-      record.released.patchState((state) => safeAssign(state, patch));
+      try {
+        record.released.patchState((state) => safeAssign(state, patch));
+      } catch (cause) {
+        // the released state is kept as JSON: what JSON cannot hold is refused, the state unchanged
+        throw new SystemError(
+          "INVALID_INPUT",
+          `signal(${record.runId}, patch): the run waits as a JSON checkpoint past its pause window, so the patch must be JSON-serialisable (no BigInt, no cycles)`,
+          { cause, details: { runId: record.runId } },
+        );
+      }
     } else if (record.initialState !== undefined) {
       safeAssign(record.initialState, patch);
     }
@@ -1608,6 +1731,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         );
       },
       onFields(type, runId, _pipelineId, seq, at, stage, step, attempt, level, message, data, error) {
+        if (type === "log") data = logData(data);
         // Only failures and retries carry extra facts, so the common step event allocates nothing.
         if (type !== "log" && (error !== undefined || (attempt !== undefined && attempt > 1))) {
           const extra: Record<string, unknown> =

@@ -158,3 +158,50 @@ describe("listAllRuns, registry, watch", () => {
     expect(h.runtime.watch("linear", "missing")).toBeUndefined();
   });
 });
+
+describe("where a run is", () => {
+  const twoStages: Workflow = {
+    id: "two",
+    triggers: { go: { event: "two.go", pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          { id: "one", steps: [{ id: "a", action: () => ({ a: 1 }) }] },
+          {
+            id: "two",
+            steps: [
+              {
+                id: "b",
+                action: async (ctx) => {
+                  if (ctx.state().fail) throw new Error("b fails");
+                  await new Promise((resolve) => setTimeout(resolve, 30));
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+
+  it("a failed result's metadata names the stage it failed in", async () => {
+    h = await harness();
+    await h.runtime.register(twoStages);
+    const result = await h.runtime.invoke("two", "go", { fail: true });
+    expect(result.ok).toBe(false);
+    expect(result.metadata.stage).toBe("two");
+    const completed = await h.runtime.invoke("two", "go", {});
+    expect(completed.metadata.stage).toBeUndefined();
+  });
+
+  it("listAllRuns() and watch() give a running run's current stage", async () => {
+    h = await harness();
+    await h.runtime.register(twoStages);
+    const run = h.runtime.invoke("two", "go", {});
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const [info] = h.runtime.listAllRuns();
+    expect(info).toMatchObject({ status: "running", stage: "two" });
+    expect(h.runtime.watch("two", info!.runId)).toMatchObject({ status: "running", stage: "two" });
+    await run;
+  });
+});

@@ -197,3 +197,89 @@ describe("stop", () => {
     await expect(h.runtime.register(ok)).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
 });
+
+describe("trigger events the bus cannot deliver as triggers", () => {
+  it('a trigger on "*" (the bus wildcard) is refused with INVALID_DEFINITION', async () => {
+    h = await harness();
+    const star: Workflow = { ...ok, triggers: { all: { event: "*", pipeline: "main" } } };
+    await expect(h.runtime.register(star)).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining("triggers.all.event"),
+    });
+    expect(h.runtime.hasWorkflow("wf")).toBe(false);
+  });
+
+  it("a throwing map() is reported rejected with what it threw", async () => {
+    h = await harness();
+    const reasons: Array<string | undefined> = [];
+    const mapped: Workflow = {
+      ...ok,
+      triggers: {
+        go: {
+          event: "wf.go",
+          pipeline: "main",
+          map: () => {
+            throw new Error("orderId missing");
+          },
+        },
+      },
+    };
+    await h.runtime.register(mapped, { onDispatch: (d) => void reasons.push(d.reason) });
+    h.bus.emit("wf.go", {});
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toContain("orderId missing");
+  });
+});
+
+describe("options that would be ignored are refused", () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["a misspelt hook", { onComplet: () => {} }, "options.onComplet"],
+    [
+      "concurrency on a serialized mode",
+      { mode: { type: "serialized", concurrency: 4 } },
+      "options.mode.concurrency",
+    ],
+    [
+      "onBusy on a transient mode",
+      { mode: { type: "transient", concurrency: 2, onBusy: "drop" } },
+      "options.mode.onBusy",
+    ],
+    ["a misspelt retention field", { retention: { maxFinish: 10 } }, "options.retention.maxFinish"],
+  ];
+  for (const [name, options, path] of cases) {
+    it(name, async () => {
+      h = await harness();
+      await expect(h.runtime.register(ok, options as never)).rejects.toMatchObject({
+        code: "INVALID_DEFINITION",
+        message: expect.stringContaining(path),
+      });
+      expect(h.runtime.hasWorkflow("wf")).toBe(false);
+    });
+  }
+
+  it("a trigger without a pipeline id says which pipelines there are", async () => {
+    h = await harness();
+    const typo = { ...ok, triggers: { go: { event: "wf.go", pipline: "main" } } } as unknown as Workflow;
+    await expect(h.runtime.register(typo)).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining("must be the id of one of the workflow's pipelines (pipelines: main)"),
+    });
+  });
+
+  it("new WorkflowRuntime with an unknown option is INVALID_INPUT naming it", async () => {
+    h = await harness();
+    const { WorkflowRuntime } = await import("../src/index.js");
+    const { createEventBus } = await import("@sluice/events");
+    const { StoreRegistry } = await import("@sluice/store");
+    expect(
+      () =>
+        new WorkflowRuntime({
+          bus: createEventBus(),
+          storeRegistry: new StoreRegistry(),
+          onErorr: () => {},
+        } as never),
+    ).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("options.onErorr") }),
+    );
+  });
+});

@@ -245,7 +245,49 @@ describe("timeline capture", () => {
     expect(goodEvents.some((e) => e.message === "fine")).toBe(true);
     const badEvents = await eventsOf(store, bad.metadata.runId!);
     expect(badEvents.map((e) => e.type)).toContain("run.completed");
-    expect(h.errors.some((e) => SystemError.is(e, "STORAGE_FAILED"))).toBe(true);
+    // the cyclic entry itself is kept too: its message, and data saying why it could not be copied
+    const cyclic = badEvents.find((e) => e.message === "cyclic");
+    expect(Object.keys(cyclic?.data as object)).toEqual(["unserializable"]);
+    expect(h.errors.filter((e) => SystemError.is(e, "STORAGE_FAILED"))).toEqual([]);
+  });
+
+  it("logger data is recorded as it was at the call, with errors and BigInts made JSON", async () => {
+    const store = await createMemoryTimelineStore();
+    h = await harness({ timelineStore: store });
+    await h.runtime.register({
+      ...logged,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    const progress = { done: 0 };
+                    ctx.logger.info("progress", progress);
+                    progress.done = 1;
+                    const failure = Object.assign(new TypeError("no stock"), { code: "E_STOCK" });
+                    ctx.logger.error("failed", failure);
+                    ctx.logger.info("big", { amount: 12345678901234567890n });
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const run = await h.runtime.invoke("logged", "go", {});
+    await h.runtime.flushTimeline();
+    const logs = (await eventsOf(store, run.metadata.runId!)).filter((e) => e.source === "logger");
+    expect(logs.map((e) => e.data)).toEqual([
+      { done: 0 },
+      { name: "TypeError", message: "no stock", code: "E_STOCK", stack: expect.any(String) },
+      { amount: "12345678901234567890" },
+    ]);
+    expect(h.errors).toEqual([]);
   });
 });
 

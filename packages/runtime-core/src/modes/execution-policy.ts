@@ -28,6 +28,8 @@ export interface PolicyHost {
   signalRun(runId: string, request: DispatchRequest): void;
   /** Aborts an active run. */
   abortRun(runId: string): void;
+  /** True when an active run's result is decided: it is in its `onComplete` or `onCleanup`. */
+  isDecided(runId: string): boolean;
 }
 
 /**

@@ -3,9 +3,15 @@ import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } fro
 /**
  * `singleton_loop`: at most one active run (running or paused). A request while busy is dropped,
  * signalled into the active run's state, or replaces it (the active run is aborted).
+ *
+ * A run whose result is decided (in its `onComplete` or `onCleanup`) still holds the slot, but
+ * takes no signal and has nothing left to replace: a request then, whatever `onBusy` says, waits
+ * as the one pending run and starts when the slot frees (a newer request supersedes it). So a
+ * loop that emits its next event from `onComplete` keeps going instead of losing the event.
  */
 export class SingletonLoopPolicy implements ExecutionPolicy {
   private active: string | undefined;
+  private pending: string | undefined;
   private closed = false;
 
   constructor(
@@ -17,6 +23,7 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
     if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
     const active = this.active;
     if (active === undefined) return { outcome: "started", runId: this.start(request) };
+    if (this.host.isDecided(active)) return { outcome: "queued", runId: this.queue(request) };
     switch (this.onBusy) {
       case "drop":
         return { outcome: "dropped", reason: `run ${active} is active` };
@@ -34,20 +41,35 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
   runPaused(): void {}
 
   runEnded(runId: string): void {
-    if (this.active === runId) this.active = undefined;
+    if (this.active !== runId) return;
+    this.active = this.pending;
+    this.pending = undefined;
+    if (this.active !== undefined && !this.closed) this.host.launchRun(this.active);
   }
 
-  forget(): void {}
+  forget(runId: string): void {
+    if (this.pending === runId) this.pending = undefined;
+  }
 
   close(): string[] {
     this.closed = true;
-    return [];
+    const rest = this.pending === undefined ? [] : [this.pending];
+    this.pending = undefined;
+    return rest;
   }
 
   private start(request: DispatchRequest): string {
     const runId = this.host.createRun(request);
     this.active = runId;
     this.host.launchRun(runId);
+    return runId;
+  }
+
+  private queue(request: DispatchRequest): string {
+    const superseded = this.pending;
+    const runId = this.host.createRun(request);
+    this.pending = runId;
+    if (superseded !== undefined) this.host.cancelQueuedRun(superseded, `superseded by run ${runId}`);
     return runId;
   }
 }

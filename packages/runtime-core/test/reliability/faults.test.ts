@@ -267,8 +267,9 @@ const logged: Workflow = {
               id: "log",
               action: (ctx) => {
                 const n = ctx.state().n as number;
-                // one run in ten logs data the store must refuse (a BigInt is not JSON)
-                ctx.logger.info("hello", n % 10 === 3 ? { big: BigInt(n) } : { n });
+                // one run in ten logs data the store must refuse: valid JSON, but nested deeper
+                // than a timeline event's data may be (the runtime's own copy takes it)
+                ctx.logger.info("hello", n % 10 === 3 ? { deep: nested(300) } : { n });
                 return { logged: true };
               },
             },
@@ -279,6 +280,11 @@ const logged: Workflow = {
     },
   },
 };
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
 const EVENTS_PER_RUN = 11; // run.started, 2×(stage.started, step.started, step.completed, stage.completed), log, run.completed
 
 function expectContiguous(events: readonly TimelineEvent[]) {

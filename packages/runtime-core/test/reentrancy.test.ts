@@ -1,0 +1,243 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { DispatchResult, RunResult, Workflow } from "../src/index.js";
+import { deferred, type Harness, harness, tick } from "./helpers.js";
+
+/** One stage, one step that records the state it ran with. */
+const job: Workflow = {
+  id: "job",
+  triggers: { go: { event: "job.go", pipeline: "p" } },
+  pipelines: {
+    p: { stages: [{ id: "s", steps: [{ id: "x", action: (ctx) => ({ ran: ctx.state().n }) }] }] },
+  },
+};
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+/** Resolves when `promise` settles or `ms` pass: "settled" or "pending". */
+function within(promise: Promise<unknown>, ms: number): Promise<"settled" | "pending"> {
+  return Promise.race([promise.then(() => "settled" as const), tick(ms).then(() => "pending" as const)]);
+}
+
+describe("runtime calls from a run's own hooks", () => {
+  it("awaiting abort() of the run itself in onComplete resolves at once, and the run finishes", async () => {
+    h = await harness();
+    const cleaned: string[] = [];
+    await h.runtime.register(job, {
+      onComplete: async (r) => {
+        await h.runtime.abort(r.metadata.runId!);
+      },
+      onCleanup: (info) => void cleaned.push(info.status),
+    });
+    const result = h.runtime.invoke("job", "go", { n: 1 });
+    expect(await within(result, 1_000)).toBe("settled");
+    expect((await result).ok).toBe(true);
+    expect(cleaned).toEqual(["completed"]);
+  });
+
+  it("awaiting deregister() in onComplete resolves; the run's onCleanup still runs, before the services are disposed", async () => {
+    h = await harness();
+    const order: string[] = [];
+    const usesService: Workflow = {
+      ...job,
+      services: [
+        {
+          id: "svc",
+          scope: "workflow",
+          factory: (ctx) => {
+            ctx.onCleanup(() => void order.push("disposed"));
+            return {};
+          },
+        },
+      ],
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [{ id: "x", action: async (ctx) => void (await ctx.use((d) => d.require("svc"))) }],
+            },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(usesService, {
+      onComplete: async () => {
+        await h.runtime.deregister("job");
+        order.push("deregistered");
+      },
+      onCleanup: () => void order.push("onCleanup"),
+    });
+    const result = h.runtime.invoke("job", "go", { n: 1 });
+    expect(await within(result, 1_000)).toBe("settled");
+    await expect.poll(() => order.length).toBe(3);
+    expect(order).toEqual(["deregistered", "onCleanup", "disposed"]);
+    expect(h.runtime.hasWorkflow("job")).toBe(false);
+  });
+
+  it("awaiting stop() in onComplete resolves, and the run finishes with its hooks", async () => {
+    h = await harness();
+    const order: string[] = [];
+    await h.runtime.register(job, {
+      onComplete: async () => {
+        await h.runtime.stop();
+        order.push("stopped");
+      },
+      onCleanup: () => void order.push("onCleanup"),
+    });
+    const result = h.runtime.invoke("job", "go", { n: 1 });
+    expect(await within(result, 1_000)).toBe("settled");
+    expect(order).toEqual(["stopped", "onCleanup"]);
+  });
+
+  it("a second stop() or deregister() while the first is draining returns the same promise", async () => {
+    h = await harness();
+    const release = deferred();
+    const slow: Workflow = {
+      ...job,
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
+    };
+    // the run is running when deregister aborts it; its onComplete then holds the drain open
+    await h.runtime.register(slow, { onComplete: () => release.promise });
+    const run = h.runtime.invoke("job", "go", { n: 1 });
+    await tick(5);
+    const first = h.runtime.deregister("job");
+    const second = h.runtime.deregister("job");
+    expect(second).toBe(first);
+    expect(await within(second, 20)).toBe("pending");
+    release.resolve();
+    expect(await second).toBe(true);
+    await run;
+    const stopping = h.runtime.stop();
+    expect(h.runtime.stop()).toBe(stopping);
+    await stopping;
+  });
+
+  it("onPrepare's ctx.signal shows an abort that came before the hook first read it", async () => {
+    h = await harness();
+    const seen = deferred<boolean>();
+    const started = deferred();
+    await h.runtime.register(job, {
+      onPrepare: async (ctx) => {
+        started.resolve();
+        await tick(20);
+        seen.resolve(ctx.signal.aborted);
+      },
+    });
+    const run = h.runtime.invoke("job", "go", { n: 1 });
+    await started.promise;
+    const runId = h.runtime.listAllRuns()[0]!.runId;
+    void h.runtime.abort(runId);
+    expect(await seen.promise).toBe(true);
+    const result = await run;
+    expect(result.ok && result.value.status).toBe("aborted");
+  });
+
+  it("signal() to a run whose result is decided (in onComplete) is refused with INVALID_STATE", async () => {
+    h = await harness();
+    let refused: unknown;
+    await h.runtime.register(job, {
+      onComplete: (r) => {
+        try {
+          h.runtime.signal(r.metadata.runId!, { late: true });
+        } catch (error) {
+          refused = error;
+        }
+      },
+    });
+    await h.runtime.invoke("job", "go", { n: 1 });
+    expect(refused).toMatchObject({ code: "INVALID_STATE" });
+  });
+});
+
+describe("singleton_loop: an event while the active run is in its last hooks", () => {
+  for (const onBusy of ["signal", "replace", "drop"] as const) {
+    it(`(${onBusy}) is queued and starts the next run once the slot frees: the loop keeps going`, async () => {
+      h = await harness();
+      const completed: RunResult[] = [];
+      const dispatched: DispatchResult[] = [];
+      await h.runtime.register(job, {
+        mode: { type: "singleton_loop", onBusy },
+        onDispatch: (d) => void dispatched.push(d),
+        onComplete: (r) => {
+          completed.push(r);
+          const n = (r.ok && (r.value.state.n as number)) || 0;
+          if (n < 3) h.bus.emit("job.go", { n: n + 1 });
+        },
+      });
+      h.bus.emit("job.go", { n: 1 });
+      await expect.poll(() => completed.length).toBe(3);
+      expect(completed.map((r) => r.ok && r.value.status)).toEqual(["completed", "completed", "completed"]);
+      expect(completed.map((r) => r.ok && r.value.state.ran)).toEqual([1, 2, 3]);
+      expect(dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "queued"]);
+    });
+  }
+});
+
+describe("onDispatch hears of a run before the run's first step", () => {
+  it("reports started first, even when the step runs synchronously and emits the next event", async () => {
+    h = await harness();
+    const log: string[] = [];
+    const chained: Workflow = {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    const n = ctx.state().n as number;
+                    log.push(`step ${n}`);
+                    if (n < 2) h.bus.emit("job.go", { n: n + 1 });
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    const ids = new Map<string, number>();
+    await h.runtime.register(chained, {
+      mode: { type: "transient", concurrency: 1, capacity: 10 },
+      onDispatch: (d) => {
+        ids.set(d.runId!, ids.size + 1);
+        log.push(`${d.outcome} run${ids.get(d.runId!)}`);
+      },
+    });
+    h.bus.emit("job.go", { n: 1 });
+    await expect.poll(() => log.length).toBe(4);
+    expect(log).toEqual(["started run1", "step 1", "queued run2", "step 2"]);
+  });
+
+  it("a run aborted from onDispatch before it launched gives its slot back", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    let first = true;
+    await h.runtime.register(job, {
+      mode: { type: "transient", concurrency: 1, capacity: 10 },
+      onDispatch: (d) => {
+        if (first && d.outcome === "started") {
+          first = false;
+          void h.runtime.abort(d.runId!);
+        }
+      },
+      onComplete: (r) => void completed.push(r),
+    });
+    h.bus.emit("job.go", { n: 1 });
+    h.bus.emit("job.go", { n: 2 });
+    await expect.poll(() => completed.length).toBe(1);
+    expect(completed[0]!.ok && completed[0]!.value.state.ran).toBe(2);
+    expect(
+      h.runtime
+        .listAllRuns()
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(["aborted", "completed"]);
+  });
+});
