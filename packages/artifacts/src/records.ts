@@ -31,7 +31,19 @@ export interface RecordOwner {
   readonly name: string;
 }
 
-const IDENTITY: ArtifactSerializer<unknown> = { serialize: (v) => v, deserialize: (d) => d };
+/**
+ * `serialize: true`: the value goes into the bundle as a JSON copy, so a bundle is detached from
+ * the live instance and always survives `JSON.stringify`; a value JSON cannot hold (a cycle, a
+ * BigInt) makes `export()` throw `INVALID_STATE` instead of producing a bundle that fails later.
+ */
+const AS_JSON: ArtifactSerializer<unknown> = {
+  serialize: (value) => {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`${typeof value} is not JSON-compatible`);
+    return JSON.parse(text);
+  },
+  deserialize: (data) => data,
+};
 
 /** One registered template, normalised once at `register()` so builds read plain fields. */
 export class ArtifactRecord {
@@ -64,7 +76,7 @@ export class ArtifactRecord {
     this.retry = resolveRetry(template.retries);
     this.parameterised = template.param === true;
     const s = template.serialize;
-    this.serializer = s === true ? IDENTITY : s === false || s === undefined ? undefined : s;
+    this.serializer = s === true ? AS_JSON : s === false || s === undefined ? undefined : s;
     this.slot = new Slot(this, undefined);
   }
 

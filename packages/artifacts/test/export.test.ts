@@ -120,3 +120,39 @@ describe("export and from", () => {
     expect(await c.require("v")).toBe(42);
   });
 });
+
+describe("export() with serialize: true", () => {
+  it("exports a JSON copy, detached from the live instance", async () => {
+    const c = new ArtifactContainer({ name: "c" });
+    c.register({ key: "cfg", serialize: true, factory: () => ({ theme: "dark", since: new Date(0) }) });
+    const live = await c.require<{ theme: string }>("cfg");
+    const bundle = c.export();
+    const data = bundle.artifacts[0]!.data as Record<string, unknown>;
+    expect(data).toEqual({ theme: "dark", since: "1970-01-01T00:00:00.000Z" });
+    live.theme = "light";
+    expect(data.theme).toBe("dark");
+    await c.dispose();
+  });
+
+  for (const [name, value] of [
+    [
+      "a cycle",
+      (() => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      })(),
+    ],
+    ["a BigInt", { n: 10n }],
+  ] as const) {
+    it(`a value holding ${name} makes export() throw INVALID_STATE naming the artifact`, async () => {
+      const c = new ArtifactContainer({ name: "c" });
+      c.register({ key: "bad", serialize: true, factory: () => value });
+      await c.require("bad");
+      expect(() => c.export()).toThrow(
+        expect.objectContaining({ code: "INVALID_STATE", message: expect.stringContaining('"bad"') }),
+      );
+      await c.dispose();
+    });
+  }
+});

@@ -228,7 +228,17 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
   async append(events: readonly TimelineEvent[]): Promise<void> {
     this.ensureOpen("append");
     if (!Array.isArray(events)) validateTimelineEvents(events);
-    const count = events.length;
+    let count: number;
+    try {
+      count = events.length;
+    } catch (thrown) {
+      // a Proxy passes Array.isArray, and its length may throw
+      throw new SystemError(
+        "INVALID_INPUT",
+        "timeline-memory: append(events): the events array could not be read; pass a plain array",
+        { cause: thrown, details: { path: "events" } },
+      );
+    }
     if (count === 0) return;
     this.reserve(count);
     if (!this.write(events, true)) {

@@ -362,3 +362,19 @@ describe("an event that throws when read", () => {
     });
   }
 });
+
+describe("append of an events array that throws when read", () => {
+  it("is INVALID_INPUT with the thrown value as cause, and stores nothing", async () => {
+    const store = createMemoryTimelineStore();
+    const boom = new Error("length boom");
+    const events = new Proxy([], {
+      get(target, key) {
+        if (key === "length") throw boom;
+        return Reflect.get(target, key);
+      },
+    });
+    await expect(store.append(events)).rejects.toMatchObject({ code: "INVALID_INPUT", cause: boom });
+    expect(store.size).toBe(0);
+    await store.close();
+  });
+});

@@ -158,7 +158,26 @@ export function validateTimelineEvents(events: unknown): asserts events is reado
   if (!Array.isArray(events)) {
     throw invalid(`events must be an array of TimelineEvent, got ${describe(events)}`, "events");
   }
-  for (let i = 0; i < events.length; i++) validateTimelineEvent(events[i], i);
+  // A Proxy passes Array.isArray: reading its length or an element may throw, as a getter may.
+  let length: number;
+  try {
+    length = events.length;
+  } catch (thrown) {
+    throw invalid(
+      `events could not be read (reading its length threw ${describeThrown(thrown)}); pass a plain array`,
+      "events",
+      thrown,
+    );
+  }
+  for (let i = 0; i < length; i++) {
+    let event: unknown;
+    try {
+      event = events[i];
+    } catch (thrown) {
+      throw unreadableEvent(i, thrown);
+    }
+    validateTimelineEvent(event, i);
+  }
 }
 
 function isEventField(key: string): boolean {

@@ -192,3 +192,47 @@ describe("queries and cursors", () => {
     expect(invalidMessage(() => validateDeleteFilter({ runId: "" }))).toContain("filter.runId");
   });
 });
+
+describe("validateTimelineEvents on an events array that throws when read", () => {
+  const good = {
+    id: "r:1",
+    runId: "r",
+    workflowId: "w",
+    seq: 1,
+    at: 1,
+    source: "runtime",
+    type: "run.started",
+  };
+  it("a Proxy whose length throws is INVALID_INPUT, with the thrown value as cause", () => {
+    const boom = new Error("length boom");
+    const events = new Proxy([good], {
+      get(target, key) {
+        if (key === "length") throw boom;
+        return Reflect.get(target, key);
+      },
+    });
+    expect(() => validateTimelineEvents(events)).toThrow(
+      expect.objectContaining({
+        code: "INVALID_INPUT",
+        cause: boom,
+        message: expect.stringContaining("events could not be read"),
+      }),
+    );
+  });
+  it("a Proxy whose element read throws is INVALID_INPUT naming the event", () => {
+    const boom = new Error("element boom");
+    const events = new Proxy([good, good], {
+      get(target, key) {
+        if (key === "1") throw boom;
+        return Reflect.get(target, key);
+      },
+    });
+    expect(() => validateTimelineEvents(events)).toThrow(
+      expect.objectContaining({
+        code: "INVALID_INPUT",
+        cause: boom,
+        message: expect.stringContaining("events[1]"),
+      }),
+    );
+  });
+});
