@@ -68,6 +68,8 @@ export class RunRecord {
   abortRequested = false;
   finished = false;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
+  /** Told once the run's result is decided (see `markDecided`). */
+  decidedWaiters: Array<() => void> | undefined = undefined;
   /** Resolves the promise of the `invoke` / `resume` that is executing the run's pipeline. */
   resolveRun: ((result: RunResult | Promise<RunResult>) => void) | undefined = undefined;
   /** Container-free dependency access, built on the first `ctx.use` of a run without run services. */
@@ -116,6 +118,23 @@ export class RunRecord {
     this.pauseService = undefined;
     this.directDeps = undefined;
     return container;
+  }
+
+  /** Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from now on. */
+  markDecided(): void {
+    this.finished = true;
+    const waiters = this.decidedWaiters;
+    if (waiters === undefined) return;
+    this.decidedWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once the run's result is decided (at once if it is), before its last hooks run. */
+  whenDecided(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => {
+      (this.decidedWaiters ??= []).push(resolve);
+    });
   }
 
   /** Resolves with the run's final result once it has finished. */

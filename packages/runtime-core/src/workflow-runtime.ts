@@ -140,6 +140,18 @@ function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResu
   return Promise.resolve(err(error, meta));
 }
 
+/** A run a dispatch decision started, launched once onDispatch has been told. */
+interface HeldLaunch {
+  readonly workflow: WorkflowRecord;
+  readonly runId: string;
+}
+
+/** A deregistration under way: when every run it aborted has a decided result, and when it is over. */
+interface Drain {
+  readonly decided: Promise<void>;
+  readonly done: Promise<boolean>;
+}
+
 /** The wait with the earliest deadline (the first registered among equals), if any has one. */
 function earliestDeadline(waits: readonly PauseRequestData[]): PauseRequestData | undefined {
   let earliest: PauseRequestData | undefined;
@@ -222,12 +234,14 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly pauseTemplate: ArtifactTemplate;
   private stopped = false;
   private stopping: Promise<void> | undefined;
-  /** Deregistrations still draining, by workflow id (a second call returns the first's promise). */
-  private readonly deregistering = new Map<string, Promise<boolean>>();
+  /** While stopping: resolves once every run the stop aborted has a decided result. */
+  private stopDecided: Promise<void> | undefined;
+  /** Deregistrations still draining, by workflow id. */
+  private readonly draining = new Map<string, Drain>();
   private readonly runIdHead = runIdHead();
   private runCounter = 0;
   /** While `dispatch` awaits its onDispatch report: the runs the decision started, not yet launched. */
-  private heldLaunches: string[] | undefined;
+  private heldLaunches: HeldLaunch[] | undefined;
   /** Bus deliveries checked against running runs' buffers so far (see `bufferMatching`). */
   private bufferDeliveries = 0;
 
@@ -363,26 +377,30 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Removes a workflow: releases its bus subscriptions, drops its queued runs (reported as
    * dropped), aborts its active runs and waits for them to finish, then disposes its scoped
-   * service container. Resolves `false` when no such workflow is registered; a second call while
-   * the first is still draining returns the first's promise.
+   * service container. Resolves `false` when no such workflow is registered.
    *
-   * A run whose result is already decided (in its `onComplete` or `onCleanup` when this is
-   * called) is not waited for, so a hook may await `deregister`: the workflow's services are
-   * disposed once that run's hooks are done.
+   * Safe to await from a run's `onComplete`: a run whose result is already decided is not waited
+   * for (the workflow's services are disposed once its hooks are done), and a call made while an
+   * earlier one drains resolves as soon as every run that one aborted has a decided result (the
+   * caller may be one of those runs' `onComplete`, which the earlier call waits for).
    */
   deregister(workflowId: string): Promise<boolean> {
     const wf = this.workflows.get(workflowId);
-    if (wf === undefined) return this.deregistering.get(workflowId) ?? Promise.resolve(false);
-    const done = this.removeWorkflow(wf);
-    this.deregistering.set(workflowId, done);
+    if (wf === undefined) {
+      const drain = this.draining.get(workflowId);
+      return drain === undefined ? Promise.resolve(false) : drain.decided.then(() => true);
+    }
+    const drain = this.removeWorkflow(wf);
+    this.draining.set(workflowId, drain);
     const forget = (): void => {
-      if (this.deregistering.get(workflowId) === done) this.deregistering.delete(workflowId);
+      if (this.draining.get(workflowId) === drain) this.draining.delete(workflowId);
     };
-    done.then(forget, forget);
-    return done;
+    drain.done.then(forget, forget);
+    return drain.done;
   }
 
-  private async removeWorkflow(wf: WorkflowRecord): Promise<boolean> {
+  /** Unhooks the workflow and aborts its runs now; the returned drain says when they are over. */
+  private removeWorkflow(wf: WorkflowRecord): Drain {
     this.workflows.delete(wf.id);
     for (const trigger of wf.triggers.values()) {
       const bindings = this.triggerIndex.get(trigger.event);
@@ -395,6 +413,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     for (const runId of wf.policy.close())
       this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
+    const deciding: Promise<void>[] = [];
     const finishing: Promise<RunResult>[] = [];
     const wrappingUp: Promise<RunResult>[] = [];
     for (const record of this.runs.values()) {
@@ -407,9 +426,21 @@ export class WorkflowRuntime implements RunContainerFactory {
         wrappingUp.push(record.whenFinished());
         continue;
       }
+      deciding.push(record.whenDecided());
       finishing.push(record.whenFinished());
       this.abortRecord(record, "the workflow was deregistered");
     }
+    return {
+      decided: Promise.all(deciding).then(() => undefined),
+      done: this.completeRemoval(wf, finishing, wrappingUp),
+    };
+  }
+
+  private async completeRemoval(
+    wf: WorkflowRecord,
+    finishing: Promise<RunResult>[],
+    wrappingUp: Promise<RunResult>[],
+  ): Promise<boolean> {
     await Promise.all(finishing);
     // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
     this.dropIdleSubscriptions();
@@ -536,7 +567,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Merges `patch` into a run's state: a running or paused run's live state, a parked run's
    * checkpoint, or a queued run's initial state. Throws `NOT_FOUND` for an unknown or finished
-   * run, `INVALID_STATE` for a run whose result is decided (in its `onComplete`/`onCleanup`), and
+   * run, `INVALID_STATE` for a run whose result is decided (in its `onComplete`), and
    * `INVALID_INPUT` for a patch that is not a plain object (or, for a run released past its pause
    * window, not JSON-serialisable).
    */
@@ -547,7 +578,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (record.finished) {
       throw new SystemError(
         "INVALID_STATE",
-        `run ${runId} has finished (its onComplete or onCleanup is running): its state takes no more signals`,
+        `run ${runId} has finished (its onComplete is running): its state takes no more signals`,
         { details: { runId } },
       );
     }
@@ -557,7 +588,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
    * `onCleanup` have run). Resolves at once for a run that already finished or whose result is
-   * decided (it is in `onComplete` or `onCleanup`); throws `NOT_FOUND`
+   * decided (it is in `onComplete`); throws `NOT_FOUND`
    * for a run id the runtime never knew.
    */
   async abort(runId: string): Promise<void> {
@@ -566,7 +597,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (this.workflowOfFinished(runId) !== undefined) return;
       throw this.unknownRun(runId);
     }
-    // its result is decided (it is in onComplete or onCleanup): nothing left to abort, and a hook
+    // its result is decided (it is in onComplete): nothing left to abort, and a hook
     // awaiting the abort of its own run must not wait for itself
     if (record.finished) return;
     if (record.status === "queued") {
@@ -634,23 +665,33 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
-   * dropped, active runs aborted and awaited), flushes the timeline and disposes global services.
-   * Calling it again returns the same promise. As with `deregister`, a run already in its
-   * `onComplete`/`onCleanup` is not waited for (a hook may await `stop()`): the timeline is
-   * flushed before this resolves, and closed with the global services once those hooks are done.
+   * dropped, active runs aborted and awaited, deregistrations already under way awaited too),
+   * flushes the timeline and disposes global services.
+   *
+   * Safe to await from a run's `onComplete`, as `deregister` is: runs already in `onComplete` are
+   * not waited for (the timeline is flushed before this resolves, and closed with the global
+   * services once their hooks are done), and a later call while stopping resolves once every run
+   * has a decided result.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.stopGracefully();
-    return this.stopping;
-  }
-
-  private async stopGracefully(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopDecided!;
     this.stopped = true;
     for (const off of this.controlSubscriptions) off();
     // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
     const wrappingUp: Promise<RunResult>[] = [];
     for (const record of this.runs.values()) if (record.finished) wrappingUp.push(record.whenFinished());
-    await Promise.all([...this.workflows.values()].map((wf) => this.deregister(wf.id)));
+    for (const id of [...this.workflows.keys()]) void this.deregister(id);
+    const drains = [...this.draining.values()];
+    this.stopDecided = Promise.all(drains.map((drain) => drain.decided)).then(() => undefined);
+    this.stopping = this.completeStop(
+      drains.map((drain) => drain.done),
+      wrappingUp,
+    );
+    return this.stopping;
+  }
+
+  private async completeStop(removals: Promise<boolean>[], wrappingUp: Promise<RunResult>[]): Promise<void> {
+    await Promise.all(removals);
     this.dropIdleSubscriptions();
     if (wrappingUp.length === 0) return this.closeGlobals();
     // what was written so far reaches the store before stop() resolves; closing waits for those runs
@@ -659,6 +700,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private async closeGlobals(): Promise<void> {
+    // runs that were in their last hooks released their wait subscriptions since: none may stay
+    this.dropIdleSubscriptions();
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -737,7 +780,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     // The runs this decision starts are launched once onDispatch has been told: a run's first step
     // may run synchronously and emit events of its own, and the host must hear "started" first.
     const outer = this.heldLaunches;
-    const held: string[] = [];
+    const held: HeldLaunch[] = [];
     this.heldLaunches = held;
     let decision: PolicyDecision;
     try {
@@ -750,7 +793,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
     if (decision.reason !== undefined) result.reason = decision.reason;
     this.reportDispatch(wf, result);
-    for (let i = 0; i < held.length; i++) this.launch(wf, held[i]!);
+    for (let i = 0; i < held.length; i++) this.launch(held[i]!.workflow, held[i]!.runId);
   }
 
   /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
@@ -824,19 +867,19 @@ export class WorkflowRuntime implements RunContainerFactory {
         return record.runId;
       },
       launchRun: (runId: string) => {
-        if (this.heldLaunches !== undefined) this.heldLaunches.push(runId);
+        // (a hook run during the decision may start another workflow's run: each keeps its own)
+        if (this.heldLaunches !== undefined) this.heldLaunches.push({ workflow: wf, runId });
         else this.launch(wf, runId);
       },
       cancelQueuedRun: (runId: string, reason: string) => this.cancelQueuedRun(wf, runId, reason, true),
       signalRun: (runId: string, request: DispatchRequest) => {
         const record = this.runs.get(runId);
-        if (record === undefined) return;
+        if (record === undefined) return `run ${runId} is not active`;
         try {
           this.applySignal(record, request.initialState);
+          return undefined;
         } catch (error) {
-          this.report(
-            SystemError.from(error, "INVALID_INPUT", `workflow "${wf.id}": signalling run ${runId}`),
-          );
+          return error instanceof Error ? error.message : String(error);
         }
       },
       abortRun: (runId: string) => {
@@ -1373,7 +1416,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "queued") return;
     wf.policy.forget(runId);
-    record.finished = true;
+    record.markDecided();
     record.status = "aborted";
     this.forgetRun(record);
     wf.registry.setStatus(
@@ -1408,7 +1451,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    */
   private finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
     if (record.finished) return result;
-    record.finished = true;
+    record.markDecided();
     const status: RunInfo["status"] = result.ok
       ? result.value.status === "aborted"
         ? "aborted"

@@ -92,27 +92,112 @@ describe("runtime calls from a run's own hooks", () => {
     expect(order).toEqual(["stopped", "onCleanup"]);
   });
 
-  it("a second stop() or deregister() while the first is draining returns the same promise", async () => {
+  it("a run aborted by deregister() or stop() may await the same call from its onComplete: neither hangs", async () => {
+    for (const call of ["deregister", "stop"] as const) {
+      h = await harness();
+      const order: string[] = [];
+      const slow: Workflow = {
+        ...job,
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
+      };
+      await h.runtime.register(slow, {
+        onComplete: async () => {
+          await (call === "stop" ? h.runtime.stop() : h.runtime.deregister("job"));
+          order.push("hook's call resolved");
+        },
+        onCleanup: () => void order.push("onCleanup"),
+      });
+      const run = h.runtime.invoke("job", "go", { n: 1 });
+      await tick(5);
+      const host = call === "stop" ? h.runtime.stop() : h.runtime.deregister("job");
+      expect(await within(Promise.all([host, run]), 1_000)).toBe("settled");
+      expect(order).toEqual(["hook's call resolved", "onCleanup"]);
+    }
+  });
+
+  it("a later deregister() while the first drains resolves once the aborted runs' results are decided", async () => {
     h = await harness();
     const release = deferred();
     const slow: Workflow = {
       ...job,
       pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
     };
-    // the run is running when deregister aborts it; its onComplete then holds the drain open
+    // the run is running when deregister aborts it; its onComplete then holds the first call open
     await h.runtime.register(slow, { onComplete: () => release.promise });
     const run = h.runtime.invoke("job", "go", { n: 1 });
     await tick(5);
     const first = h.runtime.deregister("job");
     const second = h.runtime.deregister("job");
-    expect(second).toBe(first);
-    expect(await within(second, 20)).toBe("pending");
-    release.resolve();
+    expect(await within(second, 200)).toBe("settled");
     expect(await second).toBe(true);
+    expect(await within(first, 20)).toBe("pending");
+    release.resolve();
+    expect(await first).toBe(true);
     await run;
-    const stopping = h.runtime.stop();
-    expect(h.runtime.stop()).toBe(stopping);
-    await stopping;
+  });
+
+  it("stop() waits for a deregister() already under way", async () => {
+    h = await harness();
+    const order: string[] = [];
+    const release = deferred();
+    const slow: Workflow = {
+      ...job,
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
+    };
+    await h.runtime.register(slow, {
+      onComplete: async () => {
+        await release.promise;
+        order.push("onComplete end");
+      },
+    });
+    const run = h.runtime.invoke("job", "go", { n: 1 });
+    await tick(5);
+    void h.runtime.deregister("job").then(() => order.push("deregister resolved"));
+    const stopped = h.runtime.stop().then(() => order.push("stop resolved"));
+    await tick(10);
+    release.resolve();
+    await stopped;
+    await run;
+    expect(order).toEqual(["onComplete end", "deregister resolved", "stop resolved"]);
+  });
+
+  it("stop() awaited from onComplete leaves no subscription on the bus", async () => {
+    h = await harness();
+    const listening = () => h.bus.listenerCount();
+    const waits: Workflow = {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({
+                      event: "approve",
+                    });
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    };
+    const stopped = deferred();
+    await h.runtime.register(waits, {
+      onComplete: async () => {
+        await h.runtime.stop();
+        stopped.resolve();
+      },
+    });
+    await h.runtime.invoke("job", "go", { n: 1 });
+    h.bus.emit("approve", {});
+    await stopped.promise;
+    await expect.poll(listening).toBe(0);
   });
 
   it("onPrepare's ctx.signal shows an abort that came before the hook first read it", async () => {
@@ -153,6 +238,89 @@ describe("runtime calls from a run's own hooks", () => {
 });
 
 describe("singleton_loop: an event while the active run is in its last hooks", () => {
+  it("(replace) an event emitted from the replaced run's onComplete cannot make a second active run", async () => {
+    h = await harness();
+    const outcomes: string[] = [];
+    let emitted = false;
+    const parks: Workflow = {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({}) }] },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(parks, {
+      mode: { type: "singleton_loop", onBusy: "replace" },
+      onDispatch: (d) => void outcomes.push(d.outcome),
+      onComplete: (r) => {
+        if (!emitted && r.ok && r.value.status === "aborted") {
+          emitted = true;
+          h.bus.emit("job.go", { n: 3 });
+        }
+      },
+    });
+    h.bus.emit("job.go", { n: 1 });
+    await tick(10);
+    h.bus.emit("job.go", { n: 2 });
+    await tick(20);
+    expect(outcomes).toEqual(["started", "replaced", "replaced"]);
+    const active = h.runtime.listAllRuns().filter((r) => r.status === "running" || r.status === "paused");
+    expect(active).toHaveLength(1);
+  });
+
+  it("(signal) a signal the active run refuses is reported rejected with the reason", async () => {
+    h = await harness({ env: {} });
+    const reports: DispatchResult[] = [];
+    const parks: Workflow = {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({}) }] },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(
+      { ...parks, triggers: { go: { event: "job.go", pipeline: "p", map: (p: any) => p } } },
+      {
+        mode: { type: "singleton_loop", onBusy: "signal" },
+        pauseWindowMs: 0,
+        onDispatch: (d) => void reports.push(d),
+      },
+    );
+    h.bus.emit("job.go", { n: 1 });
+    await tick(20); // parked and released: its state is a JSON checkpoint now
+    h.bus.emit("job.go", { big: 1n });
+    expect(reports.map((d) => d.outcome)).toEqual(["started", "rejected"]);
+    expect(reports[1]!.reason).toContain("JSON");
+  });
+
   for (const onBusy of ["signal", "replace", "drop"] as const) {
     it(`(${onBusy}) is queued and starts the next run once the slot frees: the loop keeps going`, async () => {
       h = await harness();
@@ -239,5 +407,59 @@ describe("onDispatch hears of a run before the run's first step", () => {
         .map((r) => r.status)
         .sort(),
     ).toEqual(["aborted", "completed"]);
+  });
+});
+
+describe("a run of another workflow started while a dispatch decision is taken", () => {
+  it("is launched, or released when aborted, against its own workflow's mode", async () => {
+    h = await harness();
+    await h.runtime.register(
+      { ...job, id: "B", triggers: { go: { event: "b.go", pipeline: "p" } } },
+      { mode: { type: "exclusive", onBusy: "reject" } },
+    );
+    const parks: Workflow = {
+      id: "A",
+      triggers: { go: { event: "a.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(parks, {
+      mode: { type: "singleton_loop", onBusy: "replace" },
+      onDispatch: () => {},
+      onComplete: () => {
+        // the replaced A run kicks a B run, then cancels it before A's dispatch has finished
+        h.bus.emit("b.go", {});
+        const b = h.runtime.listAllRuns().find((r) => r.workflowId === "B" && r.status === "queued");
+        if (b !== undefined) void h.runtime.abort(b.runId);
+      },
+    });
+    h.bus.emit("a.go", {});
+    await tick(10);
+    h.bus.emit("a.go", {});
+    await tick(10);
+    for (let i = 0; i < 3; i++) {
+      h.bus.emit("b.go", {});
+      await tick(10);
+    }
+    const b = h.runtime
+      .listAllRuns()
+      .filter((r) => r.workflowId === "B")
+      .map((r) => r.status);
+    expect(b.sort()).toEqual(["aborted", "completed", "completed", "completed"]);
   });
 });

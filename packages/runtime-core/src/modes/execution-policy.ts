@@ -24,11 +24,11 @@ export interface PolicyHost {
   launchRun(runId: string): void;
   /** Cancels a created run that never started (reported through `onDispatch` as dropped). */
   cancelQueuedRun(runId: string, reason: string): void;
-  /** Merges the request's initial state into an active run's state. */
-  signalRun(runId: string, request: DispatchRequest): void;
+  /** Merges the request's initial state into an active run's state; returns why it could not, if it could not. */
+  signalRun(runId: string, request: DispatchRequest): string | undefined;
   /** Aborts an active run. */
   abortRun(runId: string): void;
-  /** True when an active run's result is decided: it is in its `onComplete` or `onCleanup`. */
+  /** True when an active run's result is decided: it is in its `onComplete` (it holds its slot until bookkeeping). */
   isDecided(runId: string): boolean;
 }
 

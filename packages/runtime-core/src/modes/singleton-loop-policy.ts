@@ -4,7 +4,7 @@ import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } fro
  * `singleton_loop`: at most one active run (running or paused). A request while busy is dropped,
  * signalled into the active run's state, or replaces it (the active run is aborted).
  *
- * A run whose result is decided (in its `onComplete` or `onCleanup`) still holds the slot, but
+ * A run whose result is decided (in its `onComplete`; the slot is released before `onCleanup`) still holds the slot, but
  * takes no signal and has nothing left to replace: a request then, whatever `onBusy` says, waits
  * as the one pending run and starts when the slot frees (a newer request supersedes it). So a
  * loop that emits its next event from `onComplete` keeps going instead of losing the event.
@@ -27,13 +27,20 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
     switch (this.onBusy) {
       case "drop":
         return { outcome: "dropped", reason: `run ${active} is active` };
-      case "signal":
-        this.host.signalRun(active, request);
-        return { outcome: "signalled", runId: active };
+      case "signal": {
+        const refused = this.host.signalRun(active, request);
+        return refused === undefined
+          ? { outcome: "signalled", runId: active }
+          : { outcome: "rejected", reason: refused };
+      }
       case "replace": {
-        this.active = undefined;
+        // The replacement is the active run before the old one is aborted: aborting a paused run
+        // runs its onComplete at once, and an event it emits must find the slot taken.
+        const runId = this.host.createRun(request);
+        this.active = runId;
         this.host.abortRun(active);
-        return { outcome: "replaced", runId: this.start(request), replacedRunId: active };
+        this.host.launchRun(runId);
+        return { outcome: "replaced", runId, replacedRunId: active };
       }
     }
   }
