@@ -13,7 +13,8 @@ import type {
   TimelineRunStatus,
   TimelineRunSummary,
 } from "./layout-types.js";
-import { assertTimelineEvents } from "./validate-events.js";
+import { timeScale } from "./time-scale.js";
+import { type ReadEvent, readTimelineEvents } from "./validate-events.js";
 
 const LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"]);
 
@@ -50,25 +51,13 @@ interface RunDraft {
   message?: string;
 }
 
-function own(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null && Object.hasOwn(value, key)
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
-
 /** The event's message, else the `data.error.message` the runtime records with failures. */
-function errorMessage(event: TimelineEvent): string | undefined {
+function errorMessage(event: ReadEvent): string | undefined {
   if (typeof event.message === "string" && event.message !== "") return event.message;
-  const message = own(own(event.data, "error"), "message");
-  return typeof message === "string" ? message : undefined;
+  return event.dataErrorMessage;
 }
 
-function attemptOf(event: TimelineEvent): number | undefined {
-  const attempt = own(event.data, "attempt");
-  return typeof attempt === "number" && Number.isFinite(attempt) ? attempt : undefined;
-}
-
-function bySeq(a: TimelineEvent, b: TimelineEvent): number {
+function bySeq(a: ReadEvent, b: ReadEvent): number {
   return a.seq - b.seq || a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
@@ -77,7 +66,7 @@ function closeBar(
   open: Map<string, Draft>,
   key: string,
   draft: RunDraft,
-  event: TimelineEvent,
+  event: ReadEvent,
   kind: "stage" | "step",
   status: TimelineBarStatus,
 ): void {
@@ -97,7 +86,7 @@ function closeBar(
     const message = errorMessage(event);
     if (message !== undefined) bar.message = message;
   }
-  const attempt = attemptOf(event);
+  const attempt = event.attempt;
   if (attempt !== undefined) bar.attempt = attempt;
 }
 
@@ -105,7 +94,7 @@ function openBar(
   open: Map<string, Draft>,
   key: string,
   draft: RunDraft,
-  event: TimelineEvent,
+  event: ReadEvent,
   kind: "stage" | "step",
 ) {
   const bar: Draft = {
@@ -117,7 +106,7 @@ function openBar(
     status: "running",
   };
   if (kind === "step" && event.step !== undefined) bar.step = event.step;
-  const attempt = attemptOf(event);
+  const attempt = event.attempt;
   if (attempt !== undefined) bar.attempt = attempt;
   // A second start without a close (lost events) leaves the first one as an instant.
   const previous = open.get(key);
@@ -126,7 +115,39 @@ function openBar(
   draft.bars.push(bar);
 }
 
-function draftRun(events: TimelineEvent[]): RunDraft {
+/**
+ * Handles `run.paused`; returns the pause it leaves open. A run cannot pause again without resuming
+ * first, so a repeated `run.paused` (no `run.resumed` in between) continues the open pause: the run
+ * shows one paused stretch, from when it paused to when it resumed, never two overlapping ones or
+ * a first pause that looks as if it never ended. The repeat only fills in what the first did not name.
+ */
+function pauseRun(draft: RunDraft, open: PauseDraft | undefined, event: ReadEvent): PauseDraft {
+  draft.status = "paused";
+  if (open !== undefined) {
+    if (open.stage === undefined && event.stage !== undefined) open.stage = event.stage;
+    if (open.nextStage === undefined && event.nextStage !== undefined) open.nextStage = event.nextStage;
+    return open;
+  }
+  const pause: PauseDraft = { start: event.at, end: event.at, open: true };
+  if (event.stage !== undefined) pause.stage = event.stage;
+  if (event.nextStage !== undefined) pause.nextStage = event.nextStage;
+  draft.pauses.push(pause);
+  return pause;
+}
+
+/** Handles `run.resumed`: closes the open pause, if any, and marks the resume; no pause is left open. */
+function resumeRun(draft: RunDraft, open: PauseDraft | undefined, event: ReadEvent): undefined {
+  draft.status = "running";
+  if (open !== undefined) {
+    open.end = Math.max(open.start, event.at);
+    open.open = false;
+    if (open.nextStage === undefined && event.nextStage !== undefined) open.nextStage = event.nextStage;
+  }
+  draft.markers.push({ kind: "resume", at: event.at, x: 0 });
+  return undefined;
+}
+
+function draftRun(events: ReadEvent[]): RunDraft {
   events.sort(bySeq);
   const head = events[0]!;
   const draft: RunDraft = {
@@ -162,28 +183,12 @@ function draftRun(events: TimelineEvent[]): RunDraft {
       case "run.started":
         draft.status = "running";
         break;
-      case "run.paused": {
-        draft.status = "paused";
-        const pause: PauseDraft = { start: event.at, end: event.at, open: true };
-        if (event.stage !== undefined) pause.stage = event.stage;
-        const next = own(event.data, "nextStage");
-        if (typeof next === "string") pause.nextStage = next;
-        draft.pauses.push(pause);
-        openPause = pause;
+      case "run.paused":
+        openPause = pauseRun(draft, openPause, event);
         break;
-      }
-      case "run.resumed": {
-        draft.status = "running";
-        if (openPause !== undefined) {
-          openPause.end = Math.max(openPause.start, event.at);
-          openPause.open = false;
-          const next = own(event.data, "nextStage");
-          if (openPause.nextStage === undefined && typeof next === "string") openPause.nextStage = next;
-          openPause = undefined;
-        }
-        draft.markers.push({ kind: "resume", at: event.at, x: 0 });
+      case "run.resumed":
+        openPause = resumeRun(draft, openPause, event);
         break;
-      }
       case "run.completed":
         draft.status = "completed";
         break;
@@ -308,28 +313,34 @@ function assertOptions(options: unknown): asserts options is TimelineLayoutOptio
  * `*.started` event to its `*.completed` / `*.failed` (or to `now` while running), paused
  * stretches, resume / failure / abort markers and logger ticks, on a shared time axis of `width`
  * pixels. Pure: the input may be in any order (runs are read in `seq` order), duplicates (same
- * `id`) count once, and nothing is mutated.
+ * `id`) count once, each event is read once, and nothing is mutated. Any finite `at` values lay
+ * out in bounded time with finite positions and widths (times 1e308 apart give a single `"0"` axis
+ * tick), and the axis has at most 1001 ticks.
  *
  * @example
  * ```ts
  * const { rows, ticks } = layoutTimeline(events, { width: 800 });
  * for (const bar of rows[0].bars) console.log(bar.kind, bar.stage, bar.x, bar.width, bar.status);
  * ```
- * @throws SystemError `INVALID_INPUT` when `events` is not an array of events or `width` is not positive.
+ * @throws SystemError `INVALID_INPUT` when `events` is not an array of events, an event cannot be
+ * read (reading it or its `data` throws: a throwing getter, a hostile `Proxy`; the message names
+ * the event and `cause` is what was thrown), or `width` is not positive.
  */
 export function layoutTimeline(
   events: readonly TimelineEvent[],
   options: TimelineLayoutOptions,
 ): TimelineLayout {
-  assertTimelineEvents(events, "layoutTimeline events");
+  // Read once, up front: a getter that throws (or changes its answer) on a later read cannot
+  // reach the layout math.
+  const read = readTimelineEvents(events, "layoutTimeline events");
   assertOptions(options);
   const { width, workflowId, runId } = options;
 
-  const byRun = new Map<string, TimelineEvent[]>();
+  const byRun = new Map<string, ReadEvent[]>();
   const seen = new Set<string>();
   const workflows = new Set<string>();
   let newest = Number.NEGATIVE_INFINITY;
-  for (const event of events) {
+  for (const event of read) {
     if (seen.has(event.id)) continue;
     seen.add(event.id);
     workflows.add(event.workflowId);
@@ -367,8 +378,8 @@ export function layoutTimeline(
     if (runEnd > end) end = runEnd;
   }
   if (shown.length === 0) start = end = now;
-  const span = Math.max(end - start, 1);
-  const toX = (t: number) => ((t - start) / span) * width;
+  const scale = timeScale(start, end, width);
+  const toX = scale.toX;
 
   const rows: TimelineRow[] = shown.map((draft) => {
     const done = finished(draft.status);
@@ -436,9 +447,9 @@ export function layoutTimeline(
   return {
     width,
     start,
-    end: start + span,
+    end: scale.end,
     now,
-    ticks: axisTicks(start, start + span, width),
+    ticks: axisTicks(start, scale.end, width),
     rows,
     workflows: [...workflows].sort(),
     runs,

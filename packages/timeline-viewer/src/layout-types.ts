@@ -55,9 +55,17 @@ export interface TimelineBar extends TimelineSpan {
   message?: string;
 }
 
-/** A stretch of time a run spent paused: `run.paused` to `run.resumed` (or to now). */
+/**
+ * A stretch of time a run spent paused: `run.paused` to `run.resumed`, or to `now` while it is
+ * still paused, or to the run's end when it ended paused. A repeated `run.paused` before the
+ * `run.resumed` continues the same pause (a run cannot pause twice without resuming in between).
+ */
 export interface TimelinePause extends TimelineSpan {
-  /** False while the run is still paused (the pause extends to `now`). */
+  /**
+   * True when a `run.resumed` ended the pause. False when none did: the run is still paused (the
+   * pause extends to `now`), or the run ended without resuming (failed, aborted or completed while
+   * paused; the pause then ends with the run, at its last event).
+   */
   resumed: boolean;
   /** The stage after which the run paused. */
   stage?: string;

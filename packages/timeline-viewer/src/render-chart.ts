@@ -7,6 +7,7 @@ import type {
   TimelineRow,
 } from "./layout-types.js";
 import type { DrawNode } from "./reconcile.js";
+import { timeScale } from "./time-scale.js";
 import { METRICS } from "./viewer-styles.js";
 
 function px(value: number): string {
@@ -218,7 +219,17 @@ function rowNode(row: TimelineRow, width: number): DrawNode {
   };
 }
 
+// A Date holds ±8.64e15 ms; a valid `at` beyond that (any finite number is) is shown as a number.
+function outsideDates(at: number): boolean {
+  return Number.isNaN(new Date(at).getTime());
+}
+
+function isoTime(at: number): string {
+  return outsideDates(at) ? `${at} ms` : new Date(at).toISOString();
+}
+
 function clockTime(at: number): string {
+  if (outsideDates(at)) return `${at} ms`;
   const d = new Date(at);
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
@@ -246,7 +257,7 @@ export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
       key: "origin",
       tag: "div",
       className: "origin",
-      attrs: { title: new Date(layout.start).toISOString() },
+      attrs: { title: isoTime(layout.start) },
       text: `from ${clockTime(layout.start)}`,
     },
   ];
@@ -263,7 +274,9 @@ export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
     grid.push({ key: `grid:${i}`, tag: "div", className: "grid-line", style: `left:${px(tick.x)}` });
   });
   if (live && layout.rows.some((row) => row.status === "running" || row.status === "paused")) {
-    const x = ((layout.now - layout.start) / (layout.end - layout.start)) * layout.width;
+    // The layout's own scale: `end - start` overflows for far-apart (finite) times, and a NaN
+    // left edge would hide the line.
+    const x = timeScale(layout.start, layout.end, layout.width).toX(layout.now);
     grid.push({
       key: "now",
       tag: "div",

@@ -1,0 +1,180 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineEvent } from "@sluice/timeline";
+import { describe, expect, it } from "vitest";
+import { layoutTimeline, type TimelineLayout } from "../src/index.js";
+import type { DrawNode } from "../src/reconcile.js";
+import { chartNodes } from "../src/render-chart.js";
+import { layoutInWorker } from "./layout-in-worker.js";
+import { runEvents } from "./synthetic-events.js";
+
+/** Every number in `value` (a layout, a row), with where it is, for finiteness checks. */
+function numbersIn(value: unknown, path = "layout"): Array<[string, number]> {
+  if (typeof value === "number") return [[path, value]];
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) => numbersIn(inner, `${path}.${key}`));
+}
+
+function findNode(nodes: readonly DrawNode[], key: string): DrawNode | undefined {
+  for (const node of nodes) {
+    if (node.key === key) return node;
+    const inner = findNode(node.children ?? [], key);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
+
+describe("layoutTimeline with extreme but finite times", () => {
+  it("lays out events at -1e308 and 1e308 quickly, with finite positions and one axis tick", async () => {
+    const events = runEvents("wf", "r")
+      .add(-1e308, "run.started")
+      .add(-1e308, "stage.started", { stage: "a" })
+      .add(0, "run.paused", { stage: "a" })
+      .add(1e307, "run.resumed")
+      .add(5e307, "log", { message: "late" })
+      .add(1e308, "run.failed", { stage: "a", message: "boom" }).events;
+    const layout = await layoutInWorker(events, { width: 800 }, 4000);
+    expect(layout).toMatchObject({ start: -1e308, end: 1e308 });
+    // The span (2e308) is more than a number holds: no tick but the origin can be labelled.
+    expect(layout.ticks).toEqual([{ at: -1e308, x: 0, label: "0" }]);
+    const nonFinite = numbersIn(layout).filter(([, n]) => !Number.isFinite(n));
+    expect(nonFinite).toEqual([]);
+    const row = layout.rows[0]!;
+    expect(row).toMatchObject({ x: 0, width: 800 });
+    expect(row.bars[0]).toMatchObject({ x: 0, width: 800, status: "running" });
+    // 0 is the middle of the axis; 1e307 is 1/20 of the span further.
+    expect(row.pauses[0]!.x).toBeCloseTo(400);
+    expect(row.pauses[0]!.width).toBeCloseTo(40);
+    expect(row.logs[0]!.x).toBeCloseTo(600);
+  });
+
+  it("draws such an axis: the now line at the right end, times outside Date's range as numbers", async () => {
+    const events = runEvents("wf", "r").add(-1e308, "run.started").events;
+    const layout = await layoutInWorker(events, { width: 800, now: 1e308 }, 4000);
+    const nodes = chartNodes(layout, true);
+    expect(findNode(nodes, "now")?.style).toBe("left:800px");
+    expect(findNode(nodes, "origin")).toMatchObject({
+      text: "from -1e+308 ms",
+      attrs: { title: "-1e+308 ms" },
+    });
+  });
+
+  it("keeps the axis to at most 1001 ticks whatever the width", async () => {
+    const events = runEvents("wf", "r").add(0, "run.started").add(1e12, "run.completed").events;
+    const layout: TimelineLayout = await layoutInWorker(events, { width: 1e15 }, 4000);
+    expect(layout.ticks.length).toBeGreaterThan(1);
+    expect(layout.ticks.length).toBeLessThanOrEqual(1001);
+    expect(numbersIn(layout.ticks).every(([, n]) => Number.isFinite(n))).toBe(true);
+  });
+});
+
+describe("layoutTimeline pauses", () => {
+  it("treats a repeated run.paused before the resume as the same pause", () => {
+    const events = runEvents("wf", "r")
+      .add(0, "run.started")
+      .add(10, "run.paused", { stage: "a" })
+      .add(20, "run.paused", { stage: "b", data: { nextStage: "c" } })
+      .add(30, "run.resumed").events;
+    const row = layoutTimeline(events, { width: 100, now: 100 }).rows[0]!;
+    expect(row.status).toBe("running");
+    expect(row.pauses).toEqual([
+      { start: 10, end: 30, x: 10, width: 20, resumed: true, stage: "a", nextStage: "c" },
+    ]);
+    expect(row.markers).toEqual([{ kind: "resume", at: 30, x: 30 }]);
+  });
+
+  it("extends a repeated pause that is still open to now, once", () => {
+    const events = runEvents("wf", "r")
+      .add(0, "run.started")
+      .add(10, "run.paused")
+      .add(20, "run.paused").events;
+    const row = layoutTimeline(events, { width: 100, now: 100 }).rows[0]!;
+    expect(row.status).toBe("paused");
+    expect(row.pauses).toEqual([{ start: 10, end: 100, x: 10, width: 90, resumed: false }]);
+  });
+
+  it("ends a pause the run never resumed from where the run ended, not resumed", () => {
+    const events = runEvents("wf", "r")
+      .add(0, "run.started")
+      .add(10, "run.paused")
+      .add(20, "run.aborted", { message: "gave up" }).events;
+    const row = layoutTimeline(events, { width: 100, now: 100 }).rows[0]!;
+    expect(row.status).toBe("aborted");
+    // The axis ends with the run: 100 px for 20 ms.
+    expect(row.pauses).toEqual([{ start: 10, end: 20, x: 50, width: 50, resumed: false }]);
+  });
+});
+
+describe("layoutTimeline with events that throw when read", () => {
+  const trap = new Error("trap");
+  const hostile = new Proxy(
+    {},
+    {
+      getOwnPropertyDescriptor() {
+        throw trap;
+      },
+      has() {
+        throw trap;
+      },
+    },
+  );
+
+  it("reports data that throws as INVALID_INPUT naming the event, with the thrown value as cause", () => {
+    const events = runEvents("wf", "r").add(0, "run.failed", { data: hostile }).events;
+    const error = thrownBy(() => layoutTimeline(events, { width: 10 }));
+    expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+    expect((error as Error).message).toBe(
+      'layoutTimeline events[0] (id "r:0"): "data" could not be read (reading it threw Error: trap)',
+    );
+    expect((error as Error).cause).toBe(trap);
+    expect((error as SystemError).details).toEqual({ path: "layoutTimeline events[0].data" });
+  });
+
+  it("reports an event, or an array, that throws when read as INVALID_INPUT with the cause", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const [good] = runEvents("wf", "r").add(0, "run.started").events;
+    const unreadableArray = new Proxy([good], {
+      get(target, key) {
+        if (key === "0") throw trap;
+        return Reflect.get(target, key);
+      },
+    });
+    const cases: Array<[unknown, string]> = [
+      [[good, hostile], "layoutTimeline events[1] could not be read (reading it threw Error: trap)"],
+      [[proxy], "layoutTimeline events[0] could not be read (reading it threw TypeError: "],
+      [unreadableArray, "layoutTimeline events[0] could not be read (reading it threw Error: trap)"],
+    ];
+    for (const [events, message] of cases) {
+      const error = thrownBy(() => layoutTimeline(events as TimelineEvent[], { width: 10 }));
+      expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+      expect((error as Error).message.startsWith(message)).toBe(true);
+      expect((error as Error).cause).toBeDefined();
+    }
+  });
+
+  it("reads each field once: a getter that throws on a second read cannot break the layout", () => {
+    const [event] = runEvents("wf", "r").add(5, "run.completed").events;
+    let reads = 0;
+    const flaky = { ...event! };
+    Object.defineProperty(flaky, "id", {
+      enumerable: true,
+      get() {
+        reads++;
+        if (reads > 1) throw new Error("second read");
+        return "once";
+      },
+    });
+    const layout = layoutTimeline([flaky], { width: 10, now: 5 });
+    expect(layout.rows.map((row) => [row.runId, row.status])).toEqual([["r", "completed"]]);
+    expect(reads).toBe(1);
+  });
+});
