@@ -1,13 +1,33 @@
 /**
  * A short rendering of an untrusted value for an error message. Never throws: BigInt, cycles and
- * hostile objects are described instead of serialised.
+ * hostile objects are described instead of serialised. `NaN`, `Infinity` and `-Infinity` are shown
+ * as such (JSON would show them as `null`); anything else as JSON where it can be.
  */
 export function describeValue(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
     return typeof value === "object" && value !== null
       ? "an object that cannot be shown as JSON"
       : typeof value;
+  }
+}
+
+/**
+ * The text of anything thrown, for a message: an `Error`'s `message`, else `String(value)`. Never
+ * throws: when those throw (an `Object.create(null)` value, a `toString` or `message` getter that
+ * throws, a hostile proxy) it falls back to `Object.prototype.toString` (`[object Object]`), and
+ * failing that to a fixed phrase. @internal
+ */
+export function describeThrown(value: unknown): string {
+  try {
+    return value instanceof Error ? String(value.message) : String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "a value that cannot be shown as text";
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode } from "./codes.js";
+import { describeThrown } from "./describe-value.js";
 
 // A registry-wide symbol, so `SystemError.is` recognises errors made by another copy of this
 // package (two versions installed side by side), where `instanceof` would not.
@@ -37,24 +38,35 @@ export class SystemError extends Error {
     this.details = options.details;
   }
 
-  /** True when `value` is a `SystemError` (from any copy of this package), optionally with `code`. */
+  /**
+   * True when `value` is a `SystemError` (from any copy of this package), optionally with `code`.
+   * Never throws: a value that throws when read (a hostile proxy, a throwing getter) is not one.
+   */
   static is(value: unknown, code?: ErrorCode): value is SystemError {
-    return (
-      typeof value === "object" &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[BRAND] === true &&
-      (code === undefined || (value as SystemError).code === code)
-    );
+    if (typeof value !== "object" || value === null) return false;
+    try {
+      return (
+        (value as Record<symbol, unknown>)[BRAND] === true &&
+        (code === undefined || (value as SystemError).code === code)
+      );
+    } catch {
+      return false;
+    }
   }
 
   /**
    * Wraps anything thrown into a `SystemError`: a `SystemError` is returned unchanged, anything
-   * else becomes the `cause` of a new error with `code` and a message built from `context`.
+   * else becomes the `cause` of a new error with `code` and the message `` `${context}: ${reason}` ``,
+   * where `reason` is an `Error`'s `message` or `String(value)`.
+   *
+   * Never throws, whatever was thrown: when reading the reason throws (an `Object.create(null)`
+   * value, a `toString` or `message` getter that throws, a hostile proxy), `reason` is
+   * `Object.prototype.toString.call(value)` (such as `[object Object]`), and the value is still the
+   * `cause`.
    */
   static from(value: unknown, code: ErrorCode, context: string): SystemError {
     if (SystemError.is(value)) return value;
-    const reason = value instanceof Error ? value.message : String(value);
-    return new SystemError(code, `${context}: ${reason}`, { cause: value });
+    return new SystemError(code, `${context}: ${describeThrown(value)}`, { cause: value });
   }
 
   /** A plain-data form, safe to log or store. */

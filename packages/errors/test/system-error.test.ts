@@ -43,6 +43,66 @@ describe("SystemError", () => {
     expect(SystemError.from("a string", "HOOK_FAILED", "onComplete").message).toBe("onComplete: a string");
   });
 
+  it("from() never throws, whatever was thrown, and keeps it as the cause", () => {
+    const nullProto = Object.assign(Object.create(null), { reason: "card declined" });
+    const badToString = {
+      toString: () => {
+        throw new Error("no");
+      },
+    };
+    const badPrimitive = {
+      [Symbol.toPrimitive]: () => {
+        throw new Error("prim");
+      },
+    };
+    const badMessage = new Error("x");
+    Object.defineProperty(badMessage, "message", {
+      get: () => {
+        throw new Error("getter");
+      },
+    });
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const hostile = new Proxy({}, { get: trap, getPrototypeOf: trap, has: trap, ownKeys: trap });
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const cases: Array<[unknown, string]> = [
+      [nullProto, "step a: [object Object]"],
+      [badToString, "step a: [object Object]"],
+      [badPrimitive, "step a: [object Object]"],
+      [badMessage, "step a: [object Error]"],
+      [{ toString: null }, "step a: [object Object]"],
+      [hostile, "step a: a value that cannot be shown as text"],
+      [revoked, "step a: a value that cannot be shown as text"],
+    ];
+    for (const [thrown, message] of cases) {
+      const e = SystemError.from(thrown, "STEP_FAILED", "step a");
+      expect(e.code).toBe("STEP_FAILED");
+      expect(e.message).toBe(message);
+      expect(e.cause).toBe(thrown);
+    }
+    // ordinary values keep their usual text
+    expect(SystemError.from(Symbol("s"), "STEP_FAILED", "c").message).toBe("c: Symbol(s)");
+    expect(SystemError.from(undefined, "STEP_FAILED", "c").message).toBe("c: undefined");
+    expect(SystemError.from({ a: 1 }, "STEP_FAILED", "c").message).toBe("c: [object Object]");
+  });
+
+  it("is() never throws: a value that throws when read is not a SystemError", () => {
+    const trap = () => {
+      throw new Error("trap");
+    };
+    expect(SystemError.is(new Proxy({}, { get: trap }))).toBe(false);
+    expect(SystemError.is(new Proxy({}, { get: trap }), "ABORTED")).toBe(false);
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(SystemError.is(revoked)).toBe(false);
+    const badCode = { [Symbol.for("sluice.SystemError")]: true };
+    Object.defineProperty(badCode, "code", { get: trap });
+    expect(SystemError.is(badCode)).toBe(true);
+    expect(SystemError.is(badCode, "ABORTED")).toBe(false);
+  });
+
   it("every code maps to itself", () => {
     for (const [k, v] of Object.entries(ErrorCode)) expect(k).toBe(v);
   });
@@ -66,5 +126,36 @@ describe("describeValue", () => {
     expect(describeValue(undefined)).toBe("undefined");
     expect(describeValue(10n)).toBe("bigint");
     expect(describeValue(cyclic)).toBe("an object that cannot be shown as JSON");
+  });
+
+  it("shows NaN and the infinities as such, not as JSON's null", async () => {
+    const { describeValue } = await import("../src/index.js");
+    expect(describeValue(Number.NaN)).toBe("NaN");
+    expect(describeValue(Number.POSITIVE_INFINITY)).toBe("Infinity");
+    expect(describeValue(Number.NEGATIVE_INFINITY)).toBe("-Infinity");
+    // everything else as before
+    expect(describeValue(1.5)).toBe("1.5");
+    expect(describeValue(null)).toBe("null");
+    expect(describeValue([1, "a"])).toBe('[1,"a"]');
+    expect(describeValue(Symbol("s"))).toBe("Symbol(s)");
+  });
+
+  it("never throws on hostile values", async () => {
+    const { describeValue } = await import("../src/index.js");
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const v of [
+      Object.create(null),
+      { toJSON: trap },
+      { toJSON: () => undefined, toString: trap },
+      new Proxy({}, { get: trap, ownKeys: trap, getOwnPropertyDescriptor: trap }),
+      revoked,
+      Object.assign(() => 1, { toString: trap }),
+    ]) {
+      expect(typeof describeValue(v)).toBe("string");
+    }
   });
 });

@@ -14,7 +14,9 @@ export interface StateStore<S extends object = Record<string, unknown>> {
   get(): Readonly<S>;
   /**
    * Merges `patch` (or what the updater returns for the current snapshot) shallowly into the state.
-   * Patches are untrusted: keys `__proto__`, `constructor` and `prototype` are skipped. A key counts
+   * Only the patch's own enumerable string keys are copied; a patch must be a plain object (an
+   * object literal, `Object.create(null)`, `JSON.parse` output, also from another realm), so it
+   * inherits none. Patches are untrusted: keys `__proto__`, `constructor` and `prototype` are skipped. A key counts
    * as changed when it is new or its value differs by `Object.is`; if any key changed, the state
    * changes (into a new snapshot, once the current one has been handed out) and subscribers are
    * notified synchronously, otherwise nothing happens.
@@ -132,7 +134,9 @@ class Store<S extends object> implements StateStore<S> {
     }
     const previous = this.#state as Record<string, unknown>;
     // for...in over a plain object visits its own enumerable string keys (its prototype is
-    // Object.prototype or null, which have none) without allocating a key array.
+    // Object.prototype of some realm, or null: isPlainObject refuses any other prototype, whose
+    // enumerable keys for...in would visit and the spread below would not) without allocating a
+    // key array.
     if (!this.#frozen && this.#subscriptions.length === 0) {
       // Nobody has seen the current snapshot and nobody listens for the change: write into it.
       for (const key in value) if (!isUnsafeKey(key)) previous[key] = value[key];

@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { isPlainObject, safeAssign } from "../src/index.js";
 
@@ -29,6 +30,18 @@ describe("safeAssign", () => {
       expect(() => safeAssign({}, bad)).toThrowError(expect.objectContaining({ code: "INVALID_INPUT" }));
     }
   });
+
+  it("names the refused value without throwing, even when reading it throws", () => {
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const badCtor = Object.defineProperty(new (class Foo {})(), "constructor", { get: trap });
+    expect(() => safeAssign({}, badCtor)).toThrowError(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("an object") }),
+    );
+    expect(() => safeAssign({}, new (class Foo {})())).toThrowError(/an instance of Foo/);
+    expect(() => safeAssign({}, [])).toThrowError(/an array/);
+  });
 });
 
 describe("isPlainObject", () => {
@@ -36,6 +49,30 @@ describe("isPlainObject", () => {
     expect(isPlainObject({})).toBe(true);
     expect(isPlainObject(Object.create(null))).toBe(true);
     expect(isPlainObject(JSON.parse('{"a":1}'))).toBe(true);
+  });
+
+  it("accepts plain objects from another realm", () => {
+    expect(isPlainObject(runInNewContext("({ a: 1 })"))).toBe(true);
+    expect(isPlainObject(runInNewContext("JSON.parse('{\"a\":1}')"))).toBe(true);
+    expect(isPlainObject(runInNewContext("Object.create(null)"))).toBe(true);
+    expect(isPlainObject(runInNewContext("[]"))).toBe(false);
+    expect(isPlainObject(runInNewContext("new Date()"))).toBe(false);
+  });
+
+  it("rejects an object whose prototype only has a null prototype (it would inherit keys)", () => {
+    const proto = Object.assign(Object.create(null), { inherited: 1 });
+    expect(isPlainObject(Object.create(proto))).toBe(false);
+    expect(isPlainObject(Object.create(Object.create(null)))).toBe(false);
+    // a look-alike of Object.prototype: refused while it carries an enumerable key
+    Object.defineProperty(proto, "constructor", { value: Object });
+    Object.defineProperty(proto, "hasOwnProperty", { value: Object.prototype.hasOwnProperty });
+    expect(isPlainObject(Object.create(proto))).toBe(false);
+    // one that throws when read is refused, not thrown from
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const hostile = new Proxy(Object.create(null), { getOwnPropertyDescriptor: trap });
+    expect(isPlainObject(Object.create(hostile))).toBe(false);
   });
 
   it("rejects everything else", () => {

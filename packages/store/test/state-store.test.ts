@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it, vi } from "vitest";
 import { createStateStore } from "../src/index.js";
@@ -248,6 +249,55 @@ describe("createStateStore", () => {
     patch.a = 1;
     store.set(patch);
     expect(store.get()).toEqual({ a: 1 });
+  });
+
+  describe("objects that inherit enumerable keys", () => {
+    // A prototype whose own prototype is null, but which is not any realm's Object.prototype: an
+    // object made from it inherits `inherited`, which for...in would visit and a spread would not.
+    const makeProto = () => Object.assign(Object.create(null), { inherited: "from prototype" });
+    const withInherited = (proto: object) => Object.assign(Object.create(proto), { own: 1 });
+
+    it("refuses them with INVALID_INPUT on every path: in place, copy, subscribed, initial", () => {
+      const proto = makeProto();
+      const inPlace = createStateStore<Record<string, unknown>>({});
+      expect(() => inPlace.set(withInherited(proto))).toThrowError(code("INVALID_INPUT"));
+      expect(inPlace.get()).toEqual({});
+      const copying = createStateStore<Record<string, unknown>>({});
+      copying.get();
+      expect(() => copying.set(withInherited(proto))).toThrowError(code("INVALID_INPUT"));
+      const subscribed = createStateStore<Record<string, unknown>>({ own: 1 });
+      const listener = vi.fn();
+      subscribed.subscribe(listener);
+      expect(() => subscribed.set(Object.create(proto))).toThrowError(code("INVALID_INPUT"));
+      expect(() => subscribed.set(() => withInherited(proto))).toThrowError(code("INVALID_INPUT"));
+      expect(listener).not.toHaveBeenCalled();
+      expect(subscribed.get()).toEqual({ own: 1 });
+      expect(() => createStateStore(withInherited(proto))).toThrowError(code("INVALID_INPUT"));
+    });
+
+    it("refuses look-alikes of Object.prototype that carry enumerable keys", () => {
+      const proto = makeProto();
+      Object.defineProperty(proto, "constructor", { value: Object, enumerable: false });
+      Object.defineProperty(proto, "hasOwnProperty", { value: Object.prototype.hasOwnProperty });
+      const store = createStateStore<Record<string, unknown>>({});
+      expect(() => store.set(withInherited(proto))).toThrowError(code("INVALID_INPUT"));
+    });
+
+    it("still accepts plain objects from another realm (node:vm), on every path", () => {
+      const foreign = () => runInNewContext("({ a: 1, b: { c: 2 } })") as Record<string, unknown>;
+      expect(Object.getPrototypeOf(foreign())).not.toBe(Object.prototype);
+      const store = createStateStore<Record<string, unknown>>(foreign());
+      expect(store.get()).toEqual({ a: 1, b: { c: 2 } });
+      const inPlace = createStateStore<Record<string, unknown>>({});
+      inPlace.set(foreign());
+      inPlace.set(runInNewContext("JSON.parse('{\"d\":4}')"));
+      expect(inPlace.get()).toEqual({ a: 1, b: { c: 2 }, d: 4 });
+      const listener = vi.fn();
+      inPlace.subscribe(listener);
+      inPlace.set(runInNewContext("({ e: 5 })"));
+      expect(listener).toHaveBeenCalledTimes(1);
+      expect(inPlace.get()).toEqual({ a: 1, b: { c: 2 }, d: 4, e: 5 });
+    });
   });
 
   describe("prototype pollution", () => {
