@@ -9,10 +9,10 @@ import {
   type TimelineQuery,
   type TimelineStore,
   validateDeleteFilter,
-  validateTimelineEvents,
 } from "@sluice/timeline";
 import { openTimelineDatabase } from "./open-database.js";
 import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS } from "./schema.js";
+import { recordsOf } from "./snapshot.js";
 
 /** Options of {@link createIndexedDBTimelineStore}. */
 export interface IndexedDBTimelineStoreOptions {
@@ -49,25 +49,6 @@ function ignoreDuplicate(this: IDBRequest, event: Event): void {
     event.preventDefault();
     event.stopPropagation();
   }
-}
-
-function toRecord(e: TimelineEvent): TimelineEvent {
-  // Only the fields the event has: a property set to `undefined` would otherwise be stored and read back.
-  const record: TimelineEvent = {
-    id: e.id,
-    runId: e.runId,
-    workflowId: e.workflowId,
-    seq: e.seq,
-    at: e.at,
-    source: e.source,
-    type: e.type,
-  };
-  if (e.stage !== undefined) record.stage = e.stage;
-  if (e.step !== undefined) record.step = e.step;
-  if (e.level !== undefined) record.level = e.level;
-  if (e.message !== undefined) record.message = e.message;
-  if (e.data !== undefined) record.data = e.data;
-  return record;
 }
 
 function storageFailed(operation: string, cause: unknown): SystemError {
@@ -133,15 +114,16 @@ class IndexedDBTimelineStore implements TimelineStore {
 
   async append(events: readonly TimelineEvent[]): Promise<void> {
     const db = this.#open("append");
-    validateTimelineEvents(events);
-    if (events.length === 0) return;
+    // Each event read once into the record that is checked and stored (snapshot.ts).
+    const records = recordsOf(events);
+    if (records.length === 0) return;
     const tx = this.#transaction(db, "readwrite", "append");
     return new Promise((resolve, reject) => {
       tx.oncomplete = () => resolve();
       tx.onabort = () => reject(storageFailed("append", tx.error));
       try {
         const store = tx.objectStore(EVENTS);
-        for (let i = 0; i < events.length; i++) store.add(toRecord(events[i]!)).onerror = ignoreDuplicate;
+        for (let i = 0; i < records.length; i++) store.add(records[i]!).onerror = ignoreDuplicate;
       } catch (e) {
         // Nothing of the batch is kept: the transaction is all or nothing.
         tx.onabort = () => reject(storageFailed("append", e));
@@ -273,8 +255,10 @@ class IndexedDBTimelineStore implements TimelineStore {
 
 /**
  * Opens (creating or upgrading when needed) an IndexedDB timeline database and resolves to a
- * `TimelineStore` on it. Each `append` is one transaction; queries read the run, workflow or time
- * index in (`at`, `seq`, `id`) order.
+ * `TimelineStore` on it. Each `append` is one transaction, storing a copy of each event made by
+ * reading it once (so what is stored is what was checked; `data` properties whose value is
+ * `undefined` are dropped, as JSON drops them); queries read the run, workflow or time index in
+ * (`at`, `seq`, `id`) order.
  *
  * @example
  * ```ts

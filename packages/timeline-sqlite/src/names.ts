@@ -55,12 +55,16 @@ export class NameKeys {
     return key;
   }
 
-  /** The name of `key`, which a stored event refers to. */
+  /**
+   * The name of `key`, which a stored event refers to; call in the read transaction that read the
+   * event. Events and their names are written and collected in the same transactions, so that
+   * snapshot holds the name (another one may not: a delete may have collected it since).
+   */
   nameOf(key: number): string {
     const cached = this.#names.get(key);
     if (cached !== undefined) return cached;
     const stored = this.#name.get(key) as string | Buffer | undefined;
-    // Events and their names are written and collected in the same transactions.
+    // A file that breaks that rule; the caller reports it as the storage's failure.
     if (stored === undefined) throw new Error(`timeline_names has no key ${key}`);
     const name = decodeText(stored);
     if (this.#names.size >= MAX_CACHED) this.#names.clear();

@@ -150,14 +150,34 @@ export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
  * Brings `db` from its `user_version` up to `migrations.length`, one step per transaction, so a
  * failing step leaves the file at the last version that completed. A file from a newer build is
  * refused rather than written with an older schema.
+ *
+ * Several processes may open the same new or old file at once (a writer and its readers starting
+ * together): each step's IMMEDIATE transaction reads the version again once it holds the write lock,
+ * so a step another process took while this one waited is not run twice ("table already exists").
  */
 export function migrate(
   db: Database.Database,
   filename: string,
   migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS,
 ): void {
-  const found = db.pragma("user_version", { simple: true }) as number;
   const target = migrations.length;
+  // Outside a transaction: most opens find the file current and need no write lock (which a
+  // process that may only read the file could not take).
+  if (schemaVersion(db, filename, target) === target) return;
+  const step = db.transaction((): boolean => {
+    const version = schemaVersion(db, filename, target);
+    if (version === target) return false;
+    migrations[version]!(db);
+    // PRAGMA cannot take a bound parameter; `version` is an integer read from the file.
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {}
+}
+
+/** The `user_version` of `db`; refuses a file written by a newer build than one at `target`. */
+function schemaVersion(db: Database.Database, filename: string, target: number): number {
+  const found = db.pragma("user_version", { simple: true }) as number;
   if (found > target) {
     throw new SystemError(
       "INVALID_STATE",
@@ -166,12 +186,5 @@ export function migrate(
       { details: { filename, found, supported: target } },
     );
   }
-  for (let version = found; version < target; version++) {
-    const step = migrations[version]!;
-    db.transaction(() => {
-      step(db);
-      // PRAGMA cannot take a bound parameter; `version` is an integer we computed.
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
+  return found;
 }

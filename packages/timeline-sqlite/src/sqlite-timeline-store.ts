@@ -9,12 +9,12 @@ import {
   type TimelineQuery,
   type TimelineStore,
   validateDeleteFilter,
-  validateTimelineEvents,
 } from "@sluice/timeline";
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
 import { migrate } from "./schema.js";
+import { snapshotEvents, unreadableEvent } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
 
@@ -50,6 +50,8 @@ const TO = 8;
 const AFTER = 16;
 // The same filter narrowed to one (at, seq), in no particular order: see query().
 const TIE = 32;
+// Staged rows read where they are, with timeline_events: for a connection that cannot move them.
+const WITH_STAGED = 64;
 
 const KEY_OF_NAME = "(SELECT key FROM timeline_names WHERE name = ?)";
 
@@ -57,7 +59,8 @@ type Row = [id: string, runKey: number, workflowKey: number, seq: number, at: nu
 
 function querySql(shape: number): string {
   const where: string[] = [];
-  // Names are looked up in SQL rather than in this connection's cache, so a query is one snapshot.
+  // Names are looked up in SQL rather than in this connection's cache: a name this cache holds may
+  // have been collected and appended again under a new key since.
   if (shape & BY_RUN) where.push(`run_key = ${KEY_OF_NAME}`);
   if (shape & BY_WORKFLOW) where.push(`workflow_key = ${KEY_OF_NAME}`);
   // The index holds (at, seq) but not id: SQLite seeks to (at, seq) and checks id on the rows there.
@@ -73,13 +76,33 @@ function querySql(shape: number): string {
       : shape & BY_WORKFLOW
         ? "timeline_events_by_workflow"
         : "timeline_events_by_time";
-  return (
-    `SELECT ${COLUMNS} FROM timeline_events INDEXED BY ${index}` +
-    (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-    // Index order, so no sorter: ties on (at, seq) come out together, and query() orders them by id.
-    (shape & TIE ? "" : " ORDER BY at, seq LIMIT ?")
-  );
+  const filter = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
+  // Index order, so no sorter: ties on (at, seq) come out together, and query() orders them by id.
+  const order = shape & TIE ? "" : " ORDER BY at, seq LIMIT ?";
+  const events = `SELECT ${COLUMNS} FROM timeline_events INDEXED BY ${index}${filter}${order}`;
+  if (!(shape & WITH_STAGED)) return events;
+  // The page of timeline_events (one index seek, as above) merged with the staged rows that match,
+  // each id's first staged copy unless timeline_events has the id: what moving them would keep.
+  // The filter is bound twice, once per table (see bindTwice).
+  const staged =
+    `SELECT ${COLUMNS} FROM timeline_staged AS staged${filter ? `${filter} AND` : " WHERE"}` +
+    " staged.rowid IN (SELECT min(rowid) FROM timeline_staged GROUP BY id)" +
+    " AND NOT EXISTS (SELECT 1 FROM timeline_events AS moved WHERE moved.id = staged.id)";
+  return `SELECT ${COLUMNS} FROM (${events}) UNION ALL ${staged}${order}`;
 }
+
+// The values of a WITH_STAGED statement, whose filter appears twice: `params` holds the filter's
+// values (and the limit, last, when `limited`).
+function bindTwice(params: unknown[], limited: boolean): void {
+  const filter = params.slice(0, limited ? -1 : params.length);
+  params.push(...filter);
+  if (limited) params.push(params[filter.length]);
+}
+
+// What SQLite says when the connection may only read the file (permissions, a read-only mount).
+const isReadOnlyError = (e: unknown): boolean =>
+  typeof (e as { code?: unknown } | null)?.code === "string" &&
+  (e as { code: string }).code.startsWith("SQLITE_READONLY");
 
 function rowToEvent(row: Row, names: NameKeys): TimelineEvent {
   return decodeBody(
@@ -137,12 +160,19 @@ class SqliteTimelineStore implements TimelineStore {
   readonly #move: Database.Transaction<() => void>;
   // Rows this connection staged since it last moved them; at STAGE_LIMIT, the next append moves.
   #stagedRows = 0;
+  // Set once moving staged rows failed because this connection may only read the file: its queries
+  // then read staged rows where they are (WITH_STAGED), and close() leaves them to a writer.
+  #readOnly = false;
   readonly #queries = new Map<number, Database.Statement>();
   // Reused by every query: better-sqlite3 runs a query synchronously, so one array is enough.
   readonly #params: unknown[] = [];
+  // A query's reads, rows and the names they refer to, in one read transaction (one snapshot): a
+  // delete committed by another connection in between may collect the names of the rows read.
+  readonly #read: Database.Transaction<(q: ResolvedTimelineQuery) => TimelineEvent[]>;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#read = db.transaction((q: ResolvedTimelineQuery) => this.#readEvents(db, q));
     const names = (this.#names = new NameKeys(db));
     const staged = (this.#staged = new StagedEvents(db));
     this.#move = db.transaction(() => staged.move());
@@ -240,6 +270,19 @@ class SqliteTimelineStore implements TimelineStore {
     this.#stagedRows = 0;
   }
 
+  // Before a query: moves what is staged, unless this connection may only read the file, whose
+  // queries read staged rows in place instead (a reader without write access to a file its writer
+  // is appending to, or that a crashed writer left rows staged in).
+  #moveStagedForQuery(): void {
+    if (this.#readOnly) return;
+    try {
+      this.#moveStaged();
+    } catch (e) {
+      if (!isReadOnlyError(e)) throw e;
+      this.#readOnly = true;
+    }
+  }
+
   #open(operation: string): Database.Database {
     if (this.#db === undefined) {
       throw new SystemError(
@@ -261,10 +304,10 @@ class SqliteTimelineStore implements TimelineStore {
 
   async append(events: readonly TimelineEvent[]): Promise<void> {
     this.#open("append");
-    validateTimelineEvents(events);
-    if (events.length === 0) return;
-    const rows = new Array<unknown>(events.length * WIDTH);
-    for (let i = 0; i < events.length; i++) encodeEvent(events[i]!, rows, i * WIDTH);
+    // Each event's fields read once, checked, and written as read (snapshot.ts).
+    const snapshots = snapshotEvents(events);
+    if (snapshots.length === 0) return;
+    const rows = encodeEvents(snapshots);
     return new Promise<void>((resolve, reject) => {
       // The first append of a tick schedules the write; the others made before it runs join it.
       if (this.#queue.push({ rows, resolve, reject }) === 1) queueMicrotask(this.#flush);
@@ -272,37 +315,48 @@ class SqliteTimelineStore implements TimelineStore {
   }
 
   async query(filter?: TimelineQuery): Promise<TimelinePage> {
-    const db = this.#open("query");
+    this.#open("query");
     const q = resolveQuery(filter);
     // Appends called before this query take effect before it, as they did when each wrote at once.
     this.#flush();
+    let events: TimelineEvent[];
+    try {
+      this.#moveStagedForQuery();
+      events = this.#read.deferred(q);
+    } catch (e) {
+      // Anything the file holds that cannot be read back (a body that is not JSON, a key without its
+      // name) is the storage's failure too, with what was found as the cause.
+      throw storageFailed("query", e);
+    }
+    return makeTimelinePage(events, q);
+  }
+
+  // The events of the page `q` asks for (and one more); run inside #read's transaction.
+  #readEvents(db: Database.Database, q: ResolvedTimelineQuery): TimelineEvent[] {
     const params = this.#params;
     params.length = 0;
-    const shape = bindQuery(q, params);
+    const staged = this.#readOnly && this.#staged.any() ? WITH_STAGED : 0;
+    const shape = bindQuery(q, params) | staged;
     const filterParams = params.length;
     params.push(q.limit + 1);
-    let rows: Row[];
-    try {
-      this.#moveStaged();
-      rows = this.#statement(db, shape).all(params) as Row[];
-      // Rows come in (at, seq) order. When the last row read ties on (at, seq) with the last row of
-      // the page, that group may go on past it, and the page needs its smallest ids: read all of it.
-      if (rows.length > q.limit && sameSpot(rows[q.limit]!, rows[q.limit - 1]!)) {
-        const spot = rows[q.limit]!;
-        let start = q.limit - 1;
-        while (start > 0 && sameSpot(rows[start - 1]!, spot)) start--;
-        params.length = filterParams;
-        params.push(spot[4], spot[3]);
-        rows.length = start;
-        for (const tied of this.#statement(db, shape | TIE).all(params) as Row[]) rows.push(tied);
-      }
-    } catch (e) {
-      throw storageFailed("query", e);
+    if (staged) bindTwice(params, true);
+    const rows = this.#statement(db, shape).all(params) as Row[];
+    // Rows come in (at, seq) order. When the last row read ties on (at, seq) with the last row of
+    // the page, that group may go on past it, and the page needs its smallest ids: read all of it.
+    if (rows.length > q.limit && sameSpot(rows[q.limit]!, rows[q.limit - 1]!)) {
+      const spot = rows[q.limit]!;
+      let start = q.limit - 1;
+      while (start > 0 && sameSpot(rows[start - 1]!, spot)) start--;
+      params.length = filterParams;
+      params.push(spot[4], spot[3]);
+      if (staged) bindTwice(params, false);
+      rows.length = start;
+      for (const tied of this.#statement(db, shape | TIE).all(params) as Row[]) rows.push(tied);
     }
     const events = new Array<TimelineEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) events[i] = rowToEvent(rows[i]!, this.#names);
     orderTies(events);
-    return makeTimelinePage(events, q);
+    return events;
   }
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
@@ -367,10 +421,11 @@ class SqliteTimelineStore implements TimelineStore {
     let failure: unknown;
     try {
       // A closed file holds every event in timeline_events, where readers by hand look. (Rows a
-      // crash left staged are moved by the next query, delete or close.)
-      this.#moveStaged();
+      // crash left staged are moved by the next query, delete or close.) A connection that may only
+      // read the file leaves them to a writer: there is nothing it could do about them.
+      if (!this.#readOnly) this.#moveStaged();
     } catch (e) {
-      failure = e;
+      if (!isReadOnlyError(e)) failure = e;
     }
     try {
       db.close();
@@ -381,8 +436,24 @@ class SqliteTimelineStore implements TimelineStore {
   }
 }
 
-// Writes the column values of `e` into `rows` from `at` (run and workflow ids as names). Validated
-// events are plain JSON, so JSON.stringify cannot throw, and its output is always well-formed text.
+/**
+ * The column values of `events` (validated snapshots), {@link WIDTH} per event, run and workflow ids
+ * as names. JSON.stringify reads `data` a second time (the validator read it first): a getter in it
+ * that throws now is `INVALID_INPUT` like one that threw then, and whatever else it returns is
+ * stored as its JSON text, which is always well-formed JSON.
+ */
+function encodeEvents(events: readonly TimelineEvent[]): unknown[] {
+  const rows = new Array<unknown>(events.length * WIDTH);
+  let i = 0;
+  try {
+    for (; i < events.length; i++) encodeEvent(events[i]!, rows, i * WIDTH);
+  } catch (thrown) {
+    throw unreadableEvent(events[i], i, thrown);
+  }
+  return rows;
+}
+
+// Writes the column values of `e` into `rows` from `at` (run and workflow ids as names).
 function encodeEvent(e: TimelineEvent, rows: unknown[], at: number): void {
   rows[at] = encodeOrderedText(e.id);
   rows[at + 1] = e.runId;
@@ -425,8 +496,11 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * The file uses WAL with `synchronous = NORMAL`: an `append` resolves once its transaction has
  * committed, which survives a crash of the process; a power loss or OS crash may lose the last
  * appends (never corrupt the file). Appends made in the same tick share one transaction, each still
- * all or nothing and failing alone. Older schema versions are upgraded on open (a version 1 file is
- * rebuilt, in one transaction).
+ * all or nothing and failing alone. An append reads each event's fields once and stores what it
+ * checked. Older schema versions are upgraded on open (a version 1 file is rebuilt, in one
+ * transaction); several processes may open one file at once. A query is one read transaction (one
+ * snapshot of the file). A store on a file it may only read (permissions, a read-only mount) reads
+ * the rows a writer staged where they are; its appends and deletes reject with `STORAGE_FAILED`.
  *
  * @example
  * ```ts
@@ -437,7 +511,8 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * await store.close();
  * ```
  * @throws `SystemError` `INVALID_INPUT` for a missing `filename`, `INVALID_STATE` for a file written by
- *   a newer schema, `STORAGE_FAILED` when SQLite cannot open the file.
+ *   a newer schema, `STORAGE_FAILED` when SQLite cannot open the file (or upgrade it: a file it may
+ *   only read must be at the current schema version).
  */
 export async function createSqliteTimelineStore(options: SqliteTimelineStoreOptions): Promise<TimelineStore> {
   if (

@@ -3,7 +3,8 @@ import type Database from "better-sqlite3";
 // Appends are written to `timeline_staged`, a table with no index but its rowid, and moved into
 // `timeline_events` in bulk once a connection has staged STAGE_LIMIT rows, before any query or
 // delete (so readers never see a difference), and by close(). Rows a crash left staged are moved by
-// the next store that queries, deletes or closes.
+// the next store that queries, deletes or closes. A store that may only read the file cannot move
+// them: its queries read them in place (WITH_STAGED in sqlite-timeline-store.ts).
 //
 // Why: a commit writes every page it dirtied to the WAL, and an append of many runs dirties pages
 // all over the id and run indexes (about two per run, per index). Written straight into

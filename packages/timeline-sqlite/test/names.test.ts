@@ -3,8 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TimelineEvent } from "@sluice/timeline";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { createSqliteTimelineStore } from "../src/index.js";
+import { NameKeys } from "../src/names.js";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-names-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,5 +86,58 @@ describe("run and workflow names", () => {
       .get();
     expect(dangling).toBe(0);
     db.close();
+  });
+});
+
+describe("a query", () => {
+  it("reads its rows and their names in one snapshot while another connection deletes them", async () => {
+    const filename = newFile();
+    const writer = await createSqliteTimelineStore({ filename });
+    await writer.append([event("a1", "run-a", "orders", 1), event("b1", "run-b", "billing", 2)]);
+    await writer.query(); // moves the staged rows, so the delete below has no move to make
+    const reader = await createSqliteTimelineStore({ filename }); // caches no names yet
+    // Deterministically between reading the rows and resolving their names: the writer's delete
+    // commits (better-sqlite3 is synchronous, so the delete runs to its commit right here) and
+    // collects every name the rows refer to.
+    const nameOf = NameKeys.prototype.nameOf;
+    let deleted: Promise<number> | undefined;
+    vi.spyOn(NameKeys.prototype, "nameOf").mockImplementation(function (this: NameKeys, key: number) {
+      deleted ??= writer.delete({ before: Infinity });
+      return nameOf.call(this, key);
+    });
+    const page = await reader.query();
+    expect(deleted).toBeDefined();
+    expect(await deleted).toBe(2);
+    expect(page.events.map((e) => [e.id, e.runId, e.workflowId])).toEqual([
+      ["a1", "run-a", "orders"],
+      ["b1", "run-b", "billing"],
+    ]);
+    vi.restoreAllMocks();
+    expect((await reader.query()).events).toEqual([]);
+    await reader.close();
+    await writer.close();
+  });
+
+  it("rejects with STORAGE_FAILED, with what it found as the cause, on rows it cannot read back", async () => {
+    for (const damage of [
+      "DELETE FROM timeline_names WHERE name = 'run-a'",
+      "UPDATE timeline_events SET body = 'not json'",
+    ]) {
+      const filename = newFile();
+      const store = await createSqliteTimelineStore({ filename });
+      await store.append([event("a1", "run-a", "orders")]);
+      await store.close();
+      const db = new Database(filename);
+      db.exec(damage);
+      db.close();
+      const reopened = await createSqliteTimelineStore({ filename });
+      const error = await reopened.query().then(
+        () => undefined,
+        (e: unknown) => e as { code?: unknown; cause?: unknown },
+      );
+      expect(error?.code, damage).toBe("STORAGE_FAILED");
+      expect(error?.cause, damage).toBeInstanceOf(Error);
+      await reopened.close();
+    }
   });
 });

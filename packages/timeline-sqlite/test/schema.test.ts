@@ -1,12 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { SystemError } from "@sluice/errors";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSqliteTimelineStore, SQLITE_SCHEMA_VERSION } from "../src/index.js";
 import { migrate, SQLITE_MIGRATIONS } from "../src/schema.js";
 
+const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const OPEN_AT = fileURLToPath(new URL("./fixtures/open-at.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-schema-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
@@ -153,4 +157,56 @@ describe("schema", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(3);
     db.close();
   });
+});
+
+/** What a child process that opens `filename` at `start` (epoch ms) printed. */
+function openInChild(filename: string, start: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [OPEN_AT, DIST, filename, String(start)], (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+describe("opening one file from several connections at once", () => {
+  it("runs each schema step once when another connection migrates between its version check and its step", () => {
+    const filename = newFile();
+    const first = new Database(filename);
+    const second = new Database(filename);
+    // The second connection migrates the whole file right after the first one read its version.
+    const pragma = first.pragma.bind(first);
+    let interleaved = false;
+    first.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      const result = pragma(source, options);
+      if (!interleaved && source === "user_version") {
+        interleaved = true;
+        migrate(second, filename);
+      }
+      return result;
+    }) as typeof first.pragma;
+    expect(() => migrate(first, filename)).not.toThrow();
+    expect(interleaved).toBe(true);
+    expect(first.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    first.close();
+    second.close();
+  });
+
+  it("opens a new file from several processes at the same moment, every open succeeding", async () => {
+    expect(existsSync(DIST), "build the package first: pnpm --filter @sluice/timeline-sqlite build").toBe(
+      true,
+    );
+    // Node takes a few hundred milliseconds to start: all children wait for the same moment.
+    const files = [newFile(), newFile(), newFile()];
+    const start = Date.now() + 1500;
+    const outputs = await Promise.all(
+      files.flatMap((filename) => Array.from({ length: 4 }, () => openInChild(filename, start))),
+    );
+    expect(outputs).toEqual(outputs.map(() => "ok"));
+    for (const filename of files) {
+      const db = new Database(filename, { readonly: true });
+      expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+      db.close();
+    }
+  }, 30_000);
 });
