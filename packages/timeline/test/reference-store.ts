@@ -44,7 +44,8 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
   const live = () => {
     if (closed && !faults.noDisposeCheck) throw new SystemError("DISPOSED", "store is closed");
   };
-  const copy = (e: TimelineEvent): TimelineEvent => (faults.noCopy ? e : structuredClone(e));
+  // a JSON copy, as the contract describes what a store keeps (undefined properties dropped)
+  const copy = (e: TimelineEvent): TimelineEvent => (faults.noCopy ? e : JSON.parse(JSON.stringify(e)));
   const store: TimelineStore = {
     async append(batch) {
       live();

@@ -350,6 +350,29 @@ async function roundTripCase(ctx: CaseContext): Promise<void> {
     "data" in two.events[0]! && two.events[0]!.data === null,
     "data: null must come back as null, not absent",
   );
+  await undefinedPropertiesDropped(store);
+}
+
+/**
+ * A data property whose value is `undefined` is dropped, as JSON drops it, at any depth. deepEqual
+ * counts such a property as absent either way, so this looks for the key itself.
+ */
+async function undefinedPropertiesDropped(store: TimelineStore): Promise<void> {
+  const data = { u: undefined, kept: 1, nested: { u: undefined, list: [{ u: undefined, v: 2 }] } };
+  await store.append([ev("run-3", 0, 1, { data })]);
+  const back = (await store.query({ runId: "run-3" })).events[0]?.data as typeof data | undefined;
+  deepEqual(back, { kept: 1, nested: { list: [{ v: 2 }] } }, "data with undefined-valued properties");
+  const objects = [
+    ["data", back],
+    ["data.nested", back?.nested],
+    ["data.nested.list[0]", back?.nested.list[0]],
+  ] as const;
+  for (const [where, object] of objects) {
+    ok(
+      object !== undefined && !("u" in object),
+      `${where}.u (undefined when appended) must be dropped, as JSON drops it`,
+    );
+  }
 }
 
 async function emptyAppendCase(ctx: CaseContext): Promise<void> {
