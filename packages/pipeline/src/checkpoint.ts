@@ -1,5 +1,7 @@
 import { describeValue, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
+import { isPlainObject } from "./plain-object.js";
+import { kindOf, reasonOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
@@ -14,18 +16,49 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * @internal Checks that `value` is a checkpoint this pipeline can continue from: well-formed, of
  * this pipeline, and pointing at the same stage id it had when it was taken (a definition whose
- * stages moved since then would otherwise continue at the wrong place).
+ * stages moved since then would otherwise continue at the wrong place). Returns a copy of its
+ * fields, each read once, so a getter or proxy cannot answer differently later; a checkpoint that
+ * throws when read is `INVALID_INPUT` like any other malformed one.
  */
-export function assertCheckpoint<S extends object>(
+export function readCheckpoint<S extends object>(
   value: unknown,
   pipeline: CompiledPipeline<S>,
-): asserts value is PipelineCheckpoint<S> {
+): PipelineCheckpoint<S> {
+  try {
+    const checkpoint = copyFields(value);
+    checkFields(checkpoint, pipeline);
+    return checkpoint as unknown as PipelineCheckpoint<S>;
+  } catch (thrown) {
+    if (SystemError.is(thrown, "INVALID_INPUT")) throw thrown;
+    throw new SystemError(
+      "INVALID_INPUT",
+      `checkpoint could not be read (${reasonOf(thrown)}); pass the object a paused run made, or its JSON (no getters that throw, no Proxy objects)`,
+      { cause: thrown },
+    );
+  }
+}
+
+function copyFields(value: unknown): Record<string, unknown> {
   if (!isRecord(value)) {
     throw new SystemError(
       "INVALID_INPUT",
       `checkpoint must be an object made by a paused run (got ${typeof value})`,
     );
   }
+  return {
+    version: value.version,
+    runId: value.runId,
+    pipelineId: value.pipelineId,
+    nextStage: value.nextStage,
+    nextStageId: value.nextStageId,
+    state: value.state,
+    event: value.event,
+    pause: value.pause,
+    seq: value.seq,
+  };
+}
+
+function checkFields<S extends object>(value: Record<string, unknown>, pipeline: CompiledPipeline<S>): void {
   if (value.version !== 1)
     invalid("version", `unsupported checkpoint version ${describeValue(value.version)}`);
   if (typeof value.runId !== "string" || value.runId.length === 0)
@@ -51,8 +84,13 @@ export function assertCheckpoint<S extends object>(
   if (!isRecord(value.state)) invalid("state", "must be an object");
   if (!Array.isArray(value.pause) || !value.pause.every(isRecord))
     invalid("pause", "must be an array of objects");
-  if (typeof value.seq !== "number" || !Number.isInteger(value.seq) || value.seq < 0) {
-    invalid("seq", "must be an integer ≥ 0");
+  // A safe integer: past Number.MAX_SAFE_INTEGER, adding 1 gives the same number, and every event
+  // of the resumed run would carry the same seq.
+  if (!Number.isSafeInteger(value.seq) || (value.seq as number) < 0) {
+    invalid(
+      "seq",
+      `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER) (got ${describeValue(value.seq)})`,
+    );
   }
 }
 
@@ -94,14 +132,41 @@ export function createCheckpoint<S extends object>(
 }
 
 /**
- * @internal A copy of an untrusted patch without keys that could reach a prototype. Returns
- * `undefined` when the patch is not an object.
+ * @internal A copy of an untrusted resume patch (from a bus event), read once, without keys that
+ * could reach a prototype. `what` names the run for messages.
+ *
+ * @throws SystemError `INVALID_INPUT` when the patch is not a plain object (a `Map`, a `Date`, a
+ * class instance or an array has no fields a merge would take as meant) or throws when read.
  */
-export function sanitizePatch<S extends object>(patch: unknown): Partial<S> | undefined {
-  if (!isRecord(patch)) return undefined;
+export function copyResumePatch<S extends object>(patch: unknown, what: string): Partial<S> {
+  let plain: boolean;
+  try {
+    plain = isPlainObject(patch);
+  } catch (cause) {
+    throw unreadablePatch(what, cause);
+  }
+  if (!plain) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${what}: "patch" must be a plain object of the fields to merge, like { approved: true } (got ${kindOf(patch)})`,
+    );
+  }
   const clean: Record<string, unknown> = {};
-  for (const key of Object.keys(patch)) {
-    if (!isUnsafeKey(key)) clean[key] = patch[key];
+  try {
+    const source = patch as Record<string, unknown>;
+    for (const key of Object.keys(source)) {
+      if (!isUnsafeKey(key)) clean[key] = source[key];
+    }
+  } catch (cause) {
+    throw unreadablePatch(what, cause);
   }
   return clean as Partial<S>;
+}
+
+function unreadablePatch(what: string, cause: unknown): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `${what}: "patch" could not be read (${reasonOf(cause)}); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
+    { cause },
+  );
 }

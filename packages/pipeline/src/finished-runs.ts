@@ -14,6 +14,11 @@ const MIN_CAPACITY = 16;
  *
  * A run is addressed by its position, an ever-increasing number (its slot is `position %
  * capacity`); positions stay valid until `compactIfSparse()` packs the ring.
+ *
+ * Runs arrive (finish, or change again: see `PipelineRegistry`) with their `updatedAt`, in that
+ * order as long as the clocks stamping them agree, so dropping expired runs can stop at the first
+ * young one. A run that arrives stamped earlier than the one before it is noted
+ * (`unsortedUntil`), and the runs up to it are all looked at until they are gone.
  */
 export class FinishedRuns {
   /** The ring's slots; `columns.capacity` is a power of two. */
@@ -24,6 +29,13 @@ export class FinishedRuns {
   private tail = 0;
   private live = 0;
   private index: RunIdIndex | undefined;
+  /** `updatedAt` of the run that arrived last. */
+  private lastUpdatedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The runs at positions up to this one may be out of `updatedAt` order; those after it arrived
+   * in order. Below `head` (-1 at first): every run is in order.
+   */
+  private unsortedUntil = -1;
 
   /** How many finished runs are held. */
   get size(): number {
@@ -59,7 +71,7 @@ export class FinishedRuns {
     updatedAt: number,
     added: number,
   ): void {
-    const slot = this.append();
+    const slot = this.append(updatedAt);
     this.columns.set(
       slot,
       runId,
@@ -88,7 +100,7 @@ export class FinishedRuns {
     error: { code: string; message: string } | undefined,
     stage: string | undefined,
   ): void {
-    const target = this.append();
+    const target = this.append(updatedAt);
     from.moveTo(slot, this.columns, target, status, updatedAt, error, stage);
     this.indexed(target, this.columns.runIds[target]!);
   }
@@ -107,7 +119,7 @@ export class FinishedRuns {
     return this.columns.added(position & this.mask);
   }
 
-  /** Overwrites the run at `position` (keeping its place in the finishing order). */
+  /** Overwrites the run at `position`, keeping its place: `info.updatedAt` must be the run's own. */
   write(position: number, info: RunInfo): void {
     this.columns.write(position & this.mask, info);
   }
@@ -147,6 +159,25 @@ export class FinishedRuns {
     return undefined;
   }
 
+  /**
+   * Drops every run whose `updatedAt` is before `cutoff`; returns how many went. Walks from the
+   * oldest run, and stops at the first young-enough one past `unsortedUntil`: the runs after it
+   * arrived in `updatedAt` order, so a walk costs the runs it drops (plus any out of order).
+   */
+  dropOlderThan(cutoff: number): number {
+    let dropped = 0;
+    for (let p = this.oldest(); p !== -1; p = this.next(p)) {
+      if (this.columns.updatedAt(p & this.mask) >= cutoff) {
+        if (p > this.unsortedUntil) break;
+        continue;
+      }
+      this.remove(p);
+      dropped++;
+    }
+    if (dropped > 0) this.compactIfSparse();
+    return dropped;
+  }
+
   /** Position of the next run held after `position` in the finishing order, or -1. */
   next(position: number): number {
     const runIds = this.columns.runIds;
@@ -171,11 +202,16 @@ export class FinishedRuns {
     this.relayout(Math.max(MIN_CAPACITY, nextPowerOfTwo(this.live)), true);
   }
 
-  /** The slot of a new last position, growing the ring when it is full. */
-  private append(): number {
+  /**
+   * The slot of a new last position, for a run stamped `updatedAt`, growing the ring when it is
+   * full.
+   */
+  private append(updatedAt: number): number {
     if (this.tail - this.head === this.columns.capacity) {
       this.relayout(Math.max(MIN_CAPACITY, this.columns.capacity * 2), false);
     }
+    if (updatedAt < this.lastUpdatedAt) this.unsortedUntil = this.tail;
+    this.lastUpdatedAt = updatedAt;
     this.live++;
     return this.tail++ & this.mask;
   }
@@ -209,10 +245,12 @@ export class FinishedRuns {
     const columns = new RunColumns(capacity);
     const mask = capacity - 1;
     let to = 0;
+    let unsortedUntil = -1;
     for (let p = this.head; p < this.tail; p++) {
       const from = p & oldMask;
       if (pack) {
         if (old.runIds[from] === undefined) continue;
+        if (p <= this.unsortedUntil) unsortedUntil = to;
         old.copyTo(from, columns, to++);
       } else old.copyTo(from, columns, p & mask);
     }
@@ -221,6 +259,7 @@ export class FinishedRuns {
     if (pack) {
       this.head = 0;
       this.tail = to;
+      this.unsortedUntil = unsortedUntil;
     }
     // Slots change: rebuilt on the next lookup.
     this.index = undefined;

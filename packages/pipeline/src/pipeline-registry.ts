@@ -1,7 +1,8 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 import { ActiveRuns } from "./active-runs.js";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunInfo } from "./run-info.js";
+import { textOf } from "./safe-text.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
 export type { RetentionPolicy, RunInfo } from "./run-info.js";
@@ -14,6 +15,15 @@ type ActiveStatus = "queued" | "running" | "paused";
 function isFinished(status: RunInfo["status"]): boolean {
   return status === "completed" || status === "failed" || status === "aborted";
 }
+
+const STATUSES: readonly RunInfo["status"][] = [
+  "queued",
+  "running",
+  "paused",
+  "completed",
+  "failed",
+  "aborted",
+];
 
 /**
  * The runs one workflow knows, by id, with bounded memory: the number of finished runs kept never
@@ -49,14 +59,14 @@ export class PipelineRegistry {
     if (!Number.isInteger(maxFinished) || maxFinished < 0) {
       throw new SystemError(
         "INVALID_INPUT",
-        `PipelineRegistry "${options.workflowId}": "retention.maxFinished" must be an integer ≥ 0 (got ${maxFinished})`,
+        `PipelineRegistry "${options.workflowId}": "retention.maxFinished" must be an integer ≥ 0 (got ${textOf(maxFinished)})`,
       );
     }
     const maxAgeMs = options.retention?.maxAgeMs;
     if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `PipelineRegistry "${options.workflowId}": "retention.maxAgeMs" must be a number ≥ 0 (got ${String(maxAgeMs)})`,
+        `PipelineRegistry "${options.workflowId}": "retention.maxAgeMs" must be a number ≥ 0 (got ${textOf(maxAgeMs)})`,
       );
     }
     this.workflowId = options.workflowId;
@@ -69,7 +79,13 @@ export class PipelineRegistry {
     return this.active.size + this.finished.size;
   }
 
-  /** Adds or replaces a run (a copy is stored). */
+  /**
+   * Adds or replaces a run (a copy is stored, its `error` copied too).
+   *
+   * @throws SystemError `INVALID_INPUT` for a missing `runId`, a `status` that is not one of
+   * `queued`, `running`, `paused`, `completed`, `failed`, `aborted`, or an `error` that is not an
+   * object.
+   */
   set(info: RunInfo): void {
     if (typeof info?.runId !== "string" || info.runId.length === 0) {
       throw new SystemError(
@@ -133,6 +149,8 @@ export class PipelineRegistry {
   /**
    * Merges `patch` into a known run and returns the updated copy, or `undefined` for an unknown
    * run. `runId` cannot change; `updatedAt` is set to now unless the patch gives one.
+   *
+   * @throws SystemError `INVALID_INPUT` as `set` does, for the merged run (which is then unchanged).
    */
   update(runId: string, patch: Partial<RunInfo>): RunInfo | undefined {
     const next = this.get(runId);
@@ -222,29 +240,22 @@ export class PipelineRegistry {
   }
 
   /**
-   * Drops the oldest finished runs beyond `maxFinished` and finished runs whose `updatedAt` is
-   * older than `now - maxAgeMs`. Never drops queued, running or paused runs.
+   * Drops the finished runs beyond `maxFinished` that finished (or last changed) earliest, and
+   * every finished run whose `updatedAt` is older than `now - maxAgeMs`. Never drops queued,
+   * running or paused runs. Costs the runs it drops: finished runs are held in the order they
+   * arrived, which is `updatedAt` order while the clocks stamping them agree (see FinishedRuns).
    *
    * @returns how many runs were dropped.
    */
   prune(now: number = Date.now()): number {
-    let dropped = this.trim();
+    const dropped = this.trim();
     const maxAgeMs = this.maxAgeMs;
-    if (maxAgeMs !== undefined) {
-      const cutoff = now - maxAgeMs;
-      // Runs are held in the order they finished, so the expired ones lead: stop at the first run
-      // still young enough instead of walking all of them on every prune.
-      for (let p = this.finished.oldest(); p !== -1; p = this.finished.oldest()) {
-        if (this.finished.updatedAt(p) >= cutoff) break;
-        this.finished.shift();
-        dropped++;
-      }
-    }
-    return dropped;
+    return maxAgeMs === undefined ? dropped : dropped + this.finished.dropOlderThan(now - maxAgeMs);
   }
 
-  /** Holds `info`'s fields under its run id. */
+  /** Holds `info`'s fields under its run id (`info` is the registry's own copy). */
   private store(info: RunInfo): void {
+    this.checkInfo(info);
     const runId = info.runId;
     const active = this.active;
     const handle = active.handleOf(runId);
@@ -265,8 +276,16 @@ export class PipelineRegistry {
       return;
     }
     if (isFinished(info.status)) {
-      // a finished run changing again keeps its place in the finishing order
-      this.finished.write(position, info);
+      // A finished run changing again keeps its place, unless its updatedAt changes: then it moves
+      // to the newest end, so the runs stay in updatedAt order for prune's walk by age.
+      if (this.finished.updatedAt(position) === info.updatedAt) {
+        this.finished.write(position, info);
+        return;
+      }
+      const added = this.finished.added(position);
+      this.finished.remove(position);
+      this.finished.push(info, added);
+      this.finished.compactIfSparse();
       return;
     }
     const added = this.finished.added(position);
@@ -284,6 +303,29 @@ export class PipelineRegistry {
       info.updatedAt,
       added,
     );
+  }
+
+  /**
+   * Refuses a status the registry does not know (it would be held as active, never pruned, and read
+   * back as another), and copies `error`, which is the caller's object.
+   */
+  private checkInfo(info: RunInfo): void {
+    if (!STATUSES.includes(info.status)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `PipelineRegistry "${this.workflowId}" run "${info.runId}": "status" must be one of ${STATUSES.map((s) => `"${s}"`).join(", ")} (got ${describeValue(info.status)})`,
+      );
+    }
+    const error: unknown = info.error;
+    if (error === undefined) return;
+    if (typeof error !== "object" || error === null) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `PipelineRegistry "${this.workflowId}" run "${info.runId}": "error" must be an object like { code, message } or left out (got ${describeValue(error)})`,
+      );
+    }
+    const { code, message } = error as { code: string; message: string };
+    info.error = { code, message };
   }
 
   private trim(): number {

@@ -9,7 +9,9 @@ import {
 } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
+import { isPlainObject } from "./plain-object.js";
 import { RunScope } from "./run-scope.js";
+import { kindOf, reasonOf } from "./safe-text.js";
 import { RunStepContext } from "./step-context.js";
 import type {
   DependencyScope,
@@ -38,37 +40,26 @@ function captureResolve(resolve: (result: any) => void): void {
   capturedResolve = resolve;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "a class"}`;
-  return typeof value;
-}
-
-const OBJECT_PROTOTYPE = Object.prototype;
-
-function isPlainObject(value: unknown): value is object {
-  if (typeof value !== "object" || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === OBJECT_PROTOTYPE) return true;
-  // Object.prototype of any realm (its own prototype is null), or a null-prototype object.
-  return proto === null || Object.getPrototypeOf(proto) === null;
-}
-
 function notAPatch(step: CompiledStep<any>, out: unknown): SystemError {
   return new SystemError(
     "INVALID_INPUT",
-    `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${describe(out)}`,
+    `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${kindOf(out)}`,
   );
-}
-
-function reasonOf(thrown: unknown): string {
-  return thrown instanceof Error ? thrown.message : String(thrown);
 }
 
 // Used with Promise.all in concurrent stages: a failing step rejects so the stage fails at once.
 function rejectOnFailure(failure: SystemError | undefined): void {
   if (failure !== undefined) throw failure;
+}
+
+/**
+ * A fault outside any step as a `SystemError` (`INVALID_STATE`, the thrown value as `cause`). Its
+ * message comes from `reasonOf`, which never throws, whatever was thrown.
+ */
+function internalFault(thrown: unknown, context: string): SystemError {
+  return SystemError.is(thrown)
+    ? thrown
+    : new SystemError("INVALID_STATE", `${context}: ${reasonOf(thrown)}`, { cause: thrown });
 }
 
 function abortError(source: AbortSource): SystemError {
@@ -212,8 +203,10 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   }
 
   /**
-   * Aborts the run: every step's `ctx.signal` fires, no further step or stage starts, and
-   * `execute()` resolves `aborted` at once, without waiting for a step that ignores its signal.
+   * Aborts the run: every step's `ctx.signal` fires, no further step, retry or stage starts (an
+   * observer calling it on `stage.started` or `step.started` keeps that stage's steps, or that step,
+   * from running), and `execute()` resolves `aborted` at once, without waiting for a step that
+   * ignores its signal (or a `when` guard that never settles).
    * Before `execute()` it makes the run end `aborted` without running anything. After the run has
    * ended it does nothing.
    */
@@ -232,7 +225,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   /**
    * Runs the pipeline and resolves with what happened; never rejects. A failing step gives
-   * `{ ok: false, error }` with code `STEP_FAILED` (the thrown value as `cause`) or `TIMEOUT`.
+   * `{ ok: false, error }` with code `STEP_FAILED` (the thrown value as `cause`, whatever it is, even
+   * one `String()` cannot convert) or `TIMEOUT`.
    * Calling it again returns the same promise.
    */
   execute(): Promise<PipelineResult<S>> {
@@ -420,13 +414,17 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     return !this.settled;
   }
 
-  /** Starts a plain step; returns what its action returned. */
+  /**
+   * Starts a plain step; returns what its action returned (nothing when an observer aborted the run
+   * on `step.started`: the action does not run, and `finishPlainStep` sees the run has ended).
+   */
   private startPlainStep(entry: FlatStep<S>): unknown {
     const stage = entry.stage;
     const step = entry.step;
     this.stepId = step.id;
     if (this.observer !== undefined) this.stepStartedAt = this.time();
     this.emit("step.started", stage.id, step.id, 1);
+    if (this.settled) return undefined;
     return step.action(new RunStepContext(this, stage, step, 1, this));
   }
 
@@ -530,6 +528,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         this.stageIndex = i;
         if (observed) this.stageStartedAt = this.time();
         this.emit("stage.started", stage.id);
+        // an observer may have aborted the run on stage.started: no step of it must start
+        if (this.settled) return;
         let failure: SystemError | undefined;
         if (stage.concurrent) {
           failure = await this.runConcurrent(stage);
@@ -547,6 +547,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
             // The common case, inline: no per-step promise of our own, no closure.
             const stepStart = observed ? this.time() : 0;
             this.emit("step.started", stage.id, step.id, 1);
+            // an observer may have aborted the run on step.started: the action must not start
+            if (this.settled) return;
             try {
               let out = step.action(new RunStepContext(this, stage, step, 1, this));
               if (isThenable(out)) out = await out;
@@ -595,11 +597,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   private crash(thrown: unknown): void {
     if (this.delivered) return;
     const stage = this.pipeline.stages[this.stageIndex];
-    const error = SystemError.from(
-      thrown,
-      "INVALID_STATE",
-      `pipeline "${this.pipeline.id}" run "${this.runId}"`,
-    );
+    const error = internalFault(thrown, `pipeline "${this.pipeline.id}" run "${this.runId}"`);
     if (!this.settled) {
       this.finishFailed(stage, this.stepId, error, undefined);
       return;
@@ -610,11 +608,14 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     this.deliver();
   }
 
-  /** Guard, attempts with backoff, timeout: every step that is not `simple`, and all concurrent ones. */
+  /**
+   * Guard, attempts with backoff, timeout: every step that is not `simple`, and all concurrent ones.
+   * `source` is the run itself in a sequential stage, the stage's own abort in a concurrent one.
+   */
   private async runStep(
     stage: CompiledStage<S>,
     step: CompiledStep<S>,
-    source: AbortSource,
+    source: RunScope<S> | LinkedAbort,
   ): Promise<SystemError | undefined> {
     const observed = this.observer !== undefined;
     if (step.when !== undefined) {
@@ -626,7 +627,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
         const error = this.stepError(stage, step, 1, thrown, 'its "when" guard threw');
-        this.emit("step.failed", stage.id, step.id, 1, error);
+        this.failStep(stage, step, 1, error, undefined, source);
         return error;
       }
       if (this.settled || source.aborted) return abortError(source);
@@ -638,8 +639,10 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     const timeoutMs = step.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const attemptStart = observed ? this.time() : 0;
-      const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
       this.emit("step.started", stage.id, step.id, attempt);
+      // an observer may have aborted the run on step.started: the attempt must not start
+      if (this.settled || source.aborted) return abortError(source);
+      const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
       let error: SystemError;
       try {
         let out = step.action(new RunStepContext(this, stage, step, attempt, link ?? source));
@@ -674,14 +677,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         link?.dispose();
       }
       if (attempt >= step.attempts) {
-        this.emit(
-          "step.failed",
-          stage.id,
-          step.id,
-          attempt,
-          error,
-          observed ? this.time() - attemptStart : undefined,
-        );
+        this.failStep(stage, step, attempt, error, observed ? this.time() - attemptStart : undefined, source);
         return error;
       }
       // Clamped to the longest timer: without maxBackoffMs the growing delay would pass it, and
@@ -700,32 +696,63 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         observed ? this.time() - attemptStart : undefined,
         observed ? { delayMs, nextAttempt: attempt + 1 } : undefined,
       );
-      if (delayMs > 0) await sleep(delayMs, source.signal);
+      // Even with no delay, wait one macrotask: a step that fails synchronously would otherwise
+      // retry without ever yielding, and an abort from a timer or I/O could never land.
+      await sleep(delayMs, source.signal);
       this.tick();
       if (this.settled || source.aborted) return abortError(source);
     }
   }
 
+  /**
+   * A step failed for good: `step.failed`, and in a concurrent stage its siblings stop at once,
+   * before any of them resumes, so their later results are dropped (they see the stage aborted).
+   */
+  private failStep(
+    stage: CompiledStage<S>,
+    step: CompiledStep<S>,
+    attempt: number,
+    error: SystemError,
+    durationMs: number | undefined,
+    source: RunScope<S> | LinkedAbort,
+  ): void {
+    this.emit("step.failed", stage.id, step.id, attempt, error, durationMs);
+    if (source instanceof LinkedAbort) this.stopStage(stage, source, error, `step "${step.id}" failed`);
+  }
+
+  /** Fires a concurrent stage's abort (every sibling's `ctx.signal`) because of `failure`; once. */
+  private stopStage(stage: CompiledStage<S>, link: LinkedAbort, failure: SystemError, why: string): void {
+    if (link.aborted) return;
+    link.abort(
+      new SystemError("ABORTED", `${this.pipeline.path}.stages[${stage.index}]: stopped because ${why}`, {
+        cause: failure,
+      }),
+    );
+  }
+
   private async runConcurrent(stage: CompiledStage<S>): Promise<SystemError | undefined> {
     const link = new LinkedAbort(this);
     const steps = stage.steps;
-    const runners: Promise<void>[] = new Array(steps.length);
-    for (let j = 0; j < steps.length; j++) {
-      runners[j] = this.runStep(stage, steps[j]!, link).then(rejectOnFailure);
+    const runners: Promise<void>[] = [];
+    // No step starts once the stage has stopped: an earlier step failed synchronously, or an
+    // observer aborted the run.
+    for (let j = 0; j < steps.length && !link.aborted; j++) {
+      runners.push(this.runStep(stage, steps[j]!, link).then(rejectOnFailure));
     }
     try {
       await Promise.all(runners);
       return undefined;
     } catch (thrown) {
-      const failure = thrown as SystemError;
+      // A failed step has stopped its siblings itself (failStep). Anything else rejecting is a
+      // fault of the engine's own: the stage still stops, and fails with a SystemError.
+      const failure = internalFault(thrown, `${this.pipeline.path}.stages[${stage.index}]`);
       const failed = failure.details?.step;
       if (typeof failed === "string") this.stepId = failed;
-      link.abort(
-        new SystemError(
-          "ABORTED",
-          `${this.pipeline.path}.stages[${stage.index}]: stopped because step "${String(failed)}" failed`,
-          { cause: failure },
-        ),
+      this.stopStage(
+        stage,
+        link,
+        failure,
+        typeof failed === "string" ? `step "${failed}" failed` : "of a fault",
       );
       return failure;
     } finally {

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { assertCheckpoint, sanitizePatch } from "./checkpoint.js";
+import { copyResumePatch, readCheckpoint } from "./checkpoint.js";
 import { type CompiledPipeline, compilePipeline } from "./compiled-pipeline.js";
 import { PipelineRun } from "./pipeline-run.js";
 import type {
@@ -121,44 +121,42 @@ export class Pipeline<S extends object = PipelineState> {
    * Prepares the continuation of a paused run at `checkpoint.nextStage`. The checkpoint's `state`
    * is NOT written anywhere: `options.state` is the source of truth, so when rebuilding a run in a
    * fresh process, seed that store with `checkpoint.state` first. On `execute()`, `options.patch`
-   * (without `__proto__` / `constructor` / `prototype` keys) is merged into the state, `run.resumed`
-   * is emitted, and sequence numbers continue from `checkpoint.seq`. `options.event` defaults to
-   * `checkpoint.event`. If `options.signal` has already fired, the run ends `aborted` and nothing
-   * (not even the patch) is applied.
+   * (a plain object, copied here without `__proto__` / `constructor` / `prototype` keys) is merged
+   * into the state, `run.resumed` is emitted, and sequence numbers continue from `checkpoint.seq`.
+   * `options.event` defaults to `checkpoint.event`. If `options.signal` has already fired, the run
+   * ends `aborted` and nothing (not even the patch) is applied. The checkpoint's fields are read
+   * once, here.
    *
-   * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed, belongs to another
-   * pipeline, points at a stage that has moved, or `options.runId` differs from `checkpoint.runId`.
+   * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed (its `seq` not a safe
+   * integer ≥ 0, for one), belongs to another pipeline, points at a stage that has moved, or throws
+   * when read; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
+   * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read.
    */
   restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {
-    assertCheckpoint(checkpoint, this.compiled);
+    const read = readCheckpoint(checkpoint, this.compiled);
     assertRunOptions(options, this.id);
-    if (options.runId !== checkpoint.runId) {
+    if (options.runId !== read.runId) {
       throw new SystemError(
         "INVALID_INPUT",
-        `pipeline "${this.id}": checkpoint is for run "${checkpoint.runId}" but options.runId is "${options.runId}"`,
+        `pipeline "${this.id}": checkpoint is for run "${read.runId}" but options.runId is "${options.runId}"`,
       );
     }
-    let patch: Partial<S> | undefined;
-    if (options.patch !== undefined && options.patch !== null) {
-      patch = sanitizePatch<S>(options.patch);
-      if (patch === undefined) {
-        throw new SystemError(
-          "INVALID_INPUT",
-          `pipeline "${this.id}" run "${options.runId}": "patch" must be an object`,
-        );
-      }
-    }
+    const given: unknown = options.patch;
+    const patch =
+      given === undefined || given === null
+        ? undefined
+        : copyResumePatch<S>(given, `pipeline "${this.id}" run "${options.runId}"`);
     return new PipelineRun(
       this.compiled,
       options.runId,
       options.state,
-      options.event === undefined ? checkpoint.event : options.event,
+      options.event === undefined ? read.event : options.event,
       options.dependencies,
       options.observer,
       options.onObserverError,
       options.signal,
       options.startedAt,
-      { startStage: checkpoint.nextStage, seq: checkpoint.seq, patch },
+      { startStage: read.nextStage, seq: read.seq, patch },
     );
   }
 }

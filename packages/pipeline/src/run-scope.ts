@@ -1,5 +1,6 @@
 import type { SystemError } from "@sluice/errors";
 import type { AbortSource } from "./abort-timing.js";
+import { textOf } from "./safe-text.js";
 import type {
   DependencyScope,
   LogLevel,
@@ -110,7 +111,8 @@ export class RunScope<S extends object> implements AbortSource {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
-    const text = typeof message === "string" ? message : String(message);
+    // (a message that cannot be made a string must not throw into the step that logs it)
+    const text = typeof message === "string" ? message : textOf(message);
     this.tellObserver("log", seq, Date.now(), stage, step, attempt, level, text, data, undefined, undefined);
   }
 

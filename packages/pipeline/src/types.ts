@@ -84,12 +84,15 @@ export interface StepContext<S extends object = PipelineState> {
 /**
  * How often a step is tried, and how long to wait between tries. The wait before try `n + 1` is
  * `backoffMs * factor ** (n - 1)`, capped by `maxBackoffMs` and always by 2147483647 ms (about
- * 24.8 days, the longest timer `setTimeout` supports; a longer one would fire at once).
+ * 24.8 days, the longest timer `setTimeout` supports; a longer one would fire at once). A wait of 0
+ * still yields one macrotask (`setTimeout(0)`) before the next try, so a step that fails
+ * synchronously cannot retry in one synchronous loop that an abort from a timer or I/O never
+ * interrupts.
  */
 export interface RetryPolicy {
   /** Total tries, including the first; an integer ≥ 1. */
   attempts: number;
-  /** Wait before the first retry, in ms (default 0; at most 2147483647). */
+  /** Wait before the first retry, in ms (default 0: one macrotask; at most 2147483647). */
   backoffMs?: number;
   /** Multiplier applied to the wait after each retry (default 2; ≥ 1). */
   factor?: number;
@@ -113,10 +116,15 @@ export interface StepDefinition<S extends object = PipelineState> {
   retry?: RetryPolicy;
   /**
    * Per-attempt time limit in ms (> 0, at most 2147483647, about 24.8 days); past it the attempt
-   * fails with `TIMEOUT` and its signal fires.
+   * fails with `TIMEOUT` and its signal fires. It covers each attempt's `action`, not `when`.
    */
   timeoutMs?: number;
-  /** Evaluated once before the first attempt; `false` skips the step (`step.skipped`). */
+  /**
+   * Evaluated once before the first attempt; `false` skips the step (`step.skipped`), a throw fails
+   * it. No time limit applies (`timeoutMs` is per attempt of the action): a guard that never settles
+   * holds the step until the run is aborted, so a guard that waits on I/O should bound the wait
+   * itself or watch `ctx.signal`.
+   */
   when?: (ctx: StepContext<S>) => boolean | Promise<boolean>;
 }
 
@@ -128,7 +136,8 @@ export interface StageDefinition<S extends object = PipelineState> {
   steps: StepDefinition<S>[];
   /**
    * Run all steps at once instead of in order. Patches merge in completion order; the first failure
-   * fires the siblings' signal and fails the stage.
+   * fires the siblings' signal as soon as it is decided and fails the stage: a sibling's later
+   * result is dropped, and a step not yet started (after one that failed synchronously) never starts.
    */
   concurrent?: boolean;
 }
@@ -322,6 +331,10 @@ export interface RunOptions<S extends object> {
 
 /** Options of `Pipeline.restore`: the run options plus a patch applied before continuing. */
 export type RestoreOptions<S extends object> = RunOptions<S> & {
-  /** Merged into the state (dangerous keys dropped) before the next stage runs. */
+  /**
+   * Merged into the state (dangerous keys dropped) before the next stage runs. A plain object,
+   * copied by `restore` (`INVALID_INPUT` for a `Map`, a `Date`, a class instance, or one that throws
+   * when read).
+   */
   patch?: Partial<S>;
 };

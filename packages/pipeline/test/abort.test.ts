@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import type { PipelineRun, PipelineState } from "../src/index.js";
+import type { PipelineDefinition, PipelineLifecycleEvent, PipelineRun, PipelineState } from "../src/index.js";
 import { deferred, forever, MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
 
@@ -253,5 +253,54 @@ describe("abort", () => {
     expect(result.ok && result.value.status).toBe("aborted");
     expect(ran).toEqual(["self"]);
     expect(state.get()).toEqual({});
+  });
+
+  describe("by an observer: no step starts after the event it aborted on", () => {
+    const shapes: Record<string, (ran: string[]) => PipelineDefinition<PipelineState>> = {
+      "a sequential stage": (ran) => ({
+        stages: [{ id: "s", steps: [{ id: "a", action: () => void ran.push("a") }] }],
+      }),
+      "a step with retries": (ran) => ({
+        stages: [{ id: "s", steps: [{ id: "a", retry: { attempts: 2 }, action: () => void ran.push("a") }] }],
+      }),
+      "a concurrent stage": (ran) => ({
+        stages: [
+          {
+            id: "s",
+            concurrent: true,
+            steps: [
+              { id: "a", action: () => void ran.push("a") },
+              { id: "b", action: () => void ran.push("b") },
+            ],
+          },
+        ],
+      }),
+      "a stage after a concurrent one": (ran) => ({
+        stages: [
+          { id: "first", concurrent: true, steps: [{ id: "z", action: () => undefined }] },
+          { id: "s", steps: [{ id: "a", action: () => void ran.push("a") }] },
+        ],
+      }),
+    };
+    for (const [shape, define] of Object.entries(shapes)) {
+      for (const on of ["stage.started", "step.started"] as const) {
+        it(`${shape}, aborted on ${on}`, async () => {
+          const ran: string[] = [];
+          const state = new MemoryState<PipelineState>({});
+          let run: PipelineRun<PipelineState> | undefined;
+          const observer = {
+            onEvent(event: PipelineLifecycleEvent) {
+              const target = on === "stage.started" ? event.stage === "s" : event.step === "a";
+              if (event.type === on && target) run?.abort("stop");
+            },
+          };
+          run = new Pipeline<PipelineState>("p", define(ran)).start({ runId: "r", state, observer });
+          const result = await run.execute();
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          expect(result.ok && result.value.status).toBe("aborted");
+          expect(ran).toEqual([]);
+        });
+      }
+    }
   });
 });

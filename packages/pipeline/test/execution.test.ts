@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
-import { describe, expect, it } from "vitest";
-import type { PipelineState, StepContext } from "../src/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { PipelineRun, type PipelineState, type StepContext } from "../src/index.js";
 import { deferred, MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
 
@@ -467,6 +467,190 @@ describe("concurrent stages", () => {
     expect(siblingSignal?.aborted).toBe(true);
     expect(SystemError.is(siblingSignal?.reason, "ABORTED")).toBe(true);
     expect(state.get()).toEqual({});
+  });
+});
+
+describe("concurrent stages: what the first failure stops", () => {
+  // A sibling that finishes a few microtasks after the failure (two steps awaiting one shared
+  // promise, say) must find the stage already stopped.
+  for (const ticks of [0, 1, 2, 3]) {
+    it(`drops a sibling's result that comes ${ticks} microtask(s) after the failure, and its signal has fired`, async () => {
+      let sawAborted: boolean | undefined;
+      const pipeline = new Pipeline<PipelineState>("p", {
+        stages: [
+          {
+            id: "fan",
+            concurrent: true,
+            steps: [
+              {
+                id: "fails",
+                action: async () => {
+                  throw new Error("out of stock");
+                },
+              },
+              {
+                id: "late",
+                action: async (ctx) => {
+                  for (let i = 0; i < ticks; i++) await null;
+                  if (ticks > 0) sawAborted = ctx.signal.aborted;
+                  return { late: true };
+                },
+              },
+            ],
+          },
+        ],
+      });
+      const state = new MemoryState<PipelineState>({});
+      const observer = new RecordingObserver();
+      const result = await pipeline.start({ runId: "r", state, observer }).execute();
+      expect(!result.ok && result.error.code).toBe("STEP_FAILED");
+      expect(result.metadata.step).toBe("fails");
+      expect(state.get()).toEqual({});
+      expect(observer.trace().filter((t) => t.startsWith("step.") && !t.startsWith("step.started"))).toEqual([
+        "step.failed:fan/fails",
+      ]);
+      if (ticks > 0) expect(sawAborted).toBe(true);
+    });
+  }
+
+  it("starts no sibling after a step that failed synchronously", async () => {
+    const ran: string[] = [];
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "fan",
+          concurrent: true,
+          steps: [
+            {
+              id: "fails",
+              action: () => {
+                ran.push("fails");
+                throw new Error("bad input");
+              },
+            },
+            { id: "after", action: () => void ran.push("after") },
+          ],
+        },
+      ],
+    });
+    const state = new MemoryState<PipelineState>({});
+    const result = await pipeline.start({ runId: "r", state }).execute();
+    expect(!result.ok && result.error.code).toBe("STEP_FAILED");
+    expect(ran).toEqual(["fails"]);
+  });
+});
+
+describe("a fault of the engine's own in a concurrent stage", () => {
+  it("still ends the run as a SystemError (INVALID_STATE, the fault as cause), and stops the siblings", async () => {
+    const fault = new TypeError("engine bug");
+    // stands in for any engine bug that makes a step's runner reject with something not a SystemError
+    const spy = vi.spyOn(PipelineRun.prototype as unknown as { stepError: () => never }, "stepError");
+    spy.mockImplementationOnce(() => {
+      throw fault;
+    });
+    let siblingSignal: AbortSignal | undefined;
+    try {
+      const pipeline = new Pipeline<PipelineState>("p", {
+        stages: [
+          {
+            id: "fan",
+            concurrent: true,
+            steps: [
+              {
+                id: "fails",
+                action: async () => {
+                  throw new Error("boom");
+                },
+              },
+              {
+                id: "waits",
+                action: (ctx) => {
+                  siblingSignal = ctx.signal;
+                  return new Promise<void>(() => {});
+                },
+              },
+            ],
+          },
+        ],
+      });
+      const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(SystemError.is(result.error, "INVALID_STATE")).toBe(true);
+      expect(result.error.cause).toBe(fault);
+      expect(result.error.message).toContain("engine bug");
+      expect(siblingSignal?.aborted).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe("thrown values that cannot be made a string", () => {
+  const nullPrototype = Object.assign(Object.create(null) as object, { reason: "card declined" });
+  const throwingToString = {
+    toString() {
+      throw new Error("no text");
+    },
+  };
+  const errorWithThrowingMessage = new Error("hidden");
+  Object.defineProperty(errorWithThrowingMessage, "message", {
+    get() {
+      throw new Error("message getter");
+    },
+  });
+  const cases: [string, unknown, string][] = [
+    ["an Object.create(null) value", nullPrototype, "[object Object]"],
+    ["an object whose toString throws", throwingToString, "[object Object]"],
+    ["an Error whose message getter throws", errorWithThrowingMessage, "[object Error]"],
+  ];
+  for (const concurrent of [false, true]) {
+    for (const [what, thrown, text] of cases) {
+      it(`${what} is an ordinary STEP_FAILED, retried as configured (${concurrent ? "concurrent" : "sequential"} stage)`, async () => {
+        let tries = 0;
+        const pipeline = new Pipeline<PipelineState>("p", {
+          stages: [
+            {
+              id: "s",
+              concurrent,
+              steps: [
+                {
+                  id: "x",
+                  retry: { attempts: 3 },
+                  action: async () => {
+                    tries++;
+                    throw thrown;
+                  },
+                },
+              ],
+            },
+          ],
+        });
+        const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+        expect(tries).toBe(3);
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(SystemError.is(result.error, "STEP_FAILED")).toBe(true);
+        expect(result.error.cause).toBe(thrown);
+        expect(result.error.message).toContain(`failed on attempt 3 of 3: ${text}`);
+        expect(result.metadata).toMatchObject({ stage: "s", step: "x", attempts: 3 });
+      });
+    }
+  }
+
+  it("a log message that cannot be made a string is logged as [object Object], not thrown into the step", async () => {
+    const observer = new RecordingObserver();
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [{ id: "x", action: (ctx) => ctx.logger.info(Object.create(null) as string) }],
+        },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(observer.events.find((e) => e.type === "log")?.message).toBe("[object Object]");
   });
 });
 

@@ -409,4 +409,105 @@ describe("pause and checkpoint", () => {
       /checkpoint is for run "r" but options.runId is "someone-else"/,
     );
   });
+
+  describe("restore refuses what it cannot use as documented, with INVALID_INPUT", () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "a", steps: [{ id: "a", action: () => ({ ranA: true }) }] },
+        { id: "b", steps: [{ id: "b", action: () => ({ ranB: true }) }] },
+      ],
+    });
+    const good = () => ({
+      version: 1 as const,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 1,
+      nextStageId: "b",
+      state: {},
+      event: null,
+      pause: [],
+      seq: 3,
+    });
+    const refusal = (restore: () => unknown): SystemError => {
+      try {
+        restore();
+      } catch (error) {
+        expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+        return error as SystemError;
+      }
+      throw new Error("restore accepted it");
+    };
+
+    it("a seq that is not a safe integer (every event would get the same seq)", () => {
+      const state = new MemoryState<PipelineState>({});
+      for (const seq of [Number.MAX_SAFE_INTEGER + 10, 2 ** 60]) {
+        const error = refusal(() => pipeline.restore({ ...good(), seq }, { runId: "r", state }));
+        expect(error.message).toMatch(/checkpoint\.seq: must be an integer from 0 to 9007199254740991/);
+      }
+      expect(() =>
+        pipeline.restore({ ...good(), seq: Number.MAX_SAFE_INTEGER - 100 }, { runId: "r", state }),
+      ).not.toThrow();
+    });
+
+    it("a patch that is not a plain object: a Map, a Date, a class instance", () => {
+      class Approval {
+        approved = true;
+      }
+      for (const [patch, kind] of [
+        [new Map([["approved", true]]), "an instance of Map"],
+        [new Date(0), "an instance of Date"],
+        [new Approval(), "an instance of Approval"],
+      ] as const) {
+        const state = new MemoryState<PipelineState>({});
+        const error = refusal(() =>
+          pipeline.restore(good(), { runId: "r", state, patch: patch as unknown as PipelineState }),
+        );
+        expect(error.message).toBe(
+          `pipeline "p" run "r": "patch" must be a plain object of the fields to merge, like { approved: true } (got ${kind})`,
+        );
+        expect(state.writes).toBe(0);
+      }
+    });
+
+    it("a patch that throws when read", () => {
+      const patch = {
+        get approved(): boolean {
+          throw new Error("getter boom");
+        },
+      };
+      const error = refusal(() =>
+        pipeline.restore(good(), { runId: "r", state: new MemoryState<PipelineState>({}), patch }),
+      );
+      expect(error.message).toContain('"patch" could not be read (getter boom)');
+      expect((error.cause as Error).message).toBe("getter boom");
+    });
+
+    it("a checkpoint that throws when read (a Proxy)", () => {
+      const checkpoint = new Proxy(good(), {
+        get(target, key) {
+          if (key === "seq") throw new Error("trap");
+          return target[key as keyof typeof target];
+        },
+      });
+      const error = refusal(() =>
+        pipeline.restore(checkpoint, { runId: "r", state: new MemoryState<PipelineState>({}) }),
+      );
+      expect(error.message).toContain("checkpoint could not be read (trap)");
+    });
+
+    it("reads each checkpoint field once: a getter cannot pass the checks and then answer otherwise", async () => {
+      let reads = 0;
+      const checkpoint = {
+        ...good(),
+        get nextStage(): number {
+          reads++;
+          return reads === 1 ? 1 : 0;
+        },
+      };
+      const state = new MemoryState<PipelineState>({});
+      const result = await pipeline.restore(checkpoint, { runId: "r", state }).execute();
+      expect(result.ok && result.value.state).toEqual({ ranB: true });
+      expect(reads).toBe(1);
+    });
+  });
 });

@@ -28,9 +28,11 @@ class ReferenceRegistry {
         ...(finished && { finishedAs: this.finishes++ }),
       });
     } else {
+      const changedAt = held.info.updatedAt !== info.updatedAt;
       held.info = { ...info };
       if (!finished) held.finishedAs = undefined;
-      else if (held.finishedAs === undefined) held.finishedAs = this.finishes++;
+      // a finished run whose updatedAt changes counts as finishing again
+      else if (held.finishedAs === undefined || changedAt) held.finishedAs = this.finishes++;
     }
     this.trim();
   }
@@ -54,9 +56,9 @@ class ReferenceRegistry {
   prune(now: number): number {
     let dropped = this.trim();
     if (this.maxAgeMs === undefined) return dropped;
-    // the oldest finished runs go while they are too old; the first young one stops the walk
+    // every finished run too old goes, wherever it is in the finishing order
     for (const [runId, run] of this.finishingOrder()) {
-      if (run.info.updatedAt >= now - this.maxAgeMs) break;
+      if (run.info.updatedAt >= now - this.maxAgeMs) continue;
       this.runs.delete(runId);
       dropped++;
     }
@@ -105,7 +107,14 @@ function random(seed: number): () => number {
 
 const STATUSES: RunInfo["status"][] = ["queued", "running", "paused", "completed", "failed", "aborted"];
 
-function run(seed: number, ids: number, steps: number, maxFinished: number, maxAgeMs?: number): void {
+function run(
+  seed: number,
+  ids: number,
+  steps: number,
+  maxFinished: number,
+  maxAgeMs?: number,
+  jitter = 0,
+): void {
   const rand = random(seed);
   const retention = maxAgeMs === undefined ? { maxFinished } : { maxFinished, maxAgeMs };
   const registry = new PipelineRegistry({ workflowId: "w", retention });
@@ -114,6 +123,8 @@ function run(seed: number, ids: number, steps: number, maxFinished: number, maxA
   const pick = (n: number) => Math.floor(rand() * n);
   for (let step = 0; step < steps; step++) {
     clock += pick(3);
+    // with jitter, runs are stamped by clocks that disagree: they arrive out of updatedAt order
+    const at = jitter === 0 ? clock : clock - pick(jitter + 1);
     const runId = `run-${pick(ids)}`;
     const status = STATUSES[pick(STATUSES.length)]!;
     const roll = rand();
@@ -125,15 +136,15 @@ function run(seed: number, ids: number, steps: number, maxFinished: number, maxA
         pipelineId: "p",
         triggerId: "t",
         status,
-        startedAt: clock,
-        updatedAt: clock,
+        startedAt: at,
+        updatedAt: at,
         ...(rand() < 0.3 && { stage: `s${pick(3)}` }),
         ...(status === "failed" && { error: { code: "E", message: `m${step}` } }),
       };
       registry.set(info);
       reference.set(info);
     } else if (roll < 0.7) {
-      const patch = { status, updatedAt: clock };
+      const patch = { status, updatedAt: at };
       expect(registry.update(runId, patch), where).toEqual(reference.update(runId, patch));
     } else if (roll < 0.8) {
       expect(registry.delete(runId), where).toBe(reference.delete(runId));
@@ -161,6 +172,11 @@ describe("PipelineRegistry against a reference of its rules", () => {
 
   it("agrees when finished runs also expire by age", () => {
     for (let seed = 31; seed <= 40; seed++) run(seed, 60, 3000, 20, 15);
+  });
+
+  it("agrees when runs arrive stamped out of updatedAt order and expire by age", () => {
+    for (let seed = 41; seed <= 50; seed++) run(seed, 60, 3000, 20, 15, 30);
+    for (let seed = 51; seed <= 53; seed++) run(seed, 400, 6000, 150, 40, 60);
   });
 
   it("finds a finished run among a thousand after many have come and gone", () => {

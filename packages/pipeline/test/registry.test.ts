@@ -1,3 +1,4 @@
+import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
 import { PipelineRegistry, type RunInfo } from "../src/index.js";
 
@@ -60,10 +61,15 @@ describe("PipelineRegistry", () => {
       registry.update(id, { status: id === "b" ? "failed" : "completed" });
     }
     expect(registry.list().map((r) => r.runId)).toEqual(["active", "paused", "queued", "c", "d"]);
-    // a finished run that changes again keeps its place in the finishing order
-    registry.update("c", { error: { code: "X", message: "y" } });
+    // a finished run that changes again, its updatedAt the same, keeps its place in the finishing order
+    const c = registry.get("c")!;
+    registry.update("c", { error: { code: "X", message: "y" }, updatedAt: c.updatedAt });
     registry.set(info("e", "aborted"));
     expect(registry.list().map((r) => r.runId)).toEqual(["active", "paused", "queued", "d", "e"]);
+    // one whose updatedAt changes counts as finishing now
+    registry.update("d", { stage: "late-note", updatedAt: Date.now() + 10 });
+    registry.set(info("f", "aborted"));
+    expect(registry.list().map((r) => r.runId)).toEqual(["active", "paused", "queued", "d", "f"]);
   });
 
   it("drops finished runs older than maxAgeMs on prune(now), and reports how many went", () => {
@@ -74,6 +80,62 @@ describe("PipelineRegistry", () => {
     expect(registry.prune(5500)).toBe(1);
     expect(registry.list().map((r) => r.runId)).toEqual(["new", "old-but-running"]);
     expect(registry.prune(5500)).toBe(0);
+  });
+
+  it("prunes by age a finished run expired behind one updated later (it moved to the newest end)", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxAgeMs: 1000 } });
+    registry.set(info("a", "completed", 1000));
+    registry.set(info("b", "completed", 2000));
+    registry.set(info("c", "failed", 3000));
+    registry.update("a", { stage: "late-annotation", updatedAt: 9500 });
+    expect(registry.prune(10_000)).toBe(2);
+    expect(registry.list().map((r) => `${r.runId}@${r.updatedAt}`)).toEqual(["a@9500"]);
+  });
+
+  it("prunes by age every expired run, also when runs arrive stamped out of order", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxAgeMs: 1000 } });
+    const stamps = [5000, 1000, 7000, 2000, 8000, 9000, 3000, 9500];
+    for (const [i, at] of stamps.entries()) registry.set(info(`r${i}`, "completed", at));
+    expect(registry.prune(10_000)).toBe(6);
+    expect(registry.list().map((r) => r.updatedAt)).toEqual([9000, 9500]);
+    // in order again from here on: the walk stops at the first young run
+    registry.set(info("late", "completed", 10_000));
+    expect(registry.prune(10_800)).toBe(2);
+    expect(registry.list().map((r) => r.runId)).toEqual(["late"]);
+  });
+
+  it("refuses a status it does not know, naming the ones it does, and leaves the run as it was", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    for (const status of ["bogus", "Completed", undefined]) {
+      expect(() => registry.set({ ...info("x", "running"), status } as unknown as RunInfo)).toThrow(
+        /"status" must be one of "queued", "running", "paused", "completed", "failed", "aborted"/,
+      );
+    }
+    expect(registry.has("x")).toBe(false);
+    registry.set(info("y", "running"));
+    let refused: unknown;
+    try {
+      registry.update("y", { status: "done" as RunInfo["status"] });
+    } catch (error) {
+      refused = error;
+    }
+    expect(SystemError.is(refused, "INVALID_INPUT")).toBe(true);
+    expect(registry.get("y")?.status).toBe("running");
+  });
+
+  it("copies the error it is given, on set and on update", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    const error = { code: "STEP_FAILED", message: "original" };
+    registry.set({ ...info("r", "failed"), error });
+    error.message = "changed by the caller";
+    expect(registry.get("r")?.error).toEqual({ code: "STEP_FAILED", message: "original" });
+    const later = { code: "TIMEOUT", message: "later" };
+    registry.update("r", { error: later });
+    later.message = "changed again";
+    expect(registry.get("r")?.error).toEqual({ code: "TIMEOUT", message: "later" });
+    expect(() => registry.set({ ...info("s", "failed"), error: null } as unknown as RunInfo)).toThrow(
+      /"error" must be an object like \{ code, message \}/,
+    );
   });
 
   it("does not grow with the number of runs ever made", () => {

@@ -144,6 +144,39 @@ describe("retries", () => {
   });
 });
 
+describe("retries without a wait", () => {
+  it("still yield one macrotask between attempts, so an abort from a timer lands", async () => {
+    let tries = 0;
+    const pipeline = new Pipeline("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              retry: { attempts: 100_000 },
+              action: () => {
+                tries++;
+                throw new Error("transient");
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const run = pipeline.start({ runId: "r", state: new MemoryState({}) });
+    let triesWhenTimerFired: number | undefined;
+    setTimeout(() => {
+      triesWhenTimerFired = tries;
+      run.abort("stop");
+    }, 0);
+    const result = await run.execute();
+    expect(result.ok && result.value.status).toBe("aborted");
+    expect(triesWhenTimerFired).toBeLessThan(10);
+    expect(tries).toBe(triesWhenTimerFired);
+  });
+});
+
 describe("timeouts", () => {
   it("fails a step that runs past timeoutMs with TIMEOUT and fires its signal", async () => {
     let signal: AbortSignal | undefined;
@@ -211,5 +244,37 @@ describe("timeouts", () => {
     });
     const result = await pipeline.start({ runId: "r", state: new MemoryState<PipelineState>({}) }).execute();
     expect(result.ok && result.value.state).toEqual({ done: true });
+  });
+
+  it("does not cover the when guard: a hung guard waits past timeoutMs, and abort ends it", async () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              timeoutMs: 5,
+              when: () => new Promise<boolean>(() => {}),
+              action: () => ({ ran: true }),
+            },
+          ],
+        },
+      ],
+    });
+    const state = new MemoryState<PipelineState>({});
+    const run = pipeline.start({ runId: "r", state });
+    const pending = run.execute();
+    let settled = false;
+    void pending.then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(settled).toBe(false);
+    run.abort("guard hung");
+    const result = await pending;
+    expect(result.ok && result.value.status).toBe("aborted");
+    expect(result.metadata.step).toBe("x");
+    expect(state.get()).toEqual({});
   });
 });

@@ -119,7 +119,19 @@ describe("validatePipeline", () => {
       {
         stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 2, maxBackoffMs: Number.NaN } }] }],
       },
-      'pipelines.fulfil.stages[0].steps[0].retry: "maxBackoffMs" must be a finite number ≥ 0 (got null)',
+      'pipelines.fulfil.stages[0].steps[0].retry: "maxBackoffMs" must be a finite number ≥ 0 (got NaN)',
+    ],
+    [
+      {
+        stages: [
+          { id: "a", steps: [{ id: "x", action, retry: { attempts: 2, factor: Number.POSITIVE_INFINITY } }] },
+        ],
+      },
+      'pipelines.fulfil.stages[0].steps[0].retry: "factor" must be a finite number ≥ 1 (got Infinity)',
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMs: Number.NEGATIVE_INFINITY }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "timeoutMs" must be a finite number > 0 (got -Infinity)',
     ],
     [
       { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMs: 30 * 24 * 3_600_000 }] }] },
