@@ -527,6 +527,30 @@ export async function createSqliteTimelineStore(options: SqliteTimelineStoreOpti
     );
   }
   const { filename } = options;
+  // Processes opening one new file together race to switch it to WAL and to create its tables;
+  // SQLite answers some of those races with SQLITE_BUSY at once, without waiting on its busy
+  // timeout, so a busy open is tried again, for up to OPEN_BUSY_MS in all.
+  const giveUpAt = Date.now() + OPEN_BUSY_MS;
+  for (let wait = 5; ; wait = Math.min(2 * wait, 100)) {
+    try {
+      return openStore(filename);
+    } catch (e) {
+      if (!isBusy(e) || Date.now() + wait > giveUpAt) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/** How long an open keeps trying while other processes hold the file busy (see above). */
+const OPEN_BUSY_MS = 10_000;
+
+function isBusy(error: unknown): boolean {
+  const cause = SystemError.is(error) ? error.cause : error;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+}
+
+function openStore(filename: string): TimelineStore {
   let db: Database.Database;
   try {
     db = new Database(filename);
