@@ -1,6 +1,5 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, isPlainObject, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
-import { isPlainObject } from "./plain-object.js";
 import { kindOf, reasonOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";

@@ -17,8 +17,11 @@ const MIN_CAPACITY = 16;
  *
  * Runs arrive (finish, or change again: see `PipelineRegistry`) with their `updatedAt`, in that
  * order as long as the clocks stamping them agree, so dropping expired runs can stop at the first
- * young one. A run that arrives stamped earlier than the one before it is noted
- * (`unsortedUntil`), and the runs up to it are all looked at until they are gone.
+ * young one. A run may arrive late, stamped earlier than a run before it (a longer `onComplete`
+ * between its end and its bookkeeping, a clock step): the ring keeps the largest such lateness,
+ * and a walk goes on past young runs until one is that much younger than the cutoff, which no
+ * expired run can follow. So a walk costs the runs it drops plus those finishing within the
+ * lateness of the cutoff (milliseconds, usually), not the whole ring.
  */
 export class FinishedRuns {
   /** The ring's slots; `columns.capacity` is a power of two. */
@@ -29,13 +32,10 @@ export class FinishedRuns {
   private tail = 0;
   private live = 0;
   private index: RunIdIndex | undefined;
-  /** `updatedAt` of the run that arrived last. */
-  private lastUpdatedAt = Number.NEGATIVE_INFINITY;
-  /**
-   * The runs at positions up to this one may be out of `updatedAt` order; those after it arrived
-   * in order. Below `head` (-1 at first): every run is in order.
-   */
-  private unsortedUntil = -1;
+  /** The largest `updatedAt` that has arrived (since the ring was last empty). */
+  private latestStamp = Number.NEGATIVE_INFINITY;
+  /** How much earlier than `latestStamp` a run has arrived stamped, at most (0: all in order). */
+  private lateness = 0;
 
   /** How many finished runs are held. */
   get size(): number {
@@ -161,14 +161,17 @@ export class FinishedRuns {
 
   /**
    * Drops every run whose `updatedAt` is before `cutoff`; returns how many went. Walks from the
-   * oldest run, and stops at the first young-enough one past `unsortedUntil`: the runs after it
-   * arrived in `updatedAt` order, so a walk costs the runs it drops (plus any out of order).
+   * oldest run and stops at the first one younger than `cutoff` by more than the largest lateness
+   * seen (see the class comment).
    */
   dropOlderThan(cutoff: number): number {
+    // A run stamped at or after `horizon` arrived after every expired run (see the class comment).
+    const horizon = cutoff + this.lateness;
     let dropped = 0;
     for (let p = this.oldest(); p !== -1; p = this.next(p)) {
-      if (this.columns.updatedAt(p & this.mask) >= cutoff) {
-        if (p > this.unsortedUntil) break;
+      const updatedAt = this.columns.updatedAt(p & this.mask);
+      if (updatedAt >= cutoff) {
+        if (updatedAt >= horizon) break;
         continue;
       }
       this.remove(p);
@@ -210,8 +213,13 @@ export class FinishedRuns {
     if (this.tail - this.head === this.columns.capacity) {
       this.relayout(Math.max(MIN_CAPACITY, this.columns.capacity * 2), false);
     }
-    if (updatedAt < this.lastUpdatedAt) this.unsortedUntil = this.tail;
-    this.lastUpdatedAt = updatedAt;
+    if (this.live === 0) {
+      // nothing held can be out of order with what comes next
+      this.latestStamp = Number.NEGATIVE_INFINITY;
+      this.lateness = 0;
+    }
+    if (updatedAt >= this.latestStamp) this.latestStamp = updatedAt;
+    else if (this.latestStamp - updatedAt > this.lateness) this.lateness = this.latestStamp - updatedAt;
     this.live++;
     return this.tail++ & this.mask;
   }
@@ -245,12 +253,10 @@ export class FinishedRuns {
     const columns = new RunColumns(capacity);
     const mask = capacity - 1;
     let to = 0;
-    let unsortedUntil = -1;
     for (let p = this.head; p < this.tail; p++) {
       const from = p & oldMask;
       if (pack) {
         if (old.runIds[from] === undefined) continue;
-        if (p <= this.unsortedUntil) unsortedUntil = to;
         old.copyTo(from, columns, to++);
       } else old.copyTo(from, columns, p & mask);
     }
@@ -259,7 +265,6 @@ export class FinishedRuns {
     if (pack) {
       this.head = 0;
       this.tail = to;
-      this.unsortedUntil = unsortedUntil;
     }
     // Slots change: rebuilt on the next lookup.
     this.index = undefined;

@@ -316,6 +316,15 @@ export class PipelineRegistry {
         `PipelineRegistry "${this.workflowId}" run "${info.runId}": "status" must be one of ${STATUSES.map((s) => `"${s}"`).join(", ")} (got ${describeValue(info.status)})`,
       );
     }
+    for (const field of ["startedAt", "updatedAt"] as const) {
+      // a NaN stamp compares false both ways: retention by age could never order it
+      if (typeof info[field] !== "number" || !Number.isFinite(info[field])) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `PipelineRegistry "${this.workflowId}" run "${info.runId}": "${field}" must be a finite number of epoch ms (got ${describeValue(info[field])})`,
+        );
+      }
+    }
     const error: unknown = info.error;
     if (error === undefined) return;
     if (typeof error !== "object" || error === null) {

@@ -1,4 +1,4 @@
-import { err, ok, SystemError } from "@sluice/errors";
+import { err, isPlainObject, ok, SystemError } from "@sluice/errors";
 import {
   type AbortSource,
   isThenable,
@@ -9,7 +9,6 @@ import {
 } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
-import { isPlainObject } from "./plain-object.js";
 import { RunScope } from "./run-scope.js";
 import { kindOf, reasonOf } from "./safe-text.js";
 import { RunStepContext } from "./step-context.js";

@@ -511,3 +511,31 @@ describe("pause and checkpoint", () => {
     });
   });
 });
+
+describe("restore refuses a patch that only poses as a plain object", () => {
+  it("an object whose prototype is a null-prototype look-alike is INVALID_INPUT", async () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [{ id: "s", steps: [{ id: "x", action: () => ({ done: true }) }] }],
+    });
+    const checkpoint: PipelineCheckpoint<PipelineState> = {
+      version: 1,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 0,
+      nextStageId: "s",
+      state: {},
+      event: {},
+      pause: [],
+      seq: 0,
+    } as unknown as PipelineCheckpoint<PipelineState>;
+    const lookalike = Object.assign(Object.create(null), { inherited: 1 });
+    const patch = Object.assign(Object.create(lookalike), { own: 1 });
+    // the same checkpoint with a plain patch restores: the look-alike is what is refused
+    expect(() =>
+      pipeline.restore(checkpoint, { runId: "r", state: new MemoryState({}), patch: { own: 1 } }),
+    ).not.toThrow();
+    expect(() => pipeline.restore(checkpoint, { runId: "r", state: new MemoryState({}), patch })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("patch") }),
+    );
+  });
+});

@@ -232,3 +232,39 @@ describe("PipelineRegistry", () => {
     );
   });
 });
+
+describe("PipelineRegistry stamps", () => {
+  it("refuses a run whose startedAt or updatedAt is not a finite number (retention by age could not order it)", () => {
+    const registry = new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: 50 } });
+    const base = { workflowId: "w", pipelineId: "p", triggerId: "t", status: "completed" as const };
+    expect(() => registry.set({ ...base, runId: "a", startedAt: 1, updatedAt: Number.NaN })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining('"updatedAt"') }),
+    );
+    expect(() => registry.set({ ...base, runId: "b", startedAt: undefined as never, updatedAt: 1 })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining('"startedAt"') }),
+    );
+    expect(registry.list()).toEqual([]);
+  });
+
+  it("prunes by age runs that arrived late, behind younger ones", () => {
+    const registry = new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: 50 } });
+    const base = {
+      workflowId: "w",
+      pipelineId: "p",
+      triggerId: "t",
+      status: "completed" as const,
+      startedAt: 0,
+    };
+    for (const [runId, updatedAt] of [
+      ["a", 100],
+      ["b", 5],
+      ["c", 120],
+      ["d", 30],
+      ["e", 130],
+    ] as const) {
+      registry.set({ ...base, runId, updatedAt });
+    }
+    registry.prune(125); // cutoff 75: b and d expired, each behind a younger run
+    expect(registry.list().map((r) => r.runId)).toEqual(["a", "c", "e"]);
+  });
+});

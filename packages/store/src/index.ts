@@ -1,3 +1,4 @@
-export { isPlainObject, safeAssign } from "./safe-assign.js";
+export { isPlainObject } from "@sluice/errors";
+export { safeAssign } from "./safe-assign.js";
 export { createStateStore, type StateStore, type StateStoreOptions } from "./state-store.js";
 export { StoreRegistry } from "./store-registry.js";

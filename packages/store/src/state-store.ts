@@ -1,5 +1,5 @@
-import { SystemError } from "@sluice/errors";
-import { describe, isPlainObject, isUnsafeKey } from "./safe-assign.js";
+import { isPlainObject, SystemError } from "@sluice/errors";
+import { describe, isUnsafeKey } from "./safe-assign.js";
 
 /**
  * A synchronous state container holding one immutable snapshot.

@@ -33,7 +33,8 @@ export function axisTicks(start: number, end: number, width: number): TimelineAx
 
 /** The smallest nice step (ms) leaving room between ticks and at most MAX_TICKS of them; undefined when none is finite. */
 function tickStep(span: number, width: number): number | undefined {
-  const wanted = Math.max((span * MIN_TICK_SPACING_PX) / width, span / MAX_TICKS);
+  // (divided first: span * 90 would pass Number.MAX_VALUE for spans far shorter than the 1e308 limit)
+  const wanted = Math.max((span / width) * MIN_TICK_SPACING_PX, span / MAX_TICKS);
   let step = STEPS.find((candidate) => candidate >= wanted) ?? STEPS[STEPS.length - 1]!;
   // Doubling ends: at worst `step` reaches Infinity, which is not below anything.
   while (step < wanted) step *= 2;

@@ -74,6 +74,12 @@ describe("layoutTimeline with extreme but finite times", () => {
     expect(layout.ticks.length).toBeLessThanOrEqual(1001);
     expect(numbersIn(layout.ticks).every(([, n]) => Number.isFinite(n))).toBe(true);
   });
+
+  it("gives a finite span of 1e307 several ticks (only spans past what a number holds get one)", () => {
+    const events = runEvents("wf", "r").add(0, "run.started").add(1e307, "run.completed").events;
+    const layout = layoutTimeline(events, { width: 800 });
+    expect(layout.ticks.length).toBeGreaterThan(1);
+  });
 });
 
 describe("layoutTimeline pauses", () => {
