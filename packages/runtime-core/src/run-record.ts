@@ -70,6 +70,8 @@ export class RunRecord {
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
   /** Told once the run's result is decided (see `markDecided`). */
   decidedWaiters: Array<() => void> | undefined = undefined;
+  /** Told once an abort is requested (see `markAbortRequested`). */
+  abortWaiters: Array<() => void> | undefined = undefined;
   /** Resolves the promise of the `invoke` / `resume` that is executing the run's pipeline. */
   resolveRun: ((result: RunResult | Promise<RunResult>) => void) | undefined = undefined;
   /** Container-free dependency access, built on the first `ctx.use` of a run without run services. */
@@ -127,6 +129,23 @@ export class RunRecord {
     if (waiters === undefined) return;
     this.decidedWaiters = undefined;
     for (const resolve of waiters) resolve();
+  }
+
+  /** An abort was requested: `abortRequested` from now on. */
+  markAbortRequested(): void {
+    this.abortRequested = true;
+    const waiters = this.abortWaiters;
+    if (waiters === undefined) return;
+    this.abortWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once an abort is requested (at once if one was). */
+  whenAbortRequested(): Promise<undefined> {
+    if (this.abortRequested) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      (this.abortWaiters ??= []).push(() => resolve(undefined));
+    });
   }
 
   /** Resolves once the run's result is decided (at once if it is), before its last hooks run. */

@@ -1034,8 +1034,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     try {
       const run = this.startPipeline(record);
       if (!record.abortRequested) {
-        const failure = await this.callPrepare(record);
-        if (failure !== undefined) {
+        // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
+        // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
+        const failure = await Promise.race([this.callPrepare(record), record.whenAbortRequested()]);
+        if (failure !== undefined && !record.abortRequested) {
           this.writeRuntimeEvent(record, 0, "run.failed", failure.message, { error: failure.toJSON() });
           return this.finish(record, err(failure, this.meta(record)));
         }
@@ -1403,7 +1405,7 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   private abortRecord(record: RunRecord, reason: string): void {
     if (record.finished || record.abortRequested) return;
-    record.abortRequested = true;
+    record.markAbortRequested();
     if (record.status === "paused") {
       void this.finishPaused(record, reason);
       return;

@@ -463,3 +463,26 @@ describe("a run of another workflow started while a dispatch decision is taken",
     expect(b.sort()).toEqual(["aborted", "completed", "completed", "completed"]);
   });
 });
+
+describe("onPrepare awaiting the end of its own run", () => {
+  for (const call of ["abort", "deregister", "stop"] as const) {
+    it(`awaiting ${call}() of its own run: the run ends aborted, the hook's call resolves`, async () => {
+      h = await harness();
+      const order: string[] = [];
+      await h.runtime.register(job, {
+        onPrepare: async (ctx) => {
+          if (call === "abort") await h.runtime.abort(ctx.runId);
+          else if (call === "deregister") await h.runtime.deregister("job");
+          else await h.runtime.stop();
+          order.push("hook's call resolved");
+        },
+        onCleanup: () => void order.push("onCleanup"),
+      });
+      const run = h.runtime.invoke("job", "go", { n: 1 });
+      expect(await within(run, 1_000)).toBe("settled");
+      const result = await run;
+      expect(result.ok && result.value.status).toBe("aborted");
+      await expect.poll(() => order).toEqual(["onCleanup", "hook's call resolved"]);
+    });
+  }
+});
