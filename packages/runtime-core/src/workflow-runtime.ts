@@ -665,12 +665,12 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
-   * dropped, active runs aborted and awaited, deregistrations already under way awaited too),
-   * flushes the timeline and disposes global services.
+   * dropped, active runs aborted and awaited), flushes the timeline and disposes global services.
    *
-   * Safe to await from a run's `onComplete`, as `deregister` is: runs already in `onComplete` are
-   * not waited for (the timeline is flushed before this resolves, and closed with the global
-   * services once their hooks are done), and a later call while stopping resolves once every run
+   * Safe to await from a run's `onComplete`, as `deregister` is. Runs already in `onComplete`, and
+   * deregistrations already under way (whose runs may be the caller), are waited for only until
+   * their runs' results are decided: the timeline is flushed before this resolves, and closed with
+   * the global services once they are over. A later call while stopping resolves once every run
    * has a decided result.
    */
   stop(): Promise<void> {
@@ -678,25 +678,37 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.stopped = true;
     for (const off of this.controlSubscriptions) off();
     // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
-    const wrappingUp: Promise<RunResult>[] = [];
-    for (const record of this.runs.values()) if (record.finished) wrappingUp.push(record.whenFinished());
-    for (const id of [...this.workflows.keys()]) void this.deregister(id);
-    const drains = [...this.draining.values()];
-    this.stopDecided = Promise.all(drains.map((drain) => drain.decided)).then(() => undefined);
+    const later: Promise<unknown>[] = [];
+    for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
+    const earlier = [...this.draining.values()];
+    for (const drain of earlier) later.push(drain.done);
+    const ours: Drain[] = [];
+    for (const id of [...this.workflows.keys()]) {
+      void this.deregister(id);
+      ours.push(this.draining.get(id)!);
+    }
+    const decided = [...earlier, ...ours].map((drain) => drain.decided);
+    this.stopDecided = Promise.all(decided).then(() => undefined);
     this.stopping = this.completeStop(
-      drains.map((drain) => drain.done),
-      wrappingUp,
+      ours.map((drain) => drain.done),
+      this.stopDecided,
+      later,
     );
     return this.stopping;
   }
 
-  private async completeStop(removals: Promise<boolean>[], wrappingUp: Promise<RunResult>[]): Promise<void> {
+  private async completeStop(
+    removals: Promise<boolean>[],
+    decided: Promise<void>,
+    later: Promise<unknown>[],
+  ): Promise<void> {
     await Promise.all(removals);
+    await decided;
     this.dropIdleSubscriptions();
-    if (wrappingUp.length === 0) return this.closeGlobals();
-    // what was written so far reaches the store before stop() resolves; closing waits for those runs
+    if (later.length === 0) return this.closeGlobals();
+    // what was written so far reaches the store before stop() resolves; closing waits for the rest
     await this.writer?.flushWithin();
-    void Promise.all(wrappingUp).then(() => this.closeGlobals());
+    void Promise.all(later).then(() => this.closeGlobals());
   }
 
   private async closeGlobals(): Promise<void> {

@@ -136,9 +136,20 @@ describe("runtime calls from a run's own hooks", () => {
     await run;
   });
 
-  it("stop() waits for a deregister() already under way", async () => {
-    h = await harness();
+  it("stop() closes the global services only after a deregister() already under way is over", async () => {
     const order: string[] = [];
+    h = await harness({
+      services: [
+        {
+          id: "global",
+          lazy: false,
+          factory: (ctx) => {
+            ctx.onCleanup(() => void order.push("global services disposed"));
+            return {};
+          },
+        },
+      ],
+    });
     const release = deferred();
     const slow: Workflow = {
       ...job,
@@ -152,13 +163,33 @@ describe("runtime calls from a run's own hooks", () => {
     });
     const run = h.runtime.invoke("job", "go", { n: 1 });
     await tick(5);
-    void h.runtime.deregister("job").then(() => order.push("deregister resolved"));
-    const stopped = h.runtime.stop().then(() => order.push("stop resolved"));
-    await tick(10);
+    const deregistered = h.runtime.deregister("job").then(() => order.push("deregister resolved"));
+    await h.runtime.stop(); // resolves once the run's result is decided: its onComplete may be the caller
     release.resolve();
-    await stopped;
+    await deregistered;
     await run;
-    expect(order).toEqual(["onComplete end", "deregister resolved", "stop resolved"]);
+    await expect.poll(() => order.length).toBe(3);
+    expect(order).toEqual(["onComplete end", "deregister resolved", "global services disposed"]);
+  });
+
+  it("a run aborted by deregister() may await stop() from its onComplete", async () => {
+    h = await harness();
+    const order: string[] = [];
+    const slow: Workflow = {
+      ...job,
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
+    };
+    await h.runtime.register(slow, {
+      onComplete: async () => {
+        await h.runtime.stop();
+        order.push("stop resolved in the hook");
+      },
+    });
+    const run = h.runtime.invoke("job", "go", { n: 1 });
+    await tick(5);
+    const deregistered = h.runtime.deregister("job");
+    expect(await within(Promise.all([deregistered, run]), 1_000)).toBe("settled");
+    expect(order).toEqual(["stop resolved in the hook"]);
   });
 
   it("stop() awaited from onComplete leaves no subscription on the bus", async () => {
