@@ -1,9 +1,9 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { SystemError } from "@sluice/errors";
 import {
+  isTimelineEventField,
   MAX_DATA_DEPTH,
+  readTimelineEvents,
   type TimelineEvent,
-  validateTimelineEvent,
-  validateTimelineEvents,
 } from "@sluice/timeline";
 
 // An append reads each event once, into the record it stores (`data` included, copied), checks
@@ -22,32 +22,10 @@ import {
  *   array or an event throws (naming `events[i]`, with what was thrown as `cause`).
  */
 export function recordsOf(events: unknown): TimelineEvent[] {
-  // Not an array: the validator says what it is instead.
-  if (!Array.isArray(events)) validateTimelineEvents(events);
-  const list = events as readonly unknown[];
-  let length: number;
-  try {
-    length = list.length;
-  } catch (thrown) {
-    throw unreadable("events", thrown);
-  }
-  const records = new Array<unknown>(length);
-  for (let i = 0; i < length; i++) {
-    let event: unknown;
-    try {
-      event = list[i];
-      records[i] = recordOf(event);
-    } catch (thrown) {
-      throw unreadableEvent(event, i, thrown);
-    }
-  }
-  validateTimelineEvents(records);
-  return records as TimelineEvent[];
+  return readTimelineEvents(events, recordOf);
 }
 
-function recordOf(event: unknown): unknown {
-  // Not an object: the validator says what it is.
-  if (typeof event !== "object" || event === null || Array.isArray(event)) return event;
+function recordOf(event: object, index: number): TimelineEvent {
   const e = event as Record<string, unknown>;
   const record: Record<string, unknown> = {
     id: e.id,
@@ -67,28 +45,25 @@ function recordOf(event: unknown): unknown {
   const message = e.message;
   if (message !== undefined) record.message = message;
   const data = e.data;
-  if (data !== undefined) record.data = copyData(data, 1);
+  if (data !== undefined) record.data = copyData(data, 1, index);
   // A field that is not an event field is named in the record (not read) so that the validator
   // rejects it by name.
-  for (const key in e) if (!isEventField(key) && Object.hasOwn(e, key)) record[key] = null;
-  return record;
+  for (const key in e) if (!isTimelineEventField(key) && Object.hasOwn(e, key)) record[key] = null;
+  return record as unknown as TimelineEvent;
 }
-
-// Thrown by copyData past MAX_DATA_DEPTH: too deep, or a cycle.
-const TOO_DEEP = Symbol("too deep");
 
 /**
  * A copy of `value`, an event's `data` not yet checked, without object properties whose value is
  * `undefined`. What is not plain JSON (a Date, a function, a BigInt, `undefined` in an array) is
  * kept as it is, for the validator to reject with its message.
  */
-function copyData(value: unknown, depth: number): unknown {
+function copyData(value: unknown, depth: number, index: number): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (depth > MAX_DATA_DEPTH) throw TOO_DEEP;
+  if (depth > MAX_DATA_DEPTH) throw tooDeep(index);
   if (Array.isArray(value)) {
     const length = value.length;
     const copy = new Array<unknown>(length);
-    for (let i = 0; i < length; i++) copy[i] = copyData(value[i], depth + 1);
+    for (let i = 0; i < length; i++) copy[i] = copyData(value[i], depth + 1, index);
     return copy;
   }
   const proto = Object.getPrototypeOf(value);
@@ -100,73 +75,20 @@ function copyData(value: unknown, depth: number): unknown {
     // A plain assignment to "__proto__" would set the copy's prototype instead of storing the data.
     if (key === "__proto__") {
       Object.defineProperty(copy, key, {
-        value: copyData(item, depth + 1),
+        value: copyData(item, depth + 1, index),
         enumerable: true,
         writable: true,
         configurable: true,
       });
-    } else copy[key] = copyData(item, depth + 1);
+    } else copy[key] = copyData(item, depth + 1, index);
   }
   return copy;
 }
 
-function isEventField(key: string): boolean {
-  switch (key) {
-    case "id":
-    case "runId":
-    case "workflowId":
-    case "seq":
-    case "at":
-    case "source":
-    case "type":
-    case "stage":
-    case "step":
-    case "level":
-    case "message":
-    case "data":
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * The `INVALID_INPUT` error for `events[index]` (the caller's `event`), whose reading threw
- * `thrown`. The shared validator reads it again to name the field at fault when it can (a getter
- * in `data` that throws again, data nested too deep or in a cycle); otherwise the error names the
- * event.
- */
-function unreadableEvent(event: unknown, index: number, thrown: unknown): SystemError {
-  try {
-    validateTimelineEvent(event, index);
-  } catch (found) {
-    if (SystemError.is(found)) return found;
-  }
-  if (thrown === TOO_DEEP) {
-    const path = `events[${index}].data`;
-    return new SystemError("INVALID_INPUT", `${path} nests deeper than ${MAX_DATA_DEPTH} levels`, {
-      details: { path },
-    });
-  }
-  return unreadable(`events[${index}]`, thrown);
-}
-
-function unreadable(path: string, thrown: unknown): SystemError {
-  return new SystemError(
-    "INVALID_INPUT",
-    `${path} could not be read (reading it threw ${describeThrown(thrown)}); events must be plain objects ` +
-      "whose fields can be read (no getters that throw, no Proxy objects)",
-    { cause: thrown, details: { path } },
-  );
-}
-
-/** A short description of something thrown, for a message; never throws itself. */
-function describeThrown(thrown: unknown): string {
-  let text: string;
-  try {
-    text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : describeValue(thrown);
-  } catch {
-    text = "a value that cannot be described";
-  }
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+/** Past MAX_DATA_DEPTH: too deep, or a cycle (when the validator does not find it on reading again). */
+function tooDeep(index: number): SystemError {
+  const path = `events[${index}].data`;
+  return new SystemError("INVALID_INPUT", `${path} nests deeper than ${MAX_DATA_DEPTH} levels`, {
+    details: { path },
+  });
 }

@@ -1,5 +1,6 @@
 import { describeValue, SystemError } from "@sluice/errors";
 import {
+  isTimelineEventField,
   makeTimelinePage,
   resolveQuery,
   TimelineBatch,
@@ -437,7 +438,7 @@ class MemoryStore implements MemoryTimelineStore, IdLog {
         if (strict) {
           if (Array.isArray(e)) return this.undo(first, firstChar);
           // inherited keys too: the validator ignores those that are not own, this path gives up
-          for (const key in e) if (!isEventField(key)) return this.undo(first, firstChar);
+          for (const key in e) if (!isTimelineEventField(key)) return this.undo(first, firstChar);
         }
         const written = this.writeEvent(
           strict,
@@ -1134,26 +1135,6 @@ class IndexMap {
   indexed = 0;
   /** `byKey.size` at which the indexes whose every event was evicted are swept out. */
   sweepAt = MIN_SWEEP;
-}
-
-function isEventField(key: string): boolean {
-  switch (key) {
-    case "id":
-    case "runId":
-    case "workflowId":
-    case "seq":
-    case "at":
-    case "source":
-    case "type":
-    case "stage":
-    case "step":
-    case "level":
-    case "message":
-    case "data":
-      return true;
-    default:
-      return false;
-  }
 }
 
 function clearIndex(index: PositionIndex, deletes: number): void {

@@ -8,13 +8,14 @@ import {
   type TimelinePage,
   type TimelineQuery,
   type TimelineStore,
+  unreadableTimelineEvent,
   validateDeleteFilter,
 } from "@sluice/timeline";
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
 import { migrate } from "./schema.js";
-import { snapshotEvents, unreadableEvent } from "./snapshot.js";
+import { snapshotEvents } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
 
@@ -448,7 +449,7 @@ function encodeEvents(events: readonly TimelineEvent[]): unknown[] {
   try {
     for (; i < events.length; i++) encodeEvent(events[i]!, rows, i * WIDTH);
   } catch (thrown) {
-    throw unreadableEvent(events[i], i, thrown);
+    throw unreadableTimelineEvent(events[i], i, thrown);
   }
   return rows;
 }

@@ -1,5 +1,6 @@
 export { appendTimelineBatch, TimelineBatch, validateTimelineBatch } from "./batch.js";
 export { decodeCursor, encodeCursor } from "./cursor.js";
+export { isTimelineEventField } from "./event-fields.js";
 export { DEFAULT_QUERY_LIMIT, MAX_DATA_DEPTH, MAX_QUERY_LIMIT } from "./limits.js";
 export { matchesDeleteFilter, matchesQuery } from "./match.js";
 export { compareTimelineEvents, type TimelinePosition } from "./order.js";
@@ -10,6 +11,7 @@ export {
   validateDeleteFilter,
   validateQuery,
 } from "./query.js";
+export { readTimelineEvents, unreadableTimelineEvent } from "./read-events.js";
 export {
   type TimelineDeleteFilter,
   type TimelineEvent,

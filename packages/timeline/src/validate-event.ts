@@ -1,4 +1,5 @@
 import { describeValue, SystemError } from "@sluice/errors";
+import { isTimelineEventField } from "./event-fields.js";
 import { MAX_DATA_DEPTH } from "./limits.js";
 import type { TimelineEvent } from "./types.js";
 
@@ -104,7 +105,7 @@ function eventFault(event: unknown, index: number | undefined): SystemError | un
   // event). It also yields inherited enumerable keys, which Object.keys would not: those are
   // skipped by the own-property check, made only for a key that is not a field.
   for (const key in e) {
-    if (!isEventField(key) && Object.hasOwn(e, key)) {
+    if (!isTimelineEventField(key) && Object.hasOwn(e, key)) {
       const at = prefix(index);
       return invalid(
         `${at}.${key} is not a TimelineEvent field; put extra detail in ${at}.data`,
@@ -163,11 +164,7 @@ export function validateTimelineEvents(events: unknown): asserts events is reado
   try {
     length = events.length;
   } catch (thrown) {
-    throw invalid(
-      `events could not be read (reading its length threw ${describeThrown(thrown)}); pass a plain array`,
-      "events",
-      thrown,
-    );
+    throw unreadableEvents(thrown);
   }
   for (let i = 0; i < length; i++) {
     let event: unknown;
@@ -177,26 +174,6 @@ export function validateTimelineEvents(events: unknown): asserts events is reado
       throw unreadableEvent(i, thrown);
     }
     validateTimelineEvent(event, i);
-  }
-}
-
-function isEventField(key: string): boolean {
-  switch (key) {
-    case "id":
-    case "runId":
-    case "workflowId":
-    case "seq":
-    case "at":
-    case "source":
-    case "type":
-    case "stage":
-    case "step":
-    case "level":
-    case "message":
-    case "data":
-      return true;
-    default:
-      return false;
   }
 }
 
@@ -361,6 +338,15 @@ function describe(value: unknown): string {
 
 function invalid(message: string, path: string, cause?: unknown): SystemError {
   return new SystemError("INVALID_INPUT", message, { cause, details: { path } });
+}
+
+/** The `INVALID_INPUT` error for an events array whose length threw `thrown` when read (a Proxy). */
+export function unreadableEvents(thrown: unknown): SystemError {
+  return invalid(
+    `events could not be read (reading its length threw ${describeThrown(thrown)}); pass a plain array`,
+    "events",
+    thrown,
+  );
 }
 
 /**
