@@ -11,6 +11,31 @@ const job: Workflow = {
   },
 };
 
+/** `job` with a first stage that waits for `event` (parking the run), then a stage that finishes it. */
+function parkingJob(event: string): Workflow {
+  return {
+    ...job,
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "wait",
+            steps: [
+              {
+                id: "wait",
+                action: async (ctx) => {
+                  (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event });
+                },
+              },
+            ],
+          },
+          { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+        ],
+      },
+    },
+  };
+}
+
 let h: Harness;
 afterEach(async () => {
   await h?.runtime.stop();
@@ -195,29 +220,7 @@ describe("runtime calls from a run's own hooks", () => {
   it("stop() awaited from onComplete leaves no subscription on the bus", async () => {
     h = await harness();
     const listening = () => h.bus.listenerCount();
-    const waits: Workflow = {
-      ...job,
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "wait",
-                  action: async (ctx) => {
-                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({
-                      event: "approve",
-                    });
-                  },
-                },
-              ],
-            },
-            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
-          ],
-        },
-      },
-    };
+    const waits = parkingJob("approve");
     const stopped = deferred();
     await h.runtime.register(waits, {
       onComplete: async () => {
@@ -273,27 +276,7 @@ describe("singleton_loop: an event while the active run is in its last hooks", (
     h = await harness();
     const outcomes: string[] = [];
     let emitted = false;
-    const parks: Workflow = {
-      ...job,
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "wait",
-                  action: async (ctx) => {
-                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
-                  },
-                },
-              ],
-            },
-            { id: "done", steps: [{ id: "done", action: () => ({}) }] },
-          ],
-        },
-      },
-    };
+    const parks = parkingJob("never");
     await h.runtime.register(parks, {
       mode: { type: "singleton_loop", onBusy: "replace" },
       onDispatch: (d) => void outcomes.push(d.outcome),
@@ -316,27 +299,7 @@ describe("singleton_loop: an event while the active run is in its last hooks", (
   it("(signal) a signal the active run refuses is reported rejected with the reason", async () => {
     h = await harness({ env: {} });
     const reports: DispatchResult[] = [];
-    const parks: Workflow = {
-      ...job,
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "wait",
-                  action: async (ctx) => {
-                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
-                  },
-                },
-              ],
-            },
-            { id: "done", steps: [{ id: "done", action: () => ({}) }] },
-          ],
-        },
-      },
-    };
+    const parks = parkingJob("never");
     await h.runtime.register(
       { ...parks, triggers: { go: { event: "job.go", pipeline: "p", map: (p: any) => p } } },
       {
@@ -449,25 +412,9 @@ describe("a run of another workflow started while a dispatch decision is taken",
       { mode: { type: "exclusive", onBusy: "reject" } },
     );
     const parks: Workflow = {
+      ...parkingJob("never"),
       id: "A",
       triggers: { go: { event: "a.go", pipeline: "p" } },
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "wait",
-              steps: [
-                {
-                  id: "wait",
-                  action: async (ctx) => {
-                    (await ctx.use((d) => d.require<any>("__pause_service__"))).register({ event: "never" });
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      },
     };
     await h.runtime.register(parks, {
       mode: { type: "singleton_loop", onBusy: "replace" },

@@ -1,4 +1,5 @@
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
+import { PendingRun } from "./pending-run.js";
 
 /**
  * `exclusive`: at most one active run (running or paused). A request while busy is rejected, or
@@ -7,13 +8,15 @@ import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } fro
  */
 export class ExclusivePolicy implements ExecutionPolicy {
   private active: string | undefined;
-  private pending: string | undefined;
+  private readonly pending: PendingRun;
   private closed = false;
 
   constructor(
     private readonly host: PolicyHost,
     private readonly onBusy: "reject" | "queue_single",
-  ) {}
+  ) {
+    this.pending = new PendingRun(host);
+  }
 
   accept(request: DispatchRequest): PolicyDecision {
     if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
@@ -24,30 +27,24 @@ export class ExclusivePolicy implements ExecutionPolicy {
       return { outcome: "started", runId };
     }
     if (this.onBusy === "reject") return { outcome: "rejected", reason: `run ${this.active} is active` };
-    const superseded = this.pending;
-    const runId = this.host.createRun(request);
-    this.pending = runId;
-    if (superseded !== undefined) this.host.cancelQueuedRun(superseded, `superseded by run ${runId}`);
-    return { outcome: "queued", runId };
+    return { outcome: "queued", runId: this.pending.queue(request) };
   }
 
   runPaused(): void {}
 
   runEnded(runId: string): void {
     if (this.active !== runId) return;
-    this.active = this.pending;
-    this.pending = undefined;
+    this.active = this.pending.take();
     if (this.active !== undefined && !this.closed) this.host.launchRun(this.active);
   }
 
   forget(runId: string): void {
-    if (this.pending === runId) this.pending = undefined;
+    this.pending.forget(runId);
   }
 
   close(): string[] {
     this.closed = true;
-    const rest = this.pending === undefined ? [] : [this.pending];
-    this.pending = undefined;
-    return rest;
+    const rest = this.pending.take();
+    return rest === undefined ? [] : [rest];
   }
 }

@@ -1,4 +1,5 @@
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
+import { PendingRun } from "./pending-run.js";
 
 /**
  * `singleton_loop`: at most one active run (running or paused). A request while busy is dropped,
@@ -11,19 +12,21 @@ import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } fro
  */
 export class SingletonLoopPolicy implements ExecutionPolicy {
   private active: string | undefined;
-  private pending: string | undefined;
+  private readonly pending: PendingRun;
   private closed = false;
 
   constructor(
     private readonly host: PolicyHost,
     private readonly onBusy: "drop" | "signal" | "replace",
-  ) {}
+  ) {
+    this.pending = new PendingRun(host);
+  }
 
   accept(request: DispatchRequest): PolicyDecision {
     if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
     const active = this.active;
     if (active === undefined) return { outcome: "started", runId: this.start(request) };
-    if (this.host.isDecided(active)) return { outcome: "queued", runId: this.queue(request) };
+    if (this.host.isDecided(active)) return { outcome: "queued", runId: this.pending.queue(request) };
     switch (this.onBusy) {
       case "drop":
         return { outcome: "dropped", reason: `run ${active} is active` };
@@ -49,34 +52,24 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
 
   runEnded(runId: string): void {
     if (this.active !== runId) return;
-    this.active = this.pending;
-    this.pending = undefined;
+    this.active = this.pending.take();
     if (this.active !== undefined && !this.closed) this.host.launchRun(this.active);
   }
 
   forget(runId: string): void {
-    if (this.pending === runId) this.pending = undefined;
+    this.pending.forget(runId);
   }
 
   close(): string[] {
     this.closed = true;
-    const rest = this.pending === undefined ? [] : [this.pending];
-    this.pending = undefined;
-    return rest;
+    const rest = this.pending.take();
+    return rest === undefined ? [] : [rest];
   }
 
   private start(request: DispatchRequest): string {
     const runId = this.host.createRun(request);
     this.active = runId;
     this.host.launchRun(runId);
-    return runId;
-  }
-
-  private queue(request: DispatchRequest): string {
-    const superseded = this.pending;
-    const runId = this.host.createRun(request);
-    this.pending = runId;
-    if (superseded !== undefined) this.host.cancelQueuedRun(superseded, `superseded by run ${runId}`);
     return runId;
   }
 }
