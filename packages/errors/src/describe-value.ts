@@ -18,7 +18,7 @@ export function describeValue(value: unknown): string {
  * The text of anything thrown, for a message: an `Error`'s `message`, else `String(value)`. Never
  * throws: when those throw (an `Object.create(null)` value, a `toString` or `message` getter that
  * throws, a hostile proxy) it falls back to `Object.prototype.toString` (`[object Object]`), and
- * failing that to a fixed phrase. @internal
+ * failing that to a fixed phrase.
  */
 export function describeThrown(value: unknown): string {
   try {

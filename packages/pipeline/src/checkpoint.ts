@@ -1,6 +1,6 @@
-import { describeValue, isPlainObject, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, isPlainObject, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
-import { kindOf, reasonOf } from "./safe-text.js";
+import { kindOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
@@ -31,7 +31,7 @@ export function readCheckpoint<S extends object>(
     if (SystemError.is(thrown, "INVALID_INPUT")) throw thrown;
     throw new SystemError(
       "INVALID_INPUT",
-      `checkpoint could not be read (${reasonOf(thrown)}); pass the object a paused run made, or its JSON (no getters that throw, no Proxy objects)`,
+      `checkpoint could not be read (${describeThrown(thrown)}); pass the object a paused run made, or its JSON (no getters that throw, no Proxy objects)`,
       { cause: thrown },
     );
   }
@@ -165,7 +165,7 @@ export function copyResumePatch<S extends object>(patch: unknown, what: string):
 function unreadablePatch(what: string, cause: unknown): SystemError {
   return new SystemError(
     "INVALID_INPUT",
-    `${what}: "patch" could not be read (${reasonOf(cause)}); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
+    `${what}: "patch" could not be read (${describeThrown(cause)}); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
     { cause },
   );
 }

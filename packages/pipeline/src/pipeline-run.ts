@@ -1,4 +1,4 @@
-import { err, isPlainObject, ok, SystemError } from "@sluice/errors";
+import { describeThrown, err, isPlainObject, ok, SystemError } from "@sluice/errors";
 import {
   type AbortSource,
   isThenable,
@@ -10,7 +10,7 @@ import {
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
 import { RunScope } from "./run-scope.js";
-import { kindOf, reasonOf } from "./safe-text.js";
+import { kindOf } from "./safe-text.js";
 import { RunStepContext } from "./step-context.js";
 import type {
   DependencyScope,
@@ -53,12 +53,12 @@ function rejectOnFailure(failure: SystemError | undefined): void {
 
 /**
  * A fault outside any step as a `SystemError` (`INVALID_STATE`, the thrown value as `cause`). Its
- * message comes from `reasonOf`, which never throws, whatever was thrown.
+ * message comes from `describeThrown`, which never throws, whatever was thrown.
  */
 function internalFault(thrown: unknown, context: string): SystemError {
   return SystemError.is(thrown)
     ? thrown
-    : new SystemError("INVALID_STATE", `${context}: ${reasonOf(thrown)}`, { cause: thrown });
+    : new SystemError("INVALID_STATE", `${context}: ${describeThrown(thrown)}`, { cause: thrown });
 }
 
 function abortError(source: AbortSource): SystemError {
@@ -782,7 +782,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   ): SystemError {
     return new SystemError(
       "STEP_FAILED",
-      `${step.path} (stage "${stage.id}", step "${step.id}") ${what} on attempt ${attempt} of ${step.attempts}: ${reasonOf(thrown)}`,
+      `${step.path} (stage "${stage.id}", step "${step.id}") ${what} on attempt ${attempt} of ${step.attempts}: ${describeThrown(thrown)}`,
       { cause: thrown, details: { stage: stage.id, step: step.id, attempts: attempt } },
     );
   }

@@ -21,19 +21,6 @@ export function textOf(value: unknown): string {
   }
 }
 
-/** The text of anything thrown: an `Error`'s `message`, else {@link textOf} the value. */
-export function reasonOf(thrown: unknown): string {
-  let message: unknown;
-  try {
-    // (`instanceof` runs a proxy's getPrototypeOf trap, and `message` may be a getter)
-    if (!(thrown instanceof Error)) return textOf(thrown);
-    message = thrown.message;
-  } catch {
-    return textOf(thrown);
-  }
-  return textOf(message);
-}
-
 /** What kind of value this is, for "returned ..." messages: `null`, `an array`, `an instance of Map`, `number`. */
 export function kindOf(value: unknown): string {
   if (value === null) return "null";
