@@ -246,7 +246,15 @@ export class WorkflowRuntime implements RunContainerFactory {
   private bufferDeliveries = 0;
 
   constructor(options: WorkflowRuntimeOptions) {
-    validateRuntimeOptions(options);
+    try {
+      validateRuntimeOptions(options);
+    } catch (error) {
+      throw SystemError.from(
+        error,
+        "INVALID_INPUT",
+        "new WorkflowRuntime(options): the options could not be read",
+      );
+    }
     const { bus, storeRegistry, timelineStore } = options;
 
     this.bus = bus;
@@ -311,8 +319,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     options: RegisterOptions<S> = {},
   ): Promise<void> {
     this.assertRunning("register");
-    validateWorkflowShape(workflow);
-    validateRegisterOptions(options);
+    try {
+      validateWorkflowShape(workflow);
+      validateRegisterOptions(options);
+    } catch (error) {
+      // a definition whose reading throws (a getter, a Proxy) is as malformed as a wrong field
+      throw SystemError.from(
+        error,
+        "INVALID_DEFINITION",
+        "register(): the workflow or its options could not be read",
+      );
+    }
     if (this.workflows.has(workflow.id)) {
       throw new SystemError(
         "DUPLICATE_KEY",

@@ -283,3 +283,32 @@ describe("options that would be ignored are refused", () => {
     );
   });
 });
+
+describe("a definition whose reading throws", () => {
+  const hostile = () =>
+    new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("keys boom");
+        },
+        get() {
+          throw new Error("get boom");
+        },
+      },
+    );
+  for (const [name, options] of [
+    ["options", hostile()],
+    ["options.mode", { mode: hostile() }],
+    ["options.retention", { retention: hostile() }],
+  ] as const) {
+    it(`${name} that throws when read is INVALID_DEFINITION with the thrown error as cause`, async () => {
+      h = await harness();
+      await expect(h.runtime.register(ok, options as never)).rejects.toMatchObject({
+        code: "INVALID_DEFINITION",
+        cause: expect.objectContaining({ message: expect.stringMatching(/boom/) }),
+      });
+      expect(h.runtime.hasWorkflow("wf")).toBe(false);
+    });
+  }
+});

@@ -85,6 +85,18 @@ describe("new WorkflowRuntime(options) refuses junk with INVALID_INPUT naming th
     });
   }
 
+  it("options that throw when read are INVALID_INPUT with the thrown error as cause", () => {
+    const boom = new Error("keys boom");
+    const options = new Proxy(base(), {
+      ownKeys() {
+        throw boom;
+      },
+    });
+    expect(() => new WorkflowRuntime(options)).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", cause: boom }),
+    );
+  });
+
   it("accepts every timeline option in range", async () => {
     const runtime = new WorkflowRuntime({
       ...base(),
