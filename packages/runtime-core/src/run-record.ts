@@ -1,7 +1,8 @@
 import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
+import { SystemError } from "@sluice/errors";
 import type { PauseRequestData, PauseService } from "@sluice/pause";
 import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
-import type { StateStore } from "@sluice/store";
+import { type StateStore, safeAssign } from "@sluice/store";
 import type { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -104,6 +105,62 @@ export class RunRecord {
       return Promise.resolve(fn(deps));
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /** The run's state now, wherever it lives: its store, its released checkpoint, or (queued) its initial state. */
+  currentState(): RunState {
+    if (this.store !== undefined) return this.store.get() as RunState;
+    if (this.released !== undefined) return this.released.state();
+    return this.initialState ?? {};
+  }
+
+  /**
+   * Merges a signal's `patch` (a copy the run may keep) into the run's state, wherever it lives.
+   * Throws `INVALID_INPUT` when the run waits as a JSON checkpoint and the patch is not JSON.
+   */
+  mergeSignal(patch: Record<string, unknown>): void {
+    if (this.store !== undefined) {
+      this.store.set(patch);
+    } else if (this.released !== undefined) {
+      try {
+        this.released.patchState((state) => safeAssign(state, patch));
+      } catch (cause) {
+        // the released state is kept as JSON: what JSON cannot hold is refused, the state unchanged
+        throw new SystemError(
+          "INVALID_INPUT",
+          `signal(${this.runId}, patch): the run waits as a JSON checkpoint past its pause window, so the patch must be JSON-serialisable (no BigInt, no cycles)`,
+          { cause, details: { runId: this.runId } },
+        );
+      }
+    } else if (this.initialState !== undefined) {
+      safeAssign(this.initialState, patch);
+    }
+  }
+
+  /**
+   * A paused run's checkpoint as a JSON copy the caller owns, with its state as it is now (later
+   * signals included). Throws `INVALID_STATE` when the state or event is not JSON-serialisable.
+   */
+  exportCheckpoint(): PipelineCheckpoint<RunState> | undefined {
+    const released = this.released;
+    const checkpoint =
+      released === undefined
+        ? this.checkpoint
+        : released.restore(
+            this.runId,
+            this.pipeline.id,
+            this.waits as unknown as PipelineCheckpoint["pause"],
+          );
+    if (checkpoint === undefined) return undefined;
+    try {
+      return JSON.parse(JSON.stringify({ ...checkpoint, state: this.store?.get() ?? checkpoint.state }));
+    } catch (cause) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `checkpoint(${this.runId}): the run's state or event is not JSON-serialisable (cyclic, BigInt or too deep)`,
+        { cause, details: { runId: this.runId } },
+      );
     }
   }
 

@@ -74,6 +74,30 @@ export class TimelineWriter {
     }
   }
 
+  /** Queues an event of the runtime's own (`source: "runtime"`), stamped now. */
+  writeRuntimeEvent(
+    runId: string,
+    workflowId: string,
+    seq: number,
+    type: string,
+    message: string,
+    data: unknown,
+  ): void {
+    this.write(
+      runId,
+      workflowId,
+      seq,
+      Date.now(),
+      "runtime",
+      type,
+      undefined,
+      undefined,
+      undefined,
+      message,
+      data,
+    );
+  }
+
   /** Resolves when everything written so far has been handed to the store (or reported lost). */
   async flush(): Promise<void> {
     while (this.inFlight !== undefined || this.batch.length > 0) {

@@ -1,44 +1,41 @@
-import {
-  ArtifactContainer,
-  type ArtifactTemplate,
-  type ResolveResult,
-  type UseDependencyContext,
-} from "@sluice/artifacts";
-import { createEnvService, defaultGlobalEnv, type EnvService } from "@sluice/env";
+import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } from "@sluice/artifacts";
+import { defaultGlobalEnv } from "@sluice/env";
 import { err, ok, SystemError } from "@sluice/errors";
-import type { EventBus } from "@sluice/events";
 import { IdMap } from "@sluice/id-map";
-import {
-  matchesConditions,
-  matchPauseRequest,
-  type PauseRequestData,
-  PauseService,
-  type PauseSink,
-} from "@sluice/pause";
+import { matchesConditions, type PauseRequestData, type PauseService } from "@sluice/pause";
 import {
   MAX_TIMER_MS,
   Pipeline,
   type PipelineCheckpoint,
-  type PipelineLifecycleEvent,
-  type PipelineObserver,
   PipelineRegistry,
   type PipelineRun,
   type RunInfo,
   type RunOptions,
 } from "@sluice/pipeline";
-import { isPlainObject, type StateStore, type StoreRegistry, safeAssign } from "@sluice/store";
+import { isPlainObject, type StateStore, type StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
-import { ControlEvent, isControlEvent } from "./control-events.js";
-import { logData } from "./log-data.js";
+import { BusSubscriptions } from "./bus-subscriptions.js";
+import { ControlEvent } from "./control-events.js";
+import { createReporter } from "./error-reporting.js";
+import { hookContext, runPrepareHook } from "./hook-context.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
+import { PauseWindow } from "./pause-window.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
+import { resultMetadata } from "./result-metadata.js";
+import { earliestDeadline, firstMatch, ResumeEvents } from "./resume-events.js";
+import { runIdHead } from "./run-id.js";
+import { createDirectDependencies, runPauseService } from "./run-pause-service.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
+import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import { createGlobalContainer, createWorkflowServices, PAUSE_SERVICE_ID } from "./service-containers.js";
+import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
+import { type TriggerBinding, TriggerIndex } from "./trigger-index.js";
+import { initialRunState, initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
   DispatchResult,
   ExecutionMode,
-  PrepareContext,
   RegisterOptions,
   ResumeContext,
   RunResult,
@@ -48,6 +45,7 @@ import type {
   Workflow,
   WorkflowRuntimeOptions,
 } from "./types.js";
+import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
 import { type WaitIndex, WaitIndexes } from "./wait-index.js";
@@ -55,85 +53,12 @@ import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
-const PAUSE_SERVICE_ID = "__pause_service__";
-const ENV_SERVICE_ID = "__env__";
-
-/** A trigger wired into the dispatch index. */
-interface TriggerBinding {
-  readonly workflow: WorkflowRecord;
-  readonly triggerId: string;
-  readonly trigger: TriggerDefinition<any, RunState>;
-}
-
-/** One bus subscription shared by every trigger and wait on the same event name. */
-interface Subscription {
-  readonly off: () => void;
-  refs: number;
-}
-
-/**
- * Run ids: a random 64-bit prefix per runtime plus a counter. Unique across processes with the same
- * odds as a random id, and cheaper than `crypto.randomUUID()` per run (it showed in profiles).
- */
-/**
- * The random start every run id of one runtime shares, dash included. `join` makes it one flat
- * string: concatenation would leave a chain of V8 cons strings that each run id (and each of the
- * thousand finished ones a registry keeps) would carry.
- */
-function runIdHead(): string {
-  const c = globalThis.crypto;
-  if (c !== undefined && typeof c.getRandomValues === "function") {
-    const words = c.getRandomValues(new Uint32Array(2));
-    return [words[0]!.toString(36), words[1]!.toString(36), "-"].join("");
-  }
-  return [Math.random().toString(36).slice(2), Math.random().toString(36).slice(2), "-"].join("");
-}
-
-/**
- * Reads an untrusted object once into a plain copy (own enumerable keys, unsafe keys skipped), so
- * getters or proxies that throw surface here as `INVALID_INPUT` naming `what`, and never mid-run.
- * Used for host patches, trigger payloads and resuming event payloads alike.
- */
-function copyUntrusted(value: unknown, what: string): RunState {
-  try {
-    if (isPlainObject(value)) return safeAssign({}, value);
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
-  }
-  throw new SystemError("INVALID_INPUT", `${what} must be a plain object`);
-}
-
-function firstMatch(
-  waits: readonly PauseRequestData[],
-  event: string,
-  payload: unknown,
-): PauseRequestData | undefined {
-  for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
-  return undefined;
-}
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
 let capturedResolve: ((result: RunResult | Promise<RunResult>) => void) | undefined;
 function captureResolve(resolve: (result: RunResult | Promise<RunResult>) => void): void {
   capturedResolve = resolve;
-}
-
-/** `isPlainObject`, for a value already refused: a proxy whose traps throw counts as plain here, so the "could not be read" error it caused stands. */
-function readsAsPlainObject(value: unknown): boolean {
-  try {
-    return isPlainObject(value);
-  } catch {
-    return true;
-  }
-}
-
-function payloadNotPlain(workflowId: string, triggerId: string): SystemError {
-  return new SystemError(
-    "INVALID_INPUT",
-    `workflow "${workflowId}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
-  );
 }
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
@@ -150,34 +75,6 @@ interface HeldLaunch {
 interface Drain {
   readonly decided: Promise<void>;
   readonly done: Promise<boolean>;
-}
-
-/** The wait with the earliest deadline (the first registered among equals), if any has one. */
-function earliestDeadline(waits: readonly PauseRequestData[]): PauseRequestData | undefined {
-  let earliest: PauseRequestData | undefined;
-  for (const wait of waits) {
-    if (wait.deadline !== undefined && (earliest === undefined || wait.deadline < earliest.deadline!))
-      earliest = wait;
-  }
-  return earliest;
-}
-
-function defaultReport(error: SystemError): void {
-  console.error(`[sluice] ${error.code}: ${error.message}`);
-}
-
-/**
- * The host's `onError`, made safe to call from anywhere in the runtime: a reporter that throws
- * must not strand the run or the bookkeeping that was reporting (its fault goes to the console).
- */
-function guardedReport(onError: (error: SystemError) => void): (error: SystemError) => void {
-  return (error) => {
-    try {
-      onError(error);
-    } catch (fault) {
-      console.error(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
-    }
-  };
 }
 
 /**
@@ -212,24 +109,22 @@ export class WorkflowRuntime implements RunContainerFactory {
     return adapter.createIndexedDBTimelineStore({ database });
   }
 
-  private readonly bus: EventBus<any>;
   private readonly storeRegistry: StoreRegistry;
   private readonly container: ArtifactContainer;
   private readonly globalEnv: Readonly<Record<string, string | undefined>>;
   private readonly report: (error: SystemError) => void;
   private readonly writer: TimelineWriter | undefined;
-  private readonly maxBufferedPerRun: number;
+  /** Bus events on their way to resuming runs (buffered, matched, made into patches). */
+  private readonly resumeEvents: ResumeEvents;
   private readonly workflows = new Map<string, WorkflowRecord>();
   /** Unfinished runs by id (an IdMap: a run in and out of a `Map` per run is slow, see IdMap). */
   private readonly runs = new IdMap<RunRecord>();
-  private readonly triggerIndex = new Map<string, TriggerBinding[]>();
+  private readonly subscriptions: BusSubscriptions;
+  private readonly triggers: TriggerIndex;
   /** Event name → running runs that have waited on it: such events are buffered for them. */
   private readonly bufferFilters = new WaitIndexes();
   /** Event name → parked runs' waits on it, indexed by `==` condition value. */
   private readonly parkedWaits = new WaitIndexes();
-  private readonly subscriptions = new Map<string, Subscription>();
-  /** Subscriptions with no user left (see `release`). */
-  private idleSubscriptions = 0;
   private readonly controlSubscriptions: Array<() => void>;
   private readonly pauseTemplate: ArtifactTemplate;
   private stopped = false;
@@ -242,8 +137,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   private runCounter = 0;
   /** While `dispatch` awaits its onDispatch report: the runs the decision started, not yet launched. */
   private heldLaunches: HeldLaunch[] | undefined;
-  /** Bus deliveries checked against running runs' buffers so far (see `bufferMatching`). */
-  private bufferDeliveries = 0;
 
   constructor(options: WorkflowRuntimeOptions) {
     try {
@@ -257,43 +150,18 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     const { bus, storeRegistry, timelineStore } = options;
 
-    this.bus = bus;
     this.storeRegistry = storeRegistry;
-    this.report = options.onError === undefined ? defaultReport : guardedReport(options.onError);
-    this.maxBufferedPerRun = options.maxBufferedEventsPerRun ?? 64;
+    this.report = createReporter(options.onError);
+    this.resumeEvents = new ResumeEvents(options.maxBufferedEventsPerRun ?? 64, this.report);
+    this.subscriptions = new BusSubscriptions(bus, (event, payload) => this.onBusEvent(event, payload));
+    this.triggers = new TriggerIndex(this.subscriptions);
     // a copy: every workflow, registered now or later, layers over the env as it was here
     this.globalEnv = { ...(options.env ?? defaultGlobalEnv()) };
     this.writer =
       timelineStore === undefined
         ? undefined
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
-
-    this.container = new ArtifactContainer({ name: "global", onError: this.report });
-    for (const service of options.services ?? []) {
-      this.container.register({
-        key: service.id,
-        factory: service.factory,
-        scope: "singleton",
-        ...(service.lazy === false && { lazy: false }),
-        ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
-        ...(service.retries !== undefined && { retries: service.retries }),
-      });
-    }
-    // The global fallbacks the seed describes: a pause service that explains it must be used from
-    // a step, and an env service with the global layer only.
-    const unboundSink: PauseSink = {
-      requestPause() {
-        throw new SystemError(
-          "INVALID_STATE",
-          "__pause_service__ was resolved outside a run: resolve it inside a step with ctx.use((d) => d.require('__pause_service__'))",
-        );
-      },
-      withdrawPause() {},
-    };
-    this.container.register({ key: PAUSE_SERVICE_ID, factory: () => new PauseService(unboundSink) });
-    const globalEnvService = createEnvService(this.globalEnv);
-    this.container.register({ key: ENV_SERVICE_ID, factory: () => globalEnvService });
-
+    this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
     // One template for every run container: the factory finds its run through the container's runId.
     this.pauseTemplate = {
       key: PAUSE_SERVICE_ID,
@@ -345,25 +213,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       Object.entries(workflow.triggers) as [string, TriggerDefinition<any, RunState>][],
     );
 
-    const scope = this.container.scope(`workflow:${workflow.id}`);
-    const env: EnvService = createEnvService(workflow.env, this.globalEnv);
-    scope.register({ key: ENV_SERVICE_ID, factory: () => env });
-    const runTemplates: ArtifactTemplate[] = [];
-    for (const service of workflow.services ?? []) {
-      const template: ArtifactTemplate = {
-        key: service.id,
-        factory: service.factory,
-        scope: service.scope === "transient" ? "transient" : "singleton",
-        ...(service.lazy === false &&
-          service.scope !== "run" &&
-          service.scope !== "transient" && { lazy: false }),
-        ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
-        ...(service.retries !== undefined && { retries: service.retries }),
-      };
-      if (service.scope === "run" || service.scope === "transient") runTemplates.push(template);
-      else scope.register(template, { override: true });
-    }
-
+    const { scope, runTemplates } = createWorkflowServices(this.container, workflow, this.globalEnv);
     const registry = new PipelineRegistry({
       workflowId: workflow.id,
       ...(options.retention !== undefined && { retention: options.retention }),
@@ -377,18 +227,12 @@ export class WorkflowRuntime implements RunContainerFactory {
       scope,
       runTemplates,
       registry,
-      options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS,
+      new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.onPauseWindowEnd),
     );
     wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
-    if (this.writer !== undefined) wf.observer = this.timelineObserver(wf.id, this.writer);
+    if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
     this.workflows.set(wf.id, wf);
-
-    for (const [triggerId, trigger] of triggers) {
-      let bindings = this.triggerIndex.get(trigger.event);
-      if (bindings === undefined) this.triggerIndex.set(trigger.event, (bindings = []));
-      bindings.push({ workflow: wf, triggerId, trigger });
-      this.acquire(trigger.event);
-    }
+    this.triggers.add(wf);
   }
 
   /**
@@ -419,15 +263,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** Unhooks the workflow and aborts its runs now; the returned drain says when they are over. */
   private removeWorkflow(wf: WorkflowRecord): Drain {
     this.workflows.delete(wf.id);
-    for (const trigger of wf.triggers.values()) {
-      const bindings = this.triggerIndex.get(trigger.event);
-      if (bindings !== undefined) {
-        const rest = bindings.filter((b) => b.workflow !== wf);
-        if (rest.length === 0) this.triggerIndex.delete(trigger.event);
-        else this.triggerIndex.set(trigger.event, rest);
-      }
-      this.release(trigger.event);
-    }
+    this.triggers.remove(wf);
     for (const runId of wf.policy.close())
       this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
     const deciding: Promise<void>[] = [];
@@ -460,9 +296,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   ): Promise<boolean> {
     await Promise.all(finishing);
     // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
-    this.dropIdleSubscriptions();
-    if (wf.parkTimer !== undefined) clearTimeout(wf.parkTimer);
-    wf.parked.clear();
+    this.subscriptions.dropIdle();
+    wf.pauseWindow.clear();
     const dispose = (): Promise<void> => this.disposeWorkflowScope(wf);
     if (wrappingUp.length === 0) await dispose();
     else void Promise.all(wrappingUp).then(dispose);
@@ -508,9 +343,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private startInvoke(workflowId: string, triggerId: string, event: unknown): Promise<RunResult> {
-    if (this.stopped) return failedRun(this.stoppedError("invoke"), { workflowId, triggerId });
+    if (this.stopped) return failedRun(stoppedError("invoke"), { workflowId, triggerId });
     const wf = this.workflows.get(workflowId);
-    if (wf === undefined) return failedRun(this.unknownWorkflow(workflowId), { workflowId, triggerId });
+    if (wf === undefined)
+      return failedRun(unknownWorkflowError(workflowId, this.listWorkflows()), { workflowId, triggerId });
     const trigger = wf.triggers.get(triggerId);
     if (trigger === undefined) {
       return failedRun(
@@ -528,7 +364,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     let store: StateStore<RunState>;
     try {
       // Without `map` the payload goes to the store as it is: the store checks it is a plain object.
-      const source = trigger.map === undefined ? event : this.initialSourceFor(wf, triggerId, trigger, event);
+      const source = trigger.map === undefined ? event : initialSource(wf.id, triggerId, trigger, event);
       store = this.createStore(
         runId,
         source as RunState,
@@ -558,13 +394,13 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = this.runs.get(runId);
     if (record === undefined) {
       const workflowId = this.workflowOfFinished(runId);
-      return err(this.unknownRun(runId), workflowId === undefined ? { runId } : { runId, workflowId });
+      return err(unknownRunError(runId), workflowId === undefined ? { runId } : { runId, workflowId });
     }
     let copy: RunState | undefined;
     try {
       copy = patch === undefined ? undefined : copyUntrusted(patch, `resume(${runId}, patch): patch`);
     } catch (error) {
-      return err(error as SystemError, this.meta(record));
+      return err(error as SystemError, resultMetadata(record));
     }
     if (record.status !== "paused") {
       return err(
@@ -575,7 +411,7 @@ export class WorkflowRuntime implements RunContainerFactory {
             details: { runId, status: record.status },
           },
         ),
-        this.meta(record),
+        resultMetadata(record),
       );
     }
     return this.resumeRun(record, copy) as Promise<RunResult<S>>;
@@ -591,7 +427,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   signal(runId: string, patch: Record<string, unknown>): void {
     const copy = copyUntrusted(patch, `signal(${runId}, patch): patch`);
     const record = this.runs.get(runId);
-    if (record === undefined) throw this.unknownRun(runId);
+    if (record === undefined) throw unknownRunError(runId);
     if (record.finished) {
       throw new SystemError(
         "INVALID_STATE",
@@ -599,7 +435,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         { details: { runId } },
       );
     }
-    this.applySignal(record, copy);
+    record.mergeSignal(copy);
   }
 
   /**
@@ -612,7 +448,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = this.runs.get(runId);
     if (record === undefined) {
       if (this.workflowOfFinished(runId) !== undefined) return;
-      throw this.unknownRun(runId);
+      throw unknownRunError(runId);
     }
     // its result is decided (it is in onComplete): nothing left to abort, and a hook
     // awaiting the abort of its own run must not wait for itself
@@ -654,25 +490,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   checkpoint(runId: string): PipelineCheckpoint<RunState> | undefined {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "paused") return undefined;
-    const released = record.released;
-    const checkpoint =
-      released === undefined
-        ? record.checkpoint
-        : released.restore(
-            record.runId,
-            record.pipeline.id,
-            record.waits as unknown as PipelineCheckpoint["pause"],
-          );
-    if (checkpoint === undefined) return undefined;
-    try {
-      return JSON.parse(JSON.stringify({ ...checkpoint, state: record.store?.get() ?? checkpoint.state }));
-    } catch (cause) {
-      throw new SystemError(
-        "INVALID_STATE",
-        `checkpoint(${runId}): the run's state or event is not JSON-serialisable (cyclic, BigInt or too deep)`,
-        { cause, details: { runId } },
-      );
-    }
+    return record.exportCheckpoint();
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */
@@ -721,7 +539,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   ): Promise<void> {
     await Promise.all(removals);
     await decided;
-    this.dropIdleSubscriptions();
+    this.subscriptions.dropIdle();
     if (later.length === 0) return this.closeGlobals();
     // what was written so far reaches the store before stop() resolves; closing waits for the rest
     await this.writer?.flushWithin();
@@ -730,7 +548,7 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   private async closeGlobals(): Promise<void> {
     // runs that were in their last hooks released their wait subscriptions since: none may stay
-    this.dropIdleSubscriptions();
+    this.subscriptions.dropIdle();
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -741,47 +559,15 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   // ───────────────────────── dispatch ─────────────────────────
 
-  private acquire(event: string): void {
-    const existing = this.subscriptions.get(event);
-    if (existing !== undefined) {
-      if (existing.refs++ === 0) this.idleSubscriptions--;
-      return;
-    }
-    const off = this.bus.on(event, (payload: unknown) => this.onBusEvent(event, payload));
-    this.subscriptions.set(event, { off, refs: 1 });
-  }
-
-  // A subscription nobody needs any more stays on the bus, idle, for the next run that waits on
-  // the same event (a workflow pausing on one event would otherwise subscribe and unsubscribe on
-  // every cycle). An idle subscription only costs a few lookups per event; idle ones are dropped
-  // once they outnumber the rest, so dynamic event names cannot pile up, and all go on stop().
-  private release(event: string): void {
-    const sub = this.subscriptions.get(event);
-    if (sub === undefined || sub.refs === 0) return;
-    if (--sub.refs > 0) return;
-    if (++this.idleSubscriptions > 64 && this.idleSubscriptions * 2 > this.subscriptions.size) {
-      this.dropIdleSubscriptions();
-    }
-  }
-
-  private dropIdleSubscriptions(): void {
-    for (const [event, sub] of this.subscriptions) {
-      if (sub.refs > 0) continue;
-      this.subscriptions.delete(event);
-      sub.off();
-    }
-    this.idleSubscriptions = 0;
-  }
-
   private onBusEvent(event: string, payload: unknown): void {
-    const bindings = this.triggerIndex.get(event);
+    const bindings = this.triggers.get(event);
     if (bindings !== undefined) {
       for (let i = 0; i < bindings.length; i++) this.dispatch(bindings[i]!, event, payload);
     }
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
     const filters = this.bufferFilters.get(event);
-    if (filters !== undefined) this.bufferMatching(filters, event, payload);
+    if (filters !== undefined) this.resumeEvents.bufferMatching(filters, event, payload);
     const parked = this.parkedWaits.get(event);
     if (parked !== undefined) this.deliverToWaits(parked, event, payload);
   }
@@ -791,7 +577,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
     let initialState: RunState;
     try {
-      initialState = this.initialStateFor(wf, triggerId, trigger, payload);
+      initialState = initialRunState(wf.id, triggerId, trigger, payload);
     } catch (error) {
       this.reportDispatch(wf, {
         outcome: "rejected",
@@ -842,51 +628,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
-  /** A queued run's initial state: its own copy of the payload (or of what `map` made of it). */
-  private initialStateFor(
-    wf: WorkflowRecord,
-    triggerId: string,
-    trigger: TriggerDefinition<any, RunState>,
-    payload: unknown,
-  ): RunState {
-    return copyUntrusted(
-      this.initialSourceFor(wf, triggerId, trigger, payload),
-      `workflow "${wf.id}" trigger "${triggerId}": the event payload`,
-    );
-  }
-
-  /** What a run's initial state is copied from: the payload, or what `map` made of it (checked, not copied). */
-  private initialSourceFor(
-    wf: WorkflowRecord,
-    triggerId: string,
-    trigger: TriggerDefinition<any, RunState>,
-    payload: unknown,
-  ): RunState {
-    if (trigger.map !== undefined) {
-      let mapped: unknown;
-      try {
-        mapped = trigger.map(payload);
-      } catch (cause) {
-        // the reason goes into the message: an onDispatch report carries the message, not the cause
-        const reason = cause instanceof Error ? cause.message : String(cause);
-        throw new SystemError(
-          "INVALID_INPUT",
-          `workflow "${wf.id}" trigger "${triggerId}": map() threw: ${reason}`,
-          { cause },
-        );
-      }
-      if (!isPlainObject(mapped)) {
-        throw new SystemError(
-          "INVALID_INPUT",
-          `workflow "${wf.id}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
-        );
-      }
-      return mapped;
-    }
-    if (!isPlainObject(payload)) throw payloadNotPlain(wf.id, triggerId);
-    return payload;
-  }
-
   private policyHost(wf: WorkflowRecord): PolicyHost {
     return {
       createRun: (request: DispatchRequest) => {
@@ -905,7 +646,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         const record = this.runs.get(runId);
         if (record === undefined) return `run ${runId} is not active`;
         try {
-          this.applySignal(record, request.initialState);
+          record.mergeSignal(request.initialState);
           return undefined;
         } catch (error) {
           return error instanceof Error ? error.message : String(error);
@@ -1065,10 +806,12 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (!record.abortRequested) {
         // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
-        const failure = await Promise.race([this.callPrepare(record), record.whenAbortRequested()]);
+        const failure = await Promise.race([runPrepareHook(record), record.whenAbortRequested()]);
         if (failure !== undefined && !record.abortRequested) {
-          this.writeRuntimeEvent(record, 0, "run.failed", failure.message, { error: failure.toJSON() });
-          return this.finish(record, err(failure, this.meta(record)));
+          this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
+            error: failure.toJSON(),
+          });
+          return this.finish(record, err(failure, resultMetadata(record)));
         }
       }
       await run.execute();
@@ -1114,7 +857,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       record,
       err(
         SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
-        this.meta(record),
+        resultMetadata(record),
       ),
     );
   }
@@ -1134,52 +877,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     return options;
   }
 
-  private async callPrepare(record: RunRecord): Promise<SystemError | undefined> {
-    const hook = record.workflow.options.onPrepare!;
-    try {
-      const patch = await hook(this.hookContext(record));
-      if (patch !== undefined && patch !== null) {
-        if (!isPlainObject(patch)) {
-          return new SystemError(
-            "HOOK_FAILED",
-            `workflow "${record.workflow.id}": onPrepare must return a plain object patch or nothing`,
-          );
-        }
-        record.store!.set(patch);
-      }
-      return undefined;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return new SystemError("HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw: ${reason}`, {
-        cause: error,
-      });
-    }
-  }
-
-  private hookContext(record: RunRecord): PrepareContext<RunState> {
-    const store = record.store!;
-    return {
-      runId: record.runId,
-      workflowId: record.workflow.id,
-      triggerId: record.triggerId,
-      pipelineId: record.pipeline.id,
-      event: record.payload,
-      get signal() {
-        if (record.controller === undefined) {
-          // made on first read: an abort that came earlier must still show on it
-          record.controller = new AbortController();
-          if (record.abortRequested) {
-            record.controller.abort(new SystemError("ABORTED", `run ${record.runId} was aborted`));
-          }
-        }
-        return record.controller.signal;
-      },
-      state: () => store.get(),
-      set: (patch) => store.set(patch),
-      use: (fn) => record.use(fn),
-    };
-  }
-
   /** Settles the record with how its pipeline run ended (read from the run: no result object). */
   private settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult {
     const status = run.status;
@@ -1188,7 +885,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       const stage = failure.details?.stage;
       return this.finish(
         record,
-        err(failure, this.meta(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
+        err(failure, resultMetadata(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
         run.finishedAt,
       );
     }
@@ -1200,7 +897,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       record,
       ok(
         { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
-        this.meta(record, run.durationMs),
+        resultMetadata(record, run.durationMs),
       ),
       run.finishedAt,
     );
@@ -1238,11 +935,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.bufferFilters.update(record, record.bufferWaits, false);
     record.bufferWaits = NO_WAITS;
     this.parkedWaits.update(record, record.waits, true);
-    const buffered = this.takeBuffered(record);
+    const buffered = this.resumeEvents.takeBuffered(record);
     if (buffered !== undefined) return this.resumeRun(record, buffered);
     const result = ok(
       { status: "paused" as const, state: record.store!.get() as RunState },
-      this.meta(record),
+      resultMetadata(record),
     );
     this.park(record);
     return result;
@@ -1252,31 +949,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     const wf = record.workflow;
     const now = Date.now();
     this.armDeadline(record, now);
-    if (wf.pauseWindowMs === 0) {
-      void this.releaseLiveContext(record);
-    } else if (wf.pauseWindowMs !== Infinity) {
-      wf.unpark(record);
-      wf.parked.set(record, now);
-      if (wf.parkTimer === undefined) this.scheduleParkSweep(wf);
-    }
-  }
-
-  private scheduleParkSweep(wf: WorkflowRecord): void {
-    const first = wf.parked.values().next();
-    if (first.done) return;
-    // capped: a longer delay would make setTimeout fire at once; the sweep then re-arms
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, first.value + wf.pauseWindowMs - Date.now()));
-    wf.parkTimer = setTimeout(() => {
-      wf.parkTimer = undefined;
-      const now = Date.now();
-      for (const [record, parkedAt] of wf.parked) {
-        if (parkedAt + wf.pauseWindowMs > now) break;
-        wf.parked.delete(record);
-        if (record.status === "paused") void this.releaseLiveContext(record);
-      }
-      this.scheduleParkSweep(wf);
-    }, delay);
-    (wf.parkTimer as { unref?: () => void }).unref?.();
+    const window = wf.pauseWindow;
+    if (window.ms === 0) void this.releaseLiveContext(record);
+    else if (window.ms !== Infinity) window.open(record, now);
   }
 
   /** Ends a parked run's pause window: keep only its released checkpoint (see ReleasedCheckpoint). */
@@ -1296,7 +971,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       );
       return;
     }
-    record.workflow.unpark(record);
+    record.workflow.pauseWindow.close(record);
     const container = record.dropLiveContext();
     record.payload = undefined;
     // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
@@ -1367,7 +1042,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         checkpoint = record.checkpoint!;
         record.controller = undefined;
       }
-      wf.unpark(record);
+      wf.pauseWindow.close(record);
       this.parkedWaits.update(record, record.waits, false);
       record.bufferWaits = record.waits;
       record.checkpoint = undefined;
@@ -1397,7 +1072,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const wf = record.workflow;
     try {
       const ctx: ResumeContext<RunState> = {
-        ...this.hookContext(record),
+        ...hookContext(record),
         restored,
         nextStage: checkpoint.nextStageId,
       };
@@ -1414,22 +1089,16 @@ export class WorkflowRuntime implements RunContainerFactory {
       record,
       err(
         SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
-        this.meta(record),
+        resultMetadata(record),
       ),
     );
   }
 
   private finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
     const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
-    const state = this.currentState(record);
-    this.writeRuntimeEvent(record, seq, "run.aborted", reason, undefined);
-    return this.finish(record, ok({ status: "aborted", state }, this.meta(record)));
-  }
-
-  private currentState(record: RunRecord): RunState {
-    if (record.store !== undefined) return record.store.get() as RunState;
-    if (record.released !== undefined) return record.released.state();
-    return record.initialState ?? {};
+    const state = record.currentState();
+    this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, seq, "run.aborted", reason, undefined);
+    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
   }
 
   private abortRecord(record: RunRecord, reason: string): void {
@@ -1460,7 +1129,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
-      this.meta(record),
+      resultMetadata(record),
     );
     if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
     if (reportDropped) {
@@ -1522,12 +1191,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
     if (record.managed) wf.policy.runEnded(record.runId);
-    wf.unpark(record);
+    wf.pauseWindow.close(record);
     if (record.watched !== undefined) {
       this.parkedWaits.update(record, record.waits, false);
       this.bufferFilters.update(record, record.bufferWaits, false);
       record.bufferWaits = NO_WAITS;
-      for (const event of record.watched) this.release(event);
+      for (const event of record.watched) this.subscriptions.release(event);
       record.watched = undefined;
     }
     record.buffer = undefined;
@@ -1574,62 +1243,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
   }
 
-  /** A result's metadata; `stage` is the stage a failed run failed in, else the one running now. */
-  private meta(record: RunRecord, durationMs?: number, failedStage?: string): RunResultMetadata {
-    // Whole literals, one per shape: adding fields one by one moved every result through map
-    // transitions at run time.
-    const stage = failedStage ?? record.pipelineRun?.currentStage;
-    const duration = durationMs ?? Date.now() - record.startedAt;
-    return stage === undefined
-      ? {
-          runId: record.runId,
-          workflowId: record.workflow.id,
-          pipelineId: record.pipeline.id,
-          triggerId: record.triggerId,
-          durationMs: duration,
-        }
-      : {
-          runId: record.runId,
-          workflowId: record.workflow.id,
-          pipelineId: record.pipeline.id,
-          triggerId: record.triggerId,
-          stage,
-          durationMs: duration,
-        };
-  }
-
   // ───────────────────────── pause, waits and buffering ─────────────────────────
 
   /** @internal Container-free dependency access for runs of workflows without run services. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState> {
-    const scope = record.workflow.scope;
-    return {
-      resolve: <T>(key: string, param?: string | number) =>
-        key === PAUSE_SERVICE_ID
-          ? new Promise<ResolveResult<T>>((resolve) => {
-              resolve({ ok: true, value: this.pauseServiceOf(record) as T });
-            }).catch((error: unknown) => ({
-              ok: false as const,
-              error: SystemError.from(error, "INVALID_STATE", PAUSE_SERVICE_ID),
-            }))
-          : scope.resolve<T>(key, param),
-      require: <T>(key: string, param?: string | number) =>
-        key === PAUSE_SERVICE_ID
-          ? new Promise<T>((resolve) => resolve(this.pauseServiceOf(record) as T))
-          : scope.require<T>(key, param),
-      select: <R>(selector: (state: RunState) => R) => {
-        const store = record.store;
-        if (store === undefined) {
-          throw new SystemError(
-            "INVALID_STATE",
-            `run ${record.runId} is ${record.status}: its state is not available`,
-          );
-        }
-        return selector(store.get());
-      },
-    };
+    return createDirectDependencies(record, this.pauseServiceOf);
   }
 
+  /** The `__pause_service__` of run `runId`, for the run containers' template. */
   private pauseServiceFor(runId: string | undefined): PauseService {
     const record = runId === undefined ? undefined : this.runs.get(runId);
     if (record === undefined) {
@@ -1638,63 +1259,27 @@ export class WorkflowRuntime implements RunContainerFactory {
     return this.pauseServiceOf(record);
   }
 
-  private pauseServiceOf(record: RunRecord): PauseService {
-    if (record.finished) {
-      throw new SystemError("INVALID_STATE", `__pause_service__: run ${record.runId} is not active`);
-    }
-    // One service per live context (the container path caches it as a singleton the same way).
-    if (record.pauseService !== undefined) return record.pauseService;
-    const sink: PauseSink = {
-      requestPause: (request) => {
-        const run = record.pipelineRun;
-        if (run === undefined || record.status !== "running") {
-          throw new SystemError(
-            "INVALID_STATE",
-            `run ${record.runId} is ${record.status}: register pauses from a step while the run is running`,
-          );
-        }
-        if (request.event !== undefined && isControlEvent(request.event)) {
-          // a control event is the runtime's: a wait on it would turn one run's abort into another's resume
-          throw new SystemError(
-            "INVALID_INPUT",
-            `registration.event: "${request.event}" is a runtime control event; wait on an event of your own`,
-          );
-        }
-        run.requestPause(request as never);
-        if (request.event !== undefined) {
-          this.watchEvent(record, request.event);
-          record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
-          this.bufferFilters.add(record, request);
-        }
-      },
-      withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
-    };
-    const service = new PauseService(sink);
-    record.pauseService = service;
-    return service;
-  }
+  private readonly pauseServiceOf = (record: RunRecord): PauseService =>
+    runPauseService(record, this.onEventWait);
+
+  /** A running run waits on an event: from now on, matching events are buffered for it. */
+  private readonly onEventWait = (record: RunRecord, request: PauseRequestData): void => {
+    this.watchEvent(record, request.event!);
+    record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
+    this.bufferFilters.add(record, request);
+  };
+
+  /** A parked run's pause window has ended: it keeps only its released checkpoint. */
+  private readonly onPauseWindowEnd = (record: RunRecord): void => {
+    if (record.status === "paused") void this.releaseLiveContext(record);
+  };
 
   /** From now until the run ends, events with this name are buffered while it is not parked. */
   private watchEvent(record: RunRecord, event: string): void {
     const watched = (record.watched ??= []);
     if (watched.includes(event)) return;
     watched.push(event);
-    this.acquire(event);
-  }
-
-  /** Buffers the event for each running run whose buffer waits it would satisfy. */
-  private bufferMatching(index: WaitIndex, event: string, payload: unknown): void {
-    const candidates = index.candidates(payload);
-    // A run with two waits in the index is a candidate twice for one delivery: buffer it once.
-    // (Comparing with the last buffered payload instead lost a host's second emit of one object.)
-    const delivery = ++this.bufferDeliveries;
-    for (let i = 0; i < candidates.length; i++) {
-      const record = candidates[i]!;
-      if (record.status !== "running" || record.bufferedDelivery === delivery) continue;
-      if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
-      record.bufferedDelivery = delivery;
-      this.bufferEvent(record, event, payload);
-    }
+    this.subscriptions.acquire(event);
   }
 
   private deliverToWaits(index: WaitIndex, event: string, payload: unknown): void {
@@ -1702,187 +1287,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
       if (record.status !== "paused" || record.abortRequested) continue;
-      const wait = this.matchingWait(record, event, payload);
+      const wait = firstMatch(record.waits, event, payload);
       if (wait === undefined) continue;
-      const patch = this.patchFor(record, wait, payload);
+      const patch = this.resumeEvents.patchFor(record, wait, payload);
       if (patch !== undefined) void this.resumeRun(record, patch);
     }
-  }
-
-  private bufferEvent(record: RunRecord, event: string, payload: unknown): void {
-    const buffer = (record.buffer ??= []);
-    buffer.push({ event, payload });
-    if (buffer.length > this.maxBufferedPerRun) {
-      buffer.shift();
-      if (!record.bufferOverflowReported) {
-        record.bufferOverflowReported = true;
-        this.report(
-          new SystemError(
-            "CAPACITY_EXCEEDED",
-            `run ${record.runId}: more than ${this.maxBufferedPerRun} events arrived while it was running; the oldest were dropped (raise maxBufferedEventsPerRun)`,
-          ),
-        );
-      }
-    }
-  }
-
-  private matchingWait(record: RunRecord, event: string, payload: unknown): PauseRequestData | undefined {
-    return firstMatch(record.waits, event, payload);
-  }
-
-  private patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {
-    const mapper = record.mappers?.get(wait.id);
-    try {
-      if (mapper === undefined)
-        return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
-      return copyUntrusted(mapper(payload), "the wait's patch mapper result");
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.report(
-        new SystemError("INVALID_INPUT", `run ${record.runId}: the resuming event was ignored: ${reason}`, {
-          cause: error,
-        }),
-      );
-      return undefined;
-    }
-  }
-
-  /** Takes the oldest buffered event that satisfies one of the run's current waits. */
-  private takeBuffered(record: RunRecord): RunState | undefined {
-    const buffer = record.buffer;
-    if (buffer === undefined || buffer.length === 0) return undefined;
-    for (let i = 0; i < buffer.length; i++) {
-      const item = buffer[i]!;
-      const wait = this.matchingWait(record, item.event, item.payload);
-      if (wait === undefined) continue;
-      buffer.splice(i, 1);
-      const patch = this.patchFor(record, wait, item.payload);
-      if (patch !== undefined) return patch;
-      i--;
-    }
-    return undefined;
-  }
-
-  private applySignal(record: RunRecord, patch: Record<string, unknown>): void {
-    if (record.store !== undefined) {
-      record.store.set(patch);
-    } else if (record.released !== undefined) {
-      try {
-        record.released.patchState((state) => safeAssign(state, patch));
-      } catch (cause) {
-        // the released state is kept as JSON: what JSON cannot hold is refused, the state unchanged
-        throw new SystemError(
-          "INVALID_INPUT",
-          `signal(${record.runId}, patch): the run waits as a JSON checkpoint past its pause window, so the patch must be JSON-serialisable (no BigInt, no cycles)`,
-          { cause, details: { runId: record.runId } },
-        );
-      }
-    } else if (record.initialState !== undefined) {
-      safeAssign(record.initialState, patch);
-    }
-  }
-
-  // ───────────────────────── timeline ─────────────────────────
-
-  private timelineObserver(workflowId: string, writer: TimelineWriter): PipelineObserver {
-    // The engine calls onFields (no event object); onEvent is there for the interface's sake.
-    const observer: PipelineObserver = {
-      onEvent(e: PipelineLifecycleEvent) {
-        observer.onFields!(
-          e.type,
-          e.runId,
-          e.pipelineId,
-          e.seq,
-          e.at,
-          e.stage,
-          e.step,
-          e.attempt,
-          e.level,
-          e.message,
-          e.data,
-          e.error,
-          e.durationMs,
-        );
-      },
-      onFields(type, runId, _pipelineId, seq, at, stage, step, attempt, level, message, data, error) {
-        if (type === "log") data = logData(data);
-        // Only failures and retries carry extra facts, so the common step event allocates nothing.
-        if (type !== "log" && (error !== undefined || (attempt !== undefined && attempt > 1))) {
-          const extra: Record<string, unknown> =
-            data === undefined ? {} : isPlainObject(data) ? { ...data } : { value: data };
-          if (error !== undefined) {
-            extra.error = { code: error.code, message: error.message };
-            message ??= error.message;
-          }
-          if (attempt !== undefined && attempt > 1) extra.attempt = attempt;
-          data = extra;
-        }
-        writer.write(
-          runId,
-          workflowId,
-          seq,
-          at,
-          type === "log" ? "logger" : "pipeline",
-          type,
-          stage,
-          step,
-          level,
-          message,
-          data,
-        );
-      },
-    };
-    return observer;
-  }
-
-  private writeRuntimeEvent(
-    record: RunRecord,
-    seq: number,
-    type: string,
-    message: string,
-    data: unknown,
-  ): void {
-    this.writer?.write(
-      record.runId,
-      record.workflow.id,
-      seq,
-      Date.now(),
-      "runtime",
-      type,
-      undefined,
-      undefined,
-      undefined,
-      message,
-      data,
-    );
   }
 
   // ───────────────────────── errors ─────────────────────────
 
   private assertRunning(operation: string): void {
-    if (this.stopped) throw this.stoppedError(operation);
-  }
-
-  private stoppedError(operation: string): SystemError {
-    return new SystemError(
-      "INVALID_STATE",
-      `${operation}: the runtime has been stopped; create a new WorkflowRuntime`,
-    );
-  }
-
-  private unknownWorkflow(workflowId: string): SystemError {
-    const known = this.listWorkflows();
-    return new SystemError(
-      "NOT_FOUND",
-      `workflow "${workflowId}" is not registered${known.length > 0 ? ` (registered: ${known.join(", ")})` : ""}`,
-      { details: { workflowId } },
-    );
-  }
-
-  private unknownRun(runId: string): SystemError {
-    return new SystemError("NOT_FOUND", `no active run "${runId}" (it never existed, or it has finished)`, {
-      details: { runId },
-    });
+    if (this.stopped) throw stoppedError(operation);
   }
 
   private workflowOfFinished(runId: string): string | undefined {

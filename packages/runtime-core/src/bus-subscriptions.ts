@@ -1,0 +1,56 @@
+import type { EventBus } from "@sluice/events";
+
+/** One bus subscription shared by every trigger and wait on the same event name. */
+interface Subscription {
+  readonly off: () => void;
+  refs: number;
+}
+
+/**
+ * The runtime's subscriptions on the bus, one per event name, counted by their users (triggers and
+ * runs that wait on the event). Every delivery goes to `onEvent(event, payload)`.
+ *
+ * A subscription nobody needs any more stays on the bus, idle, for the next run that waits on the
+ * same event (a workflow pausing on one event would otherwise subscribe and unsubscribe on every
+ * cycle). An idle subscription only costs a few lookups per event; idle ones are dropped once they
+ * outnumber the rest, so dynamic event names cannot pile up, and all go with `dropIdle()`.
+ */
+export class BusSubscriptions {
+  private readonly byEvent = new Map<string, Subscription>();
+  /** Subscriptions with no user left. */
+  private idle = 0;
+
+  constructor(
+    private readonly bus: EventBus<any>,
+    private readonly onEvent: (event: string, payload: unknown) => void,
+  ) {}
+
+  /** One more user of `event`: subscribes on first use (or wakes an idle subscription). */
+  acquire(event: string): void {
+    const existing = this.byEvent.get(event);
+    if (existing !== undefined) {
+      if (existing.refs++ === 0) this.idle--;
+      return;
+    }
+    const off = this.bus.on(event, (payload: unknown) => this.onEvent(event, payload));
+    this.byEvent.set(event, { off, refs: 1 });
+  }
+
+  /** One user fewer of `event`: its subscription goes idle when it was the last. */
+  release(event: string): void {
+    const sub = this.byEvent.get(event);
+    if (sub === undefined || sub.refs === 0) return;
+    if (--sub.refs > 0) return;
+    if (++this.idle > 64 && this.idle * 2 > this.byEvent.size) this.dropIdle();
+  }
+
+  /** Unsubscribes every idle subscription. */
+  dropIdle(): void {
+    for (const [event, sub] of this.byEvent) {
+      if (sub.refs > 0) continue;
+      this.byEvent.delete(event);
+      sub.off();
+    }
+    this.idle = 0;
+  }
+}

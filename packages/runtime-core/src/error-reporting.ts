@@ -1,0 +1,23 @@
+import type { SystemError } from "@sluice/errors";
+
+function toConsole(error: SystemError): void {
+  console.error(`[sluice] ${error.code}: ${error.message}`);
+}
+
+/**
+ * The runtime's reporter: the host's `onError`, made safe to call from anywhere in the runtime (a
+ * reporter that throws must not strand the run or the bookkeeping that was reporting; its fault
+ * goes to the console), or the console when the host gave none.
+ */
+export function createReporter(
+  onError: ((error: SystemError) => void) | undefined,
+): (error: SystemError) => void {
+  if (onError === undefined) return toConsole;
+  return (error) => {
+    try {
+      onError(error);
+    } catch (fault) {
+      console.error(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
+    }
+  };
+}

@@ -1,0 +1,33 @@
+import type { RunRecord } from "./run-record.js";
+import type { RunResultMetadata } from "./types.js";
+
+/**
+ * A run's result metadata. `stage` is `failedStage` (the stage a failed run failed in), else the
+ * stage running now; `durationMs` defaults to the time since the run started.
+ */
+export function resultMetadata(
+  record: RunRecord,
+  durationMs?: number,
+  failedStage?: string,
+): RunResultMetadata {
+  // Whole literals, one per shape: adding fields one by one moved every result through map
+  // transitions at run time.
+  const stage = failedStage ?? record.pipelineRun?.currentStage;
+  const duration = durationMs ?? Date.now() - record.startedAt;
+  return stage === undefined
+    ? {
+        runId: record.runId,
+        workflowId: record.workflow.id,
+        pipelineId: record.pipeline.id,
+        triggerId: record.triggerId,
+        durationMs: duration,
+      }
+    : {
+        runId: record.runId,
+        workflowId: record.workflow.id,
+        pipelineId: record.pipeline.id,
+        triggerId: record.triggerId,
+        stage,
+        durationMs: duration,
+      };
+}

@@ -1,0 +1,111 @@
+import { SystemError } from "@sluice/errors";
+import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
+import { isPlainObject } from "@sluice/store";
+import type { RunRecord } from "./run-record.js";
+import type { RunState } from "./types.js";
+import { copyUntrusted } from "./untrusted-input.js";
+import type { WaitIndex } from "./wait-index.js";
+
+/** The first of `waits` that the event satisfies, if any. */
+export function firstMatch(
+  waits: readonly PauseRequestData[],
+  event: string,
+  payload: unknown,
+): PauseRequestData | undefined {
+  for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
+  return undefined;
+}
+
+/** The wait with the earliest deadline (the first registered among equals), if any has one. */
+export function earliestDeadline(waits: readonly PauseRequestData[]): PauseRequestData | undefined {
+  let earliest: PauseRequestData | undefined;
+  for (const wait of waits) {
+    if (wait.deadline !== undefined && (earliest === undefined || wait.deadline < earliest.deadline!))
+      earliest = wait;
+  }
+  return earliest;
+}
+
+/**
+ * Bus events on their way to resuming runs: kept in a running run's buffer when they satisfy a
+ * wait it registered (the run has not parked yet), taken from the buffer when it pauses, and made
+ * into the patch the run resumes with.
+ */
+export class ResumeEvents {
+  /** Bus deliveries checked against running runs' buffers so far (see `bufferMatching`). */
+  private deliveries = 0;
+
+  constructor(
+    private readonly maxPerRun: number,
+    private readonly report: (error: SystemError) => void,
+  ) {}
+
+  /** Buffers the event for each running run in `index` whose buffer waits it satisfies. */
+  bufferMatching(index: WaitIndex, event: string, payload: unknown): void {
+    const candidates = index.candidates(payload);
+    // A run with two waits in the index is a candidate twice for one delivery: buffer it once.
+    // (Comparing with the last buffered payload instead lost a host's second emit of one object.)
+    const delivery = ++this.deliveries;
+    for (let i = 0; i < candidates.length; i++) {
+      const record = candidates[i]!;
+      if (record.status !== "running" || record.bufferedDelivery === delivery) continue;
+      if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
+      record.bufferedDelivery = delivery;
+      this.buffer(record, event, payload);
+    }
+  }
+
+  /** Takes the oldest buffered event that satisfies one of the run's current waits, as its patch. */
+  takeBuffered(record: RunRecord): RunState | undefined {
+    const buffer = record.buffer;
+    if (buffer === undefined || buffer.length === 0) return undefined;
+    for (let i = 0; i < buffer.length; i++) {
+      const item = buffer[i]!;
+      const wait = firstMatch(record.waits, item.event, item.payload);
+      if (wait === undefined) continue;
+      buffer.splice(i, 1);
+      const patch = this.patchFor(record, wait, item.payload);
+      if (patch !== undefined) return patch;
+      i--;
+    }
+    return undefined;
+  }
+
+  /**
+   * The patch a run resumes with when `payload` satisfies `wait`: what the wait's mapper makes of
+   * it, else the payload's own copy. `undefined` (reported) when neither can be read.
+   */
+  patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {
+    const mapper = record.mappers?.get(wait.id);
+    try {
+      if (mapper === undefined)
+        return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
+      return copyUntrusted(mapper(payload), "the wait's patch mapper result");
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.report(
+        new SystemError("INVALID_INPUT", `run ${record.runId}: the resuming event was ignored: ${reason}`, {
+          cause: error,
+        }),
+      );
+      return undefined;
+    }
+  }
+
+  private buffer(record: RunRecord, event: string, payload: unknown): void {
+    const buffer = (record.buffer ??= []);
+    buffer.push({ event, payload });
+    if (buffer.length > this.maxPerRun) {
+      buffer.shift();
+      if (!record.bufferOverflowReported) {
+        record.bufferOverflowReported = true;
+        this.report(
+          new SystemError(
+            "CAPACITY_EXCEEDED",
+            `run ${record.runId}: more than ${this.maxPerRun} events arrived while it was running; the oldest were dropped (raise maxBufferedEventsPerRun)`,
+          ),
+        );
+      }
+    }
+  }
+}

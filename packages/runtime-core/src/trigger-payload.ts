@@ -1,0 +1,57 @@
+import { SystemError } from "@sluice/errors";
+import { isPlainObject } from "@sluice/store";
+import type { RunState, TriggerDefinition } from "./types.js";
+import { copyUntrusted } from "./untrusted-input.js";
+
+/** A trigger's payload that cannot become a run's initial state. */
+export function payloadNotPlain(workflowId: string, triggerId: string): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `workflow "${workflowId}" trigger "${triggerId}": the event payload must be a plain object (it becomes the run's initial state); give the trigger a map(payload) to accept other payloads`,
+  );
+}
+
+/** What a run's initial state is copied from: the payload, or what `map` made of it (checked, not copied). */
+export function initialSource(
+  workflowId: string,
+  triggerId: string,
+  trigger: TriggerDefinition<any, RunState>,
+  payload: unknown,
+): RunState {
+  if (trigger.map !== undefined) {
+    let mapped: unknown;
+    try {
+      mapped = trigger.map(payload);
+    } catch (cause) {
+      // the reason goes into the message: an onDispatch report carries the message, not the cause
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new SystemError(
+        "INVALID_INPUT",
+        `workflow "${workflowId}" trigger "${triggerId}": map() threw: ${reason}`,
+        { cause },
+      );
+    }
+    if (!isPlainObject(mapped)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `workflow "${workflowId}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
+      );
+    }
+    return mapped;
+  }
+  if (!isPlainObject(payload)) throw payloadNotPlain(workflowId, triggerId);
+  return payload;
+}
+
+/** A queued run's initial state: its own copy of the payload (or of what `map` made of it). */
+export function initialRunState(
+  workflowId: string,
+  triggerId: string,
+  trigger: TriggerDefinition<any, RunState>,
+  payload: unknown,
+): RunState {
+  return copyUntrusted(
+    initialSource(workflowId, triggerId, trigger, payload),
+    `workflow "${workflowId}" trigger "${triggerId}": the event payload`,
+  );
+}
