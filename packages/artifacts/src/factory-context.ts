@@ -1,4 +1,6 @@
 import { SystemError } from "@sluice/errors";
+import { releaseLate } from "./cleanups.js";
+import { valueOrThrow } from "./errors.js";
 import type { ArtifactRecord, ChainNode, Cleanup, Slot } from "./records.js";
 import type { ArtifactFactoryContext, ResolveResult, UseDependencyContext } from "./types.js";
 import { useCallbackError } from "./validate.js";
@@ -12,8 +14,6 @@ export interface ContextHost {
   _select(ctx: FactoryContext | undefined, selector: (state: any) => unknown): unknown;
   /** @internal */
   _state(): object;
-  /** @internal */
-  _releaseLate(record: ArtifactRecord, param: string | number | undefined, cleanups: Cleanup[]): void;
 }
 
 // Methods are exposed through getters that bind on first access, so `({ require }) => require("x")`
@@ -87,11 +87,7 @@ export class FactoryContext implements ArtifactFactoryContext {
     const resolve = (key: string, param?: string | number) => this.host._resolveFrom(this, key, param);
     return (this.bound = {
       resolve,
-      require: async (key: string, param?: string | number) => {
-        const result = await resolve(key, param);
-        if (result.ok) return result.value;
-        throw result.error;
-      },
+      require: async (key: string, param?: string | number) => valueOrThrow(await resolve(key, param)),
       select: (selector) => this.host._select(this, selector),
       state: () => this.host._state(),
       use: async (fn) => {
@@ -108,7 +104,7 @@ export class FactoryContext implements ArtifactFactoryContext {
       throw new SystemError("INVALID_INPUT", `onCleanup("${this.record.key}"): expected a function`);
     }
     // A cleanup registered after the attempt was given up belongs to a value nobody will keep.
-    if (this.abandoned) this.host._releaseLate(this.record, this.param, [fn]);
+    if (this.abandoned) releaseLate(this.record, this.param, [fn]);
     else (this.cleanups ??= []).push(fn);
   }
 }
@@ -132,11 +128,8 @@ export class DependencyContext implements UseDependencyContext {
     host: ContextHost & { resolve(key: string, param?: string | number): Promise<ResolveResult<unknown>> },
   ) {
     this.resolve = ((key: string, param?: string | number) => host.resolve(key, param)) as never;
-    this.require = (async (key: string, param?: string | number) => {
-      const result = await host.resolve(key, param);
-      if (result.ok) return result.value;
-      throw result.error;
-    }) as never;
+    this.require = (async (key: string, param?: string | number) =>
+      valueOrThrow(await host.resolve(key, param))) as never;
     this.select = ((selector: (state: any) => unknown) => host._select(undefined, selector)) as never;
   }
 }

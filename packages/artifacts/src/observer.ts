@@ -1,11 +1,7 @@
-import type { ArtifactRecord, ValueWatcher } from "./records.js";
+import { SystemError } from "@sluice/errors";
+import { report } from "./errors.js";
+import type { ArtifactRecord, Slot, ValueWatcher } from "./records.js";
 import type { ArtifactObserver } from "./types.js";
-
-/** What an observer needs from the container that owns the watched record. */
-export interface ObserverHost {
-  /** @internal */
-  _peekRecord(record: ArtifactRecord, param: string | number | undefined): unknown;
-}
 
 /**
  * Observes one artifact (one param value). It attaches itself to the record only while it has
@@ -16,7 +12,6 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
 
   constructor(
     private record: ArtifactRecord,
-    private readonly host: ObserverHost,
     readonly param: string | number | undefined,
   ) {}
 
@@ -25,7 +20,7 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
   }
 
   get(): T | undefined {
-    return this.host._peekRecord(this.record, this.param) as T | undefined;
+    return this.record.peek(this.param) as T | undefined;
   }
 
   subscribe(listener: (value: T | undefined) => void): () => void {
@@ -67,4 +62,32 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
     watchers.delete(this);
     if (watchers.size === 0) this.record.watchers = undefined;
   }
+}
+
+/**
+ * Tells the active watchers of `slot`'s value (a new value, or `undefined` when it was dropped) and,
+ * if any was told, emits `stream:emit` from the owner. A listener that throws goes to `onError`.
+ */
+export function notifyWatchers(slot: Slot, value: unknown): void {
+  const watchers = slot.record.watchers;
+  if (watchers === undefined) return;
+  const owner = slot.record.owner;
+  let emitted = false;
+  for (const watcher of [...watchers]) {
+    if (watcher.param !== slot.param || !watcher.active) continue;
+    emitted = true;
+    watcher.notify(value, (error) =>
+      report(
+        owner._onError,
+        SystemError.from(error, "INVALID_STATE", `watch("${slot.label}"): a listener threw`),
+      ),
+    );
+  }
+  if (emitted)
+    owner._events?.emit("stream:emit", {
+      container: owner.name,
+      key: slot.record.key,
+      param: slot.param,
+      value,
+    });
 }

@@ -1,4 +1,5 @@
 import type { SystemError } from "@sluice/errors";
+import type { ArtifactContainer } from "./container.js";
 import type { ResolvedRetry } from "./retry.js";
 import { resolveRetry } from "./retry.js";
 import type {
@@ -24,11 +25,6 @@ export interface ValueWatcher {
   readonly active: boolean;
   notify(value: unknown, report: (error: unknown) => void): void;
   moveTo(record: ArtifactRecord): void;
-}
-
-/** The owner side of a record: only the container that registered it builds and caches it. */
-export interface RecordOwner {
-  readonly name: string;
 }
 
 /**
@@ -65,7 +61,8 @@ export class ArtifactRecord {
   replaced = false;
 
   constructor(
-    readonly owner: RecordOwner,
+    /** The container that registered the template: the only one that builds and caches it. */
+    readonly owner: ArtifactContainer<any>,
     template: ArtifactTemplate<unknown>,
   ) {
     this.key = template.key;
@@ -91,10 +88,32 @@ export class ArtifactRecord {
     }
     return slot;
   }
+
+  /** The record slot followed by every param instance: all the slots that can hold state. */
+  slots(): Slot[] {
+    if (this.instances === undefined) return [this.slot];
+    return [this.slot, ...this.instances.values()];
+  }
+
+  /** Whether `param` is the right kind for this template: a value when parameterised, else none. */
+  fits(param: string | number | undefined): boolean {
+    return (param !== undefined) === this.parameterised;
+  }
+
+  /** The cached value for `param`, or `undefined` when there is none. Never builds. */
+  peek(param: string | number | undefined): unknown {
+    if (this.scope === "transient" || !this.fits(param)) return undefined;
+    const slot = param === undefined ? this.slot : this.instances?.get(param);
+    return slot?.settled === undefined ? undefined : slot.value;
+  }
 }
 
 /** One cacheable instance: a singleton, or one param value of a parameterised singleton. */
 export class Slot {
+  /**
+   * Moved to "building", "ready" and "failed" by resolution.ts, to "invalidated" by
+   * invalidation.ts, to "disposed" by disposal.ts and by an override (registration.ts).
+   */
   status: ArtifactStatus = "registered";
   value: unknown = undefined;
   /** The shared, already-resolved result while `ready`: the whole cost of a cache hit. */
@@ -123,7 +142,7 @@ export class Slot {
 
   /** `key` or `key[param]`, for messages. */
   get label(): string {
-    return this.param === undefined ? this.record.key : `${this.record.key}[${String(this.param)}]`;
+    return labelOf(this.record.key, this.param);
   }
 }
 

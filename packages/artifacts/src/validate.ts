@@ -1,9 +1,19 @@
 import { SystemError } from "@sluice/errors";
 import type { ArtifactTemplate } from "./types.js";
 
+/** Whether `value` can be an artifact key: a non-empty string. */
+export function isKey(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** Whether `value` can be a param value: a string or a finite number. */
+export function isParam(value: unknown): value is string | number {
+  return typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
+}
+
 /** Throws `INVALID_INPUT` unless `key` is a non-empty string. */
 export function assertKey(key: unknown, operation: string): asserts key is string {
-  if (typeof key !== "string" || key.length === 0) {
+  if (!isKey(key)) {
     throw new SystemError(
       "INVALID_INPUT",
       `${operation}: key must be a non-empty string, got ${describe(key)}`,
@@ -14,8 +24,7 @@ export function assertKey(key: unknown, operation: string): asserts key is strin
 
 /** Throws `INVALID_INPUT` unless `param` is `undefined`, a string or a finite number. */
 export function assertParam(param: unknown, key: string, operation: string): void {
-  if (param === undefined || typeof param === "string") return;
-  if (typeof param === "number" && Number.isFinite(param)) return;
+  if (param === undefined || isParam(param)) return;
   throw new SystemError(
     "INVALID_INPUT",
     `${operation}("${key}"): param must be a string or a finite number, got ${describe(param)}`,
@@ -45,7 +54,7 @@ export function validateTemplate(template: unknown): asserts template is Artifac
   }
   const t = template as Record<string, unknown>;
   const key = t["key"];
-  if (typeof key !== "string" || key.length === 0) {
+  if (!isKey(key)) {
     throw invalid(`template.key must be a non-empty string, got ${describe(key)}`);
   }
   const at = `template "${key}"`;
