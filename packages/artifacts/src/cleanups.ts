@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { report } from "./errors.js";
 import { type ArtifactRecord, type Cleanup, labelOf } from "./records.js";
 
@@ -31,7 +31,7 @@ export async function runCleanups(
         owner._onError,
         new SystemError(
           "FACTORY_FAILED",
-          `cleanup of artifact "${labelOf(record.key, param)}" in container "${owner.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
+          `cleanup of artifact "${labelOf(record.key, param)}" in container "${owner.name}" failed: ${describeThrown(error)}`,
           { cause: error, details: { key: record.key, container: owner.name, phase: "cleanup" } },
         ),
       );

@@ -71,7 +71,10 @@ export class ArtifactContainer<S extends object = any> {
   _unsubscribeStore: (() => void) | undefined = undefined;
   /** @internal what `use()` hands out, created on its first call. */
   _depsContext: DependencyContext | undefined = undefined;
-  private disposal: Promise<void> | undefined = undefined;
+  /** What `dispose()` returns; `null` while it runs the synchronous start of the disposal. */
+  private disposal: Promise<void> | null | undefined = undefined;
+  /** Settles the promise a re-entrant `dispose()` handed out with the disposal's own promise. */
+  private adoptDisposal: ((disposal: Promise<void>) => void) | undefined = undefined;
   /** @internal the records after `dispose()`, so `debugInfo()` still shows them. */
   _retiredRecords: Map<string, ArtifactRecord> | undefined = undefined;
   /** @internal how many instances became ready here: orders disposal. */
@@ -314,14 +317,26 @@ export class ArtifactContainer<S extends object = any> {
   /**
    * Disposes the container: child scopes first, then every instance's cleanups (singletons and the
    * transients that registered one) in reverse dependency order, each once. A failing cleanup goes
-   * to `onError` and the others still run. Afterwards every operation fails with `DISPOSED`;
-   * calling `dispose()` again returns the same promise.
+   * to `onError` and the others still run. Afterwards every operation fails with `DISPOSED` and no
+   * factory attempt starts; calling `dispose()` again (even from a `container:dispose` handler)
+   * returns the same promise.
    */
   dispose(): Promise<void> {
-    if (this.disposal === undefined) {
-      this.disposal = disposeContainer(this, this instanceof ScopedContainer ? this.parent : undefined);
+    const disposal = this.disposal;
+    if (disposal === null) {
+      // Called again from code the disposal runs before its first await (a `container:dispose`
+      // handler, an abort listener, a child scope's handler): hand out the promise now and settle
+      // it with the disposal already under way.
+      return (this.disposal = new Promise<void>((resolve) => (this.adoptDisposal = resolve)));
     }
-    return this.disposal;
+    if (disposal !== undefined) return disposal;
+    this.disposal = null;
+    const running = disposeContainer(this, this instanceof ScopedContainer ? this.parent : undefined);
+    const adopt = this.adoptDisposal;
+    if (adopt === undefined) return (this.disposal = running);
+    this.adoptDisposal = undefined;
+    adopt(running);
+    return this.dispose(); // the promise handed out by the re-entrant call
   }
 
   // ───────── internals called by factory contexts, `use()` and disposal ─────────

@@ -1,5 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import { runCleanups } from "./cleanups.js";
+import { disposedError } from "./errors.js";
 import { FactoryContext } from "./factory-context.js";
 import { type ArtifactRecord, type ChainNode, labelOf, type Slot } from "./records.js";
 import { backoffDelay, isRetryable, sleep } from "./retry.js";
@@ -23,10 +24,14 @@ export async function runFactory(
   const retry = record.retry;
   // A nested build starts on a fresh stack, so a deep (or runaway) dependency chain cannot
   // overflow it: the chain lives in ChainNodes, not in stack frames.
-  if (node.prev !== undefined) await undefined;
+  if (node.prev !== undefined) {
+    await undefined;
+    if (owner._disposed) return { ok: false, error: disposedDuringBuild(record, param) };
+  }
   for (let attempt = 1; ; attempt++) {
     const ctx = new FactoryContext(owner, record, slot, node, param);
-    const started = owner._events === undefined ? 0 : Date.now();
+    // Taken whether or not anyone listens yet: a listener may subscribe while the attempt runs.
+    const started = Date.now();
     owner._events?.emit("build:start", { container: owner.name, key: record.key, param, attempt });
     if (record.scope === "singleton") slot.abortBuild = () => ctx.abandon();
     let error: SystemError;
@@ -55,18 +60,26 @@ export async function runFactory(
         await runCleanups(record, param, cleanups, false);
       }
     }
-    if (retry === undefined || attempt > retry.attempts || !isRetryable(error) || owner._disposed) {
-      owner._events?.emit("build:error", {
-        container: owner.name,
-        key: record.key,
-        param,
-        error,
-        attempts: attempt,
-      });
-      return { ok: false, error };
+    if (retry !== undefined && attempt <= retry.attempts && isRetryable(error) && !owner._disposed) {
+      await sleep(backoffDelay(retry, attempt));
+      // No attempt starts after dispose(): a container disposed during the wait gives up here.
+      if (!owner._disposed) continue;
+      error = disposedDuringBuild(record, param);
     }
-    await sleep(backoffDelay(retry, attempt));
+    owner._events?.emit("build:error", {
+      container: owner.name,
+      key: record.key,
+      param,
+      error,
+      attempts: attempt,
+    });
+    return { ok: false, error };
   }
+}
+
+/** `DISPOSED`, for a build whose container was disposed before its next attempt could start. */
+function disposedDuringBuild(record: ArtifactRecord, param: string | number | undefined): SystemError {
+  return disposedError(record.owner.name, `resolve("${labelOf(record.key, param)}")`);
 }
 
 /** One call of the factory; a thenable result that outlives `timeoutMs` rejects with `TIMEOUT`. */

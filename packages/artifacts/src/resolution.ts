@@ -94,7 +94,6 @@ async function buildSingleton(slot: Slot, parent: ChainNode | undefined): Promis
         return slot.settled!;
       }
       markFailed(slot, outcome.error);
-      slot.waitingOn = undefined;
       return { ok: false, error: outcome.error };
     }
     if (outcome.ok && outcome.ctx.cleanups !== undefined)
@@ -150,9 +149,11 @@ async function buildTransient(
   return { ok: true, value: outcome.value };
 }
 
+/** A build that gave up (for any reason) waits on nothing any more. */
 function markFailed(slot: Slot, error: SystemError): void {
   slot.status = "failed";
   slot.lastError = error;
+  slot.waitingOn = undefined;
 }
 
 function paramMismatch(record: ArtifactRecord): SystemError {

@@ -2,6 +2,7 @@ import { SystemError } from "@sluice/errors";
 import { type PendingCleanup, runCleanupBatch } from "./cleanups.js";
 import type { ArtifactContainer } from "./container.js";
 import { releaseStoreIfIdle } from "./dependencies.js";
+import { disposedError } from "./errors.js";
 import type { FactoryContext } from "./factory-context.js";
 import { invalidateSlot } from "./invalidation.js";
 
@@ -17,7 +18,10 @@ export function readState(container: ArtifactContainer<any>): object {
   return store === undefined ? EMPTY_STATE : store.get();
 }
 
-/** Runs `selector` on the state of `container`; on behalf of a factory `ctx`, the read is tracked. */
+/**
+ * Runs `selector` on the state of `container`; on behalf of a factory `ctx`, the read is tracked.
+ * Throws `DISPOSED` once the container is disposed: a disposed container never subscribes again.
+ */
 export function select(
   container: ArtifactContainer<any>,
   ctx: FactoryContext | undefined,
@@ -25,6 +29,7 @@ export function select(
 ): unknown {
   if (typeof selector !== "function")
     throw new SystemError("INVALID_INPUT", "select: selector must be a function");
+  if (container._disposed) throw disposedError(container.name, "select");
   const value = selector(readState(container));
   const store = container._store;
   // Only factory reads are tracked, and only a store that can change needs a subscription.

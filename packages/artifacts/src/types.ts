@@ -80,7 +80,8 @@ export interface UseDependencyContext<S extends object = any> {
   require<T = unknown>(key: string, param?: string | number): Promise<T>;
   /**
    * Reads a slice of the owning container's store. Inside a factory the read is tracked: when the
-   * selected value changes (`Object.is`), the artifact is invalidated.
+   * selected value changes (`Object.is`), the artifact is invalidated. Throws `DISPOSED` once the
+   * container is disposed (a factory still running then fails with it).
    */
   select<R>(selector: (state: S) => R): R;
 }
@@ -169,7 +170,7 @@ export interface ArtifactEventBase {
 export interface ContainerEventMap {
   /** A factory attempt is about to run. */
   "build:start": ArtifactEventBase & { readonly attempt: number };
-  /** A factory produced a value. */
+  /** A factory produced a value; `durationMs` is that attempt's, from its start. */
   "build:complete": ArtifactEventBase & { readonly value: unknown; readonly durationMs: number };
   /** A build failed for good (after its retries). */
   "build:error": ArtifactEventBase & { readonly error: SystemError; readonly attempts: number };

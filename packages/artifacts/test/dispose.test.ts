@@ -1,5 +1,6 @@
+import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import { ArtifactContainer } from "../src/index.js";
+import { ArtifactContainer, type ResolveResult } from "../src/index.js";
 import { delay, errorSink, gate } from "./helpers.js";
 
 describe("dispose", () => {
@@ -176,5 +177,101 @@ describe("dispose", () => {
     c.on("artifact:disposed", (e) => seen.push(e.key));
     await c.dispose();
     expect(seen).toEqual(["b", "a"]);
+  });
+});
+
+describe("dispose, re-entered and under failure", () => {
+  it("dispose() called again from a container:dispose handler returns the same promise and disposes once", async () => {
+    const sink = errorSink();
+    const c = new ArtifactContainer({ name: "run", onError: sink.onError });
+    let cleanups = 0;
+    c.register({
+      key: "a",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void cleanups++);
+        return 1;
+      },
+    });
+    await c.require("a");
+    let handlerCalls = 0;
+    const inner: Promise<void>[] = [];
+    c.on("container:dispose", () => {
+      handlerCalls++;
+      inner.push(c.dispose());
+    });
+    const outer = c.dispose();
+    expect(inner).toHaveLength(1);
+    expect(inner[0]).toBe(outer);
+    expect(c.dispose()).toBe(outer);
+    await outer;
+    await delay(1);
+    expect(handlerCalls).toBe(1);
+    expect(cleanups).toBe(1);
+    expect(sink.errors).toEqual([]);
+  });
+
+  it("a dependency requested just before dispose() never runs its factory; its resolve gets DISPOSED", async () => {
+    const c = new ArtifactContainer({ name: "run" });
+    let depRuns = 0;
+    c.register({ key: "dep", factory: () => ++depRuns });
+    let disposal: Promise<void> | undefined;
+    let depResult: ResolveResult<unknown> | undefined;
+    c.register({
+      key: "app",
+      factory: async (ctx) => {
+        const dep = ctx.resolve("dep"); // the nested build starts on the next microtask
+        disposal = c.dispose();
+        depResult = await dep;
+        return 0;
+      },
+    });
+    const app = await c.resolve("app");
+    await disposal;
+    expect(depRuns).toBe(0);
+    expect(depResult).toEqual({ ok: false, error: expect.objectContaining({ code: "DISPOSED" }) });
+    expect(app).toEqual({ ok: false, error: expect.objectContaining({ code: "DISPOSED" }) });
+  });
+
+  it("a cleanup throwing a value that cannot become a string is reported as FACTORY_FAILED; the others still run", async () => {
+    const sink = errorSink();
+    const c = new ArtifactContainer({ name: "run", onError: sink.onError });
+    const log: string[] = [];
+    const unprintable = Object.create(null);
+    c.register({
+      key: "a",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("registered first, runs last"));
+        ctx.onCleanup(() => {
+          throw unprintable;
+        });
+        return 1;
+      },
+    });
+    await c.require("a");
+    await expect(c.dispose()).resolves.toBeUndefined();
+    expect(log).toEqual(["registered first, runs last"]);
+    expect(sink.errors).toHaveLength(1);
+    const error = sink.errors[0]!;
+    expect(error).toBeInstanceOf(SystemError);
+    expect(error.code).toBe("FACTORY_FAILED");
+    expect(error.message).toMatch(/cleanup of artifact "a" in container "run" failed: \[object Object\]/);
+    expect(error.cause).toBe(unprintable);
+  });
+
+  it("a cleanup throwing an Error whose message cannot become a string is reported too", async () => {
+    const sink = errorSink();
+    const c = new ArtifactContainer({ name: "run", onError: sink.onError });
+    c.register({
+      key: "a",
+      factory: (ctx) => {
+        ctx.onCleanup(() => {
+          throw Object.assign(new Error("x"), { message: Object.create(null) });
+        });
+        return 1;
+      },
+    });
+    await c.require("a");
+    await c.invalidate("a");
+    expect(sink.errors.map((e) => e.code)).toEqual(["FACTORY_FAILED"]);
   });
 });

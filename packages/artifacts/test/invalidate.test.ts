@@ -150,3 +150,80 @@ describe("state selection", () => {
     expect(c.debugInfo().storeSubscribed).toBe(false);
   });
 });
+
+describe("state selection and dispose", () => {
+  it("a factory selecting after its container was disposed gets DISPOSED and never resubscribes to the store", async () => {
+    const store = createStateStore({ n: 1 });
+    const c = new ArtifactContainer({ name: "run", store });
+    c.register({
+      key: "t",
+      scope: "transient",
+      factory: async (ctx) => {
+        await delay(5);
+        return ctx.select((s) => s.n);
+      },
+    });
+    const pending = c.resolve("t");
+    await c.dispose();
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe("DISPOSED");
+    expect(c.debugInfo().storeSubscribed).toBe(false);
+    store.set({ n: 2 }); // nothing may be listening any more
+    expect(c.debugInfo().storeSubscribed).toBe(false);
+  });
+
+  it("select through a use() context kept past dispose() throws DISPOSED", async () => {
+    const store = createStateStore({ n: 1 });
+    const c = new ArtifactContainer({ name: "run", store });
+    const deps = await c.use((d) => d);
+    await c.dispose();
+    expect(() => deps.select((s) => s.n)).toThrow(expect.objectContaining({ code: "DISPOSED" }));
+  });
+});
+
+describe("stale restarts", () => {
+  it("a build that gave up after too many stale restarts waits on nothing: no false CIRCULAR_DEPENDENCY later", async () => {
+    const c = new ArtifactContainer({ name: "run" });
+    const bGate = gate();
+    const aGate = gate();
+    let giveUpPhase = true;
+    // "a" keeps invalidating itself mid-build, so it gives up with INVALID_STATE, while it is
+    // (each time) waiting on "b", which is still building.
+    c.register({
+      key: "a",
+      factory: async (ctx) => {
+        if (giveUpPhase) {
+          void ctx.resolve("b");
+          void c.invalidate("a");
+          return "stale";
+        }
+        await aGate.promise;
+        return "a";
+      },
+    });
+    c.register({
+      key: "b",
+      factory: async (ctx) => {
+        await bGate.promise;
+        return `b+${await ctx.require("x")}`;
+      },
+    });
+    c.register({ key: "x", factory: async (ctx) => `x+${await ctx.require("a")}` });
+
+    // "b" is started by its own caller, so no chain runs from "a" through it.
+    const b = c.resolve("b");
+    const first = await c.resolve("a");
+    expect(first.ok).toBe(false);
+    if (!first.ok) expect(first.error.code).toBe("INVALID_STATE");
+
+    // Now "a" builds again without touching "b"; "b" goes on to need "x", which needs "a".
+    giveUpPhase = false;
+    const a = c.resolve("a");
+    bGate.open();
+    await delay(5);
+    aGate.open();
+    expect(await a).toEqual({ ok: true, value: "a" });
+    expect(await b).toEqual({ ok: true, value: "b+x+a" });
+  });
+});

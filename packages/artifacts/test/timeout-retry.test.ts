@@ -133,3 +133,31 @@ describe("timeouts and retries", () => {
     expect(closed).toEqual([1]);
   });
 });
+
+describe("retries and dispose", () => {
+  it.each(["singleton", "transient"] as const)(
+    "no attempt starts after dispose() during the wait between retries; the resolve gets DISPOSED (%s)",
+    async (scope) => {
+      const c = new ArtifactContainer({ name: "run", onError: () => {} });
+      let runs = 0;
+      c.register({
+        key: "flaky",
+        scope,
+        retries: { attempts: 3, backoffMs: 20 },
+        factory: () => {
+          runs++;
+          throw new Error("down");
+        },
+      });
+      const pending = c.resolve("flaky");
+      await delay(5); // the first attempt failed; the first retry waits 20 ms
+      expect(runs).toBe(1);
+      await c.dispose();
+      const r = await pending;
+      await delay(60);
+      expect(runs).toBe(1);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe("DISPOSED");
+    },
+  );
+});

@@ -112,3 +112,23 @@ describe("events", () => {
     expect(sink.errors.map((e) => e.message)).toEqual([expect.stringContaining("handler bug")]);
   });
 });
+
+describe("build:complete durationMs", () => {
+  it("is the attempt's real duration even when the first listener subscribes while the build runs", async () => {
+    const c = new ArtifactContainer();
+    c.register({
+      key: "slow",
+      factory: async () => {
+        await delay(20);
+        return 1;
+      },
+    });
+    const pending = c.resolve("slow");
+    const durations: number[] = [];
+    c.on("build:complete", (e) => durations.push(e.durationMs));
+    await pending;
+    expect(durations).toHaveLength(1);
+    expect(durations[0]).toBeGreaterThanOrEqual(15);
+    expect(durations[0]).toBeLessThan(5_000);
+  });
+});
