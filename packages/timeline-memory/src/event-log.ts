@@ -77,6 +77,11 @@ export class EventLog implements IdLog {
   live = 0;
   /** Offset of the next record's first code unit. */
   charTail = 0;
+  /**
+   * `charTail` when the append being written began, to which its undo returns it; renumbered with
+   * the other offsets by {@link makeRoomForChars}, which may run in the middle of that append.
+   */
+  undoCharTail = 0;
   /** The run id of the derived id an append is looking up (see {@link sameId}, length 0). */
   incomingRun = "";
   /** The seq of the derived id an append is looking up. */
@@ -174,7 +179,8 @@ export class EventLog implements IdLog {
   /**
    * Makes room in `chars` for `length` more code units after `charTail`, for the records of
    * positions `head` to `tail`: a ring half as large again as needed, and offsets renumbered from 0
-   * when they would pass `maxPosition`.
+   * when they would pass `maxPosition` (every offset the log holds: its records', `charTail` and
+   * `undoCharTail`).
    */
   makeRoomForChars(length: number, tail: number): void {
     const old = this.chars;
@@ -196,6 +202,10 @@ export class EventLog implements IdLog {
       for (let position = this.head; position < tail; position++)
         this.idStarts[position & this.mask]! -= shift;
       this.charTail -= shift;
+      // the tail an undo of the append under way restores, in the same numbering: left in the old
+      // one, the next append would take the gap between it and `head`'s record as used and size the
+      // ring to hold it (up to `maxPosition` code units)
+      this.undoCharTail -= shift;
     }
     this.chars = chars;
   }

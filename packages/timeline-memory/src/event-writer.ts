@@ -58,7 +58,7 @@ export class EventWriter {
   writeEvents(log: EventLog, events: readonly TimelineEvent[], strict: boolean): boolean {
     const count = events.length;
     const first = log.tail;
-    const firstChar = log.charTail;
+    log.undoCharTail = log.charTail;
     // the event being read, for the error when reading it throws
     let i = 0;
     try {
@@ -80,9 +80,9 @@ export class EventWriter {
         const e = events[i]!;
         const length = ids[i]!.length;
         if (strict) {
-          if (Array.isArray(e)) return undo(log, first, firstChar);
+          if (Array.isArray(e)) return undo(log, first);
           // inherited keys too: the validator ignores those that are not own, this path gives up
-          for (const key in e) if (!isTimelineEventField(key)) return undo(log, first, firstChar);
+          for (const key in e) if (!isTimelineEventField(key)) return undo(log, first);
         }
         const written = writeEvent(
           log,
@@ -103,11 +103,11 @@ export class EventWriter {
           e.message,
           e.data,
         );
-        if (written === GAVE_UP) return undo(log, first, firstChar);
+        if (written === GAVE_UP) return undo(log, first);
         at += length;
       }
     } catch (thrown) {
-      return undoThrow(log, first, firstChar, strict, i, thrown);
+      return undoThrow(log, first, strict, i, thrown);
     }
     log.live += log.tail - first;
     return true;
@@ -120,7 +120,7 @@ export class EventWriter {
   writeBatch(log: EventLog, batch: TimelineBatch, strict: boolean): boolean {
     const count = batch.length;
     const first = log.tail;
-    const firstChar = log.charTail;
+    log.undoCharTail = log.charTail;
     // the row being read, for the error when reading it throws
     let i = 0;
     try {
@@ -151,11 +151,11 @@ export class EventWriter {
           messages[i],
           data[i],
         );
-        if (written === GAVE_UP) return undo(log, first, firstChar);
+        if (written === GAVE_UP) return undo(log, first);
         at += length;
       }
     } catch (thrown) {
-      return undoThrow(log, first, firstChar, strict, i, thrown);
+      return undoThrow(log, first, strict, i, thrown);
     }
     log.live += log.tail - first;
     return true;
@@ -289,17 +289,17 @@ function writeEvent(
 }
 
 /**
- * Forgets what a write that gave up wrote since `log`'s tail was `first` and its character tail
- * `firstChar`; returns false.
+ * Forgets what a write that gave up wrote since `log`'s tail was `first` (and its character tail
+ * `undoCharTail`); returns false.
  */
-function undo(log: EventLog, first: number, firstChar: number): false {
+function undo(log: EventLog, first: number): false {
   for (let position = first; position < log.tail; position++) {
     const slot = position & log.mask;
     log.idTable.remove(log.hashes[slot]!, position, log);
     log.kept.delete(position);
   }
   log.tail = first;
-  log.charTail = firstChar;
+  log.charTail = log.undoCharTail;
   return false;
 }
 
@@ -309,15 +309,8 @@ function undo(log: EventLog, first: number, firstChar: number): false {
  * reports the fault, naming the field or the path in `data` that threw. Without, the batch passed
  * the validator and threw only now: throws INVALID_INPUT itself.
  */
-function undoThrow(
-  log: EventLog,
-  first: number,
-  firstChar: number,
-  strict: boolean,
-  index: number,
-  thrown: unknown,
-): false {
-  undo(log, first, firstChar);
+function undoThrow(log: EventLog, first: number, strict: boolean, index: number, thrown: unknown): false {
+  undo(log, first);
   if (strict) return false;
   throw unreadableEvent(index, thrown);
 }

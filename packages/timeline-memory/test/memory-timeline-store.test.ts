@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { SystemError } from "@sluice/errors";
 import {
   compareTimelineEvents,
@@ -377,4 +379,56 @@ describe("append of an events array that throws when read", () => {
     expect(store.size).toBe(0);
     await store.close();
   });
+});
+
+describe("an append undone after it renumbered the code-unit offsets", () => {
+  // A full collection, so that what `arrayBuffers` counts is what is still held (the store's rings).
+  setFlagsFromString("--expose-gc");
+  const collect = runInNewContext("gc") as () => void;
+  function heldBuffers(): number {
+    collect();
+    return process.memoryUsage().arrayBuffers;
+  }
+
+  // the batch's second event makes the fast path undo it, after its first renumbered the offsets
+  const undone: Array<[string, (seq: number) => TimelineEvent, boolean]> = [
+    [
+      "valid but not in the common form (the general path then writes the batch)",
+      (seq) => ({ ...ev("r", seq, seq), data: Object.create(null) }),
+      true,
+    ],
+    ["invalid (the batch is rejected)", (seq) => ({ ...ev("r", seq, seq), seq: -1 }), false],
+  ];
+
+  for (const [kind, second, written] of undone) {
+    it(`second event ${kind}: the ring of ids and data stays sized to the events held`, async () => {
+      // offsets are renumbered from 0 before they pass 2^22 (2^30 in a real store)
+      const maxPosition = 1 << 22;
+      const store = createMemoryTimelineStoreWithLimit(2, maxPosition);
+      const idLength = 4096;
+      const withId = (seq: number, length: number): TimelineEvent => ({
+        ...ev("r", seq, seq),
+        id: String(seq).padStart(length, "x"),
+      });
+      let seq = 0;
+      // fill the offsets up to just below maxPosition (two events of 4096 code units held at a time)
+      for (; (seq + 1) * idLength < maxPosition - idLength; seq++)
+        await store.append([withId(seq, idLength)]);
+      const before = heldBuffers();
+      // The first event passes maxPosition: the offsets are renumbered. The undo must restore the
+      // tail in the new numbering: one left in the old made a gap of nearly maxPosition code units
+      // that the next write took as used, and the ring grew to 2^23 code units to hold it (16 MiB;
+      // 4 GiB at the default limit).
+      const append = store.append([withId(seq, 3 * idLength), second(seq + 1)]);
+      if (written) await append;
+      else await expect(append).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      expect(heldBuffers() - before).toBeLessThan(1 << 20);
+      await store.append([withId(seq + 2, idLength)]);
+      expect(heldBuffers() - before).toBeLessThan(1 << 20);
+      expect((await everything(store)).map((e) => e.id)).toEqual([
+        written ? `r#${seq + 1}` : withId(seq - 1, idLength).id,
+        withId(seq + 2, idLength).id,
+      ]);
+    });
+  }
 });

@@ -43,6 +43,10 @@ describe("the suite catches broken adapters", () => {
     ],
     ["batchUnchecked", "malformed events are rejected with INVALID_INPUT naming index and field"],
     [
+      "batchTrustsLength",
+      "appendBatch rejects a TimelineBatch whose length is not a count of its rows with INVALID_INPUT",
+    ],
+    [
       "batchKept",
       "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
     ],

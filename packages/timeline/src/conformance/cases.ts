@@ -70,6 +70,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
       "malformed batches are rejected with INVALID_INPUT naming events[i].field; nothing stored",
       badBatchCase,
     ],
+    [
+      "appendBatch rejects a TimelineBatch whose length is not a count of its rows with INVALID_INPUT",
+      batchLengthCase,
+    ],
   ];
   if (factory.reopen !== undefined) {
     cases.push([
@@ -1286,4 +1290,32 @@ async function badBatchCase(ctx: CaseContext): Promise<void> {
     "an empty runId",
   );
   await expectStored(store, [ev("r", 0, 1)], "no event of a rejected batch is stored");
+}
+
+async function batchLengthCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  if (typeof store.appendBatch !== "function") return; // append's own cases cover the store
+  await store.append([ev("r", 0, 1)]);
+  // a real TimelineBatch of 3 valid rows, with a length that validateTimelineBatch refuses: not a
+  // non-negative integer, or more rows than its columns hold
+  const lengths: Array<[string, (batch: TimelineBatch) => void]> = [
+    ["2.5", (batch) => (batch.length = 2.5)],
+    ["-1", (batch) => (batch.length = -1)],
+    ["NaN", (batch) => (batch.length = Number.NaN)],
+    ['"3"', (batch) => ((batch as { length: unknown }).length = "3")],
+    ["2 ** 32 - 1, past its columns", (batch) => (batch.length = 2 ** 32 - 1)],
+    ["3, with a data column of 2", (batch) => (batch.data.length = 2)],
+  ];
+  for (const [label, spoil] of lengths) {
+    const batch = new TimelineBatch();
+    for (let seq = 1; seq <= 3; seq++) batch.add(undefined, "r", "wf", seq, 1 + seq, "runtime", "x");
+    spoil(batch);
+    await rejectsWith(
+      () => store.appendBatch!(batch),
+      "INVALID_INPUT",
+      ["batch"],
+      `appendBatch of a batch of 3 rows whose length is ${label}`,
+    );
+  }
+  await expectStored(store, [ev("r", 0, 1)], "no event of a batch with a bad length is stored");
 }
