@@ -1,5 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import {
+  holdsRows,
   resolveQuery,
   TimelineBatch,
   type TimelineDeleteFilter,
@@ -75,36 +76,6 @@ export function createMemoryTimelineStoreWithLimit(
   maxPosition: number,
 ): MemoryTimelineStore {
   return new MemoryStore(maxEvents, maxPosition);
-}
-
-/**
- * True when a batch's `length` (`count`) is what `validateTimelineBatch` takes before it reads a
- * row: a non-negative integer (`>>> 0` changes anything else: 2.5, -1, NaN, a string), with every
- * column an array at least that long. Else the validator refuses the batch: the writer would read
- * rows up to `count` (storing 3 events for 2.5, none for NaN) and reserve room for them first (a
- * billion, for a `length` of a billion). Checked once a batch, not per event.
- */
-function holdsRows(batch: TimelineBatch, count: number): boolean {
-  return (
-    count >>> 0 === count &&
-    holds(batch.ids, count) &&
-    holds(batch.runIds, count) &&
-    holds(batch.workflowIds, count) &&
-    holds(batch.seqs, count) &&
-    holds(batch.ats, count) &&
-    holds(batch.sources, count) &&
-    holds(batch.types, count) &&
-    holds(batch.stages, count) &&
-    holds(batch.steps, count) &&
-    holds(batch.levels, count) &&
-    holds(batch.messages, count) &&
-    holds(batch.data, count)
-  );
-}
-
-/** True when `column` is an array of at least `count` items. */
-function holds(column: readonly unknown[], count: number): boolean {
-  return Array.isArray(column) && column.length >= count;
 }
 
 // Positions and character offsets are renumbered before they reach this, so they stay small

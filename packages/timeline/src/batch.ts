@@ -297,5 +297,41 @@ const COLUMNS = [
  * `store.append(batch.toEvents())`. Same outcome either way.
  */
 export function appendTimelineBatch(store: TimelineStore, batch: TimelineBatch): Promise<void> {
-  return store.appendBatch !== undefined ? store.appendBatch(batch) : store.append(batch.toEvents());
+  if (store.appendBatch !== undefined) return store.appendBatch(batch);
+  try {
+    // a malformed batch is refused as the store would refuse it, before toEvents() reads its rows
+    if (!(batch instanceof TimelineBatch) || !holdsRows(batch, batch.length)) validateTimelineBatch(batch);
+    return store.append(batch.toEvents());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * True when `count` (the batch's `length`, read once) is a row count the batch's columns hold: a
+ * non-negative integer (`>>> 0` changes anything else: 2.5, -1, NaN, a string), every column an
+ * array at least that long. The cheap half of `validateTimelineBatch`, for a batch whose rows are
+ * about to be read (or room made for them) with no other check: checked once a batch.
+ */
+export function holdsRows(batch: TimelineBatch, count: number): boolean {
+  return (
+    count >>> 0 === count &&
+    holds(batch.ids, count) &&
+    holds(batch.runIds, count) &&
+    holds(batch.workflowIds, count) &&
+    holds(batch.seqs, count) &&
+    holds(batch.ats, count) &&
+    holds(batch.sources, count) &&
+    holds(batch.types, count) &&
+    holds(batch.stages, count) &&
+    holds(batch.steps, count) &&
+    holds(batch.levels, count) &&
+    holds(batch.messages, count) &&
+    holds(batch.data, count)
+  );
+}
+
+/** True when `column` is an array of at least `count` items. */
+function holds(column: readonly unknown[], count: number): boolean {
+  return Array.isArray(column) && column.length >= count;
 }

@@ -1,4 +1,4 @@
-export { appendTimelineBatch, TimelineBatch, validateTimelineBatch } from "./batch.js";
+export { appendTimelineBatch, holdsRows, TimelineBatch, validateTimelineBatch } from "./batch.js";
 export { decodeCursor, encodeCursor } from "./cursor.js";
 export { isTimelineEventField } from "./event-fields.js";
 export { DEFAULT_QUERY_LIMIT, MAX_DATA_DEPTH, MAX_QUERY_LIMIT } from "./limits.js";

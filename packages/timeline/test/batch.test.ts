@@ -143,6 +143,24 @@ describe("TimelineBatch", () => {
     }
   });
 
+  it("appendTimelineBatch refuses a batch whose length is not a count of its rows with INVALID_INPUT, for a store without appendBatch too", async () => {
+    for (const length of [2.5, -1, Number.NaN, 4]) {
+      const store = createReferenceStore();
+      const batch = TimelineBatch.of([
+        started,
+        { ...started, id: "r:2", seq: 2 },
+        { ...started, id: "r:3", seq: 3 },
+      ]);
+      batch.length = length;
+      const outcome = await appendTimelineBatch(store, batch).then(
+        () => "resolved",
+        (error: unknown) => (SystemError.is(error) ? error.code : String(error)),
+      );
+      expect(outcome, `length ${length}`).toBe("INVALID_INPUT");
+      expect((await store.query()).events).toEqual([]);
+    }
+  });
+
   it("appendTimelineBatch uses appendBatch when the store has it, append otherwise", async () => {
     for (const store of [createReferenceStore(), createReferenceStore({ batches: true })]) {
       const batch = new TimelineBatch();
