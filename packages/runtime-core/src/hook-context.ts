@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import type { RunRecord } from "./run-record.js";
 import type { PrepareContext, RunState } from "./types.js";
@@ -48,7 +48,7 @@ export async function runPrepareHook(record: RunRecord): Promise<SystemError | u
     }
     return undefined;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = describeThrown(error);
     return new SystemError("HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw: ${reason}`, {
       cause: error,
     });

@@ -1,3 +1,4 @@
+import { describeThrown } from "@sluice/errors";
 /**
  * A `ctx.logger` call's data as plain JSON, taken when the call is made: the timeline shows the
  * value as it was then (a later mutation by the step must not rewrite it), and what JSON cannot
@@ -16,7 +17,7 @@ export function logData(data: unknown): unknown {
     const text = JSON.stringify(data, jsonSafe);
     return text === undefined ? undefined : JSON.parse(text);
   } catch (fault) {
-    return { unserializable: fault instanceof Error ? fault.message : String(fault) };
+    return { unserializable: describeThrown(fault) };
   }
 }
 

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
 import { isPlainObject } from "@sluice/store";
 import type { RunRecord } from "./run-record.js";
@@ -82,7 +82,7 @@ export class ResumeEvents {
         return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
       return copyUntrusted(mapper(payload), "the wait's patch mapper result");
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeThrown(error);
       this.report(
         new SystemError("INVALID_INPUT", `run ${record.runId}: the resuming event was ignored: ${reason}`, {
           cause: error,

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { appendTimelineBatch, TimelineBatch, type TimelineLevel, type TimelineStore } from "@sluice/timeline";
 
 /** Options of {@link TimelineWriter}. */
@@ -195,7 +195,7 @@ export class TimelineWriter {
         await this.appendIsolating(batch.slice(mid));
         return;
       }
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeThrown(error);
       this.options.onError(
         new SystemError(
           "STORAGE_FAILED",

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import type { RunState, TriggerDefinition } from "./types.js";
 import { copyUntrusted } from "./untrusted-input.js";
@@ -24,7 +24,7 @@ export function initialSource(
       mapped = trigger.map(payload);
     } catch (cause) {
       // the reason goes into the message: an onDispatch report carries the message, not the cause
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = describeThrown(cause);
       throw new SystemError(
         "INVALID_INPUT",
         `workflow "${workflowId}" trigger "${triggerId}": map() threw: ${reason}`,

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject, safeAssign } from "@sluice/store";
 import type { RunState } from "./types.js";
 
@@ -11,7 +11,7 @@ export function copyUntrusted(value: unknown, what: string): RunState {
   try {
     if (isPlainObject(value)) return safeAssign({}, value);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = describeThrown(cause);
     throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
   }
   throw new SystemError("INVALID_INPUT", `${what} must be a plain object`);

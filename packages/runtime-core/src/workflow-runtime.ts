@@ -1,6 +1,6 @@
 import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } from "@sluice/artifacts";
 import { defaultGlobalEnv } from "@sluice/env";
-import { err, ok, SystemError } from "@sluice/errors";
+import { describeThrown, err, ok, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
 import { matchesConditions, type PauseRequestData, type PauseService } from "@sluice/pause";
 import {
@@ -584,7 +584,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         workflowId: wf.id,
         triggerId,
         event,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: describeThrown(error),
       });
       return;
     }
@@ -649,7 +649,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           record.mergeSignal(request.initialState);
           return undefined;
         } catch (error) {
-          return error instanceof Error ? error.message : String(error);
+          return describeThrown(error);
         }
       },
       abortRun: (runId: string) => {
@@ -742,7 +742,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       return this.storeRegistry.create<RunState>(runId, source);
     } catch (cause) {
       if (SystemError.is(cause)) throw cause;
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = describeThrown(cause);
       throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
     }
   }

@@ -104,6 +104,20 @@ describe("hooks", () => {
     expect(h.runtime.watch("hooks", result.metadata.runId!)?.status).toBe("failed");
   });
 
+  it("fails the run with HOOK_FAILED when onPrepare throws a value that cannot become text", async () => {
+    h = await harness();
+    await h.runtime.register(wf, {
+      onPrepare: () => {
+        throw Object.create(null);
+      },
+    });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    expect(!result.ok && [result.error.code, result.error.message]).toEqual([
+      "HOOK_FAILED",
+      'workflow "hooks": onPrepare threw: [object Object]',
+    ]);
+  });
+
   it("lets onCleanup deregister the workflow", async () => {
     h = await harness();
     await h.runtime.register(wf, {

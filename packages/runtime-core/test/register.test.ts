@@ -229,6 +229,31 @@ describe("trigger events the bus cannot deliver as triggers", () => {
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toContain("orderId missing");
   });
+
+  it("a map() throwing a value that cannot become text is reported rejected, and invoke resolves INVALID_INPUT naming map()", async () => {
+    h = await harness();
+    const reasons: Array<string | undefined> = [];
+    const mapped: Workflow = {
+      ...ok,
+      triggers: {
+        go: {
+          event: "wf.go",
+          pipeline: "main",
+          map: () => {
+            throw Object.create(null);
+          },
+        },
+      },
+    };
+    await h.runtime.register(mapped, { onDispatch: (d) => void reasons.push(d.reason) });
+    h.bus.emit("wf.go", {});
+    expect(reasons).toEqual(['workflow "wf" trigger "go": map() threw: [object Object]']);
+    const result = await h.runtime.invoke("wf", "go", {});
+    expect(!result.ok && [result.error.code, result.error.message]).toEqual([
+      "INVALID_INPUT",
+      expect.stringContaining("map() threw: [object Object]"),
+    ]);
+  });
 });
 
 describe("options that would be ignored are refused", () => {
