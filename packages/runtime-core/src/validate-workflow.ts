@@ -23,7 +23,10 @@ export function validateServices(services: unknown, path: string, allowScope: bo
   if (services === undefined) return;
   if (!Array.isArray(services)) throw invalid(path, "must be an array of service definitions");
   const seen = new Set<string>();
-  services.forEach((service: unknown, i) => {
+  // An indexed loop, not forEach: forEach skips the holes of a sparse array (`[, svc]`), which the
+  // registration's for...of then reads as `undefined`.
+  for (let i = 0; i < services.length; i++) {
+    const service: unknown = services[i];
     const at = `${path}[${i}]`;
     if (!isPlainObject(service)) throw invalid(at, "must be an object with id and factory");
     const { id, factory, scope, timeoutMs, retries } = service as Partial<ServiceDefinition> & {
@@ -58,7 +61,7 @@ export function validateServices(services: unknown, path: string, allowScope: bo
     if (retries !== undefined && !(Number.isInteger(retries) && (retries as number) >= 0)) {
       throw invalid(`${at}.retries`, "must be a non-negative integer");
     }
-  });
+  }
 }
 
 /** Checks an env layer: a plain object of string (or undefined) values. */

@@ -9,6 +9,13 @@ const ok: Workflow = {
   pipelines: { main: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ done: true }) }] }] } },
 };
 
+/** A sparse array `[<hole>, item]`: forEach and every skip the hole, for...of reads it as undefined. */
+function holeThen<T>(item: T): T[] {
+  const list = new Array<T>(2);
+  list[1] = item;
+  return list;
+}
+
 let h: Harness;
 afterEach(async () => {
   await h?.runtime.stop();
@@ -82,6 +89,13 @@ describe("register validation", () => {
         "INVALID_DEFINITION",
         "services[0].scope",
       ],
+      // a hole in a sparse array is an entry too (it reads as undefined)
+      [
+        { ...ok, services: holeThen({ id: "a", factory: () => 1 }) },
+        undefined,
+        "INVALID_DEFINITION",
+        "services[0]",
+      ],
       [{ ...ok, env: { A: 1 } }, undefined, "INVALID_DEFINITION", "env.A"],
       [ok, { mode: { type: "transient" } }, "INVALID_DEFINITION", "options.mode.concurrency"],
       [ok, { mode: { type: "transient", concurrency: 0 } }, "INVALID_DEFINITION", "options.mode.concurrency"],
@@ -111,6 +125,16 @@ describe("register validation", () => {
     await h.runtime.register(ok);
     const error = await registerError(ok);
     expect(error.code).toBe("DUPLICATE_KEY");
+  });
+
+  it("rejects a hole in the global services list at construction, naming it", async () => {
+    await expect(
+      harness({ services: holeThen({ id: "a", factory: () => 1 }) as never }),
+    ).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining("options.services[0]"),
+    });
+    h = await harness();
   });
 
   it("rejects reserved ids among global services at construction", async () => {
