@@ -1,5 +1,7 @@
 import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
+import { hookTimedOut, isThenable, lateHookFailure, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
+import type { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 import type { PrepareContext, RunState } from "./types.js";
 
@@ -30,13 +32,31 @@ export function hookContext(record: RunRecord): PrepareContext<RunState> {
 
 /**
  * Calls the workflow's `onPrepare` for `record` and merges the patch it returns. Resolves the
- * `HOOK_FAILED` error that fails the run when the hook throws or returns something else than a
- * plain object or nothing; `undefined` when all went well.
+ * error that fails the run: `HOOK_FAILED` when the hook throws or returns something else than a
+ * plain object or nothing, `TIMEOUT` when its promise outlasts the workflow's `hookTimeoutMs` (the
+ * hook's `ctx.signal` then fires; a failure after that goes to `report`); `undefined` when all
+ * went well.
  */
-export async function runPrepareHook(record: RunRecord): Promise<SystemError | undefined> {
-  const hook = record.workflow.options.onPrepare!;
+export async function runPrepareHook(
+  record: RunRecord,
+  watchdog: HookWatchdog,
+  report: (error: SystemError) => void,
+): Promise<SystemError | undefined> {
+  const wf = record.workflow;
+  const hook = wf.options.onPrepare!;
   try {
-    const patch = await hook(hookContext(record));
+    let patch: unknown = hook(hookContext(record));
+    if (isThenable(patch)) {
+      const settled = await settleWithin(patch, wf.hookTimeoutMs, watchdog, (late) =>
+        report(lateHookFailure(wf.id, "onPrepare", late)),
+      );
+      if (settled === TIMED_OUT) {
+        const timedOut = hookTimedOut(wf.id, record.runId, "onPrepare", wf.hookTimeoutMs);
+        record.controller?.abort(timedOut);
+        return timedOut;
+      }
+      patch = settled;
+    }
     if (patch !== undefined && patch !== null) {
       if (!isPlainObject(patch)) {
         return new SystemError(

@@ -167,6 +167,15 @@ export interface RegisterOptions<S extends object = RunState> {
   onDispatch?: (result: DispatchResult) => void;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
   pauseWindowMs?: number;
+  /**
+   * How long the runtime waits for the promise of `onPrepare`, `onResume`, `onComplete` or
+   * `onCleanup` (default 30 000 ms; a positive number of milliseconds, or `Infinity` for no limit).
+   * Past it, it reports a `TIMEOUT` and goes on without the hook, which keeps running: an
+   * `onPrepare` that ran out fails its run with `TIMEOUT` (and its `ctx.signal` fires); after the
+   * other three the run carries on as if the hook had returned. A hook that fails later is still
+   * reported (`HOOK_FAILED`).
+   */
+  hookTimeoutMs?: number;
   /** How many finished runs the workflow's registry keeps (default 1000) and for how long. */
   retention?: RetentionPolicy;
 }

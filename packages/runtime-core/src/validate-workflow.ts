@@ -92,7 +92,7 @@ const MODE_KEYS: Record<string, readonly string[]> = {
   singleton_loop: ["type", "onBusy"],
   exclusive: ["type", "onBusy"],
 };
-const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "retention"];
+const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "hookTimeoutMs", "retention"];
 const RETENTION_KEYS = ["maxFinished", "maxAgeMs"];
 
 /**
@@ -163,6 +163,13 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
   const window = options.pauseWindowMs;
   if (window !== undefined && !(typeof window === "number" && window >= 0 && !Number.isNaN(window))) {
     throw invalid("options.pauseWindowMs", "must be a non-negative number of milliseconds (or Infinity)");
+  }
+  const hookTimeout = options.hookTimeoutMs;
+  if (hookTimeout !== undefined && !(typeof hookTimeout === "number" && hookTimeout > 0)) {
+    throw invalid(
+      "options.hookTimeoutMs",
+      "must be a positive number of milliseconds (or Infinity for no limit)",
+    );
   }
   const retention = options.retention;
   if (retention !== undefined) {

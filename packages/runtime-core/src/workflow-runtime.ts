@@ -18,6 +18,15 @@ import { BusSubscriptions } from "./bus-subscriptions.js";
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { hookContext, runPrepareHook } from "./hook-context.js";
+import {
+  hookTimedOut,
+  isThenable,
+  lateHookFailure,
+  settleWithin,
+  TIMED_OUT,
+  type TimedHook,
+} from "./hook-time-limit.js";
+import { HookWatchdog } from "./hook-watchdog.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { PauseWindow } from "./pause-window.js";
@@ -113,6 +122,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly container: ArtifactContainer;
   private readonly globalEnv: Readonly<Record<string, string | undefined>>;
   private readonly report: (error: SystemError) => void;
+  /** Times the hooks' promises (`hookTimeoutMs`). */
+  private readonly hookWatchdog = new HookWatchdog();
   private readonly writer: TimelineWriter | undefined;
   /** Bus events on their way to resuming runs (buffered, matched, made into patches). */
   private readonly resumeEvents: ResumeEvents;
@@ -549,6 +560,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private async closeGlobals(): Promise<void> {
     // runs that were in their last hooks released their wait subscriptions since: none may stay
     this.subscriptions.dropIdle();
+    // every run has ended, so no hook is being timed: the watchdog's timer goes too
+    this.hookWatchdog.idle();
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -806,7 +819,10 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (!record.abortRequested) {
         // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
-        const failure = await Promise.race([runPrepareHook(record), record.whenAbortRequested()]);
+        const failure = await Promise.race([
+          runPrepareHook(record, this.hookWatchdog, this.report),
+          record.whenAbortRequested(),
+        ]);
         if (failure !== undefined && !record.abortRequested) {
           this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
             error: failure.toJSON(),
@@ -1076,7 +1092,11 @@ export class WorkflowRuntime implements RunContainerFactory {
         restored,
         nextStage: checkpoint.nextStageId,
       };
-      await this.callHook(wf, "onResume", () => wf.options.onResume!(ctx));
+      // An abort during onResume goes on without waiting for the hook, as during onPrepare.
+      await Promise.race([
+        this.callHook(record, "onResume", () => wf.options.onResume!(ctx)),
+        record.whenAbortRequested(),
+      ]);
       await run.execute();
       return this.settle(record, run);
     } catch (error) {
@@ -1163,7 +1183,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.pipelineRun = undefined;
     const onComplete = record.workflow.options.onComplete;
     if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
-    return this.callHook(record.workflow, "onComplete", () => onComplete(result)).then(() =>
+    return this.callHook(record, "onComplete", () => onComplete(result)).then(() =>
       this.settleFinished(record, result, status, endedAt),
     );
   }
@@ -1223,7 +1243,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (container !== undefined) await this.disposeContainer(record, container);
     const onCleanup = wf.options.onCleanup;
     if (onCleanup !== undefined && info !== undefined)
-      await this.callHook(wf, "onCleanup", () => onCleanup(info));
+      await this.callHook(record, "onCleanup", () => onCleanup(info));
     this.notifyFinished(record, result);
     return result;
   }
@@ -1235,9 +1255,20 @@ export class WorkflowRuntime implements RunContainerFactory {
     for (const resolve of waiters) resolve(result);
   }
 
-  private async callHook(wf: WorkflowRecord, name: string, call: () => unknown): Promise<void> {
+  /**
+   * Calls a hook of `record`'s workflow and waits for it, at most `hookTimeoutMs`: a throw is
+   * reported `HOOK_FAILED`, a promise that outlasts the limit `TIMEOUT` (and a failure after that
+   * `HOOK_FAILED`); the run goes on either way.
+   */
+  private async callHook(record: RunRecord, name: TimedHook, call: () => unknown): Promise<void> {
+    const wf = record.workflow;
     try {
-      await call();
+      const returned = call();
+      if (!isThenable(returned)) return;
+      const settled = await settleWithin(returned, wf.hookTimeoutMs, this.hookWatchdog, (late) =>
+        this.report(lateHookFailure(wf.id, name, late)),
+      );
+      if (settled === TIMED_OUT) this.report(hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs));
     } catch (error) {
       this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": ${name} threw`));
     }
