@@ -23,9 +23,41 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Waits for `work` at most `timeoutMs` (timed by `watchdog`): resolves its value, rejects with its
- * rejection, or resolves {@link TIMED_OUT} once the limit passes first. A rejection that comes after
- * the limit has no caller left to reject: it goes to `onLateFailure` instead of vanishing.
+ * Waits for `work` at most `timeoutMs` (timed by `watchdog`), through callbacks rather than a
+ * promise of its own (a hook call then costs its caller's one promise, no more): exactly one of
+ * `onTimeout`, `onValue` or `onError(error, false)` is called; a rejection after the limit still
+ * goes to `onError(error, true)`. Throws what `work.then` throws (a hostile thenable).
+ */
+export function timeHook<T>(
+  work: PromiseLike<T>,
+  timeoutMs: number,
+  watchdog: HookWatchdog,
+  onTimeout: () => void,
+  onValue: (value: T) => void,
+  onError: (error: unknown, late: boolean) => void,
+): void {
+  if (!(timeoutMs <= MAX_TIMER_MS)) {
+    work.then(onValue, (error: unknown) => onError(error, false));
+    return;
+  }
+  const pending = watchdog.start(timeoutMs, onTimeout);
+  try {
+    work.then(
+      (value) => {
+        if (watchdog.settle(pending)) onValue(value);
+      },
+      (error: unknown) => onError(error, !watchdog.settle(pending)),
+    );
+  } catch (error) {
+    watchdog.settle(pending);
+    throw error;
+  }
+}
+
+/**
+ * {@link timeHook} as a promise: resolves `work`'s value, rejects with its rejection, or resolves
+ * {@link TIMED_OUT} once the limit passes first. A rejection that comes after the limit has no
+ * caller left to reject: it goes to `onLateFailure` instead of vanishing.
  */
 export function settleWithin<T>(
   work: PromiseLike<T>,
@@ -33,17 +65,16 @@ export function settleWithin<T>(
   watchdog: HookWatchdog,
   onLateFailure: (error: unknown) => void,
 ): Promise<T | typeof TIMED_OUT> {
-  if (!(timeoutMs <= MAX_TIMER_MS)) return Promise.resolve(work);
   return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
-    const pending = watchdog.start(timeoutMs, () => resolve(TIMED_OUT));
-    work.then(
-      (value) => {
-        watchdog.settle(pending);
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (watchdog.settle(pending)) reject(error);
-        else onLateFailure(error);
+    timeHook(
+      work,
+      timeoutMs,
+      watchdog,
+      () => resolve(TIMED_OUT),
+      resolve,
+      (error, late) => {
+        if (late) onLateFailure(error);
+        else reject(error);
       },
     );
   });

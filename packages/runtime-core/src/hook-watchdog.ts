@@ -11,30 +11,39 @@ export class PendingHook {
   ) {}
 }
 
-/** Pending calls with one time limit: started in order, so their deadlines are in order too. */
+/**
+ * Pending calls with one time limit: started in order, so their deadlines are in order too. A ring
+ * of slots: emptying and refilling it allocates nothing (resetting an array's length went through
+ * V8's runtime and regrew the array on the next push, a few hundred instructions a hook call).
+ */
 class DeadlineQueue {
-  private items: PendingHook[] = [];
+  private slots: (PendingHook | undefined)[] = new Array<PendingHook | undefined>(16).fill(undefined);
   private head = 0;
+  private size = 0;
 
   push(entry: PendingHook): void {
-    this.items.push(entry);
+    if (this.size === this.slots.length) this.grow();
+    this.slots[(this.head + this.size) & (this.slots.length - 1)] = entry;
+    this.size++;
   }
 
   /** The oldest entry, or `undefined`. */
   peek(): PendingHook | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined;
+    return this.size === 0 ? undefined : this.slots[this.head];
   }
 
   shift(): void {
-    this.items[this.head++] = undefined!;
-    // reuse the array once it is empty; compact when the consumed front outgrows the rest
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    this.slots[this.head] = undefined;
+    this.head = (this.head + 1) & (this.slots.length - 1);
+    this.size--;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const slots = new Array<PendingHook | undefined>(old.length * 2).fill(undefined);
+    for (let i = 0; i < this.size; i++) slots[i] = old[(this.head + i) & (old.length - 1)];
+    this.slots = slots;
+    this.head = 0;
   }
 
   /** Drops the settled entries at the front (hooks mostly settle in the order they started). */

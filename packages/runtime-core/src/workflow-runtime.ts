@@ -18,14 +18,7 @@ import { BusSubscriptions } from "./bus-subscriptions.js";
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { hookContext, runPrepareHook } from "./hook-context.js";
-import {
-  hookTimedOut,
-  isThenable,
-  lateHookFailure,
-  settleWithin,
-  TIMED_OUT,
-  type TimedHook,
-} from "./hook-time-limit.js";
+import { hookTimedOut, isThenable, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
@@ -62,6 +55,8 @@ import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
+/** What a hook call that needs no waiting returns. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
@@ -1260,18 +1255,42 @@ export class WorkflowRuntime implements RunContainerFactory {
    * reported `HOOK_FAILED`, a promise that outlasts the limit `TIMEOUT` (and a failure after that
    * `HOOK_FAILED`); the run goes on either way.
    */
-  private async callHook(record: RunRecord, name: TimedHook, call: () => unknown): Promise<void> {
+  private callHook(record: RunRecord, name: TimedHook, call: () => unknown): Promise<void> {
     const wf = record.workflow;
-    try {
-      const returned = call();
-      if (!isThenable(returned)) return;
-      const settled = await settleWithin(returned, wf.hookTimeoutMs, this.hookWatchdog, (late) =>
-        this.report(lateHookFailure(wf.id, name, late)),
-      );
-      if (settled === TIMED_OUT) this.report(hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs));
-    } catch (error) {
+    const threw = (error: unknown) =>
       this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": ${name} threw`));
+    let returned: unknown;
+    try {
+      returned = call();
+      if (!isThenable(returned)) return SETTLED;
+    } catch (error) {
+      threw(error);
+      return SETTLED;
     }
+    return new Promise<void>((resolve) => {
+      try {
+        timeHook(
+          returned as PromiseLike<unknown>,
+          wf.hookTimeoutMs,
+          this.hookWatchdog,
+          () => {
+            this.report(hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs));
+            resolve();
+          },
+          () => resolve(),
+          (error, late) => {
+            if (late) this.report(lateHookFailure(wf.id, name, error));
+            else {
+              threw(error);
+              resolve();
+            }
+          },
+        );
+      } catch (error) {
+        threw(error);
+        resolve();
+      }
+    });
   }
 
   // ───────────────────────── pause, waits and buffering ─────────────────────────

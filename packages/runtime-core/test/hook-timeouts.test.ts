@@ -180,6 +180,26 @@ describe("hookTimeoutMs: a hook that never settles does not hold its run", () =>
     ]);
   });
 
+  it("a hook returning a thenable whose then() throws is reported HOOK_FAILED and not timed", async () => {
+    h = await harness();
+    const hostile = {
+      // biome-ignore lint/suspicious/noThenProperty: a hostile thenable is the point of the test
+      then() {
+        throw new Error("then exploded");
+      },
+    };
+    await h.runtime.register(once, {
+      hookTimeoutMs: 20,
+      onComplete: () => hostile as unknown as Promise<void>,
+    });
+    const result = await h.runtime.invoke("once", "go", {});
+    expect(result.ok && result.value.status).toBe("completed");
+    await tick(40);
+    expect(h.errors.map((e) => [e.code, e.message])).toEqual([
+      ["HOOK_FAILED", 'workflow "once": onComplete threw: then exploded'],
+    ]);
+  });
+
   it("a hook that settles in time leaves no timer behind", async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
