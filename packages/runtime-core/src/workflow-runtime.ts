@@ -946,12 +946,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.bufferFilters.update(record, record.bufferWaits, false);
     record.bufferWaits = NO_WAITS;
     this.parkedWaits.update(record, record.waits, true);
+    const store = record.store!;
     const buffered = this.resumeEvents.takeBuffered(record);
+    // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
+    // went on from this pause without us, so this call reports the pause and leaves it alone.
+    if (record.status !== "paused")
+      return ok({ status: "paused", state: store.get() }, resultMetadata(record));
     if (buffered !== undefined) return this.resumeRun(record, buffered);
-    const result = ok(
-      { status: "paused" as const, state: record.store!.get() as RunState },
-      resultMetadata(record),
-    );
+    const result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
     this.park(record);
     return result;
   }
@@ -1340,7 +1342,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       const wait = firstMatch(record.waits, event, payload);
       if (wait === undefined) continue;
       const patch = this.resumeEvents.patchFor(record, wait, payload);
-      if (patch !== undefined) void this.resumeRun(record, patch);
+      // the wait's mapper may have resumed or ended the run itself (resume(), abort(), deregister())
+      if (patch !== undefined && record.status === "paused" && !record.abortRequested)
+        void this.resumeRun(record, patch);
     }
   }
 

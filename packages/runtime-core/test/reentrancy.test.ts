@@ -464,3 +464,94 @@ describe("onPrepare awaiting the end of its own run", () => {
     });
   }
 });
+
+describe("a wait's patch mapper that calls back into its own run", () => {
+  /** `parkingJob("approve")` whose wait's mapper runs `call` with the run id before shaping the patch. */
+  function mappedJob(call: (runId: string) => void, emitWhileRunning = false): Workflow {
+    return {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "wait",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require<any>("__pause_service__"));
+                    pause.register({
+                      event: "approve",
+                      patch: () => {
+                        call(ctx.runId);
+                        return { viaEvent: true };
+                      },
+                    });
+                    // buffered: the run drains it as it pauses, calling the mapper then
+                    if (emitWhileRunning) h.bus.emit("approve", {});
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    };
+  }
+
+  for (const [name, pauseWindowMs, emitWhileRunning] of [
+    ["parked with its live context", 30_000, false],
+    ["parked past its pause window", 0, false],
+    ["draining its buffer as it pauses", 30_000, true],
+  ] as const) {
+    it(`resume() of its own run from the mapper (${name}): the run goes on, resumed once, not failed`, async () => {
+      h = await harness();
+      const results: RunResult[] = [];
+      await h.runtime.register(
+        mappedJob((runId) => void h.runtime.resume(runId, { viaResume: true }), emitWhileRunning),
+        { pauseWindowMs, onComplete: (r) => void results.push(r) },
+      );
+      const first = await h.runtime.invoke("job", "go", { n: 1 });
+      expect(first.ok && first.value.status).toBe("paused");
+      if (!emitWhileRunning) {
+        await tick(5); // the pause window (0) releases the run's context
+        h.bus.emit("approve", {});
+      }
+      await expect.poll(() => results.length).toBe(1);
+      await tick(20);
+      expect(results).toHaveLength(1);
+      const result = results[0]!;
+      expect(result.ok && result.value.status).toBe("completed");
+      expect(result.ok && result.value.state).toEqual({ n: 1, viaResume: true, done: true });
+      expect(h.errors).toEqual([]);
+      expect(h.storeRegistry.size).toBe(0);
+    });
+  }
+
+  it("abort() of its own run from the mapper: the run ends aborted, nothing resumes it or runs its next stage", async () => {
+    h = await harness();
+    const results: RunResult[] = [];
+    const stages: string[] = [];
+    await h.runtime.register(
+      mappedJob((runId) => void h.runtime.abort(runId)),
+      {
+        // its result is decided at once, its bookkeeping waits for this hook
+        onComplete: async (r) => {
+          results.push(r);
+          await tick(5);
+        },
+        onResume: () => void stages.push("resumed"),
+      },
+    );
+    const first = await h.runtime.invoke("job", "go", { n: 1 });
+    expect(first.ok && first.value.status).toBe("paused");
+    h.bus.emit("approve", {});
+    await expect.poll(() => results.length).toBe(1);
+    await tick(20);
+    expect(results.map((r) => r.ok && r.value.status)).toEqual(["aborted"]);
+    expect(results[0]!.ok && results[0]!.value.state).toEqual({ n: 1 });
+    expect(stages).toEqual([]);
+    expect(h.errors).toEqual([]);
+  });
+});
