@@ -1,3 +1,4 @@
+import { describeThrown, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 
 /** One bus subscription shared by every trigger and wait on the same event name. */
@@ -23,6 +24,7 @@ export class BusSubscriptions {
   constructor(
     private readonly bus: EventBus<any>,
     private readonly onEvent: (event: string, payload: unknown) => void,
+    private readonly report: (error: SystemError) => void,
   ) {}
 
   /** One more user of `event`: subscribes on first use (or wakes an idle subscription). */
@@ -49,8 +51,27 @@ export class BusSubscriptions {
     for (const [event, sub] of this.byEvent) {
       if (sub.refs > 0) continue;
       this.byEvent.delete(event);
-      sub.off();
+      unsubscribe(event, sub.off, this.report);
     }
     this.idle = 0;
+  }
+}
+
+/**
+ * Calls an unsubscribe function the bus returned. The bus is the host's (any object with the
+ * EventBus methods): an unsubscribe that throws is reported, and must not stop the deregistration
+ * or the `stop()` that called it half-way (services undisposed, the timeline never closed).
+ */
+export function unsubscribe(event: string, off: () => void, report: (error: SystemError) => void): void {
+  try {
+    off();
+  } catch (cause) {
+    report(
+      new SystemError(
+        "INVALID_STATE",
+        `the bus's unsubscribe from "${event}" threw (its handler may still be subscribed): ${describeThrown(cause)}`,
+        { cause, details: { event } },
+      ),
+    );
   }
 }

@@ -14,7 +14,7 @@ import {
 } from "@sluice/pipeline";
 import { isPlainObject, type StateStore, type StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
-import { BusSubscriptions } from "./bus-subscriptions.js";
+import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { hookContext, runPrepareHook } from "./hook-context.js";
@@ -131,7 +131,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly bufferFilters = new WaitIndexes();
   /** Event name → parked runs' waits on it, indexed by `==` condition value. */
   private readonly parkedWaits = new WaitIndexes();
-  private readonly controlSubscriptions: Array<() => void>;
+  /** The control events' names and the unsubscribe functions the bus returned for them. */
+  private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   private readonly pauseTemplate: ArtifactTemplate;
   private stopped = false;
   private stopping: Promise<void> | undefined;
@@ -159,7 +160,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.storeRegistry = storeRegistry;
     this.report = createReporter(options.onError);
     this.resumeEvents = new ResumeEvents(options.maxBufferedEventsPerRun ?? 64, this.report);
-    this.subscriptions = new BusSubscriptions(bus, (event, payload) => this.onBusEvent(event, payload));
+    this.subscriptions = new BusSubscriptions(
+      bus,
+      (event, payload) => this.onBusEvent(event, payload),
+      this.report,
+    );
     this.triggers = new TriggerIndex(this.subscriptions);
     // a copy: every workflow, registered now or later, layers over the env as it was here
     this.globalEnv = { ...(options.env ?? defaultGlobalEnv()) };
@@ -175,9 +180,18 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
 
     this.controlSubscriptions = [
-      bus.on(ControlEvent.Abort, (payload: unknown) => this.onControl("abort", payload)),
-      bus.on(ControlEvent.Signal, (payload: unknown) => this.onControl("signal", payload)),
-      bus.on(ControlEvent.Resume, (payload: unknown) => this.onControl("resume", payload)),
+      [
+        ControlEvent.Abort,
+        bus.on(ControlEvent.Abort, (payload: unknown) => this.onControl("abort", payload)),
+      ],
+      [
+        ControlEvent.Signal,
+        bus.on(ControlEvent.Signal, (payload: unknown) => this.onControl("signal", payload)),
+      ],
+      [
+        ControlEvent.Resume,
+        bus.on(ControlEvent.Resume, (payload: unknown) => this.onControl("resume", payload)),
+      ],
     ];
   }
 
@@ -517,7 +531,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopDecided!;
     this.stopped = true;
-    for (const off of this.controlSubscriptions) off();
+    for (const [event, off] of this.controlSubscriptions) unsubscribe(event, off, this.report);
     // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
     const later: Promise<unknown>[] = [];
     for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
