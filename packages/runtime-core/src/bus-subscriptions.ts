@@ -1,4 +1,4 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 
 /** One bus subscription shared by every trigger and wait on the same event name. */
@@ -34,7 +34,16 @@ export class BusSubscriptions {
       if (existing.refs++ === 0) this.idle--;
       return;
     }
-    const off = this.bus.on(event, (payload: unknown) => this.onEvent(event, payload));
+    const off = subscribe(
+      this.bus,
+      event,
+      (payload: unknown) => this.onEvent(event, payload),
+      (problem, cause) =>
+        new SystemError("INVALID_STATE", `the bus refused a subscription to "${event}": on() ${problem}`, {
+          cause,
+          details: { event },
+        }),
+    );
     this.byEvent.set(event, { off, refs: 1 });
   }
 
@@ -74,4 +83,26 @@ export function unsubscribe(event: string, off: () => void, report: (error: Syst
       ),
     );
   }
+}
+
+/**
+ * `bus.on(event, handler)` on a host-supplied bus, checked: when `on` throws, or returns something
+ * that is not an unsubscribe function, throws what `refused(problem, cause)` makes of it.
+ */
+export function subscribe(
+  bus: EventBus<any>,
+  event: string,
+  handler: (payload: unknown) => void,
+  refused: (problem: string, cause?: unknown) => SystemError,
+): () => void {
+  let off: unknown;
+  try {
+    off = bus.on(event, handler);
+  } catch (cause) {
+    throw refused(`threw: ${describeThrown(cause)}`, cause);
+  }
+  if (typeof off !== "function") {
+    throw refused(`must return an unsubscribe function (got ${describeValue(off)})`);
+  }
+  return off as () => void;
 }

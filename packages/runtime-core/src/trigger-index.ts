@@ -20,19 +20,33 @@ export class TriggerIndex {
     return this.byEvent.get(event);
   }
 
-  /** Wires every trigger of `wf` and subscribes to its events. */
+  /**
+   * Wires every trigger of `wf` and subscribes to its events. When the bus refuses a subscription
+   * (throws), the triggers wired so far are unwired again and the error is thrown.
+   */
   add(wf: WorkflowRecord): void {
-    for (const [triggerId, trigger] of wf.triggers) {
-      let bindings = this.byEvent.get(trigger.event);
-      if (bindings === undefined) this.byEvent.set(trigger.event, (bindings = []));
-      bindings.push({ workflow: wf, triggerId, trigger });
-      this.subscriptions.acquire(trigger.event);
+    const wired: TriggerDefinition<any, RunState>[] = [];
+    try {
+      for (const [triggerId, trigger] of wf.triggers) {
+        this.subscriptions.acquire(trigger.event);
+        wired.push(trigger);
+        let bindings = this.byEvent.get(trigger.event);
+        if (bindings === undefined) this.byEvent.set(trigger.event, (bindings = []));
+        bindings.push({ workflow: wf, triggerId, trigger });
+      }
+    } catch (error) {
+      this.unwire(wf, wired);
+      throw error;
     }
   }
 
   /** Unwires every trigger of `wf` and releases its events. */
   remove(wf: WorkflowRecord): void {
-    for (const trigger of wf.triggers.values()) {
+    this.unwire(wf, wf.triggers.values());
+  }
+
+  private unwire(wf: WorkflowRecord, triggers: Iterable<TriggerDefinition<any, RunState>>): void {
+    for (const trigger of triggers) {
       const bindings = this.byEvent.get(trigger.event);
       if (bindings !== undefined) {
         // a new array: a dispatch loop under way over the old one must not see it shift

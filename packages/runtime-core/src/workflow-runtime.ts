@@ -14,7 +14,7 @@ import {
 } from "@sluice/pipeline";
 import { isPlainObject, type StateStore, type StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
-import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
+import { BusSubscriptions, subscribe, unsubscribe } from "./bus-subscriptions.js";
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { hookContext, runPrepareHook } from "./hook-context.js";
@@ -57,6 +57,11 @@ const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 /** What a hook call that needs no waiting returns. */
 const SETTLED: Promise<void> = Promise.resolve();
+const CONTROL_EVENTS = {
+  abort: ControlEvent.Abort,
+  signal: ControlEvent.Signal,
+  resume: ControlEvent.Resume,
+} as const;
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
@@ -179,20 +184,31 @@ export class WorkflowRuntime implements RunContainerFactory {
       factory: (ctx) => this.pauseServiceFor(ctx.runId),
     };
 
-    this.controlSubscriptions = [
-      [
-        ControlEvent.Abort,
-        bus.on(ControlEvent.Abort, (payload: unknown) => this.onControl("abort", payload)),
-      ],
-      [
-        ControlEvent.Signal,
-        bus.on(ControlEvent.Signal, (payload: unknown) => this.onControl("signal", payload)),
-      ],
-      [
-        ControlEvent.Resume,
-        bus.on(ControlEvent.Resume, (payload: unknown) => this.onControl("resume", payload)),
-      ],
-    ];
+    this.controlSubscriptions = [];
+    for (const kind of ["abort", "signal", "resume"] as const) {
+      const event = CONTROL_EVENTS[kind];
+      let off: () => void;
+      try {
+        off = subscribe(
+          bus,
+          event,
+          (payload: unknown) => this.onControl(kind, payload),
+          (problem, cause) =>
+            new SystemError(
+              "INVALID_INPUT",
+              `new WorkflowRuntime(options): options.bus.on("${event}", handler) ${problem}`,
+              {
+                cause,
+              },
+            ),
+        );
+      } catch (error) {
+        // a runtime that is not made leaves nothing subscribed
+        for (const [done, undo] of this.controlSubscriptions) unsubscribe(done, undo, this.report);
+        throw error;
+      }
+      this.controlSubscriptions.push([event, off]);
+    }
   }
 
   // ───────────────────────── registration ─────────────────────────
@@ -251,8 +267,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
     wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
+    try {
+      this.triggers.add(wf);
+    } catch (error) {
+      // the bus refused a subscription: nothing of the workflow stays (its triggers are unwired)
+      await this.disposeWorkflowScope(wf);
+      throw SystemError.from(error, "INVALID_STATE", `register(): workflow "${wf.id}"`);
+    }
     this.workflows.set(wf.id, wf);
-    this.triggers.add(wf);
   }
 
   /**
@@ -1344,8 +1366,9 @@ export class WorkflowRuntime implements RunContainerFactory {
   private watchEvent(record: RunRecord, event: string): void {
     const watched = (record.watched ??= []);
     if (watched.includes(event)) return;
-    watched.push(event);
+    // acquired first: a run holds (and releases when it ends) only a subscription it got
     this.subscriptions.acquire(event);
+    watched.push(event);
   }
 
   private deliverToWaits(index: WaitIndex, event: string, payload: unknown): void {

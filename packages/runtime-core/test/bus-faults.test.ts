@@ -105,4 +105,51 @@ describe("a bus whose methods fail", () => {
       expect(error.message).toMatch(/the bus's unsubscribe from "[^"]+" threw/);
     }
   });
+
+  it("a bus whose on() returns no unsubscribe function is refused by the constructor with INVALID_INPUT (stop() used to throw a TypeError)", () => {
+    const bus = wrappedBus((real, type, handler) => {
+      real.on(type, handler);
+      return undefined;
+    });
+    let thrown: unknown;
+    try {
+      new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ name: "SystemError", code: "INVALID_INPUT" });
+    expect((thrown as Error).message).toMatch(
+      /options\.bus\.on\("sluice\.run\.abort", handler\) must return an unsubscribe function/,
+    );
+  });
+
+  it("a bus whose on() throws while register() subscribes: register rejects with a coded error and leaves nothing registered", async () => {
+    disposed = [];
+    let failOn: string | undefined;
+    const bus = wrappedBus((real, type, handler) => {
+      if (type === failOn) throw Object.create(null);
+      return real.on(type, handler);
+    });
+    const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
+    const twoTriggers: Workflow = {
+      ...job,
+      triggers: { go: { event: "job.go", pipeline: "p" }, later: { event: "job.later", pipeline: "p" } },
+    };
+    failOn = "job.later";
+    const registering = runtime.register(twoTriggers);
+    await expect(registering).rejects.toMatchObject({ name: "SystemError", code: "INVALID_STATE" });
+    await expect(registering).rejects.toThrow(/the bus refused a subscription to "job\.later"/);
+    expect(runtime.hasWorkflow("job")).toBe(false);
+    bus.emit("job.go", {});
+    await tick(10);
+    expect(runtime.listAllRuns()).toEqual([]);
+
+    failOn = undefined;
+    await runtime.register(twoTriggers);
+    bus.emit("job.go", {});
+    await expect.poll(() => runtime.registry("job")?.list()[0]?.status).toBe("completed");
+    expect(runtime.registry("job")!.list()).toHaveLength(1);
+    await runtime.stop();
+    expect(bus.listenerCount()).toBe(0);
+  });
 });
