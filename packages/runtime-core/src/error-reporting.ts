@@ -1,4 +1,4 @@
-import type { SystemError } from "@sluice/errors";
+import { describeThrown, type SystemError } from "@sluice/errors";
 
 function toConsole(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
@@ -7,7 +7,8 @@ function toConsole(error: SystemError): void {
 /**
  * The runtime's reporter: the host's `onError`, made safe to call from anywhere in the runtime (a
  * reporter that throws must not strand the run or the bookkeeping that was reporting; its fault
- * goes to the console), or the console when the host gave none.
+ * goes to the console, described as text when the console cannot print the value itself), or the
+ * console when the host gave none.
  */
 export function createReporter(
   onError: ((error: SystemError) => void) | undefined,
@@ -17,7 +18,13 @@ export function createReporter(
     try {
       onError(error);
     } catch (fault) {
-      console.error(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
+      const what = `while reporting ${error.code}: ${error.message}`;
+      try {
+        console.error(`[sluice] options.onError threw ${what}`, fault);
+      } catch {
+        // console.error inspects the value, and that can throw too (a getter on an Error-like value)
+        console.error(`[sluice] options.onError threw ${describeThrown(fault)} ${what}`);
+      }
     }
   };
 }

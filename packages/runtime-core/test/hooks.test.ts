@@ -146,3 +146,41 @@ describe("hooks", () => {
     expect(h.errors[0]?.code).toBe("HOOK_FAILED");
   });
 });
+
+describe("an onError that throws a value console.error cannot print", () => {
+  it("a failing hook is still only reported: the run finishes, its slot and store are released, invoke() resolves", async () => {
+    // util.inspect (behind console.error) reads `name` of an Error-like value: this one throws there
+    const unprintable = Object.create(Error.prototype, {
+      name: {
+        get() {
+          throw Object.create(null);
+        },
+      },
+    });
+    h = await harness({
+      onError: () => {
+        throw unprintable;
+      },
+    });
+    const results: string[] = [];
+    await h.runtime.register(
+      { ...wf, id: "faulty" },
+      {
+        mode: { type: "serialized" },
+        onComplete: (r) => {
+          results.push(r.ok ? r.value.status : r.error.code);
+          throw new Error("onComplete fails");
+        },
+      },
+    );
+    const invoked = await h.runtime.invoke("faulty", "go", {});
+    expect(invoked.ok && invoked.value.status).toBe("completed");
+    h.bus.emit("hooks.go", {});
+    h.bus.emit("hooks.go", {});
+    await expect.poll(() => results.length).toBe(3);
+    await expect
+      .poll(() => h.runtime.listAllRuns().map((r) => r.status))
+      .toEqual(["completed", "completed", "completed"]);
+    expect(h.storeRegistry.size).toBe(0);
+  });
+});
