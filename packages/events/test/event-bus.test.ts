@@ -103,6 +103,28 @@ describe("createEventBus", () => {
     }
   });
 
+  it("never throws and keeps delivering when a handler throws a value console.error cannot print (default onError)", () => {
+    // util.inspect (behind console.error) reads `name` of an Error-like value: this one throws itself there
+    const unprintable: unknown = Object.create(Error.prototype, {
+      name: {
+        get() {
+          throw unprintable;
+        },
+      },
+    });
+    const bus = createEventBus<Events>();
+    const after = vi.fn();
+    const wildcard = vi.fn();
+    bus.on("a", () => {
+      throw unprintable;
+    });
+    bus.on("a", after);
+    bus.on("*", wildcard);
+    expect(() => bus.emit("a", 1)).not.toThrow();
+    expect(after).toHaveBeenCalledWith(1);
+    expect(wildcard).toHaveBeenCalledWith("a", 1);
+  });
+
   it("is safe to unsubscribe during emit: self, a later handler, and an earlier one", () => {
     const bus = createEventBus<Events>();
     const seen: string[] = [];
