@@ -204,6 +204,26 @@ describe("createStateStore", () => {
     }
   });
 
+  it("keeps set() and other subscribers working when a subscriber throws a value console.error cannot print (default onError)", () => {
+    // util.inspect (behind console.error) reads `name` of an Error-like value: this one throws itself there
+    const unprintable: unknown = Object.create(Error.prototype, {
+      name: {
+        get() {
+          throw unprintable;
+        },
+      },
+    });
+    const store = createStateStore({ n: 0 });
+    const after = vi.fn();
+    store.subscribe(() => {
+      throw unprintable;
+    });
+    store.subscribe(after);
+    expect(() => store.set({ n: 1 })).not.toThrow();
+    expect(store.get().n).toBe(1);
+    expect(after).toHaveBeenCalledOnce();
+  });
+
   it("delivers a set made inside a listener after the current round, in order", () => {
     const store = createStateStore({ n: 0 });
     const log: string[] = [];
