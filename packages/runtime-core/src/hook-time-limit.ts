@@ -103,3 +103,17 @@ export function lateHookFailure(workflowId: string, hook: TimedHook, error: unkn
     `workflow "${workflowId}": ${hook} threw after its time limit`,
   );
 }
+
+/**
+ * The `TIMEOUT` error for the services of run `runId` (or, without one, of the workflow, at
+ * `deregister()`) whose cleanups did not finish within `timeoutMs`.
+ */
+export function cleanupsTimedOut(workflowId: string, timeoutMs: number, runId?: string): SystemError {
+  const owner = runId === undefined ? `workflow "${workflowId}"` : `run ${runId}`;
+  const went = runId === undefined ? "deregister() went on" : "the run went on";
+  return new SystemError(
+    "TIMEOUT",
+    `workflow "${workflowId}": the services of ${owner} did not finish their cleanups within ${timeoutMs} ms (hookTimeoutMs), so ${went} without waiting for them; make the cleanups settle sooner or raise hookTimeoutMs`,
+    { details: runId === undefined ? { workflowId, timeoutMs } : { workflowId, runId, timeoutMs } },
+  );
+}

@@ -18,7 +18,14 @@ import { BusSubscriptions, subscribe, unsubscribe } from "./bus-subscriptions.js
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { hookContext, runPrepareHook } from "./hook-context.js";
-import { hookTimedOut, isThenable, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
+import {
+  cleanupsTimedOut,
+  hookTimedOut,
+  isThenable,
+  lateHookFailure,
+  type TimedHook,
+  timeHook,
+} from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
@@ -346,12 +353,44 @@ export class WorkflowRuntime implements RunContainerFactory {
     return true;
   }
 
-  private async disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
-    try {
-      await wf.scope.dispose();
-    } catch (error) {
-      this.report(SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${wf.id}" services failed`));
-    }
+  private disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
+    return this.disposeWithinLimit(wf, wf.scope, `disposing workflow "${wf.id}" services failed`, undefined);
+  }
+
+  /**
+   * Disposes a workflow's or a run's services, waiting for their cleanups at most the workflow's
+   * `hookTimeoutMs` (a cleanup is host code, like a hook: one that never settles must not hold
+   * the run's end or `deregister()`). Never rejects: a failure is reported `FACTORY_FAILED`, also
+   * after the limit; running out of time `TIMEOUT`.
+   */
+  private disposeWithinLimit(
+    wf: WorkflowRecord,
+    services: { dispose(): Promise<void> },
+    failed: string,
+    runId: string | undefined,
+  ): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const fail = (error: unknown) => this.report(SystemError.from(error, "FACTORY_FAILED", failed));
+      try {
+        timeHook(
+          services.dispose(),
+          wf.hookTimeoutMs,
+          this.hookWatchdog,
+          () => {
+            this.report(cleanupsTimedOut(wf.id, wf.hookTimeoutMs, runId));
+            resolve();
+          },
+          () => resolve(),
+          (error, late) => {
+            fail(error);
+            if (!late) resolve();
+          },
+        );
+      } catch (error) {
+        fail(error);
+        resolve();
+      }
+    });
   }
 
   /** True when a workflow with this id is registered. */
@@ -1028,13 +1067,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     await this.disposeContainer(record, container);
   }
 
-  private async disposeContainer(record: RunRecord, container: ArtifactContainer | undefined): Promise<void> {
-    if (container === undefined) return;
-    try {
-      await container.dispose();
-    } catch (error) {
-      this.report(SystemError.from(error, "FACTORY_FAILED", `disposing run ${record.runId} services failed`));
-    }
+  private disposeContainer(record: RunRecord, container: ArtifactContainer | undefined): Promise<void> {
+    if (container === undefined) return SETTLED;
+    const failed = `disposing run ${record.runId} services failed`;
+    return this.disposeWithinLimit(record.workflow, container, failed, record.runId);
   }
 
   /**

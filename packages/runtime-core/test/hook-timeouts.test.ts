@@ -249,3 +249,68 @@ describe("hookTimeoutMs: a hook that never settles does not hold its run", () =>
     },
   );
 });
+
+/** `once`, with a service of `scope` whose cleanup never settles, used by its step. */
+const withStuckCleanup = (scope: "run" | "workflow"): Workflow => ({
+  ...once,
+  id: `stuck-${scope}`,
+  services: [
+    {
+      id: "conn",
+      scope,
+      factory: (ctx) => {
+        ctx.onCleanup(hang);
+        return { open: true };
+      },
+    },
+  ],
+  pipelines: {
+    main: {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: async (ctx) => ({
+                open: (await ctx.use((d) => d.require<{ open: boolean }>("conn"))).open,
+              }),
+            },
+          ],
+        },
+      ],
+    },
+  },
+});
+
+describe("hookTimeoutMs also bounds the wait for services' cleanups", () => {
+  it("a run-scoped service whose cleanup never settles: the run ends, onCleanup runs, TIMEOUT is reported", async () => {
+    h = await harness();
+    const cleaned: string[] = [];
+    await h.runtime.register(withStuckCleanup("run"), {
+      hookTimeoutMs: 30,
+      onCleanup: (info) => void cleaned.push(info.status),
+    });
+    const result = await h.runtime.invoke("stuck-run", "go", {});
+    expect(result.ok && result.value).toEqual({ status: "completed", state: { open: true } });
+    expect(cleaned).toEqual(["completed"]);
+    expect(h.errors).toHaveLength(1);
+    expect(h.errors[0]).toMatchObject({
+      code: "TIMEOUT",
+      details: { workflowId: "stuck-run", timeoutMs: 30 },
+    });
+    expect(h.errors[0]!.message).toMatch(/services of run .+ did not finish their cleanups within 30 ms/);
+  });
+
+  it("a workflow-scoped service whose cleanup never settles: deregister() resolves after the limit", async () => {
+    h = await harness();
+    await h.runtime.register(withStuckCleanup("workflow"), { hookTimeoutMs: 30 });
+    expect((await h.runtime.invoke("stuck-workflow", "go", {})).ok).toBe(true);
+    expect(await h.runtime.deregister("stuck-workflow")).toBe(true);
+    expect(h.runtime.hasWorkflow("stuck-workflow")).toBe(false);
+    expect(h.errors.map((e) => [e.code, e.details?.workflowId])).toEqual([["TIMEOUT", "stuck-workflow"]]);
+    expect(h.errors[0]!.message).toMatch(
+      /services of workflow "stuck-workflow" did not finish their cleanups/,
+    );
+  });
+});
