@@ -87,6 +87,14 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
       "options.timelineStore must be a TimelineStore (append, query, delete, close)",
     );
   }
+  const appendBatch = (options.timelineStore as { appendBatch?: unknown } | undefined)?.appendBatch;
+  if (appendBatch !== undefined && typeof appendBatch !== "function") {
+    // the writer would call it for every batch and report each one lost
+    throw new SystemError(
+      "INVALID_INPUT",
+      "options.timelineStore.appendBatch must be a function (batch) => Promise<void>, or left out",
+    );
+  }
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw invalid("options.onError must be a function (error) => void");
   }

@@ -74,6 +74,11 @@ describe("new WorkflowRuntime(options) refuses junk with INVALID_INPUT naming th
       { timelineStore: { append: async () => {} } },
       "options.timelineStore",
     ],
+    [
+      "timelineStore with an appendBatch that is not a function",
+      { timelineStore: { ...store, appendBatch: true } },
+      "options.timelineStore.appendBatch",
+    ],
     ["onError not a function", { onError: "log" }, "options.onError"],
     ["maxBufferedEventsPerRun fraction", { maxBufferedEventsPerRun: 1.5 }, "options.maxBufferedEventsPerRun"],
   ];
