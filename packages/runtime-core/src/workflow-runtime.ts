@@ -17,16 +17,8 @@ import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, subscribe, unsubscribe } from "./bus-subscriptions.js";
 import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
-import { hookContext, runPrepareHook } from "./hook-context.js";
-import {
-  cleanupsTimedOut,
-  hookTimedOut,
-  isThenable,
-  lateHookFailure,
-  type TimedHook,
-  timeHook,
-} from "./hook-time-limit.js";
-import { HookWatchdog } from "./hook-watchdog.js";
+import { HookCalls } from "./hook-calls.js";
+import { hookContext } from "./hook-context.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { PauseWindow } from "./pause-window.js";
@@ -62,8 +54,6 @@ import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
-/** What a hook call that needs no waiting returns. */
-const SETTLED: Promise<void> = Promise.resolve();
 const CONTROL_EVENTS = {
   abort: ControlEvent.Abort,
   signal: ControlEvent.Signal,
@@ -129,8 +119,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly container: ArtifactContainer;
   private readonly globalEnv: Readonly<Record<string, string | undefined>>;
   private readonly report: (error: SystemError) => void;
-  /** Times the hooks' promises (`hookTimeoutMs`). */
-  private readonly hookWatchdog = new HookWatchdog();
+  /** Calls the hooks and disposes services, each within its workflow's `hookTimeoutMs`. */
+  private readonly hookCalls: HookCalls;
   private readonly writer: TimelineWriter | undefined;
   /** Bus events on their way to resuming runs (buffered, matched, made into patches). */
   private readonly resumeEvents: ResumeEvents;
@@ -171,6 +161,7 @@ export class WorkflowRuntime implements RunContainerFactory {
 
     this.storeRegistry = storeRegistry;
     this.report = createReporter(options.onError);
+    this.hookCalls = new HookCalls(this.report);
     this.resumeEvents = new ResumeEvents(options.maxBufferedEventsPerRun ?? 64, this.report);
     this.subscriptions = new BusSubscriptions(
       bus,
@@ -354,43 +345,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
-    return this.disposeWithinLimit(wf, wf.scope, `disposing workflow "${wf.id}" services failed`, undefined);
-  }
-
-  /**
-   * Disposes a workflow's or a run's services, waiting for their cleanups at most the workflow's
-   * `hookTimeoutMs` (a cleanup is host code, like a hook: one that never settles must not hold
-   * the run's end or `deregister()`). Never rejects: a failure is reported `FACTORY_FAILED`, also
-   * after the limit; running out of time `TIMEOUT`.
-   */
-  private disposeWithinLimit(
-    wf: WorkflowRecord,
-    services: { dispose(): Promise<void> },
-    failed: string,
-    runId: string | undefined,
-  ): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const fail = (error: unknown) => this.report(SystemError.from(error, "FACTORY_FAILED", failed));
-      try {
-        timeHook(
-          services.dispose(),
-          wf.hookTimeoutMs,
-          this.hookWatchdog,
-          () => {
-            this.report(cleanupsTimedOut(wf.id, wf.hookTimeoutMs, runId));
-            resolve();
-          },
-          () => resolve(),
-          (error, late) => {
-            fail(error);
-            if (!late) resolve();
-          },
-        );
-      } catch (error) {
-        fail(error);
-        resolve();
-      }
-    });
+    return this.hookCalls.dispose(wf, wf.scope, `disposing workflow "${wf.id}" services failed`, undefined);
   }
 
   /** True when a workflow with this id is registered. */
@@ -631,7 +586,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     // runs that were in their last hooks released their wait subscriptions since: none may stay
     this.subscriptions.dropIdle();
     // every run has ended, so no hook is being timed: the watchdog's timer goes too
-    this.hookWatchdog.idle();
+    this.hookCalls.idle();
     await this.writer?.close();
     try {
       await this.container.dispose();
@@ -889,10 +844,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (!record.abortRequested) {
         // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
-        const failure = await Promise.race([
-          runPrepareHook(record, this.hookWatchdog, this.report),
-          record.whenAbortRequested(),
-        ]);
+        const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
         if (failure !== undefined && !record.abortRequested) {
           this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
             error: failure.toJSON(),
@@ -1064,13 +1016,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.payload = undefined;
     // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
     store.dispose();
-    await this.disposeContainer(record, container);
+    if (container !== undefined) await this.disposeContainer(record, container);
   }
 
-  private disposeContainer(record: RunRecord, container: ArtifactContainer | undefined): Promise<void> {
-    if (container === undefined) return SETTLED;
+  private disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
     const failed = `disposing run ${record.runId} services failed`;
-    return this.disposeWithinLimit(record.workflow, container, failed, record.runId);
+    return this.hookCalls.dispose(record.workflow, container, failed, record.runId);
   }
 
   /**
@@ -1163,7 +1114,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       };
       // An abort during onResume goes on without waiting for the hook, as during onPrepare.
       await Promise.race([
-        this.callHook(record, "onResume", () => wf.options.onResume!(ctx)),
+        this.hookCalls.hook(record, "onResume", () => wf.options.onResume!(ctx)),
         record.whenAbortRequested(),
       ]);
       await run.execute();
@@ -1252,9 +1203,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.pipelineRun = undefined;
     const onComplete = record.workflow.options.onComplete;
     if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
-    return this.callHook(record, "onComplete", () => onComplete(result)).then(() =>
-      this.settleFinished(record, result, status, endedAt),
-    );
+    return this.hookCalls
+      .hook(record, "onComplete", () => onComplete(result))
+      .then(() => this.settleFinished(record, result, status, endedAt));
   }
 
   private settleFinished(
@@ -1312,7 +1263,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (container !== undefined) await this.disposeContainer(record, container);
     const onCleanup = wf.options.onCleanup;
     if (onCleanup !== undefined && info !== undefined)
-      await this.callHook(record, "onCleanup", () => onCleanup(info));
+      await this.hookCalls.hook(record, "onCleanup", () => onCleanup(info));
     this.notifyFinished(record, result);
     return result;
   }
@@ -1322,49 +1273,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (waiters === undefined) return;
     record.finishWaiters = undefined;
     for (const resolve of waiters) resolve(result);
-  }
-
-  /**
-   * Calls a hook of `record`'s workflow and waits for it, at most `hookTimeoutMs`: a throw is
-   * reported `HOOK_FAILED`, a promise that outlasts the limit `TIMEOUT` (and a failure after that
-   * `HOOK_FAILED`); the run goes on either way.
-   */
-  private callHook(record: RunRecord, name: TimedHook, call: () => unknown): Promise<void> {
-    const wf = record.workflow;
-    const threw = (error: unknown) =>
-      this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": ${name} threw`));
-    let returned: unknown;
-    try {
-      returned = call();
-      if (!isThenable(returned)) return SETTLED;
-    } catch (error) {
-      threw(error);
-      return SETTLED;
-    }
-    return new Promise<void>((resolve) => {
-      try {
-        timeHook(
-          returned as PromiseLike<unknown>,
-          wf.hookTimeoutMs,
-          this.hookWatchdog,
-          () => {
-            this.report(hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs));
-            resolve();
-          },
-          () => resolve(),
-          (error, late) => {
-            if (late) this.report(lateHookFailure(wf.id, name, error));
-            else {
-              threw(error);
-              resolve();
-            }
-          },
-        );
-      } catch (error) {
-        threw(error);
-        resolve();
-      }
-    });
   }
 
   // ───────────────────────── pause, waits and buffering ─────────────────────────
