@@ -1,16 +1,8 @@
 import { SystemError } from "@sluice/errors";
 import { runPrepareHook } from "./hook-context.js";
-import {
-  cleanupsTimedOut,
-  hookTimedOut,
-  isThenable,
-  lateHookFailure,
-  type TimedHook,
-  timeHook,
-} from "./hook-time-limit.js";
+import { hookTimedOut, isThenable, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
-import type { WorkflowRecord } from "./workflow-record.js";
 
 /** What a call that needs no waiting returns. */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -74,25 +66,25 @@ export class HookCalls {
   }
 
   /**
-   * Disposes a workflow's services (`runId` undefined) or a run's, waiting for their cleanups: one
-   * that never settles must not hold the run's end or `deregister()`. A failure is reported
-   * `FACTORY_FAILED` with the message `failed` (also after the limit), running out of time `TIMEOUT`.
+   * Disposes services, waiting for their cleanups at most `timeoutMs`: one that never settles must
+   * not hold a run's end, `deregister()` or `stop()`. A failure is reported `FACTORY_FAILED` with
+   * the message `failed` (also after the limit), running out of time as `timedOut()`.
    */
   dispose(
-    wf: WorkflowRecord,
     services: { dispose(): Promise<void> },
+    timeoutMs: number,
     failed: string,
-    runId: string | undefined,
+    timedOut: () => SystemError,
   ): Promise<void> {
     return new Promise<void>((resolve) => {
       const fail = (error: unknown) => this.report(SystemError.from(error, "FACTORY_FAILED", failed));
       try {
         timeHook(
           services.dispose(),
-          wf.hookTimeoutMs,
+          timeoutMs,
           this.watchdog,
           () => {
-            this.report(cleanupsTimedOut(wf.id, wf.hookTimeoutMs, runId));
+            this.report(timedOut());
             resolve();
           },
           () => resolve(),

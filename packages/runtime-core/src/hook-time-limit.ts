@@ -1,11 +1,9 @@
 import { SystemError } from "@sluice/errors";
+import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { HookWatchdog } from "./hook-watchdog.js";
 
 /** `hookTimeoutMs` when `register()` options give none. */
 export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
-
-/** The longest delay `setTimeout` keeps (a longer one fires at once): a limit past it is no limit. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What {@link settleWithin} resolves to when the time limit passed first. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -36,6 +34,7 @@ export function timeHook<T>(
   onValue: (value: T) => void,
   onError: (error: unknown, late: boolean) => void,
 ): void {
+  // a limit past the longest delay setTimeout keeps (a longer one fires at once) is no limit
   if (!(timeoutMs <= MAX_TIMER_MS)) {
     work.then(onValue, (error: unknown) => onError(error, false));
     return;
@@ -106,7 +105,8 @@ export function lateHookFailure(workflowId: string, hook: TimedHook, error: unkn
 
 /**
  * The `TIMEOUT` error for the services of run `runId` (or, without one, of the workflow, at
- * `deregister()`) whose cleanups did not finish within `timeoutMs`.
+ * `deregister()`) whose cleanups did not finish within `timeoutMs`; see also
+ * {@link globalCleanupsTimedOut}.
  */
 export function cleanupsTimedOut(workflowId: string, timeoutMs: number, runId?: string): SystemError {
   const owner = runId === undefined ? `workflow "${workflowId}"` : `run ${runId}`;
@@ -115,5 +115,14 @@ export function cleanupsTimedOut(workflowId: string, timeoutMs: number, runId?: 
     "TIMEOUT",
     `workflow "${workflowId}": the services of ${owner} did not finish their cleanups within ${timeoutMs} ms (hookTimeoutMs), so ${went} without waiting for them; make the cleanups settle sooner or raise hookTimeoutMs`,
     { details: runId === undefined ? { workflowId, timeoutMs } : { workflowId, runId, timeoutMs } },
+  );
+}
+
+/** The `TIMEOUT` error for the global services, whose cleanups did not finish within `timeoutMs` of `stop()`. */
+export function globalCleanupsTimedOut(timeoutMs: number): SystemError {
+  return new SystemError(
+    "TIMEOUT",
+    `stop(): the global services did not finish their cleanups within ${timeoutMs} ms (the runtime's hookTimeoutMs), so stop() went on without waiting for them; make the cleanups settle sooner or raise hookTimeoutMs`,
+    { details: { timeoutMs } },
   );
 }

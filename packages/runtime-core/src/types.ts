@@ -169,7 +169,9 @@ export interface RegisterOptions<S extends object = RunState> {
   pauseWindowMs?: number;
   /**
    * How long the runtime waits for the promise of `onPrepare`, `onResume`, `onComplete` or
-   * `onCleanup` (default 30 000 ms; a positive number of milliseconds, or `Infinity` for no limit).
+   * `onCleanup`, and for the cleanups of the run's (or, at `deregister()`, the workflow's) services
+   * (default: the runtime's `hookTimeoutMs`, 30 000 ms; a positive number of milliseconds, or
+   * `Infinity` for no limit).
    * Past it, it reports a `TIMEOUT` and goes on without the hook, which keeps running: an
    * `onPrepare` that ran out fails its run with `TIMEOUT` (and its `ctx.signal` fires); after the
    * other three the run carries on as if the hook had returned. A hook that fails later is still
@@ -202,4 +204,10 @@ export interface WorkflowRuntimeOptions {
   timeline?: { maxBatch?: number; flushIntervalMs?: number; maxBuffered?: number; closeTimeoutMs?: number };
   /** Most events buffered per run while it is not parked (default 64; oldest dropped). */
   maxBufferedEventsPerRun?: number;
+  /**
+   * The default of every workflow's `hookTimeoutMs` (see {@link RegisterOptions.hookTimeoutMs};
+   * default 30 000 ms; a positive number, or `Infinity` for no limit), and how long `stop()` waits
+   * for the global services' cleanups (past it: `TIMEOUT`, and `stop()` goes on).
+   */
+  hookTimeoutMs?: number;
 }

@@ -14,6 +14,7 @@ const OPTIONS = [
   "onError",
   "timeline",
   "maxBufferedEventsPerRun",
+  "hookTimeoutMs",
 ] as const;
 
 function invalid(problem: string): SystemError {
@@ -100,6 +101,12 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
   }
   checkTimelineOptions(options.timeline);
   checkInteger(options.maxBufferedEventsPerRun, "options.maxBufferedEventsPerRun", 0, 1_000_000);
+  const hookTimeout = options.hookTimeoutMs;
+  if (hookTimeout !== undefined && !(typeof hookTimeout === "number" && hookTimeout > 0)) {
+    throw invalid(
+      "options.hookTimeoutMs must be a positive number of milliseconds (or Infinity for no limit)",
+    );
+  }
   validateServices(options.services, "options.services", false);
   validateEnvLayer(options.env, "options.env");
 }

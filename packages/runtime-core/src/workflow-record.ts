@@ -1,6 +1,5 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
-import { DEFAULT_HOOK_TIMEOUT_MS } from "./hook-time-limit.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
 import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
@@ -9,8 +8,6 @@ import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./t
 export class WorkflowRecord {
   policy!: ExecutionPolicy;
   observer: PipelineObserver | undefined = undefined;
-  /** How long each hook's promise is waited for (`RegisterOptions.hookTimeoutMs` or its default). */
-  readonly hookTimeoutMs: number;
 
   constructor(
     readonly id: string,
@@ -22,7 +19,7 @@ export class WorkflowRecord {
     readonly runTemplates: readonly ArtifactTemplate[],
     readonly registry: PipelineRegistry,
     readonly pauseWindow: PauseWindow,
-  ) {
-    this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
-  }
+    /** How long each hook's promise is waited for (`RegisterOptions.hookTimeoutMs`, else the runtime's). */
+    readonly hookTimeoutMs: number,
+  ) {}
 }

@@ -19,6 +19,7 @@ import { ControlEvent } from "./control-events.js";
 import { createReporter } from "./error-reporting.js";
 import { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
+import { cleanupsTimedOut, DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { PauseWindow } from "./pause-window.js";
@@ -121,6 +122,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly report: (error: SystemError) => void;
   /** Calls the hooks and disposes services, each within its workflow's `hookTimeoutMs`. */
   private readonly hookCalls: HookCalls;
+  /** The default `hookTimeoutMs` of workflows, and the limit on the global services' cleanups. */
+  private readonly hookTimeoutMs: number;
   private readonly writer: TimelineWriter | undefined;
   /** Bus events on their way to resuming runs (buffered, matched, made into patches). */
   private readonly resumeEvents: ResumeEvents;
@@ -162,6 +165,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.storeRegistry = storeRegistry;
     this.report = createReporter(options.onError);
     this.hookCalls = new HookCalls(this.report);
+    this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
     this.resumeEvents = new ResumeEvents(options.maxBufferedEventsPerRun ?? 64, this.report);
     this.subscriptions = new BusSubscriptions(
       bus,
@@ -262,6 +266,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       runTemplates,
       registry,
       new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.onPauseWindowEnd),
+      options.hookTimeoutMs ?? this.hookTimeoutMs,
     );
     wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
@@ -345,7 +350,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
-    return this.hookCalls.dispose(wf, wf.scope, `disposing workflow "${wf.id}" services failed`, undefined);
+    return this.hookCalls.dispose(
+      wf.scope,
+      wf.hookTimeoutMs,
+      `disposing workflow "${wf.id}" services failed`,
+      () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs),
+    );
   }
 
   /** True when a workflow with this id is registered. */
@@ -585,14 +595,13 @@ export class WorkflowRuntime implements RunContainerFactory {
   private async closeGlobals(): Promise<void> {
     // runs that were in their last hooks released their wait subscriptions since: none may stay
     this.subscriptions.dropIdle();
-    // every run has ended, so no hook is being timed: the watchdog's timer goes too
-    this.hookCalls.idle();
     await this.writer?.close();
-    try {
-      await this.container.dispose();
-    } catch (error) {
-      this.report(SystemError.from(error, "FACTORY_FAILED", "disposing global services failed"));
-    }
+    const limit = this.hookTimeoutMs;
+    await this.hookCalls.dispose(this.container, limit, "disposing global services failed", () =>
+      globalCleanupsTimedOut(limit),
+    );
+    // every run has ended and the global services are disposed, so nothing is timed any more
+    this.hookCalls.idle();
   }
 
   // ───────────────────────── dispatch ─────────────────────────
@@ -1021,7 +1030,10 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   private disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
     const failed = `disposing run ${record.runId} services failed`;
-    return this.hookCalls.dispose(record.workflow, container, failed, record.runId);
+    const wf = record.workflow;
+    return this.hookCalls.dispose(container, wf.hookTimeoutMs, failed, () =>
+      cleanupsTimedOut(wf.id, wf.hookTimeoutMs, record.runId),
+    );
   }
 
   /**

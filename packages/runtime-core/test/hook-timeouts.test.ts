@@ -314,3 +314,57 @@ describe("hookTimeoutMs also bounds the wait for services' cleanups", () => {
     );
   });
 });
+
+describe("the runtime's hookTimeoutMs", () => {
+  it("is the default of every workflow's limit; a register option overrides it", async () => {
+    h = await harness({ hookTimeoutMs: 25 });
+    await h.runtime.register(once, { onCleanup: hang });
+    await h.runtime.register({ ...once, id: "own" }, { hookTimeoutMs: 60, onCleanup: hang });
+    await Promise.all([h.runtime.invoke("once", "go", {}), h.runtime.invoke("own", "go", {})]);
+    expect(h.errors.map((e) => [e.details?.workflowId, e.details?.timeoutMs])).toEqual([
+      ["once", 25],
+      ["own", 60],
+    ]);
+  });
+
+  it("bounds stop()'s wait for the global services' cleanups", async () => {
+    h = await harness({
+      hookTimeoutMs: 30,
+      services: [
+        {
+          id: "pool",
+          factory: (ctx) => {
+            ctx.onCleanup(hang);
+            return { size: 1 };
+          },
+        },
+      ],
+    });
+    await h.runtime.register({
+      ...once,
+      pipelines: {
+        main: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: async (ctx) => ({
+                    size: (await ctx.use((d) => d.require<{ size: number }>("pool"))).size,
+                  }),
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    expect((await h.runtime.invoke("once", "go", {})).ok).toBe(true);
+    await h.runtime.stop();
+    expect(h.errors.map((e) => [e.code, e.details?.timeoutMs])).toEqual([["TIMEOUT", 30]]);
+    expect(h.errors[0]!.message).toMatch(
+      /^stop\(\): the global services did not finish their cleanups within 30 ms/,
+    );
+  });
+});

@@ -80,6 +80,8 @@ describe("new WorkflowRuntime(options) refuses junk with INVALID_INPUT naming th
       "options.timelineStore.appendBatch",
     ],
     ["onError not a function", { onError: "log" }, "options.onError"],
+    ["hookTimeoutMs 0", { hookTimeoutMs: 0 }, "options.hookTimeoutMs"],
+    ["hookTimeoutMs not a number", { hookTimeoutMs: "30s" }, "options.hookTimeoutMs"],
     ["maxBufferedEventsPerRun fraction", { maxBufferedEventsPerRun: 1.5 }, "options.maxBufferedEventsPerRun"],
   ];
   for (const [name, extra, path] of cases) {
