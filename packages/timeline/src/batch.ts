@@ -165,9 +165,14 @@ export class TimelineBatch {
   clear(): void {
     const length = this.length;
     this.length = 0;
-    this.ids.fill(undefined, 0, length);
-    this.messages.fill(undefined, 0, length);
-    this.data.fill(undefined, 0, length);
+    const { ids, messages, data } = this;
+    // A loop, not `fill`: `Array.prototype.fill` runs in V8's C++ runtime at ~27 instructions an
+    // element, a loop of stores of `undefined` (which need no write barrier) at a few.
+    for (let i = 0; i < length; i++) {
+      ids[i] = undefined;
+      messages[i] = undefined;
+      data[i] = undefined;
+    }
   }
 
   /** The id of event `i`: its explicit id, or `runId:seq`. */
