@@ -26,6 +26,8 @@ export const ZERO = 48;
 const MAX_SEQ_DIGITS = 15;
 /** Slots of a run's block in the id table (a power of two: 16 four-byte slots, one cache line). */
 const BLOCK = 16;
+/** log2 of {@link BLOCK}. */
+const BLOCK_SHIFT = 4;
 
 /** The hash of the `length` code units at `from` in `units`, as the id table uses it. */
 export function idHash(units: Uint16Array, from: number, length: number): number {
@@ -47,6 +49,13 @@ export function idHash(units: Uint16Array, from: number, length: number): number
  * {@link idHash} of its code units (when `seq` has at most 15 digits), without reading them.
  */
 export function runSeqHash(runHash: number, seq: number): number {
+  if (seq <= 0x7fff_ffff) {
+    // the same figures in integer operations (a run's seqs nearly always fit): the general case's
+    // divisions by powers of two are floating-point ones, a third of the hash's instructions
+    return (
+      (finish(Math.imul(runHash ^ (seq >>> BLOCK_SHIFT), FNV_PRIME)) & ~(BLOCK - 1)) | (seq & (BLOCK - 1))
+    );
+  }
   const group = Math.floor(seq / BLOCK);
   const high = Math.floor(group / 0x1_0000_0000);
   const block = finish(Math.imul(runHash ^ (group | 0), FNV_PRIME) ^ high);

@@ -6,6 +6,9 @@ const MIN_JOINED = 8;
 /** Batches whose ids hold more code units than this read them one by one, so nothing huge is joined. */
 const MAX_JOINED = 1 << 20;
 
+/** Derived ids whose seq is below this (at most 15 digits, as `idHash` reads) are kept as their run id and seq. */
+const MAX_DERIVED_SEQ = 1e15;
+
 const encoder = new TextEncoder();
 
 /**
@@ -47,7 +50,9 @@ export class IdUnits {
     const { lengths, hashes } = this;
     let units = this.units;
     let at = 0;
-    let lastRun: string | undefined;
+    // a string from the start (no valid run id is empty), so that comparing with it is a string
+    // comparison: `string | undefined` compiled to a call of V8's generic equality
+    let lastRun = "";
     let lastRunHash = 0;
     for (let i = 0; i < count; i++) {
       const id = ids[i];
@@ -66,20 +71,23 @@ export class IdUnits {
       if (typeof runId !== "string" || runId.length === 0) return undefined;
       if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined;
       const runLength = runId.length;
-      const digits = decimalDigits(seq);
-      const length = runLength + 1 + digits;
-      // the run's code units, at `at` (kept there only when the id is written out, below)
-      if (at + length > units.length) units = this.grow(at, at + length);
-      if (runId !== lastRun || digits > 15) {
-        for (let k = 0; k < runLength; k++) units[at + k] = runId.charCodeAt(k);
-        lastRun = runId;
-        lastRunHash = stringHash(units, at, runLength);
-      }
-      if (digits <= 15) {
+      if (seq < MAX_DERIVED_SEQ) {
+        if (runId !== lastRun) {
+          // the run's code units, at `at`, to hash (overwritten by the next id written out)
+          if (at + runLength > units.length) units = this.grow(at, at + runLength);
+          for (let k = 0; k < runLength; k++) units[at + k] = runId.charCodeAt(k);
+          lastRun = runId;
+          lastRunHash = stringHash(units, at, runLength);
+        }
         lengths[i] = 0;
         hashes[i] = runSeqHash(lastRunHash, seq);
         continue;
       }
+      const length = runLength + 1 + decimalDigits(seq);
+      if (at + length > units.length) units = this.grow(at, at + length);
+      for (let k = 0; k < runLength; k++) units[at + k] = runId.charCodeAt(k);
+      lastRun = runId;
+      lastRunHash = stringHash(units, at, runLength);
       // (idHash gives up on seqs of more than 15 digits: so does this, the same way)
       units[at + runLength] = COLON;
       for (let k = at + length - 1; k > at + runLength; k--) {
