@@ -24,6 +24,8 @@ export const COLON = 58;
 export const ZERO = 48;
 /** Most seq digits read as a run's seq (15: always a safe integer). */
 const MAX_SEQ_DIGITS = 15;
+/** Seqs below this have at most {@link MAX_SEQ_DIGITS} digits. */
+export const MAX_DERIVED_SEQ = 1e15;
 /** Slots of a run's block in the id table (a power of two: 16 four-byte slots, one cache line). */
 const BLOCK = 16;
 /** log2 of {@link BLOCK}. */

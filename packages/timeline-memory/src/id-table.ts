@@ -13,13 +13,31 @@ export interface IdLog {
 /** Slots of the smallest table: 4 per slot of the smallest log (1024). */
 const MIN_TABLE_CAPACITY = 4096;
 
+// (Declared before the class: esbuild writes constants of a module without imports into the code
+// that uses them after them, instead of a load from the module's context at each use.)
+/** A free slot. */
+const EMPTY = -1;
+
+/**
+ * Slots from one probe to the next: into the next block of 16 (see `idHash`), one slot further on.
+ * A run's ids fill consecutive slots of their block (1 to 14 for a 3-step run). With a step of 1,
+ * each id of a second run homed in the same block (or spilled into it) probed past the whole first
+ * run, and removing a run's ids oldest first shifted through the rest of the run every time: 5.2
+ * probes an insert and 10 slots a removal in the runtime's invoke loop, against 1.3 and 1.6 with
+ * this step (ids hashed all over the table probe as often either way). Odd, so that the probes of
+ * a table whose size is a power of two visit every slot.
+ */
+const PROBE_STEP = 17;
+/** {@link PROBE_STEP}'s inverse modulo 2^32, so modulo any table size: slots apart to probes apart. */
+const PROBE_STEP_INVERSE = 0xf0f0f0f1 | 0;
+
 /**
  * The set of stored ids, as an open-addressing hash table of log positions (linear probing by
  * {@link PROBE_STEP} slots, backward-shift deletion; the store keeps the load at most 1/4). The log
  * keeps each event's id and hash, so the table itself is one `Int32Array`, a lookup usually touches
- * one slot, and ids are compared only when hashes are equal. Measured about 3× cheaper than a `Map` or `Set` of the id
- * strings under constant insert and evict (50k–100k ids), and it allocates nothing per id (a `Map`
- * would also keep every id string alive, which the store avoids).
+ * one slot, and ids are compared only when hashes are equal. Measured about 3× cheaper than a `Map`
+ * or `Set` of the id strings under constant insert and evict (50k–100k ids), and it allocates
+ * nothing per id (a `Map` would also keep every id string alive, which the store avoids).
  */
 export class IdTable {
   /** Log positions; `EMPTY` marks a free slot. */
@@ -122,21 +140,6 @@ export class IdTable {
     this.size = 0;
   }
 }
-
-const EMPTY = -1;
-
-/**
- * Slots from one probe to the next: into the next block of 16 (see `idHash`), one slot further on.
- * A run's ids fill consecutive slots of their block (1 to 14 for a 3-step run). With a step of 1,
- * each id of a second run homed in the same block (or spilled into it) probed past the whole first
- * run, and removing a run's ids oldest first shifted through the rest of the run every time: 5.2
- * probes an insert and 10 slots a removal in the runtime's invoke loop, against 1.3 and 1.6 with
- * this step (ids hashed all over the table probe as often either way). Odd, so that the probes of
- * a table whose size is a power of two visit every slot.
- */
-const PROBE_STEP = 17;
-/** {@link PROBE_STEP}'s inverse modulo 2^32, so modulo any table size: slots apart to probes apart. */
-const PROBE_STEP_INVERSE = 0xf0f0f0f1 | 0;
 
 /**
  * Id-table slots for `count` ids at a load of at most 1/4: a lookup then nearly always finds its

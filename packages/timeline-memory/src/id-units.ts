@@ -1,13 +1,10 @@
 import type { TimelineBatch } from "@sluice/timeline";
-import { COLON, decimalDigits, idHash, runSeqHash, stringHash, ZERO } from "./id-hash.js";
+import { COLON, decimalDigits, idHash, MAX_DERIVED_SEQ, runSeqHash, stringHash, ZERO } from "./id-hash.js";
 
 /** Batches smaller than this read their ids one by one: joining costs more than it saves. */
 const MIN_JOINED = 8;
 /** Batches whose ids hold more code units than this read them one by one, so nothing huge is joined. */
 const MAX_JOINED = 1 << 20;
-
-/** Derived ids whose seq is below this (at most 15 digits, as `idHash` reads) are kept as their run id and seq. */
-const MAX_DERIVED_SEQ = 1e15;
 
 const encoder = new TextEncoder();
 
