@@ -974,8 +974,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
       record.registryHandle,
     );
-    if (record.managed) wf.policy.runPaused(record.runId);
     if (record.abortRequested) {
+      if (record.managed) wf.policy.runPaused(record.runId);
       return this.finishPaused(record, "aborted while pausing");
     }
     for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
@@ -984,13 +984,19 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.parkedWaits.update(record, record.waits, true);
     const store = record.store!;
     const buffered = this.resumeEvents.takeBuffered(record);
+    let result: Promise<RunResult> | RunResult;
     // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
     // went on from this pause without us, so this call reports the pause and leaves it alone.
     if (record.status !== "paused")
-      return ok({ status: "paused", state: store.get() }, resultMetadata(record));
-    if (buffered !== undefined) return this.resumeRun(record, buffered);
-    const result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
-    this.park(record);
+      result = ok({ status: "paused", state: store.get() }, resultMetadata(record));
+    else if (buffered !== undefined) result = this.resumeRun(record, buffered);
+    else {
+      result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
+      this.park(record);
+    }
+    // The slot goes back only now: the queued run it starts may run its first steps at once, and
+    // an event they emit must find this run parked (before, it was neither buffered nor parked).
+    if (record.managed) wf.policy.runPaused(record.runId);
     return result;
   }
 

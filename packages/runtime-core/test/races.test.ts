@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { PauseService, RunResult, Workflow } from "../src/index.js";
+import { type Harness, harness, tick } from "./helpers.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.runtime.stop();
+});
+
+const pauseOf = (ctx: { use: (fn: (d: any) => any) => Promise<any> }) =>
+  ctx.use((d) => d.require("__pause_service__")) as Promise<PauseService>;
+
+describe("races between runs and the runtime's calls", () => {
+  it("an event emitted synchronously by the queued run a pausing run's freed slot starts resumes the pausing run", async () => {
+    h = await harness();
+    const results: RunResult[] = [];
+    // "asker" waits for "approve"; "approver", queued behind it (serialized), emits "approve" in
+    // its first, synchronous step, which runs as the asker's pause frees the slot.
+    const workflow: Workflow = {
+      id: "approvals",
+      triggers: { go: { event: "go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "ask",
+                  action: (ctx) => {
+                    if (ctx.state().role === "approver") {
+                      h.bus.emit("approve", { by: "approver" });
+                      return { emitted: true };
+                    }
+                    return pauseOf(ctx).then((pause) => void pause.register({ event: "approve" }));
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(workflow, {
+      mode: { type: "serialized" },
+      onComplete: (result) => void results.push(result),
+    });
+    h.bus.emit("go", { role: "asker" });
+    h.bus.emit("go", { role: "approver" });
+    await tick(50);
+
+    const asker = results.find((r) => r.ok && r.value.state.role === "asker");
+    expect(asker?.ok && asker.value).toEqual({
+      status: "completed",
+      state: { role: "asker", by: "approver", done: true },
+    });
+    expect(results).toHaveLength(2);
+    expect(h.runtime.listAllRuns().map((info) => info.status)).toEqual(["completed", "completed"]);
+  });
+});
