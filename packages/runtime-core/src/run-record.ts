@@ -49,6 +49,8 @@ export class RunRecord {
   checkpoint: PipelineCheckpoint<RunState> | undefined = undefined;
   /** Set while paused after the pause window released the live context. */
   released: ReleasedCheckpoint | undefined = undefined;
+  /** While the services a pause window released are being disposed: the run's end waits for it. */
+  releasing: Promise<void> | undefined = undefined;
   /** The waits the run is parked on. */
   waits: readonly PauseRequestData[] = NO_WAITS;
   /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */

@@ -1031,7 +1031,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.payload = undefined;
     // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
     store.dispose();
-    if (container !== undefined) await this.disposeContainer(record, container);
+    if (container === undefined) return;
+    // the run's end (and so abort(), deregister() and stop()) waits for these cleanups too
+    const disposing = this.disposeContainer(record, container);
+    const earlier = record.releasing;
+    const releasing = earlier === undefined ? disposing : Promise.all([earlier, disposing]).then(() => {});
+    record.releasing = releasing;
+    await releasing;
+    if (record.releasing === releasing) record.releasing = undefined;
   }
 
   private disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
@@ -1262,13 +1269,15 @@ export class WorkflowRuntime implements RunContainerFactory {
     const store = record.store;
     const container = record.dropLiveContext();
     record.released = undefined;
+    const releasing = record.releasing;
+    record.releasing = undefined;
     store?.dispose();
     wf.registry.prune(now);
-    if (container === undefined && onCleanup === undefined) {
+    if (container === undefined && onCleanup === undefined && releasing === undefined) {
       this.notifyFinished(record, result);
       return result;
     }
-    return this.finishAsync(record, result, container, cleanupInfo);
+    return this.finishAsync(record, result, container, cleanupInfo, releasing);
   }
 
   private async finishAsync(
@@ -1276,8 +1285,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     result: RunResult,
     container: ArtifactContainer | undefined,
     info: RunInfo | undefined,
+    releasing: Promise<void> | undefined,
   ): Promise<RunResult> {
     const wf = record.workflow;
+    if (releasing !== undefined) await releasing;
     if (container !== undefined) await this.disposeContainer(record, container);
     const onCleanup = wf.options.onCleanup;
     if (onCleanup !== undefined && info !== undefined)

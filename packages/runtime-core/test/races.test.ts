@@ -58,4 +58,59 @@ describe("races between runs and the runtime's calls", () => {
     expect(results).toHaveLength(2);
     expect(h.runtime.listAllRuns().map((info) => info.status)).toEqual(["completed", "completed"]);
   });
+
+  for (const end of ["stop", "deregister", "abort"] as const) {
+    it(`${end}() resolves after the cleanups of run services a pause window released have finished`, async () => {
+      h = await harness();
+      const log: string[] = [];
+      const workflow: Workflow = {
+        id: "released",
+        triggers: { go: { event: "go", pipeline: "p" } },
+        services: [
+          {
+            id: "conn",
+            scope: "run",
+            factory: (ctx) => {
+              ctx.onCleanup(async () => {
+                log.push("cleanup started");
+                await tick(30);
+                log.push("cleanup finished");
+              });
+              return {};
+            },
+          },
+        ],
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "wait",
+                steps: [
+                  {
+                    id: "wait",
+                    action: async (ctx) => {
+                      await ctx.use((d) => d.require("conn"));
+                      (await pauseOf(ctx)).register({ event: "never" });
+                    },
+                  },
+                ],
+              },
+              { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+            ],
+          },
+        },
+      };
+      await h.runtime.register(workflow, { pauseWindowMs: 0 });
+      const parked = await h.runtime.invoke("released", "go", {});
+      expect(parked.ok && parked.value.status).toBe("paused");
+      expect(log).toEqual(["cleanup started"]);
+
+      if (end === "stop") await h.runtime.stop();
+      else if (end === "deregister") expect(await h.runtime.deregister("released")).toBe(true);
+      else await h.runtime.abort(parked.metadata.runId!);
+      log.push(`${end} resolved`);
+      await tick(50);
+      expect(log).toEqual(["cleanup started", "cleanup finished", `${end} resolved`]);
+    });
+  }
 });
