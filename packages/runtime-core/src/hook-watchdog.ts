@@ -73,6 +73,8 @@ export class HookWatchdog {
   private timerAt = Number.POSITIVE_INFINITY;
   /** Calls started and neither settled nor timed out. */
   private pending = 0;
+  /** `idle()` came while calls were pending (a hook an abort went on without): idle once they are done. */
+  private idleWhenDone = false;
 
   /**
    * Starts timing a call: `onTimeout` runs once, `timeoutMs` from now (a positive number no larger
@@ -96,13 +98,20 @@ export class HookWatchdog {
   settle(entry: PendingHook): boolean {
     if (entry.done) return false;
     entry.done = true;
-    this.pending--;
+    if (--this.pending === 0 && this.idleWhenDone) this.idle();
     return true;
   }
 
-  /** Clears the timer when no call is pending (the runtime stops); later calls arm it again. */
+  /**
+   * Clears the timer once no call is pending (the runtime stops): at once, or when the last
+   * pending call settles or times out. Later calls arm it again.
+   */
   idle(): void {
-    if (this.pending !== 0) return;
+    if (this.pending !== 0) {
+      this.idleWhenDone = true;
+      return;
+    }
+    this.idleWhenDone = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
@@ -136,6 +145,7 @@ export class HookWatchdog {
       }
       if (entry !== undefined && entry.deadline < next) next = entry.deadline;
     }
-    if (next !== Number.POSITIVE_INFINITY) this.arm(next, now);
+    if (this.pending === 0 && this.idleWhenDone) this.idle();
+    else if (next !== Number.POSITIVE_INFINITY) this.arm(next, now);
   };
 }

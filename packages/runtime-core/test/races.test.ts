@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { PauseService, RunResult, Workflow } from "../src/index.js";
 import { type Harness, harness, tick } from "./helpers.js";
+import { trackTimers } from "./reliability/support.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -111,6 +112,52 @@ describe("races between runs and the runtime's calls", () => {
       log.push(`${end} resolved`);
       await tick(50);
       expect(log).toEqual(["cleanup started", "cleanup finished", `${end} resolved`]);
+    });
+  }
+
+  for (const hook of ["onPrepare", "onResume"] as const) {
+    it(`an ${hook} an abort went on without, settling after stop(), leaves no timer behind`, async () => {
+      const timers = trackTimers();
+      try {
+        h = await harness();
+        const workflow: Workflow = {
+          id: "hooked",
+          triggers: { go: { event: "go", pipeline: "p" } },
+          pipelines: {
+            p: {
+              stages: [
+                {
+                  id: "wait",
+                  steps: [
+                    {
+                      id: "wait",
+                      action: async (ctx) => void (await pauseOf(ctx)).register({ event: "never" }),
+                    },
+                  ],
+                },
+                { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+              ],
+            },
+          },
+        };
+        // the hook settles 40 ms after it is called: after the abort and stop() below
+        await h.runtime.register(workflow, { [hook]: () => tick(40) });
+        let runId: string;
+        if (hook === "onResume") {
+          runId = (await h.runtime.invoke("hooked", "go", {})).metadata.runId!;
+          void h.runtime.resume(runId);
+        } else {
+          void h.runtime.invoke("hooked", "go", {});
+          runId = h.runtime.listAllRuns()[0]!.runId;
+        }
+        await tick(5);
+        await h.runtime.abort(runId);
+        await h.runtime.stop();
+        await tick(80);
+        expect(timers.pending).toBe(0);
+      } finally {
+        timers.uninstall();
+      }
     });
   }
 });
