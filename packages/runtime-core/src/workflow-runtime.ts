@@ -297,11 +297,21 @@ export class WorkflowRuntime implements RunContainerFactory {
       return drain === undefined ? Promise.resolve(false) : drain.decided.then(() => true);
     }
     const drain = this.removeWorkflow(wf);
-    this.draining.set(workflowId, drain);
+    // An earlier registration under this id may still be draining (registered again since): the
+    // entry covers both, so stop() waits for the runs of each.
+    const earlier = this.draining.get(workflowId);
+    const tracked: Drain =
+      earlier === undefined
+        ? drain
+        : {
+            decided: Promise.all([earlier.decided, drain.decided]).then(() => undefined),
+            done: Promise.all([earlier.done, drain.done]).then(() => true),
+          };
+    this.draining.set(workflowId, tracked);
     const forget = (): void => {
-      if (this.draining.get(workflowId) === drain) this.draining.delete(workflowId);
+      if (this.draining.get(workflowId) === tracked) this.draining.delete(workflowId);
     };
-    drain.done.then(forget, forget);
+    tracked.done.then(forget, forget);
     return drain.done;
   }
 

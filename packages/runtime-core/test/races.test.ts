@@ -160,4 +160,61 @@ describe("races between runs and the runtime's calls", () => {
       }
     });
   }
+
+  for (const again of [false, true]) {
+    it(`stop() disposes global services after the runs of an earlier deregister() have finished${again ? ", also when the workflow was registered and deregistered again in the same tick" : ""}`, async () => {
+      const log: string[] = [];
+      h = await harness({
+        services: [
+          {
+            id: "pool",
+            factory: (ctx) => {
+              ctx.onCleanup(() => void log.push("global pool disposed"));
+              return {};
+            },
+          },
+        ],
+      });
+      const workflow: Workflow = {
+        id: "again",
+        triggers: { go: { event: "go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    action: async (ctx) => {
+                      await ctx.use((d) => d.require("pool"));
+                      await tick(1_000);
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      };
+      const options = {
+        onComplete: async (result: RunResult) => {
+          await tick(20);
+          log.push(`onComplete ${result.ok && result.value.status}`);
+        },
+      };
+      await h.runtime.register(workflow, options);
+      const run = h.runtime.invoke("again", "go", {});
+      await tick(5);
+      void h.runtime.deregister("again");
+      if (again) {
+        void h.runtime.register(workflow, options);
+        void h.runtime.deregister("again");
+      }
+      await h.runtime.stop();
+      expect((await run).ok).toBe(true);
+      await tick(50);
+      expect(log).toEqual(["onComplete aborted", "global pool disposed"]);
+    });
+  }
 });
