@@ -82,6 +82,8 @@ interface HeldLaunch {
 interface Drain {
   readonly decided: Promise<void>;
   readonly done: Promise<boolean>;
+  /** When runs were already in their last hooks: resolves once the services, disposed after them, are. */
+  readonly disposedLater: Promise<void> | undefined;
 }
 
 /**
@@ -306,12 +308,17 @@ export class WorkflowRuntime implements RunContainerFactory {
         : {
             decided: Promise.all([earlier.decided, drain.decided]).then(() => undefined),
             done: Promise.all([earlier.done, drain.done]).then(() => true),
+            disposedLater:
+              earlier.disposedLater === undefined
+                ? drain.disposedLater
+                : Promise.all([earlier.disposedLater, drain.disposedLater]).then(() => undefined),
           };
     this.draining.set(workflowId, tracked);
     const forget = (): void => {
       if (this.draining.get(workflowId) === tracked) this.draining.delete(workflowId);
     };
-    tracked.done.then(forget, forget);
+    // kept until services disposed after runs' last hooks are too, so stop() waits for them
+    Promise.all([tracked.done, tracked.disposedLater]).then(forget, forget);
     return drain.done;
   }
 
@@ -338,24 +345,28 @@ export class WorkflowRuntime implements RunContainerFactory {
       finishing.push(record.whenFinished());
       this.abortRecord(record, "the workflow was deregistered");
     }
+    const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
     return {
       decided: Promise.all(deciding).then(() => undefined),
-      done: this.completeRemoval(wf, finishing, wrappingUp),
+      done,
+      // runs in their last hooks are not waited for (one may be the caller): the services go after them
+      disposedLater:
+        wrappingUp.length === 0
+          ? undefined
+          : Promise.all([done, ...wrappingUp]).then(() => this.disposeWorkflowScope(wf)),
     };
   }
 
   private async completeRemoval(
     wf: WorkflowRecord,
     finishing: Promise<RunResult>[],
-    wrappingUp: Promise<RunResult>[],
+    disposeNow: boolean,
   ): Promise<boolean> {
     await Promise.all(finishing);
     // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
     this.subscriptions.dropIdle();
     wf.pauseWindow.clear();
-    const dispose = (): Promise<void> => this.disposeWorkflowScope(wf);
-    if (wrappingUp.length === 0) await dispose();
-    else void Promise.all(wrappingUp).then(dispose);
+    if (disposeNow) await this.disposeWorkflowScope(wf);
     return true;
   }
 
@@ -578,6 +589,9 @@ export class WorkflowRuntime implements RunContainerFactory {
       void this.deregister(id);
       ours.push(this.draining.get(id)!);
     }
+    // services disposed after runs that were in their last hooks: the global ones go after them
+    for (const drain of [...earlier, ...ours])
+      if (drain.disposedLater !== undefined) later.push(drain.disposedLater);
     const decided = [...earlier, ...ours].map((drain) => drain.decided);
     this.stopDecided = Promise.all(decided).then(() => undefined);
     this.stopping = this.completeStop(

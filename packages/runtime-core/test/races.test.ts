@@ -217,4 +217,76 @@ describe("races between runs and the runtime's calls", () => {
       expect(log).toEqual(["onComplete aborted", "global pool disposed"]);
     });
   }
+
+  it("stop() while a run is in its onComplete disposes the workflow's services before the global ones, and leaves no timer behind", async () => {
+    const timers = trackTimers();
+    try {
+      const log: string[] = [];
+      h = await harness({
+        services: [
+          {
+            id: "pool",
+            factory: (ctx) => {
+              ctx.onCleanup(() => void log.push("global pool disposed"));
+              return {};
+            },
+          },
+        ],
+      });
+      const workflow: Workflow = {
+        id: "closing",
+        services: [
+          {
+            id: "repo",
+            factory: (ctx) => {
+              ctx.onCleanup(async () => {
+                await tick(10);
+                log.push("workflow repo disposed");
+              });
+              return {};
+            },
+          },
+        ],
+        triggers: { go: { event: "go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    action: async (ctx) => {
+                      await ctx.use((d) => d.require("pool"));
+                      await ctx.use((d) => d.require("repo"));
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      };
+      let inOnComplete!: () => void;
+      const entered = new Promise<void>((resolve) => {
+        inOnComplete = resolve;
+      });
+      await h.runtime.register(workflow, {
+        onComplete: async () => {
+          inOnComplete();
+          await tick(20);
+          log.push("onComplete done");
+        },
+      });
+      const run = h.runtime.invoke("closing", "go", {});
+      await entered;
+      await h.runtime.stop();
+      await run;
+      await tick(50);
+      expect(log).toEqual(["onComplete done", "workflow repo disposed", "global pool disposed"]);
+      expect(timers.pending).toBe(0);
+    } finally {
+      timers.uninstall();
+    }
+  });
 });
