@@ -132,6 +132,11 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly workflows = new Map<string, WorkflowRecord>();
   /** Unfinished runs by id (an IdMap: a run in and out of a `Map` per run is slow, see IdMap). */
   private readonly runs = new IdMap<RunRecord>();
+  /**
+   * Runs past bookkeeping (out of `runs`) whose run services' cleanups or `onCleanup` are still
+   * under way: `deregister()` and `stop()` dispose the services they may use only after them.
+   */
+  private readonly endingRuns = new Set<RunRecord>();
   private readonly subscriptions: BusSubscriptions;
   private readonly triggers: TriggerIndex;
   /** Event name → running runs that have waited on it: such events are buffered for them. */
@@ -345,6 +350,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       finishing.push(record.whenFinished());
       this.abortRecord(record, "the workflow was deregistered");
     }
+    for (const record of this.endingRuns) if (record.workflow === wf) wrappingUp.push(record.whenFinished());
     const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
     return {
       decided: Promise.all(deciding).then(() => undefined),
@@ -582,6 +588,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
     const later: Promise<unknown>[] = [];
     for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
+    for (const record of this.endingRuns) later.push(record.whenFinished());
     const earlier = [...this.draining.values()];
     for (const drain of earlier) later.push(drain.done);
     const ours: Drain[] = [];
@@ -1301,6 +1308,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.notifyFinished(record, result);
       return result;
     }
+    this.endingRuns.add(record);
     return this.finishAsync(record, result, container, cleanupInfo, releasing);
   }
 
@@ -1317,6 +1325,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const onCleanup = wf.options.onCleanup;
     if (onCleanup !== undefined && info !== undefined)
       await this.hookCalls.hook(record, "onCleanup", () => onCleanup(info));
+    this.endingRuns.delete(record);
     this.notifyFinished(record, result);
     return result;
   }

@@ -289,4 +289,88 @@ describe("races between runs and the runtime's calls", () => {
       timers.uninstall();
     }
   });
+
+  for (const end of ["stop", "deregister"] as const) {
+    for (const phase of ["run-service cleanups", "onCleanup"] as const) {
+      it(`${end}() during a run's ${phase} disposes the workflow's and global services only after them`, async () => {
+        const log: string[] = [];
+        h = await harness({
+          services: [
+            {
+              id: "pool",
+              factory: (ctx) => {
+                ctx.onCleanup(() => void log.push("global pool disposed"));
+                return {};
+              },
+            },
+          ],
+        });
+        let entered!: () => void;
+        const inPhase = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        const slowly = async (what: string) => {
+          entered();
+          await tick(20);
+          log.push(what);
+        };
+        const workflow: Workflow = {
+          id: "ending",
+          services: [
+            {
+              id: "repo",
+              factory: (ctx) => {
+                ctx.onCleanup(() => void log.push("workflow repo disposed"));
+                return {};
+              },
+            },
+            {
+              id: "conn",
+              scope: "run",
+              factory: (ctx) => {
+                if (phase !== "onCleanup") ctx.onCleanup(() => slowly("run conn disposed"));
+                return {};
+              },
+            },
+          ],
+          triggers: { go: { event: "go", pipeline: "p" } },
+          pipelines: {
+            p: {
+              stages: [
+                {
+                  id: "s",
+                  steps: [
+                    {
+                      id: "s",
+                      action: async (ctx) => {
+                        await ctx.use((d) => d.require("pool"));
+                        await ctx.use((d) => d.require("repo"));
+                        await ctx.use((d) => d.require("conn"));
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        };
+        await h.runtime.register(
+          workflow,
+          phase === "onCleanup" ? { onCleanup: () => slowly("onCleanup done") } : {},
+        );
+        const run = h.runtime.invoke("ending", "go", {});
+        await inPhase;
+        if (end === "stop") await h.runtime.stop();
+        else expect(await h.runtime.deregister("ending")).toBe(true);
+        expect((await run).ok).toBe(true);
+        await tick(40);
+        const last = phase === "onCleanup" ? "onCleanup done" : "run conn disposed";
+        expect(log).toEqual(
+          end === "stop"
+            ? [last, "workflow repo disposed", "global pool disposed"]
+            : [last, "workflow repo disposed"],
+        );
+      });
+    }
+  }
 });
