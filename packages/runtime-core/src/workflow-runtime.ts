@@ -451,6 +451,15 @@ export class WorkflowRuntime implements RunContainerFactory {
         triggerId,
       });
     }
+    // The trigger's map (host code) may have stopped the runtime or deregistered the workflow: the
+    // run would start after them, unseen by them.
+    if (this.stopped || this.workflows.get(workflowId) !== wf) {
+      store.dispose();
+      const refused = this.stopped
+        ? stoppedError("invoke")
+        : unknownWorkflowError(workflowId, this.listWorkflows());
+      return failedRun(refused, { workflowId, triggerId });
+    }
     const record = this.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
     record.store = store;
     return this.execute(record);

@@ -373,4 +373,51 @@ describe("races between runs and the runtime's calls", () => {
       });
     }
   }
+
+  for (const call of ["stop", "deregister"] as const) {
+    it(`invoke() whose trigger map calls ${call}() resolves refused instead of running after ${call}() resolved`, async () => {
+      h = await harness();
+      const log: string[] = [];
+      let ended: Promise<unknown> | undefined;
+      const workflow: Workflow = {
+        id: "mapped",
+        triggers: {
+          go: {
+            event: "go",
+            pipeline: "p",
+            map: (payload: object) => {
+              ended ??= call === "stop" ? h.runtime.stop() : h.runtime.deregister("mapped");
+              return { ...payload };
+            },
+          },
+        },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    action: async () => {
+                      await tick(10);
+                      log.push("step ran");
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      };
+      await h.runtime.register(workflow, { onComplete: () => void log.push("onComplete") });
+      const result = await h.runtime.invoke("mapped", "go", {});
+      await ended;
+      await tick(20);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error.code).toBe(call === "stop" ? "INVALID_STATE" : "NOT_FOUND");
+      expect(log).toEqual([]);
+      expect(h.storeRegistry.size).toBe(0);
+    });
+  }
 });
