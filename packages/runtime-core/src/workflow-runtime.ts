@@ -303,7 +303,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       const drain = this.draining.get(workflowId);
       return drain === undefined ? Promise.resolve(false) : drain.decided.then(() => true);
     }
-    const drain = this.removeWorkflow(wf);
+    const { drain, endRuns } = this.removeWorkflow(wf);
     // An earlier registration under this id may still be draining (registered again since): the
     // entry covers both, so stop() waits for the runs of each.
     const earlier = this.draining.get(workflowId);
@@ -324,22 +324,28 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
     // kept until services disposed after runs' last hooks are too, so stop() waits for them
     Promise.all([tracked.done, tracked.disposedLater]).then(forget, forget);
+    // Only now, with the drain where stop() finds it: dropping and aborting runs calls host code
+    // (onDispatch, a parked run's onComplete) that may call stop().
+    endRuns();
     return drain.done;
   }
 
-  /** Unhooks the workflow and aborts its runs now; the returned drain says when they are over. */
-  private removeWorkflow(wf: WorkflowRecord): Drain {
+  /**
+   * Unhooks the workflow and says when its runs will be over (the drain); `endRuns` then drops its
+   * queued runs and aborts the others.
+   */
+  private removeWorkflow(wf: WorkflowRecord): { drain: Drain; endRuns: () => void } {
     this.workflows.delete(wf.id);
     this.triggers.remove(wf);
-    for (const runId of wf.policy.close())
-      this.cancelQueuedRun(wf, runId, "the workflow was deregistered", true);
+    // in order: queued run ids to drop, and records to abort
+    const ending: Array<string | RunRecord> = wf.policy.close();
     const deciding: Promise<void>[] = [];
     const finishing: Promise<RunResult>[] = [];
     const wrappingUp: Promise<RunResult>[] = [];
     for (const record of this.runs.values()) {
       if (record.workflow !== wf) continue;
       if (record.status === "queued") {
-        this.cancelQueuedRun(wf, record.runId, "the workflow was deregistered", true);
+        ending.push(record.runId);
         continue;
       }
       if (record.finished) {
@@ -348,11 +354,11 @@ export class WorkflowRuntime implements RunContainerFactory {
       }
       deciding.push(record.whenDecided());
       finishing.push(record.whenFinished());
-      this.abortRecord(record, "the workflow was deregistered");
+      ending.push(record);
     }
     for (const record of this.endingRuns) if (record.workflow === wf) wrappingUp.push(record.whenFinished());
     const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
-    return {
+    const drain: Drain = {
       decided: Promise.all(deciding).then(() => undefined),
       done,
       // runs in their last hooks are not waited for (one may be the caller): the services go after them
@@ -361,6 +367,13 @@ export class WorkflowRuntime implements RunContainerFactory {
           ? undefined
           : Promise.all([done, ...wrappingUp]).then(() => this.disposeWorkflowScope(wf)),
     };
+    const endRuns = (): void => {
+      for (const run of ending) {
+        if (typeof run === "string") this.cancelQueuedRun(wf, run, "the workflow was deregistered", true);
+        else this.abortRecord(run, "the workflow was deregistered");
+      }
+    };
+    return { drain, endRuns };
   }
 
   private async completeRemoval(

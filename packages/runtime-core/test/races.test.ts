@@ -420,4 +420,65 @@ describe("races between runs and the runtime's calls", () => {
       expect(h.storeRegistry.size).toBe(0);
     });
   }
+
+  it("stop() called from an onComplete that deregister() runs at once waits for that deregistration's other runs", async () => {
+    const log: string[] = [];
+    h = await harness({
+      services: [
+        {
+          id: "pool",
+          factory: (ctx) => {
+            ctx.onCleanup(() => void log.push("global pool disposed"));
+            return {};
+          },
+        },
+      ],
+    });
+    const workflow: Workflow = {
+      id: "closing",
+      triggers: { go: { event: "go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "work",
+              steps: [
+                {
+                  id: "work",
+                  action: async (ctx) => {
+                    await ctx.use((d) => d.require("pool"));
+                    if (ctx.state().park) (await pauseOf(ctx)).register({ event: "never" });
+                    else await tick(1_000);
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    };
+    let stopped: Promise<void> | undefined;
+    await h.runtime.register(workflow, {
+      // the parked run's onComplete runs inside deregister(), before it aborts the running run
+      onComplete: async (result) => {
+        stopped ??= h.runtime.stop();
+        const which = result.ok && result.value.state.park ? "parked" : "running";
+        await tick(10);
+        log.push(`${which} run's onComplete done`);
+      },
+    });
+    await h.runtime.invoke("closing", "go", { park: true });
+    const running = h.runtime.invoke("closing", "go", {});
+    await tick(5);
+    await h.runtime.deregister("closing");
+    await stopped;
+    await running;
+    await tick(30);
+    expect(log).toEqual([
+      "parked run's onComplete done",
+      "running run's onComplete done",
+      "global pool disposed",
+    ]);
+  });
 });
