@@ -32,6 +32,8 @@ export class RunRecord {
   managed = false;
   /** Where the runtime's table of unfinished runs holds this run (see IdMap.insert). */
   slot = -1;
+  /** Where the runtime's table of runs past bookkeeping (in their last cleanups) holds it. */
+  endingSlot = -1;
   /** What the workflow's PipelineRegistry.adopt returned for this run. */
   registryHandle = -1;
   /** Initial state, kept only while queued. */

@@ -136,7 +136,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    * Runs past bookkeeping (out of `runs`) whose run services' cleanups or `onCleanup` are still
    * under way: `deregister()` and `stop()` dispose the services they may use only after them.
    */
-  private readonly endingRuns = new Set<RunRecord>();
+  private readonly endingRuns = new IdMap<RunRecord>();
   private readonly subscriptions: BusSubscriptions;
   private readonly triggers: TriggerIndex;
   /** Event name → running runs that have waited on it: such events are buffered for them. */
@@ -356,7 +356,8 @@ export class WorkflowRuntime implements RunContainerFactory {
       finishing.push(record.whenFinished());
       ending.push(record);
     }
-    for (const record of this.endingRuns) if (record.workflow === wf) wrappingUp.push(record.whenFinished());
+    for (const record of this.endingRuns.values())
+      if (record.workflow === wf) wrappingUp.push(record.whenFinished());
     const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
     const drain: Drain = {
       decided: Promise.all(deciding).then(() => undefined),
@@ -610,7 +611,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
     const later: Promise<unknown>[] = [];
     for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
-    for (const record of this.endingRuns) later.push(record.whenFinished());
+    for (const record of this.endingRuns.values()) later.push(record.whenFinished());
     const earlier = [...this.draining.values()];
     for (const drain of earlier) later.push(drain.done);
     const ours: Drain[] = [];
@@ -1330,7 +1331,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.notifyFinished(record, result);
       return result;
     }
-    this.endingRuns.add(record);
+    record.endingSlot = this.endingRuns.insert(record.runId, record);
     return this.finishAsync(record, result, container, cleanupInfo, releasing);
   }
 
@@ -1347,7 +1348,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const onCleanup = wf.options.onCleanup;
     if (onCleanup !== undefined && info !== undefined)
       await this.hookCalls.hook(record, "onCleanup", () => onCleanup(info));
-    this.endingRuns.delete(record);
+    this.endingRuns.removeAt(record.endingSlot);
     this.notifyFinished(record, result);
     return result;
   }
