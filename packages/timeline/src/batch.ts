@@ -299,17 +299,27 @@ const COLUMNS = [
 
 /**
  * Appends `batch` to `store`: through `store.appendBatch` when the store has it, else as
- * `store.append(batch.toEvents())`. Same outcome either way.
+ * `store.append` of the batch's rows as events (what `batch.toEvents()` gives). Same outcome either
+ * way: a row that throws when read is `INVALID_INPUT` naming `events[i]`, and a batch in plain
+ * columns (not a `TimelineBatch` instance, e.g. one that went through `postMessage`) is a batch.
  */
 export function appendTimelineBatch(store: TimelineStore, batch: TimelineBatch): Promise<void> {
   if (store.appendBatch !== undefined) return store.appendBatch(batch);
   try {
-    // a malformed batch is refused as the store would refuse it, before toEvents() reads its rows
+    // a malformed batch is refused as the store would refuse it, before its rows are read
     if (!(batch instanceof TimelineBatch) || !holdsRows(batch, batch.length)) validateTimelineBatch(batch);
-    return store.append(batch.toEvents());
+    return store.append(readRows(batch));
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** The rows of a batch as events, read from its columns (not its methods); see {@link readRow}. */
+function readRows(batch: TimelineBatch): TimelineEvent[] {
+  const length = batch.length;
+  const events: TimelineEvent[] = new Array(length);
+  for (let i = 0; i < length; i++) events[i] = readRow(batch, i);
+  return events;
 }
 
 /**

@@ -161,6 +161,34 @@ describe("TimelineBatch", () => {
     }
   });
 
+  it("appendTimelineBatch appends a batch in plain columns (a structured clone of a TimelineBatch) to a store without appendBatch", async () => {
+    const batch = new TimelineBatch();
+    batch.add(undefined, "r", "wf", 1, 1, "runtime", "run.started");
+    batch.add("given", "r", "wf", 2, 2, "logger", "log", "s", "t", "info", "hi", { n: 1 });
+    // what a batch becomes through postMessage: its columns and length, not the class
+    const plain = structuredClone(batch);
+    expect(plain).not.toBeInstanceOf(TimelineBatch);
+    const store = createReferenceStore();
+    await appendTimelineBatch(store, plain);
+    expect((await store.query()).events).toEqual([
+      { id: "r:1", runId: "r", workflowId: "wf", seq: 1, at: 1, source: "runtime", type: "run.started" },
+      {
+        id: "given",
+        runId: "r",
+        workflowId: "wf",
+        seq: 2,
+        at: 2,
+        source: "logger",
+        type: "log",
+        stage: "s",
+        step: "t",
+        level: "info",
+        message: "hi",
+        data: { n: 1 },
+      },
+    ]);
+  });
+
   it("appendTimelineBatch uses appendBatch when the store has it, append otherwise", async () => {
     for (const store of [createReferenceStore(), createReferenceStore({ batches: true })]) {
       const batch = new TimelineBatch();

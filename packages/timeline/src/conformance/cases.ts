@@ -74,6 +74,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
       "appendBatch rejects a TimelineBatch whose length is not a count of its rows with INVALID_INPUT",
       batchLengthCase,
     ],
+    [
+      "a batch whose row throws when read is rejected with INVALID_INPUT naming events[i]; nothing stored",
+      unreadableBatchCase,
+    ],
   ];
   if (factory.reopen !== undefined) {
     cases.push([
@@ -1318,4 +1322,35 @@ async function batchLengthCase(ctx: CaseContext): Promise<void> {
     );
   }
   await expectStored(store, [ev("r", 0, 1)], "no event of a batch with a bad length is stored");
+}
+
+// What reading a row of a batch throws is INVALID_INPUT naming the row (as validateTimelineBatch
+// says), through appendBatch or, for a store without it, appendTimelineBatch's own reading: the
+// runtime's writer splits a batch to keep the other runs' events only on that code.
+async function unreadableBatchCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const kept = [ev("r", 0, 1)];
+  await store.append(kept);
+  const unreadable: Array<[string, (batch: TimelineBatch) => void]> = [
+    [
+      "a derived id from a run id that cannot become a string (a symbol)",
+      (batch) => ((batch.runIds as unknown[])[1] = Symbol("run")),
+    ],
+    [
+      "a data column whose item throws when read",
+      (batch) =>
+        Object.defineProperty(batch.data, 1, {
+          get() {
+            throw new Error("column getter throws");
+          },
+        }),
+    ],
+  ];
+  for (const [label, spoil] of unreadable) {
+    const batch = new TimelineBatch();
+    for (let seq = 0; seq < 3; seq++) batch.add(undefined, "new", "wf", seq, 5 + seq, "runtime", "x");
+    spoil(batch);
+    await rejectsWith(() => appendTimelineBatch(store, batch), "INVALID_INPUT", ["events[1]"], label);
+  }
+  await expectStored(store, kept, "no event of a batch with an unreadable row is stored");
 }
