@@ -11,7 +11,7 @@ import {
   validateDeleteFilter,
 } from "@sluice/timeline";
 import { openTimelineDatabase } from "./open-database.js";
-import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS } from "./schema.js";
+import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimeline } from "./schema.js";
 import { recordsOf } from "./snapshot.js";
 
 /** Options of {@link createIndexedDBTimelineStore}. */
@@ -315,5 +315,17 @@ export async function createIndexedDBTimelineStore(
     );
   }
   const db = await openTimelineDatabase(factory, options.database);
+  // The name may be taken by another part of the app, at this version: writing into its stores
+  // and failing every query with a raw NotFoundError would be worse than refusing it here.
+  const foreign = notATimeline(db);
+  if (foreign !== undefined) {
+    db.close();
+    throw new SystemError(
+      "INVALID_STATE",
+      `createIndexedDBTimelineStore: database "${options.database}" is not a timeline database (${foreign}); ` +
+        "it holds other data, left untouched: use another database name",
+      { details: { database: options.database } },
+    );
+  }
   return new IndexedDBTimelineStore(db, options.database, factory, keyRange, durability);
 }

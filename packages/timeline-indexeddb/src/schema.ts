@@ -40,3 +40,18 @@ export function upgrade(
 ): void {
   for (let version = oldVersion; version < upgrades.length; version++) upgrades[version]!(db, transaction);
 }
+
+/**
+ * What keeps `db` (opened at the current version) from being a timeline database, or `undefined`
+ * when it is one: a database of the same name that another part of the app made at this version
+ * has no `events` store, or one of its own, without the indexes queries read.
+ */
+export function notATimeline(db: IDBDatabase): string | undefined {
+  if (!db.objectStoreNames.contains(EVENTS)) return `it has no "${EVENTS}" object store`;
+  const store = db.transaction(EVENTS, "readonly").objectStore(EVENTS);
+  if (store.keyPath !== "id") return `its "${EVENTS}" object store is not keyed by "id"`;
+  for (const index of [BY_RUN, BY_WORKFLOW, BY_TIME]) {
+    if (!store.indexNames.contains(index)) return `its "${EVENTS}" object store has no "${index}" index`;
+  }
+  return undefined;
+}

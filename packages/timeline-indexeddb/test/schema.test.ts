@@ -129,6 +129,25 @@ describe("schema", () => {
     db.close();
   });
 
+  it("refuses a database of the same name that another part of the app made, leaving it untouched", async () => {
+    const layouts: Array<[string, (db: IDBDatabase) => void]> = [
+      ["no events store", (db) => db.createObjectStore("settings")],
+      ["an events store of its own", (db) => db.createObjectStore(EVENTS, { keyPath: "id" })],
+    ];
+    for (const [label, layout] of layouts) {
+      const indexedDB = new IDBFactory();
+      (await openRaw(indexedDB, "app", INDEXEDDB_SCHEMA_VERSION, layout)).close();
+      const opening = createIndexedDBTimelineStore({ database: "app", indexedDB, IDBKeyRange });
+      await expect(opening, label).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_STATE"));
+      await expect(opening, label).rejects.toThrow(
+        /database "app" is not a timeline database.*use another database name/,
+      );
+      const db = await openRaw(indexedDB, "app");
+      expect(db.version, label).toBe(INDEXEDDB_SCHEMA_VERSION);
+      db.close();
+    }
+  });
+
   it("steps aside when another connection upgrades the database, and says so on the next call", async () => {
     const indexedDB = new IDBFactory();
     const store = await createIndexedDBTimelineStore({ database: "t", indexedDB, IDBKeyRange });
