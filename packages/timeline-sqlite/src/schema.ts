@@ -188,3 +188,23 @@ function schemaVersion(db: Database.Database, filename: string, target: number):
   }
   return found;
 }
+
+const HAS_EVENTS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'timeline_events'";
+
+/**
+ * Refuses a file that has a `user_version` but no `timeline_events` table, which every schema step
+ * leaves: it belongs to another application, which uses `user_version` for its own migrations
+ * (running ours on it would add our tables and move its version on). Call before {@link migrate}.
+ */
+export function refuseForeignFile(db: Database.Database, filename: string): void {
+  const found = db.pragma("user_version", { simple: true }) as number;
+  // a newer build's file may be laid out otherwise: `migrate` refuses it with its own message
+  if (found > 0 && found <= SQLITE_SCHEMA_VERSION && db.prepare(HAS_EVENTS_TABLE).get() === undefined) {
+    throw new SystemError(
+      "INVALID_STATE",
+      `createSqliteTimelineStore: "${filename}" is not a timeline file: its user_version is ${found} but it has ` +
+        "no timeline_events table (another application's database?); use another file, or a new one",
+      { details: { filename, found } },
+    );
+  }
+}

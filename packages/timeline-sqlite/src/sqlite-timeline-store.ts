@@ -14,7 +14,7 @@ import {
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
-import { migrate } from "./schema.js";
+import { migrate, refuseForeignFile } from "./schema.js";
 import { snapshotEvents } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
@@ -559,6 +559,8 @@ function openStore(filename: string): TimelineStore {
     throw storageFailed(`opening "${filename}"`, e);
   }
   try {
+    // before anything writes to the file, the journal mode included
+    refuseForeignFile(db, filename);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);

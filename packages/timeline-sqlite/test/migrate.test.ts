@@ -202,3 +202,31 @@ describe("upgrading schema 1 files", () => {
     db.close();
   });
 });
+
+describe("a file another application uses", () => {
+  it.each([1, 2, 3])(
+    "with user_version %i and no timeline tables is refused INVALID_STATE and left as it was",
+    async (version) => {
+      const filename = newFile();
+      const app = new Database(filename);
+      app.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
+      const journal = app.pragma("journal_mode", { simple: true });
+      app.pragma(`user_version = ${version}`);
+      app.close();
+      await expect(createSqliteTimelineStore({ filename })).rejects.toMatchObject({
+        code: "INVALID_STATE",
+        message: expect.stringContaining("is not a timeline file"),
+      });
+      const after = new Database(filename, { readonly: true });
+      const tables = (
+        after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+          name: string;
+        }[]
+      ).map((t) => t.name);
+      expect(tables).toEqual(["orders"]);
+      expect(after.pragma("user_version", { simple: true })).toBe(version);
+      expect(after.pragma("journal_mode", { simple: true })).toBe(journal);
+      after.close();
+    },
+  );
+});
