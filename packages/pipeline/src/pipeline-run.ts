@@ -61,6 +61,9 @@ function internalFault(thrown: unknown, context: string): SystemError {
     : new SystemError("INVALID_STATE", `${context}: ${describeThrown(thrown)}`, { cause: thrown });
 }
 
+/** What `readEndState` gives for a state store whose `get()` threw. */
+const UNREADABLE: unique symbol = Symbol("sluice.pipeline.unreadableState");
+
 function abortError(source: AbortSource): SystemError {
   return SystemError.is(source.reason)
     ? source.reason
@@ -350,10 +353,31 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   private abortedBeforeStart(): void {
     this.settled = true;
-    this.emit("run.aborted", undefined, undefined, undefined, this.reason as SystemError);
+    const state = this.readEndState();
+    if (state === UNREADABLE) {
+      this.emit("run.failed", undefined, undefined, undefined, this.endError);
+    } else {
+      this.emit("run.aborted", undefined, undefined, undefined, this.reason as SystemError);
+    }
     this.closed = true;
     this.detachExternal();
-    this.end(this.state.get() as S, undefined, undefined, undefined, undefined);
+    this.end(state === UNREADABLE ? undefined : state, undefined, undefined, undefined, undefined);
+  }
+
+  /**
+   * The state an aborted run ends with, read before its terminal event so that event tells how it
+   * really ended: a store whose `get()` throws (outside any step, where nothing else catches it)
+   * makes the run end `failed` with `INVALID_STATE` instead (what it threw as `cause`), and this
+   * returns `UNREADABLE` with `runStatus` and `endError` set accordingly.
+   */
+  private readEndState(): S | typeof UNREADABLE {
+    try {
+      return this.state.get() as S;
+    } catch (thrown) {
+      this.runStatus = "failed";
+      this.endError = internalFault(thrown, `pipeline "${this.pipeline.id}" run "${this.runId}"`);
+      return UNREADABLE;
+    }
   }
 
   /**
@@ -869,9 +893,12 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   private finishCompleted(): void {
     if (this.settled) return;
+    // Read before run.completed: a store that throws here fails the run (crash) instead, so the
+    // terminal event and the result agree.
+    const state = this.state.get() as S;
     this.runStatus = "completed";
     this.close("run.completed");
-    this.end(this.state.get() as S, undefined, undefined, undefined, undefined);
+    this.end(state, undefined, undefined, undefined, undefined);
     this.deliver();
   }
 
@@ -879,13 +906,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     if (this.settled) return;
     const requests = this.pauseRequests!;
     const nextStageId = this.pipeline.stages[nextStage]?.id ?? null;
-    this.runStatus = "paused";
-    this.close(
-      "run.paused",
-      stage.id,
-      undefined,
-      this.observer === undefined ? undefined : { nextStage: nextStageId, pause: requests.slice() },
-    );
+    // Built before run.paused: a store that throws here fails the run (crash) instead, so the
+    // terminal event and the result agree. run.paused, emitted next, takes the next seq.
     const state = this.state.get();
     const checkpoint = createCheckpoint(
       this.runId,
@@ -894,7 +916,14 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       state,
       this.event,
       requests,
-      this.seq,
+      this.seq + 1,
+    );
+    this.runStatus = "paused";
+    this.close(
+      "run.paused",
+      stage.id,
+      undefined,
+      this.observer === undefined ? undefined : { nextStage: nextStageId, pause: requests.slice() },
     );
     this.end(state as S, checkpoint, stage.id, undefined, undefined);
     this.deliver();
@@ -917,8 +946,10 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   private finishAborted(): void {
     if (this.settled) return;
     const stage = this.pipeline.stages[this.stageIndex];
-    this.close("run.aborted", stage?.id, this.reason as SystemError);
-    this.end(this.state.get() as S, undefined, stage?.id, this.stepId, undefined);
+    const state = this.readEndState();
+    if (state === UNREADABLE) this.close("run.failed", stage?.id, this.endError);
+    else this.close("run.aborted", stage?.id, this.reason as SystemError);
+    this.end(state === UNREADABLE ? undefined : state, undefined, stage?.id, this.stepId, undefined);
     // abort() comes from outside the run: an executeThen callback must not run inside its caller.
     if (this.onSettled !== undefined) queueMicrotask(() => this.deliver());
     else this.deliver();

@@ -321,6 +321,125 @@ describe("running a pipeline", () => {
     expect(!resumeResult.ok && resumeResult.error.message).toContain("store disposed");
   });
 
+  describe("a state store whose get() throws when the run ends: the run fails once, as it reports", () => {
+    /** A store that works until `broken` is set, then throws from get(). */
+    function breakable() {
+      const state = {
+        broken: false,
+        get: () => {
+          if (state.broken) throw new Error("store lost");
+          return {};
+        },
+        set: () => {},
+      };
+      return state;
+    }
+    const expectStoreFault = (result: Awaited<ReturnType<PipelineRun<PipelineState>["execute"]>>) => {
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error.code).toBe("INVALID_STATE");
+      expect(!result.ok && (result.error.cause as Error).message).toBe("store lost");
+    };
+
+    it("completing: run.failed, not run.completed followed by a failed result", async () => {
+      const state = breakable();
+      const observer = new RecordingObserver();
+      const pipeline = new Pipeline("p", {
+        stages: [{ id: "s", steps: [{ id: "x", action: () => void (state.broken = true) }] }],
+      });
+      expectStoreFault(await pipeline.start({ runId: "r", state, observer }).execute());
+      expect(observer.events.map((e) => e.type).slice(-1)).toEqual(["run.failed"]);
+    });
+
+    it("pausing: run.failed, not run.paused followed by a failed result", async () => {
+      const state = breakable();
+      const observer = new RecordingObserver();
+      const pipeline = new Pipeline("p", {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "x",
+                action: () => {
+                  run.requestPause({ event: "go" });
+                  state.broken = true;
+                },
+              },
+            ],
+          },
+          { id: "t", steps: [{ id: "y", action: () => undefined }] },
+        ],
+      });
+      const run = pipeline.start({ runId: "r", state, observer });
+      expectStoreFault(await run.execute());
+      expect(observer.events.map((e) => e.type).slice(-1)).toEqual(["run.failed"]);
+    });
+
+    it("aborted mid-step: abort() does not throw and execute() settles", async () => {
+      const state = breakable();
+      const observer = new RecordingObserver();
+      const started = deferred();
+      const pipeline = new Pipeline("p", {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "x",
+                action: () => {
+                  started.resolve();
+                  return new Promise(() => {});
+                },
+              },
+            ],
+          },
+        ],
+      });
+      const run = pipeline.start({ runId: "r", state, observer });
+      const outcome = run.execute();
+      await started.promise;
+      state.broken = true;
+      expect(() => run.abort()).not.toThrow();
+      const result = await Promise.race([outcome, new Promise((r) => setTimeout(() => r("pending"), 100))]);
+      expectStoreFault(result as never);
+      expect(
+        observer.events
+          .map((e) => e.type)
+          .filter((t) => t.startsWith("run."))
+          .slice(1),
+      ).toEqual(["run.failed"]);
+    });
+
+    it("aborted before execute(): execute() resolves instead of throwing", async () => {
+      const state = breakable();
+      const pipeline = new Pipeline("p", {
+        stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
+      });
+      const run = pipeline.start({ runId: "r", state });
+      run.abort();
+      state.broken = true;
+      let outcome: ReturnType<typeof run.execute> | undefined;
+      expect(() => {
+        outcome = run.execute();
+      }).not.toThrow();
+      expectStoreFault(await outcome!);
+    });
+
+    it("aborted before executeThen(): the callback is told, executeThen does not throw", async () => {
+      const state = breakable();
+      const pipeline = new Pipeline("p", {
+        stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
+      });
+      const run = pipeline.start({ runId: "r", state });
+      run.abort();
+      state.broken = true;
+      const told = deferred<string>();
+      expect(() => run.executeThen((ended) => told.resolve(ended.status), undefined)).not.toThrow();
+      expect(await told.promise).toBe("failed");
+      expectStoreFault(run.result!);
+    });
+  });
+
   it("rejects bad run options with INVALID_INPUT", () => {
     const pipeline = new Pipeline("p", {
       stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
