@@ -667,8 +667,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       if (this.settled || source.aborted) return abortError(source);
       const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
       let error: SystemError;
+      const ctx = new RunStepContext(this, stage, step, attempt, link ?? source);
       try {
-        let out = step.action(new RunStepContext(this, stage, step, attempt, link ?? source));
+        let out = step.action(ctx);
         if (isThenable(out)) {
           out =
             link === undefined || timeoutMs === undefined
@@ -692,10 +693,11 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       } catch (thrown) {
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
-        error =
-          link?.signal.aborted && thrown === link.signal.reason && SystemError.is(thrown, "TIMEOUT")
-            ? thrown
-            : this.stepError(stage, step, attempt, thrown);
+        if (link?.signal.aborted && thrown === link.signal.reason && SystemError.is(thrown, "TIMEOUT")) {
+          // timed out: the attempt may still run, but nothing it does later is the run's any more
+          ctx.abandoned = true;
+          error = thrown;
+        } else error = this.stepError(stage, step, attempt, thrown);
       } finally {
         link?.dispose();
       }

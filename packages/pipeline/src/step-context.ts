@@ -10,6 +10,12 @@ import type { StepContext, StepLogger, UseDependencyContext } from "./types.js";
  * so logging allocates nothing either.
  */
 export class RunStepContext<S extends object> implements StepContext<S>, StepLogger {
+  /**
+   * Set once the engine has given up on this attempt (it timed out): whatever it logs later would
+   * land among the events of the next attempt or stage, so it is dropped, like its late result.
+   */
+  abandoned = false;
+
   constructor(
     private readonly scope: RunScope<S>,
     private readonly stageDef: CompiledStage<S>,
@@ -47,19 +53,23 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
   }
 
   debug(message: string, data?: unknown): void {
-    this.scope.log("debug", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (!this.abandoned)
+      this.scope.log("debug", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   info(message: string, data?: unknown): void {
-    this.scope.log("info", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (!this.abandoned)
+      this.scope.log("info", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   warn(message: string, data?: unknown): void {
-    this.scope.log("warn", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (!this.abandoned)
+      this.scope.log("warn", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   error(message: string, data?: unknown): void {
-    this.scope.log("error", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (!this.abandoned)
+      this.scope.log("error", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   state(): Readonly<S> {

@@ -238,6 +238,43 @@ describe("timeouts", () => {
     expect(state.get()).toEqual({ from: "second attempt" });
   });
 
+  it("drops the later logs of a timed-out attempt: they would land in the next attempt or stage", async () => {
+    const observer = new RecordingObserver();
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              timeoutMs: 20,
+              retry: { attempts: 2 },
+              action: async (ctx) => {
+                ctx.logger.info(`attempt ${ctx.attempt} starts`);
+                if (ctx.attempt === 1) {
+                  ctx.signal.addEventListener("abort", () => ctx.logger.warn("attempt 1 timed out"));
+                  await new Promise((r) => setTimeout(r, 40));
+                  ctx.logger.info("attempt 1, late");
+                  return { from: "late first attempt" };
+                }
+                return { from: "second attempt" };
+              },
+            },
+          ],
+        },
+        { id: "t", steps: [{ id: "y", action: () => new Promise((r) => setTimeout(r, 60)) }] },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(observer.events.filter((e) => e.type === "log").map((e) => e.message)).toEqual([
+      "attempt 1 starts",
+      "attempt 1 timed out", // while it times out, before step.retried: still its own
+      "attempt 2 starts",
+    ]);
+    expect(observer.events.map((e) => e.seq)).toEqual(observer.events.map((_, i) => i + 1));
+  });
+
   it("lets a step that finishes in time complete normally", async () => {
     const pipeline = new Pipeline<PipelineState>("p", {
       stages: [{ id: "s", steps: [{ id: "x", timeoutMs: 1000, action: async () => ({ done: true }) }] }],
