@@ -56,7 +56,10 @@ export interface PauseSink {
 export interface PauseHandle {
   /** The registration's id. */
   readonly id: string;
-  /** Withdraws this registration (no-op when already withdrawn or released). */
+  /**
+   * Withdraws this registration (no-op when already withdrawn or released, even if a later
+   * registration now has the same id).
+   */
   cancel(): void;
 }
 
@@ -197,8 +200,14 @@ export class PauseService {
     if (timeoutPatchCopy !== undefined) request.timeoutPatch = timeoutPatchCopy;
     Object.freeze(request);
     this.#sink.requestPause(request);
-    this.#entries.set(requestId, { request, patch });
-    return Object.freeze({ id: requestId, cancel: () => this.cancel(requestId) });
+    const entry: Entry = { request, patch };
+    this.#entries.set(requestId, entry);
+    // Only while this very registration is held: once it has been cancelled or released, its id
+    // may belong to a later registration (the next stage's, say), which this handle must not touch.
+    const cancel = (): void => {
+      if (this.#entries.get(requestId) === entry) this.cancel(requestId);
+    };
+    return Object.freeze({ id: requestId, cancel });
   }
 
   /**

@@ -106,6 +106,28 @@ describe("PauseService", () => {
     expect(sink.requests.map((r) => r.id)).toEqual(["someone-else"]);
   });
 
+  it("a handle cancels only its own registration: once withdrawn or released, never a later one with the same id", () => {
+    const { sink, service } = setup();
+    // cancelled, then the id registered again: cancelling the old handle twice leaves the new one
+    const first = service.register({ event: "a", id: "approval" });
+    first.cancel();
+    const second = service.register({ event: "b", id: "approval", patch: () => ({ second: true }) });
+    first.cancel();
+    expect(sink.requests.map((r) => r.event)).toEqual(["b"]);
+    expect(service.pending().map((r) => r.event)).toEqual(["b"]);
+    expect(service.patchMapper("approval")?.({})).toEqual({ second: true });
+    // released as the runtime does once the run paused, then the next stage reuses the id
+    service.release();
+    sink.requests = [];
+    const third = service.register({ event: "c", id: "approval" });
+    second.cancel();
+    expect(sink.requests.map((r) => r.event)).toEqual(["c"]);
+    expect(service.pending().map((r) => r.event)).toEqual(["c"]);
+    third.cancel();
+    expect(sink.requests).toEqual([]);
+    expect(service.pending()).toEqual([]);
+  });
+
   it("release() forgets registrations without withdrawing them", () => {
     const { sink, service } = setup();
     service.register({ event: "a", patch: () => ({}) });

@@ -149,3 +149,48 @@ describe("pause edge cases", () => {
     expect(h.runtime.checkpoint(runId)?.state).toEqual({ n: 1 });
   });
 });
+
+describe("a pause handle kept past its pause", () => {
+  it("cancelling it in a later stage does not withdraw that stage's wait with the same id", async () => {
+    h = await harness();
+    let first: { cancel(): void } | undefined;
+    const wf: Workflow = {
+      id: "w",
+      triggers: { go: { event: "w.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "a",
+              steps: [
+                {
+                  id: "a",
+                  action: async (ctx) => void (first = (await pauseOf(ctx)).register({ id: "approval" })),
+                },
+              ],
+            },
+            {
+              id: "b",
+              steps: [
+                {
+                  id: "b",
+                  action: async (ctx) => {
+                    (await pauseOf(ctx)).register({ id: "approval" });
+                    first!.cancel(); // the first wait was resumed long ago: nothing to withdraw
+                  },
+                },
+              ],
+            },
+            { id: "c", steps: [{ id: "c", action: () => ({ reachedC: true }) }] },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(wf);
+    const paused = await h.runtime.invoke("w", "go", {});
+    expect(paused.ok && paused.value.status).toBe("paused");
+    const again = await h.runtime.resume(paused.metadata.runId!, {});
+    expect(again.ok && again.value.status).toBe("paused");
+    expect(h.runtime.checkpoint(paused.metadata.runId!)?.nextStageId).toBe("c");
+  });
+});
