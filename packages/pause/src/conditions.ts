@@ -160,15 +160,17 @@ function kind(value: unknown): string {
   return typeof value;
 }
 
-/** Checks a conditions list, throwing `code` with a message naming `${path}[i].field`. @internal */
-export function checkConditions(
-  conditions: unknown,
-  path: string,
-  code: ErrorCode,
-): asserts conditions is Condition[] {
+/**
+ * Checks a conditions list, throwing `code` with a message naming `${path}[i].field`, and returns
+ * a frozen, plain copy of it (unknown keys left out, `-0` as `0`, as JSON gives it back). Each
+ * element and field is read once: a getter or proxy cannot pass the checks and then give the copy
+ * something else. @internal
+ */
+export function readConditions(conditions: unknown, path: string, code: ErrorCode): Condition[] {
   if (!Array.isArray(conditions)) {
     fail(code, `${path}: must be an array of conditions (got ${kind(conditions)})`, path);
   }
+  const copies: Condition[] = [];
   for (let i = 0; i < conditions.length; i++) {
     const at = `${path}[${i}]`;
     const condition: unknown = conditions[i];
@@ -219,7 +221,16 @@ export function checkConditions(
         `${at}.value`,
       );
     }
+    copies.push(
+      Object.freeze(
+        op === "exists"
+          ? { path: conditionPath, op }
+          : // JSON writes -0 as 0: keep it as 0 so the checkpoint reads back the same
+            { path: conditionPath, op: op as ConditionOperator, value: value === 0 ? 0 : value },
+      ),
+    );
   }
+  return Object.freeze(copies) as Condition[];
 }
 
 /**
@@ -234,16 +245,5 @@ export function validateConditions(
   conditions: unknown,
   path = "conditions",
 ): asserts conditions is Condition[] {
-  checkConditions(conditions, path, "INVALID_DEFINITION");
-}
-
-/** A frozen, plain copy of validated conditions. @internal */
-export function copyConditions(conditions: readonly Condition[]): Condition[] {
-  return Object.freeze(
-    conditions.map((c) =>
-      Object.freeze(
-        c.op === "exists" ? { path: c.path, op: c.op } : { path: c.path, op: c.op, value: c.value },
-      ),
-    ),
-  ) as Condition[];
+  readConditions(conditions, path, "INVALID_DEFINITION");
 }

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { type Condition, checkConditions, copyConditions, matchesConditions } from "./conditions.js";
+import { type Condition, matchesConditions, readConditions } from "./conditions.js";
 import { copyJsonObject } from "./json-value.js";
 
 /** What a step passes to {@link PauseService.register}. */
@@ -162,8 +162,10 @@ export class PauseService {
         `"${BUS_WILDCARD}" is the event bus's wildcard and cannot be waited on (it is never emitted); name the event that should resume the run`,
       );
     }
-    if (conditions !== undefined)
-      checkConditions(conditions, "pause.register: registration.conditions", "INVALID_INPUT");
+    const conditionsCopy =
+      conditions === undefined
+        ? undefined
+        : readConditions(conditions, "pause.register: registration.conditions", "INVALID_INPUT");
     if (patch !== undefined && typeof patch !== "function") {
       throw invalid("registration.patch", "must be a function (payload) => patch");
     }
@@ -192,7 +194,7 @@ export class PauseService {
     }
     const request: PauseRequestData = { id: requestId };
     if (event !== undefined) request.event = event;
-    if (conditions !== undefined && conditions.length > 0) request.conditions = copyConditions(conditions);
+    if (conditionsCopy !== undefined && conditionsCopy.length > 0) request.conditions = conditionsCopy;
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
       request.deadline = this.#now() + timeoutMs;

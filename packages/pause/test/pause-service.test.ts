@@ -317,6 +317,45 @@ describe("PauseService keeps registrations JSON-safe for checkpoints", () => {
     expect(Object.hasOwn(kept, "skipped")).toBe(false);
   });
 
+  it("reads each condition field once: a getter cannot pass the checks and then answer otherwise", () => {
+    const { sink, service } = setup();
+    const twoFaced = (first: unknown, then: unknown) => {
+      let reads = 0;
+      return () => (reads++ === 0 ? first : then);
+    };
+    const value = twoFaced(1, Number.NaN);
+    const path = twoFaced("n", "__proto__.polluted");
+    const op = twoFaced("==", "=");
+    service.register({
+      event: "e",
+      conditions: [
+        {
+          get path() {
+            return path() as string;
+          },
+          get op() {
+            return op() as "==";
+          },
+          get value() {
+            return value();
+          },
+        },
+      ],
+    });
+    const kept = sink.requests[0]!;
+    expect(kept.conditions).toEqual([{ path: "n", op: "==", value: 1 }]);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(kept);
+    expect(matchPauseRequest(kept, "e", { n: 1 })).toBe(true);
+  });
+
+  it("keeps a condition value of -0 as 0, as a JSON round trip gives it back", () => {
+    const { sink, service } = setup();
+    service.register({ event: "e", conditions: [{ path: "n", op: ">=", value: -0 }] });
+    const kept = sink.requests[0]!;
+    expect(Object.is(kept.conditions![0]!.value, 0)).toBe(true);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(kept);
+  });
+
   it('refuses to wait on the bus wildcard "*"', () => {
     expect(failure({ event: "*" }).message).toMatch(
       /registration\.event "\*" is the event bus's wildcard and cannot be waited on/,
