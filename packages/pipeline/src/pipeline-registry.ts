@@ -246,8 +246,16 @@ export class PipelineRegistry {
    * arrived, which is `updatedAt` order while the clocks stamping them agree (see FinishedRuns).
    *
    * @returns how many runs were dropped.
+   * @throws SystemError `INVALID_INPUT` when `now` is not a finite number.
    */
   prune(now: number = Date.now()): number {
+    // NaN (or Infinity) as the cutoff would make every finished run look expired
+    if (typeof now !== "number" || !Number.isFinite(now)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `PipelineRegistry "${this.workflowId}": prune(now): "now" must be a finite number of epoch ms, or left out for Date.now() (got ${describeValue(now)})`,
+      );
+    }
     const dropped = this.trim();
     const maxAgeMs = this.maxAgeMs;
     return maxAgeMs === undefined ? dropped : dropped + this.finished.dropOlderThan(now - maxAgeMs);

@@ -233,6 +233,42 @@ describe("PipelineRegistry", () => {
   });
 });
 
+describe("PipelineRegistry retention at its edges", () => {
+  it("refuses a prune time that is not a finite number instead of dropping every finished run", () => {
+    const registry = new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: 60_000 } });
+    registry.set(info("done", "completed", 1000));
+    registry.set(info("live", "running", 1000));
+    for (const now of [Number.NaN, "soon", Number.POSITIVE_INFINITY]) {
+      let thrown: unknown;
+      try {
+        registry.prune(now as number);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(SystemError.is(thrown, "INVALID_INPUT"), String(now)).toBe(true);
+      expect((thrown as Error).message).toMatch(/prune\(now\): "now" must be a finite number of epoch ms/);
+      expect(registry.has("done")).toBe(true);
+    }
+    expect(registry.prune(1000 + 60_000)).toBe(0);
+    expect(registry.prune(1000 + 60_001)).toBe(1);
+    expect(registry.list().map((r) => r.runId)).toEqual(["live"]);
+  });
+
+  it("keeps no finished run with maxFinished 0, and drops only runs older than now with maxAgeMs 0", () => {
+    const none = new PipelineRegistry({ workflowId: "w", retention: { maxFinished: 0 } });
+    none.set(info("a", "running"));
+    expect(none.update("a", { status: "completed" })?.status).toBe("completed");
+    expect(none.size).toBe(0);
+    none.set(info("b", "failed"));
+    expect(none.has("b")).toBe(false);
+    const fresh = new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: 0 } });
+    fresh.set(info("old", "completed", 999));
+    fresh.set(info("now", "completed", 1000));
+    expect(fresh.prune(1000)).toBe(1);
+    expect(fresh.list().map((r) => r.runId)).toEqual(["now"]);
+  });
+});
+
 describe("PipelineRegistry stamps", () => {
   it("refuses a run whose startedAt or updatedAt is not a finite number (retention by age could not order it)", () => {
     const registry = new PipelineRegistry({ workflowId: "w", retention: { maxAgeMs: 50 } });
