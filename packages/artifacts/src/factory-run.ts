@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import { runCleanups } from "./cleanups.js";
 import { disposedError } from "./errors.js";
 import { FactoryContext } from "./factory-context.js";
@@ -108,12 +108,4 @@ function runAttempt(record: ArtifactRecord, ctx: FactoryContext): unknown {
       },
     );
   });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }

@@ -111,12 +111,3 @@ export function withTimeout<T>(
     );
   });
 }
-
-/** @internal True for anything `await` would wait on. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}

@@ -1,12 +1,5 @@
-import { describeThrown, err, isPlainObject, ok, SystemError } from "@sluice/errors";
-import {
-  type AbortSource,
-  isThenable,
-  LinkedAbort,
-  MAX_TIMER_MS,
-  sleep,
-  withTimeout,
-} from "./abort-timing.js";
+import { describeThrown, err, isPlainObject, isThenable, ok, SystemError } from "@sluice/errors";
+import { type AbortSource, LinkedAbort, MAX_TIMER_MS, sleep, withTimeout } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
 import { RunScope } from "./run-scope.js";

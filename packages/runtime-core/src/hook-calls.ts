@@ -1,6 +1,6 @@
-import { SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import { runPrepareHook } from "./hook-context.js";
-import { hookTimedOut, isThenable, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
+import { hookTimedOut, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 

@@ -1,6 +1,6 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { describeThrown, isThenable, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
-import { hookTimedOut, isThenable, lateHookFailure, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
+import { hookTimedOut, lateHookFailure, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
 import type { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 import type { PrepareContext, RunState } from "./types.js";

@@ -11,15 +11,6 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
 /** The hooks a time limit applies to (`onDispatch` is synchronous). */
 export type TimedHook = "onPrepare" | "onComplete" | "onResume" | "onCleanup";
 
-/** True for a value `await` would wait on. Reading `then` may throw (a hostile object): the caller catches it. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
-
 /**
  * Waits for `work` at most `timeoutMs` (timed by `watchdog`), through callbacks rather than a
  * promise of its own (a hook call then costs its caller's one promise, no more): exactly one of
