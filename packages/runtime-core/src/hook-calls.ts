@@ -1,6 +1,6 @@
-import { isThenable, SystemError } from "@sluice/errors";
+import { isThenable, type SystemError } from "@sluice/errors";
 import { runPrepareHook } from "./hook-context.js";
-import { hookTimedOut, lateHookFailure, type TimedHook, timeHook } from "./hook-time-limit.js";
+import { hookFailed, hookTimedOut, type TimedHook, timeHook } from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 
@@ -24,40 +24,12 @@ export class HookCalls {
    */
   hook(record: RunRecord, name: Exclude<TimedHook, "onPrepare">, call: () => unknown): Promise<void> {
     const wf = record.workflow;
-    const threw = (error: unknown) =>
-      this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": ${name} threw`));
-    let returned: unknown;
-    try {
-      returned = call();
-      if (!isThenable(returned)) return SETTLED;
-    } catch (error) {
-      threw(error);
-      return SETTLED;
-    }
-    return new Promise<void>((resolve) => {
-      try {
-        timeHook(
-          returned as PromiseLike<unknown>,
-          wf.hookTimeoutMs,
-          this.watchdog,
-          () => {
-            this.report(hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs));
-            resolve();
-          },
-          () => resolve(),
-          (error, late) => {
-            if (late) this.report(lateHookFailure(wf.id, name, error));
-            else {
-              threw(error);
-              resolve();
-            }
-          },
-        );
-      } catch (error) {
-        threw(error);
-        resolve();
-      }
-    });
+    return this.waitFor(
+      call,
+      wf.hookTimeoutMs,
+      () => hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs),
+      (error, late) => hookFailed(wf.id, name, error, late),
+    );
   }
 
   /** `onPrepare` of `record`'s workflow: resolves the error that fails the run (see `runPrepareHook`). */
@@ -67,20 +39,41 @@ export class HookCalls {
 
   /**
    * Disposes services, waiting for their cleanups at most `timeoutMs`: one that never settles must
-   * not hold a run's end, `deregister()` or `stop()`. A failure is reported `FACTORY_FAILED` with
-   * the message `failed` (also after the limit), running out of time as `timedOut()`.
+   * not hold a run's end, `deregister()` or `stop()`. A failure is reported as `failed(error)` (also
+   * after the limit), running out of time as `timedOut()`.
    */
   dispose(
     services: { dispose(): Promise<void> },
     timeoutMs: number,
-    failed: string,
+    failed: (error: unknown) => SystemError,
     timedOut: () => SystemError,
   ): Promise<void> {
+    return this.waitFor(() => services.dispose(), timeoutMs, timedOut, failed);
+  }
+
+  /**
+   * Calls `start` (host code) and waits for what it returns, at most `timeoutMs`. Never rejects: a
+   * throw or rejection is reported as `failed(error, late)` (`late` after the limit), running out
+   * of time as `timedOut()`; the messages are only built then.
+   */
+  private waitFor(
+    start: () => unknown,
+    timeoutMs: number,
+    timedOut: () => SystemError,
+    failed: (error: unknown, late: boolean) => SystemError,
+  ): Promise<void> {
+    let work: unknown;
+    try {
+      work = start();
+      if (!isThenable(work)) return SETTLED;
+    } catch (error) {
+      this.report(failed(error, false));
+      return SETTLED;
+    }
     return new Promise<void>((resolve) => {
-      const fail = (error: unknown) => this.report(SystemError.from(error, "FACTORY_FAILED", failed));
       try {
         timeHook(
-          services.dispose(),
+          work as PromiseLike<unknown>,
           timeoutMs,
           this.watchdog,
           () => {
@@ -89,12 +82,12 @@ export class HookCalls {
           },
           () => resolve(),
           (error, late) => {
-            fail(error);
+            this.report(failed(error, late));
             if (!late) resolve();
           },
         );
       } catch (error) {
-        fail(error);
+        this.report(failed(error, false));
         resolve();
       }
     });

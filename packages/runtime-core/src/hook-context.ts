@@ -1,6 +1,6 @@
 import { describeThrown, isThenable, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
-import { hookTimedOut, lateHookFailure, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
+import { hookFailed, hookTimedOut, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
 import type { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 import type { PrepareContext, RunState } from "./types.js";
@@ -47,8 +47,8 @@ export async function runPrepareHook(
   try {
     let patch: unknown = hook(hookContext(record));
     if (isThenable(patch)) {
-      const settled = await settleWithin(patch, wf.hookTimeoutMs, watchdog, (late) =>
-        report(lateHookFailure(wf.id, "onPrepare", late)),
+      const settled = await settleWithin(patch, wf.hookTimeoutMs, watchdog, (error) =>
+        report(hookFailed(wf.id, "onPrepare", error, true)),
       );
       if (settled === TIMED_OUT) {
         const timedOut = hookTimedOut(wf.id, record.runId, "onPrepare", wf.hookTimeoutMs);

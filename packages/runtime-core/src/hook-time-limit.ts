@@ -85,13 +85,13 @@ export function hookTimedOut(
   );
 }
 
-/** The `HOOK_FAILED` report for hook `hook` that failed with `error` after its time limit had passed. */
-export function lateHookFailure(workflowId: string, hook: TimedHook, error: unknown): SystemError {
-  return SystemError.from(
-    error,
-    "HOOK_FAILED",
-    `workflow "${workflowId}": ${hook} threw after its time limit`,
-  );
+/**
+ * The `HOOK_FAILED` report for hook `hook` that threw or rejected with `error`; `late` when that
+ * came after its time limit had passed (and `TIMEOUT` had been reported).
+ */
+export function hookFailed(workflowId: string, hook: TimedHook, error: unknown, late: boolean): SystemError {
+  const context = `workflow "${workflowId}": ${hook} threw${late ? " after its time limit" : ""}`;
+  return SystemError.from(error, "HOOK_FAILED", context);
 }
 
 /**

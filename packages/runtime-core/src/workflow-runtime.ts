@@ -394,7 +394,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     return this.hookCalls.dispose(
       wf.scope,
       wf.hookTimeoutMs,
-      `disposing workflow "${wf.id}" services failed`,
+      (error) => SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${wf.id}" services failed`),
       () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs),
     );
   }
@@ -651,8 +651,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.subscriptions.dropIdle();
     await this.writer?.close();
     const limit = this.hookTimeoutMs;
-    await this.hookCalls.dispose(this.container, limit, "disposing global services failed", () =>
-      globalCleanupsTimedOut(limit),
+    await this.hookCalls.dispose(
+      this.container,
+      limit,
+      (error) => SystemError.from(error, "FACTORY_FAILED", "disposing global services failed"),
+      () => globalCleanupsTimedOut(limit),
     );
     // every run has ended and the global services are disposed, so nothing is timed any more
     this.hookCalls.idle();
@@ -1096,10 +1099,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
-    const failed = `disposing run ${record.runId} services failed`;
     const wf = record.workflow;
-    return this.hookCalls.dispose(container, wf.hookTimeoutMs, failed, () =>
-      cleanupsTimedOut(wf.id, wf.hookTimeoutMs, record.runId),
+    return this.hookCalls.dispose(
+      container,
+      wf.hookTimeoutMs,
+      (error) => SystemError.from(error, "FACTORY_FAILED", `disposing run ${record.runId} services failed`),
+      () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs, record.runId),
     );
   }
 
