@@ -1041,15 +1041,14 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.parkedWaits.update(record, record.waits, true);
     const store = record.store!;
     const buffered = this.resumeEvents.takeBuffered(record);
-    let result: Promise<RunResult> | RunResult;
     // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
     // went on from this pause without us, so this call reports the pause and leaves it alone.
-    if (record.status !== "paused")
-      result = ok({ status: "paused", state: store.get() }, resultMetadata(record));
-    else if (buffered !== undefined) result = this.resumeRun(record, buffered);
+    const stillPaused = record.status === "paused";
+    let result: Promise<RunResult> | RunResult;
+    if (stillPaused && buffered !== undefined) result = this.resumeRun(record, buffered);
     else {
       result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
-      this.park(record);
+      if (stillPaused) this.park(record);
     }
     // The slot goes back only now: the queued run it starts may run its first steps at once, and
     // an event they emit must find this run parked (before, it was neither buffered nor parked).
