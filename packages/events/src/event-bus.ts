@@ -1,4 +1,4 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { printFault, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
 
 /** A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`. */
@@ -91,14 +91,8 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
     try {
       onError(error, type, payload);
     } catch (reportError) {
-      const what = `[sluice/events] onError threw while reporting a "${type}" handler error:`;
-      try {
-        console.error(what, reportError);
-      } catch {
-        // console.error inspects the value, and that can throw too (a getter on an Error-like
-        // value; the default onError fails the same way): a description cannot throw
-        console.error(`${what} ${describeThrown(reportError)}`);
-      }
+      // (the default onError's console.error can throw on such a value too: printFault cannot)
+      printFault(`[sluice/events] onError threw while reporting a "${type}" handler error:`, reportError);
     }
   };
 

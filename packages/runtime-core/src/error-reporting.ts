@@ -1,4 +1,4 @@
-import { describeThrown, type SystemError } from "@sluice/errors";
+import { printFault, type SystemError } from "@sluice/errors";
 
 function toConsole(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
@@ -18,13 +18,7 @@ export function createReporter(
     try {
       onError(error);
     } catch (fault) {
-      const what = `while reporting ${error.code}: ${error.message}`;
-      try {
-        console.error(`[sluice] options.onError threw ${what}`, fault);
-      } catch {
-        // console.error inspects the value, and that can throw too (a getter on an Error-like value)
-        console.error(`[sluice] options.onError threw ${describeThrown(fault)} ${what}`);
-      }
+      printFault(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
     }
   };
 }

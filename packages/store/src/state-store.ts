@@ -1,4 +1,4 @@
-import { describeThrown, isPlainObject, SystemError } from "@sluice/errors";
+import { isPlainObject, printFault, SystemError } from "@sluice/errors";
 import { describe, isUnsafeKey } from "./safe-assign.js";
 
 /**
@@ -237,13 +237,8 @@ class Store<S extends object> implements StateStore<S> {
         try {
           this.#onError(error);
         } catch (reportError) {
-          try {
-            console.error("[sluice/store] onError threw:", reportError);
-          } catch {
-            // console.error inspects the value, and that can throw too (a getter on an Error-like
-            // value; the default onError fails the same way): a description cannot throw
-            console.error(`[sluice/store] onError threw: ${describeThrown(reportError)}`);
-          }
+          // (the default onError's console.error can throw on such a value too: printFault cannot)
+          printFault("[sluice/store] onError threw:", reportError);
         }
       }
     }
