@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const scratch = mkdtempSync(join(tmpdir(), "sluice-changesets-"));
-const workspaceDirs = ["packages", "examples"].flatMap((group) =>
+const workspaceDirs = ["packages", "examples", "tools"].flatMap((group) =>
   existsSync(join(root, group)) ? readdirSync(join(root, group)).map((d) => join(group, d)) : [],
 );
 if (existsSync(join(root, "bench", "package.json"))) workspaceDirs.push("bench");
