@@ -5,10 +5,10 @@ import {
   makeTimelinePage,
   matchesDeleteFilter,
   matchesQuery,
+  resolveDeleteFilter,
   resolveQuery,
   type TimelineEvent,
   type TimelineStore,
-  validateDeleteFilter,
   validateTimelineEvents,
 } from "@sluice/timeline";
 
@@ -136,9 +136,11 @@ export async function createJsonLinesTimelineStore(
 
     async delete(filter) {
       ensureOpen("delete");
-      validateDeleteFilter(filter); // an empty filter is rejected; { before: Infinity } deletes everything
+      // An empty filter is rejected; { before: Infinity } deletes everything. Delete by the checked
+      // copy, never by the caller's object: a getter could pass the check and then name another run.
+      const f = resolveDeleteFilter(filter);
       return serially("delete", async () => {
-        const kept = rows.filter((row) => !matchesDeleteFilter(row.event, filter));
+        const kept = rows.filter((row) => !matchesDeleteFilter(row.event, f));
         const removed = rows.length - kept.length;
         if (removed === 0) return 0;
         const temp = `${filename}.${process.pid}.tmp`;

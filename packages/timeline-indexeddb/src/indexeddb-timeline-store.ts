@@ -2,13 +2,13 @@ import { SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
+  resolveDeleteFilter,
   resolveQuery,
   type TimelineDeleteFilter,
   type TimelineEvent,
   type TimelinePage,
   type TimelineQuery,
   type TimelineStore,
-  validateDeleteFilter,
 } from "@sluice/timeline";
 import { openTimelineDatabase } from "./open-database.js";
 import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimeline } from "./schema.js";
@@ -163,8 +163,9 @@ class IndexedDBTimelineStore implements TimelineStore {
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
     const db = this.#open("delete");
-    validateDeleteFilter(filter);
-    const scan = this.#scan(filter.runId, filter.workflowId, undefined, filter.before, undefined);
+    // the checked copy, each field read once: the caller's filter is not read again
+    const f = resolveDeleteFilter(filter);
+    const scan = this.#scan(f.runId, f.workflowId, undefined, f.before, undefined);
     if (scan === undefined) return 0;
     const tx = this.#transaction(db, "readwrite", "delete");
     const store = tx.objectStore(EVENTS);
@@ -173,12 +174,12 @@ class IndexedDBTimelineStore implements TimelineStore {
       let removed = 0;
       tx.oncomplete = () => resolve(removed);
       tx.onabort = () => reject(storageFailed("delete", tx.error));
-      if (filter.runId !== undefined && filter.workflowId !== undefined) {
+      if (f.runId !== undefined && f.workflowId !== undefined) {
         const request = index.openCursor(scan.range);
         request.onsuccess = () => {
           const cursor = request.result;
           if (cursor === null) return;
-          if ((cursor.value as TimelineEvent).workflowId === filter.workflowId) {
+          if ((cursor.value as TimelineEvent).workflowId === f.workflowId) {
             cursor.delete();
             removed++;
           }

@@ -1,6 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import {
   holdsRows,
+  resolveDeleteFilter,
   resolveQuery,
   TimelineBatch,
   type TimelineDeleteFilter,
@@ -8,7 +9,6 @@ import {
   type TimelinePage,
   type TimelineQuery,
   type TimelineStore,
-  validateDeleteFilter,
   validateTimelineBatch,
   validateTimelineEvents,
 } from "@sluice/timeline";
@@ -149,9 +149,10 @@ class MemoryStore implements MemoryTimelineStore {
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
     this.ensureOpen("delete");
-    validateDeleteFilter(filter);
+    // the checked copy, each field read once: the caller's filter is not read again
+    const f = resolveDeleteFilter(filter);
     const log = this.log;
-    const count = deleteEvents(log, this.indexes, filter);
+    const count = deleteEvents(log, this.indexes, f);
     // Deleted slots stay in the log until `head` passes them; rewrite it once they dominate.
     if (count > 0 && log.tail - log.head > 2 * log.live + MIN_CAPACITY) this.compact(0);
     return count;

@@ -2,6 +2,7 @@ import { SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
+  resolveDeleteFilter,
   resolveQuery,
   type TimelineDeleteFilter,
   type TimelineEvent,
@@ -9,7 +10,6 @@ import {
   type TimelineQuery,
   type TimelineStore,
   unreadableTimelineEvent,
-  validateDeleteFilter,
 } from "@sluice/timeline";
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
@@ -362,21 +362,22 @@ class SqliteTimelineStore implements TimelineStore {
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
     const db = this.#open("delete");
-    validateDeleteFilter(filter);
+    // the checked copy, each field read once: the caller's filter is not read again
+    const f = resolveDeleteFilter(filter);
     this.#flush();
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.runId !== undefined) {
+    if (f.runId !== undefined) {
       where.push(`run_key = ${KEY_OF_NAME}`);
-      params.push(encodeText(filter.runId));
+      params.push(encodeText(f.runId));
     }
-    if (filter.workflowId !== undefined) {
+    if (f.workflowId !== undefined) {
       where.push(`workflow_key = ${KEY_OF_NAME}`);
-      params.push(encodeText(filter.workflowId));
+      params.push(encodeText(f.workflowId));
     }
-    if (filter.before !== undefined) {
+    if (f.before !== undefined) {
       where.push("at < ?");
-      params.push(filter.before);
+      params.push(f.before);
     }
     const condition = where.join(" AND ");
     try {

@@ -7,6 +7,7 @@ export { compareTimelineEvents, type TimelinePosition } from "./order.js";
 export {
   makeTimelinePage,
   type ResolvedTimelineQuery,
+  resolveDeleteFilter,
   resolveQuery,
   validateDeleteFilter,
   validateQuery,

@@ -28,6 +28,14 @@ describe("the suite catches broken adapters", () => {
       "nullForAbsent",
       "events round-trip deep-equal; absent optional fields stay absent, null data stays null",
     ],
+    [
+      "rereadsDeleteFilter",
+      "a filter is read once: a getter cannot pass the check with one run and delete another",
+    ],
+    [
+      "inheritedFilterKeys",
+      "filters are plain objects: a Map, a class instance or Object.create(proto) is rejected with INVALID_INPUT; only own fields count",
+    ],
     ["noDisposeCheck", "use after close() rejects with DISPOSED; close() twice is safe"],
     // appendBatch faults: caught by the second pass of every case, and by the batch cases
     ["batchLosesLast", "append then query returns every event in (at, seq, id) order"],

@@ -10,6 +10,7 @@ import {
   makeTimelinePage,
   matchesDeleteFilter,
   matchesQuery,
+  resolveDeleteFilter,
   resolveQuery,
   type TimelineEvent,
   validateDeleteFilter,
@@ -190,6 +191,110 @@ describe("queries and cursors", () => {
     expect(invalidMessage(() => validateDeleteFilter({}))).toContain("{ before: Infinity }");
     expect(() => validateDeleteFilter({ before: Number.POSITIVE_INFINITY })).not.toThrow();
     expect(invalidMessage(() => validateDeleteFilter({ runId: "" }))).toContain("filter.runId");
+  });
+});
+
+describe("filters are plain objects whose own fields count", () => {
+  const notPlain: Array<[string, unknown]> = [
+    ["a Map", new Map([["runId", "r1"]])],
+    [
+      "a class instance",
+      new (class Filter {
+        runId = "r1";
+      })(),
+    ],
+    ["Object.create(proto)", Object.create({ runId: "r1" })],
+    ["a Date", new Date(0)],
+  ];
+  it.each(notPlain)(
+    "refuses %s as a query, a delete filter and in matching, saying what to pass",
+    (_, filter) => {
+      expect(invalidMessage(() => resolveQuery(filter))).toMatch(
+        /^filter must be a plain object such as \{ runId: "r1", limit: 100 \} \(a TimelineQuery\) or undefined, got /,
+      );
+      expect(invalidMessage(() => resolveDeleteFilter(filter))).toMatch(
+        /^delete filter must be a plain object such as \{ runId: "r1" \}.*to delete everything pass \{ before: Infinity \}, got /,
+      );
+      expect(invalidMessage(() => matchesQuery(base, filter as never))).toContain("plain object");
+      expect(invalidMessage(() => matchesDeleteFilter(base, filter as never))).toContain("plain object");
+    },
+  );
+
+  it("names what it got", () => {
+    expect(invalidMessage(() => resolveQuery(new Map()))).toContain("got a Map");
+    expect(invalidMessage(() => resolveQuery(Object.create({ runId: "r1" })))).toContain(
+      "got an object whose prototype is not Object.prototype",
+    );
+    expect(invalidMessage(() => resolveQuery("r1"))).toContain("got a string");
+    expect(invalidMessage(() => validateDeleteFilter(undefined))).toContain("got undefined");
+  });
+
+  it("takes a null-prototype object, and returns null-prototype results holding only given fields", () => {
+    const bare = Object.assign(Object.create(null), { runId: "r1" });
+    const q = resolveQuery(bare);
+    expect(Object.getPrototypeOf(q)).toBe(null);
+    expect({ ...q }).toEqual({ runId: "r1", limit: DEFAULT_QUERY_LIMIT });
+    const d = resolveDeleteFilter(Object.assign(Object.create(null), { before: 5, runId: undefined }));
+    expect(Object.getPrototypeOf(d)).toBe(null);
+    expect(Object.keys(d)).toEqual(["before"]);
+  });
+
+  it("ignores keys inherited from a polluted Object.prototype, and so do resolved queries", () => {
+    Object.defineProperty(Object.prototype, "runId", { value: "r2", configurable: true, writable: true });
+    try {
+      const q = resolveQuery({ workflowId: "wf" });
+      expect(q.runId).toBeUndefined();
+      expect(resolveQuery(undefined).runId).toBeUndefined();
+      expect(resolveDeleteFilter({ before: 1 }).runId).toBeUndefined();
+      expect(matchesQuery(base, { workflowId: "wf" })).toBe(true);
+      expect(matchesDeleteFilter(base, { before: 10 })).toBe(true);
+      expect(invalidMessage(() => validateDeleteFilter({}))).toContain("must give runId");
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).runId;
+    }
+  });
+
+  it("reads each field once: the delete filter returned is what was checked", () => {
+    let reads = 0;
+    const filter = Object.defineProperty({ before: 10 }, "runId", {
+      enumerable: true,
+      get: () => (++reads === 1 ? "r1" : undefined),
+    });
+    expect({ ...resolveDeleteFilter(filter) }).toEqual({ runId: "r1", before: 10 });
+    expect(reads).toBe(1);
+  });
+
+  it("a filter that throws when read is INVALID_INPUT naming the field, with the thrown value as cause", () => {
+    const boom = new Error("getter boom");
+    const getter = Object.defineProperty({}, "workflowId", {
+      enumerable: true,
+      get() {
+        throw boom;
+      },
+    });
+    const proxy = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw boom;
+        },
+      },
+    );
+    for (const [filter, path] of [
+      [getter, "filter.workflowId"],
+      [proxy, "filter"],
+    ] as const) {
+      for (const check of [() => resolveQuery(filter), () => resolveDeleteFilter(filter)]) {
+        expect(check).toThrow(
+          expect.objectContaining({
+            code: "INVALID_INPUT",
+            cause: boom,
+            details: { path },
+            message: expect.stringContaining("could not be read"),
+          }),
+        );
+      }
+    }
   });
 });
 

@@ -7,8 +7,10 @@ import {
   makeTimelinePage,
   matchesDeleteFilter,
   matchesQuery,
+  resolveDeleteFilter,
   resolveQuery,
   type TimelineBatch,
+  type TimelineDeleteFilter,
   type TimelineEvent,
   type TimelineStore,
   validateDeleteFilter,
@@ -26,6 +28,10 @@ export interface ReferenceFaults {
   noDisposeCheck?: boolean;
   /** `append` copies the events before checking them: what a getter throws escapes raw. */
   copyBeforeCheck?: boolean;
+  /** `delete` checks the caller's filter, then deletes by reading it again (not by the checked copy). */
+  rereadsDeleteFilter?: boolean;
+  /** `query` and `delete` read the caller's filter fields as `filter.runId`, inherited keys and all. */
+  inheritedFilterKeys?: boolean;
   /** Has `appendBatch`: the batch's events, through `append`. */
   batches?: boolean;
   /** `appendBatch` loses the last event of every batch. */
@@ -68,6 +74,12 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
     async query(filter) {
       live();
       const q = resolveQuery(filter);
+      if (faults.inheritedFilterKeys && filter !== undefined) {
+        const caller = filter as Record<string, unknown>;
+        for (const key of ["runId", "workflowId"] as const) {
+          if (caller[key] !== undefined) q[key] = caller[key] as string;
+        }
+      }
       const f = faults.ignoreTo ? { ...q, to: undefined } : q;
       const matching = events.filter((e) => matchesQuery(e, f as typeof q));
       let start = 0;
@@ -83,9 +95,18 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
     },
     async delete(filter) {
       live();
-      validateDeleteFilter(filter);
+      let f: Record<string, unknown>;
+      if (faults.rereadsDeleteFilter) {
+        validateDeleteFilter(filter);
+        f = { runId: filter.runId, workflowId: filter.workflowId, before: filter.before };
+      } else {
+        f = { ...resolveDeleteFilter(filter) };
+        if (faults.inheritedFilterKeys)
+          Object.assign(f, { runId: filter.runId, workflowId: filter.workflowId });
+      }
+      for (const key of Object.keys(f)) if (f[key] === undefined) delete f[key];
       const before = events.length;
-      events = events.filter((e) => !matchesDeleteFilter(e, filter));
+      events = events.filter((e) => !matchesDeleteFilter(e, f as TimelineDeleteFilter));
       return before - events.length;
     },
     async close() {

@@ -48,6 +48,14 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     ],
     ["cursors: reusable, bound to their filter, garbage rejected", cursorCase],
     ["malformed queries are rejected with INVALID_INPUT", badQueryCase],
+    [
+      "filters are plain objects: a Map, a class instance or Object.create(proto) is rejected with INVALID_INPUT; only own fields count",
+      filterShapeCase,
+    ],
+    [
+      "a filter is read once: a getter cannot pass the check with one run and delete another",
+      filterReadOnceCase,
+    ],
     ["delete by runId, workflowId, before (exclusive) and combinations returns the count", deleteCase],
     ["delete with an empty filter is rejected; { before: Infinity } deletes everything", deleteAllCase],
     ["malformed events are rejected with INVALID_INPUT naming index and field", malformedEventsCase],
@@ -665,6 +673,135 @@ async function badQueryCase(ctx: CaseContext): Promise<void> {
       [field],
       `query(${JSON.stringify(filter)})`,
     );
+  }
+}
+
+class QueryLike {
+  runId = "a1";
+}
+
+/** Filters that are not plain objects, each rejected as a query and as a delete filter. */
+function notPlainFilters(): Array<[unknown, string]> {
+  return [
+    [new Map([["runId", "a1"]]), "a Map"],
+    [new QueryLike(), "a class instance"],
+    [Object.create({ runId: "a1", before: Number.POSITIVE_INFINITY }), "Object.create({ runId })"],
+    [Object.create(Object.create(null)), "an object inheriting from a null-prototype object"],
+    [new Date(0), "a Date"],
+    [() => ({ runId: "a1" }), "a function"],
+  ];
+}
+
+/**
+ * Runs `body` while `Object.prototype` carries `key` (not enumerable, removed afterwards): what a
+ * polluted prototype does to every plain object's reads.
+ */
+async function withInheritedKey(key: string, value: unknown, body: () => Promise<void>): Promise<void> {
+  ok(!Object.hasOwn(Object.prototype, key), `Object.prototype already has ${key}`);
+  Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+  try {
+    await body();
+  } finally {
+    delete (Object.prototype as Record<string, unknown>)[key];
+  }
+}
+
+async function filterShapeCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = filterFixture();
+  await store.append(all);
+  for (const [filter, label] of notPlainFilters()) {
+    await rejectsWith(
+      () => store.query(filter as TimelineQuery),
+      "INVALID_INPUT",
+      ["filter", "plain object"],
+      `query(${label})`,
+    );
+    await rejectsWith(
+      () => store.delete(filter as TimelineDeleteFilter),
+      "INVALID_INPUT",
+      ["filter", "plain object"],
+      `delete(${label})`,
+    );
+  }
+  await expectStored(store, all, "rejected deletes remove nothing");
+  // A null-prototype object is a plain object: its own fields are the filter.
+  const bare = Object.assign(Object.create(null), { runId: "a1", limit: MAX_QUERY_LIMIT });
+  sameEvents(
+    (await store.query(bare)).events,
+    all.filter((e) => e.runId === "a1"),
+    "query(Object.assign(Object.create(null), { runId }))",
+  );
+  // A field inherited from Object.prototype is not a filter field.
+  await withInheritedKey("runId", "a1", async () => {
+    sameEvents(
+      (await store.query({ workflowId: "A", limit: MAX_QUERY_LIMIT })).events,
+      all.filter((e) => e.workflowId === "A"),
+      "query({ workflowId }) while Object.prototype.runId is set",
+    );
+    sameEvents(
+      (await store.query({ limit: MAX_QUERY_LIMIT })).events,
+      all,
+      "query({}) while Object.prototype.runId is set",
+    );
+  });
+  const fromA = all.filter((e) => e.workflowId === "A");
+  let count = 0;
+  await withInheritedKey("runId", "a1", async () => {
+    count = await store.delete({ workflowId: "A" });
+  });
+  equal(
+    count,
+    fromA.length,
+    "delete({ workflowId }) while Object.prototype.runId is set removes the workflow's events",
+  );
+  await expectStored(
+    store,
+    all.filter((e) => e.workflowId !== "A"),
+    "delete({ workflowId }) while Object.prototype.runId is set",
+  );
+  const bareDelete = Object.assign(Object.create(null), { runId: "b1" });
+  equal(await store.delete(bareDelete), all.length - fromA.length, "delete(Object.create(null) with runId)");
+}
+
+/** `{ [key]: first }` whose `key` is a getter returning `first` on the first read and `later` after. */
+function twoFacedFilter(key: string, first: unknown, later: unknown, rest: object = {}): object {
+  let reads = 0;
+  return Object.defineProperty({ ...rest }, key, {
+    enumerable: true,
+    get: () => (++reads === 1 ? first : later),
+  });
+}
+
+async function filterReadOnceCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const all = filterFixture();
+  await store.append(all);
+  const a1 = all.filter((e) => e.runId === "a1");
+  const query = twoFacedFilter("runId", "a1", undefined, { limit: MAX_QUERY_LIMIT });
+  sameEvents((await store.query(query as TimelineQuery)).events, a1, "query with a runId getter read twice");
+  const filter = twoFacedFilter("runId", "a1", undefined, { before: Number.POSITIVE_INFINITY });
+  equal(await store.delete(filter as TimelineDeleteFilter), a1.length, "delete with a runId getter");
+  await expectStored(
+    store,
+    all.filter((e) => e.runId !== "a1"),
+    "a delete whose runId getter gives another value when read again removes only what was checked",
+  );
+  const boom = new Error("filter getter");
+  for (const op of ["query", "delete"] as const) {
+    const throwing = Object.defineProperty({}, "runId", {
+      enumerable: true,
+      get() {
+        throw boom;
+      },
+    });
+    const error = await rejectsWith(
+      () => (op === "query" ? store.query(throwing) : store.delete(throwing)),
+      "INVALID_INPUT",
+      ["filter.runId"],
+      `${op}() with a runId getter that throws`,
+    );
+    ok(error.cause === boom, `${op}(): the INVALID_INPUT's cause is what the getter threw`);
   }
 }
 
