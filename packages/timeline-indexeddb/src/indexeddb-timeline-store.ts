@@ -10,8 +10,8 @@ import {
   type TimelineQuery,
   type TimelineStore,
 } from "@sluice/timeline";
-import { openTimelineDatabase } from "./open-database.js";
-import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimeline } from "./schema.js";
+import { notATimeline, openTimelineDatabase } from "./open-database.js";
+import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimelineLayout } from "./schema.js";
 import { recordsOf } from "./snapshot.js";
 
 /** Options of {@link createIndexedDBTimelineStore}. */
@@ -271,7 +271,8 @@ class IndexedDBTimelineStore implements TimelineStore {
  * await store.close();
  * ```
  * @throws `SystemError` `INVALID_INPUT` for a missing `database` name, `INVALID_STATE` when there is no
- *   IndexedDB (pass one) or the database has a newer schema, `STORAGE_FAILED` when it cannot be opened.
+ *   IndexedDB (pass one), the database has a newer schema, or it is not a timeline database (another
+ *   part of the app made it, at any version), `STORAGE_FAILED` when it cannot be opened.
  */
 export async function createIndexedDBTimelineStore(
   options: IndexedDBTimelineStoreOptions,
@@ -318,15 +319,10 @@ export async function createIndexedDBTimelineStore(
   const db = await openTimelineDatabase(factory, options.database);
   // The name may be taken by another part of the app, at this version: writing into its stores
   // and failing every query with a raw NotFoundError would be worse than refusing it here.
-  const foreign = notATimeline(db);
+  const foreign = notATimelineLayout(db);
   if (foreign !== undefined) {
     db.close();
-    throw new SystemError(
-      "INVALID_STATE",
-      `createIndexedDBTimelineStore: database "${options.database}" is not a timeline database (${foreign}); ` +
-        "it holds other data, left untouched: use another database name",
-      { details: { database: options.database } },
-    );
+    throw notATimeline(options.database, foreign);
   }
   return new IndexedDBTimelineStore(db, options.database, factory, keyRange, durability);
 }

@@ -46,7 +46,7 @@ export function upgrade(
  * when it is one: a database of the same name that another part of the app made at this version
  * has no `events` store, or one of its own, without the indexes queries read.
  */
-export function notATimeline(db: IDBDatabase): string | undefined {
+export function notATimelineLayout(db: IDBDatabase): string | undefined {
   if (!db.objectStoreNames.contains(EVENTS)) return `it has no "${EVENTS}" object store`;
   const store = db.transaction(EVENTS, "readonly").objectStore(EVENTS);
   if (store.keyPath !== "id") return `its "${EVENTS}" object store is not keyed by "id"`;

@@ -148,6 +148,52 @@ describe("schema", () => {
     }
   });
 
+  it("refuses a database of the same name at a higher version without an events store as not a timeline", async () => {
+    const layouts: Array<[string, number, (db: IDBDatabase) => void]> = [
+      ["a settings store", INDEXEDDB_SCHEMA_VERSION + 1, (db) => db.createObjectStore("settings")],
+      ["no stores at all", INDEXEDDB_SCHEMA_VERSION + 4, () => {}],
+    ];
+    for (const [label, version, layout] of layouts) {
+      const indexedDB = new IDBFactory();
+      (await openRaw(indexedDB, "app", version, layout)).close();
+      const opening = createIndexedDBTimelineStore({ database: "app", indexedDB, IDBKeyRange });
+      await expect(opening, label).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_STATE"));
+      await expect(opening, label).rejects.toThrow(
+        /database "app" is not a timeline database \(it has no "events" object store\).*use another database name/,
+      );
+      const db = await openRaw(indexedDB, "app");
+      expect(db.version, label).toBe(version);
+      expect(Array.from(db.objectStoreNames), label).toEqual(
+        label === "no stores at all" ? [] : ["settings"],
+      );
+      db.close();
+    }
+  });
+
+  it("opens a database deleted between finding it at a higher version and looking at it, as new", async () => {
+    const real = new IDBFactory();
+    (
+      await openRaw(real, "t", INDEXEDDB_SCHEMA_VERSION + 1, (db) => db.createObjectStore("settings"))
+    ).close();
+    // The look at the database (an open without a version) finds it gone: deleted just before.
+    const indexedDB = new Proxy(real, {
+      get(target, key) {
+        if (key !== "open") return Reflect.get(target, key);
+        return (name: string, version?: number) => {
+          if (version === undefined) target.deleteDatabase(name);
+          return version === undefined ? target.open(name) : target.open(name, version);
+        };
+      },
+    });
+    const store = await createIndexedDBTimelineStore({ database: "t", indexedDB, IDBKeyRange });
+    await store.append([event("e1", 1)]);
+    expect((await store.query()).events.map((e) => e.id)).toEqual(["e1"]);
+    await store.close();
+    const db = await openRaw(real, "t");
+    expect(db.version).toBe(INDEXEDDB_SCHEMA_VERSION);
+    db.close();
+  });
+
   it("steps aside when another connection upgrades the database, and says so on the next call", async () => {
     const indexedDB = new IDBFactory();
     const store = await createIndexedDBTimelineStore({ database: "t", indexedDB, IDBKeyRange });
