@@ -10,7 +10,12 @@ import {
   type TimelineQuery,
   type TimelineStore,
 } from "@sluice/timeline";
-import { notATimeline, openTimelineDatabase } from "./open-database.js";
+import {
+  DEFAULT_BLOCKED_TIMEOUT_MS,
+  notATimeline,
+  openTimelineDatabase,
+  wasClosedByVersionChange,
+} from "./open-database.js";
 import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimelineLayout } from "./schema.js";
 import { recordsOf } from "./snapshot.js";
 
@@ -34,7 +39,20 @@ export interface IndexedDBTimelineStoreOptions {
    * `"relaxed"` lets it resolve once the operating system has the data. Default: the browser's default.
    */
   durability?: IDBTransactionDurability;
+  /**
+   * How long opening may wait for other connections to let go of the database, in milliseconds
+   * (default 10 000; `Infinity` waits for ever). Opening waits while another connection (another
+   * tab or window, or another store on this page) keeps the database open at an older schema
+   * version and does not close when asked to, or while another connection's upgrade or deletion of
+   * it, queued first, waits for that. Past this, `createIndexedDBTimelineStore` rejects with
+   * `SystemError` `TIMEOUT` naming the database. Running this package's own schema upgrade is not
+   * timed.
+   */
+  blockedTimeoutMs?: number;
 }
+
+/** The longest wait a timer can take (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 // Where a query or delete reads: an index and a bounded key range inside it (undefined: all of it).
 interface Scan {
@@ -76,9 +94,11 @@ class IndexedDBTimelineStore implements TimelineStore {
     this.#factory = factory;
     this.#keyRange = keyRange;
     this.#txOptions = durability === undefined ? undefined : { durability };
-    // Another connection (another tab, a newer build) wants to upgrade or delete the database:
-    // step aside rather than block it, and say so on the next call.
-    db.onversionchange = () => this.#drop("was upgraded or deleted by another connection");
+    // Another connection (another tab, a newer build, another store) wants to upgrade or delete
+    // the database: step aside rather than block it, and say so on the next call. Transactions
+    // already started (an append in flight) still complete first.
+    db.onversionchange = () =>
+      this.#drop("was upgraded or deleted by another connection (another tab, or another store)");
     db.onclose = () => this.#drop("was closed by the browser (e.g. its storage was cleared)");
   }
 
@@ -95,7 +115,9 @@ class IndexedDBTimelineStore implements TimelineStore {
     if (this.#lost !== undefined) {
       throw new SystemError(
         "INVALID_STATE",
-        `IndexedDB timeline store: database "${this.#name}" ${this.#lost}; create a new store with createIndexedDBTimelineStore()`,
+        `IndexedDB timeline store: ${operation}() failed: database "${this.#name}" ${this.#lost}, ` +
+          "so this store closed its connection; create a new store with createIndexedDBTimelineStore()",
+        { details: { database: this.#name } },
       );
     }
     throw new SystemError(
@@ -270,7 +292,13 @@ class IndexedDBTimelineStore implements TimelineStore {
  * const { events } = await store.query({ runId: "r1" });
  * await store.close();
  * ```
- * @throws `SystemError` `INVALID_INPUT` for a missing `database` name, `INVALID_STATE` when there is no
+ * Our connection never blocks another's upgrade or deletion of the database: on `versionchange` it
+ * closes (after the transactions already started), and the store's later calls reject with
+ * `INVALID_STATE`. An open that another connection keeps waiting fails with `TIMEOUT` after
+ * `blockedTimeoutMs` instead of waiting for ever.
+ *
+ * @throws `SystemError` `INVALID_INPUT` for a missing `database` name or a bad option, `TIMEOUT` when
+ *   another connection kept the database blocked for `blockedTimeoutMs`, `INVALID_STATE` when there is no
  *   IndexedDB (pass one), the database has a newer schema, or it is not a timeline database (another
  *   part of the app made it, at any version), `STORAGE_FAILED` when it cannot be opened.
  */
@@ -300,6 +328,17 @@ export async function createIndexedDBTimelineStore(
       `createIndexedDBTimelineStore: options.durability must be "default", "strict" or "relaxed", got ${JSON.stringify(durability)}`,
     );
   }
+  const blockedTimeoutMs = options.blockedTimeoutMs ?? DEFAULT_BLOCKED_TIMEOUT_MS;
+  if (
+    typeof blockedTimeoutMs !== "number" ||
+    !(blockedTimeoutMs > 0) ||
+    (blockedTimeoutMs > MAX_TIMER_MS && blockedTimeoutMs !== Number.POSITIVE_INFINITY)
+  ) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createIndexedDBTimelineStore: options.blockedTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or Infinity, got ${String(blockedTimeoutMs)}`,
+    );
+  }
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (factory === undefined) {
     throw new SystemError(
@@ -316,10 +355,28 @@ export async function createIndexedDBTimelineStore(
         'of your IndexedDB implementation as options.IDBKeyRange, e.g. import { IDBKeyRange } from "fake-indexeddb"',
     );
   }
-  const db = await openTimelineDatabase(factory, options.database);
+  const db = await openTimelineDatabase(factory, options.database, undefined, blockedTimeoutMs);
+  if (wasClosedByVersionChange(db)) {
+    throw new SystemError(
+      "INVALID_STATE",
+      `createIndexedDBTimelineStore: database "${options.database}" was upgraded or deleted by another ` +
+        "connection (another tab, or another store) while it was being opened; create the store again",
+      { details: { database: options.database } },
+    );
+  }
   // The name may be taken by another part of the app, at this version: writing into its stores
   // and failing every query with a raw NotFoundError would be worse than refusing it here.
-  const foreign = notATimelineLayout(db);
+  let foreign: string | undefined;
+  try {
+    foreign = notATimelineLayout(db);
+  } catch (e) {
+    db.close();
+    throw SystemError.from(
+      e,
+      "STORAGE_FAILED",
+      `IndexedDB timeline store: opening "${options.database}" failed`,
+    );
+  }
   if (foreign !== undefined) {
     db.close();
     throw notATimeline(options.database, foreign);

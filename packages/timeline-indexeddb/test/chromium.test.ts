@@ -1,25 +1,61 @@
 import { fileURLToPath } from "node:url";
 import { openBundledPage } from "@sluice/test-browser";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PageResult } from "./browser/conformance-page.js";
+import type { ConnectionResult } from "./browser/connections.js";
 
-// The conformance suite against a real Chromium's IndexedDB, through the built package. The browser
-// is opened inside the test, so a missing Chromium fails it (never skips it) with how to install it.
+// The conformance suite and the connection cases against a real Chromium's IndexedDB, through the
+// built package. The browser is opened inside the tests, so a missing Chromium fails them (never
+// skips them) with how to install it.
 const PAGE = fileURLToPath(new URL("./browser/conformance-page.ts", import.meta.url));
 
 describe("in Chromium (real IndexedDB, built package)", () => {
-  it("passes every conformance case", async () => {
-    const browser = await openBundledPage(PAGE, {
+  let browser: Awaited<ReturnType<typeof openBundledPage>>;
+  beforeAll(async () => {
+    browser = await openBundledPage(PAGE, {
       purpose: "The IndexedDB adapter's browser conformance test",
       title: "sluice timeline-indexeddb",
     });
-    try {
-      const results: PageResult[] = await browser.page.evaluate(() => window.__sluice!.runConformance());
-      expect(results.length).toBeGreaterThan(10);
-      const failures = results.filter((r) => !r.passed).map((r) => `✗ ${r.name}\n    ${r.error}`);
-      expect(failures, `failed in Chromium:\n${failures.join("\n")}`).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("passes every conformance case", async () => {
+    const results: PageResult[] = await browser.page.evaluate(() => window.__sluice!.runConformance());
+    expect(results.length).toBeGreaterThan(10);
+    const failures = results.filter((r) => !r.passed).map((r) => `✗ ${r.name}\n    ${r.error}`);
+    expect(failures, `failed in Chromium:\n${failures.join("\n")}`).toEqual([]);
   }, 300_000);
+
+  it("never blocks another connection, and an open another connection blocks fails with TIMEOUT", async () => {
+    const results: ConnectionResult[] = await browser.page.evaluate(() =>
+      window.__sluice!.runConnectionCases(),
+    );
+    const [blocked, queued, aside] = results;
+    expect(results.map((r) => r.problem)).toEqual([undefined, undefined, undefined]);
+    // An upgrade another connection blocks: TIMEOUT after the wait, naming the database; once the
+    // holder lets go, the abandoned open upgrades nothing and holds nothing.
+    expect(blocked).toMatchObject({ code: "TIMEOUT" });
+    expect(blocked!.message).toMatch(
+      /opening database "connections-blocked" stayed blocked for 300 ms: another connection holds it open at version 1/,
+    );
+    expect(blocked!.ms).toBeGreaterThanOrEqual(290);
+    expect(blocked!.ms).toBeLessThan(5_000);
+    expect(blocked!.after).toMatchObject({ version: 5, blocked: false });
+    expect(blocked!.after!.indexes).not.toContain("byType");
+    // The factory queued behind another connection's blocked upgrade: TIMEOUT too.
+    expect(queued).toMatchObject({ code: "TIMEOUT" });
+    expect(queued!.message).toContain('opening database "connections-queued" stayed blocked for 300 ms');
+    expect(queued!.after).toMatchObject({ version: 3, blocked: false });
+    // A store open on the database: its append in flight lands, the newer connection is not
+    // blocked, and the store's next call says what happened.
+    expect(aside!.ids).toEqual(["e1", "e2"]);
+    expect(aside!.after).toMatchObject({ version: 2, blocked: false });
+    expect(aside!.code).toBe("INVALID_STATE");
+    expect(aside!.message).toMatch(
+      /"connections-versionchange" was upgraded or deleted by another connection/,
+    );
+    expect(browser.pageErrors.map(String)).toEqual([]);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@
 // framework-free conformance suite, run against the page's real indexedDB.
 import { runTimelineConformance } from "@sluice/timeline/conformance";
 import { createIndexedDBTimelineStore } from "../../dist/index.js";
+import { type ConnectionResult, runConnectionCases } from "./connections.js";
 
 /** One case's outcome, as plain data the test process can receive. */
 export interface PageResult {
@@ -13,7 +14,10 @@ export interface PageResult {
 
 declare global {
   interface Window {
-    __sluice?: { runConformance(): Promise<PageResult[]> };
+    __sluice?: {
+      runConformance(): Promise<PageResult[]>;
+      runConnectionCases(): Promise<ConnectionResult[]>;
+    };
     __sluiceError?: string;
   }
 }
@@ -53,6 +57,7 @@ let counter = 0;
 let created: string[] = [];
 
 window.__sluice = {
+  runConnectionCases,
   async runConformance() {
     const results = await runTimelineConformance({
       create: () => {
