@@ -226,8 +226,11 @@ class SqliteTimelineStore implements TimelineStore {
     } catch (e) {
       // Rolled back: the names it added are gone again.
       this.#names.clear();
-      if (queue.length === 1) {
-        queue[0]!.reject(storageFailed("append", e));
+      // Another connection holding the lock is nothing about any one batch, and better-sqlite3
+      // waits for it synchronously (its busy timeout, blocking the thread): each batch again alone
+      // would block once more per batch. They fail together, each with the same cause.
+      if (queue.length === 1 || isBusy(e)) {
+        for (const pending of queue) pending.reject(storageFailed("append", e));
         return;
       }
       // One batch SQLite refuses (a string over its size limit, say) must not fail the others, nor
@@ -546,10 +549,11 @@ export async function createSqliteTimelineStore(options: SqliteTimelineStoreOpti
 /** How long an open keeps trying while other processes hold the file busy (see above). */
 const OPEN_BUSY_MS = 10_000;
 
+/** Whether `error` (or a SystemError's cause) is SQLite waiting on a lock another connection holds. */
 function isBusy(error: unknown): boolean {
   const cause = SystemError.is(error) ? error.cause : error;
   const code = (cause as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
 
 function openStore(filename: string): TimelineStore {

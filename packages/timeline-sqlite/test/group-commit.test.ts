@@ -73,6 +73,34 @@ describe("appends in the same tick", () => {
     await store.close();
   });
 
+  it("fail together, after one busy wait, when another connection holds the write lock", async () => {
+    const filename = newFile();
+    const store = await createSqliteTimelineStore({ filename });
+    const holder = new Database(filename);
+    holder.exec("BEGIN IMMEDIATE");
+    const started = Date.now();
+    // better-sqlite3 waits for the lock synchronously (its 5 s busy timeout), blocking the thread:
+    // trying each append of the tick again alone would block it once more per append.
+    const results = await Promise.allSettled([
+      store.append([event("e1")]),
+      store.append([event("e2")]),
+      store.append([event("e3")]),
+    ]);
+    const waited = Date.now() - started;
+    holder.exec("ROLLBACK");
+    holder.close();
+    for (const result of results) {
+      expect(result.status).toBe("rejected");
+      const reason = (result as PromiseRejectedResult).reason;
+      expect(SystemError.is(reason, "STORAGE_FAILED")).toBe(true);
+      expect(reason.cause?.code).toBe("SQLITE_BUSY");
+    }
+    expect(waited).toBeLessThan(10_000);
+    await store.append([event("e4")]);
+    expect(await stored(store)).toEqual([["e4", "e4"]]);
+    await store.close();
+  }, 30_000);
+
   it("take the events as they were when append() was called", async () => {
     const store = await createSqliteTimelineStore({ filename: newFile() });
     const e = event("e1", "as appended");
