@@ -27,6 +27,7 @@ import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
 import { earliestDeadline, firstMatch, ResumeEvents } from "./resume-events.js";
 import { runIdHead } from "./run-id.js";
+import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import { createDirectDependencies, runPauseService } from "./run-pause-service.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
@@ -489,7 +490,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   ): Promise<RunResult<S>> {
     const record = this.runs.get(runId);
     if (record === undefined) {
-      const workflowId = this.workflowOfFinished(runId);
+      const workflowId = workflowOfFinished(this.workflows, runId);
       return err(unknownRunError(runId), workflowId === undefined ? { runId } : { runId, workflowId });
     }
     let copy: RunState | undefined;
@@ -543,7 +544,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   async abort(runId: string): Promise<void> {
     const record = this.runs.get(runId);
     if (record === undefined) {
-      if (this.workflowOfFinished(runId) !== undefined) return;
+      if (workflowOfFinished(this.workflows, runId) !== undefined) return;
       throw unknownRunError(runId);
     }
     // its result is decided (it is in onComplete): nothing left to abort, and a hook
@@ -560,23 +561,12 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /** The `RunInfo` of a run of a workflow, or `undefined`. */
   watch(workflowId: string, runId: string): RunInfo | undefined {
-    const info = this.workflows.get(workflowId)?.registry.get(runId);
-    return info === undefined ? undefined : this.withLiveStage(info);
-  }
-
-  /** `info` (a copy the caller owns) with the stage a running run is in now: the registry records stages only at status changes. */
-  private withLiveStage(info: RunInfo): RunInfo {
-    const live = info.status === "running" ? this.runs.get(info.runId)?.pipelineRun?.currentStage : undefined;
-    return live === undefined || live === info.stage ? info : { ...info, stage: live };
+    return watchRun(this.workflows, this.runs, workflowId, runId);
   }
 
   /** Every run the registries know, across all registered workflows. */
   listAllRuns(): RunInfo[] {
-    const all: RunInfo[] = [];
-    for (const wf of this.workflows.values()) {
-      for (const info of wf.registry.list()) all.push(this.withLiveStage(info));
-    }
-    return all;
+    return listAllRuns(this.workflows, this.runs);
   }
 
   /**
@@ -1422,10 +1412,5 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   private assertRunning(operation: string): void {
     if (this.stopped) throw stoppedError(operation);
-  }
-
-  private workflowOfFinished(runId: string): string | undefined {
-    for (const wf of this.workflows.values()) if (wf.registry.has(runId)) return wf.id;
-    return undefined;
   }
 }

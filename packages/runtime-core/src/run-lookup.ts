@@ -1,0 +1,45 @@
+import type { IdMap } from "@sluice/id-map";
+import type { RunInfo } from "@sluice/pipeline";
+import type { RunRecord } from "./run-record.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+// Reads that answer from the workflows' registries: they hold finished runs too (until retention
+// drops them), which the table of unfinished runs does not.
+
+/** The `RunInfo` of run `runId` of workflow `workflowId`, or `undefined`. */
+export function watchRun(
+  workflows: ReadonlyMap<string, WorkflowRecord>,
+  runs: IdMap<RunRecord>,
+  workflowId: string,
+  runId: string,
+): RunInfo | undefined {
+  const info = workflows.get(workflowId)?.registry.get(runId);
+  return info === undefined ? undefined : withLiveStage(runs, info);
+}
+
+/** Every run the registries know, across all registered workflows. */
+export function listAllRuns(
+  workflows: ReadonlyMap<string, WorkflowRecord>,
+  runs: IdMap<RunRecord>,
+): RunInfo[] {
+  const all: RunInfo[] = [];
+  for (const wf of workflows.values()) {
+    for (const info of wf.registry.list()) all.push(withLiveStage(runs, info));
+  }
+  return all;
+}
+
+/** The id of the registered workflow whose registry still knows run `runId` (it has finished). */
+export function workflowOfFinished(
+  workflows: ReadonlyMap<string, WorkflowRecord>,
+  runId: string,
+): string | undefined {
+  for (const wf of workflows.values()) if (wf.registry.has(runId)) return wf.id;
+  return undefined;
+}
+
+/** `info` (a copy the caller owns) with the stage a running run is in now: the registry records stages only at status changes. */
+function withLiveStage(runs: IdMap<RunRecord>, info: RunInfo): RunInfo {
+  const live = info.status === "running" ? runs.get(info.runId)?.pipelineRun?.currentStage : undefined;
+  return live === undefined || live === info.stage ? info : { ...info, stage: live };
+}
