@@ -12,10 +12,10 @@ import {
   type RunInfo,
   type RunOptions,
 } from "@sluice/pipeline";
-import { isPlainObject, type StateStore, type StoreRegistry } from "@sluice/store";
+import type { StateStore, StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
-import { BusSubscriptions, subscribe, unsubscribe } from "./bus-subscriptions.js";
-import { ControlEvent } from "./control-events.js";
+import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
+import { subscribeControlEvents } from "./control-commands.js";
 import { createReporter } from "./error-reporting.js";
 import { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
@@ -56,11 +56,6 @@ import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
-const CONTROL_EVENTS = {
-  abort: ControlEvent.Abort,
-  signal: ControlEvent.Signal,
-  resume: ControlEvent.Resume,
-} as const;
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
@@ -194,31 +189,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       factory: (ctx) => this.pauseServiceFor(ctx.runId),
     };
 
-    this.controlSubscriptions = [];
-    for (const kind of ["abort", "signal", "resume"] as const) {
-      const event = CONTROL_EVENTS[kind];
-      let off: () => void;
-      try {
-        off = subscribe(
-          bus,
-          event,
-          (payload: unknown) => this.onControl(kind, payload),
-          (problem, cause) =>
-            new SystemError(
-              "INVALID_INPUT",
-              `new WorkflowRuntime(options): options.bus.on("${event}", handler) ${problem}`,
-              {
-                cause,
-              },
-            ),
-        );
-      } catch (error) {
-        // a runtime that is not made leaves nothing subscribed
-        for (const [done, undo] of this.controlSubscriptions) unsubscribe(done, undo, this.report);
-        throw error;
-      }
-      this.controlSubscriptions.push([event, off]);
-    }
+    this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
   }
 
   // ───────────────────────── registration ─────────────────────────
@@ -752,43 +723,6 @@ export class WorkflowRuntime implements RunContainerFactory {
       },
       isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
     };
-  }
-
-  private onControl(kind: "abort" | "signal" | "resume", payload: unknown): void {
-    let runId: unknown;
-    let patch: unknown;
-    try {
-      if (isPlainObject(payload)) {
-        runId = payload.runId;
-        patch = payload.patch;
-      }
-    } catch {
-      runId = undefined; // a payload that throws when read is malformed like any other
-    }
-    if (typeof runId !== "string") {
-      this.report(
-        new SystemError("INVALID_INPUT", `control event "${kind}": payload must be { runId: string, ... }`),
-      );
-      return;
-    }
-    const fail = (error: unknown) =>
-      this.report(SystemError.from(error, "INVALID_INPUT", `control event "${kind}" for run ${runId}`));
-    try {
-      if (kind === "abort") this.abort(runId).catch(fail);
-      else if (kind === "signal") this.signal(runId, patch as Record<string, unknown>);
-      else
-        this.resume(runId, patch as RunState | undefined).then((r) => {
-          if (
-            !r.ok &&
-            (r.error.code === "NOT_FOUND" ||
-              r.error.code === "INVALID_STATE" ||
-              r.error.code === "INVALID_INPUT")
-          )
-            fail(r.error);
-        }, fail);
-    } catch (error) {
-      fail(error);
-    }
   }
 
   // ───────────────────────── run lifecycle ─────────────────────────

@@ -1,0 +1,103 @@
+import { SystemError } from "@sluice/errors";
+import type { EventBus } from "@sluice/events";
+import { isPlainObject } from "@sluice/store";
+import { subscribe, unsubscribe } from "./bus-subscriptions.js";
+import { ControlEvent } from "./control-events.js";
+import type { RunResult, RunState } from "./types.js";
+
+// The control events are the bus's way to call abort(), signal() and resume(): a host that holds
+// only the bus steers runs through them. Their faults have no caller to throw to: they are reported.
+
+/** The runtime methods the control events call. */
+export interface ControlTarget {
+  abort(runId: string): Promise<void>;
+  signal(runId: string, patch: Record<string, unknown>): void;
+  resume(runId: string, patch?: RunState): Promise<RunResult>;
+}
+
+type ControlKind = "abort" | "signal" | "resume";
+
+const CONTROL_EVENTS = {
+  abort: ControlEvent.Abort,
+  signal: ControlEvent.Signal,
+  resume: ControlEvent.Resume,
+} as const;
+
+/**
+ * Subscribes `target` to the three control events; returns each event's name and the unsubscribe
+ * function the bus returned. When the bus refuses one (see `subscribe`), the ones made are undone
+ * and the refusal is thrown: a runtime that is not made leaves nothing subscribed.
+ */
+export function subscribeControlEvents(
+  bus: EventBus<any>,
+  target: ControlTarget,
+  report: (error: SystemError) => void,
+): Array<readonly [string, () => void]> {
+  const subscriptions: Array<readonly [string, () => void]> = [];
+  for (const kind of ["abort", "signal", "resume"] as const) {
+    const event = CONTROL_EVENTS[kind];
+    let off: () => void;
+    try {
+      off = subscribe(
+        bus,
+        event,
+        (payload: unknown) => runControlCommand(target, kind, payload, report),
+        (problem, cause) =>
+          new SystemError(
+            "INVALID_INPUT",
+            `new WorkflowRuntime(options): options.bus.on("${event}", handler) ${problem}`,
+            {
+              cause,
+            },
+          ),
+      );
+    } catch (error) {
+      for (const [done, undo] of subscriptions) unsubscribe(done, undo, report);
+      throw error;
+    }
+    subscriptions.push([event, off]);
+  }
+  return subscriptions;
+}
+
+function runControlCommand(
+  target: ControlTarget,
+  kind: ControlKind,
+  payload: unknown,
+  report: (error: SystemError) => void,
+): void {
+  let runId: unknown;
+  let patch: unknown;
+  try {
+    if (isPlainObject(payload)) {
+      runId = payload.runId;
+      patch = payload.patch;
+    }
+  } catch {
+    runId = undefined; // a payload that throws when read is malformed like any other
+  }
+  if (typeof runId !== "string") {
+    report(
+      new SystemError("INVALID_INPUT", `control event "${kind}": payload must be { runId: string, ... }`),
+    );
+    return;
+  }
+  const fail = (error: unknown) =>
+    report(SystemError.from(error, "INVALID_INPUT", `control event "${kind}" for run ${runId}`));
+  try {
+    if (kind === "abort") target.abort(runId).catch(fail);
+    else if (kind === "signal") target.signal(runId, patch as Record<string, unknown>);
+    else
+      target.resume(runId, patch as RunState | undefined).then((r) => {
+        if (
+          !r.ok &&
+          (r.error.code === "NOT_FOUND" ||
+            r.error.code === "INVALID_STATE" ||
+            r.error.code === "INVALID_INPUT")
+        )
+          fail(r.error);
+      }, fail);
+  } catch (error) {
+    fail(error);
+  }
+}
