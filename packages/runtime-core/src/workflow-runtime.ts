@@ -17,6 +17,7 @@ import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
 import { subscribeControlEvents } from "./control-commands.js";
 import { createReporter } from "./error-reporting.js";
+import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
 import { cleanupsTimedOut, DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
@@ -51,7 +52,7 @@ import type {
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
-import { type WaitIndex, WaitIndexes } from "./wait-index.js";
+import type { WaitIndex } from "./wait-index.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
@@ -135,10 +136,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly endingRuns = new IdMap<RunRecord>();
   private readonly subscriptions: BusSubscriptions;
   private readonly triggers: TriggerIndex;
-  /** Event name → running runs that have waited on it: such events are buffered for them. */
-  private readonly bufferFilters = new WaitIndexes();
-  /** Event name → parked runs' waits on it, indexed by `==` condition value. */
-  private readonly parkedWaits = new WaitIndexes();
+  /** Which runs wait on which bus events, and the subscriptions their waits hold. */
+  private readonly waits: EventWaits;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   private readonly pauseTemplate: ArtifactTemplate;
@@ -176,6 +175,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.report,
     );
     this.triggers = new TriggerIndex(this.subscriptions);
+    this.waits = new EventWaits(this.subscriptions, this.resumeEvents);
     // a copy: every workflow, registered now or later, layers over the env as it was here
     this.globalEnv = { ...(options.env ?? defaultGlobalEnv()) };
     this.writer =
@@ -631,9 +631,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
-    const filters = this.bufferFilters.get(event);
-    if (filters !== undefined) this.resumeEvents.bufferMatching(filters, event, payload);
-    const parked = this.parkedWaits.get(event);
+    this.waits.bufferFor(event, payload);
+    const parked = this.waits.parkedOn(event);
     if (parked !== undefined) this.deliverToWaits(parked, event, payload);
   }
 
@@ -959,10 +958,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       if (record.managed) wf.policy.runPaused(record.runId);
       return this.finishPaused(record, "aborted while pausing");
     }
-    for (const wait of record.waits) if (wait.event !== undefined) this.watchEvent(record, wait.event);
-    this.bufferFilters.update(record, record.bufferWaits, false);
-    record.bufferWaits = NO_WAITS;
-    this.parkedWaits.update(record, record.waits, true);
+    this.waits.park(record);
     const store = record.store!;
     const buffered = this.resumeEvents.takeBuffered(record);
     // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
@@ -1086,13 +1082,11 @@ export class WorkflowRuntime implements RunContainerFactory {
         record.controller = undefined;
       }
       wf.pauseWindow.close(record);
-      this.parkedWaits.update(record, record.waits, false);
-      record.bufferWaits = record.waits;
+      this.waits.unpark(record);
       record.checkpoint = undefined;
       record.waits = NO_WAITS;
       record.mappers = undefined;
       record.status = "running";
-      this.bufferFilters.update(record, record.bufferWaits, true);
       wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
@@ -1239,13 +1233,8 @@ export class WorkflowRuntime implements RunContainerFactory {
     wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
     if (record.managed) wf.policy.runEnded(record.runId);
     wf.pauseWindow.close(record);
-    if (record.watched !== undefined) {
-      this.parkedWaits.update(record, record.waits, false);
-      this.bufferFilters.update(record, record.bufferWaits, false);
-      record.bufferWaits = NO_WAITS;
-      for (const event of record.watched) this.subscriptions.release(event);
-      record.watched = undefined;
-    }
+    // (most runs never wait on an event)
+    if (record.watched !== undefined) this.waits.release(record);
     record.buffer = undefined;
     this.forgetRun(record);
     const store = record.store;
@@ -1305,28 +1294,12 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private readonly pauseServiceOf = (record: RunRecord): PauseService =>
-    runPauseService(record, this.onEventWait);
-
-  /** A running run waits on an event: from now on, matching events are buffered for it. */
-  private readonly onEventWait = (record: RunRecord, request: PauseRequestData): void => {
-    this.watchEvent(record, request.event!);
-    record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
-    this.bufferFilters.add(record, request);
-  };
+    runPauseService(record, this.waits.onEventWait);
 
   /** A parked run's pause window has ended: it keeps only its released checkpoint. */
   private readonly onPauseWindowEnd = (record: RunRecord): void => {
     if (record.status === "paused") void this.releaseLiveContext(record);
   };
-
-  /** From now until the run ends, events with this name are buffered while it is not parked. */
-  private watchEvent(record: RunRecord, event: string): void {
-    const watched = (record.watched ??= []);
-    if (watched.includes(event)) return;
-    // acquired first: a run holds (and releases when it ends) only a subscription it got
-    this.subscriptions.acquire(event);
-    watched.push(event);
-  }
 
   private deliverToWaits(index: WaitIndex, event: string, payload: unknown): void {
     const candidates = index.candidates(payload);

@@ -1,0 +1,77 @@
+import type { PauseRequestData } from "@sluice/pause";
+import type { BusSubscriptions } from "./bus-subscriptions.js";
+import type { ResumeEvents } from "./resume-events.js";
+import { NO_WAITS, type RunRecord } from "./run-record.js";
+import { type WaitIndex, WaitIndexes } from "./wait-index.js";
+
+/**
+ * Runs' waits on bus events, indexed by event name: a running run's waits (its events are buffered
+ * until it parks), a parked run's (its events may resume it), and the bus subscription each event
+ * name a run has waited on holds until the run ends. A run moves between the indexes as it parks
+ * and resumes, so an event finds the runs it concerns without a scan of every run.
+ */
+export class EventWaits {
+  /** Event name → running runs that have waited on it: such events are buffered for them. */
+  private readonly bufferFilters = new WaitIndexes();
+  /** Event name → parked runs' waits on it, indexed by `==` condition value. */
+  private readonly parkedWaits = new WaitIndexes();
+
+  constructor(
+    private readonly subscriptions: BusSubscriptions,
+    private readonly resumeEvents: ResumeEvents,
+  ) {}
+
+  /** A running run waits on an event: from now on, matching events are buffered for it. */
+  readonly onEventWait = (record: RunRecord, request: PauseRequestData): void => {
+    this.watch(record, request.event!);
+    record.bufferWaits = record.bufferWaits.length === 0 ? [request] : [...record.bufferWaits, request];
+    this.bufferFilters.add(record, request);
+  };
+
+  /** Buffers `event` for the running runs whose buffer waits it satisfies. */
+  bufferFor(event: string, payload: unknown): void {
+    const filters = this.bufferFilters.get(event);
+    if (filters !== undefined) this.resumeEvents.bufferMatching(filters, event, payload);
+  }
+
+  /** The parked runs whose waits on `event` may match, indexed; `undefined` when none waits on it. */
+  parkedOn(event: string): WaitIndex | undefined {
+    return this.parkedWaits.get(event);
+  }
+
+  /** `record` parks on its `waits`: its events stop being buffered and may resume it instead. */
+  park(record: RunRecord): void {
+    for (const wait of record.waits) if (wait.event !== undefined) this.watch(record, wait.event);
+    this.bufferFilters.update(record, record.bufferWaits, false);
+    record.bufferWaits = NO_WAITS;
+    this.parkedWaits.update(record, record.waits, true);
+  }
+
+  /**
+   * `record` resumes: the waits it was parked on become its buffer waits, so a second matching
+   * event arriving before its next pause is kept for it (the inter-resume buffer).
+   */
+  unpark(record: RunRecord): void {
+    this.parkedWaits.update(record, record.waits, false);
+    record.bufferWaits = record.waits;
+    this.bufferFilters.update(record, record.bufferWaits, true);
+  }
+
+  /** `record`, which has waited on events, has ended: it leaves both indexes and gives back its subscriptions. */
+  release(record: RunRecord): void {
+    this.parkedWaits.update(record, record.waits, false);
+    this.bufferFilters.update(record, record.bufferWaits, false);
+    record.bufferWaits = NO_WAITS;
+    for (const event of record.watched!) this.subscriptions.release(event);
+    record.watched = undefined;
+  }
+
+  /** From now until the run ends, events with this name are buffered while it is not parked. */
+  private watch(record: RunRecord, event: string): void {
+    const watched = (record.watched ??= []);
+    if (watched.includes(event)) return;
+    // acquired first: a run holds (and releases when it ends) only a subscription it got
+    this.subscriptions.acquire(event);
+    watched.push(event);
+  }
+}
