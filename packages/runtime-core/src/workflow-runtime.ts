@@ -1,8 +1,8 @@
-import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } from "@sluice/artifacts";
+import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
 import { defaultGlobalEnv } from "@sluice/env";
 import { describeThrown, err, ok, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import { matchesConditions, type PauseRequestData, type PauseService } from "@sluice/pause";
+import { matchesConditions, type PauseRequestData } from "@sluice/pause";
 import {
   MAX_TIMER_MS,
   Pipeline,
@@ -27,12 +27,12 @@ import { PauseWindow } from "./pause-window.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
 import { earliestDeadline, firstMatch, ResumeEvents } from "./resume-events.js";
+import { RunContainers } from "./run-containers.js";
 import { runIdHead } from "./run-id.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
-import { createDirectDependencies, runPauseService } from "./run-pause-service.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
-import { createGlobalContainer, createWorkflowServices, PAUSE_SERVICE_ID } from "./service-containers.js";
+import { createGlobalContainer, createWorkflowServices } from "./service-containers.js";
 import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import { type TriggerBinding, TriggerIndex } from "./trigger-index.js";
@@ -140,7 +140,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly waits: EventWaits;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
-  private readonly pauseTemplate: ArtifactTemplate;
+  /** Builds each run's service access (see RunRecord.use). */
+  private readonly runContainers: RunContainers;
   private stopped = false;
   private stopping: Promise<void> | undefined;
   /** While stopping: resolves once every run the stop aborted has a decided result. */
@@ -183,11 +184,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         ? undefined
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
     this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
-    // One template for every run container: the factory finds its run through the container's runId.
-    this.pauseTemplate = {
-      key: PAUSE_SERVICE_ID,
-      factory: (ctx) => this.pauseServiceFor(ctx.runId),
-    };
+    this.runContainers = new RunContainers(this.runs, this.waits.onEventWait, this.report);
 
     this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
   }
@@ -776,23 +773,7 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /** @internal Builds a run's service container; the run calls this on its first `ctx.use`. */
   containerFor(record: RunRecord): ArtifactContainer<RunState> {
-    if (record.store === undefined) {
-      throw new SystemError(
-        "INVALID_STATE",
-        `run ${record.runId} is ${record.status}: its services are not available`,
-      );
-    }
-    const container = new ArtifactContainer<RunState>({
-      store: record.store,
-      runId: record.runId,
-      onError: this.report,
-    });
-    container.extend(record.workflow.scope);
-    container.register(this.pauseTemplate);
-    const templates = record.workflow.runTemplates;
-    for (let i = 0; i < templates.length; i++) container.register(templates[i]!);
-    record.container = container;
-    return container;
+    return this.runContainers.containerFor(record);
   }
 
   private execute(record: RunRecord): Promise<RunResult> {
@@ -1281,20 +1262,8 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /** @internal Container-free dependency access for runs of workflows without run services. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState> {
-    return createDirectDependencies(record, this.pauseServiceOf);
+    return this.runContainers.directDependencies(record);
   }
-
-  /** The `__pause_service__` of run `runId`, for the run containers' template. */
-  private pauseServiceFor(runId: string | undefined): PauseService {
-    const record = runId === undefined ? undefined : this.runs.get(runId);
-    if (record === undefined) {
-      throw new SystemError("INVALID_STATE", `__pause_service__: run ${runId} is not active`);
-    }
-    return this.pauseServiceOf(record);
-  }
-
-  private readonly pauseServiceOf = (record: RunRecord): PauseService =>
-    runPauseService(record, this.waits.onEventWait);
 
   /** A parked run's pause window has ended: it keeps only its released checkpoint. */
   private readonly onPauseWindowEnd = (record: RunRecord): void => {

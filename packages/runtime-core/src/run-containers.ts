@@ -1,0 +1,66 @@
+import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } from "@sluice/artifacts";
+import { SystemError } from "@sluice/errors";
+import type { IdMap } from "@sluice/id-map";
+import type { PauseService } from "@sluice/pause";
+import { createDirectDependencies, type OnEventWait, runPauseService } from "./run-pause-service.js";
+import type { RunContainerFactory, RunRecord } from "./run-record.js";
+import { PAUSE_SERVICE_ID } from "./service-containers.js";
+import type { RunState } from "./types.js";
+
+/**
+ * Builds a run's service access on its first `ctx.use`: a container of its own when its workflow
+ * declares run services, else container-free access. Either way the run's `__pause_service__` is
+ * its own, found through the table of unfinished runs.
+ */
+export class RunContainers implements RunContainerFactory {
+  /** One template for every run container: the factory finds its run through the container's runId. */
+  private readonly pauseTemplate: ArtifactTemplate;
+
+  constructor(
+    /** The unfinished runs, by id. */
+    private readonly runs: IdMap<RunRecord>,
+    private readonly onEventWait: OnEventWait,
+    private readonly report: (error: SystemError) => void,
+  ) {
+    this.pauseTemplate = {
+      key: PAUSE_SERVICE_ID,
+      factory: (ctx) => this.pauseServiceFor(ctx.runId),
+    };
+  }
+
+  containerFor(record: RunRecord): ArtifactContainer<RunState> {
+    if (record.store === undefined) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `run ${record.runId} is ${record.status}: its services are not available`,
+      );
+    }
+    const container = new ArtifactContainer<RunState>({
+      store: record.store,
+      runId: record.runId,
+      onError: this.report,
+    });
+    container.extend(record.workflow.scope);
+    container.register(this.pauseTemplate);
+    const templates = record.workflow.runTemplates;
+    for (let i = 0; i < templates.length; i++) container.register(templates[i]!);
+    record.container = container;
+    return container;
+  }
+
+  directDependencies(record: RunRecord): UseDependencyContext<RunState> {
+    return createDirectDependencies(record, this.pauseServiceOf);
+  }
+
+  /** The `__pause_service__` of run `runId`, for the run containers' template. */
+  private pauseServiceFor(runId: string | undefined): PauseService {
+    const record = runId === undefined ? undefined : this.runs.get(runId);
+    if (record === undefined) {
+      throw new SystemError("INVALID_STATE", `__pause_service__: run ${runId} is not active`);
+    }
+    return this.pauseServiceOf(record);
+  }
+
+  private readonly pauseServiceOf = (record: RunRecord): PauseService =>
+    runPauseService(record, this.onEventWait);
+}
