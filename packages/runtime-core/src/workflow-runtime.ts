@@ -28,6 +28,7 @@ import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
 import { earliestDeadline, firstMatch, ResumeEvents } from "./resume-events.js";
 import { RunContainers } from "./run-containers.js";
+import { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
@@ -35,6 +36,7 @@ import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-e
 import { createGlobalContainer, createWorkflowServices } from "./service-containers.js";
 import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
+import { reportDispatch } from "./trigger-dispatch.js";
 import { type TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import { initialRunState, initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
@@ -138,6 +140,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly triggers: TriggerIndex;
   /** Which runs wait on which bus events, and the subscriptions their waits hold. */
   private readonly waits: EventWaits;
+  /** Ends runs: results decided, bookkeeping, last cleanups. */
+  private readonly ending: RunEnding;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   /** Builds each run's service access (see RunRecord.use). */
@@ -185,6 +189,14 @@ export class WorkflowRuntime implements RunContainerFactory {
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
     this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
     this.runContainers = new RunContainers(this.runs, this.waits.onEventWait, this.report);
+    this.ending = new RunEnding(
+      this.runs,
+      this.endingRuns,
+      this.waits,
+      this.hookCalls,
+      this.writer,
+      this.report,
+    );
 
     this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
   }
@@ -339,8 +351,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
     const endRuns = (): void => {
       for (const run of ending) {
-        if (typeof run === "string") this.cancelQueuedRun(wf, run, "the workflow was deregistered", true);
-        else this.abortRecord(run, "the workflow was deregistered");
+        if (typeof run === "string")
+          this.ending.cancelQueuedRun(wf, run, "the workflow was deregistered", true);
+        else this.ending.abortRun(run, "the workflow was deregistered");
       }
     };
     return { drain, endRuns };
@@ -519,11 +532,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     // awaiting the abort of its own run must not wait for itself
     if (record.finished) return;
     if (record.status === "queued") {
-      this.cancelQueuedRun(record.workflow, runId, "aborted by the host", false);
+      this.ending.cancelQueuedRun(record.workflow, runId, "aborted by the host", false);
       return;
     }
     const done = record.whenFinished();
-    this.abortRecord(record, "aborted by the host");
+    this.ending.abortRun(record, "aborted by the host");
     await done;
   }
 
@@ -640,13 +653,17 @@ export class WorkflowRuntime implements RunContainerFactory {
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload);
     } catch (error) {
-      this.reportDispatch(wf, {
-        outcome: "rejected",
-        workflowId: wf.id,
-        triggerId,
-        event,
-        reason: describeThrown(error),
-      });
+      reportDispatch(
+        wf,
+        {
+          outcome: "rejected",
+          workflowId: wf.id,
+          triggerId,
+          event,
+          reason: describeThrown(error),
+        },
+        this.report,
+      );
       return;
     }
     if (wf.options.onDispatch === undefined) {
@@ -668,7 +685,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (decision.runId !== undefined) result.runId = decision.runId;
     if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
     if (decision.reason !== undefined) result.reason = decision.reason;
-    this.reportDispatch(wf, result);
+    reportDispatch(wf, result, this.report);
     for (let i = 0; i < held.length; i++) this.launch(held[i]!.workflow, held[i]!.runId);
   }
 
@@ -677,16 +694,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     const record = this.runs.get(runId);
     if (record !== undefined && record.status === "queued") void this.execute(record);
     else if (record === undefined) wf.policy.runEnded(runId);
-  }
-
-  private reportDispatch(wf: WorkflowRecord, result: DispatchResult): void {
-    const hook = wf.options.onDispatch;
-    if (hook === undefined) return;
-    try {
-      hook(result);
-    } catch (error) {
-      this.report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch threw`));
-    }
   }
 
   private policyHost(wf: WorkflowRecord): PolicyHost {
@@ -702,7 +709,8 @@ export class WorkflowRuntime implements RunContainerFactory {
         if (this.heldLaunches !== undefined) this.heldLaunches.push({ workflow: wf, runId });
         else this.launch(wf, runId);
       },
-      cancelQueuedRun: (runId: string, reason: string) => this.cancelQueuedRun(wf, runId, reason, true),
+      cancelQueuedRun: (runId: string, reason: string) =>
+        this.ending.cancelQueuedRun(wf, runId, reason, true),
       signalRun: (runId: string, request: DispatchRequest) => {
         const record = this.runs.get(runId);
         if (record === undefined) return `run ${runId} is not active`;
@@ -715,7 +723,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       },
       abortRun: (runId: string) => {
         const record = this.runs.get(runId);
-        if (record !== undefined) this.abortRecord(record, "replaced by a newer run");
+        if (record !== undefined) this.ending.abortRun(record, "replaced by a newer run");
       },
       isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
     };
@@ -743,11 +751,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     record.slot = this.runs.insert(runId, record);
     record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
     return record;
-  }
-
-  /** Takes a run out of the unfinished runs, through its slot (no id hashing). */
-  private forgetRun(record: RunRecord): void {
-    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
   }
 
   private buildLiveContext(record: RunRecord, state: RunState): void {
@@ -819,7 +822,7 @@ export class WorkflowRuntime implements RunContainerFactory {
           this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
             error: failure.toJSON(),
           });
-          return this.finish(record, err(failure, resultMetadata(record)));
+          return this.ending.finish(record, err(failure, resultMetadata(record)));
         }
       }
       await run.execute();
@@ -861,7 +864,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private crashed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.finish(
+    return this.ending.finish(
       record,
       err(
         SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
@@ -891,7 +894,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (status === "failed") {
       const failure = run.failure!;
       const stage = failure.details?.stage;
-      return this.finish(
+      return this.ending.finish(
         record,
         err(failure, resultMetadata(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
         run.finishedAt,
@@ -901,7 +904,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       const checkpoint = run.checkpoint;
       if (checkpoint !== undefined) return this.pause(record, checkpoint);
     }
-    return this.finish(
+    return this.ending.finish(
       record,
       ok(
         { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
@@ -937,7 +940,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
     if (record.abortRequested) {
       if (record.managed) wf.policy.runPaused(record.runId);
-      return this.finishPaused(record, "aborted while pausing");
+      return this.ending.finishPaused(record, "aborted while pausing");
     }
     this.waits.park(record);
     const store = record.store!;
@@ -990,22 +993,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     store.dispose();
     if (container === undefined) return;
     // the run's end (and so abort(), deregister() and stop()) waits for these cleanups too
-    const disposing = this.disposeContainer(record, container);
+    const disposing = this.ending.disposeContainer(record, container);
     const earlier = record.releasing;
     const releasing = earlier === undefined ? disposing : Promise.all([earlier, disposing]).then(() => {});
     record.releasing = releasing;
     await releasing;
     if (record.releasing === releasing) record.releasing = undefined;
-  }
-
-  private disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
-    const wf = record.workflow;
-    return this.hookCalls.dispose(
-      container,
-      wf.hookTimeoutMs,
-      (error) => SystemError.from(error, "FACTORY_FAILED", `disposing run ${record.runId} services failed`),
-      () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs, record.runId),
-    );
   }
 
   /**
@@ -1107,155 +1100,13 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private resumeFailed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.finish(
+    return this.ending.finish(
       record,
       err(
         SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
         resultMetadata(record),
       ),
     );
-  }
-
-  private finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
-    const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
-    const state = record.currentState();
-    this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, seq, "run.aborted", reason, undefined);
-    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
-  }
-
-  private abortRecord(record: RunRecord, reason: string): void {
-    if (record.finished || record.abortRequested) return;
-    record.markAbortRequested();
-    if (record.status === "paused") {
-      void this.finishPaused(record, reason);
-      return;
-    }
-    record.controller?.abort(new SystemError("ABORTED", `run ${record.runId} ${reason}`));
-    record.pipelineRun?.abort(reason);
-  }
-
-  private cancelQueuedRun(wf: WorkflowRecord, runId: string, reason: string, reportDropped: boolean): void {
-    const record = this.runs.get(runId);
-    if (record === undefined || record.status !== "queued") return;
-    wf.policy.forget(runId);
-    record.markDecided();
-    record.status = "aborted";
-    this.forgetRun(record);
-    wf.registry.setStatus(
-      runId,
-      "aborted",
-      Date.now(),
-      { code: "ABORTED", message: `never started: ${reason}` },
-      undefined,
-      record.registryHandle,
-    );
-    const result: RunResult = err(
-      new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
-      resultMetadata(record),
-    );
-    if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
-    if (reportDropped) {
-      this.reportDispatch(wf, {
-        outcome: "dropped",
-        workflowId: wf.id,
-        triggerId: record.triggerId,
-        event: wf.triggers.get(record.triggerId)!.event,
-        runId,
-        reason,
-      });
-    }
-    wf.registry.prune();
-  }
-
-  /**
-   * onComplete, then bookkeeping, then onCleanup — the seed's order. Synchronous when there is
-   * nothing to wait for (no hooks, no run services to dispose), so a plain run pays no extra ticks.
-   */
-  private finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
-    if (record.finished) return result;
-    record.markDecided();
-    const status: RunInfo["status"] = result.ok
-      ? result.value.status === "aborted"
-        ? "aborted"
-        : "completed"
-      : result.error.code === "ABORTED"
-        ? "aborted"
-        : "failed";
-    record.status = status;
-    record.pipelineRun = undefined;
-    const onComplete = record.workflow.options.onComplete;
-    if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
-    return this.hookCalls
-      .hook(record, "onComplete", () => onComplete(result))
-      .then(() => this.settleFinished(record, result, status, endedAt));
-  }
-
-  private settleFinished(
-    record: RunRecord,
-    result: RunResult,
-    status: RunInfo["status"],
-    endedAt: number | undefined,
-  ): RunResult | Promise<RunResult> {
-    const wf = record.workflow;
-    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
-    const onCleanup = wf.options.onCleanup;
-    const now = endedAt ?? Date.now();
-    const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
-    // onCleanup gets its own copy, taken before retention may drop the run from the registry
-    let cleanupInfo: RunInfo | undefined;
-    if (onCleanup !== undefined) {
-      cleanupInfo = wf.registry.get(record.runId);
-      if (cleanupInfo !== undefined) {
-        cleanupInfo.status = status;
-        cleanupInfo.updatedAt = now;
-        if (error !== undefined) cleanupInfo.error = error;
-      }
-    }
-    wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
-    if (record.managed) wf.policy.runEnded(record.runId);
-    wf.pauseWindow.close(record);
-    // (most runs never wait on an event)
-    if (record.watched !== undefined) this.waits.release(record);
-    record.buffer = undefined;
-    this.forgetRun(record);
-    const store = record.store;
-    const container = record.dropLiveContext();
-    record.released = undefined;
-    const releasing = record.releasing;
-    record.releasing = undefined;
-    store?.dispose();
-    wf.registry.prune(now);
-    if (container === undefined && onCleanup === undefined && releasing === undefined) {
-      this.notifyFinished(record, result);
-      return result;
-    }
-    record.endingSlot = this.endingRuns.insert(record.runId, record);
-    return this.finishAsync(record, result, container, cleanupInfo, releasing);
-  }
-
-  private async finishAsync(
-    record: RunRecord,
-    result: RunResult,
-    container: ArtifactContainer | undefined,
-    info: RunInfo | undefined,
-    releasing: Promise<void> | undefined,
-  ): Promise<RunResult> {
-    const wf = record.workflow;
-    if (releasing !== undefined) await releasing;
-    if (container !== undefined) await this.disposeContainer(record, container);
-    const onCleanup = wf.options.onCleanup;
-    if (onCleanup !== undefined && info !== undefined)
-      await this.hookCalls.hook(record, "onCleanup", () => onCleanup(info));
-    this.endingRuns.removeAt(record.endingSlot);
-    this.notifyFinished(record, result);
-    return result;
-  }
-
-  private notifyFinished(record: RunRecord, result: RunResult): void {
-    const waiters = record.finishWaiters;
-    if (waiters === undefined) return;
-    record.finishWaiters = undefined;
-    for (const resolve of waiters) resolve(result);
   }
 
   // ───────────────────────── pause, waits and buffering ─────────────────────────

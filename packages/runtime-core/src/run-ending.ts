@@ -1,0 +1,194 @@
+import type { ArtifactContainer } from "@sluice/artifacts";
+import { err, ok, SystemError } from "@sluice/errors";
+import type { IdMap } from "@sluice/id-map";
+import type { RunInfo } from "@sluice/pipeline";
+import type { EventWaits } from "./event-waits.js";
+import type { HookCalls } from "./hook-calls.js";
+import { cleanupsTimedOut } from "./hook-time-limit.js";
+import { resultMetadata } from "./result-metadata.js";
+import type { RunRecord } from "./run-record.js";
+import type { TimelineWriter } from "./timeline-writer.js";
+import { reportDispatch } from "./trigger-dispatch.js";
+import type { RunResult } from "./types.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+/**
+ * How runs end: a decided result (`onComplete`), bookkeeping (registry, execution mode, waits,
+ * state store), then the last cleanups (run services, `onCleanup`) while the run is held among the
+ * ending runs, and the waiters told. Also the early ends: an abort, a paused run aborted, a queued
+ * run that never starts.
+ */
+export class RunEnding {
+  constructor(
+    /** The unfinished runs, by id: a run leaves at its bookkeeping. */
+    private readonly runs: IdMap<RunRecord>,
+    /** Runs past bookkeeping whose last cleanups are under way (`deregister()` and `stop()` wait for them). */
+    private readonly endingRuns: IdMap<RunRecord>,
+    private readonly waits: EventWaits,
+    private readonly hookCalls: HookCalls,
+    private readonly writer: TimelineWriter | undefined,
+    private readonly report: (error: SystemError) => void,
+  ) {}
+
+  /**
+   * onComplete, then bookkeeping, then onCleanup — the seed's order. Synchronous when there is
+   * nothing to wait for (no hooks, no run services to dispose), so a plain run pays no extra ticks.
+   */
+  finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
+    if (record.finished) return result;
+    record.markDecided();
+    const status: RunInfo["status"] = result.ok
+      ? result.value.status === "aborted"
+        ? "aborted"
+        : "completed"
+      : result.error.code === "ABORTED"
+        ? "aborted"
+        : "failed";
+    record.status = status;
+    record.pipelineRun = undefined;
+    const onComplete = record.workflow.options.onComplete;
+    if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
+    return this.hookCalls
+      .hook(record, "onComplete", () => onComplete(result))
+      .then(() => this.settleFinished(record, result, status, endedAt));
+  }
+
+  private settleFinished(
+    record: RunRecord,
+    result: RunResult,
+    status: RunInfo["status"],
+    endedAt: number | undefined,
+  ): RunResult | Promise<RunResult> {
+    const wf = record.workflow;
+    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
+    const onCleanup = wf.options.onCleanup;
+    const now = endedAt ?? Date.now();
+    const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
+    // onCleanup gets its own copy, taken before retention may drop the run from the registry
+    let cleanupInfo: RunInfo | undefined;
+    if (onCleanup !== undefined) {
+      cleanupInfo = wf.registry.get(record.runId);
+      if (cleanupInfo !== undefined) {
+        cleanupInfo.status = status;
+        cleanupInfo.updatedAt = now;
+        if (error !== undefined) cleanupInfo.error = error;
+      }
+    }
+    wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
+    if (record.managed) wf.policy.runEnded(record.runId);
+    wf.pauseWindow.close(record);
+    // (most runs never wait on an event)
+    if (record.watched !== undefined) this.waits.release(record);
+    record.buffer = undefined;
+    this.forgetRun(record);
+    const store = record.store;
+    const container = record.dropLiveContext();
+    record.released = undefined;
+    const releasing = record.releasing;
+    record.releasing = undefined;
+    store?.dispose();
+    wf.registry.prune(now);
+    if (container === undefined && onCleanup === undefined && releasing === undefined) {
+      this.notifyFinished(record, result);
+      return result;
+    }
+    record.endingSlot = this.endingRuns.insert(record.runId, record);
+    return this.finishAsync(record, result, container, cleanupInfo, releasing);
+  }
+
+  private async finishAsync(
+    record: RunRecord,
+    result: RunResult,
+    container: ArtifactContainer | undefined,
+    info: RunInfo | undefined,
+    releasing: Promise<void> | undefined,
+  ): Promise<RunResult> {
+    const wf = record.workflow;
+    if (releasing !== undefined) await releasing;
+    if (container !== undefined) await this.disposeContainer(record, container);
+    const onCleanup = wf.options.onCleanup;
+    if (onCleanup !== undefined && info !== undefined)
+      await this.hookCalls.hook(record, "onCleanup", () => onCleanup(info));
+    this.endingRuns.removeAt(record.endingSlot);
+    this.notifyFinished(record, result);
+    return result;
+  }
+
+  private notifyFinished(record: RunRecord, result: RunResult): void {
+    const waiters = record.finishWaiters;
+    if (waiters === undefined) return;
+    record.finishWaiters = undefined;
+    for (const resolve of waiters) resolve(result);
+  }
+
+  finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
+    const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
+    const state = record.currentState();
+    this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, seq, "run.aborted", reason, undefined);
+    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
+  }
+
+  abortRun(record: RunRecord, reason: string): void {
+    if (record.finished || record.abortRequested) return;
+    record.markAbortRequested();
+    if (record.status === "paused") {
+      void this.finishPaused(record, reason);
+      return;
+    }
+    record.controller?.abort(new SystemError("ABORTED", `run ${record.runId} ${reason}`));
+    record.pipelineRun?.abort(reason);
+  }
+
+  cancelQueuedRun(wf: WorkflowRecord, runId: string, reason: string, reportDropped: boolean): void {
+    const record = this.runs.get(runId);
+    if (record === undefined || record.status !== "queued") return;
+    wf.policy.forget(runId);
+    record.markDecided();
+    record.status = "aborted";
+    this.forgetRun(record);
+    wf.registry.setStatus(
+      runId,
+      "aborted",
+      Date.now(),
+      { code: "ABORTED", message: `never started: ${reason}` },
+      undefined,
+      record.registryHandle,
+    );
+    const result: RunResult = err(
+      new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
+      resultMetadata(record),
+    );
+    if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
+    if (reportDropped) {
+      reportDispatch(
+        wf,
+        {
+          outcome: "dropped",
+          workflowId: wf.id,
+          triggerId: record.triggerId,
+          event: wf.triggers.get(record.triggerId)!.event,
+          runId,
+          reason,
+        },
+        this.report,
+      );
+    }
+    wf.registry.prune();
+  }
+
+  /** Disposes a run's service container, waiting for its cleanups at most its workflow's `hookTimeoutMs`. */
+  disposeContainer(record: RunRecord, container: ArtifactContainer): Promise<void> {
+    const wf = record.workflow;
+    return this.hookCalls.dispose(
+      container,
+      wf.hookTimeoutMs,
+      (error) => SystemError.from(error, "FACTORY_FAILED", `disposing run ${record.runId} services failed`),
+      () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs, record.runId),
+    );
+  }
+
+  /** Takes a run out of the unfinished runs, through its slot (no id hashing). */
+  private forgetRun(record: RunRecord): void {
+    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+  }
+}
