@@ -1,17 +1,9 @@
 import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
 import { defaultGlobalEnv } from "@sluice/env";
-import { describeThrown, err, ok, SystemError } from "@sluice/errors";
+import { describeThrown, err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import { matchesConditions, type PauseRequestData } from "@sluice/pause";
-import {
-  MAX_TIMER_MS,
-  Pipeline,
-  type PipelineCheckpoint,
-  PipelineRegistry,
-  type PipelineRun,
-  type RunInfo,
-  type RunOptions,
-} from "@sluice/pipeline";
+import { matchesConditions } from "@sluice/pause";
+import { Pipeline, type PipelineCheckpoint, PipelineRegistry, type RunInfo } from "@sluice/pipeline";
 import type { StateStore, StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -19,19 +11,18 @@ import { subscribeControlEvents } from "./control-commands.js";
 import { createReporter } from "./error-reporting.js";
 import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
-import { hookContext } from "./hook-context.js";
 import { cleanupsTimedOut, DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { PauseWindow } from "./pause-window.js";
-import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
-import { earliestDeadline, firstMatch, ResumeEvents } from "./resume-events.js";
+import { ResumeEvents } from "./resume-events.js";
 import { RunContainers } from "./run-containers.js";
 import { RunEnding } from "./run-ending.js";
-import { runIdHead } from "./run-id.js";
+import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
-import { NO_WAITS, type RunContainerFactory, RunRecord } from "./run-record.js";
+import type { RunPauses } from "./run-pauses.js";
+import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer, createWorkflowServices } from "./service-containers.js";
 import { createTimelineObserver } from "./timeline-observer.js";
@@ -43,7 +34,6 @@ import type {
   DispatchResult,
   ExecutionMode,
   RegisterOptions,
-  ResumeContext,
   RunResult,
   RunResultMetadata,
   RunState,
@@ -54,18 +44,10 @@ import type {
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
-import type { WaitIndex } from "./wait-index.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
-
-// A run's result promise is made with this shared executor, which hands the resolver over through
-// the slot below (executors run synchronously): making the promise allocates no closure.
-let capturedResolve: ((result: RunResult | Promise<RunResult>) => void) | undefined;
-function captureResolve(resolve: (result: RunResult | Promise<RunResult>) => void): void {
-  capturedResolve = resolve;
-}
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
   return Promise.resolve(err(error, meta));
@@ -142,6 +124,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly waits: EventWaits;
   /** Ends runs: results decided, bookkeeping, last cleanups. */
   private readonly ending: RunEnding;
+  /** Creates runs, executes their pipelines and settles them. */
+  private readonly execution: RunExecution;
+  /** Parks, releases and resumes paused runs (the execution's). */
+  private readonly pauses: RunPauses;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   /** Builds each run's service access (see RunRecord.use). */
@@ -152,8 +138,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   private stopDecided: Promise<void> | undefined;
   /** Deregistrations still draining, by workflow id. */
   private readonly draining = new Map<string, Drain>();
-  private readonly runIdHead = runIdHead();
-  private runCounter = 0;
   /** While `dispatch` awaits its onDispatch report: the runs the decision started, not yet launched. */
   private heldLaunches: HeldLaunch[] | undefined;
 
@@ -197,6 +181,18 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.writer,
       this.report,
     );
+    this.execution = new RunExecution(
+      this,
+      this.storeRegistry,
+      this.runs,
+      this.ending,
+      this.hookCalls,
+      this.writer,
+      this.waits,
+      this.resumeEvents,
+      this.report,
+    );
+    this.pauses = this.execution.pauses;
 
     this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
   }
@@ -253,7 +249,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       scope,
       runTemplates,
       registry,
-      new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.onPauseWindowEnd),
+      new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.pauses.onPauseWindowEnd),
       options.hookTimeoutMs ?? this.hookTimeoutMs,
     );
     wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
@@ -429,12 +425,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     // The run starts now, so its state store is made at once from the payload: the store's copy
     // is the only one (a queued run keeps a copy of its own until it starts).
-    const runId = this.nextRunId();
+    const runId = this.execution.nextRunId();
     let store: StateStore<RunState>;
     try {
       // Without `map` the payload goes to the store as it is: the store checks it is a plain object.
       const source = trigger.map === undefined ? event : initialSource(wf.id, triggerId, trigger, event);
-      store = this.createStore(
+      store = this.execution.createStore(
         runId,
         source as RunState,
         `workflow "${wf.id}" trigger "${triggerId}": the event payload`,
@@ -456,9 +452,9 @@ export class WorkflowRuntime implements RunContainerFactory {
         : unknownWorkflowError(workflowId, this.listWorkflows());
       return failedRun(refused, { workflowId, triggerId });
     }
-    const record = this.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
+    const record = this.execution.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
     record.store = store;
-    return this.execute(record);
+    return this.execution.execute(record);
   }
 
   /**
@@ -492,7 +488,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         resultMetadata(record),
       );
     }
-    return this.resumeRun(record, copy) as Promise<RunResult<S>>;
+    return this.pauses.resume(record, copy) as Promise<RunResult<S>>;
   }
 
   /**
@@ -642,8 +638,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
     this.waits.bufferFor(event, payload);
-    const parked = this.waits.parkedOn(event);
-    if (parked !== undefined) this.deliverToWaits(parked, event, payload);
+    this.pauses.resumeWaiting(event, payload);
   }
 
   private dispatch(binding: TriggerBinding, event: string, payload: unknown): void {
@@ -692,7 +687,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
   private launch(wf: WorkflowRecord, runId: string): void {
     const record = this.runs.get(runId);
-    if (record !== undefined && record.status === "queued") void this.execute(record);
+    if (record !== undefined && record.status === "queued") void this.execution.execute(record);
     else if (record === undefined) wf.policy.runEnded(runId);
   }
 
@@ -700,7 +695,13 @@ export class WorkflowRuntime implements RunContainerFactory {
     return {
       createRun: (request: DispatchRequest) => {
         const trigger = wf.triggers.get(request.triggerId)!;
-        const record = this.createRun(wf, request.triggerId, trigger, request.initialState, request.payload);
+        const record = this.execution.createRun(
+          wf,
+          request.triggerId,
+          trigger,
+          request.initialState,
+          request.payload,
+        );
         record.managed = true;
         return record.runId;
       },
@@ -729,410 +730,16 @@ export class WorkflowRuntime implements RunContainerFactory {
     };
   }
 
-  // ───────────────────────── run lifecycle ─────────────────────────
-
-  private nextRunId(): string {
-    return this.runIdHead + (++this.runCounter).toString(36);
-  }
-
-  private createRun(
-    wf: WorkflowRecord,
-    triggerId: string,
-    trigger: TriggerDefinition<any, RunState>,
-    initialState: RunState | undefined,
-    payload: unknown,
-    status: "queued" | "running" = "queued",
-    runId = this.nextRunId(),
-  ): RunRecord {
-    const now = Date.now();
-    const pipeline = wf.pipelines.get(trigger.pipeline)!;
-    const record = new RunRecord(this, runId, wf, triggerId, pipeline, now, initialState, payload);
-    record.status = status;
-    record.slot = this.runs.insert(runId, record);
-    record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
-    return record;
-  }
-
-  private buildLiveContext(record: RunRecord, state: RunState): void {
-    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`);
-    record.container = undefined;
-    record.controller = undefined;
-  }
-
-  /**
-   * A run's state store, holding a copy of `source`, in the host's StoreRegistry under the run id
-   * itself (a prefixed id would be one more string to build and hash per run). A source whose
-   * getters or proxy traps throw fails here as `INVALID_INPUT` naming `what`.
-   */
-  private createStore(runId: string, source: RunState, what: string): StateStore<RunState> {
-    try {
-      return this.storeRegistry.create<RunState>(runId, source);
-    } catch (cause) {
-      if (SystemError.is(cause)) throw cause;
-      const reason = describeThrown(cause);
-      throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
-    }
-  }
+  // ───────────────────────── run service access ─────────────────────────
 
   /** @internal Builds a run's service container; the run calls this on its first `ctx.use`. */
   containerFor(record: RunRecord): ArtifactContainer<RunState> {
     return this.runContainers.containerFor(record);
   }
 
-  private execute(record: RunRecord): Promise<RunResult> {
-    if (record.workflow.options.onPrepare !== undefined) return this.executePrepared(record);
-    let run: PipelineRun<RunState>;
-    try {
-      run = this.startPipeline(record);
-    } catch (error) {
-      return Promise.resolve(this.crashed(record, error));
-    }
-    return this.settleWhenDone(record, run);
-  }
-
-  /** Starts `run` and settles the record with its result. */
-  private settleWhenDone(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> {
-    // The pipeline hands its result straight to this promise (no promise of its own, no extra
-    // tick), through one callback shared by every run (no closures per run).
-    const done = new Promise<RunResult>(captureResolve);
-    record.resolveRun = capturedResolve;
-    capturedResolve = undefined;
-    run.executeThen(this.onPipelineSettled, record);
-    return done;
-  }
-
-  private readonly onPipelineSettled = (run: PipelineRun<RunState>, record: RunRecord): void => {
-    const resolve = record.resolveRun!;
-    record.resolveRun = undefined;
-    try {
-      resolve(this.settle(record, run));
-    } catch (error) {
-      resolve(this.crashed(record, error));
-    }
-  };
-
-  private async executePrepared(record: RunRecord): Promise<RunResult> {
-    try {
-      const run = this.startPipeline(record);
-      if (!record.abortRequested) {
-        // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
-        // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
-        const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
-        if (failure !== undefined && !record.abortRequested) {
-          this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
-            error: failure.toJSON(),
-          });
-          return this.ending.finish(record, err(failure, resultMetadata(record)));
-        }
-      }
-      await run.execute();
-      return this.settle(record, run);
-    } catch (error) {
-      return this.crashed(record, error);
-    }
-  }
-
-  /** Moves a queued run to running, builds its live context and pipeline run (not started yet). */
-  private startPipeline(record: RunRecord): PipelineRun<RunState> {
-    // A run created and started in one go counts its time from its creation (one clock read fewer).
-    let startedAt: number | undefined = record.startedAt;
-    if (record.status === "queued") {
-      record.status = "running";
-      startedAt = undefined;
-      record.workflow.registry.setStatus(
-        record.runId,
-        "running",
-        Date.now(),
-        undefined,
-        undefined,
-        record.registryHandle,
-      );
-    }
-    if (record.store === undefined) this.buildLiveContext(record, record.initialState!);
-    record.initialState = undefined;
-    const run = record.pipeline.startRun(
-      record.runId,
-      record.store!,
-      record.payload,
-      record,
-      record.workflow.observer,
-      startedAt,
-    );
-    record.pipelineRun = run;
-    if (record.abortRequested) run.abort("aborted before it started");
-    return run;
-  }
-
-  private crashed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.ending.finish(
-      record,
-      err(
-        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
-        resultMetadata(record),
-      ),
-    );
-  }
-
-  // No external AbortSignal (here or in startRun): aborts go through PipelineRun.abort(), which fires
-  // the step's lazily created signal. An AbortController per run (and a listener linking two) was a
-  // fifth of invoke's cost.
-  private runOptions(record: RunRecord): RunOptions<RunState> {
-    const options: RunOptions<RunState> = {
-      runId: record.runId,
-      state: record.store!,
-      event: record.payload,
-      dependencies: record,
-    };
-    const observer = record.workflow.observer;
-    if (observer !== undefined) options.observer = observer;
-    return options;
-  }
-
-  /** Settles the record with how its pipeline run ended (read from the run: no result object). */
-  private settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult {
-    const status = run.status;
-    if (status === "failed") {
-      const failure = run.failure!;
-      const stage = failure.details?.stage;
-      return this.ending.finish(
-        record,
-        err(failure, resultMetadata(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
-        run.finishedAt,
-      );
-    }
-    if (status === "paused") {
-      const checkpoint = run.checkpoint;
-      if (checkpoint !== undefined) return this.pause(record, checkpoint);
-    }
-    return this.ending.finish(
-      record,
-      ok(
-        { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
-        resultMetadata(record, run.durationMs),
-      ),
-      run.finishedAt,
-    );
-  }
-
-  private pause(record: RunRecord, checkpoint: PipelineCheckpoint<RunState>): Promise<RunResult> | RunResult {
-    const wf = record.workflow;
-    record.status = "paused";
-    record.pipelineRun = undefined;
-    record.checkpoint = checkpoint;
-    record.waits = checkpoint.pause as unknown as PauseRequestData[];
-    const pauseService = record.pauseService;
-    if (pauseService !== undefined) {
-      for (const wait of record.waits) {
-        const mapper = pauseService.patchMapper(wait.id);
-        if (mapper !== undefined) (record.mappers ??= new Map()).set(wait.id, mapper);
-      }
-      // The waits now live in the checkpoint; the service forgets them so a later stage can reuse
-      // an id and a run that pauses often does not accumulate old registrations.
-      pauseService.release();
-    }
-    wf.registry.setStatus(
-      record.runId,
-      "paused",
-      Date.now(),
-      undefined,
-      checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
-      record.registryHandle,
-    );
-    if (record.abortRequested) {
-      if (record.managed) wf.policy.runPaused(record.runId);
-      return this.ending.finishPaused(record, "aborted while pausing");
-    }
-    this.waits.park(record);
-    const store = record.store!;
-    const buffered = this.resumeEvents.takeBuffered(record);
-    // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
-    // went on from this pause without us, so this call reports the pause and leaves it alone.
-    const stillPaused = record.status === "paused";
-    let result: Promise<RunResult> | RunResult;
-    if (stillPaused && buffered !== undefined) result = this.resumeRun(record, buffered);
-    else {
-      result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
-      if (stillPaused) this.park(record);
-    }
-    // The slot goes back only now: the queued run it starts may run its first steps at once, and
-    // an event they emit must find this run parked (before, it was neither buffered nor parked).
-    if (record.managed) wf.policy.runPaused(record.runId);
-    return result;
-  }
-
-  private park(record: RunRecord): void {
-    const wf = record.workflow;
-    const now = Date.now();
-    this.armDeadline(record, now);
-    const window = wf.pauseWindow;
-    if (window.ms === 0) void this.releaseLiveContext(record);
-    else if (window.ms !== Infinity) window.open(record, now);
-  }
-
-  /** Ends a parked run's pause window: keep only its released checkpoint (see ReleasedCheckpoint). */
-  private async releaseLiveContext(record: RunRecord): Promise<void> {
-    const store = record.store;
-    const checkpoint = record.checkpoint;
-    if (record.status !== "paused" || store === undefined || checkpoint === undefined) return;
-    try {
-      record.released = ReleasedCheckpoint.of(checkpoint, store.get());
-    } catch (cause) {
-      this.report(
-        new SystemError(
-          "INVALID_STATE",
-          `run ${record.runId} stays in memory past its pause window: its state or event is not JSON-serialisable`,
-          { cause, details: { runId: record.runId } },
-        ),
-      );
-      return;
-    }
-    record.workflow.pauseWindow.close(record);
-    const container = record.dropLiveContext();
-    record.payload = undefined;
-    // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
-    store.dispose();
-    if (container === undefined) return;
-    // the run's end (and so abort(), deregister() and stop()) waits for these cleanups too
-    const disposing = this.ending.disposeContainer(record, container);
-    const earlier = record.releasing;
-    const releasing = earlier === undefined ? disposing : Promise.all([earlier, disposing]).then(() => {});
-    record.releasing = releasing;
-    await releasing;
-    if (record.releasing === releasing) record.releasing = undefined;
-  }
-
-  /**
-   * Arms one timer for the earliest wait deadline of a parked run, if it has any. A deadline past
-   * the longest delay a timer takes (~24.8 days) is reached in steps: the timer fires early and
-   * re-arms, instead of firing at once, as setTimeout does with a longer delay.
-   */
-  private armDeadline(record: RunRecord, now: number): void {
-    const wait = earliestDeadline(record.waits);
-    if (wait === undefined) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(1, wait.deadline! - now + 1));
-    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), delay);
-  }
-
-  private onWaitDeadline(record: RunRecord): void {
-    record.deadlineTimer = undefined;
-    if (record.status !== "paused") return;
-    const now = Date.now();
-    // The earliest deadline decides: with several expired (a stage that outlasted them all), the
-    // run resumes with the patch of the wait that timed out first.
-    const expired = earliestDeadline(record.waits);
-    if (expired === undefined) return;
-    if (expired.deadline! > now) {
-      // Timers may fire a millisecond before Date.now() reaches the deadline: wait the rest.
-      this.armDeadline(record, now);
-      return;
-    }
-    const patch: RunState =
-      expired.timeoutPatch !== undefined ? { ...expired.timeoutPatch } : { pauseTimedOut: true };
-    void this.resumeRun(record, patch);
-  }
-
-  private resumeRun(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
-    const wf = record.workflow;
-    let run: PipelineRun<RunState>;
-    let checkpoint: PipelineCheckpoint<RunState>;
-    let restored: boolean;
-    try {
-      if (record.deadlineTimer !== undefined) {
-        clearTimeout(record.deadlineTimer);
-        record.deadlineTimer = undefined;
-      }
-      restored = record.store === undefined;
-      if (restored) {
-        checkpoint = record.released!.restore(
-          record.runId,
-          record.pipeline.id,
-          record.waits as unknown as PipelineCheckpoint["pause"],
-        );
-        record.released = undefined;
-        record.payload = checkpoint.event;
-        this.buildLiveContext(record, checkpoint.state);
-      } else {
-        checkpoint = record.checkpoint!;
-        record.controller = undefined;
-      }
-      wf.pauseWindow.close(record);
-      this.waits.unpark(record);
-      record.checkpoint = undefined;
-      record.waits = NO_WAITS;
-      record.mappers = undefined;
-      record.status = "running";
-      wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
-      // The resume patch goes into the store first, so onResume already sees it.
-      if (patch !== undefined) record.store!.set(patch);
-      run = record.pipeline.restore(checkpoint, this.runOptions(record));
-      record.pipelineRun = run;
-    } catch (error) {
-      return Promise.resolve(this.resumeFailed(record, error));
-    }
-    if (record.abortRequested) run.abort("aborted while resuming");
-    else if (wf.options.onResume !== undefined) return this.resumeWithHook(record, run, restored, checkpoint);
-    return this.settleWhenDone(record, run);
-  }
-
-  private async resumeWithHook(
-    record: RunRecord,
-    run: PipelineRun<RunState>,
-    restored: boolean,
-    checkpoint: PipelineCheckpoint<RunState>,
-  ): Promise<RunResult> {
-    const wf = record.workflow;
-    try {
-      const ctx: ResumeContext<RunState> = {
-        ...hookContext(record),
-        restored,
-        nextStage: checkpoint.nextStageId,
-      };
-      // An abort during onResume goes on without waiting for the hook, as during onPrepare.
-      await Promise.race([
-        this.hookCalls.hook(record, "onResume", () => wf.options.onResume!(ctx)),
-        record.whenAbortRequested(),
-      ]);
-      await run.execute();
-      return this.settle(record, run);
-    } catch (error) {
-      return this.resumeFailed(record, error);
-    }
-  }
-
-  private resumeFailed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.ending.finish(
-      record,
-      err(
-        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
-        resultMetadata(record),
-      ),
-    );
-  }
-
-  // ───────────────────────── pause, waits and buffering ─────────────────────────
-
   /** @internal Container-free dependency access for runs of workflows without run services. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState> {
     return this.runContainers.directDependencies(record);
-  }
-
-  /** A parked run's pause window has ended: it keeps only its released checkpoint. */
-  private readonly onPauseWindowEnd = (record: RunRecord): void => {
-    if (record.status === "paused") void this.releaseLiveContext(record);
-  };
-
-  private deliverToWaits(index: WaitIndex, event: string, payload: unknown): void {
-    const candidates = index.candidates(payload);
-    for (let i = 0; i < candidates.length; i++) {
-      const record = candidates[i]!;
-      if (record.status !== "paused" || record.abortRequested) continue;
-      const wait = firstMatch(record.waits, event, payload);
-      if (wait === undefined) continue;
-      const patch = this.resumeEvents.patchFor(record, wait, payload);
-      // the wait's mapper may have resumed or ended the run itself (resume(), abort(), deregister())
-      if (patch !== undefined && record.status === "paused" && !record.abortRequested)
-        void this.resumeRun(record, patch);
-    }
   }
 
   // ───────────────────────── errors ─────────────────────────

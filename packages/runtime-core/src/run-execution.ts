@@ -1,0 +1,217 @@
+import { describeThrown, err, ok, SystemError } from "@sluice/errors";
+import type { IdMap } from "@sluice/id-map";
+import type { PipelineRun } from "@sluice/pipeline";
+import type { StateStore, StoreRegistry } from "@sluice/store";
+import type { EventWaits } from "./event-waits.js";
+import type { HookCalls } from "./hook-calls.js";
+import { resultMetadata } from "./result-metadata.js";
+import type { ResumeEvents } from "./resume-events.js";
+import type { RunEnding } from "./run-ending.js";
+import { runIdHead } from "./run-id.js";
+import { RunPauses } from "./run-pauses.js";
+import { type RunContainerFactory, RunRecord } from "./run-record.js";
+import type { TimelineWriter } from "./timeline-writer.js";
+import type { RunResult, RunState, TriggerDefinition } from "./types.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+// A run's result promise is made with this shared executor, which hands the resolver over through
+// the slot below (executors run synchronously): making the promise allocates no closure.
+let capturedResolve: ((result: RunResult | Promise<RunResult>) => void) | undefined;
+function captureResolve(resolve: (result: RunResult | Promise<RunResult>) => void): void {
+  capturedResolve = resolve;
+}
+
+/**
+ * Runs from creation to the end of their pipeline: a run record in the table of unfinished runs, its
+ * state store, its pipeline run started (after `onPrepare`, if any) and settled, as ended (see
+ * RunEnding) or paused (see RunPauses, which hands resumed runs back to be settled here).
+ */
+export class RunExecution {
+  /** Pauses and resumes the runs this executes (each calls the other: a resumed run is settled here). */
+  readonly pauses: RunPauses;
+  private readonly runIdHead = runIdHead();
+  private runCounter = 0;
+
+  constructor(
+    /** Given to each run record, which asks it for its services on its first `ctx.use`. */
+    private readonly containers: RunContainerFactory,
+    private readonly storeRegistry: StoreRegistry,
+    /** The unfinished runs, by id: a run enters when it is created. */
+    private readonly runs: IdMap<RunRecord>,
+    private readonly ending: RunEnding,
+    private readonly hookCalls: HookCalls,
+    private readonly writer: TimelineWriter | undefined,
+    waits: EventWaits,
+    resumeEvents: ResumeEvents,
+    report: (error: SystemError) => void,
+  ) {
+    this.pauses = new RunPauses(this, ending, waits, resumeEvents, hookCalls, report);
+  }
+
+  /** A new run id: this runtime's random head and a counter (no random draw per run). */
+  nextRunId(): string {
+    return this.runIdHead + (++this.runCounter).toString(36);
+  }
+
+  /** A run record, in the table of unfinished runs and in its workflow's registry; not started. */
+  createRun(
+    wf: WorkflowRecord,
+    triggerId: string,
+    trigger: TriggerDefinition<any, RunState>,
+    initialState: RunState | undefined,
+    payload: unknown,
+    status: "queued" | "running" = "queued",
+    runId = this.nextRunId(),
+  ): RunRecord {
+    const now = Date.now();
+    const pipeline = wf.pipelines.get(trigger.pipeline)!;
+    const record = new RunRecord(this.containers, runId, wf, triggerId, pipeline, now, initialState, payload);
+    record.status = status;
+    record.slot = this.runs.insert(runId, record);
+    record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
+    return record;
+  }
+
+  /** Gives `record` a new state store holding `state` (its services are built again on use). */
+  buildLiveContext(record: RunRecord, state: RunState): void {
+    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`);
+    record.container = undefined;
+    record.controller = undefined;
+  }
+
+  /**
+   * A run's state store, holding a copy of `source`, in the host's StoreRegistry under the run id
+   * itself (a prefixed id would be one more string to build and hash per run). A source whose
+   * getters or proxy traps throw fails here as `INVALID_INPUT` naming `what`.
+   */
+  createStore(runId: string, source: RunState, what: string): StateStore<RunState> {
+    try {
+      return this.storeRegistry.create<RunState>(runId, source);
+    } catch (cause) {
+      if (SystemError.is(cause)) throw cause;
+      const reason = describeThrown(cause);
+      throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
+    }
+  }
+
+  /** Starts a created run and resolves with its result (when it ends or parks); never rejects. */
+  execute(record: RunRecord): Promise<RunResult> {
+    if (record.workflow.options.onPrepare !== undefined) return this.executePrepared(record);
+    let run: PipelineRun<RunState>;
+    try {
+      run = this.startPipeline(record);
+    } catch (error) {
+      return Promise.resolve(this.crashed(record, error));
+    }
+    return this.settleWhenDone(record, run);
+  }
+
+  /** Starts `run` and settles the record with its result. */
+  settleWhenDone(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> {
+    // The pipeline hands its result straight to this promise (no promise of its own, no extra
+    // tick), through one callback shared by every run (no closures per run).
+    const done = new Promise<RunResult>(captureResolve);
+    record.resolveRun = capturedResolve;
+    capturedResolve = undefined;
+    run.executeThen(this.onPipelineSettled, record);
+    return done;
+  }
+
+  private readonly onPipelineSettled = (run: PipelineRun<RunState>, record: RunRecord): void => {
+    const resolve = record.resolveRun!;
+    record.resolveRun = undefined;
+    try {
+      resolve(this.settle(record, run));
+    } catch (error) {
+      resolve(this.crashed(record, error));
+    }
+  };
+
+  private async executePrepared(record: RunRecord): Promise<RunResult> {
+    try {
+      const run = this.startPipeline(record);
+      if (!record.abortRequested) {
+        // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
+        // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
+        const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
+        if (failure !== undefined && !record.abortRequested) {
+          this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
+            error: failure.toJSON(),
+          });
+          return this.ending.finish(record, err(failure, resultMetadata(record)));
+        }
+      }
+      await run.execute();
+      return this.settle(record, run);
+    } catch (error) {
+      return this.crashed(record, error);
+    }
+  }
+
+  /** Moves a queued run to running, builds its live context and pipeline run (not started yet). */
+  private startPipeline(record: RunRecord): PipelineRun<RunState> {
+    // A run created and started in one go counts its time from its creation (one clock read fewer).
+    let startedAt: number | undefined = record.startedAt;
+    if (record.status === "queued") {
+      record.status = "running";
+      startedAt = undefined;
+      record.workflow.registry.setStatus(
+        record.runId,
+        "running",
+        Date.now(),
+        undefined,
+        undefined,
+        record.registryHandle,
+      );
+    }
+    if (record.store === undefined) this.buildLiveContext(record, record.initialState!);
+    record.initialState = undefined;
+    const run = record.pipeline.startRun(
+      record.runId,
+      record.store!,
+      record.payload,
+      record,
+      record.workflow.observer,
+      startedAt,
+    );
+    record.pipelineRun = run;
+    if (record.abortRequested) run.abort("aborted before it started");
+    return run;
+  }
+
+  private crashed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
+    return this.ending.finish(
+      record,
+      err(
+        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
+        resultMetadata(record),
+      ),
+    );
+  }
+
+  /** Settles the record with how its pipeline run ended (read from the run: no result object). */
+  settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult {
+    const status = run.status;
+    if (status === "failed") {
+      const failure = run.failure!;
+      const stage = failure.details?.stage;
+      return this.ending.finish(
+        record,
+        err(failure, resultMetadata(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
+        run.finishedAt,
+      );
+    }
+    if (status === "paused") {
+      const checkpoint = run.checkpoint;
+      if (checkpoint !== undefined) return this.pauses.pause(record, checkpoint);
+    }
+    return this.ending.finish(
+      record,
+      ok(
+        { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
+        resultMetadata(record, run.durationMs),
+      ),
+      run.finishedAt,
+    );
+  }
+}

@@ -1,0 +1,272 @@
+import { err, ok, SystemError } from "@sluice/errors";
+import type { PauseRequestData } from "@sluice/pause";
+import { MAX_TIMER_MS, type PipelineCheckpoint, type PipelineRun, type RunOptions } from "@sluice/pipeline";
+import type { EventWaits } from "./event-waits.js";
+import type { HookCalls } from "./hook-calls.js";
+import { hookContext } from "./hook-context.js";
+import { ReleasedCheckpoint } from "./released-checkpoint.js";
+import { resultMetadata } from "./result-metadata.js";
+import { earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
+import type { RunEnding } from "./run-ending.js";
+import { NO_WAITS, type RunRecord } from "./run-record.js";
+import type { ResumeContext, RunResult, RunState } from "./types.js";
+
+/** The run-execution operations pausing and resuming drive: a resumed run executes and settles like a started one. */
+export interface PauseHost {
+  /** Gives a run whose pause window released its live context a new state store holding `state`. */
+  buildLiveContext(record: RunRecord, state: RunState): void;
+  /** Starts `run` and settles the record with its result. */
+  settleWhenDone(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult>;
+  /** Settles the record with how its (executed) pipeline run ended. */
+  settle(record: RunRecord, run: PipelineRun<RunState>): Promise<RunResult> | RunResult;
+}
+
+/**
+ * Runs stopped at a pause: parked on their waits (or resumed at once by an event buffered for
+ * them), their live context released when their workflow's pause window ends, resumed by an
+ * event, a deadline or `resume()`.
+ */
+export class RunPauses {
+  constructor(
+    private readonly execution: PauseHost,
+    private readonly ending: RunEnding,
+    private readonly waits: EventWaits,
+    private readonly resumeEvents: ResumeEvents,
+    private readonly hookCalls: HookCalls,
+    private readonly report: (error: SystemError) => void,
+  ) {}
+
+  // No external AbortSignal (here or in startRun): aborts go through PipelineRun.abort(), which fires
+  // the step's lazily created signal. An AbortController per run (and a listener linking two) was a
+  // fifth of invoke's cost.
+  private runOptions(record: RunRecord): RunOptions<RunState> {
+    const options: RunOptions<RunState> = {
+      runId: record.runId,
+      state: record.store!,
+      event: record.payload,
+      dependencies: record,
+    };
+    const observer = record.workflow.observer;
+    if (observer !== undefined) options.observer = observer;
+    return options;
+  }
+
+  /** Settles a run whose pipeline stopped at a pause: resumed at once by a buffered event, else parked. */
+  pause(record: RunRecord, checkpoint: PipelineCheckpoint<RunState>): Promise<RunResult> | RunResult {
+    const wf = record.workflow;
+    record.status = "paused";
+    record.pipelineRun = undefined;
+    record.checkpoint = checkpoint;
+    record.waits = checkpoint.pause as unknown as PauseRequestData[];
+    const pauseService = record.pauseService;
+    if (pauseService !== undefined) {
+      for (const wait of record.waits) {
+        const mapper = pauseService.patchMapper(wait.id);
+        if (mapper !== undefined) (record.mappers ??= new Map()).set(wait.id, mapper);
+      }
+      // The waits now live in the checkpoint; the service forgets them so a later stage can reuse
+      // an id and a run that pauses often does not accumulate old registrations.
+      pauseService.release();
+    }
+    wf.registry.setStatus(
+      record.runId,
+      "paused",
+      Date.now(),
+      undefined,
+      checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
+      record.registryHandle,
+    );
+    if (record.abortRequested) {
+      if (record.managed) wf.policy.runPaused(record.runId);
+      return this.ending.finishPaused(record, "aborted while pausing");
+    }
+    this.waits.park(record);
+    const store = record.store!;
+    const buffered = this.resumeEvents.takeBuffered(record);
+    // A wait's patch mapper (called by takeBuffered) may have resumed or ended the run itself: it
+    // went on from this pause without us, so this call reports the pause and leaves it alone.
+    const stillPaused = record.status === "paused";
+    let result: Promise<RunResult> | RunResult;
+    if (stillPaused && buffered !== undefined) result = this.resume(record, buffered);
+    else {
+      result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
+      if (stillPaused) this.park(record);
+    }
+    // The slot goes back only now: the queued run it starts may run its first steps at once, and
+    // an event they emit must find this run parked (before, it was neither buffered nor parked).
+    if (record.managed) wf.policy.runPaused(record.runId);
+    return result;
+  }
+
+  private park(record: RunRecord): void {
+    const wf = record.workflow;
+    const now = Date.now();
+    this.armDeadline(record, now);
+    const window = wf.pauseWindow;
+    if (window.ms === 0) void this.releaseLiveContext(record);
+    else if (window.ms !== Infinity) window.open(record, now);
+  }
+
+  /** Ends a parked run's pause window: keep only its released checkpoint (see ReleasedCheckpoint). */
+  private async releaseLiveContext(record: RunRecord): Promise<void> {
+    const store = record.store;
+    const checkpoint = record.checkpoint;
+    if (record.status !== "paused" || store === undefined || checkpoint === undefined) return;
+    try {
+      record.released = ReleasedCheckpoint.of(checkpoint, store.get());
+    } catch (cause) {
+      this.report(
+        new SystemError(
+          "INVALID_STATE",
+          `run ${record.runId} stays in memory past its pause window: its state or event is not JSON-serialisable`,
+          { cause, details: { runId: record.runId } },
+        ),
+      );
+      return;
+    }
+    record.workflow.pauseWindow.close(record);
+    const container = record.dropLiveContext();
+    record.payload = undefined;
+    // the store leaves the host's StoreRegistry as it is disposed (no lookup by id)
+    store.dispose();
+    if (container === undefined) return;
+    // the run's end (and so abort(), deregister() and stop()) waits for these cleanups too
+    const disposing = this.ending.disposeContainer(record, container);
+    const earlier = record.releasing;
+    const releasing = earlier === undefined ? disposing : Promise.all([earlier, disposing]).then(() => {});
+    record.releasing = releasing;
+    await releasing;
+    if (record.releasing === releasing) record.releasing = undefined;
+  }
+
+  /**
+   * Arms one timer for the earliest wait deadline of a parked run, if it has any. A deadline past
+   * the longest delay a timer takes (~24.8 days) is reached in steps: the timer fires early and
+   * re-arms, instead of firing at once, as setTimeout does with a longer delay.
+   */
+  private armDeadline(record: RunRecord, now: number): void {
+    const wait = earliestDeadline(record.waits);
+    if (wait === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, wait.deadline! - now + 1));
+    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), delay);
+  }
+
+  private onWaitDeadline(record: RunRecord): void {
+    record.deadlineTimer = undefined;
+    if (record.status !== "paused") return;
+    const now = Date.now();
+    // The earliest deadline decides: with several expired (a stage that outlasted them all), the
+    // run resumes with the patch of the wait that timed out first.
+    const expired = earliestDeadline(record.waits);
+    if (expired === undefined) return;
+    if (expired.deadline! > now) {
+      // Timers may fire a millisecond before Date.now() reaches the deadline: wait the rest.
+      this.armDeadline(record, now);
+      return;
+    }
+    const patch: RunState =
+      expired.timeoutPatch !== undefined ? { ...expired.timeoutPatch } : { pauseTimedOut: true };
+    void this.resume(record, patch);
+  }
+
+  /** Resumes a paused run (live or released), `patch` merged first; resolves like `execute`. */
+  resume(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
+    const wf = record.workflow;
+    let run: PipelineRun<RunState>;
+    let checkpoint: PipelineCheckpoint<RunState>;
+    let restored: boolean;
+    try {
+      if (record.deadlineTimer !== undefined) {
+        clearTimeout(record.deadlineTimer);
+        record.deadlineTimer = undefined;
+      }
+      restored = record.store === undefined;
+      if (restored) {
+        checkpoint = record.released!.restore(
+          record.runId,
+          record.pipeline.id,
+          record.waits as unknown as PipelineCheckpoint["pause"],
+        );
+        record.released = undefined;
+        record.payload = checkpoint.event;
+        this.execution.buildLiveContext(record, checkpoint.state);
+      } else {
+        checkpoint = record.checkpoint!;
+        record.controller = undefined;
+      }
+      wf.pauseWindow.close(record);
+      this.waits.unpark(record);
+      record.checkpoint = undefined;
+      record.waits = NO_WAITS;
+      record.mappers = undefined;
+      record.status = "running";
+      wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
+      // The resume patch goes into the store first, so onResume already sees it.
+      if (patch !== undefined) record.store!.set(patch);
+      run = record.pipeline.restore(checkpoint, this.runOptions(record));
+      record.pipelineRun = run;
+    } catch (error) {
+      return Promise.resolve(this.resumeFailed(record, error));
+    }
+    if (record.abortRequested) run.abort("aborted while resuming");
+    else if (wf.options.onResume !== undefined) return this.resumeWithHook(record, run, restored, checkpoint);
+    return this.execution.settleWhenDone(record, run);
+  }
+
+  private async resumeWithHook(
+    record: RunRecord,
+    run: PipelineRun<RunState>,
+    restored: boolean,
+    checkpoint: PipelineCheckpoint<RunState>,
+  ): Promise<RunResult> {
+    const wf = record.workflow;
+    try {
+      const ctx: ResumeContext<RunState> = {
+        ...hookContext(record),
+        restored,
+        nextStage: checkpoint.nextStageId,
+      };
+      // An abort during onResume goes on without waiting for the hook, as during onPrepare.
+      await Promise.race([
+        this.hookCalls.hook(record, "onResume", () => wf.options.onResume!(ctx)),
+        record.whenAbortRequested(),
+      ]);
+      await run.execute();
+      return this.execution.settle(record, run);
+    } catch (error) {
+      return this.resumeFailed(record, error);
+    }
+  }
+
+  private resumeFailed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
+    return this.ending.finish(
+      record,
+      err(
+        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
+        resultMetadata(record),
+      ),
+    );
+  }
+
+  /** A parked run's pause window has ended: it keeps only its released checkpoint. */
+  readonly onPauseWindowEnd = (record: RunRecord): void => {
+    if (record.status === "paused") void this.releaseLiveContext(record);
+  };
+
+  /** Resumes the parked runs that `event` satisfies a wait of, each with its patch. */
+  resumeWaiting(event: string, payload: unknown): void {
+    const index = this.waits.parkedOn(event);
+    if (index === undefined) return;
+    const candidates = index.candidates(payload);
+    for (let i = 0; i < candidates.length; i++) {
+      const record = candidates[i]!;
+      if (record.status !== "paused" || record.abortRequested) continue;
+      const wait = firstMatch(record.waits, event, payload);
+      if (wait === undefined) continue;
+      const patch = this.resumeEvents.patchFor(record, wait, payload);
+      // the wait's mapper may have resumed or ended the run itself (resume(), abort(), deregister())
+      if (patch !== undefined && record.status === "paused" && !record.abortRequested)
+        void this.resume(record, patch);
+    }
+  }
+}
