@@ -1,6 +1,137 @@
-import { SystemError } from "@sluice/errors";
-import type { DispatchResult } from "./types.js";
+import { describeThrown, SystemError } from "@sluice/errors";
+import type { IdMap } from "@sluice/id-map";
+import { matchesConditions } from "@sluice/pause";
+import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
+import type { RunEnding } from "./run-ending.js";
+import type { RunExecution } from "./run-execution.js";
+import type { RunRecord } from "./run-record.js";
+import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
+import { initialRunState } from "./trigger-payload.js";
+import type { DispatchResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
+
+/** A run a dispatch decision started, launched once onDispatch has been told. */
+interface HeldLaunch {
+  readonly workflow: WorkflowRecord;
+  readonly runId: string;
+}
+
+/**
+ * Bus events to workflow triggers: each trigger the event fires (its `when` matched, its initial
+ * state made) is a request its workflow's execution policy decides on, and `onDispatch` is told
+ * the outcome. The policies drive runs through the PolicyHost each workflow gets from here.
+ */
+export class TriggerDispatch {
+  /** While `dispatchTo` awaits its onDispatch report: the runs the decision started, not yet launched. */
+  private heldLaunches: HeldLaunch[] | undefined = undefined;
+
+  constructor(
+    private readonly triggers: TriggerIndex,
+    /** The unfinished runs, by id (policies hold run ids). */
+    private readonly runs: IdMap<RunRecord>,
+    private readonly execution: RunExecution,
+    private readonly ending: RunEnding,
+    private readonly report: (error: SystemError) => void,
+  ) {}
+
+  /** Hands `event` to every trigger it fires, across workflows. */
+  dispatch(event: string, payload: unknown): void {
+    const bindings = this.triggers.get(event);
+    if (bindings !== undefined) {
+      for (let i = 0; i < bindings.length; i++) this.dispatchTo(bindings[i]!, event, payload);
+    }
+  }
+
+  private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
+    const { workflow: wf, triggerId, trigger } = binding;
+    if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
+    let initialState: RunState;
+    try {
+      initialState = initialRunState(wf.id, triggerId, trigger, payload);
+    } catch (error) {
+      reportDispatch(
+        wf,
+        {
+          outcome: "rejected",
+          workflowId: wf.id,
+          triggerId,
+          event,
+          reason: describeThrown(error),
+        },
+        this.report,
+      );
+      return;
+    }
+    if (wf.options.onDispatch === undefined) {
+      wf.policy.accept({ triggerId, event, payload, initialState });
+      return;
+    }
+    // The runs this decision starts are launched once onDispatch has been told: a run's first step
+    // may run synchronously and emit events of its own, and the host must hear "started" first.
+    const outer = this.heldLaunches;
+    const held: HeldLaunch[] = [];
+    this.heldLaunches = held;
+    let decision: PolicyDecision;
+    try {
+      decision = wf.policy.accept({ triggerId, event, payload, initialState });
+    } finally {
+      this.heldLaunches = outer;
+    }
+    const result: DispatchResult = { outcome: decision.outcome, workflowId: wf.id, triggerId, event };
+    if (decision.runId !== undefined) result.runId = decision.runId;
+    if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
+    if (decision.reason !== undefined) result.reason = decision.reason;
+    reportDispatch(wf, result, this.report);
+    for (let i = 0; i < held.length; i++) this.launch(held[i]!.workflow, held[i]!.runId);
+  }
+
+  /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
+  private launch(wf: WorkflowRecord, runId: string): void {
+    const record = this.runs.get(runId);
+    if (record !== undefined && record.status === "queued") void this.execution.execute(record);
+    else if (record === undefined) wf.policy.runEnded(runId);
+  }
+
+  /** The operations `wf`'s execution policy drives: its runs, created, started, signalled, ended. */
+  policyHost(wf: WorkflowRecord): PolicyHost {
+    return {
+      createRun: (request: DispatchRequest) => {
+        const trigger = wf.triggers.get(request.triggerId)!;
+        const record = this.execution.createRun(
+          wf,
+          request.triggerId,
+          trigger,
+          request.initialState,
+          request.payload,
+        );
+        record.managed = true;
+        return record.runId;
+      },
+      launchRun: (runId: string) => {
+        // (a hook run during the decision may start another workflow's run: each keeps its own)
+        if (this.heldLaunches !== undefined) this.heldLaunches.push({ workflow: wf, runId });
+        else this.launch(wf, runId);
+      },
+      cancelQueuedRun: (runId: string, reason: string) =>
+        this.ending.cancelQueuedRun(wf, runId, reason, true),
+      signalRun: (runId: string, request: DispatchRequest) => {
+        const record = this.runs.get(runId);
+        if (record === undefined) return `run ${runId} is not active`;
+        try {
+          record.mergeSignal(request.initialState);
+          return undefined;
+        } catch (error) {
+          return describeThrown(error);
+        }
+      },
+      abortRun: (runId: string) => {
+        const record = this.runs.get(runId);
+        if (record !== undefined) this.ending.abortRun(record, "replaced by a newer run");
+      },
+      isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
+    };
+  }
+}
 
 /** Tells the workflow's `onDispatch` (if any) what became of a bus event; a throw is reported. */
 export function reportDispatch(

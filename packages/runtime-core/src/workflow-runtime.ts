@@ -1,8 +1,7 @@
 import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
 import { defaultGlobalEnv } from "@sluice/env";
-import { describeThrown, err, SystemError } from "@sluice/errors";
+import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import { matchesConditions } from "@sluice/pause";
 import { Pipeline, type PipelineCheckpoint, PipelineRegistry, type RunInfo } from "@sluice/pipeline";
 import type { StateStore, StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
@@ -13,7 +12,6 @@ import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut, DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
-import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { PauseWindow } from "./pause-window.js";
 import { resultMetadata } from "./result-metadata.js";
 import { ResumeEvents } from "./resume-events.js";
@@ -27,11 +25,10 @@ import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-e
 import { createGlobalContainer, createWorkflowServices } from "./service-containers.js";
 import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
-import { reportDispatch } from "./trigger-dispatch.js";
-import { type TriggerBinding, TriggerIndex } from "./trigger-index.js";
-import { initialRunState, initialSource, payloadNotPlain } from "./trigger-payload.js";
+import { TriggerDispatch } from "./trigger-dispatch.js";
+import { TriggerIndex } from "./trigger-index.js";
+import { initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
-  DispatchResult,
   ExecutionMode,
   RegisterOptions,
   RunResult,
@@ -51,12 +48,6 @@ const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
   return Promise.resolve(err(error, meta));
-}
-
-/** A run a dispatch decision started, launched once onDispatch has been told. */
-interface HeldLaunch {
-  readonly workflow: WorkflowRecord;
-  readonly runId: string;
 }
 
 /** A deregistration under way: when every run it aborted has a decided result, and when it is over. */
@@ -128,6 +119,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly execution: RunExecution;
   /** Parks, releases and resumes paused runs (the execution's). */
   private readonly pauses: RunPauses;
+  /** Bus events to triggers, through each workflow's execution policy. */
+  private readonly triggerDispatch: TriggerDispatch;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   /** Builds each run's service access (see RunRecord.use). */
@@ -138,9 +131,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   private stopDecided: Promise<void> | undefined;
   /** Deregistrations still draining, by workflow id. */
   private readonly draining = new Map<string, Drain>();
-  /** While `dispatch` awaits its onDispatch report: the runs the decision started, not yet launched. */
-  private heldLaunches: HeldLaunch[] | undefined;
-
   constructor(options: WorkflowRuntimeOptions) {
     try {
       validateRuntimeOptions(options);
@@ -193,6 +183,13 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.report,
     );
     this.pauses = this.execution.pauses;
+    this.triggerDispatch = new TriggerDispatch(
+      this.triggers,
+      this.runs,
+      this.execution,
+      this.ending,
+      this.report,
+    );
 
     this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
   }
@@ -252,7 +249,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.pauses.onPauseWindowEnd),
       options.hookTimeoutMs ?? this.hookTimeoutMs,
     );
-    wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.policyHost(wf));
+    wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.triggerDispatch.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
     try {
       this.triggers.add(wf);
@@ -631,103 +628,11 @@ export class WorkflowRuntime implements RunContainerFactory {
   // ───────────────────────── dispatch ─────────────────────────
 
   private onBusEvent(event: string, payload: unknown): void {
-    const bindings = this.triggers.get(event);
-    if (bindings !== undefined) {
-      for (let i = 0; i < bindings.length; i++) this.dispatch(bindings[i]!, event, payload);
-    }
+    this.triggerDispatch.dispatch(event, payload);
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
     this.waits.bufferFor(event, payload);
     this.pauses.resumeWaiting(event, payload);
-  }
-
-  private dispatch(binding: TriggerBinding, event: string, payload: unknown): void {
-    const { workflow: wf, triggerId, trigger } = binding;
-    if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
-    let initialState: RunState;
-    try {
-      initialState = initialRunState(wf.id, triggerId, trigger, payload);
-    } catch (error) {
-      reportDispatch(
-        wf,
-        {
-          outcome: "rejected",
-          workflowId: wf.id,
-          triggerId,
-          event,
-          reason: describeThrown(error),
-        },
-        this.report,
-      );
-      return;
-    }
-    if (wf.options.onDispatch === undefined) {
-      wf.policy.accept({ triggerId, event, payload, initialState });
-      return;
-    }
-    // The runs this decision starts are launched once onDispatch has been told: a run's first step
-    // may run synchronously and emit events of its own, and the host must hear "started" first.
-    const outer = this.heldLaunches;
-    const held: HeldLaunch[] = [];
-    this.heldLaunches = held;
-    let decision: PolicyDecision;
-    try {
-      decision = wf.policy.accept({ triggerId, event, payload, initialState });
-    } finally {
-      this.heldLaunches = outer;
-    }
-    const result: DispatchResult = { outcome: decision.outcome, workflowId: wf.id, triggerId, event };
-    if (decision.runId !== undefined) result.runId = decision.runId;
-    if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
-    if (decision.reason !== undefined) result.reason = decision.reason;
-    reportDispatch(wf, result, this.report);
-    for (let i = 0; i < held.length; i++) this.launch(held[i]!.workflow, held[i]!.runId);
-  }
-
-  /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
-  private launch(wf: WorkflowRecord, runId: string): void {
-    const record = this.runs.get(runId);
-    if (record !== undefined && record.status === "queued") void this.execution.execute(record);
-    else if (record === undefined) wf.policy.runEnded(runId);
-  }
-
-  private policyHost(wf: WorkflowRecord): PolicyHost {
-    return {
-      createRun: (request: DispatchRequest) => {
-        const trigger = wf.triggers.get(request.triggerId)!;
-        const record = this.execution.createRun(
-          wf,
-          request.triggerId,
-          trigger,
-          request.initialState,
-          request.payload,
-        );
-        record.managed = true;
-        return record.runId;
-      },
-      launchRun: (runId: string) => {
-        // (a hook run during the decision may start another workflow's run: each keeps its own)
-        if (this.heldLaunches !== undefined) this.heldLaunches.push({ workflow: wf, runId });
-        else this.launch(wf, runId);
-      },
-      cancelQueuedRun: (runId: string, reason: string) =>
-        this.ending.cancelQueuedRun(wf, runId, reason, true),
-      signalRun: (runId: string, request: DispatchRequest) => {
-        const record = this.runs.get(runId);
-        if (record === undefined) return `run ${runId} is not active`;
-        try {
-          record.mergeSignal(request.initialState);
-          return undefined;
-        } catch (error) {
-          return describeThrown(error);
-        }
-      },
-      abortRun: (runId: string) => {
-        const record = this.runs.get(runId);
-        if (record !== undefined) this.ending.abortRun(record, "replaced by a newer run");
-      },
-      isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
-    };
   }
 
   // ───────────────────────── run service access ─────────────────────────
