@@ -10,7 +10,7 @@ import { subscribeControlEvents } from "./control-commands.js";
 import { createReporter } from "./error-reporting.js";
 import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
-import { cleanupsTimedOut, DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
+import { DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import { PauseWindow } from "./pause-window.js";
 import { resultMetadata } from "./result-metadata.js";
@@ -41,6 +41,7 @@ import type {
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
+import { WorkflowDrains } from "./workflow-drains.js";
 import { WorkflowRecord } from "./workflow-record.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
@@ -48,14 +49,6 @@ const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
   return Promise.resolve(err(error, meta));
-}
-
-/** A deregistration under way: when every run it aborted has a decided result, and when it is over. */
-interface Drain {
-  readonly decided: Promise<void>;
-  readonly done: Promise<boolean>;
-  /** When runs were already in their last hooks: resolves once the services, disposed after them, are. */
-  readonly disposedLater: Promise<void> | undefined;
 }
 
 /**
@@ -121,6 +114,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly pauses: RunPauses;
   /** Bus events to triggers, through each workflow's execution policy. */
   private readonly triggerDispatch: TriggerDispatch;
+  /** Deregistrations under way, until their runs are over and their services disposed. */
+  private readonly drains: WorkflowDrains;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   /** Builds each run's service access (see RunRecord.use). */
@@ -129,8 +124,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   private stopping: Promise<void> | undefined;
   /** While stopping: resolves once every run the stop aborted has a decided result. */
   private stopDecided: Promise<void> | undefined;
-  /** Deregistrations still draining, by workflow id. */
-  private readonly draining = new Map<string, Drain>();
   constructor(options: WorkflowRuntimeOptions) {
     try {
       validateRuntimeOptions(options);
@@ -189,6 +182,15 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.execution,
       this.ending,
       this.report,
+    );
+    this.drains = new WorkflowDrains(
+      this.workflows,
+      this.runs,
+      this.endingRuns,
+      this.triggers,
+      this.subscriptions,
+      this.ending,
+      this.hookCalls,
     );
 
     this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
@@ -255,7 +257,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.triggers.add(wf);
     } catch (error) {
       // the bus refused a subscription: nothing of the workflow stays (its triggers are unwired)
-      await this.disposeWorkflowScope(wf);
+      await this.drains.disposeWorkflowScope(wf);
       throw SystemError.from(error, "INVALID_STATE", `register(): workflow "${wf.id}"`);
     }
     this.workflows.set(wf.id, wf);
@@ -272,106 +274,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    * caller may be one of those runs' `onComplete`, which the earlier call waits for).
    */
   deregister(workflowId: string): Promise<boolean> {
-    const wf = this.workflows.get(workflowId);
-    if (wf === undefined) {
-      const drain = this.draining.get(workflowId);
-      return drain === undefined ? Promise.resolve(false) : drain.decided.then(() => true);
-    }
-    const { drain, endRuns } = this.removeWorkflow(wf);
-    // An earlier registration under this id may still be draining (registered again since): the
-    // entry covers both, so stop() waits for the runs of each.
-    const earlier = this.draining.get(workflowId);
-    const tracked: Drain =
-      earlier === undefined
-        ? drain
-        : {
-            decided: Promise.all([earlier.decided, drain.decided]).then(() => undefined),
-            done: Promise.all([earlier.done, drain.done]).then(() => true),
-            disposedLater:
-              earlier.disposedLater === undefined
-                ? drain.disposedLater
-                : Promise.all([earlier.disposedLater, drain.disposedLater]).then(() => undefined),
-          };
-    this.draining.set(workflowId, tracked);
-    const forget = (): void => {
-      if (this.draining.get(workflowId) === tracked) this.draining.delete(workflowId);
-    };
-    // kept until services disposed after runs' last hooks are too, so stop() waits for them
-    Promise.all([tracked.done, tracked.disposedLater]).then(forget, forget);
-    // Only now, with the drain where stop() finds it: dropping and aborting runs calls host code
-    // (onDispatch, a parked run's onComplete) that may call stop().
-    endRuns();
-    return drain.done;
-  }
-
-  /**
-   * Unhooks the workflow and says when its runs will be over (the drain); `endRuns` then drops its
-   * queued runs and aborts the others.
-   */
-  private removeWorkflow(wf: WorkflowRecord): { drain: Drain; endRuns: () => void } {
-    this.workflows.delete(wf.id);
-    this.triggers.remove(wf);
-    // in order: queued run ids to drop, and records to abort
-    const ending: Array<string | RunRecord> = wf.policy.close();
-    const deciding: Promise<void>[] = [];
-    const finishing: Promise<RunResult>[] = [];
-    const wrappingUp: Promise<RunResult>[] = [];
-    for (const record of this.runs.values()) {
-      if (record.workflow !== wf) continue;
-      if (record.status === "queued") {
-        ending.push(record.runId);
-        continue;
-      }
-      if (record.finished) {
-        wrappingUp.push(record.whenFinished());
-        continue;
-      }
-      deciding.push(record.whenDecided());
-      finishing.push(record.whenFinished());
-      ending.push(record);
-    }
-    for (const record of this.endingRuns.values())
-      if (record.workflow === wf) wrappingUp.push(record.whenFinished());
-    const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
-    const drain: Drain = {
-      decided: Promise.all(deciding).then(() => undefined),
-      done,
-      // runs in their last hooks are not waited for (one may be the caller): the services go after them
-      disposedLater:
-        wrappingUp.length === 0
-          ? undefined
-          : Promise.all([done, ...wrappingUp]).then(() => this.disposeWorkflowScope(wf)),
-    };
-    const endRuns = (): void => {
-      for (const run of ending) {
-        if (typeof run === "string")
-          this.ending.cancelQueuedRun(wf, run, "the workflow was deregistered", true);
-        else this.ending.abortRun(run, "the workflow was deregistered");
-      }
-    };
-    return { drain, endRuns };
-  }
-
-  private async completeRemoval(
-    wf: WorkflowRecord,
-    finishing: Promise<RunResult>[],
-    disposeNow: boolean,
-  ): Promise<boolean> {
-    await Promise.all(finishing);
-    // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
-    this.subscriptions.dropIdle();
-    wf.pauseWindow.clear();
-    if (disposeNow) await this.disposeWorkflowScope(wf);
-    return true;
-  }
-
-  private disposeWorkflowScope(wf: WorkflowRecord): Promise<void> {
-    return this.hookCalls.dispose(
-      wf.scope,
-      wf.hookTimeoutMs,
-      (error) => SystemError.from(error, "FACTORY_FAILED", `disposing workflow "${wf.id}" services failed`),
-      () => cleanupsTimedOut(wf.id, wf.hookTimeoutMs),
-    );
+    return this.drains.deregister(workflowId);
   }
 
   /** True when a workflow with this id is registered. */
@@ -572,27 +475,9 @@ export class WorkflowRuntime implements RunContainerFactory {
     if (this.stopping !== undefined) return this.stopDecided!;
     this.stopped = true;
     for (const [event, off] of this.controlSubscriptions) unsubscribe(event, off, this.report);
-    // runs already in their last hooks (stop may be awaited from one) end on their own, then teardown
-    const later: Promise<unknown>[] = [];
-    for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
-    for (const record of this.endingRuns.values()) later.push(record.whenFinished());
-    const earlier = [...this.draining.values()];
-    for (const drain of earlier) later.push(drain.done);
-    const ours: Drain[] = [];
-    for (const id of [...this.workflows.keys()]) {
-      void this.deregister(id);
-      ours.push(this.draining.get(id)!);
-    }
-    // services disposed after runs that were in their last hooks: the global ones go after them
-    for (const drain of [...earlier, ...ours])
-      if (drain.disposedLater !== undefined) later.push(drain.disposedLater);
-    const decided = [...earlier, ...ours].map((drain) => drain.decided);
-    this.stopDecided = Promise.all(decided).then(() => undefined);
-    this.stopping = this.completeStop(
-      ours.map((drain) => drain.done),
-      this.stopDecided,
-      later,
-    );
+    const { removals, decided, later } = this.drains.drainAll();
+    this.stopDecided = decided;
+    this.stopping = this.completeStop(removals, decided, later);
     return this.stopping;
   }
 
