@@ -2,7 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import { Pipeline, type PipelineCheckpoint, PipelineRegistry, type RunInfo } from "@sluice/pipeline";
+import type { PipelineCheckpoint, PipelineRegistry, RunInfo } from "@sluice/pipeline";
 import type { StateStore, StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -12,7 +12,6 @@ import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
 import { DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
-import { PauseWindow } from "./pause-window.js";
 import { resultMetadata } from "./result-metadata.js";
 import { ResumeEvents } from "./resume-events.js";
 import { RunContainers } from "./run-containers.js";
@@ -22,7 +21,7 @@ import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
-import { createGlobalContainer, createWorkflowServices } from "./service-containers.js";
+import { createGlobalContainer } from "./service-containers.js";
 import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import { TriggerDispatch } from "./trigger-dispatch.js";
@@ -34,7 +33,6 @@ import type {
   RunResult,
   RunResultMetadata,
   RunState,
-  TriggerDefinition,
   Workflow,
   WorkflowRuntimeOptions,
 } from "./types.js";
@@ -42,10 +40,10 @@ import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
 import { WorkflowDrains } from "./workflow-drains.js";
-import { WorkflowRecord } from "./workflow-record.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+import { createWorkflowRecord } from "./workflow-setup.js";
 
 const DEFAULT_MODE: ExecutionMode = { type: "transient", concurrency: 10 };
-const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 
 function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResult> {
   return Promise.resolve(err(error, meta));
@@ -226,30 +224,13 @@ export class WorkflowRuntime implements RunContainerFactory {
         { details: { workflowId: workflow.id } },
       );
     }
-    const pipelines = new Map<string, Pipeline<RunState>>();
-    for (const [pipelineId, definition] of Object.entries(workflow.pipelines)) {
-      pipelines.set(pipelineId, new Pipeline<RunState>(pipelineId, definition as never));
-    }
-    const triggers = new Map(
-      Object.entries(workflow.triggers) as [string, TriggerDefinition<any, RunState>][],
-    );
-
-    const { scope, runTemplates } = createWorkflowServices(this.container, workflow, this.globalEnv);
-    const registry = new PipelineRegistry({
-      workflowId: workflow.id,
-      ...(options.retention !== undefined && { retention: options.retention }),
-    });
-    const wf = new WorkflowRecord(
-      workflow.id,
+    const wf = createWorkflowRecord(
       workflow,
       options,
-      triggers,
-      pipelines,
-      scope,
-      runTemplates,
-      registry,
-      new PauseWindow(options.pauseWindowMs ?? DEFAULT_PAUSE_WINDOW_MS, this.pauses.onPauseWindowEnd),
-      options.hookTimeoutMs ?? this.hookTimeoutMs,
+      this.container,
+      this.globalEnv,
+      this.hookTimeoutMs,
+      this.pauses.onPauseWindowEnd,
     );
     wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.triggerDispatch.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
