@@ -57,7 +57,7 @@ export class EventWaits {
     this.bufferFilters.update(record, record.bufferWaits, true);
   }
 
-  /** `record`, which has waited on events, has ended: it leaves both indexes and gives back its subscriptions. */
+  /** `record`, which has waited on events, has ended: it leaves both indexes and releases its subscriptions. */
   release(record: RunRecord): void {
     this.parkedWaits.update(record, record.waits, false);
     this.bufferFilters.update(record, record.bufferWaits, false);

@@ -121,6 +121,10 @@ export class RunEnding {
     for (const resolve of waiters) resolve(result);
   }
 
+  /**
+   * Ends a paused run (live or released) as aborted. It has no pipeline run to write its
+   * `run.aborted` timeline event, so the runtime writes it.
+   */
   finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
     const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
     const state = record.currentState();
@@ -128,6 +132,10 @@ export class RunEnding {
     return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
   }
 
+  /**
+   * Asks a started run to abort (once): a paused one ends here and now, a running one through its
+   * pipeline run, which settles it as aborted.
+   */
   abortRun(record: RunRecord, reason: string): void {
     if (record.finished || record.abortRequested) return;
     record.markAbortRequested();
@@ -139,6 +147,7 @@ export class RunEnding {
     record.pipelineRun?.abort(reason);
   }
 
+  /** Ends a run still queued as never started; `reportDropped` tells `onDispatch` it was dropped. */
   cancelQueuedRun(wf: WorkflowRecord, runId: string, reason: string, reportDropped: boolean): void {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "queued") return;

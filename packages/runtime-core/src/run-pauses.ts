@@ -11,7 +11,7 @@ import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { ResumeContext, RunResult, RunState } from "./types.js";
 
-/** The run-execution operations pausing and resuming drive: a resumed run executes and settles like a started one. */
+/** The run-execution operations pausing and resuming drive: a resumed run settles like a started one. */
 export interface PauseHost {
   /** Gives a run whose pause window released its live context a new state store holding `state`. */
   buildLiveContext(record: RunRecord, state: RunState): void;

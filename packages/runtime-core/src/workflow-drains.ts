@@ -23,7 +23,10 @@ export interface StopDrains {
   readonly decided: Promise<void>;
   /** Each deregistration `stop()` made: resolves once its runs have finished. */
   readonly removals: Promise<boolean>[];
-  /** What ends on its own, later (runs in their last hooks, services disposed after them): the global services go after it. */
+  /**
+   * What ends on its own, later (runs in their last hooks, services disposed after them): the
+   * global services are disposed after it.
+   */
   readonly later: Promise<unknown>[];
 }
 

@@ -3,7 +3,7 @@ import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
 import type { PipelineCheckpoint, PipelineRegistry, RunInfo } from "@sluice/pipeline";
-import type { StateStore, StoreRegistry } from "@sluice/store";
+import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
 import { subscribeControlEvents } from "./control-commands.js";
@@ -81,7 +81,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     return adapter.createIndexedDBTimelineStore({ database });
   }
 
-  private readonly storeRegistry: StoreRegistry;
   private readonly container: ArtifactContainer;
   private readonly globalEnv: Readonly<Record<string, string | undefined>>;
   private readonly report: (error: SystemError) => void;
@@ -104,6 +103,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly triggers: TriggerIndex;
   /** Which runs wait on which bus events, and the subscriptions their waits hold. */
   private readonly waits: EventWaits;
+  /** Builds each run's service access (see RunRecord.use). */
+  private readonly runContainers: RunContainers;
   /** Ends runs: results decided, bookkeeping, last cleanups. */
   private readonly ending: RunEnding;
   /** Creates runs, executes their pipelines and settles them. */
@@ -116,12 +117,11 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly drains: WorkflowDrains;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
-  /** Builds each run's service access (see RunRecord.use). */
-  private readonly runContainers: RunContainers;
   private stopped = false;
   private stopping: Promise<void> | undefined;
   /** While stopping: resolves once every run the stop aborted has a decided result. */
   private stopDecided: Promise<void> | undefined;
+
   constructor(options: WorkflowRuntimeOptions) {
     try {
       validateRuntimeOptions(options);
@@ -134,7 +134,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     }
     const { bus, storeRegistry, timelineStore } = options;
 
-    this.storeRegistry = storeRegistry;
     this.report = createReporter(options.onError);
     this.hookCalls = new HookCalls(this.report);
     this.hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
@@ -164,7 +163,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
     this.execution = new RunExecution(
       this,
-      this.storeRegistry,
+      storeRegistry,
       this.runs,
       this.ending,
       this.hookCalls,
@@ -491,7 +490,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     this.hookCalls.idle();
   }
 
-  // ───────────────────────── dispatch ─────────────────────────
+  // ───────────────────────── bus events ─────────────────────────
 
   private onBusEvent(event: string, payload: unknown): void {
     this.triggerDispatch.dispatch(event, payload);
@@ -513,7 +512,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     return this.runContainers.directDependencies(record);
   }
 
-  // ───────────────────────── errors ─────────────────────────
+  // ───────────────────────── checks ─────────────────────────
 
   private assertRunning(operation: string): void {
     if (this.stopped) throw stoppedError(operation);
