@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { DispatchResult, ExecutionMode, RunResult, Workflow } from "../src/index.js";
+import type { DispatchResult, ExecutionMode, PauseService, RunResult, Workflow } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
 
 /** A workflow whose single step waits until the test releases it (by event payload id). */
@@ -230,4 +230,97 @@ describe("deregister", () => {
     });
     expect(t.completed.map((r) => r.ok && r.value.status)).toEqual(["aborted"]);
   });
+});
+
+describe("a paused run and the modes", () => {
+  /** A workflow whose runs park at their first stage boundary until "pausing.ok" (or a resume). */
+  const pausing: Workflow = {
+    id: "pausing",
+    triggers: { go: { event: "pausing.go", pipeline: "main" } },
+    pipelines: {
+      main: {
+        stages: [
+          {
+            id: "ask",
+            steps: [
+              {
+                id: "wait",
+                action: async (ctx) => {
+                  const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                  pause.register({ event: "pausing.ok" });
+                },
+              },
+            ],
+          },
+          { id: "end", steps: [{ id: "done", action: () => ({ done: true }) }] },
+        ],
+      },
+    },
+  };
+
+  async function twoEvents(mode: ExecutionMode) {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(pausing, { mode, onDispatch: (r) => dispatched.push(r) });
+    h.bus.emit("pausing.go", { n: 1 });
+    await expect.poll(() => h.runtime.listAllRuns().map((r) => r.status)).toEqual(["paused"]);
+    h.bus.emit("pausing.go", { n: 2 });
+    return dispatched.map((d) => d.outcome);
+  }
+
+  // The seed and SPEC: "A paused run still counts as active for singleton_loop and exclusive".
+  it.each([
+    [{ type: "singleton_loop", onBusy: "drop" }, "dropped"],
+    [{ type: "singleton_loop", onBusy: "signal" }, "signalled"],
+    [{ type: "singleton_loop", onBusy: "replace" }, "replaced"],
+    [{ type: "exclusive", onBusy: "reject" }, "rejected"],
+    [{ type: "exclusive", onBusy: "queue_single" }, "queued"],
+  ] as Array<[ExecutionMode, string]>)(
+    "%o: a paused run is active, the next event is %s",
+    async (mode, outcome) => {
+      expect(await twoEvents(mode)).toEqual(["started", outcome]);
+      const statuses = h.runtime.listAllRuns().map((r) => r.status);
+      // never a second active run alongside the paused one
+      expect(statuses.filter((s) => s === "running" || s === "paused")).toHaveLength(1);
+    },
+  );
+
+  it("signal merges the event into the paused run's state without resuming it", async () => {
+    expect(await twoEvents({ type: "singleton_loop", onBusy: "signal" })).toEqual(["started", "signalled"]);
+    const [run] = h.runtime.listAllRuns();
+    expect(run?.status).toBe("paused");
+    expect(h.runtime.checkpoint(run!.runId)?.state).toMatchObject({ n: 2 });
+  });
+
+  it.each([
+    { type: "transient", concurrency: 1, capacity: 0 },
+    { type: "serialized", capacity: 0 },
+  ] as ExecutionMode[])("%o: a pausing run gives its slot back, the next event starts", async (mode) => {
+    expect(await twoEvents(mode)).toEqual(["started", "started"]);
+  });
+});
+
+describe("the default mode", () => {
+  it('is { type: "transient", concurrency: 10 }: ten runs at once, the eleventh queued', async () => {
+    const t = await setupDefault();
+    for (let i = 0; i < 11; i++) t.emit(`r${i}`);
+    expect(t.dispatched.map((d) => d.outcome)).toEqual([...Array(10).fill("started"), "queued"]);
+    await expect.poll(() => t.started.length).toBe(10);
+    t.open("r0");
+    await expect.poll(() => t.started).toContain("r10");
+    for (let i = 1; i <= 10; i++) t.open(`r${i}`);
+    await expect.poll(() => t.completed.length).toBe(11);
+  });
+
+  async function setupDefault() {
+    h = await harness();
+    const g = gated();
+    const dispatched: DispatchResult[] = [];
+    const completed: RunResult[] = [];
+    await h.runtime.register(g.workflow, {
+      onDispatch: (r) => dispatched.push(r),
+      onComplete: (r) => void completed.push(r),
+    });
+    return { ...g, dispatched, completed, emit: (id: string) => h.bus.emit("job", { id }) };
+  }
 });
