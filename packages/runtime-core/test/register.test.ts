@@ -137,14 +137,28 @@ describe("register validation", () => {
     h = await harness();
   });
 
-  it("rejects reserved ids among global services at construction", async () => {
-    await expect(
-      harness({ services: [{ id: "__pause_service__", factory: () => 1 }] }),
-    ).rejects.toMatchObject({
-      code: "DUPLICATE_KEY",
-    });
-    h = await harness();
-  });
+  it.each(["__pause_service__", "__env__"])(
+    "rejects the reserved id %s among global services at construction with DUPLICATE_KEY",
+    async (id) => {
+      await expect(harness({ services: [{ id, factory: () => 1 }] })).rejects.toMatchObject({
+        code: "DUPLICATE_KEY",
+        message: expect.stringContaining(`options.services[0].id: "${id}" is reserved`),
+      });
+      h = await harness();
+    },
+  );
+
+  it.each(["run", "transient", "workflow"] as const)(
+    "rejects the reserved ids among %s-scoped workflow services with DUPLICATE_KEY",
+    async (scope) => {
+      h = await harness();
+      for (const id of ["__pause_service__", "__env__"]) {
+        const error = await registerError({ ...ok, services: [{ id, scope, factory: () => 1 }] });
+        expect(error).toMatchObject({ code: "DUPLICATE_KEY", message: expect.stringContaining(id) });
+      }
+      expect(h.runtime.listWorkflows()).toEqual([]);
+    },
+  );
 });
 
 describe("hasWorkflow, listWorkflows, deregister", () => {

@@ -138,6 +138,22 @@ describe("runtime options at run time", () => {
     );
   });
 
+  it("the global env layer is process.env when options.env is left out (the seed's default)", async () => {
+    vi.stubEnv("REGION", "from-process-env");
+    try {
+      const runtime = new WorkflowRuntime({ bus: createEventBus(), storeRegistry: new StoreRegistry() });
+      try {
+        await runtime.register(job);
+        const result = await runtime.invoke("job", "go", {});
+        expect(result.ok && result.value.state.region).toBe("from-process-env");
+      } finally {
+        await runtime.stop();
+      }
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("the global env layer is copied when the runtime is constructed", async () => {
     const env: Record<string, string | undefined> = { REGION: "eu" };
     h = await harness({ env });

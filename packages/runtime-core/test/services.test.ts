@@ -92,6 +92,60 @@ describe("services and scopes", () => {
     expect(cleaned).toEqual(["ann", "bob"]);
   });
 
+  it("a run-scoped service that selected run state is rebuilt when a step changes that state", async () => {
+    // The seed: run services "can use deps.select() to read pipeline state and react to state changes".
+    h = await harness();
+    const cleaned: string[] = [];
+    let builds = 0;
+    await h.runtime.register({
+      ...probe("r", []),
+      services: [
+        {
+          id: "profile",
+          scope: "run",
+          factory: async (ctx) => {
+            const user = await ctx.use((d) => d.select((s: { user?: string }) => s.user));
+            const build = ++builds;
+            ctx.onCleanup(() => void cleaned.push(`${user}#${build}`));
+            return { user, build };
+          },
+        },
+      ],
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "before",
+                  action: async (ctx) => ({ before: await ctx.use((d) => d.require("profile")) }),
+                },
+                { id: "switch", action: () => ({ user: "bob" }) },
+                {
+                  id: "after",
+                  action: async (ctx) => ({ after: await ctx.use((d) => d.require("profile")) }),
+                },
+                {
+                  id: "again",
+                  action: async (ctx) => ({ again: await ctx.use((d) => d.require("profile")) }),
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const r = await h.runtime.invoke("r", "go", { user: "ann" });
+    expect(r.ok && r.value.state).toMatchObject({
+      before: { user: "ann", build: 1 },
+      after: { user: "bob", build: 2 },
+      again: { user: "bob", build: 2 },
+    });
+    // the stale instance was cleaned up when it was invalidated, the current one when the run ended
+    expect(cleaned).toEqual(["ann#1", "bob#2"]);
+  });
+
   it("transient services are new on every resolution", async () => {
     h = await harness();
     let n = 0;
