@@ -224,6 +224,50 @@ describe("pause and resume through the bus", () => {
   });
 });
 
+describe("cancel() withdraws a registration", () => {
+  it("a wait cancelled in its stage does not pause the run; the other waits still do", async () => {
+    h = await harness();
+    const withWaits = (cancel: "one" | "all"): Workflow => ({
+      id: `cancel-${cancel}`,
+      triggers: { go: { event: `cancel-${cancel}.go`, pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "wait",
+                  action: async (ctx) => {
+                    const pause = await pauseOf(ctx);
+                    const first = pause.register({ event: "first" });
+                    pause.register({ event: "second" });
+                    if (cancel === "one") first.cancel();
+                    else pause.cancel();
+                  },
+                },
+              ],
+            },
+            { id: "end", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    });
+    await h.runtime.register(withWaits("all"));
+    await h.runtime.register(withWaits("one"));
+    const all = await h.runtime.invoke("cancel-all", "go", {});
+    expect(all.ok && all.value).toEqual({ status: "completed", state: { done: true } });
+    const one = await h.runtime.invoke("cancel-one", "go", {});
+    expect(one.ok && one.value.status).toBe("paused");
+    const waits = h.runtime.checkpoint(one.metadata.runId!)?.pause as Array<{ event?: string }>;
+    expect(waits.map((w) => w.event)).toEqual(["second"]);
+    h.bus.emit("first", {});
+    expect(h.runtime.watch("cancel-one", one.metadata.runId!)?.status).toBe("paused");
+    h.bus.emit("second", {});
+    await expect.poll(() => h.runtime.watch("cancel-one", one.metadata.runId!)?.status).toBe("completed");
+  });
+});
+
 describe("pause window", () => {
   it("releases the live context after the window and rebuilds it from the checkpoint on resume", async () => {
     h = await harness();

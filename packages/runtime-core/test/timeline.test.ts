@@ -87,6 +87,72 @@ describe("timeline capture", () => {
     expect(stage).toBeDefined();
   });
 
+  it("a failed run and an aborted run end with their terminal events; every event has the SPEC's fields", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "failing",
+      triggers: { go: { event: "failing.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "work",
+              steps: [
+                {
+                  id: "boom",
+                  action: () => {
+                    throw new Error("out of stock");
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await h.runtime.register(logged);
+    const failed = await h.runtime.invoke("failing", "go", {});
+    const paused = await h.runtime.invoke("logged", "go", {});
+    await h.runtime.abort(paused.metadata.runId!);
+    await h.runtime.flushTimeline();
+
+    const failedEvents = await eventsOf(h.timeline, failed.metadata.runId!);
+    expect(failedEvents.map((e) => e.type)).toEqual([
+      "run.started",
+      "stage.started",
+      "step.started",
+      "step.failed",
+      "stage.failed",
+      "run.failed",
+    ]);
+    for (const e of failedEvents.slice(3)) {
+      expect(e).toMatchObject({ stage: "work", message: expect.stringContaining("out of stock") });
+    }
+    expect(failedEvents[3]).toMatchObject({ step: "boom", data: { error: { code: "STEP_FAILED" } } });
+
+    const abortedEvents = await eventsOf(h.timeline, paused.metadata.runId!);
+    expect(abortedEvents.map((e) => e.type).slice(-2)).toEqual(["run.paused", "run.aborted"]);
+    expect(abortedEvents.at(-1)).toMatchObject({ source: "runtime", message: "aborted by the host" });
+
+    for (const events of [failedEvents, abortedEvents]) {
+      const seqs = events.map((e) => e.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i)); // per run, increasing by one
+      expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+      for (const e of events) {
+        expect(e).toMatchObject({
+          id: expect.any(String),
+          runId: expect.any(String),
+          workflowId: expect.any(String),
+          seq: expect.any(Number),
+          at: expect.any(Number),
+          source: expect.stringMatching(/^(runtime|pipeline|logger)$/),
+          type: expect.any(String),
+        });
+        expect(Math.abs(e.at - Date.now())).toBeLessThan(60_000); // epoch ms
+      }
+    }
+  });
+
   it("a failing store never fails or blocks a run, and the loss is reported", async () => {
     const broken: TimelineStore = {
       append: () => Promise.reject(new Error("disk on fire")),
