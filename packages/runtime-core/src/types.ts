@@ -15,11 +15,14 @@ export interface ServiceDefinition<T = unknown> {
   id: string;
   /** Builds the service. Receives the full artifact factory context. */
   factory: (ctx: ArtifactFactoryContext) => T | Promise<T>;
-  /** Fail the build with `TIMEOUT` after this many milliseconds. */
+  /** Fail the build with `TIMEOUT` after this many milliseconds (above 0, at most 2147483647). */
   timeoutMs?: number;
   /** Retry a failing factory this many times (with backoff). */
   retries?: number;
-  /** Build at registration instead of on first use (default `true`: lazy). */
+  /**
+   * `false`: build at construction (global) or `register()` (`"workflow"` scope) instead of on first
+   * use (default `true`; ignored for `"run"` and `"transient"` services).
+   */
   lazy?: boolean;
 }
 

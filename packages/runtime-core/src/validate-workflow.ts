@@ -1,5 +1,6 @@
 import { describeValue, SystemError } from "@sluice/errors";
 import { validateConditions } from "@sluice/pause";
+import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { isControlEvent } from "./control-events.js";
 import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from "./types.js";
@@ -29,7 +30,7 @@ export function validateServices(services: unknown, path: string, allowScope: bo
     const service: unknown = services[i];
     const at = `${path}[${i}]`;
     if (!isPlainObject(service)) throw invalid(at, "must be an object with id and factory");
-    const { id, factory, scope, timeoutMs, retries } = service as Partial<ServiceDefinition> & {
+    const { id, factory, scope, timeoutMs, retries, lazy } = service as Partial<ServiceDefinition> & {
       scope?: unknown;
     };
     if (!isNonEmptyString(id)) throw invalid(`${at}.id`, "must be a non-empty string");
@@ -55,11 +56,25 @@ export function validateServices(services: unknown, path: string, allowScope: bo
         throw invalid(`${at}.scope`, `must be "workflow", "run" or "transient", got ${describeValue(scope)}`);
       }
     }
-    if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
-      throw invalid(`${at}.timeoutMs`, "must be a positive number of milliseconds");
+    // Checked here, whatever the scope: run and transient services reach a container only when a
+    // run first uses them, and a bad field must fail register(), not every run.
+    if (
+      timeoutMs !== undefined &&
+      !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)
+    ) {
+      throw invalid(
+        `${at}.timeoutMs`,
+        `must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer setTimeout supports), got ${describeValue(timeoutMs)}`,
+      );
     }
     if (retries !== undefined && !(Number.isInteger(retries) && (retries as number) >= 0)) {
       throw invalid(`${at}.retries`, "must be a non-negative integer");
+    }
+    if (lazy !== undefined && typeof lazy !== "boolean") {
+      throw invalid(
+        `${at}.lazy`,
+        `must be a boolean (false: build at construction or register() instead of on first use), got ${describeValue(lazy)}`,
+      );
     }
   }
 }

@@ -161,6 +161,68 @@ describe("register validation", () => {
   );
 });
 
+describe("service definitions are checked whole at register(), never later inside a run", () => {
+  const longest = 2147483647; // MAX_TIMER_MS: setTimeout fires anything longer at once
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    [
+      "a run-scoped service's timeoutMs past the longest timer",
+      { scope: "run", timeoutMs: longest + 1 },
+      "timeoutMs",
+    ],
+    ["a transient service's timeoutMs of Infinity", { scope: "transient", timeoutMs: Infinity }, "timeoutMs"],
+    [
+      "a workflow service's timeoutMs past the longest timer",
+      { scope: "workflow", timeoutMs: 1e12 },
+      "timeoutMs",
+    ],
+    ["a lazy that is not a boolean", { lazy: "no" }, "lazy"],
+    ["a run-scoped lazy that is not a boolean", { scope: "run", lazy: 0 }, "lazy"],
+  ];
+  it.each(cases)("%s is INVALID_DEFINITION naming services[i].field", async (_, fields, field) => {
+    h = await harness();
+    let built = 0;
+    const services = [
+      { id: "db", lazy: false, factory: () => ++built },
+      { id: "bad", factory: () => 1, ...fields },
+    ];
+    const error = await registerError({ ...ok, services });
+    expect(error).toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining(`services[1].${field}:`),
+      details: { path: `services[1].${field}` },
+    });
+    // refused before anything was built or registered
+    expect(built).toBe(0);
+    expect(h.runtime.hasWorkflow("wf")).toBe(false);
+  });
+
+  it("the longest timer is accepted, for every scope", async () => {
+    h = await harness();
+    const services = (["workflow", "run", "transient"] as const).map((scope) => ({
+      id: scope,
+      scope,
+      timeoutMs: longest,
+      lazy: true,
+      factory: () => scope,
+    }));
+    await h.runtime.register({ ...ok, services });
+    expect(h.runtime.hasWorkflow("wf")).toBe(true);
+  });
+
+  it.each([
+    [{ timeoutMs: Infinity }, "options.services[0].timeoutMs"],
+    [{ lazy: 0 }, "options.services[0].lazy"],
+  ])("a global service with %o is INVALID_DEFINITION naming %s", async (fields, path) => {
+    await expect(
+      harness({ services: [{ id: "g", factory: () => 1, ...fields }] as never }),
+    ).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining(`${path}:`),
+    });
+    h = await harness();
+  });
+});
+
 describe("hasWorkflow, listWorkflows, deregister", () => {
   it("tracks registration and releases bus subscriptions on deregister", async () => {
     h = await harness();
