@@ -22,6 +22,7 @@ import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
+import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
 import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import { TriggerDispatch } from "./trigger-dispatch.js";
@@ -67,18 +68,8 @@ export class WorkflowRuntime implements RunContainerFactory {
    * `indexedDB` the host has (a browser's, or `fake-indexeddb/auto` in Node). The adapter is
    * loaded on first call, so hosts that never call this do not load it.
    */
-  static async createTestTimelineStore(database = "sluice-test-timeline"): Promise<TimelineStore> {
-    let adapter: typeof import("@sluice/timeline-indexeddb");
-    try {
-      adapter = await import("@sluice/timeline-indexeddb");
-    } catch (cause) {
-      throw new SystemError(
-        "NOT_FOUND",
-        "createTestTimelineStore needs the @sluice/timeline-indexeddb package: install it next to @sluice/runtime-core",
-        { cause },
-      );
-    }
-    return adapter.createIndexedDBTimelineStore({ database });
+  static createTestTimelineStore(database: string = DEFAULT_TEST_DATABASE): Promise<TimelineStore> {
+    return createTestTimelineStore(database);
   }
 
   private readonly container: ArtifactContainer;

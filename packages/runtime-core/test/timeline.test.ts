@@ -358,14 +358,21 @@ describe("timeline capture", () => {
 });
 
 describe("createTestTimelineStore", () => {
-  it("returns a working IndexedDB-backed store on the host's indexedDB (fake-indexeddb in Node)", async () => {
+  /** Installs a fresh fake indexedDB as the host's, for this test only. */
+  function hostIndexedDB(): IDBFactory {
     const g = globalThis as Record<string, unknown>;
-    g.indexedDB = new IDBFactory();
+    const factory = new IDBFactory();
+    g.indexedDB = factory;
     g.IDBKeyRange = IDBKeyRange;
     onTestFinished(() => {
       delete g.indexedDB;
       delete g.IDBKeyRange;
     });
+    return factory;
+  }
+
+  it("returns a working IndexedDB-backed store on the host's indexedDB (fake-indexeddb in Node)", async () => {
+    hostIndexedDB();
     const store = await WorkflowRuntime.createTestTimelineStore(`test-${Date.now()}`);
     h = await harness({ timelineStore: store });
     await h.runtime.register(logged);
@@ -375,4 +382,34 @@ describe("createTestTimelineStore", () => {
     expect(events.map((e) => e.type)).toContain("run.paused");
     await store.close();
   });
+
+  it('without a database name uses "sluice-test-timeline"', async () => {
+    const factory = hostIndexedDB();
+    const store = await WorkflowRuntime.createTestTimelineStore();
+    expect((await factory.databases()).map((d) => d.name)).toEqual(["sluice-test-timeline"]);
+    await store.close();
+  });
+
+  it("where the host has no indexedDB, rejects INVALID_STATE saying how to get one in Node", async () => {
+    expect((globalThis as Record<string, unknown>).indexedDB).toBeUndefined();
+    await expect(WorkflowRuntime.createTestTimelineStore("t")).rejects.toMatchObject({
+      code: "INVALID_STATE",
+      message: expect.stringMatching(
+        /^WorkflowRuntime\.createTestTimelineStore: .*import "fake-indexeddb\/auto"/,
+      ),
+    });
+  });
+
+  it.each(["", 42, null])(
+    "a database name %o is refused with INVALID_INPUT naming the argument",
+    async (database) => {
+      hostIndexedDB();
+      await expect(WorkflowRuntime.createTestTimelineStore(database as never)).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        message: expect.stringContaining(
+          "WorkflowRuntime.createTestTimelineStore(database): database must be a non-empty string",
+        ),
+      });
+    },
+  );
 });
