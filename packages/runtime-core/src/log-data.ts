@@ -4,13 +4,12 @@ import { describeThrown } from "@sluice/errors";
  * value as it was then (a later mutation by the step must not rewrite it), and what JSON cannot
  * hold is converted instead of losing the whole entry at the store. An `Error` (the usual
  * `logger.error("failed", err)`) keeps its name, message, code and stack; a BigInt becomes its
- * decimal string; data that cannot be read or has a cycle becomes `{ unserializable: reason }`.
+ * decimal string (`NaN` and `±Infinity` `null`, a function or symbol left out, as JSON does); data
+ * that cannot be read or has a cycle becomes `{ unserializable: reason }`.
  * (Data nested deeper than a timeline event may be, 256 levels, is still refused by the store.)
  */
 export function logData(data: unknown): unknown {
-  if (data === null || typeof data !== "object") {
-    return typeof data === "bigint" ? data.toString() : data;
-  }
+  if (data === null || typeof data !== "object") return primitiveData(data);
   try {
     const flat = flatCopy(data);
     if (flat !== undefined) return flat;
@@ -18,6 +17,26 @@ export function logData(data: unknown): unknown {
     return text === undefined ? undefined : JSON.parse(text);
   } catch (fault) {
     return { unserializable: describeThrown(fault) };
+  }
+}
+
+/**
+ * A data value that is not an object, as JSON would hold it, so the entry is kept (a store refuses
+ * an event whose `data` JSON cannot carry, and the logger call would be lost): a BigInt becomes its
+ * decimal string, `NaN` and `±Infinity` become `null` (as JSON writes them inside an object), and a
+ * function or symbol is left out (as JSON leaves it out of an object).
+ */
+function primitiveData(data: unknown): unknown {
+  switch (typeof data) {
+    case "bigint":
+      return data.toString();
+    case "number":
+      return Number.isFinite(data) ? data : null;
+    case "function":
+    case "symbol":
+      return undefined;
+    default:
+      return data;
   }
 }
 

@@ -355,6 +355,51 @@ describe("timeline capture", () => {
     ]);
     expect(h.errors).toEqual([]);
   });
+
+  it("every logger call is recorded whatever its data: a top-level NaN or Infinity is null, a function or symbol left out, as JSON would have them", async () => {
+    h = await harness();
+    const values: unknown[] = [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -Infinity,
+      () => 1,
+      Symbol("s"),
+      { nested: Number.NaN },
+    ];
+    await h.runtime.register({
+      ...logged,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    for (const [i, v] of values.entries()) ctx.logger.info(`v${i}`, v);
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const run = await h.runtime.invoke("logged", "go", {});
+    await h.runtime.flushTimeline();
+    const logs = (await eventsOf(h.timeline, run.metadata.runId!)).filter((e) => e.source === "logger");
+    expect(logs.map((e) => [e.message, e.data])).toEqual([
+      ["v0", null],
+      ["v1", null],
+      ["v2", null],
+      ["v3", undefined],
+      ["v4", undefined],
+      ["v5", { nested: null }],
+    ]);
+    expect(logs.map((e) => "data" in e)).toEqual([true, true, true, false, false, true]);
+    expect(h.errors).toEqual([]);
+  });
 });
 
 describe("createTestTimelineStore", () => {
