@@ -124,6 +124,20 @@ describe("invoke", () => {
     expect(a.ok && b.ok).toBe(true);
   });
 
+  it("runs the trigger whatever its `when` conditions say: they only filter bus events (documented choice)", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "vip",
+      triggers: { vip: { event: "order", pipeline: "p", when: [{ path: "tier", op: "==", value: "vip" }] } },
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ ran: true }) }] }] } },
+    });
+    const result = await h.runtime.invoke("vip", "vip", { tier: "standard" });
+    expect(result.ok && result.value).toEqual({
+      status: "completed",
+      state: { tier: "standard", ran: true },
+    });
+  });
+
   it("a step's prototype-polluting patch never reaches Object.prototype", async () => {
     h = await harness();
     await h.runtime.register({
