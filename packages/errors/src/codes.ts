@@ -11,7 +11,10 @@ export const ErrorCode = {
   INVALID_DEFINITION: "INVALID_DEFINITION",
   /** An argument, patch, event payload or query is malformed. */
   INVALID_INPUT: "INVALID_INPUT",
-  /** The operation is not allowed in the target's current state (e.g. resuming a completed run). */
+  /**
+   * The operation is not allowed in the target's current state (e.g. resuming a run that is running,
+   * not paused; a run that has finished is no longer active: `NOT_FOUND`).
+   */
   INVALID_STATE: "INVALID_STATE",
   /** A step, factory or operation did not finish within its `timeoutMs`. */
   TIMEOUT: "TIMEOUT",
