@@ -122,6 +122,33 @@ export class RunEnding {
   }
 
   /**
+   * Fails a run that its pipeline did not end (its state store could not be made, or it could not
+   * be rebuilt to resume): the runtime writes its `run.failed`, so its timeline still ends with one.
+   * `pausedSeq` is the seq of the run's `run.paused` when the checkpoint holding it is already gone.
+   */
+  failOutsidePipeline(
+    record: RunRecord,
+    failure: SystemError,
+    pausedSeq?: number,
+  ): RunResult | Promise<RunResult> {
+    if (!record.finished) {
+      const lastSeq =
+        record.pipelineRun?.seq ?? pausedSeq ?? record.checkpoint?.seq ?? record.released?.seq ?? 0;
+      this.writer?.writeRuntimeEvent(
+        record.runId,
+        record.workflow.id,
+        lastSeq + 1,
+        "run.failed",
+        failure.message,
+        {
+          error: failure.toJSON(),
+        },
+      );
+    }
+    return this.finish(record, err(failure, resultMetadata(record)));
+  }
+
+  /**
    * Ends a paused run (live or released) as aborted. It has no pipeline run to write its
    * `run.aborted` timeline event, so the runtime writes it.
    */

@@ -180,13 +180,8 @@ export class RunExecution {
   }
 
   private crashed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.ending.finish(
-      record,
-      err(
-        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`),
-        resultMetadata(record),
-      ),
-    );
+    const failure = SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed inside the runtime`);
+    return this.ending.failOutsidePipeline(record, failure);
   }
 
   /** Settles the record with how its pipeline run ended (read from the run: no result object). */

@@ -1,4 +1,4 @@
-import { err, ok, SystemError } from "@sluice/errors";
+import { ok, SystemError } from "@sluice/errors";
 import type { PauseRequestData } from "@sluice/pause";
 import { MAX_TIMER_MS, type PipelineCheckpoint, type PipelineRun, type RunOptions } from "@sluice/pipeline";
 import type { EventWaits } from "./event-waits.js";
@@ -175,6 +175,8 @@ export class RunPauses {
     let run: PipelineRun<RunState>;
     let checkpoint: PipelineCheckpoint<RunState>;
     let restored: boolean;
+    // the seq of its run.paused: the checkpoint that holds it is gone once rebuilding has begun
+    const pausedSeq = record.checkpoint?.seq ?? record.released?.seq;
     try {
       if (record.deadlineTimer !== undefined) {
         clearTimeout(record.deadlineTimer);
@@ -206,7 +208,7 @@ export class RunPauses {
       run = record.pipeline.restore(checkpoint, this.runOptions(record));
       record.pipelineRun = run;
     } catch (error) {
-      return Promise.resolve(this.resumeFailed(record, error));
+      return Promise.resolve(this.resumeFailed(record, error, pausedSeq));
     }
     if (record.abortRequested) run.abort("aborted while resuming");
     else if (wf.options.onResume !== undefined) return this.resumeWithHook(record, run, restored, checkpoint);
@@ -238,14 +240,13 @@ export class RunPauses {
     }
   }
 
-  private resumeFailed(record: RunRecord, error: unknown): RunResult | Promise<RunResult> {
-    return this.ending.finish(
-      record,
-      err(
-        SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`),
-        resultMetadata(record),
-      ),
-    );
+  private resumeFailed(
+    record: RunRecord,
+    error: unknown,
+    pausedSeq?: number,
+  ): RunResult | Promise<RunResult> {
+    const failure = SystemError.from(error, "INVALID_STATE", `run ${record.runId} failed to resume`);
+    return this.ending.failOutsidePipeline(record, failure, pausedSeq);
   }
 
   /** A parked run's pause window has ended: it keeps only its released checkpoint. */

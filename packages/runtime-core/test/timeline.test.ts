@@ -1,9 +1,10 @@
 import { SystemError } from "@sluice/errors";
+import { StoreRegistry } from "@sluice/store";
 import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { type Workflow, WorkflowRuntime } from "../src/index.js";
+import { type RunResult, type Workflow, WorkflowRuntime } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
 
 const logged: Workflow = {
@@ -151,6 +152,47 @@ describe("timeline capture", () => {
         expect(Math.abs(e.at - Date.now())).toBeLessThan(60_000); // epoch ms
       }
     }
+  });
+
+  it("a run that fails outside its pipeline (its state store cannot be made) still ends with run.failed", async () => {
+    let refuse = false;
+    class FlakyRegistry extends StoreRegistry {
+      override create<S extends object>(id: string, initial: S) {
+        if (refuse) throw new Error("registry offline");
+        return super.create(id, initial);
+      }
+    }
+    h = await harness({ storeRegistry: new FlakyRegistry() });
+    await h.runtime.register(logged, { pauseWindowMs: 0 });
+    const results: RunResult[] = [];
+    await h.runtime.register(
+      { ...logged, id: "queued", triggers: { go: { event: "queued.go", pipeline: "p" } } },
+      { onComplete: (r) => void results.push(r) },
+    );
+
+    // a parked run released at once, resumed while no store can be made
+    const paused = await h.runtime.invoke("logged", "go", {});
+    await expect.poll(() => h.runtime.checkpoint(paused.metadata.runId!) !== undefined).toBe(true);
+    refuse = true;
+    const resumed = await h.runtime.resume(paused.metadata.runId!, {});
+    expect(resumed.ok).toBe(false);
+    // a bus-triggered run whose store cannot be made when it starts
+    h.bus.emit("queued.go", {});
+    await expect.poll(() => results.length).toBe(1);
+    expect(results[0]!.ok).toBe(false);
+    await h.runtime.flushTimeline();
+
+    const resumedEvents = await eventsOf(h.timeline, paused.metadata.runId!);
+    expect(resumedEvents.map((e) => e.type).slice(-2)).toEqual(["run.paused", "run.failed"]);
+    expect(resumedEvents.at(-1)).toMatchObject({
+      source: "runtime",
+      seq: resumedEvents.at(-2)!.seq + 1,
+      message: expect.stringContaining("registry offline"),
+    });
+    const startEvents = await eventsOf(h.timeline, results[0]!.metadata.runId!);
+    expect(startEvents).toMatchObject([
+      { type: "run.failed", source: "runtime", seq: 1, message: expect.stringContaining("registry offline") },
+    ]);
   });
 
   it("a failing store never fails or blocks a run, and the loss is reported", async () => {
