@@ -64,6 +64,39 @@ describe("register validation", () => {
         "pipelines.main.stages[0].steps[0]",
       ],
       [{ ...ok, pipelines: { main: { stages: [] } } }, undefined, "INVALID_DEFINITION", "pipelines.main"],
+      // SPEC: duplicate ids fail at register()
+      [
+        {
+          ...ok,
+          pipelines: {
+            main: {
+              stages: [
+                { id: "s", steps: [{ id: "a", action: () => undefined }] },
+                { id: "s", steps: [{ id: "b", action: () => undefined }] },
+              ],
+            },
+          },
+        },
+        undefined,
+        "INVALID_DEFINITION",
+        'pipelines.main.stages[1]: duplicate stage id "s"',
+      ],
+      [
+        {
+          ...ok,
+          pipelines: {
+            main: {
+              stages: [
+                { id: "s", steps: [{ id: "a", action: () => undefined }] },
+                { id: "t", steps: [{ id: "a", action: () => undefined }] },
+              ],
+            },
+          },
+        },
+        undefined,
+        "INVALID_DEFINITION",
+        'pipelines.main.stages[1].steps[0]: duplicate step id "a"',
+      ],
       [{ ...ok, services: [{ id: "__env__", factory: () => 1 }] }, undefined, "DUPLICATE_KEY", "__env__"],
       [
         { ...ok, services: [{ id: "__pause_service__", factory: () => 1 }] },
