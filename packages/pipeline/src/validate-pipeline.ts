@@ -15,6 +15,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The fields each part of a definition takes (`PipelineDefinition`, `StageDefinition`, ...). */
+const PIPELINE_KEYS = ["stages"] as const;
+const STAGE_KEYS = ["id", "steps", "concurrent"] as const;
+const STEP_KEYS = ["id", "action", "retry", "timeoutMs", "when"] as const;
+const RETRY_KEYS = ["attempts", "backoffMs", "factor", "maxBackoffMs"] as const;
+
+/**
+ * Refuses a field that is not in `known`: a typo (`timeoutMS`, `concurent`) would otherwise be
+ * ignored silently, and the step run without the limit or the stage in order.
+ */
+function onlyKnownKeys(record: Record<string, unknown>, known: readonly string[], path: string): void {
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) fail(`${path}.${key}`, `is not an option here (options: ${known.join(", ")})`);
+  }
+}
+
 function own(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
@@ -53,6 +69,7 @@ function checkTimerMs(path: string, field: string, value: unknown, exclusiveMin:
 function validateRetry(path: string, retry: unknown): void {
   if (!isRecord(retry)) fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`);
   const retryPath = `${path}.retry`;
+  onlyKnownKeys(retry, RETRY_KEYS, retryPath);
   checkNumber(retryPath, "attempts", own(retry, "attempts"), 1, true);
   const backoffMs = own(retry, "backoffMs");
   if (backoffMs !== undefined) checkTimerMs(retryPath, "backoffMs", backoffMs, false);
@@ -64,6 +81,7 @@ function validateRetry(path: string, retry: unknown): void {
 
 function validateStep(path: string, step: unknown, seen: Map<string, string>): void {
   if (!isRecord(step)) fail(path, `a step must be an object with "id" and "action" (got ${describe(step)})`);
+  onlyKnownKeys(step, STEP_KEYS, path);
   const id = own(step, "id");
   if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`);
   const earlier = seen.get(id);
@@ -98,7 +116,11 @@ function validateStep(path: string, step: unknown, seen: Map<string, string>): v
  * ≥ 1 or whose `backoffMs` / `maxBackoffMs` are negative or whose `factor` is below 1. `timeoutMs`,
  * `backoffMs` and `maxBackoffMs` must be at most 2147483647 ms (about 24.8 days): `setTimeout`
  * fires a longer timer at once.
- * Unknown fields are ignored.
+ * A field the definition does not take is refused too, naming it and the fields that part takes
+ * (`pipelines.fulfil.stages[0].steps[1].timeoutMS: is not an option here (options: id, action,
+ * retry, timeoutMs, when)`): a pipeline takes `stages`; a stage `id`, `steps`, `concurrent`; a step
+ * `id`, `action`, `retry`, `timeoutMs`, `when`; a `retry` `attempts`, `backoffMs`, `factor`,
+ * `maxBackoffMs`.
  *
  * @param definition - the value to check (untrusted).
  * @param path - where the definition lives, used as the message prefix (e.g. `pipelines.fulfil`).
@@ -107,6 +129,7 @@ export function validatePipeline(definition: unknown, path: string): void {
   if (!isRecord(definition)) {
     fail(path, `a pipeline must be an object with a "stages" array (got ${describe(definition)})`);
   }
+  onlyKnownKeys(definition, PIPELINE_KEYS, path);
   const stages = own(definition, "stages");
   if (!Array.isArray(stages) || stages.length === 0) {
     fail(`${path}.stages`, `must be a non-empty array of stages (got ${describe(stages)})`);
@@ -118,6 +141,7 @@ export function validatePipeline(definition: unknown, path: string): void {
     const stage: unknown = stages[i];
     if (!isRecord(stage))
       fail(stagePath, `a stage must be an object with "id" and "steps" (got ${describe(stage)})`);
+    onlyKnownKeys(stage, STAGE_KEYS, stagePath);
     const id = own(stage, "id");
     if (typeof id !== "string" || id.length === 0) fail(stagePath, `"id" must be a non-empty string`);
     const earlier = stageIds.get(id);

@@ -181,10 +181,64 @@ describe("validatePipeline", () => {
     );
   });
 
+  it.each([
+    [{ stages: [{ id: "a", steps: [{ id: "x", action }] }], stage: [] }, "pipelines.fulfil.stage", "stages"],
+    [
+      { stages: [{ id: "a", concurent: true, steps: [{ id: "x", action }] }] },
+      "pipelines.fulfil.stages[0].concurent",
+      "id, steps, concurrent",
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, timeoutMS: 5 }] }] },
+      "pipelines.fulfil.stages[0].steps[0].timeoutMS",
+      "id, action, retry, timeoutMs, when",
+    ],
+    [
+      {
+        stages: [
+          {
+            id: "a",
+            steps: [
+              { id: "x", action },
+              { id: "y", action, retries: 3 },
+            ],
+          },
+        ],
+      },
+      "pipelines.fulfil.stages[0].steps[1].retries",
+      "id, action, retry, timeoutMs, when",
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: { attempts: 3, backof: 10 } }] }] },
+      "pipelines.fulfil.stages[0].steps[0].retry.backof",
+      "attempts, backoffMs, factor, maxBackoffMs",
+    ],
+  ])("refuses an unknown field in %j, naming it and the fields there", (definition, path, options) => {
+    let error: unknown;
+    try {
+      validatePipeline(definition, "pipelines.fulfil");
+    } catch (e) {
+      error = e;
+    }
+    expect(SystemError.is(error, "INVALID_DEFINITION")).toBe(true);
+    expect((error as SystemError).message).toBe(`${path}: is not an option here (options: ${options})`);
+    expect((error as SystemError).details).toEqual({ path });
+  });
+
+  it("names an unknown field before the missing one it may be a typo of", () => {
+    expect(messageOf({ stages: [{ id: "a", steps: [{ id: "x", acton: action }] }] })).toBe(
+      "pipelines.fulfil.stages[0].steps[0].acton: is not an option here (options: id, action, retry, timeoutMs, when)",
+    );
+  });
+
   it("is what the Pipeline constructor runs, prefixed pipelines.<id>", () => {
     expect(() => new Pipeline("orders", { stages: [{ id: "s", steps: [{ id: "x" } as never] }] })).toThrow(
       'pipelines.orders.stages[0].steps[0]: "action" must be a function (got undefined)',
     );
     expect(() => new Pipeline("", { stages: [] })).toThrow(/pipeline id must be a non-empty string/);
+    expect(
+      () =>
+        new Pipeline("orders", { stages: [{ id: "s", steps: [{ id: "x", action }] }], label: "x" } as never),
+    ).toThrow("pipelines.orders.label: is not an option here (options: stages)");
   });
 });

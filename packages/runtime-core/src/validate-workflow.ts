@@ -11,6 +11,13 @@ export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__
 const HOOKS = ["onPrepare", "onComplete", "onResume", "onCleanup", "onDispatch"] as const;
 const SCOPES = new Set(["workflow", "run", "transient"]);
 
+/** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
+const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines"];
+const TRIGGER_KEYS = ["event", "pipeline", "when", "map"];
+const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
+/** A global service has no `scope` (refused with its own message first). */
+const GLOBAL_SERVICE_KEYS = SERVICE_KEYS.filter((key) => key !== "scope");
+
 function invalid(path: string, problem: string): SystemError {
   return new SystemError("INVALID_DEFINITION", `${path}: ${problem}`, { details: { path } });
 }
@@ -30,6 +37,10 @@ export function validateServices(services: unknown, path: string, allowScope: bo
     const service: unknown = services[i];
     const at = `${path}[${i}]`;
     if (!isPlainObject(service)) throw invalid(at, "must be an object with id and factory");
+    if (!allowScope && Object.hasOwn(service, "scope")) {
+      throw invalid(`${at}.scope`, "global services are always singletons; remove scope");
+    }
+    onlyKnownKeys(service, allowScope ? SERVICE_KEYS : GLOBAL_SERVICE_KEYS, at);
     const { id, factory, scope, timeoutMs, retries, lazy } = service as Partial<ServiceDefinition> & {
       scope?: unknown;
     };
@@ -48,13 +59,8 @@ export function validateServices(services: unknown, path: string, allowScope: bo
     }
     seen.add(id);
     if (typeof factory !== "function") throw invalid(`${at}.factory`, "must be a function");
-    if (scope !== undefined) {
-      if (!allowScope) {
-        throw invalid(`${at}.scope`, "global services are always singletons; remove scope");
-      }
-      if (typeof scope !== "string" || !SCOPES.has(scope)) {
-        throw invalid(`${at}.scope`, `must be "workflow", "run" or "transient", got ${describeValue(scope)}`);
-      }
+    if (scope !== undefined && (typeof scope !== "string" || !SCOPES.has(scope))) {
+      throw invalid(`${at}.scope`, `must be "workflow", "run" or "transient", got ${describeValue(scope)}`);
     }
     // Checked here, whatever the scope: run and transient services reach a container only when a
     // run first uses them, and a bad field must fail register(), not every run.
@@ -204,12 +210,15 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
 
 /**
  * Checks everything about a workflow that can be checked before a run: ids, triggers and the
- * pipelines they name, trigger conditions, services, env. Pipelines themselves are checked by
- * constructing them (see the runtime), so their messages carry `pipelines.<id>...` paths.
+ * pipelines they name, trigger conditions, services, env, and that the workflow, its triggers and
+ * its services have no field they do not take (a typo is refused, not ignored). Pipelines
+ * themselves are checked by constructing them (see the runtime), so their messages carry
+ * `pipelines.<id>...` paths.
  */
 export function validateWorkflowShape(workflow: unknown): asserts workflow is Workflow<any> {
   if (!isPlainObject(workflow))
     throw invalid("workflow", "must be an object with id, triggers and pipelines");
+  onlyKnownKeys(workflow, WORKFLOW_KEYS, "workflow");
   if (!isNonEmptyString(workflow.id)) throw invalid("workflow.id", "must be a non-empty string");
   if (workflow.label !== undefined && typeof workflow.label !== "string") {
     throw invalid("workflow.label", "must be a string");
@@ -225,6 +234,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
   for (const [triggerId, trigger] of Object.entries(triggers)) {
     const at = `triggers.${triggerId}`;
     if (!isPlainObject(trigger)) throw invalid(at, "must be an object with event and pipeline");
+    onlyKnownKeys(trigger, TRIGGER_KEYS, at);
     if (!isNonEmptyString(trigger.event)) throw invalid(`${at}.event`, "must be a non-empty bus event name");
     if (isControlEvent(trigger.event)) {
       throw invalid(`${at}.event`, `"${trigger.event}" is a runtime control event; pick another event name`);

@@ -417,8 +417,8 @@ describe("options that would be ignored are refused", () => {
 
   it("a trigger without a pipeline id says which pipelines there are", async () => {
     h = await harness();
-    const typo = { ...ok, triggers: { go: { event: "wf.go", pipline: "main" } } } as unknown as Workflow;
-    await expect(h.runtime.register(typo)).rejects.toMatchObject({
+    const missing = { ...ok, triggers: { go: { event: "wf.go" } } } as unknown as Workflow;
+    await expect(h.runtime.register(missing)).rejects.toMatchObject({
       code: "INVALID_DEFINITION",
       message: expect.stringContaining("must be the id of one of the workflow's pipelines (pipelines: main)"),
     });
@@ -439,6 +439,134 @@ describe("options that would be ignored are refused", () => {
     ).toThrow(
       expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("options.onErorr") }),
     );
+  });
+});
+
+describe("definition fields that would be ignored are refused", () => {
+  const step = { id: "x", action: () => undefined };
+  const cases: Array<[string, Record<string, unknown>, string, string]> = [
+    [
+      "a misspelt workflow field",
+      { ...ok, lable: "Orders" },
+      "workflow.lable",
+      "id, label, env, services, triggers, pipelines",
+    ],
+    [
+      "a misspelt trigger field",
+      { ...ok, triggers: { placed: { event: "wf.go", pipeline: "main", pipline: "main" } } },
+      "triggers.placed.pipline",
+      "event, pipeline, when, map",
+    ],
+    [
+      "a trigger's pipeline under a misspelt name",
+      { ...ok, triggers: { placed: { event: "wf.go", pipline: "main" } } },
+      "triggers.placed.pipline",
+      "event, pipeline, when, map",
+    ],
+    [
+      "a misspelt service scope (which would make a shared, workflow-scoped service)",
+      { ...ok, services: [{ id: "cart", scop: "run", factory: () => ({}) }] },
+      "services[0].scop",
+      "id, factory, scope, timeoutMs, retries, lazy",
+    ],
+    [
+      "a misspelt pipeline field",
+      { ...ok, pipelines: { main: { stages: [{ id: "s", steps: [step] }], stage: [] } } },
+      "pipelines.main.stage",
+      "stages",
+    ],
+    [
+      "a misspelt stage field",
+      { ...ok, pipelines: { main: { stages: [{ id: "s", concurent: true, steps: [step] }] } } },
+      "pipelines.main.stages[0].concurent",
+      "id, steps, concurrent",
+    ],
+    [
+      "a misspelt step field",
+      { ...ok, pipelines: { main: { stages: [{ id: "s", steps: [{ ...step, timeoutMS: 10 }] }] } } },
+      "pipelines.main.stages[0].steps[0].timeoutMS",
+      "id, action, retry, timeoutMs, when",
+    ],
+    [
+      "a misspelt retry field",
+      {
+        ...ok,
+        pipelines: {
+          main: { stages: [{ id: "s", steps: [{ ...step, retry: { attempts: 2, backof: 5 } }] }] },
+        },
+      },
+      "pipelines.main.stages[0].steps[0].retry.backof",
+      "attempts, backoffMs, factor, maxBackoffMs",
+    ],
+  ];
+  it.each(cases)(
+    "%s is INVALID_DEFINITION naming it and the fields there",
+    async (_, workflow, path, options) => {
+      h = await harness();
+      let built = 0;
+      const error = await registerError({
+        ...workflow,
+        services: [...((workflow.services as []) ?? []), { id: "db", lazy: false, factory: () => ++built }],
+      });
+      expect(error).toMatchObject({
+        code: "INVALID_DEFINITION",
+        message: `${path}: is not an option here (options: ${options})`,
+        details: { path },
+      });
+      // refused before anything was built or registered
+      expect(built).toBe(0);
+      expect(h.runtime.hasWorkflow("wf")).toBe(false);
+    },
+  );
+
+  it("a misspelt field of a global service is INVALID_DEFINITION at construction; scope keeps its own message", async () => {
+    await expect(
+      harness({ services: [{ id: "g", factory: () => 1, timeoutMS: 5 }] as never }),
+    ).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message:
+        "options.services[0].timeoutMS: is not an option here (options: id, factory, timeoutMs, retries, lazy)",
+    });
+    await expect(
+      harness({ services: [{ id: "g", factory: () => 1, scope: "run" }] as never }),
+    ).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: "options.services[0].scope: global services are always singletons; remove scope",
+    });
+    h = await harness();
+  });
+
+  it("every documented field is accepted", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "wf",
+      label: "Orders",
+      env: { REGION: "eu" },
+      services: [{ id: "cfg", scope: "workflow", factory: () => 1, timeoutMs: 100, retries: 1, lazy: true }],
+      triggers: {
+        go: { event: "wf.go", pipeline: "main", when: [{ path: "a", op: "exists" }], map: (p) => p },
+      },
+      pipelines: {
+        main: {
+          stages: [
+            {
+              id: "s",
+              concurrent: true,
+              steps: [
+                {
+                  id: "x",
+                  action: () => undefined,
+                  when: () => true,
+                  timeoutMs: 100,
+                  retry: { attempts: 2, backoffMs: 1, factor: 2, maxBackoffMs: 10 },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    expect(h.runtime.hasWorkflow("wf")).toBe(true);
   });
 });
 
