@@ -135,9 +135,7 @@ export class RunExecution {
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
         const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
         if (failure !== undefined && !record.abortRequested) {
-          this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, 0, "run.failed", failure.message, {
-            error: failure.toJSON(),
-          });
+          this.writePrepareFailure(record, run, failure);
           return this.ending.finish(record, err(failure, resultMetadata(record)));
         }
       }
@@ -146,6 +144,37 @@ export class RunExecution {
     } catch (error) {
       return this.crashed(record, error);
     }
+  }
+
+  /**
+   * The timeline of a run whose `onPrepare` failed (threw, rejected or ran out of time): its
+   * pipeline run never executes, so this writes what every run's timeline begins with, `run.started`,
+   * through the observer the pipeline run would have used (the same fields, as at the moment a
+   * normal run writes it: when its `onPrepare` has settled), then `run.failed` (source `runtime`).
+   * Only on this failure: a run whose hook succeeds costs nothing more.
+   */
+  private writePrepareFailure(record: RunRecord, run: PipelineRun<RunState>, failure: SystemError): void {
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const seq = run.seq;
+    record.workflow.observer?.onFields?.(
+      "run.started",
+      record.runId,
+      record.pipeline.id,
+      seq + 1,
+      Date.now(),
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    );
+    writer.writeRuntimeEvent(record.runId, record.workflow.id, seq + 2, "run.failed", failure.message, {
+      error: failure.toJSON(),
+    });
   }
 
   /** Moves a queued run to running, builds its live context and pipeline run (not started yet). */

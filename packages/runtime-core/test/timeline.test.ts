@@ -195,6 +195,66 @@ describe("timeline capture", () => {
     ]);
   });
 
+  it.each([
+    [
+      "throws",
+      () => {
+        throw new Error("no stock service");
+      },
+      "HOOK_FAILED",
+    ],
+    ["rejects", () => Promise.reject(new Error("no stock service")), "HOOK_FAILED"],
+    ["runs out of time", () => new Promise<void>(() => {}), "TIMEOUT"],
+  ] as const)(
+    "a run whose onPrepare %s begins with run.started, as any run, then ends with run.failed",
+    async (_, onPrepare, code) => {
+      h = await harness();
+      const single: Workflow = {
+        id: "prepared",
+        triggers: { go: { event: "prepared.go", pipeline: "p" } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ done: true }) }] }] } },
+      };
+      await h.runtime.register(single, { onPrepare: onPrepare as () => void, hookTimeoutMs: 30 });
+      await h.runtime.register({ ...single, id: "plain" });
+      const failed = await h.runtime.invoke("prepared", "go", {});
+      const healthy = await h.runtime.invoke("plain", "go", {});
+      expect(!failed.ok && failed.error.code).toBe(code);
+      await h.runtime.flushTimeline();
+
+      const runId = failed.metadata.runId!;
+      const events = await eventsOf(h.timeline, runId);
+      expect(events).toEqual([
+        {
+          id: `${runId}:1`,
+          runId,
+          workflowId: "prepared",
+          seq: 1,
+          at: expect.any(Number),
+          source: "pipeline",
+          type: "run.started",
+        },
+        {
+          id: `${runId}:2`,
+          runId,
+          workflowId: "prepared",
+          seq: 2,
+          at: expect.any(Number),
+          source: "runtime",
+          type: "run.failed",
+          message: failed.ok ? "" : failed.error.message,
+          data: { error: expect.objectContaining({ code }) },
+        },
+      ]);
+      expect(events[1]!.at).toBeGreaterThanOrEqual(events[0]!.at);
+      // the same fields a run that starts its pipeline writes for run.started
+      const [normalStart] = await eventsOf(h.timeline, healthy.metadata.runId!);
+      const { id: _i, runId: _r, workflowId: _w, at: _a, ...normalFields } = normalStart!;
+      const { id: _i2, runId: _r2, workflowId: _w2, at: _a2, ...preparedFields } = events[0]!;
+      expect(preparedFields).toEqual(normalFields);
+      expect(h.runtime.watch("prepared", runId)).toMatchObject({ status: "failed" });
+    },
+  );
+
   it("a failing store never fails or blocks a run, and the loss is reported", async () => {
     const broken: TimelineStore = {
       append: () => Promise.reject(new Error("disk on fire")),
