@@ -440,15 +440,28 @@ export class WorkflowRuntime implements RunContainerFactory {
    * deregistrations already under way (whose runs may be the caller), are waited for only until
    * their runs' results are decided: the timeline is flushed before this resolves, and closed with
    * the global services once they are over. A later call while stopping resolves once every run
-   * has a decided result.
+   * has a decided result, also one made by host code that stopping runs (a dropped queued run's
+   * `onDispatch`, a parked run's `onComplete`): the teardown runs once.
    */
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopDecided!;
     this.stopped = true;
+    // Both promises exist before anything runs host code: deregistering calls some synchronously
+    // (a dropped queued run's onDispatch, a parked run's onComplete), and a stop() from there is a
+    // later call like any other, not a second teardown (control events unsubscribed again, the
+    // timeline closed and the global services disposed twice).
+    let decide!: (decided: Promise<void>) => void;
+    this.stopDecided = new Promise<void>((resolve) => {
+      decide = resolve;
+    });
+    let complete!: (done: Promise<void>) => void;
+    this.stopping = new Promise<void>((resolve) => {
+      complete = resolve;
+    });
     for (const [event, off] of this.controlSubscriptions) unsubscribe(event, off, this.report);
     const { removals, decided, later } = this.drains.drainAll();
-    this.stopDecided = decided;
-    this.stopping = this.completeStop(removals, decided, later);
+    decide(decided);
+    complete(this.completeStop(removals, decided, later));
     return this.stopping;
   }
 

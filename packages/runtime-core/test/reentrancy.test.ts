@@ -1,5 +1,6 @@
+import { createEventBus, type EventBus } from "@sluice/events";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DispatchResult, RunResult, Workflow } from "../src/index.js";
+import { ControlEvent, type DispatchResult, type RunResult, type Workflow } from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
 
 /** One stage, one step that records the state it ran with. */
@@ -232,6 +233,138 @@ describe("runtime calls from a run's own hooks", () => {
     h.bus.emit("approve", {});
     await stopped.promise;
     await expect.poll(listening).toBe(0);
+  });
+
+  /**
+   * A runtime whose teardown is counted: unsubscriptions from the control events, and the cleanup
+   * of a global service, which never settles, so that each disposal of the global services reports
+   * one TIMEOUT (after the runtime's hookTimeoutMs of 50 ms).
+   */
+  async function countedTeardown() {
+    const counts = { controlUnsubscribes: [] as string[], globalCleanups: 0 };
+    const inner = createEventBus<any>();
+    const bus: EventBus<any> = {
+      emit: (type, payload) => inner.emit(type, payload),
+      on: ((type: string, handler: (payload: unknown) => void) => {
+        const off = inner.on(type, handler);
+        return () => {
+          if ((Object.values(ControlEvent) as string[]).includes(type)) counts.controlUnsubscribes.push(type);
+          off();
+        };
+      }) as EventBus<any>["on"],
+      listenerCount: (type) => inner.listenerCount(type),
+    };
+    h = await harness({
+      bus,
+      hookTimeoutMs: 50,
+      services: [
+        {
+          id: "pool",
+          lazy: false,
+          factory: (ctx) => {
+            ctx.onCleanup(() => {
+              counts.globalCleanups++;
+              return new Promise<void>(() => {});
+            });
+            return {};
+          },
+        },
+      ],
+    });
+    return { bus, counts };
+  }
+
+  function expectTornDownOnce(counts: Awaited<ReturnType<typeof countedTeardown>>["counts"]): void {
+    expect(counts.globalCleanups).toBe(1);
+    // the global services were disposed (and waited for) once
+    expect(h.errors.map((e) => e.code)).toEqual(["TIMEOUT"]);
+    expect(h.errors[0]!.message).toMatch(/^stop\(\): the global services did not finish their cleanups/);
+    expect([...counts.controlUnsubscribes].sort()).toEqual(Object.values(ControlEvent).sort());
+  }
+
+  it("stop() called by a dropped queued run's onDispatch while stop() deregisters tears down once", async () => {
+    const { bus, counts } = await countedTeardown();
+    const order: string[] = [];
+    let second: Promise<void> | undefined;
+    const slow: Workflow = {
+      ...job,
+      pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => tick(1_000) }] }] } },
+    };
+    await h.runtime.register(slow, {
+      mode: { type: "serialized" },
+      onDispatch: (result) => {
+        if (result.outcome === "dropped") second = h.runtime.stop();
+      },
+      onComplete: (result) => void order.push(`run ${result.ok ? result.value.status : "failed"}`),
+    });
+    bus.emit("job.go", { n: 1 }); // runs
+    bus.emit("job.go", { n: 2 }); // queued behind it: dropped by stop(), reported to onDispatch
+    await tick(5);
+    const first = h.runtime.stop();
+    expect(second).toBeDefined();
+    void second!.then(() => order.push("second stop() resolved"));
+    expect(await within(Promise.all([first, second]), 1_000)).toBe("settled");
+    order.push("first stop() resolved");
+    // the second call waits for the runs the first one aborted, as any later call does
+    expect(order).toEqual(["run aborted", "second stop() resolved", "first stop() resolved"]);
+    expectTornDownOnce(counts);
+    await tick(80);
+    expectTornDownOnce(counts);
+  });
+
+  it("stop() awaited by a parked run's onComplete, which stop() runs while it deregisters, tears down once and does not wait for itself", async () => {
+    const { counts } = await countedTeardown();
+    const order: string[] = [];
+    await h.runtime.register(parkingJob("approve"), {
+      hookTimeoutMs: 5_000,
+      onComplete: async () => {
+        order.push("parked run's onComplete");
+        await h.runtime.stop();
+        order.push("stop() resolved in onComplete");
+      },
+      onCleanup: () => void order.push("onCleanup"),
+    });
+    const parked = await h.runtime.invoke("job", "go", { n: 1 });
+    expect(parked.ok && parked.value.status).toBe("paused");
+    const first = h.runtime.stop();
+    expect(order).toEqual(["parked run's onComplete"]); // run by the drain, synchronously
+    expect(await within(first, 1_000)).toBe("settled");
+    await expect.poll(() => counts.globalCleanups).toBe(1);
+    expect(order).toEqual(["parked run's onComplete", "stop() resolved in onComplete", "onCleanup"]);
+    expectTornDownOnce(counts);
+    await tick(80);
+    expectTornDownOnce(counts);
+  });
+
+  it("stop() called by onError, told that the bus's unsubscribe threw while stop() unsubscribes, does not unsubscribe again", async () => {
+    const inner = createEventBus<any>();
+    const offs: string[] = [];
+    const bus: EventBus<any> = {
+      emit: (type, payload) => inner.emit(type, payload),
+      on: ((type: string, handler: (payload: unknown) => void) => {
+        const off = inner.on(type, handler);
+        return () => {
+          offs.push(type);
+          off();
+          if (type === ControlEvent.Abort) throw new Error("bus unplugged");
+        };
+      }) as EventBus<any>["on"],
+      listenerCount: (type) => inner.listenerCount(type),
+    };
+    let second: Promise<void> | undefined;
+    const reported: string[] = [];
+    h = await harness({
+      bus,
+      onError: (error) => {
+        reported.push(error.code);
+        second ??= h.runtime.stop();
+      },
+    });
+    const first = h.runtime.stop();
+    expect(second).toBeDefined();
+    expect(await within(Promise.all([first, second]), 1_000)).toBe("settled");
+    expect(reported).toEqual(["INVALID_STATE"]);
+    expect(offs.sort()).toEqual(Object.values(ControlEvent).sort());
   });
 
   it("onPrepare's ctx.signal shows an abort that came before the hook first read it", async () => {
