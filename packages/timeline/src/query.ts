@@ -188,7 +188,7 @@ function readFilter(filter: unknown, known: readonly string[], shape: FilterShap
   const f = filter as Record<string, unknown>;
   const out: Record<string, unknown> = Object.create(null);
   for (const key of keys) {
-    const value = readField(f, key, shape);
+    const value = readField(f, key);
     if (known.includes(key)) {
       if (value !== undefined) out[key] = value;
     } else if (value !== undefined) {
@@ -205,14 +205,14 @@ function readFilter(filter: unknown, known: readonly string[], shape: FilterShap
       throw unreadable(`filter.${key}`, `filter.${key}`, thrown);
     }
     if (own) {
-      const value = readField(f, key, shape);
+      const value = readField(f, key);
       if (value !== undefined) out[key] = value;
     }
   }
   return out;
 }
 
-function readField(f: Record<string, unknown>, key: string, shape: FilterShape): unknown {
+function readField(f: Record<string, unknown>, key: string): unknown {
   try {
     return f[key];
   } catch (thrown) {
