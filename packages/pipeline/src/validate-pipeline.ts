@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "./abort-timing.js";
 
 function fail(path: string, message: string): never {
@@ -26,10 +26,10 @@ const RETRY_KEYS = ["attempts", "backoffMs", "factor", "maxBackoffMs"] as const;
  * ignored silently, and the step run without the limit or the stage in order.
  */
 function onlyKnownKeys(record: Record<string, unknown>, known: readonly string[], path: string): void {
-  for (const key of Object.keys(record)) {
-    if (!known.includes(key)) fail(`${path}.${key}`, `is not an option here (options: ${known.join(", ")})`);
-  }
+  refuseUnknownKeys(record, known, path, DEFINITION);
 }
+
+const DEFINITION = { code: "INVALID_DEFINITION" } as const;
 
 function own(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;

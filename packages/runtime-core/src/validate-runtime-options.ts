@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { WorkflowRuntimeOptions } from "./types.js";
@@ -16,6 +16,8 @@ const OPTIONS = [
   "maxBufferedEventsPerRun",
   "hookTimeoutMs",
 ] as const;
+
+const INPUT = { caller: "new WorkflowRuntime(options)" } as const;
 
 function invalid(problem: string): SystemError {
   return new SystemError("INVALID_INPUT", `new WorkflowRuntime(options): ${problem}`);
@@ -39,11 +41,7 @@ function checkTimelineOptions(timeline: unknown): void {
   if (!isPlainObject(timeline)) {
     throw invalid(`options.timeline must be an object { ${TIMELINE_OPTIONS.join("?, ")}? }`);
   }
-  for (const key of Object.keys(timeline)) {
-    if (!(TIMELINE_OPTIONS as readonly string[]).includes(key)) {
-      throw invalid(`options.timeline.${key} is not an option (options: ${TIMELINE_OPTIONS.join(", ")})`);
-    }
-  }
+  refuseUnknownKeys(timeline, TIMELINE_OPTIONS, "options.timeline", INPUT);
   const options = timeline as Record<string, unknown>;
   checkInteger(options.maxBatch, "options.timeline.maxBatch", 1, 1_000_000);
   checkInteger(options.maxBuffered, "options.timeline.maxBuffered", 1, 100_000_000);
@@ -62,11 +60,7 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
       "new WorkflowRuntime(options): options must be an object with bus and storeRegistry",
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!(OPTIONS as readonly string[]).includes(key)) {
-      throw invalid(`options.${key} is not an option (options: ${OPTIONS.join(", ")})`);
-    }
-  }
+  refuseUnknownKeys(options, OPTIONS, "options", INPUT);
   if (!hasMethods(options.bus, ["on", "emit"])) {
     throw new SystemError(
       "INVALID_INPUT",

@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { validateConditions } from "@sluice/pause";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
@@ -17,6 +17,8 @@ const TRIGGER_KEYS = ["event", "pipeline", "when", "map"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
 const GLOBAL_SERVICE_KEYS = SERVICE_KEYS.filter((key) => key !== "scope");
+
+const DEFINITION = { code: "INVALID_DEFINITION" } as const;
 
 function invalid(path: string, problem: string): SystemError {
   return new SystemError("INVALID_DEFINITION", `${path}: ${problem}`, { details: { path } });
@@ -121,10 +123,7 @@ const RETENTION_KEYS = ["maxFinished", "maxAgeMs"];
  * be ignored silently, and the hook never called. @internal
  */
 export function onlyKnownKeys(object: object, known: readonly string[], path: string): void {
-  for (const key of Object.keys(object)) {
-    if (!known.includes(key))
-      throw invalid(`${path}.${key}`, `is not an option here (options: ${known.join(", ")})`);
-  }
+  refuseUnknownKeys(object, known, path, DEFINITION);
 }
 
 function validateMode(mode: unknown): asserts mode is ExecutionMode {
