@@ -1,5 +1,5 @@
 import { type FileHandle, open, readFile, rename } from "node:fs/promises";
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   compareTimelineEvents,
   makeTimelinePage,
@@ -17,6 +17,8 @@ export interface JsonLinesTimelineStoreOptions {
   /** The file: one JSON event per line. Created when missing; reopened with its events when present. */
   filename: string;
 }
+
+const OPTIONS: ReadonlySet<string> = new Set(["filename"]);
 
 /** One stored event: its JSON line (the durable form) and a parsed copy to sort and filter on. */
 interface Row {
@@ -38,6 +40,10 @@ interface Row {
 export async function createJsonLinesTimelineStore(
   options: JsonLinesTimelineStoreOptions,
 ): Promise<TimelineStore> {
+  // Like Sluice's own adapters: a misspelt option is refused, named, rather than ignored.
+  if (typeof options === "object" && options !== null) {
+    refuseUnknownKeys(options, OPTIONS, "options", { caller: "createJsonLinesTimelineStore" });
+  }
   const filename = options?.filename;
   if (typeof filename !== "string" || filename === "") {
     throw new SystemError(

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeTimelineConformance } from "@sluice/timeline/conformance/vitest";
+import { describe, expect, it } from "vitest";
 import { createJsonLinesTimelineStore } from "../src/index.js";
 
 // A fresh file per store; reopen() reopens the newest one; cleanup() removes them all.
@@ -15,4 +16,15 @@ describeTimelineConformance("timeline-jsonl", {
   cleanup: () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   },
+});
+
+describe("createJsonLinesTimelineStore options", () => {
+  it("refuses a misspelt option, naming it and the options, like Sluice's adapters", async () => {
+    await expect(
+      createJsonLinesTimelineStore({ filename: newFile(), fileName: "x" } as never),
+    ).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: "createJsonLinesTimelineStore: options.fileName is not an option (options: filename)",
+    });
+  });
 });

@@ -26,7 +26,35 @@ import type {
   ScopeOptions,
   UseDependencyContext,
 } from "./types.js";
-import { assertKey, assertParam, useCallbackError, validateTemplate } from "./validate.js";
+import { assertKey, assertOptions, assertParam, useCallbackError, validateTemplate } from "./validate.js";
+
+/** The keys of each options object (a misspelt one is refused with the list, not ignored). */
+const CONTAINER_OPTIONS: ReadonlySet<string> = new Set(["store", "name", "runId", "onError"]);
+
+/** Whether `options` is an object whose own keys are all container options (false if unreadable). */
+function hasOnlyContainerOptions(options: object): boolean {
+  if (typeof options !== "object" || options === null) return false;
+  try {
+    for (const key in options) {
+      switch (key) {
+        case "store":
+        case "name":
+        case "runId":
+        case "onError":
+          continue;
+      }
+      if (Object.hasOwn(options, key)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+const FROM_OPTIONS: ReadonlySet<string> = new Set(["name", "runId", "onError"]);
+const SCOPE_OPTIONS: ReadonlySet<string> = new Set(["store", "runId"]);
+const REGISTER_OPTIONS: ReadonlySet<string> = new Set(["override"]);
+const HAS_OPTIONS: ReadonlySet<string> = new Set(["own"]);
+const INVALIDATE_OPTIONS: ReadonlySet<string> = new Set(["rebuild"]);
 
 /**
  * An async dependency-injection container. Templates are registered under string keys; resolving
@@ -84,6 +112,10 @@ export class ArtifactContainer<S extends object = any> {
 
   /** Creates an empty container. Cheap: no maps, listeners or subscriptions until needed. */
   constructor(options?: ArtifactContainerOptions<S>) {
+    // A runtime makes a container per run: the common case is checked without a lookup per key.
+    if (options !== undefined && !hasOnlyContainerOptions(options)) {
+      assertOptions(options, CONTAINER_OPTIONS, "new ArtifactContainer");
+    }
     this.name = options?.name ?? "container";
     this.runId = options?.runId;
     this._store = options?.store;
@@ -104,6 +136,7 @@ export class ArtifactContainer<S extends object = any> {
   register<T>(template: ArtifactTemplate<T, S>, options?: { override?: boolean }): void {
     this.assertLive("register");
     validateTemplate(template);
+    assertOptions(options, REGISTER_OPTIONS, "register");
     addRecord(this, template as ArtifactTemplate<unknown>, options?.override === true, true);
   }
 
@@ -113,6 +146,7 @@ export class ArtifactContainer<S extends object = any> {
    */
   has(key: string, options?: { own?: boolean }): boolean {
     assertKey(key, "has");
+    assertOptions(options, HAS_OPTIONS, "has");
     if (this._disposed) return false;
     if (options?.own === true) return this._records?.has(key) === true;
     return lookup(this, key) !== undefined;
@@ -180,6 +214,7 @@ export class ArtifactContainer<S extends object = any> {
    */
   async invalidate(key: string, options?: { rebuild?: boolean }): Promise<void> {
     assertKey(key, "invalidate");
+    assertOptions(options, INVALIDATE_OPTIONS, "invalidate");
     this.assertLive("invalidate");
     const record = this._records?.get(key);
     if (record === undefined) {
@@ -239,6 +274,7 @@ export class ArtifactContainer<S extends object = any> {
     if (typeof name !== "string" || name.length === 0) {
       throw new SystemError("INVALID_INPUT", `scope: name must be a non-empty string`);
     }
+    assertOptions(options, SCOPE_OPTIONS, "scope");
     const child = new ScopedContainer<S>(this, name, options);
     (this._scopes ??= new Set()).add(child);
     return child;
@@ -289,6 +325,7 @@ export class ArtifactContainer<S extends object = any> {
     templates?: ArtifactTemplate<any, S>[],
     options?: Omit<ArtifactContainerOptions<S>, "store">,
   ): ArtifactContainer<S> {
+    assertOptions(options, FROM_OPTIONS, "from");
     const entries = bundle === undefined ? [] : readBundle(bundle);
     if (templates !== undefined && !Array.isArray(templates)) {
       throw new SystemError("INVALID_INPUT", "from: templates must be an array of artifact templates");

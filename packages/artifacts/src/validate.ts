@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { ArtifactTemplate } from "./types.js";
 
 /** Whether `value` can be an artifact key: a non-empty string. */
@@ -46,6 +46,98 @@ export function useCallbackError(fn: unknown, operation: string): SystemError | 
 }
 
 const SCOPES = new Set(["singleton", "transient"]);
+/** The fields of `ArtifactTemplate` (keep in step with `hasUnknownTemplateField`) and `RetryPolicy`. */
+const TEMPLATE_KEYS: ReadonlySet<string> = new Set([
+  "key",
+  "factory",
+  "scope",
+  "lazy",
+  "timeoutMs",
+  "retries",
+  "param",
+  "serialize",
+]);
+const RETRY_KEYS: ReadonlySet<string> = new Set(["attempts", "backoffMs", "factor", "maxBackoffMs"]);
+
+/**
+ * Throws `INVALID_INPUT` when `options` (of the call `operation`) is neither `undefined` nor an
+ * object, or has a key that is not in `known`: `register: options.overide is not an option
+ * (options: override)`.
+ */
+export function assertOptions(options: unknown, known: ReadonlySet<string>, operation: string): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${operation}: options must be an object, got ${describe(options)}`,
+      {
+        details: { operation },
+      },
+    );
+  }
+  refuseUnknownKeys(options, known, "options", { caller: operation, details: { operation } });
+}
+
+/**
+ * Whether `template` has an own key that is not a template field (or cannot be enumerated): checked
+ * on every registration (a run's container registers its templates per run), so a switch in a loop
+ * of its own, allocating nothing; `refuseUnknownField` then words the error.
+ */
+function hasUnknownTemplateField(template: object): boolean {
+  try {
+    for (const key in template) {
+      switch (key) {
+        case "key":
+        case "factory":
+        case "scope":
+        case "lazy":
+        case "timeoutMs":
+        case "retries":
+        case "param":
+        case "serialize":
+          continue;
+      }
+      if (Object.hasOwn(template, key)) return true;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** As {@link hasUnknownTemplateField}, for a `RetryPolicy`. */
+function hasUnknownRetryField(retries: object): boolean {
+  try {
+    for (const key in retries) {
+      switch (key) {
+        case "attempts":
+        case "backoffMs":
+        case "factor":
+        case "maxBackoffMs":
+          continue;
+      }
+      if (Object.hasOwn(retries, key)) return true;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** `INVALID_DEFINITION` for a field of `record` (the template, or its `retries` at `prefix`) not in `known`. */
+function refuseUnknownField(
+  record: object,
+  known: ReadonlySet<string>,
+  at: string,
+  key: string,
+  prefix: string,
+) {
+  refuseUnknownKeys(record, known, prefix === "" ? "template" : `template.${prefix.slice(0, -1)}`, {
+    code: "INVALID_DEFINITION",
+    message: (field, options) => `${at}: "${prefix}${field}" is not an option (options: ${options})`,
+    details: { key },
+  });
+}
 
 /** Checks every field of a template; the message names the field that is wrong. */
 export function validateTemplate(template: unknown): asserts template is ArtifactTemplate<unknown> {
@@ -58,6 +150,7 @@ export function validateTemplate(template: unknown): asserts template is Artifac
     throw invalid(`template.key must be a non-empty string, got ${describe(key)}`);
   }
   const at = `template "${key}"`;
+  if (hasUnknownTemplateField(t)) refuseUnknownField(t, TEMPLATE_KEYS, at, key, "");
   if (typeof t["factory"] !== "function") {
     throw invalid(`${at}: "factory" must be a function, got ${describe(t["factory"])}`, key);
   }
@@ -127,6 +220,7 @@ function validateRetries(retries: unknown, at: string, key: string): void {
     );
   }
   const r = retries as Record<string, unknown>;
+  if (hasUnknownRetryField(r)) refuseUnknownField(r, RETRY_KEYS, at, key, "retries.");
   if (!isCount(r["attempts"])) {
     throw invalid(
       `${at}: "retries.attempts" must be a non-negative integer, got ${describe(r["attempts"])}`,

@@ -1,4 +1,4 @@
-import { printFault, SystemError } from "@sluice/errors";
+import { printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
 
 /** A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`. */
@@ -70,9 +70,14 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
+
 /**
  * Creates an in-process {@link EventBus} on mitt.
  *
+ * @throws SystemError `INVALID_INPUT` when `options` is not an object, has a key
+ * {@link EventBusOptions} does not (`createEventBus: options.onErr is not an option (options:
+ * onError)`), or an `onError` that is not a function.
  * @example
  * ```ts
  * const bus = createEventBus<{ "order.placed": { orderId: string } }>();
@@ -84,6 +89,19 @@ function describe(value: unknown): string {
 export function createEventBus<M extends EventMap = Record<string, unknown>>(
   options: EventBusOptions = {},
 ): EventBus<M> {
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createEventBus: options must be an object { onError? } (got ${describe(options)})`,
+    );
+  }
+  refuseUnknownKeys(options, OPTIONS, "options", { caller: "createEventBus" });
+  if (options.onError !== undefined && typeof options.onError !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createEventBus: options.onError must be a function (got ${describe(options.onError)})`,
+    );
+  }
   const emitter: Emitter<Record<string, unknown>> = mitt();
   const onError = options.onError ?? defaultOnError;
 

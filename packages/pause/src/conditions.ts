@@ -1,4 +1,4 @@
-import { type ErrorCode, SystemError } from "@sluice/errors";
+import { type ErrorCode, refuseUnknownKeys, SystemError } from "@sluice/errors";
 
 /** The comparison a {@link Condition} applies. */
 export type ConditionOperator = "==" | "!=" | ">" | ">=" | "<" | "<=" | "exists";
@@ -160,9 +160,25 @@ function kind(value: unknown): string {
   return typeof value;
 }
 
+const CONDITION_KEYS: readonly string[] = ["path", "op", "value"];
+
+/** Whether `condition` has an own key other than path, op, value (or cannot be enumerated). */
+function hasUnknownField(condition: object): boolean {
+  try {
+    for (const key in condition) {
+      if (key === "path" || key === "op" || key === "value") continue;
+      if (Object.hasOwn(condition, key)) return true;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Checks a conditions list, throwing `code` with a message naming `${path}[i].field`, and returns
- * a frozen, plain copy of it (unknown keys left out, `-0` as `0`, as JSON gives it back). Each
+ * a frozen, plain copy of it (`-0` as `0`, as JSON gives it back); a key a condition does not
+ * have is refused (`${path}[0].vaule: is not an option here (options: path, op, value)`). Each
  * element and field is read once: a getter or proxy cannot pass the checks and then give the copy
  * something else. @internal
  */
@@ -177,6 +193,7 @@ export function readConditions(conditions: unknown, path: string, code: ErrorCod
     if (typeof condition !== "object" || condition === null || Array.isArray(condition)) {
       fail(code, `${at}: must be an object { path, op, value? } (got ${kind(condition)})`, at);
     }
+    if (hasUnknownField(condition)) refuseUnknownKeys(condition, CONDITION_KEYS, at, { code });
     const { path: conditionPath, op, value } = condition as Record<string, unknown>;
     if (typeof conditionPath !== "string" || conditionPath.length === 0) {
       fail(

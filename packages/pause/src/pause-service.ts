@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { type Condition, matchesConditions, readConditions } from "./conditions.js";
 import { copyJsonObject } from "./json-value.js";
 
@@ -93,6 +93,43 @@ function defaultCreateId(): string {
 // emitted, so a wait on it would be resumed by any event (with the event name as payload) or never.
 const BUS_WILDCARD = "*";
 
+/** The fields of `PauseRegistration`, as `refuseUnknownKeys` lists them (keep in step with `hasUnknownField`). */
+const REGISTRATION_KEYS: ReadonlySet<string> = new Set([
+  "event",
+  "conditions",
+  "patch",
+  "timeoutMs",
+  "timeoutPatch",
+  "id",
+]);
+const REGISTER = { caller: "pause.register" } as const;
+const OPTIONS_KEYS: ReadonlySet<string> = new Set(["now", "createId"]);
+
+/**
+ * Whether `registration` has an own key that is not a field (or cannot be enumerated): the check
+ * every wait makes, so a switch in a loop of this call site's own (no allocation, no lookup in a
+ * shared table); `refuseUnknownKeys` then words the error.
+ */
+function hasUnknownField(registration: object): boolean {
+  try {
+    for (const key in registration) {
+      switch (key) {
+        case "event":
+        case "conditions":
+        case "patch":
+        case "timeoutMs":
+        case "timeoutPatch":
+        case "id":
+          continue;
+      }
+      if (Object.hasOwn(registration, key)) return true;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 function invalid(field: string, message: string): SystemError {
   return new SystemError("INVALID_INPUT", `pause.register: ${field} ${message}`, { details: { field } });
 }
@@ -119,7 +156,8 @@ export class PauseService {
   readonly #createId: () => string;
   readonly #entries = new Map<string, Entry>();
 
-  constructor(sink: PauseSink, options: PauseServiceOptions = {}) {
+  /** @throws SystemError `INVALID_INPUT` for a sink without the hooks, or a bad or unknown option. */
+  constructor(sink: PauseSink, options?: PauseServiceOptions) {
     if (
       typeof sink !== "object" ||
       sink === null ||
@@ -132,22 +170,55 @@ export class PauseService {
       );
     }
     this.#sink = sink;
-    this.#now = options.now ?? Date.now;
-    this.#createId = options.createId ?? defaultCreateId;
+    this.#now = Date.now;
+    this.#createId = defaultCreateId;
+    if (options === undefined) return;
+    if (typeof options !== "object" || options === null) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new PauseService: options must be an object { now?, createId? }",
+      );
+    }
+    refuseUnknownKeys(options, OPTIONS_KEYS, "options", { caller: "new PauseService" });
+    const { now, createId } = options;
+    if (now !== undefined && typeof now !== "function") {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new PauseService: options.now must be a function returning epoch ms",
+      );
+    }
+    if (createId !== undefined && typeof createId !== "function") {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new PauseService: options.createId must be a function returning an id",
+      );
+    }
+    if (now !== undefined) this.#now = now;
+    if (createId !== undefined) this.#createId = createId;
   }
 
   /**
    * Validates `registration`, sends its plain data to the sink and keeps its `patch` mapper.
    *
    * @throws SystemError `INVALID_INPUT` naming the bad field (`registration.event`,
-   * `registration.conditions[0].value`, `registration.timeoutPatch.a`, …): an `event` of `"*"`, a
+   * `registration.conditions[0].value`, `registration.timeoutPatch.a`, …): a field a
+   * {@link PauseRegistration} does not have (`pause.register: registration.condition is not an
+   * option (options: event, conditions, patch, timeoutMs, timeoutPatch, id)`), an `event` of `"*"`, a
    * condition value JSON cannot carry (`Infinity`, `NaN`), a `timeoutPatch` that is not plain JSON;
    * `DUPLICATE_KEY` when `id` is already pending.
    * Whatever the sink throws (e.g. the run already ended) propagates, and nothing is kept.
    */
   register(registration: PauseRegistration): PauseHandle {
     if (typeof registration !== "object" || registration === null) {
-      throw invalid("registration", "must be an object { event?, conditions?, patch?, timeoutMs?, id? }");
+      throw invalid(
+        "registration",
+        "must be an object { event?, conditions?, patch?, timeoutMs?, timeoutPatch?, id? }",
+      );
+    }
+    // A misspelt field (`condition`, `timeout`) would otherwise be dropped, and the wait resumed by
+    // any event of the name or never time out.
+    if (hasUnknownField(registration)) {
+      refuseUnknownKeys(registration, REGISTRATION_KEYS, "registration", REGISTER);
     }
     const { event, conditions, patch, timeoutMs, timeoutPatch, id } = registration;
     if (event !== undefined && (typeof event !== "string" || event.length === 0)) {

@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { ActiveRuns } from "./active-runs.js";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunInfo } from "./run-info.js";
@@ -8,6 +8,8 @@ import { isUnsafeKey } from "./unsafe-keys.js";
 export type { RetentionPolicy, RunInfo } from "./run-info.js";
 
 const DEFAULT_MAX_FINISHED = 1000;
+const OPTIONS = ["workflowId", "retention"] as const;
+const RETENTION_OPTIONS = ["maxFinished", "maxAgeMs"] as const;
 
 /** Where a run the registry holds among its active ones can be. */
 type ActiveStatus = "queued" | "running" | "paused";
@@ -50,10 +52,29 @@ export class PipelineRegistry {
   private readonly maxFinished: number;
   private readonly maxAgeMs: number | undefined;
 
-  /** @throws SystemError `INVALID_INPUT` for a bad `workflowId` or retention value. */
+  /**
+   * @throws SystemError `INVALID_INPUT` for a bad `workflowId` or retention value, or a key the
+   * options or the retention policy do not have
+   * (`PipelineRegistry "wf": options.retention.maxFinishd is not an option (options: maxFinished, maxAgeMs)`).
+   */
   constructor(options: { workflowId: string; retention?: RetentionPolicy }) {
+    if (typeof options === "object" && options !== null) {
+      refuseUnknownKeys(options, OPTIONS, "options", { caller: "PipelineRegistry" });
+    }
     if (typeof options?.workflowId !== "string" || options.workflowId.length === 0) {
       throw new SystemError("INVALID_INPUT", 'PipelineRegistry: "workflowId" must be a non-empty string');
+    }
+    const retention: unknown = options.retention;
+    if (retention !== undefined) {
+      if (typeof retention !== "object" || retention === null) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `PipelineRegistry "${options.workflowId}": "retention" must be an object { maxFinished?, maxAgeMs? } (got ${textOf(retention)})`,
+        );
+      }
+      refuseUnknownKeys(retention, RETENTION_OPTIONS, "options.retention", {
+        caller: `PipelineRegistry "${options.workflowId}"`,
+      });
     }
     const maxFinished = options.retention?.maxFinished ?? DEFAULT_MAX_FINISHED;
     if (!Number.isInteger(maxFinished) || maxFinished < 0) {

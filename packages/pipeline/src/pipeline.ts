@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { copyResumePatch, readCheckpoint } from "./checkpoint.js";
 import { type CompiledPipeline, compilePipeline } from "./compiled-pipeline.js";
 import { PipelineRun } from "./pipeline-run.js";
@@ -14,9 +14,57 @@ import type {
 } from "./types.js";
 import { validatePipeline } from "./validate-pipeline.js";
 
-function assertRunOptions<S extends object>(options: RunOptions<S>, pipelineId: string): void {
+/** The fields of `RunOptions`; `RestoreOptions` adds `patch` (keep in step with `hasOnlyRunOptions`). */
+const RUN_OPTIONS: ReadonlySet<string> = new Set([
+  "runId",
+  "state",
+  "event",
+  "dependencies",
+  "observer",
+  "signal",
+  "onObserverError",
+  "startedAt",
+]);
+const RESTORE_OPTIONS: ReadonlySet<string> = new Set([...RUN_OPTIONS, "patch"]);
+
+/**
+ * Whether every own key of `options` is a run option (`patch` too when `restore`); false when it
+ * cannot be enumerated. A runtime restores a run per resume: a switch, no lookup or allocation.
+ */
+function hasOnlyRunOptions(options: object, restore: boolean): boolean {
+  try {
+    for (const key in options) {
+      switch (key) {
+        case "runId":
+        case "state":
+        case "event":
+        case "dependencies":
+        case "observer":
+        case "signal":
+        case "onObserverError":
+        case "startedAt":
+          continue;
+        case "patch":
+          if (restore) continue;
+      }
+      if (Object.hasOwn(options, key)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function assertRunOptions<S extends object>(
+  options: RunOptions<S>,
+  pipelineId: string,
+  known: ReadonlySet<string>,
+): void {
   if (typeof options !== "object" || options === null) {
     throw new SystemError("INVALID_INPUT", `pipeline "${pipelineId}": run options must be an object`);
+  }
+  if (!hasOnlyRunOptions(options, known === RESTORE_OPTIONS)) {
+    refuseUnknownKeys(options, known, "options", { caller: `pipeline "${pipelineId}"` });
   }
   if (typeof options.runId !== "string" || options.runId.length === 0) {
     throw new SystemError("INVALID_INPUT", `pipeline "${pipelineId}": "runId" must be a non-empty string`);
@@ -71,10 +119,11 @@ export class Pipeline<S extends object = PipelineState> {
   /**
    * Prepares a fresh run from the first stage. Nothing runs until `execute()`.
    *
-   * @throws SystemError `INVALID_INPUT` when `runId` or `state` is missing.
+   * @throws SystemError `INVALID_INPUT` when `runId` or `state` is missing, or for a key `RunOptions`
+   * does not have (`pipeline "fulfil": options.evnt is not an option (options: runId, state, …)`).
    */
   start(options: RunOptions<S>): PipelineRun<S> {
-    assertRunOptions(options, this.id);
+    assertRunOptions(options, this.id, RUN_OPTIONS);
     return new PipelineRun(
       this.compiled,
       options.runId,
@@ -129,12 +178,12 @@ export class Pipeline<S extends object = PipelineState> {
    *
    * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed (its `seq` not a safe
    * integer ≥ 0, for one), belongs to another pipeline, points at a stage that has moved, or throws
-   * when read; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
+   * when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
    * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read.
    */
   restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {
     const read = readCheckpoint(checkpoint, this.compiled);
-    assertRunOptions(options, this.id);
+    assertRunOptions(options, this.id, RESTORE_OPTIONS);
     if (options.runId !== read.runId) {
       throw new SystemError(
         "INVALID_INPUT",

@@ -1,4 +1,4 @@
-import { isPlainObject, printFault, SystemError } from "@sluice/errors";
+import { isPlainObject, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { describe, isUnsafeKey } from "./safe-assign.js";
 
 /**
@@ -45,10 +45,35 @@ export interface StateStore<S extends object = Record<string, unknown>> {
   readonly validatesPatches: true;
 }
 
-/** Options for {@link createStateStore} and {@link StoreRegistry}. */
+/** Options for {@link createStateStore} and {@link StoreRegistry}. A key it does not have is refused. */
 export interface StateStoreOptions {
   /** Called when a subscriber throws. Default: `console.error`. */
   onError?: (error: unknown) => void;
+}
+
+const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
+const NO_OPTIONS: StateStoreOptions = Object.freeze({});
+
+/**
+ * @internal Throws `INVALID_INPUT` for options that are not an object, have a key
+ * {@link StateStoreOptions} does not (`createStateStore: options.freez is not an option (options:
+ * onError)`), or an `onError` that is not a function. `caller` names the call.
+ */
+export function checkStoreOptions(options: unknown, caller: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${caller}: options must be an object { onError? } (got ${describe(options)})`,
+    );
+  }
+  refuseUnknownKeys(options, OPTIONS, "options", { caller });
+  const onError = (options as StateStoreOptions).onError;
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${caller}: options.onError must be a function (got ${describe(onError)})`,
+    );
+  }
 }
 
 type Listener<S> = (next: Readonly<S>, previous: Readonly<S>) => void;
@@ -268,7 +293,8 @@ export function setRegistryHandle(store: StateStore<any>, handle: number): void 
 /**
  * Creates a {@link StateStore} holding a copy of `initial` (its unsafe keys skipped).
  *
- * @throws SystemError `INVALID_INPUT` when `initial` is not a plain object.
+ * @throws SystemError `INVALID_INPUT` when `initial` is not a plain object, or for bad or unknown
+ * `options` (`createStateStore: options.freez is not an option (options: onError)`).
  * @example
  * ```ts
  * const store = createStateStore({ count: 0 });
@@ -278,7 +304,8 @@ export function setRegistryHandle(store: StateStore<any>, handle: number): void 
  */
 export function createStateStore<S extends object>(
   initial: S,
-  options: StateStoreOptions = {},
+  options: StateStoreOptions = NO_OPTIONS,
 ): StateStore<S> {
+  if (options !== NO_OPTIONS) checkStoreOptions(options, "createStateStore");
   return new Store(initial, options, undefined);
 }

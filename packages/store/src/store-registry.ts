@@ -1,6 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
 import {
+  checkStoreOptions,
   createRegisteredStore,
   type StateStore,
   type StateStoreOptions,
@@ -29,8 +30,14 @@ export class StoreRegistry {
     if (this.#stores.at(handle) === store) this.#stores.removeAt(handle);
   };
 
-  /** `options` apply to every store this registry creates. */
+  /**
+   * `options` apply to every store this registry creates.
+   *
+   * @throws SystemError `INVALID_INPUT` for bad or unknown `options`
+   * (`new StoreRegistry: options.onErorr is not an option (options: onError)`).
+   */
   constructor(options: StateStoreOptions = {}) {
+    checkStoreOptions(options, "new StoreRegistry");
     this.#options = options;
   }
 

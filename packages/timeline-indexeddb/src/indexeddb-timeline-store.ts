@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
@@ -19,7 +19,7 @@ import {
 import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimelineLayout } from "./schema.js";
 import { recordsOf } from "./snapshot.js";
 
-/** Options of {@link createIndexedDBTimelineStore}. */
+/** Options of {@link createIndexedDBTimelineStore}. A key it does not have is refused. */
 export interface IndexedDBTimelineStoreOptions {
   /** Name of the IndexedDB database (created when missing). Give each independent timeline its own. */
   database: string;
@@ -50,6 +50,14 @@ export interface IndexedDBTimelineStoreOptions {
    */
   blockedTimeoutMs?: number;
 }
+
+const OPTIONS: ReadonlySet<string> = new Set([
+  "database",
+  "indexedDB",
+  "IDBKeyRange",
+  "durability",
+  "blockedTimeoutMs",
+]);
 
 /** The longest wait a timer can take (2^31 - 1 ms); a longer one would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -297,7 +305,9 @@ class IndexedDBTimelineStore implements TimelineStore {
  * `INVALID_STATE`. An open that another connection keeps waiting fails with `TIMEOUT` after
  * `blockedTimeoutMs` instead of waiting for ever.
  *
- * @throws `SystemError` `INVALID_INPUT` for a missing `database` name or a bad option, `TIMEOUT` when
+ * @throws `SystemError` `INVALID_INPUT` for a missing `database` name, a bad option or a key the
+ *   options do not have (`createIndexedDBTimelineStore: options.durabilty is not an option (options:
+ *   database, indexedDB, IDBKeyRange, durability, blockedTimeoutMs)`), `TIMEOUT` when
  *   another connection kept the database blocked for `blockedTimeoutMs`, `INVALID_STATE` when there is no
  *   IndexedDB (pass one), the database has a newer schema, or it is not a timeline database (another
  *   part of the app made it, at any version), `STORAGE_FAILED` when it cannot be opened.
@@ -305,6 +315,9 @@ class IndexedDBTimelineStore implements TimelineStore {
 export async function createIndexedDBTimelineStore(
   options: IndexedDBTimelineStoreOptions,
 ): Promise<TimelineStore> {
+  if (options !== null && typeof options === "object") {
+    refuseUnknownKeys(options, OPTIONS, "options", { caller: "createIndexedDBTimelineStore" });
+  }
   if (
     options === null ||
     typeof options !== "object" ||

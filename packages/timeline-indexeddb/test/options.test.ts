@@ -26,6 +26,29 @@ describe("createIndexedDBTimelineStore options", () => {
     },
   );
 
+  it("refuses a misspelt option, naming it and the options", async () => {
+    await expect(
+      createIndexedDBTimelineStore({
+        database: "t",
+        indexedDB: new IDBFactory(),
+        IDBKeyRange,
+        durabilty: "strict",
+      } as never),
+    ).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message:
+        "createIndexedDBTimelineStore: options.durabilty is not an option (options: database, indexedDB, IDBKeyRange, durability, blockedTimeoutMs)",
+    });
+    const store = await createIndexedDBTimelineStore({
+      database: "t",
+      indexedDB: new IDBFactory(),
+      IDBKeyRange,
+      durability: "relaxed",
+      blockedTimeoutMs: 1_000,
+    });
+    await store.close();
+  });
+
   it("accepts a durability for its append transactions", async () => {
     const indexedDB = new IDBFactory();
     const store = await createIndexedDBTimelineStore({

@@ -58,7 +58,8 @@ export interface MemoryTimelineStore extends TimelineStore {
  * ```
  *
  * @param options - an object (or left out); throws `INVALID_INPUT` for anything else, or for a
- *   `maxEvents` that is not a positive integer. Keys it does not know are ignored.
+ *   `maxEvents` that is not a positive integer, or for a key it does not know
+ *   (`createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents)`).
  */
 export function createMemoryTimelineStore(options: MemoryTimelineStoreOptions = {}): MemoryTimelineStore {
   return new MemoryStore(resolveMaxEvents(options), MAX_POSITION);

@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 
 /** Events kept when `maxEvents` is not given. */
 export const DEFAULT_MAX_EVENTS = 100_000;
@@ -12,10 +12,13 @@ export interface MemoryTimelineStoreOptions {
   maxEvents?: number;
 }
 
+const OPTIONS: ReadonlySet<string> = new Set(["maxEvents"]);
+
 /**
  * The `maxEvents` that `options` ask for ({@link DEFAULT_MAX_EVENTS} when they give none). Throws
  * `INVALID_INPUT` for options that are not an object (or `undefined`), or for a `maxEvents` that is
- * not a positive integer; keys it does not know are ignored.
+ * not a positive integer, or for a key it does not know
+ * (`createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents)`).
  */
 export function resolveMaxEvents(options: MemoryTimelineStoreOptions): number {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -25,6 +28,7 @@ export function resolveMaxEvents(options: MemoryTimelineStoreOptions): number {
       { details: { path: "options" } },
     );
   }
+  refuseUnknownKeys(options, OPTIONS, "options", { caller: "createMemoryTimelineStore" });
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
     throw new SystemError(

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
@@ -19,11 +19,13 @@ import { snapshotEvents } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
 
-/** Options of {@link createSqliteTimelineStore}. */
+/** Options of {@link createSqliteTimelineStore}. A key it does not have is refused. */
 export interface SqliteTimelineStoreOptions {
   /** Path of the database file (created when missing), or `":memory:"` for a private in-memory database. */
   filename: string;
 }
+
+const OPTIONS: ReadonlySet<string> = new Set(["filename"]);
 
 // Rows bound per INSERT statement (6 parameters each; SQLite allows 32766 per statement).
 // 32 measured as fast as 16 or 62 (within noise).
@@ -515,11 +517,15 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * const { events } = await store.query({ runId: "r1" });
  * await store.close();
  * ```
- * @throws `SystemError` `INVALID_INPUT` for a missing `filename`, `INVALID_STATE` for a file written by
+ * @throws `SystemError` `INVALID_INPUT` for a missing `filename` or a key the options do not have
+ *   (`createSqliteTimelineStore: options.fileName is not an option (options: filename)`), `INVALID_STATE` for a file written by
  *   a newer schema, `STORAGE_FAILED` when SQLite cannot open the file (or upgrade it: a file it may
  *   only read must be at the current schema version).
  */
 export async function createSqliteTimelineStore(options: SqliteTimelineStoreOptions): Promise<TimelineStore> {
+  if (options !== null && typeof options === "object") {
+    refuseUnknownKeys(options, OPTIONS, "options", { caller: "createSqliteTimelineStore" });
+  }
   if (
     options === null ||
     typeof options !== "object" ||

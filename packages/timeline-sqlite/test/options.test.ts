@@ -15,6 +15,19 @@ describe("createSqliteTimelineStore options", () => {
     await expect(opening).rejects.toThrow(/options\.filename must be a non-empty string/);
   });
 
+  it("refuses a misspelt option before opening anything, naming it and the options", async () => {
+    const filename = join(dir, "typo.db");
+    await expect(createSqliteTimelineStore({ filename, fileName: "x" } as never)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: "createSqliteTimelineStore: options.fileName is not an option (options: filename)",
+    });
+    await expect(createSqliteTimelineStore({ fileName: filename } as never)).rejects.toThrow(
+      "options.fileName is not an option",
+    );
+    const store = await createSqliteTimelineStore({ filename });
+    await store.close();
+  });
+
   it("reports a file SQLite cannot open as STORAGE_FAILED with the cause", async () => {
     const filename = join(dir, "no-such-dir", "t.db");
     const opening = createSqliteTimelineStore({ filename });

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { TimelineEvent, TimelineLevel } from "@sluice/timeline";
 import { axisTicks } from "./axis-ticks.js";
 import type {
@@ -280,10 +280,17 @@ function shortRunId(runId: string, sharedPrefix: string): string {
   return runId.length <= 8 ? runId : runId.slice(0, 8);
 }
 
+const OPTIONS: ReadonlySet<string> = new Set(["width", "now", "workflowId", "runId"]);
+const UNKNOWN_OPTION = {
+  message: (key: string, options: string) =>
+    `layoutTimeline options.${key} is not an option (options: ${options})`,
+};
+
 function assertOptions(options: unknown): asserts options is TimelineLayoutOptions {
   if (typeof options !== "object" || options === null) {
     throw new SystemError("INVALID_INPUT", "layoutTimeline options must be an object like { width: 800 }");
   }
+  refuseUnknownKeys(options, OPTIONS, "options", UNKNOWN_OPTION);
   const { width, now, workflowId, runId } = options as Record<string, unknown>;
   if (typeof width !== "number" || !Number.isFinite(width) || width <= 0) {
     throw new SystemError(
@@ -324,7 +331,9 @@ function assertOptions(options: unknown): asserts options is TimelineLayoutOptio
  * ```
  * @throws SystemError `INVALID_INPUT` when `events` is not an array of events, an event cannot be
  * read (reading it or its `data` throws: a throwing getter, a hostile `Proxy`; the message names
- * the event and `cause` is what was thrown), or `width` is not positive.
+ * the event and `cause` is what was thrown), `width` is not positive, or `options` has a key
+ * {@link TimelineLayoutOptions} does not (`layoutTimeline options.widht is not an option (options:
+ * width, now, workflowId, runId)`).
  */
 export function layoutTimeline(
   events: readonly TimelineEvent[],
