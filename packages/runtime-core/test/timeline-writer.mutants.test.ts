@@ -1,0 +1,153 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { TimelineWriter } from "../src/timeline-writer.js";
+
+// The runtime's `timeline` options (maxBatch, flushIntervalMs, maxBuffered) and how a failing store
+// loses events, checked on the writer that implements them: the runtime-level tests in
+// timeline.test.ts cannot see batch boundaries.
+
+/** A store that records every append (seqs per call), optionally holding or refusing it. */
+function recordingStore(append?: (events: readonly TimelineEvent[]) => Promise<void>) {
+  const calls: number[][] = [];
+  const store: TimelineStore = {
+    append: (events) => {
+      calls.push(events.map((e) => e.seq));
+      return append === undefined ? Promise.resolve() : append(events);
+    },
+    query: () => Promise.resolve({ events: [] }),
+    delete: () => Promise.resolve(0),
+    close: () => Promise.resolve(),
+  };
+  return { store, calls, stored: () => calls.flat() };
+}
+
+function writerOn(store: TimelineStore, options: Partial<ConstructorParameters<typeof TimelineWriter>[1]>) {
+  const errors: SystemError[] = [];
+  const writer = new TimelineWriter(store, { ...options, onError: (e) => errors.push(e) });
+  const write = (seq: number, message?: string) =>
+    writer.write(
+      "run-1",
+      "wf",
+      seq,
+      1_000 + seq,
+      "runtime",
+      "test.event",
+      undefined,
+      undefined,
+      undefined,
+      message,
+      undefined,
+    );
+  return { writer, errors, write };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("timeline batching options", () => {
+  it("keeps up to maxBuffered events waiting; past it drops the oldest tenth and reports how many", async () => {
+    const { store, stored } = recordingStore();
+    const { writer, errors, write } = writerOn(store, {
+      maxBuffered: 20,
+      maxBatch: 1_000,
+      flushIntervalMs: 60_000,
+    });
+    for (let seq = 1; seq <= 20; seq++) write(seq);
+    expect(errors).toEqual([]);
+    expect(writer.pending).toBe(20);
+    write(21);
+    // 21 waiting, 20 allowed: one over, plus a tenth of maxBuffered
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "STORAGE_FAILED", details: { dropped: 3 } });
+    expect(writer.pending).toBe(18);
+    await writer.flush();
+    expect(stored()).toEqual(Array.from({ length: 18 }, (_, i) => i + 4));
+  });
+
+  it("appends as soon as maxBatch events are waiting, without waiting for the flush interval", () => {
+    const { store, calls } = recordingStore();
+    const { write } = writerOn(store, { maxBatch: 3, flushIntervalMs: 60_000 });
+    write(1);
+    write(2);
+    expect(calls).toEqual([]);
+    write(3);
+    expect(calls).toEqual([[1, 2, 3]]);
+  });
+
+  it("appends a smaller batch once flushIntervalMs has passed (default 25 ms)", async () => {
+    vi.useFakeTimers();
+    const slow = recordingStore();
+    writerOn(slow.store, { flushIntervalMs: 1_000 }).write(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(slow.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(slow.calls).toEqual([[1]]);
+
+    const byDefault = recordingStore();
+    writerOn(byDefault.store, {}).write(1);
+    await vi.advanceTimersByTimeAsync(24);
+    expect(byDefault.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(byDefault.calls).toEqual([[1]]);
+  });
+
+  it("events written while an append is in flight reach the store after it, with no further write", async () => {
+    vi.useFakeTimers();
+    const held: Array<() => void> = [];
+    const { store, calls } = recordingStore(() => new Promise<void>((resolve) => held.push(resolve)));
+    const { write } = writerOn(store, { flushIntervalMs: 5 });
+    write(1);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(calls).toEqual([[1]]);
+    write(2);
+    write(3);
+    await vi.advanceTimersByTimeAsync(50);
+    // one append at a time: 2 and 3 wait for the first to settle
+    expect(calls).toEqual([[1]]);
+    held[0]!();
+    await vi.advanceTimersByTimeAsync(5);
+    expect(calls).toEqual([[1], [2, 3]]);
+  });
+
+  it("takes no more events once closed", async () => {
+    const { store, stored } = recordingStore();
+    const { writer, write } = writerOn(store, { flushIntervalMs: 60_000 });
+    write(1);
+    await writer.close();
+    write(2);
+    expect(writer.pending).toBe(0);
+    await writer.flush();
+    expect(stored()).toEqual([1]);
+  });
+});
+
+describe("timeline store failures", () => {
+  it("a batch refused as malformed (INVALID_INPUT) loses only the event the store refuses", async () => {
+    const { store, calls } = recordingStore((events) =>
+      events.some((e) => e.message === "poison")
+        ? Promise.reject(new SystemError("INVALID_INPUT", "the store cannot hold this event"))
+        : Promise.resolve(),
+    );
+    const { writer, errors, write } = writerOn(store, { flushIntervalMs: 60_000 });
+    write(1, "poison");
+    for (let seq = 2; seq <= 4; seq++) write(seq);
+    await writer.flush();
+    const accepted = calls.filter((seqs) => !seqs.includes(1)).flat();
+    expect(accepted.sort()).toEqual([2, 3, 4]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "STORAGE_FAILED", details: { lost: 1 } });
+  });
+
+  it("a store failing for any other reason loses the batch in one piece, reported once, not retried event by event", async () => {
+    const { store, calls } = recordingStore(() => Promise.reject(new Error("disk on fire")));
+    const { writer, errors, write } = writerOn(store, { flushIntervalMs: 60_000 });
+    for (let seq = 1; seq <= 4; seq++) write(seq);
+    await writer.flush();
+    expect(calls).toEqual([[1, 2, 3, 4]]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "STORAGE_FAILED", details: { lost: 4 } });
+    expect(errors[0]!.message).toContain("disk on fire");
+  });
+});
