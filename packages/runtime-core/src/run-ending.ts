@@ -7,6 +7,7 @@ import type { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut } from "./hook-time-limit.js";
 import { resultMetadata } from "./result-metadata.js";
 import type { RunRecord } from "./run-record.js";
+import { writeRunStarted } from "./timeline-observer.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 import { reportDispatch } from "./trigger-dispatch.js";
 import type { RunResult } from "./types.js";
@@ -123,7 +124,8 @@ export class RunEnding {
 
   /**
    * Fails a run that its pipeline did not end (its state store could not be made, or it could not
-   * be rebuilt to resume): the runtime writes its `run.failed`, so its timeline still ends with one.
+   * be rebuilt to resume): the runtime writes its `run.failed`, so its timeline still ends with one,
+   * and its `run.started` first when it had written nothing yet.
    * `pausedSeq` is the seq of the run's `run.paused` when the checkpoint holding it is already gone.
    */
   failOutsidePipeline(
@@ -131,19 +133,16 @@ export class RunEnding {
     failure: SystemError,
     pausedSeq?: number,
   ): RunResult | Promise<RunResult> {
-    if (!record.finished) {
-      const lastSeq =
+    const writer = this.writer;
+    if (!record.finished && writer !== undefined) {
+      let lastSeq =
         record.pipelineRun?.seq ?? pausedSeq ?? record.checkpoint?.seq ?? record.released?.seq ?? 0;
-      this.writer?.writeRuntimeEvent(
-        record.runId,
-        record.workflow.id,
-        lastSeq + 1,
-        "run.failed",
-        failure.message,
-        {
-          error: failure.toJSON(),
-        },
-      );
+      // nothing written yet (it failed before its pipeline started): begin as every run does
+      if (lastSeq === 0)
+        writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, ++lastSeq);
+      writer.writeRuntimeEvent(record.runId, record.workflow.id, lastSeq + 1, "run.failed", failure.message, {
+        error: failure.toJSON(),
+      });
     }
     return this.finish(record, err(failure, resultMetadata(record)));
   }

@@ -10,6 +10,7 @@ import type { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
 import { RunPauses } from "./run-pauses.js";
 import { type RunContainerFactory, RunRecord } from "./run-record.js";
+import { writeRunStarted } from "./timeline-observer.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 import type { RunResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -157,21 +158,7 @@ export class RunExecution {
     const writer = this.writer;
     if (writer === undefined) return;
     const seq = run.seq;
-    record.workflow.observer?.onFields?.(
-      "run.started",
-      record.runId,
-      record.pipeline.id,
-      seq + 1,
-      Date.now(),
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-    );
+    writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, seq + 1);
     writer.writeRuntimeEvent(record.runId, record.workflow.id, seq + 2, "run.failed", failure.message, {
       error: failure.toJSON(),
     });

@@ -154,7 +154,7 @@ describe("timeline capture", () => {
     }
   });
 
-  it("a run that fails outside its pipeline (its state store cannot be made) still ends with run.failed", async () => {
+  it("a run that fails outside its pipeline (its state store cannot be made) still begins with run.started and ends with run.failed", async () => {
     let refuse = false;
     class FlakyRegistry extends StoreRegistry {
       override create<S extends object>(id: string, initial: S) {
@@ -190,8 +190,10 @@ describe("timeline capture", () => {
       message: expect.stringContaining("registry offline"),
     });
     const startEvents = await eventsOf(h.timeline, results[0]!.metadata.runId!);
+    // it failed before its pipeline started, so the runtime writes the run.started it would have
     expect(startEvents).toMatchObject([
-      { type: "run.failed", source: "runtime", seq: 1, message: expect.stringContaining("registry offline") },
+      { type: "run.started", source: "pipeline", seq: 1, workflowId: "queued" },
+      { type: "run.failed", source: "runtime", seq: 2, message: expect.stringContaining("registry offline") },
     ]);
   });
 
