@@ -10,8 +10,6 @@ import type { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
 import { RunPauses } from "./run-pauses.js";
 import { type RunContainerFactory, RunRecord } from "./run-record.js";
-import { writeRunStarted } from "./timeline-observer.js";
-import type { TimelineWriter } from "./timeline-writer.js";
 import type { RunResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -41,7 +39,6 @@ export class RunExecution {
     private readonly runs: IdMap<RunRecord>,
     private readonly ending: RunEnding,
     private readonly hookCalls: HookCalls,
-    private readonly writer: TimelineWriter | undefined,
     waits: EventWaits,
     resumeEvents: ResumeEvents,
     report: (error: SystemError) => void,
@@ -136,8 +133,8 @@ export class RunExecution {
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
         const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
         if (failure !== undefined && !record.abortRequested) {
-          this.writePrepareFailure(record, run, failure);
-          return this.ending.finish(record, err(failure, resultMetadata(record)));
+          // its pipeline never executed: the timeline gets run.started, then run.failed
+          return this.ending.failOutsidePipeline(record, failure);
         }
       }
       await run.execute();
@@ -145,23 +142,6 @@ export class RunExecution {
     } catch (error) {
       return this.crashed(record, error);
     }
-  }
-
-  /**
-   * The timeline of a run whose `onPrepare` failed (threw, rejected or ran out of time): its
-   * pipeline run never executes, so this writes what every run's timeline begins with, `run.started`,
-   * through the observer the pipeline run would have used (the same fields, as at the moment a
-   * normal run writes it: when its `onPrepare` has settled), then `run.failed` (source `runtime`).
-   * Only on this failure: a run whose hook succeeds costs nothing more.
-   */
-  private writePrepareFailure(record: RunRecord, run: PipelineRun<RunState>, failure: SystemError): void {
-    const writer = this.writer;
-    if (writer === undefined) return;
-    const seq = run.seq;
-    writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, seq + 1);
-    writer.writeRuntimeEvent(record.runId, record.workflow.id, seq + 2, "run.failed", failure.message, {
-      error: failure.toJSON(),
-    });
   }
 
   /** Moves a queued run to running, builds its live context and pipeline run (not started yet). */

@@ -158,7 +158,6 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.runs,
       this.ending,
       this.hookCalls,
-      this.writer,
       this.waits,
       this.resumeEvents,
       this.report,
