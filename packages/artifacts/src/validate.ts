@@ -105,25 +105,6 @@ function hasUnknownTemplateField(template: object): boolean {
   }
 }
 
-/** As {@link hasUnknownTemplateField}, for a `RetryPolicy`. */
-function hasUnknownRetryField(retries: object): boolean {
-  try {
-    for (const key in retries) {
-      switch (key) {
-        case "attempts":
-        case "backoffMs":
-        case "factor":
-        case "maxBackoffMs":
-          continue;
-      }
-      if (Object.hasOwn(retries, key)) return true;
-    }
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** `INVALID_DEFINITION` for a field of `record` (the template, or its `retries` at `prefix`) not in `known`. */
 function refuseUnknownField(
   record: object,
@@ -220,7 +201,8 @@ function validateRetries(retries: unknown, at: string, key: string): void {
     );
   }
   const r = retries as Record<string, unknown>;
-  if (hasUnknownRetryField(r)) refuseUnknownField(r, RETRY_KEYS, at, key, "retries.");
+  // rarer than templates (only those with retries), so the shared lookup rather than a switch
+  refuseUnknownField(r, RETRY_KEYS, at, key, "retries.");
   if (!isCount(r["attempts"])) {
     throw invalid(
       `${at}: "retries.attempts" must be a non-negative integer, got ${describe(r["attempts"])}`,
