@@ -1,47 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { DispatchResult, ExecutionMode, RunResult, Workflow } from "../src/index.js";
+import type { ExecutionMode } from "../src/index.js";
+import { registerGated } from "./gated-workflow.js";
 import { type Harness, harness } from "./helpers.js";
 
 // Execution-mode behaviour that the mode tests in modes.test.ts leave open: slots and queue places
 // coming back after aborts and ends, and the documented default capacity.
-
-/** A workflow whose single step waits until the test releases it (by event payload id). */
-function gated() {
-  const gates = new Map<string, () => void>();
-  const started: string[] = [];
-  const workflow: Workflow = {
-    id: "gated",
-    triggers: { go: { event: "job", pipeline: "main" } },
-    pipelines: {
-      main: {
-        stages: [
-          {
-            id: "work",
-            steps: [
-              {
-                id: "wait",
-                action: (ctx) => {
-                  const runKey = ctx.state().id as string;
-                  started.push(runKey);
-                  return new Promise<{ result: string }>((resolve, reject) => {
-                    gates.set(runKey, () => resolve({ result: `done:${runKey}` }));
-                    ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
-                  });
-                },
-              },
-            ],
-          },
-        ],
-      },
-    },
-  };
-  const open = (runKey: string) => {
-    const g = gates.get(runKey);
-    if (!g) throw new Error(`run ${runKey} has not started`);
-    g();
-  };
-  return { workflow, started, open };
-}
 
 let h: Harness;
 afterEach(async () => {
@@ -50,18 +13,7 @@ afterEach(async () => {
 
 async function setup(mode: ExecutionMode) {
   h = await harness();
-  const g = gated();
-  const dispatched: DispatchResult[] = [];
-  const completed: RunResult[] = [];
-  await h.runtime.register(g.workflow, {
-    mode,
-    onDispatch: (r) => dispatched.push(r),
-    onComplete: (r) => {
-      completed.push(r);
-    },
-  });
-  const emit = (id: string) => h.bus.emit("job", { id });
-  return { ...g, dispatched, completed, emit };
+  return registerGated(h, mode);
 }
 
 describe("transient and serialized queues", () => {
