@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { PauseService, RunResult, Workflow } from "../src/index.js";
+import type { PauseService, RunResult, ServiceDefinition, Workflow } from "../src/index.js";
 import { type Harness, harness, tick } from "./helpers.js";
 import { trackTimers } from "./reliability/support.js";
 
@@ -10,6 +10,17 @@ afterEach(async () => {
 
 const pauseOf = (ctx: { use: (fn: (d: any) => any) => Promise<any> }) =>
   ctx.use((d) => d.require("__pause_service__")) as Promise<PauseService>;
+
+/** A global service whose cleanup logs "global pool disposed" (when stop() disposes global services). */
+function globalPool(log: string[]): ServiceDefinition {
+  return {
+    id: "pool",
+    factory: (ctx) => {
+      ctx.onCleanup(() => void log.push("global pool disposed"));
+      return {};
+    },
+  };
+}
 
 describe("races between runs and the runtime's calls", () => {
   it("an event emitted synchronously by the queued run a pausing run's freed slot starts resumes the pausing run", async () => {
@@ -165,15 +176,7 @@ describe("races between runs and the runtime's calls", () => {
     it(`stop() disposes global services after the runs of an earlier deregister() have finished${again ? ", also when the workflow was registered and deregistered again in the same tick" : ""}`, async () => {
       const log: string[] = [];
       h = await harness({
-        services: [
-          {
-            id: "pool",
-            factory: (ctx) => {
-              ctx.onCleanup(() => void log.push("global pool disposed"));
-              return {};
-            },
-          },
-        ],
+        services: [globalPool(log)],
       });
       const workflow: Workflow = {
         id: "again",
@@ -223,15 +226,7 @@ describe("races between runs and the runtime's calls", () => {
     try {
       const log: string[] = [];
       h = await harness({
-        services: [
-          {
-            id: "pool",
-            factory: (ctx) => {
-              ctx.onCleanup(() => void log.push("global pool disposed"));
-              return {};
-            },
-          },
-        ],
+        services: [globalPool(log)],
       });
       const workflow: Workflow = {
         id: "closing",
@@ -295,15 +290,7 @@ describe("races between runs and the runtime's calls", () => {
       it(`${end}() during a run's ${phase} disposes the workflow's and global services only after them`, async () => {
         const log: string[] = [];
         h = await harness({
-          services: [
-            {
-              id: "pool",
-              factory: (ctx) => {
-                ctx.onCleanup(() => void log.push("global pool disposed"));
-                return {};
-              },
-            },
-          ],
+          services: [globalPool(log)],
         });
         let entered!: () => void;
         const inPhase = new Promise<void>((resolve) => {
@@ -424,15 +411,7 @@ describe("races between runs and the runtime's calls", () => {
   it("stop() called from an onComplete that deregister() runs at once waits for that deregistration's other runs", async () => {
     const log: string[] = [];
     h = await harness({
-      services: [
-        {
-          id: "pool",
-          factory: (ctx) => {
-            ctx.onCleanup(() => void log.push("global pool disposed"));
-            return {};
-          },
-        },
-      ],
+      services: [globalPool(log)],
     });
     const workflow: Workflow = {
       id: "closing",
