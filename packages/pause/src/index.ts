@@ -5,6 +5,7 @@ export {
   readPath,
   validateConditions,
 } from "./conditions.js";
+export { readPauseRequest } from "./pause-request.js";
 export {
   matchPauseRequest,
   type PauseHandle,

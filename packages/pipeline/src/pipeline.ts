@@ -167,6 +167,19 @@ export class Pipeline<S extends object = PipelineState> {
   }
 
   /**
+   * Checks that `checkpoint` is one this pipeline can continue from, without preparing a run: a
+   * host reading checkpoints back from storage can refuse a bad one before doing anything else
+   * with it. Returns a copy of its fields, each read once (`state` and `event` themselves are not
+   * copied).
+   *
+   * @throws SystemError `INVALID_INPUT`, as {@link Pipeline.restore} does for a malformed checkpoint,
+   * one of another pipeline, or one whose next stage has moved.
+   */
+  readCheckpoint(checkpoint: unknown): PipelineCheckpoint<S> {
+    return readCheckpoint(checkpoint, this.compiled);
+  }
+
+  /**
    * Prepares the continuation of a paused run at `checkpoint.nextStage`. The checkpoint's `state`
    * is NOT written anywhere: `options.state` is the source of truth, so when rebuilding a run in a
    * fresh process, seed that store with `checkpoint.state` first. On `execute()`, `options.patch`

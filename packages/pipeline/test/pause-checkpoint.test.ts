@@ -410,6 +410,37 @@ describe("pause and checkpoint", () => {
     );
   });
 
+  it("readCheckpoint checks a checkpoint as restore does, without preparing a run, and returns a copy", () => {
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "a", steps: [{ id: "a", action: () => ({}) }] },
+        { id: "b", steps: [{ id: "b", action: () => ({}) }] },
+      ],
+    });
+    const state = { n: 1 };
+    const saved = {
+      version: 1,
+      runId: "r",
+      pipelineId: "p",
+      nextStage: 1,
+      nextStageId: "b",
+      state,
+      event: { e: 1 },
+      pause: [{ id: "w" }],
+      seq: 3,
+      workflowId: "extra fields are left out",
+    };
+    const read = pipeline.readCheckpoint(saved);
+    expect(read).toEqual({ ...saved, workflowId: undefined });
+    expect(Object.keys(read)).not.toContain("workflowId");
+    expect(read).not.toBe(saved);
+    expect(read.state).toBe(state);
+    expect(() => pipeline.readCheckpoint({ ...saved, nextStageId: "a" })).toThrow(
+      /the pipeline's stages changed since the run paused/,
+    );
+    expect(() => pipeline.readCheckpoint("{}")).toThrow(/checkpoint must be an object made by a paused run/);
+  });
+
   describe("restore refuses what it cannot use as documented, with INVALID_INPUT", () => {
     const pipeline = new Pipeline<PipelineState>("p", {
       stages: [

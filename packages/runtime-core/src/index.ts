@@ -4,6 +4,7 @@ export type { Condition, PauseHandle, PauseRegistration, PauseService } from "@s
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
+export type { RunCheckpoint } from "./run-checkpoint.js";
 export type {
   DispatchOutcome,
   DispatchResult,

@@ -1,6 +1,6 @@
 import { describeThrown, err, ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
-import type { PipelineRun } from "@sluice/pipeline";
+import type { Pipeline, PipelineRun } from "@sluice/pipeline";
 import type { StateStore, StoreRegistry } from "@sluice/store";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
@@ -67,6 +67,43 @@ export class RunExecution {
     record.status = status;
     record.slot = this.runs.insert(runId, record);
     record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
+    return record;
+  }
+
+  /**
+   * A paused run another runtime made (`adopt()`), in the table of unfinished runs and in its
+   * workflow's registry as `paused` at `stage`; the caller gives it its released checkpoint and parks it.
+   */
+  createAdoptedRun(
+    wf: WorkflowRecord,
+    runId: string,
+    triggerId: string,
+    pipeline: Pipeline<RunState>,
+    startedAt: number,
+    stage: string | undefined,
+  ): RunRecord {
+    const record = new RunRecord(
+      this.containers,
+      runId,
+      wf,
+      triggerId,
+      pipeline,
+      startedAt,
+      undefined,
+      undefined,
+    );
+    record.status = "paused";
+    record.slot = this.runs.insert(runId, record);
+    record.registryHandle = wf.registry.adoptRun(
+      runId,
+      wf.id,
+      pipeline.id,
+      triggerId,
+      "paused",
+      startedAt,
+      Date.now(),
+      stage,
+    );
     return record;
   }
 

@@ -98,6 +98,15 @@ export class RunPauses {
     return result;
   }
 
+  /**
+   * Parks a run adopted as a released checkpoint (its waits set): its events may resume it from
+   * now on, and its earliest deadline is armed (one already past times it out at once).
+   */
+  parkAdopted(record: RunRecord): void {
+    this.waits.park(record);
+    this.armDeadline(record, Date.now());
+  }
+
   private park(record: RunRecord): void {
     const wf = record.workflow;
     const now = Date.now();

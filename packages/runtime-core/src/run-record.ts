@@ -4,6 +4,7 @@ import type { PauseRequestData, PauseService } from "@sluice/pause";
 import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
 import { type StateStore, safeAssign } from "@sluice/store";
 import type { ReleasedCheckpoint } from "./released-checkpoint.js";
+import type { RunCheckpoint } from "./run-checkpoint.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -144,9 +145,10 @@ export class RunRecord {
 
   /**
    * A paused run's checkpoint as a JSON copy the caller owns, with its state as it is now (later
-   * signals included). Throws `INVALID_STATE` when the state or event is not JSON-serialisable.
+   * signals included) and where the run belongs. Throws `INVALID_STATE` when the state or event is
+   * not JSON-serialisable.
    */
-  exportCheckpoint(): PipelineCheckpoint<RunState> | undefined {
+  exportCheckpoint(): RunCheckpoint | undefined {
     const released = this.released;
     const checkpoint =
       released === undefined
@@ -157,8 +159,23 @@ export class RunRecord {
             this.waits as unknown as PipelineCheckpoint["pause"],
           );
     if (checkpoint === undefined) return undefined;
+    const data: RunCheckpoint = {
+      version: 1,
+      runId: this.runId,
+      workflowId: this.workflow.id,
+      triggerId: this.triggerId,
+      pipelineId: checkpoint.pipelineId,
+      nextStage: checkpoint.nextStage,
+      nextStageId: checkpoint.nextStageId,
+      state: this.store?.get() ?? checkpoint.state,
+      event: checkpoint.event,
+      pause: checkpoint.pause,
+      seq: checkpoint.seq,
+      startedAt: this.startedAt,
+      dispatched: this.managed,
+    };
     try {
-      return JSON.parse(JSON.stringify({ ...checkpoint, state: this.store?.get() ?? checkpoint.state }));
+      return JSON.parse(JSON.stringify(data));
     } catch (cause) {
       throw new SystemError(
         "INVALID_STATE",

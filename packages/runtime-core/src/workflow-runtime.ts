@@ -2,7 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import type { PipelineCheckpoint, PipelineRegistry, RunInfo } from "@sluice/pipeline";
+import type { PipelineRegistry, RunInfo } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -14,12 +14,14 @@ import { DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-lim
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import { resultMetadata } from "./result-metadata.js";
 import { ResumeEvents } from "./resume-events.js";
+import type { RunCheckpoint } from "./run-checkpoint.js";
 import { RunContainers } from "./run-containers.js";
 import { RunEnding } from "./run-ending.js";
 import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
+import { RunTransfer } from "./run-transfer.js";
 import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
@@ -102,6 +104,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly execution: RunExecution;
   /** Parks, releases and resumes paused runs (the execution's). */
   private readonly pauses: RunPauses;
+  /** Parked runs leaving (`detach`) and joining (`adopt`) this runtime as plain data. */
+  private readonly transfer: RunTransfer;
   /** Bus events to triggers, through each workflow's execution policy. */
   private readonly triggerDispatch: TriggerDispatch;
   /** Deregistrations under way, until their runs are over and their services disposed. */
@@ -163,6 +167,15 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.report,
     );
     this.pauses = this.execution.pauses;
+    this.transfer = new RunTransfer(
+      this.workflows,
+      this.runs,
+      this.endingRuns,
+      this.execution,
+      this.pauses,
+      this.waits,
+      this.ending,
+    );
     this.triggerDispatch = new TriggerDispatch(
       this.triggers,
       this.runs,
@@ -417,13 +430,52 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   /**
-   * A paused run's checkpoint as plain JSON data (pipeline id, next stage, state, waits), or
-   * `undefined` when the run is not paused. Groundwork for moving parked runs between processes.
+   * A paused run's checkpoint as plain JSON data (workflow, trigger, pipeline, next stage, state,
+   * waits, timeline sequence), or `undefined` when the run is not paused. The run goes on waiting
+   * here; {@link WorkflowRuntime.detach} takes it out as well.
+   *
+   * @throws SystemError `INVALID_STATE` when the run's state or trigger payload is not
+   * JSON-serialisable.
    */
-  checkpoint(runId: string): PipelineCheckpoint<RunState> | undefined {
+  checkpoint(runId: string): RunCheckpoint | undefined {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "paused") return undefined;
     return record.exportCheckpoint();
+  }
+
+  /**
+   * Takes a paused run out of this runtime without ending it, and resolves with its checkpoint,
+   * for {@link WorkflowRuntime.adopt} in another runtime (another worker, or this program after a
+   * restart). The run stops waiting here: it leaves its workflow's registry and execution mode,
+   * its state store and run services are disposed (the promise resolves once they are), and no
+   * hook runs and no timeline event is written: the run has not ended, it continues where it is
+   * adopted. A later `resume`, `signal` or `abort` of it here is `NOT_FOUND`.
+   *
+   * @throws SystemError `NOT_FOUND` (rejected) for a run this runtime does not know;
+   * `INVALID_STATE` for one that is not paused (queued, running, ending or finished) or whose state
+   * is not JSON-serialisable (it then goes on waiting here).
+   */
+  detach(runId: string): Promise<RunCheckpoint> {
+    return this.transfer.detach(runId);
+  }
+
+  /**
+   * Makes a run from another runtime's checkpoint (`detach()`, or `checkpoint()` of a runtime
+   * that has since gone) wait here, as a run past its pause window waits: the first bus event
+   * that meets one of its waits, a `resume()` or a wait's deadline (one already past fires at
+   * once) rebuilds it, calls `onResume` with `restored: true` and runs its next stage. Its
+   * timeline continues from the checkpoint's `seq`. The waits' `patch` mappers (functions) do not
+   * travel: the resuming payload is the patch. Returns the run's `RunInfo` (`paused`).
+   *
+   * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
+   * `INVALID_INPUT` for a malformed checkpoint (naming the field), one of a pipeline the workflow
+   * no longer has or whose next stage has moved; `DUPLICATE_KEY` when this runtime already knows
+   * the run id; `INVALID_STATE` after `stop()`, or when the workflow runs in `singleton_loop` or
+   * `exclusive` mode, the run was dispatched through it, and another run holds the slot.
+   */
+  adopt<S extends object = RunState>(checkpoint: RunCheckpoint<S>): RunInfo {
+    this.assertRunning("adopt");
+    return this.transfer.adopt(checkpoint);
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */

@@ -30,6 +30,13 @@ export class ExclusivePolicy implements ExecutionPolicy {
     return { outcome: "queued", runId: this.pending.queue(request) };
   }
 
+  adoptPaused(runId: string): string | undefined {
+    if (this.closed) return "the workflow is being deregistered";
+    if (this.active !== undefined) return `run ${this.active} is active`;
+    this.active = runId;
+    return undefined;
+  }
+
   runPaused(): void {}
 
   runEnded(runId: string): void {

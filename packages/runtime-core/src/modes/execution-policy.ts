@@ -38,9 +38,15 @@ export interface PolicyHost {
  */
 export interface ExecutionPolicy {
   accept(request: DispatchRequest): PolicyDecision;
+  /**
+   * A paused run that a bus event started through this mode elsewhere (another runtime, before a
+   * restart) joins this workflow (`adopt()`): it takes the slot a paused run holds in this mode,
+   * if any. Returns why it cannot (the slot is taken), or `undefined` when it has joined.
+   */
+  adoptPaused(runId: string): string | undefined;
   /** A run of this workflow paused (parked or about to drain its buffer). */
   runPaused(runId: string): void;
-  /** A run of this workflow ended (completed, failed or aborted). */
+  /** A run of this workflow ended (completed, failed or aborted), or left it (`detach()`). */
   runEnded(runId: string): void;
   /** A queued run was aborted by the host before it started. */
   forget(runId: string): void;

@@ -48,6 +48,13 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
     }
   }
 
+  adoptPaused(runId: string): string | undefined {
+    if (this.closed) return "the workflow is being deregistered";
+    if (this.active !== undefined) return `run ${this.active} is active`;
+    this.active = runId;
+    return undefined;
+  }
+
   runPaused(): void {}
 
   runEnded(runId: string): void {

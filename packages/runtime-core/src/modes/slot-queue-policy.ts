@@ -35,6 +35,11 @@ export class SlotQueuePolicy implements ExecutionPolicy {
     return { outcome: "dropped", reason: `queue is at capacity (${this.capacity})` };
   }
 
+  /** A paused run holds no slot here: it waits on the outside world, not on this queue. */
+  adoptPaused(): string | undefined {
+    return undefined;
+  }
+
   runPaused(runId: string): void {
     this.release(runId);
   }

@@ -1,0 +1,62 @@
+import { describeValue, SystemError } from "@sluice/errors";
+import type { PipelineCheckpoint } from "@sluice/pipeline";
+import type { RunState } from "./types.js";
+
+/**
+ * A paused run as plain JSON data: what `WorkflowRuntime.checkpoint()` and `detach()` return and
+ * `adopt()` takes, in this process or another. The pipeline's checkpoint (where the run continues,
+ * its state, its trigger payload, its waits, its timeline sequence) plus where the run belongs.
+ */
+export interface RunCheckpoint<S extends object = RunState> extends PipelineCheckpoint<S> {
+  /** The workflow the run belongs to: `adopt()` needs a workflow of this id registered. */
+  workflowId: string;
+  /** The trigger that started the run (`RunInfo.triggerId`). */
+  triggerId: string;
+  /** When the run started, epoch ms (`RunInfo.startedAt`). */
+  startedAt: number;
+  /**
+   * `true` when a bus event started the run through its workflow's execution mode, `false` when
+   * `invoke()` did. An adopted run that was dispatched holds its workflow's `singleton_loop` or
+   * `exclusive` slot while it waits, as it did where it paused.
+   */
+  dispatched: boolean;
+}
+
+/** The fields a runtime adds to a pipeline checkpoint, read once from untrusted data. */
+export interface RunCheckpointPlace {
+  readonly workflowId: string;
+  readonly triggerId: string;
+  readonly startedAt: number;
+  readonly dispatched: boolean;
+}
+
+function invalid(field: string, message: string): SystemError {
+  return new SystemError("INVALID_INPUT", `adopt(checkpoint): checkpoint.${field} ${message}`, {
+    details: { field },
+  });
+}
+
+/**
+ * Reads where a run checkpoint belongs (`workflowId`, `triggerId`, `startedAt`, `dispatched`), each
+ * field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
+ *
+ * @throws SystemError `INVALID_INPUT` naming the field that is missing or of the wrong type.
+ */
+export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `adopt(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeValue(value)})`,
+    );
+  }
+  const { workflowId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
+  if (typeof workflowId !== "string" || workflowId.length === 0)
+    throw invalid("workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
+  if (typeof triggerId !== "string" || triggerId.length === 0)
+    throw invalid("triggerId", `must be a non-empty string (got ${describeValue(triggerId)})`);
+  if (typeof startedAt !== "number" || !Number.isFinite(startedAt) || startedAt < 0)
+    throw invalid("startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
+  if (typeof dispatched !== "boolean")
+    throw invalid("dispatched", `must be true or false (got ${describeValue(dispatched)})`);
+  return { workflowId, triggerId, startedAt, dispatched };
+}

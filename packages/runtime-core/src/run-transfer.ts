@@ -1,0 +1,171 @@
+import { SystemError } from "@sluice/errors";
+import type { IdMap } from "@sluice/id-map";
+import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
+import type { PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
+import type { EventWaits } from "./event-waits.js";
+import { ReleasedCheckpoint } from "./released-checkpoint.js";
+import { type RunCheckpoint, readCheckpointPlace } from "./run-checkpoint.js";
+import type { RunEnding } from "./run-ending.js";
+import type { RunExecution } from "./run-execution.js";
+import { workflowOfFinished } from "./run-lookup.js";
+import type { RunPauses } from "./run-pauses.js";
+import type { RunRecord } from "./run-record.js";
+import { unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import type { RunState } from "./types.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+/**
+ * Parked runs leaving this runtime as plain data (`detach`) and joining it from such data
+ * (`adopt`), so that a run can wait across a restart or move to another worker. An adopted run
+ * waits as a released checkpoint, as a run past its pause window does: the first event that meets
+ * one of its waits (or `resume()`, or a deadline) rebuilds it and runs its next stage.
+ */
+export class RunTransfer {
+  constructor(
+    private readonly workflows: ReadonlyMap<string, WorkflowRecord>,
+    /** The unfinished runs, by id. */
+    private readonly runs: IdMap<RunRecord>,
+    /** Runs whose last cleanups are under way: a detached run's services are disposed among them. */
+    private readonly endingRuns: IdMap<RunRecord>,
+    private readonly execution: RunExecution,
+    private readonly pauses: RunPauses,
+    private readonly waits: EventWaits,
+    private readonly ending: RunEnding,
+  ) {}
+
+  /** See `WorkflowRuntime.adopt`. */
+  adopt(value: unknown): RunInfo {
+    let place: ReturnType<typeof readCheckpointPlace>;
+    let checkpoint: PipelineCheckpoint<RunState>;
+    let waits: PauseRequestData[];
+    let wf: WorkflowRecord | undefined;
+    try {
+      place = readCheckpointPlace(value);
+      wf = this.workflows.get(place.workflowId);
+      if (wf === undefined) throw unknownWorkflowError(place.workflowId, [...this.workflows.keys()]);
+      const pipelineId = (value as { pipelineId?: unknown }).pipelineId;
+      const pipeline = typeof pipelineId === "string" ? wf.pipelines.get(pipelineId) : undefined;
+      if (pipeline === undefined) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${JSON.stringify(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it`,
+          { details: { workflowId: wf.id, pipelineId } },
+        );
+      }
+      checkpoint = pipeline.readCheckpoint(value);
+      waits = checkpoint.pause.map((wait, i) =>
+        readPauseRequest(wait, `adopt(checkpoint): checkpoint.pause[${i}]`),
+      );
+    } catch (error) {
+      // a checkpoint whose reading throws (a getter, a Proxy) is as malformed as a wrong field
+      throw SystemError.from(error, "INVALID_INPUT", "adopt(checkpoint): the checkpoint could not be read");
+    }
+    const runId = checkpoint.runId;
+    checkUniqueWaitIds(runId, waits);
+    if (this.runs.get(runId) !== undefined || workflowOfFinished(this.workflows, runId) !== undefined) {
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `adopt(checkpoint): run ${runId} is already known to this runtime; a checkpoint continues once, in one runtime (detach() it where it waits first)`,
+        { details: { runId } },
+      );
+    }
+    let released: ReleasedCheckpoint;
+    try {
+      released = ReleasedCheckpoint.of(checkpoint, checkpoint.state);
+    } catch (cause) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `adopt(checkpoint): checkpoint.state and checkpoint.event must be JSON-serialisable (no BigInt, no cycles)`,
+        { cause, details: { runId } },
+      );
+    }
+    if (place.dispatched) {
+      const refused = wf.policy.adoptPaused(runId);
+      if (refused !== undefined) {
+        throw new SystemError(
+          "INVALID_STATE",
+          `adopt(checkpoint): workflow "${wf.id}" cannot take run ${runId} now: ${refused} (its execution mode holds one run at a time, paused ones included)`,
+          { details: { runId, workflowId: wf.id } },
+        );
+      }
+    }
+    const record = this.execution.createAdoptedRun(
+      wf,
+      runId,
+      place.triggerId,
+      wf.pipelines.get(checkpoint.pipelineId)!,
+      place.startedAt,
+      checkpoint.nextStageId ?? undefined,
+    );
+    record.managed = place.dispatched;
+    record.released = released;
+    record.waits = waits;
+    this.pauses.parkAdopted(record);
+    return wf.registry.get(runId)!;
+  }
+
+  /** See `WorkflowRuntime.detach`. */
+  async detach(runId: string): Promise<RunCheckpoint> {
+    const record = this.runs.get(runId);
+    if (record === undefined) {
+      if (workflowOfFinished(this.workflows, runId) === undefined) throw unknownRunError(runId);
+      throw notPaused(runId, "finished");
+    }
+    if (record.finished || record.abortRequested || record.status !== "paused") {
+      throw notPaused(runId, record.finished || record.abortRequested ? "ending" : record.status);
+    }
+    // first, so that a state JSON cannot hold leaves the run waiting here, untouched
+    const checkpoint = record.exportCheckpoint()!;
+    const wf = record.workflow;
+    if (record.deadlineTimer !== undefined) {
+      clearTimeout(record.deadlineTimer);
+      record.deadlineTimer = undefined;
+    }
+    wf.pauseWindow.close(record);
+    if (record.watched !== undefined) this.waits.release(record);
+    // it leaves as if its result were decided: nothing here may resume, signal or end it any more
+    record.markDecided();
+    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+    wf.registry.delete(runId);
+    if (record.managed) wf.policy.runEnded(runId);
+    const store = record.store;
+    const container = record.dropLiveContext();
+    record.released = undefined;
+    const releasing = record.releasing;
+    record.releasing = undefined;
+    store?.dispose();
+    if (container !== undefined || releasing !== undefined) {
+      // deregister() and stop() wait for these cleanups, as for an ending run's
+      const slot = this.endingRuns.insert(runId, record);
+      try {
+        if (releasing !== undefined) await releasing;
+        if (container !== undefined) await this.ending.disposeContainer(record, container);
+      } finally {
+        this.endingRuns.removeAt(slot);
+      }
+    }
+    return checkpoint;
+  }
+}
+
+function notPaused(runId: string, status: string): SystemError {
+  return new SystemError(
+    "INVALID_STATE",
+    `detach(${runId}): the run is ${status}, not paused; only a paused run can be detached`,
+    { details: { runId, status } },
+  );
+}
+
+function checkUniqueWaitIds(runId: string, waits: readonly PauseRequestData[]): void {
+  const seen = new Set<string>();
+  for (const wait of waits) {
+    if (seen.has(wait.id)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `adopt(checkpoint): run ${runId} has two waits with id "${wait.id}"; a run's waits have distinct ids`,
+        { details: { runId, id: wait.id } },
+      );
+    }
+    seen.add(wait.id);
+  }
+}
