@@ -123,8 +123,11 @@ export class RunTransfer {
     }
     wf.pauseWindow.close(record);
     if (record.watched !== undefined) this.waits.release(record);
-    // it leaves as if its result were decided: nothing here may resume, signal or end it any more
+    // It leaves as if it had ended: code already on its way to it (a wait's patch mapper that
+    // detached it while an event was resuming it, a timer) finds it neither paused nor undecided,
+    // and leaves it alone.
     record.markDecided();
+    record.status = "aborted";
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     wf.registry.delete(runId);
     if (record.managed) wf.policy.runEnded(runId);

@@ -578,6 +578,52 @@ describe("what adopt() and detach() refuse", () => {
     expect((await running).ok).toBe(true);
   });
 
+  it("a run detached by its wait's patch mapper while an event resumes it is not resumed here", async () => {
+    const timeline = createMemoryTimelineStore();
+    const a = await worker(timeline);
+    let detaching: Promise<RunCheckpoint> | undefined;
+    await a.runtime.deregister("orders");
+    await a.runtime.register(
+      {
+        id: "orders",
+        triggers: { placed: { event: "order.placed", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "wait",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) => {
+                      const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                      pause.register({
+                        event: "go",
+                        patch: (payload: { n: number }) => {
+                          detaching = a.runtime.detach(ctx.runId);
+                          return { n: payload.n };
+                        },
+                      });
+                    },
+                  },
+                ],
+              },
+              { id: "after", steps: [{ id: "a", action: () => ({ ran: true }) }] },
+            ],
+          },
+        },
+      },
+      { onComplete: (r) => void a.completed.push(r as RunResult<OrderState>) },
+    );
+    const runId = (await a.runtime.invoke("orders", "placed", {})).metadata.runId!;
+    a.bus.emit("go", { n: 1 });
+    const checkpoint = await detaching!;
+    await tick(20);
+    expect(a.completed).toEqual([]);
+    expect(a.runtime.listAllRuns()).toEqual([]);
+    expect(checkpoint).toMatchObject({ runId, nextStageId: "after", state: {} });
+  });
+
   it("detach() of a run whose state JSON cannot hold: INVALID_STATE, and the run goes on waiting", async () => {
     const timeline = createMemoryTimelineStore();
     const a = await worker(timeline, { pauseWindowMs: 60_000 });
