@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { PipelineCheckpoint } from "@sluice/pipeline";
 import type { RunState } from "./types.js";
 
@@ -30,6 +30,23 @@ export interface RunCheckpointPlace {
   readonly dispatched: boolean;
 }
 
+/** The fields of a {@link RunCheckpoint}, in the order messages list them. */
+const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
+  "version",
+  "runId",
+  "workflowId",
+  "triggerId",
+  "pipelineId",
+  "nextStage",
+  "nextStageId",
+  "state",
+  "event",
+  "pause",
+  "seq",
+  "startedAt",
+  "dispatched",
+]);
+
 function invalid(field: string, message: string): SystemError {
   return new SystemError("INVALID_INPUT", `adopt(checkpoint): checkpoint.${field} ${message}`, {
     details: { field },
@@ -40,7 +57,8 @@ function invalid(field: string, message: string): SystemError {
  * Reads where a run checkpoint belongs (`workflowId`, `triggerId`, `startedAt`, `dispatched`), each
  * field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
  *
- * @throws SystemError `INVALID_INPUT` naming the field that is missing or of the wrong type.
+ * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
+ * field of a run checkpoint.
  */
 export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -49,6 +67,8 @@ export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
       `adopt(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeValue(value)})`,
     );
   }
+  // a field this version does not know was written by something else (or misspelt): refused, not dropped
+  refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: "adopt(checkpoint)" });
   const { workflowId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
   if (typeof workflowId !== "string" || workflowId.length === 0)
     throw invalid("workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);

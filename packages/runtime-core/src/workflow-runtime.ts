@@ -468,7 +468,8 @@ export class WorkflowRuntime implements RunContainerFactory {
    * travel: the resuming payload is the patch. Returns the run's `RunInfo` (`paused`).
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
-   * `INVALID_INPUT` for a malformed checkpoint (naming the field), one of a pipeline the workflow
+   * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
+   * have is refused too), one of a pipeline the workflow
    * no longer has or whose next stage has moved; `DUPLICATE_KEY` when this runtime already knows
    * the run id; `INVALID_STATE` after `stop()`, or when the workflow runs in `singleton_loop` or
    * `exclusive` mode, the run was dispatched through it, and another run holds the slot.

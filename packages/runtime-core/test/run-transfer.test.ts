@@ -444,6 +444,11 @@ describe("what adopt() and detach() refuse", () => {
       "checkpoint must be an object that runtime.checkpoint() or detach() returned",
     ],
     [
+      "a field a checkpoint does not have",
+      (c: RunCheckpoint) => ({ ...c, dispatch: true }),
+      "adopt(checkpoint): checkpoint.dispatch is not an option (options: version, runId, workflowId",
+    ],
+    [
       "no workflowId",
       (c: RunCheckpoint) => ({ ...c, workflowId: undefined }),
       "checkpoint.workflowId must be a non-empty string",
