@@ -225,7 +225,14 @@ export class RunExecution {
       const stage = failure.details?.stage;
       return this.ending.finish(
         record,
-        err(failure, resultMetadata(record, run.durationMs, typeof stage === "string" ? stage : undefined)),
+        err(
+          failure,
+          resultMetadata(
+            record,
+            run.finishedAt - record.startedAt,
+            typeof stage === "string" ? stage : undefined,
+          ),
+        ),
         run.finishedAt,
       );
     }
@@ -237,7 +244,8 @@ export class RunExecution {
       record,
       ok(
         { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
-        resultMetadata(record, run.durationMs),
+        // since the run started, not since this execution did: the same measure for every result
+        resultMetadata(record, run.finishedAt - record.startedAt),
       ),
       run.finishedAt,
     );

@@ -118,9 +118,18 @@ export interface RunResultMetadata {
   runId?: string;
   /** Set whenever the workflow is known. */
   workflowId?: string;
+  /** The pipeline the run runs. */
   pipelineId?: string;
+  /** The trigger that started it. */
   triggerId?: string;
+  /** The stage it is in, or failed in. */
   stage?: string;
+  /**
+   * Ms from the run's start (`RunInfo.startedAt`, its creation: a queued run counts its wait) to
+   * this result, time spent paused included, also for a run adopted from another runtime. How
+   * long each execution took shows on the timeline: from `run.started` or `run.resumed` to the
+   * next `run.paused` or end.
+   */
   durationMs?: number;
   [key: string]: unknown;
 }

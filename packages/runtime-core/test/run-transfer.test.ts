@@ -287,6 +287,25 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
     expect(Date.now()).toBeGreaterThanOrEqual(checkpoint.pause[0]!.deadline as number);
   });
 
+  it("a result's durationMs counts from the run's start, time paused and travelling included", async () => {
+    const timeline = createMemoryTimelineStore();
+    const a = await worker(timeline);
+    const b = await worker(timeline);
+    const runId = await pausedRun(a, "o1");
+    const startedAt = a.runtime.watch("orders", runId)!.startedAt;
+    await tick(60);
+    const checkpoint = throughJson(await a.runtime.detach(runId));
+    b.runtime.adopt(checkpoint);
+    const resumed = await b.runtime.resume(runId, { approved: true });
+    expect(resumed.metadata.durationMs).toBeGreaterThanOrEqual(60);
+    expect(resumed.metadata.durationMs).toBe(b.runtime.watch("orders", runId)!.updatedAt - startedAt);
+    // the same measure in the same runtime, without a move
+    const local = await pausedRun(b, "o2");
+    await tick(60);
+    const done = await b.runtime.resume(local, { approved: true });
+    expect(done.metadata.durationMs).toBeGreaterThanOrEqual(60);
+  });
+
   it("resume() and abort() work on an adopted run as on any parked one", async () => {
     const timeline = createMemoryTimelineStore();
     const a = await worker(timeline);
