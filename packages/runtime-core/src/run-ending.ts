@@ -115,7 +115,11 @@ export class RunEnding {
     return result;
   }
 
-  private notifyFinished(record: RunRecord, result: RunResult): void {
+  /**
+   * Tells whoever waits for the run to be over here (`deregister()`, `stop()`, `abort()`) that it
+   * is: it ended with `result`, or it left (`detach()`).
+   */
+  notifyFinished(record: RunRecord, result: RunResult): void {
     const waiters = record.finishWaiters;
     if (waiters === undefined) return;
     record.finishWaiters = undefined;

@@ -1,9 +1,10 @@
-import { SystemError } from "@sluice/errors";
+import { ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
 import type { PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
 import type { EventWaits } from "./event-waits.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
+import { resultMetadata } from "./result-metadata.js";
 import { type RunCheckpoint, readCheckpointPlace } from "./run-checkpoint.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
@@ -145,9 +146,23 @@ export class RunTransfer {
         if (container !== undefined) await this.ending.disposeContainer(record, container);
       } finally {
         this.endingRuns.removeAt(slot);
+        this.left(record, checkpoint);
       }
-    }
+    } else this.left(record, checkpoint);
     return checkpoint;
+  }
+
+  /**
+   * The run is over here: a deregister() or stop() that met it waiting (it was detached from a hook
+   * they ran) or among the ending runs (disposing its services) waits for it to be over, and goes
+   * on only once it is told.
+   */
+  private left(record: RunRecord, checkpoint: RunCheckpoint): void {
+    if (record.finishWaiters === undefined) return;
+    this.ending.notifyFinished(
+      record,
+      ok({ status: "paused", state: checkpoint.state }, resultMetadata(record)),
+    );
   }
 }
 
