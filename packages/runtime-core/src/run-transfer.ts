@@ -2,6 +2,7 @@ import { ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
 import type { PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
+import { safeAssign } from "@sluice/store";
 import type { EventWaits } from "./event-waits.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
@@ -72,7 +73,10 @@ export class RunTransfer {
     }
     let released: ReleasedCheckpoint;
     try {
-      released = ReleasedCheckpoint.of(checkpoint, checkpoint.state);
+      // as a run's state store takes a state: without keys that could reach a prototype (JSON.parse
+      // makes "__proto__" an own key), so the run reports the same state before it is rebuilt as after
+      const state = safeAssign({}, { ...checkpoint.state });
+      released = ReleasedCheckpoint.of(checkpoint, state);
     } catch (cause) {
       throw new SystemError(
         "INVALID_INPUT",
