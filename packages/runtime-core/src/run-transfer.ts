@@ -105,7 +105,19 @@ export class RunTransfer {
     record.managed = place.dispatched;
     record.released = released;
     record.waits = waits;
-    this.pauses.parkAdopted(record);
+    try {
+      this.pauses.parkAdopted(record);
+    } catch (error) {
+      // the bus refused a wait's subscription: the run was never adopted, so nothing of it stays
+      // (a host retrying elsewhere must not find it waiting here too, nor its slot taken)
+      if (record.watched !== undefined) this.waits.release(record);
+      record.markDecided();
+      record.status = "aborted";
+      this.runs.removeAt(record.slot);
+      wf.registry.delete(runId);
+      if (record.managed) wf.policy.runEnded(runId);
+      throw error;
+    }
     return wf.registry.get(runId)!;
   }
 

@@ -471,8 +471,9 @@ export class WorkflowRuntime implements RunContainerFactory {
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
    * have is refused too), one of a pipeline the workflow
    * no longer has or whose next stage has moved; `DUPLICATE_KEY` when this runtime already knows
-   * the run id; `INVALID_STATE` after `stop()`, or when the workflow runs in `singleton_loop` or
-   * `exclusive` mode, the run was dispatched through it, and another run holds the slot.
+   * the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
+   * `exclusive` mode, the run was dispatched through it, and another run holds the slot, or when
+   * the bus refuses to subscribe to a wait's event (the run is then not adopted).
    */
   adopt<S extends object = RunState>(checkpoint: RunCheckpoint<S>): RunInfo {
     this.assertRunning("adopt");
