@@ -54,7 +54,22 @@ export class RunTransfer {
           { details: { workflowId: wf.id, pipelineId } },
         );
       }
+      if (!wf.triggers.has(place.triggerId)) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `adopt(checkpoint): workflow "${wf.id}" has no trigger "${place.triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")}); the checkpoint was made by another definition of it`,
+          { details: { workflowId: wf.id, triggerId: place.triggerId } },
+        );
+      }
       checkpoint = pipeline.readCheckpoint(value);
+      // a run pauses only when a wait took effect: one with none could only ever be resume()d
+      if (checkpoint.pause.length === 0) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          "adopt(checkpoint): checkpoint.pause is empty, but a paused run waits on at least one wait; pass the checkpoint a paused run made",
+          { details: { field: "pause" } },
+        );
+      }
       waits = checkpoint.pause.map((wait, i) =>
         readPauseRequest(wait, `adopt(checkpoint): checkpoint.pause[${i}]`),
       );

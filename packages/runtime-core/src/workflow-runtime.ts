@@ -469,7 +469,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
-   * have is refused too), one of a pipeline the workflow
+   * have is refused too; one without waits), one of a trigger or pipeline the workflow
    * no longer has or whose next stage has moved; `DUPLICATE_KEY` when this runtime already knows
    * the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
    * `exclusive` mode, the run was dispatched through it, and another run holds the slot, or when
