@@ -82,12 +82,9 @@ export class RunEnding {
     if (record.watched !== undefined) this.waits.release(record);
     record.buffer = undefined;
     this.forgetRun(record);
-    const store = record.store;
-    const container = record.dropLiveContext();
-    record.released = undefined;
     const releasing = record.releasing;
     record.releasing = undefined;
-    store?.dispose();
+    const container = record.letGo();
     wf.registry.prune(now);
     if (container === undefined && onCleanup === undefined && releasing === undefined) {
       this.notifyFinished(record, result);

@@ -200,6 +200,20 @@ export class RunRecord {
     return container;
   }
 
+  /**
+   * Lets go of what the run holds in this runtime, as it ends or leaves: its live context and its
+   * released checkpoint are dropped and its state store is disposed (which takes it out of the
+   * host's StoreRegistry). Returns the service container, if one was built, for the caller to
+   * dispose.
+   */
+  letGo(): ArtifactContainer | undefined {
+    const store = this.store;
+    const container = this.dropLiveContext();
+    this.released = undefined;
+    store?.dispose();
+    return container;
+  }
+
   /** Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from now on. */
   markDecided(): void {
     this.finished = true;

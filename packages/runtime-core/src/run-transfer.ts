@@ -163,12 +163,9 @@ export class RunTransfer {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     wf.registry.delete(runId);
     if (record.managed) wf.policy.runEnded(runId);
-    const store = record.store;
-    const container = record.dropLiveContext();
-    record.released = undefined;
     const releasing = record.releasing;
     record.releasing = undefined;
-    store?.dispose();
+    const container = record.letGo();
     if (container !== undefined || releasing !== undefined) {
       // deregister() and stop() wait for these cleanups, as for an ending run's
       const slot = this.endingRuns.insert(runId, record);
