@@ -160,9 +160,10 @@ export type PauseRequest = { readonly [key: string]: unknown };
  * `JSON.parse(JSON.stringify(checkpoint))` restores to the same run.
  *
  * What is copied and what is shared with the live run: the top level of `state` and of each `pause`
- * entry is copied (nested values are shared), and `event` is the trigger event itself, not a copy.
- * Treat the trigger event as immutable; to keep a checkpoint that later edits cannot reach,
- * serialise it (`JSON.stringify`).
+ * entry is copied (nested values are shared), except where it is frozen and so cannot change (a
+ * `@sluice/store` snapshot, the pause service's requests): that object is kept as is. `event` is the
+ * trigger event itself, not a copy. Treat the trigger event as immutable; to keep a checkpoint that
+ * later edits cannot reach, serialise it (`JSON.stringify`).
  */
 export interface PipelineCheckpoint<S extends object = PipelineState> {
   /** Format version; always `1` for now. */
@@ -175,7 +176,11 @@ export interface PipelineCheckpoint<S extends object = PipelineState> {
   nextStage: number;
   /** Id of the stage to run next, or `null` when none is left. */
   nextStageId: string | null;
-  /** A shallow copy of the state when the run paused (nested values are shared with the state). */
+  /**
+   * The state when the run paused: the state object itself when it is frozen (a `@sluice/store`
+   * snapshot, which never changes; then this is read-only too), else a shallow copy. Nested values
+   * are shared with the state either way.
+   */
   state: S;
   /** The event that started the run: the same object as `RunOptions.event`, not a copy. */
   event: unknown;

@@ -1,4 +1,5 @@
 import { SystemError } from "@sluice/errors";
+import { createStateStore } from "@sluice/store";
 import { describe, expect, it } from "vitest";
 import type { PauseRequest, PipelineCheckpoint, PipelineRun, PipelineState } from "../src/index.js";
 import { MapDependencies, MemoryState, RecordingObserver } from "./helpers.js";
@@ -262,6 +263,41 @@ describe("pause and checkpoint", () => {
     expect(checkpoint?.pause[1]).toBe(frozen);
     // The trigger event is shared, not copied.
     expect(checkpoint?.event).toBe(event);
+  });
+
+  it("keeps a frozen state snapshot (a @sluice/store's) as is and copies any other state shallowly", async () => {
+    let run: PipelineRun<PipelineState> | undefined;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "ask", steps: [{ id: "ask", action: () => void run?.requestPause({ id: "p" }) }] },
+        { id: "next", steps: [{ id: "n", action: () => undefined }] },
+      ],
+    });
+    // a store whose get() hands out frozen snapshots: the checkpoint shares the snapshot
+    const store = createStateStore<PipelineState>({ a: 1, nested: { b: 2 } });
+    run = pipeline.start({ runId: "r1", state: store });
+    const fromStore = await run.execute();
+    const shared = fromStore.ok ? fromStore.value.checkpoint! : undefined;
+    expect(shared?.state).toBe(store.get());
+    expect(Object.isFrozen(shared?.state)).toBe(true);
+    // the store's next write makes a new snapshot: the checkpoint's state stays what it paused with
+    store.set({ a: 2, later: true });
+    expect(shared?.state).toEqual({ a: 1, nested: { b: 2 } });
+
+    // a state written in place (not frozen) is copied, so writes after the pause do not reach it
+    const live: PipelineState = { a: 1, nested: { b: 2 } };
+    const inPlace = {
+      get: () => live,
+      set: (patch: Partial<PipelineState>) => void Object.assign(live, patch),
+    };
+    run = pipeline.start({ runId: "r2", state: inPlace });
+    const fromInPlace = await run.execute();
+    const copied = fromInPlace.ok ? fromInPlace.value.checkpoint! : undefined;
+    expect(copied?.state).not.toBe(live);
+    live.a = 2;
+    expect(copied?.state).toEqual({ a: 1, nested: { b: 2 } });
+    // shallow: nested values are shared
+    expect(copied?.state.nested).toBe(live.nested);
   });
 
   it("drops pause requests when the stage fails", async () => {
