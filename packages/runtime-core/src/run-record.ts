@@ -150,32 +150,19 @@ export class RunRecord {
    */
   exportCheckpoint(): RunCheckpoint | undefined {
     const released = this.released;
-    const checkpoint =
-      released === undefined
-        ? this.checkpoint
-        : released.restore(
-            this.runId,
-            this.pipeline.id,
-            this.waits as unknown as PipelineCheckpoint["pause"],
-          );
-    if (checkpoint === undefined) return undefined;
-    const data: RunCheckpoint = {
-      version: 1,
-      runId: this.runId,
-      workflowId: this.workflow.id,
-      triggerId: this.triggerId,
-      pipelineId: checkpoint.pipelineId,
-      nextStage: checkpoint.nextStage,
-      nextStageId: checkpoint.nextStageId,
-      state: this.store?.get() ?? checkpoint.state,
-      event: checkpoint.event,
-      pause: checkpoint.pause,
-      seq: checkpoint.seq,
-      startedAt: this.startedAt,
-      dispatched: this.managed,
-    };
+    const checkpoint = this.checkpoint;
+    if (released === undefined && checkpoint === undefined) return undefined;
     try {
-      return JSON.parse(JSON.stringify(data));
+      // a released run's text is JSON already: parsed once, it is the copy (no second round trip)
+      if (released !== undefined) {
+        const copy = released.detachedCopy(
+          this.runId,
+          this.pipeline.id,
+          this.waits as unknown as PipelineCheckpoint["pause"],
+        );
+        return this.placed(copy, copy.state);
+      }
+      return JSON.parse(JSON.stringify(this.placed(checkpoint!, this.store?.get() ?? checkpoint!.state)));
     } catch (cause) {
       throw new SystemError(
         "INVALID_STATE",
@@ -183,6 +170,29 @@ export class RunRecord {
         { cause, details: { runId: this.runId } },
       );
     }
+  }
+
+  /**
+   * `checkpoint` with `state`, and where the run belongs: the fields of a {@link RunCheckpoint} in
+   * their order (no `event` key when there is no event, as JSON would give it back).
+   */
+  private placed(checkpoint: PipelineCheckpoint<RunState>, state: RunState): RunCheckpoint {
+    const data: Partial<RunCheckpoint> = {
+      version: 1,
+      runId: this.runId,
+      workflowId: this.workflow.id,
+      triggerId: this.triggerId,
+      pipelineId: checkpoint.pipelineId,
+      nextStage: checkpoint.nextStage,
+      nextStageId: checkpoint.nextStageId,
+      state,
+    };
+    if (checkpoint.event !== undefined) data.event = checkpoint.event;
+    data.pause = checkpoint.pause;
+    data.seq = checkpoint.seq;
+    data.startedAt = this.startedAt;
+    data.dispatched = this.managed;
+    return data as RunCheckpoint;
   }
 
   /**

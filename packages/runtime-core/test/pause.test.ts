@@ -346,6 +346,57 @@ describe("pause window", () => {
     expect(h.runtime.checkpoint(runId)).toBeUndefined();
   });
 
+  it("checkpoint() of a released run is the same JSON as of the live run, and each copy is the caller's own", async () => {
+    h = await harness();
+    await h.runtime.register(
+      {
+        ...approval,
+        pipelines: {
+          fulfil: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "w",
+                    action: async (ctx) => {
+                      (await pauseOf(ctx)).register({
+                        event: "answer",
+                        conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                        timeoutMs: 60_000,
+                        timeoutPatch: { late: { by: "clock" } },
+                      });
+                      return { items: [{ sku: "a" }] };
+                    },
+                  },
+                ],
+              },
+              { id: "after", steps: [{ id: "a", action: () => ({ done: true }) }] },
+            ],
+          },
+        },
+      },
+      { pauseWindowMs: 30 },
+    );
+    const paused = await h.runtime.invoke("orders", "placed", { orderId: "o7", meta: { n: 1 } });
+    const runId = paused.metadata.runId!;
+    const live = h.runtime.checkpoint(runId)!;
+    expect(h.storeRegistry.has(runId)).toBe(true);
+    await expect.poll(() => h.storeRegistry.has(runId)).toBe(false); // the pause window released it
+    const released = h.runtime.checkpoint(runId)!;
+    // the same plain data, key order included
+    expect(JSON.stringify(released)).toBe(JSON.stringify(live));
+    expect(released).toEqual(JSON.parse(JSON.stringify(released)));
+    // the caller owns it: editing it (nested values and waits too) changes neither the run nor a later copy
+    (released.state as { items: Array<{ sku: string }> }).items[0]!.sku = "edited";
+    (released.event as { meta: { n: number } }).meta.n = 2;
+    (released.pause[0] as { timeoutPatch: { late: { by: string } } }).timeoutPatch.late.by = "edited";
+    released.pause.length = 0;
+    expect(JSON.stringify(h.runtime.checkpoint(runId))).toBe(JSON.stringify(live));
+    h.bus.emit("answer", { orderId: "o7" });
+    await expect.poll(() => h.runtime.watch("orders", runId)?.status).toBe("completed");
+  });
+
   it("resumes a released run through the bus with services re-injected and onResume told", async () => {
     h = await harness();
     let builds = 0;
