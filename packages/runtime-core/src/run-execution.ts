@@ -1,7 +1,7 @@
 import { describeThrown, err, ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import type { Pipeline, PipelineRun } from "@sluice/pipeline";
-import type { StateStore, StoreRegistry } from "@sluice/store";
+import type { StateStore, StoreCreateOptions, StoreRegistry } from "@sluice/store";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { resultMetadata } from "./result-metadata.js";
@@ -12,6 +12,9 @@ import { RunPauses } from "./run-pauses.js";
 import { type RunContainerFactory, RunRecord } from "./run-record.js";
 import type { RunResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
+
+/** The store takes a run's own state over instead of copying it (see `buildLiveContext`). */
+const ADOPT: StoreCreateOptions = Object.freeze({ adopt: true });
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
@@ -107,21 +110,33 @@ export class RunExecution {
     return record;
   }
 
-  /** Gives `record` a new state store holding `state` (its services are built again on use). */
+  /**
+   * Gives `record` a new state store (its services are built again on use) that takes `state` over
+   * without copying it: `state` is the run's own (parsed from its released checkpoint's JSON, or a
+   * queued run's copy of its payload), which nothing else holds or touches again.
+   */
   buildLiveContext(record: RunRecord, state: RunState): void {
-    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`);
+    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`, ADOPT);
     record.container = undefined;
     record.controller = undefined;
   }
 
   /**
-   * A run's state store, holding a copy of `source`, in the host's StoreRegistry under the run id
-   * itself (a prefixed id would be one more string to build and hash per run). A source whose
-   * getters or proxy traps throw fails here as `INVALID_INPUT` naming `what`.
+   * A run's state store, holding a copy of `source` (or, with `ADOPT`, `source` itself: see
+   * `StoreCreateOptions.adopt`), in the host's StoreRegistry under the run id itself (a prefixed id
+   * would be one more string to build and hash per run). A source whose getters or proxy traps
+   * throw fails here as `INVALID_INPUT` naming `what`.
    */
-  createStore(runId: string, source: RunState, what: string): StateStore<RunState> {
+  createStore(
+    runId: string,
+    source: RunState,
+    what: string,
+    options?: StoreCreateOptions,
+  ): StateStore<RunState> {
     try {
-      return this.storeRegistry.create<RunState>(runId, source);
+      // (a registry that takes no options, of an older @sluice/store or a subclass whose create
+      // does not pass them on, copies: adopting is only ever a saving)
+      return this.storeRegistry.create<RunState>(runId, source, options);
     } catch (cause) {
       if (SystemError.is(cause)) throw cause;
       const reason = describeThrown(cause);

@@ -1,4 +1,5 @@
 import type { PauseService } from "@sluice/pause";
+import { StoreRegistry } from "@sluice/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { ControlEvent, type RunResult, type Workflow } from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
@@ -395,6 +396,61 @@ describe("pause window", () => {
     expect(JSON.stringify(h.runtime.checkpoint(runId))).toBe(JSON.stringify(live));
     h.bus.emit("answer", { orderId: "o7" });
     await expect.poll(() => h.runtime.watch("orders", runId)?.status).toBe("completed");
+  });
+
+  it("a bus-started run and a released run rebuilt on resume keep their own state, also with a registry that cannot adopt", async () => {
+    // (a registry whose create takes no options, as an older @sluice/store's: the runtime then copies)
+    class CopyingRegistry extends StoreRegistry {
+      override create<S extends object>(id: string, initial: S) {
+        return super.create(id, initial);
+      }
+    }
+    for (const storeRegistry of [new StoreRegistry(), new CopyingRegistry()]) {
+      h = await harness({ storeRegistry });
+      const completed: RunResult[] = [];
+      await h.runtime.register(
+        {
+          ...approval,
+          pipelines: {
+            fulfil: {
+              stages: [
+                {
+                  id: "ask",
+                  steps: [
+                    {
+                      id: "w",
+                      action: async (ctx) => {
+                        (await pauseOf(ctx)).register({ event: "answer" });
+                        return { asked: true };
+                      },
+                    },
+                  ],
+                },
+                {
+                  id: "after",
+                  steps: [{ id: "a", action: (ctx) => ({ n: (ctx.state().n as number) + 1 }) }],
+                },
+              ],
+            },
+          },
+        },
+        { pauseWindowMs: 0, onComplete: (r) => void completed.push(r) },
+      );
+      const payload = { orderId: "o8", n: 1, nested: { k: 1 } };
+      h.bus.emit("order.placed", payload);
+      await expect.poll(() => h.runtime.listAllRuns()[0]?.status).toBe("paused");
+      const runId = h.runtime.listAllRuns()[0]!.runId;
+      await expect.poll(() => h.storeRegistry.has(runId)).toBe(false); // released
+      h.runtime.signal(runId, { signalled: true });
+      await h.runtime.resume(runId, { n: 10 });
+      expect(completed.map((r) => r.ok && r.value.state)).toEqual([
+        { orderId: "o8", n: 11, nested: { k: 1 }, asked: true, signalled: true },
+      ]);
+      // the trigger payload is the emitter's: never written into nor frozen
+      expect(payload).toEqual({ orderId: "o8", n: 1, nested: { k: 1 } });
+      expect(Object.isFrozen(payload)).toBe(false);
+      await h.runtime.stop();
+    }
   });
 
   it("resumes a released run through the bus with services re-injected and onResume told", async () => {

@@ -1,4 +1,4 @@
 export { isPlainObject } from "@sluice/errors";
 export { safeAssign } from "./safe-assign.js";
 export { createStateStore, type StateStore, type StateStoreOptions } from "./state-store.js";
-export { StoreRegistry } from "./store-registry.js";
+export { type StoreCreateOptions, StoreRegistry } from "./store-registry.js";

@@ -52,6 +52,7 @@ export interface StateStoreOptions {
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
+const UNSAFE_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 const NO_OPTIONS: StateStoreOptions = Object.freeze({});
 
 /**
@@ -115,17 +116,33 @@ class Store<S extends object> implements StateStore<S> {
     store.#registryHandle = handle;
   }
 
-  constructor(initial: S, options: StateStoreOptions, onDispose: StoreDisposeHandler | undefined) {
+  constructor(
+    initial: S,
+    options: StateStoreOptions,
+    onDispose: StoreDisposeHandler | undefined,
+    adopt = false,
+  ) {
     if (!isPlainObject(initial)) {
       throw new SystemError(
         "INVALID_INPUT",
         `createStateStore: the initial state must be a plain object (got ${describe(initial)})`,
       );
     }
-    const state: Record<string, unknown> = {};
-    // for...in: a plain object's own enumerable keys (see set), without a key array
-    for (const key in initial) if (!isUnsafeKey(key)) state[key] = initial[key];
-    this.#state = state as Readonly<S>;
+    if (adopt && Object.isExtensible(initial)) {
+      // Handed over (StoreCreateOptions.adopt): the object itself is the first snapshot. A copy of
+      // a large state is what adopting saves (a 1M-key object costs V8 over a second to copy); its
+      // unsafe keys are looked up, not searched for, so this costs the same for any size.
+      const own = initial as Record<string, unknown>;
+      for (let i = 0; i < UNSAFE_KEYS.length; i++) {
+        if (Object.hasOwn(own, UNSAFE_KEYS[i]!)) delete own[UNSAFE_KEYS[i]!];
+      }
+      this.#state = initial;
+    } else {
+      const state: Record<string, unknown> = {};
+      // for...in: a plain object's own enumerable keys (see set), without a key array
+      for (const key in initial) if (!isUnsafeKey(key)) state[key] = initial[key];
+      this.#state = state as Readonly<S>;
+    }
     this.#onError = options.onError ?? defaultOnError;
     this.#onDispose = onDispose;
   }
@@ -281,8 +298,9 @@ export function createRegisteredStore<S extends object>(
   initial: S,
   options: StateStoreOptions,
   onDispose: StoreDisposeHandler,
+  adopt: boolean,
 ): StateStore<S> {
-  return new Store(initial, options, onDispose);
+  return new Store(initial, options, onDispose, adopt);
 }
 
 /** @internal Tells a store made by `createRegisteredStore` where its registry holds it. */
