@@ -804,8 +804,9 @@ describe("hostile input: event payloads", () => {
     expect(completed.length).toBe(payloads.length);
     bus.emit("big.go", { deep });
     expect(busErrors).toEqual([]);
-    // ~15 s alone: each copy of the 1M-key payload (state store, checkpoint, JSON both ways) takes
-    // V8 ~1 s in dictionary mode; on two cores shared with other test files it took over 60 s once
+    // ~9 s alone (~15 s before the pause path stopped copying the state needlessly): each pass over
+    // the 1M-key payload (the store's copy, JSON at release, one parse at checkpoint and at resume)
+    // takes V8 ~1 s in dictionary mode; on two cores shared with other test files it took over 60 s once
   }, 180_000);
 
   it("log data too deep to copy keeps its entry: the message stays, the data says why it could not be copied", async () => {
