@@ -14,7 +14,7 @@ import type { RunResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /** The store takes a run's own state over instead of copying it (see `buildLiveContext`). */
-const ADOPT: StoreCreateOptions = Object.freeze({ adopt: true });
+const HAND_OVER: StoreCreateOptions = Object.freeze({ copy: false });
 
 // A run's result promise is made with this shared executor, which hands the resolver over through
 // the slot below (executors run synchronously): making the promise allocates no closure.
@@ -116,14 +116,14 @@ export class RunExecution {
    * queued run's copy of its payload), which nothing else holds or touches again.
    */
   buildLiveContext(record: RunRecord, state: RunState): void {
-    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`, ADOPT);
+    record.store = this.createStore(record.runId, state, `run ${record.runId}: the state`, HAND_OVER);
     record.container = undefined;
     record.controller = undefined;
   }
 
   /**
-   * A run's state store, holding a copy of `source` (or, with `ADOPT`, `source` itself: see
-   * `StoreCreateOptions.adopt`), in the host's StoreRegistry under the run id itself (a prefixed id
+   * A run's state store, holding a copy of `source` (or, with `HAND_OVER`, `source` itself: see
+   * `StoreCreateOptions.copy`), in the host's StoreRegistry under the run id itself (a prefixed id
    * would be one more string to build and hash per run). A source whose getters or proxy traps
    * throw fails here as `INVALID_INPUT` naming `what`.
    */
@@ -135,7 +135,7 @@ export class RunExecution {
   ): StateStore<RunState> {
     try {
       // (a registry that takes no options, of an older @sluice/store or a subclass whose create
-      // does not pass them on, copies: adopting is only ever a saving)
+      // does not pass them on, copies: handing over is only ever a saving)
       return this.storeRegistry.create<RunState>(runId, source, options);
     } catch (cause) {
       if (SystemError.is(cause)) throw cause;

@@ -398,7 +398,7 @@ describe("pause window", () => {
     await expect.poll(() => h.runtime.watch("orders", runId)?.status).toBe("completed");
   });
 
-  it("a bus-started run and a released run rebuilt on resume keep their own state, also with a registry that cannot adopt", async () => {
+  it("a bus-started run and a released run rebuilt on resume keep their own state, also with a registry that always copies", async () => {
     // (a registry whose create takes no options, as an older @sluice/store's: the runtime then copies)
     class CopyingRegistry extends StoreRegistry {
       override create<S extends object>(id: string, initial: S) {

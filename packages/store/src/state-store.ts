@@ -120,7 +120,7 @@ class Store<S extends object> implements StateStore<S> {
     initial: S,
     options: StateStoreOptions,
     onDispose: StoreDisposeHandler | undefined,
-    adopt = false,
+    takeInitial = false,
   ) {
     if (!isPlainObject(initial)) {
       throw new SystemError(
@@ -128,9 +128,9 @@ class Store<S extends object> implements StateStore<S> {
         `createStateStore: the initial state must be a plain object (got ${describe(initial)})`,
       );
     }
-    if (adopt && Object.isExtensible(initial)) {
-      // Handed over (StoreCreateOptions.adopt): the object itself is the first snapshot. A copy of
-      // a large state is what adopting saves (a 1M-key object costs V8 over a second to copy); its
+    if (takeInitial && Object.isExtensible(initial)) {
+      // Handed over (StoreCreateOptions.copy false): the object itself is the first snapshot. A copy
+      // of a large state is what this saves (a 1M-key object costs V8 over a second to copy); its
       // unsafe keys are looked up, not searched for, so this costs the same for any size.
       const own = initial as Record<string, unknown>;
       for (let i = 0; i < UNSAFE_KEYS.length; i++) {
@@ -298,9 +298,9 @@ export function createRegisteredStore<S extends object>(
   initial: S,
   options: StateStoreOptions,
   onDispose: StoreDisposeHandler,
-  adopt: boolean,
+  takeInitial: boolean,
 ): StateStore<S> {
-  return new Store(initial, options, onDispose, adopt);
+  return new Store(initial, options, onDispose, takeInitial);
 }
 
 /** @internal Tells a store made by `createRegisteredStore` where its registry holds it. */

@@ -13,51 +13,52 @@ import {
 /** Options of {@link StoreRegistry.create}. A key it does not have is refused. */
 export interface StoreCreateOptions {
   /**
-   * `true`: the store's first snapshot is `initial` itself, not a copy. For a state the caller has
+   * `false`: the store's first snapshot is `initial` itself, not a copy. For a state the caller has
    * just made and hands over, such as `JSON.parse` output, whose copy would only cost time (over a
    * second for a 1M-key object). From then on the object is the store's: the caller must not keep
    * it, nor read or write it again (the store writes into it until it first hands it out, then
    * freezes it). It must be plain data: a plain object whose own enumerable properties are data
    * properties (as `JSON.parse` makes). Its own keys `__proto__`, `constructor` and `prototype`, if
    * any, are deleted, as a copy would skip them. A frozen, sealed or otherwise non-extensible object
-   * is copied. Default `false`: a copy.
+   * is copied all the same. Default `true`: a copy.
    */
-  adopt?: boolean;
+  copy?: boolean;
 }
 
-const CREATE_OPTIONS: ReadonlySet<string> = new Set(["adopt"]);
+const CREATE_OPTIONS: ReadonlySet<string> = new Set(["copy"]);
 
 /**
- * Whether `adopt` is the only own key of `options`; false when it cannot be enumerated. A runtime
+ * Whether `copy` is the only own key of `options`; false when it cannot be enumerated. A runtime
  * passes options when it restores a run, per resume: a comparison, no lookup or allocation.
  */
 function hasOnlyCreateOptions(options: object): boolean {
   try {
-    for (const key in options) if (key !== "adopt" && Object.hasOwn(options, key)) return false;
+    for (const key in options) if (key !== "copy" && Object.hasOwn(options, key)) return false;
     return true;
   } catch {
     return false;
   }
 }
 
-function adoptOption(options: StoreCreateOptions): boolean {
+/** Whether `options` asks for `initial` itself rather than a copy (`copy: false`). */
+function takesInitial(options: StoreCreateOptions): boolean {
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `storeRegistry.create: options must be an object { adopt? } (got ${describe(options)})`,
+      `storeRegistry.create: options must be an object { copy? } (got ${describe(options)})`,
     );
   }
   if (!hasOnlyCreateOptions(options)) {
     refuseUnknownKeys(options, CREATE_OPTIONS, "options", { caller: "storeRegistry.create" });
   }
-  const adopt = options.adopt;
-  if (adopt !== undefined && typeof adopt !== "boolean") {
+  const copy = options.copy;
+  if (copy !== undefined && typeof copy !== "boolean") {
     throw new SystemError(
       "INVALID_INPUT",
-      `storeRegistry.create: options.adopt must be a boolean (got ${describe(adopt)})`,
+      `storeRegistry.create: options.copy must be a boolean (got ${describe(copy)})`,
     );
   }
-  return adopt === true;
+  return copy === false;
 }
 
 /**
@@ -99,16 +100,16 @@ export class StoreRegistry {
 
   /**
    * Creates a store under `id` holding a copy of `initial` (its unsafe keys skipped), or, with
-   * `{ adopt: true }`, `initial` itself (see {@link StoreCreateOptions.adopt}).
+   * `{ copy: false }`, `initial` itself (see {@link StoreCreateOptions.copy}).
    *
    * @throws SystemError `DUPLICATE_KEY` when `id` is taken; `INVALID_INPUT` when `id` is not a
    * non-empty string, `initial` is not a plain object, or for bad or unknown `options`
-   * (`storeRegistry.create: options.adpot is not an option (options: adopt)`).
+   * (`storeRegistry.create: options.cpy is not an option (options: copy)`).
    * @example
    * ```ts
    * const registry = new StoreRegistry();
    * // a state just parsed, which nothing else holds: the store takes it over without a copy
-   * const store = registry.create("run-1", JSON.parse('{"orderId":"A1"}'), { adopt: true });
+   * const store = registry.create("run-1", JSON.parse('{"orderId":"A1"}'), { copy: false });
    * store.get().orderId; // "A1"
    * ```
    */
@@ -116,8 +117,8 @@ export class StoreRegistry {
     if (typeof id !== "string" || id.length === 0) {
       throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
     }
-    const adopt = options === undefined ? false : adoptOption(options);
-    const store = createRegisteredStore(initial, this.#options, this.#forget, adopt);
+    const takeInitial = options === undefined ? false : takesInitial(options);
+    const store = createRegisteredStore(initial, this.#options, this.#forget, takeInitial);
     const handle = this.#stores.add(id, store);
     if (handle === -1) {
       throw new SystemError(

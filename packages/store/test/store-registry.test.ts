@@ -49,11 +49,11 @@ describe("StoreRegistry", () => {
     expect(registry.get("a")).toBe(replacement);
   });
 
-  it("create(id, state, { adopt: true }) takes the object itself as the first snapshot: written in place until handed out, then frozen", () => {
+  it("create(id, state, { copy: false }) takes the object itself as the first snapshot: written in place until handed out, then frozen", () => {
     const registry = new StoreRegistry();
     const state = JSON.parse('{"orderId":"A1","items":[{"sku":"x"}]}') as Record<string, unknown>;
     const items = state.items;
-    const store = registry.create("run-1", state, { adopt: true });
+    const store = registry.create("run-1", state, { copy: false });
     expect(registry.get("run-1")).toBe(store);
     store.set({ approved: true }); // nobody has seen it yet: written into the object
     expect(store.get()).toBe(state);
@@ -65,8 +65,8 @@ describe("StoreRegistry", () => {
     expect(state.approved).toBe(true);
     expect(registry.dispose("run-1")).toBe(true);
     expect(registry.has("run-1")).toBe(false);
-    // without it (or with adopt: false) the store keeps a copy and never freezes the caller's object
-    for (const options of [undefined, {}, { adopt: false }]) {
+    // without it (or with copy: true) the store keeps a copy and never freezes the caller's object
+    for (const options of [undefined, {}, { copy: true }]) {
       const mine = { n: 1 };
       const copied = registry.create(`copy-${JSON.stringify(options)}`, mine, options);
       expect(copied.get()).not.toBe(mine);
@@ -74,44 +74,44 @@ describe("StoreRegistry", () => {
     }
   });
 
-  it("an adopted object loses its own unsafe keys; one the store cannot write into is copied", () => {
+  it("an object handed over loses its own unsafe keys; one the store cannot write into is copied", () => {
     const registry = new StoreRegistry();
     const hostile = JSON.parse('{"__proto__":{"polluted":1},"constructor":2,"prototype":3,"a":1}');
-    const store = registry.create("h", hostile, { adopt: true });
+    const store = registry.create("h", hostile, { copy: false });
     expect(store.get()).toBe(hostile);
     expect(Object.keys(store.get())).toEqual(["a"]);
     expect(Object.getPrototypeOf(store.get())).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     // frozen or sealed: the store cannot write into it, so it keeps a copy
     const frozen: Record<string, unknown> = Object.freeze({ n: 1 });
-    const copied = registry.create("f", frozen, { adopt: true });
+    const copied = registry.create("f", frozen, { copy: false });
     expect(copied.get()).not.toBe(frozen);
     copied.set({ n: 2 });
     expect(copied.get()).toEqual({ n: 2 });
     expect(frozen).toEqual({ n: 1 });
     const sealed: Record<string, unknown> = Object.seal({ n: 1 });
-    registry.create("s", sealed, { adopt: true }).set({ extra: true });
+    registry.create("s", sealed, { copy: false }).set({ extra: true });
     expect(registry.get("s")!.get()).toEqual({ n: 1, extra: true });
     expect(sealed).toEqual({ n: 1 });
   });
 
-  it("refuses bad or unknown create options with INVALID_INPUT, adopting nothing", () => {
+  it("refuses bad or unknown create options with INVALID_INPUT, taking nothing over", () => {
     const registry = new StoreRegistry();
     const state = { n: 1 };
-    expect(() => registry.create("a", state, { adpot: true } as any)).toThrowError(
+    expect(() => registry.create("a", state, { cpy: false } as any)).toThrowError(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "storeRegistry.create: options.adpot is not an option (options: adopt)",
+        message: "storeRegistry.create: options.cpy is not an option (options: copy)",
       }),
     );
-    expect(() => registry.create("a", state, { adopt: "yes" } as any)).toThrowError(
+    expect(() => registry.create("a", state, { copy: "yes" } as any)).toThrowError(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "storeRegistry.create: options.adopt must be a boolean (got string)",
+        message: "storeRegistry.create: options.copy must be a boolean (got string)",
       }),
     );
     expect(() => registry.create("a", state, null as any)).toThrowError(code("INVALID_INPUT"));
-    expect(() => registry.create("a", new Map() as any, { adopt: true })).toThrowError(code("INVALID_INPUT"));
+    expect(() => registry.create("a", new Map() as any, { copy: false })).toThrowError(code("INVALID_INPUT"));
     expect(registry.size).toBe(0);
     expect(Object.isFrozen(state)).toBe(false);
   });
