@@ -106,7 +106,7 @@ function detachRequest(request: PauseRequest): PauseRequest {
  * The state as the checkpoint keeps it. A frozen snapshot (as `@sluice/store`'s `get()` returns)
  * cannot change, so it is shared; any other state is copied shallowly, so later writes into it do
  * not reach the checkpoint. Sharing matters for a large state: a copy of a 1M-key object costs V8
- * a second or more.
+ * a second or more (BENCHMARKS.md, tenth session).
  */
 function detachState<S extends object>(state: Readonly<S>): S {
   return (Object.isFrozen(state) ? state : { ...state }) as S;

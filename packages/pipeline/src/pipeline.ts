@@ -169,8 +169,9 @@ export class Pipeline<S extends object = PipelineState> {
   /**
    * Checks that `checkpoint` is one this pipeline can continue from, without preparing a run: a
    * host reading checkpoints back from storage can refuse a bad one before doing anything else
-   * with it. Returns a copy of its fields, each read once (`state` and `event` themselves are not
-   * copied).
+   * with it. These are {@link Pipeline.restore}'s checks of the checkpoint itself (restore also
+   * matches its `runId` with `options.runId`). Returns a new object with its fields, each read
+   * once; `state`, `event` and `pause` are the checkpoint's own, not copies.
    *
    * @throws SystemError `INVALID_INPUT`, as {@link Pipeline.restore} does for a malformed checkpoint,
    * one of another pipeline, or one whose next stage has moved.

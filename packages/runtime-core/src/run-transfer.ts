@@ -3,6 +3,7 @@ import type { IdMap } from "@sluice/id-map";
 import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
 import type { PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
 import { safeAssign } from "@sluice/store";
+import { isControlEvent } from "./control-events.js";
 import type { EventWaits } from "./event-waits.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
@@ -70,9 +71,19 @@ export class RunTransfer {
           { details: { field: "pause" } },
         );
       }
-      waits = checkpoint.pause.map((wait, i) =>
-        readPauseRequest(wait, `adopt(checkpoint): checkpoint.pause[${i}]`),
-      );
+      waits = checkpoint.pause.map((wait, i) => {
+        const read = readPauseRequest(wait, `adopt(checkpoint): checkpoint.pause[${i}]`);
+        // as a step's registration is refused: a wait on a control event would turn one run's
+        // abort into another's resume
+        if (read.event !== undefined && isControlEvent(read.event)) {
+          throw new SystemError(
+            "INVALID_INPUT",
+            `adopt(checkpoint): checkpoint.pause[${i}].event: "${read.event}" is a runtime control event, which no wait may name`,
+            { details: { field: `pause[${i}].event` } },
+          );
+        }
+        return read;
+      });
     } catch (error) {
       // a checkpoint whose reading throws (a getter, a Proxy) is as malformed as a wrong field
       throw SystemError.from(error, "INVALID_INPUT", "adopt(checkpoint): the checkpoint could not be read");

@@ -248,7 +248,7 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * Removes a workflow: releases its bus subscriptions, drops its queued runs (reported as
-   * dropped), aborts its active runs and waits for them to finish, then disposes its scoped
+   * dropped), aborts its active runs (paused ones included) and waits for them to finish, then disposes its scoped
    * service container. Resolves `false` when no such workflow is registered.
    *
    * Safe to await from a run's `onComplete`: a run whose result is already decided is not waited
@@ -451,7 +451,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    * hook runs and no timeline event is written: the run has not ended, it continues where it is
    * adopted. A later `resume`, `signal` or `abort` of it here is `NOT_FOUND`.
    *
-   * @throws SystemError `NOT_FOUND` (rejected) for a run this runtime does not know;
+   * Rejects with a SystemError: `NOT_FOUND` for a run this runtime does not know;
    * `INVALID_STATE` for one that is not paused (queued, running, ending or finished) or whose state
    * is not JSON-serialisable (it then goes on waiting here).
    */
@@ -487,7 +487,8 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
-   * dropped, active runs aborted and awaited), flushes the timeline and disposes global services.
+   * dropped, active runs aborted and awaited, paused ones included: {@link WorkflowRuntime.detach}
+   * those to keep first), flushes the timeline and disposes global services.
    *
    * Safe to await from a run's `onComplete`, as `deregister` is. Runs already in `onComplete`, and
    * deregistrations already under way (whose runs may be the caller), are waited for only until

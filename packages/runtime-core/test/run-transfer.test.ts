@@ -528,6 +528,11 @@ describe("what adopt() and detach() refuse", () => {
       "checkpoint.pause[0].condition: is not an option here",
     ],
     [
+      "a wait on a control event",
+      (c: RunCheckpoint) => ({ ...c, pause: [{ id: "w", event: "sluice.run.abort" }] }),
+      'checkpoint.pause[0].event: "sluice.run.abort" is a runtime control event',
+    ],
+    [
       "two waits with one id",
       (c: RunCheckpoint) => ({ ...c, pause: [{ id: "w" }, { id: "w" }] }),
       'has two waits with id "w"',

@@ -15,9 +15,9 @@ export interface StoreCreateOptions {
   /**
    * `false`: the store's first snapshot is `initial` itself, not a copy. For a state the caller has
    * just made and hands over, such as `JSON.parse` output, whose copy would only cost time (over a
-   * second for a 1M-key object). From then on the object is the store's: the caller must not keep
-   * it, nor read or write it again (the store writes into it until it first hands it out, then
-   * freezes it). It must be plain data: a plain object whose own enumerable properties are data
+   * second for a 1M-key object, BENCHMARKS.md tenth session). From then on the object is the
+   * store's: the caller must not keep it, nor read or write it again (the store writes into it
+   * until it first hands it out, then freezes it). It must be plain data: a plain object whose own enumerable properties are data
    * properties (as `JSON.parse` makes). Its own keys `__proto__`, `constructor` and `prototype`, if
    * any, are deleted, as a copy would skip them. A frozen, sealed or otherwise non-extensible object
    * is copied all the same. Default `true`: a copy.

@@ -60,7 +60,7 @@ describe("StoreRegistry", () => {
     expect(Object.isFrozen(state)).toBe(true);
     expect(store.get()).toEqual({ orderId: "A1", items: [{ sku: "x" }], approved: true });
     expect(store.get().items).toBe(items);
-    store.set({ approved: false }); // handed out: a new snapshot, the adopted one unchanged
+    store.set({ approved: false }); // handed out: a new snapshot, the handed-over one unchanged
     expect(store.get()).not.toBe(state);
     expect(state.approved).toBe(true);
     expect(registry.dispose("run-1")).toBe(true);
