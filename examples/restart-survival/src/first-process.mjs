@@ -29,23 +29,33 @@ const timelineStore = await createSqliteTimelineStore({ filename });
 const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), timelineStore, env: {} });
 const placed = []; // run ids, in order
 const endedHere = []; // results of runs that ended in this process: none should
+let parked = 0;
+let allSettled;
+// every order parked (or, which should not happen, ended): then the shutdown can begin
+const everyOrderSettled = new Promise((resolve) => {
+  allSettled = resolve;
+});
+const settledOne = () => parked + endedHere.length === orders.length && allSettled();
 await runtime.register(ordersWorkflow, {
   mode: { type: "transient", concurrency: 10 },
   onDispatch: (d) => d.runId !== undefined && placed.push(d.runId),
-  onComplete: (result) => endedHere.push(result),
+  // each run records the order, registers its waits and parks before "ship"
+  onPause: () => {
+    parked++;
+    settledOne();
+  },
+  onComplete: (result) => {
+    endedHere.push(result);
+    settledOne();
+  },
 });
 
 console.log(`[process 1, pid ${process.pid}] timeline: ${filename}`);
 for (const order of orders) bus.emit("order.placed", order);
-
-// Each run records the order, registers its waits and parks before "ship". No hook tells a host
-// that a run parked: watch the runs until they all have.
-for (let waited = 0; !placed.every((id) => runtime.watch("orders", id)?.status === "paused"); waited += 5) {
-  if (endedHere.length > 0 || waited > 10_000) {
-    console.error("the orders did not all park:", runtime.listAllRuns());
-    process.exit(1);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 5));
+await everyOrderSettled;
+if (endedHere.length > 0) {
+  console.error("some orders ended before the restart:", endedHere);
+  process.exit(1);
 }
 for (const runId of placed) {
   const run = runtime.watch("orders", runId);

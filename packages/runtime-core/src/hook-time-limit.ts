@@ -9,7 +9,7 @@ export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
 export const TIMED_OUT: unique symbol = Symbol("timed out");
 
 /** The hooks a time limit applies to (`onDispatch` is synchronous). */
-export type TimedHook = "onPrepare" | "onComplete" | "onResume" | "onCleanup";
+export type TimedHook = "onPrepare" | "onComplete" | "onPause" | "onResume" | "onCleanup";
 
 /**
  * Waits for `work` at most `timeoutMs` (timed by `watchdog`), through callbacks rather than a

@@ -1,6 +1,12 @@
 // The two built-in services' types, so `d.require<PauseService>("__pause_service__")` needs no extra import.
 export type { EnvService } from "@sluice/env";
-export type { Condition, PauseHandle, PauseRegistration, PauseService } from "@sluice/pause";
+export type {
+  Condition,
+  PauseHandle,
+  PauseRegistration,
+  PauseRequestData,
+  PauseService,
+} from "@sluice/pause";
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
@@ -10,6 +16,7 @@ export type {
   DispatchResult,
   ExclusiveMode,
   ExecutionMode,
+  PauseContext,
   PrepareContext,
   RegisterOptions,
   ResumeContext,

@@ -47,6 +47,22 @@ export class RunEnding {
         : "failed";
     record.status = status;
     record.pipelineRun = undefined;
+    // A run that ends while its onPause runs ends once the hook is over, unless it was aborted: as
+    // during onPrepare and onResume, an abort does not wait (the hook may itself be awaiting the
+    // abort, a deregister() or a stop()).
+    const pausing = record.pausing;
+    if (pausing !== undefined && !record.abortRequested)
+      return pausing.then(() => this.complete(record, result, status, endedAt));
+    return this.complete(record, result, status, endedAt);
+  }
+
+  /** onComplete, then the bookkeeping and last cleanups of a run whose result is decided. */
+  private complete(
+    record: RunRecord,
+    result: RunResult,
+    status: RunInfo["status"],
+    endedAt: number | undefined,
+  ): RunResult | Promise<RunResult> {
     const onComplete = record.workflow.options.onComplete;
     if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
     return this.hookCalls

@@ -9,7 +9,7 @@ import { resultMetadata } from "./result-metadata.js";
 import { earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
 import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
-import type { ResumeContext, RunResult, RunState } from "./types.js";
+import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
 
 /** The run-execution operations pausing and resuming drive: a resumed run settles like a started one. */
 export interface PauseHost {
@@ -90,7 +90,10 @@ export class RunPauses {
     if (stillPaused && buffered !== undefined) result = this.resume(record, buffered);
     else {
       result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
-      if (stillPaused) this.park(record);
+      if (stillPaused) {
+        this.park(record);
+        if (wf.options.onPause !== undefined) this.callOnPause(record, checkpoint.nextStageId);
+      }
     }
     // The slot goes back only now: the queued run it starts may run its first steps at once, and
     // an event they emit must find this run parked (before, it was neither buffered nor parked).
@@ -105,6 +108,36 @@ export class RunPauses {
   parkAdopted(record: RunRecord): void {
     this.waits.park(record);
     this.armDeadline(record, Date.now());
+  }
+
+  /**
+   * Calls `onPause` for a run that has just parked. The run's next stage and its end wait for the
+   * hook (see `pausing`), so that, say, a checkpoint the hook saves is never saved after the run
+   * has gone on or ended.
+   */
+  private callOnPause(record: RunRecord, nextStage: string | null): void {
+    const wf = record.workflow;
+    const ctx: PauseContext<RunState> = {
+      runId: record.runId,
+      workflowId: wf.id,
+      triggerId: record.triggerId,
+      pipelineId: record.pipeline.id,
+      nextStage,
+      waits: record.waits,
+      state: () => record.currentState(),
+    };
+    // in place before the hook is called: a resume the hook itself makes waits for it too
+    let settle!: () => void;
+    const pausing = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    record.pausing = pausing;
+    void this.hookCalls
+      .hook(record, "onPause", () => wf.options.onPause!(ctx))
+      .then(() => {
+        if (record.pausing === pausing) record.pausing = undefined;
+        settle();
+      });
   }
 
   private park(record: RunRecord): void {
@@ -219,8 +252,24 @@ export class RunPauses {
     } catch (error) {
       return Promise.resolve(this.resumeFailed(record, error, pausedSeq));
     }
+    // the run goes on once the onPause of the pause it resumes from is over
+    const pausing = record.pausing;
+    if (pausing !== undefined) {
+      return pausing.then(() => this.goOn(record, run, restored, checkpoint));
+    }
+    return this.goOn(record, run, restored, checkpoint);
+  }
+
+  /** Runs a resumed run's next stage (after `onResume`, if any). */
+  private goOn(
+    record: RunRecord,
+    run: PipelineRun<RunState>,
+    restored: boolean,
+    checkpoint: PipelineCheckpoint<RunState>,
+  ): Promise<RunResult> {
     if (record.abortRequested) run.abort("aborted while resuming");
-    else if (wf.options.onResume !== undefined) return this.resumeWithHook(record, run, restored, checkpoint);
+    else if (record.workflow.options.onResume !== undefined)
+      return this.resumeWithHook(record, run, restored, checkpoint);
     return this.execution.settleWhenDone(record, run);
   }
 

@@ -52,6 +52,8 @@ export class RunRecord {
   checkpoint: PipelineCheckpoint<RunState> | undefined = undefined;
   /** Set while paused after the pause window released the live context. */
   released: ReleasedCheckpoint | undefined = undefined;
+  /** While its `onPause` runs: the run's next stage and its end wait for it. */
+  pausing: Promise<void> | undefined = undefined;
   /** While the services a pause window released are being disposed: the run's end waits for it. */
   releasing: Promise<void> | undefined = undefined;
   /** The waits the run is parked on. */

@@ -1,7 +1,7 @@
 import type { ArtifactFactoryContext, UseDependencyContext } from "@sluice/artifacts";
 import type { Result, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
-import type { Condition } from "@sluice/pause";
+import type { Condition, PauseRequestData } from "@sluice/pause";
 import type { PipelineDefinition, RetentionPolicy, RunInfo } from "@sluice/pipeline";
 import type { StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
@@ -163,6 +163,20 @@ export interface ResumeContext<S extends object = RunState> extends PrepareConte
   readonly nextStage: string | null;
 }
 
+/** Context given to `onPause` each time a run parks. */
+export interface PauseContext<S extends object = RunState> {
+  readonly runId: string;
+  readonly workflowId: string;
+  readonly triggerId: string;
+  readonly pipelineId: string;
+  /** The stage the run continues at when it resumes (`null` when it paused after its last stage). */
+  readonly nextStage: string | null;
+  /** What it waits for: the waits of the stage that paused (plain data, as in its checkpoint). */
+  readonly waits: readonly PauseRequestData[];
+  /** The run's state now. */
+  state(): Readonly<S>;
+}
+
 /** Options for `register(workflow, options)`. */
 export interface RegisterOptions<S extends object = RunState> {
   /** Execution mode for bus-triggered runs (default `{ type: "transient", concurrency: 10 }`). */
@@ -171,6 +185,14 @@ export interface RegisterOptions<S extends object = RunState> {
   onPrepare?: (ctx: PrepareContext<S>) => void | Partial<S> | Promise<void | Partial<S>>;
   /** Fires first when a run finishes (completed, failed or aborted), before bookkeeping. */
   onComplete?: (result: RunResult<S>) => void | Promise<void>;
+  /**
+   * Fires each time a run parks: it has paused and no event buffered for it resumed it at once.
+   * `runtime.checkpoint(ctx.runId)` gives its checkpoint from here on. A resume (and so the run's
+   * `onResume` and next stage) waits until this hook has settled, at most `hookTimeoutMs`, and so
+   * does an end other than an abort: do not await the resume of the run from here. An abort does
+   * not wait, as during `onPrepare` and `onResume`.
+   */
+  onPause?: (ctx: PauseContext<S>) => void | Promise<void>;
   /** Fires each time a paused run resumes, before its next stage. */
   onResume?: (ctx: ResumeContext<S>) => void | Promise<void>;
   /** Fires last when a run finishes, after bookkeeping (safe to deregister from here). */
@@ -180,13 +202,13 @@ export interface RegisterOptions<S extends object = RunState> {
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
   pauseWindowMs?: number;
   /**
-   * How long the runtime waits for the promise of `onPrepare`, `onResume`, `onComplete` or
-   * `onCleanup`, and for the cleanups of the run's (or, at `deregister()`, the workflow's) services
+   * How long the runtime waits for the promise of `onPrepare`, `onPause`, `onResume`, `onComplete`
+   * or `onCleanup`, and for the cleanups of the run's (or, at `deregister()`, the workflow's) services
    * (default: the runtime's `hookTimeoutMs`, 30 000 ms; a positive number of milliseconds, or
    * `Infinity` for no limit).
    * Past it, it reports a `TIMEOUT` and goes on without the hook, which keeps running: an
    * `onPrepare` that ran out fails its run with `TIMEOUT` (and its `ctx.signal` fires); after the
-   * other three the run carries on as if the hook had returned. A hook that fails later is still
+   * others the run carries on as if the hook had returned. A hook that fails later is still
    * reported (`HOOK_FAILED`).
    */
   hookTimeoutMs?: number;

@@ -8,7 +8,7 @@ import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from
 /** Service ids the runtime provides itself. */
 export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__env__"];
 
-const HOOKS = ["onPrepare", "onComplete", "onResume", "onCleanup", "onDispatch"] as const;
+const HOOKS = ["onPrepare", "onComplete", "onPause", "onResume", "onCleanup", "onDispatch"] as const;
 const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
