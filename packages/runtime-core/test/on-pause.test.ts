@@ -44,7 +44,11 @@ afterEach(async () => {
 describe("onPause", () => {
   it("fires once a run has parked, with where it goes on, what it waits for and its state; its checkpoint is there", async () => {
     h = await harness();
-    const seen: Array<{ ctx: PauseContext; checkpoint: RunCheckpoint | undefined; status: string | undefined }> = [];
+    const seen: Array<{
+      ctx: PauseContext;
+      checkpoint: RunCheckpoint | undefined;
+      status: string | undefined;
+    }> = [];
     await h.runtime.register(approval, {
       onPause: (ctx) => {
         seen.push({
