@@ -252,10 +252,13 @@ export class RunPauses {
     } catch (error) {
       return Promise.resolve(this.resumeFailed(record, error, pausedSeq));
     }
-    // the run goes on once the onPause of the pause it resumes from is over
+    // The run goes on once the onPause of the pause it resumes from is over, or at an abort: as
+    // for a parked run, an abort does not wait for the hook (which may be awaiting that abort).
     const pausing = record.pausing;
     if (pausing !== undefined) {
-      return pausing.then(() => this.goOn(record, run, restored, checkpoint));
+      return Promise.race([pausing, record.whenAbortRequested()]).then(() =>
+        this.goOn(record, run, restored, checkpoint),
+      );
     }
     return this.goOn(record, run, restored, checkpoint);
   }
