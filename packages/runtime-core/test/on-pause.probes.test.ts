@@ -558,3 +558,66 @@ describe("onPause probes: execution modes", () => {
     expect(ended.map(statusOf)).toEqual(["completed"]);
   });
 });
+
+describe("onPause probes: what the hook is given", () => {
+  it("ctx.waits cannot change the run's waits: a hook sorting them in place does not reorder which wait resumes the run", async () => {
+    const sorted: string[] = [];
+    const ended: RunResult[] = [];
+    const wf: Workflow<S> = {
+      id: "w",
+      triggers: { go: { event: "go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "ask",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({
+                      id: "slow",
+                      event: "approved",
+                      timeoutMs: 60_000,
+                      patch: () => ({ via: "slow" }),
+                    });
+                    pause.register({
+                      id: "fast",
+                      event: "approved",
+                      timeoutMs: 30_000,
+                      patch: () => ({ via: "fast" }),
+                    });
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+          ],
+        },
+      },
+    };
+    h = await harness();
+    await h.runtime.register(wf, {
+      // a JS host listing the waits, earliest deadline first
+      onPause: (ctx) => {
+        try {
+          (ctx.waits as Array<{ id: string; deadline?: number }>).sort((a, b) => a.deadline! - b.deadline!);
+        } finally {
+          sorted.push(ctx.waits.map((w) => w.id).join(","));
+        }
+      },
+      onComplete: (result) => void ended.push(result),
+    });
+    const runId = (await h.runtime.invoke("w", "go", {})).metadata.runId!;
+    expect(sorted).toHaveLength(1);
+    expect(h.runtime.checkpoint(runId)!.pause.map((w) => w.id)).toEqual(["slow", "fast"]);
+    h.bus.emit("approved", {});
+    await expect.poll(() => ended.length).toBe(1);
+    // of several waits an event meets, the first registered resumes the run, with its patch
+    expect(ended[0]!.ok && ended[0]!.value.state).toEqual({ via: "slow", done: true });
+    // the hook's attempt to sort the run's own waits threw: reported, and the run went on
+    expect(sorted).toEqual(["slow,fast"]);
+    expect(h.errors.map((e) => e.code)).toEqual(["HOOK_FAILED"]);
+  });
+});
