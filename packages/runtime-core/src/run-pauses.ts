@@ -123,7 +123,9 @@ export class RunPauses {
       triggerId: record.triggerId,
       pipelineId: record.pipeline.id,
       nextStage,
-      waits: record.waits,
+      // the run's own waits (its checkpoint's, each frozen already): frozen in place, no copy, so
+      // a hook that sorts or edits them cannot change which wait resumes the run
+      waits: Object.freeze(record.waits),
       state: () => record.currentState(),
     };
     // in place before the hook is called: a resume the hook itself makes waits for it too

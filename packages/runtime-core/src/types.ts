@@ -171,7 +171,7 @@ export interface PauseContext<S extends object = RunState> {
   readonly pipelineId: string;
   /** The stage the run continues at when it resumes (`null` when it paused after its last stage). */
   readonly nextStage: string | null;
-  /** What it waits for: the waits of the stage that paused (plain data, as in its checkpoint). */
+  /** What it waits for: the waits of the stage that paused (plain data, as in its checkpoint; frozen, being the run's own). */
   readonly waits: readonly PauseRequestData[];
   /** The run's state now. */
   state(): Readonly<S>;
