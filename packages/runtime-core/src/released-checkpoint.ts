@@ -42,32 +42,6 @@ export class ReleasedCheckpoint {
     this.json = JSON.stringify(parts);
   }
 
-  /**
-   * The whole checkpoint as plain JSON data the caller owns, as `JSON.parse(JSON.stringify(...))`
-   * of {@link restore}'s would be (no `event` key when there is none): the kept text is JSON already,
-   * so parsing it once gives state and event copies nobody else holds; only the (small) waits,
-   * which the run record keeps and shares, go through JSON here.
-   */
-  detachedCopy(
-    runId: string,
-    pipelineId: string,
-    waits: PipelineCheckpoint<RunState>["pause"],
-  ): PipelineCheckpoint<RunState> {
-    const parts = JSON.parse(this.json) as { s: RunState; e?: unknown };
-    const copy: Partial<PipelineCheckpoint<RunState>> = {
-      version: 1,
-      runId,
-      pipelineId,
-      nextStage: this.nextStage,
-      nextStageId: this.nextStageId,
-      state: parts.s,
-    };
-    if (parts.e !== undefined) copy.event = parts.e;
-    copy.pause = JSON.parse(JSON.stringify(waits)) as PipelineCheckpoint<RunState>["pause"];
-    copy.seq = this.seq;
-    return copy as PipelineCheckpoint<RunState>;
-  }
-
   /** The whole checkpoint again, with fresh copies of state and event. */
   restore(
     runId: string,

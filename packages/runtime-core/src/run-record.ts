@@ -155,12 +155,14 @@ export class RunRecord {
     const checkpoint = this.checkpoint;
     if (released === undefined && checkpoint === undefined) return undefined;
     try {
-      // a released run's text is JSON already: parsed once, it is the copy (no second round trip)
+      // A released run's text is JSON already: parsed once (restore), state and event are copies
+      // nobody else holds (no second round trip); only the small waits, which the record keeps and
+      // shares, go through JSON here.
       if (released !== undefined) {
-        const copy = released.detachedCopy(
+        const copy = released.restore(
           this.runId,
           this.pipeline.id,
-          this.waits as unknown as PipelineCheckpoint["pause"],
+          JSON.parse(JSON.stringify(this.waits)) as PipelineCheckpoint["pause"],
         );
         return this.placed(copy, copy.state);
       }
