@@ -136,12 +136,7 @@ export class RunTransfer {
     } catch (error) {
       // the bus refused a wait's subscription: the run was never adopted, so nothing of it stays
       // (a host retrying elsewhere must not find it waiting here too, nor its slot taken)
-      if (record.watched !== undefined) this.waits.release(record);
-      record.markDecided();
-      record.status = "aborted";
-      this.runs.removeAt(record.slot);
-      wf.registry.delete(runId);
-      if (record.managed) wf.policy.runEnded(runId);
+      this.takeOut(record);
       throw error;
     }
     return wf.registry.get(runId)!;
@@ -159,21 +154,7 @@ export class RunTransfer {
     }
     // first, so that a state JSON cannot hold leaves the run waiting here, untouched
     const checkpoint = record.exportCheckpoint()!;
-    const wf = record.workflow;
-    if (record.deadlineTimer !== undefined) {
-      clearTimeout(record.deadlineTimer);
-      record.deadlineTimer = undefined;
-    }
-    wf.pauseWindow.close(record);
-    if (record.watched !== undefined) this.waits.release(record);
-    // It leaves as if it had ended: code already on its way to it (a wait's patch mapper that
-    // detached it while an event was resuming it, a timer) finds it neither paused nor undecided,
-    // and leaves it alone.
-    record.markDecided();
-    record.status = "aborted";
-    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
-    wf.registry.delete(runId);
-    if (record.managed) wf.policy.runEnded(runId);
+    this.takeOut(record);
     const releasing = record.releasing;
     record.releasing = undefined;
     const container = record.letGo();
@@ -189,6 +170,28 @@ export class RunTransfer {
       }
     } else this.left(record, checkpoint);
     return checkpoint;
+  }
+
+  /**
+   * Takes a parked run out of this runtime without ending it: its deadline timer, pause window,
+   * waits and bus subscriptions, its place in the table of runs, the registry and the execution
+   * mode. It reads as ended from then on: code already on its way to it (a wait's patch mapper that
+   * detached it while an event was resuming it, a timer) finds it neither paused nor undecided, and
+   * leaves it alone.
+   */
+  private takeOut(record: RunRecord): void {
+    const wf = record.workflow;
+    if (record.deadlineTimer !== undefined) {
+      clearTimeout(record.deadlineTimer);
+      record.deadlineTimer = undefined;
+    }
+    wf.pauseWindow.close(record);
+    if (record.watched !== undefined) this.waits.release(record);
+    record.markDecided();
+    record.status = "aborted";
+    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+    wf.registry.delete(record.runId);
+    if (record.managed) wf.policy.runEnded(record.runId);
   }
 
   /**
