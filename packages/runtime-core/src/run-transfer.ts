@@ -1,7 +1,7 @@
 import { ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
-import type { PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
+import type { Pipeline, PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
 import { safeAssign } from "@sluice/store";
 import { isControlEvent } from "./control-events.js";
 import type { EventWaits } from "./event-waits.js";
@@ -42,12 +42,13 @@ export class RunTransfer {
     let checkpoint: PipelineCheckpoint<RunState>;
     let waits: PauseRequestData[];
     let wf: WorkflowRecord | undefined;
+    let pipeline: Pipeline<RunState> | undefined;
     try {
       place = readCheckpointPlace(value);
       wf = this.workflows.get(place.workflowId);
       if (wf === undefined) throw unknownWorkflowError(place.workflowId, [...this.workflows.keys()]);
       const pipelineId = (value as { pipelineId?: unknown }).pipelineId;
-      const pipeline = typeof pipelineId === "string" ? wf.pipelines.get(pipelineId) : undefined;
+      pipeline = typeof pipelineId === "string" ? wf.pipelines.get(pipelineId) : undefined;
       if (pipeline === undefined) {
         throw new SystemError(
           "INVALID_INPUT",
@@ -124,7 +125,7 @@ export class RunTransfer {
       wf,
       runId,
       place.triggerId,
-      wf.pipelines.get(checkpoint.pipelineId)!,
+      pipeline,
       place.startedAt,
       checkpoint.nextStageId ?? undefined,
     );
