@@ -1,6 +1,12 @@
 import { isPlainObject, SystemError } from "@sluice/errors";
 
 /**
+ * The keys {@link isUnsafeKey} is true for, as a list: for looking each one up in an object (a
+ * state handed over to a store) instead of testing every key the object has. @internal
+ */
+export const UNSAFE_KEYS: readonly string[] = Object.freeze(["__proto__", "constructor", "prototype"]);
+
+/**
  * True for `__proto__`, `constructor` and `prototype`: keys that could reach an object's prototype
  * when assigned, never copied from untrusted input. @internal
  */

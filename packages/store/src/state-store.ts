@@ -1,5 +1,5 @@
 import { isPlainObject, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
-import { describe, isUnsafeKey } from "./safe-assign.js";
+import { describe, isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
 
 /**
  * A synchronous state container holding one immutable snapshot.
@@ -52,7 +52,6 @@ export interface StateStoreOptions {
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
-const UNSAFE_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 const NO_OPTIONS: StateStoreOptions = Object.freeze({});
 
 /**
