@@ -1,5 +1,6 @@
 // Process 1: places orders, lets them park waiting for approval, then shuts down gracefully,
-// keeping every parked run: detach() each one and write the checkpoints to a file before stop().
+// keeping every parked run: drain(), detach() each parked run and write the checkpoints to a file,
+// then stop().
 //
 //   node src/first-process.mjs <timeline.sqlite> <checkpoints.json>
 //   (or SLUICE_RESTART_DB and SLUICE_RESTART_CHECKPOINTS)
@@ -29,32 +30,20 @@ const timelineStore = await createSqliteTimelineStore({ filename });
 const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), timelineStore, env: {} });
 const placed = []; // run ids, in order
 const endedHere = []; // results of runs that ended in this process: none should
-let parked = 0;
-let allSettled;
-// every order parked (or, which should not happen, ended): then the shutdown can begin
-const everyOrderSettled = new Promise((resolve) => {
-  allSettled = resolve;
-});
-const settledOne = () => parked + endedHere.length === orders.length && allSettled();
 await runtime.register(ordersWorkflow, {
   mode: { type: "transient", concurrency: 10 },
   onDispatch: (d) => d.runId !== undefined && placed.push(d.runId),
-  // each run records the order, registers its waits and parks before "ship"
-  onPause: () => {
-    parked++;
-    settledOne();
-  },
-  onComplete: (result) => {
-    endedHere.push(result);
-    settledOne();
-  },
+  onComplete: (result) => void endedHere.push(result),
 });
 
 console.log(`[process 1, pid ${process.pid}] timeline: ${filename}`);
 for (const order of orders) bus.emit("order.placed", order);
-await everyOrderSettled;
-if (endedHere.length > 0) {
-  console.error("some orders ended before the restart:", endedHere);
+
+// Graceful shutdown. drain(): no new runs from here on, and it resolves once every run has ended
+// or parked (each order records itself, registers its waits and parks before "ship").
+const { drained, paused } = await runtime.drain({ timeoutMs: 10_000 });
+if (!drained || endedHere.length > 0) {
+  console.error("some orders did not park before the restart:", { drained, endedHere });
   process.exit(1);
 }
 for (const runId of placed) {
@@ -64,14 +53,12 @@ for (const runId of placed) {
   );
 }
 
-// Graceful shutdown: stop() would abort parked runs, so take them out first, as plain data.
+// stop() would abort parked runs, so take them out first, as plain data. Every detach() starts in
+// this one synchronous stretch, so no event can resume a run in between.
 console.log("shutting down: detaching every paused run");
-const checkpoints = [];
-for (const run of runtime.listAllRuns()) {
-  if (run.status !== "paused") continue;
-  const checkpoint = await runtime.detach(run.runId);
-  checkpoints.push(checkpoint);
-  console.log(`  detached ${run.runId}  ${checkpoint.state.orderId}  timeline seq ${checkpoint.seq}`);
+const checkpoints = await Promise.all(paused.map((runId) => runtime.detach(runId)));
+for (const checkpoint of checkpoints) {
+  console.log(`  detached ${checkpoint.runId}  ${checkpoint.state.orderId}  timeline seq ${checkpoint.seq}`);
 }
 // write-then-rename: the next process finds the whole file or none
 writeFileSync(

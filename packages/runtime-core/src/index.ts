@@ -14,6 +14,8 @@ export type { RunCheckpoint } from "./run-checkpoint.js";
 export type {
   DispatchOutcome,
   DispatchResult,
+  DrainOptions,
+  DrainReport,
   ExclusiveMode,
   ExecutionMode,
   PauseContext,

@@ -7,6 +7,7 @@ import type { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut } from "./hook-time-limit.js";
 import { resultMetadata } from "./result-metadata.js";
 import type { RunRecord } from "./run-record.js";
+import type { RunsAtRest } from "./runs-at-rest.js";
 import { writeRunStarted } from "./timeline-observer.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 import { reportDispatch } from "./trigger-dispatch.js";
@@ -29,6 +30,8 @@ export class RunEnding {
     private readonly hookCalls: HookCalls,
     private readonly writer: TimelineWriter | undefined,
     private readonly report: (error: SystemError) => void,
+    /** Told when a run leaves the unfinished runs or parks (a draining runtime waits on it). */
+    readonly atRest: RunsAtRest,
   ) {}
 
   /**
@@ -242,5 +245,6 @@ export class RunEnding {
   /** Takes a run out of the unfinished runs, through its slot (no id hashing). */
   private forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+    this.atRest.notify();
   }
 }

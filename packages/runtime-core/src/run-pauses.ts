@@ -93,6 +93,7 @@ export class RunPauses {
       if (stillPaused) {
         this.park(record);
         if (wf.options.onPause !== undefined) this.callOnPause(record, checkpoint.nextStageId);
+        this.ending.atRest.notify();
       }
     }
     // The slot goes back only now: the queued run it starts may run its first steps at once, and

@@ -8,6 +8,19 @@ export function stoppedError(operation: string): SystemError {
   );
 }
 
+/** A call that would start new work made after `drain()`. */
+export function drainingError(operation: string): SystemError {
+  return new SystemError(
+    "INVALID_STATE",
+    `${operation}: the runtime is draining (drain() was called) and takes no new runs; stop() it and start new work on another WorkflowRuntime`,
+  );
+}
+
+/** Why a runtime takes no new work: `drain()` or `stop()` was called. */
+export function closedError(closed: "draining" | "stopped", operation: string): SystemError {
+  return closed === "stopped" ? stoppedError(operation) : drainingError(operation);
+}
+
 /** An id no registered workflow has; `known` lists the ones that are. */
 export function unknownWorkflowError(workflowId: string, known: readonly string[]): SystemError {
   return new SystemError(

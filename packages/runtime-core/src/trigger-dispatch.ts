@@ -24,6 +24,8 @@ interface HeldLaunch {
 export class TriggerDispatch {
   /** While `dispatchTo` awaits its onDispatch report: the runs the decision started, not yet launched. */
   private heldLaunches: HeldLaunch[] | undefined = undefined;
+  /** Set once the runtime takes no new runs: why every event a trigger matches is dropped. */
+  private refusal: string | undefined = undefined;
 
   constructor(
     private readonly triggers: TriggerIndex,
@@ -33,6 +35,11 @@ export class TriggerDispatch {
     private readonly ending: RunEnding,
     private readonly report: (error: SystemError) => void,
   ) {}
+
+  /** From now on, every event a trigger matches is dropped (reported to `onDispatch`) for `reason`. */
+  refuse(reason: string): void {
+    this.refusal = reason;
+  }
 
   /** Hands `event` to every trigger it fires, across workflows. */
   dispatch(event: string, payload: unknown): void {
@@ -45,6 +52,14 @@ export class TriggerDispatch {
   private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
+    if (this.refusal !== undefined) {
+      reportDispatch(
+        wf,
+        { outcome: "dropped", workflowId: wf.id, triggerId, event, reason: this.refusal },
+        this.report,
+      );
+      return;
+    }
     let initialState: RunState;
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload);

@@ -245,3 +245,22 @@ export interface WorkflowRuntimeOptions {
    */
   hookTimeoutMs?: number;
 }
+
+/** Options for `drain(options)`. */
+export interface DrainOptions {
+  /**
+   * How long to wait for the runs to come to rest, in ms: a non-negative number, or `Infinity`
+   * for no limit (default 30 000). Past it, `drain` resolves with the runs still busy.
+   */
+  timeoutMs?: number;
+}
+
+/** What `drain()` found when it resolved. */
+export interface DrainReport {
+  /** True when every run had ended or parked: none is queued, running or in its `onComplete`. */
+  drained: boolean;
+  /** Runs still queued, running or in their `onComplete` (those `stop()` would abort); empty when drained. */
+  active: string[];
+  /** Runs parked at a pause: `detach()` the ones to keep before `stop()`, which aborts them. */
+  paused: string[];
+}

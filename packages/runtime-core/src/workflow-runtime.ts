@@ -22,7 +22,8 @@ import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { RunTransfer } from "./run-transfer.js";
-import { stoppedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
+import { closedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
 import { createTimelineObserver } from "./timeline-observer.js";
@@ -31,6 +32,8 @@ import { TriggerDispatch } from "./trigger-dispatch.js";
 import { TriggerIndex } from "./trigger-index.js";
 import { initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
+  DrainOptions,
+  DrainReport,
   ExecutionMode,
   RegisterOptions,
   RunResult,
@@ -112,7 +115,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly drains: WorkflowDrains;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
-  private stopped = false;
+  /** Set by `drain()`, then `stop()`: the runtime takes no new runs from then on. */
+  private closed: "draining" | "stopped" | undefined = undefined;
+  /** Whether the runs of a draining runtime have come to rest (see `drain`). */
+  private readonly atRest: RunsAtRest;
   private stopping: Promise<void> | undefined;
   /** While stopping: resolves once every run the stop aborted has a decided result. */
   private stopDecided: Promise<void> | undefined;
@@ -148,6 +154,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
     this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
     this.runContainers = new RunContainers(this.runs, this.waits.onEventWait, this.report);
+    this.atRest = new RunsAtRest(this.runs);
     this.ending = new RunEnding(
       this.runs,
       this.endingRuns,
@@ -155,6 +162,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.hookCalls,
       this.writer,
       this.report,
+      this.atRest,
     );
     this.execution = new RunExecution(
       this,
@@ -291,7 +299,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   private startInvoke(workflowId: string, triggerId: string, event: unknown): Promise<RunResult> {
-    if (this.stopped) return failedRun(stoppedError("invoke"), { workflowId, triggerId });
+    if (this.closed !== undefined)
+      return failedRun(closedError(this.closed, "invoke"), { workflowId, triggerId });
     const wf = this.workflows.get(workflowId);
     if (wf === undefined)
       return failedRun(unknownWorkflowError(workflowId, this.listWorkflows()), { workflowId, triggerId });
@@ -326,13 +335,14 @@ export class WorkflowRuntime implements RunContainerFactory {
         triggerId,
       });
     }
-    // The trigger's map (host code) may have stopped the runtime or deregistered the workflow: the
+    // The trigger's map (host code) may have drained or stopped the runtime or deregistered the workflow: the
     // run would start after them, unseen by them.
-    if (this.stopped || this.workflows.get(workflowId) !== wf) {
+    if (this.closed !== undefined || this.workflows.get(workflowId) !== wf) {
       store.dispose();
-      const refused = this.stopped
-        ? stoppedError("invoke")
-        : unknownWorkflowError(workflowId, this.listWorkflows());
+      const refused =
+        this.closed !== undefined
+          ? closedError(this.closed, "invoke")
+          : unknownWorkflowError(workflowId, this.listWorkflows());
       return failedRun(refused, { workflowId, triggerId });
     }
     const record = this.execution.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
@@ -486,6 +496,36 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   /**
+   * The first half of a graceful shutdown: the runtime takes no new runs, and the promise resolves
+   * once the runs it has come to rest: each one ended or parked at a pause. Queued runs still
+   * start as their mode frees slots, running ones go on to their end or next pause, and parked
+   * ones stay resumable (by their events, `resume()` or deadlines; drain then waits for them
+   * again). From the call on, bus events no longer reach triggers (`onDispatch` reports each
+   * `dropped`), and `invoke()` (a failed `Result`), `register()` and `adopt()` are refused with
+   * `INVALID_STATE`; `resume`, `signal`, `abort`, `detach`, `checkpoint`, `watch`, `deregister`
+   * and the control events work as before. There is no way back: end with `stop()`, after
+   * `detach()`ing the parked runs to keep (the report lists them).
+   *
+   * Resolves after `timeoutMs` (default 30 000; `Infinity` for no limit) with `drained: false`
+   * and the runs still busy, which `stop()` then aborts. Calling it again waits again, with its
+   * own limit.
+   *
+   * Rejects with a SystemError: `INVALID_INPUT` for a `timeoutMs` that is not a non-negative
+   * number, or an unknown option; `INVALID_STATE` after `stop()`.
+   */
+  async drain(options: DrainOptions = {}): Promise<DrainReport> {
+    const timeoutMs = readDrainTimeout(options);
+    if (this.closed === "stopped") throw closedError(this.closed, "drain");
+    if (this.closed === undefined) {
+      this.closed = "draining";
+      this.triggerDispatch.refuse(
+        "the runtime is draining (drain() was called): bus events start no new runs",
+      );
+    }
+    return this.atRest.wait(timeoutMs);
+  }
+
+  /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
    * dropped, active runs aborted and awaited, paused ones included: {@link WorkflowRuntime.detach}
    * those to keep first), flushes the timeline and disposes global services.
@@ -499,7 +539,7 @@ export class WorkflowRuntime implements RunContainerFactory {
    */
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopDecided!;
-    this.stopped = true;
+    this.closed = "stopped";
     // Both promises exist before anything runs host code: deregistering calls some synchronously
     // (a dropped queued run's onDispatch, a parked run's onComplete), and a stop() from there is a
     // later call like any other, not a second teardown (control events unsubscribed again, the
@@ -573,6 +613,6 @@ export class WorkflowRuntime implements RunContainerFactory {
   // ───────────────────────── checks ─────────────────────────
 
   private assertRunning(operation: string): void {
-    if (this.stopped) throw stoppedError(operation);
+    if (this.closed !== undefined) throw closedError(this.closed, operation);
   }
 }
