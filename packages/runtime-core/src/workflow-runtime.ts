@@ -528,7 +528,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Stops gracefully: unsubscribes the control events, deregisters every workflow (queued runs
    * dropped, active runs aborted and awaited, paused ones included: {@link WorkflowRuntime.detach}
-   * those to keep first), flushes the timeline and disposes global services.
+   * those to keep first), flushes the timeline and disposes global services. To let running runs
+   * end or park instead of aborting them, {@link WorkflowRuntime.drain} first.
    *
    * Safe to await from a run's `onComplete`, as `deregister` is. Runs already in `onComplete`, and
    * deregistrations already under way (whose runs may be the caller), are waited for only until
