@@ -54,10 +54,17 @@ for (const runId of placed) {
 }
 
 // stop() would abort parked runs, so take them out first, as plain data. Every detach() starts in
-// this one synchronous stretch, so no event can resume a run in between.
+// this one synchronous stretch, so no event resumes one of them between two calls; allSettled, so
+// that one that fails (a state JSON cannot hold) does not lose the others' checkpoints.
 console.log("shutting down: detaching every paused run");
-const checkpoints = await Promise.all(paused.map((runId) => runtime.detach(runId)));
-for (const checkpoint of checkpoints) {
+const checkpoints = [];
+for (const detached of await Promise.allSettled(paused.map((runId) => runtime.detach(runId)))) {
+  if (detached.status === "rejected") {
+    console.error("  kept here (and aborted by stop()):", detached.reason.message);
+    continue;
+  }
+  const checkpoint = detached.value;
+  checkpoints.push(checkpoint);
   console.log(`  detached ${checkpoint.runId}  ${checkpoint.state.orderId}  timeline seq ${checkpoint.seq}`);
 }
 // write-then-rename: the next process finds the whole file or none

@@ -165,6 +165,14 @@ export class IdMap<V> {
     return this.ids_[handle];
   }
 
+  /**
+   * One past the highest handle in use: `idAt(h)` / `at(h)` for every `h` below it visit every
+   * entry (a handle whose `idAt` is `undefined` holds none), without the array `values()` makes.
+   */
+  get handleEnd(): number {
+    return this.used;
+  }
+
   /** The value of the entry `handle` names (see `insert`). */
   at(handle: number): V | undefined {
     return this.values_[handle];

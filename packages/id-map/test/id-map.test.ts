@@ -85,6 +85,20 @@ describe("IdMap", () => {
     expect(map.values()).toEqual([]);
   });
 
+  it("visits every entry, and only those, through at(handle) below handleEnd", () => {
+    const map = new IdMap<number>();
+    const handles = Array.from({ length: 50 }, (_, i) => map.insert(`r${i}`, i));
+    for (let i = 0; i < 50; i += 3) map.removeAt(handles[i]!);
+    const seen: number[] = [];
+    for (let handle = 0; handle < map.handleEnd; handle++) {
+      if (map.idAt(handle) !== undefined) seen.push(map.at(handle)!);
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(map.values().sort((a, b) => a - b));
+    expect(seen).toHaveLength(map.size);
+    for (const handle of handles) map.removeAt(handle);
+    expect(map.handleEnd).toBe(0);
+  });
+
   it("clear() forgets every id", () => {
     const map = new IdMap<number>();
     for (let i = 0; i < 1000; i++) map.set(`r${i}`, i);

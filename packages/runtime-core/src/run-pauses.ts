@@ -140,6 +140,8 @@ export class RunPauses {
       .then(() => {
         if (record.pausing === pausing) record.pausing = undefined;
         settle();
+        // a parked run is at rest for a drain only once its onPause is over
+        this.ending.atRest.notify();
       });
   }
 

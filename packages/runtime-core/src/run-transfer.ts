@@ -193,6 +193,8 @@ export class RunTransfer {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     wf.registry.delete(record.runId);
     if (record.managed) wf.policy.runEnded(record.runId);
+    // it may have been the last busy run (a wait's patch mapper detached it as it paused)
+    this.ending.atRest.notify();
   }
 
   /**

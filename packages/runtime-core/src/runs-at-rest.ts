@@ -1,5 +1,6 @@
 import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
+import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { RunRecord } from "./run-record.js";
 import type { DrainOptions, DrainReport } from "./types.js";
 
@@ -28,21 +29,38 @@ export function readDrainTimeout(options: DrainOptions): number {
 }
 
 /**
- * Tells a draining runtime when its runs have come to rest: each one either gone from the
- * unfinished runs (ended or detached) or parked at a pause. A run still queued, running, being
- * resumed or in its `onComplete` is busy.
+ * Busy: running, being resumed, in its `onComplete`, or parked with its `onPause` still running.
+ * A queued run is not: it starts only when a slot frees, which a busy run or an event does.
+ */
+function isBusy(record: RunRecord): boolean {
+  const status = record.status;
+  if (status === "paused") return record.pausing !== undefined;
+  return status !== "queued";
+}
+
+/**
+ * Tells a draining runtime when its runs have come to rest: each one gone from the unfinished runs
+ * (ended or detached) or parked at a pause (its `onPause` over). A run still queued when all the
+ * others are at rest waits for a slot a parked run holds (`exclusive`, `singleton_loop`): it could
+ * start only when that run's event comes, and the slot would start it when the parked run is
+ * detached, only for `stop()` to abort it; it is dropped instead, as `stop()` would drop it.
  *
- * Runs tell it each time one parks or leaves ({@link notify}); a waiting drain then looks at all
- * runs again, once per macrotask however many runs came to rest in it, so that draining n runs
- * that end one by one does not scan the table n times each.
+ * Runs tell it each time one parks or leaves ({@link notify}); a waiting drain then looks again,
+ * once per macrotask however many runs came to rest in it, from the run it last found busy.
  */
 export class RunsAtRest {
   /** Drains waiting for the next run to come to rest; `undefined` (the usual case) when none waits. */
   private wakers: Array<() => void> | undefined = undefined;
+  /** Where the last busy run was found: the next look starts there (it is likely still busy). */
+  private cursor = 0;
 
-  constructor(private readonly runs: IdMap<RunRecord>) {}
+  constructor(
+    private readonly runs: IdMap<RunRecord>,
+    /** Drops a run queued behind a parked one (see the class comment), telling `onDispatch`. */
+    private readonly dropQueued: (record: RunRecord, reason: string) => void,
+  ) {}
 
-  /** A run parked or left the unfinished runs. */
+  /** A run parked, finished its `onPause` or left the unfinished runs. */
   notify(): void {
     const wakers = this.wakers;
     if (wakers === undefined) return;
@@ -51,49 +69,93 @@ export class RunsAtRest {
   }
 
   /**
-   * Resolves once no run is busy, or after `timeoutMs` (`Infinity`: no limit), with the runs
-   * still busy and those parked at that moment.
+   * Resolves once no run is busy, or after `timeoutMs` (`Infinity`, or past the longest timer
+   * delay: no limit), with the runs still busy, those parked and those dropped at that moment.
    */
   async wait(timeoutMs: number): Promise<DrainReport> {
-    if (this.busyRun() === undefined) return this.report();
+    const dropped: string[] = [];
+    if (this.firstBusy() === undefined && !this.anyQueued()) return this.report(dropped);
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopWaiting: (() => void) | undefined;
-    if (timeoutMs !== Infinity) {
+    // a limit past the longest delay setTimeout keeps (~24.8 days; it would fire at once) is no
+    // limit, as for hookTimeoutMs
+    if (timeoutMs <= MAX_TIMER_MS) {
       timer = setTimeout(() => {
         timedOut = true;
         stopWaiting?.();
       }, timeoutMs);
     }
     try {
-      while (!timedOut && this.busyRun() !== undefined) {
-        await new Promise<void>((resolve) => {
-          stopWaiting = resolve;
-          (this.wakers ??= []).push(resolve);
-        });
-        // let the other runs that come to rest in this turn do so before looking again
+      while (!timedOut) {
+        if (this.firstBusy() !== undefined) {
+          await new Promise<void>((resolve) => {
+            stopWaiting = resolve;
+            (this.wakers ??= []).push(resolve);
+          });
+        }
+        // Let the other runs that come to rest in this turn do so before looking again. Also, a
+        // run is queued for a moment while onDispatch hears of it and, through the modes, while
+        // the slot it takes is handed on: only one still queued a turn later is held back.
         if (!timedOut) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        if (!timedOut && this.atRest(dropped)) break;
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       if (stopWaiting !== undefined) this.forget(stopWaiting);
     }
-    return this.report();
+    return this.report(dropped);
   }
 
-  private busyRun(): RunRecord | undefined {
-    for (const record of this.runs.values()) if (record.status !== "paused") return record;
+  /** True when no run is busy, after dropping the runs queued behind parked ones (into `dropped`). */
+  private atRest(dropped: string[]): boolean {
+    if (this.firstBusy() !== undefined) return false;
+    for (const record of this.runs.values()) {
+      // (dropping one tells onDispatch, host code that may have started or ended runs since)
+      if (record.status === "queued" && this.runs.get(record.runId) === record) {
+        dropped.push(record.runId);
+        this.dropQueued(
+          record,
+          "the runtime drained while it was queued behind a parked run holding its workflow's slot",
+        );
+      }
+    }
+    return this.firstBusy() === undefined;
+  }
+
+  private anyQueued(): boolean {
+    const runs = this.runs;
+    for (let handle = 0; handle < runs.handleEnd; handle++) {
+      if (runs.idAt(handle) !== undefined && runs.at(handle)!.status === "queued") return true;
+    }
+    return false;
+  }
+
+  private firstBusy(): RunRecord | undefined {
+    const runs = this.runs;
+    const end = runs.handleEnd;
+    let handle = this.cursor < end ? this.cursor : 0;
+    for (let seen = 0; seen < end; seen++) {
+      if (runs.idAt(handle) !== undefined) {
+        const record = runs.at(handle)!;
+        if (isBusy(record)) {
+          this.cursor = handle;
+          return record;
+        }
+      }
+      if (++handle === end) handle = 0;
+    }
     return undefined;
   }
 
-  private report(): DrainReport {
+  private report(dropped: string[]): DrainReport {
     const active: string[] = [];
     const paused: string[] = [];
     for (const record of this.runs.values()) {
-      if (record.status === "paused") paused.push(record.runId);
+      if (record.status === "paused" && record.pausing === undefined) paused.push(record.runId);
       else active.push(record.runId);
     }
-    return { drained: active.length === 0, active, paused };
+    return { drained: active.length === 0, active, paused, dropped };
   }
 
   private forget(waker: () => void): void {

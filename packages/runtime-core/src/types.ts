@@ -257,10 +257,20 @@ export interface DrainOptions {
 
 /** What `drain()` found when it resolved. */
 export interface DrainReport {
-  /** True when every run had ended or parked: none is queued, running or in its `onComplete`. */
+  /** True when every run had ended or parked: none is running, queued or in a hook that holds it. */
   drained: boolean;
-  /** Runs still queued, running or in their `onComplete` (those `stop()` would abort); empty when drained. */
+  /**
+   * Runs still busy when `drain` gave up (empty when drained): queued behind busy runs, running,
+   * being resumed, in their `onComplete`, or parked with their `onPause` still running.
+   * `stop()` aborts the ones not yet decided.
+   */
   active: string[];
-  /** Runs parked at a pause: `detach()` the ones to keep before `stop()`, which aborts them. */
+  /** Runs parked at a pause: `detach()` the ones to keep before `stop()`, which aborts the rest. */
   paused: string[];
+  /**
+   * Runs this call dropped, never started: once every other run was at rest, they were still
+   * queued behind a parked run holding their workflow's one slot (`exclusive` `queue_single`), so
+   * only that run's event could have started them. `onDispatch` reports each `dropped`.
+   */
+  dropped: string[];
 }

@@ -154,7 +154,9 @@ export class WorkflowRuntime implements RunContainerFactory {
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
     this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
     this.runContainers = new RunContainers(this.runs, this.waits.onEventWait, this.report);
-    this.atRest = new RunsAtRest(this.runs);
+    this.atRest = new RunsAtRest(this.runs, (record, reason) =>
+      this.ending.cancelQueuedRun(record.workflow, record.runId, reason, true),
+    );
     this.ending = new RunEnding(
       this.runs,
       this.endingRuns,
@@ -497,18 +499,27 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * The first half of a graceful shutdown: the runtime takes no new runs, and the promise resolves
-   * once the runs it has come to rest: each one ended or parked at a pause. Queued runs still
-   * start as their mode frees slots, running ones go on to their end or next pause, and parked
-   * ones stay resumable (by their events, `resume()` or deadlines; drain then waits for them
-   * again). From the call on, bus events no longer reach triggers (`onDispatch` reports each
-   * `dropped`), and `invoke()` (a failed `Result`), `register()` and `adopt()` are refused with
-   * `INVALID_STATE`; `resume`, `signal`, `abort`, `detach`, `checkpoint`, `watch`, `deregister`
-   * and the control events work as before. There is no way back: end with `stop()`, after
-   * `detach()`ing the parked runs to keep (the report lists them).
+   * once the runs it has come to rest: each one ended or parked at a pause (its `onPause` over).
+   * Queued runs still start as their mode frees slots, running ones go on to their end or next
+   * pause, and parked ones stay resumable by their events, `resume()` or deadlines: while the
+   * drain is pending it waits for a resumed run too (once it has resolved, call it again).
    *
-   * Resolves after `timeoutMs` (default 30 000; `Infinity` for no limit) with `drained: false`
-   * and the runs still busy, which `stop()` then aborts. Calling it again waits again, with its
-   * own limit.
+   * From the call on, bus events no longer reach triggers: `onDispatch` reports each `dropped`,
+   * also an event a run emits to start another workflow, and one a `singleton_loop` would signal
+   * its running run with. `invoke()` (a failed `Result`, also from a step), `register()` and
+   * `adopt()` are refused with `INVALID_STATE`. `resume`, `signal`, `abort`, `detach`,
+   * `checkpoint`, `watch`, `deregister` and the control events work as before. There is no way
+   * back: end with `stop()`, after `detach()`ing the parked runs to keep (the report lists them).
+   *
+   * Once every other run is at rest, a run still queued can only wait for a slot a parked run holds
+   * (`exclusive` with `queue_single`): detaching that run would start it, only for `stop()` to abort
+   * it. Such runs are dropped as never started (`onDispatch` reports them `dropped`) and listed in
+   * `dropped`.
+   *
+   * Resolves after `timeoutMs` (default 30 000; `Infinity`, or more than 2147483647, for no
+   * limit) with `drained: false` and the runs still busy, which `stop()` then aborts. Each call
+   * waits with its own limit. Do not await it from a run's own step or hook: it waits for that run
+   * too (only its limit, or the hook's `hookTimeoutMs`, ends the wait).
    *
    * Rejects with a SystemError: `INVALID_INPUT` for a `timeoutMs` that is not a non-negative
    * number, or an unknown option; `INVALID_STATE` after `stop()`.

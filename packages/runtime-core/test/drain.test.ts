@@ -119,7 +119,7 @@ const states = (results: RunResult<JobState>[]) =>
 describe("drain()", () => {
   it("resolves at once, drained, when no run is busy", async () => {
     const { h } = await setup();
-    await expect(h.runtime.drain()).resolves.toEqual({ drained: true, active: [], paused: [] });
+    await expect(h.runtime.drain()).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
   });
 
   it("waits for running runs to complete, and resolves once the last one has", async () => {
@@ -137,7 +137,7 @@ describe("drain()", () => {
     expect(completed).toHaveLength(1);
     open("b");
     await draining;
-    expect(report).toEqual({ drained: true, active: [], paused: [] });
+    expect(report).toEqual({ drained: true, active: [], paused: [], dropped: [] });
     expect(states(completed)).toEqual([
       { status: "completed", id: "a", worked: true, done: true },
       { status: "completed", id: "b", worked: true, done: true },
@@ -270,7 +270,7 @@ describe("drain()", () => {
     expect(report).toBeUndefined();
     open("busy");
     await draining;
-    expect(report).toEqual({ drained: true, active: [], paused: [] });
+    expect(report).toEqual({ drained: true, active: [], paused: [], dropped: [] });
   });
 
   it("counts a run in its onComplete as active until the hook is over", async () => {
@@ -284,7 +284,7 @@ describe("drain()", () => {
     expect(report.drained).toBe(false);
     expect(report.active).toHaveLength(1);
     hook.resolve();
-    await expect(h.runtime.drain()).resolves.toEqual({ drained: true, active: [], paused: [] });
+    await expect(h.runtime.drain()).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
     expect(completed).toHaveLength(1);
   });
 
@@ -296,7 +296,7 @@ describe("drain()", () => {
     const startedAt = Date.now();
     const report = await h.runtime.drain({ timeoutMs: 50 });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(45);
-    expect(report).toEqual({ drained: false, active: [runId], paused: [] });
+    expect(report).toEqual({ drained: false, active: [runId], paused: [], dropped: [] });
     await h.runtime.stop();
     expect(states(completed)).toEqual([{ status: "aborted", id: "stuck" }]);
   });
@@ -308,7 +308,7 @@ describe("drain()", () => {
     const [runId] = h.runtime.listAllRuns().map((r) => r.runId);
     const draining = h.runtime.drain({ timeoutMs: Infinity });
     h.bus.emit(ControlEvent.Abort, { runId });
-    await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [] });
+    await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
     expect(states(completed)).toEqual([{ status: "aborted", id: "a" }]);
   });
 
@@ -318,7 +318,7 @@ describe("drain()", () => {
     await until(() => started.length === 1);
     const draining = h.runtime.drain({ timeoutMs: Infinity });
     await h.runtime.stop();
-    await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [] });
+    await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
   });
 
   it("refuses bad options with INVALID_INPUT, and a call after stop() with INVALID_STATE", async () => {
