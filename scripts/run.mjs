@@ -10,6 +10,15 @@ import { existsSync } from "node:fs";
 const task = process.argv[2] ?? "test";
 const isCI = process.env.CI === "true" || process.env.CI === "1";
 
+/** The arguments after the task, quoted for the shell (a bare `--` from `pnpm bench -- …` dropped). */
+function benchArgs() {
+  return process.argv
+    .slice(3)
+    .filter((arg) => arg !== "--")
+    .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+}
+
 function run(cmd, opts = {}) {
   console.log(`\n$ ${cmd}`);
   const r = spawnSync(cmd, { stdio: "inherit", shell: true, ...opts });
@@ -64,7 +73,8 @@ switch (task) {
     break;
   case "bench":
     run("pnpm exec turbo run build");
-    run("pnpm --filter @sluice/bench run bench");
+    // the harness's own options pass through: `pnpm bench -- --write`, `--only W1,W3`, …
+    run(`pnpm --filter @sluice/bench run bench ${benchArgs()}`);
     break;
   default:
     console.error(`unknown task "${task}": use demo, test or bench`);
