@@ -105,9 +105,9 @@ export class FinishedRuns {
     this.indexed(target, this.columns.runIds[target]!);
   }
 
-  /** Position of the run `runId`, or -1. */
+  /** Position of the run `runId`, or -1 (also for a `runId` that is not a string: hosts pass anything). */
   find(runId: string): number {
-    if (this.live === 0) return -1;
+    if (this.live === 0 || typeof runId !== "string") return -1;
     if (this.index === undefined) this.buildIndex();
     const slot = this.index!.find(runId, this.columns.runIds);
     if (slot === -1) return -1;

@@ -32,6 +32,18 @@ describe("PipelineRegistry", () => {
     expect(registry.workflowId).toBe("orders");
   });
 
+  it("finds nothing for a run id that is not a string, with finished runs held too", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set(info("r1", "running"));
+    registry.set(info("r2", "completed"));
+    for (const bad of [undefined, null, 42, {}]) {
+      expect(registry.get(bad as never)).toBeUndefined();
+      expect(registry.has(bad as never)).toBe(false);
+      expect(registry.delete(bad as never)).toBe(false);
+    }
+    expect(registry.size).toBe(2);
+  });
+
   it("stamps updatedAt on update unless given, and never lets a patch change runId", () => {
     const registry = new PipelineRegistry({ workflowId: "orders" });
     registry.set(info("r1", "running", 5));

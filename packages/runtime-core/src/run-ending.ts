@@ -222,6 +222,7 @@ export class RunEnding {
           workflowId: wf.id,
           triggerId: record.triggerId,
           event: wf.triggers.get(record.triggerId)!.event,
+          payload: record.payload,
           runId,
           reason,
         },

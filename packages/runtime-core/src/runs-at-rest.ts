@@ -74,7 +74,6 @@ export class RunsAtRest {
    */
   async wait(timeoutMs: number): Promise<DrainReport> {
     const dropped: string[] = [];
-    if (this.firstBusy() === undefined && !this.anyQueued()) return this.report(dropped);
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopWaiting: (() => void) | undefined;
@@ -94,9 +93,13 @@ export class RunsAtRest {
             (this.wakers ??= []).push(resolve);
           });
         }
-        // Let the other runs that come to rest in this turn do so before looking again. Also, a
+        // Look a macrotask later, never at once: the other runs that come to rest in this turn do
+        // so first, and so does what the caller's own code and microtasks do after the call (an
+        // event resuming a parked run), which a report made at the call would not show. Also, a
         // run is queued for a moment while onDispatch hears of it and, through the modes, while
-        // the slot it takes is handed on: only one still queued a turn later is held back.
+        // the slot it takes is handed on: only one still queued a turn later is held back. From
+        // the look to the caller's code there are only microtasks: no timer or I/O callback
+        // (a deadline, a bus event from outside) can change what the report says in between.
         if (!timedOut) await new Promise<void>((resolve) => setTimeout(resolve, 0));
         if (!timedOut && this.atRest(dropped)) break;
       }
@@ -121,14 +124,6 @@ export class RunsAtRest {
       }
     }
     return this.firstBusy() === undefined;
-  }
-
-  private anyQueued(): boolean {
-    const runs = this.runs;
-    for (let handle = 0; handle < runs.handleEnd; handle++) {
-      if (runs.idAt(handle) !== undefined && runs.at(handle)!.status === "queued") return true;
-    }
-    return false;
   }
 
   private firstBusy(): RunRecord | undefined {

@@ -55,7 +55,7 @@ export class TriggerDispatch {
     if (this.refusal !== undefined) {
       reportDispatch(
         wf,
-        { outcome: "dropped", workflowId: wf.id, triggerId, event, reason: this.refusal },
+        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason: this.refusal },
         this.report,
       );
       return;
@@ -71,6 +71,7 @@ export class TriggerDispatch {
           workflowId: wf.id,
           triggerId,
           event,
+          payload,
           reason: describeThrown(error),
         },
         this.report,
@@ -92,7 +93,13 @@ export class TriggerDispatch {
     } finally {
       this.heldLaunches = outer;
     }
-    const result: DispatchResult = { outcome: decision.outcome, workflowId: wf.id, triggerId, event };
+    const result: DispatchResult = {
+      outcome: decision.outcome,
+      workflowId: wf.id,
+      triggerId,
+      event,
+      payload,
+    };
     if (decision.runId !== undefined) result.runId = decision.runId;
     if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
     if (decision.reason !== undefined) result.reason = decision.reason;

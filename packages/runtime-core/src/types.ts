@@ -104,6 +104,11 @@ export interface DispatchResult {
   triggerId: string;
   /** The bus event name. */
   event: string;
+  /**
+   * The event's payload, as the bus delivered it (the same value, not a copy), to tell which event
+   * this was; for a queued run dropped later, the payload that queued it.
+   */
+  payload: unknown;
   /** The run created, queued, signalled or started as replacement, where there is one. */
   runId?: string;
   /** For `replaced`: the run that was aborted. */

@@ -278,6 +278,7 @@ describe("drain(): faults found in review (each test failed before its fix)", ()
       workflowId: "w",
       triggerId: "go",
       event: "job",
+      payload: { id: "b", gate: true },
       runId: s.ids.get("b"),
       reason: "the runtime drained while it was queued behind a parked run holding its workflow's slot",
     });

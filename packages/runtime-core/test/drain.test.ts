@@ -170,6 +170,7 @@ describe("drain()", () => {
         workflowId: "jobs",
         triggerId: "go",
         event: "job",
+        payload: { id: "late" },
         reason: "the runtime is draining (drain() was called): bus events start no new runs",
       },
     ]);
@@ -271,6 +272,26 @@ describe("drain()", () => {
     open("busy");
     await draining;
     expect(report).toEqual({ drained: true, active: [], paused: [], dropped: [] });
+  });
+
+  it("looks a macrotask after the call, so an event the caller sends right after it resumes a run drain waits for", async () => {
+    for (const send of ["sync", "microtask"] as const) {
+      const { h, open, started, completed } = await setup();
+      h.bus.emit("job", { id: "p", approval: true });
+      await until(() => started.length === 1);
+      open("p");
+      await until(() => h.runtime.listAllRuns()[0]?.status === "paused");
+      const draining = h.runtime.drain();
+      const approve = () => h.bus.emit("job.approved", { id: "p", approved: true });
+      if (send === "sync") approve();
+      else queueMicrotask(approve);
+      // every run was parked at the call: a report made then would list p as paused, which the
+      // caller could no longer detach
+      await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
+      expect(states(completed)).toEqual([
+        { status: "completed", id: "p", approval: true, approved: true, worked: true, done: true },
+      ]);
+    }
   });
 
   it("counts a run in its onComplete as active until the hook is over", async () => {

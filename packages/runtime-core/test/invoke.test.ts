@@ -173,6 +173,23 @@ describe("listAllRuns, registry, watch", () => {
   });
 });
 
+describe("run ids that are not strings", () => {
+  it("are runs nobody knows: NOT_FOUND or undefined, never a TypeError, with finished runs held", async () => {
+    h = await harness();
+    await h.runtime.register(linear);
+    await h.runtime.invoke("linear", "go", { n: 1 });
+    for (const bad of [undefined, null, 42, {}] as unknown as string[]) {
+      const resumed = await h.runtime.resume(bad);
+      expect(!resumed.ok && resumed.error.code).toBe("NOT_FOUND");
+      await expect(h.runtime.abort(bad)).rejects.toMatchObject({ code: "NOT_FOUND" });
+      await expect(h.runtime.detach(bad)).rejects.toMatchObject({ code: "NOT_FOUND" });
+      expect(() => h.runtime.signal(bad, {})).toThrow(expect.objectContaining({ code: "NOT_FOUND" }));
+      expect(h.runtime.watch("linear", bad)).toBeUndefined();
+      expect(h.runtime.checkpoint(bad)).toBeUndefined();
+    }
+  });
+});
+
 describe("where a run is", () => {
   const twoStages: Workflow = {
     id: "two",
