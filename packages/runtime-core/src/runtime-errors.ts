@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeValue, SystemError } from "@sluice/errors";
 
 /** A call made after `stop()`. */
 export function stoppedError(operation: string): SystemError {
@@ -21,18 +21,30 @@ export function closedError(closed: "draining" | "stopped", operation: string): 
   return closed === "stopped" ? stoppedError(operation) : drainingError(operation);
 }
 
+/**
+ * An id a host passed, for a message: a string in quotes, anything else described (hosts pass
+ * anything, and a symbol or a hostile object in a template string would throw instead).
+ */
+export function idText(id: unknown): string {
+  return typeof id === "string" ? `"${id}"` : `${describeValue(id)} (not a string)`;
+}
+
 /** An id no registered workflow has; `known` lists the ones that are. */
 export function unknownWorkflowError(workflowId: string, known: readonly string[]): SystemError {
   return new SystemError(
     "NOT_FOUND",
-    `workflow "${workflowId}" is not registered${known.length > 0 ? ` (registered: ${known.join(", ")})` : ""}`,
+    `workflow ${idText(workflowId)} is not registered${known.length > 0 ? ` (registered: ${known.join(", ")})` : ""}`,
     { details: { workflowId } },
   );
 }
 
 /** An id no unfinished run has. */
 export function unknownRunError(runId: string): SystemError {
-  return new SystemError("NOT_FOUND", `no active run "${runId}" (it never existed, or it has finished)`, {
-    details: { runId },
-  });
+  return new SystemError(
+    "NOT_FOUND",
+    `no active run ${idText(runId)} (it never existed, or it has finished)`,
+    {
+      details: { runId },
+    },
+  );
 }

@@ -23,7 +23,7 @@ import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
-import { closedError, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import { closedError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
 import { createTimelineObserver } from "./timeline-observer.js";
@@ -311,7 +311,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       return failedRun(
         new SystemError(
           "NOT_FOUND",
-          `workflow "${workflowId}" has no trigger "${triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")})`,
+          `workflow "${workflowId}" has no trigger ${idText(triggerId)} (triggers: ${[...wf.triggers.keys()].join(", ")})`,
           { details: { workflowId, triggerId } },
         ),
         { workflowId, triggerId },
@@ -394,7 +394,10 @@ export class WorkflowRuntime implements RunContainerFactory {
    * window, not JSON-serialisable).
    */
   signal(runId: string, patch: Record<string, unknown>): void {
-    const copy = copyUntrusted(patch, `signal(${runId}, patch): patch`);
+    const copy = copyUntrusted(
+      patch,
+      `signal(${typeof runId === "string" ? runId : idText(runId)}, patch): patch`,
+    );
     const record = this.runs.get(runId);
     if (record === undefined) throw unknownRunError(runId);
     if (record.finished) {

@@ -173,12 +173,27 @@ describe("listAllRuns, registry, watch", () => {
   });
 });
 
-describe("run ids that are not strings", () => {
-  it("are runs nobody knows: NOT_FOUND or undefined, never a TypeError, with finished runs held", async () => {
+describe("ids that are not strings", () => {
+  it("are runs and workflows nobody knows: NOT_FOUND or undefined, never a raw error, with finished runs held", async () => {
     h = await harness();
     await h.runtime.register(linear);
     await h.runtime.invoke("linear", "go", { n: 1 });
-    for (const bad of [undefined, null, 42, {}] as unknown as string[]) {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("trap");
+        },
+        ownKeys() {
+          throw new Error("trap");
+        },
+      },
+    );
+    for (const bad of [undefined, null, 42, {}, Symbol("id"), hostile] as unknown as string[]) {
+      const noWorkflow = await h.runtime.invoke(bad, "go", { n: 1 });
+      expect(!noWorkflow.ok && noWorkflow.error.code).toBe("NOT_FOUND");
+      const noTrigger = await h.runtime.invoke("linear", bad, { n: 1 });
+      expect(!noTrigger.ok && noTrigger.error.code).toBe("NOT_FOUND");
       const resumed = await h.runtime.resume(bad);
       expect(!resumed.ok && resumed.error.code).toBe("NOT_FOUND");
       await expect(h.runtime.abort(bad)).rejects.toMatchObject({ code: "NOT_FOUND" });
