@@ -8,6 +8,7 @@ import {
   type RegisterOptions,
   type RunResult,
   type Workflow,
+  type WorkflowRuntime,
 } from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
 
@@ -528,20 +529,17 @@ describe("drain(): modes, pauses, hooks and teardown", () => {
   });
 
   it("hooks that call stop(), deregister() or detach() during drain let it resolve", async () => {
-    // onComplete → stop()
-    {
+    // onComplete → stop(), onCleanup → deregister()
+    const teardowns: Array<(runtime: () => WorkflowRuntime) => RegisterOptions<S>> = [
+      (runtime) => ({ onComplete: () => runtime().stop() }),
+      (runtime) => ({ onCleanup: () => void runtime().deregister("w") }),
+    ];
+    for (const hooks of teardowns) {
       let s!: Setup;
-      s = await setup(undefined, { onComplete: () => s.h.runtime.stop() });
-      emitJob(s, { id: "a", gate: true });
-      emitJob(s, { id: "b", gate: true });
-      const draining = s.h.runtime.drain({ timeoutMs: Infinity });
-      s.gates.open("work:a");
-      expect(await within(draining, 100)).toEqual({ drained: true, active: [], paused: [], dropped: [] });
-    }
-    // onCleanup → deregister()
-    {
-      let s!: Setup;
-      s = await setup(undefined, { onCleanup: () => void s.h.runtime.deregister("w") });
+      s = await setup(
+        undefined,
+        hooks(() => s.h.runtime),
+      );
       emitJob(s, { id: "a", gate: true });
       emitJob(s, { id: "b", gate: true });
       const draining = s.h.runtime.drain({ timeoutMs: Infinity });
