@@ -160,6 +160,12 @@ class Store<S extends object> implements StateStore<S> {
   }
 
   select<R>(selector: (state: Readonly<S>) => R): R {
+    if (typeof selector !== "function") {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `stateStore.select: the selector must be a function (got ${describe(selector)})`,
+      );
+    }
     return selector(this.#exposed());
   }
 

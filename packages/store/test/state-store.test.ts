@@ -261,6 +261,12 @@ describe("createStateStore", () => {
     expect(() => createStateStore([] as any)).toThrowError(code("INVALID_INPUT"));
     expect(() => createStateStore(new (class Foo {})())).toThrowError(code("INVALID_INPUT"));
     expect(() => store.subscribe(null as any)).toThrowError(code("INVALID_INPUT"));
+    expect(() => store.select("n" as any)).toThrowError(
+      expect.objectContaining({
+        code: "INVALID_INPUT",
+        message: "stateStore.select: the selector must be a function (got string)",
+      }),
+    );
   });
 
   it("accepts null-prototype patches", () => {
