@@ -243,8 +243,11 @@ export class RunEnding {
     );
   }
 
-  /** Takes a run out of the unfinished runs, through its slot (no id hashing). */
-  private forgetRun(record: RunRecord): void {
+  /**
+   * Takes a run out of the unfinished runs, through its slot (no id hashing), and tells a draining
+   * runtime: the one way a run leaves the table, ending or detached.
+   */
+  forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     this.atRest.notify();
   }

@@ -190,11 +190,11 @@ export class RunTransfer {
     if (record.watched !== undefined) this.waits.release(record);
     record.markDecided();
     record.status = "aborted";
-    if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+    // (a draining runtime is told: it may have been the last busy run, detached by a wait's patch
+    // mapper as it paused)
+    this.ending.forgetRun(record);
     wf.registry.delete(record.runId);
     if (record.managed) wf.policy.runEnded(record.runId);
-    // it may have been the last busy run (a wait's patch mapper detached it as it paused)
-    this.ending.atRest.notify();
   }
 
   /**

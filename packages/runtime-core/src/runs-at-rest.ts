@@ -28,14 +28,17 @@ export function readDrainTimeout(options: DrainOptions): number {
   return timeoutMs;
 }
 
+/** Parked at a pause, its `onPause` over: at rest, for a drain. */
+function isParked(record: RunRecord): boolean {
+  return record.status === "paused" && record.pausing === undefined;
+}
+
 /**
  * Busy: running, being resumed, in its `onComplete`, or parked with its `onPause` still running.
  * A queued run is not: it starts only when a slot frees, which a busy run or an event does.
  */
 function isBusy(record: RunRecord): boolean {
-  const status = record.status;
-  if (status === "paused") return record.pausing !== undefined;
-  return status !== "queued";
+  return !isParked(record) && record.status !== "queued";
 }
 
 /**
@@ -147,7 +150,7 @@ export class RunsAtRest {
     const active: string[] = [];
     const paused: string[] = [];
     for (const record of this.runs.values()) {
-      if (record.status === "paused" && record.pausing === undefined) paused.push(record.runId);
+      if (isParked(record)) paused.push(record.runId);
       else active.push(record.runId);
     }
     return { drained: active.length === 0, active, paused, dropped };
