@@ -1,5 +1,6 @@
 import { printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
+import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
 
 /** A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`. */
 export type EventMap = Record<string, unknown>;
@@ -12,11 +13,15 @@ export type WildcardHandler<M extends EventMap> = <K extends keyof M>(type: K, p
 
 /**
  * The event bus Sluice depends on. It is deliberately narrow (emit, subscribe, count) so that a
- * distributed bus (Redis, NATS, …) can implement it later without the runtime changing.
+ * distributed bus (Redis, NATS, …) can implement it without the runtime changing.
  *
- * Delivery is synchronous: handlers of the emitted type run in subscription order, then wildcard
- * (`"*"`) handlers in subscription order. A handler that throws is reported (see
- * {@link EventBusOptions.onError}) and the remaining handlers still run.
+ * What every bus keeps, checked by the conformance suite at `@sluice/events/conformance`: each
+ * event reaches every handler of its exact type once, with a deep-equal payload (a copy is fine);
+ * one handler sees events in the order they were emitted; nothing reaches a handler after its
+ * unsubscribe returns; a throwing handler stops neither the others nor `emit`. Delivery may
+ * happen inside `emit` or later: {@link createEventBus} delivers inside `emit` (typed handlers in
+ * subscription order, then wildcard ones), {@link createDeferredEventBus} a macrotask later, as a
+ * broker-backed bus does.
  */
 export interface EventBus<M extends EventMap = Record<string, unknown>> {
   /**
@@ -53,21 +58,6 @@ type AnyHandler = (...args: any[]) => void;
 
 function defaultOnError(error: unknown, type: string): void {
   console.error(`[sluice/events] a handler for "${type}" threw:`, error);
-}
-
-function assertEventType(type: unknown, method: string): asserts type is string {
-  if (typeof type !== "string" || type.length === 0) {
-    throw new SystemError(
-      "INVALID_INPUT",
-      `eventBus.${method}: the event type must be a non-empty string (got ${describe(type)})`,
-    );
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value;
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
@@ -146,13 +136,7 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
 
   const bus: EventBus<Record<string, unknown>> = {
     emit(type: string, payload: unknown): void {
-      assertEventType(type, "emit");
-      if (type === "*") {
-        throw new SystemError(
-          "INVALID_INPUT",
-          'eventBus.emit: "*" is reserved for wildcard subscriptions and cannot be emitted',
-        );
-      }
+      assertEmittableType(type);
       emitter.emit(type, payload);
     },
     on(type: string, handler: AnyHandler): () => void {

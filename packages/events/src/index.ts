@@ -1,3 +1,4 @@
+export { createDeferredEventBus, type DeferredEventBus } from "./deferred-event-bus.js";
 export {
   createEventBus,
   type EventBus,

@@ -1,0 +1,50 @@
+import type { EventBus } from "../event-bus.js";
+
+/**
+ * How the conformance suite gets buses of the implementation under test.
+ *
+ * @example
+ * ```ts
+ * // in-process and synchronous: nothing to wait for, nothing to clean up
+ * describeEventBusConformance("mitt", {
+ *   create: () => createEventBus({ onError: () => {} }),
+ *   synchronous: true,
+ * });
+ *
+ * // a broker-backed bus: wait for the broker to deliver, close the connection afterwards
+ * describeEventBusConformance("redis", {
+ *   create: () => createRedisEventBus({ url, channelPrefix: randomPrefix() }),
+ *   settled: (bus) => bus.roundTrip(),
+ *   cleanup: (bus) => bus.close(),
+ * });
+ * ```
+ */
+export interface EventBusConformanceFactory {
+  /**
+   * A new bus that shares no subscriptions and no events with buses made before it. Handler errors
+   * are expected in some cases: have the bus report them somewhere quiet.
+   */
+  create(): EventBus | Promise<EventBus>;
+  /**
+   * Resolves once every event emitted on `bus` so far has been delivered to its handlers,
+   * including events those handlers emitted in turn. Default: five macrotasks (`setTimeout(0)`),
+   * enough for an in-process bus that defers delivery; a broker-backed bus must give its own.
+   */
+  settled?(bus: EventBus): Promise<void>;
+  /**
+   * True for a bus that delivers inside `emit` (as `createEventBus()` does). Adds the cases only
+   * such a bus can keep: delivery before `emit` returns, handler order within one event, and
+   * depth-first delivery of events emitted by handlers.
+   */
+  synchronous?: boolean;
+  /** Called with each bus a case made, after the case, pass or fail: close connections, channels. */
+  cleanup?(bus: EventBus): Promise<void> | void;
+}
+
+/** One conformance case: a name that states the rule, and a function that checks it. */
+export interface EventBusConformanceCase {
+  /** The rule, e.g. `"one handler sees events in the order they were emitted, across types"`. */
+  name: string;
+  /** Resolves when the bus keeps the rule; rejects with what broke otherwise. */
+  run(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+import { SystemError } from "@sluice/errors";
+
+/** Throws `INVALID_INPUT` unless `type` is a non-empty string (what `on` and `emit` accept). */
+export function assertEventType(type: unknown, method: "emit" | "on"): asserts type is string {
+  if (typeof type !== "string" || type.length === 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `eventBus.${method}: the event type must be a non-empty string (got ${describeKind(type)})`,
+    );
+  }
+}
+
+/** Throws `INVALID_INPUT` unless `type` can be emitted: a non-empty string other than `"*"`. */
+export function assertEmittableType(type: unknown): asserts type is string {
+  assertEventType(type, "emit");
+  if (type === "*") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      'eventBus.emit: "*" is reserved for wildcard subscriptions and cannot be emitted',
+    );
+  }
+}
+
+/** A value's kind for an error message: strings quoted, everything else by `typeof`. */
+export function describeKind(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  return typeof value;
+}

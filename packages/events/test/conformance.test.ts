@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import {
+  EventBusConformanceFailure,
+  eventBusConformanceCases,
+  runEventBusConformance,
+} from "../src/conformance/index.js";
+import { describeEventBusConformance } from "../src/conformance/vitest.js";
+import { createDeferredEventBus, createEventBus } from "../src/index.js";
+import { createReferenceBus, type ReferenceBusFaults } from "./reference-bus.js";
+
+const quiet = { onError: () => {} };
+
+describeEventBusConformance("createEventBus", { create: () => createEventBus(quiet), synchronous: true });
+describeEventBusConformance("createDeferredEventBus", {
+  create: () => createDeferredEventBus(quiet),
+  settled: (bus) => (bus as ReturnType<typeof createDeferredEventBus>).delivered(),
+});
+// with the suite's default wait (a few macrotasks) instead of the bus's own
+describeEventBusConformance("createDeferredEventBus, default settled", {
+  create: () => createDeferredEventBus(quiet),
+});
+describeEventBusConformance("reference bus", { create: () => createReferenceBus(), synchronous: true });
+describeEventBusConformance("reference bus, deferred", {
+  create: () => createReferenceBus({ deferred: true }),
+});
+
+describe("the suite catches broken buses", () => {
+  const broken: Array<[ReferenceBusFaults, boolean, string]> = [
+    [{ rethrows: true }, true, "a throwing handler does not stop the others, and emit does not throw"],
+    [
+      { setOfHandlers: true },
+      true,
+      "each on() is its own subscription: one function subscribed twice is called twice, removed once per unsubscribe",
+    ],
+    [
+      { noLivenessCheck: true },
+      true,
+      "a handler unsubscribed by another handler during a delivery does not get that event",
+    ],
+    [
+      { snapshotAtEmit: true },
+      false,
+      "unsubscribe stops delivery at once, even of events already emitted; calling it again is harmless",
+    ],
+    [
+      { leakyCount: true },
+      true,
+      "listenerCount counts live subscriptions: per type, '*' for wildcards, all without a type",
+    ],
+    [
+      { noValidation: true },
+      true,
+      "bad input throws SystemError INVALID_INPUT: a type that is not a non-empty string, emitting '*', a handler that is not a function",
+    ],
+    [{ patternTypes: true }, true, "types match exactly: a dot, '*' or '>' in a type is not a pattern"],
+    [{ reorders: true }, false, "one handler sees events in the order they were emitted, across types"],
+    [
+      { undefinedAsNull: true, deferred: true },
+      false,
+      "payloads arrive as sent: falsy values, strings, numbers, arrays, nested objects, undefined",
+    ],
+    [
+      { dropsNested: true },
+      true,
+      "an event emitted by a handler is delivered, and the event being delivered still reaches later handlers",
+    ],
+    [
+      { wildcardFirst: true },
+      true,
+      "synchronous: handlers of the type run in subscription order, then wildcard handlers",
+    ],
+    [{ deferred: true }, true, "synchronous: every handler has run when emit returns"],
+  ];
+
+  it.each(broken)("%o (synchronous %s) fails: %s", async (faults, synchronous, rule) => {
+    const results = await runEventBusConformance({ create: () => createReferenceBus(faults), synchronous });
+    const failing = results.filter((r) => !r.passed).map((r) => r.name);
+    expect(failing).toContain(rule);
+    const failure = results.find((r) => r.name === rule)?.error;
+    expect(failure).toBeInstanceOf(EventBusConformanceFailure);
+  });
+
+  it("names every case once, and adds the synchronous cases only for a synchronous bus", () => {
+    const asynchronous = eventBusConformanceCases({ create: () => createEventBus() }).map((c) => c.name);
+    const synchronous = eventBusConformanceCases({ create: () => createEventBus(), synchronous: true }).map(
+      (c) => c.name,
+    );
+    expect(new Set(synchronous).size).toBe(synchronous.length);
+    expect(synchronous.slice(0, asynchronous.length)).toEqual(asynchronous);
+    expect(synchronous.slice(asynchronous.length).every((name) => name.startsWith("synchronous: "))).toBe(
+      true,
+    );
+    expect(synchronous.length).toBeGreaterThan(asynchronous.length);
+  });
+
+  it("calls cleanup with every bus a case made, when the case fails too", async () => {
+    const cleaned: unknown[] = [];
+    const made: unknown[] = [];
+    const results = await runEventBusConformance({
+      create: () => {
+        const bus = createReferenceBus({ rethrows: true });
+        made.push(bus);
+        return bus;
+      },
+      synchronous: true,
+      cleanup: (bus) => {
+        cleaned.push(bus);
+      },
+    });
+    expect(results.some((r) => !r.passed)).toBe(true);
+    expect(cleaned).toEqual(made);
+  });
+});

@@ -1,0 +1,128 @@
+import { createDeferredEventBus } from "@sluice/events";
+import { StoreRegistry } from "@sluice/store";
+import { describe, expect, it } from "vitest";
+import type { DispatchResult, ExecutionMode, PauseService, RunResult, Workflow } from "../src/index.js";
+import { WorkflowRuntime } from "../src/index.js";
+
+// The runtime on a bus that delivers as a broker does (a macrotask after emit, JSON copies): what
+// a Redis or NATS bus would give it. Nothing in these flows may rely on delivery inside emit.
+
+const orders: Workflow = {
+  id: "orders",
+  triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+  pipelines: {
+    fulfil: {
+      stages: [
+        {
+          id: "await-approval",
+          steps: [
+            {
+              id: "ask",
+              action: async (ctx) => {
+                const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                pause.register({
+                  event: "order.approved",
+                  conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                  patch: (payload: { by: string }) => ({ approvedBy: payload.by }),
+                });
+              },
+            },
+          ],
+        },
+        { id: "ship", steps: [{ id: "ship", action: () => ({ shipped: true }) }] },
+      ],
+    },
+  },
+};
+
+async function setUp(mode: ExecutionMode) {
+  const bus = createDeferredEventBus<any>();
+  const errors: unknown[] = [];
+  const runtime = new WorkflowRuntime({
+    bus,
+    storeRegistry: new StoreRegistry(),
+    onError: (e) => errors.push(e),
+  });
+  const dispatched: DispatchResult[] = [];
+  const completed: RunResult[] = [];
+  await runtime.register(orders, {
+    mode,
+    onDispatch: (r) => dispatched.push(r),
+    onComplete: (r) => {
+      completed.push(r);
+    },
+  });
+  const statusOf = (orderId: string) => {
+    const run = dispatched.find((d) => (d.payload as { orderId: string }).orderId === orderId && d.runId);
+    return run?.runId === undefined ? undefined : runtime.registry("orders")?.get(run.runId)?.status;
+  };
+  return { bus, runtime, dispatched, completed, errors, statusOf };
+}
+
+describe("the runtime on a deferred (broker-like) bus", () => {
+  it("starts runs from delivered events, parks them and resumes them with a later matching event", async () => {
+    const { bus, runtime, completed, errors, statusOf } = await setUp({ type: "transient", concurrency: 10 });
+    bus.emit("order.placed", { orderId: "A" });
+    bus.emit("order.placed", { orderId: "B" });
+    expect(runtime.listAllRuns()).toEqual([]);
+    await bus.delivered();
+    expect([statusOf("A"), statusOf("B")]).toEqual(["paused", "paused"]);
+    bus.emit("order.approved", { orderId: "B", by: "kim" });
+    await bus.delivered();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect([statusOf("A"), statusOf("B")]).toEqual(["paused", "completed"]);
+    expect(completed.map((r) => r.ok && r.value.state)).toEqual([
+      { orderId: "B", approvedBy: "kim", shipped: true },
+    ]);
+    await runtime.stop();
+    expect(bus.listenerCount()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("keeps exclusive queue_single's latest-wins order: one parked, the latest pending one kept", async () => {
+    const { bus, runtime, dispatched, completed, statusOf } = await setUp({
+      type: "exclusive",
+      onBusy: "queue_single",
+    });
+    bus.emit("order.placed", { orderId: "A" });
+    bus.emit("order.placed", { orderId: "B" });
+    bus.emit("order.placed", { orderId: "C" });
+    await bus.delivered();
+    expect(dispatched.map((d) => `${d.outcome} ${(d.payload as { orderId: string }).orderId}`)).toEqual([
+      "started A",
+      "queued B",
+      "dropped B",
+      "queued C",
+    ]);
+    bus.emit("order.approved", { orderId: "A", by: "kim" });
+    await bus.delivered();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect([statusOf("A"), statusOf("C")]).toEqual(["completed", "paused"]);
+    expect(completed.map((r) => r.ok && r.value.state.orderId)).toEqual(["A"]);
+    await runtime.stop();
+  });
+
+  it("takes abort and signal control events from the bus", async () => {
+    const { bus, runtime, dispatched, completed, statusOf } = await setUp({
+      type: "transient",
+      concurrency: 10,
+    });
+    bus.emit("order.placed", { orderId: "A" });
+    bus.emit("order.placed", { orderId: "B" });
+    await bus.delivered();
+    const runOf = (orderId: string) =>
+      dispatched.find((d) => (d.payload as { orderId: string }).orderId === orderId)!.runId!;
+    bus.emit("sluice.run.abort", { runId: runOf("A") });
+    bus.emit("sluice.run.signal", { runId: runOf("B"), patch: { priority: "high" } });
+    await bus.delivered();
+    expect([statusOf("A"), statusOf("B")]).toEqual(["aborted", "paused"]);
+    bus.emit("order.approved", { orderId: "B", by: "kim" });
+    await bus.delivered();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(completed.map((r) => r.ok && r.value)).toEqual([
+      { status: "aborted", state: { orderId: "A" } },
+      { status: "completed", state: { orderId: "B", priority: "high", approvedBy: "kim", shipped: true } },
+    ]);
+    await runtime.stop();
+  });
+});
