@@ -193,7 +193,12 @@ export class RunEnding {
     record.pipelineRun?.abort(reason);
   }
 
-  /** Ends a run still queued as never started; `reportDropped` tells `onDispatch` it was dropped. */
+  /**
+   * Ends a run still queued as never started: aborted in the registry, no hooks, and on the
+   * timeline one runtime `run.aborted` (seq 1, `data.neverStarted`) and no `run.started`, so a host
+   * told of the run (`onDispatch` `queued`) finds it there. `reportDropped` tells `onDispatch` it
+   * was dropped.
+   */
   cancelQueuedRun(wf: WorkflowRecord, runId: string, reason: string, reportDropped: boolean): void {
     const record = this.runs.get(runId);
     if (record === undefined || record.status !== "queued") return;
@@ -201,14 +206,17 @@ export class RunEnding {
     record.markDecided();
     record.status = "aborted";
     this.forgetRun(record);
+    const message = `never started: ${reason}`;
     wf.registry.setStatus(
       runId,
       "aborted",
       Date.now(),
-      { code: "ABORTED", message: `never started: ${reason}` },
+      { code: "ABORTED", message },
       undefined,
       record.registryHandle,
     );
+    // written before the waiters and onDispatch hear of the end, as a started run's last event is
+    this.writer?.writeRuntimeEvent(runId, wf.id, 1, "run.aborted", message, { neverStarted: true });
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
       resultMetadata(record),

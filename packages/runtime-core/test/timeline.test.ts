@@ -4,7 +4,14 @@ import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { type RunResult, type Workflow, WorkflowRuntime } from "../src/index.js";
+import {
+  type DispatchResult,
+  type ExecutionMode,
+  type RunResult,
+  type Workflow,
+  WorkflowRuntime,
+} from "../src/index.js";
+import { registerGated } from "./gated-workflow.js";
 import { type Harness, harness } from "./helpers.js";
 
 const logged: Workflow = {
@@ -503,6 +510,134 @@ describe("timeline capture", () => {
     ]);
     expect(logs.map((e) => "data" in e)).toEqual([true, true, true, false, false, true]);
     expect(h.errors).toEqual([]);
+  });
+});
+
+describe("a queued run that never starts", () => {
+  /** Its whole timeline: the runtime's one `run.aborted`, and no `run.started`. */
+  async function expectNeverStarted(runId: string, workflowId: string, reason: string): Promise<void> {
+    expect(await eventsOf(h.timeline, runId)).toEqual([
+      {
+        id: `${runId}:1`,
+        runId,
+        workflowId,
+        seq: 1,
+        at: expect.any(Number),
+        source: "runtime",
+        type: "run.aborted",
+        message: `never started: ${reason}`,
+        data: { neverStarted: true },
+      },
+    ]);
+  }
+
+  /** A run that did start: begins with its one `run.started`, ends with `last`, nothing added. */
+  async function expectStarted(runId: string, last: string): Promise<void> {
+    const events = await eventsOf(h.timeline, runId);
+    expect(events[0]).toMatchObject({ seq: 1, type: "run.started" });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const runEnds = events.filter((e) => /^run\.(completed|failed|aborted)$/.test(e.type));
+    expect(runEnds.map((e) => e.type)).toEqual(last === "run.paused" ? [] : [last]);
+    expect(events.at(-1)!.type).toBe(last);
+    expect(events.filter((e) => e.type === "run.started")).toHaveLength(1);
+    for (const e of events) expect(e.data).not.toEqual({ neverStarted: true });
+  }
+
+  const queueing: ExecutionMode[] = [
+    { type: "serialized" },
+    { type: "transient", concurrency: 1 },
+    { type: "exclusive", onBusy: "queue_single" },
+  ];
+
+  it("abort() of a queued run: its timeline is one run.aborted; the running run's is its own", async () => {
+    h = await harness();
+    const t = await registerGated(h, { type: "serialized" });
+    t.emit("a");
+    t.emit("b");
+    await expect.poll(() => t.started).toEqual(["a"]);
+    const queued = t.dispatched[1]!;
+    expect(queued.outcome).toBe("queued");
+    await h.runtime.abort(queued.runId!);
+    t.open("a");
+    await expect.poll(() => t.completed.length).toBe(1);
+    await h.runtime.flushTimeline();
+    await expectNeverStarted(queued.runId!, "gated", "aborted by the host");
+    await expectStarted(t.dispatched[0]!.runId!, "run.completed");
+  });
+
+  it("exclusive queue_single: the superseded run's timeline is one run.aborted; the one that superseded it starts as any run", async () => {
+    h = await harness();
+    const t = await registerGated(h, { type: "exclusive", onBusy: "queue_single" });
+    t.emit("a");
+    t.emit("b");
+    t.emit("c");
+    const [first, superseded, , latest] = t.dispatched;
+    expect(t.dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "dropped", "queued"]);
+    t.open("a");
+    await expect.poll(() => t.started).toEqual(["a", "c"]);
+    t.open("c");
+    await expect.poll(() => t.completed.length).toBe(2);
+    await h.runtime.flushTimeline();
+    await expectNeverStarted(superseded!.runId!, "gated", `superseded by run ${latest!.runId}`);
+    await expectStarted(first!.runId!, "run.completed");
+    await expectStarted(latest!.runId!, "run.completed");
+  });
+
+  it.each(queueing)(
+    "%o: deregister() drops the queued run with one run.aborted; the running run, aborted, has its own",
+    async (mode) => {
+      h = await harness();
+      const t = await registerGated(h, mode);
+      t.emit("a");
+      t.emit("b");
+      await expect.poll(() => t.started).toEqual(["a"]);
+      const [running, queued] = t.dispatched;
+      expect(queued!.outcome).toBe("queued");
+      await h.runtime.deregister("gated");
+      await h.runtime.flushTimeline();
+      await expectNeverStarted(queued!.runId!, "gated", "the workflow was deregistered");
+      await expectStarted(running!.runId!, "run.aborted");
+    },
+  );
+
+  it.each(queueing)(
+    "%o: stop() drops the queued run with one run.aborted, written before the timeline closes",
+    async (mode) => {
+      h = await harness();
+      const t = await registerGated(h, mode);
+      t.emit("a");
+      t.emit("b");
+      await expect.poll(() => t.started).toEqual(["a"]);
+      const [running, queued] = t.dispatched;
+      expect(queued!.outcome).toBe("queued");
+      await h.runtime.stop();
+      await expectNeverStarted(queued!.runId!, "gated", "the workflow was deregistered");
+      await expectStarted(running!.runId!, "run.aborted");
+    },
+  );
+
+  it("drain() drops a run queued behind a parked run's exclusive slot with one run.aborted; the parked run's timeline is untouched", async () => {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(
+      { ...logged, id: "parking", triggers: { go: { event: "parking.go", pipeline: "p" } } },
+      { mode: { type: "exclusive", onBusy: "queue_single" }, onDispatch: (r) => dispatched.push(r) },
+    );
+    h.bus.emit("parking.go", {});
+    const parked = dispatched[0]!.runId!;
+    await expect.poll(() => h.runtime.watch("parking", parked)?.status).toBe("paused");
+    h.bus.emit("parking.go", {});
+    const queued = dispatched[1]!;
+    expect(queued.outcome).toBe("queued");
+    const report = await h.runtime.drain({ timeoutMs: 1000 });
+    expect(report).toMatchObject({ paused: [parked], dropped: [queued.runId] });
+    await h.runtime.flushTimeline();
+    await expectNeverStarted(
+      queued.runId!,
+      "parking",
+      "the runtime drained while it was queued behind a parked run holding its workflow's slot",
+    );
+    await expectStarted(parked, "run.paused");
   });
 });
 
