@@ -119,6 +119,65 @@ describe("layoutTimeline pauses", () => {
   });
 });
 
+describe("layoutTimeline with a run that never started", () => {
+  // A queued run cancelled before it started: the runtime writes one run.aborted and nothing else.
+  const message = "never started: superseded by run r3";
+  const neverStarted: TimelineEvent = {
+    id: "r2:1",
+    runId: "r2",
+    workflowId: "wf",
+    seq: 1,
+    at: 50,
+    source: "runtime",
+    type: "run.aborted",
+    message,
+    data: { neverStarted: true },
+  };
+
+  it("draws it as an aborted instant with its reason, and leaves the other runs' axis alone", () => {
+    const ran = runEvents("wf", "r1").add(0, "run.started").add(100, "run.completed").events;
+    const layout = layoutTimeline([...ran, neverStarted], { width: 100, now: 1000 });
+    // Both runs are over: the axis ends with the last event, not at now.
+    expect(layout).toMatchObject({ start: 0, end: 100 });
+    expect(layout.runs.map((r) => [r.runId, r.status])).toEqual([
+      ["r1", "completed"],
+      ["r2", "aborted"],
+    ]);
+    expect(layout.rows[1]).toMatchObject({
+      runId: "r2",
+      status: "aborted",
+      label: "wf · r2 · aborted",
+      start: 50,
+      end: 50,
+      x: 50,
+      width: 0,
+      bars: [],
+      stageLanes: 1,
+      stepLanes: 0,
+      pauses: [],
+      markers: [{ kind: "abort", at: 50, x: 50, message }],
+      logs: [],
+      message,
+    });
+    const nodes = chartNodes(layout, true);
+    expect(findNode(nodes, "run:r2")?.attrs).toMatchObject({ "data-status": "aborted" });
+    const row = findNode(nodes, "run:r2")!;
+    expect(findNode([row], "marker:0")?.attrs).toMatchObject({
+      "data-kind": "abort",
+      title: `run aborted: ${message}`,
+    });
+    // (no running or paused run: no now line)
+    expect(findNode(nodes, "now")).toBeUndefined();
+  });
+
+  it("alone, lays out on a one-instant axis with finite positions", () => {
+    const layout = layoutTimeline([neverStarted], { width: 300, now: 50 });
+    expect(layout.rows).toMatchObject([{ runId: "r2", status: "aborted", x: 0, width: 0 }]);
+    expect(layout.end).toBeGreaterThan(layout.start);
+    expect(numbersIn(layout).filter(([, n]) => !Number.isFinite(n))).toEqual([]);
+  });
+});
+
 describe("layoutTimeline with events that throw when read", () => {
   const trap = new Error("trap");
   const hostile = new Proxy(
