@@ -45,7 +45,7 @@ import type {
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
 import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
-import { WorkflowDrains } from "./workflow-drains.js";
+import { WorkflowDeregistrations } from "./workflow-deregistrations.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 import { createWorkflowRecord } from "./workflow-setup.js";
 
@@ -112,7 +112,7 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** Bus events to triggers, through each workflow's execution policy. */
   private readonly triggerDispatch: TriggerDispatch;
   /** Deregistrations under way, until their runs are over and their services disposed. */
-  private readonly drains: WorkflowDrains;
+  private readonly deregistrations: WorkflowDeregistrations;
   /** The control events' names and the unsubscribe functions the bus returned for them. */
   private readonly controlSubscriptions: Array<readonly [string, () => void]>;
   /** Set by `drain()`, then `stop()`: the runtime takes no new runs from then on. */
@@ -193,7 +193,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.ending,
       this.report,
     );
-    this.drains = new WorkflowDrains(
+    this.deregistrations = new WorkflowDeregistrations(
       this.workflows,
       this.runs,
       this.endingRuns,
@@ -250,7 +250,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.triggers.add(wf);
     } catch (error) {
       // the bus refused a subscription: nothing of the workflow stays (its triggers are unwired)
-      await this.drains.disposeWorkflowScope(wf);
+      await this.deregistrations.disposeWorkflowScope(wf);
       throw SystemError.from(error, "INVALID_STATE", `register(): workflow "${wf.id}"`);
     }
     this.workflows.set(wf.id, wf);
@@ -263,11 +263,11 @@ export class WorkflowRuntime implements RunContainerFactory {
    *
    * Safe to await from a run's `onComplete`: a run whose result is already decided is not waited
    * for (the workflow's services are disposed once its hooks are done), and a call made while an
-   * earlier one drains resolves as soon as every run that one aborted has a decided result (the
-   * caller may be one of those runs' `onComplete`, which the earlier call waits for).
+   * earlier one is still under way resolves as soon as every run that one aborted has a decided
+   * result (the caller may be one of those runs' `onComplete`, which the earlier call waits for).
    */
   deregister(workflowId: string): Promise<boolean> {
-    return this.drains.deregister(workflowId);
+    return this.deregistrations.deregister(workflowId);
   }
 
   /** True when a workflow with this id is registered. */
@@ -568,7 +568,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       complete = resolve;
     });
     for (const [event, off] of this.controlSubscriptions) unsubscribe(event, off, this.report);
-    const { removals, decided, later } = this.drains.drainAll();
+    const { removals, decided, later } = this.deregistrations.deregisterAll();
     decide(decided);
     complete(this.completeStop(removals, decided, later));
     return this.stopping;

@@ -10,15 +10,15 @@ import type { RunResult } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /** A deregistration under way: when every run it aborted has a decided result, and when it is over. */
-interface Drain {
+interface Deregistration {
   readonly decided: Promise<void>;
   readonly done: Promise<boolean>;
   /** When runs were already in their last hooks: resolves once the services, disposed after them, are. */
   readonly disposedLater: Promise<void> | undefined;
 }
 
-/** What `stop()` waits for, once every workflow is being deregistered (see `drainAll`). */
-export interface StopDrains {
+/** What `stop()` waits for, once every workflow is being deregistered (see `deregisterAll`). */
+export interface StopDeregistrations {
   /** Resolves once every run the deregistrations aborted, `stop()`'s and earlier ones, has a decided result. */
   readonly decided: Promise<void>;
   /** Each deregistration `stop()` made: resolves once its runs have finished. */
@@ -32,12 +32,12 @@ export interface StopDrains {
 
 /**
  * Workflows being deregistered: unhooked at once, their queued runs dropped and the others
- * aborted, their services disposed once their runs are over. A drain stays recorded until then,
- * so `stop()` (and a second `deregister()`) find what is still under way.
+ * aborted, their services disposed once their runs are over. A deregistration stays recorded until
+ * then, so `stop()` (and a second `deregister()`) find what is still under way.
  */
-export class WorkflowDrains {
-  /** Deregistrations still draining, by workflow id. */
-  private readonly draining = new Map<string, Drain>();
+export class WorkflowDeregistrations {
+  /** Deregistrations still under way, by workflow id. */
+  private readonly underWay = new Map<string, Deregistration>();
 
   constructor(
     /** The registered workflows, by id: a deregistered one leaves at once. */
@@ -56,41 +56,41 @@ export class WorkflowDrains {
   deregister(workflowId: string): Promise<boolean> {
     const wf = this.workflows.get(workflowId);
     if (wf === undefined) {
-      const drain = this.draining.get(workflowId);
-      return drain === undefined ? Promise.resolve(false) : drain.decided.then(() => true);
+      const earlier = this.underWay.get(workflowId);
+      return earlier === undefined ? Promise.resolve(false) : earlier.decided.then(() => true);
     }
-    const { drain, endRuns } = this.removeWorkflow(wf);
-    // An earlier registration under this id may still be draining (registered again since): the
+    const { deregistration, endRuns } = this.removeWorkflow(wf);
+    // An earlier registration under this id may still be under way (registered again since): the
     // entry covers both, so stop() waits for the runs of each.
-    const earlier = this.draining.get(workflowId);
-    const tracked: Drain =
+    const earlier = this.underWay.get(workflowId);
+    const tracked: Deregistration =
       earlier === undefined
-        ? drain
+        ? deregistration
         : {
-            decided: Promise.all([earlier.decided, drain.decided]).then(() => undefined),
-            done: Promise.all([earlier.done, drain.done]).then(() => true),
+            decided: Promise.all([earlier.decided, deregistration.decided]).then(() => undefined),
+            done: Promise.all([earlier.done, deregistration.done]).then(() => true),
             disposedLater:
               earlier.disposedLater === undefined
-                ? drain.disposedLater
-                : Promise.all([earlier.disposedLater, drain.disposedLater]).then(() => undefined),
+                ? deregistration.disposedLater
+                : Promise.all([earlier.disposedLater, deregistration.disposedLater]).then(() => undefined),
           };
-    this.draining.set(workflowId, tracked);
+    this.underWay.set(workflowId, tracked);
     const forget = (): void => {
-      if (this.draining.get(workflowId) === tracked) this.draining.delete(workflowId);
+      if (this.underWay.get(workflowId) === tracked) this.underWay.delete(workflowId);
     };
     // kept until services disposed after runs' last hooks are too, so stop() waits for them
     Promise.all([tracked.done, tracked.disposedLater]).then(forget, forget);
-    // Only now, with the drain where stop() finds it: dropping and aborting runs calls host code
-    // (onDispatch, a parked run's onComplete) that may call stop().
+    // Only now, with the deregistration where stop() finds it: dropping and aborting runs calls
+    // host code (onDispatch, a parked run's onComplete) that may call stop().
     endRuns();
-    return drain.done;
+    return deregistration.done;
   }
 
   /**
-   * Unhooks the workflow and says when its runs will be over (the drain); `endRuns` then drops its
-   * queued runs and aborts the others.
+   * Unhooks the workflow and says when its runs will be over (the deregistration); `endRuns` then
+   * drops its queued runs and aborts the others.
    */
-  private removeWorkflow(wf: WorkflowRecord): { drain: Drain; endRuns: () => void } {
+  private removeWorkflow(wf: WorkflowRecord): { deregistration: Deregistration; endRuns: () => void } {
     this.workflows.delete(wf.id);
     this.triggers.remove(wf);
     // in order: queued run ids to drop, and records to abort
@@ -115,7 +115,7 @@ export class WorkflowDrains {
     for (const record of this.endingRuns.values())
       if (record.workflow === wf) wrappingUp.push(record.whenFinished());
     const done = this.completeRemoval(wf, finishing, wrappingUp.length === 0);
-    const drain: Drain = {
+    const deregistration: Deregistration = {
       decided: Promise.all(deciding).then(() => undefined),
       done,
       // runs in their last hooks are not waited for (one may be the caller): the services go after them
@@ -131,7 +131,7 @@ export class WorkflowDrains {
         else this.ending.abortRun(run, "the workflow was deregistered");
       }
     };
-    return { drain, endRuns };
+    return { deregistration, endRuns };
   }
 
   private async completeRemoval(
@@ -161,24 +161,24 @@ export class WorkflowDrains {
    * Deregisters every workflow, for `stop()`, and says what to wait for. Runs already in their last
    * hooks (`stop()` may be awaited from one) end on their own, and teardown goes on after them.
    */
-  drainAll(): StopDrains {
+  deregisterAll(): StopDeregistrations {
     const later: Promise<unknown>[] = [];
     for (const record of this.runs.values()) if (record.finished) later.push(record.whenFinished());
     for (const record of this.endingRuns.values()) later.push(record.whenFinished());
-    const earlier = [...this.draining.values()];
-    for (const drain of earlier) later.push(drain.done);
-    const ours: Drain[] = [];
+    const earlier = [...this.underWay.values()];
+    for (const deregistration of earlier) later.push(deregistration.done);
+    const ours: Deregistration[] = [];
     for (const id of [...this.workflows.keys()]) {
       void this.deregister(id);
-      ours.push(this.draining.get(id)!);
+      ours.push(this.underWay.get(id)!);
     }
     // services disposed after runs that were in their last hooks: the global ones go after them
-    for (const drain of [...earlier, ...ours])
-      if (drain.disposedLater !== undefined) later.push(drain.disposedLater);
-    const decided = [...earlier, ...ours].map((drain) => drain.decided);
+    for (const deregistration of [...earlier, ...ours])
+      if (deregistration.disposedLater !== undefined) later.push(deregistration.disposedLater);
+    const decided = [...earlier, ...ours].map((deregistration) => deregistration.decided);
     return {
       decided: Promise.all(decided).then(() => undefined),
-      removals: ours.map((drain) => drain.done),
+      removals: ours.map((deregistration) => deregistration.done),
       later,
     };
   }
