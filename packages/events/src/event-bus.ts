@@ -16,10 +16,11 @@ export type WildcardHandler<M extends EventMap> = <K extends keyof M>(type: K, p
  * distributed bus (Redis, NATS, …) can implement it without the runtime changing.
  *
  * What every bus keeps, checked by the conformance suite at `@sluice/events/conformance`: each
- * event reaches every handler of its exact type once, with a deep-equal payload (a copy is fine);
- * one handler sees events in the order they were emitted; nothing reaches a handler after its
- * unsubscribe returns; a throwing handler stops neither the others nor `emit`. Delivery may
- * happen inside `emit` or later: {@link createEventBus} delivers inside `emit` (typed handlers in
+ * event reaches every handler of its exact type (no patterns) once, with a deep-equal, plain
+ * payload (a copy is fine) that the bus does not change afterwards; events reach their handlers in
+ * the order they were emitted, across types; a new subscription gets no earlier events; nothing
+ * reaches a handler after its unsubscribe returns; a throwing handler stops neither the others nor
+ * `emit`. Delivery may happen inside `emit` or later: {@link createEventBus} delivers inside `emit` (typed handlers in
  * subscription order, then wildcard ones), {@link createDeferredEventBus} a macrotask later, as a
  * broker-backed bus does.
  */

@@ -35,7 +35,7 @@ describe("the suite catches broken buses", () => {
     [
       { noLivenessCheck: true },
       true,
-      "a handler unsubscribed by another handler during a delivery does not get that event",
+      "a handler unsubscribed by another handler during a delivery gets neither that event nor later ones",
     ],
     [
       { snapshotAtEmit: true },
@@ -52,17 +52,42 @@ describe("the suite catches broken buses", () => {
       true,
       "bad input throws SystemError INVALID_INPUT: a type that is not a non-empty string, emitting '*', a handler that is not a function",
     ],
-    [{ patternTypes: true }, true, "types match exactly: a dot, '*' or '>' in a type is not a pattern"],
-    [{ reorders: true }, false, "one handler sees events in the order they were emitted, across types"],
+    [
+      { patternTypes: true },
+      true,
+      "types match exactly: '.', '*', '>', '+', '#', '?' and brackets in a type are not patterns",
+    ],
+    [
+      { shardedByType: true },
+      false,
+      "events reach their handlers in the order they were emitted, across types and subscriptions",
+    ],
     [
       { undefinedAsNull: true, deferred: true },
       false,
-      "payloads arrive as sent: falsy values, strings, numbers, arrays, nested objects, undefined",
+      "payloads arrive as sent: falsy values, strings, numbers, undefined; objects as plain objects, arrays as arrays",
     ],
     [
       { dropsNested: true },
       true,
       "an event emitted by a handler is delivered, and the event being delivered still reaches later handlers",
+    ],
+    [{ replays: true }, false, "a handler gets no event that was emitted before it subscribed (no replay)"],
+    [{ recycles: true }, false, "a delivered payload is not changed afterwards by the bus"],
+    [
+      { classInstances: true },
+      false,
+      "payloads arrive as sent: falsy values, strings, numbers, undefined; objects as plain objects, arrays as arrays",
+    ],
+    [
+      { offOnlyForThisDelivery: true },
+      true,
+      "a handler unsubscribed by another handler during a delivery gets neither that event nor later ones",
+    ],
+    [
+      { flushesOnUnsubscribe: true },
+      false,
+      "unsubscribe stops delivery at once, even of events already emitted; calling it again is harmless",
     ],
     [
       { wildcardFirst: true },

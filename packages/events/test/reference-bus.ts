@@ -13,16 +13,26 @@ export interface ReferenceBusFaults {
   setOfHandlers?: boolean;
   /** Calls every handler of the snapshot taken when delivery began, unsubscribed or not. */
   noLivenessCheck?: boolean;
+  /** An unsubscribe during a delivery only skips the handler for the rest of that delivery. */
+  offOnlyForThisDelivery?: boolean;
   /** Deferred delivery to the handlers subscribed when the event was emitted, unsubscribed since or not. */
   snapshotAtEmit?: boolean;
+  /** Deferred; an unsubscribe first delivers the events still pending for that handler. */
+  flushesOnUnsubscribe?: boolean;
   /** Never decrements listenerCount. */
   leakyCount?: boolean;
   /** Accepts any type, `"*"` included, and any handler. */
   noValidation?: boolean;
-  /** Treats a trailing `.*` in a subscribed type as a pattern (as a naive NATS mapping would). */
+  /** Treats NATS (`*`, `>`) and MQTT (`+`, `#`) characters in a subscribed type as patterns. */
   patternTypes?: boolean;
-  /** Deferred delivery that takes every "y" event before the "x" ones of a batch. */
-  reorders?: boolean;
+  /** Deferred, sharded by type: order holds within a type, not across types on different shards. */
+  shardedByType?: boolean;
+  /** Deferred; a new subscription is first sent the events of its type delivered before it. */
+  replays?: boolean;
+  /** Deferred; object payloads are decoded into one pooled object, cleared and refilled per event. */
+  recycles?: boolean;
+  /** Deferred; object payloads arrive as instances of a class (as a protobuf decoder gives them). */
+  classInstances?: boolean;
   /** Sends payloads as JSON without care for `undefined`: it arrives as `null`. */
   undefinedAsNull?: boolean;
   /** Drops events emitted while a delivery runs. */
@@ -35,50 +45,103 @@ interface Subscription {
   type: string;
   handler: (...args: unknown[]) => void;
   live: boolean;
+  /** For offOnlyForThisDelivery: skipped until the current delivery ends. */
+  skipped: boolean;
+}
+
+class Message {
+  [key: string]: unknown;
+}
+
+function patternMatches(pattern: string, type: string): boolean {
+  if (!/[*>+#]/.test(pattern)) return false;
+  const p = pattern.split(".");
+  const t = type.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">" || p[i] === "#") return t.length > i;
+    if (i >= t.length || (p[i] !== "*" && p[i] !== "+" && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
 }
 
 export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
   let subscriptions: Subscription[] = [];
   // every subscription ever made, for the leakyCount fault
   const ever: Subscription[] = [];
+  const history: Array<[string, unknown]> = [];
+  const pool = new Message();
   let delivering = false;
   let queue: Array<[string, unknown, Subscription[]]> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const deferred =
+    faults.deferred === true ||
+    faults.snapshotAtEmit === true ||
+    faults.shardedByType === true ||
+    faults.replays === true ||
+    faults.recycles === true ||
+    faults.classInstances === true ||
+    faults.flushesOnUnsubscribe === true;
 
   const matches = (sub: Subscription, type: string): boolean =>
-    sub.type === type ||
-    (faults.patternTypes === true && sub.type.endsWith(".*") && type.startsWith(sub.type.slice(0, -1)));
+    sub.type === type || (faults.patternTypes === true && patternMatches(sub.type, type));
+
+  const decode = (payload: unknown): unknown => {
+    if (faults.undefinedAsNull === true) return JSON.parse(JSON.stringify(payload) ?? "null");
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return payload;
+    if (faults.recycles === true) {
+      for (const key of Object.keys(pool)) delete pool[key];
+      return Object.assign(Object.setPrototypeOf(pool, Object.prototype), structuredClone(payload));
+    }
+    if (faults.classInstances === true) return Object.assign(new Message(), structuredClone(payload));
+    return payload;
+  };
+
+  const call = (sub: Subscription, type: string, payload: unknown): void => {
+    try {
+      if (sub.type === "*") sub.handler(type, payload);
+      else sub.handler(payload);
+    } catch (error) {
+      if (faults.rethrows === true) throw error;
+    }
+  };
 
   const deliver = (type: string, payload: unknown, snapshot: Subscription[]): void => {
     const typed = snapshot.filter((sub) => sub.type !== "*" && matches(sub, type));
     const wildcard = snapshot.filter((sub) => sub.type === "*");
     const order = faults.wildcardFirst === true ? [...wildcard, ...typed] : [...typed, ...wildcard];
-    const copy = (): unknown =>
-      faults.undefinedAsNull === true ? JSON.parse(JSON.stringify(payload) ?? "null") : payload;
+    const decoded = decode(payload);
+    history.push([type, payload]);
     delivering = true;
     try {
       for (const sub of order) {
+        if (sub.skipped) continue;
         if (!sub.live && faults.noLivenessCheck !== true && faults.snapshotAtEmit !== true) continue;
-        try {
-          if (sub.type === "*") sub.handler(type, copy());
-          else sub.handler(copy());
-        } catch (error) {
-          if (faults.rethrows === true) throw error;
-        }
+        call(sub, type, decoded);
       }
     } finally {
       delivering = false;
+      for (const sub of order) sub.skipped = false;
     }
+  };
+
+  const shard = (type: string): number => {
+    let hash = 0;
+    for (let i = 0; i < type.length; i++) hash = (hash * 31 + type.charCodeAt(i)) >>> 0;
+    return hash % 4;
   };
 
   const flush = (): void => {
     timer = undefined;
     let batch = queue;
     queue = [];
-    if (faults.reorders === true)
-      batch = [...batch.filter(([t]) => t === "y"), ...batch.filter(([t]) => t !== "y")];
+    if (faults.shardedByType === true)
+      batch = [0, 1, 2, 3].flatMap((s) => batch.filter(([t]) => shard(t) === s));
     for (const [type, payload, snapshot] of batch)
       deliver(type, payload, faults.snapshotAtEmit === true ? snapshot : subscriptions);
+  };
+
+  const later = (run: () => void): void => {
+    setTimeout(run, 0);
   };
 
   const checkType = (type: unknown): void => {
@@ -87,13 +150,26 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
       throw new SystemError("INVALID_INPUT", "bad event type");
   };
 
+  function remove(sub: Subscription): void {
+    if (!sub.live) return;
+    if (faults.offOnlyForThisDelivery === true && delivering) {
+      sub.skipped = true;
+      return;
+    }
+    if (faults.flushesOnUnsubscribe === true) {
+      for (const [type, payload] of queue)
+        if (matches(sub, type) || sub.type === "*") call(sub, type, decode(payload));
+    }
+    sub.live = false;
+    subscriptions = subscriptions.filter((other) => other !== sub);
+  }
+
   return {
     emit(type: string, payload: unknown): void {
       checkType(type);
       if (faults.noValidation !== true && type === "*")
         throw new SystemError("INVALID_INPUT", '"*" cannot be emitted');
       if (faults.dropsNested === true && delivering) return;
-      const deferred = faults.deferred === true || faults.snapshotAtEmit === true || faults.reorders === true;
       if (!deferred) {
         deliver(type, payload, subscriptions);
         return;
@@ -109,9 +185,15 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
         const existing = subscriptions.find((sub) => sub.type === type && sub.handler === handler);
         if (existing !== undefined) return () => remove(existing);
       }
-      const sub: Subscription = { type, handler, live: true };
+      const sub: Subscription = { type, handler, live: true, skipped: false };
       subscriptions = [...subscriptions, sub];
       ever.push(sub);
+      if (faults.replays === true) {
+        const past = history.filter(([t]) => type === "*" || t === type);
+        later(() => {
+          for (const [t, payload] of past) if (sub.live) call(sub, t, decode(payload));
+        });
+      }
       return () => remove(sub);
     },
     listenerCount(type?: string): number {
@@ -119,10 +201,4 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
       return counted.filter((sub) => type === undefined || sub.type === type).length;
     },
   } as EventBus;
-
-  function remove(sub: Subscription): void {
-    if (!sub.live) return;
-    sub.live = false;
-    subscriptions = subscriptions.filter((other) => other !== sub);
-  }
 }
