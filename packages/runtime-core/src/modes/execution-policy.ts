@@ -44,7 +44,7 @@ export interface ExecutionPolicy {
    * if any. Returns why it cannot (the slot is taken), or `undefined` when it has joined.
    */
   adoptPaused(runId: string): string | undefined;
-  /** A run of this workflow paused (parked or about to drain its buffer). */
+  /** A run of this workflow paused (parked, or about to resume with the events buffered for it). */
   runPaused(runId: string): void;
   /** A run of this workflow ended (completed, failed or aborted), or left it (`detach()`). */
   runEnded(runId: string): void;

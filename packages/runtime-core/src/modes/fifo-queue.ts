@@ -31,7 +31,7 @@ export class FifoQueue<T> {
   }
 
   /** Empties the queue and returns what it held, in order. */
-  drain(): T[] {
+  takeAll(): T[] {
     const rest = this.items.slice(this.head) as T[];
     this.items = [];
     this.head = 0;

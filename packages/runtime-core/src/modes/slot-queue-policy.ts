@@ -54,7 +54,7 @@ export class SlotQueuePolicy implements ExecutionPolicy {
 
   close(): string[] {
     this.closed = true;
-    return this.queue.drain();
+    return this.queue.takeAll();
   }
 
   private release(runId: string): void {
