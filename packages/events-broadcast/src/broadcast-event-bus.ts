@@ -1,0 +1,247 @@
+import { describeThrown, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { createEventBus, type EventBus, type EventBusOptions, type EventMap } from "@sluice/events";
+
+/**
+ * What the bus needs of a `BroadcastChannel`: the Web API's own (browsers, Node's global one, Deno,
+ * Bun) has all of it. A stand-in (a polyfill, a test double) must deliver each message posted on one
+ * instance to every other open instance of the same name, as a structured clone, in post order, and
+ * never to the instance that posted it.
+ */
+export interface BroadcastChannelLike {
+  /** Sends `message` (structured-cloned at once) to every other open channel of the same name. */
+  postMessage(message: unknown): void;
+  /** Subscribes to messages from other channels of the same name; the bus passes `"message"` only. */
+  addEventListener(type: "message", listener: (event: { readonly data: unknown }) => void): void;
+  /** Closes the channel: nothing is sent or received afterwards. */
+  close(): void;
+}
+
+/** A constructor of {@link BroadcastChannelLike} channels, such as the global `BroadcastChannel`. */
+export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike;
+
+/** Options for {@link createBroadcastEventBus}. */
+export interface BroadcastEventBusOptions {
+  /**
+   * The channel's name: every bus (in any tab, window, worker or `worker_threads` thread of the
+   * origin) created with the same name gets the events emitted on the others. A non-empty string.
+   */
+  channel: string;
+  /**
+   * Called when a handler throws, with what it threw, the event type and the payload, as by
+   * `createEventBus` (default: `console.error` naming the event type).
+   */
+  onError?: EventBusOptions["onError"];
+  /**
+   * The constructor to open the channel with. Default: `globalThis.BroadcastChannel` (browsers,
+   * Node 18+). Pass one where there is no global, or to use a polyfill.
+   */
+  BroadcastChannel?: BroadcastChannelConstructor;
+}
+
+/** An {@link EventBus} over a `BroadcastChannel`; see {@link createBroadcastEventBus}. */
+export interface BroadcastEventBus<M extends EventMap = Record<string, unknown>> extends EventBus<M> {
+  /**
+   * Closes the channel: events from other contexts stop arriving, and events emitted here but not
+   * yet delivered to this bus's own handlers are dropped. Calling it again does nothing. Afterwards
+   * `emit` and `on` throw `SystemError` `INVALID_STATE`; unsubscribe functions and `listenerCount`
+   * still work. In Node an open channel keeps the process alive: close the bus to let it exit.
+   */
+  close(): void;
+  /**
+   * Resolves once every event emitted on this bus so far has been delivered to its own handlers,
+   * and every event those handlers emitted in turn. For tests: `bus.emit(…); await bus.delivered();`.
+   * It does not wait for other contexts: their handlers get the event on their own event loop.
+   */
+  delivered(): Promise<void>;
+}
+
+/** The marker every message this package posts carries: the wire format's version. */
+const MARKER = 1;
+
+/** What goes over the channel for one event. */
+interface WireMessage {
+  sluice: typeof MARKER;
+  type: string;
+  payload: unknown;
+}
+
+const OPTIONS: ReadonlySet<string> = new Set(["channel", "onError", "BroadcastChannel"]);
+const CALLER = "createBroadcastEventBus";
+
+/**
+ * Creates an {@link EventBus} over the Web `BroadcastChannel` API. An event emitted on it reaches
+ * the handlers of every bus on the same `channel` in every context of the origin (browser tabs,
+ * windows, iframes, workers; Node `worker_threads` threads and other buses of the same thread), and
+ * this bus's own handlers as well (a `BroadcastChannel` does not hear its own messages).
+ *
+ * - Payloads are **structured clones**, not JSON: a `Date`, `Map`, `Set`, typed array or `undefined`
+ *   property survives; a class instance arrives as a plain object. A payload that cannot be cloned
+ *   (a function, a symbol, a DOM node) makes `emit` throw `INVALID_INPUT` naming the event, and
+ *   nothing is sent or delivered.
+ * - This bus's own handlers get their clone a macrotask after `emit`, in emit order, as the other
+ *   contexts' handlers do; events from other contexts reach them in the order they arrive.
+ * - Messages on the channel that this package did not post (no `sluice: 1` marker, or a type that
+ *   cannot be emitted) are ignored, silently: a channel name may be shared with other code.
+ * - Handlers run as on `createEventBus`: typed handlers, then wildcard ones; a throwing handler is
+ *   reported through `onError` and stops no other.
+ * - In Node the open channel keeps the process alive until {@link BroadcastEventBus.close} (it is
+ *   not unref'd: a runtime waiting for events from workers has to stay up).
+ *
+ * @throws SystemError `INVALID_INPUT` when `options` is not an object, has a key
+ * {@link BroadcastEventBusOptions} does not, a `channel` that is not a non-empty string, an
+ * `onError` or `BroadcastChannel` that is not a function, or when there is no `BroadcastChannel` to
+ * use. `emit` throws it for a bad event type or a payload that cannot be structured-cloned.
+ * @example
+ * ```ts
+ * const bus = createBroadcastEventBus<{ "cart.updated": { items: number } }>({ channel: "my-app" });
+ * bus.on("cart.updated", (p) => console.log("items:", p.items)); // in every tab
+ * bus.emit("cart.updated", { items: 3 });
+ * // later, when the page or thread is done with it:
+ * bus.close();
+ * ```
+ */
+export function createBroadcastEventBus<M extends EventMap = Record<string, unknown>>(
+  options: BroadcastEventBusOptions,
+): BroadcastEventBus<M> {
+  if (typeof options !== "object" || options === null) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: options must be an object { channel, onError?, BroadcastChannel? } (got ${describe(options)})`,
+    );
+  }
+  refuseUnknownKeys(options, OPTIONS, "options", { caller: CALLER });
+  const { channel: name, onError, BroadcastChannel: given } = options;
+  if (typeof name !== "string" || name.length === 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: options.channel must be a non-empty string, the name every context of the bus opens the channel with (got ${describe(name)})`,
+    );
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: options.onError must be a function (got ${describe(onError)})`,
+    );
+  }
+  if (given !== undefined && typeof given !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: options.BroadcastChannel must be a constructor, new (name) => channel (got ${describe(given)})`,
+    );
+  }
+  const Channel =
+    given ?? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel;
+  if (typeof Channel !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: there is no BroadcastChannel in this environment (globalThis.BroadcastChannel is ${describe(Channel)}): pass options.BroadcastChannel, a constructor new (name) => channel`,
+    );
+  }
+
+  // Subscriptions and delivery are createEventBus's: the order of handlers, isolation of a throwing
+  // one, and unsubscribes that hold mid-delivery come with it.
+  const local = createEventBus<Record<string, unknown>>(onError === undefined ? {} : { onError });
+  // A bus with no handlers: its emit only checks the type, with createEventBus's own rules and
+  // messages, and delivers to nobody. What this bus's emit accepts is what createEventBus's does.
+  const typeCheck = createEventBus<Record<string, unknown>>();
+  const canEmit = (type: unknown): type is string => {
+    try {
+      typeCheck.emit(type as string, undefined);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  let closed = false;
+  let queue: Array<[type: string, payload: unknown]> = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const deliverOwn = (): void => {
+    timer = undefined;
+    const batch = queue;
+    queue = [];
+    for (const [type, payload] of batch) {
+      if (closed) return; // a handler closed the bus: drop the rest
+      local.emit(type, payload);
+    }
+  };
+
+  const receive = (event: { readonly data: unknown }): void => {
+    if (closed) return;
+    const message = event.data;
+    if (typeof message !== "object" || message === null) return;
+    const { sluice, type, payload } = message as Partial<WireMessage>;
+    if (sluice !== MARKER || !canEmit(type)) return;
+    local.emit(type, payload);
+  };
+
+  let channel: BroadcastChannelLike;
+  try {
+    channel = new Channel(name);
+    channel.addEventListener("message", receive);
+  } catch (cause) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${CALLER}: opening BroadcastChannel "${name}" failed: ${describeThrown(cause)}`,
+      { cause },
+    );
+  }
+
+  const refuseClosed = (call: "emit" | "on"): void => {
+    if (closed) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `eventBus.${call}: the broadcast bus on channel "${name}" is closed; create a new bus to ${call === "on" ? "subscribe" : "emit"} again`,
+      );
+    }
+  };
+
+  const bus: BroadcastEventBus<Record<string, unknown>> = {
+    emit(type: string, payload: unknown): void {
+      refuseClosed("emit");
+      typeCheck.emit(type, undefined); // throws INVALID_INPUT for a bad type
+      let copy: unknown;
+      try {
+        // This bus's handlers get a clone made now, as the other contexts do: the same shape
+        // everywhere, and nothing the emitter changes afterwards.
+        copy = structuredClone(payload);
+        const message: WireMessage = { sluice: MARKER, type, payload };
+        channel.postMessage(message);
+      } catch (cause) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `eventBus.emit("${type}"): the payload cannot be sent over a BroadcastChannel (it must survive structuredClone: no functions, symbols or DOM nodes): ${describeThrown(cause)}`,
+          { cause },
+        );
+      }
+      queue.push([type, copy]);
+      timer ??= setTimeout(deliverOwn, 0);
+    },
+    on(type: string, handler: (...args: any[]) => void): () => void {
+      refuseClosed("on");
+      return local.on(type, handler);
+    },
+    listenerCount: local.listenerCount,
+    close(): void {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      queue = [];
+      channel.close();
+    },
+    async delivered(): Promise<void> {
+      // Events a handler emits schedule the next delivery from inside this one: wait until none is due.
+      while (timer !== undefined) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    },
+  };
+  return bus as unknown as BroadcastEventBus<M>;
+}
+
+/** A value's kind for an error message: strings quoted, everything else by `typeof`. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  return typeof value;
+}

@@ -1,0 +1,81 @@
+// Bundled by @sluice/test-browser (openBundledPage) into the Chromium test pages: the built package,
+// driven from the test through window.__sluice. Two pages of one browser context load it.
+import { SystemError } from "@sluice/errors";
+import type { EventBus } from "@sluice/events";
+import { runEventBusConformance } from "@sluice/events/conformance";
+import { type BroadcastEventBus, createBroadcastEventBus } from "../../dist/index.js";
+
+/** An event as this page's handler got it, as plain data the test process can receive. */
+export interface Seen {
+  type: string;
+  payload: unknown;
+  /** The payload's `at`, when it arrived as a Date: its time. */
+  at?: number;
+}
+
+/** One conformance case's outcome. */
+export interface PageResult {
+  name: string;
+  passed: boolean;
+  error?: string;
+}
+
+declare global {
+  interface Window {
+    __sluice?: {
+      open(channel: string): void;
+      emit(type: string, payload: unknown, at?: number): void;
+      seen(): Seen[];
+      close(): void;
+      /** What emit throws now, as `code: message`, or "no error". */
+      emitAfterClose(): string;
+      runConformance(): Promise<PageResult[]>;
+    };
+    __sluiceError?: string;
+  }
+}
+
+let bus: BroadcastEventBus | undefined;
+const seen: Seen[] = [];
+let n = 0;
+
+window.__sluice = {
+  open(channel) {
+    bus = createBroadcastEventBus({ channel });
+    bus.on("*", (type, payload) => {
+      const at = (payload as { at?: unknown } | undefined)?.at;
+      const entry: Seen = {
+        type: String(type),
+        payload: at instanceof Date ? { ...(payload as object), at: "Date" } : payload,
+      };
+      if (at instanceof Date) entry.at = at.getTime();
+      seen.push(entry);
+    });
+  },
+  emit(type, payload, at) {
+    bus!.emit(type, at === undefined ? payload : { ...(payload as object), at: new Date(at) });
+  },
+  seen: () => seen,
+  close: () => bus!.close(),
+  emitAfterClose() {
+    try {
+      bus!.emit("late", 1);
+      return "no error";
+    } catch (error) {
+      return SystemError.is(error) ? `${error.code}: ${error.message}` : String(error);
+    }
+  },
+  async runConformance() {
+    const results = await runEventBusConformance({
+      create: () =>
+        createBroadcastEventBus({ channel: `conformance-${++n}-${Math.random()}`, onError: () => {} }),
+      settled: (b: EventBus) => (b as BroadcastEventBus).delivered(),
+      cleanup: (b: EventBus) => (b as BroadcastEventBus).close(),
+    });
+    return results.map((r) => {
+      const result: PageResult = { name: r.name, passed: r.passed };
+      if (!r.passed) result.error = r.error instanceof Error ? r.error.message : String(r.error);
+      return result;
+    });
+  },
+};

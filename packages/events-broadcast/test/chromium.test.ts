@@ -1,0 +1,92 @@
+import { fileURLToPath } from "node:url";
+import { openBundledPage } from "@sluice/test-browser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PageResult, Seen } from "./browser/page.js";
+
+// Two pages of one browser context at one origin, each with a bus on one channel, through the
+// built package: the real cross-context case. The browser is opened inside the tests, so a missing
+// Chromium fails them (never skips them) with how to install it.
+type Page = Awaited<ReturnType<typeof openBundledPage>>["page"];
+
+const PAGE = fileURLToPath(new URL("./browser/page.ts", import.meta.url));
+
+describe("in Chromium (two pages, built package)", () => {
+  let browser: Awaited<ReturnType<typeof openBundledPage>>;
+  let pageA: Page;
+  let pageB: Page;
+  const pageErrors: Error[] = [];
+  beforeAll(async () => {
+    browser = await openBundledPage(PAGE, {
+      purpose: "The BroadcastChannel bus's browser test",
+      title: "sluice events-broadcast",
+    });
+    pageA = browser.page;
+    pageB = await browser.page.context().newPage();
+    pageB.on("pageerror", (error) => pageErrors.push(error));
+    await pageB.goto(browser.url);
+    await pageB.waitForFunction(() => window.__sluice !== undefined, null, { timeout: 30_000 });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const seen = (page: Page): Promise<Seen[]> => page.evaluate(() => window.__sluice!.seen());
+  const waitFor = (page: Page, count: number) =>
+    page.waitForFunction((n) => window.__sluice!.seen().length >= n, count, { timeout: 10_000 });
+  const from = (list: Seen[], prefix: string) => list.filter((s) => s.type.startsWith(prefix));
+
+  it("an event emitted in one page reaches the other page's handlers, each page's in emit order", async () => {
+    const channel = `two-pages-${Date.now()}`;
+    await pageA.evaluate((c) => window.__sluice!.open(c), channel);
+    await pageB.evaluate((c) => window.__sluice!.open(c), channel);
+    const at = Date.UTC(2024, 0, 2, 3, 4, 5);
+    await pageA.evaluate((t) => {
+      window.__sluice!.emit("a.placed", { n: 1 }, t);
+      window.__sluice!.emit("a.approved", { n: 2 });
+      window.__sluice!.emit("a.placed", { n: 3 });
+    }, at);
+    await pageB.evaluate(() => {
+      window.__sluice!.emit("b.one", { n: 1 });
+      window.__sluice!.emit("b.two", undefined);
+    });
+    await Promise.all([waitFor(pageA, 5), waitFor(pageB, 5)]);
+    const fromA: Seen[] = [
+      { type: "a.placed", payload: { n: 1, at: "Date" }, at },
+      { type: "a.approved", payload: { n: 2 } },
+      { type: "a.placed", payload: { n: 3 } },
+    ];
+    const fromB: Seen[] = [
+      { type: "b.one", payload: { n: 1 } },
+      { type: "b.two", payload: undefined },
+    ];
+    for (const page of [pageA, pageB]) {
+      const got = await seen(page);
+      expect(got).toHaveLength(5);
+      expect(from(got, "a.")).toEqual(fromA);
+      expect(from(got, "b.")).toEqual(fromB);
+    }
+  }, 60_000);
+
+  it("close() in one page stops its deliveries; the other page's bus goes on", async () => {
+    const before = (await seen(pageA)).length;
+    await pageA.evaluate(() => window.__sluice!.close());
+    expect(await pageA.evaluate(() => window.__sluice!.emitAfterClose())).toMatch(
+      /^INVALID_STATE: eventBus\.emit: the broadcast bus on channel "two-pages-\d+" is closed/,
+    );
+    const bBefore = (await seen(pageB)).length;
+    await pageB.evaluate(() => window.__sluice!.emit("b.after-close", { n: 3 }));
+    await waitFor(pageB, bBefore + 1);
+    // B's own delivery came a macrotask after emit; give A's (closed) channel ample time as well
+    await pageA.waitForTimeout(200);
+    expect((await seen(pageA)).length).toBe(before);
+    expect((await seen(pageB)).slice(bBefore)).toEqual([{ type: "b.after-close", payload: { n: 3 } }]);
+  }, 60_000);
+
+  it("passes every conformance case in the page", async () => {
+    const results: PageResult[] = await pageB.evaluate(() => window.__sluice!.runConformance());
+    expect(results.length).toBe(14);
+    const failures = results.filter((r) => !r.passed).map((r) => `✗ ${r.name}\n    ${r.error}`);
+    expect(failures, `failed in Chromium:\n${failures.join("\n")}`).toEqual([]);
+    expect([...browser.pageErrors, ...pageErrors].map(String)).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,190 @@
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { defineWorkflow, type PauseService, type RunResult, WorkflowRuntime } from "@sluice/runtime-core";
+import { StoreRegistry } from "@sluice/store";
+import { afterEach, describe, expect, it } from "vitest";
+import { type BroadcastEventBus, createBroadcastEventBus } from "../src/index.js";
+
+// Across threads: a worker_threads thread runs the built package (a worker cannot load the
+// TypeScript source), this thread the source; both open the channel by name.
+const WORKER = new URL("./fixtures/worker.mjs", import.meta.url);
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+
+type WorkerMessage = { ready?: true; got?: [string, unknown]; isDate?: boolean };
+
+/** A worker with its own bus on `channel`, and a way to wait for what it reports. */
+async function startWorker(channel: string) {
+  const worker = new Worker(fileURLToPath(WORKER), { workerData: { dist: DIST, channel } });
+  const inbox: WorkerMessage[] = [];
+  const waiters = new Set<() => void>();
+  worker.on("message", (message: WorkerMessage) => {
+    inbox.push(message);
+    for (const wake of waiters) wake();
+  });
+  const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+  const next = async (what: string, matches: (m: WorkerMessage) => boolean): Promise<WorkerMessage> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = inbox.find(matches);
+      if (found !== undefined) {
+        inbox.splice(inbox.indexOf(found), 1);
+        return found;
+      }
+      if (Date.now() > deadline) throw new Error(`the worker did not report ${what}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          waiters.delete(wake);
+          resolve();
+        };
+        waiters.add(wake);
+        setTimeout(wake, 50);
+      });
+    }
+  };
+  worker.on("error", (error) => inbox.push({ got: ["worker error", String(error)] }));
+  await next("that it is ready", (m) => m.ready === true);
+  return {
+    worker,
+    exited,
+    inbox,
+    next,
+    emit: (...events: Array<[string, unknown]>) => worker.postMessage({ emit: events }),
+    close: () => worker.postMessage({ close: true }),
+  };
+}
+
+/** Resolves with `value()` once it is not undefined, polling; rejects after `ms`. */
+async function eventually<T>(what: string, value: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const current = value();
+    if (current !== undefined) return current;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("across worker_threads (Node)", () => {
+  it("a worker's events start a run and resume it in this thread's runtime; this thread's reach the worker", async () => {
+    const channel = `sluice-worker-${randomUUID()}`;
+    const bus: BroadcastEventBus = createBroadcastEventBus({ channel });
+    cleanups.push(() => bus.close());
+    const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry() });
+    cleanups.push(() => runtime.stop());
+    type Order = { orderId: string; approved?: boolean; approvedBy?: string; shipped?: boolean };
+    const orders = defineWorkflow<Order>({
+      id: "orders",
+      triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+      pipelines: {
+        fulfil: {
+          stages: [
+            {
+              id: "approval",
+              steps: [
+                {
+                  id: "ask",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({
+                      event: "order.approved",
+                      conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                      patch: (payload: { by: string }) => ({ approved: true, approvedBy: payload.by }),
+                    });
+                  },
+                },
+              ],
+            },
+            {
+              id: "ship",
+              steps: [{ id: "ship", action: (ctx) => ({ shipped: ctx.state().approved === true }) }],
+            },
+          ],
+        },
+      },
+    });
+    const paused: string[] = [];
+    const results: Array<RunResult<Order>> = [];
+    await runtime.register(orders, {
+      onPause: (ctx) => void paused.push(ctx.runId),
+      onComplete: (result) => void results.push(result),
+    });
+
+    const worker = await startWorker(channel);
+    cleanups.push(() => worker.worker.terminate());
+    worker.emit(["order.placed", { orderId: "o1" }]);
+    const runId = await eventually("the run started by the worker's event to park", () => paused[0]);
+    expect(runtime.watch("orders", runId)?.status).toBe("paused");
+    expect(results).toEqual([]);
+
+    // an approval for another order meets no wait; the one for o1 resumes the run
+    worker.emit(
+      ["order.approved", { orderId: "o2", by: "bob" }],
+      ["order.approved", { orderId: "o1", by: "ann" }],
+    );
+    const result = await eventually("the run to complete", () => results[0]);
+    expect(result.ok && result.value).toEqual({
+      status: "completed",
+      state: { orderId: "o1", approved: true, approvedBy: "ann", shipped: true },
+    });
+    expect(results).toHaveLength(1);
+    expect(paused).toEqual([runId]);
+
+    // and the other way: an event from this thread reaches the worker's handler, a Date as a Date
+    bus.emit("main.hello", { n: 1, at: new Date(Date.UTC(2024, 0, 2)) });
+    const hello = await worker.next("main.hello", (m) => m.got?.[0] === "main.hello");
+    expect(hello).toEqual({
+      got: ["main.hello", { n: 1, at: new Date(Date.UTC(2024, 0, 2)) }],
+      isDate: true,
+    });
+  }, 30_000);
+
+  it("a worker's events arrive in emit order, across types; a closed bus lets the worker's thread end", async () => {
+    const channel = `sluice-worker-${randomUUID()}`;
+    const bus = createBroadcastEventBus({ channel });
+    cleanups.push(() => bus.close());
+    const seen: Array<[string, unknown]> = [];
+    bus.on("*", (type, payload) => void seen.push([String(type), payload]));
+    const worker = await startWorker(channel);
+    cleanups.push(() => worker.worker.terminate());
+    const types = ["a", "b.c", "order.placed", "sluice.run.resume"];
+    const sent = Array.from({ length: 300 }, (_, i): [string, unknown] => [
+      types[(i * 7) % types.length]!,
+      { i },
+    ]);
+    worker.emit(...sent);
+    await eventually("every event from the worker", () => (seen.length >= sent.length ? true : undefined));
+    expect(seen).toEqual(sent);
+
+    // the worker closes its bus and its port: an open channel would keep its thread alive
+    worker.close();
+    const code = await Promise.race([
+      worker.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve("still running after 5 s"), 5_000)),
+    ]);
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it("an open bus keeps a Node process alive (it is not unref'd) until close()", () => {
+    // The only other thing in the process is an unref'd timer: it fires only if the bus keeps the
+    // process up, and the process ends only if close() lets it go.
+    const script = `
+      const { createBroadcastEventBus } = await import(${JSON.stringify(DIST)});
+      const bus = createBroadcastEventBus({ channel: "keep-alive-${randomUUID()}" });
+      setTimeout(() => { bus.close(); console.log("closed after 300 ms"); }, 300).unref();
+    `;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(child.stderr).toBe("");
+    expect(child.stdout).toBe("closed after 300 ms\n");
+    expect(child.status).toBe(0);
+  }, 15_000);
+});
