@@ -172,6 +172,9 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     const message = event.data;
     if (typeof message !== "object" || message === null) return;
     const { sluice, type, payload } = message as Partial<WireMessage>;
+    // Not ours, or not a type emit accepts: ignored without a report (the channel name may be shared
+    // with other code). A bad type must not reach local.emit: it would throw out of this listener,
+    // into the event loop (in Node, an uncaught exception).
     if (sluice !== MARKER || !canEmit(type)) return;
     local.emit(type, payload);
   };

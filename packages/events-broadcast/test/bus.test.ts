@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel as NodeBroadcastChannel } from "node:worker_threads";
 import { SystemError } from "@sluice/errors";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import {
   type BroadcastChannelConstructor,
   type BroadcastEventBus,
@@ -192,6 +192,12 @@ describe("delivery", () => {
     const typed: unknown[] = [];
     bus.on("x", (payload) => void typed.push(payload));
     const raw = rawChannel(name);
+    // a listener that throws on a malformed message would throw into the event loop: in Node an
+    // uncaught exception, which ends a process
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    onTestFinished(() => void process.off("uncaughtException", onUncaught));
     for (const message of [
       "text",
       null,
@@ -213,6 +219,7 @@ describe("delivery", () => {
     expect(seen).toEqual([["x", "kept"]]);
     expect(typed).toEqual(["kept"]);
     expect(reported).toEqual([]);
+    expect(uncaught).toEqual([]);
   });
 
   it("a throwing handler is reported through onError for local and remote events, and the others still run", async () => {
