@@ -1,5 +1,11 @@
 import { describeThrown, refuseUnknownKeys, SystemError } from "@sluice/errors";
-import { createEventBus, type EventBus, type EventBusOptions, type EventMap } from "@sluice/events";
+import {
+  assertEmittableType,
+  createEventBus,
+  type EventBus,
+  type EventBusOptions,
+  type EventMap,
+} from "@sluice/events";
 
 /**
  * What the bus needs of a `BroadcastChannel`: the Web API's own (browsers, Node's global one, Deno,
@@ -141,12 +147,9 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   // Subscriptions and delivery are createEventBus's: the order of handlers, isolation of a throwing
   // one, and unsubscribes that hold mid-delivery come with it.
   const local = createEventBus<Record<string, unknown>>(onError === undefined ? {} : { onError });
-  // A bus with no handlers: its emit only checks the type, with createEventBus's own rules and
-  // messages, and delivers to nobody. What this bus's emit accepts is what createEventBus's does.
-  const typeCheck = createEventBus<Record<string, unknown>>();
   const canEmit = (type: unknown): type is string => {
     try {
-      typeCheck.emit(type as string, undefined);
+      assertEmittableType(type);
       return true;
     } catch {
       return false;
@@ -203,7 +206,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   const bus: BroadcastEventBus<Record<string, unknown>> = {
     emit(type: string, payload: unknown): void {
       refuseClosed("emit");
-      typeCheck.emit(type, undefined); // throws INVALID_INPUT for a bad type
+      assertEmittableType(type);
       let copy: unknown;
       try {
         // This bus's handlers get a clone made now, as the other contexts do: the same shape

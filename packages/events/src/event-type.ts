@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
 
-/** Throws `INVALID_INPUT` unless `type` is a non-empty string (what `on` and `emit` accept). */
+/** Throws `INVALID_INPUT` unless `type` is a non-empty string (what `on` and `emit` accept). @internal */
 export function assertEventType(type: unknown, method: "emit" | "on"): asserts type is string {
   if (typeof type !== "string" || type.length === 0) {
     throw new SystemError(
@@ -10,7 +10,23 @@ export function assertEventType(type: unknown, method: "emit" | "on"): asserts t
   }
 }
 
-/** Throws `INVALID_INPUT` unless `type` can be emitted: a non-empty string other than `"*"`. */
+/**
+ * Throws `SystemError` `INVALID_INPUT` unless `type` can be emitted: a non-empty string other than
+ * the wildcard `"*"`. Every bus's `emit` makes this check (the conformance suite requires it); a bus
+ * adapter calls this to make it with the same messages as `createEventBus`.
+ *
+ * @example
+ * ```ts
+ * import { assertEmittableType } from "@sluice/events";
+ *
+ * assertEmittableType("order.placed"); // fine
+ * try {
+ *   assertEmittableType("*");
+ * } catch (error) {
+ *   console.log((error as Error).message); // eventBus.emit: "*" is reserved for wildcard subscriptions …
+ * }
+ * ```
+ */
 export function assertEmittableType(type: unknown): asserts type is string {
   assertEventType(type, "emit");
   if (type === "*") {
@@ -21,7 +37,7 @@ export function assertEmittableType(type: unknown): asserts type is string {
   }
 }
 
-/** A value's kind for an error message: strings quoted, everything else by `typeof`. */
+/** A value's kind for an error message: strings quoted, everything else by `typeof`. @internal */
 export function describeKind(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return JSON.stringify(value);

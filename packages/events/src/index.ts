@@ -7,3 +7,4 @@ export {
   type EventMap,
   type WildcardHandler,
 } from "./event-bus.js";
+export { assertEmittableType } from "./event-type.js";
