@@ -1,7 +1,6 @@
 // Bundled by @sluice/test-browser (openBundledPage) into the Chromium test pages: the built package,
 // driven from the test through window.__sluice. Two pages of one browser context load it.
 import { SystemError } from "@sluice/errors";
-import type { EventBus } from "@sluice/events";
 import { runEventBusConformance } from "@sluice/events/conformance";
 import { type BroadcastEventBus, createBroadcastEventBus } from "../../dist/index.js";
 
@@ -69,8 +68,8 @@ window.__sluice = {
     const results = await runEventBusConformance({
       create: () =>
         createBroadcastEventBus({ channel: `conformance-${++n}-${Math.random()}`, onError: () => {} }),
-      settled: (b: EventBus) => (b as BroadcastEventBus).delivered(),
-      cleanup: (b: EventBus) => (b as BroadcastEventBus).close(),
+      settled: (b) => b.delivered(),
+      cleanup: (b) => b.close(),
     });
     return results.map((r) => {
       const result: PageResult = { name: r.name, passed: r.passed };

@@ -33,7 +33,9 @@ type Delivery = [type: string, payload: unknown];
  * }
  * ```
  */
-export function eventBusConformanceCases(factory: EventBusConformanceFactory): EventBusConformanceCase[] {
+export function eventBusConformanceCases<B extends EventBus>(
+  factory: EventBusConformanceFactory<B>,
+): EventBusConformanceCase[] {
   const cases: Array<[string, CaseBody]> = [
     ["an event reaches every handler of its type once, its payload deep-equal", everyHandlerCase],
     [
@@ -91,15 +93,18 @@ export function eventBusConformanceCases(factory: EventBusConformanceFactory): E
   return cases.map(([name, body]) => ({ name, run: () => runCase(factory, body) }));
 }
 
-async function runCase(factory: EventBusConformanceFactory, body: CaseBody): Promise<void> {
-  const made: EventBus[] = [];
+async function runCase<B extends EventBus>(
+  factory: EventBusConformanceFactory<B>,
+  body: CaseBody,
+): Promise<void> {
+  const made: B[] = [];
   const ctx: CaseContext = {
     async bus() {
       const bus = await factory.create();
       made.push(bus);
       return bus;
     },
-    settled: (bus) => (factory.settled !== undefined ? factory.settled(bus) : macrotasks(5)),
+    settled: (bus) => (factory.settled !== undefined ? factory.settled(bus as B) : macrotasks(5)),
   };
   try {
     await body(ctx);

@@ -1,7 +1,8 @@
 import type { EventBus } from "../event-bus.js";
 
 /**
- * How the conformance suite gets buses of the implementation under test.
+ * How the conformance suite gets buses of the implementation under test. `B` is the bus type
+ * `create` returns, so `settled` and `cleanup` can call its own methods (`close()`, a flush).
  *
  * @example
  * ```ts
@@ -19,18 +20,18 @@ import type { EventBus } from "../event-bus.js";
  * });
  * ```
  */
-export interface EventBusConformanceFactory {
+export interface EventBusConformanceFactory<B extends EventBus = EventBus> {
   /**
    * A new bus that shares no subscriptions and no events with buses made before it. Handler errors
    * are expected in some cases: have the bus report them somewhere quiet.
    */
-  create(): EventBus | Promise<EventBus>;
+  create(): B | Promise<B>;
   /**
    * Resolves once every event emitted on `bus` so far has been delivered to its handlers,
    * including events those handlers emitted in turn. Default: five macrotasks (`setTimeout(0)`),
    * enough for an in-process bus that defers delivery; a broker-backed bus must give its own.
    */
-  settled?(bus: EventBus): Promise<void>;
+  settled?(bus: B): Promise<void>;
   /**
    * True for a bus that delivers inside `emit` (as `createEventBus()` does). Adds the cases only
    * such a bus can keep: delivery before `emit` returns, handler order within one event, and
@@ -38,7 +39,7 @@ export interface EventBusConformanceFactory {
    */
   synchronous?: boolean;
   /** Called with each bus a case made, after the case, pass or fail: close connections, channels. */
-  cleanup?(bus: EventBus): Promise<void> | void;
+  cleanup?(bus: B): Promise<void> | void;
 }
 
 /** One conformance case: a name that states the rule, and a function that checks it. */

@@ -1,3 +1,4 @@
+import type { EventBus } from "../event-bus.js";
 import { eventBusConformanceCases } from "./cases.js";
 import type { EventBusConformanceFactory } from "./factory.js";
 
@@ -23,8 +24,8 @@ export interface EventBusConformanceResult {
  * const failed = results.filter((r) => !r.passed);
  * ```
  */
-export async function runEventBusConformance(
-  factory: EventBusConformanceFactory,
+export async function runEventBusConformance<B extends EventBus>(
+  factory: EventBusConformanceFactory<B>,
   onResult?: (result: EventBusConformanceResult) => void,
 ): Promise<EventBusConformanceResult[]> {
   const results: EventBusConformanceResult[] = [];

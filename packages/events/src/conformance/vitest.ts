@@ -1,4 +1,5 @@
 import { describe, it } from "vitest";
+import type { EventBus } from "../event-bus.js";
 import { eventBusConformanceCases } from "./cases.js";
 import type { EventBusConformanceFactory } from "./factory.js";
 
@@ -23,9 +24,9 @@ export interface DescribeEventBusConformanceOptions {
  * });
  * ```
  */
-export function describeEventBusConformance(
+export function describeEventBusConformance<B extends EventBus>(
   name: string,
-  factory: EventBusConformanceFactory,
+  factory: EventBusConformanceFactory<B>,
   options: DescribeEventBusConformanceOptions = {},
 ): void {
   const timeout = options.timeoutMs ?? 10_000;

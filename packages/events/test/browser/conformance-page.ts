@@ -1,7 +1,7 @@
 // Bundled by @sluice/test-browser (openBundledPage) into the Chromium test page: the built package's
 // buses and the framework-free conformance suite, run on the page's own event loop and timers.
 import { runEventBusConformance } from "../../dist/conformance.js";
-import { createDeferredEventBus, createEventBus, type EventBus } from "../../dist/index.js";
+import { createDeferredEventBus, createEventBus } from "../../dist/index.js";
 
 /** One case's outcome, as plain data the test process can receive. */
 export interface PageResult {
@@ -35,7 +35,7 @@ window.__sluice = {
     await runEventBusConformance(
       {
         create: () => createDeferredEventBus(quiet),
-        settled: (bus: EventBus) => (bus as ReturnType<typeof createDeferredEventBus>).delivered(),
+        settled: (bus) => bus.delivered(),
       },
       record("createDeferredEventBus"),
     );
