@@ -6,7 +6,7 @@ import {
 } from "../src/conformance/index.js";
 import { describeEventBusConformance } from "../src/conformance/vitest.js";
 import { createDeferredEventBus, createEventBus } from "../src/index.js";
-import { createReferenceBus, type ReferenceBusFaults } from "./reference-bus.js";
+import { createReferenceBus, type ReferenceBusFaults, type ReferenceHub } from "./reference-bus.js";
 
 const quiet = { onError: () => {} };
 
@@ -24,7 +24,35 @@ describeEventBusConformance("reference bus, deferred", {
   create: () => createReferenceBus({ deferred: true }),
 });
 
+// buses on one transport: each bus's peer shares its hub
+const hubs = new WeakMap<object, ReferenceHub>();
+function onHub(faults: ReferenceBusFaults = {}) {
+  return {
+    create: () => {
+      const hub: ReferenceHub = new Set();
+      const bus = createReferenceBus({ ...faults, hub });
+      hubs.set(bus, hub);
+      return bus;
+    },
+    peer: (bus: object) => createReferenceBus({ ...faults, hub: hubs.get(bus)! }),
+  };
+}
+describeEventBusConformance("reference buses on a shared transport", onHub());
+
 describe("the suite catches broken buses", () => {
+  it.each([
+    [{ noOwnDelivery: true }, "a bus delivers the events emitted on it to its own handlers"],
+    [
+      { localOnly: true },
+      "peers: an event emitted on one bus reaches the handlers of every bus on the transport, in emit order",
+    ],
+  ] as const)("on a shared transport, %o fails: %s", async (faults, rule) => {
+    const results = await runEventBusConformance(onHub(faults));
+    const failure = results.find((r) => r.name === rule);
+    expect(failure?.passed).toBe(false);
+    expect(failure?.error).toBeInstanceOf(EventBusConformanceFailure);
+  });
+
   const broken: Array<[ReferenceBusFaults, boolean, string]> = [
     [{ rethrows: true }, true, "a throwing handler does not stop the others, and emit does not throw"],
     [

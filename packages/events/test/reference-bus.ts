@@ -39,7 +39,16 @@ export interface ReferenceBusFaults {
   dropsNested?: boolean;
   /** Delivers to wildcard handlers before typed ones. */
   wildcardFirst?: boolean;
+  /** The transport this bus shares with its peers (deferred delivery); none: the bus stands alone. */
+  hub?: ReferenceHub;
+  /** With a hub: sends to the peers only, never to its own handlers. */
+  noOwnDelivery?: boolean;
+  /** With a hub: never sends to the peers (everything stays local). */
+  localOnly?: boolean;
 }
+
+/** Buses that share events, as connections to one broker do. */
+export type ReferenceHub = Set<(type: string, payload: unknown) => void>;
 
 interface Subscription {
   type: string;
@@ -80,7 +89,8 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
     faults.replays === true ||
     faults.recycles === true ||
     faults.classInstances === true ||
-    faults.flushesOnUnsubscribe === true;
+    faults.flushesOnUnsubscribe === true ||
+    faults.hub !== undefined;
 
   const matches = (sub: Subscription, type: string): boolean =>
     sub.type === type || (faults.patternTypes === true && patternMatches(sub.type, type));
@@ -150,6 +160,12 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
       throw new SystemError("INVALID_INPUT", "bad event type");
   };
 
+  function enqueue(type: string, payload: unknown): void {
+    queue.push([type, payload, subscriptions]);
+    if (timer === undefined) timer = setTimeout(flush, 0);
+  }
+  faults.hub?.add(enqueue);
+
   function remove(sub: Subscription): void {
     if (!sub.live) return;
     if (faults.offOnlyForThisDelivery === true && delivering) {
@@ -174,8 +190,13 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
         deliver(type, payload, subscriptions);
         return;
       }
-      queue.push([type, payload, subscriptions]);
-      if (timer === undefined) timer = setTimeout(flush, 0);
+      if (faults.hub !== undefined) {
+        if (faults.noOwnDelivery !== true) enqueue(type, payload);
+        if (faults.localOnly !== true)
+          for (const peer of faults.hub) if (peer !== enqueue) peer(type, payload);
+        return;
+      }
+      enqueue(type, payload);
     },
     on(type: string, handler: (...args: any[]) => void): () => void {
       checkType(type);

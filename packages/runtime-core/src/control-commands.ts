@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 import { isPlainObject } from "@sluice/store";
 import { subscribe, unsubscribe } from "./bus-subscriptions.js";
@@ -82,8 +82,7 @@ function runControlCommand(
     );
     return;
   }
-  const fail = (error: unknown) =>
-    report(SystemError.from(error, "INVALID_INPUT", `control event "${kind}" for run ${runId}`));
+  const fail = (error: unknown) => report(controlEventError(CONTROL_EVENTS[kind], runId as string, error));
   try {
     if (kind === "abort") target.abort(runId).catch(fail);
     else if (kind === "signal") target.signal(runId, patch as Record<string, unknown>);
@@ -100,4 +99,20 @@ function runControlCommand(
   } catch (error) {
     fail(error);
   }
+}
+
+/**
+ * What a control event that failed is reported as: the failure's own code (`NOT_FOUND` for a run
+ * this runtime does not hold), its message prefixed with the event and run, and
+ * `details: { event, runId }`, so a host running several runtimes on one bus can tell a control
+ * event meant for another runtime's run from a call of its own.
+ */
+function controlEventError(event: string, runId: string, error: unknown): SystemError {
+  const code = SystemError.is(error) ? error.code : "INVALID_INPUT";
+  const reason = SystemError.is(error) ? error.message : describeThrown(error);
+  const held = code === "NOT_FOUND" ? " (on a bus shared by several runtimes, another one may hold it)" : "";
+  return new SystemError(code, `control event "${event}" for run ${runId}: ${reason}${held}`, {
+    cause: error,
+    details: { ...(SystemError.is(error) ? error.details : undefined), event, runId },
+  });
 }

@@ -1,3 +1,4 @@
+import type { SystemError } from "@sluice/errors";
 import { createDeferredEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { describe, expect, it } from "vitest";
@@ -124,5 +125,53 @@ describe("the runtime on a deferred (broker-like) bus", () => {
       { status: "completed", state: { orderId: "B", priority: "high", approvedBy: "kim", shipped: true } },
     ]);
     await runtime.stop();
+  });
+
+  it("with two runtimes on one bus: a trigger event starts a run in each, a resume event resumes only the run its runtime holds, a control event is reported NOT_FOUND with its event by the other", async () => {
+    const bus = createDeferredEventBus<any>();
+    const make = async () => {
+      const errors: SystemError[] = [];
+      const completed: RunResult[] = [];
+      const dispatched: DispatchResult[] = [];
+      const runtime = new WorkflowRuntime({
+        bus,
+        storeRegistry: new StoreRegistry(),
+        onError: (e) => errors.push(e),
+      });
+      await runtime.register(orders, {
+        onDispatch: (r) => dispatched.push(r),
+        onComplete: (r) => {
+          completed.push(r);
+        },
+      });
+      return { runtime, errors, completed, dispatched };
+    };
+    const a = await make();
+    const b = await make();
+    bus.emit("order.placed", { orderId: "A" });
+    await bus.delivered();
+    expect([a.dispatched.length, b.dispatched.length]).toEqual([1, 1]);
+    const runInA = a.dispatched[0]!.runId!;
+    bus.emit("sluice.run.signal", { runId: runInA, patch: { priority: "high" } });
+    await bus.delivered();
+    expect(a.errors).toEqual([]);
+    expect(b.errors.map((e) => [e.code, e.details])).toEqual([
+      ["NOT_FOUND", { runId: runInA, event: "sluice.run.signal" }],
+    ]);
+    expect(b.errors[0]!.message).toBe(
+      `control event "sluice.run.signal" for run ${runInA}: no active run "${runInA}" (it never existed, or it has finished) (on a bus shared by several runtimes, another one may hold it)`,
+    );
+    bus.emit("order.approved", { orderId: "A", by: "kim" });
+    await bus.delivered();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(a.completed.map((r) => r.ok && r.value.state)).toEqual([
+      { orderId: "A", priority: "high", approvedBy: "kim", shipped: true },
+    ]);
+    expect(b.completed.map((r) => r.ok && r.value.state)).toEqual([
+      { orderId: "A", approvedBy: "kim", shipped: true },
+    ]);
+    await a.runtime.stop();
+    await b.runtime.stop();
+    expect(bus.listenerCount()).toBe(0);
   });
 });

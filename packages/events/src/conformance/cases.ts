@@ -11,6 +11,8 @@ import { EventBusConformanceFailure } from "./failure.js";
 interface CaseContext {
   /** A new bus from the factory. */
   bus(): Promise<EventBus>;
+  /** A second bus on the same transport as `bus` (only in the peer cases). */
+  peer(bus: EventBus): Promise<EventBus>;
   /** Resolves once everything emitted on `bus` so far has been delivered. */
   settled(bus: EventBus): Promise<void>;
 }
@@ -37,6 +39,7 @@ export function eventBusConformanceCases<B extends EventBus>(
   factory: EventBusConformanceFactory<B>,
 ): EventBusConformanceCase[] {
   const cases: Array<[string, CaseBody]> = [
+    ["a bus delivers the events emitted on it to its own handlers", ownEventsCase],
     ["an event reaches every handler of its type once, its payload deep-equal", everyHandlerCase],
     [
       "payloads arrive as sent: falsy values, strings, numbers, undefined; objects as plain objects, arrays as arrays",
@@ -76,6 +79,15 @@ export function eventBusConformanceCases<B extends EventBus>(
       badInputCase,
     ],
   ];
+  if (factory.peer !== undefined) {
+    cases.push(
+      [
+        "peers: an event emitted on one bus reaches the handlers of every bus on the transport, in emit order",
+        peersReceiveCase,
+      ],
+      ["peers: unsubscribing on one bus leaves the other's subscriptions alone", peersUnsubscribeCase],
+    );
+  }
   if (factory.synchronous === true) {
     cases.push(
       ["synchronous: every handler has run when emit returns", deliveredInsideEmitCase],
@@ -104,19 +116,23 @@ async function runCase<B extends EventBus>(
       made.push(bus);
       return bus;
     },
+    async peer(bus) {
+      const peer = await factory.peer!(bus as B);
+      made.push(peer);
+      return peer;
+    },
     settled: (bus) => (factory.settled !== undefined ? factory.settled(bus as B) : macrotasks(5)),
   };
   try {
     await body(ctx);
   } catch (error) {
-    if (
-      error instanceof EventBusConformanceFailure &&
-      factory.settled === undefined &&
-      factory.synchronous !== true
-    ) {
-      throw new EventBusConformanceFailure(
-        `${error.message} (the suite waited for delivery with its default settled(), five macrotasks: a bus that delivers later than that must give factory.settled)`,
-      );
+    // An event that has not arrived yet looks like one the bus lost: say which wait to suspect first.
+    if (error instanceof EventBusConformanceFailure && factory.synchronous !== true) {
+      const hint =
+        factory.settled === undefined
+          ? "[if the bus delivers later than five macrotasks, give factory.settled: the suite's default waits no longer]"
+          : "[if factory.settled resolves before everything emitted so far, and what its handlers emitted in turn, has been delivered, events look lost]";
+      throw new EventBusConformanceFailure(`${hint} ${error.message}`);
     }
     throw error;
   } finally {
@@ -129,6 +145,19 @@ async function macrotasks(count: number): Promise<void> {
 }
 
 // --- the rules every bus keeps ------------------------------------------------------------------
+
+async function ownEventsCase(ctx: CaseContext): Promise<void> {
+  const bus = await ctx.bus();
+  const own = recorder(bus, "own");
+  bus.emit("own", { n: 1 });
+  await ctx.settled(bus);
+  if (own.seen.length === 0) {
+    fail(
+      "an event emitted on this bus never reached its own handler: a bus must deliver its own emits (a BroadcastChannel does not hear itself; a broker client may need echo on, as NATS's noEcho off)",
+    );
+  }
+  same(own.seen, [["own", { n: 1 }]], "the handler's deliveries");
+}
 
 async function everyHandlerCase(ctx: CaseContext): Promise<void> {
   const bus = await ctx.bus();
@@ -490,6 +519,55 @@ async function badInputCase(ctx: CaseContext): Promise<void> {
   same(bus.listenerCount(), 0, "listenerCount() after refused subscriptions");
 }
 
+// --- the rules buses on one transport keep (factory.peer) -------------------------------------------
+
+async function peersReceiveCase(ctx: CaseContext): Promise<void> {
+  const bus = await ctx.bus();
+  const peer = await ctx.peer(bus);
+  const here: Delivery[] = [];
+  const there: Delivery[] = [];
+  for (const type of ["order.placed", "order.approved", "sluice.run.signal"]) {
+    bus.on(type, (payload) => here.push([type, payload]));
+    peer.on(type, (payload) => there.push([type, payload]));
+  }
+  const sent: Delivery[] = [];
+  for (let i = 0; i < 30; i++) {
+    const type = ["order.placed", "order.approved", "sluice.run.signal"][i % 3]!;
+    sent.push([type, { i }]);
+    bus.emit(type, { i });
+  }
+  await ctx.settled(bus);
+  await ctx.settled(peer);
+  if (there.length === 0)
+    fail("no event emitted on one bus reached a handler of its peer: the bus never crossed the transport");
+  same(there, sent, "the peer's deliveries, in emit order");
+  same(here, sent, "the emitting bus's own deliveries, in emit order");
+  const back: Delivery[] = [];
+  bus.on("reply", (payload) => back.push(["reply", payload]));
+  peer.emit("reply", { ok: true });
+  await ctx.settled(peer);
+  await ctx.settled(bus);
+  same(back, [["reply", { ok: true }]], "deliveries on the first bus of an event emitted on the peer");
+}
+
+async function peersUnsubscribeCase(ctx: CaseContext): Promise<void> {
+  const bus = await ctx.bus();
+  const peer = await ctx.peer(bus);
+  const here: unknown[] = [];
+  const there: unknown[] = [];
+  const off = bus.on("e", (payload) => here.push(payload));
+  peer.on("e", (payload) => there.push(payload));
+  off();
+  bus.emit("e", 1);
+  peer.emit("e", 2);
+  await ctx.settled(bus);
+  await ctx.settled(peer);
+  same(here, [], "deliveries to the handler unsubscribed on the first bus");
+  same(there, [1, 2], "deliveries to the peer's handler, which stays subscribed");
+  same(bus.listenerCount("e"), 0, 'listenerCount("e") on the first bus');
+  same(peer.listenerCount("e"), 1, 'listenerCount("e") on the peer');
+}
+
 // --- the rules a synchronous bus keeps as well ---------------------------------------------------
 
 async function deliveredInsideEmitCase(ctx: CaseContext): Promise<void> {
@@ -564,7 +642,17 @@ function ok(condition: boolean, message: string): void {
  * plain as JSON gives it: objects with the `Object` (or `null`) prototype, arrays as arrays.
  */
 function same(actual: unknown, expected: unknown, what: string): void {
-  if (!isSame(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
+  if (isSame(actual, expected)) return;
+  if (Array.isArray(actual) && Array.isArray(expected) && expected.length > 5) {
+    // a long list: where it first differs says more than both lists printed in full
+    const at = expected.findIndex((item, i) => i >= actual.length || !isSame(actual[i], item));
+    const where =
+      at < 0
+        ? `the first ${expected.length} match, then ${actual.length - expected.length} more arrived: ${show(actual.slice(expected.length, expected.length + 3))}`
+        : `first difference at #${at}: expected ${show(expected[at])}, got ${at < actual.length ? show(actual[at]) : "nothing"}`;
+    fail(`${what}: expected ${expected.length} items, got ${actual.length}; ${where}`);
+  }
+  fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
 function isSame(a: unknown, e: unknown): boolean {

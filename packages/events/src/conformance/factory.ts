@@ -27,11 +27,20 @@ export interface EventBusConformanceFactory<B extends EventBus = EventBus> {
    */
   create(): B | Promise<B>;
   /**
-   * Resolves once every event emitted on `bus` so far has been delivered to its handlers,
-   * including events those handlers emitted in turn. Default: five macrotasks (`setTimeout(0)`),
-   * enough for an in-process bus that defers delivery; a broker-backed bus must give its own.
+   * Resolves once every event emitted so far (on `bus` and on its peers) has been delivered to the
+   * handlers of `bus`, including the events those handlers emitted in turn. Default: five
+   * macrotasks (`setTimeout(0)`), enough for an in-process bus that defers delivery; a
+   * broker-backed bus must give its own: for instance, a ping through the broker repeated until
+   * no event arrived while it was in flight.
    */
   settled?(bus: B): Promise<void>;
+  /**
+   * Only for buses that connect contexts (a broker, a channel): a second bus on the same transport
+   * as `bus` (another connection to the broker, another channel of the same name), sharing its
+   * events. When given, the suite adds the cases for events crossing between buses. Cleaned up
+   * with `cleanup` like any bus.
+   */
+  peer?(bus: B): B | Promise<B>;
   /**
    * True for a bus that delivers inside `emit` (as `createEventBus()` does). Adds the cases only
    * such a bus can keep: delivery before `emit` returns, handler order within one event, and
