@@ -11,6 +11,9 @@ export function ordersWorkflow({ approvalTimeoutMs }) {
     env: { WAREHOUSE: "eu-west" },
     services: [{ id: "pricing", scope: "workflow", factory: () => ({ taxRate: 0.2 }) }],
     triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+    // by name, so a parked run's checkpoint can refer to it (a run moved to another process resumes
+    // through it too)
+    patches: { approval: (payload) => ({ approvedBy: payload.by }) },
     pipelines: {
       fulfil: {
         stages: [
@@ -39,7 +42,7 @@ export function ordersWorkflow({ approvalTimeoutMs }) {
                   pause.register({
                     event: "order.approved",
                     conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
-                    patch: (payload) => ({ approvedBy: payload.by }),
+                    patch: "approval",
                     timeoutMs: approvalTimeoutMs,
                     timeoutPatch: { approvalTimedOut: true },
                   });

@@ -11,6 +11,7 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set([
   "timeoutMs",
   "deadline",
   "timeoutPatch",
+  "patch",
 ]);
 
 function invalid(path: string, message: string): SystemError {
@@ -29,7 +30,8 @@ function isPositiveFinite(value: unknown): value is number {
  *
  * @throws SystemError `INVALID_INPUT` naming the bad field: a key a wait does not have, an empty
  * `id` or `event`, malformed `conditions`, a `timeoutMs` that is not a positive finite number, a
- * `deadline` without `timeoutMs` (or the reverse), a `timeoutPatch` that is not plain JSON.
+ * `deadline` without `timeoutMs` (or the reverse), a `timeoutPatch` that is not plain JSON, a
+ * `patch` that is not a non-empty string (whether the name is declared is the reader's to check).
  *
  * @example
  * ```ts
@@ -45,11 +47,14 @@ export function readPauseRequest(value: unknown, path: string): PauseRequestData
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalid(
       path,
-      `must be an object { id, event?, conditions?, timeoutMs?, deadline?, timeoutPatch? } (got ${describeValue(value)})`,
+      `must be an object { id, event?, conditions?, timeoutMs?, deadline?, timeoutPatch?, patch? } (got ${describeValue(value)})`,
     );
   }
   refuseUnknownKeys(value, REQUEST_KEYS, path);
-  const { id, event, conditions, timeoutMs, deadline, timeoutPatch } = value as Record<string, unknown>;
+  const { id, event, conditions, timeoutMs, deadline, timeoutPatch, patch } = value as Record<
+    string,
+    unknown
+  >;
   if (typeof id !== "string" || id.length === 0) throw invalid(`${path}.id`, "must be a non-empty string");
   const request: PauseRequestData = { id };
   if (event !== undefined) {
@@ -82,6 +87,12 @@ export function readPauseRequest(value: unknown, path: string): PauseRequestData
   if (timeoutPatch !== undefined) {
     if (timeoutMs === undefined) throw invalid(`${path}.timeoutPatch`, "needs timeoutMs");
     request.timeoutPatch = copyJsonObject(timeoutPatch, `${path}.timeoutPatch`, invalid);
+  }
+  if (patch !== undefined) {
+    if (typeof patch !== "string" || patch.length === 0) {
+      throw invalid(`${path}.patch`, "must be the name of a patch mapper (a non-empty string)");
+    }
+    request.patch = patch;
   }
   return Object.freeze(request);
 }

@@ -11,8 +11,14 @@ export interface PauseRegistration<P = any> {
   event?: string;
   /** Conditions the event payload must all meet (AND). */
   conditions?: Condition[];
-  /** Shapes the resuming payload into the state patch (default: the payload itself). Kept in memory only. */
-  patch?: (payload: P) => Record<string, unknown>;
+  /**
+   * Shapes the resuming payload into the state patch (default: the payload itself). A function is
+   * kept in memory only: a checkpoint taken to another process does not carry it. A string names a
+   * patch mapper the service knows by name ({@link PauseServiceOptions.knownPatches}; in the
+   * runtime, one of the workflow's `patches`): the name goes into the checkpoint, so the run
+   * resumes through that mapper in any process that registered the workflow.
+   */
+  patch?: ((payload: P) => Record<string, unknown>) | string;
   /** How long to wait before the wait times out, in milliseconds (> 0). */
   timeoutMs?: number;
   /**
@@ -42,6 +48,8 @@ export interface PauseRequestData {
   deadline?: number;
   /** The patch to resume with on timeout. */
   timeoutPatch?: Record<string, unknown>;
+  /** The name of the patch mapper that shapes the resuming payload (a registration's string `patch`). */
+  patch?: string;
 }
 
 /** The pipeline run's narrow hook for pauses (`PipelineRun` satisfies it). */
@@ -72,6 +80,11 @@ export interface PauseServiceOptions {
    * unique among the waits of a process without a crypto call per wait.
    */
   createId?: () => string;
+  /**
+   * The names a registration's string `patch` may take (the resumer maps them to functions).
+   * Default: none, and a string `patch` is refused.
+   */
+  knownPatches?: ReadonlySet<string>;
 }
 
 interface Entry {
@@ -103,7 +116,8 @@ const REGISTRATION_KEYS: ReadonlySet<string> = new Set([
   "id",
 ]);
 const REGISTER = { caller: "pause.register" } as const;
-const OPTIONS_KEYS: ReadonlySet<string> = new Set(["now", "createId"]);
+const OPTIONS_KEYS: ReadonlySet<string> = new Set(["now", "createId", "knownPatches"]);
+const NO_PATCHES: ReadonlySet<string> = new Set();
 
 /**
  * Whether `registration` has an own key that is not a field (or cannot be enumerated): the check
@@ -154,6 +168,7 @@ export class PauseService {
   readonly #sink: PauseSink;
   readonly #now: () => number;
   readonly #createId: () => string;
+  readonly #knownPatches: ReadonlySet<string>;
   readonly #entries = new Map<string, Entry>();
 
   /** @throws SystemError `INVALID_INPUT` for a sink without the hooks, or a bad or unknown option. */
@@ -172,15 +187,16 @@ export class PauseService {
     this.#sink = sink;
     this.#now = Date.now;
     this.#createId = defaultCreateId;
+    this.#knownPatches = NO_PATCHES;
     if (options === undefined) return;
     if (typeof options !== "object" || options === null) {
       throw new SystemError(
         "INVALID_INPUT",
-        "new PauseService: options must be an object { now?, createId? }",
+        "new PauseService: options must be an object { now?, createId?, knownPatches? }",
       );
     }
     refuseUnknownKeys(options, OPTIONS_KEYS, "options", { caller: "new PauseService" });
-    const { now, createId } = options;
+    const { now, createId, knownPatches } = options;
     if (now !== undefined && typeof now !== "function") {
       throw new SystemError(
         "INVALID_INPUT",
@@ -193,8 +209,15 @@ export class PauseService {
         "new PauseService: options.createId must be a function returning an id",
       );
     }
+    if (knownPatches !== undefined && !(knownPatches instanceof Set)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        "new PauseService: options.knownPatches must be a Set of patch mapper names",
+      );
+    }
     if (now !== undefined) this.#now = now;
     if (createId !== undefined) this.#createId = createId;
+    if (knownPatches !== undefined) this.#knownPatches = knownPatches;
   }
 
   /**
@@ -237,8 +260,23 @@ export class PauseService {
       conditions === undefined
         ? undefined
         : readConditions(conditions, "pause.register: registration.conditions", "INVALID_INPUT");
-    if (patch !== undefined && typeof patch !== "function") {
-      throw invalid("registration.patch", "must be a function (payload) => patch");
+    let patchName: string | undefined;
+    if (typeof patch === "string") {
+      if (!this.#knownPatches.has(patch)) {
+        const known = [...this.#knownPatches];
+        throw invalid(
+          "registration.patch",
+          known.length === 0
+            ? `names patch mapper "${patch}", but none is declared (declare it in the workflow's patches, or pass a function)`
+            : `names patch mapper "${patch}", which is not declared (patches: ${known.join(", ")})`,
+        );
+      }
+      patchName = patch;
+    } else if (patch !== undefined && typeof patch !== "function") {
+      throw invalid(
+        "registration.patch",
+        "must be a function (payload) => patch, or the name of a declared patch mapper",
+      );
     }
     if (
       timeoutMs !== undefined &&
@@ -271,9 +309,10 @@ export class PauseService {
       request.deadline = this.#now() + timeoutMs;
     }
     if (timeoutPatchCopy !== undefined) request.timeoutPatch = timeoutPatchCopy;
+    if (patchName !== undefined) request.patch = patchName;
     Object.freeze(request);
     this.#sink.requestPause(request);
-    const entry: Entry = { request, patch };
+    const entry: Entry = { request, patch: typeof patch === "function" ? patch : undefined };
     this.#entries.set(requestId, entry);
     // Only while this very registration is held: once it has been cancelled or released, its id
     // may belong to a later registration (the next stage's, say), which this handle must not touch.
@@ -313,7 +352,10 @@ export class PauseService {
     return Array.from(this.#entries.values(), (entry) => entry.request);
   }
 
-  /** The `patch` mapper given with registration `id`, if any (mappers live in memory only). */
+  /**
+   * The `patch` function given with registration `id`, if any (functions live in memory only; a
+   * named patch is in the request data, as `patch`).
+   */
   patchMapper(id: string): ((payload: any) => Record<string, unknown>) | undefined {
     return this.#entries.get(id)?.patch;
   }

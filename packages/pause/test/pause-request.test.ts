@@ -62,7 +62,7 @@ describe("readPauseRequest", () => {
     [
       "a misspelt key",
       { id: "w", condition: [] },
-      "saved.pause[0].condition: is not an option here (options: id, event, conditions, timeoutMs, deadline, timeoutPatch)",
+      "saved.pause[0].condition: is not an option here (options: id, event, conditions, timeoutMs, deadline, timeoutPatch, patch)",
     ],
     ["no id", { event: "e" }, "saved.pause[0].id: must be a non-empty string"],
     ["an empty id", { id: "" }, "saved.pause[0].id: must be a non-empty string"],

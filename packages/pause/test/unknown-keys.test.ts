@@ -50,7 +50,7 @@ describe("unknown keys of PauseService's options objects", () => {
     expect(() => new PauseService(sink(), { createID: () => "x" } as never)).toThrow(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "new PauseService: options.createID is not an option (options: now, createId)",
+        message: "new PauseService: options.createID is not an option (options: now, createId, knownPatches)",
       }),
     );
     const pause = new PauseService(sink(), { now: () => 5, createId: () => "fixed" });

@@ -73,10 +73,13 @@ export class ResumeEvents {
 
   /**
    * The patch a run resumes with when `payload` satisfies `wait`: what the wait's mapper makes of
-   * it, else the payload's own copy. `undefined` (reported) when neither can be read.
+   * it (the function it was registered with, kept in memory, or the workflow's mapper it names),
+   * else the payload's own copy. `undefined` (reported) when neither can be read.
    */
   patchFor(record: RunRecord, wait: PauseRequestData, payload: unknown): RunState | undefined {
-    const mapper = record.mappers?.get(wait.id);
+    const mapper =
+      record.mappers?.get(wait.id) ??
+      (wait.patch === undefined ? undefined : record.workflow.patches.get(wait.patch));
     try {
       if (mapper === undefined)
         return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};

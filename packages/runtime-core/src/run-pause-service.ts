@@ -40,7 +40,7 @@ export function runPauseService(record: RunRecord, onEventWait: OnEventWait): Pa
     },
     withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
   };
-  const service = new PauseService(sink);
+  const service = new PauseService(sink, { knownPatches: record.workflow.patchNames });
   record.pauseService = service;
   return service;
 }

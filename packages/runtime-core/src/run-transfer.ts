@@ -64,6 +64,7 @@ export class RunTransfer {
         );
       }
       checkpoint = pipeline.readCheckpoint(value);
+      const adopting = wf;
       // a run pauses only when a wait took effect: one with none could only ever be resume()d
       if (checkpoint.pause.length === 0) {
         throw new SystemError(
@@ -81,6 +82,15 @@ export class RunTransfer {
             "INVALID_INPUT",
             `adopt(checkpoint): checkpoint.pause[${i}].event: "${read.event}" is a runtime control event, which no wait may name`,
             { details: { field: `pause[${i}].event` } },
+          );
+        }
+        // a wait resumes through its named mapper: one this definition lacks would change the patch
+        if (read.patch !== undefined && !adopting.patches.has(read.patch)) {
+          const declared = [...adopting.patches.keys()];
+          throw new SystemError(
+            "INVALID_INPUT",
+            `adopt(checkpoint): checkpoint.pause[${i}].patch names patch mapper "${read.patch}", which workflow "${adopting.id}" does not declare (patches: ${declared.length > 0 ? declared.join(", ") : "none"}); the checkpoint was made by another definition of it`,
+            { details: { field: `pause[${i}].patch`, workflowId: adopting.id } },
           );
         }
         return read;

@@ -65,6 +65,13 @@ export interface Workflow<S extends object = RunState> {
   triggers: Record<string, TriggerDefinition<any, S>>;
   /** Pipeline id → pipeline. (`NoInfer`: the state type comes from annotations, never from step return values.) */
   pipelines: Record<string, PipelineDefinition<NoInfer<S>>>;
+  /**
+   * Patch mappers by name: a wait registered with `patch: "<name>"` resumes through the mapper of
+   * that name, which shapes the resuming payload into the state patch. Unlike a function passed to
+   * `register`, a name goes into the run's checkpoint, so a run adopted by another runtime (another
+   * process) that registered this workflow resumes through the same mapper.
+   */
+  patches?: Record<string, (payload: any) => Record<string, unknown>>;
 }
 
 /** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */

@@ -12,7 +12,7 @@ const HOOKS = ["onPrepare", "onComplete", "onPause", "onResume", "onCleanup", "o
 const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
-const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines"];
+const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
 const TRIGGER_KEYS = ["event", "pipeline", "when", "map"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
@@ -221,6 +221,14 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
   if (!isNonEmptyString(workflow.id)) throw invalid("workflow.id", "must be a non-empty string");
   if (workflow.label !== undefined && typeof workflow.label !== "string") {
     throw invalid("workflow.label", "must be a string");
+  }
+  const patches = workflow.patches;
+  if (patches !== undefined) {
+    if (!isPlainObject(patches)) throw invalid("patches", "must be an object of patch mappers by name");
+    for (const [name, mapper] of Object.entries(patches)) {
+      if (typeof mapper !== "function")
+        throw invalid(`patches.${name}`, "must be a function (payload) => state patch");
+    }
   }
   const pipelines = workflow.pipelines;
   if (!isPlainObject(pipelines) || Object.keys(pipelines).length === 0) {

@@ -8,6 +8,10 @@ import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./t
 export class WorkflowRecord {
   policy!: ExecutionPolicy;
   observer: PipelineObserver | undefined = undefined;
+  /** The workflow's named patch mappers (`Workflow.patches`), which waits refer to by name. */
+  readonly patches: ReadonlyMap<string, (payload: any) => Record<string, unknown>>;
+  /** Their names, as the run's pause service checks a registration's string `patch` against. */
+  readonly patchNames: ReadonlySet<string>;
 
   constructor(
     readonly id: string,
@@ -21,5 +25,8 @@ export class WorkflowRecord {
     readonly pauseWindow: PauseWindow,
     /** How long each hook's promise is waited for (`RegisterOptions.hookTimeoutMs`, else the runtime's). */
     readonly hookTimeoutMs: number,
-  ) {}
+  ) {
+    this.patches = new Map(Object.entries(definition.patches ?? {}));
+    this.patchNames = new Set(this.patches.keys());
+  }
 }

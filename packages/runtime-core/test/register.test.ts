@@ -449,7 +449,7 @@ describe("definition fields that would be ignored are refused", () => {
       "a misspelt workflow field",
       { ...ok, lable: "Orders" },
       "workflow.lable",
-      "id, label, env, services, triggers, pipelines",
+      "id, label, env, services, triggers, pipelines, patches",
     ],
     [
       "a misspelt trigger field",
