@@ -226,6 +226,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
   if (patches !== undefined) {
     if (!isPlainObject(patches)) throw invalid("patches", "must be an object of patch mappers by name");
     for (const [name, mapper] of Object.entries(patches)) {
+      if (name.length === 0) throw invalid("patches", 'a patch mapper needs a name ("" is not one)');
       if (typeof mapper !== "function")
         throw invalid(`patches.${name}`, "must be a function (payload) => state patch");
     }

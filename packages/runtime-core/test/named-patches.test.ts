@@ -181,6 +181,10 @@ describe("named patch mappers (Workflow.patches)", () => {
       code: "INVALID_DEFINITION",
       message: expect.stringContaining("patches.approval: must be a function (payload) => state patch"),
     });
+    await expect(runtime.register(orders("approval", { "": approval }))).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringContaining('patches: a patch mapper needs a name ("" is not one)'),
+    });
     await expect(runtime.register({ ...orders("approval"), patches: [] as never })).rejects.toMatchObject({
       code: "INVALID_DEFINITION",
       message: expect.stringContaining("patches: must be an object of patch mappers by name"),
