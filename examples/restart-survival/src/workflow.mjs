@@ -9,9 +9,9 @@ export const DEFAULT_APPROVAL_WINDOW_MS = 24 * 3600_000;
  * placed → approval (waits for `order.approved` or `order.rejected` naming this order, or its
  * deadline) → ship: shipped, rejected or cancelled.
  *
- * The waits have no `patch` mapper: a function cannot travel in a checkpoint, so in the process
- * that adopts the run the resuming payload itself is merged into the state. The ship stage reads
- * the payload's own fields (`approvedBy`, `rejectedBy`) instead.
+ * The waits have no `patch` mapper: in the process that adopts the run the resuming payload itself
+ * is merged into the state, and the ship stage reads the payload's own fields (`approvedBy`,
+ * `rejectedBy`). A mapper would travel only by name (one of the workflow's `patches`).
  */
 export const ordersWorkflow = defineWorkflow({
   id: "orders",

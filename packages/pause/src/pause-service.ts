@@ -144,6 +144,11 @@ function hasUnknownField(registration: object): boolean {
   }
 }
 
+/** A name from a step, for a message: quoted, escaped and cut at 80 characters. */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}
+
 function invalid(field: string, message: string): SystemError {
   return new SystemError("INVALID_INPUT", `pause.register: ${field} ${message}`, { details: { field } });
 }
@@ -209,11 +214,22 @@ export class PauseService {
         "new PauseService: options.createId must be a function returning an id",
       );
     }
-    if (knownPatches !== undefined && !(knownPatches instanceof Set)) {
-      throw new SystemError(
-        "INVALID_INPUT",
-        "new PauseService: options.knownPatches must be a Set of patch mapper names",
-      );
+    if (knownPatches !== undefined) {
+      if (!(knownPatches instanceof Set)) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          "new PauseService: options.knownPatches must be a Set of patch mapper names",
+        );
+      }
+      for (const name of knownPatches) {
+        // a name that readPauseRequest would refuse could not come back from a checkpoint
+        if (typeof name !== "string" || name.length === 0) {
+          throw new SystemError(
+            "INVALID_INPUT",
+            "new PauseService: options.knownPatches must hold non-empty strings (patch mapper names)",
+          );
+        }
+      }
     }
     if (now !== undefined) this.#now = now;
     if (createId !== undefined) this.#createId = createId;
@@ -267,8 +283,8 @@ export class PauseService {
         throw invalid(
           "registration.patch",
           known.length === 0
-            ? `names patch mapper "${patch}", but none is declared (declare it in the workflow's patches, or pass a function)`
-            : `names patch mapper "${patch}", which is not declared (patches: ${known.join(", ")})`,
+            ? `names patch mapper ${quoteName(patch)}, but none is declared (declare it in the workflow's patches, or pass a function)`
+            : `names patch mapper ${quoteName(patch)}, which is not declared (patches: ${known.join(", ")})`,
         );
       }
       patchName = patch;

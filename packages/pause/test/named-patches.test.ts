@@ -60,7 +60,13 @@ describe("named patch mappers", () => {
     expect(() => new PauseService(sink, { knownPatches: ["approval"] as never })).toThrow(
       "options.knownPatches must be a Set of patch mapper names",
     );
+    expect(() => new PauseService(sink, { knownPatches: new Set(["", "approval"]) })).toThrow(
+      "options.knownPatches must hold non-empty strings (patch mapper names)",
+    );
     const { pause } = service(new Set(["approval"]));
+    expect(refusal(() => pause.register({ patch: `x\u0000${"y".repeat(200)}` })).message).toBe(
+      `pause.register: registration.patch names patch mapper ${JSON.stringify(`x\u0000${"y".repeat(78)}…`)}, which is not declared (patches: approval)`,
+    );
     expect(refusal(() => pause.register({ patch: 42 as never })).message).toBe(
       "pause.register: registration.patch must be a function (payload) => patch, or the name of a declared patch mapper",
     );

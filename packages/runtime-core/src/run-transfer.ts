@@ -34,6 +34,7 @@ export class RunTransfer {
     private readonly pauses: RunPauses,
     private readonly waits: EventWaits,
     private readonly ending: RunEnding,
+    private readonly report: (error: SystemError) => void,
   ) {}
 
   /** See `WorkflowRuntime.adopt`. */
@@ -89,7 +90,7 @@ export class RunTransfer {
           const declared = [...adopting.patches.keys()];
           throw new SystemError(
             "INVALID_INPUT",
-            `adopt(checkpoint): checkpoint.pause[${i}].patch names patch mapper "${read.patch}", which workflow "${adopting.id}" does not declare (patches: ${declared.length > 0 ? declared.join(", ") : "none"}); the checkpoint was made by another definition of it`,
+            `adopt(checkpoint): checkpoint.pause[${i}].patch names patch mapper ${quoteName(read.patch)}, which workflow "${adopting.id}" does not declare (patches: ${declared.length > 0 ? declared.join(", ") : "none"}); the checkpoint was made by another definition of it`,
             { details: { field: `pause[${i}].patch`, workflowId: adopting.id } },
           );
         }
@@ -165,6 +166,8 @@ export class RunTransfer {
     }
     // first, so that a state JSON cannot hold leaves the run waiting here, untouched
     const checkpoint = record.exportCheckpoint()!;
+    if (record.mappers !== undefined && record.mappers.size > 0)
+      this.report(mappersLeftBehind(runId, record.mappers));
     this.takeOut(record);
     const releasing = record.releasing;
     record.releasing = undefined;
@@ -241,4 +244,25 @@ function checkUniqueWaitIds(runId: string, waits: readonly PauseRequestData[]): 
     }
     seen.add(wait.id);
   }
+}
+
+/**
+ * What `detach()` reports for waits registered with a `patch` function: the checkpoint cannot carry
+ * a function, so where the run is adopted the resuming payload itself becomes the patch. The
+ * checkpoint is still returned (the run may not depend on the mapper's shape); the report says how
+ * to keep the mapper.
+ */
+function mappersLeftBehind(runId: string, mappers: ReadonlyMap<string, unknown>): SystemError {
+  const waits = [...mappers.keys()];
+  const which = waits.map((id) => quoteName(id)).join(", ");
+  return new SystemError(
+    "INVALID_STATE",
+    `detach(${runId}): the patch mapper of wait${waits.length > 1 ? "s" : ""} ${which} is a function, which a checkpoint cannot carry: where the run is adopted, the resuming payload itself will be the patch. Declare the mapper in the workflow's patches and register the wait with patch: "<name>" to keep it`,
+    { details: { runId, waits } },
+  );
+}
+
+/** A name from a checkpoint or a step, for a message: quoted, escaped and cut at 80 characters. */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 }

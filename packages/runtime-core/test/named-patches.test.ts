@@ -118,6 +118,7 @@ describe("named patch mappers (Workflow.patches)", () => {
     const b = await node(orders("approval"));
     const runId = await parked(a, "o1");
     const checkpoint: RunCheckpoint = JSON.parse(JSON.stringify(await a.runtime.detach(runId)));
+    expect(a.errors).toEqual([]);
     b.runtime.adopt(checkpoint);
     b.bus.emit("order.approved", { orderId: "o1", by: "ann" });
     await expect.poll(() => b.completed.length).toBe(1);
@@ -135,6 +136,12 @@ describe("named patch mappers (Workflow.patches)", () => {
     const runId = await parked(a, "o1");
     const checkpoint: RunCheckpoint = JSON.parse(JSON.stringify(await a.runtime.detach(runId)));
     expect(checkpoint.pause[0]).not.toHaveProperty("patch");
+    // detach says so: the checkpoint is returned, and the loss is reported
+    const waitId = checkpoint.pause[0]!.id;
+    expect(a.errors.map((e) => [e.code, e.details])).toEqual([["INVALID_STATE", { runId, waits: [waitId] }]]);
+    expect(a.errors[0]!.message).toBe(
+      `detach(${runId}): the patch mapper of wait "${waitId}" is a function, which a checkpoint cannot carry: where the run is adopted, the resuming payload itself will be the patch. Declare the mapper in the workflow's patches and register the wait with patch: "<name>" to keep it`,
+    );
     b.runtime.adopt(checkpoint);
     b.bus.emit("order.approved", { orderId: "o1", by: "ann" });
     await expect.poll(() => b.completed.length).toBe(1);
