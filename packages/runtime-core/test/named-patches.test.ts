@@ -2,59 +2,15 @@ import { SystemError } from "@sluice/errors";
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  defineWorkflow,
-  type PauseService,
-  type RunCheckpoint,
-  type RunResult,
-  type Workflow,
-  WorkflowRuntime,
-} from "../src/index.js";
+import { type RunCheckpoint, type RunResult, type Workflow, WorkflowRuntime } from "../src/index.js";
+import { type ApprovalState, approval, approvalWorkflow } from "./approval-workflow.js";
 import { tick } from "./helpers.js";
 
 // A wait's patch mapper given as a function lives in memory only; one named from the workflow's
 // `patches` goes into the checkpoint, so a run adopted elsewhere still resumes through it.
 
-type OrderState = { orderId?: string; approved?: boolean; approvedBy?: string; shipped?: boolean };
-
-const approval = (payload: { by: string }) => ({ approved: true, approvedBy: payload.by });
-
-function orders(
-  patch: "approval" | "nope" | typeof approval,
-  patches: Workflow<OrderState>["patches"] = { approval },
-) {
-  return defineWorkflow<OrderState>({
-    id: "orders",
-    triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
-    patches,
-    pipelines: {
-      fulfil: {
-        stages: [
-          {
-            id: "approval",
-            steps: [
-              {
-                id: "ask",
-                action: async (ctx) => {
-                  const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
-                  pause.register({
-                    event: "order.approved",
-                    conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId! }],
-                    patch,
-                  });
-                },
-              },
-            ],
-          },
-          {
-            id: "ship",
-            steps: [{ id: "ship", action: (ctx) => ({ shipped: ctx.state().approved === true }) }],
-          },
-        ],
-      },
-    },
-  });
-}
+type OrderState = ApprovalState;
+const orders = approvalWorkflow;
 
 const runtimes: WorkflowRuntime[] = [];
 afterEach(async () => {
