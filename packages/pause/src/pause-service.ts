@@ -18,7 +18,7 @@ export interface PauseRegistration<P = any> {
    * runtime, one of the workflow's `patches`): the name goes into the checkpoint, so the run
    * resumes through that mapper in any process that registered the workflow.
    */
-  patch?: ((payload: P) => Record<string, unknown>) | string;
+  patch?: ((payload: P) => object) | string;
   /** How long to wait before the wait times out, in milliseconds (> 0). */
   timeoutMs?: number;
   /**
@@ -89,7 +89,7 @@ export interface PauseServiceOptions {
 
 interface Entry {
   readonly request: PauseRequestData;
-  readonly patch: ((payload: any) => Record<string, unknown>) | undefined;
+  readonly patch: ((payload: any) => object) | undefined;
 }
 
 // Wait ids only need to be unique among the pending waits of one service (in practice: of one
@@ -372,7 +372,7 @@ export class PauseService {
    * The `patch` function given with registration `id`, if any (functions live in memory only; a
    * named patch is in the request data, as `patch`).
    */
-  patchMapper(id: string): ((payload: any) => Record<string, unknown>) | undefined {
+  patchMapper(id: string): ((payload: any) => object) | undefined {
     return this.#entries.get(id)?.patch;
   }
 }

@@ -59,7 +59,7 @@ export class RunRecord {
   /** The waits the run is parked on. */
   waits: readonly PauseRequestData[] = NO_WAITS;
   /** Patch mappers of the current waits, by wait id (functions cannot go into the checkpoint). */
-  mappers: Map<string, (payload: any) => Record<string, unknown>> | undefined = undefined;
+  mappers: Map<string, (payload: any) => object> | undefined = undefined;
   /** Event names this run has waited on (each holds one shared bus subscription until the run ends). */
   watched: string[] | undefined = undefined;
   /**

@@ -69,9 +69,10 @@ export interface Workflow<S extends object = RunState> {
    * Patch mappers by name: a wait registered with `patch: "<name>"` resumes through the mapper of
    * that name, which shapes the resuming payload into the state patch. Unlike a function passed to
    * `register`, a name goes into the run's checkpoint, so a run adopted by another runtime (another
-   * process) that registered this workflow resumes through the same mapper.
+   * process) that registered this workflow resumes through the same mapper. A mapper returns a plain
+   * object (checked when it runs: anything else is reported and the event ignored).
    */
-  patches?: Record<string, (payload: any) => Record<string, unknown>>;
+  patches?: Record<string, (payload: any) => object>;
 }
 
 /** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */

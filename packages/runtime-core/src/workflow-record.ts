@@ -9,7 +9,7 @@ export class WorkflowRecord {
   policy!: ExecutionPolicy;
   observer: PipelineObserver | undefined = undefined;
   /** The workflow's named patch mappers (`Workflow.patches`), which waits refer to by name. */
-  readonly patches: ReadonlyMap<string, (payload: any) => Record<string, unknown>>;
+  readonly patches: ReadonlyMap<string, (payload: any) => object>;
   /** Their names, as the run's pause service checks a registration's string `patch` against. */
   readonly patchNames: ReadonlySet<string>;
 

@@ -59,6 +59,19 @@ describe("named patch mappers (Workflow.patches)", () => {
     });
   });
 
+  it("a mapper whose return type is an interface type-checks and resumes the run", async () => {
+    interface Approval {
+      approved: boolean;
+      approvedBy: string;
+    }
+    const typed = (payload: { by: string }): Approval => ({ approved: true, approvedBy: payload.by });
+    const n = await node(orders("approval", { approval: typed }));
+    await parked(n, "o1");
+    n.bus.emit("order.approved", { orderId: "o1", by: "lee" });
+    await expect.poll(() => n.completed.length).toBe(1);
+    expect(n.completed[0]!.ok && n.completed[0]!.value.state.approvedBy).toBe("lee");
+  });
+
   it("a run rebuilt after its pause window resumes through the named mapper", async () => {
     const n = await node(orders("approval"), 0);
     const runId = await parked(n, "o1");
