@@ -57,6 +57,8 @@ export function orderApprovalWorkflow({ approvalTimeoutMs }: { approvalTimeoutMs
     id: ORDER_APPROVAL,
     label: "Order approval",
     triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+    // by name: a run adopted in another tab (from a saved checkpoint) resumes through it too
+    patches: { approval: (payload: ApprovalPayload) => ({ approvedBy: payload.by }) },
     pipelines: {
       fulfil: {
         stages: [
@@ -88,7 +90,7 @@ export function orderApprovalWorkflow({ approvalTimeoutMs }: { approvalTimeoutMs
                   pause.register({
                     event: "order.approved",
                     conditions: [{ path: "orderId", op: "==", value: orderId }],
-                    patch: (payload: ApprovalPayload) => ({ approvedBy: payload.by }),
+                    patch: "approval",
                     timeoutMs: approvalTimeoutMs,
                     timeoutPatch: { approvalTimedOut: true },
                   });
