@@ -563,7 +563,12 @@ async function peersUnsubscribeCase(ctx: CaseContext): Promise<void> {
   await ctx.settled(bus);
   await ctx.settled(peer);
   same(here, [], "deliveries to the handler unsubscribed on the first bus");
-  same(there, [1, 2], "deliveries to the peer's handler, which stays subscribed");
+  // two emitters: the order between their events is not part of the contract
+  same(
+    [...there].sort(),
+    [1, 2],
+    "deliveries to the peer's handler, which stays subscribed (in any order: they came from two buses)",
+  );
   same(bus.listenerCount("e"), 0, 'listenerCount("e") on the first bus');
   same(peer.listenerCount("e"), 1, 'listenerCount("e") on the peer');
 }
