@@ -1,5 +1,5 @@
 export { ErrorCode } from "./codes.js";
-export { describeThrown, describeValue } from "./describe-value.js";
+export { describeThrown, describeValue, quoteName } from "./describe-value.js";
 export { isThenable } from "./is-thenable.js";
 export { isPlainObject } from "./plain-object.js";
 export { printFault } from "./print-fault.js";

@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { quoteName, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { type Condition, matchesConditions, readConditions } from "./conditions.js";
 import { copyJsonObject } from "./json-value.js";
 
@@ -142,11 +142,6 @@ function hasUnknownField(registration: object): boolean {
   } catch {
     return true;
   }
-}
-
-/** A name from a step, for a message: quoted, escaped and cut at 80 characters. */
-function quoteName(name: string): string {
-  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 }
 
 function invalid(field: string, message: string): SystemError {

@@ -1,4 +1,4 @@
-import { ok, SystemError } from "@sluice/errors";
+import { ok, quoteName, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { type PauseRequestData, readPauseRequest } from "@sluice/pause";
 import type { Pipeline, PipelineCheckpoint, RunInfo } from "@sluice/pipeline";
@@ -260,9 +260,4 @@ function mappersLeftBehind(runId: string, mappers: ReadonlyMap<string, unknown>)
     `detach(${runId}): the patch mapper of wait${waits.length > 1 ? "s" : ""} ${which} is a function, which a checkpoint cannot carry: where the run is adopted, the resuming payload itself will be the patch. Declare the mapper in the workflow's patches and register the wait with patch: "<name>" to keep it`,
     { details: { runId, waits } },
   );
-}
-
-/** A name from a checkpoint or a step, for a message: quoted, escaped and cut at 80 characters. */
-function quoteName(name: string): string {
-  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 }

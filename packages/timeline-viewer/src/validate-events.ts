@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { quoteName, SystemError } from "@sluice/errors";
 import type { TimelineEvent } from "@sluice/timeline";
 
 /**
@@ -125,7 +125,7 @@ function checkFields(read: ReadEvent, path: string): void {
 
 /** `events[2] (id "a-1")`: where the event is and which one it is, for a message. */
 function nameEvent(path: string, id: string): string {
-  return `${path} (id ${JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id)})`;
+  return `${path} (id ${quoteName(id)})`;
 }
 
 /**
