@@ -5,6 +5,7 @@ import {
   type EventBus,
   type EventBusOptions,
   type EventMap,
+  LaterDelivery,
 } from "@sluice/events";
 
 /**
@@ -157,18 +158,9 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   };
 
   let closed = false;
-  let queue: Array<[type: string, payload: unknown]> = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
-
-  const deliverOwn = (): void => {
-    timer = undefined;
-    const batch = queue;
-    queue = [];
-    for (const [type, payload] of batch) {
-      if (closed) return; // a handler closed the bus: drop the rest
-      local.emit(type, payload);
-    }
-  };
+  // this bus's own emits (the channel does not hear itself); close() drops what is pending, the
+  // rest of a batch a handler closed the bus in included
+  const own = new LaterDelivery<unknown>((type, payload) => local.emit(type, payload));
 
   const receive = (event: { readonly data: unknown }): void => {
     if (closed) return;
@@ -221,8 +213,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
           { cause },
         );
       }
-      queue.push([type, copy]);
-      timer ??= setTimeout(deliverOwn, 0);
+      own.push(type, copy);
     },
     on(type: string, handler: (...args: any[]) => void): () => void {
       refuseClosed("on");
@@ -232,15 +223,10 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     close(): void {
       if (closed) return;
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      queue = [];
+      own.clear();
       channel.close();
     },
-    async delivered(): Promise<void> {
-      // Events a handler emits schedule the next delivery from inside this one: wait until none is due.
-      while (timer !== undefined) await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    },
+    delivered: () => own.delivered(),
   };
   return bus as unknown as BroadcastEventBus<M>;
 }

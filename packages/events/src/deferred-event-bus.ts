@@ -1,6 +1,7 @@
 import { describeThrown, SystemError } from "@sluice/errors";
 import { createEventBus, type EventBus, type EventBusOptions, type EventMap } from "./event-bus.js";
 import { assertEmittableType } from "./event-type.js";
+import { LaterDelivery } from "./later-delivery.js";
 
 /** An {@link EventBus} that delivers later; see {@link createDeferredEventBus}. */
 export interface DeferredEventBus<M extends EventMap = Record<string, unknown>> extends EventBus<M> {
@@ -36,15 +37,9 @@ export function createDeferredEventBus<M extends EventMap = Record<string, unkno
 ): DeferredEventBus<M> {
   const local = createEventBus<Record<string, unknown>>(options);
   // Texts, not payloads: what a handler gets cannot share anything with what the emitter holds.
-  let queue: Array<[type: string, text: string | undefined]> = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
-
-  const deliver = (): void => {
-    timer = undefined;
-    const batch = queue;
-    queue = [];
-    for (const [type, text] of batch) local.emit(type, text === undefined ? undefined : JSON.parse(text));
-  };
+  const later = new LaterDelivery<string | undefined>((type, text) =>
+    local.emit(type, text === undefined ? undefined : JSON.parse(text)),
+  );
 
   const bus: DeferredEventBus<Record<string, unknown>> = {
     emit(type: string, payload: unknown): void {
@@ -59,15 +54,11 @@ export function createDeferredEventBus<M extends EventMap = Record<string, unkno
           { cause },
         );
       }
-      queue.push([type, text]);
-      timer ??= setTimeout(deliver, 0);
+      later.push(type, text);
     },
     on: local.on,
     listenerCount: local.listenerCount,
-    async delivered(): Promise<void> {
-      // Events a handler emits schedule the next delivery from inside this one: wait until none is due.
-      while (timer !== undefined) await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    },
+    delivered: () => later.delivered(),
   };
   return bus as unknown as DeferredEventBus<M>;
 }

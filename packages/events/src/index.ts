@@ -8,3 +8,4 @@ export {
   type WildcardHandler,
 } from "./event-bus.js";
 export { assertEmittableType } from "./event-type.js";
+export { LaterDelivery } from "./later-delivery.js";
