@@ -91,10 +91,9 @@ function workflow(options: Options): Workflow<S> {
   };
 }
 
-async function node(
-  options: Options = {},
-  timeline: TimelineStore = createMemoryTimelineStore(),
-): Promise<Node> {
+async function node(options: Options = {}, given?: TimelineStore): Promise<Node> {
+  // not a default parameter: the factory resolves to the store, and a default cannot await
+  const timeline = given ?? (await createMemoryTimelineStore());
   const bus = options.bus ?? createEventBus<any>();
   const errors: SystemError[] = [];
   const log: string[] = [];
@@ -585,7 +584,7 @@ describe("adopt(): what the adopted run does", () => {
 
 describe("execution modes: the slot of a run that comes and goes", () => {
   async function pair(mode: ExecutionMode) {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     return [
       await node({ register: { mode } }, timeline),
       await node({ register: { mode } }, timeline),
@@ -673,7 +672,7 @@ describe("execution modes: the slot of a run that comes and goes", () => {
 
 describe("what the runtimes report, and what a detached run leaves behind", () => {
   it("registry, listAllRuns and watch agree after each move; one timeline across three runtimes, no event written for a detached run", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const [a, b, c] = [await node({}, timeline), await node({}, timeline), await node({}, timeline)];
     const runId = await parked(a, "k1");
     const listed = (n: Node) => [

@@ -116,7 +116,7 @@ function refusal(fn: () => unknown, code: string): SystemError {
 
 describe("detach() and adopt(): a parked run moves to another runtime", () => {
   it("continues where it paused: the next matching event there resumes it, once, with its state and timeline", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     const b = await worker(timeline);
     const runId = await pausedRun(a, "o1");
@@ -186,7 +186,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("a run still in its pause window goes too: its live state, signals included, its run services disposed before detach() resolves", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const storeRegistry = new StoreRegistry();
     const runtime = new WorkflowRuntime({
       bus: createEventBus<any>(),
@@ -259,7 +259,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("an adopted run whose deadline passed while it travelled times out at once, with its timeoutPatch", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { timeoutMs: 40 });
     const b = await worker(timeline, { timeoutMs: 40 });
     const runId = await pausedRun(a, "o1");
@@ -275,7 +275,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("an adopted run keeps the time left on its deadline", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { timeoutMs: 300 });
     const b = await worker(timeline, { timeoutMs: 300 });
     const runId = await pausedRun(a, "o1");
@@ -288,7 +288,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("a result's durationMs counts from the run's start, time paused and travelling included", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     const b = await worker(timeline);
     const runId = await pausedRun(a, "o1");
@@ -307,7 +307,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("resume() and abort() work on an adopted run as on any parked one", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     const b = await worker(timeline);
     const first = await pausedRun(a, "o1");
@@ -328,7 +328,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("stop() ends an adopted run as it ends any parked run (aborted), so detach it first to keep it", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     const b = await worker(timeline);
     const runId = await pausedRun(a, "o1");
@@ -338,7 +338,7 @@ describe("detach() and adopt(): a parked run moves to another runtime", () => {
   });
 
   it("a restart: checkpoints saved before stop() are adopted by the next runtime", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const before = await worker(timeline);
     const ids = [await pausedRun(before, "o1"), await pausedRun(before, "o2")];
     const saved: string[] = [];
@@ -368,7 +368,7 @@ describe("execution modes and moved runs", () => {
   const exclusive: ExecutionMode = { type: "exclusive", onBusy: "reject" };
 
   it("a dispatched run holds an exclusive workflow's slot where it is adopted, and frees it where it left", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { mode: exclusive });
     const b = await worker(timeline, { mode: exclusive });
     const outcomes: string[] = [];
@@ -400,7 +400,7 @@ describe("execution modes and moved runs", () => {
   });
 
   it("adopt() refuses a dispatched run while another run holds the slot, and takes it once the slot is free", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { mode: { type: "singleton_loop", onBusy: "drop" } });
     const b = await worker(timeline, { mode: { type: "singleton_loop", onBusy: "drop" } });
     a.bus.emit("order.placed", { orderId: "o1" });
@@ -418,7 +418,7 @@ describe("execution modes and moved runs", () => {
   });
 
   it("an invoked run (not dispatched) takes no slot where it is adopted, as invoke() takes none", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { mode: exclusive });
     const b = await worker(timeline, { mode: exclusive });
     const checkpoint = throughJson(await a.runtime.detach(await pausedRun(a, "o1")));
@@ -429,7 +429,7 @@ describe("execution modes and moved runs", () => {
   });
 
   it("detach() of the run holding an exclusive slot starts the one queued behind it (queue_single)", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { mode: { type: "exclusive", onBusy: "queue_single" } });
     a.bus.emit("order.placed", { orderId: "o1" });
     await expect.poll(() => a.runtime.listAllRuns()[0]?.status).toBe("paused");
@@ -443,7 +443,7 @@ describe("execution modes and moved runs", () => {
 
 describe("what adopt() and detach() refuse", () => {
   async function fixture() {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     const b = await worker(timeline);
     const checkpoint = throughJson(await a.runtime.detach(await pausedRun(a, "o1")));
@@ -580,7 +580,7 @@ describe("what adopt() and detach() refuse", () => {
   });
 
   it("detach() of an unknown run is NOT_FOUND; of a running, finished or detached one INVALID_STATE or NOT_FOUND", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     await expect(a.runtime.detach("nope")).rejects.toMatchObject({ code: "NOT_FOUND" });
     const runId = await pausedRun(a, "o1");
@@ -595,7 +595,7 @@ describe("what adopt() and detach() refuse", () => {
   });
 
   it("detach() of a running run: INVALID_STATE, and the run goes on", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
@@ -618,7 +618,7 @@ describe("what adopt() and detach() refuse", () => {
   });
 
   it("a run detached by its wait's patch mapper while an event resumes it is not resumed here", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline);
     let detaching: Promise<RunCheckpoint> | undefined;
     await a.runtime.deregister("orders");
@@ -664,7 +664,7 @@ describe("what adopt() and detach() refuse", () => {
   });
 
   it("detach() of a run whose state JSON cannot hold: INVALID_STATE, and the run goes on waiting", async () => {
-    const timeline = createMemoryTimelineStore();
+    const timeline = await createMemoryTimelineStore();
     const a = await worker(timeline, { pauseWindowMs: 60_000 });
     const runId = await pausedRun(a, "o1");
     a.runtime.signal(runId, { big: 1n });

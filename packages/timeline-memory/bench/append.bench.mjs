@@ -87,7 +87,7 @@ function makeEvents(count, offset = 0) {
 let nextId = 0;
 
 async function appendThroughput(batchSize, perRound, rounds = 5, evicting = true) {
-  const store = createMemoryTimelineStore(evicting ? {} : { maxEvents: perRound * rounds });
+  const store = await createMemoryTimelineStore(evicting ? {} : { maxEvents: perRound * rounds });
   if (evicting)
     for (let i = 0; i < 100_000; i += 1000) await store.append(makeEvents(1000, (nextId += 1000)));
   const rates = [];
@@ -136,7 +136,8 @@ function queryEvents() {
 }
 
 async function filledStore(factory) {
-  const store = factory({ maxEvents: 200_000 });
+  // the baseline's factory returns the store, this package's a promise of it: await takes both
+  const store = await factory({ maxEvents: 200_000 });
   const events = queryEvents();
   for (let i = 0; i < events.length; i += 1000) await store.append(events.slice(i, i + 1000));
   return store;
@@ -226,7 +227,7 @@ async function beforeAfter(batchSize, perRound, { rounds = 8, runtime = false } 
     : (count) => makeEvents(count, (nextId += count) - count);
   const stores = {
     before: baseline.createMemoryTimelineStore({ maxEvents }),
-    after: createMemoryTimelineStore({ maxEvents }),
+    after: await createMemoryTimelineStore({ maxEvents }),
   };
   for (const store of Object.values(stores)) {
     for (let i = 0; i < maxEvents; i += 1000) await store.append(make(1000));

@@ -29,8 +29,10 @@ export interface MemoryTimelineStore extends TimelineStore {
 }
 
 /**
- * A bounded in-memory {@link TimelineStore}, for tests, development and short-lived processes.
- * Nothing persists: data lives until eviction, `delete` or `close()`.
+ * Resolves to a bounded in-memory {@link TimelineStore}, for tests, development and short-lived
+ * processes. Nothing persists: data lives until eviction, `delete` or `close()`. Like the SQLite and
+ * IndexedDB factories it returns a promise (the SPEC's adapter factories each resolve to a store),
+ * so a host can pick any of the three behind one `() => Promise<TimelineStore>`.
  *
  * - Bounded: at most `maxEvents` events (default 100 000); past that, the oldest by insertion are
  *   evicted, so memory does not grow with the number of runs ever made.
@@ -51,17 +53,20 @@ export interface MemoryTimelineStore extends TimelineStore {
  * ```ts
  * import { createMemoryTimelineStore } from "@sluice/timeline-memory";
  *
- * const timeline = createMemoryTimelineStore({ maxEvents: 10_000 });
+ * const timeline = await createMemoryTimelineStore({ maxEvents: 10_000 });
  * await timeline.append([{ id: "e1", runId: "r1", workflowId: "orders", seq: 0, at: Date.now(),
  *   source: "runtime", type: "run.started" }]);
  * const { events } = await timeline.query({ runId: "r1" });
  * ```
  *
- * @param options - an object (or left out); throws `INVALID_INPUT` for anything else, or for a
- *   `maxEvents` that is not a positive integer, or for a key it does not know
- *   (`createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents)`).
+ * @param options - an object (or left out).
+ * @throws `SystemError` `INVALID_INPUT` (as a rejected promise, never synchronously) for options
+ *   that are not an object, a `maxEvents` that is not a positive integer, or a key the options do
+ *   not have (`createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents)`).
  */
-export function createMemoryTimelineStore(options: MemoryTimelineStoreOptions = {}): MemoryTimelineStore {
+export async function createMemoryTimelineStore(
+  options: MemoryTimelineStoreOptions = {},
+): Promise<MemoryTimelineStore> {
   return new MemoryStore(resolveMaxEvents(options), MAX_POSITION);
 }
 

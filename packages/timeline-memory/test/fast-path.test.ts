@@ -88,7 +88,7 @@ function validatorError(batch: unknown): SystemError | undefined {
 }
 
 async function expectLikeValidator(batch: unknown[]): Promise<void> {
-  const store = createMemoryTimelineStore();
+  const store = await createMemoryTimelineStore();
   const expected = validatorError(batch);
   if (expected !== undefined) {
     await expect(store.append(batch as TimelineEvent[])).rejects.toSatisfy(
@@ -142,7 +142,7 @@ describe("fast path agrees with validateTimelineEvents", () => {
   }
 
   it("ignores enumerable keys inherited from a polluted Object.prototype", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const proto = Object.prototype as Record<string, unknown>;
     proto.polluted = 1;
     try {
@@ -156,7 +156,7 @@ describe("fast path agrees with validateTimelineEvents", () => {
   });
 
   it("keeps data with more distinct keys than the key table holds", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const batch = Array.from({ length: 6000 }, (_, i) => ev(`k${i}`, { seq: i, data: { [`key-${i}`]: i } }));
     await store.append(batch);
     const stored = (await store.query({ limit: 10_000 })).events;
@@ -164,7 +164,7 @@ describe("fast path agrees with validateTimelineEvents", () => {
   });
 
   it("a rejected batch undoes what it wrote: its ids can be appended again", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const good = [ev("a"), ev("b", { data: { x: [1, 2] } }), ev("a")];
     await expect(store.append([...good, ev("c", { seq: -1 })])).rejects.toSatisfy((error: unknown) =>
       SystemError.is(error, "INVALID_INPUT"),
@@ -177,7 +177,7 @@ describe("fast path agrees with validateTimelineEvents", () => {
   });
 
   it("orders ties on (at, seq) by id in UTF-16 code units", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const ids = ["b", "a", "ab", "\uFFFF", "\uD83D\uDE00", "é", "A", ""].filter((id) => id !== "");
     await store.append(ids.map((id) => ev(id)));
     const want = [...ids].sort();

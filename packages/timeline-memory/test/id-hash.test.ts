@@ -104,7 +104,7 @@ describe("id hashes", () => {
       else seen.set(hash, run);
     }
     const [a, b] = pair;
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const batch = new TimelineBatch();
     batch.add(undefined, a, "wf", 5, 1, "runtime", "x");
     batch.add(undefined, b, "wf", 5, 2, "runtime", "x");

@@ -48,7 +48,7 @@ describe("IdUnits", () => {
 
 describe("ids read one by one or joined", () => {
   it("are the same ids: a duplicate is found whichever way either copy was read", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const ev = (id: string, seq: number) => ({
       id,
       runId: "r",

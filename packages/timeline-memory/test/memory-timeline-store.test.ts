@@ -7,6 +7,7 @@ import {
   matchesQuery,
   TimelineBatch,
   type TimelineEvent,
+  type TimelineStore,
 } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { copyJson } from "../src/copy-json.js";
@@ -17,13 +18,46 @@ function ev(runId: string, seq: number, at: number, workflowId = "wf"): Timeline
   return { id: `${runId}#${seq}`, runId, workflowId, seq, at, source: "runtime", type: "log" };
 }
 
-async function everything(store: ReturnType<typeof createMemoryTimelineStore>): Promise<TimelineEvent[]> {
+async function everything(store: MemoryTimelineStore): Promise<TimelineEvent[]> {
   return (await store.query({ limit: 10_000 })).events;
 }
 
+/**
+ * What `createMemoryTimelineStore(options)` rejects with. The factory must not throw synchronously
+ * (as the SQLite and IndexedDB factories, it reports bad options as a rejected promise), so a call
+ * that throws fails here.
+ */
+async function rejectionOf(options: unknown): Promise<unknown> {
+  let pending: Promise<MemoryTimelineStore> | undefined;
+  expect(() => {
+    pending = createMemoryTimelineStore(options as never);
+  }).not.toThrow();
+  expect(pending).toBeInstanceOf(Promise);
+  return pending!.then(
+    () => expect.fail(`createMemoryTimelineStore(${String(options)}) resolved`),
+    (error: unknown) => error,
+  );
+}
+
 describe("createMemoryTimelineStore", () => {
+  it("returns a promise that resolves to a working, empty store (as the SPEC's factories do)", async () => {
+    const pending = createMemoryTimelineStore({ maxEvents: 10 });
+    expect(pending).toBeInstanceOf(Promise);
+    // interchangeable with the other adapters' factories behind one type
+    const make: () => Promise<TimelineStore> = () => createMemoryTimelineStore();
+    const store = await pending;
+    expect(store.size).toBe(0);
+    await store.append([ev("r", 0, 1), ev("r", 1, 2)]);
+    expect((await store.query({ runId: "r" })).events.map((e) => e.id)).toEqual(["r#0", "r#1"]);
+    expect(store.size).toBe(2);
+    await store.close();
+    const other = await make();
+    expect((await other.query({})).events).toEqual([]);
+    await other.close();
+  });
+
   it("keeps at most maxEvents, evicting the oldest by insertion (not by at)", async () => {
-    const store = createMemoryTimelineStore({ maxEvents: 5 });
+    const store = await createMemoryTimelineStore({ maxEvents: 5 });
     await store.append([ev("late", 0, 9000), ev("a", 0, 1), ev("a", 1, 2)]);
     await store.append([ev("b", 0, 3), ev("b", 1, 4), ev("b", 2, 5)]);
     expect(store.size).toBe(5);
@@ -35,43 +69,48 @@ describe("createMemoryTimelineStore", () => {
   });
 
   it("keeps the newest maxEvents of a batch larger than maxEvents", async () => {
-    const store = createMemoryTimelineStore({ maxEvents: 3 });
+    const store = await createMemoryTimelineStore({ maxEvents: 3 });
     const batch = Array.from({ length: 10 }, (_, i) => ev("r", i, 100 - i));
     await store.append(batch);
     expect((await store.query({ runId: "r" })).events.map((e) => e.seq)).toEqual([9, 8, 7]);
   });
 
   it(`defaults to ${DEFAULT_MAX_EVENTS} events`, async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const batch = Array.from({ length: DEFAULT_MAX_EVENTS + 10 }, (_, i) => ev(`r${i % 10}`, i, i));
     await store.append(batch);
     expect(store.size).toBe(DEFAULT_MAX_EVENTS);
     expect((await store.query({ limit: 1 })).events[0]!.seq).toBe(10);
   });
 
-  it("rejects a maxEvents that is not a positive integer", () => {
+  it("rejects (never throws) a maxEvents that is not a positive integer, with INVALID_INPUT", async () => {
     for (const maxEvents of [0, -1, 1.5, Number.NaN, "10"]) {
-      expect(() => createMemoryTimelineStore({ maxEvents } as never)).toThrow(
-        expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("maxEvents") }),
-      );
+      const error = await rejectionOf({ maxEvents });
+      expect(error).toBeInstanceOf(SystemError);
+      expect(error).toMatchObject({
+        code: "INVALID_INPUT",
+        message: `createMemoryTimelineStore: maxEvents must be a positive integer, got ${String(maxEvents)}`,
+        details: { path: "options.maxEvents" },
+      });
     }
   });
 
-  it("rejects options that are not an object with INVALID_INPUT saying what to pass", () => {
+  it("rejects (never throws) options that are not an object with INVALID_INPUT saying what to pass", async () => {
     for (const options of [null, 5, "big", true, [], () => ({})]) {
-      expect(() => createMemoryTimelineStore(options as never)).toThrow(
-        expect.objectContaining({
-          code: "INVALID_INPUT",
-          message: expect.stringContaining("options must be an object such as { maxEvents: 10_000 }"),
-        }),
-      );
+      const error = await rejectionOf(options);
+      expect(error).toBeInstanceOf(SystemError);
+      expect(error).toMatchObject({
+        code: "INVALID_INPUT",
+        message: expect.stringContaining("options must be an object such as { maxEvents: 10_000 }"),
+        details: { path: "options" },
+      });
     }
-    expect(createMemoryTimelineStore(undefined).size).toBe(0);
-    expect(createMemoryTimelineStore({}).size).toBe(0);
+    expect((await createMemoryTimelineStore(undefined)).size).toBe(0);
+    expect((await createMemoryTimelineStore({})).size).toBe(0);
   });
 
   it("size counts stored events and drops to 0 on close", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     await store.append([ev("r", 0, 1), ev("r", 1, 2), ev("r", 0, 1)]);
     expect(store.size).toBe(2);
     await store.delete({ runId: "r" });
@@ -149,7 +188,7 @@ async function checkAgainstModel(options: ModelOptions): Promise<void> {
   };
   const store =
     options.maxPosition === undefined
-      ? createMemoryTimelineStore({ maxEvents })
+      ? await createMemoryTimelineStore({ maxEvents })
       : createMemoryTimelineStoreWithLimit(maxEvents, options.maxPosition);
   // with batches, each run counts its own seqs (as the runtime's do), so runs share seq values
   const seqsOfRun = new Map<string, number>();
@@ -314,7 +353,7 @@ describe("an event that throws when read", () => {
   for (const [way, put] of ways) {
     for (const [kind, make] of bad) {
       it(`${way}: ${kind} rejects the batch with INVALID_INPUT and stores none of it`, async () => {
-        const store = createMemoryTimelineStore({ maxEvents: 4 });
+        const store = await createMemoryTimelineStore({ maxEvents: 4 });
         await store.append([ev("old", 0, 0)]);
         const good = [ev("r", 1, 1), ev("r", 2, 2)];
         for (const position of [0, 1, 2]) {
@@ -341,7 +380,7 @@ describe("an event that throws when read", () => {
     }
 
     it(`${way}: data that reads fine when checked but throws when stored is rejected whole`, async () => {
-      const store = createMemoryTimelineStore();
+      const store = await createMemoryTimelineStore();
       // null-prototype data takes the general path: checked by the shared validator (first read),
       // then copied (second read)
       let reads = 0;
@@ -367,7 +406,7 @@ describe("an event that throws when read", () => {
 
 describe("append of an events array that throws when read", () => {
   it("is INVALID_INPUT with the thrown value as cause, and stores nothing", async () => {
-    const store = createMemoryTimelineStore();
+    const store = await createMemoryTimelineStore();
     const boom = new Error("length boom");
     const events = new Proxy([], {
       get(target, key) {

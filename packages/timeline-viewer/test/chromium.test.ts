@@ -292,7 +292,7 @@ describe("<sluice-timeline> element API in Chromium", () => {
   it("loads every page of a store, polls while live and connected, and stops when removed", async () => {
     const result = await page.evaluate(async () => {
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-      const memory = window.__sluice!.createMemoryTimelineStore();
+      const memory = await window.__sluice!.createMemoryTimelineStore();
       const many = Array.from({ length: 2500 }, (_, i) => ({
         id: `e${i}`,
         runId: `run-${i % 5}`,
@@ -338,7 +338,7 @@ describe("<sluice-timeline> element API in Chromium", () => {
 
   it("reports a failing store as a timeline-error event and on its toolbar", async () => {
     const result = await page.evaluate(async () => {
-      const store = window.__sluice!.createMemoryTimelineStore();
+      const store = await window.__sluice!.createMemoryTimelineStore();
       await store.close(); // every query now rejects with DISPOSED
       const el = document.createElement("sluice-timeline");
       const seen: string[] = [];

@@ -138,7 +138,7 @@ function runIdOf(result: RunResult): string {
 
 async function main(): Promise<void> {
   const bus = createEventBus<any>();
-  const timeline = createMemoryTimelineStore();
+  const timeline = await createMemoryTimelineStore();
   const errors: string[] = [];
   const runtime = new WorkflowRuntime({
     bus,
