@@ -1,12 +1,15 @@
 import { describeThrown } from "@sluice/errors";
+import { MAX_DATA_DEPTH } from "@sluice/timeline";
+
 /**
  * A `ctx.logger` call's data as plain JSON, taken when the call is made: the timeline shows the
  * value as it was then (a later mutation by the step must not rewrite it), and what JSON cannot
  * hold is converted instead of losing the whole entry at the store. An `Error` (the usual
  * `logger.error("failed", err)`) keeps its name, message, code and stack; a BigInt becomes its
  * decimal string (`NaN` and `±Infinity` `null`, a function or symbol left out, as JSON does); data
- * that cannot be read or has a cycle becomes `{ unserializable: reason }`.
- * (Data nested deeper than a timeline event may be, 256 levels, is still refused by the store.)
+ * that cannot be read, has a cycle or nests deeper than a timeline event's data may
+ * (`MAX_DATA_DEPTH`, 256 levels) becomes `{ unserializable: reason }`: the entry is kept either way,
+ * where a store would refuse it (and the writer lose it).
  */
 export function logData(data: unknown): unknown {
   if (data === null || typeof data !== "object") return primitiveData(data);
@@ -14,10 +17,39 @@ export function logData(data: unknown): unknown {
     const flat = flatCopy(data);
     if (flat !== undefined) return flat;
     const text = JSON.stringify(data, jsonSafe);
-    return text === undefined ? undefined : JSON.parse(text);
+    if (text === undefined) return undefined;
+    const copy: unknown = JSON.parse(text);
+    return nestsTooDeep(copy) ? TOO_DEEP : copy;
   } catch (fault) {
     return { unserializable: describeThrown(fault) };
   }
+}
+
+const TOO_DEEP = Object.freeze({
+  unserializable: `nests deeper than ${MAX_DATA_DEPTH} levels (the timeline's limit for data)`,
+});
+
+/**
+ * True when a parsed JSON value has an object or array deeper than `MAX_DATA_DEPTH`, counted as a
+ * store counts it (the value itself at depth 1). Walked with a stack, not recursion: the value
+ * may be as deep as `JSON.parse` could go.
+ */
+function nestsTooDeep(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const current = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > MAX_DATA_DEPTH) return true;
+    for (const item of Array.isArray(current) ? current : Object.values(current)) {
+      if (item !== null && typeof item === "object") {
+        values.push(item);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
 }
 
 /**

@@ -3,8 +3,8 @@ import type { RunResultMetadata } from "./types.js";
 
 /**
  * A run's result metadata. `stage` is `failedStage` (the stage a failed run failed in), else the
- * stage running now; `durationMs` (from the run's start to the result) defaults to the time since
- * the run started.
+ * stage running now, if any (a run failed by the runtime mid-stage); `durationMs` (from the run's
+ * start to the result) defaults to the time since the run started.
  */
 export function resultMetadata(
   record: RunRecord,

@@ -135,7 +135,11 @@ export interface RunResultMetadata {
   pipelineId?: string;
   /** The trigger that started it. */
   triggerId?: string;
-  /** The stage it is in, or failed in. */
+  /**
+   * For a failed run, the stage it failed in. Absent on other results: a completed or aborted run
+   * is in no stage; the stage a paused run goes on from is `RunInfo.stage` (`watch`) and its
+   * checkpoint's `nextStageId` (`checkpoint(runId)`).
+   */
   stage?: string;
   /**
    * Ms from the run's start (`RunInfo.startedAt`, its creation: a queued run counts its wait) to

@@ -1,5 +1,6 @@
+import { SystemError } from "@sluice/errors";
 import type { PauseService } from "@sluice/pause";
-import type { TimelineEvent } from "@sluice/timeline";
+import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DispatchResult, RunResult, Workflow } from "../../src/index.js";
@@ -267,9 +268,8 @@ const logged: Workflow = {
               id: "log",
               action: (ctx) => {
                 const n = ctx.state().n as number;
-                // one run in ten logs data the store must refuse: valid JSON, but nested deeper
-                // than a timeline event's data may be (the runtime's own copy takes it)
-                ctx.logger.info("hello", n % 10 === 3 ? { deep: nested(300) } : { n });
+                // one run in ten logs data a stricter backend refuses (see rowLimited below)
+                ctx.logger.info("hello", n % 10 === 3 ? { blob: "x".repeat(ROW_LIMIT) } : { n });
                 return { logged: true };
               },
             },
@@ -280,10 +280,24 @@ const logged: Workflow = {
     },
   },
 };
-function nested(depth: number): unknown {
-  let value: unknown = 1;
-  for (let i = 0; i < depth; i++) value = [value];
-  return value;
+const ROW_LIMIT = 1024;
+/**
+ * A real memory store behind a backend's row-size limit (as a database with a maximum row or item
+ * size has): an event whose JSON passes `ROW_LIMIT` bytes makes the whole append fail with
+ * `INVALID_INPUT`, naming it, and nothing of that append is stored. The runtime keeps every event
+ * the memory store itself takes, so a stricter backend is where malformed-for-this-store events
+ * come from.
+ */
+function rowLimited(store: TimelineStore): TimelineStore {
+  return withAppendFault(store, (events) => {
+    const index = events.findIndex((e) => JSON.stringify(e).length > ROW_LIMIT);
+    if (index >= 0) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `events[${index}] is larger than the ${ROW_LIMIT}-byte row limit`,
+      );
+    }
+  });
 }
 const EVENTS_PER_RUN = 11; // run.started, 2×(stage.started, step.started, step.completed, stage.completed), log, run.completed
 
@@ -295,7 +309,7 @@ function expectContiguous(events: readonly TimelineEvent[]) {
 describe("faults in the timeline store", () => {
   it("a store that refuses one run's malformed event keeps every other event: only that event is reported lost", async () => {
     const store = await createMemoryTimelineStore();
-    h = await harness({ timelineStore: store });
+    h = await harness({ timelineStore: rowLimited(store) });
     const completed: RunResult[] = [];
     await h.runtime.register(logged, { onComplete: (r) => void completed.push(r) });
     for (let n = 0; n < 100; n++) h.bus.emit("log.go", { n });
@@ -325,7 +339,7 @@ describe("faults in the timeline store", () => {
     h = await harness({ timelineStore: store });
     const completed: RunResult[] = [];
     await h.runtime.register(logged, { onComplete: (r) => void completed.push(r) });
-    for (let n = 0; n < 50; n++) h.bus.emit("log.go", { n: n * 10 }); // no BigInt runs here
+    for (let n = 0; n < 50; n++) h.bus.emit("log.go", { n: n * 10 }); // no run logs a large row
     await until(() => completed.length === 50, 5_000, "all runs");
     await within(2_000, "flushTimeline", h.runtime.flushTimeline());
     expect(completed.filter((r) => !(r.ok && r.value.status === "completed"))).toEqual([]);

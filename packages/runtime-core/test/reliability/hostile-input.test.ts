@@ -1,6 +1,7 @@
 import { createEventBus } from "@sluice/events";
 import type { PauseService } from "@sluice/pause";
 import { isPlainObject, StoreRegistry } from "@sluice/store";
+import { MAX_DATA_DEPTH } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -809,7 +810,7 @@ describe("hostile input: event payloads", () => {
     // takes V8 ~1 s in dictionary mode; on two cores shared with other test files it took over 60 s once
   }, 180_000);
 
-  it("log data too deep to copy keeps its entry: the message stays, the data says why it could not be copied", async () => {
+  it("log data too deep to copy or to store keeps its entry: the message stays, the data says why it could not be copied", async () => {
     const store = await createMemoryTimelineStore();
     const { runtime, errors } = await guardedHarness();
     await runtime.stop();
@@ -827,9 +828,11 @@ describe("hostile input: event payloads", () => {
                 {
                   id: "log",
                   action: (ctx) => {
-                    let deep: unknown = 1;
-                    for (let i = 0; i < 10_000; i++) deep = [deep];
-                    ctx.logger.info("deep", deep);
+                    // 10 000 levels overflow the copy's stack; 257 copy, but pass the timeline's
+                    // 256 (MAX_DATA_DEPTH), which a store refuses; 256 is stored as it is
+                    ctx.logger.info("deep", nestedArrays(10_000));
+                    ctx.logger.info("just too deep", nestedArrays(MAX_DATA_DEPTH + 1));
+                    ctx.logger.info("deepest kept", nestedArrays(MAX_DATA_DEPTH));
                     ctx.logger.info("shallow", { ok: true });
                   },
                 },
@@ -848,10 +851,14 @@ describe("hostile input: event payloads", () => {
     for (const r of [bad, good]) {
       const events = await queryAll(store, { runId: r.metadata.runId! });
       const logs = events.filter((e) => e.source === "logger");
-      expect(logs.map((e) => e.message)).toEqual(["deep", "shallow"]);
+      expect(logs.map((e) => e.message)).toEqual(["deep", "just too deep", "deepest kept", "shallow"]);
       // the entry is kept; its data says why it could not be copied
       expect(Object.keys(logs[0]!.data as object)).toEqual(["unserializable"]);
-      expect(logs[1]!.data).toEqual({ ok: true });
+      expect(logs[1]!.data).toEqual({
+        unserializable: "nests deeper than 256 levels (the timeline's limit for data)",
+      });
+      expect(logs[2]!.data).toEqual(nestedArrays(MAX_DATA_DEPTH));
+      expect(logs[3]!.data).toEqual({ ok: true });
       expect(events.at(-1)?.type).toBe("run.completed");
     }
     expect(harnessed.errors.filter((e) => e.code === "STORAGE_FAILED")).toEqual([]);
@@ -1130,3 +1137,10 @@ describe("hostile input: env layers", () => {
     TIMEOUT,
   );
 });
+
+/** `1` wrapped in `depth` arrays: the outermost is at depth 1, the innermost at `depth`. */
+function nestedArrays(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
