@@ -15,7 +15,9 @@ export class WorkflowRecord {
 
   constructor(
     readonly id: string,
+    /** The definition as `register()` read it (see readDefinition), never the host's object. */
     readonly definition: Workflow<any>,
+    /** The register options as `register()` read them, likewise. */
     readonly options: RegisterOptions<any>,
     readonly triggers: ReadonlyMap<string, TriggerDefinition<any, RunState>>,
     readonly pipelines: ReadonlyMap<string, Pipeline<RunState>>,

@@ -12,6 +12,7 @@ import { EventWaits } from "./event-waits.js";
 import { HookCalls } from "./hook-calls.js";
 import { DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-limit.js";
 import { createExecutionPolicy } from "./modes/create-policy.js";
+import { type DefinitionRead, readDefinition } from "./read-definition.js";
 import { resultMetadata } from "./result-metadata.js";
 import { ResumeEvents } from "./resume-events.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
@@ -44,7 +45,6 @@ import type {
 } from "./types.js";
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 import { validateRuntimeOptions } from "./validate-runtime-options.js";
-import { validateRegisterOptions, validateWorkflowShape } from "./validate-workflow.js";
 import { WorkflowDeregistrations } from "./workflow-deregistrations.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 import { createWorkflowRecord } from "./workflow-setup.js";
@@ -213,39 +213,51 @@ export class WorkflowRuntime implements RunContainerFactory {
    * Registers a workflow: validates the whole definition (bad ones reject with
    * `INVALID_DEFINITION` or `DUPLICATE_KEY`), wires its triggers into the dispatch index, sets up
    * its execution mode, its scoped service container and its env layer.
+   *
+   * `workflow` and `options` are read once, here: everything the runtime uses of them (triggers
+   * and their conditions, pipelines down to each step's `retry`, services, env, patch mappers, the
+   * mode, retention and hooks) is copied, each field read once, and the runtime checks and uses
+   * only its copy (functions are kept as given, not copied). Changing those objects afterwards,
+   * or a getter that gives another value later, has no effect on the registered workflow: to
+   * change a workflow, `deregister()` it and register the new definition. A part that throws when
+   * read (a getter, a Proxy trap) is refused with `INVALID_DEFINITION` naming it, the thrown error
+   * as `cause`.
    */
   async register<S extends object = RunState>(
     workflow: Workflow<S>,
     options: RegisterOptions<S> = {},
   ): Promise<void> {
     this.assertRunning("register");
+    let read: DefinitionRead;
     try {
-      validateWorkflowShape(workflow);
-      validateRegisterOptions(options);
+      // the one read of the host's objects: from here on only the runtime's copy is used
+      read = readDefinition(workflow, options);
     } catch (error) {
-      // a definition whose reading throws (a getter, a Proxy) is as malformed as a wrong field
+      // readDefinition names a part whose reading throws (a getter, a Proxy): as malformed as a
+      // wrong field; anything else thrown is refused as a definition that could not be read too
       throw SystemError.from(
         error,
         "INVALID_DEFINITION",
         "register(): the workflow or its options could not be read",
       );
     }
-    if (this.workflows.has(workflow.id)) {
+    const { id } = read.workflow;
+    if (this.workflows.has(id)) {
       throw new SystemError(
         "DUPLICATE_KEY",
-        `workflow "${workflow.id}" is already registered; deregister it first or use another id`,
-        { details: { workflowId: workflow.id } },
+        `workflow "${id}" is already registered; deregister it first or use another id`,
+        { details: { workflowId: id } },
       );
     }
     const wf = createWorkflowRecord(
-      workflow,
-      options,
+      read.workflow,
+      read.options,
       this.container,
       this.globalEnv,
       this.hookTimeoutMs,
       this.pauses.onPauseWindowEnd,
     );
-    wf.policy = createExecutionPolicy(options.mode ?? DEFAULT_MODE, this.triggerDispatch.policyHost(wf));
+    wf.policy = createExecutionPolicy(read.options.mode ?? DEFAULT_MODE, this.triggerDispatch.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);
     try {
       this.triggers.add(wf);

@@ -9,10 +9,11 @@ import { WorkflowRecord } from "./workflow-record.js";
 const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 
 /**
- * The record of a workflow being registered (its definition and options already validated): its
- * pipelines built, its triggers, its service scope over the global services and env, its run
- * registry and pause window. The runtime then gives it its execution policy and timeline observer,
- * which reach back into the runtime.
+ * The record of a workflow being registered, built from the runtime's read of its definition and
+ * options (`readDefinition`: checked already, and never the host's objects): its pipelines built,
+ * its triggers, its service scope over the global services and env, its run registry and pause
+ * window. The runtime then gives it its execution policy and timeline observer, which reach back
+ * into the runtime.
  */
 export function createWorkflowRecord(
   workflow: Workflow<any>,
