@@ -57,7 +57,12 @@ function readObject(value: unknown, path: string, readField: ReadField = keep): 
   return Object.freeze(copy);
 }
 
-/** `value` itself when it is not an array; otherwise a new, frozen, dense one, each element read once. */
+/**
+ * `value` itself when it is not an array; otherwise a new, frozen one of the same length, each
+ * element read once and passed through `readElement`. It stops after an element that is not an
+ * object (a hole reads as `undefined`): the checks refuse every array of the definition at its
+ * first such element and read nothing after it, and an array of 2 ** 32 - 1 holes is read at once.
+ */
 function readArray(value: unknown, path: string, readElement: (element: unknown, path: string) => unknown) {
   let length: number;
   try {
@@ -66,17 +71,17 @@ function readArray(value: unknown, path: string, readElement: (element: unknown,
   } catch (error) {
     throw unreadable(path, error);
   }
-  const copy: unknown[] = [];
+  const copy: unknown[] = new Array(length);
   for (let i = 0; i < length; i++) {
     const at = `${path}[${i}]`;
     let element: unknown;
     try {
-      // a hole reads as undefined, as the checks read it
       element = value[i];
     } catch (error) {
       throw unreadable(at, error);
     }
-    copy.push(readElement(element, at));
+    copy[i] = readElement(element, at);
+    if (typeof element !== "object" || element === null) break;
   }
   return Object.freeze(copy);
 }

@@ -255,6 +255,45 @@ describe("register() keeps its own copy: the host changing its objects afterward
   });
 });
 
+describe("register() reads the definition once: arrays", () => {
+  // Not cases the old code got wrong: they guard the copy, which must not read every index up to
+  // an array's length (a sparse array's can be 2 ** 32 - 1 with nothing in it), nor move a hole.
+  it("a sparse array with a huge length is refused at its first hole, at once", async () => {
+    h = await harness();
+    const huge = () => new Array(2 ** 32 - 1);
+    const cases: Array<[Workflow, string]> = [
+      [{ ...simple(), services: huge() }, "services[0]: must be an object with id and factory"],
+      [
+        { ...simple(), triggers: { go: { event: "w.go", pipeline: "p", when: huge() } } },
+        "triggers.go.when[0]: must be an object { path, op, value? } (got undefined)",
+      ],
+      [
+        { ...simple(), pipelines: { p: { stages: huge() } } },
+        'pipelines.p.stages[0]: a stage must be an object with "id" and "steps" (got undefined)',
+      ],
+    ];
+    const started = performance.now();
+    for (const [workflow, message] of cases) {
+      await expect(h.runtime.register(workflow)).rejects.toMatchObject({
+        code: "INVALID_DEFINITION",
+        message,
+      });
+    }
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("a hole before the elements of an array is refused where it is", async () => {
+    const steps = new Array(3);
+    steps[2] = { id: "a", action: () => ({}) };
+    h = await harness();
+    await expect(
+      h.runtime.register({ ...simple(), pipelines: { p: { stages: [{ id: "s", steps }] } } }),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining("pipelines.p.stages[0].steps[0]: a step must be an object"),
+    });
+  });
+});
+
 describe("register() reads the definition once: parts that throw when read", () => {
   for (const [name, define, path] of [
     [
