@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scaffolds packages/<name> with the house layout: ESM+CJS via tsup, types, vitest, biome.
 //   node scripts/new-package.mjs <dir-name> "<description>"
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [dir, description = ""] = process.argv.slice(2);
@@ -21,6 +21,7 @@ const pkg = {
   version: "0.1.0",
   description,
   license: "MIT",
+  engines: { node: ">=20.19" },
   type: "module",
   sideEffects: false,
   main: "./dist/index.cjs",
@@ -33,7 +34,7 @@ const pkg = {
     },
     "./package.json": "./package.json",
   },
-  files: ["dist", "README.md"],
+  files: ["dist", "README.md", "LICENSE"],
   scripts: {
     build: "tsup",
     typecheck: "tsc --noEmit -p tsconfig.json",
@@ -64,4 +65,6 @@ export default defineConfig({
 );
 writeFileSync(join(root, "src", "index.ts"), "export {};\n");
 writeFileSync(join(root, "README.md"), `# @sluice/${dir}\n\n${description}\n`);
+// npm shows a package's own LICENSE; every package ships a copy of the repository's
+copyFileSync(new URL("../LICENSE", import.meta.url), join(root, "LICENSE"));
 console.log(`created packages/${dir}`);

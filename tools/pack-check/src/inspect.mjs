@@ -204,6 +204,12 @@ export async function inspectPackage(dir, workspace = new Map()) {
     );
   }
   if (!files.some((f) => /^README(?:\.md)?$/i.test(f))) problems.push("the tarball has no README.md");
+  if (!files.some((f) => /^LICEN[CS]E(?:\.md|\.txt)?$/i.test(f))) {
+    problems.push("the tarball has no LICENSE (copy the repository's into the package)");
+  }
+  if (typeof manifest.engines?.node !== "string") {
+    problems.push('package.json has no "engines.node" (the Node versions the package runs on: ">=20.19")');
+  }
 
   // What the manifest points to is in the tarball.
   for (const [where, target] of entryTargets(manifest)) {

@@ -29,7 +29,8 @@ function fixture(edit = () => {}) {
       },
       "./package.json": "./package.json",
     },
-    files: ["dist", "README.md"],
+    engines: { node: ">=20.19" },
+    files: ["dist", "README.md", "LICENSE"],
     dependencies: { "@sluice/errors": "^0.1.0" },
     peerDependencies: { "@sluice/extra": ">=0.1.0" },
     peerDependenciesMeta: { "@sluice/extra": { optional: true } },
@@ -37,6 +38,7 @@ function fixture(edit = () => {}) {
   };
   const files = {
     "README.md": "# sample\n",
+    LICENSE: "MIT License\n",
     "dist/index.js": [
       'import { SystemError } from "@sluice/errors";',
       'import { readFileSync } from "node:fs";',
@@ -169,10 +171,12 @@ test("a workspace: range left in the manifest, or a range the workspace version 
   ]);
 });
 
-test("files outside dist/, a missing README, a missing sideEffects and a map without sources fail", async () => {
+test("files outside dist/, a missing README or LICENSE, a missing sideEffects or engines and a map without sources fail", async () => {
   const problems = await problemsOf((m, files) => {
     files["src/index.ts"] = "export {};\n";
     files["README.md"] = undefined;
+    files.LICENSE = undefined;
+    m.engines = undefined;
     files["dist/index.js.map"] = JSON.stringify({ version: 3, sources: ["../src/index.ts"], mappings: "" });
     m.sideEffects = undefined;
   });
@@ -182,6 +186,8 @@ test("files outside dist/, a missing README, a missing sideEffects and a map wit
       'package.json has no "sideEffects" (every package says false, or lists the files that have some)',
       "dist/index.js.map lacks the text of ../src/index.ts (sourcesContent), which the tarball does not ship",
       "the tarball has no README.md",
+      "the tarball has no LICENSE (copy the repository's into the package)",
+      'package.json has no "engines.node" (the Node versions the package runs on: ">=20.19")',
       'the tarball ships src/index.ts, outside dist/ (check "files" in package.json)',
     ].sort(),
   );
