@@ -32,6 +32,7 @@ export function subscribeControlEvents(
   bus: EventBus<any>,
   target: ControlTarget,
   report: (error: SystemError) => void,
+  ignoreUnknownRuns: boolean,
 ): Array<readonly [string, () => void]> {
   const subscriptions: Array<readonly [string, () => void]> = [];
   for (const kind of ["abort", "signal", "resume"] as const) {
@@ -41,7 +42,7 @@ export function subscribeControlEvents(
       off = subscribe(
         bus,
         event,
-        (payload: unknown) => runControlCommand(target, kind, payload, report),
+        (payload: unknown) => runControlCommand(target, kind, payload, report, ignoreUnknownRuns),
         (problem, cause) =>
           new SystemError(
             "INVALID_INPUT",
@@ -65,6 +66,7 @@ function runControlCommand(
   kind: ControlKind,
   payload: unknown,
   report: (error: SystemError) => void,
+  ignoreUnknownRuns: boolean,
 ): void {
   let runId: unknown;
   let patch: unknown;
@@ -82,7 +84,11 @@ function runControlCommand(
     );
     return;
   }
-  const fail = (error: unknown) => report(controlEventError(CONTROL_EVENTS[kind], runId as string, error));
+  const fail = (error: unknown) => {
+    // (`controlEvents.onUnknownRun: "ignore"`: on a shared bus, another runtime's run)
+    if (ignoreUnknownRuns && SystemError.is(error, "NOT_FOUND")) return;
+    report(controlEventError(CONTROL_EVENTS[kind], runId as string, error));
+  };
   try {
     if (kind === "abort") target.abort(runId).catch(fail);
     else if (kind === "signal") target.signal(runId, patch as Record<string, unknown>);

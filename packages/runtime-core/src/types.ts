@@ -261,6 +261,22 @@ export interface WorkflowRuntimeOptions {
    * for the global services' cleanups (past it: `TIMEOUT`, and `stop()` goes on).
    */
   hookTimeoutMs?: number;
+  /** How the runtime treats the control events (`sluice.run.abort`, `.signal`, `.resume`). */
+  controlEvents?: ControlEventOptions;
+}
+
+/** Options for the control events: {@link WorkflowRuntimeOptions.controlEvents}. */
+export interface ControlEventOptions {
+  /**
+   * What to do with a control event for a run this runtime does not hold (never had, or no longer
+   * has: ended and forgotten, detached). `"report"` (the default): `onError` receives `NOT_FOUND`
+   * with `details: { event, runId }`; on a bus of its own that is a wrong or stale run id.
+   * `"ignore"`: nothing is reported, for a runtime sharing its bus with other runtimes, where every
+   * control event reaches every runtime and only the one holding the run acts on it. A control
+   * event that fails for another reason (a malformed payload, a bad patch, a run not paused) is
+   * reported either way.
+   */
+  onUnknownRun?: "report" | "ignore";
 }
 
 /** Options for `drain(options)`. */

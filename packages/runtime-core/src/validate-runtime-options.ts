@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { WorkflowRuntimeOptions } from "./types.js";
@@ -15,7 +15,9 @@ const OPTIONS = [
   "timeline",
   "maxBufferedEventsPerRun",
   "hookTimeoutMs",
+  "controlEvents",
 ] as const;
+const CONTROL_EVENT_OPTIONS = ["onUnknownRun"] as const;
 
 const INPUT = { caller: "new WorkflowRuntime(options)" } as const;
 
@@ -101,6 +103,21 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
       "options.hookTimeoutMs must be a positive number of milliseconds (or Infinity for no limit)",
     );
   }
+  checkControlEventOptions(options.controlEvents);
   validateServices(options.services, "options.services", false);
   validateEnvLayer(options.env, "options.env");
+}
+
+function checkControlEventOptions(controlEvents: unknown): void {
+  if (controlEvents === undefined) return;
+  if (!isPlainObject(controlEvents)) {
+    throw invalid('options.controlEvents must be an object { onUnknownRun?: "report" | "ignore" }');
+  }
+  refuseUnknownKeys(controlEvents, CONTROL_EVENT_OPTIONS, "options.controlEvents", INPUT);
+  const onUnknownRun = (controlEvents as Record<string, unknown>).onUnknownRun;
+  if (onUnknownRun !== undefined && onUnknownRun !== "report" && onUnknownRun !== "ignore") {
+    throw invalid(
+      `options.controlEvents.onUnknownRun must be "report" or "ignore" (got ${describeValue(onUnknownRun)})`,
+    );
+  }
 }

@@ -204,7 +204,12 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.hookCalls,
     );
 
-    this.controlSubscriptions = subscribeControlEvents(bus, this, this.report);
+    this.controlSubscriptions = subscribeControlEvents(
+      bus,
+      this,
+      this.report,
+      options.controlEvents?.onUnknownRun === "ignore",
+    );
   }
 
   // ───────────────────────── registration ─────────────────────────

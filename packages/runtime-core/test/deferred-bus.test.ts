@@ -106,6 +106,43 @@ describe("the runtime on a deferred (broker-like) bus", () => {
     await runtime.stop();
   });
 
+  it('with controlEvents.onUnknownRun "ignore", a runtime sharing the bus reports nothing for another\'s run; the holder acts, and malformed control events are still reported by both', async () => {
+    const bus = createDeferredEventBus<any>();
+    const make = async () => {
+      const errors: SystemError[] = [];
+      const dispatched: DispatchResult[] = [];
+      const runtime = new WorkflowRuntime({
+        bus,
+        storeRegistry: new StoreRegistry(),
+        onError: (e) => errors.push(e),
+        controlEvents: { onUnknownRun: "ignore" },
+      });
+      await runtime.register(orders, { onDispatch: (r) => dispatched.push(r) });
+      return { runtime, errors, dispatched };
+    };
+    const a = await make();
+    const b = await make();
+    bus.emit("order.placed", { orderId: "A" });
+    await bus.delivered();
+    const runInA = a.dispatched[0]!.runId!;
+    const runInB = b.dispatched[0]!.runId!;
+    bus.emit("sluice.run.signal", { runId: runInA, patch: { priority: "high" } });
+    bus.emit("sluice.run.resume", { runId: runInA, patch: { approved: true } });
+    bus.emit("sluice.run.abort", { runId: runInB });
+    bus.emit("sluice.run.abort", { runId: "no-such-run" });
+    await bus.delivered();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    // each holder acted on the events for its own run
+    expect(a.runtime.registry("orders")?.get(runInA)?.status).toBe("completed");
+    expect(b.runtime.registry("orders")?.get(runInB)?.status).toBe("aborted");
+    bus.emit("sluice.run.abort", {});
+    await bus.delivered();
+    for (const { errors } of [a, b]) expect(errors.map((e) => e.code)).toEqual(["INVALID_INPUT"]);
+    await Promise.all([a.runtime.stop(), b.runtime.stop()]);
+  });
+
   it("with two runtimes on one bus: a trigger event starts a run in each, a resume event resumes only the run its runtime holds, a control event is reported NOT_FOUND with its event by the other", async () => {
     const bus = createDeferredEventBus<any>();
     const make = async () => {

@@ -83,6 +83,17 @@ describe("new WorkflowRuntime(options) refuses junk with INVALID_INPUT naming th
     ["hookTimeoutMs 0", { hookTimeoutMs: 0 }, "options.hookTimeoutMs"],
     ["hookTimeoutMs not a number", { hookTimeoutMs: "30s" }, "options.hookTimeoutMs"],
     ["maxBufferedEventsPerRun fraction", { maxBufferedEventsPerRun: 1.5 }, "options.maxBufferedEventsPerRun"],
+    ["controlEvents not an object", { controlEvents: "ignore" }, "options.controlEvents must be an object"],
+    [
+      "controlEvents.onUnknownRun not report or ignore",
+      { controlEvents: { onUnknownRun: "drop" } },
+      'options.controlEvents.onUnknownRun must be "report" or "ignore" (got "drop")',
+    ],
+    [
+      "unknown controlEvents key",
+      { controlEvents: { onUnknown: "ignore" } },
+      "options.controlEvents.onUnknown",
+    ],
   ];
   for (const [name, extra, path] of cases) {
     it(name, () => {
