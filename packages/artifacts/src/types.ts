@@ -194,25 +194,37 @@ export type ContainerEventName = keyof ContainerEventMap;
 
 /** A failure as shown by `debugInfo()`. */
 export interface ArtifactDebugError {
+  /** The failure's `SystemError` code. */
   readonly code: string;
+  /** The failure's message. */
   readonly message: string;
 }
 
 /** One instance of a parameterised artifact in `debugInfo()`. */
 export interface ArtifactInstanceDebugInfo {
+  /** The parameter this instance was resolved with. */
   readonly param: string | number;
+  /** Where this instance is in its lifecycle. */
   readonly status: ArtifactStatus;
+  /** Factory runs that produced a value for this instance. */
   readonly buildCount: number;
+  /** Artifacts this instance read in its last build (`key`, `key[param]`, `@container` when owned elsewhere). */
   readonly dependencies: string[];
+  /** Artifacts that read this instance. */
   readonly dependents: string[];
+  /** Why its last build failed, if it did; `undefined` once a build succeeds. */
   readonly lastError: ArtifactDebugError | undefined;
 }
 
 /** One registered artifact in `debugInfo()`. */
 export interface ArtifactDebugInfo {
+  /** The key it is registered under. */
   readonly key: string;
+  /** `singleton` (one value, kept) or `transient` (a new value per resolve). */
   readonly scope: ArtifactScope;
+  /** False when it was registered with `lazy: false` (built at registration, not on first resolve). */
   readonly lazy: boolean;
+  /** True when its factory takes a parameter (one instance per `param`, see `instances`). */
   readonly parameterised: boolean;
   /** For a parameterised artifact: `ready` when any instance is, else the most advanced state. */
   readonly status: ArtifactStatus;
@@ -222,6 +234,7 @@ export interface ArtifactDebugInfo {
   readonly dependents: string[];
   /** Factory runs that produced a value (all instances, all attempts that succeeded). */
   readonly buildCount: number;
+  /** Why its (or an instance's) last build failed, if it did. */
   readonly lastError: ArtifactDebugError | undefined;
   /** Transient instances kept alive only because they registered a cleanup. */
   readonly retainedInstances: number;
@@ -233,9 +246,13 @@ export interface ArtifactDebugInfo {
 
 /** A snapshot of a container: every artifact's status, dependencies and dependents. */
 export interface ContainerDebugInfo {
+  /** The container's name. */
   readonly name: string;
+  /** True once `dispose()` has run. */
   readonly disposed: boolean;
+  /** Names of the containers it resolves through when a key is not its own (a child's parents). */
   readonly parents: string[];
+  /** Every artifact registered on this container (not its parents'). */
   readonly artifacts: ArtifactDebugInfo[];
   /** Transient instances kept for their cleanups (the only transients ever retained). */
   readonly retainedTransients: number;
@@ -245,6 +262,7 @@ export interface ContainerDebugInfo {
 
 /** One exported value in an {@link ArtifactBundle}. */
 export interface ArtifactBundleEntry {
+  /** The artifact's key. */
   readonly key: string;
   /** Present for an instance of a parameterised artifact. */
   readonly param?: string | number;
@@ -254,9 +272,12 @@ export interface ArtifactBundleEntry {
 
 /** Plain, JSON-serialisable snapshot of the built singletons whose template opted in to `serialize`. */
 export interface ArtifactBundle {
+  /** Always `"sluice.artifacts"`: what `ArtifactContainer.from` checks before reading the rest. */
   readonly format: "sluice.artifacts";
+  /** The bundle format's version. */
   readonly version: 1;
   /** Name of the exporting container. */
   readonly container: string;
+  /** One entry per exported value. */
   readonly artifacts: ArtifactBundleEntry[];
 }

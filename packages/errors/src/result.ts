@@ -7,15 +7,21 @@ export interface ResultMetadata {
 
 /** A success: `ok` is `true` and `value` holds the outcome. */
 export interface Ok<T, M extends ResultMetadata = ResultMetadata> {
+  /** Always `true`: narrows a {@link Result} to this. */
   readonly ok: true;
+  /** The outcome. */
   readonly value: T;
+  /** Facts about the operation (the runtime's: run id, workflow, duration …). */
   readonly metadata: M;
 }
 
 /** A failure: `ok` is `false` and `error` says why. */
 export interface Err<M extends ResultMetadata = ResultMetadata> {
+  /** Always `false`: narrows a {@link Result} to this. */
   readonly ok: false;
+  /** Why it failed, with a stable `code`. */
   readonly error: SystemError;
+  /** Facts about the operation, as on a success. */
   readonly metadata: M;
 }
 

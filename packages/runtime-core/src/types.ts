@@ -77,6 +77,7 @@ export interface Workflow<S extends object = RunState> {
 
 /** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */
 export interface TransientMode {
+  /** Selects this mode. */
   type: "transient";
   /** Most runs executing at once (a positive integer). */
   concurrency: number;
@@ -85,18 +86,31 @@ export interface TransientMode {
 }
 /** FIFO: one run at a time, the rest wait in order up to `capacity`. */
 export interface SerializedMode {
+  /** Selects this mode. */
   type: "serialized";
   /** Most events waiting (default 10 000); more are dropped. */
   capacity?: number;
 }
 /** At most one active (running or paused) run; a new event while busy is dropped, signalled into it, or replaces it. */
 export interface SingletonLoopMode {
+  /** Selects this mode. */
   type: "singleton_loop";
+  /**
+   * An event while a run is active: `drop` it (reported `dropped`), `signal` it into the active
+   * run as a patch (the run's `signal()`; reported `signalled`), or `replace` the run (the active
+   * one is aborted and a new one started; reported `replaced`).
+   */
   onBusy: "drop" | "signal" | "replace";
 }
 /** At most one active run; a new event while busy is rejected, or kept as the single pending one (latest wins). */
 export interface ExclusiveMode {
+  /** Selects this mode. */
   type: "exclusive";
+  /**
+   * An event while a run is active: `reject` it (reported `rejected`), or keep it as the one
+   * pending event (`queue_single`, reported `queued`; a later one replaces it, the earlier then
+   * reported `dropped`), started when the active run ends.
+   */
   onBusy: "reject" | "queue_single";
 }
 /** How a workflow's bus-triggered runs share the runtime. */
@@ -107,8 +121,11 @@ export type DispatchOutcome = "started" | "queued" | "dropped" | "rejected" | "s
 
 /** Reported through `onDispatch` for each bus event that matched a trigger. */
 export interface DispatchResult {
+  /** What became of the event. */
   outcome: DispatchOutcome;
+  /** The workflow whose trigger matched. */
   workflowId: string;
+  /** The trigger that matched. */
   triggerId: string;
   /** The bus event name. */
   event: string;
@@ -159,16 +176,23 @@ export type RunResult<S extends object = RunState> = Result<
 
 /** Context given to `onPrepare` before the first stage. */
 export interface PrepareContext<S extends object = RunState> {
+  /** The run being prepared. */
   readonly runId: string;
+  /** Its workflow. */
   readonly workflowId: string;
+  /** The trigger that started it. */
   readonly triggerId: string;
+  /** The pipeline it will run. */
   readonly pipelineId: string;
   /** The trigger event's payload. */
   readonly event: unknown;
+  /** Aborts when the run is aborted, or when the hook outlives its `hookTimeoutMs`. */
   readonly signal: AbortSignal;
+  /** The run's state now (frozen). */
   state(): Readonly<S>;
   /** Shallow-merges a patch into the run's state. Returning a patch from the hook does the same. */
   set(patch: Partial<S>): void;
+  /** Resolves services, as a step's `ctx.use` does: the run's, its workflow's and the global ones. */
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
 }
 
@@ -182,9 +206,13 @@ export interface ResumeContext<S extends object = RunState> extends PrepareConte
 
 /** Context given to `onPause` each time a run parks. */
 export interface PauseContext<S extends object = RunState> {
+  /** The run that paused. */
   readonly runId: string;
+  /** Its workflow. */
   readonly workflowId: string;
+  /** The trigger that started it. */
   readonly triggerId: string;
+  /** The pipeline it runs. */
   readonly pipelineId: string;
   /** The stage the run continues at when it resumes (`null` when it paused after its last stage). */
   readonly nextStage: string | null;

@@ -10,7 +10,8 @@
 //      BroadcastChannel bus (consumer/smoke.mjs) and through require() (consumer/smoke.cjs), runs the
 //      vitest conformance entry points (consumer/*.test.*), and type-checks every export path and
 //      consumer/usage.ts with tsc under moduleResolution node16 (ESM, CommonJS, and without DOM
-//      types) and bundler.
+//      types) and bundler, and finds any public symbol of the installed declaration files without
+//      a doc comment (src/public-docs.mjs).
 // better-sqlite3 is installed without its install script (it compiles from source here, ~70 s): the
 // check pins it to the workspace's version and copies in the addon the workspace's install built.
 // The consumer project's test tools (vitest, fake-indexeddb, @types/node) are this package's own,
@@ -305,6 +306,10 @@ try {
     [
       "vitest run (conformance entry points)",
       [vitest, "run", "--root", consumer, "--silent", "--reporter=dot"],
+    ],
+    [
+      "public docs (a doc comment on every export and member)",
+      [join(here, "src", "public-docs.mjs"), consumer],
     ],
     ...["node16", "bundler", "node16-cjs", "node16-no-dom"].map((name) => [
       `tsc (${name})`,
