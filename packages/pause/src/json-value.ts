@@ -33,6 +33,7 @@ function keyPath(path: string, key: string): string {
  * Checks and copies plain JSON data: state patches kept in checkpoints must come back from
  * `JSON.parse(JSON.stringify(x))` unchanged, so anything JSON would drop, turn into `null` or
  * flatten (`Infinity`, `Date`, `Map`, class instances, cycles) is refused rather than lost later.
+ * The copy is frozen all the way down.
  */
 class JsonCopier {
   readonly #ancestors = new Set<object>();
@@ -68,7 +69,10 @@ class JsonCopier {
       ? this.copyArray(value, path, depth)
       : this.copyObject(value, path, depth);
     this.#ancestors.delete(value);
-    return copy;
+    // Frozen as it is made (its children already are): the copy goes into a frozen wait, which
+    // is handed out as it is (the pipeline's checkpoint, the runtime's onPause), so no holder of
+    // the wait can change what a run times out with.
+    return Object.freeze(copy);
   }
 
   private copyArray(array: unknown[], path: string, depth: number): unknown[] {
@@ -112,10 +116,11 @@ class JsonCopier {
 }
 
 /**
- * @internal A deep copy of `value` if it is a plain JSON object: plain objects and arrays of
- * strings, finite numbers, booleans and `null`, no cycles, at most {@link MAX_JSON_DEPTH} levels.
- * Object keys whose value is `undefined` are left out, as `JSON.stringify` does; `undefined` in an
- * array is refused (JSON would turn it into `null`).
+ * @internal A deep copy of `value`, frozen all the way down (every object and array in it), if it
+ * is a plain JSON object: plain objects and arrays of strings, finite numbers, booleans and `null`,
+ * no cycles, at most {@link MAX_JSON_DEPTH} levels. Object keys whose value is `undefined` are left
+ * out, as `JSON.stringify` does; `undefined` in an array is refused (JSON would turn it into
+ * `null`). A caller that needs to change it (to merge it into a run's state, say) copies it.
  *
  * @param describeError - builds the error for the first offending `path` (e.g. `x.a[0]`).
  */

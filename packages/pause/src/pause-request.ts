@@ -24,9 +24,10 @@ function isPositiveFinite(value: unknown): value is number {
 
 /**
  * Reads a wait as plain data (from a checkpoint that went through JSON, a file or another
- * process) and returns a frozen copy that a run can be parked on again: the checks
- * `PauseService.register` makes, plus those of the fields it computes (`deadline`). Each field is
- * read once. `path` names the wait in messages (`"checkpoint.pause[0]"`).
+ * process) and returns a copy, frozen all the way down (its `conditions` and `timeoutPatch` too),
+ * that a run can be parked on again: the checks `PauseService.register` makes, plus those of the
+ * fields it computes (`deadline`). Each field is read once. `path` names the wait in messages
+ * (`"checkpoint.pause[0]"`).
  *
  * @throws SystemError `INVALID_INPUT` naming the bad field: a key a wait does not have, an empty
  * `id` or `event`, malformed `conditions`, a `timeoutMs` that is not a positive finite number, a

@@ -27,14 +27,19 @@ export interface PauseRegistration<P = any> {
    * down: plain objects and arrays of strings, finite numbers, booleans and `null` (no `Date`, `Map`,
    * class instance, `Infinity`, `NaN`, function, cycle, `undefined` in an array; at most 32 levels
    * deep). Keys whose value is `undefined` are left out, as JSON does. It is deep-copied at
-   * registration, so later edits to the object do not change the wait.
+   * registration, so later edits to the object do not change the wait, and the copy is frozen all
+   * the way down, so nothing the wait is handed to can change it either.
    */
   timeoutPatch?: Record<string, unknown>;
   /** A caller-chosen id (default: generated). Must be unique among this service's pending waits. */
   id?: string;
 }
 
-/** The plain-JSON form of a registration that the pipeline checkpoints. */
+/**
+ * The plain-JSON form of a registration that the pipeline checkpoints. {@link PauseService.register}
+ * and `readPauseRequest` make it frozen all the way down (its `conditions` and `timeoutPatch`
+ * too): a wait can be handed out as it is, and whoever holds it cannot change the run's wait.
+ */
 export interface PauseRequestData {
   /** The registration's id. */
   id: string;
@@ -232,7 +237,8 @@ export class PauseService {
   }
 
   /**
-   * Validates `registration`, sends its plain data to the sink and keeps its `patch` mapper.
+   * Validates `registration`, sends its plain data to the sink (a {@link PauseRequestData} frozen
+   * all the way down) and keeps its `patch` mapper.
    *
    * @throws SystemError `INVALID_INPUT` naming the bad field (`registration.event`,
    * `registration.conditions[0].value`, `registration.timeoutPatch.a`, …): a field a
@@ -298,7 +304,8 @@ export class PauseService {
     let timeoutPatchCopy: Record<string, unknown> | undefined;
     if (timeoutPatch !== undefined) {
       if (timeoutMs === undefined) throw invalid("registration.timeoutPatch", "needs timeoutMs");
-      // A deep copy: checkpoints keep it, so neither the caller's later edits nor JSON may change it.
+      // A deep copy, frozen: checkpoints keep it, so neither the caller's later edits nor JSON nor
+      // a holder of the request (an onPause hook given the run's waits) may change it.
       timeoutPatchCopy = copyJsonObject(timeoutPatch, "registration.timeoutPatch", invalid);
     }
     if (id !== undefined && (typeof id !== "string" || id.length === 0)) {

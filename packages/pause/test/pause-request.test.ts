@@ -52,6 +52,32 @@ describe("readPauseRequest", () => {
     expect(read.timeoutPatch).toEqual({ deep: { v: 1 } });
   });
 
+  it("returns the wait frozen all the way down, conditions and timeoutPatch included", () => {
+    const read = readPauseRequest(
+      {
+        id: "w",
+        event: "e",
+        conditions: [{ path: "k", op: "==", value: 1 }],
+        timeoutMs: 10,
+        deadline: 20,
+        timeoutPatch: { deep: { list: [{ v: 1 }] } },
+      },
+      "w",
+    );
+    const patch = read.timeoutPatch as { deep: { list: [{ v: number }] } };
+    for (const value of [
+      read,
+      read.conditions,
+      read.conditions![0],
+      patch,
+      patch.deep,
+      patch.deep.list,
+      patch.deep.list[0],
+    ]) {
+      expect(Object.isFrozen(value)).toBe(true);
+    }
+  });
+
   it("drops an empty conditions list, as register does", () => {
     expect(readPauseRequest({ id: "w", event: "e", conditions: [] }, "w")).toEqual({ id: "w", event: "e" });
   });

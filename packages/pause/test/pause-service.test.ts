@@ -237,6 +237,27 @@ describe("PauseService timeoutPatch", () => {
       /plain object/,
     );
   });
+
+  it("sends it frozen all the way down: whoever the request is handed to cannot change what the run times out with", () => {
+    const requests: PauseRequestData[] = [];
+    const service = new PauseService({ requestPause: (r) => void requests.push(r), withdrawPause() {} });
+    service.register({
+      event: "x",
+      timeoutMs: 10,
+      timeoutPatch: { approved: false, review: { by: "nobody", notes: ["late", { why: "timeout" }] } },
+    });
+    const patch = requests[0]!.timeoutPatch as { review: { notes: [string, { why: string }] } };
+    for (const value of [patch, patch.review, patch.review.notes, patch.review.notes[1]]) {
+      expect(Object.isFrozen(value)).toBe(true);
+    }
+    expect(() => {
+      patch.review.notes[1].why = "approved";
+    }).toThrow(TypeError);
+    expect(service.pending()[0]!.timeoutPatch).toEqual({
+      approved: false,
+      review: { by: "nobody", notes: ["late", { why: "timeout" }] },
+    });
+  });
 });
 
 describe("PauseService keeps registrations JSON-safe for checkpoints", () => {

@@ -124,8 +124,9 @@ export class RunPauses {
       triggerId: record.triggerId,
       pipelineId: record.pipeline.id,
       nextStage,
-      // the run's own waits (its checkpoint's, each frozen already): frozen in place, no copy, so
-      // a hook that sorts or edits them cannot change which wait resumes the run
+      // the run's own waits (its checkpoint's, each frozen all the way down already, timeoutPatch
+      // included, by the pause service that made it): the array is frozen in place, no copy, so a
+      // hook that sorts or edits them cannot change which wait resumes the run, nor with what
       waits: Object.freeze(record.waits),
       state: () => record.currentState(),
     };
@@ -211,8 +212,13 @@ export class RunPauses {
       this.armDeadline(record, now);
       return;
     }
+    // The wait's timeoutPatch is frozen all the way down (it is handed out: checkpoints, onPause):
+    // the state gets a copy of its own, whose nested values are no more frozen than another
+    // patch's. Plain JSON by construction, so a JSON round trip copies it exactly (once per timeout).
     const patch: RunState =
-      expired.timeoutPatch !== undefined ? { ...expired.timeoutPatch } : { pauseTimedOut: true };
+      expired.timeoutPatch !== undefined
+        ? (JSON.parse(JSON.stringify(expired.timeoutPatch)) as RunState)
+        : { pauseTimedOut: true };
     void this.resume(record, patch);
   }
 

@@ -216,7 +216,12 @@ export interface PauseContext<S extends object = RunState> {
   readonly pipelineId: string;
   /** The stage the run continues at when it resumes (`null` when it paused after its last stage). */
   readonly nextStage: string | null;
-  /** What it waits for: the waits of the stage that paused (plain data, as in its checkpoint; frozen, being the run's own). */
+  /**
+   * What it waits for: the waits of the stage that paused (plain data, as in its checkpoint). They
+   * are the run's own waits, not copies, so they are frozen all the way down (the array, each wait,
+   * its `conditions` and its `timeoutPatch`): an attempt to edit them throws (in strict-mode code),
+   * and nothing a hook does to them changes which wait resumes the run or what it resumes with.
+   */
   readonly waits: readonly PauseRequestData[];
   /** The run's state now. */
   state(): Readonly<S>;

@@ -620,4 +620,52 @@ describe("onPause probes: what the hook is given", () => {
     expect(sorted).toEqual(["slow,fast"]);
     expect(h.errors.map((e) => e.code)).toEqual(["HOOK_FAILED"]);
   });
+
+  it("ctx.waits is frozen all the way down: a hook editing a wait's timeoutPatch cannot change what the run times out with", async () => {
+    const tried: string[] = [];
+    const { ended } = await setup({
+      wait: () => ({
+        id: "approval",
+        event: "approved",
+        timeoutMs: 30,
+        timeoutPatch: { approved: false, review: { by: "nobody", notes: ["timed out"] } },
+      }),
+      onPause: (ctx) => {
+        const patch = ctx.waits[0]!.timeoutPatch as {
+          approved: boolean;
+          review: { by: string; notes: string[] };
+        };
+        const attempts: Array<[string, () => void]> = [
+          ["top", () => void (patch.approved = true)],
+          ["nested", () => void (patch.review.by = "ann")],
+          ["array", () => void patch.review.notes.push("approved")],
+        ];
+        for (const [what, attempt] of attempts) {
+          try {
+            attempt();
+            tried.push(`${what}: changed`);
+          } catch {
+            tried.push(`${what}: refused`);
+          }
+        }
+      },
+    });
+    const runId = (await h.runtime.invoke("w", "go", { key: "k" })).metadata.runId!;
+    expect(tried).toEqual(["top: refused", "nested: refused", "array: refused"]);
+    expect(h.runtime.checkpoint(runId)!.pause[0]!.timeoutPatch).toEqual({
+      approved: false,
+      review: { by: "nobody", notes: ["timed out"] },
+    });
+    await expect.poll(() => ended.length).toBe(1);
+    const state = (ended[0]!.ok ? ended[0]!.value.state : undefined) as Record<string, any>;
+    expect(state).toMatchObject({
+      approved: false,
+      review: { by: "nobody", notes: ["timed out"] },
+      done: true,
+    });
+    // the state resumes with a copy of its own, not the (frozen) wait's objects
+    expect(Object.isFrozen(state.review)).toBe(false);
+    expect(Object.isFrozen(state.review.notes)).toBe(false);
+    expect(h.errors).toEqual([]);
+  });
 });
