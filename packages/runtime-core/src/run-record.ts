@@ -3,7 +3,7 @@ import { SystemError } from "@sluice/errors";
 import type { PauseRequestData, PauseService } from "@sluice/pause";
 import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
 import { type StateStore, safeAssign } from "@sluice/store";
-import type { ReleasedCheckpoint } from "./released-checkpoint.js";
+import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -52,6 +52,14 @@ export class RunRecord {
   checkpoint: PipelineCheckpoint<RunState> | undefined = undefined;
   /** Set while paused after the pause window released the live context. */
   released: ReleasedCheckpoint | undefined = undefined;
+  /**
+   * Set once the run has ended or left (`letGo`): what held its state last, its disposed store
+   * (whose `get()` still returns the last snapshot) or its released checkpoint, so that an
+   * `onPause` hook reading `ctx.state()` later gets the state the run ended or left with. Nothing
+   * is copied: a parked run holds nothing more, and an ended one holds it only while something
+   * (such a hook) still holds the record.
+   */
+  private lastState: StateStore<RunState> | ReleasedCheckpoint | undefined = undefined;
   /** While its `onPause` runs: the run's next stage and its end wait for it. */
   pausing: Promise<void> | undefined = undefined;
   /** While the services a pause window released are being disposed: the run's end waits for it. */
@@ -115,11 +123,17 @@ export class RunRecord {
     }
   }
 
-  /** The run's state now, wherever it lives: its store, its released checkpoint, or (queued) its initial state. */
+  /**
+   * The run's state now, wherever it lives: its store, its released checkpoint, or (queued) its
+   * initial state; once the run has ended or left, the state it ended or left with.
+   */
   currentState(): RunState {
     if (this.store !== undefined) return this.store.get() as RunState;
     if (this.released !== undefined) return this.released.state();
-    return this.initialState ?? {};
+    if (this.initialState !== undefined) return this.initialState;
+    const last = this.lastState;
+    if (last === undefined) return {};
+    return last instanceof ReleasedCheckpoint ? last.state() : (last.get() as RunState);
   }
 
   /**
@@ -217,13 +231,15 @@ export class RunRecord {
   /**
    * Lets go of what the run holds in this runtime, as it ends or leaves: its live context and its
    * released checkpoint are dropped and its state store is disposed (which takes it out of the
-   * host's StoreRegistry). Returns the service container, if one was built, for the caller to
-   * dispose.
+   * host's StoreRegistry); whichever of the two held the state is kept for `currentState()`.
+   * Returns the service container, if one was built, for the caller to dispose.
    */
   letGo(): ArtifactContainer | undefined {
     const store = this.store;
+    const released = this.released;
     const container = this.dropLiveContext();
     this.released = undefined;
+    this.lastState = store ?? released;
     store?.dispose();
     return container;
   }

@@ -223,7 +223,15 @@ export interface PauseContext<S extends object = RunState> {
    * and nothing a hook does to them changes which wait resumes the run or what it resumes with.
    */
   readonly waits: readonly PauseRequestData[];
-  /** The run's state now. */
+  /**
+   * The run's state now: as it paused, plus what came since (a `signal`; once a resume has begun,
+   * the resuming patch). Once the run has ended (an abort, which does not wait for this hook, or an
+   * end after the hook outlived `hookTimeoutMs` or did not await its work) or left this runtime
+   * (`detach()`), the state it had then (the state `onComplete` got, for a run that completed or
+   * was aborted; the checkpoint's, for a detached one). Read it before the hook's first `await` for
+   * the state at the pause. A run waiting past its pause window keeps its state as JSON text: each call then returns
+   * a new copy parsed from it.
+   */
   state(): Readonly<S>;
 }
 

@@ -444,6 +444,50 @@ describe("onPause probes: the hook acting on its own run", () => {
   });
 });
 
+describe("onPause probes: ctx.state() once the run has ended or left", () => {
+  it.each([
+    ["aborted while parked", 20, "abort"],
+    ["aborted while parked, released from memory", 0, "abort"],
+    ["detached", 20, "detach"],
+    ["detached, released from memory", 0, "detach"],
+  ] as const)("%s: the state it ended or left with, not {}", async (_name, pauseWindowMs, how) => {
+    const gate = deferred();
+    const seen: unknown[] = [];
+    const { ended } = await setup({
+      pauseWindowMs,
+      onPause: async (ctx) => {
+        await gate.promise;
+        seen.push(ctx.state());
+      },
+    });
+    const runId = (await h.runtime.invoke("w", "go", { key: "k" })).metadata.runId!;
+    h.runtime.signal(runId, { note: "signalled" });
+    await tick(5);
+    const expected = { key: "k", stage0: true, note: "signalled" };
+    if (how === "abort") {
+      await h.runtime.abort(runId);
+      expect(ended[0]!.ok && ended[0]!.value.state).toEqual(expected);
+    } else {
+      expect((await h.runtime.detach(runId)).state).toEqual(expected);
+    }
+    gate.resolve();
+    await expect.poll(() => seen).toEqual([expected]);
+  });
+
+  it("a hook that reads it after the run went on and completed: the state it completed with", async () => {
+    const later = deferred<unknown>();
+    await setup({
+      // not awaited: the hook settles at once, so the run need not wait for the read
+      onPause: (ctx) => {
+        setTimeout(() => later.resolve(ctx.state()), 20);
+      },
+    });
+    const runId = (await h.runtime.invoke("w", "go", { key: "k" })).metadata.runId!;
+    expect(statusOf(await h.runtime.resume(runId, { by: "ann" }))).toBe("completed");
+    expect(await later.promise).toEqual({ key: "k", stage0: true, by: "ann", done: true });
+  });
+});
+
 describe("onPause probes: the pause window", () => {
   it("a pause window ending while the hook is pending: the hook still reads the state and the checkpoint; the resume rebuilds", async () => {
     const gate = deferred();
