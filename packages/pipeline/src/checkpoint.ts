@@ -4,6 +4,15 @@ import { kindOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
+/**
+ * The largest `seq` a checkpoint may carry: 2^52. A restored run numbers its events on from it, one
+ * per event, and past `Number.MAX_SAFE_INTEGER` (2^53 - 1) adding 1 no longer changes the number:
+ * every later event would share a seq (and an id, `runId:seq`), which a timeline store refuses. The
+ * bound leaves a run 2^52 more events (a million a second for 140 years) and refuses only what no
+ * run reaches: a checkpoint carrying more was corrupted or made up.
+ */
+const MAX_CHECKPOINT_SEQ = 2 ** 52;
+
 function invalid(field: string, message: string): never {
   throw new SystemError("INVALID_INPUT", `checkpoint.${field}: ${message}`, { details: { field } });
 }
@@ -83,12 +92,16 @@ function checkFields<S extends object>(value: Record<string, unknown>, pipeline:
   if (!isRecord(value.state)) invalid("state", "must be an object");
   if (!Array.isArray(value.pause) || !value.pause.every(isRecord))
     invalid("pause", "must be an array of objects");
-  // A safe integer: past Number.MAX_SAFE_INTEGER, adding 1 gives the same number, and every event
-  // of the resumed run would carry the same seq.
-  if (!Number.isSafeInteger(value.seq) || (value.seq as number) < 0) {
+  // Room left for the resumed run's events (see MAX_CHECKPOINT_SEQ): a seq that is merely a safe
+  // integer could still run past Number.MAX_SAFE_INTEGER, where every event gets the same seq.
+  if (
+    !Number.isSafeInteger(value.seq) ||
+    (value.seq as number) < 0 ||
+    (value.seq as number) > MAX_CHECKPOINT_SEQ
+  ) {
     invalid(
       "seq",
-      `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER) (got ${describeValue(value.seq)})`,
+      `must be an integer from 0 to ${MAX_CHECKPOINT_SEQ} (2^52: the resumed run numbers its events on from it, and past Number.MAX_SAFE_INTEGER they would share one seq) (got ${describeValue(value.seq)})`,
     );
   }
 }

@@ -190,8 +190,9 @@ export class Pipeline<S extends object = PipelineState> {
    * ends `aborted` and nothing (not even the patch) is applied. The checkpoint's fields are read
    * once, here.
    *
-   * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed (its `seq` not a safe
-   * integer ≥ 0, for one), belongs to another pipeline, points at a stage that has moved, or throws
+   * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed (its `seq` not an integer
+   * from 0 to 2^52, for one: a larger one leaves the run's events no room before
+   * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, points at a stage that has moved, or throws
    * when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
    * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read.
    */

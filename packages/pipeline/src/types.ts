@@ -189,7 +189,10 @@ export interface PipelineCheckpoint<S extends object = PipelineState> {
    * copies (a frozen request is kept as is, since it cannot change).
    */
   pause: PauseRequest[];
-  /** The last lifecycle sequence number used, so a resumed run continues the numbering. */
+  /**
+   * The last lifecycle sequence number used, so a resumed run continues the numbering. `restore`
+   * takes at most 2^52, leaving the resumed run's events room below `Number.MAX_SAFE_INTEGER`.
+   */
   seq: number;
 }
 

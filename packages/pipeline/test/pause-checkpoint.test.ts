@@ -505,15 +505,33 @@ describe("pause and checkpoint", () => {
       throw new Error("restore accepted it");
     };
 
-    it("a seq that is not a safe integer (every event would get the same seq)", () => {
+    it("a seq that is not a safe integer, or that leaves the run's events no room below it (they would share one seq)", () => {
       const state = new MemoryState<PipelineState>({});
-      for (const seq of [Number.MAX_SAFE_INTEGER + 10, 2 ** 60]) {
+      for (const seq of [
+        Number.MAX_SAFE_INTEGER + 10,
+        2 ** 60,
+        Number.MAX_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER - 100,
+        2 ** 52 + 1,
+      ]) {
         const error = refusal(() => pipeline.restore({ ...good(), seq }, { runId: "r", state }));
-        expect(error.message).toMatch(/checkpoint\.seq: must be an integer from 0 to 9007199254740991/);
+        expect(error.message).toMatch(
+          /checkpoint\.seq: must be an integer from 0 to 4503599627370496 \(2\^52/,
+        );
+        expect(refusal(() => pipeline.readCheckpoint({ ...good(), seq })).message).toBe(error.message);
       }
-      expect(() =>
-        pipeline.restore({ ...good(), seq: Number.MAX_SAFE_INTEGER - 100 }, { runId: "r", state }),
-      ).not.toThrow();
+    });
+
+    it("a seq at the bound (2^52): the restored run numbers its events on from it, each seq its own", async () => {
+      const observer = new RecordingObserver();
+      const run = pipeline.restore(
+        { ...good(), seq: 2 ** 52 },
+        { runId: "r", state: new MemoryState<PipelineState>({}), observer },
+      );
+      await run.execute();
+      const seqs = observer.events.map((e) => e.seq);
+      expect(seqs.length).toBeGreaterThan(1);
+      expect(seqs).toEqual(seqs.map((_, i) => 2 ** 52 + 1 + i));
     });
 
     it("a patch that is not a plain object: a Map, a Date, a class instance", () => {

@@ -503,7 +503,8 @@ export class WorkflowRuntime implements RunContainerFactory {
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
-   * have is refused too; one without waits), one of a trigger or pipeline the workflow
+   * have is refused too; one without waits; one whose `seq` is past 2^52, which would leave the
+   * run's events no room below `Number.MAX_SAFE_INTEGER`), one of a trigger or pipeline the workflow
    * no longer has or whose next stage has moved, one whose wait names a patch mapper the workflow
    * does not declare; `DUPLICATE_KEY` when this runtime already knows
    * the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or

@@ -560,6 +560,35 @@ describe("what adopt() and detach() refuse", () => {
     expect(b.runtime.listAllRuns()).toEqual([]);
   });
 
+  it.each([
+    ["Number.MAX_SAFE_INTEGER", Number.MAX_SAFE_INTEGER],
+    ["Number.MAX_SAFE_INTEGER - 100", Number.MAX_SAFE_INTEGER - 100],
+    ["2^52 + 1", 2 ** 52 + 1],
+  ])(
+    "a seq that leaves the run no room for its events (%s): INVALID_INPUT naming checkpoint.seq and the bound",
+    async (_what, seq) => {
+      const { b, checkpoint } = await fixture();
+      const error = refusal(() => b.runtime.adopt({ ...checkpoint, seq }), "INVALID_INPUT");
+      expect(error.message).toContain(`checkpoint.seq: must be an integer from 0 to 4503599627370496 (2^52`);
+      expect(error.message).toContain(`(got ${seq})`);
+      expect(b.runtime.listAllRuns()).toEqual([]);
+    },
+  );
+
+  it("a seq at the bound (2^52) is adopted, and the run's events go on from it, each with a seq of its own", async () => {
+    const { b, checkpoint } = await fixture();
+    const timeline = await createMemoryTimelineStore();
+    const c = await worker(timeline);
+    const runId = c.runtime.adopt({ ...checkpoint, seq: 2 ** 52 }).runId;
+    c.bus.emit("order.approved", { orderId: "o1", approved: true });
+    await expect.poll(() => c.completed.length).toBe(1);
+    await c.runtime.flushTimeline();
+    const seqs = (await eventsOf(timeline, runId)).map((e) => e.seq);
+    expect(seqs.length).toBeGreaterThan(3);
+    expect(seqs).toEqual(seqs.map((_, i) => 2 ** 52 + 1 + i));
+    expect(b.runtime.listAllRuns()).toEqual([]);
+  });
+
   it("a run this runtime already knows, waiting or finished: DUPLICATE_KEY (a checkpoint continues once)", async () => {
     const { b, checkpoint } = await fixture();
     b.runtime.adopt(checkpoint);
