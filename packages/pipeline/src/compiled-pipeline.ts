@@ -50,7 +50,10 @@ export interface CompiledPipeline<S extends object> {
   readonly flatStart: readonly number[];
 }
 
-/** @internal Expects a definition that `validatePipeline` accepted. */
+/**
+ * @internal Expects the copy `readPipeline` made (checked, frozen, never the host's objects): it
+ * reads it again freely.
+ */
 export function compilePipeline<S extends object>(
   id: string,
   path: string,

@@ -12,7 +12,7 @@ import type {
   RunOptions,
   StateAccess,
 } from "./types.js";
-import { validatePipeline } from "./validate-pipeline.js";
+import { readPipeline } from "./validate-pipeline.js";
 
 /** The fields of `RunOptions`; `RestoreOptions` adds `patch` (keep in step with `hasOnlyRunOptions`). */
 const RUN_OPTIONS: ReadonlySet<string> = new Set([
@@ -98,10 +98,14 @@ export class Pipeline<S extends object = PipelineState> {
   private readonly compiled: CompiledPipeline<S>;
 
   /**
-   * Validates `definition` (messages are prefixed `pipelines.<id>`) and copies it, so later edits
-   * to the definition object do not change this pipeline.
+   * Validates `definition` (messages are prefixed `pipelines.<id>`) as it copies it, reading each
+   * of its properties once, and compiles only the copy: a getter or Proxy cannot pass validation
+   * with one value and be run with another, and later edits to the definition object (or to its
+   * stages, steps and retries) do not change this pipeline. `action` and `when` are kept as given.
    *
-   * @throws SystemError `INVALID_DEFINITION` naming the offending path.
+   * @throws SystemError `INVALID_DEFINITION` naming the offending path, also for a part whose
+   * reading throws (`pipelines.fulfil.stages[0].steps could not be read: …`, the thrown error as
+   * `cause`).
    */
   // NoInfer: the state type comes from the explicit type argument (default PipelineState), never
   // from whatever the first step happens to return.
@@ -110,9 +114,10 @@ export class Pipeline<S extends object = PipelineState> {
       throw new SystemError("INVALID_DEFINITION", "pipelines: a pipeline id must be a non-empty string");
     }
     const path = `pipelines.${id}`;
-    validatePipeline(definition, path);
+    // the one read of the definition: checked as it is copied, and only the copy is compiled
+    const read: PipelineDefinition<S> = readPipeline(definition, path);
     this.id = id;
-    this.compiled = compilePipeline<S>(id, path, definition as PipelineDefinition<S>);
+    this.compiled = compilePipeline<S>(id, path, read);
     this.stageIds = Object.freeze(this.compiled.stages.map((stage) => stage.id));
   }
 

@@ -1,5 +1,6 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "./abort-timing.js";
+import type { PipelineDefinition, RetryPolicy, StageDefinition, StepDefinition } from "./types.js";
 
 function fail(path: string, message: string): never {
   throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, { details: { path } });
@@ -7,12 +8,33 @@ function fail(path: string, message: string): never {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
+  try {
+    if (Array.isArray(value)) return "an array";
+  } catch {
+    return "a revoked Proxy";
+  }
   return typeof value;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** A part of the definition whose reading threw (a getter, a Proxy trap), the thrown error as `cause`. */
+function unreadable(path: string, thrown: unknown): SystemError {
+  return new SystemError("INVALID_DEFINITION", `${path} could not be read: ${describeThrown(thrown)}`, {
+    cause: thrown,
+    details: { path },
+  });
+}
+
+/** `Array.isArray`, which throws for a revoked Proxy: then a coded error naming `path`. */
+function isArrayAt(value: unknown, path: string): boolean {
+  try {
+    return Array.isArray(value);
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+function isRecordAt(value: unknown, path: string): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !isArrayAt(value, path);
 }
 
 /** The fields each part of a definition takes (`PipelineDefinition`, `StageDefinition`, ...). */
@@ -21,18 +43,49 @@ const STAGE_KEYS = ["id", "steps", "concurrent"] as const;
 const STEP_KEYS = ["id", "action", "retry", "timeoutMs", "when"] as const;
 const RETRY_KEYS = ["attempts", "backoffMs", "factor", "maxBackoffMs"] as const;
 
-/**
- * Refuses a field that is not in `known`: a typo (`timeoutMS`, `concurent`) would otherwise be
- * ignored silently, and the step run without the limit or the stage in order.
- */
-function onlyKnownKeys(record: Record<string, unknown>, known: readonly string[], path: string): void {
-  refuseUnknownKeys(record, known, path, DEFINITION);
-}
-
 const DEFINITION = { code: "INVALID_DEFINITION" } as const;
 
-function own(record: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
+/**
+ * A new plain object with `record`'s own fields that are in `known`, each read once (a
+ * non-enumerable one too), so the checks and the compiled pipeline see the same values and the
+ * host's later edits reach neither. An enumerable own field not in `known` is refused first,
+ * naming it and the fields that part takes, before any field is read: a typo (`timeoutMS`,
+ * `concurent`) would otherwise be ignored silently, and the step run without the limit or the
+ * stage in order. Inherited fields are not read. A field whose reading throws is refused naming it.
+ */
+function readRecord(
+  record: Record<string, unknown>,
+  known: readonly string[],
+  path: string,
+): Record<string, unknown> {
+  let keys: string[];
+  try {
+    keys = Object.getOwnPropertyNames(record);
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  const present: string[] = [];
+  for (const key of keys) {
+    let enumerable: boolean | undefined;
+    try {
+      enumerable = Object.getOwnPropertyDescriptor(record, key)?.enumerable;
+    } catch (error) {
+      throw unreadable(`${path}.${key}`, error);
+    }
+    // gone since it was listed (a Proxy may say so): as if it had not been there
+    if (enumerable === undefined) continue;
+    if (known.includes(key)) present.push(key);
+    else if (enumerable) refuseUnknownKeys({ [key]: undefined }, known, path, DEFINITION);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of present) {
+    try {
+      copy[key] = record[key];
+    } catch (error) {
+      throw unreadable(`${path}.${key}`, error);
+    }
+  }
+  return copy;
 }
 
 function checkNumber(
@@ -66,23 +119,28 @@ function checkTimerMs(path: string, field: string, value: unknown, exclusiveMin:
   }
 }
 
-function validateRetry(path: string, retry: unknown): void {
-  if (!isRecord(retry)) fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`);
+function readRetry(path: string, retry: unknown): RetryPolicy {
+  if (!isRecordAt(retry, `${path}.retry`)) {
+    fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`);
+  }
   const retryPath = `${path}.retry`;
-  onlyKnownKeys(retry, RETRY_KEYS, retryPath);
-  checkNumber(retryPath, "attempts", own(retry, "attempts"), 1, true);
-  const backoffMs = own(retry, "backoffMs");
+  const copy = readRecord(retry, RETRY_KEYS, retryPath);
+  checkNumber(retryPath, "attempts", copy.attempts, 1, true);
+  const backoffMs = copy.backoffMs;
   if (backoffMs !== undefined) checkTimerMs(retryPath, "backoffMs", backoffMs, false);
-  const factor = own(retry, "factor");
+  const factor = copy.factor;
   if (factor !== undefined) checkNumber(retryPath, "factor", factor, 1, false);
-  const maxBackoffMs = own(retry, "maxBackoffMs");
+  const maxBackoffMs = copy.maxBackoffMs;
   if (maxBackoffMs !== undefined) checkTimerMs(retryPath, "maxBackoffMs", maxBackoffMs, false);
+  return Object.freeze(copy) as unknown as RetryPolicy;
 }
 
-function validateStep(path: string, step: unknown, seen: Map<string, string>): void {
-  if (!isRecord(step)) fail(path, `a step must be an object with "id" and "action" (got ${describe(step)})`);
-  onlyKnownKeys(step, STEP_KEYS, path);
-  const id = own(step, "id");
+function readStep(path: string, step: unknown, seen: Map<string, string>): StepDefinition<any> {
+  if (!isRecordAt(step, path)) {
+    fail(path, `a step must be an object with "id" and "action" (got ${describe(step)})`);
+  }
+  const copy = readRecord(step, STEP_KEYS, path);
+  const id = copy.id;
   if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`);
   const earlier = seen.get(id);
   if (earlier !== undefined) {
@@ -92,17 +150,108 @@ function validateStep(path: string, step: unknown, seen: Map<string, string>): v
     );
   }
   seen.set(id, path);
-  if (typeof own(step, "action") !== "function") {
-    fail(path, `"action" must be a function (got ${describe(own(step, "action"))})`);
+  if (typeof copy.action !== "function") {
+    fail(path, `"action" must be a function (got ${describe(copy.action)})`);
   }
-  const when = own(step, "when");
+  const when = copy.when;
   if (when !== undefined && typeof when !== "function") {
     fail(path, `"when" must be a function returning a boolean (got ${describe(when)})`);
   }
-  const timeoutMs = own(step, "timeoutMs");
+  const timeoutMs = copy.timeoutMs;
   if (timeoutMs !== undefined) checkTimerMs(path, "timeoutMs", timeoutMs, true);
-  const retry = own(step, "retry");
-  if (retry !== undefined) validateRetry(path, retry);
+  if (copy.retry !== undefined) copy.retry = readRetry(path, copy.retry);
+  return Object.freeze(copy) as unknown as StepDefinition<any>;
+}
+
+/**
+ * The length of `value` when it is a non-empty array (read once), else `undefined`; a coded error
+ * naming `path` when that reading throws.
+ */
+function nonEmptyLength(value: unknown, path: string): number | undefined {
+  if (!isArrayAt(value, path)) return undefined;
+  let length: number;
+  try {
+    length = (value as unknown[]).length;
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  // only a Proxy can give a length that is not a number
+  return typeof length === "number" && length > 0 ? length : undefined;
+}
+
+/** `array[index]`, read once; a coded error naming `path` when that throws. */
+function elementAt(array: unknown, index: number, path: string): unknown {
+  try {
+    return (array as unknown[])[index];
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+function readStage(
+  path: string,
+  stage: unknown,
+  stageIds: Map<string, string>,
+  stepIds: Map<string, string>,
+): StageDefinition<any> {
+  if (!isRecordAt(stage, path)) {
+    fail(path, `a stage must be an object with "id" and "steps" (got ${describe(stage)})`);
+  }
+  const copy = readRecord(stage, STAGE_KEYS, path);
+  const id = copy.id;
+  if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`);
+  const earlier = stageIds.get(id);
+  if (earlier !== undefined) {
+    fail(path, `duplicate stage id "${id}" (already used at ${earlier}); stage ids must be unique`);
+  }
+  stageIds.set(id, path);
+  const concurrent = copy.concurrent;
+  if (concurrent !== undefined && typeof concurrent !== "boolean") {
+    fail(path, `"concurrent" must be a boolean (got ${describe(concurrent)})`);
+  }
+  const steps = copy.steps;
+  const length = nonEmptyLength(steps, `${path}.steps`);
+  if (length === undefined) {
+    fail(path, `"steps" must be a non-empty array of steps (got ${describe(steps)})`);
+  }
+  // read element by element as the checks go: the first bad step ends the reading, so an array
+  // of 2 ** 32 - 1 holes is refused at its first
+  const stepCopies: StepDefinition<any>[] = [];
+  for (let j = 0; j < length; j++) {
+    const stepPath = `${path}.steps[${j}]`;
+    stepCopies.push(readStep(stepPath, elementAt(steps, j, stepPath), stepIds));
+  }
+  copy.steps = Object.freeze(stepCopies);
+  return Object.freeze(copy) as unknown as StageDefinition<any>;
+}
+
+/**
+ * @internal The one read of a pipeline definition: checks it as {@link validatePipeline} does and
+ * returns a copy of everything the engine uses (new, frozen plain objects and arrays; `action`
+ * and `when` kept as given), each property read once, as the checks go. The copy is what was
+ * checked: a getter or Proxy cannot pass the checks with one value and be compiled with another,
+ * and editing the definition afterwards changes nothing.
+ */
+export function readPipeline(definition: unknown, path: string): PipelineDefinition<any> {
+  if (!isRecordAt(definition, path)) {
+    fail(path, `a pipeline must be an object with a "stages" array (got ${describe(definition)})`);
+  }
+  const copy = readRecord(definition, PIPELINE_KEYS, path);
+  const stages = copy.stages;
+  const stagesPath = `${path}.stages`;
+  const length = nonEmptyLength(stages, stagesPath);
+  if (length === undefined) {
+    fail(stagesPath, `must be a non-empty array of stages (got ${describe(stages)})`);
+  }
+  const stageIds = new Map<string, string>();
+  const stepIds = new Map<string, string>();
+  const stageCopies: StageDefinition<any>[] = [];
+  for (let i = 0; i < length; i++) {
+    const stagePath = `${stagesPath}[${i}]`;
+    stageCopies.push(readStage(stagePath, elementAt(stages, i, stagePath), stageIds, stepIds));
+  }
+  copy.stages = Object.freeze(stageCopies);
+  return Object.freeze(copy) as unknown as PipelineDefinition<any>;
 }
 
 /**
@@ -120,43 +269,13 @@ function validateStep(path: string, step: unknown, seen: Map<string, string>): v
  * (`pipelines.fulfil.stages[0].steps[1].timeoutMS: is not an option here (options: id, action,
  * retry, timeoutMs, when)`): a pipeline takes `stages`; a stage `id`, `steps`, `concurrent`; a step
  * `id`, `action`, `retry`, `timeoutMs`, `when`; a `retry` `attempts`, `backoffMs`, `factor`,
- * `maxBackoffMs`.
+ * `maxBackoffMs`. Only own properties are read, each once; a part whose reading throws (a getter,
+ * a Proxy) is refused naming it (`pipelines.fulfil.stages[0].steps could not be read: …`), the
+ * thrown error as `cause`.
  *
  * @param definition - the value to check (untrusted).
  * @param path - where the definition lives, used as the message prefix (e.g. `pipelines.fulfil`).
  */
 export function validatePipeline(definition: unknown, path: string): void {
-  if (!isRecord(definition)) {
-    fail(path, `a pipeline must be an object with a "stages" array (got ${describe(definition)})`);
-  }
-  onlyKnownKeys(definition, PIPELINE_KEYS, path);
-  const stages = own(definition, "stages");
-  if (!Array.isArray(stages) || stages.length === 0) {
-    fail(`${path}.stages`, `must be a non-empty array of stages (got ${describe(stages)})`);
-  }
-  const stageIds = new Map<string, string>();
-  const stepIds = new Map<string, string>();
-  for (let i = 0; i < stages.length; i++) {
-    const stagePath = `${path}.stages[${i}]`;
-    const stage: unknown = stages[i];
-    if (!isRecord(stage))
-      fail(stagePath, `a stage must be an object with "id" and "steps" (got ${describe(stage)})`);
-    onlyKnownKeys(stage, STAGE_KEYS, stagePath);
-    const id = own(stage, "id");
-    if (typeof id !== "string" || id.length === 0) fail(stagePath, `"id" must be a non-empty string`);
-    const earlier = stageIds.get(id);
-    if (earlier !== undefined) {
-      fail(stagePath, `duplicate stage id "${id}" (already used at ${earlier}); stage ids must be unique`);
-    }
-    stageIds.set(id, stagePath);
-    const concurrent = own(stage, "concurrent");
-    if (concurrent !== undefined && typeof concurrent !== "boolean") {
-      fail(stagePath, `"concurrent" must be a boolean (got ${describe(concurrent)})`);
-    }
-    const steps = own(stage, "steps");
-    if (!Array.isArray(steps) || steps.length === 0) {
-      fail(stagePath, `"steps" must be a non-empty array of steps (got ${describe(steps)})`);
-    }
-    for (let j = 0; j < steps.length; j++) validateStep(`${stagePath}.steps[${j}]`, steps[j], stepIds);
-  }
+  readPipeline(definition, path);
 }
