@@ -104,22 +104,6 @@ function readTrigger(trigger: unknown, path: string): unknown {
   );
 }
 
-function readStep(step: unknown, path: string): unknown {
-  return readObject(step, path, (key, field, at) => (key === "retry" ? readObject(field, at) : field));
-}
-
-function readStage(stage: unknown, path: string): unknown {
-  return readObject(stage, path, (key, field, at) =>
-    key === "steps" ? readArray(field, at, readStep) : field,
-  );
-}
-
-function readPipeline(pipeline: unknown, path: string): unknown {
-  return readObject(pipeline, path, (key, field, at) =>
-    key === "stages" ? readArray(field, at, readStage) : field,
-  );
-}
-
 function readWorkflow(workflow: unknown): unknown {
   // paths as the checks name them: `triggers.placed`, not `workflow.triggers.placed`
   return readObject(workflow, "workflow", (key, field) => {
@@ -131,7 +115,8 @@ function readWorkflow(workflow: unknown): unknown {
       case "triggers":
         return readObject(field, "triggers", (_id, trigger, at) => readTrigger(trigger, at));
       case "pipelines":
-        return readObject(field, "pipelines", (_id, pipeline, at) => readPipeline(pipeline, at));
+        // each definition as given: `new Pipeline()` reads it once itself, into a copy it checks
+        return readObject(field, "pipelines");
       case "patches":
         return readObject(field, "patches");
       default:
@@ -148,14 +133,15 @@ function readOptions(options: unknown): unknown {
 
 /**
  * The one read of a host's workflow definition and register options: everything `register()` uses
- * (the workflow's fields, its triggers and their conditions, its pipelines, stages, steps and
- * retries, services, env and patch mappers; the options, their mode, retention and hooks) is
- * copied into new, frozen plain objects and arrays, each property read once (functions are kept,
- * not copied), and the copy is then checked. The runtime uses only the copy: a getter or Proxy
+ * (the workflow's fields, its triggers and their conditions, the pipelines by id, services, env and
+ * patch mappers; the options, their mode, retention and hooks) is copied into new, frozen plain
+ * objects and arrays, each property read once (functions are kept, not copied), and the copy is
+ * then checked. Each pipeline's definition is handed to `new Pipeline()` as given, which reads it
+ * once into a copy of its own (its stages, steps and retries) and checks that. The runtime uses only the copy: a getter or Proxy
  * cannot pass the checks with one value and be used with another, and the host changing its
  * objects after `register()` changes nothing. A part that is not a plain object or array is kept
  * as given, not copied: the checks refuse it, except where they take any object (a class instance
- * as a pipeline, stage, step, `retry` or condition), which is then read as before.
+ * as a condition), which is then read as before.
  *
  * @throws SystemError `INVALID_DEFINITION` (or `DUPLICATE_KEY` for a service id) as the checks
  * do; `INVALID_DEFINITION` naming the place for a part whose reading throws, the thrown error as

@@ -10,7 +10,8 @@ const DEFAULT_PAUSE_WINDOW_MS = 30_000;
 
 /**
  * The record of a workflow being registered, built from the runtime's read of its definition and
- * options (`readDefinition`: checked already, and never the host's objects): its pipelines built,
+ * options (`readDefinition`: checked already, and never the host's objects; each pipeline's
+ * definition `new Pipeline()` reads once itself): its pipelines built,
  * its triggers, its service scope over the global services and env, its run registry and pause
  * window. The runtime then gives it its execution policy and timeline observer, which reach back
  * into the runtime.
