@@ -53,30 +53,36 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
   }
 
   debug(message: string, data?: unknown): void {
+    if ((this as unknown) === undefined) throw detached("logger.debug");
     if (!this.abandoned)
       this.scope.log("debug", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   info(message: string, data?: unknown): void {
+    if ((this as unknown) === undefined) throw detached("logger.info");
     if (!this.abandoned)
       this.scope.log("info", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   warn(message: string, data?: unknown): void {
+    if ((this as unknown) === undefined) throw detached("logger.warn");
     if (!this.abandoned)
       this.scope.log("warn", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   error(message: string, data?: unknown): void {
+    if ((this as unknown) === undefined) throw detached("logger.error");
     if (!this.abandoned)
       this.scope.log("error", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
   }
 
   state(): Readonly<S> {
+    if ((this as unknown) === undefined) throw detached("state");
     return this.scope.state.get();
   }
 
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R> {
+    if ((this as unknown) === undefined) throw detached("use");
     const dependencies = this.scope.dependencies;
     if (dependencies === undefined) {
       return Promise.reject(
@@ -88,4 +94,17 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
     }
     return dependencies.use(fn);
   }
+}
+
+/**
+ * The error for a context method called without its context (`const { state } = ctx; state()`):
+ * the methods read their run through `this`, which is what keeps a context one small object per
+ * step; without this check the step would fail with an unhelpful `TypeError` about `scope`.
+ */
+function detached(method: string): SystemError {
+  const name = method.slice(method.lastIndexOf(".") + 1);
+  return new SystemError(
+    "INVALID_STATE",
+    `ctx.${method}() was called without ctx as its \`this\` (destructured, as in \`({ ${name} }) => ${name}()\`, or passed on as a bare function): call it as ctx.${method}(…), or pass ctx.${method}.bind(ctx)`,
+  );
 }

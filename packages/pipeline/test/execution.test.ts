@@ -175,6 +175,26 @@ describe("running a pipeline", () => {
     expect((caught as Error).message).toContain("RunOptions.dependencies");
   });
 
+  it("a context method called without ctx fails the step with an error that says how to call it", async () => {
+    const calls: Record<string, (ctx: StepContext<PipelineState>) => void> = {
+      state: ({ state }) => void state(),
+      use: ({ use }) => void use(() => 1),
+      logger: ({ logger: { info } }) => info("hi"),
+    };
+    for (const [method, action] of Object.entries(calls)) {
+      const pipeline = new Pipeline("p", { stages: [{ id: "s", steps: [{ id: "t", action }] }] });
+      const result = await pipeline.start({ runId: "r", state: new MemoryState({}) }).execute();
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error.code).toBe("STEP_FAILED");
+      const cause = result.error.cause as SystemError;
+      expect(cause.code).toBe("INVALID_STATE");
+      const name = method === "logger" ? "logger.info" : method;
+      expect(cause.message).toContain(`ctx.${name}() was called without ctx as its \`this\``);
+      expect(cause.message).toContain(`call it as ctx.${name}(…), or pass ctx.${name}.bind(ctx)`);
+    }
+  });
+
   it("reports a throwing step as STEP_FAILED with the thrown value as cause, never rejecting", async () => {
     const boom = new TypeError("card declined");
     const after = { ran: false };

@@ -1,4 +1,4 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 import { isPlainObject } from "@sluice/store";
 import { subscribe, unsubscribe } from "./bus-subscriptions.js";
@@ -79,8 +79,19 @@ function runControlCommand(
     runId = undefined; // a payload that throws when read is malformed like any other
   }
   if (typeof runId !== "string") {
+    const event = CONTROL_EVENTS[kind];
+    const shape =
+      kind === "abort"
+        ? "{ runId: string }"
+        : kind === "signal"
+          ? "{ runId: string, patch: object }"
+          : "{ runId: string, patch?: object }";
     report(
-      new SystemError("INVALID_INPUT", `control event "${kind}": payload must be { runId: string, ... }`),
+      new SystemError(
+        "INVALID_INPUT",
+        `control event "${event}": payload must be ${shape}, got ${describeValue(payload).slice(0, 200)}`,
+        { details: { event } },
+      ),
     );
     return;
   }

@@ -1,4 +1,4 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, isThenable, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { WorkflowRuntimeOptions } from "./types.js";
@@ -73,6 +73,13 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
     throw new SystemError(
       "INVALID_INPUT",
       "options.storeRegistry must be a StoreRegistry (new StoreRegistry() from @sluice/store)",
+    );
+  }
+  if (isThenable(options.timelineStore)) {
+    // the adapters' factories are async: the likeliest mistake is a missing await
+    throw new SystemError(
+      "INVALID_INPUT",
+      "options.timelineStore is a Promise: await the store's factory first (timelineStore: await createSqliteTimelineStore({ … }))",
     );
   }
   if (

@@ -1,7 +1,14 @@
+import { createEventBus } from "@sluice/events";
 import type { PauseService } from "@sluice/pause";
 import { StoreRegistry } from "@sluice/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { ControlEvent, type RunResult, type Workflow } from "../src/index.js";
+import {
+  ControlEvent,
+  type ControlEventMap,
+  type RunResult,
+  type Workflow,
+  WorkflowRuntime,
+} from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
 
 const pauseOf = (ctx: { use: (fn: (d: any) => any) => Promise<any> }) =>
@@ -596,6 +603,25 @@ describe("abort and signal", () => {
     expect(rb.ok && rb.value.state).toMatchObject({ approvedBy: "bus", shipped: true });
     h.bus.emit(ControlEvent.Abort, { nope: true });
     expect(h.errors.at(-1)?.code).toBe("INVALID_INPUT");
+    // named as the well-formed ones' reports are, so one filter on details.event sees them all
+    expect(h.errors.at(-1)?.message).toBe(
+      'control event "sluice.run.abort": payload must be { runId: string }, got {"nope":true}',
+    );
+    expect(h.errors.at(-1)?.details).toEqual({ event: ControlEvent.Abort });
+  });
+
+  it("control events typecheck on a bus typed with ControlEventMap", async () => {
+    const bus = createEventBus<{ "order.placed": { orderId: string } } & ControlEventMap>();
+    const completed: RunResult[] = [];
+    const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
+    await runtime.register(approval, { onComplete: (r) => void completed.push(r) });
+    const run = await runtime.invoke("orders", "placed", { orderId: "t" });
+    bus.emit(ControlEvent.Resume, { runId: run.metadata.runId!, patch: { approvedBy: "typed" } });
+    await expect.poll(() => completed.length).toBe(1);
+    expect(completed[0]!.ok && completed[0]!.value.state).toMatchObject({ approvedBy: "typed" });
+    // @ts-expect-error: a signal carries a patch
+    bus.emit(ControlEvent.Signal, { runId: "x" });
+    await runtime.stop();
   });
 
   it("signal() patches a running run's state; bad input and unknown runs throw with codes", async () => {

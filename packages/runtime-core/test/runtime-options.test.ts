@@ -75,6 +75,11 @@ describe("new WorkflowRuntime(options) refuses junk with INVALID_INPUT naming th
       "options.timelineStore",
     ],
     [
+      "timelineStore a promise (an adapter's factory not awaited)",
+      { timelineStore: Promise.resolve(store) },
+      "options.timelineStore is a Promise: await the store's factory first",
+    ],
+    [
       "timelineStore with an appendBatch that is not a function",
       { timelineStore: { ...store, appendBatch: true } },
       "options.timelineStore.appendBatch",
