@@ -1,7 +1,7 @@
 import { describeThrown, describeValue, isPlainObject, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
 import { kindOf } from "./safe-text.js";
-import type { PauseRequest, PipelineCheckpoint } from "./types.js";
+import type { PauseRequest, PipelineCheckpoint, ResumeCause } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
 /**
@@ -192,4 +192,74 @@ function unreadablePatch(what: string, cause: unknown): SystemError {
     `${what}: "patch" could not be read (${describeThrown(cause)}); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
     { cause },
   );
+}
+
+/** The values `ResumeCause.by` takes, in the order messages list them. */
+const RESUMED_BY = ["event", "timeout", "resume", "control"] as const;
+
+/** What `restore` takes a run without `resumedBy` to be resumed by: its host. */
+const BY_HOST: ResumeCause = Object.freeze({ by: "resume" });
+
+/**
+ * @internal `RestoreOptions.resumedBy`, read once: a frozen copy holding only the fields given
+ * (`{ by: "resume" }` for `undefined`). `what` names the run for messages.
+ *
+ * @throws SystemError `INVALID_INPUT` for a value that is not an object, throws when read, has a
+ * field `ResumeCause` does not, a `by` it does not take, or an `event` or `wait` that is not a
+ * non-empty string.
+ */
+export function readResumeCause(value: unknown, what: string): ResumeCause {
+  if (value === undefined) return BY_HOST;
+  if (!isRecord(value)) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${what}: "resumedBy" must be an object like { by: "event", event: "order.approved" } (got ${kindOf(value)})`,
+    );
+  }
+  let by: unknown;
+  let event: unknown;
+  let wait: unknown;
+  try {
+    for (const key of Object.keys(value)) {
+      if (key !== "by" && key !== "event" && key !== "wait") {
+        throw new SystemError(
+          "INVALID_INPUT",
+          `${what}: resumedBy.${key} is not a field of resumedBy (fields: by, event, wait)`,
+          { details: { field: `resumedBy.${key}` } },
+        );
+      }
+    }
+    by = value.by;
+    event = value.event;
+    wait = value.wait;
+  } catch (thrown) {
+    if (SystemError.is(thrown, "INVALID_INPUT")) throw thrown;
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${what}: "resumedBy" could not be read (${describeThrown(thrown)}); pass a plain object (no getters that throw, no Proxy objects)`,
+      { cause: thrown },
+    );
+  }
+  if (!RESUMED_BY.includes(by as ResumeCause["by"])) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${what}: resumedBy.by must be one of ${RESUMED_BY.map((b) => `"${b}"`).join(", ")} (got ${describeValue(by)})`,
+      { details: { field: "resumedBy.by" } },
+    );
+  }
+  const cause: ResumeCause = { by: by as ResumeCause["by"] };
+  if (event !== undefined) cause.event = nameOf(event, "event", what);
+  if (wait !== undefined) cause.wait = nameOf(wait, "wait", what);
+  return Object.freeze(cause);
+}
+
+function nameOf(value: unknown, field: "event" | "wait", what: string): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `${what}: resumedBy.${field} must be a non-empty string or absent (got ${describeValue(value)})`,
+      { details: { field: `resumedBy.${field}` } },
+    );
+  }
+  return value;
 }

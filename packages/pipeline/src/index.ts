@@ -17,6 +17,7 @@ export type {
   PipelineState,
   PipelineStatus,
   RestoreOptions,
+  ResumeCause,
   RetryPolicy,
   RunOptions,
   StageDefinition,

@@ -15,6 +15,7 @@ import type {
   PipelineResult,
   PipelineResultMetadata,
   PipelineStatus,
+  ResumeCause,
   StateAccess,
 } from "./types.js";
 
@@ -23,6 +24,8 @@ export interface RunResume<S extends object> {
   readonly startStage: number;
   readonly seq: number;
   readonly patch: Partial<S> | undefined;
+  /** What resumed the run, for its `run.resumed` event (read and frozen by `restore`). */
+  readonly resumedBy: ResumeCause;
 }
 
 // The outcome promise's executor is shared by every run: it hands the resolver over through this
@@ -416,9 +419,20 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       undefined,
       undefined,
       undefined,
-      this.observer === undefined ? undefined : { nextStage: this.pipeline.stages[first]?.id ?? null },
+      this.observer === undefined ? undefined : this.resumedData(first, resume.resumedBy),
     );
     return first;
+  }
+
+  /** `run.resumed`'s data: the next stage's id and what resumed the run (only the fields it has). */
+  private resumedData(first: number, cause: ResumeCause): Record<string, unknown> {
+    const data: Record<string, unknown> = {
+      nextStage: this.pipeline.stages[first]?.id ?? null,
+      by: cause.by,
+    };
+    if (cause.event !== undefined) data.event = cause.event;
+    if (cause.wait !== undefined) data.wait = cause.wait;
+    return data;
   }
 
   /** Starts a stage of a plain pipeline; false when the run has ended (say, an observer aborted it). */

@@ -1,5 +1,5 @@
 import { refuseUnknownKeys, SystemError } from "@sluice/errors";
-import { copyResumePatch, readCheckpoint } from "./checkpoint.js";
+import { copyResumePatch, readCheckpoint, readResumeCause } from "./checkpoint.js";
 import { type CompiledPipeline, compilePipeline } from "./compiled-pipeline.js";
 import { PipelineRun } from "./pipeline-run.js";
 import type {
@@ -9,12 +9,16 @@ import type {
   PipelineObserver,
   PipelineState,
   RestoreOptions,
+  ResumeCause,
   RunOptions,
   StateAccess,
 } from "./types.js";
 import { readPipeline } from "./validate-pipeline.js";
 
-/** The fields of `RunOptions`; `RestoreOptions` adds `patch` (keep in step with `hasOnlyRunOptions`). */
+/**
+ * The fields of `RunOptions`; `RestoreOptions` adds `patch` and `resumedBy` (keep in step with
+ * `hasOnlyRunOptions`).
+ */
 const RUN_OPTIONS: ReadonlySet<string> = new Set([
   "runId",
   "state",
@@ -25,10 +29,10 @@ const RUN_OPTIONS: ReadonlySet<string> = new Set([
   "onObserverError",
   "startedAt",
 ]);
-const RESTORE_OPTIONS: ReadonlySet<string> = new Set([...RUN_OPTIONS, "patch"]);
+const RESTORE_OPTIONS: ReadonlySet<string> = new Set([...RUN_OPTIONS, "patch", "resumedBy"]);
 
 /**
- * Whether every own key of `options` is a run option (`patch` too when `restore`); false when it
+ * Whether every own key of `options` is a run option (`patch` and `resumedBy` too when `restore`); false when it
  * cannot be enumerated. A runtime restores a run per resume: a switch, no lookup or allocation.
  */
 function hasOnlyRunOptions(options: object, restore: boolean): boolean {
@@ -45,6 +49,7 @@ function hasOnlyRunOptions(options: object, restore: boolean): boolean {
         case "startedAt":
           continue;
         case "patch":
+        case "resumedBy":
           if (restore) continue;
       }
       if (Object.hasOwn(options, key)) return false;
@@ -190,7 +195,9 @@ export class Pipeline<S extends object = PipelineState> {
    * is NOT written anywhere: `options.state` is the source of truth, so when rebuilding a run in a
    * fresh process, seed that store with `checkpoint.state` first. On `execute()`, `options.patch`
    * (a plain object, copied here without `__proto__` / `constructor` / `prototype` keys) is merged
-   * into the state, `run.resumed` is emitted, and sequence numbers continue from `checkpoint.seq`.
+   * into the state, `run.resumed` is emitted (`data: { nextStage, by, event?, wait? }`: the stage's id
+   * and `options.resumedBy`, by default `{ by: "resume" }`), and sequence numbers continue from
+   * `checkpoint.seq`.
    * `options.event` defaults to `checkpoint.event`. If `options.signal` has already fired, the run
    * ends `aborted` and nothing (not even the patch) is applied. The checkpoint's fields are read
    * once, here.
@@ -199,7 +206,8 @@ export class Pipeline<S extends object = PipelineState> {
    * from 0 to 2^52, for one: a larger one leaves the run's events no room before
    * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, points at a stage that has moved, or throws
    * when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
-   * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read.
+   * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read; when
+   * `options.resumedBy` is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).
    */
   restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {
     const read = readCheckpoint(checkpoint, this.compiled);
@@ -215,6 +223,7 @@ export class Pipeline<S extends object = PipelineState> {
       given === undefined || given === null
         ? undefined
         : copyResumePatch<S>(given, `pipeline "${this.id}" run "${options.runId}"`);
+    const resumedBy = readResumeCause(options.resumedBy, `pipeline "${this.id}" run "${options.runId}"`);
     return new PipelineRun(
       this.compiled,
       options.runId,
@@ -225,7 +234,7 @@ export class Pipeline<S extends object = PipelineState> {
       options.onObserverError,
       options.signal,
       options.startedAt,
-      { startStage: read.nextStage, seq: read.seq, patch },
+      { startStage: read.nextStage, seq: read.seq, patch, resumedBy },
     );
   }
 }

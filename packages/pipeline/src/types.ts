@@ -277,7 +277,10 @@ export interface PipelineLifecycleEvent {
   level?: LogLevel | undefined;
   /** The message, for `log` events. */
   message?: string | undefined;
-  /** Extra facts: a log's data, a retry's `{ delayMs }`, a pause's `{ nextStage, pause }`. */
+  /**
+   * Extra facts: a log's data, a retry's `{ delayMs }`, a pause's `{ nextStage, pause }`, a resume's
+   * `{ nextStage, by, event?, wait? }` (what resumed the run: see {@link ResumeCause}).
+   */
   data?: unknown;
   /** Why, for failed, retried and aborted events. */
   error?: SystemError | undefined;
@@ -337,6 +340,44 @@ export interface RunOptions<S extends object> {
   startedAt?: number;
 }
 
+/**
+ * What resumed a paused run, as its `run.resumed` event tells it: the event's `data` is
+ * `{ nextStage, by, event?, wait? }`, these fields after `nextStage`. Give it to `Pipeline.restore`
+ * as `resumedBy`; without one, the run is taken to be resumed by its host (`by: "resume"`).
+ *
+ * @example
+ * ```ts
+ * // the reply a ticket waited for came in
+ * pipeline.restore(checkpoint, { runId, state, patch, resumedBy: { by: "event", event: "ticket.replied" } });
+ * // nobody replied in time
+ * pipeline.restore(checkpoint, { runId, state, patch, resumedBy: { by: "timeout", event: "ticket.replied" } });
+ * ```
+ */
+export interface ResumeCause {
+  /**
+   * What resumed the run:
+   * - `"event"`: an event met one of the run's waits (one that arrived while the run was parked,
+   *   or one kept for it while it ran and taken as it paused);
+   * - `"timeout"`: a wait's deadline passed before any event met a wait;
+   * - `"resume"`: the host resumed it by a call (`WorkflowRuntime.resume`, or `Pipeline.restore`
+   *   without `resumedBy`);
+   * - `"control"`: the host resumed it through the bus (the runtime's `sluice.run.resume` control
+   *   event).
+   */
+  by: "event" | "timeout" | "resume" | "control";
+  /**
+   * The name of the event concerned, where there is one: for `"event"`, the event that resumed the
+   * run; for `"timeout"`, the event the wait that timed out was waiting for (absent for a wait
+   * without one). A non-empty string.
+   */
+  event?: string;
+  /**
+   * The id of the wait concerned, where there is one: for `"event"`, the wait the event met; for
+   * `"timeout"`, the wait that timed out. A non-empty string.
+   */
+  wait?: string;
+}
+
 /** Options of `Pipeline.restore`: the run options plus a patch applied before continuing. */
 export type RestoreOptions<S extends object> = RunOptions<S> & {
   /**
@@ -345,4 +386,10 @@ export type RestoreOptions<S extends object> = RunOptions<S> & {
    * when read).
    */
   patch?: Partial<S>;
+  /**
+   * What resumed the run, written into its `run.resumed` event's `data` (read once, by `restore`;
+   * `INVALID_INPUT` for an unknown `by`, a field it does not have, or an `event` or `wait` that is
+   * not a non-empty string). Default `{ by: "resume" }`: the host resumed it.
+   */
+  resumedBy?: ResumeCause;
 };

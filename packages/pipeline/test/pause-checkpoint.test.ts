@@ -140,7 +140,8 @@ describe("pause and checkpoint", () => {
     });
     const types = second.observer.events.map((e) => e.type);
     expect(types[0]).toBe("run.resumed");
-    expect(second.observer.events[0]?.data).toEqual({ nextStage: "ship" });
+    // restored without resumedBy: the host resumed it
+    expect(second.observer.events[0]?.data).toEqual({ nextStage: "ship", by: "resume" });
     expect(types.at(-1)).toBe("run.completed");
     expect(second.observer.events.map((e) => e.seq)).toEqual(
       second.observer.events.map((_, i) => checkpoint.seq + 1 + i),
@@ -622,5 +623,107 @@ describe("restore refuses a patch that only poses as a plain object", () => {
     expect(() => pipeline.restore(checkpoint, { runId: "r", state: new MemoryState({}), patch })).toThrow(
       expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringContaining("patch") }),
     );
+  });
+});
+
+describe("run.resumed says what resumed the run (RestoreOptions.resumedBy)", () => {
+  async function paused() {
+    let run: PipelineRun<PipelineState> | undefined;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        { id: "ask", steps: [{ id: "ask", action: () => void run?.requestPause({ id: "reply" }) }] },
+        { id: "close", steps: [{ id: "close", action: () => ({ closed: true }) }] },
+      ],
+    });
+    run = pipeline.start({ runId: "r", state: new MemoryState<PipelineState>({}) });
+    const result = await run.execute();
+    if (!result.ok || result.value.status !== "paused") throw new Error("the run did not pause");
+    return { pipeline, checkpoint: result.value.checkpoint! };
+  }
+
+  async function resumedData(resumedBy: unknown): Promise<unknown> {
+    const { pipeline, checkpoint } = await paused();
+    const observer = new RecordingObserver();
+    const options = { runId: "r", state: new MemoryState<PipelineState>({}), observer, resumedBy };
+    const result = await pipeline.restore(checkpoint, options as never).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(observer.events[0]?.type).toBe("run.resumed");
+    return observer.events[0]?.data;
+  }
+
+  it("writes each cause given, only with the fields given, after nextStage", async () => {
+    expect(await resumedData({ by: "event", event: "ticket.replied", wait: "reply" })).toEqual({
+      nextStage: "close",
+      by: "event",
+      event: "ticket.replied",
+      wait: "reply",
+    });
+    const timeout = await resumedData({ by: "timeout", event: "ticket.replied" });
+    expect(timeout).toEqual({ nextStage: "close", by: "timeout", event: "ticket.replied" });
+    expect(Object.keys(timeout as object)).toEqual(["nextStage", "by", "event"]);
+    expect(await resumedData({ by: "control" })).toEqual({ nextStage: "close", by: "control" });
+    expect(await resumedData({ by: "resume" })).toEqual({ nextStage: "close", by: "resume" });
+    // fields given as undefined are left out, as absent ones
+    const bare = await resumedData({ by: "timeout", event: undefined, wait: undefined });
+    expect(Object.keys(bare as object)).toEqual(["nextStage", "by"]);
+  });
+
+  it('without resumedBy the host resumed it: by "resume"', async () => {
+    expect(await resumedData(undefined)).toEqual({ nextStage: "close", by: "resume" });
+  });
+
+  it("reads resumedBy once, at restore: a later edit does not reach the event", async () => {
+    const { pipeline, checkpoint } = await paused();
+    const observer = new RecordingObserver();
+    let reads = 0;
+    const cause = {
+      get by() {
+        reads++;
+        return "event";
+      },
+      event: "ticket.replied",
+    };
+    const run = pipeline.restore(checkpoint, {
+      runId: "r",
+      state: new MemoryState<PipelineState>({}),
+      observer,
+      resumedBy: cause as never,
+    });
+    cause.event = "ticket.closed";
+    await run.execute();
+    expect(reads).toBe(1);
+    expect(observer.events[0]?.data).toEqual({ nextStage: "close", by: "event", event: "ticket.replied" });
+  });
+
+  it("refuses a resumedBy that is not a ResumeCause, naming the field", async () => {
+    const { pipeline, checkpoint } = await paused();
+    const restore = (resumedBy: unknown) =>
+      pipeline.restore(checkpoint, { runId: "r", state: new MemoryState({}), resumedBy: resumedBy as never });
+    const refused = (resumedBy: unknown, message: RegExp) =>
+      expect(() => restore(resumedBy)).toThrow(
+        expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringMatching(message) }),
+      );
+    refused("event", /"resumedBy" must be an object/);
+    refused(null, /"resumedBy" must be an object/);
+    refused(["event"], /"resumedBy" must be an object/);
+    refused({}, /resumedBy\.by must be one of "event", "timeout", "resume", "control" \(got undefined\)/);
+    refused({ by: "signal" }, /resumedBy\.by must be one of/);
+    refused({ by: "event", event: "" }, /resumedBy\.event must be a non-empty string/);
+    refused({ by: "event", event: 1 }, /resumedBy\.event must be a non-empty string/);
+    refused({ by: "timeout", wait: {} }, /resumedBy\.wait must be a non-empty string/);
+    refused(
+      { by: "event", evnt: "x" },
+      /resumedBy\.evnt is not a field of resumedBy \(fields: by, event, wait\)/,
+    );
+    const throwing = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("no keys");
+        },
+      },
+    );
+    refused(throwing, /"resumedBy" could not be read \(.*no keys/);
+    expect(() => restore({ by: "event", event: "x", wait: "w" })).not.toThrow();
   });
 });

@@ -60,18 +60,24 @@ describe("unknown keys of the pipeline's options objects", () => {
     expect(() => p.start(all)).not.toThrow();
   });
 
-  it("Pipeline.restore refuses a key RestoreOptions does not have, and takes patch", async () => {
+  it("Pipeline.restore refuses a key RestoreOptions does not have, and takes patch and resumedBy", async () => {
     const p = pipeline();
     const state = new MemoryState<PipelineState>({});
     const { checkpoint, dependencies } = await pausedCheckpoint(p, state);
     expect(() => p.restore(checkpoint, { runId: "r1", state, pach: { a: 1 } } as never)).toThrow(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: `pipeline "fulfil": options.pach is not an option (options: ${RUN_KEYS}, patch)`,
+        message: `pipeline "fulfil": options.pach is not an option (options: ${RUN_KEYS}, patch, resumedBy)`,
       }),
     );
     const result = await p
-      .restore(checkpoint, { runId: "r1", state, dependencies, patch: { a: 1 } })
+      .restore(checkpoint, {
+        runId: "r1",
+        state,
+        dependencies,
+        patch: { a: 1 },
+        resumedBy: { by: "control" },
+      })
       .execute();
     expect(result.ok && result.value.status).toBe("completed");
     expect(state.get()).toMatchObject({ a: 1, shipped: true });
