@@ -7,7 +7,10 @@ export const ControlEvent = {
   Abort: "sluice.run.abort",
   /** Payload `{ runId: string; patch: object }`: merges the patch into the run's state, like `runtime.signal`. */
   Signal: "sluice.run.signal",
-  /** Payload `{ runId: string; patch?: object }`: resumes a paused run, like `runtime.resume`. */
+  /**
+   * Payload `{ runId: string; patch?: object }`: resumes a paused run, like `runtime.resume`; its
+   * `run.resumed` says `by: "control"` (a `resume()` call's says `by: "resume"`).
+   */
   Resume: "sluice.run.resume",
 } as const;
 

@@ -7,6 +7,8 @@ export type {
   PauseRequestData,
   PauseService,
 } from "@sluice/pause";
+// What a run.resumed event's data says resumed the run (`{ nextStage, ...ResumeCause }`).
+export type { ResumeCause } from "@sluice/pipeline";
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";

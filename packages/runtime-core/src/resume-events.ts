@@ -1,5 +1,6 @@
 import { describeThrown, SystemError } from "@sluice/errors";
 import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
+import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
@@ -24,6 +25,23 @@ export function earliestDeadline(waits: readonly PauseRequestData[]): PauseReque
       earliest = wait;
   }
   return earliest;
+}
+
+/** A buffered event a pausing run resumes with at once: its patch, and what resumed the run. */
+export interface BufferedResume {
+  readonly patch: RunState;
+  readonly cause: ResumeCause;
+}
+
+/** What resumed a run that `resume()` resumed (its `run.resumed` data). */
+export const BY_RESUME: ResumeCause = Object.freeze({ by: "resume" });
+
+/** What resumed a run that the `sluice.run.resume` control event resumed (its `run.resumed` data). */
+export const BY_CONTROL: ResumeCause = Object.freeze({ by: "control" });
+
+/** What resumed a run that `event` resumed by meeting `wait` (its `run.resumed` data). */
+export function byEvent(event: string, wait: PauseRequestData): ResumeCause {
+  return { by: "event", event, wait: wait.id };
 }
 
 /**
@@ -55,8 +73,11 @@ export class ResumeEvents {
     }
   }
 
-  /** Takes the oldest buffered event that satisfies one of the run's current waits, as its patch. */
-  takeBuffered(record: RunRecord): RunState | undefined {
+  /**
+   * Takes the oldest buffered event that satisfies one of the run's current waits: the patch it
+   * resumes the run with, and what resumed it (that event, and the wait it met).
+   */
+  takeBuffered(record: RunRecord): BufferedResume | undefined {
     const buffer = record.buffer;
     if (buffer === undefined || buffer.length === 0) return undefined;
     for (let i = 0; i < buffer.length; i++) {
@@ -65,7 +86,7 @@ export class ResumeEvents {
       if (wait === undefined) continue;
       buffer.splice(i, 1);
       const patch = this.patchFor(record, wait, item.payload);
-      if (patch !== undefined) return patch;
+      if (patch !== undefined) return { patch, cause: byEvent(item.event, wait) };
       i--;
     }
     return undefined;

@@ -1,12 +1,18 @@
 import { ok, SystemError } from "@sluice/errors";
 import type { PauseRequestData } from "@sluice/pause";
-import { MAX_TIMER_MS, type PipelineCheckpoint, type PipelineRun, type RunOptions } from "@sluice/pipeline";
+import {
+  MAX_TIMER_MS,
+  type PipelineCheckpoint,
+  type PipelineRun,
+  type RestoreOptions,
+  type ResumeCause,
+} from "@sluice/pipeline";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
-import { earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
+import { byEvent, earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
 import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
@@ -39,12 +45,13 @@ export class RunPauses {
   // No external AbortSignal (here or in startRun): aborts go through PipelineRun.abort(), which fires
   // the step's lazily created signal. An AbortController per run (and a listener linking two) was a
   // fifth of invoke's cost.
-  private runOptions(record: RunRecord): RunOptions<RunState> {
-    const options: RunOptions<RunState> = {
+  private runOptions(record: RunRecord, resumedBy: ResumeCause): RestoreOptions<RunState> {
+    const options: RestoreOptions<RunState> = {
       runId: record.runId,
       state: record.store!,
       event: record.payload,
       dependencies: record,
+      resumedBy,
     };
     const observer = record.workflow.observer;
     if (observer !== undefined) options.observer = observer;
@@ -87,7 +94,7 @@ export class RunPauses {
     // went on from this pause without us, so this call reports the pause and leaves it alone.
     const stillPaused = record.status === "paused";
     let result: Promise<RunResult> | RunResult;
-    if (stillPaused && buffered !== undefined) result = this.resume(record, buffered);
+    if (stillPaused && buffered !== undefined) result = this.resume(record, buffered.patch, buffered.cause);
     else {
       result = ok({ status: "paused" as const, state: store.get() as RunState }, resultMetadata(record));
       if (stillPaused) {
@@ -219,11 +226,20 @@ export class RunPauses {
       expired.timeoutPatch !== undefined
         ? (JSON.parse(JSON.stringify(expired.timeoutPatch)) as RunState)
         : { pauseTimedOut: true };
-    void this.resume(record, patch);
+    // run.resumed names the wait that timed out (the one whose patch the run resumes with), and
+    // the event it waited for, if any: "escalated, no reply to ticket.replied came"
+    const cause: ResumeCause =
+      expired.event === undefined
+        ? { by: "timeout", wait: expired.id }
+        : { by: "timeout", event: expired.event, wait: expired.id };
+    void this.resume(record, patch, cause);
   }
 
-  /** Resumes a paused run (live or released), `patch` merged first; resolves like `execute`. */
-  resume(record: RunRecord, patch: RunState | undefined): Promise<RunResult> {
+  /**
+   * Resumes a paused run (live or released), `patch` merged first; resolves like `execute`. `cause`
+   * (what resumed it) goes into its `run.resumed` event.
+   */
+  resume(record: RunRecord, patch: RunState | undefined, cause: ResumeCause): Promise<RunResult> {
     const wf = record.workflow;
     let run: PipelineRun<RunState>;
     let checkpoint: PipelineCheckpoint<RunState>;
@@ -258,7 +274,7 @@ export class RunPauses {
       wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
-      run = record.pipeline.restore(checkpoint, this.runOptions(record));
+      run = record.pipeline.restore(checkpoint, this.runOptions(record, cause));
       record.pipelineRun = run;
     } catch (error) {
       return Promise.resolve(this.resumeFailed(record, error, pausedSeq));
@@ -339,7 +355,7 @@ export class RunPauses {
       const patch = this.resumeEvents.patchFor(record, wait, payload);
       // the wait's mapper may have resumed or ended the run itself (resume(), abort(), deregister())
       if (patch !== undefined && record.status === "paused" && !record.abortRequested)
-        void this.resume(record, patch);
+        void this.resume(record, patch, byEvent(event, wait));
     }
   }
 }

@@ -2,7 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import type { PipelineRegistry, RunInfo } from "@sluice/pipeline";
+import type { PipelineRegistry, ResumeCause, RunInfo } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -14,7 +14,7 @@ import { DEFAULT_HOOK_TIMEOUT_MS, globalCleanupsTimedOut } from "./hook-time-lim
 import { createExecutionPolicy } from "./modes/create-policy.js";
 import { type DefinitionRead, readDefinition } from "./read-definition.js";
 import { resultMetadata } from "./result-metadata.js";
-import { ResumeEvents } from "./resume-events.js";
+import { BY_CONTROL, BY_RESUME, ResumeEvents } from "./resume-events.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
 import { RunContainers } from "./run-containers.js";
 import { RunEnding } from "./run-ending.js";
@@ -204,9 +204,14 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.hookCalls,
     );
 
+    // the control events call what the host would, but a resume through them says so on the timeline
     this.controlSubscriptions = subscribeControlEvents(
       bus,
-      this,
+      {
+        abort: (runId) => this.abort(runId),
+        signal: (runId, patch) => this.signal(runId, patch),
+        resume: (runId, patch) => this.resumeRun(runId, patch, BY_CONTROL),
+      },
       this.report,
       options.controlEvents?.onUnknownRun === "ignore",
     );
@@ -372,12 +377,15 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * Resumes a paused run, merging `patch` into its state first. Rebuilds the run's context from
-   * its checkpoint when the pause window has released it. Resolves like `invoke`.
+   * its checkpoint when the pause window has released it. Resolves like `invoke`. Its `run.resumed`
+   * event says `by: "resume"`.
    */
-  async resume<S extends object = RunState>(
-    runId: string,
-    patch?: Partial<NoInfer<S>>,
-  ): Promise<RunResult<S>> {
+  resume<S extends object = RunState>(runId: string, patch?: Partial<NoInfer<S>>): Promise<RunResult<S>> {
+    return this.resumeRun(runId, patch, BY_RESUME) as Promise<RunResult<S>>;
+  }
+
+  /** `resume()`, by `cause` (the host's call, or the control event). */
+  private async resumeRun(runId: string, patch: object | undefined, cause: ResumeCause): Promise<RunResult> {
     const record = this.runs.get(runId);
     if (record === undefined) {
       const workflowId = workflowOfFinished(this.workflows, runId);
@@ -401,7 +409,7 @@ export class WorkflowRuntime implements RunContainerFactory {
         resultMetadata(record),
       );
     }
-    return this.pauses.resume(record, copy) as Promise<RunResult<S>>;
+    return this.pauses.resume(record, copy, cause);
   }
 
   /**
