@@ -36,6 +36,8 @@ interface PauseDraft {
   open: boolean;
   stage?: string;
   nextStage?: string;
+  resumedBy?: string;
+  resumedByEvent?: string;
 }
 
 interface RunDraft {
@@ -142,8 +144,13 @@ function resumeRun(draft: RunDraft, open: PauseDraft | undefined, event: ReadEve
     open.end = Math.max(open.start, event.at);
     open.open = false;
     if (open.nextStage === undefined && event.nextStage !== undefined) open.nextStage = event.nextStage;
+    if (event.resumedBy !== undefined) open.resumedBy = event.resumedBy;
+    if (event.resumedByEvent !== undefined) open.resumedByEvent = event.resumedByEvent;
   }
-  draft.markers.push({ kind: "resume", at: event.at, x: 0 });
+  const marker: TimelineMarker = { kind: "resume", at: event.at, x: 0 };
+  if (event.resumedBy !== undefined) marker.resumedBy = event.resumedBy;
+  if (event.resumedByEvent !== undefined) marker.resumedByEvent = event.resumedByEvent;
+  draft.markers.push(marker);
   return undefined;
 }
 
@@ -425,6 +432,8 @@ export function layoutTimeline(
       };
       if (p.stage !== undefined) pause.stage = p.stage;
       if (p.nextStage !== undefined) pause.nextStage = p.nextStage;
+      if (p.resumedBy !== undefined) pause.resumedBy = p.resumedBy;
+      if (p.resumedByEvent !== undefined) pause.resumedByEvent = p.resumedByEvent;
       return pause;
     });
     for (const marker of draft.markers) marker.x = toX(marker.at);

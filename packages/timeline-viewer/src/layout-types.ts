@@ -71,6 +71,16 @@ export interface TimelinePause extends TimelineSpan {
   stage?: string;
   /** The stage the run continues with, when the events name it. */
   nextStage?: string;
+  /**
+   * What resumed the run, when the `run.resumed` that ended the pause says (its `data.by`):
+   * `"event"`, `"timeout"`, `"resume"` or `"control"` from the runtime, or any other string recorded.
+   */
+  resumedBy?: string;
+  /**
+   * The event the `run.resumed` names (its `data.event`): the one that resumed the run, or for a
+   * timeout the one the run waited for in vain.
+   */
+  resumedByEvent?: string;
 }
 
 /** An instant on a run's row: where it resumed, failed or was aborted. */
@@ -85,6 +95,10 @@ export interface TimelineMarker {
   stage?: string;
   /** The error or abort message. */
   message?: string;
+  /** For a resume: what resumed the run, when its `run.resumed` says (see {@link TimelinePause.resumedBy}). */
+  resumedBy?: string;
+  /** For a resume: the event its `run.resumed` names (see {@link TimelinePause.resumedByEvent}). */
+  resumedByEvent?: string;
 }
 
 /** One `ctx.logger` call (an event with `source: "logger"`). */

@@ -3,6 +3,7 @@ import type {
   TimelineBar,
   TimelineLayout,
   TimelineLogTick,
+  TimelineMarker,
   TimelinePause,
   TimelineRow,
 } from "./layout-types.js";
@@ -42,13 +43,45 @@ function barTitle(bar: TimelineBar): string {
   return lines.join("\n");
 }
 
+/**
+ * What resumed a run, as `run.resumed`'s `data.by` and `data.event` say, worded to follow
+ * "resumed": `by ticket.replied`, `by timeout (waiting for ticket.replied)`, `by resume()`, `by
+ * control event`. Empty when the event does not say (events written before it did).
+ */
+function resumedByText(by: string | undefined, event: string | undefined): string {
+  switch (by) {
+    case undefined:
+      return "";
+    case "event":
+      return event === undefined ? "by an event" : `by ${event}`;
+    case "timeout":
+      return event === undefined ? "by timeout" : `by timeout (waiting for ${event})`;
+    case "resume":
+      return "by resume()";
+    case "control":
+      return "by control event";
+    default:
+      return event === undefined ? `by ${by}` : `by ${by} (${event})`;
+  }
+}
+
 function pauseTitle(pause: TimelinePause): string {
   const after = pause.stage === undefined ? "" : ` after stage ${pause.stage}`;
   const next = pause.nextStage === undefined ? "" : `; continues with ${pause.nextStage}`;
   const state = pause.resumed
     ? `paused for ${formatDuration(pause.end - pause.start)}`
     : "paused (still waiting)";
-  return `${state}${after}${next}`;
+  const by = resumedByText(pause.resumedBy, pause.resumedByEvent);
+  return `${state}${after}${next}${by === "" ? "" : `; resumed ${by}`}`;
+}
+
+function markerTitle(marker: TimelineMarker): string {
+  if (marker.kind === "resume") {
+    const by = resumedByText(marker.resumedBy, marker.resumedByEvent);
+    return by === "" ? "resumed" : `resumed ${by}`;
+  }
+  const what = marker.kind === "failure" ? "run failed" : "run aborted";
+  return marker.message === undefined ? what : `${what}: ${marker.message}`;
 }
 
 function logTitle(log: TimelineLogTick): string {
@@ -110,6 +143,7 @@ function rowNode(row: TimelineRow, width: number): DrawNode {
       title: pauseTitle(pause),
     };
     if (pause.stage !== undefined) attrs["data-stage"] = pause.stage;
+    if (pause.resumedBy !== undefined) attrs["data-resumed-by"] = pause.resumedBy;
     items.push({
       key: `pause:${i}`,
       tag: "div",
@@ -157,14 +191,13 @@ function rowNode(row: TimelineRow, width: number): DrawNode {
   }
 
   row.markers.forEach((marker, i) => {
-    const what =
-      marker.kind === "resume" ? "resumed" : marker.kind === "failure" ? "run failed" : "run aborted";
     const attrs: Record<string, string> = {
       ...common,
       "data-kind": marker.kind,
-      title: marker.message === undefined ? what : `${what}: ${marker.message}`,
+      title: markerTitle(marker),
     };
     if (marker.stage !== undefined) attrs["data-stage"] = marker.stage;
+    if (marker.resumedBy !== undefined) attrs["data-resumed-by"] = marker.resumedBy;
     const node: DrawNode = {
       key: `marker:${i}`,
       tag: "div",

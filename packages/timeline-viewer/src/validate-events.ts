@@ -26,6 +26,10 @@ export interface ReadEvent {
   dataErrorMessage: string | undefined;
   /** `data.nextStage`, when it is a string: the stage a paused run continues with. */
   nextStage: string | undefined;
+  /** A `run.resumed` event's `data.by`, when it is a string: what resumed the run. */
+  resumedBy: string | undefined;
+  /** A `run.resumed` event's `data.event`, when it is a string: the event concerned. */
+  resumedByEvent: string | undefined;
 }
 
 /**
@@ -96,6 +100,8 @@ function readFields(event: object): ReadEvent {
     attempt: undefined,
     dataErrorMessage: undefined,
     nextStage: undefined,
+    resumedBy: undefined,
+    resumedByEvent: undefined,
   };
 }
 
@@ -109,6 +115,11 @@ function readFromData(read: ReadEvent): void {
   if (typeof attempt === "number" && Number.isFinite(attempt)) read.attempt = attempt;
   if (typeof message === "string") read.dataErrorMessage = message;
   if (typeof nextStage === "string") read.nextStage = nextStage;
+  if (read.type !== "run.resumed") return;
+  const by = own(data, "by");
+  const event = own(data, "event");
+  if (typeof by === "string") read.resumedBy = by;
+  if (typeof event === "string") read.resumedByEvent = event;
 }
 
 function checkFields(read: ReadEvent, path: string): void {

@@ -94,7 +94,7 @@ describe("<sluice-timeline> in Chromium, live on a real runtime", () => {
     expect(await pause.count()).toBe(1);
     expect(await pause.getAttribute("data-resumed")).toBe("true");
     expect(await pause.getAttribute("title")).toMatch(
-      /^paused for .* after stage approval; continues with ship$/,
+      /^paused for .* after stage approval; continues with ship; resumed by approve$/,
     );
     // Measured in one go: while live, every redraw rescales the axis to the moving "now".
     const { gap, approval, ship } = await viewer().evaluate((el, runId) => {

@@ -83,6 +83,74 @@ describe("layoutTimeline with extreme but finite times", () => {
 });
 
 describe("layoutTimeline pauses", () => {
+  it("says what resumed a run, from run.resumed's data.by and data.event, on the pause and the resume marker", () => {
+    const resumedBy = (data?: object) =>
+      runEvents("wf", "r")
+        .add(0, "run.started")
+        .add(10, "run.paused", { stage: "ask", data: { nextStage: "close" } })
+        .add(30, "run.resumed", data === undefined ? {} : { data: { nextStage: "close", ...data } })
+        .add(40, "run.completed").events;
+    const titles = (data?: object) => {
+      const layout = layoutTimeline(resumedBy(data), { width: 100, now: 100 });
+      const nodes = chartNodes(layout, false);
+      const pause = findNode(nodes, "pause:0")!.attrs!;
+      const marker = findNode(nodes, "marker:0")!.attrs!;
+      return {
+        pause: pause.title,
+        marker: marker.title,
+        by: [pause["data-resumed-by"], marker["data-resumed-by"]],
+      };
+    };
+    const row = layoutTimeline(resumedBy({ by: "timeout", event: "ticket.replied", wait: "reply" }), {
+      width: 100,
+      now: 100,
+    }).rows[0]!;
+    expect(row.pauses).toEqual([
+      {
+        start: 10,
+        end: 30,
+        x: 25,
+        width: 50,
+        resumed: true,
+        stage: "ask",
+        nextStage: "close",
+        resumedBy: "timeout",
+        resumedByEvent: "ticket.replied",
+      },
+    ]);
+    expect(row.markers).toEqual([
+      { kind: "resume", at: 30, x: 75, resumedBy: "timeout", resumedByEvent: "ticket.replied" },
+    ]);
+    expect(titles({ by: "timeout", event: "ticket.replied" })).toEqual({
+      pause:
+        "paused for 20 ms after stage ask; continues with close; resumed by timeout (waiting for ticket.replied)",
+      marker: "resumed by timeout (waiting for ticket.replied)",
+      by: ["timeout", "timeout"],
+    });
+    expect(titles({ by: "event", event: "ticket.replied" })).toMatchObject({
+      marker: "resumed by ticket.replied",
+      by: ["event", "event"],
+    });
+    expect(titles({ by: "timeout" }).marker).toBe("resumed by timeout");
+    expect(titles({ by: "resume" }).marker).toBe("resumed by resume()");
+    expect(titles({ by: "control" }).marker).toBe("resumed by control event");
+    expect(titles({ by: "webhook", event: "x" }).marker).toBe("resumed by webhook (x)");
+    // events written before run.resumed said (or by something else): as before
+    expect(titles()).toEqual({
+      pause: "paused for 20 ms after stage ask; continues with close",
+      marker: "resumed",
+      by: [undefined, undefined],
+    });
+    expect(titles({ by: 1, event: ["x"] }).marker).toBe("resumed");
+    // only run.resumed's data is read for it
+    const other = runEvents("wf", "r")
+      .add(0, "run.started")
+      .add(10, "run.paused", { data: { by: "timeout" } }).events;
+    expect(layoutTimeline(other, { width: 100, now: 100 }).rows[0]!.pauses[0]).not.toHaveProperty(
+      "resumedBy",
+    );
+  });
+
   it("treats a repeated run.paused before the resume as the same pause", () => {
     const events = runEvents("wf", "r")
       .add(0, "run.started")
