@@ -7,6 +7,21 @@ const paint = (code, text) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
 const COLORS = { completed: 32, failed: 31, aborted: 33, paused: 90, log: 36, warn: 33, error: 31 };
 
 /**
+ * What resumed a run, from its `run.resumed` event's `data` (`{ nextStage, by, event?, wait? }`),
+ * for the paused row's note; "" when the event does not say.
+ * @param {unknown} data
+ */
+function resumedBy(data) {
+  const by = typeof data === "object" && data !== null ? data.by : undefined;
+  const event = typeof data?.event === "string" ? data.event : undefined;
+  if (by === "event") return event === undefined ? "resumed by an event" : `resumed by ${event}`;
+  if (by === "timeout") return event === undefined ? "timed out" : `timed out waiting for ${event}`;
+  if (by === "resume") return "resumed by resume()";
+  if (by === "control") return "resumed by control event";
+  return "";
+}
+
+/**
  * @param {import("@sluice/timeline").TimelineEvent[]} events one run's events, in order
  * @param {{ width?: number }} [options]
  */
@@ -35,7 +50,7 @@ export function renderRunChart(events, { width = 48 } = {}) {
       rows.push({
         label: "(paused)",
         line: paint(COLORS.paused, bar(pausedAt, e.at, PAUSED)),
-        note: `${e.at - pausedAt} ms`,
+        note: [`${e.at - pausedAt} ms`, resumedBy(e.data)].filter((text) => text !== "").join(", "),
       });
       pausedAt = undefined;
     } else if (e.source === "logger") {

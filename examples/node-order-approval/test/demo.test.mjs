@@ -18,6 +18,9 @@ test("the demo ships the approved order, cancels the timed-out one, fails the in
   assert.match(run.stdout, /order B-200 .*→ cancelled/);
   assert.match(run.stdout, /order C-300 .*→ failed \(STEP_FAILED\)/);
   assert.match(run.stdout, /\(paused\)/);
+  // the paused rows say what ended each pause: A-100's approval, B-200's timeout
+  assert.match(run.stdout, /order A-100[\s\S]*?\(paused\).* \d+ ms, resumed by order\.approved\n/);
+  assert.match(run.stdout, /order B-200[\s\S]*?\(paused\).* \d+ ms, timed out waiting for order\.approved\n/);
 
   // The timeline outlives the process: reopen the SQLite file and read it back.
   const { createSqliteTimelineStore } = await import("@sluice/timeline-sqlite");
@@ -28,4 +31,10 @@ test("the demo ships the approved order, cancels the timed-out one, fails the in
   for (const t of ["run.started", "run.paused", "run.resumed", "run.completed", "run.failed", "log"]) {
     assert.ok(types.has(t), `timeline has ${t}`);
   }
+  // run.resumed tells the approved order from the timed-out one
+  const resumed = events.filter((e) => e.type === "run.resumed").map((e) => [e.data.by, e.data.event]);
+  assert.deepEqual(resumed.sort(), [
+    ["event", "order.approved"],
+    ["timeout", "order.approved"],
+  ]);
 });
