@@ -241,20 +241,32 @@ export interface RegisterOptions<S extends object = RunState> {
   mode?: ExecutionMode;
   /** Runs before the first stage; may set up state. A throw fails the run with `HOOK_FAILED`. */
   onPrepare?: (ctx: PrepareContext<S>) => void | Partial<S> | Promise<void | Partial<S>>;
-  /** Fires first when a run finishes (completed, failed or aborted), before bookkeeping. */
-  onComplete?: (result: RunResult<S>) => void | Promise<void>;
+  /**
+   * Fires first when a run finishes (completed, failed or aborted), before bookkeeping. A returned
+   * promise (any thenable) is awaited, at most `hookTimeoutMs`; any other return value is ignored,
+   * so a one-line hook may return what its expression gives (`(r) => results.push(r)`).
+   */
+  onComplete?: (result: RunResult<S>) => unknown;
   /**
    * Fires each time a run parks: it has paused and no event buffered for it resumed it at once.
    * `runtime.checkpoint(ctx.runId)` gives its checkpoint from here on. A resume (and so the run's
    * `onResume` and next stage) waits until this hook has settled, at most `hookTimeoutMs`, and so
    * does an end other than an abort: do not await the resume of the run from here. An abort does
-   * not wait, as during `onPrepare` and `onResume`.
+   * not wait, as during `onPrepare` and `onResume`. A returned promise (any thenable) is what is
+   * awaited; any other return value is ignored (`(ctx) => saved.set(ctx.runId, …)` is fine).
    */
-  onPause?: (ctx: PauseContext<S>) => void | Promise<void>;
-  /** Fires each time a paused run resumes, before its next stage. */
-  onResume?: (ctx: ResumeContext<S>) => void | Promise<void>;
-  /** Fires last when a run finishes, after bookkeeping (safe to deregister from here). */
-  onCleanup?: (info: RunInfo) => void | Promise<void>;
+  onPause?: (ctx: PauseContext<S>) => unknown;
+  /**
+   * Fires each time a paused run resumes, before its next stage. A returned promise (any thenable)
+   * is awaited, at most `hookTimeoutMs`; any other return value is ignored.
+   */
+  onResume?: (ctx: ResumeContext<S>) => unknown;
+  /**
+   * Fires last when a run finishes, after bookkeeping (safe to deregister from here). A returned
+   * promise (any thenable) is awaited, at most `hookTimeoutMs`; any other return value is ignored
+   * (`(info) => saved.delete(info.runId)` is fine).
+   */
+  onCleanup?: (info: RunInfo) => unknown;
   /** Reports what became of each bus event that matched one of this workflow's triggers. */
   onDispatch?: (result: DispatchResult) => void;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
