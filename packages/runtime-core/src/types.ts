@@ -29,15 +29,37 @@ export interface ServiceDefinition<T = unknown> {
 /** Lifetime of a workflow-declared service. */
 export type WorkflowServiceScope = "workflow" | "run" | "transient";
 
-/** A service a workflow declares. */
-export interface WorkflowServiceDefinition<T = unknown> extends ServiceDefinition<T> {
+/**
+ * A service a workflow declares. `S` is the state its factory reads (`select`, `state()`, the
+ * `select` of `use`): in a workflow's `services`, the workflow's state; `any` (the default) for a
+ * definition typed on its own. Only a `"run"` or `"transient"` service has a run's state to read;
+ * a `"workflow"` one reads `{}` whatever `S` says.
+ */
+export interface WorkflowServiceDefinition<T = unknown, S extends object = any> extends ServiceDefinition<T> {
   /**
    * `"workflow"` (default): one instance while the workflow is registered, no access to run state.
    * `"run"`: one instance per run, built on the run's container (can `select` run state).
    * `"transient"`: a new instance on every resolution, on the run's container.
    */
   scope?: WorkflowServiceScope;
+  /** Builds the service. Receives the full artifact factory context, its state typed `S`. */
+  factory: (ctx: ArtifactFactoryContext<S>) => T | Promise<T>;
 }
+
+/**
+ * True when `S` is the default {@link RunState} itself: a workflow that names no state type (and
+ * whose trigger `map` gives none). Its services are typed as loosely as before.
+ */
+type IsDefaultState<S extends object> =
+  (<X>() => X extends S ? 1 : 2) extends <X>() => X extends RunState ? 1 : 2 ? true : false;
+
+/**
+ * The state type a workflow's service factories get: the workflow's `S`, or `any` for the default
+ * state, so that a selector typed by hand there (`d.select((s: { userId: string }) => s.userId)`)
+ * still compiles. Every scope gets it: typing the factories by scope (a union on `scope`) would
+ * leave one whose `scope` is not a literal (`perRun ? "run" : "workflow"`) with an untyped `ctx`.
+ */
+type ServiceState<S extends object> = IsDefaultState<S> extends true ? any : S;
 
 /** Maps a bus event to a pipeline. */
 export interface TriggerDefinition<P = any, S extends object = RunState> {
@@ -59,8 +81,12 @@ export interface Workflow<S extends object = RunState> {
   label?: string;
   /** Per-workflow env layer; wins over the runtime's global layer. */
   env?: Record<string, string | undefined>;
-  /** Services visible only to this workflow's runs. */
-  services?: WorkflowServiceDefinition[];
+  /**
+   * Services visible only to this workflow's runs. Their factories read the state typed `S`
+   * (`ctx.select((s) => s.orderId)`; `any` when `S` is the default {@link RunState}); only a
+   * `"run"` or `"transient"` service has a run's state to read. (`NoInfer`: `S` never comes from them.)
+   */
+  services?: WorkflowServiceDefinition<unknown, ServiceState<NoInfer<S>>>[];
   /** Trigger id → trigger. */
   triggers: Record<string, TriggerDefinition<any, S>>;
   /** Pipeline id → pipeline. (`NoInfer`: the state type comes from annotations, never from step return values.) */

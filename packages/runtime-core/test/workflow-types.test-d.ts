@@ -1,10 +1,122 @@
 // Type tests: never run, type-checked by `pnpm typecheck` (tsc over test/). A `@ts-expect-error`
 // marks code that must not compile (an unused one is itself an error, TS2578); the rest must compile.
 
+import type { ArtifactFactoryContext } from "@sluice/artifacts";
 import type { RunInfo } from "@sluice/pipeline";
-import type { RegisterOptions, Workflow, WorkflowRuntime } from "../src/index.js";
+import { expectTypeOf } from "vitest";
+import {
+  defineWorkflow,
+  type RegisterOptions,
+  type ServiceDefinition,
+  type Workflow,
+  type WorkflowRuntime,
+  type WorkflowServiceDefinition,
+  type WorkflowServiceScope,
+} from "../src/index.js";
 
 type Order = { orderId: string; total: number; approved?: boolean; approvedBy?: string };
+
+const triggers = { placed: { event: "order.placed", pipeline: "fulfil" } };
+const pipelines = { fulfil: { stages: [{ id: "s", steps: [{ id: "s", action: () => {} }] }] } };
+
+// --- services: a factory's state is the workflow's -------------------------------------------
+
+defineWorkflow<Order>({
+  id: "run-service-state",
+  services: [
+    {
+      id: "run",
+      scope: "run",
+      factory: async (ctx) => {
+        expectTypeOf(ctx.state()).toEqualTypeOf<Readonly<Order>>();
+        const orderId: string = ctx.select((s) => s.orderId);
+        return ctx.use((d) =>
+          d.select((s) => {
+            expectTypeOf(s).toEqualTypeOf<Order>();
+            return `${orderId}:${s.total}`;
+          }),
+        );
+      },
+    },
+    {
+      id: "transient",
+      scope: "transient",
+      factory: (ctx) => ctx.use((d) => d.select((s) => s.total + 1)),
+    },
+  ],
+  triggers,
+  pipelines,
+});
+
+defineWorkflow<Order>({
+  id: "run-service-wrong-state",
+  services: [
+    {
+      id: "run",
+      scope: "run",
+      factory: (ctx) =>
+        ctx.use((d) => {
+          // @ts-expect-error the state is an Order, not a number
+          const total: number = d.select((s) => s);
+          // @ts-expect-error Order has no `typo`
+          return d.select((s) => s.typo) ?? total;
+        }),
+    },
+  ],
+  triggers,
+  pipelines,
+});
+
+// What compiled before still does: a workflow that names no state type (selectors typed by hand),
+// definitions typed on their own (state `any`), global definitions, a scope chosen at run time.
+const standalone: WorkflowServiceDefinition<string> = {
+  id: "standalone",
+  scope: "run",
+  factory: (ctx) => ctx.select((s) => String(s.anything)),
+};
+const global: ServiceDefinition = { id: "global", factory: () => 1 };
+declare const perRun: boolean;
+declare const configuredScope: WorkflowServiceScope;
+defineWorkflow({
+  id: "untyped",
+  services: [
+    {
+      id: "user",
+      scope: "run",
+      factory: (ctx) => ctx.use((d) => d.select((s: { userId: string }) => s.userId)),
+    },
+  ],
+  triggers,
+  pipelines,
+});
+defineWorkflow<Order>({
+  id: "compatible",
+  services: [
+    standalone,
+    global,
+    { id: "either", scope: perRun ? "run" : "workflow", factory: (ctx) => ctx.key },
+    { id: "configured", scope: configuredScope, factory: (ctx) => ctx.runId },
+    { id: "annotated", scope: "run", factory: (ctx: ArtifactFactoryContext) => ctx.key },
+  ],
+  triggers,
+  pipelines,
+});
+
+// Without type arguments the state is still inferred (here from the trigger's map), and the
+// services and hooks are typed by it.
+const inferred = defineWorkflow({
+  id: "inferred",
+  services: [{ id: "upper", scope: "run", factory: (ctx) => ctx.select((s) => s.sku.toUpperCase()) }],
+  triggers: {
+    added: {
+      event: "item.added",
+      pipeline: "fulfil",
+      map: (p: { sku: string }) => ({ sku: p.sku, count: 0 }),
+    },
+  },
+  pipelines,
+});
+expectTypeOf(inferred).toEqualTypeOf<Workflow<{ sku: string; count: number }>>();
 
 // --- hooks: what a hook returns is ignored unless it is a promise ----------------------------
 
