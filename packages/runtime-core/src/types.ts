@@ -48,7 +48,7 @@ export interface WorkflowServiceDefinition<T = unknown, S extends object = any> 
 
 /**
  * True when `S` is the default {@link RunState} itself: a workflow that names no state type (and
- * whose trigger `map` gives none). Its services are typed as loosely as before.
+ * whose trigger `map` gives none). Its services and patch mappers are typed as loosely as before.
  */
 type IsDefaultState<S extends object> =
   (<X>() => X extends S ? 1 : 2) extends <X>() => X extends RunState ? 1 : 2 ? true : false;
@@ -60,6 +60,12 @@ type IsDefaultState<S extends object> =
  * leave one whose `scope` is not a literal (`perRun ? "run" : "workflow"`) with an untyped `ctx`.
  */
 type ServiceState<S extends object> = IsDefaultState<S> extends true ? any : S;
+
+/**
+ * What a workflow's patch mapper returns: a patch of the workflow's `S`, or any object for the
+ * default state (so that one typed with an interface, which has no index signature, compiles).
+ */
+type StatePatch<S extends object> = IsDefaultState<S> extends true ? object : Partial<S>;
 
 /** Maps a bus event to a pipeline. */
 export interface TriggerDefinition<P = any, S extends object = RunState> {
@@ -96,9 +102,12 @@ export interface Workflow<S extends object = RunState> {
    * that name, which shapes the resuming payload into the state patch. Unlike a function passed to
    * `register`, a name goes into the run's checkpoint, so a run adopted by another runtime (another
    * process) that registered this workflow resumes through the same mapper. A mapper returns a plain
-   * object (checked when it runs: anything else is reported and the event ignored).
+   * object, a patch of the state (typed `Partial<S>`, as a step's return is, or `object` when `S` is
+   * the default {@link RunState}; checked again when it runs: anything else is reported and the
+   * event ignored). The name a wait gives is checked by `register` when the step runs, not by
+   * TypeScript.
    */
-  patches?: Record<string, (payload: any) => object>;
+  patches?: Record<string, (payload: any) => StatePatch<NoInfer<S>>>;
 }
 
 /** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */

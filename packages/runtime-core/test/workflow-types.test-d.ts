@@ -103,10 +103,11 @@ defineWorkflow<Order>({
 });
 
 // Without type arguments the state is still inferred (here from the trigger's map), and the
-// services and hooks are typed by it.
+// services, patches and hooks are typed by it.
 const inferred = defineWorkflow({
   id: "inferred",
   services: [{ id: "upper", scope: "run", factory: (ctx) => ctx.select((s) => s.sku.toUpperCase()) }],
+  patches: { restock: (p: { count: number }) => ({ count: p.count }) },
   triggers: {
     added: {
       event: "item.added",
@@ -117,6 +118,38 @@ const inferred = defineWorkflow({
   pipelines,
 });
 expectTypeOf(inferred).toEqualTypeOf<Workflow<{ sku: string; count: number }>>();
+
+// --- patches: a mapper returns a patch of the state ------------------------------------------
+
+defineWorkflow<Order>({
+  id: "patches",
+  patches: {
+    approval: (payload: { by: string }) => ({ approved: true, approvedBy: payload.by }),
+    untyped: (payload) => payload,
+    // @ts-expect-error Order has no `typo`
+    typo: () => ({ typo: 1 }),
+    // @ts-expect-error `approved` is a boolean
+    wrongType: () => ({ approved: "yes" }),
+    // @ts-expect-error a patch is an object (the runtime ignores the event otherwise)
+    notObject: () => "approved",
+  },
+  triggers,
+  pipelines,
+});
+
+// A mapper typed with an interface (no index signature) fits a patch of the state, and any object
+// still fits a workflow that names no state type.
+interface ApprovalPatch {
+  approved: boolean;
+}
+const approvalPatch = (payload: { ok: boolean }): ApprovalPatch => ({ approved: payload.ok });
+defineWorkflow<Order>({ id: "interface-patch", patches: { approval: approvalPatch }, triggers, pipelines });
+defineWorkflow({
+  id: "untyped-patches",
+  patches: { approval: approvalPatch, any: (payload: { by: string }) => ({ by: payload.by }) },
+  triggers,
+  pipelines,
+});
 
 // --- hooks: what a hook returns is ignored unless it is a promise ----------------------------
 
