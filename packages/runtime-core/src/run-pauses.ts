@@ -284,10 +284,10 @@ export class RunPauses {
     const pausing = record.pausing;
     if (pausing !== undefined) {
       return Promise.race([pausing, record.whenAbortRequested()]).then(() =>
-        this.goOn(record, run, restored, checkpoint),
+        this.goOn(record, run, restored, checkpoint, cause),
       );
     }
-    return this.goOn(record, run, restored, checkpoint);
+    return this.goOn(record, run, restored, checkpoint, cause);
   }
 
   /** Runs a resumed run's next stage (after `onResume`, if any). */
@@ -296,10 +296,11 @@ export class RunPauses {
     run: PipelineRun<RunState>,
     restored: boolean,
     checkpoint: PipelineCheckpoint<RunState>,
+    cause: ResumeCause,
   ): Promise<RunResult> {
     if (record.abortRequested) run.abort("aborted while resuming");
     else if (record.workflow.options.onResume !== undefined)
-      return this.resumeWithHook(record, run, restored, checkpoint);
+      return this.resumeWithHook(record, run, restored, checkpoint, cause);
     return this.execution.settleWhenDone(record, run);
   }
 
@@ -308,6 +309,7 @@ export class RunPauses {
     run: PipelineRun<RunState>,
     restored: boolean,
     checkpoint: PipelineCheckpoint<RunState>,
+    cause: ResumeCause,
   ): Promise<RunResult> {
     const wf = record.workflow;
     try {
@@ -315,6 +317,7 @@ export class RunPauses {
         ...hookContext(record),
         restored,
         nextStage: checkpoint.nextStageId,
+        resumedBy: cause,
       };
       // An abort during onResume goes on without waiting for the hook, as during onPrepare.
       await Promise.race([

@@ -2,7 +2,7 @@ import type { ArtifactFactoryContext, UseDependencyContext } from "@sluice/artif
 import type { Result, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 import type { Condition, PauseRequestData } from "@sluice/pause";
-import type { PipelineDefinition, RetentionPolicy, RunInfo } from "@sluice/pipeline";
+import type { PipelineDefinition, ResumeCause, RetentionPolicy, RunInfo } from "@sluice/pipeline";
 import type { StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 
@@ -237,6 +237,12 @@ export interface ResumeContext<S extends object = RunState> extends PrepareConte
   readonly restored: boolean;
   /** The stage the run continues at (`null` when the pause came after the last stage). */
   readonly nextStage: string | null;
+  /**
+   * What resumed the run, as its `run.resumed` event records it: `by` `"event"` (a matching bus
+   * event, `event` naming it), `"timeout"` (a wait's timeout), `"resume"` (`resume()`) or
+   * `"control"` (the `sluice.run.resume` control event); `wait` is the id of the wait involved.
+   */
+  readonly resumedBy: ResumeCause;
 }
 
 /** Context given to `onPause` each time a run parks. */

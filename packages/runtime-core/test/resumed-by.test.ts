@@ -73,6 +73,8 @@ interface Node {
   timeline: TimelineStore;
   completed: RunResult<Ticket>[];
   restored: boolean[];
+  /** What onResume's ctx.resumedBy said, by run. */
+  resumedBy: Map<string, unknown[]>;
   errors: SystemError[];
 }
 
@@ -97,10 +99,13 @@ async function node(
     timelineStore: timeline,
     onError: (error) => void errors.push(error),
   });
-  const n: Node = { runtime, bus, timeline, completed: [], restored: [], errors };
+  const n: Node = { runtime, bus, timeline, completed: [], restored: [], resumedBy: new Map(), errors };
   const register: RegisterOptions<Ticket> = {
     onComplete: (result) => void n.completed.push(result),
-    onResume: (ctx) => void n.restored.push(ctx.restored),
+    onResume: (ctx) => {
+      n.restored.push(ctx.restored);
+      n.resumedBy.set(ctx.runId, [...(n.resumedBy.get(ctx.runId) ?? []), ctx.resumedBy]);
+    },
   };
   if (options.pauseWindowMs !== undefined) register.pauseWindowMs = options.pauseWindowMs;
   await runtime.register(tickets(bus, options), register);
@@ -136,6 +141,8 @@ describe("run.resumed says what resumed the run", () => {
     expect(await resumedData(n, runId)).toEqual([
       { nextStage: "close", by: "event", event: "ticket.replied", wait: "reply" },
     ]);
+    // onResume is told the same
+    expect(n.resumedBy.get(runId)).toEqual([{ by: "event", event: "ticket.replied", wait: "reply" }]);
   });
 
   it('a buffered event, drained as the run pauses: by "event" too (the run never parked)', async () => {
@@ -159,6 +166,7 @@ describe("run.resumed says what resumed the run", () => {
     expect(await resumedData(n, runId)).toEqual([
       { nextStage: "close", by: "timeout", event: "ticket.replied", wait: "reply" },
     ]);
+    expect(n.resumedBy.get(runId)).toEqual([{ by: "timeout", event: "ticket.replied", wait: "reply" }]);
   });
 
   it("with several waits, the one that timed out: the earliest deadline (a wait without event has no event field)", async () => {
@@ -180,6 +188,7 @@ describe("run.resumed says what resumed the run", () => {
     const result = await n.runtime.resume(runId, { replied: true });
     expect(result.ok && result.value.status).toBe("completed");
     expect(await resumedData(n, runId)).toEqual([{ nextStage: "close", by: "resume" }]);
+    expect(n.resumedBy.get(runId)).toEqual([{ by: "resume" }]);
   });
 
   it('the sluice.run.resume control event: by "control", told apart from a call', async () => {
@@ -188,6 +197,7 @@ describe("run.resumed says what resumed the run", () => {
     n.bus.emit(ControlEvent.Resume, { runId, patch: { replied: true } });
     await completed(n);
     expect(await resumedData(n, runId)).toEqual([{ nextStage: "close", by: "control" }]);
+    expect(n.resumedBy.get(runId)).toEqual([{ by: "control" }]);
   });
 
   it("a signal does not resume a parked run: no run.resumed until what does", async () => {
