@@ -17,6 +17,8 @@ declare global {
     __sluice?: {
       runConformance(): Promise<PageResult[]>;
       runConnectionCases(): Promise<ConnectionResult[]>;
+      appendThenLeave(database: string, events: number): Promise<void>;
+      storedIds(database: string): Promise<string[]>;
     };
     __sluiceError?: string;
   }
@@ -58,6 +60,30 @@ let created: string[] = [];
 
 window.__sluice = {
   runConnectionCases,
+  // An append whose promise nobody awaits, and the page navigated away in the same task: what a
+  // tab does when it is closed or reloaded right as a run ends.
+  async appendThenLeave(database, events) {
+    const store = await createIndexedDBTimelineStore({ database });
+    const at = Date.now();
+    void store.append(
+      Array.from({ length: events }, (_, seq) => ({
+        id: `r1:${seq}`,
+        runId: "r1",
+        workflowId: "w",
+        seq,
+        at,
+        source: "runtime",
+        type: "run.started",
+      })),
+    );
+    location.assign("/");
+  },
+  async storedIds(database) {
+    const store = await createIndexedDBTimelineStore({ database });
+    const { events } = await store.query({ runId: "r1", limit: 1000 });
+    await store.close();
+    return events.map((e) => e.id);
+  },
   async runConformance() {
     const results = await runTimelineConformance({
       create: () => {
