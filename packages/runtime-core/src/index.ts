@@ -9,6 +9,8 @@ export type {
 } from "@sluice/pause";
 // What a run.resumed event's data says resumed the run (`{ nextStage, ...ResumeCause }`).
 export type { ResumeCause } from "@sluice/pipeline";
+// The timeline types a host names (`timelineStore`, a run's events), with no import of @sluice/timeline.
+export type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";

@@ -79,7 +79,7 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
     // the adapters' factories are async: the likeliest mistake is a missing await
     throw new SystemError(
       "INVALID_INPUT",
-      "options.timelineStore is a Promise: await the store's factory first (timelineStore: await createSqliteTimelineStore({ … }))",
+      "options.timelineStore is a Promise: await the store's factory first (timelineStore: await createIndexedDBTimelineStore(…), createSqliteTimelineStore(…) or createMemoryTimelineStore(): every adapter's factory is async)",
     );
   }
   if (

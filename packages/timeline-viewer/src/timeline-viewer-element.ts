@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
 import { layoutTimeline } from "./layout-timeline.js";
 import type { TimelineLayout } from "./layout-types.js";
@@ -306,6 +306,13 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     }
 
     set store(store: TimelineStore | undefined | null) {
+      if (isThenable(store)) {
+        // the adapters' factories are async: the likeliest mistake is a missing await
+        throw new SystemError(
+          "INVALID_INPUT",
+          "<sluice-timeline>.store is a Promise: await the store's factory first (viewer.store = await createIndexedDBTimelineStore(…))",
+        );
+      }
       if (
         store !== undefined &&
         store !== null &&

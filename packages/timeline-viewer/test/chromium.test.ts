@@ -250,6 +250,9 @@ describe("<sluice-timeline> element API in Chromium", () => {
         attempt(() => {
           el.store = {} as never;
         }),
+        attempt(() => {
+          el.store = Promise.resolve({ query: async () => ({ events: [] }) }) as never;
+        }),
       ];
     });
     expect(errors).toEqual([
@@ -257,6 +260,7 @@ describe("<sluice-timeline> element API in Chromium", () => {
       'INVALID_INPUT: <sluice-timeline>.append(…) argument 0[0]: "type" must be a non-empty string',
       "INVALID_INPUT: <sluice-timeline>.pollMs must be a number of milliseconds >= 16 (got 5)",
       "INVALID_INPUT: <sluice-timeline>.store must be a TimelineStore (an object with query()), or undefined",
+      "INVALID_INPUT: <sluice-timeline>.store is a Promise: await the store's factory first (viewer.store = await createIndexedDBTimelineStore(…))",
     ]);
   });
 
