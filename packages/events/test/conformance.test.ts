@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   EventBusConformanceFailure,
+  type EventBusConformanceResult,
   eventBusConformanceCases,
   runEventBusConformance,
 } from "../src/conformance/index.js";
@@ -9,6 +10,12 @@ import { createDeferredEventBus, createEventBus } from "../src/index.js";
 import { createReferenceBus, type ReferenceBusFaults, type ReferenceHub } from "./reference-bus.js";
 
 const quiet = { onError: () => {} };
+/** The message of the named case's failure in `results` (failing the test when it passed). */
+function failureMessage(results: EventBusConformanceResult[], name: string): string {
+  const error = results.find((r) => r.name === name)?.error;
+  expect(error, `"${name}" did not fail`).toBeInstanceOf(EventBusConformanceFailure);
+  return (error as Error).message;
+}
 
 describeEventBusConformance("createEventBus", { create: () => createEventBus(quiet), synchronous: true });
 describeEventBusConformance("createDeferredEventBus", {
@@ -163,4 +170,47 @@ describe("the suite catches broken buses", () => {
     expect(results.some((r) => !r.passed)).toBe(true);
     expect(cleaned).toEqual(made);
   });
+});
+
+describe("failure messages blame a late settled only where deliveries are missing", () => {
+  const LOST = /^\[if factory\.settled resolves before everything emitted so far/;
+  const fiveMs = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+
+  it("fewer deliveries than expected: the message starts with the hint about settled", async () => {
+    // a deferred bus, and a settled that does not wait for it: every event looks lost
+    const results = await runEventBusConformance({
+      create: () => createReferenceBus({ deferred: true }),
+      settled: async () => {},
+    });
+    expect(failureMessage(results, "a bus delivers the events emitted on it to its own handlers")).toMatch(
+      LOST,
+    );
+  });
+
+  it.each([
+    [
+      { noLivenessCheck: true, deferred: true },
+      "a handler unsubscribed by another handler during a delivery gets neither that event nor later ones",
+      'each handler unsubscribes the other when called, so one event reaches one of them; got ["first","second"]',
+    ],
+    [
+      { replays: true },
+      "a handler gets no event that was emitted before it subscribed (no replay)",
+      'a typed handler subscribed after an event was delivered: expected [["e",{"n":2}]], got [["e",{"n":1}],["e",{"n":2}]]',
+    ],
+    [
+      { flushesOnUnsubscribe: true },
+      "unsubscribe stops delivery at once, even of events already emitted; calling it again is harmless",
+      "deliveries to the handler during or after its unsubscribe: expected [], got [1]",
+    ],
+  ] as const)(
+    "as many deliveries or more (%o): the message is the rule's alone",
+    async (faults, rule, message) => {
+      const results = await runEventBusConformance({
+        create: () => createReferenceBus(faults),
+        settled: fiveMs,
+      });
+      expect(failureMessage(results, rule)).toBe(message);
+    },
+  );
 });
