@@ -17,6 +17,9 @@ function failureMessage(results: EventBusConformanceResult[], name: string): str
   return (error as Error).message;
 }
 
+const ONE_SHOT_RULE =
+  "a handler that unsubscribes itself, or an earlier handler, during a delivery makes no other handler miss that event";
+
 describeEventBusConformance("createEventBus", { create: () => createEventBus(quiet), synchronous: true });
 describeEventBusConformance("createDeferredEventBus", {
   create: () => createDeferredEventBus(quiet),
@@ -108,6 +111,16 @@ describe("the suite catches broken buses", () => {
       "an event emitted by a handler is delivered, and the event being delivered still reaches later handlers",
     ],
     [{ replays: true }, false, "a handler gets no event that was emitted before it subscribed (no replay)"],
+    [
+      { splicesInPlace: true },
+      true,
+      "a handler that unsubscribes itself, or an earlier handler, during a delivery makes no other handler miss that event",
+    ],
+    [
+      { splicesInPlace: true, deferred: true },
+      false,
+      "a handler that unsubscribes itself, or an earlier handler, during a delivery makes no other handler miss that event",
+    ],
     [{ recycles: true }, false, "a delivered payload is not changed afterwards by the bus"],
     [
       { classInstances: true },
@@ -138,6 +151,21 @@ describe("the suite catches broken buses", () => {
     expect(failing).toContain(rule);
     const failure = results.find((r) => r.name === rule)?.error;
     expect(failure).toBeInstanceOf(EventBusConformanceFailure);
+  });
+
+  it("a bus that splices its live list of subscriptions fails saying which handler missed the event and why", async () => {
+    const results = await runEventBusConformance({
+      create: () => createReferenceBus({ splicesInPlace: true }),
+      synchronous: true,
+    });
+    expect(failureMessage(results, ONE_SHOT_RULE)).toBe(
+      'a handler subscribed right after a one-shot handler (one that unsubscribes itself when called): expected [["e",1],["e",2]], got [["e",2]]; a delivery that walks the live subscription list while unsubscribe splices it skips the handler after the one removed: walk a copy of the list, or replace the list on unsubscribe instead of splicing it',
+    );
+    // every other rule every bus keeps still passes: only the new case tells this bus apart
+    const failing = results
+      .filter((r) => !r.passed && !r.name.startsWith("synchronous: "))
+      .map((r) => r.name);
+    expect(failing).toEqual([ONE_SHOT_RULE]);
   });
 
   it("names every case once, and adds the synchronous cases only for a synchronous bus", () => {
@@ -185,6 +213,11 @@ describe("failure messages blame a late settled only where deliveries are missin
     expect(failureMessage(results, "a bus delivers the events emitted on it to its own handlers")).toMatch(
       LOST,
     );
+    const spliced = await runEventBusConformance({
+      create: () => createReferenceBus({ splicesInPlace: true, deferred: true }),
+      settled: fiveMs,
+    });
+    expect(failureMessage(spliced, ONE_SHOT_RULE)).toMatch(LOST);
   });
 
   it.each([

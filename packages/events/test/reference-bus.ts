@@ -37,6 +37,12 @@ export interface ReferenceBusFaults {
   undefinedAsNull?: boolean;
   /** Drops events emitted while a delivery runs. */
   dropsNested?: boolean;
+  /**
+   * Keeps one list of subscriptions that unsubscribe splices in place, and walks it live by index
+   * during a delivery (typed handlers, then wildcard ones): removing a handler at or before the one
+   * being called shifts the next one under the index, and it is skipped.
+   */
+  splicesInPlace?: boolean;
   /** Delivers to wildcard handlers before typed ones. */
   wildcardFirst?: boolean;
   /** The transport this bus shares with its peers (deferred delivery); none: the bus stands alone. */
@@ -116,6 +122,24 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
   };
 
   const deliver = (type: string, payload: unknown, snapshot: Subscription[]): void => {
+    if (faults.splicesInPlace === true) {
+      const decoded = decode(payload);
+      history.push([type, payload]);
+      delivering = true;
+      try {
+        for (let i = 0; i < subscriptions.length; i++) {
+          const sub = subscriptions[i]!;
+          if (sub.type !== "*" && matches(sub, type)) call(sub, type, decoded);
+        }
+        for (let i = 0; i < subscriptions.length; i++) {
+          const sub = subscriptions[i]!;
+          if (sub.type === "*") call(sub, type, decoded);
+        }
+      } finally {
+        delivering = false;
+      }
+      return;
+    }
     const typed = snapshot.filter((sub) => sub.type !== "*" && matches(sub, type));
     const wildcard = snapshot.filter((sub) => sub.type === "*");
     const order = faults.wildcardFirst === true ? [...wildcard, ...typed] : [...typed, ...wildcard];
@@ -177,7 +201,8 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
         if (matches(sub, type) || sub.type === "*") call(sub, type, decode(payload));
     }
     sub.live = false;
-    subscriptions = subscriptions.filter((other) => other !== sub);
+    if (faults.splicesInPlace === true) subscriptions.splice(subscriptions.indexOf(sub), 1);
+    else subscriptions = subscriptions.filter((other) => other !== sub);
   }
 
   return {
@@ -207,7 +232,8 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
         if (existing !== undefined) return () => remove(existing);
       }
       const sub: Subscription = { type, handler, live: true, skipped: false };
-      subscriptions = [...subscriptions, sub];
+      if (faults.splicesInPlace === true) subscriptions.push(sub);
+      else subscriptions = [...subscriptions, sub];
       ever.push(sub);
       if (faults.replays === true) {
         const past = history.filter(([t]) => type === "*" || t === type);
