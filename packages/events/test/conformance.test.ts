@@ -110,7 +110,7 @@ describe("the suite catches broken buses", () => {
       true,
       "an event emitted by a handler is delivered, and the event being delivered still reaches later handlers",
     ],
-    [{ replays: true }, false, "a handler gets no event that was emitted before it subscribed (no replay)"],
+    [{ replays: true }, false, "a handler gets no event that was delivered before it subscribed (no replay)"],
     [
       { splicesInPlace: true },
       true,
@@ -228,7 +228,7 @@ describe("failure messages blame a late settled only where deliveries are missin
     ],
     [
       { replays: true },
-      "a handler gets no event that was emitted before it subscribed (no replay)",
+      "a handler gets no event that was delivered before it subscribed (no replay)",
       'a typed handler subscribed after an event was delivered: expected [["e",{"n":2}]], got [["e",{"n":1}],["e",{"n":2}]]',
     ],
     [

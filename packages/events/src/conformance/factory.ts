@@ -31,7 +31,8 @@ export interface EventBusConformanceFactory<B extends EventBus = EventBus> {
    * handlers of `bus`, including the events those handlers emitted in turn. Default: five
    * macrotasks (`setTimeout(0)`), enough for an in-process bus that defers delivery; a
    * broker-backed bus must give its own: for instance, a ping through the broker repeated until
-   * no event arrived while it was in flight.
+   * no event arrived while it was in flight. A ping on this bus's connection orders only its own
+   * emits: with `peer`, also wait for a ping through each peer's connection.
    */
   settled?(bus: B): Promise<void>;
   /**
