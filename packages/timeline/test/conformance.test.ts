@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { timelineConformanceCases } from "../src/conformance/index.js";
+import { runTimelineConformance, timelineConformanceCases } from "../src/conformance/index.js";
 import { describeTimelineConformance } from "../src/conformance/vitest.js";
 import { createReferenceStore, type ReferenceFaults } from "./reference-store.js";
 
@@ -67,6 +67,31 @@ describe("the suite catches broken adapters", () => {
       await expect(target!.run()).rejects.toThrow();
     });
   }
+
+  it("exclusiveFrom: each failure names the query that read the events back, with its from", async () => {
+    const results = await runTimelineConformance({
+      create: () => createReferenceStore({ exclusiveFrom: true }),
+    });
+    const failures = results.filter((r) => !r.passed);
+    expect(failures.map((r) => r.name)).toEqual([
+      "filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations",
+      "paging walks every matching event once, in order, for every filter",
+      "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
+      "a derived id is the same id as its string: one copy, the first stored, either way",
+    ]);
+    for (const failure of failures) expect(String(failure.error)).toMatch(/query\(\{[^)]*"from":\d+/);
+    const message = (name: string) => String(results.find((r) => r.name === name)?.error);
+    expect(
+      message(
+        "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
+      ),
+    ).toContain('query({"runId":"run-é✓-1","from":1002}) returned 0 events');
+    expect(
+      message("a derived id is the same id as its string: one copy, the first stored, either way"),
+    ).toContain(
+      'ties on (at, seq) in id order, derived ids compared as their strings: query({"from":60}) returned ids: expected 5 items',
+    );
+  });
 
   it("runs reopen only for factories that can reopen, and closes and cleans up after each case", async () => {
     const plain = timelineConformanceCases({ create: () => createReferenceStore() });

@@ -23,6 +23,8 @@ export interface ReferenceFaults {
   noCopy?: boolean;
   partialBatches?: boolean;
   ignoreTo?: boolean;
+  /** `query`'s `from` is exclusive: an event at `from` is left out. */
+  exclusiveFrom?: boolean;
   offsetCursor?: boolean;
   nullForAbsent?: boolean;
   noDisposeCheck?: boolean;
@@ -81,7 +83,9 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
         }
       }
       const f = faults.ignoreTo ? { ...q, to: undefined } : q;
-      const matching = events.filter((e) => matchesQuery(e, f as typeof q));
+      const matching = events.filter(
+        (e) => matchesQuery(e, f as typeof q) && !(faults.exclusiveFrom && e.at === q.from),
+      );
       let start = 0;
       if (q.after !== undefined) {
         const after = q.after;

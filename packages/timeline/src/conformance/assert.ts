@@ -25,15 +25,17 @@ export function equal<T>(actual: T, expected: T, message: string): void {
 /**
  * Deep equality of JSON-like values. Object properties whose value is `undefined` count as absent
  * (as in JSON), so an adapter may return `stage: undefined` for an absent stage, but not `null`.
+ * `subject` names `actual` in the failure (`query({"from":60}) returned ids: expected …`, and
+ * `…returned ids[2]: …` for a difference inside it); without it the root is called `value`.
  */
-export function deepEqual(actual: unknown, expected: unknown, message: string): void {
-  const difference = findDifference(actual, expected, "");
+export function deepEqual(actual: unknown, expected: unknown, message: string, subject?: string): void {
+  const difference = findDifference(actual, expected, "", subject);
   if (difference !== undefined) throw new ConformanceFailure(`${message}: ${difference}`);
 }
 
-function findDifference(a: unknown, e: unknown, path: string): string | undefined {
+function findDifference(a: unknown, e: unknown, path: string, subject?: string): string | undefined {
   if (a === e) return undefined;
-  const where = path === "" ? "value" : path;
+  const where = subject === undefined ? (path === "" ? "value" : path) : `${subject}${path}`;
   if (typeof a !== "object" || typeof e !== "object" || a === null || e === null) {
     return `${where}: expected ${preview(e)}, got ${preview(a)}`;
   }
@@ -41,9 +43,11 @@ function findDifference(a: unknown, e: unknown, path: string): string | undefine
     return `${where}: expected ${Array.isArray(e) ? "an array" : "an object"}, got ${preview(a)}`;
   }
   if (Array.isArray(a) && Array.isArray(e)) {
-    if (a.length !== e.length) return `${where}: expected ${e.length} items, got ${a.length}`;
+    if (a.length !== e.length) {
+      return `${where}: expected ${e.length} items (${preview(e)}), got ${a.length} (${preview(a)})`;
+    }
     for (let i = 0; i < e.length; i++) {
-      const d = findDifference(a[i], e[i], `${path}[${i}]`);
+      const d = findDifference(a[i], e[i], `${path}[${i}]`, subject);
       if (d !== undefined) return d;
     }
     return undefined;
@@ -52,14 +56,15 @@ function findDifference(a: unknown, e: unknown, path: string): string | undefine
   const er = e as Record<string, unknown>;
   const aKeys = definedKeys(ar);
   const eKeys = definedKeys(er);
+  const at = subject ?? "";
   for (const key of eKeys) {
-    if (!aKeys.includes(key)) return `${path}${keyPath(key)}: missing (expected ${preview(er[key])})`;
+    if (!aKeys.includes(key)) return `${at}${path}${keyPath(key)}: missing (expected ${preview(er[key])})`;
   }
   for (const key of aKeys) {
-    if (!eKeys.includes(key)) return `${path}${keyPath(key)}: unexpected ${preview(ar[key])}`;
+    if (!eKeys.includes(key)) return `${at}${path}${keyPath(key)}: unexpected ${preview(ar[key])}`;
   }
   for (const key of eKeys) {
-    const d = findDifference(ar[key], er[key], `${path}${keyPath(key)}`);
+    const d = findDifference(ar[key], er[key], `${path}${keyPath(key)}`, subject);
     if (d !== undefined) return d;
   }
   return undefined;

@@ -5,7 +5,7 @@ import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "../limits.js";
 import { matchesDeleteFilter, matchesQuery } from "../match.js";
 import { compareTimelineEvents } from "../order.js";
 import type { TimelineDeleteFilter, TimelineEvent, TimelineQuery, TimelineStore } from "../types.js";
-import { ConformanceFailure, deepEqual, equal, ok, rejectsWith } from "./assert.js";
+import { ConformanceFailure, deepEqual, equal, ok, preview, rejectsWith } from "./assert.js";
 import type { ConformanceCase, ConformanceFactory } from "./factory.js";
 
 /** What a case body gets: stores from the factory, closed and cleaned up when the case ends. */
@@ -220,12 +220,57 @@ function ids(events: readonly TimelineEvent[]): string[] {
   return events.map((e) => e.id);
 }
 
+/** Events a case read back, and the query they came from, for its failure messages. */
+interface ReadBack {
+  events: TimelineEvent[];
+  next?: string | undefined;
+  /** How a failure names where they came from, e.g. `query({"from":1020})`. */
+  source: string;
+}
+
+const NUMBER_MARK = "\u2063number:";
+
+/** A filter as a failure shows it: JSON, with infinities and `NaN` as such and long strings cut. */
+function showFilter(filter: unknown): string {
+  try {
+    const text = JSON.stringify(filter, (_key, value: unknown) => {
+      if (typeof value === "number" && !Number.isFinite(value)) return `${NUMBER_MARK}${value}`;
+      if (typeof value === "string" && value.length > 60)
+        return `${value.slice(0, 40)}… (${value.length} chars)`;
+      return value;
+    });
+    if (text === undefined) return String(filter);
+    return text.replace(new RegExp(`"${NUMBER_MARK}([^"]*)"`, "g"), "$1");
+  } catch {
+    return String(filter);
+  }
+}
+
+/** `query(…)` as a failure names it. */
+function queryCall(filter?: unknown): string {
+  return filter === undefined ? "query()" : `query(${showFilter(filter)})`;
+}
+
+/**
+ * `store.query(filter)`'s events, named for failures by the query (or by `label`, where showing
+ * the filter would read it again: a getter).
+ */
+async function queryPage(store: TimelineStore, filter?: TimelineQuery, label?: string): Promise<ReadBack> {
+  const source = label ?? queryCall(filter);
+  const page = (await store.query(filter)) as { events?: unknown; next?: string } | null;
+  ok(
+    typeof page === "object" && page !== null && Array.isArray(page.events),
+    `${source} must resolve to { events: [], next? }, got ${preview(page)}`,
+  );
+  return { events: page.events as TimelineEvent[], next: page.next, source };
+}
+
 /** Reads every page of `filter`, checking each page's shape; returns the concatenation. */
 async function readAll(
   store: TimelineStore,
   filter: TimelineQuery = {},
   maxPages = 100_000,
-): Promise<TimelineEvent[]> {
+): Promise<ReadBack> {
   const limit = filter.limit ?? DEFAULT_QUERY_LIMIT;
   const out: TimelineEvent[] = [];
   let next: string | undefined;
@@ -233,18 +278,18 @@ async function readAll(
     const result = await store.query(next === undefined ? filter : { ...filter, next });
     checkPage(result, limit, filter);
     out.push(...result.events);
-    if (result.next === undefined) return out;
+    if (result.next === undefined)
+      return { events: out, source: `${queryCall(filter)} and the pages after it` };
     next = result.next;
   }
-  throw new ConformanceFailure(
-    `query(${JSON.stringify(filter)}) kept returning next after ${maxPages} pages`,
-  );
+  throw new ConformanceFailure(`${queryCall(filter)} kept returning next after ${maxPages} pages`);
 }
 
 function checkPage(
   page: unknown,
   limit: number,
   filter: TimelineQuery,
+  call = queryCall(filter),
 ): asserts page is {
   events: TimelineEvent[];
   next?: string;
@@ -252,38 +297,62 @@ function checkPage(
   const p = page as { events?: unknown; next?: unknown } | null;
   ok(
     typeof p === "object" && p !== null && Array.isArray(p.events),
-    "query() must resolve to { events: [], next? }",
+    `${call} must resolve to { events: [], next? }, got ${preview(p)}`,
   );
   const events = p.events as TimelineEvent[];
-  ok(events.length <= limit, `a page holds at most limit (${limit}) events, got ${events.length}`);
+  ok(events.length <= limit, `${call}: a page holds at most limit (${limit}) events, got ${events.length}`);
   if (p.next !== undefined) {
-    ok(typeof p.next === "string" && p.next.length > 0, "page.next must be a non-empty string when present");
-    ok(events.length > 0, "a page with next must hold events");
+    ok(
+      typeof p.next === "string" && p.next.length > 0,
+      `${call}: page.next must be a non-empty string when present`,
+    );
+    ok(events.length > 0, `${call}: a page with next must hold events`);
   }
   ok(
     events.length === limit || p.next === undefined,
-    `a page with fewer than limit (${limit}) events is the last one: next must be absent`,
+    `${call}: a page with fewer than limit (${limit}) events is the last one: next must be absent`,
   );
   for (let i = 0; i < events.length; i++) {
-    ok(matchesQuery(events[i]!, filter), `event ${events[i]!.id} does not match ${JSON.stringify(filter)}`);
+    ok(matchesQuery(events[i]!, filter), `${call} returned event ${events[i]!.id}, which does not match it`);
     if (i > 0) {
       ok(
         compareTimelineEvents(events[i - 1]!, events[i]!) < 0,
-        `page out of (at, seq, id) order: ${events[i - 1]!.id} then ${events[i]!.id}`,
+        `${call} returned a page out of (at, seq, id) order: ${events[i - 1]!.id} then ${events[i]!.id}`,
       );
     }
   }
 }
 
-/** Checks `actual` holds exactly `expected` (any input order), sorted, deep-equal. */
-function sameEvents(
-  actual: readonly TimelineEvent[],
-  expected: readonly TimelineEvent[],
-  message: string,
-): void {
+/** Checks `read` holds exactly `expected` (any input order), sorted, deep-equal. */
+function sameEvents(read: ReadBack, expected: readonly TimelineEvent[], message: string): void {
   const want = sorted(expected);
-  deepEqual(ids(actual), ids(want), `${message} (ids in order)`);
-  for (let i = 0; i < want.length; i++) deepEqual(actual[i], want[i], `${message} (event ${want[i]!.id})`);
+  if (read.events.length !== want.length) {
+    // which ids are missing or extra says more than two long lists
+    const got = new Set(ids(read.events));
+    const wanted = new Set(ids(want));
+    const missing = ids(want).filter((id) => !got.has(id));
+    const extra = ids(read.events).filter((id) => !wanted.has(id));
+    const parts = [
+      missing.length > 0 ? `missing ${preview(missing)}` : "",
+      extra.length > 0 ? `unexpected ${preview(extra)}` : "",
+    ].filter((part) => part !== "");
+    throw new ConformanceFailure(
+      `${message}: ${read.source} returned ${read.events.length} events, expected ${want.length}${parts.length > 0 ? ` (${parts.join("; ")})` : ""}`,
+    );
+  }
+  deepEqual(ids(read.events), ids(want), message, `${read.source} returned ids`);
+  for (let i = 0; i < want.length; i++) {
+    const id = want[i]!.id;
+    deepEqual(read.events[i], want[i], message, `${read.source} returned event ${preview(id)}`);
+  }
+}
+
+/** Checks `read` holds `count` events, naming them when it does not. */
+function countIs(read: ReadBack, count: number, message: string): void {
+  if (read.events.length === count) return;
+  throw new ConformanceFailure(
+    `${message}: ${read.source} returned ${read.events.length} events (ids ${preview(ids(read.events))}), expected ${count}`,
+  );
 }
 
 async function expectStored(store: TimelineStore, expected: readonly TimelineEvent[], message: string) {
@@ -310,13 +379,14 @@ async function orderCase(ctx: CaseContext): Promise<void> {
   ];
   await store.append(events.slice(0, 4));
   await store.append(events.slice(4));
-  const page = await store.query();
-  checkPage(page, DEFAULT_QUERY_LIMIT, {});
-  sameEvents(page.events, events, "query() returns all events in (at, seq, id) order");
+  const page = await queryPage(store);
+  checkPage(page, DEFAULT_QUERY_LIMIT, {}, page.source);
+  sameEvents(page, events, "query() returns all events in (at, seq, id) order");
   deepEqual(
     ids(page.events),
     ["r1#3", "r6#2", "r6#7", "r1#2", "a", "b", "c", "r1#0", "r2#0", "r1#1", "r2#1"],
     "order by at, then seq, then id",
+    `${page.source} returned ids`,
   );
 }
 
@@ -351,20 +421,20 @@ async function roundTripCase(ctx: CaseContext): Promise<void> {
     ev("run-2", 10, 11, { level: "error", source: "custom-source", type: "custom.type" }),
   ];
   await store.append([full, bare, ...kinds]);
-  const one = await store.query({ runId: "run-1" });
-  sameEvents(one.events, [full, bare], "every field round-trips");
+  const one = await queryPage(store, { runId: "run-1" });
+  sameEvents(one, [full, bare], "every field round-trips");
   const bareBack = one.events[1] as unknown as Record<string, unknown>;
   for (const field of ["stage", "step", "level", "message", "data"]) {
     ok(
       bareBack[field] === undefined,
-      `an absent ${field} must come back absent, got ${String(bareBack[field])}`,
+      `an absent ${field} must come back absent: ${one.source} returned event "bare" with ${field} ${String(bareBack[field])}`,
     );
   }
-  const two = await store.query({ runId: "run-2" });
-  sameEvents(two.events, kinds, "data of every JSON kind round-trips");
+  const two = await queryPage(store, { runId: "run-2" });
+  sameEvents(two, kinds, "data of every JSON kind round-trips");
   ok(
     "data" in two.events[0]! && two.events[0]!.data === null,
-    "data: null must come back as null, not absent",
+    `data: null must come back as null, not absent: ${two.source} returned event "run-2#0" without data`,
   );
   await undefinedPropertiesDropped(store);
 }
@@ -376,8 +446,15 @@ async function roundTripCase(ctx: CaseContext): Promise<void> {
 async function undefinedPropertiesDropped(store: TimelineStore): Promise<void> {
   const data = { u: undefined, kept: 1, nested: { u: undefined, list: [{ u: undefined, v: 2 }] } };
   await store.append([ev("run-3", 0, 1, { data })]);
-  const back = (await store.query({ runId: "run-3" })).events[0]?.data as typeof data | undefined;
-  deepEqual(back, { kept: 1, nested: { list: [{ v: 2 }] } }, "data with undefined-valued properties");
+  const read = await queryPage(store, { runId: "run-3" });
+  countIs(read, 1, "an event with undefined-valued properties in its data");
+  const back = read.events[0]?.data as typeof data | undefined;
+  deepEqual(
+    back,
+    { kept: 1, nested: { list: [{ v: 2 }] } },
+    "data with undefined-valued properties",
+    `${read.source} returned data`,
+  );
   const objects = [
     ["data", back],
     ["data.nested", back?.nested],
@@ -386,7 +463,7 @@ async function undefinedPropertiesDropped(store: TimelineStore): Promise<void> {
   for (const [where, object] of objects) {
     ok(
       object !== undefined && !("u" in object),
-      `${where}.u (undefined when appended) must be dropped, as JSON drops it`,
+      `${where}.u (undefined when appended) must be dropped, as JSON drops it: ${read.source} returned it`,
     );
   }
 }
@@ -394,7 +471,7 @@ async function undefinedPropertiesDropped(store: TimelineStore): Promise<void> {
 async function emptyAppendCase(ctx: CaseContext): Promise<void> {
   const store = await ctx.create();
   await store.append([]);
-  equal((await store.query()).events.length, 0, "an empty append stores nothing");
+  countIs(await queryPage(store), 0, "an empty append stores nothing");
   const stored = [ev("r", 0, 1), ev("r", 1, 2)];
   await store.append(stored);
   await store.append([]);
@@ -411,7 +488,7 @@ async function idempotentCase(ctx: CaseContext): Promise<void> {
   const inBatch = ev("r", 1, 20, { message: "in batch" });
   await store.append([inBatch, { ...inBatch, message: "later in the same batch" }, ev("r", 2, 30)]);
   await expectStored(store, [first, inBatch, ev("r", 2, 30)], "one copy per id, the first one stored");
-  equal((await store.query({ runId: "other-run" })).events.length, 0, "a re-appended id does not move runs");
+  countIs(await queryPage(store, { runId: "other-run" }), 0, "a re-appended id does not move runs");
 }
 
 async function concurrentAppendsCase(ctx: CaseContext): Promise<void> {
@@ -437,7 +514,7 @@ async function copiesCase(ctx: CaseContext): Promise<void> {
   (event.data as { inner: { v: string } }).inner.v = "mutated";
   batch.push(ev("r", 1, 2));
   await expectStored(store, [pristine], "mutating appended objects after append() must not change the store");
-  const returned = (await store.query()).events[0]!;
+  const returned = (await queryPage(store)).events[0]!;
   returned.message = "changed by reader";
   (returned.data as { list: number[] }).list.length = 0;
   await expectStored(store, [pristine], "mutating returned events must not change the store");
@@ -487,24 +564,25 @@ async function filtersCase(ctx: CaseContext): Promise<void> {
   const all = filterFixture();
   await store.append(all);
   for (const filter of FILTERS) {
-    const page = await store.query(filter);
+    const page = await queryPage(store, filter);
     checkPage(page, DEFAULT_QUERY_LIMIT, filter);
     const expected = all.filter((e) => matchesQuery(e, filter));
-    sameEvents(page.events, expected, `query(${JSON.stringify(filter)})`);
+    sameEvents(page, expected, "every matching event, no other");
   }
-  const atFrom = await store.query({ from: 1010, to: 1011 });
-  deepEqual(ids(atFrom.events), ["a1#2", "a2#2", "a1#3", "a2#3"], "from is inclusive, to exclusive");
-  equal((await store.query({ from: 1000, to: 1000 })).events.length, 0, "from == to selects nothing");
+  const atFrom = await queryPage(store, { from: 1010, to: 1011 });
+  deepEqual(
+    ids(atFrom.events),
+    ["a1#2", "a2#2", "a1#3", "a2#3"],
+    "from is inclusive, to exclusive",
+    `${atFrom.source} returned ids`,
+  );
+  countIs(await queryPage(store, { from: 1000, to: 1000 }), 0, "from == to selects nothing");
   sameEvents(
-    (await store.query({ from: 1055 })).events,
+    await queryPage(store, { from: 1055 }),
     all.filter((e) => e.at >= 1055),
     "from alone",
   );
-  equal(
-    (await store.query({ to: 1000 })).events.length,
-    0,
-    "to is exclusive: an event at `to` is not returned",
-  );
+  countIs(await queryPage(store, { to: 1000 }), 0, "to is exclusive: an event at `to` is not returned");
 }
 
 async function limitCase(ctx: CaseContext): Promise<void> {
@@ -513,26 +591,25 @@ async function limitCase(ctx: CaseContext): Promise<void> {
   const all: TimelineEvent[] = [];
   for (let i = 0; i < count; i++) all.push(ev("big", i, 10_000 + Math.floor(i / 3)));
   await store.append(all);
-  const first = await store.query();
-  checkPage(first, DEFAULT_QUERY_LIMIT, {});
-  equal(
-    first.events.length,
-    DEFAULT_QUERY_LIMIT,
-    `without a limit a page holds ${DEFAULT_QUERY_LIMIT} events`,
+  const first = await queryPage(store);
+  checkPage(first, DEFAULT_QUERY_LIMIT, {}, first.source);
+  countIs(first, DEFAULT_QUERY_LIMIT, `without a limit a page holds ${DEFAULT_QUERY_LIMIT} events`);
+  ok(
+    first.next !== undefined,
+    `a full first page of a longer result has next: ${first.source} returned none`,
   );
-  ok(first.next !== undefined, "a full first page of a longer result has next");
-  const second = await store.query({ next: first.next });
-  checkPage(second, DEFAULT_QUERY_LIMIT, {});
-  equal(second.events.length, 500, "the second page holds the rest");
-  equal(second.next, undefined, "the last page has no next");
-  const max = await store.query({ limit: MAX_QUERY_LIMIT });
-  checkPage(max, MAX_QUERY_LIMIT, {});
-  sameEvents(max.events, all, `limit ${MAX_QUERY_LIMIT} is allowed`);
-  const one = await store.query({ limit: 1 });
-  checkPage(one, 1, {});
-  deepEqual(ids(one.events), ["big#0"], "limit 1 returns the first event");
-  const exact = await store.query({ runId: "big", limit: count });
-  sameEvents(exact.events, all, "a limit equal to the match count returns them all");
+  const second = await queryPage(store, { next: first.next });
+  checkPage(second, DEFAULT_QUERY_LIMIT, {}, second.source);
+  countIs(second, 500, "the second page holds the rest");
+  equal(second.next, undefined, `the last page has no next: ${second.source} returned one`);
+  const max = await queryPage(store, { limit: MAX_QUERY_LIMIT });
+  checkPage(max, MAX_QUERY_LIMIT, {}, max.source);
+  sameEvents(max, all, `limit ${MAX_QUERY_LIMIT} is allowed`);
+  const one = await queryPage(store, { limit: 1 });
+  checkPage(one, 1, {}, one.source);
+  deepEqual(ids(one.events), ["big#0"], "limit 1 returns the first event", `${one.source} returned ids`);
+  const exact = await queryPage(store, { runId: "big", limit: count });
+  sameEvents(exact, all, "a limit equal to the match count returns them all");
   for (const limit of [0, -1, 1.5, MAX_QUERY_LIMIT + 1, Number.NaN, Number.POSITIVE_INFINITY, "10"]) {
     await rejectsWith(
       () => store.query({ limit } as unknown as TimelineQuery),
@@ -551,7 +628,7 @@ async function pagingCase(ctx: CaseContext): Promise<void> {
     for (const limit of [1, 4, 7, 36]) {
       const walked = await readAll(store, { ...filter, limit });
       const expected = all.filter((e) => matchesQuery(e, filter));
-      sameEvents(walked, expected, `paging query(${JSON.stringify({ ...filter, limit })})`);
+      sameEvents(walked, expected, "paging returns every matching event once, in order");
     }
   }
 }
@@ -567,7 +644,7 @@ async function concurrentPagingCase(ctx: CaseContext): Promise<void> {
     const limit = 5;
     const seen: TimelineEvent[] = [];
     let page = await store.query({ ...filter, limit });
-    checkPage(page, limit, filter);
+    checkPage(page, limit, filter, queryCall({ ...filter, limit }));
     seen.push(...page.events);
     let round = 0;
     while (page.next !== undefined) {
@@ -586,11 +663,11 @@ async function concurrentPagingCase(ctx: CaseContext): Promise<void> {
       if (round === 2) writes.push(store.delete({ runId: "b1" }));
       const [nextPage] = await Promise.all([store.query({ ...filter, limit, next: page.next }), ...writes]);
       page = nextPage as typeof page;
-      checkPage(page, limit, filter);
+      checkPage(page, limit, filter, `${queryCall({ ...filter, limit })}'s page ${round + 2}`);
       seen.push(...page.events);
       round++;
     }
-    const where = `paging ${JSON.stringify(filter)} while appending and deleting`;
+    const where = `paging ${queryCall({ ...filter, limit })} and its next pages while appending and deleting`;
     for (let i = 1; i < seen.length; i++) {
       ok(
         compareTimelineEvents(seen[i - 1]!, seen[i]!) < 0,
@@ -614,15 +691,19 @@ async function cursorCase(ctx: CaseContext): Promise<void> {
   const store = await ctx.create();
   const all = filterFixture();
   await store.append(all);
-  const first = await store.query({ runId: "a1", limit: 4 });
+  const first = await queryPage(store, { runId: "a1", limit: 4 });
   const cursor = first.next;
-  ok(cursor !== undefined, "a full page of a longer result has next");
+  ok(cursor !== undefined, `a full page of a longer result has next: ${first.source} returned none`);
   const again = await store.query({ runId: "a1", limit: 4, next: cursor });
   const twice = await store.query({ runId: "a1", limit: 4, next: cursor });
-  deepEqual(twice, again, "a cursor can be used again and gives the same page while nothing changed");
-  const wider = await store.query({ runId: "a1", limit: 100, next: cursor });
+  deepEqual(
+    twice,
+    again,
+    "a cursor can be used again and gives the same page while nothing changed",
+    `the second ${queryCall({ runId: "a1", limit: 4, next: cursor })}, against the first,`,
+  );
   sameEvents(
-    wider.events,
+    await queryPage(store, { runId: "a1", limit: 100, next: cursor }),
     all.filter((e) => e.runId === "a1").slice(4),
     "the limit may change between pages",
   );
@@ -671,7 +752,7 @@ async function badQueryCase(ctx: CaseContext): Promise<void> {
       () => store.query(filter as TimelineQuery),
       "INVALID_INPUT",
       [field],
-      `query(${JSON.stringify(filter)})`,
+      queryCall(filter),
     );
   }
 }
@@ -728,21 +809,21 @@ async function filterShapeCase(ctx: CaseContext): Promise<void> {
   // A null-prototype object is a plain object: its own fields are the filter.
   const bare = Object.assign(Object.create(null), { runId: "a1", limit: MAX_QUERY_LIMIT });
   sameEvents(
-    (await store.query(bare)).events,
+    await queryPage(store, bare, "query(Object.assign(Object.create(null), { runId: 'a1', limit: 10000 }))"),
     all.filter((e) => e.runId === "a1"),
-    "query(Object.assign(Object.create(null), { runId }))",
+    "a null-prototype object is a plain filter",
   );
   // A field inherited from Object.prototype is not a filter field.
   await withInheritedKey("runId", "a1", async () => {
     sameEvents(
-      (await store.query({ workflowId: "A", limit: MAX_QUERY_LIMIT })).events,
+      await queryPage(store, { workflowId: "A", limit: MAX_QUERY_LIMIT }),
       all.filter((e) => e.workflowId === "A"),
-      "query({ workflowId }) while Object.prototype.runId is set",
+      "a runId inherited from Object.prototype filters nothing",
     );
     sameEvents(
-      (await store.query({ limit: MAX_QUERY_LIMIT })).events,
+      await queryPage(store, { limit: MAX_QUERY_LIMIT }),
       all,
-      "query({}) while Object.prototype.runId is set",
+      "a runId inherited from Object.prototype filters nothing (no other field given)",
     );
   });
   const fromA = all.filter((e) => e.workflowId === "A");
@@ -779,7 +860,15 @@ async function filterReadOnceCase(ctx: CaseContext): Promise<void> {
   await store.append(all);
   const a1 = all.filter((e) => e.runId === "a1");
   const query = twoFacedFilter("runId", "a1", undefined, { limit: MAX_QUERY_LIMIT });
-  sameEvents((await store.query(query as TimelineQuery)).events, a1, "query with a runId getter read twice");
+  sameEvents(
+    await queryPage(
+      store,
+      query as TimelineQuery,
+      'query({ get runId() { "a1" the first time, undefined after }, limit: 10000 })',
+    ),
+    a1,
+    "a query's runId getter is read once",
+  );
   const filter = twoFacedFilter("runId", "a1", undefined, { before: Number.POSITIVE_INFINITY });
   equal(await store.delete(filter as TimelineDeleteFilter), a1.length, "delete with a runId getter");
   await expectStored(
@@ -838,19 +927,15 @@ async function deleteCase(ctx: CaseContext): Promise<void> {
     await store.append(all);
     const removed = all.filter((e) => matchesDeleteFilter(e, filter));
     const count = await store.delete(filter);
-    equal(count, removed.length, `delete(${JSON.stringify(filter)}) resolves to how many it removed`);
+    equal(count, removed.length, `delete(${showFilter(filter)}) resolves to how many it removed`);
     await expectStored(
       store,
       all.filter((e) => !matchesDeleteFilter(e, filter)),
-      `after delete(${JSON.stringify(filter)}) everything else is still stored`,
+      `after delete(${showFilter(filter)}) everything else is still stored`,
     );
-    equal(await store.delete(filter), 0, `delete(${JSON.stringify(filter)}) again removes nothing`);
+    equal(await store.delete(filter), 0, `delete(${showFilter(filter)}) again removes nothing`);
     await store.append(removed);
-    await expectStored(
-      store,
-      all,
-      `deleted ids can be appended again after delete(${JSON.stringify(filter)})`,
-    );
+    await expectStored(store, all, `deleted ids can be appended again after delete(${showFilter(filter)})`);
   }
 }
 
@@ -871,7 +956,7 @@ async function deleteAllCase(ctx: CaseContext): Promise<void> {
       () => store.delete(filter as TimelineDeleteFilter),
       "INVALID_INPUT",
       [],
-      `delete(${JSON.stringify(filter)})`,
+      `delete(${showFilter(filter)})`,
     );
   }
   await rejectsWith(
@@ -886,7 +971,7 @@ async function deleteAllCase(ctx: CaseContext): Promise<void> {
     all.length,
     "delete({ before: Infinity }) counts all",
   );
-  equal((await store.query()).events.length, 0, "delete({ before: Infinity }) removes everything");
+  countIs(await queryPage(store), 0, "delete({ before: Infinity }) removes everything");
   equal(
     await store.delete({ before: Number.POSITIVE_INFINITY }),
     0,
@@ -1105,15 +1190,11 @@ async function unicodeCase(ctx: CaseContext): Promise<void> {
   await store.append(events);
   await expectStored(store, events, "unicode round-trips in every string field and in data keys");
   for (const e of events) {
+    sameEvents(await queryPage(store, { runId: e.runId }), [e], "a unicode runId matches exactly");
     sameEvents(
-      (await store.query({ runId: e.runId })).events,
+      await queryPage(store, { workflowId: e.workflowId }),
       [e],
-      `query({ runId: ${JSON.stringify(e.runId)} })`,
-    );
-    sameEvents(
-      (await store.query({ workflowId: e.workflowId })).events,
-      [e],
-      `query({ workflowId: ${JSON.stringify(e.workflowId)} })`,
+      "a unicode workflowId matches exactly",
     );
   }
 }
@@ -1172,17 +1253,19 @@ async function hostileIdsCase(ctx: CaseContext): Promise<void> {
   for (const e of [...hostile, ...lookalike]) {
     const name = JSON.stringify(e.runId.length > 50 ? `${e.runId.slice(0, 20)}…` : e.runId);
     sameEvents(
-      (await store.query({ runId: e.runId })).events,
+      await queryPage(store, { runId: e.runId }, `query({ runId: ${name} })`),
       [e],
-      `query({ runId: ${name} }) matches exactly`,
+      "a hostile runId matches exactly",
     );
     sameEvents(
-      (await store.query({ workflowId: e.workflowId })).events,
+      await queryPage(store, { workflowId: e.workflowId }, `query({ workflowId: ${name} })`),
       [e],
-      `query({ workflowId: ${name} }) matches exactly`,
+      "a hostile workflowId matches exactly",
     );
   }
-  const back = (await store.query({ runId: "proto-data" })).events[0]!;
+  const protoRead = await queryPage(store, { runId: "proto-data" });
+  countIs(protoRead, 1, "an event with __proto__ keys in its data");
+  const back = protoRead.events[0]!;
   ok(
     typeof back.data === "object" && back.data !== null && Object.hasOwn(back.data, "__proto__"),
     'a "__proto__" key in data comes back as an own property',
@@ -1236,15 +1319,15 @@ async function manyRunsCase(ctx: CaseContext): Promise<void> {
   for (let r = 0; r < runs; r += 25) {
     const runId = `run-${String(r).padStart(4, "0")}`;
     sameEvents(
-      (await store.query({ runId })).events,
+      await queryPage(store, { runId }),
       all.filter((e) => e.runId === runId),
-      `query({ runId: "${runId}" })`,
+      "every event of the run",
     );
   }
   sameEvents(
     await readAll(store, { workflowId: "wf-2", limit: 700 }),
     all.filter((e) => e.workflowId === "wf-2"),
-    'paging query({ workflowId: "wf-2" })',
+    "paging every event of the workflow",
   );
   sameEvents(await readAll(store), all, "paging every event with the default limit");
   equal(await store.delete({ workflowId: "wf-4" }), runs * perRun * 0.2, 'delete({ workflowId: "wf-4" })');
@@ -1282,11 +1365,11 @@ async function reopenCase(ctx: CaseContext): Promise<void> {
   const second = [ev("r", 2, 30), ev("s", 1, 5, { workflowId: "other" }), ev("r", 3, 12)];
   await store.append([...second, { ...first[0]!, message: "duplicate after reopen" }]);
   await expectStored(store, [...first, ...second], "appends after reopen keep order and one copy per id");
-  const page = await store.query({ runId: "r", limit: 2 });
-  ok(page.next !== undefined, "a full page of a longer result has next");
+  const page = await queryPage(store, { runId: "r", limit: 2 });
+  ok(page.next !== undefined, `a full page of a longer result has next: ${page.source} returned none`);
   store = await ctx.reopen(store);
   sameEvents(
-    (await store.query({ runId: "r", limit: 10, next: page.next })).events,
+    await queryPage(store, { runId: "r", limit: 10, next: page.next }),
     [ev("r", 1, 20), ev("r", 2, 30)],
     "a cursor from before reopen still pages",
   );
@@ -1334,21 +1417,28 @@ async function batchRoundTripCase(ctx: CaseContext): Promise<void> {
   // the batch and its data objects belong to the writer again once the append resolved
   (batch.data[3] as { orderId: string }).orderId = "mutated after append";
   batch.data[3] = { replaced: true };
-  const [stored] = (await store.query({ runId, from: 1_002 })).events;
-  deepEqual(stored?.data, { orderId: "o-1", list: [1, "two", null, { ok: true }] }, "stored data is a copy");
+  const atWait = await queryPage(store, { runId, from: 1_002 });
+  countIs(atWait, 1, "the batch's event at 1002 (its data changed by the writer after the append)");
+  deepEqual(
+    atWait.events[0]?.data,
+    { orderId: "o-1", list: [1, "two", null, { ok: true }] },
+    "stored data is a copy",
+    `${atWait.source} returned data`,
+  );
   // a writer may empty the batch and refill it for its next append
-  const before = JSON.stringify(await readAll(store));
+  const before = JSON.stringify((await readAll(store)).events);
   batch.clear();
   batch.add("refilled", "run-3", "other", 9, 5_000, "runtime", "run.failed", "s", "t", "error", "no", {
     x: 1,
   });
+  const refilled = await readAll(store);
   equal(
-    JSON.stringify(await readAll(store)),
+    JSON.stringify(refilled.events),
     before,
-    "refilling a batch after its append settled must not change what is stored",
+    `refilling a batch after its append settled must not change what is stored (read by ${refilled.source})`,
   );
   await appendTimelineBatch(store, new TimelineBatch());
-  equal((await readAll(store)).length, 5, "an empty batch is a no-op");
+  countIs(await readAll(store), 5, "an empty batch is a no-op");
 }
 
 async function derivedIdCase(ctx: CaseContext): Promise<void> {
@@ -1387,11 +1477,12 @@ async function derivedIdCase(ctx: CaseContext): Promise<void> {
   tied.add("r-a:0", "r-x", "wf", 1, 60, "runtime", "run.started");
   tied.add("r-c", "r-y", "wf", 1, 60, "runtime", "run.started");
   await appendTimelineBatch(store, tied);
-  const { events } = await store.query({ from: 60 });
+  const tiedRead = await queryPage(store, { from: 60 });
   deepEqual(
-    events.map((e) => e.id),
+    ids(tiedRead.events),
     ["r-10:1", "r-a:0", "r-a:1", "r-b:1", "r-c"],
     "ties on (at, seq) in id order, derived ids compared as their strings",
+    `${tiedRead.source} returned ids`,
   );
 }
 
