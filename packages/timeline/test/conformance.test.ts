@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { runTimelineConformance, timelineConformanceCases } from "../src/conformance/index.js";
 import { describeTimelineConformance } from "../src/conformance/vitest.js";
-import { createReferenceStore, type ReferenceFaults } from "./reference-store.js";
+import {
+  createReferenceStore,
+  openJournaledReferenceStore,
+  type ReferenceFaults,
+} from "./reference-store.js";
 
 // A correct store passes every case; one with appendBatch passes each case twice (see runCase).
 describeTimelineConformance("reference store", { create: () => createReferenceStore() });
 describeTimelineConformance("reference store with appendBatch", {
   create: () => createReferenceStore({ batches: true }),
+});
+
+// A persistent one: appends and deletes journaled as JSON lines, replayed on reopen.
+let journal: string[] = [];
+describeTimelineConformance("journaled reference store", {
+  create: () => openJournaledReferenceStore((journal = [])),
+  reopen: () => openJournaledReferenceStore(journal),
 });
 
 describe("the suite catches broken adapters", () => {
@@ -90,6 +101,18 @@ describe("the suite catches broken adapters", () => {
       message("a derived id is the same id as its string: one copy, the first stored, either way"),
     ).toContain(
       'ties on (at, seq) in id order, derived ids compared as their strings: query({"from":60}) returned ids: expected 5 items',
+    );
+  });
+
+  it("a store that keeps a delete's before: Infinity as JSON null fails reopen: the deleted events come back", async () => {
+    let kept: string[] = [];
+    const cases = timelineConformanceCases({
+      create: () => openJournaledReferenceStore((kept = []), { infinityAsNull: true }),
+      reopen: () => openJournaledReferenceStore(kept, { infinityAsNull: true }),
+    });
+    const reopen = cases.find((c) => c.name.includes("reopen"));
+    await expect(reopen!.run()).rejects.toThrow(
+      'events deleted by { runId: "r", before: Infinity } stay deleted after reopen: query({"limit":10000}) and the pages after it returned 6 events, expected 2 (unexpected ["r#0","r#3","r#1","r#2"])',
     );
   });
 

@@ -175,3 +175,43 @@ function readingBatch(batch: TimelineBatch, i: number): TimelineEvent {
   }
   return event as unknown as TimelineEvent;
 }
+
+/**
+ * A persistent reference store, as a log-structured file store is: its appends and deletes are
+ * kept as JSON lines in `journal` and replayed into a new reference store when it opens.
+ * `infinityAsNull`: a delete's filter is written with plain `JSON.stringify`, so `before: Infinity`
+ * is kept as `null`; replaying it is refused and skipped, and the deleted events come back.
+ */
+export async function openJournaledReferenceStore(
+  journal: string[],
+  faults: { infinityAsNull?: boolean } = {},
+): Promise<TimelineStore> {
+  const store = createReferenceStore();
+  for (const line of journal) {
+    const entry = JSON.parse(line) as { append?: TimelineEvent[]; delete?: Record<string, unknown> };
+    if (entry.append !== undefined) await store.append(entry.append);
+    else {
+      const filter = { ...entry.delete };
+      if (filter.before === "Infinity") filter.before = Number.POSITIVE_INFINITY;
+      await store.delete(filter as TimelineDeleteFilter).catch(() => 0); // an unreadable line: skipped
+    }
+  }
+  return {
+    async append(events) {
+      await store.append(events);
+      journal.push(JSON.stringify({ append: events }));
+    },
+    query: (filter) => store.query(filter),
+    async delete(filter) {
+      const f = resolveDeleteFilter(filter);
+      const count = await store.delete(f);
+      const kept =
+        faults.infinityAsNull || f.before !== Number.POSITIVE_INFINITY
+          ? { ...f }
+          : { ...f, before: "Infinity" };
+      journal.push(JSON.stringify({ delete: kept }));
+      return count;
+    },
+    close: () => store.close(),
+  };
+}

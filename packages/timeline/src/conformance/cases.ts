@@ -89,7 +89,7 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
   ];
   if (factory.reopen !== undefined) {
     cases.push([
-      "events survive close and reopen; appends after reopen keep order and idempotency",
+      "events survive close and reopen; appends after reopen keep order and idempotency; deletes (before: Infinity too) persist",
       reopenCase,
     ]);
   }
@@ -1376,6 +1376,32 @@ async function reopenCase(ctx: CaseContext): Promise<void> {
   equal(await store.delete({ workflowId: "other" }), 2, "delete after reopen");
   store = await ctx.reopen(store);
   await expectStored(store, [first[0]!, first[1]!, second[0]!, second[2]!], "deletes persist across reopen");
+  // `before: Infinity` must persist as such: JSON writes Infinity as null, and a delete kept that
+  // way (a tombstone, a log line) deletes nothing once replayed.
+  const other = [ev("t", 0, 40), ev("t", 1, 41)];
+  await store.append(other);
+  equal(
+    await store.delete({ runId: "r", before: Number.POSITIVE_INFINITY }),
+    4,
+    'delete({ runId: "r", before: Infinity })',
+  );
+  store = await ctx.reopen(store);
+  await expectStored(
+    store,
+    other,
+    'events deleted by { runId: "r", before: Infinity } stay deleted after reopen',
+  );
+  equal(
+    await store.delete({ before: Number.POSITIVE_INFINITY }),
+    2,
+    "delete({ before: Infinity }) after reopen",
+  );
+  store = await ctx.reopen(store);
+  await expectStored(store, [], "events deleted by { before: Infinity } stay deleted after reopen");
+  // a deleted id may be appended again, and that copy persists (a replay applies deletes in order)
+  await store.append([first[1]!]);
+  store = await ctx.reopen(store);
+  await expectStored(store, [first[1]!], "an id appended again after its delete is there after reopen");
 }
 
 // ---------------------------------------------------------------------------------------------
