@@ -5,11 +5,11 @@ import {
   makeTimelinePage,
   matchesDeleteFilter,
   matchesQuery,
+  readTimelineEvents,
   resolveDeleteFilter,
   resolveQuery,
   type TimelineEvent,
   type TimelineStore,
-  validateTimelineEvents,
 } from "@sluice/timeline";
 
 /** Options of {@link createJsonLinesTimelineStore}. */
@@ -102,10 +102,13 @@ export async function createJsonLinesTimelineStore(
   return {
     async append(events) {
       ensureOpen("append");
-      validateTimelineEvents(events); // INVALID_INPUT naming events[i].field, before anything is written
+      // Each event read once, into the copy that is checked and written: checking the caller's
+      // objects and then reading them again to write them would let a getter hand the check one
+      // value and the file another. INVALID_INPUT naming events[i].field, before anything is written.
+      const copies = readTimelineEvents(events, (event) => ({ ...event }) as TimelineEvent);
       const fresh: Row[] = [];
       const batch = new Set<string>();
-      for (const event of events) {
+      for (const event of copies) {
         if (ids.has(event.id) || batch.has(event.id)) continue; // the first stored copy wins
         batch.add(event.id);
         const line = JSON.stringify(event);
