@@ -151,7 +151,9 @@ function dataFault(data: object, fault: DataFault, index: number | undefined): S
 /**
  * Checks every event of a batch with {@link validateTimelineEvent}; throws on the first malformed
  * one (its message names `events[i]` and the field). Adapters call this before writing anything, so
- * a bad batch stores nothing.
+ * a bad batch stores nothing. An adapter that then reads the caller's events again to store them
+ * stores what a getter gives on that second read, unchecked: use `readTimelineEvents`, which checks
+ * the copies it read once.
  *
  * @param events - the batch given to `append`
  */

@@ -33,6 +33,10 @@ describe("the suite catches broken adapters", () => {
       "copyBeforeCheck",
       "an event whose data throws when read is rejected with INVALID_INPUT; nothing of its batch is stored",
     ],
+    [
+      "readsTwice",
+      "an event is read once: a field whose getter gives a valid value, then an invalid one, is stored as first read, or its batch is rejected",
+    ],
     ["ignoreTo", "filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations"],
     ["offsetCursor", "paging walks every matching event once, in order, for every filter"],
     [
@@ -113,6 +117,14 @@ describe("the suite catches broken adapters", () => {
     const reopen = cases.find((c) => c.name.includes("reopen"));
     await expect(reopen!.run()).rejects.toThrow(
       'events deleted by { runId: "r", before: Infinity } stay deleted after reopen: query({"limit":10000}) and the pages after it returned 6 events, expected 2 (unexpected ["r#0","r#3","r#1","r#2"])',
+    );
+  });
+
+  it("readsTwice: the failure names the field and the value stored unchecked", async () => {
+    const cases = timelineConformanceCases({ create: () => createReferenceStore({ readsTwice: true }) });
+    const readOnce = cases.find((c) => c.name.startsWith("an event is read once"));
+    await expect(readOnce!.run()).rejects.toThrow(
+      'append([ok, an event whose seq getter gives 1 on the first read and -1 after]) resolved, so the store must hold what it read the first time and checked (read each event once, with readTimelineEvents, and store that copy): query({"limit":10000}) and the pages after it returned event "two-faced-seq".seq: expected 1, got -1',
     );
   });
 

@@ -7,6 +7,7 @@ import {
   makeTimelinePage,
   matchesDeleteFilter,
   matchesQuery,
+  readTimelineEvents,
   resolveDeleteFilter,
   resolveQuery,
   type TimelineBatch,
@@ -30,6 +31,8 @@ export interface ReferenceFaults {
   noDisposeCheck?: boolean;
   /** `append` copies the events before checking them: what a getter throws escapes raw. */
   copyBeforeCheck?: boolean;
+  /** `append` checks the caller's events, then copies them (a second read) to store them. */
+  readsTwice?: boolean;
   /** `delete` checks the caller's filter, then deletes by reading it again (not by the checked copy). */
   rereadsDeleteFilter?: boolean;
   /** `query` and `delete` read the caller's filter fields as `filter.runId`, inherited keys and all. */
@@ -66,8 +69,13 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
         }
       }
       if (faults.copyBeforeCheck && Array.isArray(batch)) batch.map(copy);
-      validateTimelineEvents(batch);
-      for (const e of batch) {
+      // each event's fields read once, into the copy that is checked and stored
+      let read: readonly TimelineEvent[];
+      if (faults.readsTwice) {
+        validateTimelineEvents(batch);
+        read = batch;
+      } else read = readTimelineEvents(batch, (e) => ({ ...e }) as TimelineEvent);
+      for (const e of read) {
         if (!faults.duplicates && events.some((s) => s.id === e.id)) continue;
         events.push(copy(e));
       }

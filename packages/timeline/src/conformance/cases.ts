@@ -1,5 +1,6 @@
 // The timeline contract, as executable cases. Each case states one rule an adapter keeps; together
 // they are the specification of `TimelineStore` (see docs/writing-a-timeline-adapter.md).
+import { SystemError } from "@sluice/errors";
 import { appendTimelineBatch, TimelineBatch } from "../batch.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "../limits.js";
 import { matchesDeleteFilter, matchesQuery } from "../match.js";
@@ -63,6 +64,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     [
       "an event whose data throws when read is rejected with INVALID_INPUT; nothing of its batch is stored",
       unreadableDataCase,
+    ],
+    [
+      "an event is read once: a field whose getter gives a valid value, then an invalid one, is stored as first read, or its batch is rejected",
+      eventReadOnceCase,
     ],
     ["large and deeply nested data round-trips (1 MB string, 50 levels)", largeDataCase],
     ["unicode round-trips: emoji, RTL, NUL, combining marks, in every string field", unicodeCase],
@@ -1126,6 +1131,69 @@ async function unreadableDataCase(ctx: CaseContext): Promise<void> {
     [...kept, ...good],
     "the good events of the rejected batches append fine afterwards",
   );
+}
+
+/**
+ * `target` with `key` made a getter that gives `first` on the first read and `later` on every read
+ * after (a computed field, a Proxy over a source that changes): enumerable, so it is a field.
+ */
+function twoFaced<T extends object>(target: T, key: string, first: unknown, later: unknown): T {
+  let reads = 0;
+  return Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => (++reads === 1 ? first : later),
+  });
+}
+
+// A store that checks the caller's events and then reads them again to store them (a copy, a
+// JSON text, a structured clone) stores what a getter gives on the second read, unchecked. Reading
+// each event's fields once into the copy that is checked and stored (readTimelineEvents) keeps
+// the first. (Fields: what a getter inside `data` gives is left to the store's own reading.)
+async function eventReadOnceCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const stored = [ev("r", 0, 1)];
+  await store.append(stored);
+  const trials: Array<[field: string, first: unknown, later: unknown, shown: string]> = [
+    ["seq", 1, -1, "-1"],
+    ["at", 5, Number.NaN, "NaN"],
+    ["id", "two-faced-id", "", '""'],
+    ["runId", "two-faced", "", '""'],
+    ["message", "checked", 42, "42"],
+    ["level", "info", "fatal", '"fatal"'],
+    ["data", { n: 1 }, () => 1, "a function"],
+  ];
+  for (const [i, [field, first, later, shown]] of trials.entries()) {
+    const id = field === "id" ? (first as string) : `two-faced-${field}`;
+    const plain = ev("two-faced", 1, 100 + i, { id, [field]: first });
+    const event = twoFaced({ ...plain }, field, first, later);
+    const good = ev("two-faced", 0, 100 + i, { id: `good-${field}` });
+    const what = `append([ok, an event whose ${field} getter gives ${preview(first)} on the first read and ${shown} after])`;
+    let rejected: unknown;
+    try {
+      await store.append([good, event]);
+    } catch (error) {
+      rejected = error;
+    }
+    if (rejected === undefined) {
+      const message = `${what} resolved, so the store must hold what it read the first time and checked (read each event once, with readTimelineEvents, and store that copy)`;
+      const all = await readAll(store, { limit: MAX_QUERY_LIMIT });
+      const back = all.events.find((e) => e.id === plain.id);
+      ok(
+        back !== undefined,
+        `${message}: ${all.source} returned no event with id ${preview(plain.id)} (ids ${preview(ids(all.events))})`,
+      );
+      deepEqual(back, plain, message, `${all.source} returned event ${preview(plain.id)}`);
+      stored.push(good, plain);
+      sameEvents(all, stored, message);
+    } else {
+      ok(
+        SystemError.is(rejected, "INVALID_INPUT"),
+        `${what} rejected with ${rejected instanceof Error ? `${rejected.name}: ${rejected.message}` : preview(rejected)}; a store either stores what it read the first time or rejects the batch with INVALID_INPUT`,
+      );
+      await expectStored(store, stored, `${what} was rejected: nothing of its batch may be stored`);
+    }
+  }
 }
 
 function nest(depth: number): unknown {
