@@ -23,7 +23,10 @@ describeTimelineConformance("journaled reference store", {
 describe("the suite catches broken adapters", () => {
   const broken: Array<[keyof ReferenceFaults, string]> = [
     ["duplicates", "append is idempotent by id: the first stored copy is kept"],
-    ["noCopy", "stored events are copies: mutating appended or returned objects changes nothing"],
+    [
+      "noCopy",
+      "stored events are copies: append leaves the caller's events as given; mutating appended or returned objects changes nothing",
+    ],
     ["partialBatches", "a rejected batch stores nothing (batch atomicity)"],
     [
       "partialBatches",
@@ -125,6 +128,40 @@ describe("the suite catches broken adapters", () => {
     const readOnce = cases.find((c) => c.name.startsWith("an event is read once"));
     await expect(readOnce!.run()).rejects.toThrow(
       'append([ok, an event whose seq getter gives 1 on the first read and -1 after]) resolved, so the store must hold what it read the first time and checked (read each event once, with readTimelineEvents, and store that copy): query({"limit":10000}) and the pages after it returned event "two-faced-seq".seq: expected 1, got -1',
+    );
+  });
+
+  it.each([
+    [
+      "freezesEvents",
+      "append() must leave the caller's events as given (the same own keys and values, not frozen): events[0] was frozen",
+    ],
+    [
+      "deletesUndefinedKeys",
+      "append() must leave the caller's events as given (the same own keys and values, not frozen): events[0].stage was deleted",
+    ],
+    [
+      "freezesBatch",
+      "with appends through appendBatch: append() must leave the caller's events as given (the same own keys and values, not frozen): events[0].data was frozen",
+    ],
+    [
+      "freezesReturned",
+      "query() must return copies the caller may change (not frozen): changing one threw TypeError: Cannot assign to read only property 'message'",
+    ],
+  ] as const)(
+    "%s: the copies case says what the store did to the caller's objects",
+    async (fault, message) => {
+      const cases = timelineConformanceCases({ create: () => createReferenceStore({ [fault]: true }) });
+      const copies = cases.find((c) => c.name.startsWith("stored events are copies"));
+      await expect(copies!.run()).rejects.toThrow(message);
+    },
+  );
+
+  it("freezesBatch: the batch case names the column appendBatch froze", async () => {
+    const cases = timelineConformanceCases({ create: () => createReferenceStore({ freezesBatch: true }) });
+    const batchCase = cases.find((c) => c.name.startsWith("a batch in columns is stored as its events"));
+    await expect(batchCase!.run()).rejects.toThrow(
+      "appendBatch() must leave the caller's batch as given (the same own keys and values, not frozen): batch.ids was frozen",
     );
   });
 

@@ -33,6 +33,14 @@ export interface ReferenceFaults {
   copyBeforeCheck?: boolean;
   /** `append` checks the caller's events, then copies them (a second read) to store them. */
   readsTwice?: boolean;
+  /** `append` freezes the caller's events once it has stored them. */
+  freezesEvents?: boolean;
+  /** `append` deletes the caller's event properties whose value is `undefined` (tidying them in place). */
+  deletesUndefinedKeys?: boolean;
+  /** `appendBatch` freezes the caller's batch (its column arrays and data objects). */
+  freezesBatch?: boolean;
+  /** `query` returns frozen events. */
+  freezesReturned?: boolean;
   /** `delete` checks the caller's filter, then deletes by reading it again (not by the checked copy). */
   rereadsDeleteFilter?: boolean;
   /** `query` and `delete` read the caller's filter fields as `filter.runId`, inherited keys and all. */
@@ -79,6 +87,12 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
         if (!faults.duplicates && events.some((s) => s.id === e.id)) continue;
         events.push(copy(e));
       }
+      if (faults.freezesEvents) for (const e of batch) Object.freeze(e);
+      if (faults.deletesUndefinedKeys) {
+        for (const e of batch as unknown as Array<Record<string, unknown>>) {
+          for (const key of Object.keys(e)) if (e[key] === undefined) delete e[key];
+        }
+      }
       events.sort(compareTimelineEvents);
     },
     async query(filter) {
@@ -103,6 +117,7 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
       }
       const rows = matching.slice(start, start + q.limit + 1).map(copy);
       if (faults.nullForAbsent) for (const r of rows) (r as { stage?: unknown }).stage ??= null;
+      if (faults.freezesReturned) for (const r of rows) Object.freeze(r);
       return makeTimelinePage(rows, q);
     },
     async delete(filter) {
@@ -131,10 +146,18 @@ export function createReferenceStore(faults: ReferenceFaults = {}): TimelineStor
     faults.batchWrongIds ||
     faults.batchUnchecked ||
     faults.batchKept ||
-    faults.batchTrustsLength
+    faults.batchTrustsLength ||
+    faults.freezesBatch
   ) {
     store.appendBatch = async (batch) => {
       live();
+      if (faults.freezesBatch) {
+        validateTimelineBatch(batch);
+        await store.append(batch.toEvents());
+        for (const column of Object.values(batch)) if (Array.isArray(column)) Object.freeze(column);
+        for (const data of batch.data) if (typeof data === "object" && data !== null) Object.freeze(data);
+        return;
+      }
       if (faults.batchTrustsLength) {
         const rows: TimelineEvent[] = [];
         for (let i = 0; i < batch.length; i++) rows.push(batch.event(i));

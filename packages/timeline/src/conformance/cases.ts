@@ -39,7 +39,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     ["empty append is a no-op", emptyAppendCase],
     ["append is idempotent by id: the first stored copy is kept", idempotentCase],
     ["concurrent appends all land", concurrentAppendsCase],
-    ["stored events are copies: mutating appended or returned objects changes nothing", copiesCase],
+    [
+      "stored events are copies: append leaves the caller's events as given; mutating appended or returned objects changes nothing",
+      copiesCase,
+    ],
     ["filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations", filtersCase],
     [`limit: default ${DEFAULT_QUERY_LIMIT}, at most ${MAX_QUERY_LIMIT}, bad limits rejected`, limitCase],
     ["paging walks every matching event once, in order, for every filter", pagingCase],
@@ -510,19 +513,115 @@ async function concurrentAppendsCase(ctx: CaseContext): Promise<void> {
 
 async function copiesCase(ctx: CaseContext): Promise<void> {
   const store = await ctx.create();
-  const event = ev("r", 0, 1, { message: "original", data: { list: [1, 2], inner: { v: "x" } } });
+  // an undefined-valued field and data property too: a store must not tidy them away in place
+  const event = ev("r", 0, 1, {
+    message: "original",
+    data: { list: [1, 2], inner: { v: "x" }, gone: undefined },
+  });
+  (event as { stage?: string | undefined }).stage = undefined;
   const pristine = structuredClone(event);
   const batch = [event];
+  const given = shapeOf(batch);
   await store.append(batch);
-  event.message = "mutated";
-  (event.data as { list: number[] }).list.push(3);
-  (event.data as { inner: { v: string } }).inner.v = "mutated";
-  batch.push(ev("r", 1, 2));
+  leftAsGiven(given, "events", "append()");
+  try {
+    event.message = "mutated";
+    (event.data as { list: number[] }).list.push(3);
+    (event.data as { inner: { v: string } }).inner.v = "mutated";
+    batch.push(ev("r", 1, 2));
+  } catch (error) {
+    fail(
+      `the caller's events must stay theirs to change after append(): changing them threw ${describeThrown(error)}`,
+    );
+  }
   await expectStored(store, [pristine], "mutating appended objects after append() must not change the store");
   const returned = (await queryPage(store)).events[0]!;
-  returned.message = "changed by reader";
-  (returned.data as { list: number[] }).list.length = 0;
+  try {
+    returned.message = "changed by reader";
+    (returned.data as { list: number[] }).list.length = 0;
+  } catch (error) {
+    fail(
+      `query() must return copies the caller may change (not frozen): changing one threw ${describeThrown(error)}`,
+    );
+  }
   await expectStored(store, [pristine], "mutating returned events must not change the store");
+}
+
+/**
+ * What an object graph was like when the caller handed it over: each object's own keys with their
+ * descriptors and values, and whether it could be extended, frozen or not.
+ */
+interface Shape {
+  value: unknown;
+  extensible?: boolean;
+  frozen?: boolean;
+  props?: Map<
+    string | symbol,
+    { shape?: Shape; writable?: boolean | undefined; get?: unknown; set?: unknown }
+  >;
+}
+
+function shapeOf(value: unknown, seen = new Set<object>()): Shape {
+  if (typeof value !== "object" || value === null || seen.has(value)) return { value };
+  seen.add(value);
+  const props: NonNullable<Shape["props"]> = new Map();
+  for (const key of Reflect.ownKeys(value)) {
+    const d = Object.getOwnPropertyDescriptor(value, key)!;
+    props.set(
+      key,
+      "value" in d ? { shape: shapeOf(d.value, seen), writable: d.writable } : { get: d.get, set: d.set },
+    );
+  }
+  return { value, extensible: Object.isExtensible(value), frozen: Object.isFrozen(value), props };
+}
+
+/** The first way the graph `given` describes was changed since, or `undefined`. */
+function changeTo(given: Shape, path: string): string | undefined {
+  const now = given.value;
+  if (given.props === undefined || typeof now !== "object" || now === null) return undefined;
+  if (!given.frozen && Object.isFrozen(now)) return `${path} was frozen`;
+  if (given.extensible && !Object.isExtensible(now)) return `${path} was sealed or made non-extensible`;
+  for (const [key, was] of given.props) {
+    const at = `${path}${typeof key === "symbol" ? `[${String(key)}]` : /^\d+$/.test(key) ? `[${key}]` : `.${key}`}`;
+    const d = Object.getOwnPropertyDescriptor(now, key);
+    if (d === undefined) return `${at} was deleted`;
+    if (was.shape === undefined) {
+      if (d.get !== was.get || d.set !== was.set) return `${at}: its getter or setter was replaced`;
+      continue;
+    }
+    if (!("value" in d)) return `${at} was replaced by a getter`;
+    if (!Object.is(d.value, was.shape.value)) {
+      const objects = typeof d.value === "object" && typeof was.shape.value === "object";
+      return objects
+        ? `${at} was replaced by another object`
+        : `${at} was changed from ${preview(was.shape.value)} to ${preview(d.value)}`;
+    }
+    if (was.writable && !d.writable) return `${at} was made read-only`;
+    const inner = changeTo(was.shape, at);
+    if (inner !== undefined) return inner;
+  }
+  for (const key of Reflect.ownKeys(now)) {
+    if (!given.props.has(key)) return `${path} got a new property ${String(key)}`;
+  }
+  return undefined;
+}
+
+/** Fails when what the caller passed (`given`, named `name`) was changed by `call`. */
+function leftAsGiven(given: Shape, name: string, call: string): void {
+  const change = changeTo(given, name);
+  if (change !== undefined) {
+    fail(
+      `${call} must leave the caller's ${name} as given (the same own keys and values, not frozen): ${change}. Copy what you keep; never change, tidy or freeze what you were given`,
+    );
+  }
+}
+
+function fail(message: string): never {
+  throw new ConformanceFailure(message);
+}
+
+function describeThrown(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : preview(error);
 }
 
 /** Three runs over two workflows and a spread of times, for filter and paging cases. */
@@ -1506,11 +1605,19 @@ async function batchRoundTripCase(ctx: CaseContext): Promise<void> {
     [`${runId}:1`, `${runId}:2`, "explicit-id", `${runId}:4`, "run-2:0"],
     "toEvents() derives ids as runId:seq",
   );
+  const given = shapeOf(batch);
   await appendTimelineBatch(store, batch);
+  leftAsGiven(given, "batch", typeof store.appendBatch === "function" ? "appendBatch()" : "append()");
   await expectStored(store, expected, "a batch's events read back as the events it holds");
   // the batch and its data objects belong to the writer again once the append resolved
-  (batch.data[3] as { orderId: string }).orderId = "mutated after append";
-  batch.data[3] = { replaced: true };
+  try {
+    (batch.data[3] as { orderId: string }).orderId = "mutated after append";
+    batch.data[3] = { replaced: true };
+  } catch (error) {
+    fail(
+      `the batch must be the writer's to change once its append resolved: changing it threw ${describeThrown(error)}`,
+    );
+  }
   const atWait = await queryPage(store, { runId, from: 1_002 });
   countIs(atWait, 1, "the batch's event at 1002 (its data changed by the writer after the append)");
   deepEqual(
