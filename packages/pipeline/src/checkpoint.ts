@@ -201,30 +201,34 @@ const RESUMED_BY = ["event", "timeout", "resume", "control"] as const;
 const BY_HOST: ResumeCause = Object.freeze({ by: "resume" });
 
 /**
- * @internal `RestoreOptions.resumedBy`, read once: a frozen copy holding only the fields given
- * (`{ by: "resume" }` for `undefined`). `what` names the run for messages.
+ * @internal `RestoreOptions.resumedBy`, read once: a copy holding only the fields given (`{ by:
+ * "resume" }` for `undefined`), which stays inside the run. `pipelineId` and `runId` name the run
+ * in messages (the name is only built for one).
  *
  * @throws SystemError `INVALID_INPUT` for a value that is not an object, throws when read, has a
  * field `ResumeCause` does not, a `by` it does not take, or an `event` or `wait` that is not a
  * non-empty string.
  */
-export function readResumeCause(value: unknown, what: string): ResumeCause {
+export function readResumeCause(value: unknown, pipelineId: string, runId: string): ResumeCause {
   if (value === undefined) return BY_HOST;
+  // (once a run per resume: the message's run name is made only when it is needed)
+  const what = () => `pipeline "${pipelineId}" run "${runId}"`;
   if (!isRecord(value)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${what}: "resumedBy" must be an object like { by: "event", event: "order.approved" } (got ${kindOf(value)})`,
+      `${what()}: "resumedBy" must be an object like { by: "event", event: "order.approved" } (got ${kindOf(value)})`,
     );
   }
   let by: unknown;
   let event: unknown;
   let wait: unknown;
   try {
-    for (const key of Object.keys(value)) {
-      if (key !== "by" && key !== "event" && key !== "wait") {
+    // for…in and not Object.keys: no array per resume (inherited keys are skipped as before)
+    for (const key in value) {
+      if (key !== "by" && key !== "event" && key !== "wait" && Object.hasOwn(value, key)) {
         throw new SystemError(
           "INVALID_INPUT",
-          `${what}: resumedBy.${key} is not a field of resumedBy (fields: by, event, wait)`,
+          `${what()}: resumedBy.${key} is not a field of resumedBy (fields: by, event, wait)`,
           { details: { field: `resumedBy.${key}` } },
         );
       }
@@ -236,28 +240,28 @@ export function readResumeCause(value: unknown, what: string): ResumeCause {
     if (SystemError.is(thrown, "INVALID_INPUT")) throw thrown;
     throw new SystemError(
       "INVALID_INPUT",
-      `${what}: "resumedBy" could not be read (${describeThrown(thrown)}); pass a plain object (no getters that throw, no Proxy objects)`,
+      `${what()}: "resumedBy" could not be read (${describeThrown(thrown)}); pass a plain object (no getters that throw, no Proxy objects)`,
       { cause: thrown },
     );
   }
-  if (!RESUMED_BY.includes(by as ResumeCause["by"])) {
+  if (by !== "event" && by !== "timeout" && by !== "resume" && by !== "control") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${what}: resumedBy.by must be one of ${RESUMED_BY.map((b) => `"${b}"`).join(", ")} (got ${describeValue(by)})`,
+      `${what()}: resumedBy.by must be one of ${RESUMED_BY.map((b) => `"${b}"`).join(", ")} (got ${describeValue(by)})`,
       { details: { field: "resumedBy.by" } },
     );
   }
-  const cause: ResumeCause = { by: by as ResumeCause["by"] };
+  const cause: ResumeCause = { by };
   if (event !== undefined) cause.event = nameOf(event, "event", what);
   if (wait !== undefined) cause.wait = nameOf(wait, "wait", what);
-  return Object.freeze(cause);
+  return cause;
 }
 
-function nameOf(value: unknown, field: "event" | "wait", what: string): string {
+function nameOf(value: unknown, field: "event" | "wait", what: () => string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${what}: resumedBy.${field} must be a non-empty string or absent (got ${describeValue(value)})`,
+      `${what()}: resumedBy.${field} must be a non-empty string or absent (got ${describeValue(value)})`,
       { details: { field: `resumedBy.${field}` } },
     );
   }

@@ -24,7 +24,7 @@ export interface RunResume<S extends object> {
   readonly startStage: number;
   readonly seq: number;
   readonly patch: Partial<S> | undefined;
-  /** What resumed the run, for its `run.resumed` event (read and frozen by `restore`). */
+  /** What resumed the run, for its `run.resumed` event (read once and copied by `restore`). */
   readonly resumedBy: ResumeCause;
 }
 

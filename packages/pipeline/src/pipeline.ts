@@ -223,7 +223,7 @@ export class Pipeline<S extends object = PipelineState> {
       given === undefined || given === null
         ? undefined
         : copyResumePatch<S>(given, `pipeline "${this.id}" run "${options.runId}"`);
-    const resumedBy = readResumeCause(options.resumedBy, `pipeline "${this.id}" run "${options.runId}"`);
+    const resumedBy = readResumeCause(options.resumedBy, this.id, options.runId);
     return new PipelineRun(
       this.compiled,
       options.runId,
