@@ -244,14 +244,14 @@ export function readResumeCause(value: unknown, pipelineId: string, runId: strin
       { cause: thrown },
     );
   }
-  if (by !== "event" && by !== "timeout" && by !== "resume" && by !== "control") {
+  if (!RESUMED_BY.includes(by as ResumeCause["by"])) {
     throw new SystemError(
       "INVALID_INPUT",
       `${what()}: resumedBy.by must be one of ${RESUMED_BY.map((b) => `"${b}"`).join(", ")} (got ${describeValue(by)})`,
       { details: { field: "resumedBy.by" } },
     );
   }
-  const cause: ResumeCause = { by };
+  const cause: ResumeCause = { by: by as ResumeCause["by"] };
   if (event !== undefined) cause.event = nameOf(event, "event", what);
   if (wait !== undefined) cause.wait = nameOf(wait, "wait", what);
   return cause;

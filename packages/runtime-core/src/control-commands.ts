@@ -23,6 +23,13 @@ const CONTROL_EVENTS = {
   resume: ControlEvent.Resume,
 } as const;
 
+/** Each control event's payload, as a malformed one's report states it (`ControlEventMap`'s shapes). */
+const PAYLOAD_SHAPES: Readonly<Record<ControlKind, string>> = {
+  abort: "{ runId: string }",
+  signal: "{ runId: string, patch: object }",
+  resume: "{ runId: string, patch?: object }",
+};
+
 /**
  * Subscribes `target` to the three control events; returns each event's name and the unsubscribe
  * function the bus returned. When the bus refuses one (see `subscribe`), the ones made are undone
@@ -80,16 +87,10 @@ function runControlCommand(
   }
   if (typeof runId !== "string") {
     const event = CONTROL_EVENTS[kind];
-    const shape =
-      kind === "abort"
-        ? "{ runId: string }"
-        : kind === "signal"
-          ? "{ runId: string, patch: object }"
-          : "{ runId: string, patch?: object }";
     report(
       new SystemError(
         "INVALID_INPUT",
-        `control event "${event}": payload must be ${shape}, got ${describeValue(payload).slice(0, 200)}`,
+        `control event "${event}": payload must be ${PAYLOAD_SHAPES[kind]}, got ${describeValue(payload).slice(0, 200)}`,
         { details: { event } },
       ),
     );

@@ -45,6 +45,16 @@ export function byEvent(event: string, wait: PauseRequestData): ResumeCause {
 }
 
 /**
+ * What resumed a run whose `wait` timed out (its `run.resumed` data): that wait, and the event it
+ * waited for, if any ("escalated: no reply to ticket.replied came").
+ */
+export function byTimeout(wait: PauseRequestData): ResumeCause {
+  return wait.event === undefined
+    ? { by: "timeout", wait: wait.id }
+    : { by: "timeout", event: wait.event, wait: wait.id };
+}
+
+/**
  * Bus events on their way to resuming runs: kept in a running run's buffer when they satisfy a
  * wait it registered (the run has not parked yet), taken from the buffer when it pauses, and made
  * into the patch the run resumes with.

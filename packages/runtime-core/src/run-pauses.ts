@@ -12,7 +12,7 @@ import type { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
-import { byEvent, earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
+import { byEvent, byTimeout, earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
 import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
@@ -226,13 +226,8 @@ export class RunPauses {
       expired.timeoutPatch !== undefined
         ? (JSON.parse(JSON.stringify(expired.timeoutPatch)) as RunState)
         : { pauseTimedOut: true };
-    // run.resumed names the wait that timed out (the one whose patch the run resumes with), and
-    // the event it waited for, if any: "escalated, no reply to ticket.replied came"
-    const cause: ResumeCause =
-      expired.event === undefined
-        ? { by: "timeout", wait: expired.id }
-        : { by: "timeout", event: expired.event, wait: expired.id };
-    void this.resume(record, patch, cause);
+    // run.resumed names the wait that timed out: the one whose patch the run resumes with
+    void this.resume(record, patch, byTimeout(expired));
   }
 
   /**
