@@ -40,7 +40,7 @@ export class RunEnding {
    */
   finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
     if (record.finished) return result;
-    record.markDecided();
+    record.markDecided(result);
     const status: RunInfo["status"] = result.ok
       ? result.value.status === "aborted"
         ? "aborted"

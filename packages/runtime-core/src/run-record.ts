@@ -83,6 +83,8 @@ export class RunRecord {
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   abortRequested = false;
   finished = false;
+  /** The result it ended with, from when it is decided (`markDecided`): what `result()` answers during its last hooks. */
+  decidedResult: RunResult | undefined = undefined;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
   /** Told once the run's result is decided (see `markDecided`). */
   decidedWaiters: Array<() => void> | undefined = undefined;
@@ -244,9 +246,13 @@ export class RunRecord {
     return container;
   }
 
-  /** Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from now on. */
-  markDecided(): void {
+  /**
+   * Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from
+   * now on. `result` is that result (none when it leaves without one: a detach).
+   */
+  markDecided(result?: RunResult): void {
     this.finished = true;
+    this.decidedResult = result;
     const waiters = this.decidedWaiters;
     if (waiters === undefined) return;
     this.decidedWaiters = undefined;

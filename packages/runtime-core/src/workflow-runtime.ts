@@ -22,6 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
+import { awaitRunResult } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
 import { closedError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
@@ -458,6 +459,21 @@ export class WorkflowRuntime implements RunContainerFactory {
     const done = record.whenFinished();
     this.ending.abortRun(record, "aborted by the host");
     await done;
+  }
+
+  /**
+   * Resolves with a run's final result once it is over here: the result `invoke` would give (and
+   * `onComplete` gets), `completed`, `failed` or `aborted`, whichever way the run was started (a
+   * bus event, `invoke`, `adopt`) and however often it pauses meanwhile. Like `invoke` it resolves
+   * after `onCleanup` has run, except for a run already in its `onComplete` or `onCleanup`, whose
+   * result it gives at once (so a hook may ask for its own run's). Never rejects; resolves
+   * `{ ok: false }` with `NOT_FOUND` for a run this runtime does not hold: one it never knew, one
+   * that has ended (its result is not kept: ask while the run is queued, running or paused, as
+   * from `onDispatch` or once `invoke` resolves `paused`), or one detached from it before it ended
+   * (`details.detached`).
+   */
+  result<S extends object = RunState>(runId: string): Promise<RunResult<S>> {
+    return awaitRunResult(this.workflows, this.runs, this.endingRuns, runId) as Promise<RunResult<S>>;
   }
 
   /** The `RunInfo` of a run of a workflow, or `undefined`. */
