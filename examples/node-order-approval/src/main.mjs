@@ -15,57 +15,48 @@ const bus = createEventBus();
 const timelineStore = await createSqliteTimelineStore({ filename });
 const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), timelineStore, env: {} });
 
-const finished = [];
-const orderOfRun = new Map();
-let lastRunId;
-let allDone;
-const done = new Promise((resolve) => {
-  allDone = resolve;
-});
 const orders = [
   { orderId: "A-100", total: 42, approveAfterMs: 60, by: "ann" }, // approved
   { orderId: "B-200", total: 17, approveAfterMs: null }, // never approved: times out
   { orderId: "C-300", total: 0 }, // fails validation
 ];
 
+let lastRunId;
 await runtime.register(ordersWorkflow({ approvalTimeoutMs: 150 }), {
   mode: { type: "transient", concurrency: 5 },
+  // called as the bus delivers the event, so each emit below is followed by its run's id
   onDispatch: (d) => {
     lastRunId = d.runId;
     console.log(`dispatch  ${d.event} → ${d.outcome} ${d.runId ?? ""}`);
   },
-  onComplete: (result) => {
-    finished.push(result);
-    if (finished.length === orders.length) allDone();
-  },
 });
 
 console.log(`Sluice demo: order approval, timeline in ${filename}\n`);
-for (const order of orders) {
+const runs = orders.map((order) => {
   bus.emit("order.placed", { orderId: order.orderId, total: order.total });
-  orderOfRun.set(lastRunId, order.orderId);
   if (order.approveAfterMs != null) {
     setTimeout(
       () => bus.emit("order.approved", { orderId: order.orderId, by: order.by }),
       order.approveAfterMs,
     );
   }
-}
+  return { order, runId: lastRunId };
+});
 // An approval for an unknown order matches no wait and changes nothing.
 bus.emit("order.approved", { orderId: "Z-999", by: "mallory" });
 
-await done;
+// Each run's final result, whatever resumes it (an approval, a timeout) and however long it waits.
+const finished = await Promise.all(runs.map(({ runId }) => runtime.result(runId)));
 await runtime.flushTimeline();
 
 console.log("");
-const byOrder = (r) => orders.findIndex((o) => o.orderId === orderOfRun.get(r.metadata.runId));
-for (const result of [...finished].sort((a, b) => byOrder(a) - byOrder(b))) {
-  const runId = result.metadata.runId;
+for (const [i, result] of finished.entries()) {
+  const { order, runId } = runs[i];
   const { events } = await timelineStore.query({ runId, limit: 10_000 });
   const summary = result.ok
     ? `${result.value.state.outcome ?? result.value.status}`
     : `failed (${result.error.code})`;
-  console.log(`order ${orderOfRun.get(runId)}  run ${runId}  → ${summary}`);
+  console.log(`order ${order.orderId}  run ${runId}  → ${summary}`);
   console.log(renderRunChart(events));
   console.log("");
 }
