@@ -21,6 +21,7 @@ export type {
   DispatchResult,
   DrainOptions,
   DrainReport,
+  EndedRunResult,
   ExclusiveMode,
   ExecutionMode,
   PauseContext,

@@ -40,7 +40,7 @@ export class RunEnding {
    */
   finish(record: RunRecord, result: RunResult, endedAt?: number): RunResult | Promise<RunResult> {
     if (record.finished) return result;
-    record.markDecided(result);
+    record.markDecided();
     const status: RunInfo["status"] = result.ok
       ? result.value.status === "aborted"
         ? "aborted"
@@ -66,6 +66,7 @@ export class RunEnding {
     status: RunInfo["status"],
     endedAt: number | undefined,
   ): RunResult | Promise<RunResult> {
+    record.finalResult = result;
     const onComplete = record.workflow.options.onComplete;
     if (onComplete === undefined) return this.settleFinished(record, result, status, endedAt);
     return this.hookCalls

@@ -83,8 +83,8 @@ export class RunRecord {
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   abortRequested = false;
   finished = false;
-  /** The result it ended with, from when it is decided (`markDecided`): what `result()` answers during its last hooks. */
-  decidedResult: RunResult | undefined = undefined;
+  /** The result it ended with, from when its `onComplete` starts (its bookkeeping, without one): what `result()` answers during its last hooks. */
+  finalResult: RunResult | undefined = undefined;
   finishWaiters: Array<(result: RunResult) => void> | undefined = undefined;
   /** Told once the run's result is decided (see `markDecided`). */
   decidedWaiters: Array<() => void> | undefined = undefined;
@@ -246,13 +246,9 @@ export class RunRecord {
     return container;
   }
 
-  /**
-   * Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from
-   * now on. `result` is that result (none when it leaves without one: a detach).
-   */
-  markDecided(result?: RunResult): void {
+  /** Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from now on. */
+  markDecided(): void {
     this.finished = true;
-    this.decidedResult = result;
     const waiters = this.decidedWaiters;
     if (waiters === undefined) return;
     this.decidedWaiters = undefined;

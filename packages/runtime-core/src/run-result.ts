@@ -2,56 +2,77 @@ import { err, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import type { RunRecord } from "./run-record.js";
 import { idText } from "./runtime-errors.js";
-import type { RunResult } from "./types.js";
+import type { EndedRunResult, RunResult } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
- * See `WorkflowRuntime.result`. A run this runtime holds is awaited through its finish waiters, the
- * ones `abort()`, `deregister()` and `stop()` use; the result of one that has ended is not kept, so
- * it cannot be answered.
+ * `WorkflowRuntime.result`: a run this runtime holds is awaited through its finish waiters (the
+ * ones `abort()`, `deregister()` and `stop()` use), one per run however often it is asked; the
+ * result of a run that has ended is not kept, so it cannot be answered.
  */
-export function awaitRunResult(
-  workflows: ReadonlyMap<string, WorkflowRecord>,
-  runs: IdMap<RunRecord>,
-  endingRuns: IdMap<RunRecord>,
-  runId: string,
-): Promise<RunResult> {
-  const record = typeof runId === "string" ? (runs.get(runId) ?? endingRuns.get(runId)) : undefined;
-  if (record === undefined) return Promise.resolve(notHeld(workflows, runId));
-  // In its onComplete or onCleanup (maybe asked from them): its result is known; waiting for
-  // those hooks to end would make a hook that asks wait for itself.
-  if (record.decidedResult !== undefined) return Promise.resolve(record.decidedResult);
-  return record
-    .whenFinished()
-    .then((result) => (result.ok && result.value.status === "paused" ? left(record) : result));
-}
+export class RunResults {
+  /**
+   * The one answer per run asked about: a host polling a run parked for weeks (`Promise.race` with
+   * a timer) must not pile a waiter onto it per poll. Weak: a run that is never asked about pays
+   * nothing, and one that has ended is forgotten with its record.
+   */
+  private readonly pending = new WeakMap<RunRecord, Promise<EndedRunResult>>();
 
-/** A run this runtime does not hold: never known, or ended and its result gone. */
-function notHeld(workflows: ReadonlyMap<string, WorkflowRecord>, runId: string): RunResult {
-  for (const wf of workflows.values()) {
-    const info = typeof runId === "string" ? wf.registry.get(runId) : undefined;
-    if (info === undefined) continue;
+  constructor(
+    private readonly workflows: ReadonlyMap<string, WorkflowRecord>,
+    private readonly runs: IdMap<RunRecord>,
+    private readonly endingRuns: IdMap<RunRecord>,
+    private readonly isStopped: () => boolean,
+  ) {}
+
+  /** See `WorkflowRuntime.result`. */
+  result(runId: string): Promise<EndedRunResult> {
+    const record =
+      typeof runId === "string" ? (this.runs.get(runId) ?? this.endingRuns.get(runId)) : undefined;
+    if (record === undefined) return Promise.resolve(this.notHeld(runId));
+    // In its onComplete or onCleanup (maybe asked from them): its result is known, and waiting
+    // for those hooks to end would make a hook that asks wait for itself.
+    if (record.finalResult !== undefined) return Promise.resolve(record.finalResult as EndedRunResult);
+    let answer = this.pending.get(record);
+    if (answer === undefined) {
+      answer = record.whenFinished().then((result) => ended(record, result));
+      this.pending.set(record, answer);
+    }
+    return answer;
+  }
+
+  /** A run this runtime does not hold: never known here, detached, or ended and its result gone. */
+  private notHeld(runId: string): EndedRunResult {
+    if (typeof runId === "string") {
+      for (const wf of this.workflows.values()) {
+        const info = wf.registry.get(runId);
+        if (info === undefined) continue;
+        return err(
+          new SystemError(
+            "NOT_FOUND",
+            `result(${idText(runId)}): the run has ended (${info.status}) and its result is not kept; ask before the run can end (from onDispatch, onPrepare or a step, by ctx.runId), or read results in the workflow's onComplete`,
+            { details: { runId, workflowId: wf.id, status: info.status } },
+          ),
+          { runId, workflowId: wf.id },
+        );
+      }
+    }
+    const why = this.isStopped()
+      ? "this runtime has been stopped and holds no runs (ask before stop(): each waiting call then gets its run's end)"
+      : "no such run in this runtime (it never existed here, it was detached from it, or it ended and retention has dropped it)";
     return err(
-      new SystemError(
-        "NOT_FOUND",
-        `result(${idText(runId)}): the run has ended (${info.status}) and its result is not kept; call result() while the run is queued, running or paused (from onDispatch, or once invoke() resolves paused), or read it in the workflow's onComplete`,
-        { details: { runId, workflowId: wf.id, status: info.status } },
-      ),
-      { runId, workflowId: wf.id },
+      new SystemError("NOT_FOUND", `result(${idText(runId)}): ${why}`, { details: { runId } }),
+      typeof runId === "string" ? { runId } : {},
     );
   }
-  return err(
-    new SystemError(
-      "NOT_FOUND",
-      `result(${idText(runId)}): no such run in this runtime (it never existed here, or it ended and retention has dropped it)`,
-      { details: { runId } },
-    ),
-    typeof runId === "string" ? { runId } : {},
-  );
 }
 
-/** A run that left this runtime, paused, before it ended (`detach()`): its end happens elsewhere. */
-function left(record: RunRecord): RunResult {
+/**
+ * What a waiter gets when the run is over here: its result, or, for a run that left paused
+ * (`detach()`, whose waiters are told with the paused state), that its end happens elsewhere.
+ */
+function ended(record: RunRecord, result: RunResult): EndedRunResult {
+  if (!result.ok || result.value.status !== "paused") return result as EndedRunResult;
   return err(
     new SystemError(
       "NOT_FOUND",

@@ -209,6 +209,15 @@ export type RunResult<S extends object = RunState> = Result<
   RunResultMetadata
 >;
 
+/**
+ * What `result(runId)` resolves to: how a run ended, `completed` or `aborted` (or a failure), never
+ * `paused`. A `RunResult` too.
+ */
+export type EndedRunResult<S extends object = RunState> = Result<
+  { status: "completed" | "aborted"; state: S },
+  RunResultMetadata
+>;
+
 /** Context given to `onPrepare` before the first stage. */
 export interface PrepareContext<S extends object = RunState> {
   /** The run being prepared. */

@@ -22,7 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
-import { awaitRunResult } from "./run-result.js";
+import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
 import { closedError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
@@ -36,6 +36,7 @@ import { initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
   DrainOptions,
   DrainReport,
+  EndedRunResult,
   ExecutionMode,
   RegisterOptions,
   RunResult,
@@ -110,6 +111,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   private readonly pauses: RunPauses;
   /** Parked runs leaving (`detach`) and joining (`adopt`) this runtime as plain data. */
   private readonly transfer: RunTransfer;
+  /** What `result()` answers. */
+  private readonly results: RunResults;
   /** Bus events to triggers, through each workflow's execution policy. */
   private readonly triggerDispatch: TriggerDispatch;
   /** Deregistrations under way, until their runs are over and their services disposed. */
@@ -187,6 +190,12 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.waits,
       this.ending,
       this.report,
+    );
+    this.results = new RunResults(
+      this.workflows,
+      this.runs,
+      this.endingRuns,
+      () => this.closed === "stopped",
     );
     this.triggerDispatch = new TriggerDispatch(
       this.triggers,
@@ -462,18 +471,24 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   /**
-   * Resolves with a run's final result once it is over here: the result `invoke` would give (and
-   * `onComplete` gets), `completed`, `failed` or `aborted`, whichever way the run was started (a
-   * bus event, `invoke`, `adopt`) and however often it pauses meanwhile. Like `invoke` it resolves
+   * Resolves with the result a run ends with, `completed`, `failed` or `aborted` (never `paused`):
+   * the result `invoke` would give and `onComplete` gets, whichever way the run was started (a bus
+   * event, `invoke`, `adopt`) and however often it pauses meanwhile. Like `invoke` it resolves
    * after `onCleanup` has run, except for a run already in its `onComplete` or `onCleanup`, whose
-   * result it gives at once (so a hook may ask for its own run's). Never rejects; resolves
-   * `{ ok: false }` with `NOT_FOUND` for a run this runtime does not hold: one it never knew, one
-   * that has ended (its result is not kept: ask while the run is queued, running or paused, as
-   * from `onDispatch` or once `invoke` resolves `paused`), or one detached from it before it ended
-   * (`details.detached`).
+   * result it gives at once (so those hooks may ask for their own run's; asked from the run's own
+   * step or other hooks, it waits for the run, hence for itself). Asked again, it gives the same
+   * promise. Never rejects.
+   *
+   * Results are not kept once a run is over: ask while the run is queued, running or paused, where
+   * it cannot have ended yet (from `onDispatch` for a bus-started run; from `onPrepare` or a step,
+   * by `ctx.runId`). Right after `invoke` resolves `paused` works unless something can resume and
+   * end the run first. A run this runtime does not hold resolves `{ ok: false }` with `NOT_FOUND`:
+   * one it never knew, one that has ended (`details.status` while its workflow's registry keeps
+   * its `RunInfo`), one detached from it (`details.detached` for calls waiting when it left), or
+   * any after `stop()`.
    */
-  result<S extends object = RunState>(runId: string): Promise<RunResult<S>> {
-    return awaitRunResult(this.workflows, this.runs, this.endingRuns, runId) as Promise<RunResult<S>>;
+  result<S extends object = RunState>(runId: string): Promise<EndedRunResult<S>> {
+    return this.results.result(runId) as Promise<EndedRunResult<S>>;
   }
 
   /** The `RunInfo` of a run of a workflow, or `undefined`. */

@@ -181,3 +181,16 @@ export const prepare: RegisterOptions<Order>[] = [
   // @ts-expect-error `total` is a number
   { onPrepare: () => ({ total: "1" }) },
 ];
+
+// --- result(): how a run ended, never paused ---------------------------------------------------
+
+export async function resultTypes(runtime: WorkflowRuntime): Promise<void> {
+  const ended = await runtime.result<Order>("r1");
+  if (ended.ok) {
+    expectTypeOf(ended.value.status).toEqualTypeOf<"completed" | "aborted">();
+    expectTypeOf(ended.value.state).toEqualTypeOf<Order>();
+  } else expectTypeOf(ended.error.code).toBeString();
+  // usable wherever a RunResult is (what invoke and onComplete give)
+  const asRunResult: Awaited<ReturnType<WorkflowRuntime["invoke"]>> = ended;
+  void asRunResult;
+}
