@@ -1,5 +1,11 @@
 import { describeThrown, SystemError } from "@sluice/errors";
-import { appendTimelineBatch, TimelineBatch, type TimelineLevel, type TimelineStore } from "@sluice/timeline";
+import {
+  appendTimelineBatch,
+  MAX_QUERY_LIMIT,
+  TimelineBatch,
+  type TimelineLevel,
+  type TimelineStore,
+} from "@sluice/timeline";
 
 /** Options of {@link TimelineWriter}. */
 export interface TimelineWriterOptions {
@@ -104,6 +110,25 @@ export class TimelineWriter {
       if (this.inFlight === undefined) this.startAppend();
       await this.inFlight;
     }
+  }
+
+  /**
+   * The highest `seq` among the events the store holds for run `runId` (0 when it holds none),
+   * once everything written here so far has been handed to it. Rejects with what the store's
+   * `query` rejects with.
+   */
+  async lastStoredSeq(runId: string): Promise<number> {
+    await this.flush();
+    let last = 0;
+    let next: string | undefined;
+    do {
+      const page = await this.store.query(
+        next === undefined ? { runId, limit: MAX_QUERY_LIMIT } : { runId, limit: MAX_QUERY_LIMIT, next },
+      );
+      for (const event of page.events) if (event.seq > last) last = event.seq;
+      next = page.next;
+    } while (next !== undefined);
+    return last;
   }
 
   /** {@link flush}, giving up after `timeoutMs`: true when everything was handed over in time. */

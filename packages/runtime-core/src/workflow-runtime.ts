@@ -22,6 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
+import { continueAfterTimeline } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
@@ -553,6 +554,30 @@ export class WorkflowRuntime implements RunContainerFactory {
   adopt<S extends object = RunState>(checkpoint: RunCheckpoint<S>): RunInfo {
     this.assertRunning("adopt");
     return this.transfer.adopt(checkpoint);
+  }
+
+  /**
+   * `adopt()` for a checkpoint its run may have outrun: one saved in `onPause` by a process that
+   * then crashed after the run resumed from it. The crashed process may have written the run's
+   * `run.resumed` and next stage's events to the timeline, under ids (`runId:seq`) the rerun would
+   * number again, and a timeline store keeps the first event of an id: the rerun's would be
+   * dropped, and the timeline would show the crashed attempt alone. `recover` first reads the
+   * run's last event from this runtime's timeline store and, when it is past the checkpoint's
+   * `seq`, adopts the run with its `seq` there, so both attempts show, the rerun after the
+   * crashed one. Without a timeline store it is `adopt`. A store that fails or does not answer
+   * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
+   * Events that arrive while it reads are not the run's yet: recover before the host's event
+   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws.
+   */
+  async recover<S extends object = RunState>(checkpoint: RunCheckpoint<S>): Promise<RunInfo> {
+    this.assertRunning("recover");
+    const writer = this.writer;
+    const continued =
+      writer === undefined
+        ? checkpoint
+        : await continueAfterTimeline(checkpoint, writer, this.hookTimeoutMs, this.report);
+    this.assertRunning("recover");
+    return this.transfer.adopt(continued);
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */

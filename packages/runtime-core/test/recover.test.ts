@@ -1,0 +1,170 @@
+import { SystemError } from "@sluice/errors";
+import type { TimelineStore } from "@sluice/timeline";
+import { createMemoryTimelineStore } from "@sluice/timeline-memory";
+import { describe, expect, it } from "vitest";
+import { defineWorkflow, type PauseService, type RunCheckpoint, type Workflow } from "../src/index.js";
+import { harness } from "./helpers.js";
+
+type Payment = { id: string; approved?: boolean; charged?: string };
+
+/**
+ * "payments": waits for `pay.approved` naming its id, then charges (a log line saying where, then
+ * `charge`, which may never settle: the process "crashes" there).
+ */
+function payments(where: string, charge: () => Promise<void>): Workflow<Payment> {
+  return defineWorkflow<Payment>({
+    id: "payments",
+    triggers: { start: { event: "pay.start", pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "approval",
+            steps: [
+              {
+                id: "ask",
+                action: async (ctx) => {
+                  const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                  pause.register({
+                    event: "pay.approved",
+                    conditions: [{ path: "id", op: "==", value: ctx.state().id }],
+                  });
+                },
+              },
+            ],
+          },
+          {
+            id: "charge",
+            steps: [
+              {
+                id: "charge",
+                action: async (ctx) => {
+                  ctx.logger.info(`charging in ${where}`);
+                  await charge();
+                  return { charged: where };
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  });
+}
+
+/** Runs the payment in a first runtime up to its charge, which never ends (the crash); returns what it saved in onPause. */
+async function crashWhileCharging(timeline: TimelineStore): Promise<RunCheckpoint> {
+  const first = await harness({ timelineStore: timeline });
+  const saved: RunCheckpoint[] = [];
+  await first.runtime.register(
+    payments("A", () => new Promise(() => {})),
+    {
+      onPause: (ctx) => {
+        saved.push(first.runtime.checkpoint(ctx.runId)!);
+      },
+    },
+  );
+  await first.runtime.invoke("payments", "start", { id: "p1" });
+  first.bus.emit("pay.approved", { id: "p1", approved: true });
+  await first.runtime.flushTimeline();
+  // the process dies here: nothing more of it runs
+  return JSON.parse(JSON.stringify(saved[0]));
+}
+
+describe("recover(checkpoint)", () => {
+  it("numbers a crashed run's rerun after the events the crashed attempt wrote, so the timeline keeps both", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    const second = await harness({ timelineStore: timeline });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    const info = await second.runtime.recover(checkpoint);
+    expect(info).toMatchObject({ runId: checkpoint.runId, status: "paused", stage: "charge" });
+    const result = await second.runtime.resume(checkpoint.runId, { approved: true });
+    expect(result.ok && result.value.state).toEqual({ id: "p1", approved: true, charged: "B" });
+    await second.runtime.flushTimeline();
+    const { events } = await timeline.query({ runId: checkpoint.runId });
+    const charges = events.filter((e) => e.type === "log").map((e) => e.message);
+    expect(charges).toEqual(["charging in A", "charging in B"]);
+    const seqs = events.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const resumes = events.filter((e) => e.type === "run.resumed");
+    expect(resumes.map((e) => e.data)).toEqual([
+      expect.objectContaining({ by: "event", event: "pay.approved" }),
+      expect.objectContaining({ by: "resume" }),
+    ]);
+    // the rerun goes on right after the crashed attempt's last event, its log line
+    const crashedLast = events.find((e) => e.message === "charging in A")!;
+    expect(Math.max(...events.filter((e) => e.at <= crashedLast.at).map((e) => e.seq))).toBe(crashedLast.seq);
+    expect(resumes[1]!.seq).toBe(crashedLast.seq + 1);
+    expect(events.at(-1)!.type).toBe("run.completed");
+    await second.runtime.stop();
+  });
+
+  it("keeps the checkpoint's seq when the timeline holds nothing past it (a clean hand-over)", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const first = await harness({ timelineStore: timeline });
+    await first.runtime.register(
+      payments("A", async () => {}),
+      {},
+    );
+    const runId = (await first.runtime.invoke("payments", "start", { id: "p2" })).metadata.runId!;
+    const checkpoint = await first.runtime.detach(runId);
+    await first.runtime.stop();
+    const second = await harness({ timelineStore: timeline });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await second.runtime.recover(checkpoint);
+    expect(second.runtime.checkpoint(runId)!.seq).toBe(checkpoint.seq);
+    await second.runtime.stop();
+  });
+
+  it("reports a timeline that cannot answer and goes on from the checkpoint's seq", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    const broken: TimelineStore = {
+      append: (events) => timeline.append(events),
+      query: async () => {
+        throw new SystemError("STORAGE_FAILED", "disk gone");
+      },
+      delete: (filter) => timeline.delete(filter),
+      close: async () => {},
+    };
+    const second = await harness({ timelineStore: broken });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    const info = await second.runtime.recover(checkpoint);
+    expect(info.status).toBe("paused");
+    expect(second.runtime.checkpoint(checkpoint.runId)!.seq).toBe(checkpoint.seq);
+    expect(second.errors.map((e) => [e.code, e.message])).toEqual([
+      [
+        "STORAGE_FAILED",
+        `recover(${checkpoint.runId}): reading the run's last timeline event failed (disk gone); the run goes on from its checkpoint's seq ${checkpoint.seq}, so events it writes again under ids already stored are dropped`,
+      ],
+    ]);
+    await second.runtime.stop();
+  });
+
+  it("rejects as adopt throws: a malformed checkpoint, a run already here, after stop()", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    const second = await harness({ timelineStore: timeline });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await expect(second.runtime.recover(null as unknown as RunCheckpoint)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
+    await second.runtime.recover(checkpoint);
+    await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "DUPLICATE_KEY" });
+    await second.runtime.stop();
+    await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
+});
