@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Workflow } from "../../src/index.js";
 import { harness } from "../helpers.js";
 // @ts-expect-error plain ESM module shared with the child process
-import { pausing, steady } from "./crash/workflows.mjs";
+import { charging, pausing, steady } from "./crash/workflows.mjs";
 import { figure, queryAll, size } from "./support.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -147,4 +147,57 @@ describe("crash consistency (runtime level)", () => {
     },
     size(60_000, 300_000),
   );
+
+  it("a run killed mid-stage after a resume, recovered from its onPause checkpoint in a new process, shows both attempts on the SQLite timeline", async () => {
+    const filename = join(dir, "charging.db");
+    const checkpointFile = join(dir, "charging.checkpoint.json");
+    const child = spawn(
+      process.execPath,
+      [join(here, "crash", "charge-child.mjs"), filename, checkpointFile],
+      {
+        cwd: packageRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let err = "";
+    child.stderr!.on("data", (d) => {
+      err += String(d);
+    });
+    const runId = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on("data", (d) => {
+        const m = /charging (\S+)/.exec(String(d));
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code, signal) =>
+        reject(new Error(`child exited early (${code ?? signal}): ${err}`)),
+      );
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+
+    const timeline = await createSqliteTimelineStore({ filename });
+    const h = await harness({ timelineStore: timeline });
+    await h.runtime.register(charging(Promise.resolve()) as Workflow);
+    const checkpoint = JSON.parse(readFileSync(checkpointFile, "utf8"));
+    expect(checkpoint.runId).toBe(runId);
+    await h.runtime.recover(checkpoint);
+    const result = await h.runtime.resume(runId, { approved: true });
+    expect(result.ok && result.value.state).toEqual({ id: "p1", approved: true, charged: true });
+    await h.runtime.flushTimeline();
+    const events = (await queryAll(timeline, { runId })).sort((a, b) => a.seq - b.seq);
+    await h.runtime.stop();
+    await timeline.close();
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.type === "log").map((e) => e.message)).toEqual([
+      `charging (pid ${child.pid})`,
+      `charging (pid ${process.pid})`,
+    ]);
+    expect(events.filter((e) => e.type === "run.resumed").map((e) => (e.data as { by: string }).by)).toEqual([
+      "event",
+      "resume",
+    ]);
+    expect(events.at(-1)!.type).toBe("run.completed");
+    expect(h.errors).toEqual([]);
+  });
 });

@@ -67,3 +67,48 @@ export const pausing = {
     },
   },
 };
+
+/**
+ * "charging": waits for `charging.approved` naming its id, then charges: logs "charging", then
+ * waits for `charged` (a promise that never settles makes the process "crash" mid-charge).
+ */
+export function charging(charged) {
+  return {
+    id: "charging",
+    triggers: { go: { event: "charging.go", pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "approval",
+            steps: [
+              {
+                id: "ask",
+                action: async (ctx) => {
+                  const pause = await ctx.use((d) => d.require("__pause_service__"));
+                  pause.register({
+                    event: "charging.approved",
+                    conditions: [{ path: "id", op: "==", value: ctx.state().id }],
+                  });
+                },
+              },
+            ],
+          },
+          {
+            id: "charge",
+            steps: [
+              {
+                id: "charge",
+                action: async (ctx) => {
+                  ctx.logger.info(`charging (pid ${process.pid})`);
+                  await charged;
+                  return { charged: true };
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
