@@ -22,16 +22,6 @@ export function createGlobalContainer(
   onError: (error: SystemError) => void,
 ): ArtifactContainer {
   const container = new ArtifactContainer({ name: "global", onError });
-  for (const service of services) {
-    container.register({
-      key: service.id,
-      factory: service.factory,
-      scope: "singleton",
-      ...(service.lazy === false && { lazy: false }),
-      ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
-      ...(service.retries !== undefined && { retries: service.retries }),
-    });
-  }
   const unboundSink: PauseSink = {
     requestPause() {
       throw new SystemError(
@@ -44,6 +34,18 @@ export function createGlobalContainer(
   container.register({ key: PAUSE_SERVICE_ID, factory: () => new PauseService(unboundSink) });
   const globalEnvService = createEnvService(globalEnv);
   container.register({ key: ENV_SERVICE_ID, factory: () => globalEnvService });
+  const eager: string[] = [];
+  for (const service of services) {
+    container.register({
+      key: service.id,
+      factory: service.factory,
+      scope: "singleton",
+      ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
+      ...(service.retries !== undefined && { retries: service.retries }),
+    });
+    if (service.lazy === false) eager.push(service.id);
+  }
+  buildEager(container, eager, onError);
   return container;
 }
 
@@ -60,24 +62,45 @@ export function createWorkflowServices(
   container: ArtifactContainer,
   workflow: Workflow<any>,
   globalEnv: Env,
+  onError: (error: SystemError) => void,
 ): WorkflowServices {
   const scope = container.scope(`workflow:${workflow.id}`);
   const env: EnvService = createEnvService(workflow.env, globalEnv);
   scope.register({ key: ENV_SERVICE_ID, factory: () => env });
   const runTemplates: ArtifactTemplate[] = [];
+  const eager: string[] = [];
   for (const service of workflow.services ?? []) {
     const template: ArtifactTemplate = {
       key: service.id,
       factory: service.factory,
       scope: service.scope === "transient" ? "transient" : "singleton",
-      ...(service.lazy === false &&
-        service.scope !== "run" &&
-        service.scope !== "transient" && { lazy: false }),
       ...(service.timeoutMs !== undefined && { timeoutMs: service.timeoutMs }),
       ...(service.retries !== undefined && { retries: service.retries }),
     };
     if (service.scope === "run" || service.scope === "transient") runTemplates.push(template);
-    else scope.register(template, { override: true });
+    else {
+      scope.register(template, { override: true });
+      if (service.lazy === false) eager.push(service.id);
+    }
   }
+  buildEager(scope, eager, onError);
   return { scope, runTemplates };
+}
+
+/**
+ * Starts building the `lazy: false` services `ids` of `container`, once every service (the
+ * reserved ones too) is registered there: registered eager, a service would start building at its
+ * own registration, before `__env__` or a service listed after it existed, and fail `NOT_FOUND`.
+ * Nobody awaits these builds, so a failure is reported; a later resolve builds again.
+ */
+function buildEager(
+  container: Pick<ArtifactContainer, "resolve">,
+  ids: readonly string[],
+  onError: (error: SystemError) => void,
+): void {
+  for (const id of ids) {
+    void container.resolve(id).then((result) => {
+      if (!result.ok) onError(result.error);
+    });
+  }
 }

@@ -277,6 +277,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.globalEnv,
       this.hookTimeoutMs,
       this.pauses.onPauseWindowEnd,
+      this.report,
     );
     wf.policy = createExecutionPolicy(read.options.mode ?? DEFAULT_MODE, this.triggerDispatch.policyHost(wf));
     if (this.writer !== undefined) wf.observer = createTimelineObserver(wf.id, this.writer);

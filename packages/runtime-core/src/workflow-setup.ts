@@ -1,4 +1,5 @@
 import type { ArtifactContainer } from "@sluice/artifacts";
+import type { SystemError } from "@sluice/errors";
 import { Pipeline, PipelineRegistry } from "@sluice/pipeline";
 import { PauseWindow } from "./pause-window.js";
 import type { RunRecord } from "./run-record.js";
@@ -24,6 +25,8 @@ export function createWorkflowRecord(
   /** The runtime's `hookTimeoutMs`, for a workflow that sets none. */
   defaultHookTimeoutMs: number,
   onPauseWindowEnd: (record: RunRecord) => void,
+  /** Where an eager workflow service's failed build is reported. */
+  onError: (error: SystemError) => void,
 ): WorkflowRecord {
   const pipelines = new Map<string, Pipeline<RunState>>();
   for (const [pipelineId, definition] of Object.entries(workflow.pipelines)) {
@@ -31,7 +34,7 @@ export function createWorkflowRecord(
   }
   const triggers = new Map(Object.entries(workflow.triggers) as [string, TriggerDefinition<any, RunState>][]);
 
-  const { scope, runTemplates } = createWorkflowServices(globalServices, workflow, globalEnv);
+  const { scope, runTemplates } = createWorkflowServices(globalServices, workflow, globalEnv, onError);
   const registry = new PipelineRegistry({
     workflowId: workflow.id,
     ...(options.retention !== undefined && { retention: options.retention }),

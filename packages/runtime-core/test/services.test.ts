@@ -197,6 +197,76 @@ describe("services and scopes", () => {
   });
 });
 
+describe("eager services (lazy: false)", () => {
+  it("build at once and may need __env__ and services listed after them, globally and per workflow", async () => {
+    const built: string[] = [];
+    h = await harness({
+      env: { URL: "pg://global" },
+      services: [
+        {
+          id: "repo",
+          lazy: false,
+          factory: async (ctx) => {
+            const db = await ctx.require<string>("db");
+            built.push(`repo over ${db}`);
+            return { db };
+          },
+        },
+        {
+          id: "db",
+          factory: async (ctx) => (await ctx.require<{ get(key: string): string }>("__env__")).get("URL"),
+        },
+      ],
+    });
+    await h.runtime.register(
+      probe("w", ["cache"], {
+        env: { URL: "pg://workflow" },
+        services: [
+          {
+            id: "cache",
+            lazy: false,
+            factory: async (ctx) => {
+              const store = await ctx.require<string>("store");
+              built.push(`cache over ${store}`);
+              return store;
+            },
+          },
+          {
+            id: "store",
+            factory: async (ctx) => (await ctx.require<{ get(key: string): string }>("__env__")).get("URL"),
+          },
+        ],
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(h.errors).toEqual([]);
+    expect(built.sort()).toEqual(["cache over pg://workflow", "repo over pg://global"]);
+  });
+
+  it("a failing eager service is reported once, and built again when a run needs it", async () => {
+    let attempts = 0;
+    h = await harness({
+      services: [
+        {
+          id: "flaky",
+          lazy: false,
+          factory: () => {
+            attempts++;
+            if (attempts === 1) throw new Error("not yet");
+            return "ok";
+          },
+        },
+      ],
+    });
+    await h.runtime.register(probe("w", ["flaky"]));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(h.errors.map((e) => e.code)).toEqual(["FACTORY_FAILED"]);
+    const result = await h.runtime.invoke("w", "go", {});
+    expect(result.ok && result.value.state).toEqual({ seen: { flaky: "ok" } });
+    expect(attempts).toBe(2);
+  });
+});
+
 describe("__env__", () => {
   it("resolves the workflow layer, then the global layer, then undefined; read-only", async () => {
     h = await harness({ env: { REGION: "us", DB: "global-db" } });
