@@ -15,14 +15,21 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * The text of anything thrown, for a message: an `Error`'s `message`, else `String(value)`. Never
- * throws: when those throw (an `Object.create(null)` value, a `toString` or `message` getter that
- * throws, a hostile proxy) it falls back to `Object.prototype.toString` (`[object Object]`), and
- * failing that to a fixed phrase.
+ * The text of anything thrown, for a message: an `Error`'s `message`; a plain object or array
+ * (`throw { status: 503 }`), whose `String()` would say only `[object Object]`, as JSON cut at 200
+ * characters; else `String(value)`. Never throws: when those throw (an `Object.create(null)`
+ * value, a `toString` or `message` getter that throws, a hostile proxy, a cyclic object) it falls
+ * back to `Object.prototype.toString` (`[object Object]`), and failing that to a fixed phrase.
  */
 export function describeThrown(value: unknown): string {
   try {
-    return value instanceof Error ? String(value.message) : String(value);
+    if (value instanceof Error) return String(value.message);
+    const text = String(value);
+    if (text === "[object Object]" && typeof value === "object" && value !== null) {
+      const json = JSON.stringify(value);
+      if (json !== undefined) return json.length > 200 ? `${json.slice(0, 200)}…` : json;
+    }
+    return text;
   } catch {
     try {
       return Object.prototype.toString.call(value);

@@ -57,7 +57,8 @@ export class SystemError extends Error {
   /**
    * Wraps anything thrown into a `SystemError`: a `SystemError` is returned unchanged, anything
    * else becomes the `cause` of a new error with `code` and the message `` `${context}: ${reason}` ``,
-   * where `reason` is an `Error`'s `message` or `String(value)`.
+   * where `reason` is an `Error`'s `message`, a thrown plain object's JSON (cut at 200 characters),
+   * or `String(value)` (see `describeThrown`).
    *
    * Never throws, whatever was thrown: when reading the reason throws (an `Object.create(null)`
    * value, a `toString` or `message` getter that throws, a hostile proxy), `reason` is

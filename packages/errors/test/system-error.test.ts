@@ -85,7 +85,7 @@ describe("SystemError", () => {
     // ordinary values keep their usual text
     expect(SystemError.from(Symbol("s"), "STEP_FAILED", "c").message).toBe("c: Symbol(s)");
     expect(SystemError.from(undefined, "STEP_FAILED", "c").message).toBe("c: undefined");
-    expect(SystemError.from({ a: 1 }, "STEP_FAILED", "c").message).toBe("c: [object Object]");
+    expect(SystemError.from({ a: 1 }, "STEP_FAILED", "c").message).toBe('c: {"a":1}');
   });
 
   it("is() never throws: a value that throws when read is not a SystemError", () => {

@@ -36,6 +36,8 @@ export class RunContainers implements RunContainerFactory {
       );
     }
     const container = new ArtifactContainer<RunState>({
+      // named in its errors ("factory of artifact "db" in container "run:…" failed")
+      name: `run:${record.runId}`,
       store: record.store,
       runId: record.runId,
       onError: this.report,

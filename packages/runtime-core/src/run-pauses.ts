@@ -274,11 +274,21 @@ export class RunPauses {
     } catch (error) {
       return Promise.resolve(this.resumeFailed(record, error, pausedSeq));
     }
-    // The run goes on once the onPause of the pause it resumes from is over, or at an abort: as
-    // for a parked run, an abort does not wait for the hook (which may be awaiting that abort).
+    // The run goes on once the onPause of the pause it resumes from is over, and once the run
+    // services its pause window released are disposed (a service holding a lock or an exclusive
+    // connection must not have a second instance built while the first is still closing), or at an
+    // abort: as for a parked run, an abort does not wait for the hook (which may be awaiting that
+    // abort); the run's end waits for the disposal itself.
     const pausing = record.pausing;
-    if (pausing !== undefined) {
-      return Promise.race([pausing, record.whenAbortRequested()]).then(() =>
+    const releasing = record.releasing;
+    if (pausing !== undefined || releasing !== undefined) {
+      const before =
+        releasing === undefined
+          ? pausing!
+          : pausing === undefined
+            ? releasing
+            : Promise.all([pausing, releasing]);
+      return Promise.race([before, record.whenAbortRequested()]).then(() =>
         this.goOn(record, run, restored, checkpoint, cause),
       );
     }

@@ -115,10 +115,11 @@ export class RunRecord {
    */
   use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
     if (this.container !== undefined) return this.container.use(fn);
-    if (this.workflow.runTemplates.length > 0) return this.containers.containerFor(this).use(fn);
-    // No run-scoped services: nothing needs a per-run container, so none is built.
-    const deps = (this.directDeps ??= this.containers.directDependencies(this));
     try {
+      // (a run that has ended has no container to build: that rejects, as every `use` failure does)
+      if (this.workflow.runTemplates.length > 0) return this.containers.containerFor(this).use(fn);
+      // No run-scoped services: nothing needs a per-run container, so none is built.
+      const deps = (this.directDeps ??= this.containers.directDependencies(this));
       return Promise.resolve(fn(deps));
     } catch (error) {
       return Promise.reject(error);

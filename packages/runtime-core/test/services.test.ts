@@ -267,6 +267,114 @@ describe("eager services (lazy: false)", () => {
   });
 });
 
+describe("run services across a pause window", () => {
+  it("a resume builds a released run's services again only once the released instances are disposed", async () => {
+    const log: string[] = [];
+    let n = 0;
+    h = await harness();
+    const useLock = async (ctx: { use: (fn: (d: any) => unknown) => Promise<unknown> }) => {
+      log.push(`using #${await ctx.use((d) => d.require("lock"))}`);
+    };
+    await h.runtime.register(
+      {
+        id: "locked",
+        triggers: { go: { event: "locked.go", pipeline: "p" } },
+        services: [
+          {
+            id: "lock",
+            scope: "run",
+            factory: (ctx) => {
+              const i = ++n;
+              log.push(`acquire #${i}`);
+              ctx.onCleanup(async () => {
+                await new Promise((resolve) => setTimeout(resolve, 30));
+                log.push(`release #${i}`);
+              });
+              return i;
+            },
+          },
+        ],
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "first",
+                steps: [
+                  {
+                    id: "a",
+                    action: async (ctx) => {
+                      await useLock(ctx);
+                      const pause = await ctx.use((d) => d.require<any>("__pause_service__"));
+                      pause.register({ event: "locked.on" });
+                    },
+                  },
+                ],
+              },
+              { id: "second", steps: [{ id: "b", action: useLock }] },
+            ],
+          },
+        },
+      },
+      { pauseWindowMs: 0 },
+    );
+    const paused = await h.runtime.invoke("locked", "go", {});
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the window has passed: lock #1 is being released
+    const result = await h.runtime.resume(paused.metadata.runId!);
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(log).toEqual(["acquire #1", "using #1", "release #1", "acquire #2", "using #2", "release #2"]);
+  });
+});
+
+describe("run services after the run", () => {
+  it("a step context kept past its run's end: use() rejects INVALID_STATE (never throws), and a failing run service names its run's container", async () => {
+    let kept: { use: (fn: (d: any) => unknown) => Promise<unknown> } | undefined;
+    h = await harness();
+    await h.runtime.register(
+      probe("kept", ["broken"], {
+        services: [
+          {
+            id: "broken",
+            scope: "run",
+            factory: () => {
+              throw new Error("no connection");
+            },
+          },
+          { id: "conn", scope: "run", factory: () => "c" },
+        ],
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "a",
+                    action: async (ctx) => {
+                      kept = ctx;
+                      const r = await ctx.use((d) => d.resolve("broken"));
+                      return { message: r.ok ? "" : r.error.message };
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      }),
+    );
+    const result = await h.runtime.invoke("kept", "go", {});
+    const runId = result.metadata.runId!;
+    expect(result.ok && result.value.state).toEqual({
+      message: `factory of artifact "broken" in container "run:${runId}" failed: no connection`,
+    });
+    let used: Promise<unknown> | undefined;
+    expect(() => {
+      used = kept!.use((d) => d.require("conn"));
+    }).not.toThrow();
+    await expect(used).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
+});
+
 describe("__env__", () => {
   it("resolves the workflow layer, then the global layer, then undefined; read-only", async () => {
     h = await harness({ env: { REGION: "us", DB: "global-db" } });
