@@ -178,33 +178,78 @@ export function migrate(
 /** The `user_version` of `db`; refuses a file written by a newer build than one at `target`. */
 function schemaVersion(db: Database.Database, filename: string, target: number): number {
   const found = db.pragma("user_version", { simple: true }) as number;
-  if (found > target) {
-    throw new SystemError(
-      "INVALID_STATE",
-      `createSqliteTimelineStore: "${filename}" has timeline schema version ${found}, but this version of ` +
-        `@sluice/timeline-sqlite understands up to ${target}; upgrade @sluice/timeline-sqlite or use another file`,
-      { details: { filename, found, supported: target } },
-    );
-  }
+  if (found > target) throw newerSchema(filename, found, target);
   return found;
 }
 
-const HAS_EVENTS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'timeline_events'";
+function newerSchema(filename: string, found: number, target: number): SystemError {
+  return new SystemError(
+    "INVALID_STATE",
+    `createSqliteTimelineStore: "${filename}" has timeline schema version ${found}, but this version of ` +
+      `@sluice/timeline-sqlite understands up to ${target}; upgrade @sluice/timeline-sqlite or use another file`,
+    { details: { filename, found, supported: target } },
+  );
+}
+
+// The tables the schema steps create; a file at user_version 0 that already has one was not made by
+// them (each step sets user_version in the transaction that creates its tables).
+const TIMELINE_TABLES = ["timeline_events", "timeline_names", "timeline_staged"];
 
 /**
- * Refuses a file that has a `user_version` but no `timeline_events` table, which every schema step
- * leaves: it belongs to another application, which uses `user_version` for its own migrations
- * (running ours on it would add our tables and move its version on). Call before {@link migrate}.
+ * Refuses, before anything writes to it (its journal mode included), a file that is not a timeline
+ * file this build may open: another application's (a `user_version` without this package's
+ * `timeline_events`, or a table of this package's name at `user_version` 0, which would make a schema
+ * step fail half way or take over that table), and one written by a newer build. A file at
+ * `user_version` 0 with other tables only (the host's own) is opened, and its `user_version` set.
+ *
+ * What it reads, it reads in one read transaction: another process may be taking a schema step on
+ * the same file meanwhile, and a version read before that step with tables read after it would look
+ * like another application's file.
  */
-export function refuseForeignFile(db: Database.Database, filename: string): void {
-  const found = db.pragma("user_version", { simple: true }) as number;
-  // a newer build's file may be laid out otherwise: `migrate` refuses it with its own message
-  if (found > 0 && found <= SQLITE_SCHEMA_VERSION && db.prepare(HAS_EVENTS_TABLE).get() === undefined) {
-    throw new SystemError(
-      "INVALID_STATE",
-      `createSqliteTimelineStore: "${filename}" is not a timeline file: its user_version is ${found} but it has ` +
-        "no timeline_events table (another application's database?); use another file, or a new one",
-      { details: { filename, found } },
-    );
-  }
+export function checkFile(db: Database.Database, filename: string): void {
+  db.transaction(() => {
+    const found = db.pragma("user_version", { simple: true }) as number;
+    const events = columnsOf(db, "timeline_events");
+    if (found === 0) {
+      const taken = TIMELINE_TABLES.filter((table) => db.prepare(HAS_TABLE).get(table) !== undefined);
+      if (taken.length > 0) {
+        throw notATimelineFile(
+          filename,
+          found,
+          `it has a ${taken.join(" and a ")} table but no timeline schema version (user_version 0), ` +
+            "so this package did not create it",
+        );
+      }
+      return;
+    }
+    // Every version so far has these; version 1 kept run ids as text, later ones as keys.
+    const ours =
+      events.has("id") &&
+      events.has("seq") &&
+      events.has("at") &&
+      (found === 1 ? events.has("run_id") : found <= SQLITE_SCHEMA_VERSION ? events.has("run_key") : true);
+    if (!ours) {
+      throw notATimelineFile(
+        filename,
+        found,
+        `its user_version is ${found} but it has no timeline_events table of this package's`,
+      );
+    }
+    if (found > SQLITE_SCHEMA_VERSION) throw newerSchema(filename, found, SQLITE_SCHEMA_VERSION);
+  })();
+}
+
+const HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
+
+function columnsOf(db: Database.Database, table: string): Set<string> {
+  return new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+}
+
+function notATimelineFile(filename: string, found: number, why: string): SystemError {
+  return new SystemError(
+    "INVALID_STATE",
+    `createSqliteTimelineStore: "${filename}" is not a timeline file: ${why}. It looks like another ` +
+      "application's database, and was left as it was; give the timeline store a separate file (or a new one)",
+    { details: { filename, found } },
+  );
 }

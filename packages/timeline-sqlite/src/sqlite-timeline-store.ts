@@ -14,7 +14,7 @@ import {
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
-import { migrate, refuseForeignFile } from "./schema.js";
+import { checkFile, migrate } from "./schema.js";
 import { snapshotEvents } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
 import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.js";
@@ -519,7 +519,7 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * ```
  * @throws `SystemError` `INVALID_INPUT` for a missing `filename` or a key the options do not have
  *   (`createSqliteTimelineStore: options.fileName is not an option (options: filename)`), `INVALID_STATE` for a file written by
- *   a newer schema, `STORAGE_FAILED` when SQLite cannot open the file (or upgrade it: a file it may
+ *   a newer schema or another application's database (left as it was, journal mode included), `STORAGE_FAILED` when SQLite cannot open the file (or upgrade it: a file it may
  *   only read must be at the current schema version).
  */
 export async function createSqliteTimelineStore(options: SqliteTimelineStoreOptions): Promise<TimelineStore> {
@@ -571,7 +571,7 @@ function openStore(filename: string): TimelineStore {
   }
   try {
     // before anything writes to the file, the journal mode included
-    refuseForeignFile(db, filename);
+    checkFile(db, filename);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);

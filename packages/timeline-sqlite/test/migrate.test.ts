@@ -204,29 +204,57 @@ describe("upgrading schema 1 files", () => {
 });
 
 describe("a file another application uses", () => {
-  it.each([1, 2, 3])(
+  /** The file's tables, user_version and journal mode, to compare before and after an open. */
+  function state(filename: string) {
+    const db = new Database(filename, { readonly: true });
+    const found = {
+      tables: db.prepare("SELECT name, sql FROM sqlite_master ORDER BY name").all(),
+      userVersion: db.pragma("user_version", { simple: true }),
+      journal: db.pragma("journal_mode", { simple: true }),
+    };
+    db.close();
+    return found;
+  }
+
+  // 7 is past this build's schema version: such a file is another application's, not a newer
+  // timeline file, and "upgrade @sluice/timeline-sqlite" would be the wrong advice.
+  it.each([1, 2, 3, 7])(
     "with user_version %i and no timeline tables is refused INVALID_STATE and left as it was",
     async (version) => {
       const filename = newFile();
       const app = new Database(filename);
       app.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
-      const journal = app.pragma("journal_mode", { simple: true });
       app.pragma(`user_version = ${version}`);
       app.close();
-      await expect(createSqliteTimelineStore({ filename })).rejects.toMatchObject({
+      const before = state(filename);
+      expect(before.journal).toBe("delete");
+      const opening = createSqliteTimelineStore({ filename });
+      await expect(opening).rejects.toMatchObject({
         code: "INVALID_STATE",
         message: expect.stringContaining("is not a timeline file"),
       });
-      const after = new Database(filename, { readonly: true });
-      const tables = (
-        after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-          name: string;
-        }[]
-      ).map((t) => t.name);
-      expect(tables).toEqual(["orders"]);
-      expect(after.pragma("user_version", { simple: true })).toBe(version);
-      expect(after.pragma("journal_mode", { simple: true })).toBe(journal);
-      after.close();
+      await expect(opening).rejects.toThrow(/another application's database.*separate file/);
+      await expect(opening).rejects.not.toThrow(/upgrade/);
+      expect(state(filename)).toEqual(before);
+    },
+  );
+
+  it.each([0, 2])(
+    "with user_version %i and a timeline_events table of its own is refused INVALID_STATE and left as it was",
+    async (version) => {
+      const filename = newFile();
+      const app = new Database(filename);
+      app.exec("CREATE TABLE timeline_events (x); INSERT INTO timeline_events VALUES (1)");
+      app.pragma(`user_version = ${version}`);
+      app.close();
+      const before = state(filename);
+      const opening = createSqliteTimelineStore({ filename });
+      await expect(opening).rejects.toMatchObject({
+        code: "INVALID_STATE",
+        message: expect.stringContaining("is not a timeline file"),
+      });
+      await expect(opening).rejects.toThrow(/separate file/);
+      expect(state(filename)).toEqual(before);
     },
   );
 });

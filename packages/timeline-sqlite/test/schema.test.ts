@@ -92,9 +92,15 @@ describe("schema", () => {
     await second.close();
   });
 
-  it("refuses a file written by a newer schema, leaving it untouched", async () => {
+  it("refuses a file written by a newer schema, leaving it untouched (journal mode included)", async () => {
     const filename = newFile();
+    const current = await createSqliteTimelineStore({ filename });
+    await current.append([event("e1")]);
+    await current.close();
+    // What a newer build would leave: this package's tables, a later version (and, here, a journal
+    // mode other than the store's, to see that the refused open does not switch it).
     const db = new Database(filename);
+    db.pragma("journal_mode = DELETE");
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
     const opening = createSqliteTimelineStore({ filename });
@@ -102,7 +108,8 @@ describe("schema", () => {
     await expect(opening).rejects.toThrow(/upgrade @sluice\/timeline-sqlite/);
     const after = new Database(filename, { readonly: true });
     expect(after.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION + 1);
-    expect(after.prepare("SELECT count(*) FROM sqlite_master").pluck().get()).toBe(0);
+    expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
+    expect(after.prepare("SELECT count(*) FROM timeline_events").pluck().get()).toBe(1);
     after.close();
   });
 
