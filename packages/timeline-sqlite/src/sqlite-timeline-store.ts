@@ -14,6 +14,7 @@ import {
 import Database from "better-sqlite3";
 import { decodeBody, encodeEventBody } from "./body.js";
 import { NameKeys } from "./names.js";
+import { checkFilename, openFailure } from "./open-file.js";
 import { checkFile, migrate } from "./schema.js";
 import { snapshotEvents } from "./snapshot.js";
 import { COLUMNS, STAGE_LIMIT, StagedEvents } from "./staging.js";
@@ -21,7 +22,11 @@ import { decodeOrderedText, encodeOrderedText, encodeText } from "./text-codec.j
 
 /** Options of {@link createSqliteTimelineStore}. A key it does not have is refused. */
 export interface SqliteTimelineStoreOptions {
-  /** Path of the database file (created when missing), or `":memory:"` for a private in-memory database. */
+  /**
+   * Path of the database file (created when missing, in a directory that must exist), or `":memory:"`
+   * for a private in-memory database. Not a directory, nor a `file:` URI (better-sqlite3 does not
+   * read URIs; for a URL pass `fileURLToPath(url)`).
+   */
   filename: string;
 }
 
@@ -506,8 +511,10 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * all or nothing and failing alone. An append reads each event's fields once and stores what it
  * checked. Older schema versions are upgraded on open (a version 1 file is rebuilt, in one
  * transaction); several processes may open one file at once. A query is one read transaction (one
- * snapshot of the file). A store on a file it may only read (permissions, a read-only mount) reads
- * the rows a writer staged where they are; its appends and deletes reject with `STORAGE_FAILED`.
+ * snapshot of the file). A store on a file it may only read reads the rows a writer staged where
+ * they are; its appends and deletes reject with `STORAGE_FAILED`. (SQLite reads a WAL file through
+ * its `-shm` file: a file its writer closed cannot be opened from a directory the process may not
+ * write to, or a read-only mount, see the README.)
  *
  * @example
  * ```ts
@@ -517,7 +524,8 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * const { events } = await store.query({ runId: "r1" });
  * await store.close();
  * ```
- * @throws `SystemError` `INVALID_INPUT` for a missing `filename` or a key the options do not have
+ * @throws `SystemError` `INVALID_INPUT` for a missing `filename`, one that is a directory or a
+ *   `file:` URI (pass a path), or a key the options do not have
  *   (`createSqliteTimelineStore: options.fileName is not an option (options: filename)`), `INVALID_STATE` for a file written by
  *   a newer schema or another application's database (left as it was, journal mode included), `STORAGE_FAILED` when SQLite cannot open the file (or upgrade it: a file it may
  *   only read must be at the current schema version).
@@ -538,6 +546,7 @@ export async function createSqliteTimelineStore(options: SqliteTimelineStoreOpti
     );
   }
   const { filename } = options;
+  checkFilename(filename);
   // Processes opening one new file together race to switch it to WAL and to create its tables;
   // SQLite answers some of those races with SQLITE_BUSY at once, without waiting on its busy
   // timeout, so a busy open is tried again, for up to OPEN_BUSY_MS in all.
@@ -567,7 +576,7 @@ function openStore(filename: string): TimelineStore {
   try {
     db = new Database(filename);
   } catch (e) {
-    throw storageFailed(`opening "${filename}"`, e);
+    throw openFailure(filename, e);
   }
   try {
     // before anything writes to the file, the journal mode included
@@ -581,6 +590,6 @@ function openStore(filename: string): TimelineStore {
   } catch (e) {
     db.close();
     if (SystemError.is(e)) throw e;
-    throw storageFailed(`opening "${filename}"`, e);
+    throw openFailure(filename, e);
   }
 }

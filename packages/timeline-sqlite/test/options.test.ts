@@ -28,11 +28,24 @@ describe("createSqliteTimelineStore options", () => {
     await store.close();
   });
 
-  it("reports a file SQLite cannot open as STORAGE_FAILED with the cause", async () => {
+  it("reports a file SQLite cannot open as STORAGE_FAILED with the cause, naming a missing directory", async () => {
     const filename = join(dir, "no-such-dir", "t.db");
     const opening = createSqliteTimelineStore({ filename });
     await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "STORAGE_FAILED"));
-    await expect(opening).rejects.toThrow(/no-such-dir/);
+    await expect(opening).rejects.toThrow(/directory ".*no-such-dir" does not exist: create it first/);
     await expect(opening).rejects.toHaveProperty("cause");
+  });
+
+  it("refuses a directory as filename, saying it is one", async () => {
+    const opening = createSqliteTimelineStore({ filename: dir });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_INPUT"));
+    await expect(opening).rejects.toThrow(`options.filename "${dir}" is a directory`);
+  });
+
+  it("refuses a file: URI, which better-sqlite3 would take as a relative path, saying to pass a path", async () => {
+    const filename = `file:${join(dir, "uri.db")}`;
+    const opening = createSqliteTimelineStore({ filename });
+    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_INPUT"));
+    await expect(opening).rejects.toThrow(/is a file: URI, which is not accepted; pass a file path/);
   });
 });
