@@ -171,6 +171,11 @@ class SqliteTimelineStore implements TimelineStore {
   // Set once moving staged rows failed because this connection may only read the file: its queries
   // then read staged rows where they are (WITH_STAGED), and close() leaves them to a writer.
   #readOnly = false;
+  // Whether the query being read takes staged rows where they are (WITH_STAGED): this connection
+  // may only read the file, or another one held the write lock when it tried to move them.
+  #inPlace = false;
+  // better-sqlite3's busy timeout, which every wait for the write lock uses but a query's move.
+  readonly #busyTimeout: number;
   readonly #queries = new Map<number, Database.Statement>();
   // Reused by every query: better-sqlite3 runs a query synchronously, so one array is enough.
   readonly #params: unknown[] = [];
@@ -180,6 +185,7 @@ class SqliteTimelineStore implements TimelineStore {
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#busyTimeout = db.pragma("busy_timeout", { simple: true }) as number;
     this.#read = db.transaction((q: ResolvedTimelineQuery) => this.#readEvents(db, q));
     const names = (this.#names = new NameKeys(db));
     const staged = (this.#staged = new StagedEvents(db));
@@ -281,16 +287,27 @@ class SqliteTimelineStore implements TimelineStore {
     this.#stagedRows = 0;
   }
 
-  // Before a query: moves what is staged, unless this connection may only read the file, whose
-  // queries read staged rows in place instead (a reader without write access to a file its writer
-  // is appending to, or that a crashed writer left rows staged in).
-  #moveStagedForQuery(): void {
-    if (this.#readOnly) return;
+  // Before a query: moves what is staged, or says to read it in place (WITH_STAGED), which answers
+  // the same: when this connection may only read the file (a reader without write access to a file
+  // its writer is appending to, or that a crashed writer left rows staged in), and when another
+  // connection holds the write lock. A query only reads, so it does not wait for that lock: waiting
+  // blocks the thread (better-sqlite3 is synchronous) for up to the busy timeout, and a lock held
+  // longer (a large delete in another process) would fail the query for nothing.
+  #moveStagedForQuery(db: Database.Database): boolean {
+    if (this.#readOnly) return true;
+    if (!this.#staged.any()) return false;
+    db.pragma("busy_timeout = 0");
     try {
-      this.#moveStaged();
+      this.#move.immediate();
+      this.#stagedRows = 0;
+      return false;
     } catch (e) {
+      if (isBusy(e)) return true;
       if (!isReadOnlyError(e)) throw e;
       this.#readOnly = true;
+      return true;
+    } finally {
+      db.pragma(`busy_timeout = ${this.#busyTimeout}`);
     }
   }
 
@@ -326,13 +343,13 @@ class SqliteTimelineStore implements TimelineStore {
   }
 
   async query(filter?: TimelineQuery): Promise<TimelinePage> {
-    this.#open("query");
+    const db = this.#open("query");
     const q = resolveQuery(filter);
     // Appends called before this query take effect before it, as they did when each wrote at once.
     this.#flush();
     let events: TimelineEvent[];
     try {
-      this.#moveStagedForQuery();
+      this.#inPlace = this.#moveStagedForQuery(db);
       events = this.#read.deferred(q);
     } catch (e) {
       // Anything the file holds that cannot be read back (a body that is not JSON, a key without its
@@ -346,7 +363,7 @@ class SqliteTimelineStore implements TimelineStore {
   #readEvents(db: Database.Database, q: ResolvedTimelineQuery): TimelineEvent[] {
     const params = this.#params;
     params.length = 0;
-    const staged = this.#readOnly && this.#staged.any() ? WITH_STAGED : 0;
+    const staged = this.#inPlace && this.#staged.any() ? WITH_STAGED : 0;
     const shape = bindQuery(q, params) | staged;
     const filterParams = params.length;
     params.push(q.limit + 1);
