@@ -1,6 +1,7 @@
 import { describeThrown, SystemError } from "@sluice/errors";
+import type { ArtifactContainer } from "./container.js";
 import { report } from "./errors.js";
-import { type ArtifactRecord, type Cleanup, labelOf } from "./records.js";
+import { type ArtifactRecord, type Cleanup, labelOf, type Slot } from "./records.js";
 
 // Cleanups always run in the container that owns the record: its `onError` hears of failures and
 // its listeners hear `artifact:disposed`.
@@ -10,6 +11,8 @@ export interface PendingCleanup {
   readonly record: ArtifactRecord;
   readonly param: string | number | undefined;
   readonly cleanups: Cleanup[];
+  /** What the instance was built from (its edges are forgotten by then): cleaned only after it. */
+  readonly builtFrom: ReadonlySet<Slot> | undefined;
 }
 
 /**
@@ -40,8 +43,32 @@ export async function runCleanups(
   if (announce) announceDisposed(record, param);
 }
 
-/** Runs collected cleanups one instance after the other, in the order they were collected. */
-export async function runCleanupBatch(collected: PendingCleanup[]): Promise<void> {
+/**
+ * Runs collected cleanups one instance after the other, in the order they were collected. Until
+ * they are done, each container owning something their instances were built from knows of them
+ * (`_cleaning`): its disposal waits for them before cleaning that up from under them.
+ */
+export function runCleanupBatch(collected: PendingCleanup[]): Promise<void> {
+  const running = runInOrder(collected);
+  let waiting: Set<ArtifactContainer<any>> | undefined;
+  for (const item of collected) {
+    for (const dependency of item.builtFrom ?? []) {
+      const owner = dependency.record.owner;
+      if (!owner._disposed) (waiting ??= new Set()).add(owner);
+    }
+  }
+  if (waiting === undefined) return running;
+  for (const owner of waiting) (owner._cleaning ??= new Set()).add(running);
+  const forget = (): void => {
+    for (const owner of waiting) {
+      owner._cleaning?.delete(running);
+      if (owner._cleaning?.size === 0) owner._cleaning = undefined;
+    }
+  };
+  return running.then(forget);
+}
+
+async function runInOrder(collected: PendingCleanup[]): Promise<void> {
   for (const item of collected) await runCleanups(item.record, item.param, item.cleanups, true);
 }
 

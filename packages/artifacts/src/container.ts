@@ -97,6 +97,11 @@ export class ArtifactContainer<S extends object = any> {
   _selecting: Set<Slot> | undefined = undefined;
   /** @internal set while subscribed to the store, that is while `_selecting` is not empty. */
   _unsubscribeStore: (() => void) | undefined = undefined;
+  /**
+   * @internal cleanups under way (started by an invalidation) of instances built from artifacts
+   * owned here: disposal waits for them before cleaning those artifacts.
+   */
+  _cleaning: Set<Promise<void>> | undefined = undefined;
   /** @internal what `use()` hands out, created on its first call. */
   _depsContext: DependencyContext | undefined = undefined;
   /** What `dispose()` returns; `null` while it runs the synchronous start of the disposal. */

@@ -38,6 +38,13 @@ export async function disposeContainer(
     }
   }
   await runCleanupBatch(outside);
+  // Instances an invalidation dropped may still be letting go of what they were built from here:
+  // that is cleaned only after them.
+  const cleaning = container._cleaning;
+  if (cleaning !== undefined) {
+    container._cleaning = undefined;
+    await Promise.all(cleaning);
+  }
   for (const item of order) {
     if (item instanceof RetainedInstance) {
       await runCleanups(item.record, item.param, item.cleanups, true);
@@ -81,12 +88,26 @@ function disposalOrder(
   const roots: Slot[] = [];
   for (const record of records) for (const slot of record.slots()) roots.push(slot);
   roots.sort((a, b) => b.readySeq - a.readySeq);
+  // A retained transient remembers what it was built from: the record slot's edges to those are
+  // gone once a `select` change invalidated the transient, but the instance is cleaned only now.
+  let builtFrom: Map<Slot, Slot[]> | undefined;
+  for (const record of records) {
+    for (const instance of record.retained ?? []) {
+      for (const dependency of instance.builtFrom ?? []) {
+        if (dependency.record.owner !== container) continue;
+        const transients = (builtFrom ??= new Map()).get(dependency);
+        if (transients === undefined) builtFrom.set(dependency, [record.slot]);
+        else transients.push(record.slot);
+      }
+    }
+  }
   const order: Array<Slot | RetainedInstance> = [];
   const visited = new Set<Slot>();
   const visit = (slot: Slot): void => {
     if (visited.has(slot)) return;
     visited.add(slot);
     for (const dependent of slot.dependents ?? []) if (dependent.record.owner === container) visit(dependent);
+    if (builtFrom !== undefined) for (const transient of builtFrom.get(slot) ?? []) visit(transient);
     const record = slot.record;
     if (slot === record.slot && record.retained !== undefined) {
       order.push(...[...record.retained].reverse());

@@ -25,6 +25,11 @@ export interface ContextHost {
  */
 export class FactoryContext implements ArtifactFactoryContext {
   cleanups: Cleanup[] | undefined = undefined;
+  /**
+   * What a transient's build resolved: the instance, if kept for its cleanups, remembers it so
+   * disposal cleans it before those, even after the record slot's edges are forgotten.
+   */
+  reads: Slot[] | undefined = undefined;
   abandoned = false;
   private controller: AbortController | undefined = undefined;
   private bound: BoundMethods | undefined = undefined;

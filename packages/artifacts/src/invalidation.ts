@@ -35,6 +35,8 @@ export function invalidateSlot(
   if (dependents !== undefined) {
     for (const dependent of dependents) invalidateSlot(dependent, "dependency", collected, touched);
   }
+  // forgetReads lets go of this set without emptying it: the cleanups below still need it.
+  const builtFrom = slot.dependencies;
   if (status !== "building") forgetReads(slot);
   if (!isInstance || status === "building") {
     emitInvalidated(slot, reason);
@@ -45,7 +47,7 @@ export function invalidateSlot(
   if (wasReady) touched?.push(slot);
   const cleanups = slot.cleanups;
   slot.cleanups = undefined;
-  if (cleanups !== undefined) collected.push({ record: slot.record, param: slot.param, cleanups });
+  if (cleanups !== undefined) collected.push({ record: slot.record, param: slot.param, cleanups, builtFrom });
   emitInvalidated(slot, reason);
   if (wasReady && slot.record.watchers !== undefined) {
     notifyWatchers(slot, undefined);

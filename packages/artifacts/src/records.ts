@@ -152,6 +152,12 @@ export class RetainedInstance {
     readonly record: ArtifactRecord,
     readonly param: string | number | undefined,
     readonly cleanups: Cleanup[],
+    /**
+     * The slots its build resolved. Its own, not the record slot's edges: those are forgotten when
+     * the transient is invalidated (a `select` change), while this instance lives on until disposal
+     * and must still be cleaned before what it was built from.
+     */
+    readonly builtFrom: Slot[] | undefined,
   ) {}
 }
 

@@ -33,12 +33,12 @@ export function resolveRecord(
     if (cycle !== undefined) return failure(circular(cycle));
   }
   if (record.scope === "transient") {
-    if (ctx !== undefined) link(ctx.slot, record.slot);
+    if (ctx !== undefined) track(ctx, record.slot);
     return buildTransient(record, param, ctx);
   }
   const slot = record.slotFor(param);
   if (slot.settled !== undefined) {
-    if (ctx !== undefined) link(ctx.slot, slot);
+    if (ctx !== undefined) track(ctx, slot);
     return slot.settled;
   }
   let pending = slot.pending;
@@ -50,13 +50,19 @@ export function resolveRecord(
     if (path !== undefined) return failure(circular([waiter.label, ...path.map((s) => s.label)]));
   }
   if (pending === undefined) pending = slot.pending = buildSingleton(slot, ctx.node);
-  link(ctx.slot, slot);
+  track(ctx, slot);
   if (waiter === undefined) return pending;
   (waiter.waitingOn ??= new Set()).add(slot);
   return pending.then((result) => {
     waiter.waitingOn?.delete(slot);
     return result;
   });
+}
+
+/** Records that the build of `ctx` read `slot`; a transient's build also notes it for its instance. */
+function track(ctx: FactoryContext, slot: Slot): void {
+  link(ctx.slot, slot);
+  if (ctx.record.scope === "transient") (ctx.reads ??= []).push(slot);
 }
 
 /** Stores a value as the slot's instance (a build's result, or one restored from a bundle) and tells watchers. */
@@ -144,7 +150,8 @@ async function buildTransient(
   const cleanups = outcome.ctx.cleanups;
   if (cleanups !== undefined) {
     if (record.owner._disposed) releaseLate(record, param, cleanups);
-    else (record.retained ??= new Set()).add(new RetainedInstance(record, param, cleanups));
+    else
+      (record.retained ??= new Set()).add(new RetainedInstance(record, param, cleanups, outcome.ctx.reads));
   }
   return { ok: true, value: outcome.value };
 }

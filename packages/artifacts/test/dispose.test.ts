@@ -1,4 +1,5 @@
 import { SystemError } from "@sluice/errors";
+import { createStateStore } from "@sluice/store";
 import { describe, expect, it } from "vitest";
 import { ArtifactContainer, type ResolveResult } from "../src/index.js";
 import { delay, errorSink, gate } from "./helpers.js";
@@ -273,5 +274,70 @@ describe("dispose, re-entered and under failure", () => {
     await c.require("a");
     await c.invalidate("a");
     expect(sink.errors.map((e) => e.code)).toEqual(["FACTORY_FAILED"]);
+  });
+});
+
+describe("dispose order after a select change", () => {
+  /** A container on a store, with "db" (a singleton) logging its cleanup. */
+  function withDb(): {
+    store: ReturnType<typeof createStateStore<{ x: number }>>;
+    c: ArtifactContainer;
+    log: string[];
+  } {
+    const store = createStateStore<{ x: number }>({ x: 1 });
+    const c = new ArtifactContainer({ store });
+    const log: string[] = [];
+    c.register({
+      key: "db",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("db"));
+        return {};
+      },
+    });
+    return { store, c, log };
+  }
+
+  it("a retained transient whose selection changed is still cleaned before the singleton it was built from", async () => {
+    const { store, c, log } = withDb();
+    let n = 0;
+    c.register({
+      key: "conn",
+      scope: "transient",
+      factory: async (ctx) => {
+        await ctx.require("db");
+        ctx.select((s) => s.x);
+        const id = ++n;
+        ctx.onCleanup(() => void log.push(`conn${id}`));
+        return {};
+      },
+    });
+    await c.require("conn");
+    store.set({ x: 2 }); // invalidates "conn": its record forgets what it read, instance 1 lives on
+    await c.require("conn");
+    store.set({ x: 3 });
+    await delay(0);
+    await c.dispose();
+    expect(log).toEqual(["conn2", "conn1", "db"]);
+  });
+
+  it("a singleton replaced after a select change: dispose() waits for the old instance's cleanup before its dependency's", async () => {
+    const { store, c, log } = withDb();
+    c.register({
+      key: "repo",
+      factory: async (ctx) => {
+        await ctx.require("db");
+        const x = ctx.select((s) => s.x);
+        ctx.onCleanup(async () => {
+          if (x === 1) await delay(20); // the old instance is slow to let go
+          log.push(`repo${x}`);
+        });
+        return {};
+      },
+    });
+    await c.require("repo");
+    store.set({ x: 2 }); // starts the old instance's cleanup, which takes 20 ms
+    await c.require("repo");
+    await c.dispose();
+    expect(log).toEqual(["repo1", "repo2", "db"]);
   });
 });
