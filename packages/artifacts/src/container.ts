@@ -22,11 +22,19 @@ import type {
   ContainerDebugInfo,
   ContainerEventMap,
   ContainerEventName,
+  DisposeOptions,
   ResolveResult,
   ScopeOptions,
   UseDependencyContext,
 } from "./types.js";
-import { assertKey, assertOptions, assertParam, useCallbackError, validateTemplate } from "./validate.js";
+import {
+  assertKey,
+  assertOptions,
+  assertParam,
+  disposeOptionsError,
+  useCallbackError,
+  validateTemplate,
+} from "./validate.js";
 
 /** The keys of each options object (a misspelt one is refused with the list, not ignored). */
 const CONTAINER_OPTIONS: ReadonlySet<string> = new Set(["store", "name", "runId", "onError"]);
@@ -361,9 +369,25 @@ export class ArtifactContainer<S extends object = any> {
    * transients that registered one) in reverse dependency order, each once. A failing cleanup goes
    * to `onError` and the others still run. Afterwards every operation fails with `DISPOSED` and no
    * factory attempt starts; calling `dispose()` again (even from a `container:dispose` handler)
-   * returns the same promise.
+   * returns the same promise, whatever options it is given.
+   *
+   * Each cleanup is awaited before the next, so one that never settles holds the rest: pass
+   * `options.signal` (for instance `AbortSignal.timeout(5_000)`) to bound the wait. Once it aborts,
+   * the cleanup still running is reported (`ABORTED`) and left behind, and the ones not yet run are
+   * started in dependency order without being awaited, so a dependency may then be cleaned while a
+   * dependent's cleanup still uses it. Rejects with `INVALID_INPUT` (disposing nothing) for options
+   * it cannot use.
+   *
+   * @example
+   * ```ts
+   * await container.dispose({ signal: AbortSignal.timeout(5_000) });
+   * ```
    */
-  dispose(): Promise<void> {
+  dispose(options?: DisposeOptions): Promise<void> {
+    if (options !== undefined) {
+      const invalid = disposeOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
+    }
     const disposal = this.disposal;
     if (disposal === null) {
       // Called again from code the disposal runs before its first await (a `container:dispose`
@@ -373,7 +397,11 @@ export class ArtifactContainer<S extends object = any> {
     }
     if (disposal !== undefined) return disposal;
     this.disposal = null;
-    const running = disposeContainer(this, this instanceof ScopedContainer ? this.parent : undefined);
+    const running = disposeContainer(
+      this,
+      this instanceof ScopedContainer ? this.parent : undefined,
+      options?.signal,
+    );
     const adopt = this.adoptDisposal;
     if (adopt === undefined) return (this.disposal = running);
     this.adoptDisposal = undefined;

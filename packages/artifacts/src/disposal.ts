@@ -1,4 +1,10 @@
-import { announceDisposed, type PendingCleanup, runCleanupBatch, runCleanups } from "./cleanups.js";
+import {
+  announceDisposed,
+  type PendingCleanup,
+  runCleanupBatch,
+  runCleanups,
+  untilAborted,
+} from "./cleanups.js";
 import type { ArtifactContainer } from "./container.js";
 import { forgetReads } from "./dependencies.js";
 import { invalidateSlot } from "./invalidation.js";
@@ -10,17 +16,21 @@ import { closeStoreSubscription } from "./state-tracking.js";
  * Disposes `container`: child scopes first, then every instance's cleanups (singletons and the
  * transients that registered one) in reverse dependency order, each once; then it lets go of its
  * store, listeners and lookups. `scopeParent` is the container it is a scope of, which forgets it.
+ * Once `signal` aborts nothing is waited for any more: the cleanups left are started in order.
  */
 export async function disposeContainer(
   container: ArtifactContainer<any>,
   scopeParent: ArtifactContainer<any> | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   container._events?.emit("container:dispose", { container: container.name });
   container._disposed = true;
   if (container._scopes !== undefined) {
     const scopes = [...container._scopes].reverse();
     container._scopes = undefined;
-    for (const child of scopes) await child.dispose();
+    const options = signal === undefined ? undefined : { signal };
+    // Raced with the signal as well: a child's disposal may have begun earlier, without it.
+    for (const child of scopes) await untilAborted(child.dispose(options), signal);
   }
   scopeParent?._detachScope(container);
   const records = container._records === undefined ? [] : [...container._records.values()];
@@ -37,22 +47,22 @@ export async function disposeContainer(
       }
     }
   }
-  await runCleanupBatch(outside);
+  await runCleanupBatch(outside, signal);
   // Instances an invalidation dropped may still be letting go of what they were built from here:
   // that is cleaned only after them.
   const cleaning = container._cleaning;
   if (cleaning !== undefined) {
     container._cleaning = undefined;
-    await Promise.all(cleaning);
+    await untilAborted(Promise.all(cleaning), signal);
   }
   for (const item of order) {
     if (item instanceof RetainedInstance) {
-      await runCleanups(item.record, item.param, item.cleanups, true);
+      await runCleanups(item.record, item.param, item.cleanups, true, signal);
       continue;
     }
     const cleanups = item.cleanups;
     item.cleanups = undefined;
-    if (cleanups !== undefined) await runCleanups(item.record, item.param, cleanups, true);
+    if (cleanups !== undefined) await runCleanups(item.record, item.param, cleanups, true, signal);
     // Tested here, not only inside: even an empty call in this loop costs every disposal about
     // 120 bytes of garbage, and most containers have no listeners.
     else if (container._events !== undefined) announceDisposed(item.record, item.param);

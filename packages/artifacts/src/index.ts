@@ -16,6 +16,7 @@ export type {
   ContainerDebugInfo,
   ContainerEventMap,
   ContainerEventName,
+  DisposeOptions,
   InvalidationReason,
   ResolveResult,
   RetryPolicy,

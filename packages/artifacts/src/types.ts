@@ -128,6 +128,18 @@ export interface ArtifactContainerOptions<S extends object = any> {
   onError?: (error: SystemError) => void;
 }
 
+/** Options of {@link ArtifactContainer.dispose}. */
+export interface DisposeOptions {
+  /**
+   * How long disposal may wait for cleanups. Until it aborts, each cleanup is awaited before the
+   * next starts (dependents before dependencies). Once it aborts, the cleanup still running is
+   * reported to `onError` (`ABORTED`) and left to finish on its own, every cleanup not yet run is
+   * started in the same order without waiting for any, and `dispose()` resolves. For example
+   * `AbortSignal.timeout(5_000)`: a cleanup that never settles cannot keep the others from running.
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link ArtifactContainer.scope}. */
 export interface ScopeOptions<S extends object = any> {
   /** The scoped container's own store; default: the parent's store. */

@@ -236,3 +236,35 @@ function describe(value: unknown): string {
   if (typeof value === "function") return "a function";
   return `${typeof value} ${String(value)}`;
 }
+
+const DISPOSE_OPTIONS: ReadonlySet<string> = new Set(["signal"]);
+
+/**
+ * `INVALID_INPUT` for `dispose()` options it cannot use, or `undefined`. Returned rather than
+ * thrown: `dispose` reports every failure as a rejected promise.
+ */
+export function disposeOptionsError(options: unknown): SystemError | undefined {
+  try {
+    assertOptions(options, DISPOSE_OPTIONS, "dispose");
+  } catch (error) {
+    return error as SystemError;
+  }
+  const signal = (options as { signal?: unknown } | undefined)?.signal;
+  if (signal === undefined || isAbortSignal(signal)) return undefined;
+  return new SystemError(
+    "INVALID_INPUT",
+    `dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got ${describe(signal)}`,
+    { details: { operation: "dispose" } },
+  );
+}
+
+/** An `AbortSignal`, recognised by shape, so one from another realm (an iframe, a vm) is accepted too. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Partial<AbortSignal>;
+  return (
+    typeof candidate.aborted === "boolean" &&
+    typeof candidate.addEventListener === "function" &&
+    typeof candidate.removeEventListener === "function"
+  );
+}

@@ -341,3 +341,172 @@ describe("dispose order after a select change", () => {
     expect(log).toEqual(["repo1", "repo2", "db"]);
   });
 });
+
+describe("dispose({ signal }): a cleanup that never settles", () => {
+  const never = (): Promise<void> => new Promise<void>(() => {});
+
+  /** "db" <- "repo" (whose cleanup never settles), and "cache", unrelated, built last. */
+  async function withStuckRepo(onError: (e: SystemError) => void) {
+    const c = new ArtifactContainer({ name: "app", onError });
+    const log: string[] = [];
+    c.register({
+      key: "db",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("db"));
+        return {};
+      },
+    });
+    c.register({
+      key: "repo",
+      factory: async (ctx) => {
+        await ctx.require("db");
+        ctx.onCleanup(never);
+        return {};
+      },
+    });
+    c.register({
+      key: "cache",
+      factory: (ctx) => {
+        ctx.onCleanup(async () => {
+          await delay(5);
+          log.push("cache");
+        });
+        return {};
+      },
+    });
+    await c.require("repo");
+    await c.require("cache");
+    return { c, log };
+  }
+
+  it("waits for each cleanup in order until the signal aborts, then cleans the rest and resolves", async () => {
+    const { errors, onError } = errorSink();
+    const { c, log } = await withStuckRepo(onError);
+    const controller = new AbortController();
+    let resolved = false;
+    const disposing = c.dispose({ signal: controller.signal }).then(() => void (resolved = true));
+    await delay(30);
+    // "cache" (built last) went first and was waited for; "repo" holds "db" back while it may run.
+    expect(log).toEqual(["cache"]);
+    expect(resolved).toBe(false);
+    const reason = new SystemError("TIMEOUT", "gave up");
+    controller.abort(reason);
+    await Promise.race([disposing, delay(100)]);
+    expect(resolved).toBe(true);
+    expect(log).toEqual(["cache", "db"]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      code: "ABORTED",
+      cause: reason,
+      details: { key: "repo", container: "app", phase: "cleanup" },
+    });
+    expect(errors[0]!.message).toMatch(
+      /cleanup of artifact "repo" in container "app" had not settled when the signal given to dispose\(\) aborted; .*what "repo" was built from may be cleaned while this cleanup still runs/,
+    );
+  });
+
+  it("an already aborted signal starts every cleanup in order without waiting; a late rejection is still reported", async () => {
+    const { errors, onError } = errorSink();
+    const c = new ArtifactContainer({ name: "app", onError });
+    const log: string[] = [];
+    c.register({
+      key: "a",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("a"));
+        return 1;
+      },
+    });
+    c.register({
+      key: "b",
+      factory: async (ctx) => {
+        await ctx.require("a");
+        ctx.onCleanup(async () => {
+          log.push("b started");
+          await delay(5);
+          throw new Error("b failed late");
+        });
+        return 2;
+      },
+    });
+    await c.require("b");
+    await c.dispose({ signal: AbortSignal.abort() });
+    expect(log).toEqual(["b started", "a"]);
+    expect(errors).toEqual([]);
+    await delay(20);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      [
+        "FACTORY_FAILED",
+        'cleanup of artifact "b" in container "app" failed after its disposal stopped waiting for it: b failed late',
+      ],
+    ]);
+  });
+
+  it("a cleanup that rejects after the signal aborted is reported once more, as failed", async () => {
+    const { errors, onError } = errorSink();
+    const c = new ArtifactContainer({ name: "app", onError });
+    let fail!: (error: Error) => void;
+    c.register({
+      key: "slow",
+      factory: (ctx) => {
+        ctx.onCleanup(() => new Promise<void>((_, reject) => (fail = reject)));
+        return 1;
+      },
+    });
+    await c.require("slow");
+    const controller = new AbortController();
+    const disposing = c.dispose({ signal: controller.signal });
+    await delay(1);
+    controller.abort();
+    await disposing;
+    fail(new Error("closed too late"));
+    await delay(1);
+    expect(errors.map((e) => e.code)).toEqual(["ABORTED", "FACTORY_FAILED"]);
+    expect(errors[1]!.message).toContain("failed after its disposal stopped waiting for it: closed too late");
+  });
+
+  it("the signal reaches child scopes: a stuck cleanup in a scope does not hold the parent's disposal", async () => {
+    const { errors, onError } = errorSink();
+    const app = new ArtifactContainer({ name: "app", onError });
+    const log: string[] = [];
+    app.register({
+      key: "db",
+      factory: (ctx) => {
+        ctx.onCleanup(() => void log.push("db"));
+        return 1;
+      },
+    });
+    const child = app.scope("orders");
+    child.register({
+      key: "queue",
+      factory: (ctx) => {
+        ctx.onCleanup(never);
+        return 2;
+      },
+    });
+    await app.require("db");
+    await child.require("queue");
+    const controller = new AbortController();
+    let resolved = false;
+    const disposing = app.dispose({ signal: controller.signal }).then(() => void (resolved = true));
+    await delay(5);
+    expect([log, resolved]).toEqual([[], false]); // the scope goes first, and is waited for
+    controller.abort();
+    await Promise.race([disposing, delay(100)]);
+    expect([log, resolved]).toEqual([["db"], true]);
+    expect(errors.map((e) => [e.code, e.details?.container])).toEqual([["ABORTED", "app/orders"]]);
+  });
+
+  it("options it cannot use reject with INVALID_INPUT and dispose nothing", async () => {
+    const c = new ArtifactContainer();
+    await expect(c.dispose({ signal: 5000 } as never)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message:
+        "dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got number 5000",
+    });
+    await expect(c.dispose({ timeoutMs: 5000 } as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(c.dispose(null as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(c.disposed).toBe(false);
+    await c.dispose({});
+    expect(c.disposed).toBe(true);
+  });
+});
