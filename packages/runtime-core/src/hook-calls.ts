@@ -39,16 +39,48 @@ export class HookCalls {
 
   /**
    * Disposes services, waiting for their cleanups at most `timeoutMs`: one that never settles must
-   * not hold a run's end, `deregister()` or `stop()`. A failure is reported as `failed(error)` (also
-   * after the limit), running out of time as `timedOut()`.
+   * not hold a run's end, `deregister()` or `stop()`, nor the cleanups after it. At the limit the
+   * timeout is reported (`timedOut()`) and the disposal's signal aborted: the container leaves the
+   * stuck cleanup behind, starts the ones not yet run (dependents first, not awaited) and settles,
+   * and only then does this resolve, so what `stop()` disposes has at least begun its cleanup when
+   * `stop()` resolves. A failure is reported as `failed(error)` (also after the limit).
    */
   dispose(
-    services: { dispose(): Promise<void> },
+    services: { dispose(options: { signal: AbortSignal }): Promise<void> },
     timeoutMs: number,
     failed: (error: unknown) => SystemError,
     timedOut: () => SystemError,
   ): Promise<void> {
-    return this.waitFor(() => services.dispose(), timeoutMs, timedOut, failed);
+    const stopWaiting = new AbortController();
+    let disposal: Promise<void>;
+    try {
+      disposal = services.dispose({ signal: stopWaiting.signal });
+    } catch (error) {
+      this.report(failed(error));
+      return SETTLED;
+    }
+    return new Promise<void>((resolve) => {
+      timeHook(
+        disposal,
+        timeoutMs,
+        this.watchdog,
+        () => {
+          const error = timedOut();
+          this.report(error);
+          // the container settles once told: it awaits nothing after its signal aborted
+          stopWaiting.abort(error);
+          disposal.then(
+            () => resolve(),
+            () => resolve(),
+          );
+        },
+        () => resolve(),
+        (error, late) => {
+          this.report(failed(error));
+          if (!late) resolve();
+        },
+      );
+    });
   }
 
   /**

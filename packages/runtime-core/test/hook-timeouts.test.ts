@@ -294,7 +294,9 @@ describe("hookTimeoutMs also bounds the wait for services' cleanups", () => {
     const result = await h.runtime.invoke("stuck-run", "go", {});
     expect(result.ok && result.value).toEqual({ status: "completed", state: { open: true } });
     expect(cleaned).toEqual(["completed"]);
-    expect(h.errors).toHaveLength(1);
+    expect(h.errors).toHaveLength(2);
+    // the container names the cleanup it left behind when the runtime stopped waiting
+    expect(h.errors[1]).toMatchObject({ code: "ABORTED", details: { key: "conn", phase: "cleanup" } });
     expect(h.errors[0]).toMatchObject({
       code: "TIMEOUT",
       details: { workflowId: "stuck-run", timeoutMs: 30 },
@@ -308,7 +310,10 @@ describe("hookTimeoutMs also bounds the wait for services' cleanups", () => {
     expect((await h.runtime.invoke("stuck-workflow", "go", {})).ok).toBe(true);
     expect(await h.runtime.deregister("stuck-workflow")).toBe(true);
     expect(h.runtime.hasWorkflow("stuck-workflow")).toBe(false);
-    expect(h.errors.map((e) => [e.code, e.details?.workflowId])).toEqual([["TIMEOUT", "stuck-workflow"]]);
+    expect(h.errors.map((e) => [e.code, e.details?.workflowId ?? e.details?.key])).toEqual([
+      ["TIMEOUT", "stuck-workflow"],
+      ["ABORTED", "conn"],
+    ]);
     expect(h.errors[0]!.message).toMatch(
       /services of workflow "stuck-workflow" did not finish their cleanups/,
     );
@@ -362,9 +367,103 @@ describe("the runtime's hookTimeoutMs", () => {
     });
     expect((await h.runtime.invoke("once", "go", {})).ok).toBe(true);
     await h.runtime.stop();
-    expect(h.errors.map((e) => [e.code, e.details?.timeoutMs])).toEqual([["TIMEOUT", 30]]);
+    expect(h.errors.map((e) => [e.code, e.details?.timeoutMs ?? e.details?.key])).toEqual([
+      ["TIMEOUT", 30],
+      ["ABORTED", "pool"],
+    ]);
     expect(h.errors[0]!.message).toMatch(
       /^stop\(\): the global services did not finish their cleanups within 30 ms/,
     );
+  });
+});
+
+describe("a service cleanup that never settles does not keep the others from running", () => {
+  /** A service whose cleanup never settles, and one whose cleanup logs `name`. */
+  const stuckAndLogged = (log: string[], scope: "run" | "workflow" | undefined) => [
+    {
+      id: "stuck",
+      ...(scope === undefined ? {} : { scope }),
+      factory: async (ctx: { require(id: string): Promise<unknown>; onCleanup(fn: () => unknown): void }) => {
+        await ctx.require("db");
+        ctx.onCleanup(hang);
+        return 1;
+      },
+    },
+    {
+      id: "db",
+      ...(scope === undefined ? {} : { scope }),
+      factory: (ctx: { onCleanup(fn: () => unknown): void }) => {
+        ctx.onCleanup(() => void log.push("db"));
+        return 1;
+      },
+    },
+    {
+      id: "other",
+      ...(scope === undefined ? {} : { scope }),
+      factory: (ctx: { onCleanup(fn: () => unknown): void }) => {
+        ctx.onCleanup(() => void log.push("other"));
+        return 1;
+      },
+    },
+  ];
+  /** `once`, whose step resolves "other", then "stuck" (which is built from "db"). */
+  const usesThem = (id: string): Workflow => ({
+    ...once,
+    id,
+    pipelines: {
+      main: {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "x",
+                action: async (ctx) => {
+                  await ctx.use((d) => d.require("other"));
+                  await ctx.use((d) => d.require("stuck"));
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  });
+
+  it("stop(): the other global services and the stuck one's dependency are cleaned by the time it resolves", async () => {
+    const log: string[] = [];
+    h = await harness({ hookTimeoutMs: 30, services: stuckAndLogged(log, undefined) });
+    await h.runtime.register(usesThem("g"));
+    expect((await h.runtime.invoke("g", "go", {})).ok).toBe(true);
+    await h.runtime.stop();
+    // "stuck" (built last) goes first: it holds the rest only until hookTimeoutMs
+    expect(log).toEqual(["db", "other"]);
+    expect(h.errors.map((e) => [e.code, e.details?.key ?? e.details?.timeoutMs])).toEqual([
+      ["TIMEOUT", 30],
+      ["ABORTED", "stuck"],
+    ]);
+  });
+
+  it("a run's end: its other run services are cleaned before onCleanup runs", async () => {
+    const log: string[] = [];
+    h = await harness();
+    await h.runtime.register(
+      { ...usesThem("r"), services: stuckAndLogged(log, "run") },
+      { hookTimeoutMs: 30, onCleanup: () => void log.push("onCleanup") },
+    );
+    expect((await h.runtime.invoke("r", "go", {})).ok).toBe(true);
+    expect(log).toEqual(["db", "other", "onCleanup"]);
+  });
+
+  it("deregister(): the workflow's other services are cleaned by the time it resolves", async () => {
+    const log: string[] = [];
+    h = await harness();
+    await h.runtime.register(
+      { ...usesThem("w"), services: stuckAndLogged(log, "workflow") },
+      { hookTimeoutMs: 30 },
+    );
+    expect((await h.runtime.invoke("w", "go", {})).ok).toBe(true);
+    expect(await h.runtime.deregister("w")).toBe(true);
+    expect(log).toEqual(["db", "other"]);
   });
 });

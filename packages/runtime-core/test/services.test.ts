@@ -146,6 +146,50 @@ describe("services and scopes", () => {
     expect(cleaned).toEqual(["ann#1", "bob#2"]);
   });
 
+  it("a transient built from a run service, whose selection a step then changed, is released before that service at the run's end", async () => {
+    h = await harness();
+    const log: string[] = [];
+    await h.runtime.register({
+      ...probe("r", []),
+      services: [
+        {
+          id: "db",
+          scope: "run",
+          factory: (ctx) => {
+            ctx.onCleanup(() => void log.push("db closed"));
+            return {};
+          },
+        },
+        {
+          id: "conn",
+          scope: "transient",
+          factory: async (ctx) => {
+            await ctx.require("db");
+            ctx.select((s: { tenant?: string }) => s.tenant);
+            ctx.onCleanup(() => void log.push("conn released"));
+            return {};
+          },
+        },
+      ],
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                { id: "use", action: async (ctx) => void (await ctx.use((d) => d.require("conn"))) },
+                { id: "switch", action: () => ({ tenant: "t2" }) }, // invalidates the transient; the instance stays
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const r = await h.runtime.invoke("r", "go", { tenant: "t1" });
+    expect(r.ok).toBe(true);
+    expect(log).toEqual(["conn released", "db closed"]);
+  });
+
   it("transient services are new on every resolution", async () => {
     h = await harness();
     let n = 0;
