@@ -6,16 +6,28 @@ export interface AbortSource {
 }
 
 /**
- * @internal An AbortController that also fires when its parent fires. It listens with itself
- * (`handleEvent`) so linking costs no closure, and `dispose` unhooks it from the parent so a
- * long-lived parent does not collect dead children.
+ * @internal An AbortController that also fires when its parent fires. Linked to a signal, it
+ * listens with itself (`handleEvent`) so linking costs no closure; linked to another LinkedAbort
+ * (a concurrent stage's, which each of its steps links to), it joins that one's children, which
+ * fan out from one listener: one listener per child on one signal passes Node's limit of ten
+ * (a MaxListenersExceededWarning per run of a stage of eleven steps with timeouts). `dispose`
+ * unhooks it so a long-lived parent does not collect dead children.
  */
 export class LinkedAbort implements AbortSource {
   readonly controller = new AbortController();
-  private readonly parent: AbortSignal;
+  private readonly parent: AbortSignal | undefined;
+  private readonly parentLink: LinkedAbort | undefined;
+  private children: Set<LinkedAbort> | undefined;
 
   constructor(parent: AbortSource) {
+    if (parent instanceof LinkedAbort) {
+      this.parent = undefined;
+      this.parentLink = parent;
+      parent.adopt(this);
+      return;
+    }
     this.parent = parent.signal;
+    this.parentLink = undefined;
     if (this.parent.aborted) this.controller.abort(this.parent.reason);
     else this.parent.addEventListener("abort", this, { once: true });
   }
@@ -33,7 +45,7 @@ export class LinkedAbort implements AbortSource {
   }
 
   handleEvent(): void {
-    this.controller.abort(this.parent.reason);
+    this.controller.abort(this.parent!.reason);
   }
 
   abort(reason: unknown): void {
@@ -41,7 +53,29 @@ export class LinkedAbort implements AbortSource {
   }
 
   dispose(): void {
-    this.parent.removeEventListener("abort", this);
+    if (this.parentLink !== undefined) this.parentLink.children?.delete(this);
+    else this.parent!.removeEventListener("abort", this);
+  }
+
+  /** Makes `child` fire when this fires (at once if it has). */
+  private adopt(child: LinkedAbort): void {
+    const signal = this.controller.signal;
+    if (signal.aborted) {
+      child.controller.abort(signal.reason);
+      return;
+    }
+    let children = this.children;
+    if (children === undefined) {
+      children = this.children = new Set();
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const each of children!) each.controller.abort(signal.reason);
+        },
+        { once: true },
+      );
+    }
+    children.add(child);
   }
 }
 
@@ -97,17 +131,26 @@ export function withTimeout<T>(
       reject(error);
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (value) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    try {
+      pending.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
+    } catch (error) {
+      // a thenable whose then() throws: the attempt fails now, and its timer must not fire later
+      // (keeping the process alive, and aborting the finished attempt's signal with TIMEOUT)
+      settle();
+      reject(error);
+    }
   });
 }

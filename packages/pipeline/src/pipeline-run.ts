@@ -2,7 +2,7 @@ import { describeThrown, err, isPlainObject, isThenable, ok, SystemError } from 
 import { type AbortSource, LinkedAbort, MAX_TIMER_MS, sleep, withTimeout } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
-import { RunScope } from "./run-scope.js";
+import { NO_TIME, RunScope } from "./run-scope.js";
 import { kindOf } from "./safe-text.js";
 import { RunStepContext } from "./step-context.js";
 import type {
@@ -95,7 +95,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   private endStage: string | undefined = undefined;
   private endStep: string | undefined = undefined;
   private endAttempts: number | undefined = undefined;
-  private endedAt = 0;
+  // NO_TIME until the run ends (0 is a time: a fake clock set to the epoch)
+  private endedAt = NO_TIME;
   /** When the current stage and step started (read only while observed, for their durations). */
   private stageStartedAt = 0;
   private stepStartedAt = 0;
@@ -192,12 +193,13 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   withdrawPause(predicate: (request: PauseRequest) => boolean): void {
     const requests = this.pauseRequests;
     if (requests === undefined) return;
-    let kept = 0;
+    // decided for every request before any is dropped: a predicate that throws changes nothing
+    const kept: PauseRequest[] = [];
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i]!;
-      if (!predicate(request)) requests[kept++] = request;
+      if (!predicate(request)) kept.push(request);
     }
-    requests.length = kept;
+    this.pauseRequests = kept;
   }
 
   /**
@@ -211,6 +213,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   abort(reason?: unknown): void {
     const status = this.runStatus;
     if (status !== "idle" && status !== "running") return;
+    // A step has failed for good (set before its step.failed): the run fails whatever comes next,
+    // and an observer aborting on step.failed or stage.failed must not turn that into "aborted".
+    if (this.endError !== undefined) return;
     const error = new SystemError(
       "ABORTED",
       `run "${this.runId}" of pipeline "${this.pipeline.id}" was aborted`,
@@ -287,7 +292,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   /** @internal The run's result once it has ended, else `undefined` (built on first read). */
   get result(): PipelineResult<S> | undefined {
-    if (this.builtResult !== undefined || this.endedAt === 0) return this.builtResult;
+    if (this.builtResult !== undefined || this.endedAt === NO_TIME) return this.builtResult;
     const metadata: PipelineResultMetadata = {
       runId: this.runId,
       pipelineId: this.pipeline.id,
@@ -497,6 +502,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     const step = entry.step;
     const observed = this.observer !== undefined;
     const failure = this.stepError(stage, step, 1, thrown);
+    this.endError = failure;
     this.emit(
       "step.failed",
       stage.id,
@@ -589,6 +595,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
               this.tick();
               if (this.settled) return;
               failure = this.stepError(stage, step, 1, thrown);
+              this.endError = failure;
               this.emit(
                 "step.failed",
                 stage.id,
@@ -714,11 +721,11 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       }
       // Clamped to the longest timer: without maxBackoffMs the growing delay would pass it, and
       // setTimeout would then fire after 1 ms instead of waiting.
-      const delayMs = Math.min(
-        step.backoffMs * step.factor ** (attempt - 1),
-        step.maxBackoffMs,
-        MAX_TIMER_MS,
-      );
+      // (a backoff of 0 stays 0: 0 × a factor that has grown to Infinity would be NaN)
+      const delayMs =
+        step.backoffMs === 0
+          ? 0
+          : Math.min(step.backoffMs * step.factor ** (attempt - 1), step.maxBackoffMs, MAX_TIMER_MS);
       this.emit(
         "step.retried",
         stage.id,
@@ -730,7 +737,13 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       );
       // Even with no delay, wait one macrotask: a step that fails synchronously would otherwise
       // retry without ever yielding, and an abort from a timer or I/O could never land.
-      await sleep(delayMs, source.signal);
+      // Waits on a link of its own in a concurrent stage: steps that all wait on the stage's signal
+      // would put one listener each on it, and Node warns past ten (MaxListenersExceededWarning).
+      if (source instanceof LinkedAbort) {
+        const wait = new LinkedAbort(source);
+        await sleep(delayMs, wait.signal);
+        wait.dispose();
+      } else await sleep(delayMs, source.signal);
       this.tick();
       if (this.settled || source.aborted) return abortError(source);
     }
@@ -748,6 +761,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     durationMs: number | undefined,
     source: RunScope<S> | LinkedAbort,
   ): void {
+    this.endError = error;
     this.emit("step.failed", stage.id, step.id, attempt, error, durationMs);
     if (source instanceof LinkedAbort) this.stopStage(stage, source, error, `step "${step.id}" failed`);
   }

@@ -10,6 +10,10 @@ import type {
   StateAccess,
 } from "./types.js";
 
+
+/** "No time read yet": a clock never gives it (0 it gives, under a fake clock set to the epoch). */
+export const NO_TIME = Number.NEGATIVE_INFINITY;
+
 /**
  * @internal What every step context of one run shares: ids, state, dependencies, the run's abort
  * switch and its lifecycle emitter. Emission takes positional arguments so that, with no observer,
@@ -27,7 +31,9 @@ export class RunScope<S extends object> implements AbortSource {
   closed = false;
   observerFailures = 0;
   readonly observer: PipelineObserver | undefined;
-  private clock = 0;
+  // no shared timestamp yet: not 0, which a fake clock set to the epoch returns (so would a clock
+  // stepped back); Date.now() never returns -Infinity
+  private clock = NO_TIME;
 
   constructor(
     readonly runId: string,
@@ -66,13 +72,13 @@ export class RunScope<S extends object> implements AbortSource {
    */
   time(): number {
     let at = this.clock;
-    if (at === 0) at = this.clock = Date.now();
+    if (at === NO_TIME) at = this.clock = Date.now();
     return at;
   }
 
   /** Invalidates the shared timestamp: the next `time()` reads the clock. */
   tick(): void {
-    this.clock = 0;
+    this.clock = NO_TIME;
   }
 
   /** Makes `at`, a clock read made in this synchronous burst, the burst's shared timestamp. */
