@@ -28,6 +28,22 @@ export class EventWaits {
     this.bufferFilters.add(record, request);
   };
 
+  /**
+   * A running run cancelled waits (`pause.cancel`): events they would have held are held no more
+   * (events held already stay, as events held between resume cycles do). Each wait is judged by
+   * `withdrawn` before any leaves, so a predicate that throws changes nothing.
+   */
+  readonly onEventWaitWithdrawn = (
+    record: RunRecord,
+    withdrawn: (wait: PauseRequestData) => boolean,
+  ): void => {
+    const waits = record.bufferWaits;
+    const kept = waits.filter((wait) => !withdrawn(wait));
+    if (kept.length === waits.length) return;
+    for (const wait of waits) if (!kept.includes(wait)) this.bufferFilters.remove(record, wait);
+    record.bufferWaits = kept.length === 0 ? NO_WAITS : kept;
+  };
+
   /** Buffers `event` for the running runs whose buffer waits it satisfies. */
   bufferFor(event: string, payload: unknown): void {
     const filters = this.bufferFilters.get(event);

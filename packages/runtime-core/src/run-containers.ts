@@ -2,7 +2,12 @@ import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } f
 import { SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import type { PauseService } from "@sluice/pause";
-import { createDirectDependencies, type OnEventWait, runPauseService } from "./run-pause-service.js";
+import {
+  createDirectDependencies,
+  type OnEventWait,
+  type OnEventWaitWithdrawn,
+  runPauseService,
+} from "./run-pause-service.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { PAUSE_SERVICE_ID } from "./service-containers.js";
 import type { RunState } from "./types.js";
@@ -20,6 +25,7 @@ export class RunContainers implements RunContainerFactory {
     /** The unfinished runs, by id. */
     private readonly runs: IdMap<RunRecord>,
     private readonly onEventWait: OnEventWait,
+    private readonly onEventWaitWithdrawn: OnEventWaitWithdrawn,
     private readonly report: (error: SystemError) => void,
   ) {
     this.pauseTemplate = {
@@ -64,5 +70,5 @@ export class RunContainers implements RunContainerFactory {
   }
 
   private readonly pauseServiceOf = (record: RunRecord): PauseService =>
-    runPauseService(record, this.onEventWait);
+    runPauseService(record, this.onEventWait, this.onEventWaitWithdrawn);
 }

@@ -9,12 +9,23 @@ import type { RunState } from "./types.js";
 /** Told of each wait a running run registers on an event, as it registers it. */
 export type OnEventWait = (record: RunRecord, request: PauseRequestData) => void;
 
+/** Told when a running run cancels waits: `withdrawn` says which. */
+export type OnEventWaitWithdrawn = (
+  record: RunRecord,
+  withdrawn: (request: PauseRequestData) => boolean,
+) => void;
+
 /**
  * The run's `__pause_service__`: one per live context (the container path caches it as a
  * singleton the same way). Its registrations become pause requests of the run's pipeline run, and
- * `onEventWait` hears of each wait on an event, so such events are buffered from then on.
+ * `onEventWait` hears of each wait on an event, so such events are buffered from then on, until
+ * `onEventWaitWithdrawn` hears it was cancelled.
  */
-export function runPauseService(record: RunRecord, onEventWait: OnEventWait): PauseService {
+export function runPauseService(
+  record: RunRecord,
+  onEventWait: OnEventWait,
+  onEventWaitWithdrawn: OnEventWaitWithdrawn,
+): PauseService {
   if (record.finished) {
     throw new SystemError("INVALID_STATE", `__pause_service__: run ${record.runId} is not active`);
   }
@@ -38,7 +49,11 @@ export function runPauseService(record: RunRecord, onEventWait: OnEventWait): Pa
       run.requestPause(request as never);
       if (request.event !== undefined) onEventWait(record, request);
     },
-    withdrawPause: (predicate) => record.pipelineRun?.withdrawPause(predicate as never),
+    withdrawPause: (predicate) => {
+      record.pipelineRun?.withdrawPause(predicate as never);
+      // a cancelled wait holds no more early events for the run
+      onEventWaitWithdrawn(record, predicate as (request: PauseRequestData) => boolean);
+    },
   };
   const service = new PauseService(sink, { knownPatches: record.workflow.patchNames });
   record.pauseService = service;

@@ -12,6 +12,8 @@ import type { WorkflowRecord } from "./workflow-record.js";
 export interface BufferedEvent {
   readonly event: string;
   readonly payload: unknown;
+  /** Epoch ms it arrived: it cannot meet a wait whose deadline had passed by then. */
+  readonly at: number;
 }
 
 /** Builds a run's service access on first use. */

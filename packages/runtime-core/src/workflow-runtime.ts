@@ -158,7 +158,12 @@ export class WorkflowRuntime implements RunContainerFactory {
         ? undefined
         : new TimelineWriter(timelineStore, { ...options.timeline, onError: this.report });
     this.container = createGlobalContainer(options.services ?? [], this.globalEnv, this.report);
-    this.runContainers = new RunContainers(this.runs, this.waits.onEventWait, this.report);
+    this.runContainers = new RunContainers(
+      this.runs,
+      this.waits.onEventWait,
+      this.waits.onEventWaitWithdrawn,
+      this.report,
+    );
     this.atRest = new RunsAtRest(this.runs, (record, reason) =>
       this.ending.cancelQueuedRun(record.workflow, record.runId, reason, true),
     );
