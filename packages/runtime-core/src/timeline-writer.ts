@@ -33,6 +33,8 @@ export class TimelineWriter {
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
   private nextCapacity = 16;
+  /** Events of the append in flight (handed to the store, not settled). */
+  private inFlightEvents = 0;
   private spare: TimelineBatch | undefined;
 
   constructor(
@@ -63,8 +65,12 @@ export class TimelineWriter {
     const batch = this.batch;
     batch.add(undefined, runId, workflowId, seq, at, source, type, stage, step, level, message, data);
     if (batch.length > this.maxBuffered) {
-      // drop a tenth at once, so a store that stays stuck costs one copy per tenth, not one per event
-      const dropped = batch.length - this.maxBuffered + Math.ceil(this.maxBuffered / 10);
+      // drop a tenth at once, so a store that stays stuck costs one copy per tenth, not one per
+      // event; the oldest, and never the event just written (a small maxBuffered's tenth is all)
+      const dropped = Math.min(
+        batch.length - this.maxBuffered + Math.ceil(this.maxBuffered / 10),
+        batch.length - 1,
+      );
       this.batch = batch.slice(dropped);
       this.options.onError(
         new SystemError(
@@ -148,10 +154,14 @@ export class TimelineWriter {
     this.closed = true;
     this.clearTimer();
     if (!flushed) {
+      const pending = this.batch.length;
+      const inFlight = this.inFlightEvents;
       this.options.onError(
-        new SystemError("TIMEOUT", `timeline store did not finish writing within ${timeoutMs} ms of stop()`, {
-          details: { pending: this.batch.length },
-        }),
+        new SystemError(
+          "TIMEOUT",
+          `timeline store did not finish writing within ${timeoutMs} ms of stop(): ${pending} buffered events are dropped, and the store has not settled the append of ${inFlight} more (they are lost, or stored late, as the store decides)`,
+          { details: { pending, inFlight } },
+        ),
       );
       this.batch = new TimelineBatch();
     }
@@ -192,10 +202,12 @@ export class TimelineWriter {
   private startAppend(): void {
     this.clearTimer();
     const batch = this.batch;
+    this.inFlightEvents = batch.length;
     this.nextCapacity = Math.max(16, Math.min(this.maxBatch, batch.length));
     this.batch = this.newBatch();
     this.inFlight = this.appendIsolating(batch).finally(() => {
       this.inFlight = undefined;
+      this.inFlightEvents = 0;
       // one that grew past maxBatch behind a slow store is left to the GC, not kept at that size
       if (batch.length <= this.maxBatch) {
         batch.clear();

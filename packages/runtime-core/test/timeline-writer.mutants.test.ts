@@ -66,6 +66,36 @@ describe("timeline batching options", () => {
     expect(stored()).toEqual(Array.from({ length: 18 }, (_, i) => i + 4));
   });
 
+  it("with a maxBuffered below ten drops the oldest, never the event just written", async () => {
+    let release!: () => void;
+    const { store, stored } = recordingStore((events) =>
+      events[0]!.seq === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve(),
+    );
+    const { writer, errors, write } = writerOn(store, {
+      maxBuffered: 1,
+      maxBatch: 1,
+      flushIntervalMs: 60_000,
+    });
+    write(1); // handed to the store, which holds it
+    write(2);
+    write(3); // past maxBuffered: 2 goes, 3 stays
+    expect(errors.map((e) => e.details)).toEqual([{ dropped: 1 }]);
+    release();
+    await writer.flush();
+    expect(stored()).toEqual([1, 3]);
+  });
+
+  it("a close that runs out of time reports both the buffered events it drops and the append still in flight", async () => {
+    const { store } = recordingStore(() => new Promise<void>(() => {}));
+    const { writer, errors, write } = writerOn(store, { maxBatch: 5, flushIntervalMs: 60_000 });
+    for (let seq = 1; seq <= 7; seq++) write(seq); // 1–5 in flight, never settled; 6–7 buffered
+    await writer.close(20);
+    expect(errors.map((e) => [e.code, e.details])).toEqual([["TIMEOUT", { pending: 2, inFlight: 5 }]]);
+    expect(errors[0]!.message).toContain(
+      "2 buffered events are dropped, and the store has not settled the append of 5 more",
+    );
+  });
+
   it("appends as soon as maxBatch events are waiting, without waiting for the flush interval", () => {
     const { store, calls } = recordingStore();
     const { write } = writerOn(store, { maxBatch: 3, flushIntervalMs: 60_000 });

@@ -438,12 +438,13 @@ class SqliteTimelineStore implements TimelineStore {
         " AND NOT EXISTS (SELECT 1 FROM timeline_events INDEXED BY timeline_events_by_run WHERE run_key = @key)" +
         " AND NOT EXISTS (SELECT 1 FROM timeline_events INDEXED BY timeline_events_by_workflow WHERE workflow_key = @key)",
     );
-    const step = db.transaction((first: boolean): number => {
-      // Staged events are deleted too: moved first, in the same transaction.
-      if (first) {
-        this.#staged.move();
-        this.#stagedRows = 0;
-      }
+    const step = db.transaction((): number => {
+      // Staged events are deleted too: moved first, in the same transaction. In every chunk, not
+      // only the first: events appended during a pause between chunks (here or by another process)
+      // are staged, and a name collected below while a staged event still used it would leave that
+      // event's key without a name, failing every query that reaches it.
+      this.#staged.move();
+      this.#stagedRows = 0;
       const used = chunk.all(params) as [number, number][];
       // The names the deleted events used, collected once no event refers to them, so that
       // retention does not leave a name behind for every run it ever removed.
@@ -454,10 +455,10 @@ class SqliteTimelineStore implements TimelineStore {
     });
     const deleting = (async () => {
       let deleted = 0;
-      for (let first = true; ; first = false) {
+      for (;;) {
         let removed: number;
         try {
-          removed = step.immediate(first);
+          removed = step.immediate();
         } catch (e) {
           throw storageFailed("delete", e);
         } finally {

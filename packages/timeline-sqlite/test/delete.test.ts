@@ -75,4 +75,23 @@ describe("a large delete", () => {
     );
     await reopened.close();
   });
+
+  it("keeps the names of events appended between its chunks: every query still answers, after a reopen too", async () => {
+    const filename = newFile();
+    let store = await createSqliteTimelineStore({ filename });
+    await store.append(events().slice(0, 6000)); // workflows "even" and "odd", at 0..5999
+    const retention = store.delete({ before: 6000 });
+    // lands in the pause after the first chunk, staged, in a workflow whose events are all going
+    await store.append([
+      { id: "new:1", runId: "new", workflowId: "even", seq: 1, at: 99_999, source: "runtime", type: "log" },
+    ]);
+    expect(await retention).toBe(6000);
+    const page = await store.query();
+    expect(page.events.map((e) => [e.workflowId, e.runId])).toEqual([["even", "new"]]);
+    expect((await store.query({ workflowId: "even" })).events.map((e) => e.id)).toEqual(["new:1"]);
+    await store.close();
+    store = await createSqliteTimelineStore({ filename });
+    expect((await store.query({ runId: "new" })).events.map((e) => e.id)).toEqual(["new:1"]);
+    await store.close();
+  });
 });

@@ -59,7 +59,17 @@ export function decodeCursor(cursor: unknown, filter: FilterFields | undefined):
 
 function fingerprint(filter: FilterFields | undefined): string {
   const f = filter ?? {};
-  return hash(JSON.stringify([f.runId ?? null, f.workflowId ?? null, f.from ?? null, f.to ?? null]));
+  return hash(JSON.stringify([f.runId ?? null, f.workflowId ?? null, bound(f.from), bound(f.to)]));
+}
+
+/**
+ * A `from` / `to` as the fingerprint writes it: JSON writes ±Infinity as `null`, the same as no
+ * bound, so a cursor for `{}` passed for `{ from: Infinity }` was taken; those are written as
+ * text. Finite bounds stay numbers, so cursors issued before keep working.
+ */
+function bound(value: number | undefined): number | string | null {
+  if (value === undefined) return null;
+  return Number.isFinite(value) ? value : String(value);
 }
 
 // cyrb53: a fast 53-bit string hash; ample to tell filters apart (this is not a security boundary).

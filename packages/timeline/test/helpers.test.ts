@@ -178,6 +178,16 @@ describe("queries and cursors", () => {
     );
   });
 
+  it("tells an infinite bound from no bound: a cursor for {} is refused for { from: Infinity } and the like", () => {
+    const cursor = encodeCursor({ at: 1, seq: 1, id: "e1" }, {});
+    expect(decodeCursor(cursor, {})).toEqual({ at: 1, seq: 1, id: "e1" });
+    for (const filter of [{ from: Infinity }, { from: -Infinity }, { to: Infinity }, { to: -Infinity }]) {
+      expect(invalidMessage(() => decodeCursor(cursor, filter))).toContain("different filter");
+    }
+    const bounded = encodeCursor({ at: 1, seq: 1, id: "e1" }, { to: Infinity });
+    expect(decodeCursor(bounded, { to: Infinity })).toEqual({ at: 1, seq: 1, id: "e1" });
+  });
+
   it("makes a page with next only when there was one more row", () => {
     const q = resolveQuery({ limit: 2 });
     const rows = [base, { ...base, id: "e2", seq: 1 }, { ...base, id: "e3", seq: 2 }];
