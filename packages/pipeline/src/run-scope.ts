@@ -10,7 +10,6 @@ import type {
   StateAccess,
 } from "./types.js";
 
-
 /** "No time read yet": a clock never gives it (0 it gives, under a fake clock set to the epoch). */
 export const NO_TIME = Number.NEGATIVE_INFINITY;
 
