@@ -15,9 +15,10 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * The text of anything thrown, for a message: an `Error`'s `message`; a plain object or array
- * (`throw { status: 503 }`), whose `String()` would say only `[object Object]`, as JSON cut at 200
- * characters; else `String(value)`. Never throws: when those throw (an `Object.create(null)`
+ * The text of anything thrown, for a message: an `Error`'s `message`; an object whose `String()`
+ * would say only `[object Object]` (`throw { status: 503 }`) as JSON, cut at 200 characters (the
+ * whole object is serialised first, its `toJSON` and getters run); else `String(value)` (an array
+ * of primitives reads `1,2`). Never throws: when those throw (an `Object.create(null)`
  * value, a `toString` or `message` getter that throws, a hostile proxy, a cyclic object) it falls
  * back to `Object.prototype.toString` (`[object Object]`), and failing that to a fixed phrase.
  */

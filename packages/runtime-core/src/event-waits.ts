@@ -41,6 +41,9 @@ export class EventWaits {
     const kept = waits.filter((wait) => !withdrawn(wait));
     if (kept.length === waits.length) return;
     for (const wait of waits) if (!kept.includes(wait)) this.bufferFilters.remove(record, wait);
+    // the index holds one entry per run and key, shared by waits with the same one: put back those
+    // of the waits that stay
+    for (const wait of kept) this.bufferFilters.add(record, wait);
     record.bufferWaits = kept.length === 0 ? NO_WAITS : kept;
   };
 

@@ -2,7 +2,7 @@ import { describeThrown, SystemError } from "@sluice/errors";
 import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
 import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
-import type { BufferedEvent, RunRecord } from "./run-record.js";
+import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
 import { copyUntrusted } from "./untrusted-input.js";
 import type { WaitIndex } from "./wait-index.js";
@@ -14,23 +14,6 @@ export function firstMatch(
   payload: unknown,
 ): PauseRequestData | undefined {
   for (let i = 0; i < waits.length; i++) if (matchPauseRequest(waits[i]!, event, payload)) return waits[i];
-  return undefined;
-}
-
-/**
- * The first of `waits` that a held event satisfies and that had not timed out when it arrived:
- * an event held while the run finished its stage, after a wait's deadline, comes too late for
- * that wait, as it would for a parked run (whose deadline would have resumed it first).
- */
-function firstMatchInTime(
-  waits: readonly PauseRequestData[],
-  held: BufferedEvent,
-): PauseRequestData | undefined {
-  for (let i = 0; i < waits.length; i++) {
-    const wait = waits[i]!;
-    if (wait.deadline !== undefined && held.at >= wait.deadline) continue;
-    if (matchPauseRequest(wait, held.event, held.payload)) return wait;
-  }
   return undefined;
 }
 
@@ -107,9 +90,14 @@ export class ResumeEvents {
   takeBuffered(record: RunRecord): BufferedResume | undefined {
     const buffer = record.buffer;
     if (buffer === undefined || buffer.length === 0) return undefined;
+    // An event held while the run finished its stage, at or after the earliest deadline of its
+    // waits, came too late: a parked run would have timed out first (on that wait, whichever wait
+    // the event meets).
+    const deadline = earliestDeadline(record.waits)?.deadline;
     for (let i = 0; i < buffer.length; i++) {
       const item = buffer[i]!;
-      const wait = firstMatchInTime(record.waits, item);
+      if (deadline !== undefined && item.at >= deadline) continue;
+      const wait = firstMatch(record.waits, item.event, item.payload);
       if (wait === undefined) continue;
       buffer.splice(i, 1);
       const patch = this.patchFor(record, wait, item.payload);

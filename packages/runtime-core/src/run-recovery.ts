@@ -1,4 +1,5 @@
 import { describeThrown, SystemError } from "@sluice/errors";
+import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { RunCheckpoint } from "./run-checkpoint.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 
@@ -20,9 +21,14 @@ export async function continueAfterTimeline<S extends object>(
   const { runId, seq } = checkpoint;
   if (typeof runId !== "string" || typeof seq !== "number") return checkpoint;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timed out">((resolve) => {
-    timer = setTimeout(() => resolve("timed out"), timeoutMs);
-  });
+  // a limit past the longest delay setTimeout keeps (Infinity among them) is no limit: the timer
+  // would fire after 1 ms instead
+  const timedOut =
+    timeoutMs > MAX_TIMER_MS
+      ? new Promise<"timed out">(() => {})
+      : new Promise<"timed out">((resolve) => {
+          timer = setTimeout(() => resolve("timed out"), timeoutMs);
+        });
   try {
     const last = await Promise.race([writer.lastStoredSeq(runId), timedOut]);
     if (last === "timed out") {

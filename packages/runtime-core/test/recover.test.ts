@@ -167,4 +167,34 @@ describe("recover(checkpoint)", () => {
     await second.runtime.stop();
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
+
+  it("with hookTimeoutMs Infinity (no limit) waits for a slow store instead of giving up at once", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    // the same store, answering queries after 5 ms (a file, a network store)
+    const slow: TimelineStore = {
+      append: (events) => timeline.append(events),
+      query: async (query) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return timeline.query(query);
+      },
+      delete: (filter) => timeline.delete(filter),
+      close: async () => {},
+    };
+    const second = await harness({ timelineStore: slow, hookTimeoutMs: Infinity });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await second.runtime.recover(checkpoint);
+    await second.runtime.resume(checkpoint.runId, { approved: true });
+    await second.runtime.flushTimeline();
+    const { events } = await timeline.query({ runId: checkpoint.runId });
+    expect(events.filter((e) => e.type === "log").map((e) => e.message)).toEqual([
+      "charging in A",
+      "charging in B",
+    ]);
+    expect(second.errors).toEqual([]);
+    await second.runtime.stop();
+  });
 });

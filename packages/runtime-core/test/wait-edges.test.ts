@@ -101,4 +101,60 @@ describe("event waits at their edges", () => {
     const runId = (await started).metadata.runId!;
     expect(await resumes(runId)).toEqual([{ nextStage: "end", by: "event", event: "x", wait: "w1" }]);
   });
+
+  it("cancelling one of two waits on the same event keeps holding early events for the other", async () => {
+    h = await harness();
+    const gate = deferred();
+    await h.runtime.register(
+      stages(
+        [
+          "ask",
+          async (ctx) => {
+            const pause = await pauseOf(ctx);
+            pause.register({ id: "keep", event: "x" });
+            pause.register({ id: "drop", event: "x" }).cancel();
+            await gate.promise; // the stage goes on; an x arrives meanwhile
+          },
+        ],
+        ["end", () => ({ ended: true })],
+      ),
+    );
+    const started = h.runtime.invoke("w", "go", {});
+    await tick(5);
+    h.bus.emit("x", { answer: "early" }); // meets "keep": must be held for the run
+    gate.resolve();
+    const result = await started;
+    await tick(5);
+    const runId = result.metadata.runId!;
+    // Expected: resumed at once by the held x through "keep", and completed.
+    expect(await resumes(runId)).toEqual([{ nextStage: "end", by: "event", event: "x", wait: "keep" }]);
+    expect(h.runtime.watch("w", runId)?.status).toBe("completed");
+  });
+
+  it("an event held after an earlier wait's deadline does not win through another wait", async () => {
+    h = await harness();
+    await h.runtime.register(
+      stages(
+        [
+          "ask",
+          async (ctx) => {
+            const pause = await pauseOf(ctx);
+            pause.register({ id: "approve", event: "approved", timeoutMs: 5, timeoutPatch: { late: true } });
+            pause.register({ id: "reject", event: "rejected" });
+            await tick(40); // the stage goes on past approve's deadline
+          },
+        ],
+        ["end", () => ({ ended: true })],
+      ),
+    );
+    const started = h.runtime.invoke("w", "go", {});
+    await tick(20);
+    h.bus.emit("rejected", {}); // after approve timed out; held: the run is still in its stage
+    const runId = (await started).metadata.runId!;
+    await tick(20);
+    // A parked run would have been resumed by approve's timeout at 5 ms, before "rejected" came.
+    expect(await resumes(runId)).toEqual([
+      { nextStage: "end", by: "timeout", event: "approved", wait: "approve" },
+    ]);
+  });
 });

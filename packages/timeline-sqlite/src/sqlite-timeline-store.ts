@@ -188,6 +188,7 @@ class SqliteTimelineStore implements TimelineStore {
   readonly #queries = new Map<number, Database.Statement>();
   // Deletes under way, which close() lets finish: each runs in chunks, across macrotasks.
   readonly #deletes = new Set<Promise<number>>();
+  #closing: Promise<void> | undefined;
   // Reused by every query: better-sqlite3 runs a query synchronously, so one array is enough.
   readonly #params: unknown[] = [];
   // A query's reads, rows and the names they refer to, in one read transaction (one snapshot): a
@@ -483,7 +484,14 @@ class SqliteTimelineStore implements TimelineStore {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // One closing for every call: a second close() while the first waits for a delete under way
+    // resolves when the file is closed, not before.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     const db = this.#db;
     if (db === undefined) return;
     // Appends accepted before close() still commit (or fail) first, as their callers were promised.

@@ -66,7 +66,15 @@ describe("a large delete", () => {
     const store = await createSqliteTimelineStore({ filename });
     await store.append(events());
     const deleting = store.delete({ workflowId: "even" });
+    let deleted = false;
+    void deleting.then(() => {
+      deleted = true;
+    });
+    const first = store.close();
+    // a second close() resolves when the file is closed too, not at once
     await store.close();
+    expect(deleted).toBe(true);
+    await first;
     expect(await deleting).toBe((RUNS / 2) * PER_RUN);
     const reopened = await createSqliteTimelineStore({ filename });
     expect((await reopened.query({ workflowId: "even" })).events).toEqual([]);
