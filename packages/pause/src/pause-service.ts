@@ -345,15 +345,21 @@ export class PauseService {
    * the sink and forgets it. Unknown ids are ignored.
    */
   cancel(id?: string): void {
+    // Withdrawn by identity, not by id: a sink may still hold a request of an earlier registration
+    // with the same id (the runtime keeps the last pause's waits to hold events between resumes).
     if (id === undefined) {
       if (this.#entries.size === 0) return;
-      const ids = new Set(this.#entries.keys());
+      const requests = new Set<PauseRequestData>();
+      for (const entry of this.#entries.values()) requests.add(entry.request);
       this.#entries.clear();
-      this.#sink.withdrawPause((request) => ids.has(request.id));
+      this.#sink.withdrawPause((request) => requests.has(request));
       return;
     }
-    if (!this.#entries.delete(id)) return;
-    this.#sink.withdrawPause((request) => request.id === id);
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    this.#entries.delete(id);
+    const withdrawn = entry.request;
+    this.#sink.withdrawPause((request) => request === withdrawn);
   }
 
   /**

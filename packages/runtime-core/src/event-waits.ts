@@ -38,9 +38,11 @@ export class EventWaits {
     withdrawn: (wait: PauseRequestData) => boolean,
   ): void => {
     const waits = record.bufferWaits;
-    const kept = waits.filter((wait) => !withdrawn(wait));
-    if (kept.length === waits.length) return;
-    for (const wait of waits) if (!kept.includes(wait)) this.bufferFilters.remove(record, wait);
+    const kept: PauseRequestData[] = [];
+    const gone: PauseRequestData[] = [];
+    for (const wait of waits) (withdrawn(wait) ? gone : kept).push(wait);
+    if (gone.length === 0) return;
+    for (const wait of gone) this.bufferFilters.remove(record, wait);
     // the index holds one entry per run and key, shared by waits with the same one: put back those
     // of the waits that stay
     for (const wait of kept) this.bufferFilters.add(record, wait);

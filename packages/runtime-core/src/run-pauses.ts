@@ -206,6 +206,15 @@ export class RunPauses {
     record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), delay);
   }
 
+  /** Times a parked run out now if its earliest deadline has passed; true when it did. */
+  private timeOutIfDue(record: RunRecord): boolean {
+    const wait = earliestDeadline(record.waits);
+    if (wait === undefined || wait.deadline! > Date.now()) return false;
+    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
+    this.onWaitDeadline(record);
+    return true;
+  }
+
   private onWaitDeadline(record: RunRecord): void {
     record.deadlineTimer = undefined;
     if (record.status !== "paused") return;
@@ -358,6 +367,9 @@ export class RunPauses {
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
       if (record.status !== "paused" || record.abortRequested) continue;
+      // A deadline already passed (a stage that outlasted it, a run adopted late) whose timer has
+      // not fired yet: the timeout comes first, as it does for an event held during the stage.
+      if (this.timeOutIfDue(record)) continue;
       const wait = firstMatch(record.waits, event, payload);
       if (wait === undefined) continue;
       const patch = this.resumeEvents.patchFor(record, wait, payload);
