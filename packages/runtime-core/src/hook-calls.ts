@@ -1,6 +1,13 @@
 import { isThenable, type SystemError } from "@sluice/errors";
 import { runPrepareHook } from "./hook-context.js";
-import { hookFailed, hookTimedOut, type TimedHook, timeHook } from "./hook-time-limit.js";
+import {
+  hookFailed,
+  hookTimedOut,
+  settleWithin,
+  type TIMED_OUT,
+  type TimedHook,
+  timeHook,
+} from "./hook-time-limit.js";
 import { HookWatchdog } from "./hook-watchdog.js";
 import type { RunRecord } from "./run-record.js";
 
@@ -123,6 +130,15 @@ export class HookCalls {
         resolve();
       }
     });
+  }
+
+  /**
+   * Waits for `work` (the runtime's own, not host code: nothing is reported) at most `timeoutMs` on
+   * the same watchdog: its value, its rejection, or {@link TIMED_OUT} once the limit passes first.
+   * A limit past the longest timer is no limit.
+   */
+  within<T>(work: PromiseLike<T>, timeoutMs: number): Promise<T | typeof TIMED_OUT> {
+    return settleWithin(work, timeoutMs, this.watchdog, () => {});
   }
 
   /** Every run has ended (the runtime stops): the watchdog's timer goes too. */

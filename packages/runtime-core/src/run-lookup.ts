@@ -38,6 +38,18 @@ export function workflowOfFinished(
   return undefined;
 }
 
+/** The `RunInfo` (a copy) of run `runId` from the registered workflow whose registry still knows it. */
+export function finishedRunInfo(
+  workflows: ReadonlyMap<string, WorkflowRecord>,
+  runId: string,
+): RunInfo | undefined {
+  for (const wf of workflows.values()) {
+    const info = wf.registry.get(runId);
+    if (info !== undefined) return info;
+  }
+  return undefined;
+}
+
 /** `info` (a copy the caller owns) with the stage a running run is in now: the registry records stages only at status changes. */
 function withLiveStage(runs: IdMap<RunRecord>, info: RunInfo): RunInfo {
   const live = info.status === "running" ? runs.get(info.runId)?.pipelineRun?.currentStage : undefined;

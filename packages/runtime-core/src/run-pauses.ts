@@ -208,10 +208,9 @@ export class RunPauses {
 
   /** Times a parked run out now if its earliest deadline has passed; true when it did. */
   private timeOutIfDue(record: RunRecord): boolean {
-    const wait = earliestDeadline(record.waits);
-    if (wait === undefined || wait.deadline! > Date.now()) return false;
-    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
-    this.onWaitDeadline(record);
+    const expired = earliestDeadline(record.waits);
+    if (expired === undefined || expired.deadline! > Date.now()) return false;
+    this.timeOut(record, expired);
     return true;
   }
 
@@ -228,6 +227,11 @@ export class RunPauses {
       this.armDeadline(record, now);
       return;
     }
+    this.timeOut(record, expired);
+  }
+
+  /** Resumes a parked run whose wait `expired` (its earliest deadline) has timed out. */
+  private timeOut(record: RunRecord, expired: PauseRequestData): void {
     // The wait's timeoutPatch is frozen all the way down (it is handed out: checkpoints, onPause):
     // the state gets a copy of its own, whose nested values are no more frozen than another
     // patch's. Plain JSON by construction, so a JSON round trip copies it exactly (once per timeout).

@@ -1,5 +1,6 @@
 import { describeThrown, SystemError } from "@sluice/errors";
-import { MAX_TIMER_MS } from "@sluice/pipeline";
+import type { HookCalls } from "./hook-calls.js";
+import { TIMED_OUT } from "./hook-time-limit.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 
@@ -13,6 +14,8 @@ import type { TimelineWriter } from "./timeline-writer.js";
 export async function continueAfterTimeline<S extends object>(
   checkpoint: RunCheckpoint<S>,
   writer: TimelineWriter,
+  /** Times the read, on the runtime's one watchdog (a limit past the longest timer is none). */
+  hookCalls: HookCalls,
   timeoutMs: number,
   report: (error: SystemError) => void,
 ): Promise<RunCheckpoint<S>> {
@@ -20,18 +23,9 @@ export async function continueAfterTimeline<S extends object>(
   if (typeof checkpoint !== "object" || checkpoint === null) return checkpoint;
   const { runId, seq } = checkpoint;
   if (typeof runId !== "string" || typeof seq !== "number") return checkpoint;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // a limit past the longest delay setTimeout keeps (Infinity among them) is no limit: the timer
-  // would fire after 1 ms instead
-  const timedOut =
-    timeoutMs > MAX_TIMER_MS
-      ? new Promise<"timed out">(() => {})
-      : new Promise<"timed out">((resolve) => {
-          timer = setTimeout(() => resolve("timed out"), timeoutMs);
-        });
   try {
-    const last = await Promise.race([writer.lastStoredSeq(runId), timedOut]);
-    if (last === "timed out") {
+    const last = await hookCalls.within(writer.lastStoredSeq(runId), timeoutMs);
+    if (last === TIMED_OUT) {
       report(
         new SystemError(
           "TIMEOUT",
@@ -51,7 +45,5 @@ export async function continueAfterTimeline<S extends object>(
       ),
     );
     return checkpoint;
-  } finally {
-    clearTimeout(timer);
   }
 }

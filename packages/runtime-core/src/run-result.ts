@@ -1,5 +1,6 @@
 import { err, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
+import { finishedRunInfo } from "./run-lookup.js";
 import type { RunRecord } from "./run-record.js";
 import { idText } from "./runtime-errors.js";
 import type { EndedRunResult, RunResult } from "./types.js";
@@ -43,19 +44,17 @@ export class RunResults {
 
   /** A run this runtime does not hold: never known here, detached, or ended and its result gone. */
   private notHeld(runId: string): EndedRunResult {
-    if (typeof runId === "string") {
-      for (const wf of this.workflows.values()) {
-        const info = wf.registry.get(runId);
-        if (info === undefined) continue;
-        return err(
-          new SystemError(
-            "NOT_FOUND",
-            `result(${idText(runId)}): the run has ended (${info.status}) and its result is not kept; ask before the run can end (from onDispatch, onPrepare or a step, by ctx.runId), or read results in the workflow's onComplete`,
-            { details: { runId, workflowId: wf.id, status: info.status } },
-          ),
-          { runId, workflowId: wf.id },
-        );
-      }
+    const info = typeof runId === "string" ? finishedRunInfo(this.workflows, runId) : undefined;
+    if (info !== undefined) {
+      const workflowId = info.workflowId;
+      return err(
+        new SystemError(
+          "NOT_FOUND",
+          `result(${idText(runId)}): the run has ended (${info.status}) and its result is not kept; ask before the run can end (from onDispatch, onPrepare or a step, by ctx.runId), or read results in the workflow's onComplete`,
+          { details: { runId, workflowId, status: info.status } },
+        ),
+        { runId, workflowId },
+      );
     }
     const why = this.isStopped()
       ? "this runtime has been stopped and holds no runs (ask before stop(): each waiting call then gets its run's end)"
@@ -76,7 +75,7 @@ function ended(record: RunRecord, result: RunResult): EndedRunResult {
   return err(
     new SystemError(
       "NOT_FOUND",
-      `result("${record.runId}"): the run was detached from this runtime before it ended; await its result in the runtime that adopts it`,
+      `result(${idText(record.runId)}): the run was detached from this runtime before it ended; await its result in the runtime that adopts it`,
       { details: { runId: record.runId, detached: true } },
     ),
     { runId: record.runId, workflowId: record.workflow.id },

@@ -581,7 +581,7 @@ export class WorkflowRuntime implements RunContainerFactory {
     const continued =
       writer === undefined
         ? checkpoint
-        : await continueAfterTimeline(checkpoint, writer, this.hookTimeoutMs, this.report);
+        : await continueAfterTimeline(checkpoint, writer, this.hookCalls, this.hookTimeoutMs, this.report);
     this.assertRunning("recover");
     return this.transfer.adopt(continued);
   }
