@@ -157,4 +157,62 @@ describe("event waits at their edges", () => {
       { nextStage: "end", by: "timeout", event: "approved", wait: "approve" },
     ]);
   });
+
+  it("an event reaching a parked run whose deadline passed before its timer fired: the timeout wins", async () => {
+    h = await harness();
+    await h.runtime.register(
+      stages(
+        [
+          "ask",
+          async (ctx) => {
+            (await pauseOf(ctx)).register({
+              id: "w1",
+              event: "x",
+              timeoutMs: 5,
+              timeoutPatch: { late: true },
+            });
+            await tick(30); // the stage outlasts the deadline
+          },
+        ],
+        ["end", () => ({ ended: true })],
+      ),
+    );
+    const result = await h.runtime.invoke("w", "go", {});
+    expect(result.ok && result.value.status).toBe("paused");
+    h.bus.emit("x", {}); // the deadline passed ~25 ms ago; the deadline timer has not fired yet
+    const runId = result.metadata.runId!;
+    await tick(10);
+    expect((await resumes(runId))[0]).toMatchObject({ by: "timeout" });
+  });
+
+  for (const cancelledId of ["other", "t"]) {
+    it(`cancelling a wait (id "${cancelledId}") keeps the last pause's wait holding events between resumes`, async () => {
+      h = await harness();
+      const gate = deferred();
+      await h.runtime.register(
+        stages(
+          ["wait1", async (ctx) => void (await pauseOf(ctx)).register({ id: "t", event: "tick" })],
+          [
+            "work",
+            async (ctx) => {
+              // a wait registered and then cancelled (say, not needed after all)
+              (await pauseOf(ctx)).register({ id: cancelledId, event: "tick" }).cancel();
+              await gate.promise;
+            },
+          ],
+          ["wait2", async (ctx) => void (await pauseOf(ctx)).register({ id: "t2", event: "tick" })],
+          ["end", () => ({ ended: true })],
+        ),
+      );
+      const first = await h.runtime.invoke("w", "go", {});
+      const runId = first.metadata.runId!;
+      expect(first.ok && first.value.status).toBe("paused");
+      h.bus.emit("tick", { n: 1 }); // resumes wait1
+      await tick(10);
+      h.bus.emit("tick", { n: 2 }); // arrives while 'work' runs: the inter-resume buffer holds it
+      gate.resolve();
+      await tick(20);
+      expect(h.runtime.watch("w", runId)?.status).toBe("completed");
+    });
+  }
 });
