@@ -35,16 +35,10 @@ export class RunContainers implements RunContainerFactory {
   }
 
   containerFor(record: RunRecord): ArtifactContainer<RunState> {
-    if (record.store === undefined) {
-      throw new SystemError(
-        "INVALID_STATE",
-        `run ${record.runId} is ${record.status}: its services are not available`,
-      );
-    }
     const container = new ArtifactContainer<RunState>({
       // named in its errors ("factory of artifact "db" in container "run:…" failed")
       name: `run:${record.runId}`,
-      store: record.store,
+      store: record.store!, // RunRecord.use lends services only while the run has its store
       runId: record.runId,
       onError: this.report,
     });

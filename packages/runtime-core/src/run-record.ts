@@ -18,7 +18,10 @@ export interface BufferedEvent {
 
 /** Builds a run's service access on first use. */
 export interface RunContainerFactory {
-  /** A full per-run container (needed when the workflow declares run or transient services). */
+  /**
+   * A full per-run container (needed when the workflow declares run or transient services); only
+   * for a run that has its state store.
+   */
   containerFor(record: RunRecord): ArtifactContainer<RunState>;
   /** Container-free access: the run's pause service, then the workflow's scope. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState>;
@@ -118,7 +121,14 @@ export class RunRecord {
   use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
     if (this.container !== undefined) return this.container.use(fn);
     try {
-      // (a run that has ended has no container to build: that rejects, as every `use` failure does)
+      // A run that has ended, or waits released from memory, has no services to lend (with or
+      // without run services alike): that rejects, as every `use` failure does.
+      if (this.store === undefined) {
+        throw new SystemError(
+          "INVALID_STATE",
+          `run ${this.runId} is ${this.status}: its services are not available`,
+        );
+      }
       if (this.workflow.runTemplates.length > 0) return this.containers.containerFor(this).use(fn);
       // No run-scoped services: nothing needs a per-run container, so none is built.
       const deps = (this.directDeps ??= this.containers.directDependencies(this));

@@ -417,6 +417,39 @@ describe("run services after the run", () => {
     }).not.toThrow();
     await expect(used).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
+  it("without run services too: a kept step context's use() rejects INVALID_STATE once its run has ended, rather than lending workflow services to nothing", async () => {
+    let kept: { use: (fn: (d: any) => unknown) => Promise<unknown> } | undefined;
+    h = await harness();
+    await h.runtime.register(
+      probe("kept-plain", [], {
+        services: [{ id: "db", scope: "workflow", factory: () => "db" }],
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "a",
+                    action: async (ctx) => {
+                      kept = ctx;
+                      return { db: await ctx.use((d) => d.require("db")) };
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      }),
+    );
+    const result = await h.runtime.invoke("kept-plain", "go", {});
+    expect(result.ok && result.value.state).toEqual({ db: "db" });
+    await expect(kept!.use((d) => d.require("db"))).rejects.toMatchObject({
+      code: "INVALID_STATE",
+      message: `run ${result.metadata.runId} is completed: its services are not available`,
+    });
+  });
 });
 
 describe("__env__", () => {
