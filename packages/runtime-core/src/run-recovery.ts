@@ -2,7 +2,7 @@ import { describeThrown, SystemError } from "@sluice/errors";
 import type { HookCalls } from "./hook-calls.js";
 import { TIMED_OUT } from "./hook-time-limit.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
-import type { TimelineWriter } from "./timeline-writer.js";
+import type { StoredRun, TimelineWriter } from "./timeline-writer.js";
 
 /**
  * `checkpoint`, or a copy whose `seq` is past the last event the timeline holds for its run: the
@@ -10,6 +10,11 @@ import type { TimelineWriter } from "./timeline-writer.js";
  * under `runId:seq` ids that its rerun would number again, and a store keeps the first event of an
  * id, so the rerun's would be dropped. A timeline that cannot answer within `timeoutMs` (down,
  * hung) does not stop the recovery: it is reported and the checkpoint's own `seq` is used.
+ *
+ * @throws SystemError `INVALID_STATE` when the timeline shows the run ended (`run.completed`,
+ * `run.failed`, `run.aborted`): a process that stopped between a run's end and its `onCleanup`
+ * leaves the checkpoint saved in `onPause` behind, and adopting it would run an ended run (an
+ * aborted order, say) again.
  */
 export async function continueAfterTimeline<S extends object>(
   checkpoint: RunCheckpoint<S>,
@@ -23,19 +28,9 @@ export async function continueAfterTimeline<S extends object>(
   if (typeof checkpoint !== "object" || checkpoint === null) return checkpoint;
   const { runId, seq } = checkpoint;
   if (typeof runId !== "string" || typeof seq !== "number") return checkpoint;
+  let stored: StoredRun | typeof TIMED_OUT;
   try {
-    const last = await hookCalls.within(writer.lastStoredSeq(runId), timeoutMs);
-    if (last === TIMED_OUT) {
-      report(
-        new SystemError(
-          "TIMEOUT",
-          `recover(${runId}): the timeline store did not answer within ${timeoutMs} ms; the run goes on from its checkpoint's seq ${seq}, so events it writes again under ids already stored are dropped`,
-          { details: { runId } },
-        ),
-      );
-      return checkpoint;
-    }
-    return last > seq ? { ...checkpoint, seq: last } : checkpoint;
+    stored = await hookCalls.within(writer.storedRun(runId), timeoutMs);
   } catch (error) {
     report(
       new SystemError(
@@ -46,4 +41,23 @@ export async function continueAfterTimeline<S extends object>(
     );
     return checkpoint;
   }
+  if (stored === TIMED_OUT) {
+    report(
+      new SystemError(
+        "TIMEOUT",
+        `recover(${runId}): the timeline store did not answer within ${timeoutMs} ms; the run goes on from its checkpoint's seq ${seq}, so events it writes again under ids already stored are dropped`,
+        { details: { runId } },
+      ),
+    );
+    return checkpoint;
+  }
+  const { end } = stored;
+  if (end !== undefined) {
+    throw new SystemError(
+      "INVALID_STATE",
+      `recover(${runId}): the timeline shows the run ended (${end.type} at seq ${end.seq}), so it is not adopted: the checkpoint was left over by a process that stopped before the run's onCleanup; delete it (to run the run again from it anyway, adopt({ ...checkpoint, seq: ${stored.lastSeq} }))`,
+      { details: { runId, ended: end.type, seq: end.seq, lastSeq: stored.lastSeq } },
+    );
+  }
+  return stored.lastSeq > seq ? { ...checkpoint, seq: stored.lastSeq } : checkpoint;
 }

@@ -3,9 +3,25 @@ import {
   appendTimelineBatch,
   MAX_QUERY_LIMIT,
   TimelineBatch,
+  TimelineEventType,
   type TimelineLevel,
   type TimelineStore,
 } from "@sluice/timeline";
+
+/** The event types that end a run: none of its events comes after one (but a late log line). */
+const RUN_ENDS: ReadonlySet<string> = new Set([
+  TimelineEventType.RunCompleted,
+  TimelineEventType.RunFailed,
+  TimelineEventType.RunAborted,
+]);
+
+/** What a timeline store holds of one run (`TimelineWriter.storedRun`). */
+export interface StoredRun {
+  /** The highest `seq` among its events; 0 when there are none. */
+  lastSeq: number;
+  /** Its `run.completed`, `run.failed` or `run.aborted` event, when it has ended. */
+  end?: { type: string; seq: number };
+}
 
 /** Options of {@link TimelineWriter}. */
 export interface TimelineWriterOptions {
@@ -119,22 +135,24 @@ export class TimelineWriter {
   }
 
   /**
-   * The highest `seq` among the events the store holds for run `runId` (0 when it holds none),
-   * once everything written here so far has been handed to it. Rejects with what the store's
-   * `query` rejects with.
+   * What the store holds of run `runId` (`lastSeq` 0 when it holds nothing), once everything
+   * written here so far has been handed to it. Rejects with what the store's `query` rejects with.
    */
-  async lastStoredSeq(runId: string): Promise<number> {
+  async storedRun(runId: string): Promise<StoredRun> {
     await this.flush();
-    let last = 0;
+    const stored: StoredRun = { lastSeq: 0 };
     let next: string | undefined;
     do {
       const page = await this.store.query(
         next === undefined ? { runId, limit: MAX_QUERY_LIMIT } : { runId, limit: MAX_QUERY_LIMIT, next },
       );
-      for (const event of page.events) if (event.seq > last) last = event.seq;
+      for (const event of page.events) {
+        if (event.seq > stored.lastSeq) stored.lastSeq = event.seq;
+        if (RUN_ENDS.has(event.type)) stored.end = { type: event.type, seq: event.seq };
+      }
       next = page.next;
     } while (next !== undefined);
-    return last;
+    return stored;
   }
 
   /** {@link flush}, giving up after `timeoutMs`: true when everything was handed over in time. */

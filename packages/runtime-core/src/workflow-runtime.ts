@@ -573,7 +573,10 @@ export class WorkflowRuntime implements RunContainerFactory {
    * crashed one. Without a timeline store it is `adopt`. A store that fails or does not answer
    * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
    * Events that arrive while it reads are not the run's yet: recover before the host's event
-   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws.
+   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws, and with
+   * `INVALID_STATE` when the timeline shows the run ended (`run.completed`, `run.failed` or
+   * `run.aborted`): its checkpoint was left over by a process that stopped before the run's
+   * `onCleanup` could delete it, and the run must not run again.
    */
   async recover<S extends object = RunState>(checkpoint: RunCheckpoint<S>): Promise<RunInfo> {
     this.assertRunning("recover");

@@ -1,7 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import type { TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { defineWorkflow, type PauseService, type RunCheckpoint, type Workflow } from "../src/index.js";
 import { harness } from "./helpers.js";
 
@@ -167,6 +167,51 @@ describe("recover(checkpoint)", () => {
     await second.runtime.stop();
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
+
+  it.each([
+    ["completed", "approved", "run.completed"],
+    ["aborted", "aborted", "run.aborted"],
+  ] as const)(
+    "refuses a run the timeline shows ended (%s), whose onCleanup never deleted the saved checkpoint: it does not run again",
+    async (_ended, how, last) => {
+      const timeline = await createMemoryTimelineStore();
+      const first = await harness({ timelineStore: timeline });
+      const saved: RunCheckpoint[] = [];
+      await first.runtime.register(
+        payments("A", async () => {}),
+        {
+          onPause: (ctx) => void saved.push(first.runtime.checkpoint(ctx.runId)!),
+          // the process dies while onComplete notifies someone: onCleanup, which deletes the
+          // saved checkpoint in the crash recipe, never runs
+          onComplete: () => new Promise(() => {}),
+        },
+      );
+      const runId = (await first.runtime.invoke("payments", "start", { id: "p3" })).metadata.runId!;
+      if (how === "approved") first.bus.emit("pay.approved", { id: "p3", approved: true });
+      else void first.runtime.abort(runId);
+      await vi.waitFor(async () => {
+        await first.runtime.flushTimeline();
+        expect((await timeline.query({ runId })).events.at(-1)?.type).toBe(last);
+      });
+      const lastSeq = (await timeline.query({ runId })).events.at(-1)!.seq;
+      const second = await harness({ timelineStore: timeline });
+      await second.runtime.register(
+        payments("B", async () => {}),
+        {},
+      );
+      const refused = await second.runtime.recover(JSON.parse(JSON.stringify(saved[0]))).catch((e) => e);
+      expect(SystemError.is(refused, "INVALID_STATE"), String(refused)).toBe(true);
+      expect(refused.message).toBe(
+        `recover(${runId}): the timeline shows the run ended (${last} at seq ${lastSeq}), so it is not adopted: the checkpoint was left over by a process that stopped before the run's onCleanup; delete it (to run the run again from it anyway, adopt({ ...checkpoint, seq: ${lastSeq} }))`,
+      );
+      expect(refused.details).toEqual({ runId, ended: last, seq: lastSeq, lastSeq });
+      expect(second.runtime.listAllRuns()).toEqual([]);
+      second.bus.emit("pay.approved", { id: "p3", approved: true });
+      await second.runtime.stop();
+      expect((await timeline.query({ runId })).events.at(-1)!.seq).toBe(lastSeq);
+      expect(second.errors).toEqual([]);
+    },
+  );
 
   it("with hookTimeoutMs Infinity (no limit) waits for a slow store instead of giving up at once", async () => {
     const timeline = await createMemoryTimelineStore();
