@@ -54,6 +54,20 @@ function invalid(field: string, message: string): SystemError {
 }
 
 /**
+ * What was passed instead of a checkpoint object, for the message: the two likely mistakes (the
+ * JSON text itself, a whole saved list) named with what to do, and never quoted back, since they
+ * hold whole checkpoints (megabytes of run state, perhaps personal data, in a log line).
+ */
+function describeNonCheckpoint(value: unknown): string {
+  if (typeof value === "string")
+    return `a string of ${value.length} characters: pass JSON.parse(text), not the text`;
+  if (Array.isArray(value))
+    return `an array of ${value.length} item${value.length === 1 ? "" : "s"}: adopt each checkpoint on its own`;
+  if (typeof value === "function") return "a function";
+  return describeValue(value);
+}
+
+/**
  * Reads where a run checkpoint belongs (`workflowId`, `triggerId`, `startedAt`, `dispatched`), each
  * field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
  *
@@ -64,7 +78,7 @@ export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `adopt(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeValue(value)})`,
+      `adopt(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeNonCheckpoint(value)})`,
     );
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped

@@ -463,6 +463,16 @@ describe("what adopt() and detach() refuse", () => {
       "checkpoint must be an object that runtime.checkpoint() or detach() returned",
     ],
     [
+      "its JSON text, not parsed (not quoted back: it may be megabytes)",
+      () => '{"version":1}',
+      "or its JSON parsed (got a string of 13 characters: pass JSON.parse(text), not the text)",
+    ],
+    [
+      "a list of checkpoints",
+      (c: RunCheckpoint) => [c, c],
+      "(got an array of 2 items: adopt each checkpoint on its own)",
+    ],
+    [
       "a field a checkpoint does not have",
       (c: RunCheckpoint) => ({ ...c, dispatch: true }),
       "adopt(checkpoint): checkpoint.dispatch is not an option (options: version, runId, workflowId",
