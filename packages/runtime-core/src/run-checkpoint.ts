@@ -25,6 +25,8 @@ export interface RunCheckpoint<S extends object = RunState> extends PipelineChec
 /** The fields a runtime adds to a pipeline checkpoint, read once from untrusted data. */
 export interface RunCheckpointPlace {
   readonly workflowId: string;
+  /** The pipeline's own field, read here to find the pipeline that checks the rest. */
+  readonly pipelineId: string;
   readonly triggerId: string;
   readonly startedAt: number;
   readonly dispatched: boolean;
@@ -68,8 +70,8 @@ function describeNonCheckpoint(value: unknown): string {
 }
 
 /**
- * Reads where a run checkpoint belongs (`workflowId`, `triggerId`, `startedAt`, `dispatched`), each
- * field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
+ * Reads where a run checkpoint belongs (`workflowId`, `pipelineId`, `triggerId`, `startedAt`,
+ * `dispatched`), each field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
  *
  * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
  * field of a run checkpoint.
@@ -83,14 +85,16 @@ export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped
   refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: "adopt(checkpoint)" });
-  const { workflowId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
+  const { workflowId, pipelineId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
   if (typeof workflowId !== "string" || workflowId.length === 0)
     throw invalid("workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
+  if (typeof pipelineId !== "string" || pipelineId.length === 0)
+    throw invalid("pipelineId", `must be a non-empty string (got ${describeValue(pipelineId)})`);
   if (typeof triggerId !== "string" || triggerId.length === 0)
     throw invalid("triggerId", `must be a non-empty string (got ${describeValue(triggerId)})`);
   if (typeof startedAt !== "number" || !Number.isFinite(startedAt) || startedAt < 0)
     throw invalid("startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
     throw invalid("dispatched", `must be true or false (got ${describeValue(dispatched)})`);
-  return { workflowId, triggerId, startedAt, dispatched };
+  return { workflowId, pipelineId, triggerId, startedAt, dispatched };
 }

@@ -48,12 +48,12 @@ export class RunTransfer {
       place = readCheckpointPlace(value);
       wf = this.workflows.get(place.workflowId);
       if (wf === undefined) throw unknownWorkflowError(place.workflowId, [...this.workflows.keys()]);
-      const pipelineId = (value as { pipelineId?: unknown }).pipelineId;
-      pipeline = typeof pipelineId === "string" ? wf.pipelines.get(pipelineId) : undefined;
+      const pipelineId = place.pipelineId;
+      pipeline = wf.pipelines.get(pipelineId);
       if (pipeline === undefined) {
         throw new SystemError(
           "INVALID_INPUT",
-          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${JSON.stringify(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it`,
+          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${quoteName(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it`,
           { details: { workflowId: wf.id, pipelineId } },
         );
       }

@@ -498,6 +498,11 @@ describe("what adopt() and detach() refuse", () => {
       "checkpoint.dispatched must be true or false",
     ],
     [
+      "no pipelineId",
+      (c: RunCheckpoint) => ({ ...c, pipelineId: undefined }),
+      "adopt(checkpoint): checkpoint.pipelineId must be a non-empty string (got undefined)",
+    ],
+    [
       "a pipeline the workflow lacks",
       (c: RunCheckpoint) => ({ ...c, pipelineId: "refund" }),
       'workflow "orders" has no pipeline "refund" (pipelines: fulfil)',
