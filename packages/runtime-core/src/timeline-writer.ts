@@ -8,7 +8,7 @@ import {
   type TimelineStore,
 } from "@sluice/timeline";
 
-/** The event types that end a run: none of its events comes after one (but a late log line). */
+/** The event types that end a run (after one, only a step that ignored its abort may still log). */
 const RUN_ENDS: ReadonlySet<string> = new Set([
   TimelineEventType.RunCompleted,
   TimelineEventType.RunFailed,
