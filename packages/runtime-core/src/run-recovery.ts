@@ -18,16 +18,15 @@ import type { StoredRun, TimelineWriter } from "./timeline-writer.js";
  */
 export async function continueAfterTimeline<S extends object>(
   checkpoint: RunCheckpoint<S>,
+  /** The checkpoint's run id and `seq`, read once by the check adopt() makes. */
+  read: { runId: string; seq: number },
   writer: TimelineWriter,
   /** Times the read, on the runtime's one watchdog (a limit past the longest timer is none). */
   hookCalls: HookCalls,
   timeoutMs: number,
   report: (error: SystemError) => void,
 ): Promise<RunCheckpoint<S>> {
-  // a malformed checkpoint is left to adopt(), which names what is wrong with it
-  if (typeof checkpoint !== "object" || checkpoint === null) return checkpoint;
-  const { runId, seq } = checkpoint;
-  if (typeof runId !== "string" || typeof seq !== "number") return checkpoint;
+  const { runId, seq } = read;
   let stored: StoredRun | typeof TIMED_OUT;
   try {
     stored = await hookCalls.within(writer.storedRun(runId), timeoutMs);

@@ -7,7 +7,7 @@ import { isControlEvent } from "./control-events.js";
 import type { EventWaits } from "./event-waits.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
-import { type RunCheckpoint, readCheckpointPlace } from "./run-checkpoint.js";
+import { type RunCheckpoint, type RunCheckpointPlace, readCheckpointPlace } from "./run-checkpoint.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import { workflowOfFinished } from "./run-lookup.js";
@@ -37,9 +37,20 @@ export class RunTransfer {
     private readonly report: (error: SystemError) => void,
   ) {}
 
-  /** See `WorkflowRuntime.adopt`. */
-  adopt(value: unknown): RunInfo {
-    let place: ReturnType<typeof readCheckpointPlace>;
+  /**
+   * Checks `value` as `adopt` does before it changes anything (the checkpoint is well-formed and
+   * fits a registered workflow, and its run is not known here), and throws what `adopt` would.
+   * `recover` calls it before reading the timeline, so a checkpoint that cannot be adopted costs
+   * no read of the store and reports nothing about it. Gives the run's id and `seq`, as read.
+   */
+  check(value: unknown): { runId: string; seq: number } {
+    const { checkpoint } = this.read(value);
+    return { runId: checkpoint.runId, seq: checkpoint.seq };
+  }
+
+  /** The checks of {@link check}, giving what they read. */
+  private read(value: unknown): AdoptableCheckpoint {
+    let place: RunCheckpointPlace;
     let checkpoint: PipelineCheckpoint<RunState>;
     let waits: PauseRequestData[];
     let wf: WorkflowRecord | undefined;
@@ -109,6 +120,13 @@ export class RunTransfer {
         { details: { runId } },
       );
     }
+    return { place, checkpoint, waits, wf, pipeline };
+  }
+
+  /** See `WorkflowRuntime.adopt`. */
+  adopt(value: unknown): RunInfo {
+    const { place, checkpoint, waits, wf, pipeline } = this.read(value);
+    const runId = checkpoint.runId;
     let released: ReleasedCheckpoint;
     try {
       // as a run's state store takes a state: without keys that could reach a prototype (JSON.parse
@@ -222,6 +240,15 @@ export class RunTransfer {
       ok({ status: "paused", state: checkpoint.state }, resultMetadata(record)),
     );
   }
+}
+
+/** A checkpoint `adopt` can take, as read: where it belongs, its waits, its workflow and pipeline. */
+interface AdoptableCheckpoint {
+  readonly place: RunCheckpointPlace;
+  readonly checkpoint: PipelineCheckpoint<RunState>;
+  readonly waits: PauseRequestData[];
+  readonly wf: WorkflowRecord;
+  readonly pipeline: Pipeline<RunState>;
 }
 
 function notPaused(runId: string, status: string): SystemError {

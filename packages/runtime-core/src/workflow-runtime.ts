@@ -580,11 +580,21 @@ export class WorkflowRuntime implements RunContainerFactory {
    */
   async recover<S extends object = RunState>(checkpoint: RunCheckpoint<S>): Promise<RunInfo> {
     this.assertRunning("recover");
+    // refused as adopt() would refuse it, before the store is read: nothing to report about a
+    // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
+    const read = this.transfer.check(checkpoint);
     const writer = this.writer;
     const continued =
       writer === undefined
         ? checkpoint
-        : await continueAfterTimeline(checkpoint, writer, this.hookCalls, this.hookTimeoutMs, this.report);
+        : await continueAfterTimeline(
+            checkpoint,
+            read,
+            writer,
+            this.hookCalls,
+            this.hookTimeoutMs,
+            this.report,
+          );
     this.assertRunning("recover");
     return this.transfer.adopt(continued);
   }

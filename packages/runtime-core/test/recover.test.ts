@@ -168,6 +168,42 @@ describe("recover(checkpoint)", () => {
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
 
+  it("checks the checkpoint as adopt does before reading the timeline: a malformed one or a run known here costs no read and reports nothing", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    let queries = 0;
+    const counting: TimelineStore = {
+      append: (events) => timeline.append(events),
+      query: (query) => {
+        queries++;
+        return timeline.query(query);
+      },
+      delete: (filter) => timeline.delete(filter),
+      close: async () => {},
+    };
+    const second = await harness({ timelineStore: counting });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await expect(second.runtime.recover({ ...checkpoint, runId: "" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: "checkpoint.runId: must be a non-empty string",
+    });
+    await expect(second.runtime.recover({ ...checkpoint, workflowId: "refunds" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+    expect(queries).toBe(0);
+    expect(second.errors).toEqual([]);
+    // a run that ended here (its run.completed is on the timeline) is one this runtime knows
+    await second.runtime.recover(checkpoint);
+    await second.runtime.resume(checkpoint.runId, { approved: true });
+    queries = 0;
+    await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "DUPLICATE_KEY" });
+    expect(queries).toBe(0);
+    await second.runtime.stop();
+  });
+
   it.each([
     ["completed", "approved", "run.completed"],
     ["aborted", "aborted", "run.aborted"],
