@@ -312,4 +312,14 @@ describe("formatDuration", () => {
       "-250 ms",
     ]);
   });
+
+  it("carries a rounded-up unit into the next one: never 60 s or 60 m", () => {
+    expect([119_600, 3_599_600, 7_170_000, 86_399_999, -119_600].map(formatDuration)).toEqual([
+      "2 m",
+      "1 h",
+      "2 h",
+      "24 h",
+      "-2 m",
+    ]);
+  });
 });
