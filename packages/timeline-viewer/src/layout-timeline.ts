@@ -282,9 +282,23 @@ function sharedRunIdPrefix(runIds: readonly string[]): string {
 /** The first 8 characters of what tells this run apart (`…-2a` when all runs share a prefix). */
 function shortRunId(runId: string, sharedPrefix: string): string {
   if (sharedPrefix !== "" && runId.length > sharedPrefix.length) {
-    return `…${sharedPrefix.slice(-1)}${runId.slice(sharedPrefix.length, sharedPrefix.length + 8)}`;
+    return `…${sharedPrefix.slice(-1)}${headOf(runId, sharedPrefix.length, 8)}`;
   }
-  return runId.length <= 8 ? runId : runId.slice(0, 8);
+  return headOf(runId, 0, 8);
+}
+
+/**
+ * Up to `max` UTF-16 code units of `text` from `start`, one fewer when the cut would fall inside a
+ * surrogate pair (an emoji, say): half a pair would show as a replacement character.
+ */
+function headOf(text: string, start: number, max: number): string {
+  let end = Math.min(text.length, start + max);
+  if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["width", "now", "workflowId", "runId"]);

@@ -226,6 +226,9 @@ describe("layoutTimeline", () => {
       "3a2504e0",
     ]);
     expect(ids(["k2j4h5g6f7d8-1"])).toEqual(["k2j4h5g6"]);
+    // Cut between characters, never inside one (an emoji is two UTF-16 code units).
+    expect(ids(["a😀😀😀😀"])).toEqual(["a😀😀😀"]);
+    expect(ids(["p-a😀😀😀😀", "p-b"])).toEqual(["…-a😀😀😀", "…-b"]);
     const label = layoutTimeline(
       runEvents("orders", "p-1").add(0, "run.started").add(1, "run.completed").events,
       {
