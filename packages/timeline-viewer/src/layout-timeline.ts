@@ -13,6 +13,7 @@ import type {
   TimelineRunStatus,
   TimelineRunSummary,
 } from "./layout-types.js";
+import { shortRunIds } from "./short-run-ids.js";
 import { timeScale } from "./time-scale.js";
 import { type ReadEvent, readTimelineEvents } from "./validate-events.js";
 
@@ -259,48 +260,6 @@ function assignLanes(bars: TimelineBar[]): number {
   return laneEnds.length;
 }
 
-const SEPARATORS = ["-", ":", "_", ".", "/", "#"];
-
-/**
- * The part of the run ids every run shares, up to and including a separator: runtimes that number
- * runs as `<random prefix>-<counter>` give every run the same first characters.
- */
-function sharedRunIdPrefix(runIds: readonly string[]): string {
-  if (runIds.length < 2) return "";
-  let prefix = runIds[0]!;
-  for (const id of runIds) {
-    let n = 0;
-    const max = Math.min(prefix.length, id.length);
-    while (n < max && prefix.charCodeAt(n) === id.charCodeAt(n)) n++;
-    prefix = prefix.slice(0, n);
-    if (prefix === "") return "";
-  }
-  const cut = Math.max(...SEPARATORS.map((sep) => prefix.lastIndexOf(sep)));
-  return cut < 0 ? "" : prefix.slice(0, cut + 1);
-}
-
-/** The first 8 characters of what tells this run apart (`…-2a` when all runs share a prefix). */
-function shortRunId(runId: string, sharedPrefix: string): string {
-  if (sharedPrefix !== "" && runId.length > sharedPrefix.length) {
-    return `…${sharedPrefix.slice(-1)}${headOf(runId, sharedPrefix.length, 8)}`;
-  }
-  return headOf(runId, 0, 8);
-}
-
-/**
- * Up to `max` UTF-16 code units of `text` from `start`, one fewer when the cut would fall inside a
- * surrogate pair (an emoji, say): half a pair would show as a replacement character.
- */
-function headOf(text: string, start: number, max: number): string {
-  let end = Math.min(text.length, start + max);
-  if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--;
-  return text.slice(start, end);
-}
-
-function isHighSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdbff;
-}
-
 const OPTIONS: ReadonlySet<string> = new Set(["width", "now", "workflowId", "runId"]);
 const UNKNOWN_OPTION = {
   message: (key: string, options: string) =>
@@ -385,7 +344,7 @@ export function layoutTimeline(
   for (const list of byRun.values()) drafts.push(draftRun(list));
   drafts.sort((a, b) => a.first - b.first || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
 
-  const prefix = sharedRunIdPrefix([...byRun.keys()]);
+  const shortIds = shortRunIds([...byRun.keys()]);
   const runs: TimelineRunSummary[] = [];
   const shown: RunDraft[] = [];
   for (const draft of drafts) {
@@ -393,7 +352,7 @@ export function layoutTimeline(
     runs.push({
       runId: draft.runId,
       workflowId: draft.workflowId,
-      shortRunId: shortRunId(draft.runId, prefix),
+      shortRunId: shortIds.get(draft.runId)!,
       status: draft.status,
     });
     if (runId !== undefined && draft.runId !== runId) continue;
@@ -454,7 +413,7 @@ export function layoutTimeline(
     for (const log of draft.logs) log.x = toX(log.at);
     draft.markers.sort((a, b) => a.at - b.at);
     draft.logs.sort((a, b) => a.at - b.at);
-    const short = shortRunId(draft.runId, prefix);
+    const short = shortIds.get(draft.runId)!;
     const row: TimelineRow = {
       runId: draft.runId,
       workflowId: draft.workflowId,

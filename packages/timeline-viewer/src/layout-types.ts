@@ -126,8 +126,11 @@ export interface TimelineRow extends TimelineSpan {
   /** The run's workflow. */
   workflowId: string;
   /**
-   * Up to 8 characters that tell this run apart: the id's start (`8c2f41d0` for a UUID), or, when
-   * every run's id starts with the same `<prefix><separator>`, what follows it (`…-1f`).
+   * A few characters that tell this run apart from every other run of the input: the id's first 8
+   * (`8c2f41d0` for a UUID), or, when every run's id starts with the same `<prefix><separator>`,
+   * what follows it (`…-1f`). Runs that would still look alike (the runs of two runtimes on one
+   * timeline, each numbering its runs after its own random prefix) show the id's first 4 characters
+   * and where it differs (`8x59…-1`, `cihk…-1`), or, failing that, the whole id.
    */
   shortRunId: string;
   /** Where the run stands. */

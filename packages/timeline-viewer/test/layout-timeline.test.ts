@@ -229,6 +229,18 @@ describe("layoutTimeline", () => {
     // Cut between characters, never inside one (an emoji is two UTF-16 code units).
     expect(ids(["a😀😀😀😀"])).toEqual(["a😀😀😀"]);
     expect(ids(["p-a😀😀😀😀", "p-b"])).toEqual(["…-a😀😀😀", "…-b"]);
+    // Runs of two runtimes on one timeline (a restart): each numbers its runs after its own random
+    // prefix, and every run of one used to show as the same 8 characters.
+    expect(ids(["8x59r049qcnu-1", "8x59r049qcnu-2", "cihk9g16r65qg-1", "cihk9g16r65qg-10"])).toEqual([
+      "8x59…-1",
+      "8x59…-2",
+      "cihk…-1",
+      "cihk…-10",
+    ]);
+    expect(ids(["order-A-100", "order-A-101", "order-B-100"])).toEqual(["…-A-100", "…-A-101", "…-B-100"]);
+    // No separator to cut at: from where they differ; failing everything else, the whole id.
+    expect(ids(["runA0000001", "runA0000002", "x"])).toEqual(["runA…1", "runA…2", "x"]);
+    expect(ids(["abcdefghij", "abcdefghijk", "z"])).toEqual(["abcdefghij", "abcd…k", "z"]);
     const label = layoutTimeline(
       runEvents("orders", "p-1").add(0, "run.started").add(1, "run.completed").events,
       {
