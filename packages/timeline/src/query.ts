@@ -76,7 +76,7 @@ export function resolveQuery(filter: unknown): ResolvedTimelineQuery {
   if (limit !== undefined) {
     if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
       throw invalid(
-        `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${String(limit)}`,
+        `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${given(limit)}`,
         "filter.limit",
       );
     }
@@ -245,11 +245,41 @@ function kindOf(value: unknown): string {
   return "an object whose prototype is not Object.prototype (such as Object.create(proto)), whose inherited keys a filter does not read";
 }
 
+/**
+ * A field's value as a message shows it: a number as itself, other primitives with their type (a
+ * limit of `"5"` read from a URL must not show as `5`, the number it was refused for not being).
+ */
+function given(value: unknown): string {
+  switch (typeof value) {
+    case "number":
+      return String(value);
+    case "string":
+      return value === "" ? "an empty string" : `the string ${JSON.stringify(clipped(value))}`;
+    case "boolean":
+      return `the boolean ${value}`;
+    case "bigint":
+      return `the bigint ${value}n`;
+    default:
+      try {
+        return isPlainObject(value) ? "an object" : kindOf(value);
+      } catch {
+        return "an object"; // a Proxy whose prototype trap throws
+      }
+  }
+}
+
+function clipped(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function optionalId(f: Record<string, unknown>, key: string): string | undefined {
   const value = f[key];
   if (value === undefined) return undefined;
   if (typeof value !== "string" || value.length === 0) {
-    throw invalid(`filter.${key} must be a non-empty string when present`, `filter.${key}`);
+    throw invalid(
+      `filter.${key} must be a non-empty string when present, got ${given(value)}`,
+      `filter.${key}`,
+    );
   }
   return value;
 }
@@ -258,7 +288,11 @@ function optionalTime(f: Record<string, unknown>, key: string): number | undefin
   const value = f[key];
   if (value === undefined) return undefined;
   if (typeof value !== "number" || Number.isNaN(value)) {
-    throw invalid(`filter.${key} must be a number (epoch milliseconds) when present`, `filter.${key}`);
+    const hint = value instanceof Date ? " (pass date.getTime())" : "";
+    throw invalid(
+      `filter.${key} must be a number (epoch milliseconds) when present, got ${given(value)}${hint}`,
+      `filter.${key}`,
+    );
   }
   return value;
 }

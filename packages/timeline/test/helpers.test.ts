@@ -165,6 +165,21 @@ describe("queries and cursors", () => {
     );
   });
 
+  it("says what a bad field was given: a string from a URL is not shown as the number it reads as", () => {
+    expect(invalidMessage(() => validateQuery({ limit: "5" }))).toBe(
+      `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got the string "5"`,
+    );
+    expect(invalidMessage(() => validateQuery({ runId: 42 }))).toBe(
+      "filter.runId must be a non-empty string when present, got 42",
+    );
+    expect(invalidMessage(() => validateQuery({ from: new Date(0) }))).toBe(
+      "filter.from must be a number (epoch milliseconds) when present, got a Date (pass date.getTime())",
+    );
+    expect(invalidMessage(() => validateDeleteFilter({ before: "1700000000000" }))).toBe(
+      'filter.before must be a number (epoch milliseconds) when present, got the string "1700000000000"',
+    );
+  });
+
   it("round-trips a cursor for the same filter and refuses it for another or garbage", () => {
     const filter = { runId: "r1", from: 0 };
     const last = { at: 1.5, seq: 7, id: "é'; --" };
