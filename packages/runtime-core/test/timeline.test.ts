@@ -674,6 +674,27 @@ describe("createTestTimelineStore", () => {
     await store.close();
   });
 
+  it("keeps what was stored: a second call with the same name sees the first one's events", async () => {
+    hostIndexedDB();
+    const event = {
+      id: "e1",
+      runId: "r1",
+      workflowId: "w",
+      seq: 1,
+      at: 1,
+      source: "runtime",
+      type: "run.started",
+    };
+    const first = await WorkflowRuntime.createTestTimelineStore();
+    await first.append([event]);
+    await first.close();
+    const second = await WorkflowRuntime.createTestTimelineStore();
+    expect((await second.query()).events).toEqual([event]);
+    await second.delete({ before: Infinity });
+    expect((await second.query()).events).toEqual([]);
+    await second.close();
+  });
+
   it("where the host has no indexedDB, rejects INVALID_STATE saying how to get one in Node", async () => {
     expect((globalThis as Record<string, unknown>).indexedDB).toBeUndefined();
     await expect(WorkflowRuntime.createTestTimelineStore("t")).rejects.toMatchObject({
