@@ -37,4 +37,16 @@ test("the demo ships the approved order, cancels the timed-out one, fails the in
     ["event", "order.approved"],
     ["timeout", "order.approved"],
   ]);
+
+  // Run again on the same file (SLUICE_DEMO_DB keeps it): the count is of this run's events, not
+  // of every run the file holds.
+  const again = spawnSync(process.execPath, ["src/main.mjs"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...process.env, SLUICE_DEMO_DB: db, NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(again.status, 0, again.stderr);
+  const count = (stdout) => stdout.match(/(\d+) timeline events stored in SQLite for 3 runs/)?.[1];
+  assert.equal(count(again.stdout), count(run.stdout));
 });
