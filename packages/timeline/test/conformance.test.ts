@@ -20,7 +20,12 @@ describeTimelineConformance("journaled reference store", {
   reopen: () => openJournaledReferenceStore(journal),
 });
 
-describe("the suite catches broken adapters", () => {
+// A case (or the whole suite) on the deliberately broken stores below may take several seconds on
+// a loaded machine (the 500-run and paging cases make thousands of queries): as long as a case
+// gets under describeTimelineConformance, not vitest's 5 s default.
+const SUITE_TIMEOUT_MS = 60_000;
+
+describe("the suite catches broken adapters", { timeout: SUITE_TIMEOUT_MS }, () => {
   const broken: Array<[keyof ReferenceFaults, string]> = [
     ["duplicates", "append is idempotent by id: the first stored copy is kept"],
     [
