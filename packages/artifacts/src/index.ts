@@ -18,6 +18,7 @@ export type {
   ContainerEventName,
   DisposeOptions,
   InvalidationReason,
+  KnownServices,
   ResolveResult,
   RetryPolicy,
   ScopeOptions,

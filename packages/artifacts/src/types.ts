@@ -72,10 +72,25 @@ export interface ArtifactTemplate<T = unknown, S extends object = any> {
   serialize?: boolean | ArtifactSerializer<T>;
 }
 
+/**
+ * Artifact keys whose type is known without a type argument: `require(key)` and `resolve(key)` of
+ * one of them give its type. Empty here: `@sluice/runtime-core` declares its built-in services in
+ * it (`__env__`, `__pause_service__`), so `await d.require("__env__")` is an `EnvService`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging (module augmentation)
+export interface KnownServices {}
+
 /** What `use(fn)` hands to `fn`: resolve other artifacts and read state. */
 export interface UseDependencyContext<S extends object = any> {
+  /** Resolves one of the {@link KnownServices}; never rejects (failures come back as `{ ok: false, error }`). */
+  resolve<K extends keyof KnownServices>(
+    key: K,
+    param?: string | number,
+  ): Promise<ResolveResult<KnownServices[K]>>;
   /** Resolves an artifact; never rejects (failures come back as `{ ok: false, error }`). */
   resolve<T = unknown>(key: string, param?: string | number): Promise<ResolveResult<T>>;
+  /** Resolves one of the {@link KnownServices} or throws its `SystemError`. */
+  require<K extends keyof KnownServices>(key: K, param?: string | number): Promise<KnownServices[K]>;
   /** Resolves an artifact or throws its `SystemError`. */
   require<T = unknown>(key: string, param?: string | number): Promise<T>;
   /**

@@ -4,6 +4,7 @@ export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline
 export { PipelineRun } from "./pipeline-run.js";
 export type {
   DependencyScope,
+  KnownServices,
   LogLevel,
   PauseRequest,
   PipelineCheckpoint,

@@ -20,10 +20,24 @@ export interface StateAccess<S extends object> {
   readonly validatesPatches?: boolean;
 }
 
+/**
+ * Dependency keys whose type is known without a type argument: `require(key)` and `resolve(key)` of
+ * one of them give its type. Empty here: `@sluice/runtime-core` declares its built-in services in
+ * it (`__env__`, `__pause_service__`), so in a step `await d.require("__env__")` is an `EnvService`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging (module augmentation)
+export interface KnownServices {}
+
 /** What `ctx.use(fn)` hands to `fn`: dependency lookup plus a state selector. */
 export interface UseDependencyContext<S extends object> {
+  /** Resolves one of the {@link KnownServices}, reporting failure as a value. */
+  resolve<K extends keyof KnownServices>(
+    key: K,
+  ): Promise<{ ok: true; value: KnownServices[K] } | { ok: false; error: SystemError }>;
   /** Resolves a dependency by key, reporting failure as a value. */
   resolve<T = unknown>(key: string): Promise<{ ok: true; value: T } | { ok: false; error: SystemError }>;
+  /** Resolves one of the {@link KnownServices}, rejecting with a `SystemError` when it cannot. */
+  require<K extends keyof KnownServices>(key: K): Promise<KnownServices[K]>;
   /** Resolves a dependency by key, rejecting with a `SystemError` when it cannot. */
   require<T = unknown>(key: string): Promise<T>;
   /** Reads a value out of the run's state. */

@@ -11,6 +11,7 @@ export type {
 export type { ResumeCause } from "@sluice/pipeline";
 // The timeline types a host names (`timelineStore`, a run's events), with no import of @sluice/timeline.
 export type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
+export type { BuiltInServices } from "./built-in-services.js";
 export { ControlEvent, type ControlEventMap } from "./control-events.js";
 export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";

@@ -1,0 +1,23 @@
+import type { EnvService } from "@sluice/env";
+import type { PauseService } from "@sluice/pause";
+
+/**
+ * The services every run can resolve without declaring them, by their reserved ids. Declared as
+ * known services of a step's, a hook's and a service factory's `use`, so that
+ * `await ctx.use((d) => d.require("__env__"))` is an `EnvService` without a type argument, as the
+ * seed README writes it.
+ */
+export interface BuiltInServices {
+  /** The run's layered env (the workflow's `env`, then the runtime's). */
+  __env__: EnvService;
+  /** The run's own pause service (`register` waits, `cancel` them). */
+  __pause_service__: PauseService;
+}
+
+declare module "@sluice/pipeline" {
+  interface KnownServices extends BuiltInServices {}
+}
+
+declare module "@sluice/artifacts" {
+  interface KnownServices extends BuiltInServices {}
+}
