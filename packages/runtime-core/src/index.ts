@@ -35,6 +35,7 @@ export type {
   SerializedMode,
   ServiceDefinition,
   SingletonLoopMode,
+  StartedRunMetadata,
   TransientMode,
   TriggerDefinition,
   Workflow,

@@ -1,5 +1,5 @@
 import type { RunRecord } from "./run-record.js";
-import type { RunResultMetadata } from "./types.js";
+import type { StartedRunMetadata } from "./types.js";
 
 /**
  * A run's result metadata. `stage` is `failedStage` (the stage a failed run failed in), else the
@@ -10,7 +10,7 @@ export function resultMetadata(
   record: RunRecord,
   durationMs?: number,
   failedStage?: string,
-): RunResultMetadata {
+): StartedRunMetadata {
   // Whole literals, one per shape: adding fields one by one moved every result through map
   // transitions at run time.
   const stage = failedStage ?? record.pipelineRun?.currentStage;

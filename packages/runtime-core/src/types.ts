@@ -1,5 +1,5 @@
 import type { ArtifactFactoryContext, UseDependencyContext } from "@sluice/artifacts";
-import type { Result, SystemError } from "@sluice/errors";
+import type { Err, Ok, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 import type { Condition, PauseRequestData } from "@sluice/pause";
 import type { PipelineDefinition, ResumeCause, RetentionPolicy, RunInfo } from "@sluice/pipeline";
@@ -203,20 +203,34 @@ export interface RunResultMetadata {
   [key: string]: unknown;
 }
 
+/**
+ * Metadata of a result of a run that exists, as every `ok` result is: its ids are set, so
+ * `if (result.ok) runtime.resume(result.metadata.runId, patch)` needs no `!`. (A failed result may
+ * have none: an `invoke` of an unknown workflow made no run.)
+ */
+export interface StartedRunMetadata extends RunResultMetadata {
+  /** The run's id. */
+  runId: string;
+  /** Its workflow. */
+  workflowId: string;
+  /** The pipeline it runs. */
+  pipelineId: string;
+  /** The trigger that started it. */
+  triggerId: string;
+}
+
 /** What `invoke` and `resume` resolve to (never rejects for a failing step). */
-export type RunResult<S extends object = RunState> = Result<
-  { status: "completed" | "paused" | "aborted"; state: S },
-  RunResultMetadata
->;
+export type RunResult<S extends object = RunState> =
+  | Ok<{ status: "completed" | "paused" | "aborted"; state: S }, StartedRunMetadata>
+  | Err<RunResultMetadata>;
 
 /**
  * What `result(runId)` resolves to: how a run ended, `completed` or `aborted` (or a failure), never
  * `paused`. A `RunResult` too.
  */
-export type EndedRunResult<S extends object = RunState> = Result<
-  { status: "completed" | "aborted"; state: S },
-  RunResultMetadata
->;
+export type EndedRunResult<S extends object = RunState> =
+  | Ok<{ status: "completed" | "aborted"; state: S }, StartedRunMetadata>
+  | Err<RunResultMetadata>;
 
 /** Context given to `onPrepare` before the first stage. */
 export interface PrepareContext<S extends object = RunState> {

@@ -9,7 +9,8 @@
 
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
-import { defineWorkflow, type Workflow, WorkflowRuntime } from "../src/index.js";
+import { expectTypeOf } from "vitest";
+import { defineWorkflow, type RunResult, type Workflow, WorkflowRuntime } from "../src/index.js";
 
 declare class ApiClient {}
 declare class RequestContext {
@@ -19,6 +20,8 @@ declare function loadConfig(): { url: string };
 declare function fetchProfile(userId: string): Promise<{ name: string }>;
 declare const myWorkflow: Workflow;
 declare const event: unknown;
+declare const patch: Record<string, unknown>;
+declare function notifyUi(result: RunResult): void;
 
 export async function quickStartAndRegister() {
   const bus = createEventBus();
@@ -53,6 +56,7 @@ export async function quickStartAndRegister() {
     if (result.value.status === "paused") {
       const runId = result.metadata!.runId;
       // Resume later via runtime.resume(runId, patch)
+      await runtime.resume(runId, patch);
     }
   }
   return timelineStore;
@@ -195,3 +199,28 @@ export const orders = defineWorkflow({
     },
   },
 });
+
+// docs/migrating-from-asaidimu-runtime.md, "A full before/after": the before code, imports changed
+export async function before() {
+  const bus = createEventBus();
+  const runtime = new WorkflowRuntime({
+    bus,
+    storeRegistry: new StoreRegistry(),
+    timelineStore: await WorkflowRuntime.createTestTimelineStore("dev"),
+  });
+
+  await runtime.register(orders, {
+    mode: { type: "exclusive", onBusy: "queue_single" },
+    onComplete: async (result) => notifyUi(result),
+    onCleanup: async () => console.log("done"),
+  });
+
+  const result = await runtime.invoke("orders", "placed", { orderId: "o1" });
+  if (result.ok && result.value.status === "paused")
+    await runtime.resume(result.metadata!.runId, { approved: true });
+  runtime.deregister("orders");
+
+  // a result of a run has its ids; a failed call may have made no run
+  if (result.ok) expectTypeOf(result.metadata.runId).toEqualTypeOf<string>();
+  else expectTypeOf(result.metadata.runId).toEqualTypeOf<string | undefined>();
+}
