@@ -83,7 +83,13 @@ export class WorkflowDeregistrations {
     // Only now, with the deregistration where stop() finds it: dropping and aborting runs calls
     // host code (onDispatch, a parked run's onComplete) that may call stop().
     endRuns();
-    return deregistration.done;
+    if (tracked !== deregistration || deregistration.disposedLater !== undefined) return deregistration.done;
+    // Nothing else to wait for once it is done: forget it before the caller hears, so that a
+    // deregister() made right after this one resolved answers `false` (no such workflow), not `true`.
+    return deregistration.done.then((removed) => {
+      forget();
+      return removed;
+    });
   }
 
   /**

@@ -274,6 +274,14 @@ describe("hasWorkflow, listWorkflows, deregister", () => {
     expect(h.runtime.hasWorkflow("wf")).toBe(false);
   });
 
+  it("a deregister() right after one that resolved resolves false: the id is unknown by then", async () => {
+    h = await harness();
+    await h.runtime.register(ok);
+    await h.runtime.invoke("wf", "go", {});
+    expect(await h.runtime.deregister("wf")).toBe(true);
+    expect(await h.runtime.deregister("wf")).toBe(false);
+  });
+
   it("disposes the workflow's scoped services on deregister", async () => {
     h = await harness();
     const cleaned: string[] = [];
