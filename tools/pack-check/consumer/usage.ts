@@ -29,7 +29,19 @@ const workflow = defineWorkflow<Counter>({
   pipelines: {
     main: {
       stages: [
-        { id: "add", steps: [{ id: "add", action: (ctx) => ({ n: ctx.state().n + 1 }) }] },
+        {
+          id: "add",
+          steps: [
+            {
+              id: "add",
+              // the built-in services are typed by id through the published declarations' augmentation
+              action: async (ctx) => {
+                const env = await ctx.use((d) => d.require("__env__"));
+                return { n: ctx.state().n + Number(env.get("STEP") ?? 1) };
+              },
+            },
+          ],
+        },
         {
           id: "scale",
           steps: [
@@ -59,7 +71,9 @@ export async function run(timelineStore: TimelineStore, bus: EventBus = createEv
   const checkpoint: RunCheckpoint | undefined = undefined;
   void checkpoint;
   await runtime.flushTimeline();
-  const page = await timelineStore.query({ runId: metadata.runId ?? "", limit: 100 });
+  // an ok result's run id is a string
+  const page = await timelineStore.query({ runId: result.metadata.runId, limit: 100 });
+  void metadata;
   const events: readonly TimelineEvent[] = page.events;
   const layout: TimelineLayout = layoutTimeline(events, { width: 600 });
   await runtime.stop();
