@@ -85,6 +85,7 @@ export class RunEnding {
     const onCleanup = wf.options.onCleanup;
     const now = endedAt ?? Date.now();
     const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
+    const stage = endStage(record, result, status);
     // onCleanup gets its own copy, taken before retention may drop the run from the registry
     let cleanupInfo: RunInfo | undefined;
     if (onCleanup !== undefined) {
@@ -93,9 +94,10 @@ export class RunEnding {
         cleanupInfo.status = status;
         cleanupInfo.updatedAt = now;
         if (error !== undefined) cleanupInfo.error = error;
+        if (stage !== undefined) cleanupInfo.stage = stage;
       }
     }
-    wf.registry.setStatus(record.runId, status, now, error, undefined, record.registryHandle);
+    wf.registry.setStatus(record.runId, status, now, error, stage, record.registryHandle);
     if (record.managed) wf.policy.runEnded(record.runId);
     wf.pauseWindow.close(record);
     // (most runs never wait on an event)
@@ -186,6 +188,8 @@ export class RunEnding {
   abortRun(record: RunRecord, reason: string): void {
     if (record.finished || record.abortRequested) return;
     record.markAbortRequested();
+    // the pipeline run forgets its stage once aborted: RunInfo names the one it was in
+    record.abortedInStage = record.pipelineRun?.currentStage;
     if (record.status === "paused") {
       void this.finishPaused(record, reason);
       return;
@@ -260,4 +264,16 @@ export class RunEnding {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     this.atRest.notify();
   }
+}
+
+/**
+ * The `stage` a finished run's `RunInfo` names, as its "current (or last) stage": the last stage
+ * of a completed run (which ran them all), the stage a failed run failed in, the one an aborted
+ * run was running. `undefined` keeps what the registry has: for a run aborted while paused, the
+ * stage it would have gone on at. So it does not depend on whether the run paused on the way.
+ */
+function endStage(record: RunRecord, result: RunResult, status: RunInfo["status"]): string | undefined {
+  if (status === "completed") return record.pipeline.stageIds.at(-1);
+  if (!result.ok && typeof result.metadata.stage === "string") return result.metadata.stage;
+  return status === "aborted" ? record.abortedInStage : undefined;
 }

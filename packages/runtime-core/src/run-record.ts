@@ -87,6 +87,8 @@ export class RunRecord {
 
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   abortRequested = false;
+  /** The stage the run was running when its abort was requested (its `RunInfo.stage` once aborted). */
+  abortedInStage: string | undefined = undefined;
   finished = false;
   /** The result it ended with, from when its `onComplete` starts (its bookkeeping, without one): what `result()` answers during its last hooks. */
   finalResult: RunResult | undefined = undefined;

@@ -240,6 +240,74 @@ describe("where a run is", () => {
     expect(completed.metadata.stage).toBeUndefined();
   });
 
+  it("a finished run's RunInfo names its last stage, whether or not it paused on the way", async () => {
+    h = await harness();
+    const cleanedUp = new Map<string, string | undefined>();
+    await h.runtime.register(
+      defineWorkflow({
+        id: "staged",
+        triggers: { go: { event: "staged.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "ask",
+                    action: async (ctx) => {
+                      if (ctx.state().pause)
+                        (await ctx.use((d) => d.require("__pause_service__"))).register({});
+                    },
+                  },
+                ],
+              },
+              {
+                id: "work",
+                steps: [
+                  {
+                    id: "work",
+                    action: async (ctx) => {
+                      if (ctx.state().fail) throw new Error("work fails");
+                      if (ctx.state().hang)
+                        await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+                    },
+                  },
+                ],
+              },
+              { id: "last", steps: [{ id: "last", action: () => undefined }] },
+            ],
+          },
+        },
+      }),
+      { onCleanup: (info) => void cleanedUp.set(info.runId, info.stage) },
+    );
+    const stageOf = async (state: object, end: (runId: string) => Promise<unknown> = async () => {}) => {
+      const started = await h.runtime.invoke("staged", "go", state);
+      const runId = started.metadata.runId!;
+      await end(runId);
+      await expect.poll(() => cleanedUp.has(runId)).toBe(true);
+      expect(cleanedUp.get(runId)).toBe(h.runtime.watch("staged", runId)?.stage);
+      return [h.runtime.watch("staged", runId)?.status, cleanedUp.get(runId)];
+    };
+    expect(await stageOf({})).toEqual(["completed", "last"]);
+    expect(await stageOf({ pause: true }, (runId) => h.runtime.resume(runId))).toEqual(["completed", "last"]);
+    expect(await stageOf({ fail: true })).toEqual(["failed", "work"]);
+    expect(await stageOf({ pause: true, fail: true }, (runId) => h.runtime.resume(runId))).toEqual([
+      "failed",
+      "work",
+    ]);
+    // paused before "work": the stage it would have gone on at
+    expect(await stageOf({ pause: true }, (runId) => h.runtime.abort(runId))).toEqual(["aborted", "work"]);
+    const hanging = h.runtime.invoke("staged", "go", { hang: true });
+    await expect.poll(() => h.runtime.listAllRuns().find((r) => r.status === "running")?.stage).toBe("work");
+    const runId = h.runtime.listAllRuns().find((r) => r.status === "running")!.runId;
+    await h.runtime.abort(runId);
+    expect((await hanging).ok).toBe(true);
+    expect([h.runtime.watch("staged", runId)?.status, cleanedUp.get(runId)]).toEqual(["aborted", "work"]);
+    expect(h.runtime.watch("staged", runId)?.stage).toBe("work");
+  });
+
   it("listAllRuns() and watch() give a running run's current stage", async () => {
     h = await harness();
     await h.runtime.register(twoStages);
