@@ -322,7 +322,11 @@ export class WorkflowRuntime implements RunContainerFactory {
     return [...this.workflows.keys()];
   }
 
-  /** The run registry of a workflow, or `undefined`. */
+  /**
+   * The run registry of a workflow (live: the one `watch` and `listAllRuns` read), or `undefined`.
+   * Read it; what is written to it (`set`, `delete`, `prune` …) changes what they report, never
+   * the runs themselves.
+   */
   registry(workflowId: string): PipelineRegistry | undefined {
     return this.workflows.get(workflowId)?.registry;
   }

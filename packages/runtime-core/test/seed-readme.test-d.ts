@@ -150,7 +150,8 @@ export async function envAndServiceResolution() {
   });
 }
 
-// SPEC "Defining a workflow" (`loadConfig` as above)
+// SPEC "Defining a workflow" (`loadConfig` as above). seed-readme.trial.test.ts runs it (its
+// "config" service is never required there).
 export const orders = defineWorkflow({
   id: "orders",
   label: "Orders",
