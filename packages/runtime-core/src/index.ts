@@ -1,4 +1,10 @@
 // The two built-in services' types, so `d.require<PauseService>("__pause_service__")` needs no extra import.
+
+// The pipeline and artifact types the runtime's API names (`watch` gives a RunInfo, `registry` a
+// PipelineRegistry, steps and service factories get these contexts; a run.resumed event's data is
+// `{ nextStage, ...ResumeCause }`), so a host needs no import of @sluice/pipeline or
+// @sluice/artifacts, which it does not install itself.
+export type { ArtifactFactoryContext } from "@sluice/artifacts";
 export type { EnvService } from "@sluice/env";
 export type {
   Condition,
@@ -7,8 +13,18 @@ export type {
   PauseRequestData,
   PauseService,
 } from "@sluice/pause";
-// What a run.resumed event's data says resumed the run (`{ nextStage, ...ResumeCause }`).
-export type { ResumeCause } from "@sluice/pipeline";
+export type {
+  PipelineDefinition,
+  PipelineRegistry,
+  ResumeCause,
+  RetentionPolicy,
+  RunInfo,
+  StageDefinition,
+  StepContext,
+  StepDefinition,
+  StepLogger,
+  UseDependencyContext,
+} from "@sluice/pipeline";
 // The timeline types a host names (`timelineStore`, a run's events), with no import of @sluice/timeline.
 export type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
 export type { BuiltInServices } from "./built-in-services.js";

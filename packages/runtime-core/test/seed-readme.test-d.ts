@@ -10,7 +10,16 @@
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import { expectTypeOf } from "vitest";
-import { defineWorkflow, type RunResult, type Workflow, WorkflowRuntime } from "../src/index.js";
+import {
+  type ArtifactFactoryContext,
+  defineWorkflow,
+  type PipelineRegistry,
+  type RunInfo,
+  type RunResult,
+  type UseDependencyContext,
+  type Workflow,
+  WorkflowRuntime,
+} from "../src/index.js";
 
 declare class ApiClient {}
 declare class RequestContext {
@@ -224,4 +233,15 @@ export async function before() {
   // a result of a run has its ids; a failed call may have made no run
   if (result.ok) expectTypeOf(result.metadata.runId).toEqualTypeOf<string>();
   else expectTypeOf(result.metadata.runId).toEqualTypeOf<string | undefined>();
+}
+
+// The types the seed README names (watch and listAllRuns give RunInfo, registry a PipelineRegistry,
+// factories an ArtifactFactoryContext, ctx.use a UseDependencyContext) come from the runtime's package.
+export function namedTypes(runtime: WorkflowRuntime) {
+  expectTypeOf(runtime.watch("w", "r")).toEqualTypeOf<RunInfo | undefined>();
+  expectTypeOf(runtime.listAllRuns()).toEqualTypeOf<RunInfo[]>();
+  expectTypeOf(runtime.registry("w")).toEqualTypeOf<PipelineRegistry | undefined>();
+  const factory = (ctx: ArtifactFactoryContext) => ctx.runId;
+  const select = (deps: UseDependencyContext<{ userId: string }>) => deps.select((s) => s.userId);
+  return [factory, select];
 }
