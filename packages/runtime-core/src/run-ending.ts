@@ -273,7 +273,10 @@ export class RunEnding {
  * stage it would have gone on at. So it does not depend on whether the run paused on the way.
  */
 function endStage(record: RunRecord, result: RunResult, status: RunInfo["status"]): string | undefined {
-  if (status === "completed") return record.pipeline.stageIds.at(-1);
+  if (status === "completed") {
+    const stageIds = record.pipeline.stageIds;
+    return stageIds[stageIds.length - 1];
+  }
   if (!result.ok && typeof result.metadata.stage === "string") return result.metadata.stage;
   return status === "aborted" ? record.abortedInStage : undefined;
 }
