@@ -1,4 +1,5 @@
 import { printFault, type SystemError } from "@sluice/errors";
+import { catchUnawaited } from "./unawaited-result.js";
 
 function toConsole(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
@@ -6,7 +7,7 @@ function toConsole(error: SystemError): void {
 
 /**
  * The runtime's reporter: the host's `onError`, made safe to call from anywhere in the runtime (a
- * reporter that throws must not strand the run or the bookkeeping that was reporting; its fault
+ * reporter that throws or rejects must not strand the run or the bookkeeping that was reporting; its fault
  * goes to the console, described as text when the console cannot print the value itself), or the
  * console when the host gave none.
  */
@@ -16,7 +17,13 @@ export function createReporter(
   if (onError === undefined) return toConsole;
   return (error) => {
     try {
-      onError(error);
+      const out: unknown = onError(error);
+      catchUnawaited(out, (fault) =>
+        printFault(
+          `[sluice] options.onError rejected while reporting ${error.code}: ${error.message}`,
+          fault,
+        ),
+      );
     } catch (fault) {
       printFault(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
     }

@@ -4,6 +4,7 @@ import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
+import { catchUnawaited, ignoreRejection } from "./unawaited-result.js";
 import { copyUntrusted } from "./untrusted-input.js";
 import type { WaitIndex } from "./wait-index.js";
 
@@ -119,7 +120,14 @@ export class ResumeEvents {
     try {
       if (mapper === undefined)
         return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
-      return copyUntrusted(mapper(payload), "the wait's patch mapper result");
+      const mapped = mapper(payload);
+      if (catchUnawaited(mapped, ignoreRejection)) {
+        throw new SystemError(
+          "INVALID_INPUT",
+          "the wait's patch mapper returned a promise; a patch mapper must be synchronous (do async work in the stage after the wait)",
+        );
+      }
+      return copyUntrusted(mapped, "the wait's patch mapper result");
     } catch (error) {
       const reason = describeThrown(error);
       this.report(

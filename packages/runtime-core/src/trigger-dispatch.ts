@@ -8,6 +8,7 @@ import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import { initialRunState } from "./trigger-payload.js";
 import type { DispatchResult, RunState } from "./types.js";
+import { catchUnawaited } from "./unawaited-result.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /** A run a dispatch decision started, launched once onDispatch has been told. */
@@ -155,7 +156,7 @@ export class TriggerDispatch {
   }
 }
 
-/** Tells the workflow's `onDispatch` (if any) what became of a bus event; a throw is reported. */
+/** Tells the workflow's `onDispatch` (if any) what became of a bus event; a throw or a rejection is reported. */
 export function reportDispatch(
   wf: WorkflowRecord,
   result: DispatchResult,
@@ -164,7 +165,10 @@ export function reportDispatch(
   const hook = wf.options.onDispatch;
   if (hook === undefined) return;
   try {
-    hook(result);
+    const out = hook(result);
+    catchUnawaited(out, (error) =>
+      report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch rejected`)),
+    );
   } catch (error) {
     report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch threw`));
   }

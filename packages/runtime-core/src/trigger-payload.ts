@@ -1,6 +1,7 @@
 import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import type { RunState, TriggerDefinition } from "./types.js";
+import { catchUnawaited, ignoreRejection } from "./unawaited-result.js";
 import { copyUntrusted } from "./untrusted-input.js";
 
 /** A trigger's payload that cannot become a run's initial state. */
@@ -29,6 +30,13 @@ export function initialSource(
         "INVALID_INPUT",
         `workflow "${workflowId}" trigger "${triggerId}": map() threw: ${reason}`,
         { cause },
+      );
+    }
+    if (catchUnawaited(mapped, ignoreRejection)) {
+      // the state must exist as the bus delivers the event (the mode decides on it at once)
+      throw new SystemError(
+        "INVALID_INPUT",
+        `workflow "${workflowId}" trigger "${triggerId}": map() returned a promise; map must be synchronous (it builds the run's initial state as the event is dispatched): do async work in onPrepare or in a first step`,
       );
     }
     if (!isPlainObject(mapped)) {

@@ -75,7 +75,10 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
   pipeline: string;
   /** Optional conditions on the payload, all of which must hold (AND). */
   when?: Condition[];
-  /** Builds the run's initial state from the payload (default: a copy of the payload object). */
+  /**
+   * Builds the run's initial state from the payload (default: a copy of the payload object).
+   * Synchronous: a promise it returns is refused (`INVALID_INPUT`) and its rejection caught.
+   */
   map?: (payload: P) => S;
 }
 
@@ -101,10 +104,10 @@ export interface Workflow<S extends object = RunState> {
    * Patch mappers by name: a wait registered with `patch: "<name>"` resumes through the mapper of
    * that name, which shapes the resuming payload into the state patch. Unlike a function passed to
    * `register`, a name goes into the run's checkpoint, so a run adopted by another runtime (another
-   * process) that registered this workflow resumes through the same mapper. A mapper returns a plain
-   * object, a patch of the state (typed `Partial<S>`, as a step's return is, or `object` when `S` is
-   * the default {@link RunState}; checked again when it runs: anything else is reported and the
-   * event ignored). The name a wait gives is checked by `register` when the step runs, not by
+   * process) that registered this workflow resumes through the same mapper. A mapper returns,
+   * synchronously, a plain object, a patch of the state (typed `Partial<S>`, as a step's return is,
+   * or `object` when `S` is the default {@link RunState}; checked again when it runs: anything else,
+   * a promise too, is reported and the event ignored). The name a wait gives is checked by `register` when the step runs, not by
    * TypeScript.
    */
   patches?: Record<string, (payload: any) => StatePatch<NoInfer<S>>>;
@@ -331,7 +334,10 @@ export interface RegisterOptions<S extends object = RunState> {
    * (`(info) => saved.delete(info.runId)` is fine).
    */
   onCleanup?: (info: RunInfo) => unknown;
-  /** Reports what became of each bus event that matched one of this workflow's triggers. */
+  /**
+   * Reports what became of each bus event that matched one of this workflow's triggers. Not awaited;
+   * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`).
+   */
   onDispatch?: (result: DispatchResult) => void;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
   pauseWindowMs?: number;
@@ -362,7 +368,10 @@ export interface WorkflowRuntimeOptions {
   services?: ServiceDefinition[];
   /** Global env layer (defaults to `process.env` where it exists, else empty). */
   env?: Record<string, string | undefined>;
-  /** Receives every error the runtime reports instead of throwing (hook failures, lost timeline writes…). Default: `console.error`. */
+  /**
+   * Receives every error the runtime reports instead of throwing (hook failures, lost timeline
+   * writes…). Default: `console.error`. Not awaited; what it throws or rejects with goes to `console.error`.
+   */
   onError?: (error: SystemError) => void;
   /**
    * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defineWorkflow, type PauseService } from "../src/index.js";
+import { harness, tick } from "./helpers.js";
+
+/** An `async` host callback, written where the runtime calls it without awaiting it, that fails. */
+const failsLater = async (..._args: unknown[]): Promise<any> => {
+  throw new Error("failed later");
+};
+
+/** A workflow whose one stage waits for `<id>.ok` (resumed through `patch`), then completes. */
+function waitsFor(id: string, patch: "mapper" | ((payload: unknown) => object), patches = {}) {
+  return defineWorkflow<any>({
+    id,
+    patches,
+    triggers: { go: { event: `${id}.go`, pipeline: "p" } },
+    pipelines: {
+      p: {
+        stages: [
+          {
+            id: "wait",
+            steps: [
+              {
+                id: "ask",
+                action: async (ctx) => {
+                  const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                  pause.register({ event: `${id}.ok`, patch });
+                },
+              },
+            ],
+          },
+          { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+        ],
+      },
+    },
+  });
+}
+
+describe("async host callbacks the runtime does not await", () => {
+  // An unhandled rejection ends a Node process by default: a workflow's fault would take every
+  // other workflow's runs with it.
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on("unhandledRejection", record);
+  });
+  afterEach(() => {
+    process.off("unhandledRejection", record);
+  });
+
+  it("a rejecting trigger map, wait patch mapper, onDispatch or onError is reported, never an unhandled rejection", async () => {
+    const printed: unknown[][] = [];
+    const h = await harness();
+    const dispatched: string[] = [];
+    await h.runtime.register(
+      defineWorkflow<any>({
+        id: "mapped",
+        triggers: { go: { event: "mapped.go", pipeline: "p", map: failsLater } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => {} }] }] } },
+      }),
+      { onDispatch: (d) => dispatched.push(`${d.outcome}: ${d.reason}`) },
+    );
+    await h.runtime.register(waitsFor("named", "mapper", { mapper: failsLater }));
+    await h.runtime.register(waitsFor("inline", failsLater), { onDispatch: failsLater });
+    const invoked = await h.runtime.invoke("mapped", "go", {});
+    h.bus.emit("mapped.go", {});
+    const named = (await h.runtime.invoke("named", "go", {})).metadata.runId!;
+    h.bus.emit("inline.go", {});
+    await tick();
+    const [inline] = h.runtime.listAllRuns().filter((r) => r.workflowId === "inline");
+    h.bus.emit("named.ok", {});
+    h.bus.emit("inline.ok", {});
+    // a second runtime whose onError is async and fails
+    const other = await harness({ onError: failsLater });
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => printed.push(args);
+    try {
+      await other.runtime.register(waitsFor("o", failsLater));
+      await other.runtime.invoke("o", "go", {});
+      other.bus.emit("o.ok", {});
+      await tick(5);
+    } finally {
+      console.error = consoleError;
+    }
+
+    expect(unhandled).toEqual([]);
+    const mapRefused =
+      'workflow "mapped" trigger "go": map() returned a promise; map must be synchronous (it builds the run\'s initial state as the event is dispatched): do async work in onPrepare or in a first step';
+    expect(!invoked.ok && [invoked.error.code, invoked.error.message]).toEqual(["INVALID_INPUT", mapRefused]);
+    expect(dispatched).toEqual([`rejected: ${mapRefused}`]);
+    // the waits ignore the event (reported), and their runs stay parked
+    expect(h.runtime.watch("named", named)?.status).toBe("paused");
+    expect(inline?.status).toBe("paused");
+    const mapperRefused =
+      "the resuming event was ignored: the wait's patch mapper returned a promise; a patch mapper must be synchronous (do async work in the stage after the wait)";
+    expect(h.errors.map((e) => [e.code, e.message])).toEqual([
+      ["HOOK_FAILED", 'workflow "inline": onDispatch rejected: failed later'],
+      ["INVALID_INPUT", `run ${named}: ${mapperRefused}`],
+      ["INVALID_INPUT", `run ${inline?.runId}: ${mapperRefused}`],
+    ]);
+    expect(printed.map((args) => String(args[0]))).toEqual([
+      expect.stringMatching(
+        /^\[sluice\] options\.onError rejected while reporting INVALID_INPUT: run .*: the resuming event was ignored/,
+      ),
+    ]);
+    await h.runtime.stop();
+    await other.runtime.stop();
+  });
+});
