@@ -28,8 +28,12 @@ export async function continueAfterTimeline<S extends object>(
 ): Promise<RunCheckpoint<S>> {
   const { runId, seq } = read;
   let stored: StoredRun | typeof TIMED_OUT;
+  let abandoned = false;
   try {
-    stored = await hookCalls.within(writer.storedRun(runId), timeoutMs);
+    stored = await hookCalls.within(
+      writer.storedRun(runId, () => abandoned),
+      timeoutMs,
+    );
   } catch (error) {
     report(
       new SystemError(
@@ -41,6 +45,8 @@ export async function continueAfterTimeline<S extends object>(
     return checkpoint;
   }
   if (stored === TIMED_OUT) {
+    // a store still paging stops at its next page instead of being read on for nobody
+    abandoned = true;
     report(
       new SystemError(
         "TIMEOUT",

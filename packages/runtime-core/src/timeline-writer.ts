@@ -1,4 +1,4 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, SystemError } from "@sluice/errors";
 import {
   appendTimelineBatch,
   MAX_QUERY_LIMIT,
@@ -21,6 +21,17 @@ export interface StoredRun {
   lastSeq: number;
   /** Its `run.completed`, `run.failed` or `run.aborted` event, when it has ended. */
   end?: { type: string; seq: number };
+}
+
+/**
+ * The largest `seq` a stored event can have that a run continues from: a checkpoint's bound (2^52,
+ * see `@sluice/pipeline`), which no run reaches.
+ */
+const MAX_STORED_SEQ = 2 ** 52;
+
+/** A timeline store's answer to a query that cannot be right. */
+function malformedAnswer(problem: string): SystemError {
+  return new SystemError("STORAGE_FAILED", `the timeline store answered wrongly: ${problem}`);
 }
 
 /** Options of {@link TimelineWriter}. */
@@ -136,22 +147,38 @@ export class TimelineWriter {
 
   /**
    * What the store holds of run `runId` (`lastSeq` 0 when it holds nothing), once everything
-   * written here so far has been handed to it. Rejects with what the store's `query` rejects with.
+   * written here so far has been handed to it. Rejects with what the store's `query` rejects with,
+   * and with `STORAGE_FAILED` when its answer cannot be right: a page that does not advance (the
+   * cursor it was asked with, or no events yet a cursor: paging on would never end) or an event
+   * whose `seq` is not an integer from 0 to 2^52 (a checkpoint's bound). Stops once
+   * `isAbandoned()` (its caller gave up waiting), rather than paging on unseen.
    */
-  async storedRun(runId: string): Promise<StoredRun> {
+  async storedRun(runId: string, isAbandoned: () => boolean = () => false): Promise<StoredRun> {
     await this.flush();
     const stored: StoredRun = { lastSeq: 0 };
     let next: string | undefined;
     do {
+      const asked = next;
       const page = await this.store.query(
-        next === undefined ? { runId, limit: MAX_QUERY_LIMIT } : { runId, limit: MAX_QUERY_LIMIT, next },
+        asked === undefined
+          ? { runId, limit: MAX_QUERY_LIMIT }
+          : { runId, limit: MAX_QUERY_LIMIT, next: asked },
       );
       for (const event of page.events) {
-        if (event.seq > stored.lastSeq) stored.lastSeq = event.seq;
-        if (RUN_ENDS.has(event.type)) stored.end = { type: event.type, seq: event.seq };
+        const seq: unknown = event.seq;
+        if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0 || seq > MAX_STORED_SEQ) {
+          throw malformedAnswer(`an event of run ${runId} has seq ${describeValue(seq)}`);
+        }
+        if (seq > stored.lastSeq) stored.lastSeq = seq;
+        if (RUN_ENDS.has(event.type)) stored.end = { type: event.type, seq };
       }
       next = page.next;
-    } while (next !== undefined);
+      if (next !== undefined && (next === asked || page.events.length === 0)) {
+        throw malformedAnswer(
+          `its query did not advance (cursor ${describeValue(next)} after ${page.events.length} events)`,
+        );
+      }
+    } while (next !== undefined && !isAbandoned());
     return stored;
   }
 

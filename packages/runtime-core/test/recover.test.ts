@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import type { TimelineStore } from "@sluice/timeline";
+import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { describe, expect, it, vi } from "vitest";
 import { defineWorkflow, type PauseService, type RunCheckpoint, type Workflow } from "../src/index.js";
@@ -149,6 +149,91 @@ describe("recover(checkpoint)", () => {
       ],
     ]);
     await second.runtime.stop();
+  });
+
+  it("reports a store whose answer cannot be right and goes on from the checkpoint's seq, also when the store is still paging", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    const stored = (await timeline.query({ runId: checkpoint.runId, limit: 1 })).events[0]!;
+    // a stored event of the run, with the seq a store answers (typed as any: it may be no number)
+    const event = (seq: unknown): TimelineEvent => ({ ...stored, seq: seq as number });
+    // each answer the contract rules out (TimelineStore.query): recover() used to page for ever on
+    // a cursor that did not advance (in microtasks, so no timer could stop it) and to reject with a
+    // seq that no checkpoint can carry
+    const answers: [string, (asked: number) => unknown, string][] = [
+      [
+        "the same cursor again",
+        () => ({ events: [event(1)], next: "again" }),
+        'its query did not advance (cursor "again" after 1 events)',
+      ],
+      [
+        "an empty page with a cursor",
+        (asked) => ({ events: [], next: `c${asked}` }),
+        'its query did not advance (cursor "c1" after 0 events)',
+      ],
+      [
+        "a seq past 2^52",
+        () => ({ events: [event(2 ** 60)] }),
+        `an event of run ${checkpoint.runId} has seq 1152921504606847000`,
+      ],
+      [
+        "a seq that is text",
+        () => ({ events: [event("900")] }),
+        `an event of run ${checkpoint.runId} has seq "900"`,
+      ],
+    ];
+    for (const [, answer, problem] of answers) {
+      let asked = 0;
+      const wrong: TimelineStore = {
+        append: (events) => timeline.append(events),
+        query: async () => {
+          asked++;
+          if (asked > 1000) throw new Error("asked 1000 times");
+          return answer(asked) as Awaited<ReturnType<TimelineStore["query"]>>;
+        },
+        delete: (filter) => timeline.delete(filter),
+        close: async () => {},
+      };
+      const second = await harness({ timelineStore: wrong });
+      await second.runtime.register(
+        payments("B", async () => {}),
+        {},
+      );
+      const info = await second.runtime.recover(checkpoint);
+      expect(info.status).toBe("paused");
+      expect(second.runtime.checkpoint(checkpoint.runId)!.seq).toBe(checkpoint.seq);
+      expect(second.errors.map((e) => [e.code, e.message])).toEqual([
+        [
+          "STORAGE_FAILED",
+          `recover(${checkpoint.runId}): reading the run's last timeline event failed (the timeline store answered wrongly: ${problem}); the run goes on from its checkpoint's seq ${checkpoint.seq}, so events it writes again under ids already stored are dropped`,
+        ],
+      ]);
+      await second.runtime.stop();
+    }
+
+    // a store that pages on slowly past hookTimeoutMs is asked for no more pages once recover() gave up
+    let asked = 0;
+    const endless: TimelineStore = {
+      append: (events) => timeline.append(events),
+      query: async () => {
+        asked++;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return { events: [event(asked)], next: `c${asked}` };
+      },
+      delete: (filter) => timeline.delete(filter),
+      close: async () => {},
+    };
+    const third = await harness({ timelineStore: endless, hookTimeoutMs: 20 });
+    await third.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await third.runtime.recover(checkpoint);
+    expect(third.errors.map((e) => e.code)).toEqual(["TIMEOUT"]);
+    const askedWhenGivenUp = asked;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(asked).toBeLessThanOrEqual(askedWhenGivenUp + 1);
+    await third.runtime.stop();
   });
 
   it("rejects as adopt throws: a malformed checkpoint, a run already here, after stop()", async () => {
