@@ -39,13 +39,23 @@ export function initialSource(
         `workflow "${workflowId}" trigger "${triggerId}": map() returned a promise; map must be synchronous (it builds the run's initial state as the event is dispatched): do async work in onPrepare or in a first step`,
       );
     }
-    if (!isPlainObject(mapped)) {
+    let plain: boolean;
+    try {
+      plain = isPlainObject(mapped);
+    } catch (cause) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `${initialStateName(workflowId, triggerId, trigger)} could not be read: ${describeThrown(cause)}`,
+        { cause },
+      );
+    }
+    if (!plain) {
       throw new SystemError(
         "INVALID_INPUT",
         `workflow "${workflowId}" trigger "${triggerId}": map() must return a plain object (the run's initial state)`,
       );
     }
-    return mapped;
+    return mapped as RunState;
   }
   if (!isPlainObject(payload)) throw payloadNotPlain(workflowId, triggerId);
   return payload;
@@ -60,6 +70,18 @@ export function initialRunState(
 ): RunState {
   return copyUntrusted(
     initialSource(workflowId, triggerId, trigger, payload),
-    `workflow "${workflowId}" trigger "${triggerId}": the event payload`,
+    initialStateName(workflowId, triggerId, trigger),
   );
+}
+
+/**
+ * What a run's initial state is made of, for messages: the event payload, or what the trigger's
+ * `map` returned (a map's result that cannot be read is the map's fault, not the payload's).
+ */
+export function initialStateName(
+  workflowId: string,
+  triggerId: string,
+  trigger: TriggerDefinition<any, RunState>,
+): string {
+  return `workflow "${workflowId}" trigger "${triggerId}": ${trigger.map === undefined ? "the event payload" : "what map() returned"}`;
 }

@@ -33,7 +33,7 @@ import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import { TriggerDispatch } from "./trigger-dispatch.js";
 import { TriggerIndex } from "./trigger-index.js";
-import { initialSource, payloadNotPlain } from "./trigger-payload.js";
+import { initialSource, initialStateName, payloadNotPlain } from "./trigger-payload.js";
 import type {
   DrainOptions,
   DrainReport,
@@ -373,7 +373,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       store = this.execution.createStore(
         runId,
         source as RunState,
-        `workflow "${wf.id}" trigger "${triggerId}": the event payload`,
+        initialStateName(wf.id, triggerId, trigger),
       );
     } catch (error) {
       const refused =

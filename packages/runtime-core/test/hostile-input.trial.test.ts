@@ -107,3 +107,43 @@ describe("async host callbacks the runtime does not await", () => {
     await other.runtime.stop();
   });
 });
+
+describe("a trigger map whose result cannot be read", () => {
+  const trap = () => {
+    throw new Error("trap");
+  };
+  const unreadable: [string, () => object][] = [
+    ["a proxy whose traps throw", () => new Proxy({}, { getPrototypeOf: trap, ownKeys: trap, get: trap })],
+    [
+      "an object with a throwing getter",
+      () => ({
+        id: 1,
+        get total() {
+          return trap();
+        },
+      }),
+    ],
+  ];
+  for (const [what, make] of unreadable) {
+    it(`(${what}) is the map's fault, not the event payload's, by invoke() and by the bus alike`, async () => {
+      const h = await harness();
+      const dispatched: string[] = [];
+      await h.runtime.register(
+        defineWorkflow<any>({
+          id: "orders",
+          triggers: { placed: { event: "order.placed", pipeline: "p", map: make } },
+          pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => {} }] }] } },
+        }),
+        { onDispatch: (d) => dispatched.push(`${d.outcome}: ${d.reason}`) },
+      );
+      const invoked = await h.runtime.invoke("orders", "placed", { id: 1 });
+      h.bus.emit("order.placed", { id: 1 });
+      const message = 'workflow "orders" trigger "placed": what map() returned could not be read: trap';
+      expect(!invoked.ok && [invoked.error.code, invoked.error.message]).toEqual(["INVALID_INPUT", message]);
+      expect(dispatched).toEqual([`rejected: ${message}`]);
+      expect(h.runtime.listAllRuns()).toEqual([]);
+      expect(h.storeRegistry.size).toBe(0);
+      await h.runtime.stop();
+    });
+  }
+});
