@@ -1,4 +1,4 @@
-import { printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { isThenable, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
 import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
 
@@ -48,9 +48,10 @@ export interface EventBus<M extends EventMap = Record<string, unknown>> {
 /** Options for {@link createEventBus}. */
 export interface EventBusOptions {
   /**
-   * Called when a handler throws, with what it threw, the event type and the payload.
-   * Default: `console.error` naming the event type. If `onError` itself throws, that error goes to
-   * `console.error` too; `emit` still never throws.
+   * Called when a handler throws, or returns a promise that rejects (an `async` handler that
+   * fails), with what it threw, the event type and the payload.
+   * Default: `console.error` naming the event type. If `onError` itself throws (or rejects), that
+   * error goes to `console.error` too; `emit` still never throws.
    */
   onError?: (error: unknown, type: string, payload: unknown) => void;
 }
@@ -98,11 +99,25 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
 
   const report = (error: unknown, type: string, payload: unknown): void => {
     try {
-      onError(error, type, payload);
+      const out: unknown = onError(error, type, payload);
+      if (isThenable(out)) {
+        out.then(undefined, (reportError: unknown) =>
+          printFault(
+            `[sluice/events] onError rejected while reporting a "${type}" handler error:`,
+            reportError,
+          ),
+        );
+      }
     } catch (reportError) {
       // (the default onError's console.error can throw on such a value too: printFault cannot)
       printFault(`[sluice/events] onError threw while reporting a "${type}" handler error:`, reportError);
     }
+  };
+
+  // An async handler that fails rejects instead of throwing: its rejection is reported as a throw
+  // is, not left unhandled (which ends a Node process by default, every other subscriber with it).
+  const reportRejection = (out: unknown, type: string, payload: unknown): void => {
+    if (isThenable(out)) out.then(undefined, (error: unknown) => report(error, type, payload));
   };
 
   // One wrapper per subscription (not per emit): it isolates a throwing handler and lets an
@@ -114,7 +129,7 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
       ? (eventType: string, payload: unknown) => {
           if (!active) return;
           try {
-            handler(eventType, payload);
+            reportRejection(handler(eventType, payload), eventType, payload);
           } catch (error) {
             report(error, eventType, payload);
           }
@@ -122,7 +137,7 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
       : (payload: unknown) => {
           if (!active) return;
           try {
-            handler(payload);
+            reportRejection(handler(payload), type, payload);
           } catch (error) {
             report(error, type, payload);
           }

@@ -67,6 +67,52 @@ describe("createEventBus", () => {
     ]);
   });
 
+  it("reports an async handler that rejects as one that throws (no unhandled rejection), typed and wildcard", async () => {
+    const errors: Array<[unknown, string, unknown]> = [];
+    const bus = createEventBus<Events>({ onError: (e, type, payload) => errors.push([e, type, payload]) });
+    const boom = new Error("boom");
+    const after = vi.fn();
+    bus.on("a", async () => {
+      throw boom;
+    });
+    bus.on("a", after);
+    bus.on("*", async () => {
+      throw boom;
+    });
+    // a thenable that is no promise, as a handler written against another library may return
+    bus.on(
+      "a",
+      () =>
+        ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is no promise is what is tested
+          then: (_: unknown, reject: (e: unknown) => void) => reject(boom),
+        }) as never,
+    );
+    expect(() => bus.emit("a", 7)).not.toThrow();
+    expect(after).toHaveBeenCalledWith(7);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(errors).toEqual([
+      [boom, "a", 7],
+      [boom, "a", 7],
+      [boom, "a", 7],
+    ]);
+    // an async onError that fails goes to console.error, as a throwing one does
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const reporting = createEventBus<Events>({
+        onError: async () => Promise.reject(new Error("reporter broken")),
+      });
+      reporting.on("b", async () => Promise.reject(boom));
+      reporting.emit("b", "x");
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(spy.mock.calls.map((args) => String(args[0]))).toEqual([
+        '[sluice/events] onError rejected while reporting a "b" handler error:',
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("reports handler errors on console.error by default, naming the event type", () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
