@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import { type ErrorSink, report } from "./errors.js";
 import type { ContainerEventMap, ContainerEventName } from "./types.js";
 
@@ -56,13 +56,22 @@ export class EventHub {
     return this.handlers.has(event);
   }
 
-  /** Calls every handler of `event`; one that throws is reported to `onError`, the others still run. */
+  /** Calls every handler of `event`; one that throws (or rejects) is reported to `onError`, the others still run. */
   emit<E extends ContainerEventName>(event: E, payload: ContainerEventMap[E]): void {
     const handlers = this.handlers.get(event);
     if (handlers === undefined) return;
     for (const handler of [...handlers]) {
       try {
-        handler(payload);
+        const out: unknown = handler(payload);
+        // an async handler that fails rejects: reported as a throw, never an unhandled rejection
+        if (isThenable(out)) {
+          out.then(undefined, (error: unknown) =>
+            report(
+              this.onError,
+              SystemError.from(error, "INVALID_STATE", `on("${event}"): a handler rejected`),
+            ),
+          );
+        }
       } catch (error) {
         report(this.onError, SystemError.from(error, "INVALID_STATE", `on("${event}"): a handler threw`));
       }

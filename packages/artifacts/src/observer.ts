@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import { report } from "./errors.js";
 import type { ArtifactRecord, Slot, ValueWatcher } from "./records.js";
 import type { ArtifactObserver } from "./types.js";
@@ -45,7 +45,9 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
     if (listeners === undefined) return;
     for (const listener of [...listeners]) {
       try {
-        listener(value as T | undefined);
+        const out: unknown = listener(value as T | undefined);
+        // an async listener that fails rejects: reported as a throw, never an unhandled rejection
+        if (isThenable(out)) out.then(undefined, report);
       } catch (error) {
         report(error);
       }
@@ -66,7 +68,8 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
 
 /**
  * Tells the active watchers of `slot`'s value (a new value, or `undefined` when it was dropped) and,
- * if any was told, emits `stream:emit` from the owner. A listener that throws goes to `onError`.
+ * if any was told, emits `stream:emit` from the owner. A listener that throws (or rejects) goes to
+ * `onError`.
  */
 export function notifyWatchers(slot: Slot, value: unknown): void {
   const watchers = slot.record.watchers;

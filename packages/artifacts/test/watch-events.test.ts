@@ -44,6 +44,24 @@ describe("watch", () => {
     ]);
   });
 
+  it("an async watch listener or on() handler that rejects goes to onError, never an unhandled rejection", async () => {
+    const sink = errorSink();
+    const c = new ArtifactContainer({ onError: sink.onError });
+    c.on("artifact:registered", async () => {
+      throw new Error("handler bug");
+    });
+    c.register({ key: "n", factory: () => 1 });
+    c.watch<number>("n").subscribe(async () => {
+      throw new Error("listener bug");
+    });
+    await c.require("n");
+    await delay(1);
+    expect(sink.errors.map((e) => [e.code, e.message])).toEqual([
+      ["INVALID_STATE", 'on("artifact:registered"): a handler rejected: handler bug'],
+      ["INVALID_STATE", 'watch("n"): a listener threw: listener bug'],
+    ]);
+  });
+
   it("follows a param value, survives an override, and a throwing listener goes to onError", async () => {
     const sink = errorSink();
     const c = new ArtifactContainer({ onError: sink.onError });

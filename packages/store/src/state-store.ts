@@ -1,4 +1,4 @@
-import { isPlainObject, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { isPlainObject, isThenable, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { describe, isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
 
 /**
@@ -47,7 +47,7 @@ export interface StateStore<S extends object = Record<string, unknown>> {
 
 /** Options for {@link createStateStore} and {@link StoreRegistry}. A key it does not have is refused. */
 export interface StateStoreOptions {
-  /** Called when a subscriber throws. Default: `console.error`. */
+  /** Called when a subscriber throws (or its promise rejects). Default: `console.error`. */
   onError?: (error: unknown) => void;
 }
 
@@ -279,17 +279,24 @@ class Store<S extends object> implements StateStore<S> {
       const subscription = subscriptions[i]!;
       if (!subscription.active) continue;
       try {
-        subscription.listener(next, previous);
+        const out: unknown = subscription.listener(next, previous);
+        // an async listener that fails rejects: reported as a throw, never an unhandled rejection
+        if (isThenable(out)) out.then(undefined, this.#report);
       } catch (error) {
-        try {
-          this.#onError(error);
-        } catch (reportError) {
-          // (the default onError's console.error can throw on such a value too: printFault cannot)
-          printFault("[sluice/store] onError threw:", reportError);
-        }
+        this.#report(error);
       }
     }
   }
+
+  /** Tells `onError` of a listener's fault; never throws. */
+  readonly #report = (error: unknown): void => {
+    try {
+      this.#onError(error);
+    } catch (reportError) {
+      // (the default onError's console.error can throw on such a value too: printFault cannot)
+      printFault("[sluice/store] onError threw:", reportError);
+    }
+  };
 }
 
 /**

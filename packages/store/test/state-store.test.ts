@@ -190,6 +190,18 @@ describe("createStateStore", () => {
     expect(errors).toEqual([boom]);
   });
 
+  it("reports an async subscriber that rejects as one that throws (no unhandled rejection)", async () => {
+    const errors: unknown[] = [];
+    const store = createStateStore({ n: 0 }, { onError: (e) => errors.push(e) });
+    const boom = new Error("boom");
+    store.subscribe(async () => {
+      throw boom;
+    });
+    store.set({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(errors).toEqual([boom]);
+  });
+
   it("reports subscriber errors on console.error by default", () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
