@@ -235,10 +235,14 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
   if (!isPlainObject(pipelines) || Object.keys(pipelines).length === 0) {
     throw invalid("pipelines", "must be an object with at least one pipeline");
   }
+  // no trigger can name a pipeline "" (a trigger's pipeline is a non-empty string)
+  if (Object.hasOwn(pipelines, "")) throw invalid("pipelines", 'a pipeline needs an id ("" is not one)');
   const triggers = workflow.triggers;
   if (!isPlainObject(triggers) || Object.keys(triggers).length === 0) {
     throw invalid("triggers", "must be an object with at least one trigger");
   }
+  // ids are non-empty everywhere else (workflow, stage, step, service, patch mapper)
+  if (Object.hasOwn(triggers, "")) throw invalid("triggers", 'a trigger needs an id ("" is not one)');
   for (const [triggerId, trigger] of Object.entries(triggers)) {
     const at = `triggers.${triggerId}`;
     if (!isPlainObject(trigger)) throw invalid(at, "must be an object with event and pipeline");

@@ -39,6 +39,21 @@ describe("register validation", () => {
       [{ ...ok, id: "" }, undefined, "INVALID_DEFINITION", "workflow.id"],
       [{ ...ok, pipelines: {} }, undefined, "INVALID_DEFINITION", "pipelines"],
       [{ ...ok, triggers: {} }, undefined, "INVALID_DEFINITION", "triggers"],
+      // "" is no id, as for the workflow, stages, steps, services and patch mappers: a pipeline ""
+      // could never be named by a trigger (it was accepted, and the trigger naming it was told
+      // "pipelines: " with the "" in the list invisible)
+      [
+        { ...ok, pipelines: { "": ok.pipelines.main }, triggers: { go: { event: "wf.go", pipeline: "" } } },
+        undefined,
+        "INVALID_DEFINITION",
+        'pipelines: a pipeline needs an id ("" is not one)',
+      ],
+      [
+        { ...ok, triggers: { "": { event: "wf.go", pipeline: "main" } } },
+        undefined,
+        "INVALID_DEFINITION",
+        'triggers: a trigger needs an id ("" is not one)',
+      ],
       [
         { ...ok, triggers: { go: { event: "wf.go", pipeline: "missing" } } },
         undefined,
