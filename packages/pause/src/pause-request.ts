@@ -81,7 +81,8 @@ export function readPauseRequest(value: unknown, path: string): PauseRequestData
     if (!isPositiveFinite(timeoutMs)) {
       throw invalid(`${path}.timeoutMs`, "must be a finite number of milliseconds greater than 0");
     }
-    if (!isPositiveFinite(deadline)) throw invalid(`${path}.deadline`, "must be a finite epoch time in ms");
+    if (!isPositiveFinite(deadline))
+      throw invalid(`${path}.deadline`, "must be a finite epoch time in ms, greater than 0");
     request.timeoutMs = timeoutMs;
     request.deadline = deadline;
   }

@@ -121,6 +121,12 @@ describe("readPauseRequest", () => {
       "saved.pause[0].deadline: must be a finite epoch time",
     ],
     [
+      // 0 is a finite epoch time: the message says what else is asked of it
+      "a zero deadline",
+      { id: "w", timeoutMs: 5, deadline: 0 },
+      "saved.pause[0].deadline: must be a finite epoch time in ms, greater than 0",
+    ],
+    [
       "a NaN deadline",
       { id: "w", timeoutMs: 5, deadline: Number.NaN },
       "saved.pause[0].deadline: must be a finite epoch time",
