@@ -2,7 +2,7 @@ import { describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import type { RunState, TriggerDefinition } from "./types.js";
 import { catchUnawaited, ignoreRejection } from "./unawaited-result.js";
-import { copyUntrusted } from "./untrusted-input.js";
+import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 
 /** A trigger's payload that cannot become a run's initial state. */
 export function payloadNotPlain(workflowId: string, triggerId: string): SystemError {
@@ -57,8 +57,9 @@ export function initialSource(
     }
     return mapped as RunState;
   }
-  if (!isPlainObject(payload)) throw payloadNotPlain(workflowId, triggerId);
-  return payload;
+  // a payload that throws when read (a proxy) is left to the copy, which says it could not be read
+  if (!readsAsPlainObject(payload)) throw payloadNotPlain(workflowId, triggerId);
+  return payload as RunState;
 }
 
 /** A queued run's initial state: its own copy of the payload (or of what `map` made of it). */

@@ -147,3 +147,30 @@ describe("a trigger map whose result cannot be read", () => {
     });
   }
 });
+
+describe("an event payload that cannot be read", () => {
+  it("(a proxy whose traps throw) is rejected with a reason that names the payload, by invoke() and by the bus alike", async () => {
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const h = await harness();
+    const dispatched: string[] = [];
+    await h.runtime.register(
+      defineWorkflow<any>({
+        id: "orders",
+        triggers: { placed: { event: "order.placed", pipeline: "p" } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "a", action: () => {} }] }] } },
+      }),
+      { onDispatch: (d) => dispatched.push(`${d.outcome}: ${d.reason}`) },
+    );
+    const hostile = () => new Proxy({}, { getPrototypeOf: trap, ownKeys: trap, get: trap });
+    const invoked = await h.runtime.invoke("orders", "placed", hostile());
+    h.bus.emit("order.placed", hostile());
+    // the bus's reason was the thrown text alone ("trap")
+    const message = 'workflow "orders" trigger "placed": the event payload could not be read: trap';
+    expect(!invoked.ok && [invoked.error.code, invoked.error.message]).toEqual(["INVALID_INPUT", message]);
+    expect(dispatched).toEqual([`rejected: ${message}`]);
+    expect(h.runtime.listAllRuns()).toEqual([]);
+    await h.runtime.stop();
+  });
+});
