@@ -5,19 +5,20 @@ import type { RunCheckpoint } from "./run-checkpoint.js";
 import type { StoredRun, TimelineWriter } from "./timeline-writer.js";
 
 /**
- * `checkpoint`, or a copy whose `seq` is past the last event the timeline holds for its run: the
- * events of a run that went on from the checkpoint before a crash (a resume, a stage) are stored
- * under `runId:seq` ids that its rerun would number again, and a store keeps the first event of an
- * id, so the rerun's would be dropped. A timeline that cannot answer within `timeoutMs` (down,
- * hung) does not stop the recovery: it is reported and the checkpoint's own `seq` is used.
+ * The `seq` a recovered run goes on from when the timeline holds events of it past its checkpoint's,
+ * else `undefined` (the checkpoint's own): the events of a run that went on from the checkpoint
+ * before a crash (a resume, a stage) are stored under `runId:seq` ids that its rerun would number
+ * again, and a store keeps the first event of an id, so the rerun's would be dropped. A timeline
+ * that cannot answer within `timeoutMs` (down, hung) does not stop the recovery: it is reported and
+ * the checkpoint's own `seq` is used. Resolves with a number, never with the checkpoint: resolving
+ * with an object reads its `then`, which a proxy's trap may throw from.
  *
  * @throws SystemError `INVALID_STATE` when the timeline shows the run ended (`run.completed`,
  * `run.failed`, `run.aborted`): a process that stopped between a run's end and its `onCleanup`
  * leaves the checkpoint saved in `onPause` behind, and adopting it would run an ended run (an
  * aborted order, say) again.
  */
-export async function continueAfterTimeline<S extends object>(
-  checkpoint: RunCheckpoint<S>,
+export async function seqAfterTimeline(
   /** The checkpoint's run id and `seq`, read once by the check adopt() makes. */
   read: { runId: string; seq: number },
   writer: TimelineWriter,
@@ -25,7 +26,7 @@ export async function continueAfterTimeline<S extends object>(
   hookCalls: HookCalls,
   timeoutMs: number,
   report: (error: SystemError) => void,
-): Promise<RunCheckpoint<S>> {
+): Promise<number | undefined> {
   const { runId, seq } = read;
   let stored: StoredRun | typeof TIMED_OUT;
   let abandoned = false;
@@ -42,7 +43,7 @@ export async function continueAfterTimeline<S extends object>(
         { cause: error, details: { runId } },
       ),
     );
-    return checkpoint;
+    return undefined;
   }
   if (stored === TIMED_OUT) {
     // a store still paging stops at its next page instead of being read on for nobody
@@ -54,7 +55,7 @@ export async function continueAfterTimeline<S extends object>(
         { details: { runId } },
       ),
     );
-    return checkpoint;
+    return undefined;
   }
   const { end } = stored;
   if (end !== undefined) {
@@ -64,5 +65,14 @@ export async function continueAfterTimeline<S extends object>(
       { details: { runId, ended: end.type, seq: end.seq, lastSeq: stored.lastSeq } },
     );
   }
-  return stored.lastSeq > seq ? { ...checkpoint, seq: stored.lastSeq } : checkpoint;
+  return stored.lastSeq > seq ? stored.lastSeq : undefined;
+}
+
+/** `checkpoint` going on from `seq`; itself when it cannot be copied (adopt() then says why). */
+export function withSeq<S extends object>(checkpoint: RunCheckpoint<S>, seq: number): RunCheckpoint<S> {
+  try {
+    return { ...checkpoint, seq };
+  } catch {
+    return checkpoint;
+  }
 }

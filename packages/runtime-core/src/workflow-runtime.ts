@@ -22,7 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
-import { continueAfterTimeline } from "./run-recovery.js";
+import { seqAfterTimeline, withSeq } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
@@ -590,19 +590,12 @@ export class WorkflowRuntime implements RunContainerFactory {
     // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
     const read = this.transfer.check(checkpoint);
     const writer = this.writer;
-    const continued =
+    const seq =
       writer === undefined
-        ? checkpoint
-        : await continueAfterTimeline(
-            checkpoint,
-            read,
-            writer,
-            this.hookCalls,
-            this.hookTimeoutMs,
-            this.report,
-          );
+        ? undefined
+        : await seqAfterTimeline(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
     this.assertRunning("recover");
-    return this.transfer.adopt(continued);
+    return this.transfer.adopt(seq === undefined ? checkpoint : withSeq(checkpoint, seq));
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */

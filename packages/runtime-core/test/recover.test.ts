@@ -247,6 +247,17 @@ describe("recover(checkpoint)", () => {
     await expect(second.runtime.recover(null as unknown as RunCheckpoint)).rejects.toMatchObject({
       code: "INVALID_INPUT",
     });
+    // one that throws when read: recover() read its runId and seq unguarded and rejected with what
+    // the proxy threw, uncoded
+    const unreadable = new Proxy(checkpoint, {
+      get: () => {
+        throw new Error("trap");
+      },
+    });
+    await expect(second.runtime.recover(unreadable)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: "adopt(checkpoint): the checkpoint could not be read: trap",
+    });
     await second.runtime.recover(checkpoint);
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "DUPLICATE_KEY" });
     await second.runtime.stop();
