@@ -11,8 +11,12 @@ import type { DispatchResult, RunState } from "./types.js";
 import { catchUnawaited } from "./unawaited-result.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
-/** A run a dispatch decision started, launched once onDispatch has been told. */
-interface HeldLaunch {
+/**
+ * What a dispatch decision does to a run, held until onDispatch has been told of the decision: a
+ * run it started is launched, a run it replaced is aborted.
+ */
+interface HeldRunAction {
+  readonly kind: "launch" | "abort";
   readonly workflow: WorkflowRecord;
   readonly runId: string;
 }
@@ -23,8 +27,8 @@ interface HeldLaunch {
  * the outcome. The policies drive runs through the PolicyHost each workflow gets from here.
  */
 export class TriggerDispatch {
-  /** While `dispatchTo` awaits its onDispatch report: the runs the decision started, not yet launched. */
-  private heldLaunches: HeldLaunch[] | undefined = undefined;
+  /** While `dispatchTo` awaits its onDispatch report: what the decision does to runs, not done yet. */
+  private heldActions: HeldRunAction[] | undefined = undefined;
   /** Set once the runtime takes no new runs: why every event a trigger matches is dropped. */
   private refusal: string | undefined = undefined;
 
@@ -83,16 +87,18 @@ export class TriggerDispatch {
       wf.policy.accept({ triggerId, event, payload, initialState });
       return;
     }
-    // The runs this decision starts are launched once onDispatch has been told: a run's first step
-    // may run synchronously and emit events of its own, and the host must hear "started" first.
-    const outer = this.heldLaunches;
-    const held: HeldLaunch[] = [];
-    this.heldLaunches = held;
+    // The runs this decision starts are launched, and the run it replaces aborted, once onDispatch
+    // has been told: a run's first step may run synchronously and emit events of its own, and so
+    // may a replaced paused run's onComplete (it runs at once), and the host must hear of the new
+    // run first.
+    const outer = this.heldActions;
+    const held: HeldRunAction[] = [];
+    this.heldActions = held;
     let decision: PolicyDecision;
     try {
       decision = wf.policy.accept({ triggerId, event, payload, initialState });
     } finally {
-      this.heldLaunches = outer;
+      this.heldActions = outer;
     }
     const result: DispatchResult = {
       outcome: decision.outcome,
@@ -105,7 +111,11 @@ export class TriggerDispatch {
     if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
     if (decision.reason !== undefined) result.reason = decision.reason;
     reportDispatch(wf, result, this.report);
-    for (let i = 0; i < held.length; i++) this.launch(held[i]!.workflow, held[i]!.runId);
+    for (let i = 0; i < held.length; i++) {
+      const action = held[i]!;
+      if (action.kind === "launch") this.launch(action.workflow, action.runId);
+      else this.abortReplaced(action.runId);
+    }
   }
 
   /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
@@ -113,6 +123,12 @@ export class TriggerDispatch {
     const record = this.runs.get(runId);
     if (record !== undefined && record.status === "queued") void this.execution.execute(record);
     else if (record === undefined) wf.policy.runEnded(runId);
+  }
+
+  /** Aborts the run a newer one replaced (`singleton_loop` `replace`), unless it ended meanwhile. */
+  private abortReplaced(runId: string): void {
+    const record = this.runs.get(runId);
+    if (record !== undefined) this.ending.abortRun(record, "replaced by a newer run");
   }
 
   /** The operations `wf`'s execution policy drives: its runs, created, started, signalled, ended. */
@@ -132,7 +148,7 @@ export class TriggerDispatch {
       },
       launchRun: (runId: string) => {
         // (a hook run during the decision may start another workflow's run: each keeps its own)
-        if (this.heldLaunches !== undefined) this.heldLaunches.push({ workflow: wf, runId });
+        if (this.heldActions !== undefined) this.heldActions.push({ kind: "launch", workflow: wf, runId });
         else this.launch(wf, runId);
       },
       cancelQueuedRun: (runId: string, reason: string) =>
@@ -148,8 +164,8 @@ export class TriggerDispatch {
         }
       },
       abortRun: (runId: string) => {
-        const record = this.runs.get(runId);
-        if (record !== undefined) this.ending.abortRun(record, "replaced by a newer run");
+        if (this.heldActions !== undefined) this.heldActions.push({ kind: "abort", workflow: wf, runId });
+        else this.abortReplaced(runId);
       },
       isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
     };

@@ -551,10 +551,11 @@ describe("a run of another workflow started while a dispatch decision is taken",
       triggers: { go: { event: "a.go", pipeline: "p" } },
     };
     await h.runtime.register(parks, {
-      mode: { type: "singleton_loop", onBusy: "replace" },
-      onDispatch: () => {},
-      onComplete: () => {
-        // the replaced A run kicks a B run, then cancels it before A's dispatch has finished
+      mode: { type: "exclusive", onBusy: "queue_single" },
+      onDispatch: (d) => {
+        if (d.outcome !== "dropped") return;
+        // told, inside A's decision on a newer event, that the pending A run was superseded: it
+        // kicks a B run, then cancels it before A's dispatch has finished
         h.bus.emit("b.go", {});
         const b = h.runtime.listAllRuns().find((r) => r.workflowId === "B" && r.status === "queued");
         if (b !== undefined) void h.runtime.abort(b.runId);
@@ -562,6 +563,7 @@ describe("a run of another workflow started while a dispatch decision is taken",
     });
     h.bus.emit("a.go", {});
     await tick(10);
+    h.bus.emit("a.go", {});
     h.bus.emit("a.go", {});
     await tick(10);
     for (let i = 0; i < 3; i++) {

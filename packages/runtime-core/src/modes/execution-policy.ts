@@ -20,13 +20,16 @@ export interface PolicyDecision {
 export interface PolicyHost {
   /** Creates a run record (status `queued`) without starting it. */
   createRun(request: DispatchRequest): string;
-  /** Starts a created run. */
+  /** Starts a created run (once `onDispatch`, if any, has been told of the decision). */
   launchRun(runId: string): void;
   /** Cancels a created run that never started (reported through `onDispatch` as dropped). */
   cancelQueuedRun(runId: string, reason: string): void;
   /** Merges the request's initial state into an active run's state; returns why it could not, if it could not. */
   signalRun(runId: string, request: DispatchRequest): string | undefined;
-  /** Aborts an active run. */
+  /**
+   * Aborts an active run a newer one replaces. Like `launchRun`, done once `onDispatch` has been
+   * told of the decision, when there is one to tell.
+   */
   abortRun(runId: string): void;
   /** True when an active run's result is decided: it is in its `onComplete` (it holds its slot until bookkeeping). */
   isDecided(runId: string): boolean;

@@ -38,7 +38,8 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
       }
       case "replace": {
         // The replacement is the active run before the old one is aborted: aborting a paused run
-        // runs its onComplete at once, and an event it emits must find the slot taken.
+        // runs its onComplete at once, and an event it emits must find the slot taken. (With an
+        // onDispatch, the abort and the launch wait until it has heard "replaced".)
         const runId = this.host.createRun(request);
         this.active = runId;
         this.host.abortRun(active);
