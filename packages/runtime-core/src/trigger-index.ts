@@ -30,9 +30,10 @@ export class TriggerIndex {
       for (const [triggerId, trigger] of wf.triggers) {
         this.subscriptions.acquire(trigger.event);
         wired.push(trigger);
-        let bindings = this.byEvent.get(trigger.event);
-        if (bindings === undefined) this.byEvent.set(trigger.event, (bindings = []));
-        bindings.push({ workflow: wf, triggerId, trigger });
+        // a new array, as in unwire: a dispatch loop under way (a workflow registered from
+        // onDispatch or a hook while an event is delivered) must not hand that event to it
+        const bindings = this.byEvent.get(trigger.event) ?? [];
+        this.byEvent.set(trigger.event, [...bindings, { workflow: wf, triggerId, trigger }]);
       }
     } catch (error) {
       this.unwire(wf, wired);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { DispatchResult, PauseService, RunResult, Workflow } from "../src/index.js";
-import { type Harness, harness } from "./helpers.js";
+import { type Harness, harness, tick } from "./helpers.js";
 
 // Execution modes and onDispatch under re-entrant host code: hooks and onDispatch that emit,
 // register or deregister while a dispatch decision is being taken.
@@ -9,6 +9,15 @@ let h: Harness;
 afterEach(async () => {
   await h?.runtime.stop();
 });
+
+/** One stage whose step records that it ran. */
+function job(id: string): Workflow {
+  return {
+    id,
+    triggers: { go: { event: "job", pipeline: "p" } },
+    pipelines: { p: { stages: [{ id: "s", steps: [{ id: "x", action: () => ({ ran: true }) }] }] } },
+  };
+}
 
 /** Runs that park at their first stage boundary until "never" (so until aborted). */
 const parking: Workflow = {
@@ -96,5 +105,26 @@ describe("singleton_loop replace: onDispatch hears of the replacement before the
       ["replaced", replacement, undefined],
       ["dropped", replacement, "the workflow was deregistered"],
     ]);
+  });
+});
+
+describe("a workflow registered while a bus event is being dispatched", () => {
+  it("is not handed that event: it was emitted before the workflow existed", async () => {
+    h = await harness();
+    const reports: string[] = [];
+    const record = (d: DispatchResult) =>
+      void reports.push(`${d.workflowId} n${(d.payload as { n: number }).n}`);
+    await h.runtime.register(job("a"), {
+      onDispatch: (d) => {
+        record(d);
+        if (!h.runtime.hasWorkflow("late")) void h.runtime.register(job("late"), { onDispatch: record });
+      },
+    });
+    await h.runtime.register(job("b"), { onDispatch: record });
+    h.bus.emit("job", { n: 1 });
+    expect(reports).toEqual(["a n1", "b n1"]);
+    h.bus.emit("job", { n: 2 });
+    expect(reports).toEqual(["a n1", "b n1", "a n2", "b n2", "late n2"]);
+    await tick();
   });
 });
