@@ -162,6 +162,64 @@ describe("exclusive: a run is active until its onComplete has returned", () => {
   });
 });
 
+describe("serialized: a pause gives the slot back even when the run never parks", () => {
+  it("a run resumed at once by an event buffered during its stage executes alongside the next queued run", async () => {
+    h = await harness();
+    const log: string[] = [];
+    let openSecondStage!: () => void;
+    const secondStage = new Promise<void>((resolve) => {
+      openSecondStage = resolve;
+    });
+    const approvals: Workflow = {
+      id: "approvals",
+      triggers: { go: { event: "job", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "ask",
+                  action: async (ctx) => {
+                    const n = ctx.state().n as number;
+                    log.push(`run ${n} asks`);
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({ event: `approved.${n}` });
+                    if (n === 1) h.bus.emit("approved.1", {}); // before the stage ends: buffered
+                  },
+                },
+              ],
+            },
+            {
+              id: "act",
+              steps: [
+                {
+                  id: "act",
+                  action: async (ctx) => {
+                    log.push(`run ${ctx.state().n} acts`);
+                    await secondStage;
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    await h.runtime.register(approvals, {
+      mode: { type: "serialized" },
+      onPause: (ctx) => void log.push(`run ${ctx.state().n} parks`),
+    });
+    h.bus.emit("job", { n: 1 });
+    h.bus.emit("job", { n: 2 });
+    // run 1 never parked (no onPause), yet run 2 started while run 1 still executes
+    await expect.poll(() => log).toEqual(["run 1 asks", "run 1 acts", "run 2 asks", "run 2 parks"]);
+    expect(h.runtime.listAllRuns().map((r) => r.status)).toEqual(["running", "paused"]);
+    openSecondStage();
+  });
+});
+
 // ───────────── every mode, under a seeded interleaving of what a host may do ─────────────
 
 /** A small deterministic random source (a linear congruential generator). */
