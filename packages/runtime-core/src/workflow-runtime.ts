@@ -462,8 +462,9 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
    * `onCleanup` have run). Resolves at once for a run that already finished or whose result is
-   * decided (it is in `onComplete`); throws `NOT_FOUND`
-   * for a run id the runtime never knew.
+   * decided (it is in `onComplete`), while its workflow's registry still lists it; rejects with
+   * `NOT_FOUND` for a run id it does not hold: never known, or finished and since dropped (its
+   * workflow deregistered, or past the registry's retention of finished runs).
    */
   async abort(runId: string): Promise<void> {
     const record = this.runs.get(runId);
