@@ -147,6 +147,9 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
       if (!active) return;
       active = false;
       emitter.off(type, wrapped);
+      // mitt keeps an empty handler list under a type whose last handler left: a bus subscribed to
+      // ever new names (`order.<id>.approved`) would keep one per name it ever had
+      if (emitter.all.get(type)?.length === 0) emitter.all.delete(type);
     };
   };
 
