@@ -6,8 +6,12 @@ export class PendingHook {
   constructor(
     /** `Date.now()` past which it times out. */
     readonly deadline: number,
-    /** Called once if it has not settled by its deadline. */
-    readonly onTimeout: () => void,
+    /**
+     * Called once if it has not settled by its deadline. Dropped once the call is done: it holds
+     * the caller's run (its record, state and promise), and a done entry may wait in its queue
+     * behind a call still pending for as long as that one's limit.
+     */
+    public onTimeout: (() => void) | undefined,
   ) {}
 }
 
@@ -22,7 +26,10 @@ class DeadlineQueue {
   private size = 0;
 
   push(entry: PendingHook): void {
-    if (this.size === this.slots.length) this.grow();
+    // Full: drop the done entries (those behind a call still pending stay until it is done) and
+    // grow only if at least half are pending, so a slow hook does not make the queue grow with
+    // every call that settles behind it; a compaction then comes at most every half-capacity pushes.
+    if (this.size === this.slots.length && this.compact() * 2 > this.slots.length) this.grow();
     this.slots[(this.head + this.size) & (this.slots.length - 1)] = entry;
     this.size++;
   }
@@ -44,6 +51,21 @@ class DeadlineQueue {
     for (let i = 0; i < this.size; i++) slots[i] = old[(this.head + i) & (old.length - 1)];
     this.slots = slots;
     this.head = 0;
+  }
+
+  /** Drops every done entry, keeping the others in order; returns how many are left. */
+  private compact(): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let kept = 0;
+    for (let i = 0; i < this.size; i++) {
+      const at = (this.head + i) & mask;
+      const entry = slots[at]!;
+      slots[at] = undefined;
+      if (!entry.done) slots[(this.head + kept++) & mask] = entry;
+    }
+    this.size = kept;
+    return kept;
   }
 
   /** Drops the settled entries at the front (hooks mostly settle in the order they started). */
@@ -98,6 +120,7 @@ export class HookWatchdog {
   settle(entry: PendingHook): boolean {
     if (entry.done) return false;
     entry.done = true;
+    entry.onTimeout = undefined;
     if (--this.pending === 0 && this.idleWhenDone) this.idle();
     return true;
   }
@@ -132,18 +155,23 @@ export class HookWatchdog {
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const queue of this.queues.values()) {
+    for (const [timeoutMs, queue] of this.queues) {
       let entry = queue.peek();
       while (entry !== undefined && (entry.done || entry.deadline <= now)) {
         queue.shift();
         if (!entry.done) {
+          const onTimeout = entry.onTimeout!;
           entry.done = true;
+          entry.onTimeout = undefined;
           this.pending--;
-          entry.onTimeout();
+          onTimeout();
         }
         entry = queue.peek();
       }
       if (entry !== undefined && entry.deadline < next) next = entry.deadline;
+      // a limit no call uses any more (workflows registered with their own, since deregistered)
+      // is not kept: the map would grow with every distinct limit ever used
+      else if (entry === undefined) this.queues.delete(timeoutMs);
     }
     if (this.pending === 0 && this.idleWhenDone) this.idle();
     else if (next !== Number.POSITIVE_INFINITY) this.arm(next, now);
