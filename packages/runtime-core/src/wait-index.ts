@@ -11,17 +11,26 @@ type Holders = RunRecord | RunRecord[];
  * events is linear, not quadratic). Waits without an `==` condition are kept in a plain list.
  *
  * A run is added and removed on every pause and resume, so the common case allocates nothing: a
- * key's single run is stored as is (a list only once a second run shares the key), and the
- * per-path maps stay once made (there are as many as distinct condition paths, a handful).
+ * key's single run is stored as is (a list only once a second run shares the key), and a per-path
+ * map left empty stays for the next wait on that path (usually there are a handful of paths). Empty
+ * ones are swept once they outnumber the rest, so paths made from data (`votes.<userId>`) cannot
+ * grow the index, nor the paths every event is read at, with every run that ever waited.
  */
 export class WaitIndex {
   private readonly byPath = new Map<string, Map<unknown, Holders>>();
   private unkeyed: RunRecord[] | undefined;
   private count = 0;
+  /** Per-path maps left empty (kept for reuse until swept). */
+  private emptyPaths = 0;
 
   /** How many (run, key) entries the index holds. */
   get size(): number {
     return this.count;
+  }
+
+  /** How many condition paths it keeps a map for: used by a wait now, or emptied and kept for reuse. */
+  get paths(): number {
+    return this.byPath.size;
   }
 
   add(record: RunRecord, wait: PauseRequestData): void {
@@ -36,6 +45,7 @@ export class WaitIndex {
     const condition = wait.conditions![at]!;
     let byValue = this.byPath.get(condition.path);
     if (byValue === undefined) this.byPath.set(condition.path, (byValue = new Map()));
+    else if (byValue.size === 0) this.emptyPaths--;
     const value = condition.value;
     const held = byValue.get(value);
     // Two waits of one run under the same key are one entry: the run is a candidate either way.
@@ -66,6 +76,8 @@ export class WaitIndex {
     if (held === record) {
       const rest = mapWithout(byValue, value);
       if (rest !== byValue) this.byPath.set(condition.path, rest);
+      if (rest.size === 0 && ++this.emptyPaths > 64 && this.emptyPaths * 2 > this.byPath.size)
+        this.sweepEmptyPaths();
     } else if (Array.isArray(held)) {
       const i = held.indexOf(record);
       if (i === -1) return;
@@ -73,6 +85,11 @@ export class WaitIndex {
       if (held.length === 1) byValue.set(value, held[0]!);
     } else return;
     this.count--;
+  }
+
+  private sweepEmptyPaths(): void {
+    for (const [path, byValue] of this.byPath) if (byValue.size === 0) this.byPath.delete(path);
+    this.emptyPaths = 0;
   }
 
   /** The runs whose waits may match `payload` (conditions still have to be checked). */

@@ -55,4 +55,29 @@ describe("WaitIndex", () => {
     expect(index.size).toBe(0);
     expect(index.candidates({ orderId: "same" })).toEqual([]);
   });
+
+  it("forgets the maps of paths no wait uses any more once they outnumber the rest: paths made from data do not pile up", () => {
+    const index = new WaitIndex();
+    const voteOn = (user: string): PauseRequestData =>
+      ({
+        id: `w-${user}`,
+        event: "vote.cast",
+        conditions: [{ path: `votes.${user}`, op: "==", value: true }],
+      }) as PauseRequestData;
+    const holdout = run("holdout");
+    index.add(holdout, voteOn("holdout"));
+    // a run per voter waits on its own path (`votes.<user>`), then resumes or ends
+    for (let i = 0; i < 1000; i++) {
+      const voter = run(`u${i}`);
+      index.add(voter, voteOn(`u${i}`));
+      expect(index.candidates({ votes: { [`u${i}`]: true } })).toEqual([voter]);
+      index.remove(voter, voteOn(`u${i}`));
+    }
+    // the holdout's path, and at most 64 emptied ones kept for reuse (it kept all 1001)
+    expect(index.paths).toBeLessThanOrEqual(65);
+    expect(index.size).toBe(1);
+    expect(index.candidates({ votes: { holdout: true } })).toEqual([holdout]);
+    index.add(run("again"), voteOn("u999"));
+    expect(index.candidates({ votes: { u999: true } })).toHaveLength(1);
+  });
 });
