@@ -13,9 +13,10 @@ import type { WorkflowRecord } from "./workflow-record.js";
  */
 export class RunResults {
   /**
-   * The one answer per run asked about: a host polling a run parked for weeks (`Promise.race` with
-   * a timer) must not pile a waiter onto it per poll. Weak: a run that is never asked about pays
-   * nothing, and one that has ended is forgotten with its record.
+   * The one answer per run asked about: asking again adds no waiter to the run. (A host racing it
+   * with a timer per poll still leaves a reaction on this promise per race, as any promise would:
+   * the docs say to poll with `watch`.) Weak: a run that is never asked about pays nothing, and
+   * one that has ended is forgotten with its record.
    */
   private readonly pending = new WeakMap<RunRecord, Promise<EndedRunResult>>();
 

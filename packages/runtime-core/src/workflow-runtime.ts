@@ -491,7 +491,9 @@ export class WorkflowRuntime implements RunContainerFactory {
    * after `onCleanup` has run, except for a run already in its `onComplete` or `onCleanup`, whose
    * result it gives at once (so those hooks may ask for their own run's; asked from the run's own
    * step or other hooks, it waits for the run, hence for itself). Asked again, it gives the same
-   * promise. Never rejects.
+   * promise. Never rejects. Await it once rather than race it per poll: each
+   * `Promise.race([result(id), timer])` leaves a reaction on that promise until the run ends (poll a
+   * run that may wait for weeks with `watch`).
    *
    * Results are not kept once a run is over: ask while the run is queued, running or paused, where
    * it cannot have ended yet (from `onDispatch` for a bus-started run; from `onPrepare` or a step,
