@@ -268,6 +268,15 @@ function given(value: unknown): string {
   }
 }
 
+/** `value instanceof Date`; false when its prototype cannot be read (a Proxy whose trap throws). */
+function isDate(value: unknown): boolean {
+  try {
+    return value instanceof Date;
+  } catch {
+    return false;
+  }
+}
+
 function clipped(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
@@ -288,7 +297,7 @@ function optionalTime(f: Record<string, unknown>, key: string): number | undefin
   const value = f[key];
   if (value === undefined) return undefined;
   if (typeof value !== "number" || Number.isNaN(value)) {
-    const hint = value instanceof Date ? " (pass date.getTime())" : "";
+    const hint = isDate(value) ? " (pass date.getTime())" : "";
     throw invalid(
       `filter.${key} must be a number (epoch milliseconds) when present, got ${given(value)}${hint}`,
       `filter.${key}`,

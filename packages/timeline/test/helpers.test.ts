@@ -180,6 +180,21 @@ describe("queries and cursors", () => {
     );
   });
 
+  it("refuses a field whose value is a Proxy that throws when inspected as INVALID_INPUT, never with the trap's error", () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error("trap");
+        },
+      },
+    );
+    for (const key of ["runId", "from", "to", "limit"]) {
+      expect(invalidMessage(() => validateQuery({ [key]: hostile }))).toContain(`filter.${key} must be`);
+    }
+    expect(invalidMessage(() => validateDeleteFilter({ before: hostile }))).toContain("filter.before must be");
+  });
+
   it("round-trips a cursor for the same filter and refuses it for another or garbage", () => {
     const filter = { runId: "r1", from: 0 };
     const last = { at: 1.5, seq: 7, id: "é'; --" };
