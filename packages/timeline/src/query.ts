@@ -184,7 +184,11 @@ function readFilter(filter: unknown, known: readonly string[], shape: FilterShap
   } catch (thrown) {
     throw unreadable(shape.name, "filter", thrown);
   }
-  if (!plain) throw invalid(`${shape.name} must be ${shape.expected}, got ${kindOf(filter)}`, "filter");
+  if (!plain)
+    throw invalid(
+      `${shape.name} must be ${shape.expected}, got ${kindOf(filter, NOT_PLAIN_FILTER)}`,
+      "filter",
+    );
   const f = filter as Record<string, unknown>;
   const out: Record<string, unknown> = Object.create(null);
   for (const key of keys) {
@@ -228,8 +232,11 @@ function unreadable(what: string, path: string, thrown: unknown): SystemError {
   );
 }
 
-/** What `value` (not a plain object, or undefined where a delete filter is needed) is, for a message. */
-function kindOf(value: unknown): string {
+/**
+ * What `value` (not a plain object, or undefined where a delete filter is needed) is, for a message;
+ * `unnamed` for an object whose constructor has no name of its own (`Object.create(proto)`).
+ */
+function kindOf(value: unknown, unnamed: string): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return "a string";
@@ -242,8 +249,12 @@ function kindOf(value: unknown): string {
   } catch {
     // a hostile prototype: described generically below
   }
-  return "an object whose prototype is not Object.prototype (such as Object.create(proto)), whose inherited keys a filter does not read";
+  return unnamed;
 }
+
+/** A filter that is an object but not a plain one, as {@link kindOf} calls it. */
+const NOT_PLAIN_FILTER =
+  "an object whose prototype is not Object.prototype (such as Object.create(proto)), whose inherited keys a filter does not read";
 
 /**
  * A field's value as a message shows it: a number as itself, other primitives with their type (a
@@ -261,7 +272,7 @@ function given(value: unknown): string {
       return `the bigint ${value}n`;
     default:
       try {
-        return isPlainObject(value) ? "an object" : kindOf(value);
+        return isPlainObject(value) ? "an object" : kindOf(value, "an object");
       } catch {
         return "an object"; // a Proxy whose prototype trap throws
       }

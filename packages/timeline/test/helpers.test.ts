@@ -172,6 +172,10 @@ describe("queries and cursors", () => {
     expect(invalidMessage(() => validateQuery({ runId: 42 }))).toBe(
       "filter.runId must be a non-empty string when present, got 42",
     );
+    // (not the words for a whole filter that is no plain object: "whose inherited keys a filter does not read")
+    expect(invalidMessage(() => validateQuery({ workflowId: Object.create({}) }))).toBe(
+      "filter.workflowId must be a non-empty string when present, got an object",
+    );
     expect(invalidMessage(() => validateQuery({ from: new Date(0) }))).toBe(
       "filter.from must be a number (epoch milliseconds) when present, got a Date (pass date.getTime())",
     );
