@@ -328,7 +328,7 @@ describe("formatDuration", () => {
     ]);
   });
 
-  it("carries a rounded-up unit into the next one: never 60 s or 60 m", () => {
+  it("carries a rounded-up remainder into the unit above: never 1 m 60 s or 1 h 60 m", () => {
     expect([119_600, 3_599_600, 7_170_000, 86_399_999, -119_600].map(formatDuration)).toEqual([
       "2 m",
       "1 h",
