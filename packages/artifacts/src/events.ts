@@ -1,4 +1,4 @@
-import { isThenable, SystemError } from "@sluice/errors";
+import { catchRejection, SystemError } from "@sluice/errors";
 import { type ErrorSink, report } from "./errors.js";
 import type { ContainerEventMap, ContainerEventName } from "./types.js";
 
@@ -64,8 +64,8 @@ export class EventHub {
       try {
         const out: unknown = handler(payload);
         // an async handler that fails rejects: reported as a throw, never an unhandled rejection
-        if (isThenable(out)) {
-          out.then(undefined, (error: unknown) =>
+        if (out !== undefined) {
+          catchRejection(out, (error) =>
             report(
               this.onError,
               SystemError.from(error, "INVALID_STATE", `on("${event}"): a handler rejected`),

@@ -1,4 +1,4 @@
-import { isThenable, SystemError } from "@sluice/errors";
+import { catchRejection, SystemError } from "@sluice/errors";
 import { report } from "./errors.js";
 import type { ArtifactRecord, Slot, ValueWatcher } from "./records.js";
 import type { ArtifactObserver } from "./types.js";
@@ -40,16 +40,17 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
     this.detach();
   }
 
-  notify(value: unknown, report: (error: unknown) => void): void {
+  /** Calls every listener with `value`; one that throws or rejects goes to `report`, saying which. */
+  notify(value: unknown, report: (error: unknown, failed: "threw" | "rejected") => void): void {
     const listeners = this.listeners;
     if (listeners === undefined) return;
     for (const listener of [...listeners]) {
       try {
         const out: unknown = listener(value as T | undefined);
         // an async listener that fails rejects: reported as a throw, never an unhandled rejection
-        if (isThenable(out)) out.then(undefined, report);
+        if (out !== undefined) catchRejection(out, (error) => report(error, "rejected"));
       } catch (error) {
-        report(error);
+        report(error, "threw");
       }
     }
   }
@@ -79,10 +80,10 @@ export function notifyWatchers(slot: Slot, value: unknown): void {
   for (const watcher of [...watchers]) {
     if (watcher.param !== slot.param || !watcher.active) continue;
     emitted = true;
-    watcher.notify(value, (error) =>
+    watcher.notify(value, (error, failed) =>
       report(
         owner._onError,
-        SystemError.from(error, "INVALID_STATE", `watch("${slot.label}"): a listener threw`),
+        SystemError.from(error, "INVALID_STATE", `watch("${slot.label}"): a listener ${failed}`),
       ),
     );
   }

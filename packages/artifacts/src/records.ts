@@ -23,7 +23,8 @@ export interface Selection {
 export interface ValueWatcher {
   readonly param: string | number | undefined;
   readonly active: boolean;
-  notify(value: unknown, report: (error: unknown) => void): void;
+  /** Tells its listeners `value`; a listener's fault goes to `report`, with whether it threw or rejected. */
+  notify(value: unknown, report: (error: unknown, failed: "threw" | "rejected") => void): void;
   moveTo(record: ArtifactRecord): void;
 }
 

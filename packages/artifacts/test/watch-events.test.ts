@@ -58,7 +58,7 @@ describe("watch", () => {
     await delay(1);
     expect(sink.errors.map((e) => [e.code, e.message])).toEqual([
       ["INVALID_STATE", 'on("artifact:registered"): a handler rejected: handler bug'],
-      ["INVALID_STATE", 'watch("n"): a listener threw: listener bug'],
+      ["INVALID_STATE", 'watch("n"): a listener rejected: listener bug'],
     ]);
   });
 

@@ -1,3 +1,4 @@
+export { catchRejection } from "./catch-rejection.js";
 export { ErrorCode } from "./codes.js";
 export { describeThrown, describeValue, quoteName } from "./describe-value.js";
 export { isThenable } from "./is-thenable.js";

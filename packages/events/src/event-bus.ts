@@ -1,4 +1,4 @@
-import { isThenable, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { catchRejection, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
 import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
 
@@ -100,8 +100,8 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
   const report = (error: unknown, type: string, payload: unknown): void => {
     try {
       const out: unknown = onError(error, type, payload);
-      if (isThenable(out)) {
-        out.then(undefined, (reportError: unknown) =>
+      if (out !== undefined) {
+        catchRejection(out, (reportError) =>
           printFault(
             `[sluice/events] onError rejected while reporting a "${type}" handler error:`,
             reportError,
@@ -116,8 +116,9 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
 
   // An async handler that fails rejects instead of throwing: its rejection is reported as a throw
   // is, not left unhandled (which ends a Node process by default, every other subscriber with it).
+  // Most handlers return nothing: only a result is looked at, so they cost no closure.
   const reportRejection = (out: unknown, type: string, payload: unknown): void => {
-    if (isThenable(out)) out.then(undefined, (error: unknown) => report(error, type, payload));
+    if (out !== undefined) catchRejection(out, (error) => report(error, type, payload));
   };
 
   // One wrapper per subscription (not per emit): it isolates a throwing handler and lets an

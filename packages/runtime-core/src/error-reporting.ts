@@ -1,5 +1,4 @@
-import { printFault, type SystemError } from "@sluice/errors";
-import { catchUnawaited } from "./unawaited-result.js";
+import { catchRejection, printFault, type SystemError } from "@sluice/errors";
 
 function toConsole(error: SystemError): void {
   console.error(`[sluice] ${error.code}: ${error.message}`);
@@ -18,12 +17,14 @@ export function createReporter(
   return (error) => {
     try {
       const out: unknown = onError(error);
-      catchUnawaited(out, (fault) =>
-        printFault(
-          `[sluice] options.onError rejected while reporting ${error.code}: ${error.message}`,
-          fault,
-        ),
-      );
+      if (out !== undefined) {
+        catchRejection(out, (fault) =>
+          printFault(
+            `[sluice] options.onError rejected while reporting ${error.code}: ${error.message}`,
+            fault,
+          ),
+        );
+      }
     } catch (fault) {
       printFault(`[sluice] options.onError threw while reporting ${error.code}: ${error.message}`, fault);
     }

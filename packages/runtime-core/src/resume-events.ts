@@ -1,10 +1,10 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
 import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
 import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
-import { catchUnawaited, ignoreRejection } from "./unawaited-result.js";
+import { ignoreRejection } from "./unawaited-result.js";
 import { copyUntrusted } from "./untrusted-input.js";
 import type { WaitIndex } from "./wait-index.js";
 
@@ -121,7 +121,7 @@ export class ResumeEvents {
       if (mapper === undefined)
         return isPlainObject(payload) ? copyUntrusted(payload, "the event payload") : {};
       const mapped = mapper(payload);
-      if (catchUnawaited(mapped, ignoreRejection)) {
+      if (catchRejection(mapped, ignoreRejection)) {
         throw new SystemError(
           "INVALID_INPUT",
           "the wait's patch mapper returned a promise; a patch mapper must be synchronous (do async work in the stage after the wait)",

@@ -1,4 +1,4 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
@@ -8,7 +8,6 @@ import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import { initialRunState } from "./trigger-payload.js";
 import type { DispatchResult, RunState } from "./types.js";
-import { catchUnawaited } from "./unawaited-result.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
@@ -181,10 +180,13 @@ export function reportDispatch(
   const hook = wf.options.onDispatch;
   if (hook === undefined) return;
   try {
-    const out = hook(result);
-    catchUnawaited(out, (error) =>
-      report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch rejected`)),
-    );
+    const out: unknown = hook(result);
+    // (only a result is looked at: onDispatch is called for every event a trigger matches)
+    if (out !== undefined) {
+      catchRejection(out, (error) =>
+        report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch rejected`)),
+      );
+    }
   } catch (error) {
     report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch threw`));
   }

@@ -1,7 +1,7 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import type { RunState, TriggerDefinition } from "./types.js";
-import { catchUnawaited, ignoreRejection } from "./unawaited-result.js";
+import { ignoreRejection } from "./unawaited-result.js";
 import { copyUntrusted, readsAsPlainObject } from "./untrusted-input.js";
 
 /** A trigger's payload that cannot become a run's initial state. */
@@ -32,7 +32,7 @@ export function initialSource(
         { cause },
       );
     }
-    if (catchUnawaited(mapped, ignoreRejection)) {
+    if (catchRejection(mapped, ignoreRejection)) {
       // the state must exist as the bus delivers the event (the mode decides on it at once)
       throw new SystemError(
         "INVALID_INPUT",

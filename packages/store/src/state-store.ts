@@ -1,4 +1,4 @@
-import { isPlainObject, isThenable, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { catchRejection, isPlainObject, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { describe, isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
 
 /**
@@ -281,7 +281,8 @@ class Store<S extends object> implements StateStore<S> {
       try {
         const out: unknown = subscription.listener(next, previous);
         // an async listener that fails rejects: reported as a throw, never an unhandled rejection
-        if (isThenable(out)) out.then(undefined, this.#report);
+        // (the closure only for a listener that returned something: a store is made per run)
+        if (out !== undefined) catchRejection(out, (error) => this.#report(error));
       } catch (error) {
         this.#report(error);
       }
@@ -289,14 +290,14 @@ class Store<S extends object> implements StateStore<S> {
   }
 
   /** Tells `onError` of a listener's fault; never throws. */
-  readonly #report = (error: unknown): void => {
+  #report(error: unknown): void {
     try {
       this.#onError(error);
     } catch (reportError) {
       // (the default onError's console.error can throw on such a value too: printFault cannot)
       printFault("[sluice/store] onError threw:", reportError);
     }
-  };
+  }
 }
 
 /**
