@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { catchRejection, SystemError } from "@sluice/errors";
 import type { ResolveResult } from "./types.js";
 
 /** Where a container's `onError` goes to: the errors no caller is waiting for. */
@@ -8,14 +8,19 @@ function defaultOnError(error: SystemError): void {
   console.error(error);
 }
 
-/** Hands `error` to `onError` (default `console.error`). Never throws. */
+/** Hands `error` to `onError` (default `console.error`). Never throws, and leaves no unhandled rejection. */
 export function report(onError: ErrorSink | undefined, error: SystemError): void {
   try {
-    (onError ?? defaultOnError)(error);
+    const out: unknown = (onError ?? defaultOnError)(error);
+    // an async onError that fails is dropped as a throwing one is
+    if (out !== undefined) catchRejection(out, onErrorFailed);
   } catch {
-    // onError itself failed; there is nowhere left to report to.
+    onErrorFailed();
   }
 }
+
+/** onError itself failed (threw or rejected): there is nowhere left to report to. */
+function onErrorFailed(): void {}
 
 /** `DISPOSED`: `operation` was called on the disposed container `container`. */
 export function disposedError(container: string, operation: string): SystemError {

@@ -139,7 +139,10 @@ export interface ArtifactContainerOptions<S extends object = any> {
   name?: string;
   /** Passed to factories as `ctx.runId`. */
   runId?: string;
-  /** Receives errors nobody else sees (failing cleanups, listener errors); default `console.error`. */
+  /**
+   * Receives errors nobody else sees (failing cleanups, listener errors); default `console.error`.
+   * Not awaited: what it throws, or a promise it returns rejects with, is dropped.
+   */
   onError?: (error: SystemError) => void;
 }
 

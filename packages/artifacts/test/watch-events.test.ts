@@ -62,6 +62,23 @@ describe("watch", () => {
     ]);
   });
 
+  it("an async onError that rejects leaves no unhandled rejection, as a throwing one is caught", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const c = new ArtifactContainer({ onError: async () => Promise.reject(new Error("reporter")) });
+      c.on("artifact:registered", () => {
+        throw new Error("handler bug");
+      });
+      c.register({ key: "n", factory: () => 1 });
+      await delay(10);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("follows a param value, survives an override, and a throwing listener goes to onError", async () => {
     const sink = errorSink();
     const c = new ArtifactContainer({ onError: sink.onError });

@@ -47,7 +47,10 @@ export interface StateStore<S extends object = Record<string, unknown>> {
 
 /** Options for {@link createStateStore} and {@link StoreRegistry}. A key it does not have is refused. */
 export interface StateStoreOptions {
-  /** Called when a subscriber throws (or its promise rejects). Default: `console.error`. */
+  /**
+   * Called when a subscriber throws (or its promise rejects). Default: `console.error`. If it
+   * throws or rejects itself, that goes to `console.error`.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -289,15 +292,21 @@ class Store<S extends object> implements StateStore<S> {
     }
   }
 
-  /** Tells `onError` of a listener's fault; never throws. */
+  /** Tells `onError` of a listener's fault; never throws, and leaves no unhandled rejection. */
   #report(error: unknown): void {
     try {
-      this.#onError(error);
+      const out: unknown = this.#onError(error);
+      if (out !== undefined) catchRejection(out, printOnErrorRejected);
     } catch (reportError) {
       // (the default onError's console.error can throw on such a value too: printFault cannot)
       printFault("[sluice/store] onError threw:", reportError);
     }
   }
+}
+
+/** Where an `async` onError that failed goes: as one that throws, to the console. */
+function printOnErrorRejected(reportError: unknown): void {
+  printFault("[sluice/store] onError rejected:", reportError);
 }
 
 /**

@@ -202,6 +202,29 @@ describe("createStateStore", () => {
     expect(errors).toEqual([boom]);
   });
 
+  it("prints an onError that rejects to console.error, as one that throws (no unhandled rejection)", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const store = createStateStore(
+        { n: 0 },
+        { onError: async () => Promise.reject(new Error("reporter")) },
+      );
+      store.subscribe(() => {
+        throw new Error("subscriber");
+      });
+      store.set({ n: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+      expect(spy.mock.calls.map((args) => String(args[0]))).toEqual(["[sluice/store] onError rejected:"]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      spy.mockRestore();
+    }
+  });
+
   it("reports subscriber errors on console.error by default", () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
