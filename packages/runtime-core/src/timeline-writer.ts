@@ -1,8 +1,10 @@
 import { describeThrown, describeValue, SystemError } from "@sluice/errors";
 import {
   appendTimelineBatch,
+  compareTimelineEvents,
   MAX_QUERY_LIMIT,
   TimelineBatch,
+  type TimelineEvent,
   TimelineEventType,
   type TimelineLevel,
   type TimelineStore,
@@ -149,7 +151,8 @@ export class TimelineWriter {
    * What the store holds of run `runId` (`lastSeq` 0 when it holds nothing), once everything
    * written here so far has been handed to it. Rejects with what the store's `query` rejects with,
    * and with `STORAGE_FAILED` when its answer cannot be right: a page that does not advance (the
-   * cursor it was asked with, or no events yet a cursor: paging on would never end) or an event
+   * cursor it was asked with, no events yet a cursor, or a first event not after the previous
+   * page's last: paging on would never end) or an event
    * whose `seq` is not an integer from 0 to 2^52 (a checkpoint's bound). Stops once
    * `isAbandoned()` (its caller gave up waiting), rather than paging on unseen.
    */
@@ -157,6 +160,7 @@ export class TimelineWriter {
     await this.flush();
     const stored: StoredRun = { lastSeq: 0 };
     let next: string | undefined;
+    let lastOfPage: TimelineEvent | undefined;
     do {
       const asked = next;
       const page = await this.store.query(
@@ -164,7 +168,8 @@ export class TimelineWriter {
           ? { runId, limit: MAX_QUERY_LIMIT }
           : { runId, limit: MAX_QUERY_LIMIT, next: asked },
       );
-      for (const event of page.events) {
+      const events = page.events;
+      for (const event of events) {
         const seq: unknown = event.seq;
         if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0 || seq > MAX_STORED_SEQ) {
           throw malformedAnswer(`an event of run ${runId} has seq ${describeValue(seq)}`);
@@ -173,11 +178,23 @@ export class TimelineWriter {
         if (RUN_ENDS.has(event.type)) stored.end = { type: event.type, seq };
       }
       next = page.next;
-      if (next !== undefined && (next === asked || page.events.length === 0)) {
+      if (next !== undefined && (next === asked || events.length === 0)) {
         throw malformedAnswer(
-          `its query did not advance (cursor ${describeValue(next)} after ${page.events.length} events)`,
+          `its query did not advance (cursor ${describeValue(next)} after ${events.length} events)`,
         );
       }
+      // a page starts strictly after the one before (cursors that take turns, or new cursors for
+      // the same events, would page for ever, and in microtasks when the store answers at once)
+      if (
+        lastOfPage !== undefined &&
+        events.length > 0 &&
+        compareTimelineEvents(lastOfPage, events[0]!) >= 0
+      ) {
+        throw malformedAnswer(
+          `its query did not advance (the page after cursor ${describeValue(asked)} does not start after the last event of the page before)`,
+        );
+      }
+      if (events.length > 0) lastOfPage = events[events.length - 1];
     } while (next !== undefined && !isAbandoned());
     return stored;
   }

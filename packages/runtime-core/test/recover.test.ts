@@ -167,6 +167,11 @@ describe("recover(checkpoint)", () => {
         'its query did not advance (cursor "again" after 1 events)',
       ],
       [
+        "two cursors in turn, each giving the same page",
+        (asked) => ({ events: [event(1)], next: asked % 2 === 1 ? "a" : "b" }),
+        'its query did not advance (the page after cursor "a" does not start after the last event of the page before)',
+      ],
+      [
         "an empty page with a cursor",
         (asked) => ({ events: [], next: `c${asked}` }),
         'its query did not advance (cursor "c1" after 0 events)',
