@@ -89,13 +89,21 @@ export class RunEnding {
     // onCleanup gets its own copy, taken before retention may drop the run from the registry
     let cleanupInfo: RunInfo | undefined;
     if (onCleanup !== undefined) {
-      cleanupInfo = wf.registry.get(record.runId);
-      if (cleanupInfo !== undefined) {
-        cleanupInfo.status = status;
-        cleanupInfo.updatedAt = now;
-        if (error !== undefined) cleanupInfo.error = error;
-        if (stage !== undefined) cleanupInfo.stage = stage;
-      }
+      // (the registry is the host's to write too, through registry(id): a run it no longer holds
+      // still gets its onCleanup, with what the runtime knows of it)
+      cleanupInfo = wf.registry.get(record.runId) ?? {
+        runId: record.runId,
+        workflowId: wf.id,
+        pipelineId: record.pipeline.id,
+        triggerId: record.triggerId,
+        status,
+        startedAt: record.startedAt,
+        updatedAt: now,
+      };
+      cleanupInfo.status = status;
+      cleanupInfo.updatedAt = now;
+      if (error !== undefined) cleanupInfo.error = error;
+      if (stage !== undefined) cleanupInfo.stage = stage;
     }
     wf.registry.setStatus(record.runId, status, now, error, stage, record.registryHandle);
     if (record.managed) wf.policy.runEnded(record.runId);

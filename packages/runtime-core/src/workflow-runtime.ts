@@ -324,8 +324,9 @@ export class WorkflowRuntime implements RunContainerFactory {
 
   /**
    * The run registry of a workflow (live: the one `watch` and `listAllRuns` read), or `undefined`.
-   * Read it; what is written to it (`set`, `delete`, `prune` …) changes what they report, never
-   * the runs themselves.
+   * Read it; what is written to it (`set`, `delete`, `prune` …) changes what they and `onCleanup`'s
+   * `info` report, and, for a finished run, whether `result()`, `abort()` and `adopt()` still know
+   * it (as retention dropping it does); never how the runs go on, nor which hooks they get.
    */
   registry(workflowId: string): PipelineRegistry | undefined {
     return this.workflows.get(workflowId)?.registry;

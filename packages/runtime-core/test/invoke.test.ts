@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import { afterEach, describe, expect, it } from "vitest";
-import { defineWorkflow, type Workflow } from "../src/index.js";
+import { defineWorkflow, type RunInfo, type Workflow } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
 
 const linear: Workflow = defineWorkflow({
@@ -170,6 +170,48 @@ describe("listAllRuns, registry, watch", () => {
     expect(new Set(all.map((r) => r.workflowId))).toEqual(new Set(["linear", "linear2"]));
     expect(h.runtime.registry("missing")).toBeUndefined();
     expect(h.runtime.watch("linear", "missing")).toBeUndefined();
+  });
+
+  it("a run the host deleted from registry(id) while it paused still gets its onCleanup", async () => {
+    h = await harness();
+    const cleaned: RunInfo[] = [];
+    await h.runtime.register(
+      defineWorkflow({
+        id: "waits",
+        triggers: { go: { event: "waits.go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "ask",
+                steps: [
+                  {
+                    id: "ask",
+                    action: async (ctx) => (await ctx.use((d) => d.require("__pause_service__"))).register({}),
+                  },
+                ],
+              },
+              { id: "done", steps: [{ id: "done", action: () => ({ done: true }) }] },
+            ],
+          },
+        },
+      }),
+      { onCleanup: (info) => void cleaned.push(info) },
+    );
+    const paused = await h.runtime.invoke("waits", "go", {});
+    const runId = paused.metadata.runId!;
+    // the registry is the host's to read and write: what it writes changes what is reported only
+    expect(h.runtime.registry("waits")!.delete(runId)).toBe(true);
+    expect((await h.runtime.resume(runId)).ok).toBe(true);
+    await expect.poll(() => cleaned.length).toBe(1);
+    expect(cleaned[0]).toMatchObject({
+      runId,
+      workflowId: "waits",
+      pipelineId: "p",
+      triggerId: "go",
+      status: "completed",
+      stage: "done",
+    });
   });
 });
 
