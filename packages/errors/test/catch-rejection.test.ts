@@ -12,13 +12,14 @@ describe("catchRejection", () => {
   });
 
   it("is false for anything else, and for a value whose then cannot be read or called", () => {
+    // biome-ignore lint/suspicious/noThenProperty: a then getter that throws is what is tested
     const hostileGetter = Object.defineProperty({}, "then", {
       get() {
         throw new Error("read");
       },
     });
-    // biome-ignore lint/suspicious/noThenProperty: a then that throws when called is what is tested
     const hostileThen = {
+      // biome-ignore lint/suspicious/noThenProperty: a then that throws when called is what is tested
       then() {
         throw new Error("called");
       },

@@ -187,7 +187,9 @@ describe("listAllRuns, registry, watch", () => {
                 steps: [
                   {
                     id: "ask",
-                    action: async (ctx) => (await ctx.use((d) => d.require("__pause_service__"))).register({}),
+                    action: async (ctx) => {
+                      (await ctx.use((d) => d.require("__pause_service__"))).register({});
+                    },
                   },
                 ],
               },

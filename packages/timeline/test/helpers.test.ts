@@ -196,7 +196,9 @@ describe("queries and cursors", () => {
     for (const key of ["runId", "from", "to", "limit"]) {
       expect(invalidMessage(() => validateQuery({ [key]: hostile }))).toContain(`filter.${key} must be`);
     }
-    expect(invalidMessage(() => validateDeleteFilter({ before: hostile }))).toContain("filter.before must be");
+    expect(invalidMessage(() => validateDeleteFilter({ before: hostile }))).toContain(
+      "filter.before must be",
+    );
   });
 
   it("round-trips a cursor for the same filter and refuses it for another or garbage", () => {
