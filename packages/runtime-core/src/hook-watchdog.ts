@@ -27,7 +27,7 @@ class DeadlineQueue {
 
   push(entry: PendingHook): void {
     // Full: drop the done entries (those behind a call still pending stay until it is done) and
-    // grow only if at least half are pending, so a slow hook does not make the queue grow with
+    // grow only if more than half are pending, so a slow hook does not make the queue grow with
     // every call that settles behind it; a compaction then comes at most every half-capacity pushes.
     if (this.size === this.slots.length && this.compact() * 2 > this.slots.length) this.grow();
     this.slots[(this.head + this.size) & (this.slots.length - 1)] = entry;
@@ -170,8 +170,10 @@ export class HookWatchdog {
       }
       if (entry !== undefined && entry.deadline < next) next = entry.deadline;
       // a limit no call uses any more (workflows registered with their own, since deregistered)
-      // is not kept: the map would grow with every distinct limit ever used
-      else if (entry === undefined) this.queues.delete(timeoutMs);
+      // is not kept: the map would grow with every distinct limit ever used. (Only this queue: a
+      // timeout callback that made the watchdog idle, which drops every queue, may have started a
+      // call with the same limit since, in a queue of its own.)
+      else if (entry === undefined && this.queues.get(timeoutMs) === queue) this.queues.delete(timeoutMs);
     }
     if (this.pending === 0 && this.idleWhenDone) this.idle();
     else if (next !== Number.POSITIVE_INFINITY) this.arm(next, now);

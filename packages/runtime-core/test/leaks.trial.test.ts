@@ -75,6 +75,22 @@ describe("leaks: the hook watchdog (one timer for every hook's time limit)", () 
     expect((watchdog as unknown as Internals).queues.size).toBe(0);
   });
 
+  it("forgets only the emptied queue: a call a timeout callback started after making the watchdog idle still times out", () => {
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
+    const watchdog = new HookWatchdog();
+    const timedOut = vi.fn();
+    watchdog.start(100, () => {
+      // (the runtime going idle, then a hook with the same limit, within one timeout callback)
+      watchdog.idle();
+      watchdog.start(100, timedOut);
+    });
+    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(100);
+    // the sweep dropped the new call's queue with the emptied one: it never timed out
+    expect(timedOut).toHaveBeenCalledOnce();
+  });
+
   it("does not grow a queue with the calls that settle behind one still pending", () => {
     const watchdog = new HookWatchdog();
     const slow = watchdog.start(30_000, () => {});
