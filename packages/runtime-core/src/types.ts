@@ -174,7 +174,7 @@ export interface DispatchResult {
   payload: unknown;
   /** The run created, queued, signalled or started as replacement, where there is one. */
   runId?: string;
-  /** For `replaced`: the run that was aborted. */
+  /** For `replaced`: the run it replaces, aborted once `onDispatch` has returned (so still held while it runs). */
   replacedRunId?: string;
   /** Why it was dropped or rejected. */
   reason?: string;

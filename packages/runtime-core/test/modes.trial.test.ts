@@ -115,6 +115,22 @@ describe("singleton_loop replace: onDispatch hears of the replacement before the
       ["dropped", replacement, "the workflow was deregistered"],
     ]);
   });
+  it("the replaced run is still held when onDispatch hears replaced: result(replacedRunId) asked there gives its end", async () => {
+    h = await harness();
+    const asked: Promise<RunResult>[] = [];
+    // no hooks: a paused run without them ends at once when aborted
+    await h.runtime.register(parking, {
+      mode: { type: "singleton_loop", onBusy: "replace" },
+      onDispatch: (d) => {
+        if (d.outcome === "replaced") asked.push(h.runtime.result(d.replacedRunId!) as Promise<RunResult>);
+      },
+    });
+    h.bus.emit("job", { n: 1 });
+    await expect.poll(() => h.runtime.listAllRuns().map((r) => r.status)).toEqual(["paused"]);
+    h.bus.emit("job", { n: 2 });
+    const replaced = await asked[0]!;
+    expect(replaced.ok && replaced.value.status).toBe("aborted");
+  });
 });
 
 describe("a workflow registered while a bus event is being dispatched", () => {
