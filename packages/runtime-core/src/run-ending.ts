@@ -179,6 +179,28 @@ export class RunEnding {
   }
 
   /**
+   * Ends as aborted a started run whose pipeline did not execute (it was aborted during its
+   * `onPrepare`): the runtime writes its `run.started` and `run.aborted`, so its timeline begins as
+   * every run's whose hooks run does, and is not read as a queued run's that never started.
+   */
+  abortOutsidePipeline(record: RunRecord): RunResult | Promise<RunResult> {
+    // read first: a store that throws fails the run (crashed) before anything is written
+    const state = record.currentState();
+    const aborted = new SystemError(
+      "ABORTED",
+      `run "${record.runId}" of pipeline "${record.pipeline.id}" was aborted`,
+    );
+    const writer = this.writer;
+    if (!record.finished && writer !== undefined) {
+      writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, 1);
+      writer.writeRuntimeEvent(record.runId, record.workflow.id, 2, "run.aborted", aborted.message, {
+        error: aborted.toJSON(),
+      });
+    }
+    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
+  }
+
+  /**
    * Ends a paused run (live or released) as aborted. It has no pipeline run to write its
    * `run.aborted` timeline event, so the runtime writes it.
    */

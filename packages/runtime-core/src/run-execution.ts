@@ -189,6 +189,9 @@ export class RunExecution {
           return this.ending.failOutsidePipeline(record, failure);
         }
       }
+      // aborted during onPrepare (or before it): its pipeline never executed, and executing it
+      // now would write a lone run.aborted, no run.started, for a run whose hooks ran
+      if (record.abortRequested) return this.ending.abortOutsidePipeline(record);
       await run.execute();
       return this.settle(record, run);
     } catch (error) {

@@ -264,6 +264,27 @@ describe("timeline capture", () => {
     },
   );
 
+  it("a run aborted during its onPrepare begins with run.started and ends with run.aborted, as its hooks ran", async () => {
+    h = await harness();
+    const hooks: string[] = [];
+    await h.runtime.register(logged, {
+      onPrepare: () => void hooks.push("onPrepare"),
+      onComplete: (r) => void hooks.push(`onComplete ${r.ok ? r.value.status : r.error.code}`),
+      onCleanup: () => void hooks.push("onCleanup"),
+    });
+    const invoked = h.runtime.invoke("logged", "go", {});
+    const runId = h.runtime.listAllRuns()[0]!.runId;
+    await h.runtime.abort(runId);
+    expect(await invoked).toMatchObject({ ok: true, value: { status: "aborted" } });
+    expect(hooks).toEqual(["onPrepare", "onComplete aborted", "onCleanup"]);
+    await h.runtime.flushTimeline();
+    // (it used to be a lone run.aborted, the timeline of a queued run that never started)
+    expect((await eventsOf(h.timeline, runId)).map((e) => [e.seq, e.type])).toEqual([
+      [1, "run.started"],
+      [2, "run.aborted"],
+    ]);
+  });
+
   it("a failing store never fails or blocks a run, and the loss is reported", async () => {
     const broken: TimelineStore = {
       append: () => Promise.reject(new Error("disk on fire")),
