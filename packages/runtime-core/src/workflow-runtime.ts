@@ -463,13 +463,17 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
    * `onCleanup` have run). Resolves at once for a run that already finished or whose result is
-   * decided (it is in `onComplete`), while its workflow's registry still lists it; rejects with
-   * `NOT_FOUND` for a run id it does not hold: never known, or finished and since dropped (its
-   * workflow deregistered, or past the registry's retention of finished runs).
+   * decided (it is in `onComplete` or `onCleanup`), while its workflow's registry still lists it
+   * or its last cleanups run; rejects with `NOT_FOUND` for a run id it does not hold: never known,
+   * or finished and since dropped (its workflow deregistered, or past the registry's retention of
+   * finished runs).
    */
   async abort(runId: string): Promise<void> {
     const record = this.runs.get(runId);
     if (record === undefined) {
+      // in its last cleanups (onCleanup): also when deregister() or stop() ended it, whose
+      // workflow's registry, which would otherwise tell of it, is gone already
+      if (this.endingRuns.has(runId)) return;
       if (workflowOfFinished(this.workflows, runId) !== undefined) return;
       throw unknownRunError(runId);
     }

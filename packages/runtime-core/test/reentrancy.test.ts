@@ -63,6 +63,24 @@ describe("runtime calls from a run's own hooks", () => {
     expect(cleaned).toEqual(["completed"]);
   });
 
+  it("awaiting abort() of the run itself in onCleanup resolves, also when deregister() or stop() aborted the run", async () => {
+    for (const end of ["deregister", "stop"] as const) {
+      h = await harness();
+      const outcomes: string[] = [];
+      await h.runtime.register(parkingJob("never"), {
+        onCleanup: (info) =>
+          h.runtime.abort(info.runId).then(
+            () => void outcomes.push("resolved"),
+            (error) => void outcomes.push(`rejected ${error.code}`),
+          ),
+      });
+      expect(await h.runtime.invoke("job", "go", { n: 1 })).toMatchObject({ value: { status: "paused" } });
+      // (the workflow's registry, which told of the finished run, was gone: NOT_FOUND)
+      await (end === "deregister" ? h.runtime.deregister("job") : h.runtime.stop());
+      expect(outcomes).toEqual(["resolved"]);
+    }
+  });
+
   it("awaiting deregister() in onComplete resolves; the run's onCleanup still runs, before the services are disposed", async () => {
     h = await harness();
     const order: string[] = [];
