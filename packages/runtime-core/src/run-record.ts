@@ -261,6 +261,18 @@ export class RunRecord {
     return container;
   }
 
+  /**
+   * Its result is decided, or its pipeline run has ended and the runtime decides it a microtask
+   * later (a run whose last steps ran synchronously, inside the `emit` of the event that resumed
+   * it): either way the result holds the state the pipeline ended with, so a patch merged into the
+   * state now (a `signal`) would be lost.
+   */
+  get resultDecided(): boolean {
+    if (this.finished) return true;
+    const status = this.pipelineRun?.status;
+    return status === "completed" || status === "failed" || status === "aborted";
+  }
+
   /** Its result is decided (it goes on to `onComplete`, bookkeeping, `onCleanup`): `finished` from now on. */
   markDecided(): void {
     this.finished = true;

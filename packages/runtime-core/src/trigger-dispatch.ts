@@ -166,7 +166,7 @@ export class TriggerDispatch {
         if (this.heldActions !== undefined) this.heldActions.push({ kind: "abort", workflow: wf, runId });
         else this.abortReplaced(runId);
       },
-      isDecided: (runId: string) => this.runs.get(runId)?.finished === true,
+      isDecided: (runId: string) => this.runs.get(runId)?.resultDecided === true,
     };
   }
 }

@@ -439,7 +439,8 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Merges `patch` into a run's state: a running or paused run's live state, a parked run's
    * checkpoint, or a queued run's initial state. Throws `NOT_FOUND` for an unknown or finished
-   * run, `INVALID_STATE` for a run whose result is decided (in its `onComplete`), and
+   * run, `INVALID_STATE` for a run whose result is decided (its pipeline has ended: it is in its
+   * `onComplete` or about to be, and the patch would be lost), and
    * `INVALID_INPUT` for a patch that is not a plain object (or, for a run released past its pause
    * window, not JSON-serialisable).
    */
@@ -450,10 +451,10 @@ export class WorkflowRuntime implements RunContainerFactory {
     );
     const record = this.runs.get(runId);
     if (record === undefined) throw unknownRunError(runId);
-    if (record.finished) {
+    if (record.resultDecided) {
       throw new SystemError(
         "INVALID_STATE",
-        `run ${runId} has finished (its onComplete is running): its state takes no more signals`,
+        `run ${runId} has ended (its result is decided, its onComplete runs now or next): its state takes no more signals`,
         { details: { runId } },
       );
     }

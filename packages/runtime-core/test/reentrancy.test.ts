@@ -467,6 +467,47 @@ describe("singleton_loop: an event while the active run is in its last hooks", (
     expect(reports[1]!.reason).toContain("JSON");
   });
 
+  for (const onBusy of ["signal", "replace"] as const) {
+    it(`(${onBusy}) an event right after the one that resumed the run to its end is queued, not ${onBusy === "signal" ? "signalled into the ended run and lost" : "reported as replacing the run, which completed"}`, async () => {
+      h = await harness();
+      const dispatched: DispatchResult[] = [];
+      const completed: RunResult[] = [];
+      await h.runtime.register(parkingJob("release"), {
+        mode: { type: "singleton_loop", onBusy },
+        onDispatch: (d) => void dispatched.push(d),
+        onComplete: (r) => void completed.push(r),
+      });
+      h.bus.emit("job.go", { n: 1 });
+      await tick(10);
+      // its last stage is synchronous: the run's pipeline ends inside this emit, its result a
+      // microtask later, and the next event comes in between
+      h.bus.emit("release", {});
+      h.bus.emit("job.go", { n: 2 });
+      await expect.poll(() => completed.length).toBe(1);
+      // the queued run started once the slot freed, and parks as the first did
+      await expect.poll(() => h.runtime.listAllRuns().filter((r) => r.status === "paused").length).toBe(1);
+      h.bus.emit("release", {});
+      await expect.poll(() => completed.length).toBe(2);
+      expect(dispatched.map((d) => d.outcome)).toEqual(["started", "queued"]);
+      expect(completed.map((r) => r.ok && [r.value.status, r.value.state.n])).toEqual([
+        ["completed", 1],
+        ["completed", 2],
+      ]);
+    });
+  }
+
+  it("signal() right after the event that resumed the run to its end is refused, not lost", async () => {
+    h = await harness();
+    const completed: RunResult[] = [];
+    await h.runtime.register(parkingJob("release"), { onComplete: (r) => void completed.push(r) });
+    const parked = await h.runtime.invoke("job", "go", { n: 1 });
+    h.bus.emit("release", {});
+    expect(() => h.runtime.signal(parked.metadata.runId!, { late: true })).toThrow(
+      expect.objectContaining({ code: "INVALID_STATE" }),
+    );
+    await expect.poll(() => completed.length).toBe(1);
+  });
+
   for (const onBusy of ["signal", "replace", "drop"] as const) {
     it(`(${onBusy}) is queued and starts the next run once the slot frees: the loop keeps going`, async () => {
       h = await harness();

@@ -31,7 +31,7 @@ export interface PolicyHost {
    * told of the decision, when there is one to tell.
    */
   abortRun(runId: string): void;
-  /** True when an active run's result is decided: it is in its `onComplete` (it holds its slot until bookkeeping). */
+  /** True when an active run's result is decided: its pipeline has ended, it is in its `onComplete` or about to be (it holds its slot until bookkeeping). */
   isDecided(runId: string): boolean;
 }
 

@@ -5,7 +5,7 @@ import { PendingRun } from "./pending-run.js";
  * `singleton_loop`: at most one active run (running or paused). A request while busy is dropped,
  * signalled into the active run's state, or replaces it (the active run is aborted).
  *
- * A run whose result is decided (in its `onComplete`; the slot is released before `onCleanup`) still holds the slot, but
+ * A run whose result is decided (its pipeline has ended: in its `onComplete` or about to be; the slot is released before `onCleanup`) still holds the slot, but
  * takes no signal and has nothing left to replace: a request then, whatever `onBusy` says, waits
  * as the one pending run and starts when the slot frees (a newer request supersedes it). So a
  * loop that emits its next event from `onComplete` keeps going instead of losing the event.
