@@ -102,6 +102,15 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Handles a late settlement of `pending`, whatever it is, without acting on it. */
+function ignoreLater(pending: PromiseLike<unknown>): void {
+  try {
+    pending.then(undefined, () => undefined);
+  } catch {
+    // a thenable whose then() throws: nothing will settle later
+  }
+}
+
 /**
  * @internal Settles like `pending`, unless `ms` pass first: then `attempt` is aborted with
  * `timeoutError()` and the result rejects with it; aborting `attempt` rejects with its reason.
@@ -116,6 +125,9 @@ export function withTimeout<T>(
   return new Promise<T>((resolve, reject) => {
     const signal = attempt.signal;
     if (signal.aborted) {
+      // (the step aborted its run before returning): what `pending` does later is not the run's,
+      // but a rejection of it must still be handled, or it is the host's unhandled rejection
+      ignoreLater(pending);
       reject(signal.reason);
       return;
     }

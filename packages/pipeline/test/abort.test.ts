@@ -215,6 +215,40 @@ describe("abort", () => {
     expect(result.ok && result.value.status).toBe("aborted");
   });
 
+  it("from inside a step with a timeout that then rejects: the rejection is handled, not left unhandled", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let run: PipelineRun<PipelineState> | undefined;
+      const pipeline = new Pipeline<PipelineState>("p", {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              {
+                id: "self",
+                timeoutMs: 1_000,
+                // aborts its own run before it returns its promise, which then rejects
+                action: async () => {
+                  run?.abort("enough");
+                  throw new Error("failed after the abort");
+                },
+              },
+            ],
+          },
+        ],
+      });
+      run = pipeline.start({ runId: "r", state: new MemoryState<PipelineState>({}) });
+      const result = await run.execute();
+      expect(result.ok && result.value.status).toBe("aborted");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("after the run ended: does nothing", async () => {
     const pipeline = new Pipeline("p", {
       stages: [{ id: "s", steps: [{ id: "x", action: () => undefined }] }],
