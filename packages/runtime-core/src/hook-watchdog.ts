@@ -4,7 +4,7 @@ export class PendingHook {
   done = false;
 
   constructor(
-    /** `Date.now()` past which it times out. */
+    /** `monotonicNow()` past which it times out. */
     readonly deadline: number,
     /**
      * Called once if it has not settled by its deadline. Dropped once the call is done: it holds
@@ -79,6 +79,14 @@ class DeadlineQueue {
 }
 
 /**
+ * Milliseconds on a clock that only moves forward at the pace of timers (`performance.now()`, as
+ * `setTimeout` measures): a time limit is a duration, and a wall clock stepped forward while a
+ * hook runs (an NTP correction, a machine resumed) would otherwise time the hook out early, or
+ * stepped back, late.
+ */
+const monotonicNow = (): number => performance.now();
+
+/**
  * Time limits for every hook call of a runtime on a single timer.
  *
  * A `setTimeout` armed and cleared per hook call cost ~0.8 µs (Node creates a timer list each time
@@ -103,7 +111,7 @@ export class HookWatchdog {
    * than `setTimeout` supports), unless {@link settle} comes first.
    */
   start(timeoutMs: number, onTimeout: () => void): PendingHook {
-    const now = Date.now();
+    const now = monotonicNow();
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) {
       queue = new DeadlineQueue();
@@ -153,7 +161,7 @@ export class HookWatchdog {
   private readonly fire = (): void => {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+    const now = monotonicNow();
     let next = Number.POSITIVE_INFINITY;
     for (const [timeoutMs, queue] of this.queues) {
       let entry = queue.peek();

@@ -218,7 +218,7 @@ describe("hookTimeoutMs: a hook that never settles does not hold its run", () =>
   });
 
   it("defaults to 30 000 ms", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
     try {
       h = await harness();
       const options: RegisterOptions = { onCleanup: hang };
@@ -233,6 +233,35 @@ describe("hookTimeoutMs: a hook that never settles does not hold its run", () =>
       await done;
       expect(settled).toBe(true);
       expect(h.errors.map((e) => e.details?.timeoutMs)).toEqual([30_000]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("is a duration: a wall clock set forward while a hook runs does not time it out early", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+    try {
+      h = await harness();
+      const quick = deferred();
+      let calls = 0;
+      await h.runtime.register(once, {
+        hookTimeoutMs: 1_000,
+        // the first run's onPrepare never settles, the second's takes 500 ms
+        onPrepare: () => (++calls === 1 ? hang() : quick.promise),
+      });
+      const stuck = h.runtime.invoke("once", "go", {});
+      await vi.advanceTimersByTimeAsync(900);
+      const second = h.runtime.invoke("once", "go", {});
+      await vi.advanceTimersByTimeAsync(50);
+      // the wall clock is stepped an hour forward (an NTP correction, a VM resumed)
+      vi.setSystemTime(Date.now() + 3_600_000);
+      // the first run's limit passes: only its hook has run for 1 000 ms
+      await vi.advanceTimersByTimeAsync(50);
+      expect(await stuck).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+      await vi.advanceTimersByTimeAsync(400);
+      quick.resolve();
+      expect(await second).toMatchObject({ ok: true, value: { status: "completed" } });
+      expect(h.errors).toEqual([]);
     } finally {
       vi.useRealTimers();
     }
