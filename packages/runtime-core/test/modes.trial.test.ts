@@ -451,7 +451,7 @@ async function interleave(mode: ExecutionMode, seed: number): Promise<void> {
   // reported faults: the throwing onComplete, and control events for runs that have ended
   const expected = (e: SystemError) =>
     e.message.includes("onComplete failed") ||
-    /^control event .*(no active run|has finished)/.test(e.message);
+    /^control event .*(no active run|has finished|has ended)/.test(e.message);
   expect(h.errors.filter((e) => !expected(e))).toEqual([]);
 }
 
