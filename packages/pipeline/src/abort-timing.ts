@@ -1,3 +1,5 @@
+import { catchRejection } from "@sluice/errors";
+
 /** @internal Where a step's `ctx.signal` comes from; `aborted` / `reason` are read without it. */
 export interface AbortSource {
   readonly signal: AbortSignal;
@@ -102,14 +104,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Handles a late settlement of `pending`, whatever it is, without acting on it. */
-function ignoreLater(pending: PromiseLike<unknown>): void {
-  try {
-    pending.then(undefined, () => undefined);
-  } catch {
-    // a thenable whose then() throws: nothing will settle later
-  }
-}
+/** What a late settlement of an attempt given up on gets: nothing, it is not the run's any more. */
+function ignoreLateSettlement(): void {}
 
 /**
  * @internal Settles like `pending`, unless `ms` pass first: then `attempt` is aborted with
@@ -127,7 +123,7 @@ export function withTimeout<T>(
     if (signal.aborted) {
       // (the step aborted its run before returning): what `pending` does later is not the run's,
       // but a rejection of it must still be handled, or it is the host's unhandled rejection
-      ignoreLater(pending);
+      catchRejection(pending, ignoreLateSettlement);
       reject(signal.reason);
       return;
     }
