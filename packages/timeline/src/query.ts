@@ -1,4 +1,4 @@
-import { describeThrown, isPlainObject, SystemError } from "@sluice/errors";
+import { describeThrown, isPlainObject, quoteName, SystemError } from "@sluice/errors";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "./limits.js";
 import type { TimelinePosition } from "./order.js";
@@ -265,7 +265,7 @@ function given(value: unknown): string {
     case "number":
       return String(value);
     case "string":
-      return value === "" ? "an empty string" : `the string ${JSON.stringify(clipped(value))}`;
+      return value === "" ? "an empty string" : `the string ${quoteName(value, 40)}`;
     case "boolean":
       return `the boolean ${value}`;
     case "bigint":
@@ -286,10 +286,6 @@ function isDate(value: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function clipped(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function optionalId(f: Record<string, unknown>, key: string): string | undefined {
