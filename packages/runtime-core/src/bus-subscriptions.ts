@@ -1,5 +1,6 @@
 import { describeThrown, describeValue, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
+import { sweepIsDue } from "./idle-sweep.js";
 
 /** One bus subscription shared by every trigger and wait on the same event name. */
 interface Subscription {
@@ -52,7 +53,7 @@ export class BusSubscriptions {
     const sub = this.byEvent.get(event);
     if (sub === undefined || sub.refs === 0) return;
     if (--sub.refs > 0) return;
-    if (++this.idle > 64 && this.idle * 2 > this.byEvent.size) this.dropIdle();
+    if (sweepIsDue(++this.idle, this.byEvent.size)) this.dropIdle();
   }
 
   /** Unsubscribes every idle subscription. */

@@ -1,4 +1,5 @@
 import { type PauseRequestData, readPath } from "@sluice/pause";
+import { sweepIsDue } from "./idle-sweep.js";
 import { mapWithout } from "./map-without.js";
 import type { RunRecord } from "./run-record.js";
 
@@ -76,8 +77,7 @@ export class WaitIndex {
     if (held === record) {
       const rest = mapWithout(byValue, value);
       if (rest !== byValue) this.byPath.set(condition.path, rest);
-      if (rest.size === 0 && ++this.emptyPaths > 64 && this.emptyPaths * 2 > this.byPath.size)
-        this.sweepEmptyPaths();
+      if (rest.size === 0 && sweepIsDue(++this.emptyPaths, this.byPath.size)) this.sweepEmptyPaths();
     } else if (Array.isArray(held)) {
       const i = held.indexOf(record);
       if (i === -1) return;
@@ -155,7 +155,7 @@ export class WaitIndexes {
     const index = this.byEvent.get(event);
     if (index === undefined || index.size === 0) return;
     index.remove(record, wait);
-    if (index.size === 0 && ++this.empty > 64 && this.empty * 2 > this.byEvent.size) this.sweep();
+    if (index.size === 0 && sweepIsDue(++this.empty, this.byEvent.size)) this.sweep();
   }
 
   private sweep(): void {
