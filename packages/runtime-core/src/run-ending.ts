@@ -164,17 +164,9 @@ export class RunEnding {
     failure: SystemError,
     pausedSeq?: number,
   ): RunResult | Promise<RunResult> {
-    const writer = this.writer;
-    if (!record.finished && writer !== undefined) {
-      let lastSeq =
-        record.pipelineRun?.seq ?? pausedSeq ?? record.checkpoint?.seq ?? record.released?.seq ?? 0;
-      // nothing written yet (it failed before its pipeline started): begin as every run does
-      if (lastSeq === 0)
-        writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, ++lastSeq);
-      writer.writeRuntimeEvent(record.runId, record.workflow.id, lastSeq + 1, "run.failed", failure.message, {
-        error: failure.toJSON(),
-      });
-    }
+    const lastSeq =
+      record.pipelineRun?.seq ?? pausedSeq ?? record.checkpoint?.seq ?? record.released?.seq ?? 0;
+    this.writeEndOutsidePipeline(record, "run.failed", failure, lastSeq);
     return this.finish(record, err(failure, resultMetadata(record)));
   }
 
@@ -190,14 +182,28 @@ export class RunEnding {
       "ABORTED",
       `run "${record.runId}" of pipeline "${record.pipeline.id}" was aborted`,
     );
-    const writer = this.writer;
-    if (!record.finished && writer !== undefined) {
-      writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, 1);
-      writer.writeRuntimeEvent(record.runId, record.workflow.id, 2, "run.aborted", aborted.message, {
-        error: aborted.toJSON(),
-      });
-    }
+    // (its pipeline never executed: nothing written yet)
+    this.writeEndOutsidePipeline(record, "run.aborted", aborted, record.pipelineRun?.seq ?? 0);
     return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
+  }
+
+  /**
+   * Writes the end of a run its pipeline did not end (`type`, with `error`), after its last written
+   * `seq`; its `run.started` first when it had written nothing yet (`lastSeq` 0), so its timeline
+   * begins as every run's does.
+   */
+  private writeEndOutsidePipeline(
+    record: RunRecord,
+    type: "run.failed" | "run.aborted",
+    error: SystemError,
+    lastSeq: number,
+  ): void {
+    const writer = this.writer;
+    if (record.finished || writer === undefined) return;
+    if (lastSeq === 0) writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, ++lastSeq);
+    writer.writeRuntimeEvent(record.runId, record.workflow.id, lastSeq + 1, type, error.message, {
+      error: error.toJSON(),
+    });
   }
 
   /**
