@@ -11,7 +11,7 @@ import { isUnsafeKey } from "./unsafe-keys.js";
  * bound leaves a run 2^52 more events (a million a second for 140 years) and refuses only what no
  * run reaches: a checkpoint carrying more was corrupted or made up.
  */
-const MAX_CHECKPOINT_SEQ = 2 ** 52;
+export const MAX_CHECKPOINT_SEQ = 2 ** 52;
 
 function invalid(field: string, message: string): never {
   throw new SystemError("INVALID_INPUT", `checkpoint.${field}: ${message}`, { details: { field } });

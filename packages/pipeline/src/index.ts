@@ -1,4 +1,5 @@
 export { MAX_TIMER_MS } from "./abort-timing.js";
+export { MAX_CHECKPOINT_SEQ } from "./checkpoint.js";
 export { Pipeline } from "./pipeline.js";
 export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline-registry.js";
 export { PipelineRun } from "./pipeline-run.js";

@@ -1,4 +1,5 @@
 import { describeThrown, describeValue, SystemError } from "@sluice/errors";
+import { MAX_CHECKPOINT_SEQ } from "@sluice/pipeline";
 import {
   appendTimelineBatch,
   compareTimelineEvents,
@@ -24,12 +25,6 @@ export interface StoredRun {
   /** Its `run.completed`, `run.failed` or `run.aborted` event, when it has ended. */
   end?: { type: string; seq: number };
 }
-
-/**
- * The largest `seq` a stored event can have that a run continues from: a checkpoint's bound (2^52,
- * see `@sluice/pipeline`), which no run reaches.
- */
-const MAX_STORED_SEQ = 2 ** 52;
 
 /** A timeline store's answer to a query that cannot be right. */
 function malformedAnswer(problem: string): SystemError {
@@ -171,7 +166,7 @@ export class TimelineWriter {
       const events = page.events;
       for (const event of events) {
         const seq: unknown = event.seq;
-        if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0 || seq > MAX_STORED_SEQ) {
+        if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0 || seq > MAX_CHECKPOINT_SEQ) {
           throw malformedAnswer(`an event of run ${runId} has seq ${describeValue(seq)}`);
         }
         if (seq > stored.lastSeq) stored.lastSeq = seq;
