@@ -63,7 +63,7 @@ const NO_OPTIONS: RefuseUnknownKeysOptions = {};
  * const KEYS = new Set(["maxEvents", "now"]);
  * refuseUnknownKeys({ maxEvent: 5 }, KEYS, "options", { caller: "createMemoryTimelineStore" });
  * // SystemError INVALID_INPUT:
- * // createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents, now)
+ * // createMemoryTimelineStore: options.maxEvent is not an option (options: maxEvents)
  * ```
  */
 export function refuseUnknownKeys(
