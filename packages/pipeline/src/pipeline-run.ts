@@ -968,6 +968,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   private finishAborted(): void {
     if (this.settled) return;
+    // abort() comes from outside the run's synchronous stretch (a timer, an event, a host call
+    // while a step awaits): the shared timestamp is the one the run took before it last waited.
+    this.tick();
     const stage = this.pipeline.stages[this.stageIndex];
     const state = this.readEndState();
     if (state === UNREADABLE) this.close("run.failed", stage?.id, this.endError);

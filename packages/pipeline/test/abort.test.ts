@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PipelineDefinition, PipelineLifecycleEvent, PipelineRun, PipelineState } from "../src/index.js";
 import { deferred, forever, MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
@@ -28,6 +28,10 @@ function threeStages(ran: string[], stepB: () => unknown = () => undefined) {
 }
 
 describe("abort", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("before execute(): ends aborted without running anything", async () => {
     const ran: string[] = [];
     const pipeline = threeStages(ran);
@@ -145,6 +149,23 @@ describe("abort", () => {
     controller.abort("external");
     const result = await pending;
     expect(result.ok && result.value.status).toBe("aborted");
+  });
+
+  it("mid-step, after the step waited: run.aborted and the result's durationMs are stamped at the abort, not at the step's start", async () => {
+    vi.useFakeTimers({ now: 1_000, toFake: ["Date"] });
+    const observer = new RecordingObserver();
+    const pipeline = new Pipeline("p", { stages: [{ id: "s", steps: [{ id: "x", action: forever }] }] });
+    const run = pipeline.start({ runId: "r", state: new MemoryState({}), observer });
+    const pending = run.execute();
+    await Promise.resolve();
+    vi.setSystemTime(1_000 + 1_500); // the step has been waiting for 1.5 s
+    run.abort();
+    const result = await pending;
+    const aborted = observer.events.find((e) => e.type === "run.aborted");
+    expect(aborted?.at).toBe(2_500);
+    expect(aborted?.durationMs).toBe(1_500);
+    expect(result.metadata.durationMs).toBe(1_500);
+    expect(result.metadata.finishedAt).toBe(2_500);
   });
 
   it("mid-step in a concurrent stage: every sibling's signal fires", async () => {
