@@ -45,7 +45,7 @@ export interface TimelineWriterOptions {
  * never wait on storage. Events are buffered in columns (a {@link TimelineBatch}, ids derived as
  * `runId:seq`), not as an object each, and reach a store with `appendBatch` that way. A failing
  * store loses only the affected events (reported); a slow or hung store makes batches larger, and
- * past `maxBuffered` the oldest tenth of the buffered events is dropped (reported) rather than
+ * past `maxBuffered` the oldest events are dropped down to nine tenths of it (reported) rather than
  * growing memory without bound.
  */
 export class TimelineWriter {
