@@ -4,7 +4,9 @@ import type { RunRecord } from "./run-record.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 // Reads that answer from the workflows' registries: they hold finished runs too (until retention
-// drops them), which the table of unfinished runs does not.
+// drops them), which the table of unfinished runs does not. Retention runs as runs end; a read
+// applies its age limit first, so a workflow that has gone quiet does not answer with runs older
+// than its `retention.maxAgeMs`.
 
 /** The `RunInfo` of run `runId` of workflow `workflowId`, or `undefined`. */
 export function watchRun(
@@ -13,7 +15,10 @@ export function watchRun(
   workflowId: string,
   runId: string,
 ): RunInfo | undefined {
-  const info = workflows.get(workflowId)?.registry.get(runId);
+  const registry = workflows.get(workflowId)?.registry;
+  if (registry === undefined) return undefined;
+  registry.prune();
+  const info = registry.get(runId);
   return info === undefined ? undefined : withLiveStage(runs, info);
 }
 
@@ -24,6 +29,7 @@ export function listAllRuns(
 ): RunInfo[] {
   const all: RunInfo[] = [];
   for (const wf of workflows.values()) {
+    wf.registry.prune();
     for (const info of wf.registry.list()) all.push(withLiveStage(runs, info));
   }
   return all;

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineWorkflow, type RunInfo, type Workflow } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
 
@@ -170,6 +170,23 @@ describe("listAllRuns, registry, watch", () => {
     expect(new Set(all.map((r) => r.workflowId))).toEqual(new Set(["linear", "linear2"]));
     expect(h.runtime.registry("missing")).toBeUndefined();
     expect(h.runtime.watch("linear", "missing")).toBeUndefined();
+  });
+
+  it("retention.maxAgeMs: a finished run past its age is gone from watch() and listAllRuns() while the workflow is idle", async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ["Date"] });
+    try {
+      h = await harness();
+      await h.runtime.register(linear, { retention: { maxAgeMs: 60_000 } });
+      const result = await h.runtime.invoke("linear", "go", { n: 1 });
+      const runId = result.metadata.runId!;
+      vi.setSystemTime(1_000_000 + 30_000);
+      expect(h.runtime.watch("linear", runId)).toMatchObject({ status: "completed" });
+      vi.setSystemTime(1_000_000 + 61_000); // no run of the workflow has ended since
+      expect(h.runtime.watch("linear", runId)).toBeUndefined();
+      expect(h.runtime.listAllRuns()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a run the host deleted from registry(id) while it paused still gets its onCleanup", async () => {
