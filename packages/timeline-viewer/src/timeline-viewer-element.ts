@@ -18,9 +18,11 @@ const PAGE_LIMIT = 1000;
  *
  * Feed it events directly (`events`, `append`, `push`) or give it a `store` (with `live` to keep
  * polling for new events). Filter with `workflowId` / `runId` (attributes `workflow` / `run`) or
- * with the selects in its toolbar. Every drawn item carries `data-kind` (`run`, `stage`, `step`,
- * `pause`, `resume`, `failure`, `abort`, `log`, `tick`) and, where they apply, `data-run`,
- * `data-workflow`, `data-stage`, `data-step`, `data-status`, `data-level`; tooltips are `title`s.
+ * with the selects in its toolbar. Every drawn item carries `data-kind` (`run`, `span`, `stage`,
+ * `step`, `pause`, `resume`, `failure`, `abort`, `log`, `tick`, `axis`, `now`, `empty`; in the
+ * toolbar `workflow-filter`, `run-filter`, `state`) and, where they apply, `data-run`,
+ * `data-workflow`, `data-stage`, `data-step`, `data-status`, `data-level`, `data-resumed`,
+ * `data-resumed-by`; tooltips are `title`s.
  *
  * It dispatches `timeline-error` (a `CustomEvent` whose `detail` is a `SystemError`) when the store
  * fails or returns malformed events; a live viewer keeps polling after an error.
