@@ -35,7 +35,7 @@ export class HookCalls {
       call,
       wf.hookTimeoutMs,
       () => hookTimedOut(wf.id, record.runId, name, wf.hookTimeoutMs),
-      (error, late) => hookFailed(wf.id, name, error, late),
+      (error, late) => hookFailed(wf.id, record.runId, name, error, late),
     );
   }
 

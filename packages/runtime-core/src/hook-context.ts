@@ -48,7 +48,7 @@ export async function runPrepareHook(
     let patch: unknown = hook(hookContext(record));
     if (isThenable(patch)) {
       const settled = await settleWithin(patch, wf.hookTimeoutMs, watchdog, (error) =>
-        report(hookFailed(wf.id, "onPrepare", error, true)),
+        report(hookFailed(wf.id, record.runId, "onPrepare", error, true)),
       );
       if (settled === TIMED_OUT) {
         const timedOut = hookTimedOut(wf.id, record.runId, "onPrepare", wf.hookTimeoutMs);

@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeThrown, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { HookWatchdog } from "./hook-watchdog.js";
 
@@ -86,12 +86,24 @@ export function hookTimedOut(
 }
 
 /**
- * The `HOOK_FAILED` report for hook `hook` that threw or rejected with `error`; `late` when that
- * came after its time limit had passed (and `TIMEOUT` had been reported).
+ * The `HOOK_FAILED` report for hook `hook` of run `runId` that threw or rejected with `error`;
+ * `late` when that came after its time limit had passed (and `TIMEOUT` had been reported). Always
+ * `HOOK_FAILED`, with what the hook threw as `cause`, also when that is a `SystemError` of its own
+ * (a runtime call the hook made, say): passed on as it was, it would read as the runtime's own
+ * fault and not name the hook or the run.
  */
-export function hookFailed(workflowId: string, hook: TimedHook, error: unknown, late: boolean): SystemError {
-  const context = `workflow "${workflowId}": ${hook} threw${late ? " after its time limit" : ""}`;
-  return SystemError.from(error, "HOOK_FAILED", context);
+export function hookFailed(
+  workflowId: string,
+  runId: string,
+  hook: TimedHook,
+  error: unknown,
+  late: boolean,
+): SystemError {
+  return new SystemError(
+    "HOOK_FAILED",
+    `workflow "${workflowId}": ${hook} of run ${runId} threw${late ? " after its time limit" : ""}: ${describeThrown(error)}`,
+    { cause: error, details: { workflowId, runId, hook } },
+  );
 }
 
 /**

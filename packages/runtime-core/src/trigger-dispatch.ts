@@ -179,15 +179,40 @@ export function reportDispatch(
 ): void {
   const hook = wf.options.onDispatch;
   if (hook === undefined) return;
+  // read before the hook has the result, which it may change
+  const { event, runId } = result;
   try {
     const out: unknown = hook(result);
     // (only a result is looked at: onDispatch is called for every event a trigger matches)
     if (out !== undefined) {
-      catchRejection(out, (error) =>
-        report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch rejected`)),
-      );
+      catchRejection(out, (error) => report(dispatchHookFailed(wf.id, event, runId, "rejected", error)));
     }
   } catch (error) {
-    report(SystemError.from(error, "HOOK_FAILED", `workflow "${wf.id}": onDispatch threw`));
+    report(dispatchHookFailed(wf.id, event, runId, "threw", error));
   }
+}
+
+/**
+ * The `HOOK_FAILED` report for an `onDispatch` that threw or rejected: always `HOOK_FAILED` (what it
+ * threw is the `cause`, also a `SystemError` of its own, which passed on as it was would read as the
+ * runtime's fault), naming the event and the run it was told of.
+ */
+function dispatchHookFailed(
+  workflowId: string,
+  event: string,
+  runId: string | undefined,
+  how: "threw" | "rejected",
+  error: unknown,
+): SystemError {
+  return new SystemError(
+    "HOOK_FAILED",
+    `workflow "${workflowId}": onDispatch ${how}: ${describeThrown(error)}`,
+    {
+      cause: error,
+      details:
+        runId === undefined
+          ? { workflowId, hook: "onDispatch", event }
+          : { workflowId, hook: "onDispatch", event, runId },
+    },
+  );
 }

@@ -78,8 +78,8 @@ describe("hooks", () => {
     const result = await h.runtime.invoke("hooks", "go", {});
     expect(result.ok).toBe(true);
     expect(h.errors.map((e) => [e.code, e.message])).toEqual([
-      ["HOOK_FAILED", expect.stringContaining("onComplete threw: ui down")],
-      ["HOOK_FAILED", expect.stringContaining("onCleanup threw: cleanup down")],
+      ["HOOK_FAILED", `workflow "hooks": onComplete of run ${result.metadata.runId} threw: ui down`],
+      ["HOOK_FAILED", `workflow "hooks": onCleanup of run ${result.metadata.runId} threw: cleanup down`],
     ]);
     expect(h.runtime.watch("hooks", result.metadata.runId!)?.status).toBe("completed");
   });

@@ -182,7 +182,7 @@ describe("onPause", () => {
     });
     const first = (await h.runtime.invoke("orders", "placed", { orderId: "o1" })).metadata.runId!;
     expect(h.errors.map((e) => [e.code, e.message])).toEqual([
-      ["HOOK_FAILED", expect.stringContaining("onPause threw: the store is down")],
+      ["HOOK_FAILED", expect.stringContaining(`onPause of run ${first} threw: the store is down`)],
     ]);
     const done = await h.runtime.resume(first, {});
     expect(done.ok && done.value.status).toBe("completed");
