@@ -60,6 +60,8 @@ export class TimelineWriter {
   /** Events of the append in flight (handed to the store, not settled). */
   private inFlightEvents = 0;
   private spare: TimelineBatch | undefined;
+  /** Whether a store breaking a lent batch has been reported (see `recycle`): once is enough. */
+  private brokenBatchReported = false;
 
   constructor(
     private readonly store: TimelineStore,
@@ -235,6 +237,31 @@ export class TimelineWriter {
     return spare;
   }
 
+  /**
+   * Empties a batch whose append has settled and keeps it as the next one. A store that broke the
+   * batch it was lent (froze it, replaced a column) makes emptying it throw: the batch is left to the
+   * GC instead, for the writer must go on (a throw here would reject the append's promise, which
+   * nothing may be awaiting: an unhandled rejection, ending a Node process), and the store's bug
+   * is reported once.
+   */
+  private recycle(batch: TimelineBatch): void {
+    try {
+      batch.clear();
+    } catch (error) {
+      if (this.brokenBatchReported) return;
+      this.brokenBatchReported = true;
+      this.options.onError(
+        new SystemError(
+          "STORAGE_FAILED",
+          `the timeline store changed the batch it was lent, which could not be emptied for reuse (${describeThrown(error)}); nothing was lost, but the store must keep copies of what it reads, never the batch or its columns (TimelineStore.appendBatch)`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    this.spare = batch;
+  }
+
   /** Number of events waiting to be appended. */
   get pending(): number {
     return this.batch.length;
@@ -266,10 +293,7 @@ export class TimelineWriter {
       this.inFlight = undefined;
       this.inFlightEvents = 0;
       // one that grew past maxBatch behind a slow store is left to the GC, not kept at that size
-      if (batch.length <= this.maxBatch) {
-        batch.clear();
-        this.spare = batch;
-      }
+      if (batch.length <= this.maxBatch) this.recycle(batch);
       if (this.batch.length > 0 && !this.closed) {
         if (this.batch.length >= this.maxBatch) this.startAppend();
         else this.schedule();
