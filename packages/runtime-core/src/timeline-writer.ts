@@ -10,6 +10,7 @@ import {
   type TimelineLevel,
   type TimelineStore,
 } from "@sluice/timeline";
+import { affectedRuns } from "./affected-runs.js";
 
 /** The event types that end a run (after one, only a step that ignored its abort may still log). */
 const RUN_ENDS: ReadonlySet<string> = new Set([
@@ -102,7 +103,7 @@ export class TimelineWriter {
         new SystemError(
           "STORAGE_FAILED",
           `timeline store is not keeping up: dropped ${dropped} buffered events (maxBuffered ${this.maxBuffered})`,
-          { details: { dropped } },
+          { details: { dropped, ...affectedRuns(batch, 0, dropped) } },
         ),
       );
     }
@@ -214,12 +215,13 @@ export class TimelineWriter {
     this.clearTimer();
     if (!flushed) {
       const pending = this.batch.length;
+      const affected = affectedRuns(this.batch);
       const inFlight = this.inFlightEvents;
       this.options.onError(
         new SystemError(
           "TIMEOUT",
           `timeline store did not finish writing within ${timeoutMs} ms of stop(): ${pending} buffered events are dropped, and the store has not settled the append of ${inFlight} more (they are lost, or stored late, as the store decides)`,
-          { details: { pending, inFlight } },
+          { details: { pending, inFlight, ...affected } },
         ),
       );
       this.batch = new TimelineBatch();
@@ -320,7 +322,7 @@ export class TimelineWriter {
           `timeline append of ${batch.length} events failed, they are lost: ${reason}`,
           {
             cause: error,
-            details: { lost: batch.length },
+            details: { lost: batch.length, ...affectedRuns(batch) },
           },
         ),
       );

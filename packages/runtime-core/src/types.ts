@@ -375,7 +375,7 @@ export interface WorkflowRuntimeOptions {
   onError?: (error: SystemError) => void;
   /**
    * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);
-   * keep at most `maxBuffered` (default 100 000; past it the oldest are dropped down to nine tenths of it, and reported);
+   * keep at most `maxBuffered` (default 100 000; past it the oldest are dropped down to nine tenths of it, and reported with the runs they belong to);
    * `stop()` waits at most `closeTimeoutMs` (default 5000) for the store to take what is buffered.
    */
   timeline?: { maxBatch?: number; flushIntervalMs?: number; maxBuffered?: number; closeTimeoutMs?: number };

@@ -25,9 +25,9 @@ function recordingStore(append?: (events: readonly TimelineEvent[]) => Promise<v
 function writerOn(store: TimelineStore, options: Partial<ConstructorParameters<typeof TimelineWriter>[1]>) {
   const errors: SystemError[] = [];
   const writer = new TimelineWriter(store, { ...options, onError: (e) => errors.push(e) });
-  const write = (seq: number, message?: string) =>
+  const write = (seq: number, message?: string, runId = "run-1") =>
     writer.write(
-      "run-1",
+      runId,
       "wf",
       seq,
       1_000 + seq,
@@ -44,6 +44,40 @@ function writerOn(store: TimelineStore, options: Partial<ConstructorParameters<t
 
 afterEach(() => {
   vi.useRealTimers();
+});
+
+describe("which runs' timelines a loss leaves incomplete", () => {
+  it("a failed append names the distinct runs it lost events of, in order of their first event", async () => {
+    const { store } = recordingStore(() => Promise.reject(new Error("disk on fire")));
+    const { writer, errors, write } = writerOn(store, { flushIntervalMs: 60_000 });
+    write(1, undefined, "r1");
+    write(1, undefined, "r2");
+    write(2, undefined, "r1");
+    write(1, undefined, "r3");
+    await writer.flush();
+    expect(errors[0]!.details).toEqual({ lost: 4, runs: 3, runIds: ["r1", "r2", "r3"] });
+  });
+
+  it("an overflow names only the runs whose events it dropped", () => {
+    const { store } = recordingStore();
+    const { errors, write } = writerOn(store, { maxBuffered: 20, maxBatch: 1_000, flushIntervalMs: 60_000 });
+    write(1, undefined, "old-a");
+    write(1, undefined, "old-b");
+    write(2, undefined, "old-a");
+    for (let seq = 1; seq <= 18; seq++) write(seq, undefined, "kept");
+    // 21 waiting, 20 allowed: the oldest three go
+    expect(errors[0]!.details).toEqual({ dropped: 3, runs: 2, runIds: ["old-a", "old-b"] });
+  });
+
+  it("lists at most 100 run ids, and counts them all", async () => {
+    const { store } = recordingStore(() => Promise.reject(new Error("disk on fire")));
+    const { writer, errors, write } = writerOn(store, { maxBatch: 1_000, flushIntervalMs: 60_000 });
+    for (let run = 0; run < 150; run++) write(1, undefined, `r${run}`);
+    await writer.flush();
+    const details = errors[0]!.details as { runs: number; runIds: string[] };
+    expect(details.runs).toBe(150);
+    expect(details.runIds).toEqual(Array.from({ length: 100 }, (_, i) => `r${i}`));
+  });
 });
 
 describe("timeline batching options", () => {
@@ -79,7 +113,7 @@ describe("timeline batching options", () => {
     write(1); // handed to the store, which holds it
     write(2);
     write(3); // past maxBuffered: 2 goes, 3 stays
-    expect(errors.map((e) => e.details)).toEqual([{ dropped: 1 }]);
+    expect(errors.map((e) => e.details)).toEqual([{ dropped: 1, runs: 1, runIds: ["run-1"] }]);
     release();
     await writer.flush();
     expect(stored()).toEqual([1, 3]);
@@ -90,7 +124,9 @@ describe("timeline batching options", () => {
     const { writer, errors, write } = writerOn(store, { maxBatch: 5, flushIntervalMs: 60_000 });
     for (let seq = 1; seq <= 7; seq++) write(seq); // 1–5 in flight, never settled; 6–7 buffered
     await writer.close(20);
-    expect(errors.map((e) => [e.code, e.details])).toEqual([["TIMEOUT", { pending: 2, inFlight: 5 }]]);
+    expect(errors.map((e) => [e.code, e.details])).toEqual([
+      ["TIMEOUT", { pending: 2, inFlight: 5, runs: 1, runIds: ["run-1"] }],
+    ]);
     expect(errors[0]!.message).toContain(
       "2 buffered events are dropped, and the store has not settled the append of 5 more",
     );
