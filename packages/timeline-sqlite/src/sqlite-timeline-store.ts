@@ -181,7 +181,8 @@ class SqliteTimelineStore implements TimelineStore {
   // then read staged rows where they are (WITH_STAGED), and close() leaves them to a writer.
   #readOnly = false;
   // Whether the query being read takes staged rows where they are (WITH_STAGED): this connection
-  // may only read the file, or another one held the write lock when it tried to move them.
+  // may only read the file, another one held the write lock when it tried to move them, or the
+  // move could not be written (a full disk).
   #inPlace = false;
   // better-sqlite3's busy timeout, which every wait for the write lock uses but a query's move.
   readonly #busyTimeout: number;
@@ -301,10 +302,13 @@ class SqliteTimelineStore implements TimelineStore {
 
   // Before a query: moves what is staged, or says to read it in place (WITH_STAGED), which answers
   // the same: when this connection may only read the file (a reader without write access to a file
-  // its writer is appending to, or that a crashed writer left rows staged in), and when another
-  // connection holds the write lock. A query only reads, so it does not wait for that lock: waiting
-  // blocks the thread (better-sqlite3 is synchronous) for up to the busy timeout, and a lock held
-  // longer (a large delete in another process) would fail the query for nothing.
+  // its writer is appending to, or that a crashed writer left rows staged in), when another
+  // connection holds the write lock, and when the move cannot be written (a full disk: the move
+  // writes every staged row again, and more than an append needs). A query only reads, so it does
+  // not wait for that lock: waiting blocks the thread (better-sqlite3 is synchronous) for up to the
+  // busy timeout, and a lock held longer (a large delete in another process) would fail the query
+  // for nothing. Nor does it fail for a write it only made to save later reads some work: what is
+  // wrong with the file itself fails the read that follows.
   #moveStagedForQuery(db: Database.Database): boolean {
     if (this.#readOnly) return true;
     if (!this.#staged.any()) return false;
@@ -314,9 +318,7 @@ class SqliteTimelineStore implements TimelineStore {
       this.#stagedRows = 0;
       return false;
     } catch (e) {
-      if (isBusy(e)) return true;
-      if (!isReadOnlyError(e)) throw e;
-      this.#readOnly = true;
+      if (isReadOnlyError(e)) this.#readOnly = true;
       return true;
     } finally {
       db.pragma(`busy_timeout = ${this.#busyTimeout}`);
@@ -581,8 +583,8 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * all or nothing and failing alone. An append reads each event's fields once and stores what it
  * checked. Older schema versions are upgraded on open (a version 1 file is rebuilt, in one
  * transaction); several processes may open one file at once. A query is one read transaction (one
- * snapshot of the file); one that cannot take the write lock at once to move staged rows reads them
- * where they are. A `delete` removes 5000 events per transaction, pausing between two so the thread
+ * snapshot of the file); one that cannot take the write lock at once to move staged rows, or cannot
+ * write the move (a full disk), reads them where they are. A `delete` removes 5000 events per transaction, pausing between two so the thread
  * and other connections get in (so it is not atomic). A store on a file it may only read reads the rows a writer staged where
  * they are; its appends and deletes reject with `STORAGE_FAILED`. (SQLite reads a WAL file through
  * its `-shm` file: a file its writer closed cannot be opened from a directory the process may not
