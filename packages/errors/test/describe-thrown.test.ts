@@ -9,6 +9,12 @@ describe("describeThrown", () => {
     expect(describeThrown(undefined)).toBe("undefined");
   });
 
+  it("gives an Error's name when its message is empty (IndexedDB's QuotaExceededError has none in Chromium)", () => {
+    expect(describeThrown(new DOMException("", "QuotaExceededError"))).toBe("QuotaExceededError");
+    expect(describeThrown(new RangeError())).toBe("RangeError");
+    expect(describeThrown(new DOMException("quota reached", "QuotaExceededError"))).toBe("quota reached");
+  });
+
   it("shows a thrown plain object or array as JSON, not [object Object], cut at 200 characters", () => {
     expect(describeThrown({ status: 503, reason: "busy" })).toBe('{"status":503,"reason":"busy"}');
     expect(describeThrown([1, "two"])).toBe("1,two"); // an array's String() already says something

@@ -137,6 +137,33 @@ describe("IndexedDB in Chromium, crashed mid-append", () => {
   }, 120_000);
 });
 
+describe("IndexedDB in Chromium, over its quota", () => {
+  it("rejects the appends that do not fit with STORAGE_FAILED naming QuotaExceededError; what was acknowledged reads back", async () => {
+    const profile = await mkdtemp(join(tmpdir(), "sluice-idb-quota-"));
+    const context = await launch(profile);
+    try {
+      const page = await openPage(context, new Set());
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(url).origin, quotaSize: 400_000 });
+      const { acked, failures, read } = await page.evaluate(
+        (db) => window.__sluiceCrash!.fillQuota(db),
+        "quota",
+      );
+      expect(acked).toBeGreaterThan(0);
+      // Chromium's QuotaExceededError has an empty message: the store's said "append failed: "
+      expect(failures).toEqual(
+        Array(3).fill(
+          "STORAGE_FAILED QuotaExceededError: IndexedDB timeline store: append failed: QuotaExceededError",
+        ),
+      );
+      expect(read).toBe(acked * BATCH);
+    } finally {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 /** The pid of the Chromium browser process (not a renderer, `--type=…`) running on `profile`. */
 function browserPid(profile: string): number {
   for (const entry of readdirSync("/proc")) {

@@ -13,6 +13,11 @@ declare global {
       appendForever(database: string, first: number): Promise<void>;
       /** Events stored per run (one run per batch), read back by a new store. */
       storedBatches(database: string): Promise<Record<string, number>>;
+      /**
+       * Appends batches until three fail (the origin's quota is small), then reads back: how many
+       * were acknowledged, how each failure was told, and how many events a query then finds.
+       */
+      fillQuota(database: string): Promise<{ acked: number; failures: string[]; read: number }>;
     };
   }
 }
@@ -36,6 +41,35 @@ window.__sluiceCrash = {
       );
       console.log(`ack ${database} ${b}`);
     }
+  },
+  async fillQuota(database) {
+    const store = await createIndexedDBTimelineStore({ database });
+    const data = { note: "q".repeat(2000) };
+    const failures: string[] = [];
+    let acked = 0;
+    for (let b = 0; failures.length < 3; b++) {
+      try {
+        await store.append(
+          Array.from({ length: BATCH }, (_, seq) => ({
+            id: `b${b}:${seq}`,
+            runId: `batch-${b}`,
+            workflowId: "quota",
+            seq,
+            at: b,
+            source: "runtime",
+            type: "log",
+            data,
+          })),
+        );
+        acked++;
+      } catch (e) {
+        const error = e as { code?: string; message?: string; cause?: { name?: string } };
+        failures.push(`${error.code} ${error.cause?.name}: ${error.message}`);
+      }
+    }
+    await store.close();
+    const stored = await window.__sluiceCrash!.storedBatches(database);
+    return { acked, failures, read: Object.values(stored).reduce((a, n) => a + n, 0) };
   },
   async storedBatches(database) {
     const store = await createIndexedDBTimelineStore({ database });
