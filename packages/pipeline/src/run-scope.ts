@@ -1,4 +1,4 @@
-import type { SystemError } from "@sluice/errors";
+import { describeThrown, type SystemError } from "@sluice/errors";
 import type { AbortSource } from "./abort-timing.js";
 import { textOf } from "./safe-text.js";
 import type {
@@ -116,8 +116,21 @@ export class RunScope<S extends object> implements AbortSource {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
-    // (a message that cannot be made a string must not throw into the step that logs it)
-    const text = typeof message === "string" ? message : textOf(message);
+    let text: string;
+    if (typeof message === "string") text = message;
+    else if (
+      typeof message === "object" &&
+      message !== null &&
+      (data === undefined || typeof data === "string")
+    ) {
+      // pino's and bunyan's order, from untyped code: logger.info({ orderId }, "placed"), or
+      // logger.error(err). Made a string, the object would be "[object Object]" and its fields lost.
+      text = data ?? (message instanceof Error ? describeThrown(message) : "");
+      data = message;
+    } else {
+      // (a message that cannot be made a string must not throw into the step that logs it)
+      text = textOf(message);
+    }
     this.tellObserver("log", seq, Date.now(), stage, step, attempt, level, text, data, undefined, undefined);
   }
 

@@ -53,7 +53,12 @@ export interface DependencyScope<S extends object> {
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
 }
 
-/** A step's logger. Every call becomes a `log` lifecycle event carrying level, message and data. */
+/**
+ * A step's logger. Every call becomes a `log` lifecycle event carrying level, message and data.
+ * Called the pino way from untyped code, an object first (`logger.info({ orderId }, "placed")`,
+ * `logger.error(err)`), the object is the data and the string after it the message (an `Error`
+ * alone: its message; another object alone: `""`), not a message of `"[object Object]"`.
+ */
 export interface StepLogger {
   /** Logs at level `debug`. */
   debug(message: string, data?: unknown): void;

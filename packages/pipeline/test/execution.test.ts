@@ -777,19 +777,54 @@ describe("thrown values that cannot be made a string", () => {
     }
   }
 
-  it("a log message that cannot be made a string is logged as [object Object], not thrown into the step", async () => {
+  it("a log message that cannot be made a string is logged as what Object.prototype.toString says, not thrown into the step", async () => {
     const observer = new RecordingObserver();
+    const unprintable = Object.create(null) as object;
     const pipeline = new Pipeline<PipelineState>("p", {
       stages: [
         {
           id: "s",
-          steps: [{ id: "x", action: (ctx) => ctx.logger.info(Object.create(null) as string) }],
+          // an object message with data beside it that is not a string: no pino order to read
+          steps: [{ id: "x", action: (ctx) => ctx.logger.info(unprintable as unknown as string, 42) }],
         },
       ],
     });
     const result = await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
     expect(result.ok && result.value.status).toBe("completed");
-    expect(observer.events.find((e) => e.type === "log")?.message).toBe("[object Object]");
+    expect(observer.events.find((e) => e.type === "log")).toMatchObject({
+      message: "[object Object]",
+      data: 42,
+    });
+  });
+
+  it("an object logged the pino way (untyped code) is the data, and a string after it the message", async () => {
+    const observer = new RecordingObserver();
+    const failure = new Error("card declined");
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              action: (ctx) => {
+                const log = ctx.logger as unknown as Record<string, (...args: unknown[]) => void>;
+                log.info!.call(ctx.logger, { orderId: "o1" }, "placed");
+                log.warn!.call(ctx.logger, { orderId: "o2" });
+                log.error!.call(ctx.logger, failure);
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    const logs = observer.events.filter((e) => e.type === "log");
+    expect(logs.map((e) => [e.level, e.message, e.data])).toEqual([
+      ["info", "placed", { orderId: "o1" }],
+      ["warn", "", { orderId: "o2" }],
+      ["error", "card declined", failure],
+    ]);
   });
 });
 
