@@ -57,6 +57,19 @@ function internalFault(thrown: unknown, context: string): SystemError {
     : new SystemError("INVALID_STATE", `${context}: ${describeThrown(thrown)}`, { cause: thrown });
 }
 
+/**
+ * A request the checkpoint can keep as it is meant: a plain object (the checkpoint copies its own
+ * fields and goes through JSON, so another object's data would be lost there). One whose prototype
+ * cannot be read (a hostile Proxy) is not.
+ */
+function isPauseRequest(request: unknown): request is PauseRequest {
+  try {
+    return isPlainObject(request);
+  } catch {
+    return false;
+  }
+}
+
 /** What `readEndState` gives for a state store whose `get()` threw. */
 const UNREADABLE: unique symbol = Symbol("sluice.pipeline.unreadableState");
 
@@ -173,7 +186,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
    * fields after that do not reach the checkpoint.
    *
    * @throws SystemError `INVALID_STATE` when the run is not running; `INVALID_INPUT` when `request`
-   * is not an object.
+   * is not a plain object (a `Map`, a `Date` or a class instance would reach the checkpoint as `{}`
+   * or as a string, its data lost).
    */
   requestPause(request: PauseRequest): void {
     if (this.runStatus !== "running") {
@@ -182,8 +196,11 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         `run "${this.runId}" is ${this.runStatus}: a pause can only be requested while the run is running`,
       );
     }
-    if (typeof request !== "object" || request === null || Array.isArray(request)) {
-      throw new SystemError("INVALID_INPUT", `run "${this.runId}": a pause request must be a plain object`);
+    if (!isPauseRequest(request)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `run "${this.runId}": a pause request must be a plain object (got ${kindOf(request)})`,
+      );
     }
     if (this.pauseRequests === undefined) this.pauseRequests = [request];
     else this.pauseRequests.push(request);

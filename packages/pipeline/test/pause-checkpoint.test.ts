@@ -338,6 +338,54 @@ describe("pause and checkpoint", () => {
     );
   });
 
+  it("refuses a pause request that is not a plain object: its data would not reach the checkpoint", async () => {
+    const requests: Array<[string, unknown]> = [
+      ["an instance of Map", new Map([["event", "order.approved"]])],
+      ["an instance of Date", Object.freeze(new Date(0))],
+      [
+        "an instance of Wait",
+        new (class Wait {
+          event = "order.approved";
+        })(),
+      ],
+      ["an instance of Object", Object.create({ event: "order.approved" })],
+    ];
+    for (const [kind, request] of requests) {
+      let refused: unknown;
+      let run: PipelineRun<PipelineState> | undefined;
+      const pipeline = new Pipeline("p", {
+        stages: [
+          {
+            id: "ask",
+            steps: [
+              {
+                id: "ask",
+                action: () => {
+                  try {
+                    run!.requestPause(request as PauseRequest);
+                  } catch (error) {
+                    refused = error;
+                  }
+                },
+              },
+            ],
+          },
+          { id: "next", steps: [{ id: "next", action: () => undefined }] },
+        ],
+      });
+      run = pipeline.start({ runId: "r", state: new MemoryState({}) });
+      const result = await run.execute();
+      expect({ kind, refused }).toEqual({
+        kind,
+        refused: expect.objectContaining({
+          code: "INVALID_INPUT",
+          message: `run "r": a pause request must be a plain object (got ${kind})`,
+        }),
+      });
+      expect(result.ok && result.value.status).toBe("completed");
+    }
+  });
+
   it("restoring on an aborted signal yields aborted without running anything or applying the patch", async () => {
     const ran: string[] = [];
     const pipeline = new Pipeline<PipelineState>("p", {
