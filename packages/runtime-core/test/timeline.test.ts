@@ -534,6 +534,55 @@ describe("timeline capture", () => {
   });
 });
 
+describe("a retried step on the timeline", () => {
+  it("says which attempt each step event is of, why it was retried and how long it waited; a log sits between its attempt's events", async () => {
+    h = await harness();
+    await h.runtime.register({
+      id: "flaky",
+      triggers: { go: { event: "flaky.go", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "work",
+              steps: [
+                {
+                  id: "call",
+                  retry: { attempts: 3, backoffMs: 1 },
+                  action: (ctx) => {
+                    ctx.logger.info(`try ${ctx.attempt}`);
+                    if (ctx.attempt < 3) throw new Error(`busy ${ctx.attempt}`);
+                    return { called: true };
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const result = await h.runtime.invoke("flaky", "go", {});
+    expect(result.ok).toBe(true);
+    await h.runtime.flushTimeline();
+    const steps = (await eventsOf(h.timeline, result.metadata.runId!)).filter((e) => e.step === "call");
+    const failure = (attempt: number) => ({
+      code: "STEP_FAILED",
+      message: `pipelines.p.stages[0].steps[0] (stage "work", step "call") failed on attempt ${attempt} of 3: busy ${attempt}`,
+    });
+    expect(steps.map((e) => [e.type, e.message, e.data])).toEqual([
+      ["step.started", undefined, undefined],
+      ["log", "try 1", undefined],
+      ["step.retried", failure(1).message, { delayMs: 1, nextAttempt: 2, error: failure(1) }],
+      ["step.started", undefined, { attempt: 2 }],
+      ["log", "try 2", undefined],
+      ["step.retried", failure(2).message, { delayMs: 2, nextAttempt: 3, error: failure(2), attempt: 2 }],
+      ["step.started", undefined, { attempt: 3 }],
+      ["log", "try 3", undefined],
+      ["step.completed", undefined, { attempt: 3 }],
+    ]);
+  });
+});
+
 describe("a queued run that never starts", () => {
   /** Its whole timeline: the runtime's one `run.aborted`, and no `run.started`. */
   async function expectNeverStarted(runId: string, workflowId: string, reason: string): Promise<void> {
