@@ -86,7 +86,11 @@ export interface StepContext<S extends object = PipelineState> {
   readonly event: unknown;
   /**
    * Fires when the run is aborted, when this attempt times out, or (in a concurrent stage) when a
-   * sibling step fails. A long step should watch it and stop.
+   * sibling step fails. A long step should watch it and stop. It speaks for the attempt while it
+   * runs: once the attempt has ended, it may still fire (a later abort of the run, for a step
+   * without `timeoutMs` in a sequential stage) or never (a step with `timeoutMs`, a concurrent
+   * stage that has ended), so work a step leaves running after it returns must not count on it to
+   * stop; tie such work to the run's end instead (the runtime's run-scoped services' cleanups).
    */
   readonly signal: AbortSignal;
   /** Logs become `log` lifecycle events. */
