@@ -28,9 +28,10 @@ export interface PauseRegistration<P = any> {
    * class instance, `Infinity`, `NaN`, function, cycle, `undefined` in an array; at most 32 levels
    * deep). Keys whose value is `undefined` are left out, as JSON does. It is deep-copied at
    * registration, so later edits to the object do not change the wait, and the copy is frozen all
-   * the way down, so nothing the wait is handed to can change it either.
+   * the way down, so nothing the wait is handed to can change it either. (Typed `object`, so that
+   * a value typed with an interface, which has no index signature, fits.)
    */
-  timeoutPatch?: Record<string, unknown>;
+  timeoutPatch?: object;
   /** A caller-chosen id (default: generated). Must be unique among this service's pending waits. */
   id?: string;
 }

@@ -5,6 +5,7 @@ export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline
 export { PipelineRun } from "./pipeline-run.js";
 export type {
   DependencyScope,
+  IsDefaultState,
   KnownServices,
   LogLevel,
   PauseRequest,
@@ -24,6 +25,7 @@ export type {
   RunOptions,
   StageDefinition,
   StateAccess,
+  StatePatch,
   StepContext,
   StepDefinition,
   StepLogger,

@@ -4,6 +4,21 @@ import type { Result, SystemError } from "@sluice/errors";
 export type PipelineState = Record<string, unknown>;
 
 /**
+ * True when `S` is the default state {@link PipelineState} itself: a state whose type was not
+ * declared (`Record<string, unknown>`).
+ */
+export type IsDefaultState<S extends object> =
+  (<X>() => X extends S ? 1 : 2) extends <X>() => X extends PipelineState ? 1 : 2 ? true : false;
+
+/**
+ * A patch of the state `S`, as a step returns one: `Partial<S>`; for the default state (no state
+ * type declared) any `object`, so that a value typed with an interface (which has no index
+ * signature, so `Partial<Record<string, unknown>>` refuses it) is a patch too. At run time it must
+ * be a plain object either way (an array, a `Map`, a class instance fails the step).
+ */
+export type StatePatch<S extends object> = IsDefaultState<S> extends true ? object : Partial<S>;
+
+/**
  * Read and patch access to a run's state. The engine never keeps its own copy: this object is the
  * source of truth. `@sluice/store`'s `StateStore` satisfies it; so does any `{ get, set }` pair.
  */
@@ -134,7 +149,7 @@ export interface StepDefinition<S extends object = PipelineState> {
    * The work. A plain object returned (or resolved) is a patch merged shallowly into the state;
    * `undefined` or `null` changes nothing; anything else fails the step.
    */
-  action: (ctx: StepContext<S>) => Partial<S> | void | Promise<Partial<S> | void>;
+  action: (ctx: StepContext<S>) => StatePatch<S> | void | Promise<StatePatch<S> | void>;
   /** Retries on failure or timeout (never on abort). */
   retry?: RetryPolicy;
   /**
@@ -408,7 +423,7 @@ export type RestoreOptions<S extends object> = RunOptions<S> & {
    * copied by `restore` (`INVALID_INPUT` for a `Map`, a `Date`, a class instance, or one that throws
    * when read).
    */
-  patch?: Partial<S>;
+  patch?: StatePatch<S>;
   /**
    * What resumed the run, written into its `run.resumed` event's `data` (read once, by `restore`;
    * `INVALID_INPUT` for an unknown `by`, a field it does not have, or an `event` or `wait` that is

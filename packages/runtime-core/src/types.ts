@@ -2,7 +2,14 @@ import type { ArtifactFactoryContext, UseDependencyContext } from "@sluice/artif
 import type { Err, Ok, SystemError } from "@sluice/errors";
 import type { EventBus } from "@sluice/events";
 import type { Condition, PauseRequestData } from "@sluice/pause";
-import type { PipelineDefinition, ResumeCause, RetentionPolicy, RunInfo } from "@sluice/pipeline";
+import type {
+  IsDefaultState,
+  PipelineDefinition,
+  ResumeCause,
+  RetentionPolicy,
+  RunInfo,
+  StatePatch,
+} from "@sluice/pipeline";
 import type { StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 
@@ -47,25 +54,12 @@ export interface WorkflowServiceDefinition<T = unknown, S extends object = any> 
 }
 
 /**
- * True when `S` is the default {@link RunState} itself: a workflow that names no state type (and
- * whose trigger `map` gives none). Its services and patch mappers are typed as loosely as before.
- */
-type IsDefaultState<S extends object> =
-  (<X>() => X extends S ? 1 : 2) extends <X>() => X extends RunState ? 1 : 2 ? true : false;
-
-/**
  * The state type a workflow's service factories get: the workflow's `S`, or `any` for the default
  * state, so that a selector typed by hand there (`d.select((s: { userId: string }) => s.userId)`)
  * still compiles. Every scope gets it: typing the factories by scope (a union on `scope`) would
  * leave one whose `scope` is not a literal (`perRun ? "run" : "workflow"`) with an untyped `ctx`.
  */
 type ServiceState<S extends object> = IsDefaultState<S> extends true ? any : S;
-
-/**
- * What a workflow's patch mapper returns: a patch of the workflow's `S`, or any object for the
- * default state (so that one typed with an interface, which has no index signature, compiles).
- */
-type StatePatch<S extends object> = IsDefaultState<S> extends true ? object : Partial<S>;
 
 /** Maps a bus event to a pipeline. */
 export interface TriggerDefinition<P = any, S extends object = RunState> {
@@ -105,8 +99,8 @@ export interface Workflow<S extends object = RunState> {
    * that name, which shapes the resuming payload into the state patch. Unlike a function passed to
    * `register`, a name goes into the run's checkpoint, so a run adopted by another runtime (another
    * process) that registered this workflow resumes through the same mapper. A mapper returns,
-   * synchronously, a plain object, a patch of the state (typed `Partial<S>`, as a step's return is,
-   * or `object` when `S` is the default {@link RunState}; checked again when it runs: anything else,
+   * synchronously, a plain object, a patch of the state (typed `StatePatch<S>`, as a step's return
+   * is: `Partial<S>`, or `object` when `S` is the default {@link RunState}; checked again when it runs: anything else,
    * a promise too, is reported and the event ignored). The name a wait gives is checked by `register` when the step runs, not by
    * TypeScript.
    */
@@ -252,7 +246,7 @@ export interface PrepareContext<S extends object = RunState> {
   /** The run's state now (frozen). */
   state(): Readonly<S>;
   /** Shallow-merges a patch into the run's state. Returning a patch from the hook does the same. */
-  set(patch: Partial<S>): void;
+  set(patch: StatePatch<S>): void;
   /** Resolves services, as a step's `ctx.use` does: the run's, its workflow's and the global ones. */
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
 }
@@ -307,7 +301,7 @@ export interface RegisterOptions<S extends object = RunState> {
   /** Execution mode for bus-triggered runs (default `{ type: "transient", concurrency: 10 }`). */
   mode?: ExecutionMode;
   /** Runs before the first stage; may set up state. A throw fails the run with `HOOK_FAILED`. */
-  onPrepare?: (ctx: PrepareContext<S>) => void | Partial<S> | Promise<void | Partial<S>>;
+  onPrepare?: (ctx: PrepareContext<S>) => void | StatePatch<S> | Promise<void | StatePatch<S>>;
   /**
    * Fires first when a run finishes (completed, failed or aborted), before bookkeeping. A returned
    * promise (any thenable) is awaited, at most `hookTimeoutMs`; any other return value is ignored,

@@ -2,7 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import type { PipelineRegistry, ResumeCause, RunInfo } from "@sluice/pipeline";
+import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -402,9 +402,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * Resumes a paused run, merging `patch` into its state first. Rebuilds the run's context from
    * its checkpoint when the pause window has released it. Resolves like `invoke`. Its `run.resumed`
-   * event says `by: "resume"`.
+   * event says `by: "resume"`. `patch` is typed as a patch of `S` (`Partial<S>`; without `S`, any
+   * `object`, so that a value typed with an interface fits).
    */
-  resume<S extends object = RunState>(runId: string, patch?: Partial<NoInfer<S>>): Promise<RunResult<S>> {
+  resume<S extends object = RunState>(runId: string, patch?: StatePatch<NoInfer<S>>): Promise<RunResult<S>> {
     return this.resumeRun(runId, patch, BY_RESUME) as Promise<RunResult<S>>;
   }
 
@@ -442,9 +443,10 @@ export class WorkflowRuntime implements RunContainerFactory {
    * run, `INVALID_STATE` for a run whose result is decided (its pipeline has ended: it is in its
    * `onComplete` or about to be, and the patch would be lost), and
    * `INVALID_INPUT` for a patch that is not a plain object (or, for a run released past its pause
-   * window, not JSON-serialisable).
+   * window, not JSON-serialisable). `patch` is typed as `resume`'s is: a patch of `S`, or without
+   * `S` any `object`.
    */
-  signal(runId: string, patch: Record<string, unknown>): void {
+  signal<S extends object = RunState>(runId: string, patch: StatePatch<NoInfer<S>>): void {
     const copy = copyUntrusted(
       patch,
       `signal(${typeof runId === "string" ? runId : idText(runId)}, patch): patch`,
