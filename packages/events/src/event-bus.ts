@@ -2,8 +2,12 @@ import { catchRejection, printFault, refuseUnknownKeys, SystemError } from "@slu
 import mitt, { type Emitter } from "mitt";
 import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
 
-/** A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`. */
-export type EventMap = Record<string, unknown>;
+/**
+ * A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`: any object
+ * type, an interface's too (`Record<string, unknown>` would refuse an interface, which has no index
+ * signature).
+ */
+export type EventMap = object;
 
 /** A handler for one event type; it receives the payload. */
 export type EventHandler<T> = (payload: T) => void;

@@ -21,11 +21,7 @@ export function isControlEvent(event: string): boolean {
   return CONTROL_EVENT_NAMES.has(event);
 }
 
-/**
- * Payloads of the control events, for a typed bus: `createEventBus<MyEvents & ControlEventMap>()`.
- * A type alias and not an interface, because an interface does not satisfy the bus's
- * `Record<string, unknown>` event map (it has no index signature).
- */
+/** Payloads of the control events, for a typed bus: `createEventBus<MyEvents & ControlEventMap>()`. */
 export type ControlEventMap = {
   [ControlEvent.Abort]: { runId: string };
   [ControlEvent.Signal]: { runId: string; patch: Record<string, unknown> };

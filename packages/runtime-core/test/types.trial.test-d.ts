@@ -2,9 +2,16 @@
 // relying on the compiler uses it, through the package's public entry point (its published
 // declaration files). A `@ts-expect-error` marks code that must not compile.
 
-import { createEventBus } from "@sluice/events";
-import type { PauseService, RegisterOptions, WorkflowRuntime } from "@sluice/runtime-core";
-import { defineWorkflow } from "@sluice/runtime-core";
+import { createEventBus, type EventBus } from "@sluice/events";
+import {
+  ControlEvent,
+  type ControlEventMap,
+  defineWorkflow,
+  type PauseService,
+  type RegisterOptions,
+  WorkflowRuntime,
+} from "@sluice/runtime-core";
+import { StoreRegistry } from "@sluice/store";
 
 // --- a value typed with an interface is a patch, whatever the workflow's state type ------------
 // An interface has no index signature, so it never fits `Partial<Record<string, unknown>>`: a
@@ -59,5 +66,17 @@ export async function untypedPatches(runtime: WorkflowRuntime, runId: string): P
   runtime.signal(runId, "approved");
   // @ts-expect-error a patch is an object
   await runtime.resume(runId, 1);
-  void createEventBus;
+}
+
+// --- a typed bus: its event map may be an interface ----------------------------------------------
+
+interface ShopEvents {
+  "order.placed": { orderId: string };
+}
+
+export function typedBus(): EventBus<ShopEvents & ControlEventMap> {
+  const bus = createEventBus<ShopEvents & ControlEventMap>();
+  bus.emit(ControlEvent.Resume, { runId: "r1", patch: { approved: true } });
+  new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry() });
+  return bus;
 }
