@@ -23,7 +23,7 @@ export interface RunInfo {
 /** How many finished runs a registry keeps. Queued, running and paused runs are always kept. */
 export interface RetentionPolicy {
   /** Finished (completed / failed / aborted) runs kept, newest first; default 1000. */
-  maxFinished?: number;
+  maxFinished?: number | undefined;
   /** Finished runs older than this (by `updatedAt`) are dropped by `prune()`; default: no age limit. */
-  maxAgeMs?: number;
+  maxAgeMs?: number | undefined;
 }

@@ -34,10 +34,10 @@ function malformedAnswer(problem: string): SystemError {
 
 /** Options of {@link TimelineWriter}. */
 export interface TimelineWriterOptions {
-  maxBatch?: number;
-  flushIntervalMs?: number;
-  maxBuffered?: number;
-  closeTimeoutMs?: number;
+  maxBatch?: number | undefined;
+  flushIntervalMs?: number | undefined;
+  maxBuffered?: number | undefined;
+  closeTimeoutMs?: number | undefined;
   onError: (error: SystemError) => void;
 }
 

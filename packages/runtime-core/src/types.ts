@@ -114,14 +114,14 @@ export interface TransientMode {
   /** Most runs executing at once (a positive integer). */
   concurrency: number;
   /** Most events waiting for a slot (default 10 000); more are dropped. */
-  capacity?: number;
+  capacity?: number | undefined;
 }
 /** FIFO: one run at a time, the rest wait in order up to `capacity`. */
 export interface SerializedMode {
   /** Selects this mode. */
   type: "serialized";
   /** Most events waiting (default 10 000); more are dropped. */
-  capacity?: number;
+  capacity?: number | undefined;
 }
 /** At most one active (running or paused) run; a new event while busy is dropped, signalled into it, or replaces it. */
 export interface SingletonLoopMode {
@@ -299,15 +299,15 @@ export interface PauseContext<S extends object = RunState> {
 /** Options for `register(workflow, options)`. */
 export interface RegisterOptions<S extends object = RunState> {
   /** Execution mode for bus-triggered runs (default `{ type: "transient", concurrency: 10 }`). */
-  mode?: ExecutionMode;
+  mode?: ExecutionMode | undefined;
   /** Runs before the first stage; may set up state. A throw fails the run with `HOOK_FAILED`. */
-  onPrepare?: (ctx: PrepareContext<S>) => void | StatePatch<S> | Promise<void | StatePatch<S>>;
+  onPrepare?: ((ctx: PrepareContext<S>) => void | StatePatch<S> | Promise<void | StatePatch<S>>) | undefined;
   /**
    * Fires first when a run finishes (completed, failed or aborted), before bookkeeping. A returned
    * promise (any thenable) is awaited, at most `hookTimeoutMs`; any other return value is ignored,
    * so a one-line hook may return what its expression gives (`(r) => results.push(r)`).
    */
-  onComplete?: (result: RunResult<S>) => unknown;
+  onComplete?: ((result: RunResult<S>) => unknown) | undefined;
   /**
    * Fires each time a run parks: it has paused and no event buffered for it resumed it at once.
    * `runtime.checkpoint(ctx.runId)` gives its checkpoint from here on. A resume (and so the run's
@@ -316,25 +316,25 @@ export interface RegisterOptions<S extends object = RunState> {
    * not wait, as during `onPrepare` and `onResume`. A returned promise (any thenable) is what is
    * awaited; any other return value is ignored (`(ctx) => saved.set(ctx.runId, …)` is fine).
    */
-  onPause?: (ctx: PauseContext<S>) => unknown;
+  onPause?: ((ctx: PauseContext<S>) => unknown) | undefined;
   /**
    * Fires each time a paused run resumes, before its next stage. A returned promise (any thenable)
    * is awaited, at most `hookTimeoutMs`; any other return value is ignored.
    */
-  onResume?: (ctx: ResumeContext<S>) => unknown;
+  onResume?: ((ctx: ResumeContext<S>) => unknown) | undefined;
   /**
    * Fires last when a run finishes, after bookkeeping (safe to deregister from here). A returned
    * promise (any thenable) is awaited, at most `hookTimeoutMs`; any other return value is ignored
    * (`(info) => saved.delete(info.runId)` is fine).
    */
-  onCleanup?: (info: RunInfo) => unknown;
+  onCleanup?: ((info: RunInfo) => unknown) | undefined;
   /**
    * Reports what became of each bus event that matched one of this workflow's triggers. Not awaited;
    * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`).
    */
-  onDispatch?: (result: DispatchResult) => void;
+  onDispatch?: ((result: DispatchResult) => void) | undefined;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */
-  pauseWindowMs?: number;
+  pauseWindowMs?: number | undefined;
   /**
    * How long the runtime waits for the promise of `onPrepare`, `onPause`, `onResume`, `onComplete`
    * or `onCleanup`, and for the cleanups of the run's (or, at `deregister()`, the workflow's) services
@@ -345,9 +345,9 @@ export interface RegisterOptions<S extends object = RunState> {
    * others the run carries on as if the hook had returned. A hook that fails later is still
    * reported (`HOOK_FAILED`).
    */
-  hookTimeoutMs?: number;
+  hookTimeoutMs?: number | undefined;
   /** How many finished runs the workflow's registry keeps (default 1000) and for how long. */
-  retention?: RetentionPolicy;
+  retention?: RetentionPolicy | undefined;
 }
 
 /** Options for the `WorkflowRuntime` constructor. */
@@ -357,32 +357,39 @@ export interface WorkflowRuntimeOptions {
   /** Registry the runtime creates each run's state store in. */
   storeRegistry: StoreRegistry;
   /** Where every run's timeline is written (batched). */
-  timelineStore?: TimelineStore;
+  timelineStore?: TimelineStore | undefined;
   /** Global singleton services for every run. */
-  services?: ServiceDefinition[];
+  services?: ServiceDefinition[] | undefined;
   /** Global env layer (defaults to `process.env` where it exists, else empty). */
-  env?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined> | undefined;
   /**
    * Receives every error the runtime reports instead of throwing (hook failures, lost timeline
    * writes…). Default: `console.error`. Not awaited; what it throws or rejects with goes to `console.error`.
    */
-  onError?: (error: SystemError) => void;
+  onError?: ((error: SystemError) => void) | undefined;
   /**
    * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);
    * keep at most `maxBuffered` (default 100 000; past it the oldest are dropped down to nine tenths of it, and reported with the runs they belong to);
    * `stop()` waits at most `closeTimeoutMs` (default 5000) for the store to take what is buffered.
    */
-  timeline?: { maxBatch?: number; flushIntervalMs?: number; maxBuffered?: number; closeTimeoutMs?: number };
+  timeline?:
+    | {
+        maxBatch?: number | undefined;
+        flushIntervalMs?: number | undefined;
+        maxBuffered?: number | undefined;
+        closeTimeoutMs?: number | undefined;
+      }
+    | undefined;
   /** Most events buffered per run while it is not parked (default 64; oldest dropped). */
-  maxBufferedEventsPerRun?: number;
+  maxBufferedEventsPerRun?: number | undefined;
   /**
    * The default of every workflow's `hookTimeoutMs` (see {@link RegisterOptions.hookTimeoutMs};
    * default 30 000 ms; a positive number, or `Infinity` for no limit), and how long `stop()` waits
    * for the global services' cleanups (past it: `TIMEOUT`, and `stop()` goes on).
    */
-  hookTimeoutMs?: number;
+  hookTimeoutMs?: number | undefined;
   /** How the runtime treats the control events (`sluice.run.abort`, `.signal`, `.resume`). */
-  controlEvents?: ControlEventOptions;
+  controlEvents?: ControlEventOptions | undefined;
 }
 
 /** Options for the control events: {@link WorkflowRuntimeOptions.controlEvents}. */
@@ -396,7 +403,7 @@ export interface ControlEventOptions {
    * event that fails for another reason (a malformed payload, a bad patch, a run not paused) is
    * reported either way.
    */
-  onUnknownRun?: "report" | "ignore";
+  onUnknownRun?: "report" | "ignore" | undefined;
 }
 
 /** Options for `drain(options)`. */
@@ -405,7 +412,7 @@ export interface DrainOptions {
    * How long to wait for the runs to come to rest, in ms: a non-negative number, or `Infinity`
    * for no limit (default 30 000). Past it, `drain` resolves with the runs still busy.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** What `drain()` found when it resolved. */

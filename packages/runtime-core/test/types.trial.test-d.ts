@@ -2,13 +2,18 @@
 // relying on the compiler uses it, through the package's public entry point (its published
 // declaration files). A `@ts-expect-error` marks code that must not compile.
 
+import type { SystemError } from "@sluice/errors";
 import { createEventBus, type EventBus } from "@sluice/events";
 import {
   ControlEvent,
   type ControlEventMap,
   defineWorkflow,
+  type ExecutionMode,
   type PauseService,
   type RegisterOptions,
+  type RunResult,
+  type ServiceDefinition,
+  type TimelineStore,
   WorkflowRuntime,
 } from "@sluice/runtime-core";
 import { StoreRegistry } from "@sluice/store";
@@ -79,4 +84,66 @@ export function typedBus(): EventBus<ShopEvents & ControlEventMap> {
   bus.emit(ControlEvent.Resume, { runId: "r1", patch: { approved: true } });
   new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry() });
   return bus;
+}
+
+// --- options built from optional settings (`exactOptionalPropertyTypes`) -------------------------
+// The runtime and the stores take an option set to `undefined` as one left out; under
+// `exactOptionalPropertyTypes` the types must say so, or passing a setting that may be absent
+// (`{ timelineStore: settings.timelineStore }`) does not compile.
+
+interface Settings {
+  timelineStore?: TimelineStore;
+  services?: ServiceDefinition[];
+  env?: Record<string, string>;
+  onError?: (error: SystemError) => void;
+  maxBatch?: number;
+  hookTimeoutMs?: number;
+  onUnknownRun?: "report" | "ignore";
+  mode?: ExecutionMode;
+  capacity?: number;
+  pauseWindowMs?: number;
+  maxFinished?: number;
+  onComplete?: (result: RunResult) => void;
+  drainTimeoutMs?: number;
+  runId?: string;
+  from?: number;
+  limit?: number;
+  next?: string;
+}
+declare const settings: Settings;
+
+export async function fromSettings(): Promise<void> {
+  const runtime = new WorkflowRuntime({
+    bus: createEventBus(),
+    storeRegistry: new StoreRegistry(),
+    timelineStore: settings.timelineStore,
+    services: settings.services,
+    env: settings.env,
+    onError: settings.onError,
+    timeline: { maxBatch: settings.maxBatch },
+    hookTimeoutMs: settings.hookTimeoutMs,
+    maxBufferedEventsPerRun: settings.limit,
+    controlEvents: { onUnknownRun: settings.onUnknownRun },
+  });
+  await runtime.register(untyped, {
+    mode: settings.mode,
+    pauseWindowMs: settings.pauseWindowMs,
+    hookTimeoutMs: settings.hookTimeoutMs,
+    retention: { maxFinished: settings.maxFinished, maxAgeMs: settings.drainTimeoutMs },
+    onComplete: settings.onComplete,
+  });
+  await runtime.register(untyped, {
+    mode: { type: "transient", concurrency: 2, capacity: settings.capacity },
+  });
+  await runtime.register(untyped, { mode: { type: "serialized", capacity: settings.capacity } });
+  await runtime.drain({ timeoutMs: settings.drainTimeoutMs });
+  const store = settings.timelineStore;
+  if (store === undefined) return;
+  await store.query({
+    runId: settings.runId,
+    from: settings.from,
+    limit: settings.limit,
+    next: settings.next,
+  });
+  await store.delete({ runId: settings.runId, before: settings.from });
 }

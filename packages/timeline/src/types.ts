@@ -72,18 +72,18 @@ export interface TimelineEvent {
   data?: unknown;
 }
 
-/** Which events a query returns. All given fields must match (AND). */
+/** Which events a query returns. All given fields must match (AND); a field set to `undefined` is not given. */
 export interface TimelineQuery {
   /** Only this run's events. */
-  runId?: string;
+  runId?: string | undefined;
   /** Only this workflow's events. */
-  workflowId?: string;
+  workflowId?: string | undefined;
   /** Only events with `at >= from`. */
-  from?: number;
+  from?: number | undefined;
   /** Only events with `at < to`. */
-  to?: number;
+  to?: number | undefined;
   /** Most events in one page: an integer from 1 to 10000 (default 1000); others are rejected. */
-  limit?: number;
+  limit?: number | undefined;
   /**
    * The opaque cursor from a previous page's `next`; `runId`, `workflowId`, `from` and `to` must be
    * the same as for that page (`limit` may change), or the query is rejected with `INVALID_INPUT`.
@@ -91,7 +91,7 @@ export interface TimelineQuery {
    * paging never repeats or skips an event stored before the first page, even while others append
    * or delete. Cursors are stateless: reusable, and valid after the store is reopened.
    */
-  next?: string;
+  next?: string | undefined;
 }
 
 /** One page of a query. */
@@ -106,17 +106,17 @@ export interface TimelinePage {
 }
 
 /**
- * Which events a delete removes (retention): those matching every given field. At least one field
- * is required (an empty filter is rejected with `INVALID_INPUT`); to delete everything, say so with
+ * Which events a delete removes (retention): those matching every given field (a field set to
+ * `undefined` is not given). At least one field is required (an empty filter is rejected with `INVALID_INPUT`); to delete everything, say so with
  * `{ before: Infinity }`.
  */
 export interface TimelineDeleteFilter {
   /** Only this run's events. */
-  runId?: string;
+  runId?: string | undefined;
   /** Only this workflow's events. */
-  workflowId?: string;
+  workflowId?: string | undefined;
   /** Only events with `at < before`. */
-  before?: number;
+  before?: number | undefined;
 }
 
 /**

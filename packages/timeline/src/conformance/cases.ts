@@ -661,6 +661,8 @@ const FILTERS: TimelineQuery[] = [
   { from: 5000 },
   { to: 0 },
   { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY },
+  // a field set to undefined is one left out (a filter built from optional settings)
+  { runId: "a1", workflowId: undefined, from: undefined, to: undefined, limit: undefined, next: undefined },
 ];
 
 async function filtersCase(ctx: CaseContext): Promise<void> {
@@ -1024,6 +1026,8 @@ async function deleteCase(ctx: CaseContext): Promise<void> {
     { runId: "none" },
     { workflowId: "none" },
     { before: 0 },
+    // a field set to undefined is one left out
+    { runId: "a2", workflowId: undefined, before: undefined },
   ];
   for (const filter of filters) {
     const store = await ctx.create();
