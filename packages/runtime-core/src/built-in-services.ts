@@ -5,7 +5,9 @@ import type { PauseService } from "@sluice/pause";
  * The services every run can resolve without declaring them, by their reserved ids. Declared as
  * known services of a step's, a hook's and a service factory's `use`, so that
  * `await ctx.use((d) => d.require("__env__"))` is an `EnvService` without a type argument, as the
- * seed README writes it.
+ * seed README writes it. A host types its own services by id the same way, by declaring them in
+ * this interface: `declare module "@sluice/runtime-core" { interface BuiltInServices { config: Config } }`
+ * (docs/services-and-scopes.md, "Typing your own services").
  */
 export interface BuiltInServices {
   /** The run's layered env (the workflow's `env`, then the runtime's). */

@@ -17,6 +17,7 @@ import {
   WorkflowRuntime,
 } from "@sluice/runtime-core";
 import { StoreRegistry } from "@sluice/store";
+import { expectTypeOf } from "vitest";
 
 // --- a value typed with an interface is a patch, whatever the workflow's state type ------------
 // An interface has no index signature, so it never fits `Partial<Record<string, unknown>>`: a
@@ -147,3 +148,55 @@ export async function fromSettings(): Promise<void> {
   });
   await store.delete({ runId: settings.runId, before: settings.from });
 }
+
+// --- a host's own services, typed by id (docs/services-and-scopes.md#typing-your-own-services) ----
+
+interface TrialConfig {
+  region: string;
+}
+declare module "@sluice/runtime-core" {
+  interface BuiltInServices {
+    /** A service id no other test uses: this declaration holds for the whole program. */
+    "trial.config": TrialConfig;
+  }
+}
+
+export const typedServices = defineWorkflow<{ region?: string }>({
+  id: "typed-services",
+  services: [
+    {
+      id: "label",
+      scope: "run",
+      factory: async (ctx) => (await ctx.use((d) => d.require("trial.config"))).region.toUpperCase(),
+    },
+  ],
+  triggers,
+  pipelines: {
+    fulfil: {
+      stages: [
+        {
+          id: "read",
+          steps: [
+            {
+              id: "read",
+              action: async (ctx) => {
+                const config = await ctx.use((d) => d.require("trial.config"));
+                expectTypeOf(config).toEqualTypeOf<TrialConfig>();
+                const resolved = await ctx.use((d) => d.resolve("trial.config"));
+                if (resolved.ok) expectTypeOf(resolved.value).toEqualTypeOf<TrialConfig>();
+                // an id not declared is still `unknown` (or what a type argument says)
+                expectTypeOf(await ctx.use((d) => d.require("other"))).toBeUnknown();
+                expectTypeOf(await ctx.use((d) => d.require<number>("other"))).toEqualTypeOf<number>();
+                return { region: config.region };
+              },
+            },
+          ],
+        },
+      ],
+    },
+  },
+});
+
+export const typedServiceHooks: RegisterOptions<{ region?: string }> = {
+  onPrepare: async (ctx) => ({ region: (await ctx.use((d) => d.require("trial.config"))).region }),
+};
