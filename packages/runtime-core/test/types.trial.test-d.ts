@@ -14,6 +14,7 @@ import {
   type RunResult,
   type ServiceDefinition,
   type TimelineStore,
+  type Workflow,
   WorkflowRuntime,
 } from "@sluice/runtime-core";
 import { StoreRegistry } from "@sluice/store";
@@ -200,3 +201,23 @@ export const typedServices = defineWorkflow<{ region?: string }>({
 export const typedServiceHooks: RegisterOptions<{ region?: string }> = {
   onPrepare: async (ctx) => ({ region: (await ctx.use((d) => d.require("trial.config"))).region }),
 };
+
+// --- workflows of different state types in one list (docs/concepts.md#workflow) ----------------
+
+type Cart = { items: number };
+const carts = defineWorkflow<Cart>({
+  id: "carts",
+  triggers,
+  pipelines: {
+    fulfil: {
+      stages: [{ id: "s", steps: [{ id: "s", action: (ctx) => ({ items: ctx.state().items + 1 }) }] }],
+    },
+  },
+});
+export const everyWorkflow: Workflow<any>[] = [untyped, carts, typedServices];
+// @ts-expect-error `Workflow` is a workflow of the default state, whose steps take any state: a Cart workflow's do not
+export const notAnyState: Workflow[] = [carts];
+
+export async function registerEvery(runtime: WorkflowRuntime): Promise<void> {
+  for (const workflow of everyWorkflow) await runtime.register(workflow, { mode: { type: "serialized" } });
+}
