@@ -1,18 +1,22 @@
-// Type trial (never run, type-checked by `pnpm typecheck`): the library used as a TypeScript user
-// relying on the compiler uses it, through the package's public entry point (its published
-// declaration files). A `@ts-expect-error` marks code that must not compile.
+// Type trial (never run, type-checked by `pnpm typecheck`): the runtime used as a TypeScript user
+// who relies on the compiler uses it, through the package's own name, so through its published
+// declaration files (dist/), not src/. A `@ts-expect-error` marks code that must not compile.
 
-import type { SystemError } from "@sluice/errors";
+import type { ErrorCode, SystemError } from "@sluice/errors";
 import { createEventBus, type EventBus } from "@sluice/events";
 import {
   ControlEvent,
   type ControlEventMap,
+  type DispatchOutcome,
   defineWorkflow,
   type ExecutionMode,
   type PauseService,
   type RegisterOptions,
+  type RunInfo,
   type RunResult,
   type ServiceDefinition,
+  type TimelineEvent,
+  type TimelineQuery,
   type TimelineStore,
   type Workflow,
   WorkflowRuntime,
@@ -221,3 +225,152 @@ export const notAnyState: Workflow[] = [carts];
 export async function registerEvery(runtime: WorkflowRuntime): Promise<void> {
   for (const workflow of everyWorkflow) await runtime.register(workflow, { mode: { type: "serialized" } });
 }
+
+// --- what the docs say is refused at registration is refused by the compiler first -------------
+
+type Order = { orderId: string; total: number; tier?: string };
+const noop = { fulfil: { stages: [{ id: "s", steps: [{ id: "s", action: () => {} }] }] } };
+
+export const refused = [
+  defineWorkflow<Order>({
+    id: "when-op",
+    // @ts-expect-error `===` is not a condition operator
+    triggers: { t: { event: "e", pipeline: "fulfil", when: [{ path: "tier", op: "===", value: "vip" }] } },
+    pipelines: noop,
+  }),
+  defineWorkflow<Order>({
+    id: "trigger-key",
+    // @ts-expect-error `pipline` is not a trigger field
+    triggers: { t: { event: "e", pipline: "fulfil" } },
+    pipelines: noop,
+  }),
+  defineWorkflow<Order>({
+    id: "map",
+    // @ts-expect-error the map gives no Order
+    triggers: { t: { event: "e", pipeline: "fulfil", map: (p: { id: number }) => ({ orderId: p.id }) } },
+    pipelines: noop,
+  }),
+  defineWorkflow<Order>({
+    id: "scope-key",
+    triggers,
+    // @ts-expect-error `scop` is not a service field
+    services: [{ id: "x", scop: "run", factory: () => 1 }],
+    pipelines: noop,
+  }),
+  defineWorkflow<Order>({
+    id: "env",
+    triggers,
+    // @ts-expect-error env values are strings
+    env: { PORT: 8080 },
+    pipelines: noop,
+  }),
+  defineWorkflow<Order>({
+    id: "step",
+    triggers,
+    pipelines: {
+      fulfil: {
+        stages: [
+          {
+            id: "s",
+            steps: [
+              // @ts-expect-error `timeoutMS` is not a step field
+              { id: "a", action: () => {}, timeoutMS: 5 },
+              // @ts-expect-error a retry says how many attempts
+              { id: "b", action: () => {}, retry: { backoffMs: 10 } },
+              // @ts-expect-error a patch of an Order has no `typo`
+              { id: "c", action: () => ({ typo: 1 }) },
+              // @ts-expect-error `total` is a number
+              { id: "d", action: async () => ({ total: "1" }) },
+            ],
+          },
+        ],
+      },
+    },
+  }),
+];
+
+export async function refusedOptions(runtime: WorkflowRuntime, workflow: Workflow<Order>): Promise<void> {
+  // @ts-expect-error transient needs its concurrency
+  await runtime.register(workflow, { mode: { type: "transient" } });
+  // @ts-expect-error `drop` is singleton_loop's, not exclusive's
+  await runtime.register(workflow, { mode: { type: "exclusive", onBusy: "drop" } });
+  // @ts-expect-error serialized runs one at a time: no concurrency
+  await runtime.register(workflow, { mode: { type: "serialized", concurrency: 2 } });
+  // @ts-expect-error singleton_loop needs onBusy
+  await runtime.register(workflow, { mode: { type: "singleton_loop" } });
+  // @ts-expect-error `maxFinshed` is not a retention field
+  await runtime.register(workflow, { retention: { maxFinshed: 1 } });
+  // @ts-expect-error `onComplet` is not a hook
+  await runtime.register(workflow, { onComplet: () => {} });
+}
+
+// --- what a host reads is typed, never `any` ----------------------------------------------------
+
+export async function readBack(runtime: WorkflowRuntime, workflow: Workflow<Order>): Promise<void> {
+  await runtime.register(workflow, {
+    onPrepare: (ctx) => {
+      expectTypeOf(ctx.state()).toEqualTypeOf<Readonly<Order>>();
+    },
+    onComplete: (result) => expectTypeOf(result).toEqualTypeOf<RunResult<Order>>(),
+    onPause: (ctx) => expectTypeOf(ctx.state().total).toEqualTypeOf<number>(),
+    onResume: (ctx) =>
+      expectTypeOf(ctx.resumedBy.by).toEqualTypeOf<"event" | "timeout" | "resume" | "control">(),
+    onDispatch: (d) => expectTypeOf(d.outcome).toEqualTypeOf<DispatchOutcome>(),
+  });
+  const result = await runtime.invoke<Order>("orders", "placed", { orderId: "o1", total: 1 });
+  if (result.ok) {
+    expectTypeOf(result.value.state).toEqualTypeOf<Order>();
+    expectTypeOf(result.metadata.runId).toEqualTypeOf<string>();
+  } else {
+    // codes are a union: a misspelt one does not compile
+    expectTypeOf(result.error.code).toEqualTypeOf<ErrorCode>();
+    // @ts-expect-error no such code
+    if (result.error.code === "STEP_FAIL") return;
+  }
+  const info = runtime.watch("orders", "r1");
+  if (info !== undefined) expectTypeOf(info.status).not.toBeAny();
+  const checkpoint = await runtime.detach("r1");
+  expectTypeOf(runtime.adopt(JSON.parse(JSON.stringify(checkpoint)))).toEqualTypeOf<RunInfo>();
+  expectTypeOf(await runtime.recover(checkpoint)).toEqualTypeOf<RunInfo>();
+  expectTypeOf(await runtime.result<Order>("r1")).not.toBeAny();
+  expectTypeOf((await runtime.drain()).paused).toEqualTypeOf<string[]>();
+}
+
+// --- adapters written from the interfaces alone -------------------------------------------------
+
+export class ArrayTimelineStore implements TimelineStore {
+  private events: TimelineEvent[] = [];
+  async append(events: readonly TimelineEvent[]): Promise<void> {
+    this.events.push(...events.map((e) => ({ ...e })));
+  }
+  async query(filter: TimelineQuery = {}): Promise<{ events: TimelineEvent[]; next?: string }> {
+    return { events: this.events.filter((e) => filter.runId === undefined || e.runId === filter.runId) };
+  }
+  async delete(filter: { runId?: string | undefined }): Promise<number> {
+    const before = this.events.length;
+    this.events = this.events.filter((e) => e.runId !== filter.runId);
+    return before - this.events.length;
+  }
+  async close(): Promise<void> {}
+}
+
+export class MapBus implements EventBus {
+  private readonly handlers = new Map<string, Set<(...args: any[]) => void>>();
+  emit(type: string, payload: unknown): void {
+    for (const handler of this.handlers.get(type) ?? []) handler(payload);
+    for (const handler of this.handlers.get("*") ?? []) handler(type, payload);
+  }
+  on(type: string, handler: (...args: any[]) => void): () => void {
+    const set = this.handlers.get(type) ?? new Set();
+    this.handlers.set(type, set.add(handler));
+    return () => void set.delete(handler);
+  }
+  listenerCount(type?: string): number {
+    return type === undefined ? 0 : (this.handlers.get(type)?.size ?? 0);
+  }
+}
+export const onOwnAdapters = new WorkflowRuntime({
+  bus: new MapBus(),
+  storeRegistry: new StoreRegistry(),
+  timelineStore: new ArrayTimelineStore(),
+});
