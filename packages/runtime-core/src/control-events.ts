@@ -21,9 +21,14 @@ export function isControlEvent(event: string): boolean {
   return CONTROL_EVENT_NAMES.has(event);
 }
 
-/** Payloads of the control events, for a typed bus: `createEventBus<MyEvents & ControlEventMap>()`. */
+/**
+ * Payloads of the control events, for a typed bus: `createEventBus<MyEvents & ControlEventMap>()`.
+ * A `patch` is typed as `signal(runId, patch)` and `resume(runId, patch)` without a state type
+ * argument type it: any `object` (a value typed with an interface too); it must be a plain object
+ * when it arrives.
+ */
 export type ControlEventMap = {
   [ControlEvent.Abort]: { runId: string };
-  [ControlEvent.Signal]: { runId: string; patch: Record<string, unknown> };
-  [ControlEvent.Resume]: { runId: string; patch?: Record<string, unknown> };
+  [ControlEvent.Signal]: { runId: string; patch: object };
+  [ControlEvent.Resume]: { runId: string; patch?: object | undefined };
 };

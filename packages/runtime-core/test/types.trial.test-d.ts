@@ -88,6 +88,11 @@ interface ShopEvents {
 export function typedBus(): EventBus<ShopEvents & ControlEventMap> {
   const bus = createEventBus<ShopEvents & ControlEventMap>();
   bus.emit(ControlEvent.Resume, { runId: "r1", patch: { approved: true } });
+  // the control events take what `signal` and `resume` take: a patch typed with an interface too
+  bus.emit(ControlEvent.Signal, { runId: "r1", patch: approval });
+  bus.emit(ControlEvent.Resume, { runId: "r1", patch: approval });
+  // @ts-expect-error a patch is an object
+  bus.emit(ControlEvent.Signal, { runId: "r1", patch: "approved" });
   new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry() });
   return bus;
 }
