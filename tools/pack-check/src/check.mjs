@@ -290,7 +290,19 @@ try {
       }),
     );
   tsconfig("node16", { module: "node16", moduleResolution: "node16" }, ["entries.ts", "usage.ts"]);
-  tsconfig("bundler", { module: "esnext", moduleResolution: "bundler" }, ["entries.ts", "usage.ts"]);
+  // the strictest flags a consumer may set, which `strict` leaves off: the declarations (and a
+  // user's code written against them) must compile under them too
+  tsconfig(
+    "bundler",
+    {
+      module: "esnext",
+      moduleResolution: "bundler",
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      noPropertyAccessFromIndexSignature: true,
+    },
+    ["entries.ts", "usage.ts"],
+  );
   tsconfig("node16-cjs", { module: "node16", moduleResolution: "node16" }, ["entries.cts"]);
   tsconfig(
     "node16-no-dom",
