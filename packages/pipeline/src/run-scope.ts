@@ -116,20 +116,22 @@ export class RunScope<S extends object> implements AbortSource {
     if (this.closed) return;
     const seq = ++this.seq;
     if (this.observer === undefined) return;
+    // untyped callers pass anything as the message
+    const given: unknown = message;
     let text: string;
-    if (typeof message === "string") text = message;
+    if (typeof given === "string") text = given;
     else if (
-      typeof message === "object" &&
-      message !== null &&
+      typeof given === "object" &&
+      given !== null &&
       (data === undefined || typeof data === "string")
     ) {
       // pino's and bunyan's order, from untyped code: logger.info({ orderId }, "placed"), or
       // logger.error(err). Made a string, the object would be "[object Object]" and its fields lost.
-      text = data ?? (message instanceof Error ? describeThrown(message) : "");
-      data = message;
+      text = data ?? (given instanceof Error ? describeThrown(given) : "");
+      data = given;
     } else {
       // (a message that cannot be made a string must not throw into the step that logs it)
-      text = textOf(message);
+      text = textOf(given);
     }
     this.tellObserver("log", seq, Date.now(), stage, step, attempt, level, text, data, undefined, undefined);
   }
