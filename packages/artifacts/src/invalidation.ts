@@ -1,7 +1,7 @@
 import type { PendingCleanup } from "./cleanups.js";
 import { forgetReads } from "./dependencies.js";
 import { notifyWatchers } from "./observer.js";
-import type { ArtifactRecord, Slot } from "./records.js";
+import type { ArtifactRecord, Cleanup, Slot } from "./records.js";
 import { resolveRecord } from "./resolution.js";
 import type { InvalidationReason } from "./types.js";
 
@@ -32,21 +32,28 @@ export function invalidateSlot(
   }
   const dependents = slot.dependents;
   slot.dependents = undefined;
-  if (dependents !== undefined) {
-    for (const dependent of dependents) invalidateSlot(dependent, "dependency", collected, touched);
-  }
   // forgetReads lets go of this set without emptying it: the cleanups below still need it.
   const builtFrom = slot.dependencies;
   if (status !== "building") forgetReads(slot);
-  if (!isInstance || status === "building") {
+  const dropsValue = isInstance && status !== "building";
+  let cleanups: Cleanup[] | undefined;
+  if (dropsValue) {
+    // Dropped before the dependents are visited: what they notify (an `artifact:invalidated`
+    // handler, a watch listener) may resolve them again at once, and that build must not find
+    // this stale value still cached.
+    slot.value = undefined;
+    slot.settled = undefined;
+    cleanups = slot.cleanups;
+    slot.cleanups = undefined;
+  }
+  if (dependents !== undefined) {
+    for (const dependent of dependents) invalidateSlot(dependent, "dependency", collected, touched);
+  }
+  if (!dropsValue) {
     emitInvalidated(slot, reason);
     return;
   }
-  slot.value = undefined;
-  slot.settled = undefined;
   if (wasReady) touched?.push(slot);
-  const cleanups = slot.cleanups;
-  slot.cleanups = undefined;
   if (cleanups !== undefined) collected.push({ record: slot.record, param: slot.param, cleanups, builtFrom });
   emitInvalidated(slot, reason);
   if (wasReady && slot.record.watchers !== undefined) {

@@ -1,0 +1,131 @@
+import { createStateStore } from "@sluice/store";
+import { describe, expect, it } from "vitest";
+import { ArtifactContainer } from "../src/index.js";
+import { delay } from "./helpers.js";
+
+// Trials of the dependency graph by outside eyes: diamonds, cycles, cascades and their observers.
+
+/** Lets queued microtasks (watch rebuilds) and zero-delay timers run. */
+const settle = () => delay(0);
+
+describe("diamonds", () => {
+  it("builds each node once under concurrent resolution, whatever order the branches finish in", async () => {
+    const c = new ArtifactContainer();
+    const builds: Record<string, number> = {};
+    const cleaned: string[] = [];
+    let version = 0;
+    const node = (key: string, deps: string[], ms: number) =>
+      c.register({
+        key,
+        factory: async (ctx) => {
+          builds[key] = (builds[key] ?? 0) + 1;
+          const values = await Promise.all(deps.map((d) => ctx.require<string>(d)));
+          await delay(ms);
+          const value = deps.length === 0 ? `${key}${++version}` : `${key}(${values.join(",")})`;
+          ctx.onCleanup(() => void cleaned.push(value));
+          return value;
+        },
+      });
+    node("a", [], 3);
+    node("b", ["a"], 5);
+    node("c", ["a"], 1); // c is ready before b
+    node("d", ["b", "c"], 0);
+    const all = await Promise.all(Array.from({ length: 10 }, () => c.require("d")));
+    expect(new Set(all)).toEqual(new Set(["d(b(a1),c(a1))"]));
+    await c.invalidate("a", { rebuild: true });
+    expect(c.peek("d")).toBe("d(b(a2),c(a2))");
+    expect(builds).toEqual({ a: 2, b: 2, c: 2, d: 2 });
+    expect([cleaned[0], cleaned.at(-1)]).toEqual(["d(b(a1),c(a1))", "a1"]);
+  });
+
+  it("a watched tip hears one new value per change, rebuilt once, from fresh nodes only", async () => {
+    const store = createStateStore({ n: 1 });
+    const c = new ArtifactContainer({ store });
+    const builds: Record<string, number> = {};
+    const count = (key: string) => (builds[key] = (builds[key] ?? 0) + 1);
+    c.register({ key: "a", factory: (ctx) => (count("a"), ctx.select((s) => s.n)) });
+    c.register({ key: "b", factory: async (ctx) => (count("b"), (await ctx.require<number>("a")) * 10) });
+    c.register({ key: "c", factory: async (ctx) => (count("c"), (await ctx.require<number>("a")) * 100) });
+    c.register({
+      key: "d",
+      factory: async (ctx) => (count("d"), (await ctx.require<number>("b")) + (await ctx.require<number>("c"))),
+    });
+    const tip: Array<number | undefined> = [];
+    const branch: Array<number | undefined> = [];
+    c.watch<number>("d").subscribe((x) => tip.push(x));
+    c.watch<number>("b").subscribe((x) => branch.push(x));
+    await c.require("d");
+    store.set({ n: 2 });
+    store.set({ n: 3 }); // before the rebuild ran: one rebuild, reading 3
+    await settle();
+    expect(tip).toEqual([110, undefined, 330]);
+    expect(branch).toEqual([10, undefined, 30]);
+    expect(builds).toEqual({ a: 2, b: 2, c: 2, d: 2 });
+  });
+});
+
+describe("resolving again from what an invalidation notifies", () => {
+  it("an artifact:invalidated handler that resolves the artifact at once gets it built from fresh dependencies", async () => {
+    const c = new ArtifactContainer();
+    let version = 0;
+    c.register({ key: "a", factory: () => ++version });
+    c.register({ key: "b", factory: async (ctx) => `b${await ctx.require("a")}` });
+    c.register({ key: "d", factory: async (ctx) => `d(${await ctx.require("b")})` });
+    expect(await c.require("d")).toBe("d(b1)");
+    const again: Promise<unknown>[] = [];
+    c.on("artifact:invalidated", (e) => {
+      if (e.key === "d") again.push(c.require("d"));
+    });
+    await c.invalidate("a");
+    expect(await again[0]).toBe("d(b2)");
+    expect(c.peek("d")).toBe("d(b2)"); // not the stale d(b1) cached for good
+  });
+
+  it("a watch listener that resolves on undefined gets the diamond's tip built from fresh branches", async () => {
+    const c = new ArtifactContainer();
+    let version = 0;
+    c.register({ key: "a", factory: () => ++version });
+    c.register({ key: "b", factory: async (ctx) => `b${await ctx.require("a")}` });
+    c.register({ key: "c", factory: async (ctx) => `c${await ctx.require("a")}` });
+    c.register({ key: "d", factory: async (ctx) => `d(${await ctx.require("b")},${await ctx.require("c")})` });
+    const got: unknown[] = [];
+    c.watch("d").subscribe((x) => {
+      if (x === undefined) void c.require("d").then((y) => got.push(y));
+    });
+    await c.require("d");
+    await c.invalidate("a");
+    await settle();
+    expect(got).toEqual(["d(b2,c2)"]);
+    expect(c.peek("d")).toBe("d(b2,c2)");
+  });
+});
+
+describe("cycles", () => {
+  it("names the cycle itself when entered from outside it, between param values and between transients", async () => {
+    const c = new ArtifactContainer();
+    const edges = { w: "x", x: "y", y: "z", z: "x" };
+    for (const [key, next] of Object.entries(edges)) {
+      c.register({
+        key,
+        factory: async (ctx) => {
+          await delay(1);
+          return ctx.require(next);
+        },
+      });
+    }
+    c.register({ key: "p", param: true, factory: (ctx) => ctx.require("p", ctx.param === 1 ? 2 : 1) });
+    c.register({ key: "t1", scope: "transient", factory: (ctx) => ctx.require("t2") });
+    c.register({ key: "t2", scope: "transient", factory: (ctx) => ctx.require("t1") });
+    const messages = await Promise.all(
+      [c.resolve("w"), c.resolve("p", 1), c.resolve("t1")].map(async (r) => {
+        const result = await r;
+        return result.ok ? "built" : `${result.error.code}: ${result.error.message}`;
+      }),
+    );
+    expect(messages).toEqual([
+      "CIRCULAR_DEPENDENCY: circular dependency: x → y → z → x",
+      "CIRCULAR_DEPENDENCY: circular dependency: p[1] → p[2] → p[1]",
+      "CIRCULAR_DEPENDENCY: circular dependency: t1 → t2 → t1",
+    ]);
+  });
+});
