@@ -7,7 +7,7 @@ import type { FactoryContext } from "./factory-context.js";
 import { runFactory } from "./factory-run.js";
 import { notFound } from "./fallback.js";
 import { notifyWatchers } from "./observer.js";
-import { type ArtifactRecord, ChainNode, type Cleanup, RetainedInstance, type Slot } from "./records.js";
+import { type ArtifactRecord, ChainNode, type Cleanup, labelOf, RetainedInstance, type Slot } from "./records.js";
 import type { ArtifactStatus, ResolveResult } from "./types.js";
 
 // Resolution moves a slot from "registered" (or "invalidated", or "failed") through "building" to
@@ -145,13 +145,16 @@ async function buildTransient(
     markFailed(slot, outcome.error);
     return { ok: false, error: outcome.error };
   }
+  const cleanups = outcome.ctx.cleanups;
+  if (record.owner._disposed) {
+    // Finished after dispose(): like a singleton's, the instance is released and its caller told.
+    if (cleanups !== undefined) releaseLate(record, param, cleanups);
+    return { ok: false, error: disposedError(record.owner.name, `resolve("${labelOf(record.key, param)}")`) };
+  }
   slot.status = "ready";
   slot.buildCount++;
-  const cleanups = outcome.ctx.cleanups;
   if (cleanups !== undefined) {
-    if (record.owner._disposed) releaseLate(record, param, cleanups);
-    else
-      (record.retained ??= new Set()).add(new RetainedInstance(record, param, cleanups, outcome.ctx.reads));
+    (record.retained ??= new Set()).add(new RetainedInstance(record, param, cleanups, outcome.ctx.reads));
   }
   return { ok: true, value: outcome.value };
 }

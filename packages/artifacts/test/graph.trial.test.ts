@@ -1,7 +1,7 @@
 import { createStateStore } from "@sluice/store";
 import { describe, expect, it } from "vitest";
 import { ArtifactContainer } from "../src/index.js";
-import { delay } from "./helpers.js";
+import { delay, gate } from "./helpers.js";
 
 // Trials of the dependency graph by outside eyes: diamonds, cycles, cascades and their observers.
 
@@ -127,5 +127,30 @@ describe("cycles", () => {
       "CIRCULAR_DEPENDENCY: circular dependency: p[1] → p[2] → p[1]",
       "CIRCULAR_DEPENDENCY: circular dependency: t1 → t2 → t1",
     ]);
+  });
+});
+
+describe("dispose() while a build is in flight", () => {
+  it("a transient finishing after dispose() gives its caller DISPOSED, as a singleton does, and is released", async () => {
+    const c = new ArtifactContainer({ name: "run" });
+    const g = gate();
+    const closed: string[] = [];
+    c.register({
+      key: "conn",
+      scope: "transient",
+      factory: async (ctx) => {
+        await g.promise;
+        ctx.onCleanup(() => void closed.push("conn"));
+        return "conn";
+      },
+    });
+    const pending = c.resolve("conn");
+    await delay(1);
+    await c.dispose();
+    g.open();
+    const r = await pending;
+    expect(r.ok ? "handed out" : r.error.code).toBe("DISPOSED");
+    await settle();
+    expect(closed).toEqual(["conn"]);
   });
 });
