@@ -26,7 +26,10 @@ export function invalidateSlot(
     slot.abortBuild?.();
   } else if (isInstance) {
     if (status === "registered" || status === "failed") {
-      if (slot.dependents === undefined && slot.selections === undefined) return;
+      // Nothing cached to drop; but watchers of a failed build still wait for a value, which what
+      // it read may now give: it is rebuilt for them below.
+      const watchedFailure = status === "failed" && slot.record.watchers !== undefined;
+      if (!watchedFailure && slot.dependents === undefined && slot.selections === undefined) return;
     }
     slot.status = "invalidated";
   }
@@ -56,13 +59,13 @@ export function invalidateSlot(
   if (wasReady) touched?.push(slot);
   if (cleanups !== undefined) collected.push({ record: slot.record, param: slot.param, cleanups, builtFrom });
   emitInvalidated(slot, reason);
-  if (wasReady && slot.record.watchers !== undefined) {
-    notifyWatchers(slot, undefined);
+  if (slot.record.watchers !== undefined && (wasReady || status === "failed")) {
+    if (wasReady) notifyWatchers(slot, undefined);
     if (reason !== "override") rebuildWatched(slot.record, slot.param);
   }
 }
 
-/** A watched artifact that lost its value is rebuilt at once, so watchers see the new one. */
+/** A watched artifact that lost its value (or failed to build one) is rebuilt at once, so watchers see the new one. */
 export function rebuildWatched(record: ArtifactRecord, param: string | number | undefined): void {
   let active = false;
   for (const watcher of record.watchers ?? []) if (watcher.param === param && watcher.active) active = true;

@@ -100,6 +100,43 @@ describe("resolving again from what an invalidation notifies", () => {
   });
 });
 
+describe("watch: a live derived value outlives a failed build", () => {
+  it("is rebuilt when the state it selected changes after a failed rebuild", async () => {
+    const store = createStateStore<{ user: { name: string } | null }>({ user: { name: "ada" } });
+    const c = new ArtifactContainer({ store, onError: () => {} });
+    c.register({ key: "name", factory: (ctx) => ctx.select((s) => s.user)!.name.toUpperCase() });
+    const heard: Array<string | undefined> = [];
+    c.watch<string>("name").subscribe((x) => heard.push(x));
+    await c.require("name");
+    store.set({ user: null }); // the rebuild throws
+    await settle();
+    expect(c.debugInfo().artifacts[0]!.status).toBe("failed");
+    store.set({ user: { name: "grace" } });
+    await settle();
+    expect(heard).toEqual(["ADA", undefined, "GRACE"]);
+  });
+
+  it("is rebuilt when a dependency it read is invalidated after a failed build", async () => {
+    const c = new ArtifactContainer({ onError: () => {} });
+    let limit = 0;
+    c.register({ key: "limit", factory: () => ++limit });
+    c.register({
+      key: "quota",
+      factory: async (ctx) => {
+        const n = await ctx.require<number>("limit");
+        if (n < 2) throw new Error("limit not loaded yet");
+        return `quota ${n}`;
+      },
+    });
+    const heard: Array<string | undefined> = [];
+    c.watch<string>("quota").subscribe((x) => heard.push(x));
+    expect((await c.resolve("quota")).ok).toBe(false);
+    await c.invalidate("limit");
+    await settle();
+    expect(heard).toEqual(["quota 2"]);
+  });
+});
+
 describe("cycles", () => {
   it("names the cycle itself when entered from outside it, between param values and between transients", async () => {
     const c = new ArtifactContainer();
