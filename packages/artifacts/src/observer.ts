@@ -45,6 +45,8 @@ export class ArtifactWatcher<T> implements ArtifactObserver<T>, ValueWatcher {
     const listeners = this.listeners;
     if (listeners === undefined) return;
     for (const listener of [...listeners]) {
+      // One an earlier listener unsubscribed (or whose observer it disposed) hears nothing more.
+      if (this.listeners?.has(listener) !== true) continue;
       try {
         const out: unknown = listener(value as T | undefined);
         // an async listener that fails rejects: reported as a throw, never an unhandled rejection

@@ -137,6 +137,27 @@ describe("watch: a live derived value outlives a failed build", () => {
   });
 });
 
+describe("watch: listeners changed while a value is told", () => {
+  it("a listener unsubscribed, or whose observer was disposed, by an earlier listener is not called", async () => {
+    const c = new ArtifactContainer();
+    c.register({ key: "n", factory: () => 1 });
+    const obs = c.watch<number>("n");
+    const other = c.watch<number>("n");
+    const heard: string[] = [];
+    let offSecond: () => void = () => {};
+    obs.subscribe(() => {
+      heard.push("first");
+      offSecond();
+      other.dispose();
+      obs.subscribe(() => heard.push("added")); // hears the next value, not this one
+    });
+    offSecond = obs.subscribe(() => heard.push("second"));
+    other.subscribe(() => heard.push("other"));
+    await c.require("n");
+    expect(heard).toEqual(["first"]);
+  });
+});
+
 describe("cycles", () => {
   it("names the cycle itself when entered from outside it, between param values and between transients", async () => {
     const c = new ArtifactContainer();
