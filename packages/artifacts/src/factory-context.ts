@@ -31,6 +31,13 @@ export class FactoryContext implements ArtifactFactoryContext {
    */
   reads: Slot[] | undefined = undefined;
   abandoned = false;
+  /**
+   * Set once the attempt returned or threw. A context kept past that (a lazy getter in the value,
+   * `() => ctx.require("orders")`) reads untracked, as `container.use()` does: its reads are no
+   * longer the build's, so they neither pile up as edges and selections nor extend its chain
+   * (where resolving something built from this artifact would be taken for a cycle).
+   */
+  finished = false;
   private controller: AbortController | undefined = undefined;
   private bound: BoundMethods | undefined = undefined;
 
@@ -89,11 +96,12 @@ export class FactoryContext implements ArtifactFactoryContext {
 
   private methods(): BoundMethods {
     if (this.bound !== undefined) return this.bound;
-    const resolve = (key: string, param?: string | number) => this.host._resolveFrom(this, key, param);
+    const resolve = (key: string, param?: string | number) =>
+      this.host._resolveFrom(this.finished ? undefined : this, key, param);
     return (this.bound = {
       resolve,
       require: async (key: string, param?: string | number) => valueOrThrow(await resolve(key, param)),
-      select: (selector) => this.host._select(this, selector),
+      select: (selector) => this.host._select(this.finished ? undefined : this, selector),
       state: () => this.host._state(),
       use: async (fn) => {
         const notAFunction = useCallbackError(fn, `ctx.use in the factory of "${this.record.key}"`);

@@ -37,6 +37,7 @@ export async function runFactory(
     let error: SystemError;
     try {
       const value = await runAttempt(record, ctx);
+      ctx.finished = true;
       slot.abortBuild = undefined;
       owner._events?.emit("build:complete", {
         container: owner.name,
@@ -47,6 +48,7 @@ export async function runFactory(
       });
       return { ok: true, value, ctx };
     } catch (thrown) {
+      ctx.finished = true;
       slot.abortBuild = undefined;
       error = SystemError.from(
         thrown,

@@ -101,7 +101,10 @@ export interface UseDependencyContext<S extends object = any> {
   select<R>(selector: (state: S) => R): R;
 }
 
-/** The context a factory receives. Everything read through it becomes a tracked dependency. */
+/**
+ * The context a factory receives. Everything read through it while the factory runs becomes a
+ * tracked dependency; a context kept past that (a lazy getter) reads untracked, like `use()`.
+ */
 export interface ArtifactFactoryContext<S extends object = any> extends UseDependencyContext<S> {
   /** Key of the artifact being built. */
   readonly key: string;

@@ -188,6 +188,32 @@ describe("cycles", () => {
   });
 });
 
+describe("a factory context kept past its build (a lazy getter)", () => {
+  it("resolves lazily what is built from its own artifact: that breaks a cycle, it is not one", async () => {
+    const c = new ArtifactContainer();
+    c.register({ key: "users", factory: (ctx) => ({ orders: () => ctx.require<{ n: number }>("orders") }) });
+    c.register({ key: "orders", factory: async (ctx) => ({ users: await ctx.require("users"), n: 1 }) });
+    const users = await c.require<{ orders(): Promise<{ n: number }> }>("users");
+    expect((await users.orders()).n).toBe(1);
+  });
+
+  it("selects untracked: a thousand reads leave no selection behind and a later change keeps the value", async () => {
+    const store = createStateStore({ n: 1, other: 0 });
+    const c = new ArtifactContainer({ store });
+    let selectorRuns = 0;
+    c.register({ key: "reader", factory: (ctx) => ({ n: () => ctx.select((s) => (selectorRuns++, s.n)) }) });
+    const reader = await c.require<{ n(): number }>("reader");
+    for (let i = 0; i < 1000; i++) reader.n();
+    selectorRuns = 0;
+    store.set({ other: 1 });
+    store.set({ n: 2 });
+    expect(selectorRuns).toBe(0); // nothing re-runs the getter's selectors on a change
+    expect(c.debugInfo().storeSubscribed).toBe(false);
+    expect(c.peek("reader")).toBe(reader);
+    expect(reader.n()).toBe(2);
+  });
+});
+
 describe("dispose() while a build is in flight", () => {
   it("a transient finishing after dispose() gives its caller DISPOSED, as a singleton does, and is released", async () => {
     const c = new ArtifactContainer({ name: "run" });
