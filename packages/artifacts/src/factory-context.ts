@@ -1,7 +1,7 @@
 import { SystemError } from "@sluice/errors";
 import { releaseLate } from "./cleanups.js";
 import { valueOrThrow } from "./errors.js";
-import type { ArtifactRecord, ChainNode, Cleanup, Slot } from "./records.js";
+import { type ArtifactRecord, type ChainNode, type Cleanup, RetainedInstance, type Slot } from "./records.js";
 import type { ArtifactFactoryContext, ResolveResult, UseDependencyContext } from "./types.js";
 import { useCallbackError } from "./validate.js";
 
@@ -38,6 +38,12 @@ export class FactoryContext implements ArtifactFactoryContext {
    * (where resolving something built from this artifact would be taken for a cycle).
    */
   finished = false;
+  /** The `readySeq` of the singleton instance this attempt's value became; 0 until then. */
+  keptAs = 0;
+  /** Set once this attempt's value, a transient, was handed out. */
+  keptTransient = false;
+  /** That transient instance, once it is kept for its cleanups. */
+  retained: RetainedInstance | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private bound: BoundMethods | undefined = undefined;
 
@@ -118,7 +124,33 @@ export class FactoryContext implements ArtifactFactoryContext {
     }
     // A cleanup registered after the attempt was given up belongs to a value nobody will keep.
     if (this.abandoned) releaseLate(this.record, this.param, [fn]);
-    else (this.cleanups ??= []).push(fn);
+    else if (this.keptAs === 0 && !this.keptTransient) (this.cleanups ??= []).push(fn);
+    else this.addLateCleanup(fn);
+  }
+
+  /**
+   * A cleanup registered after the value was kept (a pool that opens a connection later): it joins
+   * the instance's cleanups while the instance lives, and runs at once when it is already gone.
+   */
+  private addLateCleanup(fn: Cleanup): void {
+    const record = this.record;
+    if (!record.owner._disposed) {
+      if (record.scope === "singleton") {
+        const slot = this.slot;
+        if (slot.settled !== undefined && slot.readySeq === this.keptAs) {
+          (slot.cleanups ??= []).push(fn);
+          return;
+        }
+      } else {
+        if (this.retained === undefined) {
+          this.retained = new RetainedInstance(record, this.param, [], this.reads);
+          (record.retained ??= new Set()).add(this.retained);
+        }
+        this.retained.cleanups.push(fn);
+        return;
+      }
+    }
+    releaseLate(record, this.param, [fn]);
   }
 }
 

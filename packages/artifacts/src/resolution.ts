@@ -97,13 +97,16 @@ async function buildSingleton(slot: Slot, parent: ChainNode | undefined): Promis
       slot.pending = undefined;
       if (outcome.ok) {
         settle(slot, outcome.value, outcome.ctx.cleanups, true);
+        outcome.ctx.keptAs = slot.readySeq;
         return slot.settled!;
       }
       markFailed(slot, outcome.error);
       return { ok: false, error: outcome.error };
     }
-    if (outcome.ok && outcome.ctx.cleanups !== undefined)
-      releaseLate(record, slot.param, outcome.ctx.cleanups);
+    if (outcome.ok) {
+      outcome.ctx.abandon(); // a cleanup it registers from now on runs at once
+      if (outcome.ctx.cleanups !== undefined) releaseLate(record, slot.param, outcome.ctx.cleanups);
+    }
     if (owner._disposed || record.replaced) {
       slot.pending = undefined;
       if (owner._disposed) {
@@ -145,16 +148,20 @@ async function buildTransient(
     markFailed(slot, outcome.error);
     return { ok: false, error: outcome.error };
   }
-  const cleanups = outcome.ctx.cleanups;
+  const built = outcome.ctx;
+  const cleanups = built.cleanups;
   if (record.owner._disposed) {
     // Finished after dispose(): like a singleton's, the instance is released and its caller told.
+    built.abandon();
     if (cleanups !== undefined) releaseLate(record, param, cleanups);
     return { ok: false, error: disposedError(record.owner.name, `resolve("${labelOf(record.key, param)}")`) };
   }
   slot.status = "ready";
   slot.buildCount++;
+  built.keptTransient = true;
   if (cleanups !== undefined) {
-    (record.retained ??= new Set()).add(new RetainedInstance(record, param, cleanups, outcome.ctx.reads));
+    built.retained = new RetainedInstance(record, param, cleanups, built.reads);
+    (record.retained ??= new Set()).add(built.retained);
   }
   return { ok: true, value: outcome.value };
 }

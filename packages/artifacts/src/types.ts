@@ -126,7 +126,9 @@ export interface ArtifactFactoryContext<S extends object = any> extends UseDepen
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
   /**
    * Registers a cleanup for this instance. Cleanups run once, in reverse order of registration,
-   * when the instance is invalidated, replaced or its container disposed.
+   * when the instance is invalidated, replaced or its container disposed. May be called after the
+   * factory returned (a pool opening a connection later): the cleanup joins the instance's while it
+   * lives, and runs at once when the instance is already gone.
    */
   onCleanup(fn: () => void | Promise<void>): void;
 }

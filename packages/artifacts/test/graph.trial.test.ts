@@ -214,6 +214,40 @@ describe("a factory context kept past its build (a lazy getter)", () => {
   });
 });
 
+describe("onCleanup through a context kept past its build", () => {
+  type Pool = { open(id: string): void };
+  const pool = (log: string[]) => (ctx: { onCleanup(fn: () => void): void }) => ({
+    open(id: string) {
+      ctx.onCleanup(() => void log.push(`close ${id}`));
+    },
+  });
+
+  it("joins the instance's cleanups: they run at its invalidation, or at once if it is already gone", async () => {
+    const c = new ArtifactContainer();
+    const log: string[] = [];
+    c.register({ key: "pool", factory: pool(log) });
+    const first = await c.require<Pool>("pool");
+    first.open("a");
+    await c.invalidate("pool");
+    expect(log).toEqual(["close a"]);
+    first.open("b"); // its instance is gone: nobody would ever run it later
+    await settle();
+    expect(log).toEqual(["close a", "close b"]);
+  });
+
+  it("runs at dispose() for a singleton and for a transient that registered none while building", async () => {
+    const c = new ArtifactContainer();
+    const log: string[] = [];
+    c.register({ key: "pool", factory: pool(log) });
+    c.register({ key: "session", scope: "transient", factory: pool(log) });
+    (await c.require<Pool>("pool")).open("pooled");
+    (await c.require<Pool>("session")).open("session");
+    expect(c.debugInfo().retainedTransients).toBe(1);
+    await c.dispose();
+    expect(log.sort()).toEqual(["close pooled", "close session"]);
+  });
+});
+
 describe("dispose() while a build is in flight", () => {
   it("a transient finishing after dispose() gives its caller DISPOSED, as a singleton does, and is released", async () => {
     const c = new ArtifactContainer({ name: "run" });
