@@ -35,6 +35,8 @@ export async function runFactory(
     owner._events?.emit("build:start", { container: owner.name, key: record.key, param, attempt });
     if (record.scope === "singleton") slot.abortBuild = () => ctx.abandon();
     let error: SystemError;
+    /** Given up because the slot was invalidated mid-attempt: the caller builds afresh at once. */
+    let invalidated = false;
     try {
       const value = await runAttempt(record, ctx);
       ctx.finished = true;
@@ -50,6 +52,7 @@ export async function runFactory(
     } catch (thrown) {
       ctx.finished = true;
       slot.abortBuild = undefined;
+      invalidated = ctx.abandoned && !owner._disposed;
       error = SystemError.from(
         thrown,
         "FACTORY_FAILED",
@@ -62,6 +65,8 @@ export async function runFactory(
         await runCleanups(record, param, cleanups, false);
       }
     }
+    // No retry (and its backoff) for a stale attempt, nor build:error: the build starts over.
+    if (invalidated) return { ok: false, error };
     if (retry !== undefined && attempt <= retry.attempts && isRetryable(error) && !owner._disposed) {
       await sleep(backoffDelay(retry, attempt));
       // No attempt starts after dispose(): a container disposed during the wait gives up here.

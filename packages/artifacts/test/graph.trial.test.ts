@@ -248,6 +248,34 @@ describe("onCleanup through a context kept past its build", () => {
   });
 });
 
+describe("invalidation of a retrying build in flight", () => {
+  it("starts the fresh build at once: no backoff, no retry of the stale attempt, no build:error", async () => {
+    const c = new ArtifactContainer();
+    let version = 0;
+    const events: string[] = [];
+    c.on("build:start", (e) => events.push(`start ${e.key} #${e.attempt}`));
+    c.on("build:error", (e) => events.push(`error ${e.key}`));
+    c.register({ key: "dep", factory: () => ++version });
+    c.register({
+      key: "svc",
+      retries: { attempts: 3, backoffMs: 60_000, maxBackoffMs: 60_000 },
+      factory: async (ctx) => {
+        const d = await ctx.require<number>("dep");
+        if (d === 1) {
+          // a well-behaved factory stops when its signal aborts
+          await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+        }
+        return `svc@${d}`;
+      },
+    });
+    const pending = c.require("svc");
+    await delay(1);
+    await c.invalidate("dep");
+    expect(await pending).toBe("svc@2"); // before, only after the minute's backoff
+    expect(events.filter((e) => e.includes("svc"))).toEqual(["start svc #1", "start svc #1"]);
+  });
+});
+
 describe("dispose() while a build is in flight", () => {
   it("a transient finishing after dispose() gives its caller DISPOSED, as a singleton does, and is released", async () => {
     const c = new ArtifactContainer({ name: "run" });
