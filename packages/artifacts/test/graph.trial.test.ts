@@ -1,6 +1,6 @@
 import { createStateStore } from "@sluice/store";
 import { describe, expect, it } from "vitest";
-import { ArtifactContainer } from "../src/index.js";
+import { ArtifactContainer, type ArtifactFactoryContext } from "../src/index.js";
 import { delay, gate } from "./helpers.js";
 
 // Trials of the dependency graph by outside eyes: diamonds, cycles, cascades and their observers.
@@ -42,13 +42,21 @@ describe("diamonds", () => {
     const store = createStateStore({ n: 1 });
     const c = new ArtifactContainer({ store });
     const builds: Record<string, number> = {};
-    const count = (key: string) => (builds[key] = (builds[key] ?? 0) + 1);
-    c.register({ key: "a", factory: (ctx) => (count("a"), ctx.select((s) => s.n)) });
-    c.register({ key: "b", factory: async (ctx) => (count("b"), (await ctx.require<number>("a")) * 10) });
-    c.register({ key: "c", factory: async (ctx) => (count("c"), (await ctx.require<number>("a")) * 100) });
+    const counted =
+      <T>(key: string, factory: (ctx: ArtifactFactoryContext) => T) =>
+      (ctx: ArtifactFactoryContext) => {
+        builds[key] = (builds[key] ?? 0) + 1;
+        return factory(ctx);
+      };
+    c.register({ key: "a", factory: counted("a", (ctx) => ctx.select((s) => s.n)) });
+    c.register({ key: "b", factory: counted("b", async (ctx) => (await ctx.require<number>("a")) * 10) });
+    c.register({ key: "c", factory: counted("c", async (ctx) => (await ctx.require<number>("a")) * 100) });
     c.register({
       key: "d",
-      factory: async (ctx) => (count("d"), (await ctx.require<number>("b")) + (await ctx.require<number>("c"))),
+      factory: counted(
+        "d",
+        async (ctx) => (await ctx.require<number>("b")) + (await ctx.require<number>("c")),
+      ),
     });
     const tip: Array<number | undefined> = [];
     const branch: Array<number | undefined> = [];
@@ -87,7 +95,10 @@ describe("resolving again from what an invalidation notifies", () => {
     c.register({ key: "a", factory: () => ++version });
     c.register({ key: "b", factory: async (ctx) => `b${await ctx.require("a")}` });
     c.register({ key: "c", factory: async (ctx) => `c${await ctx.require("a")}` });
-    c.register({ key: "d", factory: async (ctx) => `d(${await ctx.require("b")},${await ctx.require("c")})` });
+    c.register({
+      key: "d",
+      factory: async (ctx) => `d(${await ctx.require("b")},${await ctx.require("c")})`,
+    });
     const got: unknown[] = [];
     c.watch("d").subscribe((x) => {
       if (x === undefined) void c.require("d").then((y) => got.push(y));
@@ -201,7 +212,11 @@ describe("a factory context kept past its build (a lazy getter)", () => {
     const store = createStateStore({ n: 1, other: 0 });
     const c = new ArtifactContainer({ store });
     let selectorRuns = 0;
-    c.register({ key: "reader", factory: (ctx) => ({ n: () => ctx.select((s) => (selectorRuns++, s.n)) }) });
+    const n = (s: { n: number }) => {
+      selectorRuns++;
+      return s.n;
+    };
+    c.register({ key: "reader", factory: (ctx) => ({ n: () => ctx.select(n) }) });
     const reader = await c.require<{ n(): number }>("reader");
     for (let i = 0; i < 1000; i++) reader.n();
     selectorRuns = 0;
@@ -263,7 +278,9 @@ describe("invalidation of a retrying build in flight", () => {
         const d = await ctx.require<number>("dep");
         if (d === 1) {
           // a well-behaved factory stops when its signal aborts
-          await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+          await new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+          );
         }
         return `svc@${d}`;
       },
@@ -299,4 +316,90 @@ describe("dispose() while a build is in flight", () => {
     await settle();
     expect(closed).toEqual(["conn"]);
   });
+});
+
+describe("random graphs under concurrent resolves, invalidations and state changes", () => {
+  /** A deterministic pseudo-random sequence in [0, 1). */
+  const sequence = (seed: number) => () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+
+  // Whatever the timing, once everything settled every cached value (watched or not, re-resolved
+  // by an artifact:invalidated handler or not) must be the one built from the current leaves.
+  it.each(Array.from({ length: 30 }, (_, i) => i + 1))(
+    "seed %i: no stale value is left cached",
+    async (seed) => {
+      const random = sequence(seed);
+      const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
+      const store = createStateStore<Record<string, number>>({ s0: 0, s1: 0 });
+      const c = new ArtifactContainer({ store, onError: () => {} });
+      const versions: Record<string, number> = { L0: 0, L1: 0, L2: 0 };
+      const reads: Record<string, string[]> = {};
+      const keys: string[] = [];
+      for (const leaf of Object.keys(versions)) {
+        c.register({
+          key: leaf,
+          factory: async () => {
+            if (random() < 0.5) await delay(Math.floor(random() * 3));
+            return `${leaf}v${versions[leaf]}`;
+          },
+        });
+        keys.push(leaf);
+      }
+      for (const slice of ["s0", "s1"]) {
+        c.register({ key: slice, factory: (ctx) => `${slice}=${ctx.select((s) => s[slice])}` });
+        keys.push(slice);
+      }
+      for (let i = 0; i < 8; i++) {
+        const key = `N${i}`;
+        const deps = keys.filter(() => random() < 0.35);
+        if (deps.length === 0) deps.push(pick(keys));
+        reads[key] = deps;
+        const slow = random() < 0.5;
+        c.register({
+          key,
+          factory: async (ctx) => {
+            const values: string[] = [];
+            for (const dep of deps) {
+              values.push(await ctx.require<string>(dep));
+              if (slow) await delay(Math.floor(random() * 2));
+            }
+            return `${key}(${values.join(",")})`;
+          },
+        });
+        keys.push(key);
+      }
+      const expected = (key: string): string => {
+        if (key in versions) return `${key}v${versions[key]}`;
+        if (key in store.get()) return `${key}=${store.get()[key]}`;
+        return `${key}(${reads[key]!.map(expected).join(",")})`;
+      };
+      for (const key of keys) if (random() < 0.3) c.watch(key).subscribe(() => {});
+      if (random() < 0.5) {
+        c.on("artifact:invalidated", (e) => {
+          if (random() < 0.3) void c.resolve(e.key);
+        });
+      }
+      const pending: Promise<unknown>[] = [];
+      for (let op = 0; op < 40; op++) {
+        const roll = random();
+        if (roll < 0.5) pending.push(c.resolve(pick(keys)));
+        else if (roll < 0.75) {
+          const leaf = pick(Object.keys(versions));
+          versions[leaf]!++;
+          pending.push(c.invalidate(leaf));
+        } else if (roll < 0.9) {
+          const slice = pick(["s0", "s1"]);
+          store.set({ [slice]: store.get()[slice]! + 1 });
+        }
+        if (random() < 0.3) await delay(Math.floor(random() * 2));
+      }
+      await Promise.all(pending);
+      await delay(30);
+      const stale = keys.filter((key) => c.peek(key) !== undefined && c.peek(key) !== expected(key));
+      expect(stale.map((key) => `${key}: ${c.peek(key)}, not ${expected(key)}`)).toEqual([]);
+      await c.dispose();
+    },
+  );
 });
