@@ -7,7 +7,14 @@ import type { FactoryContext } from "./factory-context.js";
 import { runFactory } from "./factory-run.js";
 import { notFound } from "./fallback.js";
 import { notifyWatchers } from "./observer.js";
-import { type ArtifactRecord, ChainNode, type Cleanup, labelOf, RetainedInstance, type Slot } from "./records.js";
+import {
+  type ArtifactRecord,
+  ChainNode,
+  type Cleanup,
+  labelOf,
+  RetainedInstance,
+  type Slot,
+} from "./records.js";
 import type { ArtifactStatus, ResolveResult } from "./types.js";
 
 // Resolution moves a slot from "registered" (or "invalidated", or "failed") through "building" to
