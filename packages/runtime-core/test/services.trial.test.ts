@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Step, Workflow } from "../src/index.js";
+import type { StepDefinition, Workflow } from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
 
 let h: Harness | undefined;
@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 /** A one-stage workflow `id`, triggered by `${id}.go`, running `steps`. */
-function flow(id: string, steps: Step<any>[], extra: Partial<Workflow<any>> = {}): Workflow<any> {
+function flow(id: string, steps: StepDefinition<any>[], extra: Partial<Workflow<any>> = {}): Workflow<any> {
   return {
     id,
     triggers: { go: { event: `${id}.go`, pipeline: "p" } },
