@@ -36,6 +36,7 @@ export type {
   ControlEventOptions,
   DispatchOutcome,
   DispatchResult,
+  DispatchResultBase,
   DrainOptions,
   DrainReport,
   EndedRunResult,

@@ -99,16 +99,8 @@ export class TriggerDispatch {
     } finally {
       this.heldActions = outer;
     }
-    const result: DispatchResult = {
-      outcome: decision.outcome,
-      workflowId: wf.id,
-      triggerId,
-      event,
-      payload,
-    };
-    if (decision.runId !== undefined) result.runId = decision.runId;
-    if (decision.replacedRunId !== undefined) result.replacedRunId = decision.replacedRunId;
-    if (decision.reason !== undefined) result.reason = decision.reason;
+    // (a decision holds only the fields its outcome has: none is copied as undefined)
+    const result: DispatchResult = { ...decision, workflowId: wf.id, triggerId, event, payload };
     reportDispatch(wf, result, this.report);
     for (let i = 0; i < held.length; i++) {
       const action = held[i]!;

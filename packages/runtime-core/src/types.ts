@@ -151,10 +151,8 @@ export type ExecutionMode = TransientMode | SerializedMode | SingletonLoopMode |
 /** What became of a bus event that matched a trigger. */
 export type DispatchOutcome = "started" | "queued" | "dropped" | "rejected" | "signalled" | "replaced";
 
-/** Reported through `onDispatch` for each bus event that matched a trigger. */
-export interface DispatchResult {
-  /** What became of the event. */
-  outcome: DispatchOutcome;
+/** What every {@link DispatchResult} says: which event matched which trigger. */
+export interface DispatchResultBase {
   /** The workflow whose trigger matched. */
   workflowId: string;
   /** The trigger that matched. */
@@ -166,13 +164,56 @@ export interface DispatchResult {
    * this was; for a queued run dropped later, the payload that queued it.
    */
   payload: unknown;
-  /** The run created, queued, signalled or started as replacement, where there is one. */
-  runId?: string;
-  /** For `replaced`: the run it replaces, aborted once `onDispatch` has returned (so still held while it runs). */
-  replacedRunId?: string;
-  /** Why it was dropped or rejected. */
-  reason?: string;
 }
+
+/**
+ * Reported through `onDispatch` for each bus event that matched a trigger. A union on `outcome`:
+ * narrowed by it (`if (r.outcome === "started")`), `runId` is a `string` where a run exists and
+ * `reason` where the event was refused. Every field can be read on any result (absent ones are
+ * `undefined`), so code that does not narrow compiles too.
+ */
+export type DispatchResult =
+  | DispatchWithRun<"started">
+  | DispatchWithRun<"queued">
+  | DispatchWithRun<"signalled">
+  | (DispatchResultBase & {
+      /** A `singleton_loop` `replace`: a new run started in place of the active one. */
+      outcome: "replaced";
+      /** The run started as replacement. */
+      runId: string;
+      /** The run it replaces, aborted once `onDispatch` has returned (so still held while it runs). */
+      replacedRunId: string;
+      reason?: undefined;
+    })
+  | (DispatchResultBase & {
+      /** Refused by the mode (busy, at capacity, deregistering), or a queued run dropped later. */
+      outcome: "dropped";
+      /** For a queued run dropped later (replaced by a newer event, deregistered): that run. */
+      runId?: string | undefined;
+      replacedRunId?: undefined;
+      /** Why it was dropped. */
+      reason: string;
+    })
+  | (DispatchResultBase & {
+      /** Refused: the mode rejects while busy, or the trigger's `map` could not make a state of it. */
+      outcome: "rejected";
+      runId?: undefined;
+      replacedRunId?: undefined;
+      /** Why it was rejected. */
+      reason: string;
+    });
+
+// One member per outcome (not one for the three): TypeScript narrows a union by a literal only
+// where a member's `outcome` is that literal alone.
+/** A {@link DispatchResult} whose event made or reached a run: `started`, `queued` or `signalled`. */
+type DispatchWithRun<O extends "started" | "queued" | "signalled"> = DispatchResultBase & {
+  /** A run was created and started, queued behind the mode's limit, or signalled with the event. */
+  outcome: O;
+  /** The run created (`started`, `queued`) or signalled. */
+  runId: string;
+  replacedRunId?: undefined;
+  reason?: undefined;
+};
 
 /** Metadata of every run result. */
 export interface RunResultMetadata {

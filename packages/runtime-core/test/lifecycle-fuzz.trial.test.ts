@@ -1199,7 +1199,9 @@ function checkAfterStop(world: World): void {
           v.push(`dispatch dropped ${d.runId}: ${events.map((e) => e.type)}`);
         break;
       case "rejected":
-        if (d.runId !== undefined) v.push(`dispatch rejected names run ${d.runId}`);
+        // (typed as never naming one: checked at run time all the same)
+        if ((d as { runId?: unknown }).runId !== undefined)
+          v.push(`dispatch rejected names run ${String((d as { runId?: unknown }).runId)}`);
         break;
       case "signalled":
         if (!started) v.push(`dispatch signalled ${d.runId}: no such started run`);

@@ -320,7 +320,24 @@ export async function readBack(runtime: WorkflowRuntime, workflow: Workflow<Orde
     onPause: (ctx) => expectTypeOf(ctx.state().total).toEqualTypeOf<number>(),
     onResume: (ctx) =>
       expectTypeOf(ctx.resumedBy.by).toEqualTypeOf<"event" | "timeout" | "resume" | "control">(),
-    onDispatch: (d) => expectTypeOf(d.outcome).toEqualTypeOf<DispatchOutcome>(),
+    onDispatch: (d) => {
+      expectTypeOf(d.outcome).toEqualTypeOf<DispatchOutcome>();
+      // read without narrowing, as before the union
+      expectTypeOf(d.runId).toEqualTypeOf<string | undefined>();
+      expectTypeOf(d.reason).toEqualTypeOf<string | undefined>();
+      if (d.outcome === "started" || d.outcome === "queued" || d.outcome === "signalled") {
+        expectTypeOf(d.runId).toEqualTypeOf<string>();
+      } else if (d.outcome === "replaced") {
+        expectTypeOf(d.runId).toEqualTypeOf<string>();
+        expectTypeOf(d.replacedRunId).toEqualTypeOf<string>();
+      } else if (d.outcome === "rejected") {
+        expectTypeOf(d.reason).toEqualTypeOf<string>();
+        expectTypeOf(d.runId).toEqualTypeOf<undefined>();
+      } else {
+        expectTypeOf(d.reason).toEqualTypeOf<string>();
+        expectTypeOf(d.runId).toEqualTypeOf<string | undefined>();
+      }
+    },
   });
   const result = await runtime.invoke<Order>("orders", "placed", { orderId: "o1", total: 1 });
   if (result.ok) {

@@ -1,4 +1,4 @@
-import type { DispatchOutcome, ExecutionMode } from "../types.js";
+import type { DispatchResult, DispatchResultBase, ExecutionMode } from "../types.js";
 
 /** A bus event that matched a trigger, on its way to becoming a run. */
 export interface DispatchRequest {
@@ -8,13 +8,12 @@ export interface DispatchRequest {
   readonly initialState: Record<string, unknown>;
 }
 
-/** What a policy decided for one request. */
-export interface PolicyDecision {
-  outcome: DispatchOutcome;
-  runId?: string;
-  replacedRunId?: string;
-  reason?: string;
-}
+/** What a policy decided for one request: a {@link DispatchResult} but for the event's own fields. */
+export type PolicyDecision = DispatchResult extends infer R
+  ? R extends DispatchResultBase
+    ? Omit<R, keyof DispatchResultBase>
+    : never
+  : never;
 
 /** The runtime operations a policy drives. Policies hold run ids, never run objects. */
 export interface PolicyHost {
