@@ -127,7 +127,7 @@ export class RunScope<S extends object> implements AbortSource {
     ) {
       // pino's and bunyan's order, from untyped code: logger.info({ orderId }, "placed"), or
       // logger.error(err). Made a string, the object would be "[object Object]" and its fields lost.
-      text = data ?? (given instanceof Error ? describeThrown(given) : "");
+      text = data ?? errorText(given);
       data = given;
     } else {
       // (a message that cannot be made a string must not throw into the step that logs it)
@@ -232,4 +232,16 @@ function lifecycleEvent(
   durationMs: number | undefined,
 ): PipelineLifecycleEvent {
   return { seq, at, type, runId, pipelineId, stage, step, attempt, level, message, data, error, durationMs };
+}
+
+/**
+ * What an object logged alone says as a message: an `Error`'s message, or `""`. Never throws (a
+ * revoked Proxy throws on `instanceof`): a logger call must not throw into the step that makes it.
+ */
+function errorText(value: object): string {
+  try {
+    return value instanceof Error ? describeThrown(value) : "";
+  } catch {
+    return "";
+  }
 }

@@ -797,6 +797,23 @@ describe("thrown values that cannot be made a string", () => {
     });
   });
 
+  it("an object logged alone the pino way that cannot be inspected (a revoked Proxy) is not thrown into the step", async () => {
+    const observer = new RecordingObserver();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [{ id: "x", action: (ctx) => ctx.logger.error(proxy as unknown as string) }],
+        },
+      ],
+    });
+    const result = await pipeline.start({ runId: "r", state: new MemoryState({}), observer }).execute();
+    expect(result.ok && result.value.status).toBe("completed");
+    expect(observer.events.find((e) => e.type === "log")).toMatchObject({ level: "error", message: "" });
+  });
+
   it("an object logged the pino way (untyped code) is the data, and a string after it the message", async () => {
     const observer = new RecordingObserver();
     const failure = new Error("card declined");
