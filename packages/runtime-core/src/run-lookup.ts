@@ -1,12 +1,22 @@
 import type { IdMap } from "@sluice/id-map";
-import type { RunInfo } from "@sluice/pipeline";
+import type { PipelineRegistry, RunInfo } from "@sluice/pipeline";
 import type { RunRecord } from "./run-record.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 // Reads that answer from the workflows' registries: they hold finished runs too (until retention
-// drops them), which the table of unfinished runs does not. Retention runs as runs end; a read
-// applies its age limit first, so a workflow that has gone quiet does not answer with runs older
-// than its `retention.maxAgeMs`.
+// drops them), which the table of unfinished runs does not. Each reads through `currentRegistry`.
+
+/**
+ * `wf`'s registry, its finished runs older than `retention.maxAgeMs` dropped first: retention runs
+ * as runs end, so a workflow that has gone quiet would otherwise answer (`watch`, `listAllRuns`,
+ * `registry(id)`, `result`, `adopt` …) with runs past their age. Without an age limit there is
+ * nothing to drop (`maxFinished` holds at every write), and no clock to read on every `watch`.
+ */
+export function currentRegistry(wf: WorkflowRecord): PipelineRegistry {
+  const registry = wf.registry;
+  if (wf.options.retention?.maxAgeMs !== undefined) registry.prune();
+  return registry;
+}
 
 /** The `RunInfo` of run `runId` of workflow `workflowId`, or `undefined`. */
 export function watchRun(
@@ -15,10 +25,9 @@ export function watchRun(
   workflowId: string,
   runId: string,
 ): RunInfo | undefined {
-  const registry = workflows.get(workflowId)?.registry;
-  if (registry === undefined) return undefined;
-  registry.prune();
-  const info = registry.get(runId);
+  const wf = workflows.get(workflowId);
+  if (wf === undefined) return undefined;
+  const info = currentRegistry(wf).get(runId);
   return info === undefined ? undefined : withLiveStage(runs, info);
 }
 
@@ -29,8 +38,7 @@ export function listAllRuns(
 ): RunInfo[] {
   const all: RunInfo[] = [];
   for (const wf of workflows.values()) {
-    wf.registry.prune();
-    for (const info of wf.registry.list()) all.push(withLiveStage(runs, info));
+    for (const info of currentRegistry(wf).list()) all.push(withLiveStage(runs, info));
   }
   return all;
 }
@@ -40,7 +48,7 @@ export function workflowOfFinished(
   workflows: ReadonlyMap<string, WorkflowRecord>,
   runId: string,
 ): string | undefined {
-  for (const wf of workflows.values()) if (wf.registry.has(runId)) return wf.id;
+  for (const wf of workflows.values()) if (currentRegistry(wf).has(runId)) return wf.id;
   return undefined;
 }
 
@@ -50,7 +58,7 @@ export function finishedRunInfo(
   runId: string,
 ): RunInfo | undefined {
   for (const wf of workflows.values()) {
-    const info = wf.registry.get(runId);
+    const info = currentRegistry(wf).get(runId);
     if (info !== undefined) return info;
   }
   return undefined;

@@ -19,7 +19,7 @@ import type { RunCheckpoint } from "./run-checkpoint.js";
 import { RunContainers } from "./run-containers.js";
 import { RunEnding } from "./run-ending.js";
 import { RunExecution } from "./run-execution.js";
-import { listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
+import { currentRegistry, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { seqAfterTimeline, withSeq } from "./run-recovery.js";
@@ -323,13 +323,15 @@ export class WorkflowRuntime implements RunContainerFactory {
   }
 
   /**
-   * The run registry of a workflow (live: the one `watch` and `listAllRuns` read), or `undefined`.
-   * Read it; what is written to it (`set`, `delete`, `prune` …) changes what they and `onCleanup`'s
+   * The run registry of a workflow (live: the one `watch` and `listAllRuns` read), or `undefined`,
+   * its finished runs past `retention.maxAgeMs` dropped first (a reference kept and read later may
+   * hold such runs until the next run ends or the next read through the runtime). Read it; what is written to it (`set`, `delete`, `prune` …) changes what they and `onCleanup`'s
    * `info` report, and, for a finished run, whether `result()`, `abort()` and `adopt()` still know
    * it (as retention dropping it does); never how the runs go on, nor which hooks they get.
    */
   registry(workflowId: string): PipelineRegistry | undefined {
-    return this.workflows.get(workflowId)?.registry;
+    const wf = this.workflows.get(workflowId);
+    return wf === undefined ? undefined : currentRegistry(wf);
   }
 
   // ───────────────────────── runs ─────────────────────────

@@ -189,6 +189,23 @@ describe("listAllRuns, registry, watch", () => {
     }
   });
 
+  it("retention.maxAgeMs: past its age, an idle workflow's finished run is gone from registry(id), result() and resume() too", async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ["Date"] });
+    try {
+      h = await harness();
+      await h.runtime.register(linear, { retention: { maxAgeMs: 60_000 } });
+      const runId = (await h.runtime.invoke("linear", "go", { n: 1 })).metadata.runId!;
+      vi.setSystemTime(1_000_000 + 61_000); // no run of the workflow has ended since
+      expect(h.runtime.registry("linear")!.get(runId)).toBeUndefined();
+      expect(h.runtime.registry("linear")!.list()).toEqual([]);
+      const result = await h.runtime.result(runId);
+      expect(!result.ok && result.error.message).toContain("retention has dropped it");
+      expect((await h.runtime.resume(runId)).metadata).toEqual({ runId });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("a run the host deleted from registry(id) while it paused still gets its onCleanup", async () => {
     h = await harness();
     const cleaned: RunInfo[] = [];
