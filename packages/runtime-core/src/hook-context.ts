@@ -1,4 +1,4 @@
-import { describeThrown, isThenable, SystemError } from "@sluice/errors";
+import { isThenable, SystemError } from "@sluice/errors";
 import { isPlainObject } from "@sluice/store";
 import { hookFailed, hookTimedOut, settleWithin, TIMED_OUT } from "./hook-time-limit.js";
 import type { HookWatchdog } from "./hook-watchdog.js";
@@ -61,16 +61,14 @@ export async function runPrepareHook(
       if (!isPlainObject(patch)) {
         return new SystemError(
           "HOOK_FAILED",
-          `workflow "${record.workflow.id}": onPrepare must return a plain object patch or nothing`,
+          `workflow "${wf.id}": onPrepare of run ${record.runId} must return a plain object patch or nothing`,
+          { details: { workflowId: wf.id, runId: record.runId, hook: "onPrepare" } },
         );
       }
       record.store!.set(patch);
     }
     return undefined;
   } catch (error) {
-    const reason = describeThrown(error);
-    return new SystemError("HOOK_FAILED", `workflow "${record.workflow.id}": onPrepare threw: ${reason}`, {
-      cause: error,
-    });
+    return hookFailed(wf.id, record.runId, "onPrepare", error, false);
   }
 }

@@ -112,9 +112,24 @@ describe("hooks", () => {
       },
     });
     const result = await h.runtime.invoke("hooks", "go", {});
+    const runId = result.metadata.runId!;
     expect(!result.ok && [result.error.code, result.error.message]).toEqual([
       "HOOK_FAILED",
-      'workflow "hooks": onPrepare threw: [object Object]',
+      `workflow "hooks": onPrepare of run ${runId} threw: [object Object]`,
+    ]);
+    // as every other hook's failure: the run named, in the message and the details
+    expect(!result.ok && result.error.details).toEqual({ workflowId: "hooks", runId, hook: "onPrepare" });
+  });
+
+  it("fails the run with HOOK_FAILED naming the run when onPrepare returns something else than a plain object", async () => {
+    h = await harness();
+    await h.runtime.register(wf, { onPrepare: () => new Map() as never });
+    const result = await h.runtime.invoke("hooks", "go", {});
+    const runId = result.metadata.runId!;
+    expect(!result.ok && [result.error.code, result.error.message, result.error.details]).toEqual([
+      "HOOK_FAILED",
+      `workflow "hooks": onPrepare of run ${runId} must return a plain object patch or nothing`,
+      { workflowId: "hooks", runId, hook: "onPrepare" },
     ]);
   });
 
