@@ -21,14 +21,23 @@ export function textOf(value: unknown): string {
   }
 }
 
-/** What kind of value this is, for "returned ..." messages: `null`, `an array`, `an instance of Map`, `number`. */
+/**
+ * What kind of value this is, for "must be a plain object (got ...)" messages: `null`, `an array`,
+ * `an instance of Map`, `number`. An object made with `Object.create(proto)` reaches `Object` as its
+ * constructor through `proto`: "an instance of Object" would read as the plain object asked for, so
+ * it is said to inherit instead.
+ */
 export function kindOf(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   try {
     if (Array.isArray(value)) return "an array";
     const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === "string" && name.length > 0 ? `an instance of ${name}` : "an object";
+    if (typeof name === "string" && name.length > 0 && name !== "Object") return `an instance of ${name}`;
+    const proto: unknown = Object.getPrototypeOf(value);
+    return proto !== null && proto !== Object.prototype
+      ? "an object inheriting from a prototype other than Object.prototype"
+      : "an object";
   } catch {
     return "an object";
   }

@@ -348,7 +348,11 @@ describe("pause and checkpoint", () => {
           event = "order.approved";
         })(),
       ],
-      ["an instance of Object", Object.create({ event: "order.approved" })],
+      // (not "an instance of Object", which reads as the plain object it asks for)
+      [
+        "an object inheriting from a prototype other than Object.prototype",
+        Object.create({ event: "order.approved" }),
+      ],
     ];
     for (const [kind, request] of requests) {
       let refused: unknown;
