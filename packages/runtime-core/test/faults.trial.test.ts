@@ -744,66 +744,79 @@ describe("a hook that throws a SystemError of its own", () => {
 });
 
 describe("a timeline store that breaks the batch it was lent", () => {
-  it("freezing it (a store that keeps what it stores immutable): nothing unhandled, every event stored, the misuse reported once", async () => {
-    const inner = await createMemoryTimelineStore();
-    const store: TimelineStore = {
-      append: (events) => inner.append(events),
-      async appendBatch(batch: TimelineBatch) {
-        await inner.append(batch.toEvents());
-        // against the contract: the batch is lent, and the writer empties and refills it
+  const breaks: [string, (batch: TimelineBatch) => void][] = [
+    [
+      "freezing it (a store that keeps what it stores immutable)",
+      (batch) => {
         Object.freeze(batch);
         for (const column of Object.values(batch)) if (Array.isArray(column)) Object.freeze(column);
       },
-      query: (filter) => inner.query(filter),
-      delete: (filter) => inner.delete(filter),
-      close: () => inner.close(),
-    };
-    const errors: SystemError[] = [];
-    const runtime = new WorkflowRuntime({
-      bus: createEventBus(),
-      storeRegistry: new StoreRegistry(),
-      timelineStore: store,
-      env: {},
-      timeline: { maxBatch: 4 },
-      onError: (error) => errors.push(error),
-    });
-    await runtime.register({
-      id: "logs",
-      triggers: { go: { event: "go", pipeline: "p" } },
-      pipelines: {
-        p: {
-          stages: [
-            {
-              id: "s",
-              steps: [
-                {
-                  id: "log",
-                  action: (ctx) => {
-                    ctx.logger.info("hello");
-                    return { logged: true };
-                  },
-                },
-              ],
-            },
-          ],
+    ],
+    // a column emptying the batch does not write to, which only its refill would find frozen
+    ["freezing a column it keeps (seqs)", (batch) => Object.freeze(batch.seqs)],
+  ];
+  it.each(breaks)(
+    "%s: nothing unhandled, every event stored, the misuse reported once",
+    async (_, breakBatch) => {
+      const inner = await createMemoryTimelineStore();
+      const store: TimelineStore = {
+        append: (events) => inner.append(events),
+        async appendBatch(batch: TimelineBatch) {
+          await inner.append(batch.toEvents());
+          // against the contract: the batch is lent, and the writer empties and refills it
+          breakBatch(batch);
         },
-      },
-    });
-    const runIds: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const result = await runtime.invoke("logs", "go", {});
-      expect(result.ok && result.value.status).toBe("completed");
-      runIds.push(result.metadata.runId!);
-      await runtime.flushTimeline();
-    }
-    await runtime.stop();
-    await settle();
-    expect(unexpected.map(String)).toEqual([]);
-    for (const runId of runIds) {
-      expect((await queryAll(inner, { runId })).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    }
-    expect(errors.map((e) => [e.code, e.message])).toEqual([
-      ["STORAGE_FAILED", expect.stringContaining("never the batch or its columns")],
-    ]);
-  });
+        query: (filter) => inner.query(filter),
+        delete: (filter) => inner.delete(filter),
+        close: () => inner.close(),
+      };
+      const errors: SystemError[] = [];
+      const runtime = new WorkflowRuntime({
+        bus: createEventBus(),
+        storeRegistry: new StoreRegistry(),
+        timelineStore: store,
+        env: {},
+        timeline: { maxBatch: 4 },
+        onError: (error) => errors.push(error),
+      });
+      await runtime.register({
+        id: "logs",
+        triggers: { go: { event: "go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "log",
+                    action: (ctx) => {
+                      ctx.logger.info("hello");
+                      return { logged: true };
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      });
+      const runIds: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const result = await runtime.invoke("logs", "go", {});
+        expect(result.ok && result.value.status).toBe("completed");
+        runIds.push(result.metadata.runId!);
+        await runtime.flushTimeline();
+      }
+      await runtime.stop();
+      await settle();
+      expect(unexpected.map(String)).toEqual([]);
+      for (const runId of runIds) {
+        expect((await queryAll(inner, { runId })).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      }
+      expect(errors.map((e) => [e.code, e.message])).toEqual([
+        ["STORAGE_FAILED", expect.stringContaining("never the batch or its columns")],
+      ]);
+    },
+  );
 });
