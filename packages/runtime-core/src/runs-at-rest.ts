@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { RunRecord } from "./run-record.js";
@@ -6,10 +6,13 @@ import type { DrainOptions, DrainReport } from "./types.js";
 
 /** How long `drain()` waits by default, in ms. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
-const DRAIN_OPTION_KEYS = ["timeoutMs"] as const;
+const DRAIN_OPTION_KEYS = ["timeoutMs", "triggers"] as const;
 
-/** `drain(options)`'s time limit, checked: a non-negative number of ms, or `Infinity`. */
-export function readDrainTimeout(options: DrainOptions): number {
+/**
+ * `drain(options)`, checked: its time limit (a non-negative number of ms, or `Infinity`) and what
+ * bus events reaching a trigger do meanwhile.
+ */
+export function readDrainOptions(options: DrainOptions): { timeoutMs: number; triggers: "drop" | "start" } {
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
@@ -25,7 +28,15 @@ export function readDrainTimeout(options: DrainOptions): number {
       { details: { timeoutMs } },
     );
   }
-  return timeoutMs;
+  const triggers = options.triggers ?? "drop";
+  if (triggers !== "drop" && triggers !== "start") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `drain(options): triggers must be "drop" or "start", got ${describeValue(triggers)}`,
+      { details: { triggers } },
+    );
+  }
+  return { timeoutMs, triggers };
 }
 
 /** Parked at a pause, its `onPause` over: at rest, for a drain. */

@@ -28,7 +28,7 @@ interface HeldRunAction {
 export class TriggerDispatch {
   /** While `dispatchTo` awaits its onDispatch report: what the decision does to runs, not done yet. */
   private heldActions: HeldRunAction[] | undefined = undefined;
-  /** Set once the runtime takes no new runs: why every event a trigger matches is dropped. */
+  /** Set while the runtime takes no new runs from the bus: why every event a trigger matches is dropped. */
   private refusal: string | undefined = undefined;
 
   constructor(
@@ -43,6 +43,11 @@ export class TriggerDispatch {
   /** From now on, every event a trigger matches is dropped (reported to `onDispatch`) for `reason`. */
   refuse(reason: string): void {
     this.refusal = reason;
+  }
+
+  /** From now on, events a trigger matches start runs again (a drain that lets runs chain). */
+  accept(): void {
+    this.refusal = undefined;
   }
 
   /** Hands `event` to every trigger it fires, across workflows. */

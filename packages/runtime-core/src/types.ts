@@ -454,6 +454,15 @@ export interface DrainOptions {
    * for no limit (default 30 000). Past it, `drain` resolves with the runs still busy.
    */
   timeoutMs?: number | undefined;
+  /**
+   * What a bus event reaching a trigger does from this call on: `"drop"` (the default) starts no
+   * run and is reported `dropped`; `"start"` still starts (or queues, signals…) a run as the
+   * workflow's mode says, and the drain waits for it too. Workflows that start each other through
+   * the bus (an order run emitting `payment.requested` to the payments workflow) need `"start"`:
+   * with `"drop"`, the events the runs in flight emit to the next workflow are lost. Stop the
+   * host's own event sources first, as `"start"` takes their events too. Each call sets it anew.
+   */
+  triggers?: "drop" | "start" | undefined;
 }
 
 /** What `drain()` found when it resolved. */

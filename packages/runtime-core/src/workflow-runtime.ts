@@ -25,7 +25,7 @@ import type { RunContainerFactory, RunRecord } from "./run-record.js";
 import { seqAfterTimeline, withSeq } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
-import { RunsAtRest, readDrainTimeout } from "./runs-at-rest.js";
+import { RunsAtRest, readDrainOptions } from "./runs-at-rest.js";
 import { closedError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
@@ -625,7 +625,10 @@ export class WorkflowRuntime implements RunContainerFactory {
    *
    * From the call on, bus events no longer reach triggers: `onDispatch` reports each `dropped`,
    * also an event a run emits to start another workflow, and one a `singleton_loop` would signal
-   * its running run with. `invoke()` (a failed `Result`, also from a step), `register()` and
+   * its running run with. With `triggers: "start"` they still do, and the drain waits for the runs
+   * they start: for workflows that hand work on to each other through the bus, whose events would
+   * otherwise be lost (stop the host's own event sources first). Each call sets this anew, so a
+   * second `drain()` without it drops again. `invoke()` (a failed `Result`, also from a step), `register()` and
    * `adopt()` are refused with `INVALID_STATE`. `resume`, `signal`, `abort`, `detach`,
    * `checkpoint`, `watch`, `deregister` and the control events work as before. There is no way
    * back: end with `stop()`, after `detach()`ing the parked runs to keep (the report lists them).
@@ -641,13 +644,15 @@ export class WorkflowRuntime implements RunContainerFactory {
    * too (only its limit, or the hook's `hookTimeoutMs`, ends the wait).
    *
    * Rejects with a SystemError: `INVALID_INPUT` for a `timeoutMs` that is not a non-negative
-   * number, or an unknown option; `INVALID_STATE` after `stop()`.
+   * number, a `triggers` other than `"drop"` or `"start"`, or an unknown option; `INVALID_STATE`
+   * after `stop()`.
    */
   async drain(options: DrainOptions = {}): Promise<DrainReport> {
-    const timeoutMs = readDrainTimeout(options);
+    const { timeoutMs, triggers } = readDrainOptions(options);
     if (this.closed === "stopped") throw closedError(this.closed, "drain");
-    if (this.closed === undefined) {
-      this.closed = "draining";
+    this.closed = "draining";
+    if (triggers === "start") this.triggerDispatch.accept();
+    else {
       this.triggerDispatch.refuse(
         "the runtime is draining (drain() was called): bus events start no new runs",
       );

@@ -177,6 +177,51 @@ describe("drain()", () => {
     expect(h.runtime.listAllRuns()).toEqual([]);
   });
 
+  it('with triggers: "start", an event a run hands on starts the next workflow, and the drain waits for that run too', async () => {
+    // a chain through the bus, as a saga is: each finished job is audited by another workflow
+    let emit: (id: string) => void = () => {};
+    const { h, open, started, dispatched } = await setup(undefined, (result) => {
+      if (result.ok) emit(result.value.state.id);
+    });
+    emit = (id) => h.bus.emit("job.finished", { id });
+    const audited: string[] = [];
+    await h.runtime.register(
+      defineWorkflow<{ id: string }>({
+        id: "audit",
+        triggers: { finished: { event: "job.finished", pipeline: "audit" } },
+        pipelines: {
+          audit: {
+            stages: [
+              {
+                id: "audit",
+                steps: [
+                  {
+                    id: "audit",
+                    action: async (ctx) => {
+                      await tick(20);
+                      audited.push(ctx.state().id);
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      }),
+    );
+    h.bus.emit("job", { id: "a" });
+    await until(() => started.length === 1);
+    const draining = h.runtime.drain({ triggers: "start" });
+    open("a");
+    await expect(draining).resolves.toEqual({ drained: true, active: [], paused: [], dropped: [] });
+    expect(audited).toEqual(["a"]);
+    // each call sets it anew: a drain without it drops again
+    await h.runtime.drain();
+    h.bus.emit("job", { id: "b" });
+    expect(started).toEqual(["a"]);
+    expect(dispatched.map((d) => d.outcome)).toEqual(["started", "dropped"]);
+  });
+
   it("refuses invoke, register and adopt with INVALID_STATE, and resume, signal and abort still work", async () => {
     const { h, open, started } = await setup();
     const parked = h.runtime.invoke<JobState>("jobs", "go", { id: "p", approval: true });
@@ -350,6 +395,10 @@ describe("drain()", () => {
         message: `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${String(timeoutMs)}`,
       });
     }
+    await expect(h.runtime.drain({ triggers: "keep" } as never)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: 'drain(options): triggers must be "drop" or "start", got "keep"',
+    });
     await expect(h.runtime.drain({ timeout: 5 } as never)).rejects.toMatchObject({
       code: "INVALID_INPUT",
       message: expect.stringContaining("drain(options): options.timeout is not an option"),
