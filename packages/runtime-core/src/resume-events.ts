@@ -2,6 +2,7 @@ import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
 import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
 import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
+import { snapshotPayload } from "./buffered-payload.js";
 import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
 import { ignoreRejection } from "./unawaited-result.js";
@@ -75,12 +76,16 @@ export class ResumeEvents {
     // A run with two waits in the index is a candidate twice for one delivery: buffer it once.
     // (Comparing with the last buffered payload instead lost a host's second emit of one object.)
     const delivery = ++this.deliveries;
+    // One copy per delivery, shared by the runs that hold it (as the live payload is), made once
+    // the event is held at all.
+    let held: { payload: unknown } | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
       if (record.status !== "running" || record.bufferedDelivery === delivery) continue;
       if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
       record.bufferedDelivery = delivery;
-      this.buffer(record, event, payload);
+      held ??= { payload: snapshotPayload(payload) };
+      this.buffer(record, event, held.payload);
     }
   }
 
