@@ -325,9 +325,10 @@ export class WorkflowRuntime implements RunContainerFactory {
   /**
    * The run registry of a workflow (live: the one `watch` and `listAllRuns` read), or `undefined`,
    * its finished runs past `retention.maxAgeMs` dropped first (a reference kept and read later may
-   * hold such runs until the next run ends or the next read through the runtime). Read it; what is written to it (`set`, `delete`, `prune` …) changes what they and `onCleanup`'s
-   * `info` report, and, for a finished run, whether `result()`, `abort()` and `adopt()` still know
-   * it (as retention dropping it does); never how the runs go on, nor which hooks they get.
+   * hold such runs until the next run ends or the next read through the runtime). Read it; what
+   * is written to it (`set`, `delete`, `prune` …) changes what they and `onCleanup`'s `info`
+   * report, and, for a finished run, whether `result()`, `abort()` and `adopt()` still know it (as
+   * retention dropping it does); never how the runs go on, nor which hooks they get.
    */
   registry(workflowId: string): PipelineRegistry | undefined {
     const wf = this.workflows.get(workflowId);
