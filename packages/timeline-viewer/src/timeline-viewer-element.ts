@@ -293,11 +293,15 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
 
     #add(events: readonly TimelineEvent[]): void {
       const held = this.#events;
+      // An event stamped further ahead of this clock than the lookback (a runtime whose clock was
+      // wrong, a bad import) is drawn but does not move where live polls read from: if it did,
+      // every poll would start after it and miss what runtimes append at the real time.
+      const horizon = Date.now() + this.#lookbackMs;
       for (const event of events) {
         if (held.has(event.id)) continue;
         this.#version++;
         held.set(event.id, event);
-        if (event.at > this.#newest) this.#newest = event.at;
+        if (event.at > this.#newest && event.at <= horizon) this.#newest = event.at;
       }
     }
 

@@ -340,6 +340,39 @@ describe("<sluice-timeline> element API in Chromium", () => {
     expect(result.later).toBe(result.atRemoval);
   });
 
+  it("keeps reading new events while live after one stamped far in the future", async () => {
+    const result = await page.evaluate(async () => {
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const store = await window.__sluice!.createMemoryTimelineStore();
+      const event = (id: string, at: number) => ({
+        id,
+        runId: "r",
+        workflowId: "clock",
+        seq: 1,
+        at,
+        source: "logger",
+        type: "log",
+        message: id,
+      });
+      // a runtime on a machine whose clock ran a day ahead wrote one event
+      await store.append([event("ahead", Date.now() + 86_400_000)]);
+      const el = document.createElement("sluice-timeline");
+      el.pollMs = 20;
+      el.live = true;
+      el.store = store;
+      document.body.append(el);
+      await sleep(150);
+      const first = el.events.map((e) => e.id);
+      await store.append([{ ...event("now", Date.now()), runId: "r2" }]);
+      await sleep(200);
+      const later = el.events.map((e) => e.id).sort();
+      el.remove();
+      return { first, later };
+    });
+    expect(result.first).toEqual(["ahead"]);
+    expect(result.later).toEqual(["ahead", "now"]);
+  });
+
   it("reports a failing store as a timeline-error event and on its toolbar", async () => {
     const result = await page.evaluate(async () => {
       const store = await window.__sluice!.createMemoryTimelineStore();
