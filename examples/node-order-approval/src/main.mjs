@@ -50,6 +50,10 @@ const finished = await Promise.all(runs.map(({ runId }) => runtime.result(runId)
 await runtime.flushTimeline();
 
 console.log("");
+// Bars fill what the terminal leaves beside the labels and notes (~60 columns); COLUMNS when
+// stdout is not a terminal (a pipe, CI), 108 when neither says.
+const columns = process.stdout.columns ?? (Number(process.env.COLUMNS) || 108);
+const chartWidth = Math.max(24, Math.min(120, columns - 60));
 let stored = 0;
 for (const [i, result] of finished.entries()) {
   const { order, runId } = runs[i];
@@ -59,7 +63,7 @@ for (const [i, result] of finished.entries()) {
     ? `${result.value.state.outcome ?? result.value.status}`
     : `failed (${result.error.code})`;
   console.log(`order ${order.orderId}  run ${runId}  → ${summary}`);
-  console.log(renderRunChart(events));
+  console.log(renderRunChart(events, { width: chartWidth }));
   console.log("");
 }
 // These runs' events only: a file kept with SLUICE_DEMO_DB also holds the runs of earlier demos.

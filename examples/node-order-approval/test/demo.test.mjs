@@ -50,3 +50,30 @@ test("the demo ships the approved order, cancels the timed-out one, fails the in
   const count = (stdout) => stdout.match(/(\d+) timeline events stored in SQLite for 3 runs/)?.[1];
   assert.equal(count(again.stdout), count(run.stdout));
 });
+
+test("the demo's charts take the terminal's width (COLUMNS when stdout is a pipe)", () => {
+  const widest = (columns) => {
+    const run = spawnSync(process.execPath, ["src/main.mjs"], {
+      cwd: join(import.meta.dirname, ".."),
+      env: { ...process.env, SLUICE_DEMO_DB: ":memory:", NO_COLOR: "1", COLUMNS: String(columns) },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    // a row: label, "│", the bar (padded to the chart's width), a note
+    const rows = run.stdout.split("\n").filter((line) => line.includes("│"));
+    return Math.max(
+      ...rows.map(
+        (line) =>
+          line
+            .split("│")[1]
+            .match(/^[ █░▲]*/)[0]
+            .trimEnd().length,
+      ),
+    );
+  };
+  const narrow = widest(90);
+  const wide = widest(170);
+  assert.ok(narrow <= 30, `a 90-column terminal gets bars of at most 30 columns (got ${narrow})`);
+  assert.ok(wide > 90, `a 170-column terminal gets bars over 90 columns wide (got ${wide})`);
+});
