@@ -42,6 +42,7 @@ export type {
   EndedRunResult,
   ExclusiveMode,
   ExecutionMode,
+  FailedRunMetadata,
   PauseContext,
   PrepareContext,
   RegisterOptions,

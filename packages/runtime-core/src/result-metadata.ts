@@ -1,5 +1,5 @@
 import type { RunRecord } from "./run-record.js";
-import type { StartedRunMetadata } from "./types.js";
+import type { FailedRunMetadata, StartedRunMetadata } from "./types.js";
 
 /**
  * A run's result metadata. `stage` is `failedStage` (the stage a failed run failed in), else the
@@ -31,4 +31,22 @@ export function resultMetadata(
         stage,
         durationMs: duration,
       };
+}
+
+/**
+ * The metadata of a run's failure: {@link resultMetadata} with the state the run failed with, when
+ * it can be read (a state store that throws, the fault the run may have failed of, leaves it out).
+ */
+export function failureMetadata(
+  record: RunRecord,
+  durationMs?: number,
+  failedStage?: string,
+): StartedRunMetadata & FailedRunMetadata {
+  const metadata: StartedRunMetadata & FailedRunMetadata = resultMetadata(record, durationMs, failedStage);
+  try {
+    metadata.state = record.currentState();
+  } catch {
+    // unreadable: the failure (or its cause) already says why
+  }
+  return metadata;
 }

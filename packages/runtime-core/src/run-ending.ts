@@ -5,7 +5,7 @@ import type { RunInfo } from "@sluice/pipeline";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut } from "./hook-time-limit.js";
-import { resultMetadata } from "./result-metadata.js";
+import { failureMetadata, resultMetadata } from "./result-metadata.js";
 import type { RunRecord } from "./run-record.js";
 import type { RunsAtRest } from "./runs-at-rest.js";
 import { writeRunStarted } from "./timeline-observer.js";
@@ -167,7 +167,7 @@ export class RunEnding {
     const lastSeq =
       record.pipelineRun?.seq ?? pausedSeq ?? record.checkpoint?.seq ?? record.released?.seq ?? 0;
     this.writeEndOutsidePipeline(record, "run.failed", failure, lastSeq);
-    return this.finish(record, err(failure, resultMetadata(record)));
+    return this.finish(record, err(failure, failureMetadata(record)));
   }
 
   /**
@@ -260,7 +260,7 @@ export class RunEnding {
     this.writer?.writeRuntimeEvent(runId, wf.id, 1, "run.aborted", message, { neverStarted: true });
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
-      resultMetadata(record),
+      failureMetadata(record),
     );
     if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
     if (reportDropped) {

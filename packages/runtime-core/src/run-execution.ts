@@ -4,7 +4,7 @@ import type { Pipeline, PipelineRun } from "@sluice/pipeline";
 import type { StateStore, StoreCreateOptions, StoreRegistry } from "@sluice/store";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
-import { resultMetadata } from "./result-metadata.js";
+import { failureMetadata, resultMetadata } from "./result-metadata.js";
 import type { ResumeEvents } from "./resume-events.js";
 import type { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
@@ -245,7 +245,7 @@ export class RunExecution {
         record,
         err(
           failure,
-          resultMetadata(
+          failureMetadata(
             record,
             run.finishedAt - record.startedAt,
             typeof stage === "string" ? stage : undefined,

@@ -257,10 +257,25 @@ export interface StartedRunMetadata extends RunResultMetadata {
   triggerId: string;
 }
 
+/**
+ * Metadata of a failed result: a run that existed also gives the state it had when it failed, so
+ * a hook or caller can compensate for what its completed steps did (refund the charge whose id a
+ * step wrote) without having kept it along the way.
+ */
+export interface FailedRunMetadata<S extends object = RunState> extends RunResultMetadata {
+  /**
+   * The run's state when it failed: its initial state with the patches of the steps that completed
+   * (and of signals and resumes); a run that failed in `onPrepare`, what the hook had `set`; a run
+   * that never started, its initial state. Absent when no run was made (an unknown workflow) or its state could not be read (the
+   * state store threw). Frozen when it comes from the run's state store, as a completed run's is.
+   */
+  state?: S;
+}
+
 /** What `invoke` and `resume` resolve to (never rejects for a failing step). */
 export type RunResult<S extends object = RunState> =
   | Ok<{ status: "completed" | "paused" | "aborted"; state: S }, StartedRunMetadata>
-  | Err<RunResultMetadata>;
+  | Err<FailedRunMetadata<S>>;
 
 /**
  * What `result(runId)` resolves to: how a run ended, `completed` or `aborted` (or a failure), never
@@ -268,7 +283,7 @@ export type RunResult<S extends object = RunState> =
  */
 export type EndedRunResult<S extends object = RunState> =
   | Ok<{ status: "completed" | "aborted"; state: S }, StartedRunMetadata>
-  | Err<RunResultMetadata>;
+  | Err<FailedRunMetadata<S>>;
 
 /** Context given to `onPrepare` before the first stage. */
 export interface PrepareContext<S extends object = RunState> {

@@ -189,7 +189,13 @@ export async function resultTypes(runtime: WorkflowRuntime): Promise<void> {
   if (ended.ok) {
     expectTypeOf(ended.value.status).toEqualTypeOf<"completed" | "aborted">();
     expectTypeOf(ended.value.state).toEqualTypeOf<Order>();
-  } else expectTypeOf(ended.error.code).toBeString();
+  } else {
+    expectTypeOf(ended.error.code).toBeString();
+    // a failed run's state, typed by the workflow's state type, for compensation
+    expectTypeOf(ended.metadata.state).toEqualTypeOf<Order | undefined>();
+  }
+  const invoked = await runtime.invoke<Order>("orders", "placed", { total: 1, approved: false });
+  if (!invoked.ok) expectTypeOf(invoked.metadata.state).toEqualTypeOf<Order | undefined>();
   // usable wherever a RunResult is (what invoke and onComplete give)
   const asRunResult: Awaited<ReturnType<WorkflowRuntime["invoke"]>> = ended;
   void asRunResult;
