@@ -633,8 +633,6 @@ export async function startProcess(name: string, world: World, timelineFile: str
   const publish = (event: string, payload: Record<string, unknown>) => bus.emit(event, payload);
   const record = (result: DispatchResult) => void dispatches.push(result);
 
-  // a failed run's result carries no state: keep what compensation needs, by run id
-  const orderOf = new Map<string, string>();
   const saving = new Map<string, Promise<void>>();
 
   await runtime.register(orders, {
@@ -669,36 +667,22 @@ export async function startProcess(name: string, world: World, timelineFile: str
   });
   await runtime.register(payments, {
     mode: { type: "transient", concurrency: 8 },
-    onDispatch: (result) => {
-      record(result);
-      if (result.runId !== undefined) orderOf.set(result.runId, (result.payload as PaymentState).orderId);
-    },
+    onDispatch: record,
+    // a failed run's result has the state it failed with: the order to tell
     onComplete: (result) => {
       if (!result.ok)
-        publish("payment.failed", {
-          orderId: orderOf.get(result.metadata.runId!)!,
-          reason: result.error.message,
-        });
+        publish("payment.failed", { orderId: result.metadata.state!.orderId, reason: result.error.message });
     },
-    onCleanup: (info) => orderOf.delete(info.runId),
   });
   await runtime.register(ledger, { mode: { type: "serialized" }, onDispatch: record });
   await runtime.register(refunds, { mode: { type: "transient", concurrency: 4 }, onDispatch: record });
   await runtime.register(shipping, {
     mode: { type: "transient", concurrency: 4 },
-    onDispatch: (result) => {
-      record(result);
-      if (result.runId !== undefined)
-        orderOf.set(result.runId, (result.payload as { orderId: string }).orderId);
-    },
+    onDispatch: record,
     onComplete: (result) => {
       if (!result.ok)
-        publish("shipment.failed", {
-          orderId: orderOf.get(result.metadata.runId!)!,
-          reason: result.error.message,
-        });
+        publish("shipment.failed", { orderId: result.metadata.state!.orderId, reason: result.error.message });
     },
-    onCleanup: (info) => orderOf.delete(info.runId),
   });
   await runtime.register(notifications, { mode: { type: "transient", concurrency: 20 }, onDispatch: record });
   await runtime.register(inventorySync, {
