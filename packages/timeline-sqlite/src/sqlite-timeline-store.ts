@@ -65,7 +65,7 @@ const BY_WORKFLOW = 2;
 const FROM = 4;
 const TO = 8;
 const AFTER = 16;
-// The same filter narrowed to one (at, seq), in no particular order: see query().
+// The same filter narrowed to one (at, seq), in id order: see #readEvents().
 const TIE = 32;
 // Staged rows read where they are, with timeline_events: for a connection that cannot move them.
 const WITH_STAGED = 64;
@@ -95,7 +95,10 @@ function querySql(shape: number): string {
         : "timeline_events_by_time";
   const filter = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
   // Index order, so no sorter: ties on (at, seq) come out together, and query() orders them by id.
-  const order = shape & TIE ? "" : " ORDER BY at, seq LIMIT ?";
+  // A tie is read in id order (the stored ids compare as JavaScript's, see text-codec.ts) and only
+  // as far as the page needs: the indexes end at (at, seq), so SQLite still visits the whole tie, but
+  // keeps only the smallest ids (a top-N sort) and no row the page does not hold is decoded.
+  const order = shape & TIE ? " ORDER BY id LIMIT ?" : " ORDER BY at, seq LIMIT ?";
   const events = `SELECT ${COLUMNS} FROM timeline_events INDEXED BY ${index}${filter}${order}`;
   if (!(shape & WITH_STAGED)) return events;
   // The page of timeline_events (one index seek, as above) merged with the staged rows that match,
@@ -384,14 +387,17 @@ class SqliteTimelineStore implements TimelineStore {
     if (staged) bindTwice(params, true);
     const rows = this.#statement(db, shape).all(params) as Row[];
     // Rows come in (at, seq) order. When the last row read ties on (at, seq) with the last row of
-    // the page, that group may go on past it, and the page needs its smallest ids: read all of it.
+    // the page, that group may go on past it, and the page needs its smallest ids: read them again,
+    // in id order, as many as the page has room for (and one more, for `next`). Reading and decoding
+    // the whole tie here made paging through a tie of k events cost k rows a page: a workflow whose
+    // 5000 runs started in one millisecond took 9 s to page by 10, against 0.2 s in memory.
     if (rows.length > q.limit && sameSpot(rows[q.limit]!, rows[q.limit - 1]!)) {
       const spot = rows[q.limit]!;
       let start = q.limit - 1;
       while (start > 0 && sameSpot(rows[start - 1]!, spot)) start--;
       params.length = filterParams;
-      params.push(spot[4], spot[3]);
-      if (staged) bindTwice(params, false);
+      params.push(spot[4], spot[3], q.limit + 1 - start);
+      if (staged) bindTwice(params, true);
       rows.length = start;
       for (const tied of this.#statement(db, shape | TIE).all(params) as Row[]) rows.push(tied);
     }
