@@ -159,7 +159,10 @@ function dataFault(data: object, fault: DataFault, index: number | undefined): S
  */
 export function validateTimelineEvents(events: unknown): asserts events is readonly TimelineEvent[] {
   if (!Array.isArray(events)) {
-    throw invalid(`events must be an array of TimelineEvent, got ${describe(events)}`, "events");
+    // A plain object here is most likely one event passed without its array: say how to pass it.
+    const what = describe(events);
+    const hint = what === "an object" ? " (to append one event, pass [event])" : "";
+    throw invalid(`events must be an array of TimelineEvent, got ${what}${hint}`, "events");
   }
   // A Proxy passes Array.isArray: reading its length or an element may throw, as a getter may.
   let length: number;
@@ -333,9 +336,28 @@ function describe(value: unknown): string {
       return `${value}n`;
     case "undefined":
       return "undefined";
+    case "object":
+      return describeObject(value);
     default:
       return `a ${typeof value}`;
   }
+}
+
+/**
+ * An object that is not an array, for a message: by its class when it has one (`a Date`, with how
+ * to pass it where a time is wanted; `a Map`), else `an object`. Never throws: a Proxy whose
+ * prototype cannot be read is `an object`.
+ */
+function describeObject(value: object): string {
+  let name = "";
+  try {
+    const ctor: unknown = Object.getPrototypeOf(value)?.constructor;
+    if (typeof ctor === "function" && typeof ctor.name === "string") name = ctor.name;
+  } catch {
+    // a hostile Proxy: described generically
+  }
+  if (name === "Date") return "a Date (pass date.getTime())";
+  return name === "" || name === "Object" ? "an object" : `a ${name}`;
 }
 
 function invalid(message: string, path: string, cause?: unknown): SystemError {

@@ -54,6 +54,24 @@ describe("validateTimelineEvents", () => {
     expect(invalidMessage(() => validateTimelineEvents("nope"))).toContain("events must be an array");
   });
 
+  it("says what an object given for a field or the batch is, and how to pass it", () => {
+    expect(invalidMessage(() => validateTimelineEvents(base))).toBe(
+      "events must be an array of TimelineEvent, got an object (to append one event, pass [event])",
+    );
+    expect(invalidMessage(() => validateTimelineEvents(new Map()))).toBe(
+      "events must be an array of TimelineEvent, got a Map",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, at: new Date(0) }]))).toBe(
+      "events[0].at must be a finite number (epoch milliseconds), got a Date (pass date.getTime())",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, runId: { id: "r1" } }]))).toBe(
+      "events[0].runId must be a non-empty string, got an object",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, seq: Object.create(null) }]))).toBe(
+      "events[0].seq must be a non-negative integer, got an object",
+    );
+  });
+
   it("names the path inside data and why it is not JSON", () => {
     const fn = () => 1;
     expect(invalidMessage(() => validateTimelineEvents([{ ...base, data: { a: [1, { fn }] } }]))).toBe(
