@@ -99,6 +99,7 @@ describe("the suite catches broken adapters", { timeout: SUITE_TIMEOUT_MS }, () 
     expect(failures.map((r) => r.name)).toEqual([
       "filters: runId, workflowId, from (inclusive), to (exclusive) and their combinations",
       "paging walks every matching event once, in order, for every filter",
+      "extreme times and seqs (negative, fractional, past 2^53 and 64-bit integers) order, filter, page and delete exactly",
       "a batch in columns is stored as its events: derived ids are runId:seq, every field round-trips",
       "a derived id is the same id as its string: one copy, the first stored, either way",
     ]);

@@ -47,6 +47,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
     [`limit: default ${DEFAULT_QUERY_LIMIT}, at most ${MAX_QUERY_LIMIT}, bad limits rejected`, limitCase],
     ["paging walks every matching event once, in order, for every filter", pagingCase],
     [
+      "extreme times and seqs (negative, fractional, past 2^53 and 64-bit integers) order, filter, page and delete exactly",
+      extremeNumbersCase,
+    ],
+    [
       "paging under concurrent appends and deletes: no gaps, no repeats, order across pages",
       concurrentPagingCase,
     ],
@@ -737,6 +741,76 @@ async function pagingCase(ctx: CaseContext): Promise<void> {
       sameEvents(walked, expected, "paging returns every matching event once, in order");
     }
   }
+}
+
+/**
+ * `at` is any finite number and `seq` any safe integer: a backend that keeps them as 32- or 64-bit
+ * integers, as 32-bit floats or as text, or whose cursor or range bounds round them, gets these
+ * wrong (SQLite keeps an integral REAL within 64 bits as an INTEGER and the others as REAL, and
+ * compares the two exactly).
+ */
+async function extremeNumbersCase(ctx: CaseContext): Promise<void> {
+  const store = await ctx.create();
+  const times = [
+    -Number.MAX_VALUE,
+    -1e300,
+    -(2 ** 63),
+    -1,
+    -0.5,
+    0,
+    5e-324,
+    1.5,
+    1.5000000000000002,
+    9,
+    10,
+    2 ** 53,
+    2 ** 53 + 2,
+    2 ** 63 - 1024,
+    2 ** 63,
+    2 ** 64,
+    1e300,
+    Number.MAX_VALUE,
+  ];
+  const seqs = [0, 2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER];
+  const all: TimelineEvent[] = [];
+  times.forEach((at, t) => {
+    // two runs, two workflows, each time with two of the seqs (ties on `at`, seq decides)
+    for (const r of [0, 1]) {
+      const seq = seqs[(t + r) % seqs.length]!;
+      all.push(ev(`x${r}`, seq, at, { id: `x${r}-${t}`, workflowId: r === 0 ? "A" : "B" }));
+    }
+  });
+  await store.append(all);
+  const filters: TimelineQuery[] = [
+    {},
+    { workflowId: "A" },
+    { runId: "x1" },
+    { from: 2 ** 63 },
+    { to: 2 ** 63 },
+    { from: -(2 ** 63), to: 5e-324 },
+    { from: 1.5000000000000002, to: 2 ** 53 + 2 },
+    { runId: "x0", from: -1e300, to: 2 ** 64 },
+  ];
+  for (const filter of filters) {
+    for (const limit of [1, 3, MAX_QUERY_LIMIT]) {
+      sameEvents(
+        await readAll(store, { ...filter, limit }),
+        all.filter((e) => matchesQuery(e, filter)),
+        "every matching event once, in order, times and seqs exact",
+      );
+    }
+  }
+  const before = -(2 ** 63);
+  equal(
+    await store.delete({ before }),
+    all.filter((e) => e.at < before).length,
+    `delete({ before: -(2 ** 63) }) returns the count of events before it`,
+  );
+  await expectStored(
+    store,
+    all.filter((e) => !(e.at < before)),
+    "events at or after before stay after delete({ before: -(2 ** 63) })",
+  );
 }
 
 async function concurrentPagingCase(ctx: CaseContext): Promise<void> {
