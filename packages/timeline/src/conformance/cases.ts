@@ -54,7 +54,10 @@ export function timelineConformanceCases(factory: ConformanceFactory): Conforman
       "paging under concurrent appends and deletes: no gaps, no repeats, order across pages",
       concurrentPagingCase,
     ],
-    ["cursors: reusable, bound to their filter, garbage rejected", cursorCase],
+    [
+      "cursors: reusable, bound to their filter, garbage rejected, valid after their event is deleted",
+      cursorCase,
+    ],
     ["malformed queries are rejected with INVALID_INPUT", badQueryCase],
     [
       "filters are plain objects: a Map, a class instance or Object.create(proto) is rejected with INVALID_INPUT; only own fields count",
@@ -909,6 +912,20 @@ async function cursorCase(ctx: CaseContext): Promise<void> {
     "INVALID_INPUT",
     ["next"],
     "query with a numeric next",
+  );
+  // A cursor is a position, not a row: once the event it ends at is deleted (its whole run here),
+  // the next page still starts strictly after that position (a store that looks the event up fails).
+  const workflowPage = await queryPage(store, { workflowId: "A", limit: 3 });
+  const last = workflowPage.events.at(-1);
+  ok(
+    last !== undefined && workflowPage.next !== undefined,
+    `a full page of a longer result has next: ${workflowPage.source} returned none`,
+  );
+  await store.delete({ runId: last.runId });
+  sameEvents(
+    await readAll(store, { workflowId: "A", limit: 3, next: workflowPage.next }),
+    all.filter((e) => e.workflowId === "A" && e.runId !== last.runId && compareTimelineEvents(e, last) > 0),
+    `the pages after a cursor whose event was deleted (delete({ runId: "${last.runId}" }))`,
   );
 }
 
