@@ -494,8 +494,10 @@ class SqliteTimelineStore implements TimelineStore {
 
   close(): Promise<void> {
     // One closing for every call: a second close() while the first waits for a delete under way
-    // resolves when the file is closed, not before.
-    this.#closing ??= this.#close();
+    // resolves when the file is closed, not before. Only the first is told of a failure to close
+    // well: later calls, as TimelineStore.close() promises, resolve (the connection is closed).
+    if (this.#closing !== undefined) return this.#closing.then(ignore, ignore);
+    this.#closing = this.#close();
     return this.#closing;
   }
 
@@ -673,3 +675,5 @@ function openStore(filename: string): TimelineStore {
     throw openFailure(filename, e);
   }
 }
+
+function ignore(): void {}

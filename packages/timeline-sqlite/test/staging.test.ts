@@ -35,6 +35,23 @@ function rowCounts(filename: string): { staged: number; events: number } {
 }
 
 describe("staged appends", () => {
+  it("that close() cannot move make it reject once; a close() called meanwhile or later resolves", async () => {
+    const filename = newFile();
+    const store = await createSqliteTimelineStore({ filename });
+    await store.append([event("a"), event("b")]); // staged
+    // another connection breaks the move (a full disk would too, but slowly to stage here)
+    const other = new Database(filename);
+    other.exec("DROP TABLE timeline_events");
+    other.close();
+    const first = store.close();
+    const concurrent = store.close();
+    await expect(first).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+    // TimelineStore.close(): calling it again, even concurrently, resolves and does nothing
+    await expect(concurrent).resolves.toBeUndefined();
+    await expect(store.close()).resolves.toBeUndefined();
+    await expect(store.query()).rejects.toMatchObject({ code: "DISPOSED" });
+  });
+
   it("are moved once STAGE_LIMIT rows wait, and before a query reads", async () => {
     const filename = newFile();
     const store = await createSqliteTimelineStore({ filename });
