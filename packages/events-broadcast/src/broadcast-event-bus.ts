@@ -5,14 +5,15 @@ import {
   type EventBus,
   type EventBusOptions,
   type EventMap,
-  LaterDelivery,
 } from "@sluice/events";
+import { ArrivalOrder, type Sender } from "./arrival-order.js";
 
 /**
  * What the bus needs of a `BroadcastChannel`: the Web API's own (browsers, Node's global one, Deno,
  * Bun) has all of it. A stand-in (a polyfill, a test double) must deliver each message posted on one
- * instance to every other open instance of the same name, as a structured clone, in post order, and
- * never to the instance that posted it.
+ * instance to every other open instance of the same name, those of the same context included (a
+ * bus posts on one and listens on another), as a structured clone, in post order, and never to the
+ * instance that posted it.
  */
 export interface BroadcastChannelLike {
   /** Sends `message` (structured-cloned at once) to every other open channel of the same name. */
@@ -39,8 +40,9 @@ export interface BroadcastEventBusOptions {
    */
   onError?: EventBusOptions["onError"];
   /**
-   * The constructor to open the channel with. Default: `globalThis.BroadcastChannel` (browsers,
-   * Node 18+). Pass one where there is no global, or to use a polyfill.
+   * The constructor to open the channels with (two per bus: one posts, one listens). Default:
+   * `globalThis.BroadcastChannel` (browsers, Node 18+). Pass one where there is no global, or to
+   * use a polyfill.
    */
   BroadcastChannel?: BroadcastChannelConstructor;
 }
@@ -48,8 +50,8 @@ export interface BroadcastEventBusOptions {
 /** An {@link EventBus} over a `BroadcastChannel`; see {@link createBroadcastEventBus}. */
 export interface BroadcastEventBus<M extends EventMap = Record<string, unknown>> extends EventBus<M> {
   /**
-   * Closes the channel: events from other contexts stop arriving, and events emitted here but not
-   * yet delivered to this bus's own handlers are dropped. Calling it again does nothing. Afterwards
+   * Closes the bus's channels: events from other contexts stop arriving, and events not yet
+   * delivered to this bus's handlers (its own emits among them) are dropped. Calling it again does nothing. Afterwards
    * `emit` and `on` throw `SystemError` `INVALID_STATE`; unsubscribe functions and `listenerCount`
    * still work. In Node an open channel keeps the process alive: close the bus to let it exit.
    */
@@ -70,6 +72,21 @@ interface WireMessage {
   sluice: typeof MARKER;
   type: string;
   payload: unknown;
+  /** The id of the bus that sent it: {@link newBusId}. */
+  from: string;
+}
+
+/**
+ * This module's random id in this thread (or page): the start of the id of every bus it makes here,
+ * so that a bus can tell a message from a bus of its own thread, which the channel keeps in post
+ * order with its own, from one sent elsewhere.
+ */
+const HERE = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}.`;
+let busesMade = 0;
+
+/** A new bus's id: {@link HERE} and a number. */
+function newBusId(): string {
+  return `${HERE}${(++busesMade).toString(36)}`;
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["channel", "onError", "BroadcastChannel"]);
@@ -79,14 +96,17 @@ const CALLER = "createBroadcastEventBus";
  * Creates an {@link EventBus} over the Web `BroadcastChannel` API. An event emitted on it reaches
  * the handlers of every bus on the same `channel` in every context of the origin (browser tabs,
  * windows, iframes, workers; Node `worker_threads` threads and other buses of the same thread), and
- * this bus's own handlers as well (a `BroadcastChannel` does not hear its own messages).
+ * this bus's own handlers as well (a `BroadcastChannel` does not hear its own messages: the bus
+ * posts on one channel and listens on another).
  *
  * - Payloads are **structured clones**, not JSON: a `Date`, `Map`, `Set`, typed array or `undefined`
  *   property survives; a class instance arrives as a plain object. A payload that cannot be cloned
  *   (a function, a symbol, a DOM node) makes `emit` throw `INVALID_INPUT` naming the event, and
  *   nothing is sent or delivered.
- * - This bus's own handlers get their clone a macrotask after `emit`, in emit order, as the other
- *   contexts' handlers do; events from other contexts reach them in the order they arrive.
+ * - This bus's own handlers get their clone a macrotask after `emit`, as the other contexts'
+ *   handlers do. Events emitted on one bus reach every bus in emit order (in Node, so do those of
+ *   several buses of one thread); events from other contexts in the order they arrive, but never
+ *   before an event this bus emitted before they arrived: a worker's answer to it comes after it.
  * - Messages on the channel that this package did not post (no `sluice: 1` marker, or a type that
  *   cannot be emitted) are ignored, silently: a channel name may be shared with other code.
  * - Handlers run as on `createEventBus`: typed handlers, then wildcard ones; a throwing handler is
@@ -158,33 +178,46 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   };
 
   let closed = false;
-  // this bus's own emits (the channel does not hear itself); close() drops what is pending, the
-  // rest of a batch a handler closed the bus in included
-  const own = new LaterDelivery<unknown>((type, payload) => local.emit(type, payload));
+  const busId = newBusId();
+  const order = new ArrivalOrder<readonly [type: string, payload: unknown]>(([type, payload]) =>
+    local.emit(type, payload),
+  );
 
   const receive = (event: { readonly data: unknown }): void => {
     if (closed) return;
     const message = event.data;
     if (typeof message !== "object" || message === null) return;
-    const { sluice, type, payload } = message as Partial<WireMessage>;
+    const { sluice, type, payload, from } = message as Partial<WireMessage>;
     // Not ours, or not a type emit accepts: ignored without a report (the channel name may be shared
     // with other code). A bad type must not reach local.emit: it would throw out of this listener,
     // into the event loop (in Node, an uncaught exception).
     if (sluice !== MARKER || !canEmit(type)) return;
-    local.emit(type, payload);
+    const sender: Sender =
+      from === busId ? "self" : typeof from === "string" && from.startsWith(HERE) ? "sibling" : "elsewhere";
+    order.heard([type, payload], sender);
   };
 
-  let channel: BroadcastChannelLike;
+  // Two channels: one posts, the other listens. A channel does not hear itself, so the listening
+  // one gets this bus's own events back through the channel, in one queue with everybody else's.
+  // Own events delivered another way (a timer) came after what another context answered to them
+  // (a worker's approval of the order this thread placed reached this thread's runtime before the
+  // order: no run waited for it yet, and the run started by the order then waited for ever), and
+  // after what a second bus of this thread emitted after them.
+  let listening: BroadcastChannelLike | undefined;
+  let sending: BroadcastChannelLike;
   try {
-    channel = new Channel(name);
-    channel.addEventListener("message", receive);
+    listening = new Channel(name);
+    listening.addEventListener("message", receive);
+    sending = new Channel(name);
   } catch (cause) {
+    listening?.close();
     throw new SystemError(
       "INVALID_INPUT",
       `${CALLER}: opening BroadcastChannel "${name}" failed: ${describeThrown(cause)}`,
       { cause },
     );
   }
+  const heard = listening;
 
   const refuseClosed = (call: "emit" | "on"): void => {
     if (closed) {
@@ -199,13 +232,11 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     emit(type: string, payload: unknown): void {
       refuseClosed("emit");
       assertEmittableType(type);
-      let copy: unknown;
       try {
-        // This bus's handlers get a clone made now, as the other contexts do: the same shape
-        // everywhere, and nothing the emitter changes afterwards.
-        copy = structuredClone(payload);
-        const message: WireMessage = { sluice: MARKER, type, payload };
-        channel.postMessage(message);
+        // cloned now, for this bus's handlers as for every other bus: nothing the emitter changes
+        // afterwards reaches a handler
+        const message: WireMessage = { sluice: MARKER, type, payload, from: busId };
+        sending.postMessage(message);
       } catch (cause) {
         throw new SystemError(
           "INVALID_INPUT",
@@ -213,7 +244,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
           { cause },
         );
       }
-      own.push(type, copy);
+      order.posted();
     },
     on(type: string, handler: (...args: any[]) => void): () => void {
       refuseClosed("on");
@@ -223,10 +254,11 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     close(): void {
       if (closed) return;
       closed = true;
-      own.clear();
-      channel.close();
+      order.stop();
+      heard.close();
+      sending.close();
     },
-    delivered: () => own.delivered(),
+    delivered: () => order.delivered(),
   };
   return bus as unknown as BroadcastEventBus<M>;
 }

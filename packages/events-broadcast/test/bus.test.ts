@@ -105,7 +105,8 @@ describe("options", () => {
         }
       }
       open({ channel: "given", BroadcastChannel: Recording as unknown as BroadcastChannelConstructor });
-      expect(opens).toEqual(["given"]);
+      // one to listen, one to post (a channel does not hear itself: the bus hears its own events)
+      expect(opens).toEqual(["given", "given"]);
     } finally {
       Object.defineProperty(globalThis, "BroadcastChannel", global);
     }
@@ -147,23 +148,66 @@ describe("delivery", () => {
     b.emit("y", 4);
     await until("both buses to get all four events", () => seenA.length >= 4 && seenB.length >= 4);
     await Promise.all([a.delivered(), b.delivered(), new Promise((r) => setTimeout(r, 20))]);
-    // each sender's events in its emit order; between the two senders, whatever order they arrived in
-    const from = (seen: Delivery[], type: string) => seen.filter(([t]) => t === type);
-    for (const seen of [seenA, seenB]) {
-      expect(seen).toHaveLength(4);
-      expect(from(seen, "x")).toEqual([
-        ["x", 1],
-        ["x", 3],
-      ]);
-      expect(from(seen, "y")).toEqual([
-        ["y", 2],
-        ["y", 4],
-      ]);
-    }
+    // in the order they were emitted, own events and the other bus's alike (own events that waited
+    // for a timer came after the other bus's, whichever was emitted first)
+    const emitted: Delivery[] = [
+      ["x", 1],
+      ["y", 2],
+      ["x", 3],
+      ["y", 4],
+    ];
+    expect(seenA).toEqual(emitted);
+    expect(seenB).toEqual(emitted);
     expect(seenOther).toEqual([]);
   });
 
-  it("posts { sluice: 1, type, payload } on the channel, and delivers that from a plain channel", async () => {
+  it("an answer from another bus to this bus's event reaches this bus's handlers after the event", async () => {
+    // b answers every "ping" with a "pong": the pong is caused by the ping, so a's handlers (a
+    // runtime that starts a run on the ping and waits for the pong) get the ping first. (a's own
+    // events waited for a timer, by which time b's answer had often arrived: pong came first.)
+    const name = uniqueChannel();
+    const a = open({ channel: name });
+    const b = open({ channel: name });
+    b.on("ping", (payload) => b.emit("pong", payload));
+    const seen = record(a);
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) {
+      a.emit("ping", i);
+      await until(`pong ${i}`, () => seen.length === 2 * (i + 1));
+    }
+    expect(seen).toEqual(
+      Array.from({ length: rounds }, (_, i): Delivery[] => [
+        ["ping", i],
+        ["pong", i],
+      ]).flat(),
+    );
+  });
+
+  it("an event from elsewhere that arrives while this bus's own events are on their way back comes after them, in a task of its own", async () => {
+    // (In Node, an answer from another thread can reach a bus before its own event does: the
+    // channel hands a message to each listener in turn, and the other thread may answer between.)
+    // The plain channel's message says no sender: from elsewhere. It arrives first, while the bus's
+    // "placed" is still on its way back; it is delivered after "placed", once what "placed"'s
+    // handler started has gone on (a run registering the wait an approval meets).
+    const name = uniqueChannel();
+    const bus = open({ channel: name });
+    const raw = rawChannel(name);
+    const log: string[] = [];
+    let registered = false;
+    bus.on("placed", async () => {
+      log.push("placed");
+      await Promise.resolve();
+      await Promise.resolve();
+      registered = true;
+    });
+    bus.on("approved", () => void log.push(`approved (wait registered: ${registered})`));
+    raw.channel.postMessage({ sluice: 1, type: "approved", payload: {} });
+    bus.emit("placed", {});
+    await until("both", () => log.length === 2);
+    expect(log).toEqual(["placed", "approved (wait registered: true)"]);
+  });
+
+  it("posts { sluice: 1, type, payload, from } on the channel, and delivers { sluice: 1, type, payload } from a plain channel", async () => {
     const name = uniqueChannel();
     const bus = open({ channel: name });
     const raw = rawChannel(name);
@@ -172,8 +216,8 @@ describe("delivery", () => {
     bus.emit("nothing", undefined);
     await until("the plain channel to get both", () => raw.seen.length === 2);
     expect(raw.seen).toEqual([
-      { sluice: 1, type: "order.placed", payload: { orderId: "A1" } },
-      { sluice: 1, type: "nothing", payload: undefined },
+      { sluice: 1, type: "order.placed", payload: { orderId: "A1" }, from: expect.any(String) },
+      { sluice: 1, type: "nothing", payload: undefined, from: expect.any(String) },
     ]);
     raw.channel.postMessage({ sluice: 1, type: "from.raw", payload: [1] });
     await until("the bus to get the plain channel's message", () => seen.length === 3);
@@ -236,11 +280,9 @@ describe("delivery", () => {
     a.emit("e", { n: 1 });
     b.emit("e", { n: 2 });
     await until("both events", () => after.length === 2);
-    // (which comes first is not set: a's own event waits a timer, b's arrives as a message)
-    const byN = (list: unknown[]) =>
-      [...list].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-    expect(byN(after)).toEqual([{ n: 1 }, { n: 2 }]);
-    expect(byN(reported.map(([error, type, payload]) => ({ error, type, payload })))).toEqual([
+    // (a's own event first: it was emitted before b's arrived)
+    expect(after).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(reported.map(([error, type, payload]) => ({ error, type, payload }))).toEqual([
       { error: boom, type: "e", payload: { n: 1 } },
       { error: boom, type: "e", payload: { n: 2 } },
     ]);
@@ -277,7 +319,7 @@ describe("delivery", () => {
     expect(thrown(() => loose.emit(Symbol("s"), 1)).code).toBe("INVALID_INPUT");
     bus.emit("fine", 1);
     await until("the good event", () => raw.seen.length === 1);
-    expect(raw.seen).toEqual([{ sluice: 1, type: "fine", payload: 1 }]);
+    expect(raw.seen).toEqual([{ sluice: 1, type: "fine", payload: 1, from: expect.any(String) }]);
   });
 });
 
@@ -377,7 +419,7 @@ describe("close()", () => {
     const b = open({ channel: name });
     const seenA = record(a);
     const seenB = record(b);
-    a.emit("e", 1); // posted at once: b gets it; a's own delivery is a macrotask away
+    a.emit("e", 1); // posted at once: b gets it; a's own copy is on its way back, and dropped
     a.close();
     a.close();
     await a.delivered();
@@ -386,8 +428,7 @@ describe("close()", () => {
     await until("b to get a's event", () => seenB.length === 2);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(seenA).toEqual([]);
-    // a's event (through the channel) and b's own (a macrotask away) race: no order across emitters
-    expect([...seenB].sort((x, y) => Number(x[1]) - Number(y[1]))).toEqual([
+    expect(seenB).toEqual([
       ["e", 1],
       ["e", 2],
     ]);

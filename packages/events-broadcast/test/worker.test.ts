@@ -15,8 +15,8 @@ const DIST = new URL("../dist/index.js", import.meta.url).href;
 type WorkerMessage = { ready?: true; got?: [string, unknown]; isDate?: boolean };
 
 /** A worker with its own bus on `channel`, and a way to wait for what it reports. */
-async function startWorker(channel: string) {
-  const worker = new Worker(fileURLToPath(WORKER), { workerData: { dist: DIST, channel } });
+async function startWorker(channel: string, replies: Record<string, string> = {}) {
+  const worker = new Worker(fileURLToPath(WORKER), { workerData: { dist: DIST, channel, replies } });
   const inbox: WorkerMessage[] = [];
   const waiters = new Set<() => void>();
   worker.on("message", (message: WorkerMessage) => {
@@ -143,6 +143,75 @@ describe("across worker_threads (Node)", () => {
       got: ["main.hello", { n: 1, at: new Date(Date.UTC(2024, 0, 2)) }],
       isDate: true,
     });
+  }, 30_000);
+
+  it("a worker's answer to an event never reaches this thread's handlers before the event itself", async () => {
+    // The worker answers each "ping" with a "pong". This bus's own "ping" and the worker's "pong"
+    // come from two contexts, but the pong is caused by the ping: the bus's handlers (a runtime that
+    // starts a run on the ping and waits for the pong) must get them in that order. (Own events
+    // waited for a timer, by which time the worker's answer had usually arrived: pong came first.)
+    const channel = `sluice-worker-${randomUUID()}`;
+    const bus = createBroadcastEventBus({ channel });
+    cleanups.push(() => bus.close());
+    const seen: string[] = [];
+    bus.on("*", (type, payload) => void seen.push(`${String(type)} ${String(payload)}`));
+    const worker = await startWorker(channel, { ping: "pong" });
+    cleanups.push(() => worker.worker.terminate());
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) {
+      bus.emit("ping", i);
+      await eventually(`pong ${i}`, () => (seen.includes(`pong ${i}`) ? true : undefined));
+    }
+    expect(seen).toEqual(Array.from({ length: rounds }, (_, i) => [`ping ${i}`, `pong ${i}`]).flat());
+  }, 30_000);
+
+  it("a run started by an event emitted here is resumed by the approval a worker sends in answer to it", async () => {
+    // The host and the runtime share this thread's bus; an approver in a worker approves each order
+    // it sees placed. (The approval used to reach the runtime before the order: no run waited for
+    // it, and the run started by the order then waited for ever.)
+    const channel = `sluice-worker-${randomUUID()}`;
+    const bus = createBroadcastEventBus({ channel });
+    cleanups.push(() => bus.close());
+    const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry() });
+    cleanups.push(() => runtime.stop());
+    const completed: string[] = [];
+    await runtime.register(
+      defineWorkflow<{ orderId: string }>({
+        id: "orders",
+        triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+        pipelines: {
+          fulfil: {
+            stages: [
+              {
+                id: "approval",
+                steps: [
+                  {
+                    id: "ask",
+                    action: async (ctx) => {
+                      const pause = await ctx.use((d) => d.require("__pause_service__"));
+                      pause.register({
+                        event: "order.approved",
+                        conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                      });
+                    },
+                  },
+                ],
+              },
+              { id: "ship", steps: [{ id: "ship", action: () => ({}) }] },
+            ],
+          },
+        },
+      }),
+      { onComplete: (result) => void (result.ok && completed.push(result.value.state.orderId)) },
+    );
+    const worker = await startWorker(channel, { "order.placed": "order.approved" });
+    cleanups.push(() => worker.worker.terminate());
+    const orders = Array.from({ length: 10 }, (_, i) => `o${i}`);
+    for (const orderId of orders) {
+      bus.emit("order.placed", { orderId });
+      await eventually(`${orderId} to complete`, () => (completed.includes(orderId) ? true : undefined));
+    }
+    expect(completed).toEqual(orders);
   }, 30_000);
 
   it("a worker's events arrive in emit order, across types; a closed bus lets the worker's thread end", async () => {

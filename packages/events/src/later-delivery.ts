@@ -1,8 +1,7 @@
 /**
  * Delivery a macrotask after `emit`, in emit order, under one timer per batch: what a bus does for
- * its own handlers when it must not call them inside `emit` (a deferred bus; a `BroadcastChannel`
- * bus, whose channel does not hear itself). `deliver` is called for each item in turn; an item a
- * handler pushes during a delivery goes to the next batch.
+ * its own handlers when it must not call them inside `emit` (a deferred bus). `deliver` is called
+ * for each item in turn; an item a handler pushes during a delivery goes to the next batch.
  *
  * @example
  * ```ts
