@@ -10,6 +10,7 @@ import { type BroadcastEventBus, createBroadcastEventBus } from "../src/index.js
 // Across threads: a worker_threads thread runs the built package (a worker cannot load the
 // TypeScript source), this thread the source; both open the channel by name.
 const WORKER = new URL("./fixtures/worker.mjs", import.meta.url);
+const RUNTIME_WORKER = new URL("./fixtures/runtime-worker.mjs", import.meta.url);
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 
 type WorkerMessage = { ready?: true; got?: [string, unknown]; isDate?: boolean };
@@ -53,6 +54,30 @@ async function startWorker(channel: string, replies: Record<string, string> = {}
     emit: (...events: Array<[string, unknown]>) => worker.postMessage({ emit: events }),
     close: () => worker.postMessage({ close: true }),
   };
+}
+
+type RuntimeWorkerMessage = {
+  ready?: true;
+  paused?: string;
+  completed?: { status: string; state: unknown };
+  runId?: string;
+  error?: { code: string; details: unknown };
+  stopped?: { listeners: number };
+};
+
+/** A worker whose runtime runs workflow "orders" on its bus on `channel`; it reports its runs. */
+async function startRuntimeWorker(channel: string, options: { ignoreUnknownRuns: boolean }) {
+  const worker = new Worker(fileURLToPath(RUNTIME_WORKER), {
+    workerData: { dist: DIST, channel, ...options },
+  });
+  const inbox: RuntimeWorkerMessage[] = [];
+  worker.on("message", (message: RuntimeWorkerMessage) => void inbox.push(message));
+  worker.on("error", (error) => inbox.push({ error: { code: "WORKER", details: String(error) } }));
+  const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+  const next = <K extends keyof RuntimeWorkerMessage>(key: K) =>
+    eventually(`the worker to report ${key}`, () => inbox.find((m) => m[key] !== undefined)?.[key]);
+  await next("ready");
+  return { worker, inbox, exited, next, stop: () => worker.postMessage({ stop: true }) };
 }
 
 /** Resolves with `value()` once it is not undefined, polling; rejects after `ms`. */
@@ -212,6 +237,47 @@ describe("across worker_threads (Node)", () => {
       await eventually(`${orderId} to complete`, () => (completed.includes(orderId) ? true : undefined));
     }
     expect(completed).toEqual(orders);
+  }, 30_000);
+
+  it("runtimes in two workers: an event starts a run in each, an abort reaches the one that holds the run, and each thread ends once stopped", async () => {
+    const channel = `sluice-worker-${randomUUID()}`;
+    const one = await startRuntimeWorker(channel, { ignoreUnknownRuns: true });
+    cleanups.push(() => one.worker.terminate());
+    const two = await startRuntimeWorker(channel, { ignoreUnknownRuns: false });
+    cleanups.push(() => two.worker.terminate());
+    const bus = createBroadcastEventBus({ channel });
+    cleanups.push(() => bus.close());
+
+    // both registered "orders": one event, a run in each (see README, "Fan-out")
+    bus.emit("order.placed", { orderId: "o1" });
+    const runOne = await one.next("paused");
+    const runTwo = await two.next("paused");
+    expect(runOne).not.toBe(runTwo);
+
+    // an abort for one's run: one aborts it; two, which holds no such run, reports NOT_FOUND
+    bus.emit("sluice.run.abort", { runId: runOne });
+    expect(await one.next("completed")).toEqual({ status: "aborted", state: { orderId: "o1" } });
+    expect(await two.next("error")).toMatchObject({
+      code: "NOT_FOUND",
+      details: { event: "sluice.run.abort", runId: runOne },
+    });
+    // the approval resumes the run still waiting
+    bus.emit("order.approved", { orderId: "o1", by: "ann" });
+    expect(await two.next("completed")).toEqual({
+      status: "completed",
+      state: { orderId: "o1", approved: true, by: "ann", shipped: true },
+    });
+    expect(one.inbox.filter((m) => m.error !== undefined)).toEqual([]);
+
+    // stop() leaves no subscription; with the bus closed, nothing keeps the thread alive
+    for (const w of [one, two]) w.stop();
+    expect(await one.next("stopped")).toEqual({ listeners: 0 });
+    expect(await two.next("stopped")).toEqual({ listeners: 0 });
+    const codes = await Promise.race([
+      Promise.all([one.exited, two.exited]),
+      new Promise<string>((resolve) => setTimeout(() => resolve("still running after 5 s"), 5_000)),
+    ]);
+    expect(codes).toEqual([0, 0]);
   }, 30_000);
 
   it("a worker's events arrive in emit order, across types; a closed bus lets the worker's thread end", async () => {
