@@ -56,6 +56,10 @@ describe("the suite catches broken buses", () => {
       { localOnly: true },
       "peers: an event emitted on one bus reaches the handlers of every bus on the transport, in emit order",
     ],
+    [
+      { lateOwnDelivery: true },
+      "peers: an event a peer emits in answer to an event reaches the bus that emitted it after that event",
+    ],
   ] as const)("on a shared transport, %o fails: %s", async (faults, rule) => {
     const results = await runEventBusConformance(onHub(faults));
     const failure = results.find((r) => r.name === rule);

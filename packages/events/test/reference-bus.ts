@@ -51,6 +51,11 @@ export interface ReferenceBusFaults {
   noOwnDelivery?: boolean;
   /** With a hub: never sends to the peers (everything stays local). */
   localOnly?: boolean;
+  /**
+   * With a hub: delivers its own events to its own handlers 20 ms later than to its peers, so that
+   * what a peer emits in answer to one arrives first.
+   */
+  lateOwnDelivery?: boolean;
 }
 
 /** Buses that share events, as connections to one broker do. */
@@ -216,7 +221,8 @@ export function createReferenceBus(faults: ReferenceBusFaults = {}): EventBus {
         return;
       }
       if (faults.hub !== undefined) {
-        if (faults.noOwnDelivery !== true) enqueue(type, payload);
+        if (faults.lateOwnDelivery === true) setTimeout(() => enqueue(type, payload), 20);
+        else if (faults.noOwnDelivery !== true) enqueue(type, payload);
         if (faults.localOnly !== true)
           for (const peer of faults.hub) if (peer !== enqueue) peer(type, payload);
         return;

@@ -90,6 +90,10 @@ export function eventBusConformanceCases<B extends EventBus>(
         peersReceiveCase,
       ],
       ["peers: unsubscribing on one bus leaves the other's subscriptions alone", peersUnsubscribeCase],
+      [
+        "peers: an event a peer emits in answer to an event reaches the bus that emitted it after that event",
+        peersAnswerCase,
+      ],
     );
   }
   if (factory.synchronous === true) {
@@ -697,6 +701,28 @@ async function peersUnsubscribeCase(ctx: CaseContext): Promise<void> {
   );
   same(bus.listenerCount("e"), 0, 'listenerCount("e") on the first bus');
   same(peer.listenerCount("e"), 1, 'listenerCount("e") on the peer');
+}
+
+async function peersAnswerCase(ctx: CaseContext): Promise<void> {
+  // A worker approves each order it sees placed: the runtime on the bus that emitted the order must
+  // get the order first (an approval that comes before it meets no run, and the run the order then
+  // starts waits for ever). A bus that hands its own events to its handlers some other way than
+  // its peers get them (a timer, when its broker does not echo them) must not let answers overtake.
+  const bus = await ctx.bus();
+  const peer = await ctx.peer(bus);
+  peer.on("order.placed", (payload) => peer.emit("order.approved", payload));
+  const seen: Delivery[] = [];
+  for (const type of ["order.placed", "order.approved"])
+    bus.on(type, (payload) => seen.push([type, payload]));
+  const expected: Delivery[] = [];
+  for (let i = 0; i < 10; i++) {
+    bus.emit("order.placed", { i });
+    expected.push(["order.placed", { i }], ["order.approved", { i }]);
+    await ctx.settled(bus);
+    await ctx.settled(peer);
+    await ctx.settled(bus);
+  }
+  delivered(seen, expected, "the deliveries on the bus of its events and of the peer's answers to them");
 }
 
 // --- the rules a synchronous bus keeps as well ---------------------------------------------------
