@@ -1,3 +1,5 @@
+import { createTaskScheduler } from "./next-task.js";
+
 /**
  * Where a message the bus hears on its channel comes from: itself (its own events come back through
  * the channel, behind everything posted to it before them), a bus of the same thread or page
@@ -28,7 +30,9 @@ export class ArrivalOrder<E> {
   #back = 0;
   /** Events waiting, in arrival order, each for the own events posted before it arrived. */
   #waiting: Array<{ event: E; afterOwn: number }> = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A task is scheduled for the first waiting event. */
+  #scheduled = false;
+  readonly #tasks = createTaskScheduler();
   #idle: Array<() => void> = [];
   #stopped = false;
   readonly #deliver: (event: E) => void;
@@ -72,8 +76,8 @@ export class ArrivalOrder<E> {
   /** The bus closed: nothing more is delivered, and `delivered()` resolves. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#tasks.close();
+    this.#scheduled = false;
     this.#waiting = [];
     this.#wakeIdle();
   }
@@ -81,13 +85,14 @@ export class ArrivalOrder<E> {
   /** A task for the first waiting event, once the own events it waits for are back. */
   #scheduleNext(): void {
     const next = this.#waiting[0];
-    if (this.#stopped || this.#timer !== undefined || next === undefined || next.afterOwn > this.#back)
-      return;
-    this.#timer = setTimeout(this.#deliverNext, 0);
+    if (this.#stopped || this.#scheduled || next === undefined || next.afterOwn > this.#back) return;
+    this.#scheduled = true;
+    this.#tasks.next(this.#deliverNext);
   }
 
   readonly #deliverNext = (): void => {
-    this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#scheduled = false;
     const next = this.#waiting.shift();
     if (next !== undefined) this.#deliver(next.event);
     this.#scheduleNext();
