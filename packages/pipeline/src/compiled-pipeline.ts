@@ -4,6 +4,8 @@ import type { PipelineDefinition, StepContext } from "./types.js";
 export interface CompiledStep<S extends object> {
   readonly id: string;
   readonly index: number;
+  /** Its stage's id (what its contexts and log events name). */
+  readonly stageId: string;
   readonly path: string;
   readonly action: (ctx: StepContext<S>) => unknown;
   readonly when: ((ctx: StepContext<S>) => boolean | Promise<boolean>) | undefined;
@@ -12,8 +14,13 @@ export interface CompiledStep<S extends object> {
   readonly factor: number;
   readonly maxBackoffMs: number;
   readonly timeoutMs: number | undefined;
-  /** No guard, no retry, no timeout: the run loop calls it inline. */
+  /** No guard, no retry, no timeout: the run loop calls it inline (in a sequential stage). */
   readonly simple: boolean;
+  /**
+   * Simple, in a sequential stage: run by the run loop itself, whose attempt contexts are not told
+   * when they end (see `RunStepContext.status`).
+   */
+  readonly inline: boolean;
 }
 
 /** @internal */
@@ -65,9 +72,11 @@ export function compilePipeline<S extends object>(
       const attempts = retry?.attempts ?? 1;
       const when = step.when;
       const timeoutMs = step.timeoutMs;
+      const simple = when === undefined && attempts === 1 && timeoutMs === undefined;
       return Object.freeze({
         id: step.id,
         index: j,
+        stageId: stage.id,
         path: `${path}.stages[${i}].steps[${j}]`,
         action: step.action as (ctx: StepContext<S>) => unknown,
         when,
@@ -76,7 +85,8 @@ export function compilePipeline<S extends object>(
         factor: retry?.factor ?? 2,
         maxBackoffMs: retry?.maxBackoffMs ?? Number.POSITIVE_INFINITY,
         timeoutMs,
-        simple: when === undefined && attempts === 1 && timeoutMs === undefined,
+        simple,
+        inline: simple && stage.concurrent !== true,
       });
     });
     return Object.freeze({

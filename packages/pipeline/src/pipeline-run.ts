@@ -206,6 +206,14 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     else this.pauseRequests.push(request);
   }
 
+  /**
+   * @internal Whether the run is running and at step `stepId` of a sequential stage: what tells
+   * the context of an inline step, which is not told when it ends, whether its attempt still runs.
+   */
+  isRunningStep(stepId: string): boolean {
+    return this.runStatus === "running" && this.stepId === stepId;
+  }
+
   /** Withdraws the pause requests that `predicate` matches and that have not taken effect yet. */
   withdrawPause(predicate: (request: PauseRequest) => boolean): void {
     const requests = this.pauseRequests;
@@ -477,7 +485,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     if (this.observer !== undefined) this.stepStartedAt = this.time();
     this.emit("step.started", stage.id, step.id, 1);
     if (this.settled) return undefined;
-    return step.action(new RunStepContext(this, stage, step, 1, this));
+    return step.action(new RunStepContext(this, step, 1, this));
   }
 
   /**
@@ -603,7 +611,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
             // an observer may have aborted the run on step.started: the action must not start
             if (this.settled) return;
             try {
-              let out = step.action(new RunStepContext(this, stage, step, 1, this));
+              let out = step.action(new RunStepContext(this, step, 1, this));
               if (isThenable(out)) out = await out;
               this.tick();
               if (this.settled) return;
@@ -674,16 +682,19 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     const observed = this.observer !== undefined;
     if (step.when !== undefined) {
       let pass: boolean;
+      const guard = new RunStepContext(this, step, 1, source);
       try {
-        pass = await step.when(new RunStepContext(this, stage, step, 1, source));
+        pass = await step.when(guard);
         this.tick();
       } catch (thrown) {
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
         const error = this.stepError(stage, step, 1, thrown, 'its "when" guard threw');
+        guard.end("failed");
         this.failStep(stage, step, 1, error, undefined, source);
         return error;
       }
+      guard.end("completed");
       if (this.settled || source.aborted) return abortError(source);
       if (!pass) {
         this.emit("step.skipped", stage.id, step.id);
@@ -698,7 +709,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       if (this.settled || source.aborted) return abortError(source);
       const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
       let error: SystemError;
-      const ctx = new RunStepContext(this, stage, step, attempt, link ?? source);
+      const ctx = new RunStepContext(this, step, attempt, link ?? source);
       try {
         let out = step.action(ctx);
         if (isThenable(out)) {
@@ -712,6 +723,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
         if (out !== undefined && out !== null) this.applyPatch(out, step);
+        ctx.end("completed");
         this.emit(
           "step.completed",
           stage.id,
@@ -726,9 +738,13 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         if (this.settled || source.aborted) return abortError(source);
         if (link?.signal.aborted && thrown === link.signal.reason && SystemError.is(thrown, "TIMEOUT")) {
           // timed out: the attempt may still run, but nothing it does later is the run's any more
-          ctx.abandoned = true;
           error = thrown;
-        } else error = this.stepError(stage, step, attempt, thrown);
+          ctx.end("timed-out");
+        } else {
+          error = this.stepError(stage, step, attempt, thrown);
+          // what the attempt did for the run (its waits) is undone before it is retried or fails
+          ctx.end("failed");
+        }
       } finally {
         link?.dispose();
       }

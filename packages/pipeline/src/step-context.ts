@@ -1,28 +1,78 @@
 import { SystemError } from "@sluice/errors";
 import type { AbortSource } from "./abort-timing.js";
-import type { CompiledStage, CompiledStep } from "./compiled-pipeline.js";
-import type { RunScope } from "./run-scope.js";
-import type { StepContext, StepLogger, UseDependencyContext } from "./types.js";
+import type { CompiledStep } from "./compiled-pipeline.js";
+import type { PipelineRun } from "./pipeline-run.js";
+import type { AttemptStatus, StepAttempt, StepContext, StepLogger, UseDependencyContext } from "./types.js";
 
 /**
  * @internal The context of one step attempt. One object per attempt: ids are read through the
  * shared run scope and compiled step instead of being copied, and the context is its own logger,
- * so logging allocates nothing either.
+ * so logging allocates nothing either. It is also the attempt a dependency scope is handed
+ * ({@link StepAttempt}), so that costs nothing until a dependency asks.
  */
-export class RunStepContext<S extends object> implements StepContext<S>, StepLogger {
+export class RunStepContext<S extends object> implements StepContext<S>, StepLogger, StepAttempt {
   /**
-   * Set once the engine has given up on this attempt (it timed out): whatever it logs later would
-   * land among the events of the next attempt or stage, so it is dropped, like its late result.
+   * `"running"` until the engine ends the attempt (`end`). A timed-out attempt may go on running,
+   * but whatever it logs later would land among the events of the next attempt or stage, so it is
+   * dropped, like its late result.
    */
-  abandoned = false;
+  private phase: AttemptStatus = "running";
+  /** What to undo if the attempt fails (`onFailure`), made on the first. */
+  private undos: (() => void)[] | undefined = undefined;
 
   constructor(
-    private readonly scope: RunScope<S>,
-    private readonly stageDef: CompiledStage<S>,
+    private readonly scope: PipelineRun<S>,
     private readonly stepDef: CompiledStep<S>,
     readonly attempt: number,
     private readonly abortSource: AbortSource,
   ) {}
+
+  /**
+   * Whether the attempt may still act for its run. The engine ends the attempts it runs through
+   * its retry loop (`end`); the context of an inline step (simple, in a sequential stage) is never
+   * told (that would cost every step of the common case), so its attempt is over once the run is
+   * no longer running that step. An attempt whose run was aborted, or whose concurrent stage was
+   * stopped, is over when its signal fires.
+   */
+  get status(): AttemptStatus {
+    const phase = this.phase;
+    if (phase !== "running") return phase;
+    if (this.stepDef.inline) return this.scope.isRunningStep(this.stepDef.id) ? "running" : "ended";
+    const source = this.abortSource;
+    if (!source.aborted) return "running";
+    // its timeout fires its signal a moment before the engine ends it (its signal listeners run first)
+    return SystemError.is(source.reason, "TIMEOUT") ? "timed-out" : "ended";
+  }
+
+  /** Has `undo` called if this attempt fails (see {@link StepAttempt.onFailure}). */
+  onFailure(undo: () => void): void {
+    if (this.status !== "running") return;
+    const undos = this.undos;
+    if (undos === undefined) this.undos = [undo];
+    else undos.push(undo);
+  }
+
+  /**
+   * @internal The engine is done with the attempt: it `completed`, `failed` or `timed-out`. A
+   * failed or timed-out attempt's undos run now, each even if one before it throws (the first
+   * throw is rethrown after them: a fault of the dependency scope's, which fails the run).
+   */
+  end(outcome: "completed" | "failed" | "timed-out"): void {
+    this.phase = outcome === "timed-out" ? "timed-out" : "ended";
+    const undos = this.undos;
+    if (undos === undefined) return;
+    this.undos = undefined;
+    if (outcome === "completed") return;
+    let fault: { thrown: unknown } | undefined;
+    for (let i = 0; i < undos.length; i++) {
+      try {
+        undos[i]!();
+      } catch (thrown) {
+        fault ??= { thrown };
+      }
+    }
+    if (fault !== undefined) throw fault.thrown;
+  }
 
   get signal(): AbortSignal {
     return this.abortSource.signal;
@@ -37,7 +87,7 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
   }
 
   get stage(): string {
-    return this.stageDef.id;
+    return this.stepDef.stageId;
   }
 
   get step(): string {
@@ -54,26 +104,26 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
 
   debug(message: string, data?: unknown): void {
     if ((this as unknown) === undefined) throw detached("logger.debug");
-    if (!this.abandoned)
-      this.scope.log("debug", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (this.phase !== "timed-out")
+      this.scope.log("debug", message, data, this.stepDef.stageId, this.stepDef.id, this.attempt);
   }
 
   info(message: string, data?: unknown): void {
     if ((this as unknown) === undefined) throw detached("logger.info");
-    if (!this.abandoned)
-      this.scope.log("info", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (this.phase !== "timed-out")
+      this.scope.log("info", message, data, this.stepDef.stageId, this.stepDef.id, this.attempt);
   }
 
   warn(message: string, data?: unknown): void {
     if ((this as unknown) === undefined) throw detached("logger.warn");
-    if (!this.abandoned)
-      this.scope.log("warn", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (this.phase !== "timed-out")
+      this.scope.log("warn", message, data, this.stepDef.stageId, this.stepDef.id, this.attempt);
   }
 
   error(message: string, data?: unknown): void {
     if ((this as unknown) === undefined) throw detached("logger.error");
-    if (!this.abandoned)
-      this.scope.log("error", message, data, this.stageDef.id, this.stepDef.id, this.attempt);
+    if (this.phase !== "timed-out")
+      this.scope.log("error", message, data, this.stepDef.stageId, this.stepDef.id, this.attempt);
   }
 
   state(): Readonly<S> {
@@ -92,7 +142,7 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
         ),
       );
     }
-    return dependencies.use(fn);
+    return dependencies.use(fn, this);
   }
 }
 

@@ -64,8 +64,51 @@ export interface UseDependencyContext<S extends object> {
  * engine only ever calls `use`.
  */
 export interface DependencyScope<S extends object> {
-  /** Runs `fn` with a dependency context and returns what it returns. */
-  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
+  /**
+   * Runs `fn` with a dependency context and returns what it returns. A step's `ctx.use` passes its
+   * `attempt`, for a scope whose dependencies act for the run on the attempt's behalf (the
+   * runtime's pause service): it can refuse them once the attempt is over and undo what they did
+   * if it fails. A scope that has no such dependency ignores it (`ArtifactContainer` does).
+   */
+  use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>, attempt?: StepAttempt): Promise<R>;
+}
+
+/**
+ * Where a step attempt is, as {@link StepAttempt.status} tells it: `"running"` while it may still
+ * act for its run; `"timed-out"` once it has passed its `timeoutMs` (it may still be running, but
+ * the run has moved on without it); `"ended"` once it has returned or thrown, or its run has
+ * stopped (aborted, failed, paused, completed) or, for a simple step of a sequential stage,
+ * gone on past it.
+ */
+export type AttemptStatus = "running" | "timed-out" | "ended";
+
+/**
+ * One attempt of a step (its `when` guard counts as the first attempt), as the engine hands it to
+ * {@link DependencyScope.use}: what a dependency that acts for the run needs so that an attempt
+ * which fails or is abandoned leaves no trace on the run.
+ */
+export interface StepAttempt {
+  /** The run's id. */
+  readonly runId: string;
+  /** The id of the step's stage. */
+  readonly stage: string;
+  /** The step's id. */
+  readonly step: string;
+  /** 1 for the first try, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /** Whether the attempt may still act for its run (see {@link AttemptStatus}). */
+  readonly status: AttemptStatus;
+  /**
+   * Has `undo` called when this attempt fails (it throws, returns a patch that is refused, or times
+   * out), whether the step is retried or fails for good, before `step.retried` or `step.failed`.
+   * Not called when the attempt completes, nor when its run stops without it (aborted, its
+   * concurrent stage stopped by a sibling's failure, or a simple step of a sequential stage failing,
+   * which fails the run at once): the run then drops what the stage did anyway. Given once the
+   * attempt is over, `undo` is never called. An `undo` that throws is a fault of the scope's: the
+   * other undos still run, then the run fails with what it threw (a `SystemError` as it is,
+   * anything else as the `cause` of an `INVALID_STATE`).
+   */
+  onFailure(undo: () => void): void;
 }
 
 /**
@@ -113,8 +156,9 @@ export interface StepContext<S extends object = PipelineState> {
   /** The run's current state. */
   state(): Readonly<S>;
   /**
-   * Runs `fn` against the run's dependency scope. Rejects with `INVALID_STATE` when the run was
-   * started without `RunOptions.dependencies`.
+   * Runs `fn` against the run's dependency scope, which is told this attempt (see
+   * {@link DependencyScope.use}). Rejects with `INVALID_STATE` when the run was started without
+   * `RunOptions.dependencies`.
    */
   use<R>(fn: (deps: UseDependencyContext<S>) => R | Promise<R>): Promise<R>;
 }
