@@ -12,7 +12,11 @@ import type { PauseService } from "@sluice/pause";
 export interface BuiltInServices {
   /** The run's layered env (the workflow's `env`, then the runtime's). */
   __env__: EnvService;
-  /** The run's own pause service (`register` waits, `cancel` them). */
+  /**
+   * The run's own pause service (`register` waits, `cancel` them). A step's acts for its attempt:
+   * the waits of an attempt that fails are withdrawn, and once the attempt is over it registers
+   * nothing (`INVALID_STATE`).
+   */
   __pause_service__: PauseService;
 }
 

@@ -2,6 +2,8 @@ import { ArtifactContainer, type ArtifactTemplate, type UseDependencyContext } f
 import { SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import type { PauseService } from "@sluice/pause";
+import type { StepAttempt } from "@sluice/pipeline";
+import { attemptDependencies } from "./attempt-dependencies.js";
 import {
   createDirectDependencies,
   type OnEventWait,
@@ -15,7 +17,7 @@ import type { RunState } from "./types.js";
 /**
  * Builds a run's service access on its first `ctx.use`: a container of its own when its workflow
  * declares run services, else container-free access. Either way the run's `__pause_service__` is
- * its own, found through the table of unfinished runs.
+ * its own, found through the table of unfinished runs; a step gets it acting for its attempt.
  */
 export class RunContainers implements RunContainerFactory {
   /** One template for every run container: the factory finds its run through the container's runId. */
@@ -52,6 +54,14 @@ export class RunContainers implements RunContainerFactory {
 
   directDependencies(record: RunRecord): UseDependencyContext<RunState> {
     return createDirectDependencies(record, this.pauseServiceOf);
+  }
+
+  attemptDependencies(
+    record: RunRecord,
+    deps: UseDependencyContext<RunState>,
+    attempt: StepAttempt,
+  ): UseDependencyContext<RunState> {
+    return attemptDependencies(deps, attempt, () => this.pauseServiceOf(record));
   }
 
   /** The `__pause_service__` of run `runId`, for the run containers' template. */

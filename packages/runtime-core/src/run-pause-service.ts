@@ -69,20 +69,12 @@ export function createDirectDependencies(
   pauseServiceOf: (record: RunRecord) => PauseService,
 ): UseDependencyContext<RunState> {
   const scope = record.workflow.scope;
+  const pauseService = (): PauseService => pauseServiceOf(record);
   return {
     resolve: <T>(key: string, param?: string | number) =>
-      key === PAUSE_SERVICE_ID
-        ? new Promise<ResolveResult<T>>((resolve) => {
-            resolve({ ok: true, value: pauseServiceOf(record) as T });
-          }).catch((error: unknown) => ({
-            ok: false as const,
-            error: SystemError.from(error, "INVALID_STATE", PAUSE_SERVICE_ID),
-          }))
-        : scope.resolve<T>(key, param),
+      key === PAUSE_SERVICE_ID ? resolvePauseService<T>(pauseService) : scope.resolve<T>(key, param),
     require: <T>(key: string, param?: string | number) =>
-      key === PAUSE_SERVICE_ID
-        ? new Promise<T>((resolve) => resolve(pauseServiceOf(record) as T))
-        : scope.require<T>(key, param),
+      key === PAUSE_SERVICE_ID ? requirePauseService<T>(pauseService) : scope.require<T>(key, param),
     select: <R>(selector: (state: RunState) => R) => {
       const store = record.store;
       if (store === undefined) {
@@ -94,4 +86,25 @@ export function createDirectDependencies(
       return selector(store.get());
     },
   };
+}
+
+/**
+ * `require("__pause_service__")` answered with what `make` returns: a promise of it, rejected with
+ * what `make` throws (a run that is not active).
+ */
+export function requirePauseService<T>(make: () => unknown): Promise<T> {
+  return new Promise<T>((resolve) => resolve(make() as T));
+}
+
+/**
+ * `resolve("__pause_service__")` answered with what `make` returns: `{ ok: true, value }`, or
+ * `{ ok: false, error }` with what it throws as a `SystemError` (`INVALID_STATE` if it is none).
+ */
+export function resolvePauseService<T>(make: () => unknown): Promise<ResolveResult<T>> {
+  return new Promise<ResolveResult<T>>((resolve) => {
+    resolve({ ok: true, value: make() as T });
+  }).catch((error: unknown) => ({
+    ok: false as const,
+    error: SystemError.from(error, "INVALID_STATE", PAUSE_SERVICE_ID),
+  }));
 }

@@ -1,7 +1,7 @@
 import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
 import { SystemError } from "@sluice/errors";
 import type { PauseRequestData, PauseService } from "@sluice/pause";
-import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo } from "@sluice/pipeline";
+import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo, StepAttempt } from "@sluice/pipeline";
 import { type StateStore, safeAssign } from "@sluice/store";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
@@ -25,6 +25,12 @@ export interface RunContainerFactory {
   containerFor(record: RunRecord): ArtifactContainer<RunState>;
   /** Container-free access: the run's pause service, then the workflow's scope. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState>;
+  /** A step's view of `deps`: the same, but its `__pause_service__` acts for its `attempt`. */
+  attemptDependencies(
+    record: RunRecord,
+    deps: UseDependencyContext<RunState>,
+    attempt: StepAttempt,
+  ): UseDependencyContext<RunState>;
 }
 
 /**
@@ -118,9 +124,18 @@ export class RunRecord {
 
   /**
    * The run's dependency scope (what `ctx.use` calls). The container is built on the first call,
-   * so runs whose steps never resolve a service never pay for one.
+   * so runs whose steps never resolve a service never pay for one. A step passes its `attempt`:
+   * the `__pause_service__` it resolves then acts for that attempt (see `AttemptPauseService`);
+   * hooks pass none and get the run's own.
    */
-  use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
+  use<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>, attempt?: StepAttempt): Promise<R> {
+    // (not a function: passed on as it is, to be refused as it always was)
+    if (attempt === undefined || typeof fn !== "function") return this.lend(fn);
+    return this.lend((deps) => fn(this.containers.attemptDependencies(this, deps, attempt)));
+  }
+
+  /** Runs `fn` with the run's dependencies, building its service access on the first call. */
+  private lend<R>(fn: (deps: UseDependencyContext<RunState>) => R | Promise<R>): Promise<R> {
     if (this.container !== undefined) return this.container.use(fn);
     try {
       // A run that has ended, or waits released from memory, has no services to lend (with or

@@ -2,7 +2,7 @@ import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts"
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch } from "@sluice/pipeline";
+import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch, StepAttempt } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -745,6 +745,15 @@ export class WorkflowRuntime implements RunContainerFactory {
   /** @internal Container-free dependency access for runs of workflows without run services. */
   directDependencies(record: RunRecord): UseDependencyContext<RunState> {
     return this.runContainers.directDependencies(record);
+  }
+
+  /** @internal A step's view of its run's dependencies `deps`, its pause service bound to `attempt`. */
+  attemptDependencies(
+    record: RunRecord,
+    deps: UseDependencyContext<RunState>,
+    attempt: StepAttempt,
+  ): UseDependencyContext<RunState> {
+    return this.runContainers.attemptDependencies(record, deps, attempt);
   }
 
   // ───────────────────────── checks ─────────────────────────
