@@ -9,6 +9,7 @@ const behaviour = [
   "test/execution.test.ts",
   "test/observer.test.ts",
   "test/pause-checkpoint.test.ts",
+  "test/restore-by-stage-id.test.ts",
 ];
 
 export default defineConfig({

@@ -1,4 +1,4 @@
-import { describeThrown, describeValue, isPlainObject, SystemError } from "@sluice/errors";
+import { describeThrown, describeValue, isPlainObject, quoteName, SystemError } from "@sluice/errors";
 import type { CompiledPipeline } from "./compiled-pipeline.js";
 import { kindOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint, ResumeCause } from "./types.js";
@@ -13,8 +13,10 @@ import { isUnsafeKey } from "./unsafe-keys.js";
  */
 export const MAX_CHECKPOINT_SEQ = 2 ** 52;
 
-function invalid(field: string, message: string): never {
-  throw new SystemError("INVALID_INPUT", `checkpoint.${field}: ${message}`, { details: { field } });
+function invalid(field: string, message: string, details?: Record<string, unknown>): never {
+  throw new SystemError("INVALID_INPUT", `checkpoint.${field}: ${message}`, {
+    details: { field, ...details },
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -23,10 +25,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * @internal Checks that `value` is a checkpoint this pipeline can continue from: well-formed, of
- * this pipeline, and pointing at the same stage id it had when it was taken (a definition whose
- * stages moved since then would otherwise continue at the wrong place). Returns a copy of its
- * fields, each read once, so a getter or proxy cannot answer differently later; a checkpoint that
- * throws when read is `INVALID_INPUT` like any other malformed one.
+ * this pipeline, and naming a stage it has (or none left). Returns a copy of its fields, each read
+ * once, so a getter or proxy cannot answer differently later, with `nextStage` the index of
+ * `nextStageId` in this pipeline (see {@link nextStageIndex}); a checkpoint that throws when read
+ * is `INVALID_INPUT` like any other malformed one.
  */
 export function readCheckpoint<S extends object>(
   value: unknown,
@@ -77,18 +79,21 @@ function checkFields<S extends object>(value: Record<string, unknown>, pipeline:
       `checkpoint of pipeline ${describeValue(value.pipelineId)} cannot be restored into pipeline "${pipeline.id}"`,
     );
   }
-  const stageCount = pipeline.stages.length;
   const next = value.nextStage;
-  if (typeof next !== "number" || !Number.isInteger(next) || next < 0 || next > stageCount) {
-    invalid("nextStage", `must be an integer from 0 to ${stageCount} (got ${describeValue(next)})`);
-  }
-  const expectedId = next < stageCount ? pipeline.stages[next]!.id : null;
-  if (value.nextStageId !== expectedId) {
+  if (!Number.isSafeInteger(next) || (next as number) < 0) {
     invalid(
-      "nextStageId",
-      `stage ${next} of pipeline "${pipeline.id}" is ${describeValue(expectedId)}, but the checkpoint expects ${describeValue(value.nextStageId)}; the pipeline's stages changed since the run paused`,
+      "nextStage",
+      `must be a non-negative integer, the index the next stage had when the run paused (got ${describeValue(next)})`,
     );
   }
+  const nextId = value.nextStageId;
+  if (nextId !== null && (typeof nextId !== "string" || nextId.length === 0)) {
+    invalid(
+      "nextStageId",
+      `must be the id of the stage to run next, or null when none is left (got ${describeValue(nextId)})`,
+    );
+  }
+  value.nextStage = nextStageIndex(pipeline, next as number, nextId);
   if (!isRecord(value.state)) invalid("state", "must be an object");
   if (!Array.isArray(value.pause) || !value.pause.every(isRecord))
     invalid("pause", "must be an array of objects");
@@ -104,6 +109,36 @@ function checkFields<S extends object>(value: Record<string, unknown>, pipeline:
       `must be an integer from 0 to ${MAX_CHECKPOINT_SEQ} (2^52: the resumed run numbers its events on from it, and past Number.MAX_SAFE_INTEGER they would share one seq) (got ${describeValue(value.seq)})`,
     );
   }
+}
+
+/**
+ * Where the run continues in this pipeline: the index of the stage `nextStageId` names, or the
+ * number of stages when it is `null` (the run paused in its last stage, and completes). The id
+ * decides, not the checkpoint's index: a new version of the pipeline may have inserted, removed or
+ * reordered stages since the run paused, and the run waits to run that stage, wherever it now
+ * sits. `nextStage` (where the stage was) is tried first, so a run resumed by the definition that
+ * paused it costs one comparison.
+ *
+ * @throws SystemError `INVALID_INPUT` when this pipeline has no stage of that id: running another
+ * in its place would run what the run never waited for.
+ */
+function nextStageIndex<S extends object>(
+  pipeline: CompiledPipeline<S>,
+  nextStage: number,
+  nextStageId: string | null,
+): number {
+  const stages = pipeline.stages;
+  if (nextStageId === null) return stages.length;
+  if (nextStage < stages.length && stages[nextStage]!.id === nextStageId) return nextStage;
+  for (let i = 0; i < stages.length; i++) if (stages[i]!.id === nextStageId) return i;
+  const stageIds = stages.map((stage) => stage.id);
+  // (the id comes from stored text: quoted and cut, so a crafted one cannot make the message huge)
+  const name = quoteName(nextStageId);
+  return invalid(
+    "nextStageId",
+    `pipeline "${pipeline.id}" has no stage ${name} (stages: ${stageIds.join(", ")}), which the run waits to run: the pipeline's stages changed since the run paused, and no other stage is run in its place. Continue the run with a version of the pipeline that has stage ${name}, or set the checkpoint's nextStageId to the stage it should continue at (the checkpoint is plain JSON)`,
+    { nextStageId, stageIds },
+  );
 }
 
 /**

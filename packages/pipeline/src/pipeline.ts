@@ -181,19 +181,27 @@ export class Pipeline<S extends object = PipelineState> {
    * host reading checkpoints back from storage can refuse a bad one before doing anything else
    * with it. These are {@link Pipeline.restore}'s checks of the checkpoint itself (restore also
    * matches its `runId` with `options.runId`). Returns a new object with its fields, each read
-   * once; `state`, `event` and `pause` are the checkpoint's own, not copies.
+   * once, and `nextStage` the index of the stage `nextStageId` names in this pipeline (the number
+   * of stages for `null`), which a new version of the pipeline may have moved; `state`, `event`
+   * and `pause` are the checkpoint's own, not copies.
    *
    * @throws SystemError `INVALID_INPUT`, as {@link Pipeline.restore} does for a malformed checkpoint,
-   * one of another pipeline, or one whose next stage has moved.
+   * one of another pipeline, or one whose next stage this pipeline does not have.
    */
   readCheckpoint(checkpoint: unknown): PipelineCheckpoint<S> {
     return readCheckpoint(checkpoint, this.compiled);
   }
 
   /**
-   * Prepares the continuation of a paused run at `checkpoint.nextStage`. The checkpoint's `state`
-   * is NOT written anywhere: `options.state` is the source of truth, so when rebuilding a run in a
-   * fresh process, seed that store with `checkpoint.state` first. On `execute()`, `options.patch`
+   * Prepares the continuation of a paused run at the stage `checkpoint.nextStageId` names, wherever
+   * it sits in this pipeline: a version of the pipeline that inserted, removed or reordered stages
+   * since the run paused continues it at that stage, then runs the stages that follow it here
+   * (`nextStageId` `null`: the run paused in its last stage, and completes without running one).
+   * `checkpoint.nextStage`, the index the stage had, only has to be a non-negative integer.
+   *
+   * The checkpoint's `state` is NOT written anywhere: `options.state` is the source of truth, so
+   * when rebuilding a run in a fresh process, seed that store with `checkpoint.state` first. On
+   * `execute()`, `options.patch`
    * (a plain object, copied here without `__proto__` / `constructor` / `prototype` keys) is merged
    * into the state, `run.resumed` is emitted (`data: { nextStage, by, event?, wait? }`: the stage's id
    * and `options.resumedBy`, by default `{ by: "resume" }`), and sequence numbers continue from
@@ -204,8 +212,9 @@ export class Pipeline<S extends object = PipelineState> {
    *
    * @throws SystemError `INVALID_INPUT` when the checkpoint is malformed (its `seq` not an integer
    * from 0 to 2^52, for one: a larger one leaves the run's events no room before
-   * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, points at a stage that has moved, or throws
-   * when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
+   * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, names a next stage this pipeline does
+   * not have (renamed or removed: `details: { field, nextStageId, stageIds }`; no other stage runs
+   * in its place), or throws when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
    * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read; when
    * `options.resumedBy` is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).
    */

@@ -254,9 +254,17 @@ export interface PipelineCheckpoint<S extends object = PipelineState> {
   runId: string;
   /** The pipeline the run belongs to. */
   pipelineId: string;
-  /** Index of the stage to run next; equals the number of stages when the run paused in its last stage. */
+  /**
+   * Index of the stage to run next when the run paused; equals the number of stages when it paused
+   * in its last stage. Where the run continues is `nextStageId`'s: restoring into a version of the
+   * pipeline whose stages moved uses that stage's index there.
+   */
   nextStage: number;
-  /** Id of the stage to run next, or `null` when none is left. */
+  /**
+   * Id of the stage to run next, or `null` when none is left. `restore` continues the run at the
+   * stage of this id, wherever it now sits, and refuses a checkpoint whose stage the pipeline no
+   * longer has.
+   */
   nextStageId: string | null;
   /**
    * The state when the run paused: the state object itself when it is frozen (a `@sluice/store`

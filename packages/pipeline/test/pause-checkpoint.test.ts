@@ -449,7 +449,7 @@ describe("pause and checkpoint", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it("rejects malformed checkpoints, other pipelines' checkpoints and moved stages with INVALID_INPUT", () => {
+  it("rejects malformed checkpoints, other pipelines' checkpoints and removed stages with INVALID_INPUT", () => {
     const pipeline = new Pipeline<PipelineState>("p", {
       stages: [
         { id: "a", steps: [{ id: "a", action: () => undefined }] },
@@ -480,8 +480,8 @@ describe("pause and checkpoint", () => {
         { ...good, pipelineId: "other" },
         /checkpoint of pipeline "other" cannot be restored into pipeline "p"/,
       ],
-      [{ ...good, nextStage: 5 }, /checkpoint\.nextStage: must be an integer from 0 to 2/],
-      [{ ...good, nextStageId: "a" }, /the pipeline's stages changed since the run paused/],
+      [{ ...good, nextStage: -1 }, /checkpoint\.nextStage: must be a non-negative integer/],
+      [{ ...good, nextStageId: "z" }, /pipeline "p" has no stage "z" \(stages: a, b\)/],
       [{ ...good, state: "x" }, /checkpoint\.state: must be an object/],
       [{ ...good, pause: [1] }, /checkpoint\.pause: must be an array of objects/],
       [{ ...good, seq: -1 }, /checkpoint\.seq/],
@@ -524,7 +524,7 @@ describe("pause and checkpoint", () => {
     expect(Object.keys(read)).not.toContain("workflowId");
     expect(read).not.toBe(saved);
     expect(read.state).toBe(state);
-    expect(() => pipeline.readCheckpoint({ ...saved, nextStageId: "a" })).toThrow(
+    expect(() => pipeline.readCheckpoint({ ...saved, nextStageId: "z" })).toThrow(
       /the pipeline's stages changed since the run paused/,
     );
     expect(() => pipeline.readCheckpoint("{}")).toThrow(/checkpoint must be an object made by a paused run/);

@@ -563,16 +563,19 @@ export class WorkflowRuntime implements RunContainerFactory {
    * that has since gone) wait here, as a run past its pause window waits: the first bus event
    * that meets one of its waits, a `resume()` or a wait's deadline (one already past fires at
    * once) rebuilds it, calls `onResume` with `restored: true` and runs its next stage. Its
-   * timeline continues from the checkpoint's `seq`. A wait's `patch` mapper travels by name (one of
-   * the workflow's `patches`), a function does not: such a wait resumes with the payload itself as
-   * its patch. Returns the run's `RunInfo` (`paused`).
+   * timeline continues from the checkpoint's `seq`. It goes on at the stage the checkpoint names
+   * by id (`nextStageId`), wherever the definition registered here puts it: a new version that
+   * inserted, removed or reordered stages takes the run. A wait's `patch` mapper travels by name
+   * (one of the workflow's `patches`), a function does not: such a wait resumes with the payload
+   * itself as its patch. Returns the run's `RunInfo` (`paused`).
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
    * have is refused too; one without waits; one whose `seq` is past 2^52, which would leave the
-   * run's events no room below `Number.MAX_SAFE_INTEGER`), one of a trigger or pipeline the workflow
-   * no longer has or whose next stage has moved, one whose wait names a patch mapper the workflow
-   * does not declare; `DUPLICATE_KEY` when this runtime already knows
+   * run's events no room below `Number.MAX_SAFE_INTEGER`), one of a trigger or pipeline the
+   * workflow no longer has, or whose next stage its pipeline no longer has (`checkpoint.nextStageId: pipeline "fulfil"
+   * has no stage "ship" …`; set `nextStageId` to migrate it), one whose wait names a patch mapper
+   * the workflow does not declare; `DUPLICATE_KEY` when this runtime already knows
    * the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
    * `exclusive` mode, the run was dispatched through it, and another run holds the slot, or when
    * the bus refuses to subscribe to a wait's event (the run is then not adopted).

@@ -518,9 +518,9 @@ describe("what adopt() and detach() refuse", () => {
       "checkpoint.pause is empty, but a paused run waits on at least one wait",
     ],
     [
-      "a stage that moved",
-      (c: RunCheckpoint) => ({ ...c, nextStageId: "approval" }),
-      "the pipeline's stages changed since the run paused",
+      "a next stage the pipeline lacks",
+      (c: RunCheckpoint) => ({ ...c, nextStageId: "packing" }),
+      'checkpoint.nextStageId: pipeline "fulfil" has no stage "packing" (stages: approval, ship), which the run waits to run',
     ],
     [
       "an unknown version",
