@@ -10,7 +10,10 @@ import type { RunState } from "./types.js";
 export interface RunCheckpoint<S extends object = RunState> extends PipelineCheckpoint<S> {
   /** The workflow the run belongs to: `adopt()` needs a workflow of this id registered. */
   workflowId: string;
-  /** The trigger that started the run (`RunInfo.triggerId`). */
+  /**
+   * The trigger that started the run (`RunInfo.triggerId`). History only: `adopt()` keeps it as is,
+   * also when the workflow registered there no longer has that trigger.
+   */
   triggerId: string;
   /** When the run started, epoch ms (`RunInfo.startedAt`). */
   startedAt: number;

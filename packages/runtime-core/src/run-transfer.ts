@@ -64,17 +64,14 @@ export class RunTransfer {
       if (pipeline === undefined) {
         throw new SystemError(
           "INVALID_INPUT",
-          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${quoteName(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it`,
+          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${quoteName(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it. A run continues in the pipeline its checkpoint names: if the pipeline was renamed, set checkpoint.pipelineId to its new id`,
           { details: { workflowId: wf.id, pipelineId } },
         );
       }
-      if (!wf.triggers.has(place.triggerId)) {
-        throw new SystemError(
-          "INVALID_INPUT",
-          `adopt(checkpoint): workflow "${wf.id}" has no trigger "${place.triggerId}" (triggers: ${[...wf.triggers.keys()].join(", ")}); the checkpoint was made by another definition of it`,
-          { details: { workflowId: wf.id, triggerId: place.triggerId } },
-        );
-      }
+      // The trigger is not looked up: it only started the run, which goes on in its pipeline. A
+      // version that renamed or removed it takes the run, which keeps the id as its history
+      // (RunInfo.triggerId). The pipeline finds the next stage by its id, wherever this version
+      // put it.
       checkpoint = pipeline.readCheckpoint(value);
       const adopting = wf;
       // a run pauses only when a wait took effect: one with none could only ever be resume()d

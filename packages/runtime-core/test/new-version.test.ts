@@ -152,6 +152,32 @@ describe("adopt(): a new version takes a parked run at the stage it waits to run
     },
   );
 
+  it("a renamed trigger: adopted, the run keeps the id of the trigger that started it", async () => {
+    const checkpoint = await parkedBy(await deploy(version(V1)));
+    const seen: string[] = [];
+    const v2 = await deploy(version(V1, { trigger: "orderPlaced" }), {
+      register: { onResume: (ctx) => void seen.push(ctx.triggerId) },
+    });
+    expect(v2.adopt(checkpoint)).toMatchObject({ status: "paused", triggerId: "placed", stage: "ship" });
+    const result = await v2.resume(checkpoint.runId);
+    expect(result.ok && result.value.state).toEqual({ ran: V1 });
+    expect(result.metadata.triggerId).toBe("placed");
+    expect(seen).toEqual(["placed"]);
+    expect(v2.checkpoint(checkpoint.runId)).toBeUndefined();
+  });
+
+  it("a renamed pipeline: refused, saying which field to set; the checkpoint with the new id is taken", async () => {
+    const checkpoint = await parkedBy(await deploy(version(V1)));
+    const v2 = await deploy(version(V1, { pipeline: "fulfilment" }));
+    const error = refusal(() => v2.adopt(checkpoint));
+    expect(error.message).toBe(
+      'adopt(checkpoint): workflow "orders" has no pipeline "fulfil" (pipelines: fulfilment); the checkpoint was made by another definition of it. A run continues in the pipeline its checkpoint names: if the pipeline was renamed, set checkpoint.pipelineId to its new id',
+    );
+    expect(error.details).toEqual({ workflowId: "orders", pipelineId: "fulfil" });
+    v2.adopt({ ...checkpoint, pipelineId: "fulfilment" });
+    expect(await finish(v2, checkpoint.runId)).toEqual(V1);
+  });
+
   it("recover(): the same, and run.resumed names the stage it went on at", async () => {
     const timelineStore = await createMemoryTimelineStore();
     const v1 = await deploy(version(V1), { timelineStore });

@@ -508,11 +508,6 @@ describe("what adopt() and detach() refuse", () => {
       'workflow "orders" has no pipeline "refund" (pipelines: fulfil)',
     ],
     [
-      "a trigger the workflow lacks",
-      (c: RunCheckpoint) => ({ ...c, triggerId: "shipped" }),
-      'workflow "orders" has no trigger "shipped" (triggers: placed)',
-    ],
-    [
       "no waits",
       (c: RunCheckpoint) => ({ ...c, pause: [] }),
       "checkpoint.pause is empty, but a paused run waits on at least one wait",
