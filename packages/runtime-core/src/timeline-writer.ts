@@ -27,6 +27,18 @@ export interface StoredRun {
   end?: { type: string; seq: number };
 }
 
+/**
+ * The name of a column of `batch` that a refill could not write to (frozen, sealed or made
+ * non-extensible by a store that kept it), or `undefined`. Once an append, so it walks the fields.
+ */
+function columnThatCannotGrow(batch: TimelineBatch): string | undefined {
+  for (const key in batch) {
+    const column: unknown = (batch as unknown as Record<string, unknown>)[key];
+    if (typeof column === "object" && column !== null && !Object.isExtensible(column)) return key;
+  }
+  return undefined;
+}
+
 /** A timeline store's answer to a query that cannot be right. */
 function malformedAnswer(problem: string): SystemError {
   return new SystemError("STORAGE_FAILED", `the timeline store answered wrongly: ${problem}`);
@@ -241,21 +253,26 @@ export class TimelineWriter {
 
   /**
    * Empties a batch whose append has settled and keeps it as the next one. A store that broke the
-   * batch it was lent (froze it, or a column) makes emptying it throw (`TimelineBatch.clear` checks
-   * that every column can be refilled, so `write` never throws): such a batch is left to the GC instead, for the writer must go on (a throw here would reject the append's promise, which
+   * batch it was lent (froze it, or a column) makes emptying it throw, or, for a column emptying
+   * does not write to, the refill in `write` (which must never throw): such a batch is left to the
+   * GC instead, for the writer must go on (a throw here would reject the append's promise, which
    * nothing may be awaiting: an unhandled rejection, ending a Node process), and the store's bug
    * is reported once.
    */
   private recycle(batch: TimelineBatch): void {
     try {
       batch.clear();
+      const stuck = columnThatCannotGrow(batch);
+      if (stuck !== undefined) {
+        throw new TypeError(`its ${stuck} column was frozen, sealed or made non-extensible`);
+      }
     } catch (error) {
       if (this.brokenBatchReported) return;
       this.brokenBatchReported = true;
       this.options.onError(
         new SystemError(
           "STORAGE_FAILED",
-          `the timeline store changed the batch it was lent (${describeThrown(error)}); nothing was lost, but the store must keep copies of what it reads, never the batch or its columns (TimelineStore.appendBatch)`,
+          `the timeline store changed the batch it was lent, which could not be emptied and refilled (${describeThrown(error)}); nothing was lost, but the store must keep copies of what it reads, never the batch or its columns (TimelineStore.appendBatch)`,
           { cause: error },
         ),
       );

@@ -161,26 +161,8 @@ export class TimelineBatch {
    * referred to is dropped (`data`, messages and explicit ids; the rest is overwritten as it refills),
    * so a recycled batch does not keep a large log payload alive. Only for a batch no store is still
    * reading: one whose append has settled.
-   *
-   * @throws SystemError `INVALID_STATE` (the batch unchanged) when it cannot be refilled: it was
-   * frozen, or one of its columns was frozen, sealed or made non-extensible (by a store that kept
-   * it instead of copying what it read). Checked here, once a batch, so that `add` never throws
-   * halfway through an event.
    */
   clear(): void {
-    // checked before anything is written: a batch that cannot be refilled is left as it is
-    const column = columnThatCannotGrow(this);
-    if (column !== undefined || Object.isFrozen(this)) {
-      const what =
-        column === undefined
-          ? "it was frozen"
-          : `its ${column} column was frozen, sealed or made non-extensible`;
-      throw new SystemError(
-        "INVALID_STATE",
-        `this TimelineBatch cannot be emptied and refilled: ${what}; a store must copy what it reads from a batch, never keep or change the batch`,
-        column === undefined ? {} : { details: { column } },
-      );
-    }
     const length = this.length;
     this.length = 0;
     const { ids, messages, data } = this;
@@ -367,21 +349,4 @@ export function holdsRows(batch: TimelineBatch, count: number): boolean {
 /** True when `column` is an array of at least `count` items. */
 function holds(column: readonly unknown[], count: number): boolean {
   return Array.isArray(column) && column.length >= count;
-}
-
-/** The name of a column of `batch` that cannot take new elements, or `undefined`. */
-function columnThatCannotGrow(batch: TimelineBatch): string | undefined {
-  if (!Object.isExtensible(batch.ids)) return "ids";
-  if (!Object.isExtensible(batch.runIds)) return "runIds";
-  if (!Object.isExtensible(batch.workflowIds)) return "workflowIds";
-  if (!Object.isExtensible(batch.seqs)) return "seqs";
-  if (!Object.isExtensible(batch.ats)) return "ats";
-  if (!Object.isExtensible(batch.sources)) return "sources";
-  if (!Object.isExtensible(batch.types)) return "types";
-  if (!Object.isExtensible(batch.stages)) return "stages";
-  if (!Object.isExtensible(batch.steps)) return "steps";
-  if (!Object.isExtensible(batch.levels)) return "levels";
-  if (!Object.isExtensible(batch.messages)) return "messages";
-  if (!Object.isExtensible(batch.data)) return "data";
-  return undefined;
 }

@@ -89,32 +89,6 @@ describe("TimelineBatch", () => {
     ]);
   });
 
-  it("clear() refuses, leaving the batch as it is, a batch that a column or a freeze keeps from being refilled", () => {
-    const sealedColumn = new TimelineBatch();
-    sealedColumn.add(undefined, "r1", "w", 1, 10, "runtime", "run.started");
-    // a column clear() itself never writes to: only the next add would have found it
-    Object.seal(sealedColumn.seqs);
-    expect(() => sealedColumn.clear()).toThrow(
-      expect.objectContaining({
-        code: "INVALID_STATE",
-        message: expect.stringContaining("its seqs column was frozen, sealed or made non-extensible"),
-        details: { column: "seqs" },
-      }),
-    );
-    expect(sealedColumn.length).toBe(1);
-
-    const frozen = new TimelineBatch();
-    frozen.add(undefined, "r1", "w", 1, 10, "runtime", "run.started");
-    Object.freeze(frozen);
-    expect(() => frozen.clear()).toThrow(
-      expect.objectContaining({
-        code: "INVALID_STATE",
-        message: expect.stringContaining(": it was frozen;"),
-      }),
-    );
-    expect(frozen.toEvents()).toHaveLength(1);
-  });
-
   it("can hold an array of events with ids and no field it has no column for", () => {
     expect(TimelineBatch.canHold([started])).toBe(true);
     expect(TimelineBatch.canHold([])).toBe(true);
