@@ -27,18 +27,6 @@ export interface StoredRun {
   end?: { type: string; seq: number };
 }
 
-/**
- * The name of a column of `batch` that a refill could not write to (frozen, sealed or made
- * non-extensible by a store that kept it), or `undefined`. Once an append, so it walks the fields.
- */
-function columnThatCannotGrow(batch: TimelineBatch): string | undefined {
-  for (const key in batch) {
-    const column: unknown = (batch as unknown as Record<string, unknown>)[key];
-    if (typeof column === "object" && column !== null && !Object.isExtensible(column)) return key;
-  }
-  return undefined;
-}
-
 /** A timeline store's answer to a query that cannot be right. */
 function malformedAnswer(problem: string): SystemError {
   return new SystemError("STORAGE_FAILED", `the timeline store answered wrongly: ${problem}`);
@@ -102,7 +90,19 @@ export class TimelineWriter {
   ): void {
     if (this.closed) return;
     const batch = this.batch;
-    batch.add(undefined, runId, workflowId, seq, at, source, type, stage, step, level, message, data);
+    const held = batch.length;
+    try {
+      batch.add(undefined, runId, workflowId, seq, at, source, type, stage, step, level, message, data);
+    } catch (error) {
+      // A reused batch whose column the store froze or sealed (one `clear()` does not write to):
+      // its events go on in a new batch, and this one is written again there. (Caught here rather
+      // than checked at each reuse: twelve `Object.isExtensible` calls a batch cost more than a
+      // plain run's whole timeline append.)
+      this.batch = batch.slice(0, held);
+      this.reportBrokenBatch(error);
+      this.write(runId, workflowId, seq, at, source, type, stage, step, level, message, data);
+      return;
+    }
     if (batch.length > this.maxBuffered) {
       // drop a tenth at once, so a store that stays stuck costs one copy per tenth, not one per
       // event; the oldest, and never the event just written (a small maxBuffered's tenth is all)
@@ -254,31 +254,32 @@ export class TimelineWriter {
   /**
    * Empties a batch whose append has settled and keeps it as the next one. A store that broke the
    * batch it was lent (froze it, or a column) makes emptying it throw, or, for a column emptying
-   * does not write to, the refill in `write` (which must never throw): such a batch is left to the
-   * GC instead, for the writer must go on (a throw here would reject the append's promise, which
-   * nothing may be awaiting: an unhandled rejection, ending a Node process), and the store's bug
-   * is reported once.
+   * does not write to, the refill in `write` (which then goes on in a new batch): such a batch is
+   * left to the GC, for the writer must go on (a throw here would reject the append's promise,
+   * which nothing may be awaiting: an unhandled rejection, ending a Node process), and the store's
+   * bug is reported once.
    */
   private recycle(batch: TimelineBatch): void {
     try {
       batch.clear();
-      const stuck = columnThatCannotGrow(batch);
-      if (stuck !== undefined) {
-        throw new TypeError(`its ${stuck} column was frozen, sealed or made non-extensible`);
-      }
     } catch (error) {
-      if (this.brokenBatchReported) return;
-      this.brokenBatchReported = true;
-      this.options.onError(
-        new SystemError(
-          "STORAGE_FAILED",
-          `the timeline store changed the batch it was lent, which could not be emptied and refilled (${describeThrown(error)}); nothing was lost, but the store must keep copies of what it reads, never the batch or its columns (TimelineStore.appendBatch)`,
-          { cause: error },
-        ),
-      );
+      this.reportBrokenBatch(error);
       return;
     }
     this.spare = batch;
+  }
+
+  /** Reports, once, a store that changed the batch it was lent. */
+  private reportBrokenBatch(error: unknown): void {
+    if (this.brokenBatchReported) return;
+    this.brokenBatchReported = true;
+    this.options.onError(
+      new SystemError(
+        "STORAGE_FAILED",
+        `the timeline store changed the batch it was lent, which could not be emptied and refilled (${describeThrown(error)}); nothing was lost, but the store must keep copies of what it reads, never the batch or its columns (TimelineStore.appendBatch)`,
+        { cause: error },
+      ),
+    );
   }
 
   /** Number of events waiting to be appended. */
