@@ -266,9 +266,10 @@ export class RunPauses {
           record.pipeline.id,
           record.waits as unknown as PipelineCheckpoint["pause"],
         );
-        record.released = undefined;
         record.payload = checkpoint.event;
         this.execution.buildLiveContext(record, checkpoint.state);
+        // only now: a run whose store cannot be made fails with the state the checkpoint kept
+        record.released = undefined;
       } else {
         checkpoint = record.checkpoint!;
         record.controller = undefined;

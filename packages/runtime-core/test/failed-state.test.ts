@@ -1,6 +1,9 @@
+import { createEventBus } from "@sluice/events";
+import type { PauseService } from "@sluice/pause";
+import { type StateStore, type StoreCreateOptions, StoreRegistry } from "@sluice/store";
 import { describe, expect, it } from "vitest";
-import { defineWorkflow, type RunResult } from "../src/index.js";
-import { deferred, harness } from "./helpers.js";
+import { defineWorkflow, type RunResult, WorkflowRuntime } from "../src/index.js";
+import { deferred, harness, tick } from "./helpers.js";
 
 interface Order {
   orderId: string;
@@ -92,5 +95,56 @@ describe("a failed run's result", () => {
     const result = await outcome;
     expect(!result.ok && result.error.code).toBe("ABORTED");
     expect(!result.ok && result.metadata.state).toEqual({ orderId: "second" });
+  });
+
+  it("of a run released past its pause window whose state store cannot be made again, has the state it paused with", async () => {
+    let full = false;
+    // a host's registry whose storage has run out by the time the run resumes
+    class FullRegistry extends StoreRegistry {
+      override create<S extends object>(id: string, initial: S, options?: StoreCreateOptions): StateStore<S> {
+        if (full) throw new Error("quota exceeded");
+        return super.create(id, initial, options);
+      }
+    }
+    const runtime = new WorkflowRuntime({
+      bus: createEventBus(),
+      storeRegistry: new FullRegistry(),
+      onError: () => {},
+    });
+    const approval = defineWorkflow<Order>({
+      id: "approval",
+      triggers: { placed: { event: "order.placed", pipeline: "p" } },
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "pay",
+              steps: [
+                {
+                  id: "charge",
+                  action: async (ctx) => {
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({ event: "order.approved" });
+                    return { chargeId: "ch-o3" };
+                  },
+                },
+              ],
+            },
+            { id: "ship", steps: [{ id: "ship", action: () => ({ shipped: true }) }] },
+          ],
+        },
+      },
+    });
+    await runtime.register(approval, { pauseWindowMs: 0 });
+    const paused = await runtime.invoke("approval", "placed", { orderId: "o3" });
+    const runId = paused.metadata.runId!;
+    await tick(); // released as it parked (pauseWindowMs: 0), its store disposed
+    full = true;
+    const result = await runtime.resume(runId, { reserved: true });
+    expect(!result.ok && result.error.message).toContain("quota exceeded");
+    // not {}: the charge to refund is in the state the checkpoint kept (the resume patch never landed)
+    expect(!result.ok && result.metadata.state).toEqual({ orderId: "o3", chargeId: "ch-o3" });
+    expect(runtime.watch("approval", runId)?.status).toBe("failed");
+    await runtime.stop();
   });
 });
