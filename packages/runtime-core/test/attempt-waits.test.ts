@@ -264,4 +264,51 @@ describe("waits registered by a step attempt that fails or is abandoned", () => 
       "flaky.2",
     ]);
   });
+
+  it("hold no event during the retry's backoff; a wait a step of its own registered before holds it", async () => {
+    for (const askFirst of [false, true]) {
+      h = await harness();
+      const firstFailed = deferred();
+      const notify: StepDefinition<any> = {
+        id: "notify",
+        retry: { attempts: 2, backoffMs: 20 },
+        action: async (ctx) => {
+          if (!askFirst) {
+            (await pauseOf(ctx)).register({
+              id: "approval",
+              event: "approved",
+              patch: () => ({ approved: true }),
+            });
+          }
+          if (ctx.attempt === 2) return;
+          // the approval comes once the attempt has failed, before the retry registers again
+          setTimeout(firstFailed.resolve, 0);
+          throw new Error("the mail server is down");
+        },
+      };
+      const ask: StepDefinition<any> = {
+        id: "ask",
+        action: async (ctx) => {
+          (await pauseOf(ctx)).register({
+            id: "approval",
+            event: "approved",
+            patch: () => ({ approved: true }),
+          });
+        },
+      };
+      await h.runtime.register(workflow(askFirst ? [ask, notify] : [notify]));
+      const invoked = h.runtime.invoke("w", "go", {});
+      await firstFailed.promise;
+      h.bus.emit("approved", {});
+      const result = await invoked;
+      if (askFirst) {
+        // "ask"'s wait is the run's: it held the approval, which resumed the run as it paused
+        expect(result.ok && result.value).toMatchObject({ status: "completed", state: { approved: true } });
+      } else {
+        // the failed attempt's wait was withdrawn, the retry's came after the approval: it waits on
+        expect(waitIds(h, result)).toEqual(["approval"]);
+      }
+      await h.runtime.stop();
+    }
+  });
 });
