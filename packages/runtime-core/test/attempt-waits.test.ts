@@ -311,4 +311,41 @@ describe("waits registered by a step attempt that fails or is abandoned", () => 
       await h.runtime.stop();
     }
   });
+
+  it("through a transient service are the run's, unless the step hands the service its own pause service", async () => {
+    for (const handedOver of [false, true]) {
+      h = await harness();
+      type Approvals = { ask(pause?: PauseService): void };
+      await h.runtime.register({
+        ...workflow([
+          {
+            id: "ask",
+            retry: { attempts: 2 },
+            action: async (ctx) => {
+              const approvals = await ctx.use((d) => d.require<Approvals>("approvals"));
+              approvals.ask(handedOver ? await pauseOf(ctx) : undefined);
+              if (ctx.attempt === 1) throw new Error("the mail server is down");
+            },
+          },
+        ]),
+        services: [
+          {
+            id: "approvals",
+            scope: "transient",
+            factory: async (d) => {
+              const own = await d.require<PauseService>("__pause_service__");
+              return { ask: (pause = own) => pause.register({ id: "approval", event: "approved" }) };
+            },
+          },
+        ],
+      });
+      const result = await h.runtime.invoke("w", "go", {});
+      if (handedOver) expect(waitIds(h, result)).toEqual(["approval"]);
+      else
+        expect(!result.ok && result.error.message).toContain(
+          'registration with id "approval" is already pending',
+        );
+      await h.runtime.stop();
+    }
+  });
 });
