@@ -22,12 +22,24 @@ export type Sender = "self" | "sibling" | "elsewhere";
  * channel does, so that what the handlers of the events before it started (a run registering the
  * wait the answer meets) goes on first. Events after a waiting one wait behind it, except the bus's
  * own, which an event not yet delivered cannot have caused.
+ *
+ * An own event can fail to come back: Chromium posts a payload holding a `WebAssembly.Module`, a
+ * `VideoFrame`, an `AudioData` or an encoded chunk, then delivers it to no channel, without a
+ * `messageerror`. Waiting for it would hold every later event from elsewhere, and `delivered()`,
+ * for ever. So each own event carries its number (`seq`), and a later one coming back tells that
+ * the ones numbered between never will; when nothing later may come (an event from elsewhere waits,
+ * or `delivered()` is called), the bus posts a fence, a message without an event that comes back
+ * through the same channels behind the own events before it. The events found lost go to `lost`.
  */
 export class ArrivalOrder<E> {
   /** This bus's own events posted so far. */
   #posted = 0;
-  /** How many of them came back. */
+  /** The number of the last own event that came back (or was found lost); they come back in order. */
   #back = 0;
+  /** The types of the own events posted and not yet back, in post order, to name those lost. */
+  #inFlight: string[] = [];
+  /** The own events posted before the last fence: no fence is needed until more are posted. */
+  #fenced = 0;
   /** Events waiting, in arrival order, each for the own events posted before it arrived. */
   #waiting: Array<{ event: E; afterOwn: number }> = [];
   /** A task is scheduled for the first waiting event. */
@@ -36,41 +48,85 @@ export class ArrivalOrder<E> {
   #idle: Array<() => void> = [];
   #stopped = false;
   readonly #deliver: (event: E) => void;
+  readonly #postFence: (upTo: number) => void;
+  readonly #lost: (type: string) => void;
 
-  /** `deliver(event)` hands one event to the bus's handlers. */
-  constructor(deliver: (event: E) => void) {
+  /**
+   * `deliver(event)` hands one event to the bus's handlers; `postFence(upTo)` posts a fence on the
+   * channel the bus posts its events on, for {@link fenceBack} to get `upTo` back; `lost(type)` is
+   * told of each own event that will not come back.
+   */
+  constructor(deliver: (event: E) => void, postFence: (upTo: number) => void, lost: (type: string) => void) {
     this.#deliver = deliver;
+    this.#postFence = postFence;
+    this.#lost = lost;
   }
 
-  /** The bus posted one event of its own. */
-  posted(): void {
+  /** The number the next own event posted carries: its `seq` for {@link heard}. */
+  get nextSeq(): number {
+    return this.#posted + 1;
+  }
+
+  /** The bus posted one event of its own, of `type`, numbered {@link nextSeq}. */
+  posted(type: string): void {
     this.#posted++;
+    this.#inFlight.push(type);
   }
 
-  /** The channel brought `event`, from `sender`. */
-  heard(event: E, sender: Sender): void {
+  /** The channel brought `event`, from `sender`; an own event with the `seq` it was posted with. */
+  heard(event: E, sender: Sender, seq?: number): void {
     if (this.#stopped) return;
     if (sender === "self") {
-      this.#back++;
-      this.#deliver(event);
-      if (this.#back === this.#posted) this.#wakeIdle();
+      this.#cameBack(typeof seq === "number" ? seq : this.#back + 1, event);
     } else if (this.#waiting.length > 0 || (sender === "elsewhere" && this.#back < this.#posted)) {
       // (a sibling's event was posted before the own events still on their way: it waits only
       // behind the events already waiting)
-      this.#waiting.push({ event, afterOwn: sender === "elsewhere" ? this.#posted : 0 });
+      const afterOwn = sender === "elsewhere" ? this.#posted : 0;
+      this.#waiting.push({ event, afterOwn });
+      if (afterOwn > this.#back) this.#fence();
     } else {
       this.#deliver(event);
     }
     this.#scheduleNext();
   }
 
+  /** A fence posted with `upTo` came back: own events up to that number that did not are lost. */
+  fenceBack(upTo: number): void {
+    if (this.#stopped) return;
+    this.#cameBack(upTo);
+    this.#scheduleNext();
+  }
+
   /**
-   * Resolves once every own event posted so far has been delivered, and every own event their
-   * handlers posted in turn.
+   * Resolves once every own event posted so far has been delivered (or found lost), and every own
+   * event their handlers posted in turn.
    */
   delivered(): Promise<void> {
     if (this.#stopped || this.#back === this.#posted) return Promise.resolve();
+    this.#fence();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Own events up to number `upTo` are back: `event`, when given, is the one numbered `upTo`, and
+   * is delivered; those before it not back yet are lost (own events come back in post order).
+   */
+  #cameBack(upTo: number, event?: E): void {
+    const last = Math.min(upTo, this.#posted);
+    while (this.#back < last && !this.#stopped) {
+      this.#back++;
+      const type = this.#inFlight.shift() as string;
+      if (event !== undefined && this.#back === upTo) this.#deliver(event);
+      else this.#lost(type);
+    }
+    if (this.#back === this.#posted) this.#wakeIdle();
+  }
+
+  /** Posts a fence behind the own events still on their way, unless one already follows them. */
+  #fence(): void {
+    if (this.#fenced === this.#posted) return;
+    this.#fenced = this.#posted;
+    this.#postFence(this.#posted);
   }
 
   /** The bus closed: nothing more is delivered, and `delivered()` resolves. */
@@ -79,6 +135,7 @@ export class ArrivalOrder<E> {
     this.#tasks.close();
     this.#scheduled = false;
     this.#waiting = [];
+    this.#inFlight = [];
     this.#wakeIdle();
   }
 

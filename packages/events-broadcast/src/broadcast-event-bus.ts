@@ -36,7 +36,9 @@ export interface BroadcastEventBusOptions {
   channel: string;
   /**
    * Called when a handler throws, with what it threw, the event type and the payload, as by
-   * `createEventBus` (default: `console.error` naming the event type).
+   * `createEventBus` (default: `console.error` naming the event type). Also called with a
+   * `SystemError` `INVALID_INPUT`, the type and `undefined` for an event emitted on this bus that
+   * the platform took but delivered nowhere (Chromium drops a `WebAssembly.Module` payload so).
    */
   onError?: EventBusOptions["onError"];
   /**
@@ -74,6 +76,20 @@ interface WireMessage {
   payload: unknown;
   /** The id of the bus that sent it: {@link newBusId}. */
   from: string;
+  /** The event's number among those the sending bus emitted (1, 2, …): see {@link ArrivalOrder}. */
+  seq: number;
+}
+
+/**
+ * What a bus posts, behind its own events still on their way back, to learn which of them will not
+ * come back: when it does, none posted before it is still coming. It has no `type`, so every bus
+ * but the one that sent it ignores it, as it ignores any message that is not an event.
+ */
+interface FenceMessage {
+  sluice: typeof MARKER;
+  from: string;
+  /** How many events the bus had posted before the fence. */
+  fence: number;
 }
 
 /**
@@ -179,22 +195,46 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
 
   let closed = false;
   const busId = newBusId();
-  const order = new ArrivalOrder<readonly [type: string, payload: unknown]>(([type, payload]) =>
-    local.emit(type, payload),
+  const order = new ArrivalOrder<readonly [type: string, payload: unknown]>(
+    ([type, payload]) => local.emit(type, payload),
+    (upTo) => sending.postMessage({ sluice: MARKER, from: busId, fence: upTo } satisfies FenceMessage),
+    (type) => reportLost(type),
   );
+  // An own event the platform took but never delivered: no handler anywhere says so, so the bus
+  // does, through onError as for a throwing handler.
+  const reportLost = (type: string): void => {
+    const error = new SystemError(
+      "INVALID_INPUT",
+      `eventBus.emit("${type}"): the event was posted but never came back to this bus over BroadcastChannel "${name}": the platform dropped it, most likely for a payload it cannot deliver (Chromium drops a WebAssembly.Module, VideoFrame, AudioData or encoded chunk without an error); other contexts did not get it either`,
+      { details: { event: type } },
+    );
+    try {
+      if (onError === undefined) console.error(`[sluice/events-broadcast] ${error.message}`);
+      else onError(error, type, undefined);
+    } catch (thrown) {
+      console.error(`[sluice/events-broadcast] onError threw while reporting a lost "${type}":`, thrown);
+    }
+  };
 
   const receive = (event: { readonly data: unknown }): void => {
     if (closed) return;
     const message = event.data;
     if (typeof message !== "object" || message === null) return;
-    const { sluice, type, payload, from } = message as Partial<WireMessage>;
+    const { sluice, type, payload, from, seq } = message as Partial<WireMessage>;
+    if (sluice === MARKER && from === busId) {
+      const { fence } = message as Partial<FenceMessage>;
+      if (typeof fence === "number") {
+        order.fenceBack(fence);
+        return;
+      }
+    }
     // Not ours, or not a type emit accepts: ignored without a report (the channel name may be shared
     // with other code). A bad type must not reach local.emit: it would throw out of this listener,
     // into the event loop (in Node, an uncaught exception).
     if (sluice !== MARKER || !canEmit(type)) return;
     const sender: Sender =
       from === busId ? "self" : typeof from === "string" && from.startsWith(HERE) ? "sibling" : "elsewhere";
-    order.heard([type, payload], sender);
+    order.heard([type, payload], sender, seq);
   };
 
   // Two channels: one posts, the other listens. A channel does not hear itself, so the listening
@@ -235,7 +275,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
       try {
         // cloned now, for this bus's handlers as for every other bus: nothing the emitter changes
         // afterwards reaches a handler
-        const message: WireMessage = { sluice: MARKER, type, payload, from: busId };
+        const message: WireMessage = { sluice: MARKER, type, payload, from: busId, seq: order.nextSeq };
         sending.postMessage(message);
       } catch (cause) {
         throw new SystemError(
@@ -244,7 +284,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
           { cause },
         );
       }
-      order.posted();
+      order.posted(type);
     },
     on(type: string, handler: (...args: any[]) => void): () => void {
       refuseClosed("on");

@@ -28,6 +28,13 @@ declare global {
       close(): void;
       /** What emit throws now, as `code: message`, or "no error". */
       emitAfterClose(): string;
+      /**
+       * Emits `type` with a payload Chromium's BroadcastChannel posts but never delivers (a
+       * WebAssembly.Module), then reports whether `delivered()` resolved within `ms`.
+       */
+      emitUndeliverable(type: string, ms: number): Promise<"delivered" | "still waiting">;
+      /** What onError got, as `type: code`. */
+      errors(): string[];
       runConformance(): Promise<PageResult[]>;
     };
     __sluiceError?: string;
@@ -36,11 +43,15 @@ declare global {
 
 let bus: BroadcastEventBus | undefined;
 const seen: Seen[] = [];
+const errors: string[] = [];
 let n = 0;
 
 window.__sluice = {
   open(channel) {
-    bus = createBroadcastEventBus({ channel });
+    bus = createBroadcastEventBus({
+      channel,
+      onError: (error, type) => errors.push(`${type}: ${SystemError.is(error) ? error.code : String(error)}`),
+    });
     bus.on("*", (type, payload) => {
       const at = (payload as { at?: unknown } | undefined)?.at;
       const entry: Seen = {
@@ -55,6 +66,15 @@ window.__sluice = {
     bus!.emit(type, at === undefined ? payload : { ...(payload as object), at: new Date(at) });
   },
   seen: () => seen,
+  errors: () => errors,
+  async emitUndeliverable(type, ms) {
+    // the smallest valid module: 8 bytes of header
+    bus!.emit(type, { module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+    return Promise.race([
+      bus!.delivered().then(() => "delivered" as const),
+      new Promise<"still waiting">((resolve) => setTimeout(() => resolve("still waiting"), ms)),
+    ]);
+  },
   close: () => bus!.close(),
   emitAfterClose() {
     try {
