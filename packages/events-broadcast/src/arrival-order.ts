@@ -1,4 +1,5 @@
 import { createTaskScheduler } from "./next-task.js";
+import { Queue } from "./queue.js";
 
 /**
  * Where a message the bus hears on its channel comes from: itself (its own events come back through
@@ -37,11 +38,11 @@ export class ArrivalOrder<E> {
   /** The number of the last own event that came back (or was found lost); they come back in order. */
   #back = 0;
   /** The types of the own events posted and not yet back, in post order, to name those lost. */
-  #inFlight: string[] = [];
+  readonly #inFlight = new Queue<string>();
   /** The own events posted before the last fence: no fence is needed until more are posted. */
   #fenced = 0;
   /** Events waiting, in arrival order, each for the own events posted before it arrived. */
-  #waiting: Array<{ event: E; afterOwn: number }> = [];
+  readonly #waiting = new Queue<{ event: E; afterOwn: number }>();
   /** A task is scheduled for the first waiting event. */
   #scheduled = false;
   readonly #tasks = createTaskScheduler();
@@ -134,14 +135,14 @@ export class ArrivalOrder<E> {
     this.#stopped = true;
     this.#tasks.close();
     this.#scheduled = false;
-    this.#waiting = [];
-    this.#inFlight = [];
+    this.#waiting.clear();
+    this.#inFlight.clear();
     this.#wakeIdle();
   }
 
   /** A task for the first waiting event, once the own events it waits for are back. */
   #scheduleNext(): void {
-    const next = this.#waiting[0];
+    const next = this.#waiting.peek();
     if (this.#stopped || this.#scheduled || next === undefined || next.afterOwn > this.#back) return;
     this.#scheduled = true;
     this.#tasks.next(this.#deliverNext);

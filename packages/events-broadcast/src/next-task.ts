@@ -1,3 +1,5 @@
+import { Queue } from "./queue.js";
+
 /** Runs callbacks one per task, soon; see {@link createTaskScheduler}. */
 export interface TaskScheduler {
   /** Runs `run` in a task of its own, after the tasks already scheduled here. */
@@ -32,7 +34,7 @@ export function createTaskScheduler(): TaskScheduler {
     };
   }
   let channel: MessageChannel | undefined;
-  let runs: Array<() => void> = [];
+  let runs = new Queue<() => void>();
   return {
     next(run) {
       if (channel === undefined) {
@@ -48,7 +50,7 @@ export function createTaskScheduler(): TaskScheduler {
       channel?.port1.close();
       channel?.port2.close();
       channel = undefined;
-      runs = [];
+      runs = new Queue();
     },
   };
 }
