@@ -29,7 +29,8 @@ export type Sender = "self" | "sibling" | "elsewhere";
  * `messageerror`. Waiting for it would hold every later event from elsewhere, and `delivered()`,
  * for ever. So each own event carries its number (`seq`), and a later one coming back tells that
  * the ones numbered between never will; when nothing later may come (an event from elsewhere waits,
- * or `delivered()` is called), the bus posts a fence, a message without an event that comes back
+ * `delivered()` is called, or own events come back while it waits and their handlers posted more),
+ * the bus posts a fence, a message without an event that comes back
  * through the same channels behind the own events before it. The events found lost go to `lost`.
  */
 export class ArrivalOrder<E> {
@@ -121,6 +122,9 @@ export class ArrivalOrder<E> {
       else this.#lost(type);
     }
     if (this.#back === this.#posted) this.#wakeIdle();
+    // delivered()'s fence covers the own events posted before it was called; the handlers of those
+    // may have posted more, and one of these may be lost too, with nothing posted after it to say so
+    else if (this.#idle.length > 0) this.#fence();
   }
 
   /** Posts a fence behind the own events still on their way, unless one already follows them. */

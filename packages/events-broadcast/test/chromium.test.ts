@@ -100,6 +100,20 @@ describe("in Chromium (two pages, built package)", () => {
     expect((await seen(pageA)).slice(aBefore).map((s) => s.type)).toEqual(["a.after", "b.after"]);
   }, 60_000);
 
+  it("delivered() resolves when a handler of an own event emits one the platform drops", async () => {
+    const channel = `dropped-later-${Date.now()}`;
+    await pageA.evaluate((c) => window.__sluice!.open(c), channel);
+    const errorsBefore = (await pageA.evaluate(() => window.__sluice!.errors())).length;
+    // delivered() is called before the handler emits: its fence covers only the first event, so
+    // the bus must fence again behind what the handler posted, or wait for the lost one for ever
+    expect(
+      await pageA.evaluate(() => window.__sluice!.emitUndeliverableFromHandler("a.first", 10_000)),
+    ).toBe("delivered");
+    expect((await pageA.evaluate(() => window.__sluice!.errors())).slice(errorsBefore)).toEqual([
+      "a.first.module: INVALID_INPUT",
+    ]);
+  }, 60_000);
+
   it("passes every conformance case in the page", async () => {
     const results: PageResult[] = await pageB.evaluate(() => window.__sluice!.runConformance());
     // every case a bus without peer or synchronous delivery runs (the peer cases run in Node)

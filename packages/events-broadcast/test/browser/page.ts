@@ -33,6 +33,12 @@ declare global {
        * WebAssembly.Module), then reports whether `delivered()` resolved within `ms`.
        */
       emitUndeliverable(type: string, ms: number): Promise<"delivered" | "still waiting">;
+      /**
+       * Emits `type`, whose own handler (on this bus) emits `${type}.module` with an undeliverable
+       * payload, calls `delivered()` right after the first emit, and reports whether it resolved
+       * within `ms`.
+       */
+      emitUndeliverableFromHandler(type: string, ms: number): Promise<"delivered" | "still waiting">;
       /** What onError got, as `type: code`. */
       errors(): string[];
       runConformance(): Promise<PageResult[]>;
@@ -70,6 +76,17 @@ window.__sluice = {
   async emitUndeliverable(type, ms) {
     // the smallest valid module: 8 bytes of header
     bus!.emit(type, { module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+    return Promise.race([
+      bus!.delivered().then(() => "delivered" as const),
+      new Promise<"still waiting">((resolve) => setTimeout(() => resolve("still waiting"), ms)),
+    ]);
+  },
+  async emitUndeliverableFromHandler(type, ms) {
+    const off = bus!.on(type, () => {
+      off();
+      bus!.emit(`${type}.module`, { module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+    });
+    bus!.emit(type, {});
     return Promise.race([
       bus!.delivered().then(() => "delivered" as const),
       new Promise<"still waiting">((resolve) => setTimeout(() => resolve("still waiting"), ms)),
