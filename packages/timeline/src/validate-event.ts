@@ -345,7 +345,7 @@ function describe(value: unknown): string {
 
 /**
  * An object that is not an array, for a message: by its class when it has one (`a Date`, with how
- * to pass it where a time is wanted; `a Map`), else `an object`. Never throws: a Proxy whose
+ * to pass it where a time is wanted; `a Map`; `an Int32Array`), else `an object`. Never throws: a Proxy whose
  * prototype cannot be read is `an object`.
  */
 function describeObject(value: object): string {
@@ -357,7 +357,9 @@ function describeObject(value: object): string {
     // a hostile Proxy: described generically
   }
   if (name === "Date") return "a Date (pass date.getTime())";
-  return name === "" || name === "Object" ? "an object" : `a ${name}`;
+  if (name === "" || name === "Object") return "an object";
+  // (the article by the name's first letter: "an Int32Array", "an Error", "a Map")
+  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
 }
 
 function invalid(message: string, path: string, cause?: unknown): SystemError {

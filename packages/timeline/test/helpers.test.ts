@@ -61,6 +61,12 @@ describe("validateTimelineEvents", () => {
     expect(invalidMessage(() => validateTimelineEvents(new Map()))).toBe(
       "events must be an array of TimelineEvent, got a Map",
     );
+    expect(invalidMessage(() => validateTimelineEvents(new Int32Array(2)))).toBe(
+      "events must be an array of TimelineEvent, got an Int32Array",
+    );
+    expect(invalidMessage(() => validateTimelineEvents([{ ...base, runId: new Error("r1") }]))).toBe(
+      "events[0].runId must be a non-empty string, got an Error",
+    );
     expect(invalidMessage(() => validateTimelineEvents([{ ...base, at: new Date(0) }]))).toBe(
       "events[0].at must be a finite number (epoch milliseconds), got a Date (pass date.getTime())",
     );
