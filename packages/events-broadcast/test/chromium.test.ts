@@ -106,9 +106,9 @@ describe("in Chromium (two pages, built package)", () => {
     const errorsBefore = (await pageA.evaluate(() => window.__sluice!.errors())).length;
     // delivered() is called before the handler emits: its fence covers only the first event, so
     // the bus must fence again behind what the handler posted, or wait for the lost one for ever
-    expect(
-      await pageA.evaluate(() => window.__sluice!.emitUndeliverableFromHandler("a.first", 10_000)),
-    ).toBe("delivered");
+    expect(await pageA.evaluate(() => window.__sluice!.emitUndeliverableFromHandler("a.first", 10_000))).toBe(
+      "delivered",
+    );
     expect((await pageA.evaluate(() => window.__sluice!.errors())).slice(errorsBefore)).toEqual([
       "a.first.module: INVALID_INPUT",
     ]);

@@ -84,7 +84,9 @@ window.__sluice = {
   async emitUndeliverableFromHandler(type, ms) {
     const off = bus!.on(type, () => {
       off();
-      bus!.emit(`${type}.module`, { module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+      bus!.emit(`${type}.module`, {
+        module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])),
+      });
     });
     bus!.emit(type, {});
     return Promise.race([
