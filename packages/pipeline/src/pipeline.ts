@@ -201,11 +201,10 @@ export class Pipeline<S extends object = PipelineState> {
    *
    * The checkpoint's `state` is NOT written anywhere: `options.state` is the source of truth, so
    * when rebuilding a run in a fresh process, seed that store with `checkpoint.state` first. On
-   * `execute()`, `options.patch`
-   * (a plain object, copied here without `__proto__` / `constructor` / `prototype` keys) is merged
-   * into the state, `run.resumed` is emitted (`data: { nextStage, by, event?, wait? }`: the stage's id
-   * and `options.resumedBy`, by default `{ by: "resume" }`), and sequence numbers continue from
-   * `checkpoint.seq`.
+   * `execute()`, `options.patch` (a plain object, copied here without `__proto__` / `constructor` /
+   * `prototype` keys) is merged into the state, `run.resumed` is emitted (`data: { nextStage, by,
+   * event?, wait? }`: the stage's id and `options.resumedBy`, by default `{ by: "resume" }`), and
+   * sequence numbers continue from `checkpoint.seq`.
    * `options.event` defaults to `checkpoint.event`. If `options.signal` has already fired, the run
    * ends `aborted` and nothing (not even the patch) is applied. The checkpoint's fields are read
    * once, here.
@@ -214,8 +213,8 @@ export class Pipeline<S extends object = PipelineState> {
    * from 0 to 2^52, for one: a larger one leaves the run's events no room before
    * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, names a next stage this pipeline does
    * not have (renamed or removed: `details: { field, nextStageId, stageIds }`; no other stage runs
-   * in its place), or throws when read; for a key `RestoreOptions` does not have; when `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a
-   * plain object (an array, a `Map`, a `Date`, a class instance) or throws when read; when
+   * in its place), or throws when read; for a key `RestoreOptions` does not have; when
+   * `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a plain object (an array, a `Map`, a `Date`, a class instance) or throws when read; when
    * `options.resumedBy` is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).
    */
   restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {

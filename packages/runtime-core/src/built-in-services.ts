@@ -15,7 +15,8 @@ export interface BuiltInServices {
   /**
    * The run's own pause service (`register` waits, `cancel` them). A step's acts for its attempt:
    * the waits of an attempt that fails are withdrawn, and once the attempt is over it registers
-   * nothing (`INVALID_STATE`).
+   * nothing (`INVALID_STATE`). It has every method of `PauseService` but is not an instance of the
+   * class (`instanceof PauseService` is false): test for the methods, not the class.
    */
   __pause_service__: PauseService;
 }

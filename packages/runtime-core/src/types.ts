@@ -266,8 +266,9 @@ export interface FailedRunMetadata<S extends object = RunState> extends RunResul
   /**
    * The run's state when it failed: its initial state with the patches of the steps that completed
    * (and of signals and resumes); a run that failed in `onPrepare`, what the hook had `set`; a run
-   * that never started, its initial state. Absent when no run was made (an unknown workflow) or its state could not be read (the
-   * state store threw). Frozen when it comes from the run's state store, as a completed run's is.
+   * that never started, its initial state. Absent when no run was made (an unknown workflow) or
+   * its state could not be read (the state store threw). Frozen when it comes from the run's state
+   * store, as a completed run's is.
    */
   state?: S;
 }
