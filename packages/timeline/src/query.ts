@@ -1,4 +1,5 @@
 import { describeThrown, isPlainObject, quoteName, SystemError } from "@sluice/errors";
+import { classNameOf } from "./class-name.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "./limits.js";
 import type { TimelinePosition } from "./order.js";
@@ -241,15 +242,8 @@ function kindOf(value: unknown, unnamed: string): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return "a string";
   if (typeof value !== "object") return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
-  try {
-    const ctor: unknown = Object.getPrototypeOf(value)?.constructor;
-    const name = typeof ctor === "function" ? ctor.name : "";
-    // Object.create(proto) inherits Object as its constructor through proto
-    if (name !== "" && name !== "Object") return `a ${name}`;
-  } catch {
-    // a hostile prototype: described generically below
-  }
-  return unnamed;
+  const name = classNameOf(value);
+  return name !== "" ? `a ${name}` : unnamed;
 }
 
 /** A filter that is an object but not a plain one, as {@link kindOf} calls it. */

@@ -1,4 +1,5 @@
 import { describeValue, SystemError } from "@sluice/errors";
+import { classNameOf } from "./class-name.js";
 import { isTimelineEventField } from "./event-fields.js";
 import { MAX_DATA_DEPTH } from "./limits.js";
 import type { TimelineEvent } from "./types.js";
@@ -345,19 +346,12 @@ function describe(value: unknown): string {
 
 /**
  * An object that is not an array, for a message: by its class when it has one (`a Date`, with how
- * to pass it where a time is wanted; `a Map`; `an Int32Array`), else `an object`. Never throws: a Proxy whose
- * prototype cannot be read is `an object`.
+ * to pass it where a time is wanted; `a Map`; `an Int32Array`), else `an object`. Never throws.
  */
 function describeObject(value: object): string {
-  let name = "";
-  try {
-    const ctor: unknown = Object.getPrototypeOf(value)?.constructor;
-    if (typeof ctor === "function" && typeof ctor.name === "string") name = ctor.name;
-  } catch {
-    // a hostile Proxy: described generically
-  }
+  const name = classNameOf(value);
   if (name === "Date") return "a Date (pass date.getTime())";
-  if (name === "" || name === "Object") return "an object";
+  if (name === "") return "an object";
   // (the article by the name's first letter: "an Int32Array", "an Error", "a Map")
   return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
 }
