@@ -53,9 +53,10 @@ export interface BroadcastEventBusOptions {
 export interface BroadcastEventBus<M extends EventMap = Record<string, unknown>> extends EventBus<M> {
   /**
    * Closes the bus's channels: events from other contexts stop arriving, and events not yet
-   * delivered to this bus's handlers (its own emits among them) are dropped. Calling it again does nothing. Afterwards
-   * `emit` and `on` throw `SystemError` `INVALID_STATE`; unsubscribe functions and `listenerCount`
-   * still work. In Node an open channel keeps the process alive: close the bus to let it exit.
+   * delivered to this bus's handlers (its own emits among them) are dropped. Calling it again does
+   * nothing. Afterwards `emit` and `on` throw `SystemError` `INVALID_STATE`; unsubscribe functions
+   * and `listenerCount` still work. In Node an open channel keeps the process alive: close the bus
+   * to let it exit.
    */
   close(): void;
   /**

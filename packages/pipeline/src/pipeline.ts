@@ -214,8 +214,9 @@ export class Pipeline<S extends object = PipelineState> {
    * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, names a next stage this pipeline does
    * not have (renamed or removed: `details: { field, nextStageId, stageIds }`; no other stage runs
    * in its place), or throws when read; for a key `RestoreOptions` does not have; when
-   * `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a plain object (an array, a `Map`, a `Date`, a class instance) or throws when read; when
-   * `options.resumedBy` is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).
+   * `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a plain object
+   * (an array, a `Map`, a `Date`, a class instance) or throws when read; when `options.resumedBy`
+   * is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).
    */
   restore(checkpoint: PipelineCheckpoint<S>, options: RestoreOptions<S>): PipelineRun<S> {
     const read = readCheckpoint(checkpoint, this.compiled);
