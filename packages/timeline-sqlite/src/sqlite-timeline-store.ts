@@ -592,9 +592,10 @@ function bindQuery(q: ResolvedTimelineQuery, params: unknown[]): number {
  * checked. Older schema versions are upgraded on open (a version 1 file is rebuilt, in one
  * transaction); several processes may open one file at once. A query is one read transaction (one
  * snapshot of the file); one that cannot take the write lock at once to move staged rows, or cannot
- * write the move (a full disk), reads them where they are. A `delete` removes 5000 events per transaction, pausing between two so the thread
- * and other connections get in (so it is not atomic). A store on a file it may only read reads the rows a writer staged where
- * they are; its appends and deletes reject with `STORAGE_FAILED`. (SQLite reads a WAL file through
+ * write the move (a full disk), reads them where they are. A `delete` removes 5000 events per
+ * transaction, pausing between two so the thread and other connections get in (so it is not
+ * atomic). A store on a file it may only read reads the rows a writer staged where they are; its
+ * appends and deletes reject with `STORAGE_FAILED`. (SQLite reads a WAL file through
  * its `-shm` file: a file its writer closed cannot be opened from a directory the process may not
  * write to, or a read-only mount, see the README.)
  *
