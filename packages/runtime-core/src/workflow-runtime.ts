@@ -1,8 +1,8 @@
-import type { ArtifactContainer, UseDependencyContext } from "@sluice/artifacts";
+import type { ArtifactContainer } from "@sluice/artifacts";
 import { defaultGlobalEnv } from "@sluice/env";
 import { err, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch, StepAttempt } from "@sluice/pipeline";
+import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
@@ -21,7 +21,7 @@ import { RunEnding } from "./run-ending.js";
 import { RunExecution } from "./run-execution.js";
 import { currentRegistry, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
-import type { RunContainerFactory, RunRecord } from "./run-record.js";
+import type { RunRecord } from "./run-record.js";
 import { seqAfterTimeline, withSeq } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
@@ -70,7 +70,7 @@ function failedRun(error: SystemError, meta: RunResultMetadata): Promise<RunResu
  * const result = await runtime.invoke("orders", "placed", { orderId: "o1" });
  * ```
  */
-export class WorkflowRuntime implements RunContainerFactory {
+export class WorkflowRuntime {
   /**
    * Creates an IndexedDB-backed timeline store for test harnesses and browser hosts. It uses the
    * `indexedDB` the host has (a browser's, or `fake-indexeddb/auto` in Node). The adapter is
@@ -179,7 +179,7 @@ export class WorkflowRuntime implements RunContainerFactory {
       this.atRest,
     );
     this.execution = new RunExecution(
-      this,
+      this.runContainers,
       storeRegistry,
       this.runs,
       this.ending,
@@ -737,27 +737,6 @@ export class WorkflowRuntime implements RunContainerFactory {
     // not also buffer the very event that resumed it.
     this.waits.bufferFor(event, payload);
     this.pauses.resumeWaiting(event, payload);
-  }
-
-  // ───────────────────────── run service access ─────────────────────────
-
-  /** @internal Builds a run's service container; the run calls this on its first `ctx.use`. */
-  containerFor(record: RunRecord): ArtifactContainer<RunState> {
-    return this.runContainers.containerFor(record);
-  }
-
-  /** @internal Container-free dependency access for runs of workflows without run services. */
-  directDependencies(record: RunRecord): UseDependencyContext<RunState> {
-    return this.runContainers.directDependencies(record);
-  }
-
-  /** @internal A step's view of its run's dependencies `deps`, its pause service bound to `attempt`. */
-  attemptDependencies(
-    record: RunRecord,
-    deps: UseDependencyContext<RunState>,
-    attempt: StepAttempt,
-  ): UseDependencyContext<RunState> {
-    return this.runContainers.attemptDependencies(record, deps, attempt);
   }
 
   // ───────────────────────── checks ─────────────────────────
