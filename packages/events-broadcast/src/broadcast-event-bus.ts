@@ -5,6 +5,7 @@ import {
   type EventBus,
   type EventBusOptions,
   type EventMap,
+  reportToOnError,
 } from "@sluice/events";
 import { ArrivalOrder, type Sender } from "./arrival-order.js";
 
@@ -209,12 +210,14 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
       `eventBus.emit("${type}"): the event was posted but never came back to this bus over BroadcastChannel "${name}": the platform dropped it, most likely for a payload it cannot deliver (Chromium drops a WebAssembly.Module, VideoFrame, AudioData or encoded chunk without an error); other contexts did not get it either`,
       { details: { event: type } },
     );
-    try {
-      if (onError === undefined) console.error(`[sluice/events-broadcast] ${error.message}`);
-      else onError(error, type, undefined);
-    } catch (thrown) {
-      console.error(`[sluice/events-broadcast] onError threw while reporting a lost "${type}":`, thrown);
-    }
+    reportToOnError(
+      onError ?? printLost,
+      error,
+      type,
+      undefined,
+      "sluice/events-broadcast",
+      `a lost "${type}"`,
+    );
   };
 
   const receive = (event: { readonly data: unknown }): void => {
@@ -309,4 +312,9 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return JSON.stringify(value);
   return typeof value;
+}
+
+/** Where a lost event is told without an `onError`. */
+function printLost(error: unknown): void {
+  console.error(`[sluice/events-broadcast] ${(error as SystemError).message}`);
 }

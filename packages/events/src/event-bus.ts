@@ -1,6 +1,7 @@
-import { catchRejection, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { catchRejection, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
 import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
+import { reportToOnError } from "./report-to-on-error.js";
 
 /**
  * A map from event name to payload type, e.g. `{ "order.placed": { orderId: string } }`: any object
@@ -101,22 +102,8 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
   const emitter: Emitter<Record<string, unknown>> = mitt();
   const onError = options.onError ?? defaultOnError;
 
-  const report = (error: unknown, type: string, payload: unknown): void => {
-    try {
-      const out: unknown = onError(error, type, payload);
-      if (out !== undefined) {
-        catchRejection(out, (reportError) =>
-          printFault(
-            `[sluice/events] onError rejected while reporting a "${type}" handler error:`,
-            reportError,
-          ),
-        );
-      }
-    } catch (reportError) {
-      // (the default onError's console.error can throw on such a value too: printFault cannot)
-      printFault(`[sluice/events] onError threw while reporting a "${type}" handler error:`, reportError);
-    }
-  };
+  const report = (error: unknown, type: string, payload: unknown): void =>
+    reportToOnError(onError, error, type, payload, "sluice/events", `a "${type}" handler error`);
 
   // An async handler that fails rejects instead of throwing: its rejection is reported as a throw
   // is, not left unhandled (which ends a Node process by default, every other subscriber with it).

@@ -9,3 +9,4 @@ export {
 } from "./event-bus.js";
 export { assertEmittableType } from "./event-type.js";
 export { LaterDelivery } from "./later-delivery.js";
+export { reportToOnError } from "./report-to-on-error.js";
