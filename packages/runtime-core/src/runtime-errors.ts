@@ -48,3 +48,15 @@ export function unknownRunError(runId: string): SystemError {
     },
   );
 }
+
+/**
+ * A run `detach()` is taking out of this runtime (it waits for the run's service cleanups): it has
+ * not ended and goes on where its checkpoint is adopted, so it can no longer be steered here.
+ */
+export function detachedRunError(runId: string): SystemError {
+  return new SystemError(
+    "NOT_FOUND",
+    `run ${idText(runId)} is being detached from this runtime (detach() was called): it has not ended and goes on where its checkpoint is adopted; abort it there`,
+    { details: { runId, detached: true } },
+  );
+}

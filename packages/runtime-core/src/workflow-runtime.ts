@@ -26,7 +26,7 @@ import { seqAfterTimeline, withSeq } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainOptions } from "./runs-at-rest.js";
-import { closedError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import { closedError, detachedRunError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
 import { createTimelineObserver } from "./timeline-observer.js";
@@ -472,14 +472,21 @@ export class WorkflowRuntime {
    * decided (it is in `onComplete` or `onCleanup`), while its workflow's registry still lists it
    * or its last cleanups run; rejects with `NOT_FOUND` for a run id it does not hold: never known,
    * or finished and since dropped (its workflow deregistered, or past the registry's retention of
-   * finished runs).
+   * finished runs), or detached (`details.detached` while `detach()` still disposes its services:
+   * the run has not ended, so abort it where it is adopted).
    */
   async abort(runId: string): Promise<void> {
     const record = this.runs.get(runId);
     if (record === undefined) {
-      // in its last cleanups (onCleanup): also when deregister() or stop() ended it, whose
-      // workflow's registry, which would otherwise tell of it, is gone already
-      if (this.endingRuns.has(runId)) return;
+      const leaving = this.endingRuns.get(runId);
+      if (leaving !== undefined) {
+        // detach() waiting for its services' cleanups: the run has not ended, it goes on where it
+        // is adopted, so taking the abort as done would lose it (a cancelled order shipped there)
+        if (leaving.finalResult === undefined) throw detachedRunError(runId);
+        // in its last cleanups (onCleanup): also when deregister() or stop() ended it, whose
+        // workflow's registry, which would otherwise tell of it, is gone already
+        return;
+      }
       if (workflowOfFinished(this.workflows, runId) !== undefined) return;
       throw unknownRunError(runId);
     }

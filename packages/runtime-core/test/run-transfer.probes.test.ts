@@ -265,6 +265,37 @@ describe("detach() racing the run's other ways out", () => {
     expect((await a.runtime.detach(runId)).state).toEqual({ key: "k1", note: "released" });
   });
 
+  it("abort() while detach() waits for the run's service cleanups is refused NOT_FOUND (detached), not taken as done", async () => {
+    // found by the order-service trial: a customer's cancel arriving during a graceful shutdown
+    // was answered as done while the run went on (and shipped) in the process that adopted it
+    const cleanup = deferred();
+    const a = await node({
+      use: ["session"],
+      services: [
+        {
+          id: "session",
+          scope: "run",
+          factory: (ctx) => {
+            ctx.onCleanup(() => cleanup.promise);
+            return {};
+          },
+        },
+      ],
+      register: { pauseWindowMs: Infinity },
+    });
+    const runId = await parked(a, "k1");
+    const detaching = a.runtime.detach(runId);
+    const aborting = a.runtime.abort(runId);
+    a.bus.emit("sluice.run.abort", { runId });
+    cleanup.resolve();
+    await expect(aborting).rejects.toMatchObject({ code: "NOT_FOUND", details: { runId, detached: true } });
+    await detaching;
+    expect(a.errors.map((e) => [e.code, e.details])).toEqual([
+      ["NOT_FOUND", { event: "sluice.run.abort", runId, detached: true }],
+    ]);
+    expect(a.ended).toEqual([]);
+  });
+
   it("a deadline that would fire while detach() waits for cleanups does not resume the run here", async () => {
     const cleanup = deferred();
     const a = await node({
