@@ -26,7 +26,13 @@ import { seqAfterTimeline, withSeq } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainOptions } from "./runs-at-rest.js";
-import { closedError, detachedRunError, idText, unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import {
+  closedError,
+  detachedRunError,
+  idText,
+  unknownRunError,
+  unknownWorkflowError,
+} from "./runtime-errors.js";
 import { createGlobalContainer } from "./service-containers.js";
 import { createTestTimelineStore, DEFAULT_TEST_DATABASE } from "./test-timeline-store.js";
 import { createTimelineObserver } from "./timeline-observer.js";
