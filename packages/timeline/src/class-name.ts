@@ -14,3 +14,12 @@ export function classNameOf(value: object): string {
     return "";
   }
 }
+
+/**
+ * `name` (a class name from {@link classNameOf}) with the article a message puts before it:
+ * `an Int32Array`, `an Error`, `a Map`. One rule for every message the package writes, so a query
+ * filter and an appended event that are the same kind of wrong object read the same.
+ */
+export function withArticle(name: string): string {
+  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+}

@@ -1,5 +1,5 @@
 import { describeThrown, isPlainObject, quoteName, SystemError } from "@sluice/errors";
-import { classNameOf } from "./class-name.js";
+import { classNameOf, withArticle } from "./class-name.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "./limits.js";
 import type { TimelinePosition } from "./order.js";
@@ -243,7 +243,7 @@ function kindOf(value: unknown, unnamed: string): string {
   if (typeof value === "string") return "a string";
   if (typeof value !== "object") return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
   const name = classNameOf(value);
-  return name !== "" ? `a ${name}` : unnamed;
+  return name !== "" ? withArticle(name) : unnamed;
 }
 
 /** A filter that is an object but not a plain one, as {@link kindOf} calls it. */

@@ -1,5 +1,5 @@
 import { describeValue, SystemError } from "@sluice/errors";
-import { classNameOf } from "./class-name.js";
+import { classNameOf, withArticle } from "./class-name.js";
 import { isTimelineEventField } from "./event-fields.js";
 import { MAX_DATA_DEPTH } from "./limits.js";
 import type { TimelineEvent } from "./types.js";
@@ -352,8 +352,7 @@ function describeObject(value: object): string {
   const name = classNameOf(value);
   if (name === "Date") return "a Date (pass date.getTime())";
   if (name === "") return "an object";
-  // (the article by the name's first letter: "an Int32Array", "an Error", "a Map")
-  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+  return withArticle(name);
 }
 
 function invalid(message: string, path: string, cause?: unknown): SystemError {

@@ -296,6 +296,12 @@ describe("filters are plain objects whose own fields count", () => {
       "got an object whose prototype is not Object.prototype",
     );
     expect(invalidMessage(() => resolveQuery("r1"))).toContain("got a string");
+    // (the article by the class name, as append's messages say it)
+    expect(invalidMessage(() => resolveQuery(new Int32Array(1)))).toMatch(/got an Int32Array$/);
+    expect(invalidMessage(() => resolveDeleteFilter(new Error("x")))).toMatch(/got an Error$/);
+    expect(invalidMessage(() => validateQuery({ runId: new Int32Array(1) }))).toBe(
+      "filter.runId must be a non-empty string when present, got an Int32Array",
+    );
     expect(invalidMessage(() => validateDeleteFilter(undefined))).toContain("got undefined");
   });
 
