@@ -8,6 +8,7 @@ import {
   reportToOnError,
 } from "@sluice/events";
 import { ArrivalOrder, type Sender } from "./arrival-order.js";
+import { isOfThisThread, newBusId } from "./bus-id.js";
 
 /**
  * What the bus needs of a `BroadcastChannel`: the Web API's own (browsers, Node's global one, Deno,
@@ -76,7 +77,7 @@ interface WireMessage {
   sluice: typeof MARKER;
   type: string;
   payload: unknown;
-  /** The id of the bus that sent it: {@link newBusId}. */
+  /** The id of the bus that sent it: {@link newBusId}, which tells a bus of this thread. */
   from: string;
   /** The event's number among those the sending bus emitted (1, 2, …): see {@link ArrivalOrder}. */
   seq: number;
@@ -92,19 +93,6 @@ interface FenceMessage {
   from: string;
   /** How many events the bus had posted before the fence. */
   fence: number;
-}
-
-/**
- * This module's random id in this thread (or page): the start of the id of every bus it makes here,
- * so that a bus can tell a message from a bus of its own thread, which the channel keeps in post
- * order with its own, from one sent elsewhere.
- */
-const HERE = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}.`;
-let busesMade = 0;
-
-/** A new bus's id: {@link HERE} and a number. */
-function newBusId(): string {
-  return `${HERE}${(++busesMade).toString(36)}`;
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["channel", "onError", "BroadcastChannel"]);
@@ -237,7 +225,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     // into the event loop (in Node, an uncaught exception).
     if (sluice !== MARKER || !canEmit(type)) return;
     const sender: Sender =
-      from === busId ? "self" : typeof from === "string" && from.startsWith(HERE) ? "sibling" : "elsewhere";
+      from === busId ? "self" : typeof from === "string" && isOfThisThread(from) ? "sibling" : "elsewhere";
     order.heard([type, payload], sender, seq);
   };
 
