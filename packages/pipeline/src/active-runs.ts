@@ -1,10 +1,9 @@
 import { IdMap } from "@sluice/id-map";
 import type { FinishedRuns } from "./finished-runs.js";
 import { RunColumns } from "./run-columns.js";
-import type { RunInfo } from "./run-info.js";
+import type { RunError, RunInfo } from "./run-info.js";
 
 type Status = RunInfo["status"];
-type RunError = { code: string; message: string };
 const MIN_CAPACITY = 16;
 
 /**

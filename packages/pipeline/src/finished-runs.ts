@@ -1,6 +1,6 @@
 import { RunColumns } from "./run-columns.js";
 import { RunIdIndex } from "./run-id-index.js";
-import type { RunInfo } from "./run-info.js";
+import type { RunError, RunInfo } from "./run-info.js";
 
 const MIN_CAPACITY = 16;
 
@@ -66,7 +66,7 @@ export class FinishedRuns {
     triggerId: string,
     status: RunInfo["status"],
     stage: string | undefined,
-    error: { code: string; message: string } | undefined,
+    error: RunError | undefined,
     startedAt: number,
     updatedAt: number,
     added: number,
@@ -97,7 +97,7 @@ export class FinishedRuns {
     slot: number,
     status: RunInfo["status"],
     updatedAt: number,
-    error: { code: string; message: string } | undefined,
+    error: RunError | undefined,
     stage: string | undefined,
   ): void {
     const target = this.append(updatedAt);

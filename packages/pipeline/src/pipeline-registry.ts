@@ -1,7 +1,7 @@
 import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { ActiveRuns } from "./active-runs.js";
 import { FinishedRuns } from "./finished-runs.js";
-import type { RetentionPolicy, RunInfo } from "./run-info.js";
+import type { RetentionPolicy, RunError, RunInfo } from "./run-info.js";
 import { textOf } from "./safe-text.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
@@ -151,7 +151,7 @@ export class PipelineRegistry {
     startedAt: number,
     updatedAt: number,
     stage?: string,
-    error?: { code: string; message: string },
+    error?: RunError,
   ): number {
     return this.active.add(
       runId,
@@ -195,7 +195,7 @@ export class PipelineRegistry {
     runId: string,
     status: RunInfo["status"],
     updatedAt: number,
-    error?: { code: string; message: string },
+    error?: RunError,
     stage?: string,
     handle = -1,
   ): boolean {
@@ -362,7 +362,7 @@ export class PipelineRegistry {
         `PipelineRegistry "${this.workflowId}" run "${info.runId}": "error" must be an object like { code, message } or left out (got ${describeValue(error)})`,
       );
     }
-    const { code, message } = error as { code: string; message: string };
+    const { code, message } = error as RunError;
     info.error = { code, message };
   }
 

@@ -1,7 +1,6 @@
-import type { RunInfo } from "./run-info.js";
+import type { RunError, RunInfo } from "./run-info.js";
 
 type Status = RunInfo["status"];
-type RunError = { code: string; message: string };
 const STATUSES: readonly Status[] = ["queued", "running", "paused", "completed", "failed", "aborted"];
 
 // A branch, not a keyed load from a table: a lookup by a string key that varies misses V8's inline

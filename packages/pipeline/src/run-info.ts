@@ -1,3 +1,5 @@
+import type { ErrorCode } from "@sluice/errors";
+
 /** What a workflow's registry knows about one run. */
 export interface RunInfo {
   /** The run's id. */
@@ -16,9 +18,17 @@ export interface RunInfo {
   startedAt: number;
   /** Epoch ms of the last change. */
   updatedAt: number;
-  /** Why it failed, as plain data. */
-  error?: { code: string; message: string };
+  /**
+   * Why it failed, as plain data. `code` is the code of the `SystemError` the run failed with, typed
+   * as the stable codes so that a `switch` on it completes them; any other string is accepted too
+   * (`string & {}` keeps the completion), since a registry also holds runs set or adopted by hand,
+   * and a checkpoint from a newer version may carry a code this one does not know.
+   */
+  error?: { code: ErrorCode | (string & {}); message: string };
 }
+
+/** @internal {@link RunInfo.error} given: one type for every place a registry keeps it. */
+export type RunError = NonNullable<RunInfo["error"]>;
 
 /** How many finished runs a registry keeps. Queued, running and paused runs are always kept. */
 export interface RetentionPolicy {
