@@ -10,7 +10,7 @@ import {
   type TimelineLevel,
   type TimelineStore,
 } from "@sluice/timeline";
-import { affectedRuns } from "./affected-runs.js";
+import { affectedRuns, affectedRunsOf } from "./affected-runs.js";
 
 /** The event types that end a run (after one, only a step that ignored its abort may still log). */
 const RUN_ENDS: ReadonlySet<string> = new Set([
@@ -58,8 +58,8 @@ export class TimelineWriter {
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
   private nextCapacity = 16;
-  /** Events of the append in flight (handed to the store, not settled). */
-  private inFlightEvents = 0;
+  /** The batch of the append in flight (handed to the store, not settled). */
+  private inFlightBatch: TimelineBatch | undefined;
   private spare: TimelineBatch | undefined;
   /** Whether a store breaking a lent batch has been reported (see `recycle`): once is enough. */
   private brokenBatchReported = false;
@@ -227,8 +227,10 @@ export class TimelineWriter {
     this.clearTimer();
     if (!flushed) {
       const pending = this.batch.length;
-      const affected = affectedRuns(this.batch);
-      const inFlight = this.inFlightEvents;
+      const lent = this.inFlightBatch;
+      const inFlight = lent === undefined ? 0 : lent.length;
+      // the runs of the append in flight as well: it may be lost, and its events came first
+      const affected = affectedRunsOf(lent === undefined ? [this.batch] : [lent, this.batch]);
       this.options.onError(
         new SystemError(
           "TIMEOUT",
@@ -306,12 +308,12 @@ export class TimelineWriter {
   private startAppend(): void {
     this.clearTimer();
     const batch = this.batch;
-    this.inFlightEvents = batch.length;
+    this.inFlightBatch = batch;
     this.nextCapacity = Math.max(16, Math.min(this.maxBatch, batch.length));
     this.batch = this.newBatch();
     this.inFlight = this.appendIsolating(batch).finally(() => {
       this.inFlight = undefined;
-      this.inFlightEvents = 0;
+      this.inFlightBatch = undefined;
       // one that grew past maxBatch behind a slow store is left to the GC, not kept at that size
       if (batch.length <= this.maxBatch) this.recycle(batch);
       if (this.batch.length > 0 && !this.closed) {

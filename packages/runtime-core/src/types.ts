@@ -427,7 +427,8 @@ export interface WorkflowRuntimeOptions {
   /**
    * Timeline batching: flush after `maxBatch` events (default 256) or `flushIntervalMs` (default 25);
    * keep at most `maxBuffered` (default 100 000; past it the oldest are dropped down to nine tenths of it, and reported with the runs they belong to);
-   * `stop()` waits at most `closeTimeoutMs` (default 5000) for the store to take what is buffered.
+   * `stop()` waits at most `closeTimeoutMs` (default 5000) for the store to take what is buffered,
+   * then reports `TIMEOUT` with the runs of what it drops and of the append the store has not settled.
    */
   timeline?:
     | {

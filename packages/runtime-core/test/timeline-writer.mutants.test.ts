@@ -47,6 +47,37 @@ afterEach(() => {
 });
 
 describe("which runs' timelines a loss leaves incomplete", () => {
+  it("a close that runs out of time names the runs of the append still in flight, not only those of the buffered events", async () => {
+    vi.useFakeTimers();
+    const { store } = recordingStore(() => new Promise<void>(() => {}));
+    const { writer, errors, write } = writerOn(store, { maxBatch: 2, flushIntervalMs: 60_000 });
+    write(1, undefined, "r1");
+    write(1, undefined, "r2"); // maxBatch: r1's and r2's events handed to the store, never settled
+    write(2, undefined, "r2");
+    write(1, undefined, "r3"); // buffered behind them
+    const closed = writer.close(1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await closed;
+    // in the order of their first event not taken: the append in flight came first
+    expect(errors.map((e) => [e.code, e.details])).toEqual([
+      ["TIMEOUT", { pending: 2, inFlight: 2, runs: 3, runIds: ["r1", "r2", "r3"] }],
+    ]);
+  });
+
+  it("a close that runs out of time with nothing buffered still names the runs of the append in flight", async () => {
+    vi.useFakeTimers();
+    const { store } = recordingStore(() => new Promise<void>(() => {}));
+    const { writer, errors, write } = writerOn(store, { maxBatch: 2, flushIntervalMs: 60_000 });
+    write(1, undefined, "r1");
+    write(1, undefined, "r2");
+    const closed = writer.close(1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await closed;
+    expect(errors.map((e) => e.details)).toEqual([
+      { pending: 0, inFlight: 2, runs: 2, runIds: ["r1", "r2"] },
+    ]);
+  });
+
   it("a failed append names the distinct runs it lost events of, in order of their first event", async () => {
     const { store } = recordingStore(() => Promise.reject(new Error("disk on fire")));
     const { writer, errors, write } = writerOn(store, { flushIntervalMs: 60_000 });

@@ -312,15 +312,20 @@ describe("timeline capture", () => {
     };
     h = await harness({ timelineStore: hung, timeline: { flushIntervalMs: 1, closeTimeoutMs: 50 } });
     await h.runtime.register(logged);
+    const runIds: string[] = [];
     for (let i = 0; i < 20; i++) {
       const paused = await h.runtime.invoke("logged", "go", {});
+      runIds.push(paused.metadata.runId!);
       const r = await h.runtime.resume(paused.metadata.runId!, {});
       expect(r.ok && r.value.status).toBe("completed");
     }
     await h.runtime.stop();
-    expect(h.errors.some((e) => e.code === "TIMEOUT" && e.message.includes("did not finish writing"))).toBe(
-      true,
+    const timedOut = h.errors.filter(
+      (e) => e.code === "TIMEOUT" && e.message.includes("did not finish writing"),
     );
+    expect(timedOut).toHaveLength(1);
+    // every run with an event the store never took: those of the first append (hung in flight) too
+    expect(timedOut[0]!.details).toMatchObject({ runs: 20, runIds });
   });
 
   it("stamps an invoked run's first events with the run's own start (one clock read)", async () => {
