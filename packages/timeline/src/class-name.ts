@@ -17,9 +17,15 @@ export function classNameOf(value: object): string {
 
 /**
  * `name` (a class name from {@link classNameOf}) with the article a message puts before it:
- * `an Int32Array`, `an Error`, `a Map`. One rule for every message the package writes, so a query
- * filter and an appended event that are the same kind of wrong object read the same.
+ * `an Int32Array`, `an Error`, `a Map`, `a Uint8Array`. One rule for every message the package
+ * writes, so a query filter and an appended event that are the same kind of wrong object read the same.
  */
 export function withArticle(name: string): string {
-  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+  return `${startsWithVowelSound(name) ? "an" : "a"} ${name}`;
+}
+
+// By the sound, not the letter: a "U" read as "you" (`Uint8Array`, `URIError`, `User`) takes "a".
+function startsWithVowelSound(name: string): boolean {
+  if (/^[aeio]/i.test(name)) return true;
+  return /^[Uu]/.test(name) && !/^[Uu](?:[A-Z]|ni|int|s|r[aeiou])/.test(name);
 }

@@ -299,6 +299,10 @@ describe("filters are plain objects whose own fields count", () => {
     // (the article by the class name, as append's messages say it)
     expect(invalidMessage(() => resolveQuery(new Int32Array(1)))).toMatch(/got an Int32Array$/);
     expect(invalidMessage(() => resolveDeleteFilter(new Error("x")))).toMatch(/got an Error$/);
+    // by the sound: a "U" read as "you" takes "a"
+    expect(invalidMessage(() => resolveQuery(new Uint8Array(1)))).toMatch(/got a Uint8Array$/);
+    expect(invalidMessage(() => resolveQuery(new URIError("x")))).toMatch(/got a URIError$/);
+    expect(invalidMessage(() => resolveQuery(new (class Undo {})()))).toMatch(/got an Undo$/);
     expect(invalidMessage(() => validateQuery({ runId: new Int32Array(1) }))).toBe(
       "filter.runId must be a non-empty string when present, got an Int32Array",
     );
