@@ -1,4 +1,4 @@
-import type { SystemError } from "@sluice/errors";
+import type { ErrorCode, SystemError } from "@sluice/errors";
 import type { StateStore } from "@sluice/store";
 
 /**
@@ -229,8 +229,8 @@ export type ContainerEventName = keyof ContainerEventMap;
 
 /** A failure as shown by `debugInfo()`. */
 export interface ArtifactDebugError {
-  /** The failure's `SystemError` code. */
-  readonly code: string;
+  /** The failure's `SystemError` code: a stable one (a `switch` completes them), or any string. */
+  readonly code: ErrorCode | (string & {});
   /** The failure's message. */
   readonly message: string;
 }
