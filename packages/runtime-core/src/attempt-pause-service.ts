@@ -1,17 +1,21 @@
 import { SystemError } from "@sluice/errors";
 import type { PauseHandle, PauseRegistration, PauseRequestData, PauseService } from "@sluice/pause";
 import type { StepAttempt } from "@sluice/pipeline";
+import type { HeldWaits } from "./held-waits.js";
+import type { RunRecord } from "./run-record.js";
 
 /** The methods of `PauseService` a step calls: what the attempt's own pause service has too. */
 type PauseServiceMethods = Pick<PauseService, "register" | "cancel" | "release" | "pending" | "patchMapper">;
 
 /**
  * The `__pause_service__` a step's `ctx.use` resolves: the run's pause service, acting for the step
- * attempt that resolved it, so that an attempt which fails or is abandoned leaves no trace on the
+ * attempt that resolved it, so that an attempt which fails or is abandoned leaves no pause on the
  * run. When the attempt fails (it throws, or times out), whether it is retried or its step fails
- * for good, the waits it registered are withdrawn: from the stage's pause requests and from the
+ * for good, the waits it registered are withdrawn from the stage's pause requests and from the
  * run's service, so the next attempt may register the same id and no list or checkpoint shows
- * them. Once the attempt is over (it timed out, returned or threw, or its run has moved on),
+ * them; its waits on events are *held* for the step's retry meanwhile (see {@link HeldWaits}): they
+ * keep buffering their events, and a later attempt of the step that registers an equal wait takes
+ * them over. Once the attempt is over (it timed out, returned or threw, or its run has moved on),
  * `register` is refused and `cancel` does nothing. Reading (`pending`, `patchMapper`) and
  * `release` are the run's service's: a wait belongs to the run once its attempt has succeeded.
  */
@@ -19,11 +23,15 @@ export class AttemptPauseService implements PauseServiceMethods {
   constructor(
     private readonly runService: PauseService,
     private readonly attempt: StepAttempt,
+    private readonly record: RunRecord,
+    private readonly held: HeldWaits,
   ) {}
 
   /**
    * Registers a wait for the run, as `PauseService.register` does, on behalf of this attempt: if
-   * the attempt fails, the wait is withdrawn.
+   * the attempt fails, the wait is withdrawn (a wait on an event held for the step's retry). A
+   * wait equal to one that an earlier attempt of the step left held takes that one over: the
+   * events it kept count for this one, when they meet its conditions.
    *
    * @throws SystemError `INVALID_STATE` when the attempt is over (timed out, ended, or its run has
    * moved on): nothing is registered. Otherwise whatever `PauseService.register` throws.
@@ -32,9 +40,26 @@ export class AttemptPauseService implements PauseServiceMethods {
     const attempt = this.attempt;
     const status = attempt.status;
     if (status !== "running") throw attemptOver(attempt, status === "timed-out");
+    const record = this.record;
+    // read before registering: a hostile `id` getter is the pause service's to report
+    const explicitId = hasOwnId(registration);
+    const before = record.bufferWaits;
     const handle = this.runService.register(registration);
-    // the handle withdraws this very registration only (a later one with the same id is not its)
-    attempt.onFailure(handle.cancel);
+    const after = record.bufferWaits;
+    // a wait on an event has just joined the run's buffering waits, last (a new list each time)
+    if (after === before) {
+      // the handle withdraws this very registration only (a later one with the same id is not its)
+      attempt.onFailure(handle.cancel);
+      return handle;
+    }
+    const request = after[after.length - 1]!;
+    const mapsWithFunction = this.runService.patchMapper(handle.id) !== undefined;
+    const held = this.held;
+    held.takeOver(record, attempt, request, mapsWithFunction);
+    attempt.onFailure(() => {
+      held.hold(record, attempt, request, explicitId, mapsWithFunction);
+      handle.cancel();
+    });
     return handle;
   }
 
@@ -60,6 +85,15 @@ export class AttemptPauseService implements PauseServiceMethods {
   /** The `patch` function given with the run's registration `id`, if any. */
   patchMapper(id: string): ((payload: any) => object) | undefined {
     return this.runService.patchMapper(id);
+  }
+}
+
+/** Whether `registration` gives an `id` of its own (read once, never throwing). */
+function hasOwnId(registration: PauseRegistration): boolean {
+  try {
+    return typeof registration === "object" && registration !== null && registration.id !== undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { PauseRequestData } from "@sluice/pause";
 import type { BusSubscriptions } from "./bus-subscriptions.js";
+import { HeldWaits } from "./held-waits.js";
 import type { ResumeEvents } from "./resume-events.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import { type WaitIndex, WaitIndexes } from "./wait-index.js";
@@ -15,6 +16,8 @@ export class EventWaits {
   private readonly bufferFilters = new WaitIndexes();
   /** Event name → parked runs' waits on it, indexed by `==` condition value. */
   private readonly parkedWaits = new WaitIndexes();
+  /** Waits of failed step attempts, held for their step's retry: they buffer events too. */
+  readonly held = new HeldWaits(this.bufferFilters);
 
   constructor(
     private readonly subscriptions: BusSubscriptions,
@@ -46,13 +49,14 @@ export class EventWaits {
     // the index holds one entry per run and key, shared by waits with the same one: put back those
     // of the waits that stay
     for (const wait of kept) this.bufferFilters.add(record, wait);
+    this.held.restoreEntries(record);
     record.bufferWaits = kept.length === 0 ? NO_WAITS : kept;
   };
 
-  /** Buffers `event` for the running runs whose buffer waits it satisfies. */
+  /** Buffers `event` for the running runs whose buffer waits (or held waits) it satisfies. */
   bufferFor(event: string, payload: unknown): void {
     const filters = this.bufferFilters.get(event);
-    if (filters !== undefined) this.resumeEvents.bufferMatching(filters, event, payload);
+    if (filters !== undefined) this.resumeEvents.bufferMatching(filters, event, payload, this.held);
   }
 
   /** The parked runs whose waits on `event` may match, indexed; `undefined` when none waits on it. */
@@ -60,11 +64,16 @@ export class EventWaits {
     return this.parkedWaits.get(event);
   }
 
-  /** `record` parks on its `waits`: its events stop being buffered and may resume it instead. */
+  /**
+   * `record` parks on its `waits`: its events stop being buffered and may resume it instead. Its
+   * held waits are withdrawn (the stage, and so every retry, is over), with the events kept for
+   * them only, before its buffer is read.
+   */
   park(record: RunRecord): void {
     for (const wait of record.waits) if (wait.event !== undefined) this.watch(record, wait.event);
     this.bufferFilters.update(record, record.bufferWaits, false);
     record.bufferWaits = NO_WAITS;
+    this.held.dropAll(record);
     this.parkedWaits.update(record, record.waits, true);
   }
 
@@ -83,6 +92,7 @@ export class EventWaits {
     this.parkedWaits.update(record, record.waits, false);
     this.bufferFilters.update(record, record.bufferWaits, false);
     record.bufferWaits = NO_WAITS;
+    this.held.dropAll(record);
     for (const event of record.watched!) this.subscriptions.release(event);
     record.watched = undefined;
   }

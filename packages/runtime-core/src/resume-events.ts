@@ -3,6 +3,7 @@ import { matchPauseRequest, type PauseRequestData } from "@sluice/pause";
 import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { snapshotPayload } from "./buffered-payload.js";
+import type { HeldWaits } from "./held-waits.js";
 import type { RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
 import { ignoreRejection } from "./unawaited-result.js";
@@ -70,22 +71,29 @@ export class ResumeEvents {
     private readonly report: (error: SystemError) => void,
   ) {}
 
-  /** Buffers the event for each running run in `index` whose buffer waits it satisfies. */
-  bufferMatching(index: WaitIndex, event: string, payload: unknown): void {
+  /**
+   * Buffers the event for each running run in `index` whose buffer waits it satisfies, or only
+   * one of its `held` waits (then it is marked as kept for them only).
+   */
+  bufferMatching(index: WaitIndex, event: string, payload: unknown, held: HeldWaits): void {
     const candidates = index.candidates(payload);
     // A run with two waits in the index is a candidate twice for one delivery: buffer it once.
     // (Comparing with the last buffered payload instead lost a host's second emit of one object.)
     const delivery = ++this.deliveries;
     // One copy per delivery, shared by the runs that hold it (as the live payload is), made once
     // the event is held at all.
-    let held: { payload: unknown } | undefined;
+    let copy: { payload: unknown } | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
       if (record.status !== "running" || record.bufferedDelivery === delivery) continue;
-      if (firstMatch(record.bufferWaits, event, payload) === undefined) continue;
+      let heldOnly = false;
+      if (firstMatch(record.bufferWaits, event, payload) === undefined) {
+        if (!held.holdsFor(record, event, payload)) continue;
+        heldOnly = true;
+      }
       record.bufferedDelivery = delivery;
-      held ??= { payload: snapshotPayload(payload) };
-      this.buffer(record, event, held.payload);
+      copy ??= { payload: snapshotPayload(payload) };
+      this.buffer(record, event, copy.payload, heldOnly);
     }
   }
 
@@ -144,9 +152,9 @@ export class ResumeEvents {
     }
   }
 
-  private buffer(record: RunRecord, event: string, payload: unknown): void {
+  private buffer(record: RunRecord, event: string, payload: unknown, heldOnly: boolean): void {
     const buffer = (record.buffer ??= []);
-    buffer.push({ event, payload, at: Date.now() });
+    buffer.push({ event, payload, at: Date.now(), heldOnly });
     if (buffer.length > this.maxPerRun) {
       buffer.shift();
       if (!record.bufferOverflowReported) {

@@ -4,6 +4,7 @@ import type { IdMap } from "@sluice/id-map";
 import type { PauseService } from "@sluice/pause";
 import type { StepAttempt } from "@sluice/pipeline";
 import { attemptDependencies } from "./attempt-dependencies.js";
+import type { HeldWaits } from "./held-waits.js";
 import {
   createDirectDependencies,
   type OnEventWait,
@@ -28,6 +29,8 @@ export class RunContainers implements RunContainerFactory {
     private readonly runs: IdMap<RunRecord>,
     private readonly onEventWait: OnEventWait,
     private readonly onEventWaitWithdrawn: OnEventWaitWithdrawn,
+    /** Where a failed attempt's waits on events are held for its step's retry. */
+    private readonly held: HeldWaits,
     private readonly report: (error: SystemError) => void,
   ) {
     this.pauseTemplate = {
@@ -61,7 +64,7 @@ export class RunContainers implements RunContainerFactory {
     deps: UseDependencyContext<RunState>,
     attempt: StepAttempt,
   ): UseDependencyContext<RunState> {
-    return attemptDependencies(deps, attempt, () => this.pauseServiceOf(record));
+    return attemptDependencies(deps, attempt, () => this.pauseServiceOf(record), record, this.held);
   }
 
   /** The `__pause_service__` of run `runId`, for the run containers' template. */

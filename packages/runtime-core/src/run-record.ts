@@ -14,6 +14,11 @@ export interface BufferedEvent {
   readonly payload: unknown;
   /** Epoch ms it arrived: it cannot meet a wait whose deadline had passed by then. */
   readonly at: number;
+  /**
+   * Kept only for held waits (see `HeldWaits`): dropped with them, unless a retry's registration
+   * takes one over and the event meets it.
+   */
+  heldOnly: boolean;
 }
 
 /** Builds a run's service access on first use. */

@@ -170,6 +170,7 @@ export class WorkflowRuntime {
       this.runs,
       this.waits.onEventWait,
       this.waits.onEventWaitWithdrawn,
+      this.waits.held,
       this.report,
     );
     this.atRest = new RunsAtRest(this.runs, (record, reason) =>

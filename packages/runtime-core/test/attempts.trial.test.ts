@@ -58,7 +58,7 @@ describe("trial: a step attempt's waits", () => {
               patch: (p: { by: string }) => ({ by: p.by }),
             });
             if (ctx.attempt === 1) {
-              h.bus.emit("approved", { by: "ann" }); // held by the wait, which the failure withdraws
+              h.bus.emit("approved", { by: "ann" }); // held by the wait, which the failure holds for the retry
               throw new Error("the mail server is down");
             }
           },
