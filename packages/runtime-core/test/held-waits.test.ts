@@ -371,6 +371,54 @@ describe("waits of a failed attempt, held for the step's retry", () => {
     });
   }
 
+  it("go on holding when a sibling cancels an equal wait of its own (they share its index entry)", async () => {
+    h = await harness();
+    const retrying = deferred();
+    const siblingCancelled = deferred();
+    const approvalSent = deferred();
+    const wait: PauseRegistration = {
+      event: "approved",
+      conditions: [{ path: "orderId", op: "==", value: "o1" }],
+    };
+    await h.runtime.register(
+      workflow(
+        [
+          {
+            id: "flaky",
+            retry: { attempts: 2 },
+            action: async (ctx) => {
+              const pause = await pauseOf(ctx);
+              if (ctx.attempt === 1) {
+                pause.register(wait);
+                throw new Error("first try fails");
+              }
+              retrying.resolve();
+              await approvalSent.promise;
+              pause.register(wait);
+            },
+          },
+          {
+            id: "steady",
+            action: async (ctx) => {
+              const pause = await pauseOf(ctx);
+              await retrying.promise;
+              pause.register({ ...wait, id: "mine" });
+              pause.cancel("mine");
+              siblingCancelled.resolve();
+            },
+          },
+        ],
+        { concurrent: true },
+      ),
+    );
+    const invoked = h.runtime.invoke("w", "go", {});
+    await siblingCancelled.promise;
+    h.bus.emit("approved", { orderId: "o1", by: "ann" });
+    approvalSent.resolve();
+    const result = await invoked;
+    expect(result.ok && result.value).toMatchObject({ status: "completed", state: { by: "ann" } });
+  });
+
   for (const ending of ["fails for good", "is aborted during the backoff"] as const) {
     it(`are let go when the step ${ending}`, async () => {
       h = await harness();
