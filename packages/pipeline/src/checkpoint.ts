@@ -1,5 +1,5 @@
 import { describeThrown, describeValue, isPlainObject, quoteName, SystemError } from "@sluice/errors";
-import type { CompiledPipeline } from "./compiled-pipeline.js";
+import type { CompiledPipeline, CompiledStage } from "./compiled-pipeline.js";
 import { kindOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint, ResumeCause } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
@@ -26,9 +26,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * @internal Checks that `value` is a checkpoint this pipeline can continue from: well-formed, of
  * this pipeline, and naming a stage it has (or none left). Returns a copy of its fields, each read
- * once, so a getter or proxy cannot answer differently later, with `nextStage` the index of
- * `nextStageId` in this pipeline (see {@link nextStageIndex}); a checkpoint that throws when read
- * is `INVALID_INPUT` like any other malformed one.
+ * once, so a getter or proxy cannot answer differently later, with `nextStage` and `nextStageId`
+ * where the run continues in this pipeline (see {@link continueAt}); a checkpoint that throws when
+ * read is `INVALID_INPUT` like any other malformed one.
  */
 export function readCheckpoint<S extends object>(
   value: unknown,
@@ -55,7 +55,7 @@ function copyFields(value: unknown): Record<string, unknown> {
       `checkpoint must be an object made by a paused run (got ${typeof value})`,
     );
   }
-  return {
+  const copy: Record<string, unknown> = {
     version: value.version,
     runId: value.runId,
     pipelineId: value.pipelineId,
@@ -66,6 +66,10 @@ function copyFields(value: unknown): Record<string, unknown> {
     pause: value.pause,
     seq: value.seq,
   };
+  // absent stays absent: a checkpoint made before the field existed reads back as it was
+  const pausedAfterStageId = value.pausedAfterStageId;
+  if (pausedAfterStageId !== undefined) copy.pausedAfterStageId = pausedAfterStageId;
+  return copy;
 }
 
 function checkFields<S extends object>(value: Record<string, unknown>, pipeline: CompiledPipeline<S>): void {
@@ -93,7 +97,18 @@ function checkFields<S extends object>(value: Record<string, unknown>, pipeline:
       `must be the id of the stage to run next, or null when none is left (got ${describeValue(nextId)})`,
     );
   }
-  value.nextStage = nextStageIndex(pipeline, next as number, nextId);
+  const pausedAfterId = value.pausedAfterStageId;
+  if (pausedAfterId !== undefined && (typeof pausedAfterId !== "string" || pausedAfterId.length === 0)) {
+    invalid(
+      "pausedAfterStageId",
+      `must be the id of the stage the run paused in, or absent (got ${describeValue(pausedAfterId)})`,
+    );
+  }
+  const index = continueAt(pipeline, next as number, nextId, pausedAfterId);
+  value.nextStage = index;
+  // the stage after the one the run paused in is this pipeline's: the copy names it, so that what
+  // is made of it (a restored run, a runtime's adopted run and its checkpoint) says where it goes on
+  if (nextId === null && pausedAfterId !== undefined) value.nextStageId = pipeline.stages[index]?.id ?? null;
   if (!isRecord(value.state)) invalid("state", "must be an object");
   if (!Array.isArray(value.pause) || !value.pause.every(isRecord))
     invalid("pause", "must be an array of objects");
@@ -112,32 +127,64 @@ function checkFields<S extends object>(value: Record<string, unknown>, pipeline:
 }
 
 /**
- * Where the run continues in this pipeline: the index of the stage `nextStageId` names, or the
- * number of stages when it is `null` (the run paused in its last stage, and completes). The id
- * decides, not the checkpoint's index: a new version of the pipeline may have inserted, removed or
- * reordered stages since the run paused, and the run waits to run that stage, wherever it now
- * sits. `nextStage` (where the stage was) is tried first, so a run resumed by the definition that
- * paused it costs one comparison.
+ * Where the run continues in this pipeline: the index of the stage `nextStageId` names; when it is
+ * `null` (the run paused in its last stage), the index after the stage `pausedAfterStageId` names,
+ * so that stages a new version appended after it run; the number of stages (the run completes)
+ * when that was the last one here, or when the checkpoint predates `pausedAfterStageId`. Ids
+ * decide, not the checkpoint's index: a new version of the pipeline may have inserted, removed or
+ * reordered stages since the run paused, and the run goes on from its stage, wherever it now sits.
  *
  * @throws SystemError `INVALID_INPUT` when this pipeline has no stage of that id: running another
- * in its place would run what the run never waited for.
+ * in its place (or completing the run, which would skip the stages that follow a renamed one)
+ * would do what the run never waited for.
  */
-function nextStageIndex<S extends object>(
+function continueAt<S extends object>(
   pipeline: CompiledPipeline<S>,
   nextStage: number,
   nextStageId: string | null,
+  pausedAfterStageId: string | undefined,
 ): number {
   const stages = pipeline.stages;
-  if (nextStageId === null) return stages.length;
-  if (nextStage < stages.length && stages[nextStage]!.id === nextStageId) return nextStage;
-  for (let i = 0; i < stages.length; i++) if (stages[i]!.id === nextStageId) return i;
-  const stageIds = stages.map((stage) => stage.id);
+  if (nextStageId !== null) {
+    const index = indexOfStage(stages, nextStageId, nextStage);
+    return index >= 0 ? index : refuseMissingStage(pipeline, "nextStageId", nextStageId);
+  }
+  if (pausedAfterStageId === undefined) return stages.length;
+  const index = indexOfStage(stages, pausedAfterStageId, nextStage - 1);
+  return index >= 0 ? index + 1 : refuseMissingStage(pipeline, "pausedAfterStageId", pausedAfterStageId);
+}
+
+/**
+ * The index of the stage `id` names, or -1. `guess` (where the checkpoint says the stage was) is
+ * tried first, so a run restored by the definition that paused it costs one comparison.
+ */
+function indexOfStage(stages: readonly { readonly id: string }[], id: string, guess: number): number {
+  if (guess >= 0 && guess < stages.length && stages[guess]!.id === id) return guess;
+  for (let i = 0; i < stages.length; i++) if (stages[i]!.id === id) return i;
+  return -1;
+}
+
+/** Refuses a checkpoint whose `field` names a stage this pipeline does not have (see {@link continueAt}). */
+function refuseMissingStage<S extends object>(
+  pipeline: CompiledPipeline<S>,
+  field: "nextStageId" | "pausedAfterStageId",
+  stageId: string,
+): never {
+  const stageIds = pipeline.stages.map((stage) => stage.id);
   // (the id comes from stored text: quoted and cut, so a crafted one cannot make the message huge)
-  const name = quoteName(nextStageId);
+  const name = quoteName(stageId);
+  const has = `pipeline "${pipeline.id}" has no stage ${name} (stages: ${stageIds.join(", ")})`;
+  if (field === "nextStageId") {
+    return invalid(
+      field,
+      `${has}, which the run waits to run: the pipeline's stages changed since the run paused, and no other stage is run in its place. Continue the run with a version of the pipeline that has stage ${name}, or set the checkpoint's nextStageId to the stage it should continue at (the checkpoint is plain JSON)`,
+      { nextStageId: stageId, stageIds },
+    );
+  }
   return invalid(
-    "nextStageId",
-    `pipeline "${pipeline.id}" has no stage ${name} (stages: ${stageIds.join(", ")}), which the run waits to run: the pipeline's stages changed since the run paused, and no other stage is run in its place. Continue the run with a version of the pipeline that has stage ${name}, or set the checkpoint's nextStageId to the stage it should continue at (the checkpoint is plain JSON)`,
-    { nextStageId, stageIds },
+    field,
+    `${has}, which the run paused in and has no next stage after (nextStageId is null): the pipeline's stages changed since the run paused, so which of them follow it is not known, and the run is neither continued at another stage nor completed. Continue the run with a version of the pipeline that has stage ${name}, set the checkpoint's nextStageId to the stage it should continue at, or delete its pausedAfterStageId to complete it without running a stage (the checkpoint is plain JSON)`,
+    { pausedAfterStageId: stageId, stageIds },
   );
 }
 
@@ -165,23 +212,26 @@ function detachState<S extends object>(state: Readonly<S>): S {
  * it is frozen (a store's snapshot), else a shallow copy (its nested values are shared with the
  * store either way), `pause` is a new array of the requests, each shallowly copied unless frozen.
  * Shared: `event`, the trigger event itself (not copied, to keep pausing cheap; it must be treated
- * as immutable).
+ * as immutable). `pausedIn` is the stage at whose end the run paused; the next stage is the one
+ * after it.
  */
 export function createCheckpoint<S extends object>(
   runId: string,
   pipeline: CompiledPipeline<S>,
-  nextStage: number,
+  pausedIn: CompiledStage<S>,
   state: Readonly<S>,
   event: unknown,
   pause: readonly PauseRequest[],
   seq: number,
 ): PipelineCheckpoint<S> {
+  const nextStage = pausedIn.index + 1;
   return {
     version: 1,
     runId,
     pipelineId: pipeline.id,
     nextStage,
-    nextStageId: nextStage < pipeline.stages.length ? pipeline.stages[nextStage]!.id : null,
+    nextStageId: pipeline.stages[nextStage]?.id ?? null,
+    pausedAfterStageId: pausedIn.id,
     state: detachState(state),
     event,
     pause: pause.map(detachRequest),

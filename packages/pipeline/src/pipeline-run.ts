@@ -555,7 +555,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     );
     if (this.settled) return false;
     if (this.pauseRequests !== undefined && this.pauseRequests.length > 0) {
-      this.finishPaused(stage, stage.index + 1);
+      this.finishPaused(stage);
       return false;
     }
     return true;
@@ -958,17 +958,17 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     this.deliver();
   }
 
-  private finishPaused(stage: CompiledStage<S>, nextStage: number): void {
+  /** Ends the run paused at the end of `stage`, before the stage after it. */
+  private finishPaused(stage: CompiledStage<S>): void {
     if (this.settled) return;
     const requests = this.pauseRequests!;
-    const nextStageId = this.pipeline.stages[nextStage]?.id ?? null;
     // Built before run.paused: a store that throws here fails the run (crash) instead, so the
     // terminal event and the result agree. run.paused, emitted next, takes the next seq.
     const state = this.state.get();
     const checkpoint = createCheckpoint(
       this.runId,
       this.pipeline,
-      nextStage,
+      stage,
       state,
       this.event,
       requests,
@@ -979,7 +979,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       "run.paused",
       stage.id,
       undefined,
-      this.observer === undefined ? undefined : { nextStage: nextStageId, pause: requests.slice() },
+      this.observer === undefined
+        ? undefined
+        : { nextStage: checkpoint.nextStageId, pause: requests.slice() },
     );
     this.end(state as S, checkpoint, stage.id, undefined, undefined);
     this.deliver();

@@ -181,12 +181,15 @@ export class Pipeline<S extends object = PipelineState> {
    * host reading checkpoints back from storage can refuse a bad one before doing anything else
    * with it. These are {@link Pipeline.restore}'s checks of the checkpoint itself (restore also
    * matches its `runId` with `options.runId`). Returns a new object with its fields, each read
-   * once, and `nextStage` the index of the stage `nextStageId` names in this pipeline (the number
-   * of stages for `null`), which a new version of the pipeline may have moved; `state`, `event`
-   * and `pause` are the checkpoint's own, not copies.
+   * once, and `nextStage` the index of the stage `nextStageId` names in this pipeline, which a new
+   * version of the pipeline may have moved. For `nextStageId` `null`, `nextStage` and `nextStageId`
+   * are those of the stage that follows `pausedAfterStageId` here (the number of stages and `null`
+   * when none does, or when the checkpoint has no `pausedAfterStageId`). `state`, `event` and
+   * `pause` are the checkpoint's own, not copies.
    *
    * @throws SystemError `INVALID_INPUT`, as {@link Pipeline.restore} does for a malformed checkpoint,
-   * one of another pipeline, or one whose next stage this pipeline does not have.
+   * one of another pipeline, or one whose next stage (or, without one, the stage it paused in) this
+   * pipeline does not have.
    */
   readCheckpoint(checkpoint: unknown): PipelineCheckpoint<S> {
     return readCheckpoint(checkpoint, this.compiled);
@@ -195,9 +198,12 @@ export class Pipeline<S extends object = PipelineState> {
   /**
    * Prepares the continuation of a paused run at the stage `checkpoint.nextStageId` names, wherever
    * it sits in this pipeline: a version of the pipeline that inserted, removed or reordered stages
-   * since the run paused continues it at that stage, then runs the stages that follow it here
-   * (`nextStageId` `null`: the run paused in its last stage, and completes without running one).
-   * `checkpoint.nextStage`, the index the stage had, only has to be a non-negative integer.
+   * since the run paused continues it at that stage, then runs the stages that follow it here.
+   * `nextStageId` `null`: the run paused in its last stage, `checkpoint.pausedAfterStageId`, and
+   * continues at the stage that follows that one here (one a new version appended), or completes
+   * without running one when none does or the checkpoint has no `pausedAfterStageId` (made before
+   * it existed). `checkpoint.nextStage`, the index the stage had, only has to be a non-negative
+   * integer.
    *
    * The checkpoint's `state` is NOT written anywhere: `options.state` is the source of truth, so
    * when rebuilding a run in a fresh process, seed that store with `checkpoint.state` first. On
@@ -213,7 +219,10 @@ export class Pipeline<S extends object = PipelineState> {
    * from 0 to 2^52, for one: a larger one leaves the run's events no room before
    * `Number.MAX_SAFE_INTEGER`), belongs to another pipeline, names a next stage this pipeline does
    * not have (renamed or removed: `details: { field, nextStageId, stageIds }`; no other stage runs
-   * in its place), or throws when read; for a key `RestoreOptions` does not have; when
+   * in its place), has `nextStageId` `null` and a `pausedAfterStageId` this pipeline does not have
+   * (`details: { field, pausedAfterStageId, stageIds }`: the run is neither continued nor
+   * completed, since which stages follow a renamed one is not known) or that is not a non-empty
+   * string, or throws when read; for a key `RestoreOptions` does not have; when
    * `options.runId` differs from `checkpoint.runId`; when `options.patch` is not a plain object
    * (an array, a `Map`, a `Date`, a class instance) or throws when read; when `options.resumedBy`
    * is not a {@link ResumeCause} (an unknown `by` or field, an empty `event`).

@@ -256,16 +256,27 @@ export interface PipelineCheckpoint<S extends object = PipelineState> {
   pipelineId: string;
   /**
    * Index of the stage to run next when the run paused; equals the number of stages when it paused
-   * in its last stage. Where the run continues is `nextStageId`'s: restoring into a version of the
-   * pipeline whose stages moved uses that stage's index there.
+   * in its last stage. Where the run continues is `nextStageId`'s (or, when that is `null`,
+   * `pausedAfterStageId`'s): restoring into a version of the pipeline whose stages moved uses that
+   * stage's index there.
    */
   nextStage: number;
   /**
-   * Id of the stage to run next, or `null` when none is left. `restore` continues the run at the
+   * Id of the stage to run next, or `null` when none was left. `restore` continues the run at the
    * stage of this id, wherever it now sits, and refuses a checkpoint whose stage the pipeline no
-   * longer has.
+   * longer has. `null`: the run paused in its last stage, and continues at the stage that follows
+   * `pausedAfterStageId` in the pipeline restoring it (one a new version appended), or completes
+   * when none does or the checkpoint has no `pausedAfterStageId`.
    */
   nextStageId: string | null;
+  /**
+   * Id of the stage the run paused in (at whose end it paused). Only read when `nextStageId` is
+   * `null`: `restore` then continues the run at the stage that follows this one in the pipeline
+   * restoring it, so a new version's appended stages run, and refuses a checkpoint whose stage the
+   * pipeline no longer has (it cannot know what follows a renamed stage). Absent from checkpoints
+   * made before it existed: those complete as they always did. When present, a non-empty string.
+   */
+  pausedAfterStageId?: string;
   /**
    * The state when the run paused: the state object itself when it is frozen (a `@sluice/store`
    * snapshot, which never changes; then this is read-only too), else a shallow copy. Nested values

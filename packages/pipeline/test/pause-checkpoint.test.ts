@@ -103,6 +103,7 @@ describe("pause and checkpoint", () => {
       pipelineId: "fulfil",
       nextStage: 2,
       nextStageId: "ship",
+      pausedAfterStageId: "approval",
       state: { orderId: "o-1", valid: true, noted: true },
       event: { name: "order.placed", orderId: "o-1" },
       pause: [{ event: "order.approved", conditions: [{ path: "orderId", op: "==", value: "o-1" }] }],

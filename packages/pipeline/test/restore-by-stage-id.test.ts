@@ -1,6 +1,6 @@
 import { SystemError } from "@sluice/errors";
 import { describe, expect, it } from "vitest";
-import type { PipelineCheckpoint, PipelineState } from "../src/index.js";
+import type { PipelineCheckpoint, PipelineRun, PipelineState } from "../src/index.js";
 import { MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
 
@@ -129,6 +129,154 @@ describe("restore continues at the stage the checkpoint names, wherever it now s
           nextStageId === "" ? '""' : String(nextStageId)
         })`,
       );
+    }
+  });
+});
+
+/**
+ * A run of `stages` that paused at the end of `pauseIn` (its step asks to pause), as JSON text
+ * parsed back: what a host stores and reads in another process.
+ */
+async function pausedIn(stages: string[], pauseIn: string): Promise<PipelineCheckpoint<S>> {
+  let run: PipelineRun<S> | undefined;
+  const pipeline = new Pipeline<S>("p", {
+    stages: stages.map((id) => ({
+      id,
+      steps: [
+        {
+          id,
+          action: (ctx) => {
+            if (id === pauseIn) run?.requestPause({ event: "approved" });
+            return { ran: [...(ctx.state().ran ?? []), id] };
+          },
+        },
+      ],
+    })),
+  });
+  run = pipeline.start({ runId: "r", state: new MemoryState<S>({}) });
+  const result = await run.execute();
+  expect(result.ok && result.value.status).toBe("paused");
+  return JSON.parse(JSON.stringify(result.ok && result.value.checkpoint));
+}
+
+describe("a run that paused in its last stage continues after that stage in the version restoring it (pausedAfterStageId)", () => {
+  it("the checkpoint names the stage the run paused in, beside the stage it waits to run", async () => {
+    expect(await pausedIn(["a", "b", "c"], "a")).toMatchObject({
+      nextStage: 1,
+      nextStageId: "b",
+      pausedAfterStageId: "a",
+    });
+    expect(await pausedIn(["a", "b"], "b")).toMatchObject({
+      nextStage: 2,
+      nextStageId: null,
+      pausedAfterStageId: "b",
+    });
+  });
+
+  it.each([
+    ["a stage appended", ["a", "b", "notify"], 2, ["a", "b", "notify"]],
+    [
+      "stages appended, one inserted before",
+      ["x", "a", "b", "notify", "archive"],
+      3,
+      ["a", "b", "notify", "archive"],
+    ],
+    ["the stages reordered (it now first)", ["b", "a"], 1, ["a", "b", "a"]],
+  ])("%s: runs the stages that now follow it", async (_, stages, index, ran) => {
+    const checkpoint = await pausedIn(["a", "b"], "b");
+    const pipeline = version(stages);
+    const read = pipeline.readCheckpoint(checkpoint);
+    // where the run continues here, by index and by id: as a checkpoint that named the stage would say
+    expect(read).toMatchObject({ nextStage: index, nextStageId: stages[index], pausedAfterStageId: "b" });
+    expect(await resumed(pipeline, checkpoint)).toEqual({
+      ran,
+      resumedAt: { nextStage: stages[index], by: "resume" },
+    });
+  });
+
+  it.each([
+    ["the same stages", ["a", "b"]],
+    ["a stage inserted before it", ["x", "a", "b"]],
+    ["a stage removed before it", ["b"]],
+  ])("%s, still last: completes without running a stage", async (_, stages) => {
+    const checkpoint = await pausedIn(["a", "b"], "b");
+    const pipeline = version(stages);
+    expect(pipeline.readCheckpoint(checkpoint)).toMatchObject({
+      nextStage: stages.length,
+      nextStageId: null,
+    });
+    expect(await resumed(pipeline, checkpoint)).toEqual({
+      ran: ["a", "b"],
+      resumedAt: { nextStage: null, by: "resume" },
+    });
+  });
+
+  it("a checkpoint that names its next stage goes on there, whatever follows the stage it paused in now", async () => {
+    const checkpoint = await pausedIn(["a", "b", "c"], "a");
+    const pipeline = version(["a", "x", "b", "c"]);
+    expect(pipeline.readCheckpoint(checkpoint)).toMatchObject({ nextStage: 2, nextStageId: "b" });
+    expect((await resumed(pipeline, checkpoint)).ran).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses one whose stage this version lacks (renamed or removed), naming it: neither a stage nor the run's end is guessed", async () => {
+    const checkpoint = await pausedIn(["a", "b"], "b");
+    for (const stages of [
+      ["a", "approve", "notify"],
+      ["a", "notify"],
+    ]) {
+      const pipeline = version(stages);
+      const error = refusal(() => pipeline.readCheckpoint(checkpoint));
+      expect(error.message).toBe(
+        `checkpoint.pausedAfterStageId: pipeline "p" has no stage "b" (stages: ${stages.join(", ")}), which the run paused in and has no next stage after (nextStageId is null): the pipeline's stages changed since the run paused, so which of them follow it is not known, and the run is neither continued at another stage nor completed. Continue the run with a version of the pipeline that has stage "b", set the checkpoint's nextStageId to the stage it should continue at, or delete its pausedAfterStageId to complete it without running a stage (the checkpoint is plain JSON)`,
+      );
+      expect(error.details).toEqual({
+        field: "pausedAfterStageId",
+        pausedAfterStageId: "b",
+        stageIds: stages,
+      });
+      expect(
+        refusal(() => pipeline.restore(checkpoint, { runId: "r", state: new MemoryState<S>({}) })).message,
+      ).toBe(error.message);
+      // the host's migrations
+      expect((await resumed(pipeline, { ...checkpoint, nextStageId: "notify" })).ran).toEqual([
+        "a",
+        "b",
+        "notify",
+      ]);
+      const { pausedAfterStageId: _dropped, ...completing } = checkpoint;
+      expect((await resumed(pipeline, completing)).ran).toEqual(["a", "b"]);
+    }
+  });
+
+  it("a checkpoint without it (made by an older version, or by hand) completes as before, also when stages were appended", async () => {
+    const { pausedAfterStageId: _dropped, ...old } = await pausedIn(["a", "b"], "b");
+    for (const checkpoint of [
+      old,
+      { ...old, pausedAfterStageId: undefined } as unknown as PipelineCheckpoint<S>,
+    ]) {
+      const pipeline = version(["a", "b", "notify"]);
+      const read = pipeline.readCheckpoint(checkpoint);
+      expect(read).toMatchObject({ nextStage: 3, nextStageId: null });
+      expect("pausedAfterStageId" in read).toBe(false);
+      expect(await resumed(pipeline, checkpoint)).toEqual({
+        ran: ["a", "b"],
+        resumedAt: { nextStage: null, by: "resume" },
+      });
+    }
+  });
+
+  it("refuses a pausedAfterStageId that is not a non-empty string, also beside a nextStageId", () => {
+    const pipeline = version(["a", "b", "c"]);
+    for (const nextStageId of ["b", null]) {
+      for (const pausedAfterStageId of ["", 1, null, ["a"]]) {
+        const error = refusal(() =>
+          pipeline.readCheckpoint({ ...beforeB(), nextStageId, pausedAfterStageId }),
+        );
+        expect(error.message).toBe(
+          `checkpoint.pausedAfterStageId: must be the id of the stage the run paused in, or absent (got ${JSON.stringify(pausedAfterStageId)})`,
+        );
+        expect(error.details).toEqual({ field: "pausedAfterStageId" });
+      }
     }
   });
 });

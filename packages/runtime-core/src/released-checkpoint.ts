@@ -4,9 +4,10 @@ import type { RunState } from "./types.js";
 /**
  * What a parked run keeps once its pause window has released the live context: the parts of its
  * checkpoint that are its own data (state and trigger event) as JSON text, and where it continues
- * (next stage, its id, the sequence number). Everything else in a checkpoint is already on the run
- * record (ids, the waits it is parked on, which the wait index holds anyway) and is put back on
- * restore, so the text stays small and serialising it on every park stays cheap.
+ * (next stage, its id, the stage it paused in, the sequence number). Everything else in a
+ * checkpoint is already on the run record (ids, the waits it is parked on, which the wait index
+ * holds anyway) and is put back on restore, so the text stays small and serialising it on every
+ * park stays cheap.
  */
 export class ReleasedCheckpoint {
   private constructor(
@@ -16,6 +17,8 @@ export class ReleasedCheckpoint {
     readonly nextStage: number,
     /** Its id (`null` when the run paused in its last stage). */
     readonly nextStageId: string | null,
+    /** The stage the run paused in; `undefined` for a checkpoint made before the field existed. */
+    readonly pausedAfterStageId: string | undefined,
     /** Last lifecycle sequence number used. */
     readonly seq: number,
   ) {}
@@ -27,7 +30,13 @@ export class ReleasedCheckpoint {
    */
   static of(checkpoint: PipelineCheckpoint<RunState>, state: RunState): ReleasedCheckpoint {
     const json = JSON.stringify({ s: state, e: checkpoint.event });
-    return new ReleasedCheckpoint(json, checkpoint.nextStage, checkpoint.nextStageId, checkpoint.seq);
+    return new ReleasedCheckpoint(
+      json,
+      checkpoint.nextStage,
+      checkpoint.nextStageId,
+      checkpoint.pausedAfterStageId,
+      checkpoint.seq,
+    );
   }
 
   /** A fresh copy of the state. */
@@ -49,7 +58,7 @@ export class ReleasedCheckpoint {
     waits: PipelineCheckpoint<RunState>["pause"],
   ): PipelineCheckpoint<RunState> {
     const parts = JSON.parse(this.json) as { s: RunState; e?: unknown };
-    return {
+    const checkpoint: PipelineCheckpoint<RunState> = {
       version: 1,
       runId,
       pipelineId,
@@ -60,5 +69,7 @@ export class ReleasedCheckpoint {
       pause: waits,
       seq: this.seq,
     };
+    if (this.pausedAfterStageId !== undefined) checkpoint.pausedAfterStageId = this.pausedAfterStageId;
+    return checkpoint;
   }
 }

@@ -44,6 +44,7 @@ const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
   "pipelineId",
   "nextStage",
   "nextStageId",
+  "pausedAfterStageId",
   "state",
   "event",
   "pause",

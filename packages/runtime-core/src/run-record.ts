@@ -240,8 +240,10 @@ export class RunRecord {
       pipelineId: checkpoint.pipelineId,
       nextStage: checkpoint.nextStage,
       nextStageId: checkpoint.nextStageId,
-      state,
     };
+    // absent from a checkpoint made before the field existed: it stays absent, as it came
+    if (checkpoint.pausedAfterStageId !== undefined) data.pausedAfterStageId = checkpoint.pausedAfterStageId;
+    data.state = state;
     if (checkpoint.event !== undefined) data.event = checkpoint.event;
     data.pause = checkpoint.pause;
     data.seq = checkpoint.seq;

@@ -312,7 +312,11 @@ export interface PrepareContext<S extends object = RunState> {
 export interface ResumeContext<S extends object = RunState> extends PrepareContext<S> {
   /** True when the live context had been released after the pause window and was rebuilt from the checkpoint. */
   readonly restored: boolean;
-  /** The stage the run continues at (`null` when the pause came after the last stage). */
+  /**
+   * The stage the run continues at (`null` when no stage follows the one it paused in: it
+   * completes). For a run adopted by a version that appended stages after the last stage it paused
+   * in, the first of those.
+   */
   readonly nextStage: string | null;
   /**
    * What resumed the run, as its `run.resumed` event records it: `by` `"event"` (a matching bus

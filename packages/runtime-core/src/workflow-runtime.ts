@@ -579,19 +579,24 @@ export class WorkflowRuntime {
    * once) rebuilds it, calls `onResume` with `restored: true` and runs its next stage. Its
    * timeline continues from the checkpoint's `seq`. It goes on at the stage the checkpoint names
    * by id (`nextStageId`), wherever the definition registered here puts it: a new version that
-   * inserted, removed or reordered stages takes the run. The trigger that started the run is not
-   * looked up (the run keeps its id in `RunInfo.triggerId`). A wait's `patch` mapper travels by
-   * name (one of the workflow's `patches`), a function does not: such a wait resumes with the
-   * payload itself as its patch. Returns the run's `RunInfo` (`paused`).
+   * inserted, removed or reordered stages takes the run. A run that paused in its last stage
+   * (`nextStageId` `null`) goes on at the stage that follows the one it paused in
+   * (`pausedAfterStageId`) here, so stages a new version appended after it run; it completes when
+   * none does, or when its checkpoint has no `pausedAfterStageId` (made before it existed). The
+   * trigger that started the run is not looked up (the run keeps its id in `RunInfo.triggerId`). A
+   * wait's `patch` mapper travels by name (one of the workflow's `patches`), a function does not:
+   * such a wait resumes with the payload itself as its patch. Returns the run's `RunInfo`
+   * (`paused`).
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
    * have is refused too; one without waits; one whose `seq` is past 2^52, which would leave the
    * run's events no room below `Number.MAX_SAFE_INTEGER`), one of a pipeline the workflow no longer
    * has, or whose next stage its pipeline no longer has (`checkpoint.nextStageId: pipeline "fulfil"
-   * has no stage "ship" …`; set `nextStageId` to migrate it), one whose wait names a patch mapper
-   * the workflow does not declare; `DUPLICATE_KEY` when this runtime already knows
-   * the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
+   * has no stage "ship" …`; set `nextStageId` to migrate it), or that paused in its last stage and
+   * whose pipeline no longer has that stage (`checkpoint.pausedAfterStageId: …`), one whose wait
+   * names a patch mapper the workflow does not declare; `DUPLICATE_KEY` when this runtime already
+   * knows the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
    * `exclusive` mode, the run was dispatched through it, and another run holds the slot, or when
    * the bus refuses to subscribe to a wait's event (the run is then not adopted).
    */

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { createEventBus } from "@sluice/events";
+import { createEventBus, type EventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
@@ -55,16 +55,17 @@ afterEach(async () => {
   for (const runtime of runtimes.splice(0)) await runtime.stop();
 });
 
-async function deploy(
-  definition: Workflow<S>,
+async function deploy<T extends object = S>(
+  definition: Workflow<T>,
   options: {
     timelineStore?: TimelineStore;
     storeRegistry?: StoreRegistry;
-    register?: RegisterOptions<S>;
+    register?: RegisterOptions<T>;
+    bus?: EventBus<any>;
   } = {},
 ): Promise<WorkflowRuntime> {
   const runtime = new WorkflowRuntime({
-    bus: createEventBus<any>(),
+    bus: options.bus ?? createEventBus<any>(),
     storeRegistry: options.storeRegistry ?? new StoreRegistry(),
     ...(options.timelineStore === undefined ? {} : { timelineStore: options.timelineStore }),
   });
@@ -139,12 +140,11 @@ describe("adopt(): a new version takes a parked run at the stage it waits to run
   it.each([
     ["a stage inserted before", ["audit", "first", "wait"]],
     ["a stage removed", ["wait"]],
-    ["a stage appended", ["first", "wait", "ship"]],
   ])(
-    "a run that paused in its last stage (nextStageId null), %s: adopted, and completes without running a stage",
+    "a run that paused in its last stage (nextStageId null), %s, that stage still last: adopted, and completes without running a stage",
     async (_, stages) => {
       const checkpoint = await parkedBy(await deploy(version(["first", "wait"])));
-      expect(checkpoint).toMatchObject({ nextStage: 2, nextStageId: null });
+      expect(checkpoint).toMatchObject({ nextStage: 2, nextStageId: null, pausedAfterStageId: "wait" });
       const v2 = await deploy(version(stages));
       expect(v2.adopt(checkpoint)).toMatchObject({ status: "paused" });
       expect(v2.checkpoint(checkpoint.runId)).toMatchObject({ nextStage: stages.length, nextStageId: null });
@@ -230,5 +230,168 @@ describe("a new version in the same runtime", () => {
     for (const checkpoint of kept) runtime.adopt(checkpoint);
     for (const runId of runIds)
       expect(await finish(runtime, runId)).toEqual(["first", "wait", "ship", "invoice"]);
+  });
+});
+
+type Order = { orderId: string; ran?: string[]; approvedBy?: string; notified?: boolean };
+
+/**
+ * Version of "orders" with `stages` in order: "approval" waits for `order.approved` of its order
+ * (the event's payload is the resume patch), "notify" sets `notified`, every stage adds its id to
+ * `state.ran`.
+ */
+function approvalVersion(stages: string[]): Workflow<Order> {
+  return {
+    id: "orders",
+    triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
+    pipelines: {
+      fulfil: {
+        stages: stages.map((id) => ({
+          id,
+          steps: [
+            {
+              id,
+              action: async (ctx) => {
+                if (id === "approval") {
+                  const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                  pause.register({
+                    event: "order.approved",
+                    conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
+                  });
+                }
+                const ran = [...(ctx.state().ran ?? []), id];
+                return id === "notify" ? { ran, notified: true } : { ran };
+              },
+            },
+          ],
+        })),
+      },
+    },
+  };
+}
+
+describe("a run that paused in its last stage goes on after that stage in the new version (pausedAfterStageId)", () => {
+  /** An order's run of `stages`, parked at approval by a runtime that then detached it, as JSON. */
+  async function parkedAtApproval(
+    stages: string[],
+    register: RegisterOptions<Order> = {},
+  ): Promise<RunCheckpoint<Order>> {
+    const old = await deploy(approvalVersion(stages), { register });
+    const result = await old.invoke("orders", "placed", { orderId: "o1" });
+    expect(result.ok && result.value.status).toBe("paused");
+    return JSON.parse(JSON.stringify(await old.detach(result.metadata.runId!)));
+  }
+
+  /** A runtime of `stages` on its own bus, with `take` given it the checkpoint; approves the order. */
+  async function approvedIn(
+    stages: string[],
+    take: (runtime: WorkflowRuntime) => unknown,
+    options: { timelineStore?: TimelineStore; register?: RegisterOptions<Order> } = {},
+  ) {
+    const bus = createEventBus<any>();
+    const runtime = await deploy(approvalVersion(stages), { ...options, bus });
+    const info = await take(runtime);
+    const runId = (info as { runId: string }).runId;
+    const checkpoint = runtime.checkpoint(runId);
+    const done = runtime.result(runId);
+    bus.emit("order.approved", { orderId: "o1", approvedBy: "ann" });
+    return { info, checkpoint, ended: await done, runtime, runId };
+  }
+
+  it.each([
+    ["its pause window open", {}],
+    ["released past its pause window", { pauseWindowMs: 0 }],
+  ])(
+    "adopt() (the old runtime's run %s): an appended stage runs when the run's event resumes it",
+    async (_, register) => {
+      const checkpoint = await parkedAtApproval(["review", "approval"], register);
+      expect(checkpoint).toMatchObject({ nextStage: 2, nextStageId: null, pausedAfterStageId: "approval" });
+      const resumedAt: (string | null)[] = [];
+      const {
+        info,
+        checkpoint: here,
+        ended,
+      } = await approvedIn(["review", "approval", "notify"], (v2) => v2.adopt(checkpoint), {
+        register: { onResume: (ctx) => void resumedAt.push(ctx.nextStage) },
+      });
+      // it waits to run "notify" here, and its checkpoint here says so
+      expect(info).toMatchObject({ status: "paused", stage: "notify" });
+      expect(here).toMatchObject({ nextStage: 2, nextStageId: "notify", pausedAfterStageId: "approval" });
+      expect(ended.ok && ended.value).toEqual({
+        status: "completed",
+        state: { orderId: "o1", approvedBy: "ann", ran: ["review", "approval", "notify"], notified: true },
+      });
+      expect(resumedAt).toEqual(["notify"]);
+    },
+  );
+
+  it("recover(): the same, and run.resumed names the appended stage", async () => {
+    const checkpoint = await parkedAtApproval(["review", "approval"]);
+    const timelineStore = await createMemoryTimelineStore();
+    const { info, ended, runtime, runId } = await approvedIn(
+      ["review", "approval", "notify", "archive"],
+      (v2) => v2.recover(checkpoint),
+      { timelineStore },
+    );
+    expect(info).toMatchObject({ status: "paused", stage: "notify" });
+    expect(ended.ok && ended.value.state).toMatchObject({
+      ran: ["review", "approval", "notify", "archive"],
+      notified: true,
+    });
+    await runtime.flushTimeline();
+    const { events } = await timelineStore.query({ runId, limit: 100 });
+    expect(events.find((e) => e.type === "run.resumed")?.data).toMatchObject({
+      nextStage: "notify",
+      by: "event",
+    });
+  });
+
+  it("a checkpoint without it (made by an older version): completes without running the appended stage, as before", async () => {
+    const { pausedAfterStageId: _dropped, ...old } = await parkedAtApproval(["review", "approval"]);
+    const { info, checkpoint, ended } = await approvedIn(["review", "approval", "notify"], (v2) =>
+      v2.adopt(old),
+    );
+    expect(info).toMatchObject({ status: "paused" });
+    expect((info as { stage?: string }).stage).toBeUndefined();
+    expect(checkpoint).toMatchObject({ nextStage: 3, nextStageId: null });
+    expect(checkpoint && "pausedAfterStageId" in checkpoint).toBe(false);
+    expect(ended.ok && ended.value.state).toEqual({
+      orderId: "o1",
+      approvedBy: "ann",
+      ran: ["review", "approval"],
+    });
+  });
+
+  it("the stage it paused in renamed: refused by adopt() and recover(), naming it; a host's migration takes it", async () => {
+    const checkpoint = await parkedAtApproval(["review", "approval"]);
+    const stages = ["review", "approve", "notify"];
+    const v2 = await deploy(approvalVersion(stages));
+    const error = refusal(() => v2.adopt(checkpoint));
+    expect(error.message).toBe(
+      `checkpoint.pausedAfterStageId: pipeline "fulfil" has no stage "approval" (stages: review, approve, notify), which the run paused in and has no next stage after (nextStageId is null): the pipeline's stages changed since the run paused, so which of them follow it is not known, and the run is neither continued at another stage nor completed. Continue the run with a version of the pipeline that has stage "approval", set the checkpoint's nextStageId to the stage it should continue at, or delete its pausedAfterStageId to complete it without running a stage (the checkpoint is plain JSON)`,
+    );
+    expect(error.details).toEqual({
+      field: "pausedAfterStageId",
+      pausedAfterStageId: "approval",
+      stageIds: stages,
+    });
+    await expect(v2.recover(checkpoint)).rejects.toThrow(error.message);
+    expect(v2.listAllRuns()).toEqual([]);
+    expect(v2.adopt({ ...checkpoint, pausedAfterStageId: "approve" })).toMatchObject({ stage: "notify" });
+  });
+
+  it("refuses a pausedAfterStageId that is not a non-empty string", async () => {
+    const checkpoint = await parkedAtApproval(["review", "approval"]);
+    const v2 = await deploy(approvalVersion(["review", "approval", "notify"]));
+    for (const pausedAfterStageId of ["", 7, null]) {
+      const error = refusal(() =>
+        v2.adopt({ ...checkpoint, pausedAfterStageId } as unknown as RunCheckpoint),
+      );
+      expect(error.message).toBe(
+        `checkpoint.pausedAfterStageId: must be the id of the stage the run paused in, or absent (got ${JSON.stringify(pausedAfterStageId)})`,
+      );
+      expect(error.details).toMatchObject({ field: "pausedAfterStageId" });
+    }
+    expect(v2.listAllRuns()).toEqual([]);
   });
 });
