@@ -11,7 +11,7 @@ import type { RunsAtRest } from "./runs-at-rest.js";
 import { writeRunStarted } from "./timeline-observer.js";
 import type { TimelineWriter } from "./timeline-writer.js";
 import { reportDispatch } from "./trigger-dispatch.js";
-import type { RunResult } from "./types.js";
+import type { EndedRunResult, RunResult } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
@@ -106,6 +106,8 @@ export class RunEnding {
       if (stage !== undefined) cleanupInfo.stage = stage;
     }
     wf.registry.setStatus(record.runId, status, now, error, stage, record.registryHandle);
+    // (most workflows keep no results: one load and a branch)
+    if (wf.keptResults !== undefined) wf.keptResults.keep(record.runId, result as EndedRunResult);
     if (record.managed) wf.policy.runEnded(record.runId);
     wf.pauseWindow.close(record);
     // (most runs never wait on an event)
@@ -262,6 +264,7 @@ export class RunEnding {
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
       failureMetadata(record),
     );
+    if (wf.keptResults !== undefined) wf.keptResults.keep(runId, result as EndedRunResult);
     if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
     if (reportDropped) {
       reportDispatch(

@@ -1,5 +1,6 @@
 import { err, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
+import { keptResult } from "./kept-results.js";
 import { finishedRunInfo } from "./run-lookup.js";
 import type { RunRecord } from "./run-record.js";
 import { idText } from "./runtime-errors.js";
@@ -8,8 +9,8 @@ import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
  * `WorkflowRuntime.result`: a run this runtime holds is awaited through its finish waiters (the
- * ones `abort()`, `deregister()` and `stop()` use), one per run however often it is asked; the
- * result of a run that has ended is not kept, so it cannot be answered.
+ * ones `abort()`, `deregister()` and `stop()` use), one per run however often it is asked; a run
+ * that has ended is answered from its workflow's kept results (`keepResults`), else not at all.
  */
 export class RunResults {
   /**
@@ -31,7 +32,10 @@ export class RunResults {
   result(runId: string): Promise<EndedRunResult> {
     const record =
       typeof runId === "string" ? (this.runs.get(runId) ?? this.endingRuns.get(runId)) : undefined;
-    if (record === undefined) return Promise.resolve(this.notHeld(runId));
+    if (record === undefined) {
+      const kept = typeof runId === "string" ? keptResult(this.workflows, runId) : undefined;
+      return Promise.resolve(kept ?? this.notHeld(runId));
+    }
     // In its onComplete or onCleanup (maybe asked from them): its result is known, and waiting
     // for those hooks to end would make a hook that asks wait for itself.
     if (record.finalResult !== undefined) return Promise.resolve(record.finalResult as EndedRunResult);
@@ -43,16 +47,23 @@ export class RunResults {
     return answer;
   }
 
-  /** A run this runtime does not hold: never known here, detached, or ended and its result gone. */
+  /** A run this runtime does not hold: never known here, detached, or ended and its result not (or no longer) kept. */
   private notHeld(runId: string): EndedRunResult {
     const info = typeof runId === "string" ? finishedRunInfo(this.workflows, runId) : undefined;
     if (info !== undefined) {
       const workflowId = info.workflowId;
+      const limit = this.workflows.get(workflowId)?.keptResults?.limit;
+      const why =
+        limit === undefined
+          ? "its result is not kept; register the workflow with keepResults to keep the results of its last ended runs, ask before the run can end (from onDispatch, onPrepare or a step, by ctx.runId), or read results in the workflow's onComplete"
+          : `its result is no longer kept (keepResults: ${limit} keeps the results of the workflow's last ${limit} ended runs)`;
       return err(
         new SystemError(
           "NOT_FOUND",
-          `result(${idText(runId)}): the run has ended (${info.status}) and its result is not kept; ask before the run can end (from onDispatch, onPrepare or a step, by ctx.runId), or read results in the workflow's onComplete`,
-          { details: { runId, workflowId, status: info.status } },
+          `result(${idText(runId)}): the run has ended (${info.status}) and ${why}`,
+          {
+            details: { runId, workflowId, status: info.status },
+          },
         ),
         { runId, workflowId },
       );

@@ -409,6 +409,17 @@ export interface RegisterOptions<S extends object = RunState> {
   hookTimeoutMs?: number | undefined;
   /** How many finished runs the workflow's registry keeps (default 1000) and for how long. */
   retention?: RetentionPolicy | undefined;
+  /**
+   * How many of the workflow's ended runs (completed, failed or aborted, also a queued run that
+   * never started) keep their result for `result(runId)`, which then resolves at once with the
+   * object `invoke` and `onComplete` got (default 0: none is kept, and `result()` of an ended run
+   * is `NOT_FOUND`). The last `keepResults` are kept, the oldest evicted past that; deregistering
+   * the workflow, or `stop()`, drops them. Each kept result holds its run's final state (`value.state`,
+   * or `metadata.state` of a failure): budget its size times `keepResults`. Apart from `retention`,
+   * which bounds the `RunInfo`s the registry keeps (`watch`, `listAllRuns`): a result may outlive its
+   * run's `RunInfo`, and the other way round. An integer ≥ 0.
+   */
+  keepResults?: number | undefined;
 }
 
 /** Options for the `WorkflowRuntime` constructor. */

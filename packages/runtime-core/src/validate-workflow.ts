@@ -115,7 +115,7 @@ const MODE_KEYS: Record<string, readonly string[]> = {
   singleton_loop: ["type", "onBusy"],
   exclusive: ["type", "onBusy"],
 };
-const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "hookTimeoutMs", "retention"];
+const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "hookTimeoutMs", "retention", "keepResults"];
 const RETENTION_KEYS = ["maxFinished", "maxAgeMs"];
 
 /**
@@ -204,6 +204,14 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
     if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
       throw invalid("options.retention.maxAgeMs", "must be a number of milliseconds ≥ 0");
     }
+  }
+  const keepResults = options.keepResults;
+  // a count, never Infinity: the kept results are bounded
+  if (keepResults !== undefined && !(Number.isSafeInteger(keepResults) && (keepResults as number) >= 0)) {
+    throw invalid(
+      "options.keepResults",
+      `must be an integer ≥ 0 (how many ended runs' results result() keeps; 0 keeps none), got ${describeValue(keepResults)}`,
+    );
   }
 }
 

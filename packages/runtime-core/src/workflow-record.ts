@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
 import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
@@ -12,6 +13,8 @@ export class WorkflowRecord {
   readonly patches: ReadonlyMap<string, (payload: any) => object>;
   /** Their names, as the run's pause service checks a registration's string `patch` against. */
   readonly patchNames: ReadonlySet<string>;
+  /** The results of its last ended runs (`RegisterOptions.keepResults`); `undefined` when it keeps none. */
+  readonly keptResults: KeptResults | undefined;
 
   constructor(
     readonly id: string,
@@ -30,5 +33,7 @@ export class WorkflowRecord {
   ) {
     this.patches = new Map(Object.entries(definition.patches ?? {}));
     this.patchNames = new Set(this.patches.keys());
+    const keep = options.keepResults ?? 0;
+    this.keptResults = keep > 0 ? new KeptResults(keep) : undefined;
   }
 }

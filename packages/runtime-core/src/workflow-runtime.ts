@@ -520,13 +520,16 @@ export class WorkflowRuntime {
    * `Promise.race([result(id), timer])` leaves a reaction on that promise until the run ends (poll a
    * run that may wait for weeks with `watch`).
    *
-   * Results are not kept once a run is over: ask while the run is queued, running or paused, where
-   * it cannot have ended yet (from `onDispatch` for a bus-started run; from `onPrepare` or a step,
-   * by `ctx.runId`). Right after `invoke` resolves `paused` works unless something can resume and
-   * end the run first. A run this runtime does not hold resolves `{ ok: false }` with `NOT_FOUND`:
-   * one it never knew, one that has ended (`details.status` while its workflow's registry keeps
-   * its `RunInfo`), one detached from it (`details.detached` for calls waiting when it left), or
-   * any after `stop()`.
+   * Once a run is over its result is kept only when its workflow was registered with
+   * `keepResults` (the results of its last `keepResults` ended runs): `result()` then resolves at
+   * once with it. Otherwise ask while the run is queued, running or paused, where it cannot have
+   * ended yet (from `onDispatch` for a bus-started run; from `onPrepare` or a step, by
+   * `ctx.runId`); right after `invoke` resolves `paused` works unless something can resume and end
+   * the run first. A run this runtime does not hold resolves `{ ok: false }` with `NOT_FOUND`: one
+   * it never knew, one that has ended and whose result is not (or no longer) kept (`details.status`
+   * while its workflow's registry keeps its `RunInfo`), one detached from it (`details.detached` for
+   * calls waiting when it left), or any after `stop()` (which drops kept results, as `deregister()`
+   * drops its workflow's).
    */
   result<S extends object = RunState>(runId: string): Promise<EndedRunResult<S>> {
     return this.results.result(runId) as Promise<EndedRunResult<S>>;
