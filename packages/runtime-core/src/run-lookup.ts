@@ -31,6 +31,21 @@ export function watchRun(
   return info === undefined ? undefined : withLiveStage(runs, info);
 }
 
+/**
+ * The `RunInfo` of run `runId`, whichever registered workflow it belongs to, or `undefined`: `watch`
+ * once its workflow is known. An unfinished run names its workflow in its record (no registry is
+ * searched); a finished one is looked for in each workflow's registry.
+ */
+export function findRun(
+  workflows: ReadonlyMap<string, WorkflowRecord>,
+  runs: IdMap<RunRecord>,
+  runId: string,
+): RunInfo | undefined {
+  if (typeof runId !== "string") return undefined;
+  const workflowId = runs.get(runId)?.workflow.id ?? workflowOfFinished(workflows, runId);
+  return workflowId === undefined ? undefined : watchRun(workflows, runs, workflowId, runId);
+}
+
 /** Every run the registries know, across all registered workflows. */
 export function listAllRuns(
   workflows: ReadonlyMap<string, WorkflowRecord>,

@@ -19,7 +19,7 @@ import type { RunCheckpoint } from "./run-checkpoint.js";
 import { RunContainers } from "./run-containers.js";
 import { RunEnding } from "./run-ending.js";
 import { RunExecution } from "./run-execution.js";
-import { currentRegistry, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
+import { currentRegistry, findRun, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunRecord } from "./run-record.js";
 import { seqAfterTimeline, withSeq } from "./run-recovery.js";
@@ -538,6 +538,17 @@ export class WorkflowRuntime {
   /** The `RunInfo` of a run of a workflow, or `undefined`. */
   watch(workflowId: string, runId: string): RunInfo | undefined {
     return watchRun(this.workflows, this.runs, workflowId, runId);
+  }
+
+  /**
+   * The `RunInfo` of a run by its id alone, whichever workflow it belongs to, or `undefined`: what
+   * `watch(workflowId, runId)` gives, for a host that has only the run id (from a URL, a message).
+   * A queued, running or paused run is found at once, however many workflows and runs there are;
+   * a finished one is looked for in each workflow's registry (while its retention keeps it). Never
+   * throws: an id that is not a string is `undefined` too.
+   */
+  findRun(runId: string): RunInfo | undefined {
+    return findRun(this.workflows, this.runs, runId);
   }
 
   /** Every run the registries know, across all registered workflows. */

@@ -297,7 +297,6 @@ export async function startOrderService({ dir, port = 0, hooks = {}, recover = f
       return { ok: false, error: { code: "INVALID_INPUT", message: `body is not JSON: ${error.message}` } };
     }
   };
-  const findRun = (runId) => runtime.listAllRuns().find((r) => r.runId === runId);
 
   const server = createServer(async (req, res) => {
     try {
@@ -343,11 +342,11 @@ export async function startOrderService({ dir, port = 0, hooks = {}, recover = f
       }
       if (req.method === "POST" && parts[0] === "runs" && parts[2] === "abort" && parts.length === 3) {
         await runtime.abort(parts[1]);
-        return send(res, 200, findRun(parts[1]) ?? { runId: parts[1] });
+        return send(res, 200, runtime.findRun(parts[1]) ?? { runId: parts[1] });
       }
       if (req.method === "GET" && url.pathname === "/runs") return send(res, 200, runtime.listAllRuns());
       if (req.method === "GET" && parts[0] === "runs" && parts.length === 2) {
-        const run = findRun(parts[1]);
+        const run = runtime.findRun(parts[1]);
         return run === undefined
           ? fail(res, 404, { code: "NOT_FOUND", message: "no such run" })
           : send(res, 200, run);
