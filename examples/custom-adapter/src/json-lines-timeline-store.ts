@@ -1,4 +1,4 @@
-import { type FileHandle, open, readFile, rename } from "node:fs/promises";
+import { type FileHandle, open, readFile, rename, truncate } from "node:fs/promises";
 import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   compareTimelineEvents,
@@ -55,16 +55,22 @@ export async function createJsonLinesTimelineStore(
   const ids = new Set<string>();
   let file: FileHandle | undefined;
   try {
-    const text = await readFile(filename, "utf8").catch((e) =>
-      e.code === "ENOENT" ? "" : Promise.reject(e),
+    const bytes = await readFile(filename).catch((e) =>
+      e.code === "ENOENT" ? Buffer.alloc(0) : Promise.reject(e),
     );
+    // A crash mid-append leaves a last line with no newline. Cut it off before appending: the
+    // next line would otherwise continue it, and both would read back as one unparsable line,
+    // losing an append that had resolved.
+    const whole = bytes.lastIndexOf(0x0a) + 1;
+    if (whole < bytes.length) await truncate(filename, whole);
+    const text = bytes.subarray(0, whole).toString("utf8");
     for (const line of text.split("\n")) {
       if (line === "") continue;
       let event: TimelineEvent;
       try {
         event = JSON.parse(line);
       } catch {
-        continue; // a line torn by a crash mid-append: it never resolved, so nobody relied on it
+        continue; // a line that is not JSON (edited by hand?): skipped, as a torn one was cut
       }
       if (!ids.has(event.id)) insert({ line, event });
     }
