@@ -1,22 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { ControlEvent } from "@sluice/runtime-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTcpEventBus, startTcpBroker, type TcpBroker, type TcpEventBus } from "../src/index.js";
+import { exited, spawnFixture } from "./fixtures/spawn-typescript.js";
 
 // Two WorkflowRuntimes in two Node processes on one TCP broker (this process), driven from here
-// through the same broker. The workers run TypeScript through vite-node, which vitest brings.
-const viteNode = join(
-  dirname(
-    createRequire(createRequire(import.meta.url).resolve("vitest/package.json")).resolve(
-      "vite-node/package.json",
-    ),
-  ),
-  "vite-node.mjs",
-);
-const worker = join(import.meta.dirname, "fixtures", "order-worker.ts");
-
+// through the same broker.
 type Report = { worker: string; [key: string]: unknown };
 
 let broker: TcpBroker;
@@ -40,18 +29,10 @@ function report(type: string, from: string, match: (r: Report) => boolean = () =
 }
 
 function start(name: string, shard: number): ChildProcess {
-  const child = spawn(process.execPath, [viteNode, worker, String(broker.port), name, String(shard)], {
-    cwd: join(import.meta.dirname, ".."),
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const child = spawnFixture("order-worker.ts", [String(broker.port), name, String(shard)]);
   workers.push(child);
   return child;
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve),
-  );
 
 beforeAll(async () => {
   broker = await startTcpBroker();
