@@ -69,4 +69,4 @@ it("a process killed with runs parked: recover reads the timeline file, refuses 
   expect(events.map((e) => e.type)).toContain("run.resumed");
   expect(events.at(-1)?.type).toBe("run.completed");
   await timelineStore.close();
-});
+}, 60_000); // a process to start: slow on a busy machine

@@ -68,7 +68,11 @@ it("a parked run detached in one process is adopted in the other and resumed the
   host.emit("order.placed", order("o-moved"));
   const { runId } = await report("paused", "placer", (r) => r.orderId === "o-moved");
   host.emit("test.detach", { worker: "placer", runId });
-  const { checkpoint } = await report("detached", "placer");
+  const { checkpoint } = await report(
+    "detached",
+    "placer",
+    (r) => (r.checkpoint as { runId: string }).runId === runId,
+  );
   host.emit("test.adopt", { worker: "approver", checkpoint });
   expect(await report("adopted", "approver", (r) => r.runId === runId)).toMatchObject({
     status: "paused",
