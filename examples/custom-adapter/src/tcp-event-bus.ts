@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { catchRejection, refuseUnknownKeys, SystemError } from "@sluice/errors";
-import { assertEmittableType, type EventBus, reportToOnError } from "@sluice/events";
+import { assertEmittableType, assertSubscription, type EventBus, reportToOnError } from "@sluice/events";
 import { type BrokerFrame, readFrames, writeFrame } from "./tcp-broker.js";
 
 /** Options of {@link createTcpEventBus}. */
@@ -128,12 +128,7 @@ export async function createTcpEventBus(options: TcpEventBusOptions): Promise<Tc
       writeFrame(socket, text === undefined ? { op: "pub", type } : { op: "pub", type, text });
     },
     on(type: string, handler: (...args: never[]) => unknown): () => void {
-      if (typeof type !== "string" || type === "") {
-        throw new SystemError("INVALID_INPUT", "tcpBus.on: the event type must be a non-empty string");
-      }
-      if (typeof handler !== "function") {
-        throw new SystemError("INVALID_INPUT", `tcpBus.on("${type}"): the handler must be a function`);
-      }
+      assertSubscription(type, handler); // createEventBus's checks and messages
       refuseClosed("on");
       const sub: Subscription = { type, handler: handler as Subscription["handler"], live: true };
       subscriptions = [...subscriptions, sub];

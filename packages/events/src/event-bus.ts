@@ -1,6 +1,6 @@
 import { catchRejection, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
-import { assertEmittableType, assertEventType, describeKind as describe } from "./event-type.js";
+import { assertEmittableType, assertSubscription, describeKind as describe } from "./event-type.js";
 import { reportToOnError } from "./report-to-on-error.js";
 
 /**
@@ -151,13 +151,7 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
       emitter.emit(type, payload);
     },
     on(type: string, handler: AnyHandler): () => void {
-      assertEventType(type, "on");
-      if (typeof handler !== "function") {
-        throw new SystemError(
-          "INVALID_INPUT",
-          `eventBus.on("${type}"): the handler must be a function (got ${describe(handler)})`,
-        );
-      }
+      assertSubscription(type, handler);
       return subscribe(type, handler);
     },
     listenerCount(type?: string): number {

@@ -37,6 +37,33 @@ export function assertEmittableType(type: unknown): asserts type is string {
   }
 }
 
+/**
+ * Throws `SystemError` `INVALID_INPUT` unless `type` and `handler` make a subscription: `type` a
+ * non-empty string (`"*"` for every event), `handler` a function. Every bus's `on` makes this check;
+ * a bus adapter calls this to make it with the same messages as `createEventBus`.
+ *
+ * @example
+ * ```ts
+ * import { assertSubscription } from "@sluice/events";
+ *
+ * assertSubscription("order.placed", () => {}); // fine
+ * try {
+ *   assertSubscription("order.placed", "not a function");
+ * } catch (error) {
+ *   console.log((error as Error).message); // eventBus.on("order.placed"): the handler must be a function (got "not a function")
+ * }
+ * ```
+ */
+export function assertSubscription(type: unknown, handler: unknown): asserts type is string {
+  assertEventType(type, "on");
+  if (typeof handler !== "function") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `eventBus.on("${type}"): the handler must be a function (got ${describeKind(handler)})`,
+    );
+  }
+}
+
 /** A value's kind for an error message: strings quoted, everything else by `typeof`. @internal */
 export function describeKind(value: unknown): string {
   if (value === null) return "null";

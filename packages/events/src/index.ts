@@ -7,6 +7,6 @@ export {
   type EventMap,
   type WildcardHandler,
 } from "./event-bus.js";
-export { assertEmittableType } from "./event-type.js";
+export { assertEmittableType, assertSubscription } from "./event-type.js";
 export { LaterDelivery } from "./later-delivery.js";
 export { reportToOnError } from "./report-to-on-error.js";
