@@ -170,6 +170,26 @@ describe("the browser-tab recipe of docs/pause-and-resume.md, as written, in two
   }, 60_000);
 });
 
+describe("the browser-tab recipe, a tab reloaded while a run's onComplete awaits the app's work", () => {
+  it("does not bring the finished run back waiting for the approval it had", async () => {
+    const page = await tab(`${await origin()}/recipe.html`);
+    const checkpoints = () => page.evaluate(() => Object.keys(localStorage));
+    await page.waitForFunction(async () => (await navigator.locks.query()).held?.length === 1);
+    await page.waitForFunction(() => window.__sluiceRecipe !== undefined);
+    await page.evaluate(() => window.__sluiceRecipe!.emit("order.placed", { orderId: "o1" }));
+    await page.waitForFunction(() => Object.keys(localStorage).length === 1);
+    await page.evaluate(() => window.__sluiceRecipe!.emit("order.approved", { orderId: "o1", by: "ada" }));
+    await page.waitForFunction(() => window.__sluiceRecipe!.told.length === 1); // shipped; telling the server
+    // the page goes away now: what it saved is what the next load adopts
+    expect(await checkpoints()).toEqual([]);
+    await page.reload();
+    await page.waitForFunction(async () => (await navigator.locks.query()).held?.length === 1);
+    await page.waitForFunction(() => window.__sluiceRecipe !== undefined);
+    expect(await checkpoints()).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
+
 afterAll(() => {
   expect(uncaught).toEqual([]);
 });

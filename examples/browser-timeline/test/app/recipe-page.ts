@@ -1,11 +1,19 @@
 // docs/pause-and-resume.md's "In a browser tab" recipe as a user copies it into an app module: the
 // test bundles this file with the recipe's code block in place of the marker line below.
-// Around the block: the workflow it declares (`orders`), and after it the app's own code, which
-// places and approves orders on a bus of its own on the recipe's channel, and says through
-// `window.__sluiceRecipe` that the module finished loading.
+// Around the block: what it declares (the workflow `orders`; `tellTheServer`, the app's work at a
+// run's end, which here records the run and never settles: the server is slow), and after it the
+// app's own code, which places and approves orders on a bus of its own on the recipe's channel, and
+// says through `window.__sluiceRecipe` that the module finished loading.
+import type { RunResult } from "@sluice/runtime-core";
 import { orderWorkflow as orders } from "./order-workflow.js";
 
 void orders; // used by the recipe
+const told: string[] = [];
+function tellTheServer(result: RunResult): Promise<void> {
+  told.push(result.metadata.runId ?? "?");
+  return new Promise(() => {});
+}
+void tellTheServer;
 // The recipe imports it; declared so that this file type-checks without the recipe (the docs'
 // check type-checks the recipe itself).
 declare const createBroadcastEventBus: typeof import("@sluice/events-broadcast").createBroadcastEventBus;
@@ -13,10 +21,10 @@ declare const createBroadcastEventBus: typeof import("@sluice/events-broadcast")
 /* the recipe */
 
 const ui = createBroadcastEventBus({ channel: "orders" });
-window.__sluiceRecipe = { emit: (type, payload) => ui.emit(type, payload) };
+window.__sluiceRecipe = { told, emit: (type, payload) => ui.emit(type, payload) };
 
 declare global {
   interface Window {
-    __sluiceRecipe?: { emit(type: string, payload: unknown): void };
+    __sluiceRecipe?: { told: string[]; emit(type: string, payload: unknown): void };
   }
 }
