@@ -308,25 +308,32 @@ describe("a shop page: runtime in the tab, IndexedDB timeline, live <sluice-time
 });
 
 describe("the runtime in a Web Worker, the page on the broadcast bus", () => {
-  it("runs an order the page places and approves, with no Node globals, its timeline in the origin's IndexedDB", async () => {
-    const page = await tab(`${await origin()}/worker-page.html`);
-    const seen = (type: string) =>
-      page.waitForFunction((t) => window.__sluiceWorkerPage?.seen.find((e) => e.type === t)?.payload, type);
-    expect(await (await seen("shop.ready")).jsonValue()).toEqual({ process: "undefined" });
-    await page.evaluate(() => window.__sluiceWorkerPage!.emit("order.placed", { orderId: "w1" }));
-    await page.evaluate(() =>
-      window.__sluiceWorkerPage!.emit("order.approved", { orderId: "w1", by: "page" }),
-    );
-    expect(await (await seen("shop.ended")).jsonValue()).toEqual({
-      status: "completed",
-      state: { orderId: "w1", approvedBy: "page", shipped: true },
-    });
-    expect(Object.values(stories(await stored(page, "worker-timeline")))).toEqual([ORDER_STORY]);
-    expect(
-      await page.evaluate(() => window.__sluiceWorkerPage!.seen.filter((e) => e.type === "shop.error")),
-    ).toEqual([]);
-    await page.close();
-  }, 60_000);
+  it.each([
+    ["Worker", ""],
+    ["SharedWorker", "?shared"],
+  ])(
+    "%s: runs an order the page places and approves, with no Node globals, its timeline in the origin's IndexedDB",
+    async (_, query) => {
+      const page = await tab(`${await origin()}/worker-page.html${query}`);
+      const seen = (type: string) =>
+        page.waitForFunction((t) => window.__sluiceWorkerPage?.seen.find((e) => e.type === t)?.payload, type);
+      expect(await (await seen("shop.ready")).jsonValue()).toEqual({ process: "undefined" });
+      await page.evaluate(() => window.__sluiceWorkerPage!.emit("order.placed", { orderId: "w1" }));
+      await page.evaluate(() =>
+        window.__sluiceWorkerPage!.emit("order.approved", { orderId: "w1", by: "page" }),
+      );
+      expect(await (await seen("shop.ended")).jsonValue()).toEqual({
+        status: "completed",
+        state: { orderId: "w1", approvedBy: "page", shipped: true },
+      });
+      expect(Object.values(stories(await stored(page, "worker-timeline")))).toEqual([ORDER_STORY]);
+      expect(
+        await page.evaluate(() => window.__sluiceWorkerPage!.seen.filter((e) => e.type === "shop.error")),
+      ).toEqual([]);
+      await page.close();
+    },
+    60_000,
+  );
 });
 
 describe("bundled for the browser (esbuild, platform browser, code splitting)", () => {
