@@ -25,8 +25,10 @@ export interface HeldWait {
  * pause request nor a registration of the run's pause service. A later attempt of the same step
  * that registers an equal wait takes it over, and its events count for that registration (when
  * they meet its conditions). Held waits not taken over are withdrawn, with the events kept for
- * them only, once the run pauses or ends (by then every attempt of the stage is over), or as soon
- * as another one of the step is taken over or held in their place.
+ * them only, once the run pauses or ends (by then every attempt of the stage is over); taking one
+ * over withdraws only that one. Nothing tells them that a later attempt of their step returned, so
+ * until then they keep their events while the run is in their stage: the buffer drops such events
+ * first when it is full (see `ResumeEvents`).
  *
  * A run's held waits share the index of the run's buffering waits (one entry per run and key).
  */

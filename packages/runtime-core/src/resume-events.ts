@@ -4,7 +4,7 @@ import type { ResumeCause } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { snapshotPayload } from "./buffered-payload.js";
 import type { HeldWaits } from "./held-waits.js";
-import type { RunRecord } from "./run-record.js";
+import type { BufferedEvent, RunRecord } from "./run-record.js";
 import type { RunState } from "./types.js";
 import { ignoreRejection } from "./unawaited-result.js";
 import { copyUntrusted } from "./untrusted-input.js";
@@ -156,7 +156,12 @@ export class ResumeEvents {
     const buffer = (record.buffer ??= []);
     buffer.push({ event, payload, at: Date.now(), heldOnly });
     if (buffer.length > this.maxPerRun) {
-      buffer.shift();
+      // One kept for held waits only goes first (the oldest such, maybe this one): no registered
+      // wait counts it, and a held wait outlives its step's last attempt until the run pauses, so
+      // its events would otherwise push out the ones the run's waits are there for.
+      const heldOnlyAt = buffer.findIndex(isHeldOnly);
+      if (heldOnlyAt === -1) buffer.shift();
+      else buffer.splice(heldOnlyAt, 1);
       if (!record.bufferOverflowReported) {
         record.bufferOverflowReported = true;
         this.report(
@@ -168,4 +173,8 @@ export class ResumeEvents {
       }
     }
   }
+}
+
+function isHeldOnly(item: BufferedEvent): boolean {
+  return item.heldOnly;
 }

@@ -453,7 +453,10 @@ export interface WorkflowRuntimeOptions {
         closeTimeoutMs?: number | undefined;
       }
     | undefined;
-  /** Most events buffered per run while it is not parked (default 64; oldest dropped). */
+  /**
+   * Most events buffered per run while it is not parked (default 64; oldest dropped, those kept
+   * only for a failed step attempt's held waits first).
+   */
   maxBufferedEventsPerRun?: number | undefined;
   /**
    * The default of every workflow's `hookTimeoutMs` (see {@link RegisterOptions.hookTimeoutMs};

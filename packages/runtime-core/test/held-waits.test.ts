@@ -452,4 +452,46 @@ describe("waits of a failed attempt, held for the step's retry", () => {
       expect(held!.deref()).toBeUndefined();
     });
   }
+
+  it("kept after their step returned without taking them over never push an event a registered wait holds out of a full buffer", async () => {
+    h = await harness({ maxBufferedEventsPerRun: 2 });
+    const waiting = deferred();
+    const answered = deferred();
+    await h.runtime.register(
+      workflow([
+        {
+          id: "ask",
+          retry: { attempts: 2 },
+          action: async (ctx) => {
+            const pause = await pauseOf(ctx);
+            if (ctx.attempt === 1) {
+              pause.register({ event: "approved" });
+              throw new Error("the mail server is down");
+            }
+            // attempt 2 returns without registering: the held wait goes at the pause, unused
+          },
+        },
+        {
+          id: "confirm",
+          action: async (ctx) => {
+            (await pauseOf(ctx)).register({ event: "confirmed", patch: () => ({ confirmed: true }) });
+            waiting.resolve();
+            await answered.promise;
+          },
+        },
+      ]),
+    );
+    const invoked = h.runtime.invoke("w", "go", {});
+    await waiting.promise;
+    h.bus.emit("confirmed", {});
+    // two events only the held wait keeps: with the buffer full, they go before the confirmation
+    h.bus.emit("approved", {});
+    h.bus.emit("approved", {});
+    answered.resolve();
+    const result = await invoked;
+    expect(result.ok && result.value).toMatchObject({
+      status: "completed",
+      state: { confirmed: true, after: true },
+    });
+  });
 });
