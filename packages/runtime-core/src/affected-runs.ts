@@ -17,32 +17,45 @@ export interface AffectedRuns {
  */
 export function affectedRuns(batch: TimelineBatch, from = 0, to = batch.length): AffectedRuns {
   const affected: AffectedRuns = { runs: 0, runIds: [] };
-  addRuns(affected, new Set(), batch, from, to);
+  addRuns(affected, new Set(), batch.runIds, from, to);
   return affected;
 }
 
 /**
- * The runs of every event of `batches`, in order (a run listed once, where its first event is):
- * for a loss spread over several batches, such as the append in flight and the events buffered
- * behind it when the store runs out of time at `stop()`.
+ * The runs of a loss at `stop()`, when the store ran out of time: the first `inFlightEvents` events
+ * of `inFlight`, the batch of the append the store has not settled, then every event of
+ * `buffered`, behind it (a run listed once, where its first event is). `inFlight` was lent to the
+ * store, which may have broken it against its contract (a column replaced or emptied): what of it
+ * cannot be read as run ids is passed over, so that the report, and `stop()`, still get through.
  */
-export function affectedRunsOf(batches: readonly TimelineBatch[]): AffectedRuns {
+export function affectedRunsInFlightAndBuffered(
+  inFlight: TimelineBatch,
+  inFlightEvents: number,
+  buffered: TimelineBatch,
+): AffectedRuns {
   const affected: AffectedRuns = { runs: 0, runIds: [] };
   const seen = new Set<string>();
-  for (const batch of batches) addRuns(affected, seen, batch, 0, batch.length);
+  try {
+    const runIds: unknown = inFlight.runIds;
+    if (Array.isArray(runIds)) addRuns(affected, seen, runIds, 0, Math.min(inFlightEvents, runIds.length));
+  } catch {
+    // a column behind a throwing getter or proxy: its runs are not known
+  }
+  addRuns(affected, seen, buffered.runIds, 0, buffered.length);
   return affected;
 }
 
 function addRuns(
   into: AffectedRuns,
   seen: Set<string>,
-  batch: TimelineBatch,
+  runIds: readonly unknown[],
   from: number,
   to: number,
 ): void {
   for (let i = from; i < to; i++) {
-    const runId = batch.runIds[i]!;
-    if (seen.has(runId)) continue;
+    const runId = runIds[i];
+    // (never otherwise: only in a batch the store broke)
+    if (typeof runId !== "string" || seen.has(runId)) continue;
     seen.add(runId);
     into.runs++;
     if (into.runIds.length < MAX_LISTED_RUNS) into.runIds.push(runId);

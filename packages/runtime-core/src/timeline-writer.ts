@@ -10,7 +10,7 @@ import {
   type TimelineLevel,
   type TimelineStore,
 } from "@sluice/timeline";
-import { affectedRuns, affectedRunsOf } from "./affected-runs.js";
+import { affectedRuns, affectedRunsInFlightAndBuffered } from "./affected-runs.js";
 
 /** The event types that end a run (after one, only a step that ignored its abort may still log). */
 const RUN_ENDS: ReadonlySet<string> = new Set([
@@ -60,6 +60,8 @@ export class TimelineWriter {
   private nextCapacity = 16;
   /** The batch of the append in flight (handed to the store, not settled). */
   private inFlightBatch: TimelineBatch | undefined;
+  /** How many events it had when handed over (the store may break the batch since). */
+  private inFlightEvents = 0;
   private spare: TimelineBatch | undefined;
   /** Whether a store breaking a lent batch has been reported (see `recycle`): once is enough. */
   private brokenBatchReported = false;
@@ -228,9 +230,12 @@ export class TimelineWriter {
     if (!flushed) {
       const pending = this.batch.length;
       const lent = this.inFlightBatch;
-      const inFlight = lent === undefined ? 0 : lent.length;
+      const inFlight = lent === undefined ? 0 : this.inFlightEvents;
       // the runs of the append in flight as well: it may be lost, and its events came first
-      const affected = affectedRunsOf(lent === undefined ? [this.batch] : [lent, this.batch]);
+      const affected =
+        lent === undefined
+          ? affectedRuns(this.batch)
+          : affectedRunsInFlightAndBuffered(lent, inFlight, this.batch);
       this.options.onError(
         new SystemError(
           "TIMEOUT",
@@ -309,6 +314,7 @@ export class TimelineWriter {
     this.clearTimer();
     const batch = this.batch;
     this.inFlightBatch = batch;
+    this.inFlightEvents = batch.length;
     this.nextCapacity = Math.max(16, Math.min(this.maxBatch, batch.length));
     this.batch = this.newBatch();
     this.inFlight = this.appendIsolating(batch).finally(() => {

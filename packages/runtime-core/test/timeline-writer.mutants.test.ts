@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import type { TimelineEvent, TimelineStore } from "@sluice/timeline";
+import type { TimelineBatch, TimelineEvent, TimelineStore } from "@sluice/timeline";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TimelineWriter } from "../src/timeline-writer.js";
 
@@ -61,6 +61,26 @@ describe("which runs' timelines a loss leaves incomplete", () => {
     // in the order of their first event not taken: the append in flight came first
     expect(errors.map((e) => [e.code, e.details])).toEqual([
       ["TIMEOUT", { pending: 2, inFlight: 2, runs: 3, runIds: ["r1", "r2", "r3"] }],
+    ]);
+  });
+
+  it("a close that runs out of time names the runs it can of an in-flight batch the store broke, and settles", async () => {
+    vi.useFakeTimers();
+    const { store } = recordingStore();
+    // a store that breaks the batch it was lent (the contract says keep copies) and never settles
+    (store as { appendBatch?: (batch: TimelineBatch) => Promise<void> }).appendBatch = (batch) => {
+      (batch as { runIds: unknown }).runIds = null;
+      return new Promise<void>(() => {});
+    };
+    const { writer, errors, write } = writerOn(store, { maxBatch: 2, flushIntervalMs: 60_000 });
+    write(1, undefined, "r1");
+    write(1, undefined, "r2"); // maxBatch: handed to the store, which breaks it
+    write(2, undefined, "r2"); // buffered behind it
+    const closed = writer.close(1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(closed).resolves.toBeUndefined();
+    expect(errors.map((e) => [e.code, e.details])).toEqual([
+      ["TIMEOUT", { pending: 1, inFlight: 2, runs: 1, runIds: ["r2"] }],
     ]);
   });
 
