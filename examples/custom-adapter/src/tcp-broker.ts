@@ -26,7 +26,8 @@ export type BrokerFrame =
 /**
  * Calls `receive` with each whole JSON line that arrives on `socket`.
  *
- * @throws nothing: a line that is not JSON is handed to `onBadLine`.
+ * @throws nothing: a line that is not a frame (not JSON, or JSON of another shape) is handed to
+ *   `onBadLine`.
  */
 export function readFrames(
   socket: Socket,
@@ -42,19 +43,30 @@ export function readFrames(
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
       if (line !== "") {
-        let frame: BrokerFrame;
+        let frame: unknown;
         try {
           frame = JSON.parse(line);
         } catch (error) {
-          onBadLine(line, error);
-          end = pending.indexOf("\n");
-          continue;
+          frame = error;
         }
-        receive(frame);
+        // JSON that is not a frame (`null`, a number, no `op`) is as foreign as a line that is not JSON
+        if (isFrame(frame)) receive(frame);
+        else onBadLine(line, frame instanceof Error ? frame : new Error("not a broker frame"));
       }
       end = pending.indexOf("\n");
     }
   });
+}
+
+function isFrame(value: unknown): value is BrokerFrame {
+  if (typeof value !== "object" || value === null) return false;
+  const frame = value as { op?: unknown; type?: unknown; text?: unknown; id?: unknown };
+  if (frame.op === "ping" || frame.op === "pong") return typeof frame.id === "number";
+  return (
+    (frame.op === "pub" || frame.op === "msg") &&
+    typeof frame.type === "string" &&
+    (frame.text === undefined || typeof frame.text === "string")
+  );
 }
 
 /** Writes one frame as a JSON line. */

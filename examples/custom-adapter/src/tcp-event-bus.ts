@@ -70,7 +70,14 @@ export async function createTcpEventBus(options: TcpEventBusOptions): Promise<Tc
 
   const deliver = (type: string, text: string | undefined) => {
     received++;
-    const payload = text === undefined ? undefined : JSON.parse(text);
+    let payload: unknown;
+    try {
+      payload = text === undefined ? undefined : JSON.parse(text);
+    } catch (error) {
+      // a foreign publisher's payload that is not JSON: reported, and the next frames go on
+      report(error, type, text);
+      return;
+    }
     for (const sub of subscriptions) {
       if (!sub.live || (sub.type !== type && sub.type !== "*")) continue; // live: unsubscribed mid-delivery
       try {

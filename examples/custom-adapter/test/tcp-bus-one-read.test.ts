@@ -56,3 +56,37 @@ it("an order and its approval arriving in one read: the run started by the order
   client.destroy();
   await new Promise((resolve) => server.close(resolve));
 });
+
+it("a foreign line that is not a frame, or a payload that is not JSON, is reported and the next frames still arrive", async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+  const reported: string[] = [];
+  const bus = await createTcpEventBus({
+    port: (server.address() as { port: number }).port,
+    onError: (_error, type) => reported.push(type),
+  });
+  const client = await accepted;
+  const got: unknown[] = [];
+  const arrived = new Promise<void>((resolve) =>
+    bus.on("order.placed", (payload) => {
+      got.push(payload);
+      resolve();
+    }),
+  );
+  client.write(
+    `null\n7\n{"op":"msg"}\n${JSON.stringify({ op: "msg", type: "order.placed", text: "{not json" })}\n` +
+      `${JSON.stringify({ op: "msg", type: "order.placed", text: JSON.stringify({ orderId: "o2" }) })}\n`,
+  );
+  await arrived;
+  expect(got).toEqual([{ orderId: "o2" }]);
+  expect(reported).toEqual([
+    "(unparsable frame)",
+    "(unparsable frame)",
+    "(unparsable frame)",
+    "order.placed",
+  ]);
+  bus.close();
+  client.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
