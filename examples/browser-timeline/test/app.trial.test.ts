@@ -238,7 +238,39 @@ describe("a shop page: runtime in the tab, IndexedDB timeline, live <sluice-time
     await page.close();
   }, 60_000);
 
-  it("another tab upgrading the timeline's database: the runtime reports each lost batch, the runs go on", async () => {
+  it("another tab deleting the timeline's database: the runtime's later batches are stored in a new one", async () => {
+    const url = await origin();
+    const page = await tab(`${url}/shop.html?db=deleted`);
+    await ready(page);
+    await order(page, "place", "o1");
+    await page.waitForFunction(() => window.__sluice!.saved().length === 1);
+    await probe(page, (shop) => shop.flush());
+    const other = await tab(`${url}/blank.html`); // the app's "clear my data", say
+    await other.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const request = indexedDB.deleteDatabase("deleted");
+          request.onsuccess = () => resolve();
+          request.onerror = () => reject(request.error);
+          request.onblocked = () => reject(new Error("the shop's timeline store blocked the deletion"));
+        }),
+    );
+    await page.bringToFront();
+    await order(page, "approve", "o1");
+    await order(page, "place", "o2");
+    await order(page, "approve", "o2");
+    await page.waitForFunction(() => window.__sluice!.ended.length === 2);
+    await probe(page, (shop) => shop.flush());
+    expect(await probe(page, (shop) => shop.ended)).toEqual(["o1 completed", "o2 completed"]);
+    expect(await probe(page, (shop) => shop.errors)).toEqual([]);
+    // o1's events up to its pause went with the old database; everything after is in the new one
+    const runs = Object.values(stories(await stored(page, "deleted"))).sort((a, b) => a.length - b.length);
+    expect(runs).toEqual([ORDER_STORY.slice(11), ORDER_STORY]);
+    await other.close();
+    await page.close();
+  }, 60_000);
+
+  it("another tab upgrading the timeline's database to a newer schema: the runtime reports each lost batch saying to reload, the runs go on", async () => {
     const url = await origin();
     const page = await tab(`${url}/shop.html?db=upgraded`);
     await ready(page);
@@ -265,7 +297,7 @@ describe("a shop page: runtime in the tab, IndexedDB timeline, live <sluice-time
     expect(errors.length).toBeGreaterThan(0);
     for (const error of errors) {
       expect(error).toMatch(
-        /^STORAGE_FAILED timeline append of \d+ events failed, they are lost: .*database "upgraded" was upgraded or deleted by another connection/,
+        /^STORAGE_FAILED timeline append of \d+ events failed, they are lost: IndexedDB timeline store: append\(\) failed: database "upgraded" now has a newer timeline schema than version 1, .*Reload the page to run that build's code/,
       );
     }
     await other.close();

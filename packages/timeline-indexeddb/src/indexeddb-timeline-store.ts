@@ -10,13 +10,8 @@ import {
   type TimelineQuery,
   type TimelineStore,
 } from "@sluice/timeline";
-import {
-  DEFAULT_BLOCKED_TIMEOUT_MS,
-  notATimeline,
-  openTimelineDatabase,
-  wasClosedByVersionChange,
-} from "./open-database.js";
-import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS, notATimelineLayout } from "./schema.js";
+import { DEFAULT_BLOCKED_TIMEOUT_MS, isNewerSchemaRefusal, openStoreConnection } from "./open-database.js";
+import { BY_RUN, BY_TIME, BY_WORKFLOW, EVENTS } from "./schema.js";
 import { recordsOf } from "./snapshot.js";
 
 /** Options of {@link createIndexedDBTimelineStore}. A key it does not have is refused. */
@@ -45,8 +40,9 @@ export interface IndexedDBTimelineStoreOptions {
    * tab or window, or another store on this page) keeps the database open at an older schema
    * version and does not close when asked to, or while another connection's upgrade or deletion of
    * it, queued first, waits for that. Past this, `createIndexedDBTimelineStore` rejects with
-   * `SystemError` `TIMEOUT` naming the database. Running this package's own schema upgrade is not
-   * timed.
+   * `SystemError` `TIMEOUT` naming the database, and so does the call of a store that was reopening
+   * its database (see {@link createIndexedDBTimelineStore}). Running this package's own schema
+   * upgrade is not timed.
    */
   blockedTimeoutMs?: number;
 }
@@ -81,10 +77,25 @@ function storageFailed(operation: string, cause: unknown): SystemError {
   return SystemError.from(cause, "STORAGE_FAILED", `IndexedDB timeline store: ${operation} failed`);
 }
 
-/** The `TimelineStore` over one IndexedDB connection. */
+/** How a store opens its database: the factory's checked options, kept for reopening it. */
+interface Connecting {
+  name: string;
+  factory: IDBFactory;
+  blockedTimeoutMs: number;
+}
+
+/**
+ * The `TimelineStore` over one IndexedDB connection at a time: when another connection or the
+ * browser takes it away, the next call opens the database again.
+ */
 class IndexedDBTimelineStore implements TimelineStore {
   #db: IDBDatabase | undefined;
+  /** Why the connection was taken away; undefined while there is one, and after close(). */
   #lost: string | undefined;
+  #closed = false;
+  /** The reopen in flight, which every call arriving meanwhile awaits. */
+  #reopening: Promise<IDBDatabase> | undefined;
+  readonly #connecting: Connecting;
   readonly #name: string;
   readonly #factory: IDBFactory;
   readonly #keyRange: typeof IDBKeyRange;
@@ -92,45 +103,118 @@ class IndexedDBTimelineStore implements TimelineStore {
 
   constructor(
     db: IDBDatabase,
-    name: string,
-    factory: IDBFactory,
+    connecting: Connecting,
     keyRange: typeof IDBKeyRange,
     durability: IDBTransactionDurability | undefined,
   ) {
-    this.#db = db;
-    this.#name = name;
-    this.#factory = factory;
+    this.#connecting = connecting;
+    this.#name = connecting.name;
+    this.#factory = connecting.factory;
     this.#keyRange = keyRange;
     this.#txOptions = durability === undefined ? undefined : { durability };
-    // Another connection (another tab, a newer build, another store) wants to upgrade or delete
-    // the database: step aside rather than block it, and say so on the next call. Transactions
-    // already started (an append in flight) still complete first.
-    db.onversionchange = () =>
-      this.#drop("was upgraded or deleted by another connection (another tab, or another store)");
-    db.onclose = () => this.#drop("was closed by the browser (e.g. its storage was cleared)");
+    this.#adopt(db);
   }
 
-  #drop(reason: string): void {
-    const db = this.#db;
-    if (db === undefined) return;
+  #adopt(db: IDBDatabase): void {
+    this.#db = db;
+    this.#lost = undefined;
+    // Another connection (another tab, a newer build, another store) wants to upgrade or delete
+    // the database: step aside rather than block it; the next call opens it again. Transactions
+    // already started (an append in flight) still complete first.
+    db.onversionchange = () =>
+      this.#drop(db, "was upgraded or deleted by another connection (another tab, or another store)");
+    db.onclose = () => this.#drop(db, "was closed by the browser (e.g. its storage was cleared)");
+  }
+
+  #drop(db: IDBDatabase, reason: string): void {
+    // An event of a connection given up already must not take the current one away.
+    if (this.#db !== db) return;
     this.#db = undefined;
     this.#lost = reason;
     db.close();
   }
 
-  #open(operation: string): IDBDatabase {
-    if (this.#db !== undefined) return this.#db;
-    if (this.#lost !== undefined) {
+  /**
+   * The connection, or `undefined` when it was taken away and the caller must {@link #reopen} it
+   * (after checking its input: a bad call fails the same whatever the connection). Synchronous,
+   * allocating nothing: appends are the timeline's hot path.
+   */
+  #open(operation: string): IDBDatabase | undefined {
+    const db = this.#db;
+    if (db !== undefined) return db;
+    if (this.#closed) {
       throw new SystemError(
-        "INVALID_STATE",
-        `IndexedDB timeline store: ${operation}() failed: database "${this.#name}" ${this.#lost}, ` +
-          "so this store closed its connection; create a new store with createIndexedDBTimelineStore()",
-        { details: { database: this.#name } },
+        "DISPOSED",
+        `IndexedDB timeline store: ${operation}() was called after close(); create a new store with createIndexedDBTimelineStore()`,
       );
     }
-    throw new SystemError(
-      "DISPOSED",
-      `IndexedDB timeline store: ${operation}() was called after close(); create a new store with createIndexedDBTimelineStore()`,
+    return undefined;
+  }
+
+  /**
+   * Opens the database again for `operation`, as `createIndexedDBTimelineStore` opened it; calls
+   * arriving while a reopen is in flight share it. A failed reopen fails the calls that awaited it
+   * and leaves the next call to try again.
+   */
+  async #reopen(operation: string): Promise<IDBDatabase> {
+    const lost = this.#lost;
+    this.#reopening ??= this.#connect();
+    try {
+      return await this.#reopening;
+    } catch (error) {
+      if (this.#closed) {
+        throw new SystemError(
+          "DISPOSED",
+          `IndexedDB timeline store: close() was called while ${operation}() waited for the database to be reopened`,
+        );
+      }
+      throw this.#reopenFailed(operation, lost, error);
+    }
+  }
+
+  async #connect(): Promise<IDBDatabase> {
+    const { factory, name, blockedTimeoutMs } = this.#connecting;
+    try {
+      const db = await openStoreConnection(factory, name, blockedTimeoutMs);
+      if (db === undefined) {
+        throw new SystemError(
+          "INVALID_STATE",
+          `database "${name}" was upgraded or deleted by another connection again while it was being reopened`,
+          { details: { database: name } },
+        );
+      }
+      // close() came while the open was in flight: the connection is not kept.
+      if (this.#closed) {
+        db.close();
+        throw new SystemError("DISPOSED", "IndexedDB timeline store: closed while reopening");
+      }
+      this.#adopt(db);
+      return db;
+    } finally {
+      this.#reopening = undefined;
+    }
+  }
+
+  #reopenFailed(operation: string, lost: string | undefined, error: unknown): SystemError {
+    const prefix = `IndexedDB timeline store: ${operation}() failed: database "${this.#name}"`;
+    if (isNewerSchemaRefusal(error)) {
+      // An old build cannot write a newer build's schema, nor should it block it: only a reload
+      // (which loads the newer build) gets this page a timeline again.
+      return new SystemError(
+        "INVALID_STATE",
+        `${prefix} now has a newer timeline schema than version ${String(error.details?.supported)}, ` +
+          "which this build of @sluice/timeline-indexeddb writes: a newer build of this app (in another " +
+          "tab, say) upgraded it. Reload the page to run that build's code; until then each call tries " +
+          "to reopen the database and fails",
+        { cause: error, details: { ...error.details, database: this.#name } },
+      );
+    }
+    const reopenError = SystemError.from(error, "STORAGE_FAILED", "opening it failed");
+    return new SystemError(
+      reopenError.code,
+      `${prefix} ${lost ?? "lost its connection"}, and reopening it failed: ${reopenError.message}; ` +
+        "the next call tries to reopen it again",
+      { cause: error, details: { ...reopenError.details, database: this.#name } },
     );
   }
 
@@ -143,10 +227,11 @@ class IndexedDBTimelineStore implements TimelineStore {
   }
 
   async append(events: readonly TimelineEvent[]): Promise<void> {
-    const db = this.#open("append");
-    // Each event read once into the record that is checked and stored (snapshot.ts).
+    const open = this.#open("append");
+    // Each event read once into the record that is checked and stored (snapshot.ts), at the call.
     const records = recordsOf(events);
     if (records.length === 0) return;
+    const db = open ?? (await this.#reopen("append"));
     // A batch holding an id stored already (a retried append, a run adopted twice) is written
     // again, skipping those ids: rare, and its transaction is not committed at once.
     if (await this.#add(db, records, true)) await this.#add(db, records, false);
@@ -188,10 +273,11 @@ class IndexedDBTimelineStore implements TimelineStore {
   }
 
   async query(filter?: TimelineQuery): Promise<TimelinePage> {
-    const db = this.#open("query");
+    const open = this.#open("query");
     const q = resolveQuery(filter);
     const scan = this.#queryScan(q);
     if (scan === undefined) return { events: [] };
+    const db = open ?? (await this.#reopen("query"));
     const tx = this.#transaction(db, "readonly", "query");
     const index = tx.objectStore(EVENTS).index(scan.index);
     const wanted = q.limit + 1;
@@ -217,11 +303,12 @@ class IndexedDBTimelineStore implements TimelineStore {
   }
 
   async delete(filter: TimelineDeleteFilter): Promise<number> {
-    const db = this.#open("delete");
+    const open = this.#open("delete");
     // the checked copy, each field read once: the caller's filter is not read again
     const f = resolveDeleteFilter(filter);
     const scan = this.#scan(f.runId, f.workflowId, undefined, f.before, undefined);
     if (scan === undefined) return 0;
+    const db = open ?? (await this.#reopen("delete"));
     const tx = this.#transaction(db, "readwrite", "delete");
     const store = tx.objectStore(EVENTS);
     const index = store.index(scan.index);
@@ -256,9 +343,12 @@ class IndexedDBTimelineStore implements TimelineStore {
 
   async close(): Promise<void> {
     const db = this.#db;
+    this.#closed = true;
     this.#db = undefined;
     this.#lost = undefined;
-    // Transactions already started still complete; IndexedDB closes once they have.
+    // Transactions already started still complete; IndexedDB closes once they have. A reopen in
+    // flight closes its connection when it arrives (#connect): waiting for it here could take
+    // blockedTimeoutMs, or for ever.
     db?.close();
   }
 
@@ -326,16 +416,27 @@ class IndexedDBTimelineStore implements TimelineStore {
  * await store.close();
  * ```
  * Our connection never blocks another's upgrade or deletion of the database: on `versionchange` it
- * closes (after the transactions already started), and the store's later calls reject with
- * `INVALID_STATE`. An open that another connection keeps waiting fails with `TIMEOUT` after
- * `blockedTimeoutMs` instead of waiting for ever.
+ * closes (after the transactions already started), as it does when the browser closes it (the
+ * site's data cleared). The store's next call then opens the database again, as this factory opens
+ * it (creating it when it was deleted), and goes on with the new connection; calls arriving while
+ * that reopen is in flight share it. When the reopen fails, those calls reject with its error (the
+ * operation, why the connection went, and the open's reason: `TIMEOUT` while another connection
+ * keeps the open blocked, `INVALID_STATE` for a database a newer build upgraded, saying to reload
+ * the page to run that build's code, or one that is not a timeline), and the next call tries again.
+ * An open that another connection keeps waiting fails with `TIMEOUT` after `blockedTimeoutMs`
+ * instead of waiting for ever. `close()` is final: later calls reject with `DISPOSED`, and so do
+ * the calls waiting on a reopen it interrupts (whose connection is closed when it arrives).
  *
  * @throws `SystemError` `INVALID_INPUT` for a missing `database` name, a bad option or a key the
  *   options do not have (`createIndexedDBTimelineStore: options.durabilty is not an option (options:
  *   database, indexedDB, IDBKeyRange, durability, blockedTimeoutMs)`), `TIMEOUT` when
  *   another connection kept the database blocked for `blockedTimeoutMs`, `INVALID_STATE` when there is no
  *   IndexedDB (pass one), the database has a newer schema, or it is not a timeline database (another
- *   part of the app made it, at any version), `STORAGE_FAILED` when it cannot be opened.
+ *   part of the app made it, at any version), `STORAGE_FAILED` when it cannot be opened. The store's
+ *   `append`, `query` and `delete` reject with the same codes when reopening the database fails
+ *   (`IndexedDB timeline store: append() failed: database "…" now has a newer timeline schema …
+ *   Reload the page …`), `STORAGE_FAILED` when IndexedDB fails (e.g. quota), and `DISPOSED` after
+ *   `close()`.
  */
 export async function createIndexedDBTimelineStore(
   options: IndexedDBTimelineStoreOptions,
@@ -393,8 +494,9 @@ export async function createIndexedDBTimelineStore(
         'of your IndexedDB implementation as options.IDBKeyRange, e.g. import { IDBKeyRange } from "fake-indexeddb"',
     );
   }
-  const db = await openTimelineDatabase(factory, options.database, undefined, blockedTimeoutMs);
-  if (wasClosedByVersionChange(db)) {
+  const connecting: Connecting = { name: options.database, factory, blockedTimeoutMs };
+  const db = await openStoreConnection(factory, options.database, blockedTimeoutMs);
+  if (db === undefined) {
     throw new SystemError(
       "INVALID_STATE",
       `createIndexedDBTimelineStore: database "${options.database}" was upgraded or deleted by another ` +
@@ -402,22 +504,5 @@ export async function createIndexedDBTimelineStore(
       { details: { database: options.database } },
     );
   }
-  // The name may be taken by another part of the app, at this version: writing into its stores
-  // and failing every query with a raw NotFoundError would be worse than refusing it here.
-  let foreign: string | undefined;
-  try {
-    foreign = notATimelineLayout(db);
-  } catch (e) {
-    db.close();
-    throw SystemError.from(
-      e,
-      "STORAGE_FAILED",
-      `IndexedDB timeline store: opening "${options.database}" failed`,
-    );
-  }
-  if (foreign !== undefined) {
-    db.close();
-    throw notATimeline(options.database, foreign);
-  }
-  return new IndexedDBTimelineStore(db, options.database, factory, keyRange, durability);
+  return new IndexedDBTimelineStore(db, connecting, keyRange, durability);
 }

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { EVENTS, INDEXEDDB_UPGRADES, type IndexedDBUpgrade, upgrade } from "./schema.js";
+import { EVENTS, INDEXEDDB_UPGRADES, type IndexedDBUpgrade, notATimelineLayout, upgrade } from "./schema.js";
 
 /** How long an open waits, by default, for other connections to let go of the database. */
 export const DEFAULT_BLOCKED_TIMEOUT_MS = 10_000;
@@ -13,6 +13,47 @@ const closedByVersionChange = new WeakSet<IDBDatabase>();
 /** Whether `db`, opened by {@link openTimelineDatabase}, was closed for another connection since. */
 export function wasClosedByVersionChange(db: IDBDatabase): boolean {
   return closedByVersionChange.has(db);
+}
+
+/**
+ * The refusals of a database at a newer schema: a store reopening its database tells the page to
+ * reload (a newer build took the database over while it ran), not to upgrade the package.
+ */
+const newerSchemaRefusals = new WeakSet<SystemError>();
+
+/** Whether `error` is {@link openTimelineDatabase}'s refusal of a database at a newer schema. */
+export function isNewerSchemaRefusal(error: unknown): error is SystemError {
+  return error instanceof SystemError && newerSchemaRefusals.has(error);
+}
+
+/**
+ * Opens `name` as the connection of a timeline store, the same way for `createIndexedDBTimelineStore`
+ * and for a store reopening its database: {@link openTimelineDatabase} (creating the schema, or
+ * refusing a newer one), then refusing a database of that name that is not a timeline.
+ * `undefined` when another connection's upgrade or deletion closed the connection before it was
+ * checked (each caller says so in its own words).
+ */
+export async function openStoreConnection(
+  factory: IDBFactory,
+  name: string,
+  blockedTimeoutMs: number,
+): Promise<IDBDatabase | undefined> {
+  const db = await openTimelineDatabase(factory, name, undefined, blockedTimeoutMs);
+  if (wasClosedByVersionChange(db)) return undefined;
+  // The name may be taken by another part of the app, at this version: writing into its stores
+  // and failing every query with a raw NotFoundError would be worse than refusing it here.
+  let foreign: string | undefined;
+  try {
+    foreign = notATimelineLayout(db);
+  } catch (e) {
+    db.close();
+    throw SystemError.from(e, "STORAGE_FAILED", `IndexedDB timeline store: opening "${name}" failed`);
+  }
+  if (foreign !== undefined) {
+    db.close();
+    throw notATimeline(name, foreign);
+  }
+  return db;
 }
 
 /**
@@ -64,13 +105,15 @@ export function notATimeline(name: string, reason: string): SystemError {
 }
 
 function newerSchema(name: string, supported: number): SystemError {
-  return new SystemError(
+  const error = new SystemError(
     "INVALID_STATE",
     `createIndexedDBTimelineStore: database "${name}" has a newer timeline schema than version ` +
       `${supported}, which this version of @sluice/timeline-indexeddb writes; upgrade ` +
       "@sluice/timeline-indexeddb or use another database name",
     { details: { database: name, supported } },
   );
+  newerSchemaRefusals.add(error);
+  return error;
 }
 
 /**

@@ -51,8 +51,8 @@ describe("in Chromium (real IndexedDB, built package)", () => {
     const results: ConnectionResult[] = await browser.page.evaluate(() =>
       window.__sluice!.runConnectionCases(),
     );
-    const [blocked, queued, aside] = results;
-    expect(results.map((r) => r.problem)).toEqual([undefined, undefined, undefined]);
+    const [blocked, queued, aside, deleted] = results;
+    expect(results.map((r) => r.problem)).toEqual([undefined, undefined, undefined, undefined]);
     // An upgrade another connection blocks: TIMEOUT after the wait, naming the database; once the
     // holder lets go, the abandoned open upgrades nothing and holds nothing.
     expect(blocked).toMatchObject({ code: "TIMEOUT" });
@@ -68,13 +68,36 @@ describe("in Chromium (real IndexedDB, built package)", () => {
     expect(queued!.message).toContain('opening database "connections-queued" stayed blocked for 300 ms');
     expect(queued!.after).toMatchObject({ version: 3, blocked: false });
     // A store open on the database: its append in flight lands, the newer connection is not
-    // blocked, and the store's next call says what happened.
+    // blocked, and the store's next call reopens the database, refusing the newer schema and
+    // saying to reload; once that database is gone, a later call writes into a new one.
     expect(aside!.ids).toEqual(["e1", "e2"]);
     expect(aside!.after).toMatchObject({ version: 2, blocked: false });
     expect(aside!.code).toBe("INVALID_STATE");
     expect(aside!.message).toMatch(
-      /"connections-versionchange" was upgraded or deleted by another connection/,
+      /^IndexedDB timeline store: query\(\) failed: database "connections-versionchange" now has a newer timeline schema than version 1, .*Reload the page to run that build's code/,
     );
+    expect(aside!.later).toEqual(["e3"]);
+    // Deleted by another connection: the store's next calls (two at once) reopen it and store.
+    expect(deleted).toMatchObject({ name: "append after deletion", ids: ["e2", "e3"], later: ["e2", "e3"] });
+    expect(deleted!.code).toBeUndefined();
+    expect(browser.pageErrors.map(String)).toEqual([]);
+  }, 60_000);
+
+  it("reopens the database after the browser closed its connection (the site's data cleared)", async () => {
+    const page = browser.page;
+    await page.evaluate((db) => window.__sluice!.openStoreToClear(db), "cleared");
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Storage.clearDataForOrigin", {
+      origin: new URL(browser.url).origin,
+      storageTypes: "indexeddb",
+    });
+    await cdp.detach();
+    const result: ConnectionResult = await page.evaluate(
+      (db) => window.__sluice!.appendAfterClearing(db),
+      "cleared",
+    );
+    expect(result).toMatchObject({ later: ["e2"] });
+    expect(result.code).toBeUndefined();
     expect(browser.pageErrors.map(String)).toEqual([]);
   }, 60_000);
 });

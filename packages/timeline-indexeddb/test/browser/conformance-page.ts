@@ -2,7 +2,12 @@
 // framework-free conformance suite, run against the page's real indexedDB.
 import { runTimelineConformance } from "@sluice/timeline/conformance";
 import { createIndexedDBTimelineStore } from "../../dist/index.js";
-import { type ConnectionResult, runConnectionCases } from "./connections.js";
+import {
+  appendAfterClearing,
+  type ConnectionResult,
+  openStoreToClear,
+  runConnectionCases,
+} from "./connections.js";
 
 /** One case's outcome, as plain data the test process can receive. */
 export interface PageResult {
@@ -17,6 +22,8 @@ declare global {
     __sluice?: {
       runConformance(): Promise<PageResult[]>;
       runConnectionCases(): Promise<ConnectionResult[]>;
+      openStoreToClear(database: string): Promise<void>;
+      appendAfterClearing(database: string): Promise<ConnectionResult>;
       appendThenLeave(database: string, events: number): Promise<void>;
       storedIds(database: string): Promise<string[]>;
     };
@@ -60,6 +67,8 @@ let created: string[] = [];
 
 window.__sluice = {
   runConnectionCases,
+  openStoreToClear,
+  appendAfterClearing,
   // An append whose promise nobody awaits, and the page navigated away in the same task: what a
   // tab does when it is closed or reloaded right as a run ends.
   async appendThenLeave(database, events) {

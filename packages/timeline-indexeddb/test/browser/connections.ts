@@ -3,6 +3,7 @@
 // page's real IndexedDB. The factory is the built package's; the open with a later schema step
 // (what needs an upgrade, and so can be blocked) is the source's, as no released schema has it yet.
 import { SystemError } from "@sluice/errors";
+import type { TimelineStore } from "@sluice/timeline";
 import { createIndexedDBTimelineStore } from "../../dist/index.js";
 import { openTimelineDatabase } from "../../src/open-database.js";
 import { EVENTS, INDEXEDDB_UPGRADES, type IndexedDBUpgrade } from "../../src/schema.js";
@@ -19,6 +20,8 @@ export interface ConnectionResult {
   after?: { version: number; indexes: string[]; blocked: boolean };
   /** Event ids read back where the case reads some. */
   ids?: string[];
+  /** Event ids a later call stored, read back with a raw connection, where the case reads them. */
+  later?: string[];
   /** Something the case did not expect (a raw error, a hang). */
   problem?: string;
 }
@@ -51,6 +54,37 @@ function openOnce(name: string, version: number): Promise<NonNullable<Connection
     request.onerror = () => reject(request.error);
   });
 }
+
+function storedKeys(name: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => {
+      const db = request.result;
+      // gone (this open made an empty one): nothing stored
+      if (!db.objectStoreNames.contains(EVENTS)) {
+        db.close();
+        return resolve([]);
+      }
+      const keys = db.transaction(EVENTS).objectStore(EVENTS).getAllKeys();
+      keys.onsuccess = () => {
+        db.close();
+        resolve(keys.result as string[]);
+      };
+      keys.onerror = () => reject(keys.error);
+    };
+    request.onerror = () => reject(request.error);
+  });
+}
+
+const logEvent = (id: string, seq: number) => ({
+  id,
+  seq,
+  at: seq + 1,
+  runId: "r",
+  workflowId: "w",
+  source: "runtime",
+  type: "log",
+});
 
 function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -140,6 +174,44 @@ async function storeStepsAside(): Promise<ConnectionResult> {
   if (query.code !== undefined) result.code = query.code;
   if (query.message !== undefined) result.message = query.message;
   if (query.problem !== undefined) result.problem = query.problem;
+  // The newer build's database goes away: the store's next call opens a new one and writes there.
+  await deleteDatabase(name);
+  await store.append([logEvent("e3", 2)]);
+  result.later = await storedKeys(name);
+  await store.close();
+  await deleteDatabase(name);
+  return result;
+}
+
+async function storeReopensAfterDeletion(): Promise<ConnectionResult> {
+  const name = "connections-deleted";
+  const store = await createIndexedDBTimelineStore({ database: name });
+  await store.append([logEvent("e1", 0)]);
+  // Another tab deletes the database: not blocked by the store, whose next calls open it again.
+  await deleteDatabase(name);
+  const result = await outcome("append after deletion", () =>
+    Promise.all([store.append([logEvent("e2", 1)]), store.append([logEvent("e3", 2)])]),
+  );
+  result.ids = (await store.query()).events.map((e) => e.id);
+  result.later = await storedKeys(name);
+  await store.close();
+  await deleteDatabase(name);
+  return result;
+}
+
+let cleared: TimelineStore | undefined;
+
+/** Opens a store on `name` holding one event, for the test to clear the site's data under it. */
+export async function openStoreToClear(name: string): Promise<void> {
+  cleared = await createIndexedDBTimelineStore({ database: name });
+  await cleared.append([logEvent("e1", 0)]);
+}
+
+/** After the site's data was cleared: the store's next append, and what the database then holds. */
+export async function appendAfterClearing(name: string): Promise<ConnectionResult> {
+  const store = cleared!;
+  const result = await outcome("append after clearing site data", () => store.append([logEvent("e2", 1)]));
+  result.later = await storedKeys(name).catch((e: unknown) => [`unreadable: ${String(e)}`]);
   await store.close();
   await deleteDatabase(name);
   return result;
@@ -148,7 +220,7 @@ async function storeStepsAside(): Promise<ConnectionResult> {
 /** Runs the connection cases one after another. */
 export async function runConnectionCases(): Promise<ConnectionResult[]> {
   const results: ConnectionResult[] = [];
-  for (const run of [blockedUpgrade, queuedBehindUpgrade, storeStepsAside]) {
+  for (const run of [blockedUpgrade, queuedBehindUpgrade, storeStepsAside, storeReopensAfterDeletion]) {
     try {
       results.push(await run());
     } catch (error) {
