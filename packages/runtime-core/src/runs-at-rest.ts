@@ -3,6 +3,7 @@ import type { IdMap } from "@sluice/id-map";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { RunRecord } from "./run-record.js";
 import type { DrainOptions, DrainReport } from "./types.js";
+import { kindOf } from "./value-kind.js";
 
 /** How long `drain()` waits by default, in ms. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -16,7 +17,7 @@ export function readDrainOptions(options: DrainOptions): { timeoutMs: number; tr
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      "drain(options): options must be an object, e.g. { timeoutMs: 10000 }",
+      `drain(options): options must be an object, e.g. { timeoutMs: 10000 }, or left out (got ${kindOf(options)})`,
     );
   }
   refuseUnknownKeys(options, DRAIN_OPTION_KEYS, "options", { caller: "drain(options)" });
@@ -24,7 +25,7 @@ export function readDrainOptions(options: DrainOptions): { timeoutMs: number; tr
   if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
     throw new SystemError(
       "INVALID_INPUT",
-      `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${String(timeoutMs)}`,
+      `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${kindOf(timeoutMs)}`,
       { details: { timeoutMs } },
     );
   }

@@ -4,6 +4,7 @@ import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { isControlEvent } from "./control-events.js";
 import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from "./types.js";
+import { kindOf } from "./value-kind.js";
 
 /** Service ids the runtime provides itself. */
 export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__env__"];
@@ -137,13 +138,21 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
     v === undefined || v === Infinity || (Number.isInteger(v) && (v as number) >= 0);
   switch (mode.type) {
     case "transient":
-      if (!positiveInt(mode.concurrency)) throw invalid(`${path}.concurrency`, "must be a positive integer");
+      if (!positiveInt(mode.concurrency)) {
+        throw invalid(`${path}.concurrency`, `must be a positive integer, got ${kindOf(mode.concurrency)}`);
+      }
       if (!capacity(mode.capacity))
-        throw invalid(`${path}.capacity`, "must be a non-negative integer or Infinity");
+        throw invalid(
+          `${path}.capacity`,
+          `must be a non-negative integer or Infinity, got ${kindOf(mode.capacity)}`,
+        );
       return;
     case "serialized":
       if (!capacity(mode.capacity))
-        throw invalid(`${path}.capacity`, "must be a non-negative integer or Infinity");
+        throw invalid(
+          `${path}.capacity`,
+          `must be a non-negative integer or Infinity, got ${kindOf(mode.capacity)}`,
+        );
       return;
     case "singleton_loop":
       if (mode.onBusy !== "drop" && mode.onBusy !== "signal" && mode.onBusy !== "replace") {
@@ -172,37 +181,54 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
 /** Checks `register()` options. */
 export function validateRegisterOptions(options: unknown): asserts options is RegisterOptions<any> {
   if (options === undefined) return;
-  if (!isPlainObject(options)) throw invalid("options", "must be an object");
+  if (!isPlainObject(options)) {
+    throw invalid(
+      "options",
+      `must be an object such as { mode: { type: "serialized" } }, got ${kindOf(options)}`,
+    );
+  }
   onlyKnownKeys(options, REGISTER_KEYS, "options");
   if (options.mode !== undefined) validateMode(options.mode);
   for (const hook of HOOKS) {
     if (options[hook] !== undefined && typeof options[hook] !== "function") {
-      throw invalid(`options.${hook}`, "must be a function");
+      throw invalid(`options.${hook}`, `must be a function (got ${kindOf(options[hook])})`);
     }
   }
   const window = options.pauseWindowMs;
   if (window !== undefined && !(typeof window === "number" && window >= 0 && !Number.isNaN(window))) {
-    throw invalid("options.pauseWindowMs", "must be a non-negative number of milliseconds (or Infinity)");
+    throw invalid(
+      "options.pauseWindowMs",
+      `must be a non-negative number of milliseconds (or Infinity), got ${kindOf(window)}`,
+    );
   }
   const hookTimeout = options.hookTimeoutMs;
   if (hookTimeout !== undefined && !(typeof hookTimeout === "number" && hookTimeout > 0)) {
     throw invalid(
       "options.hookTimeoutMs",
-      "must be a positive number of milliseconds (or Infinity for no limit)",
+      `must be a positive number of milliseconds (or Infinity for no limit), got ${kindOf(hookTimeout)}`,
     );
   }
   const retention = options.retention;
   if (retention !== undefined) {
     if (!isPlainObject(retention)) {
-      throw invalid("options.retention", "must be an object such as { maxFinished: 1000 }");
+      throw invalid(
+        "options.retention",
+        `must be an object such as { maxFinished: 1000 }, got ${kindOf(retention)}`,
+      );
     }
     onlyKnownKeys(retention, RETENTION_KEYS, "options.retention");
     const { maxFinished, maxAgeMs } = retention as { maxFinished?: unknown; maxAgeMs?: unknown };
     if (maxFinished !== undefined && !(Number.isSafeInteger(maxFinished) && (maxFinished as number) >= 0)) {
-      throw invalid("options.retention.maxFinished", "must be an integer ≥ 0 (finished runs kept)");
+      throw invalid(
+        "options.retention.maxFinished",
+        `must be an integer ≥ 0 (finished runs kept), got ${kindOf(maxFinished)}`,
+      );
     }
     if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
-      throw invalid("options.retention.maxAgeMs", "must be a number of milliseconds ≥ 0");
+      throw invalid(
+        "options.retention.maxAgeMs",
+        `must be a number of milliseconds ≥ 0, got ${kindOf(maxAgeMs)}`,
+      );
     }
   }
   const keepResults = options.keepResults;
@@ -226,9 +252,11 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
   if (!isPlainObject(workflow))
     throw invalid("workflow", "must be an object with id, triggers and pipelines");
   onlyKnownKeys(workflow, WORKFLOW_KEYS, "workflow");
-  if (!isNonEmptyString(workflow.id)) throw invalid("workflow.id", "must be a non-empty string");
+  if (!isNonEmptyString(workflow.id)) {
+    throw invalid("workflow.id", `must be a non-empty string, got ${kindOf(workflow.id)}`);
+  }
   if (workflow.label !== undefined && typeof workflow.label !== "string") {
-    throw invalid("workflow.label", "must be a string");
+    throw invalid("workflow.label", `must be a string, got ${kindOf(workflow.label)}`);
   }
   const patches = workflow.patches;
   if (patches !== undefined) {

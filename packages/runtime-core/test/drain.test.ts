@@ -389,10 +389,15 @@ describe("drain()", () => {
 
   it("refuses bad options with INVALID_INPUT, and a call after stop() with INVALID_STATE", async () => {
     const { h, started } = await setup();
-    for (const timeoutMs of [-1, Number.NaN, "10" as unknown as number]) {
-      await expect(h.runtime.drain({ timeoutMs })).rejects.toMatchObject({
+    // a string is quoted: "10" is not 10
+    for (const [timeoutMs, given] of [
+      [-1, "-1"],
+      [Number.NaN, "NaN"],
+      ["10", '"10"'],
+    ] as const) {
+      await expect(h.runtime.drain({ timeoutMs: timeoutMs as number })).rejects.toMatchObject({
         code: "INVALID_INPUT",
-        message: `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${String(timeoutMs)}`,
+        message: `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${given}`,
       });
     }
     await expect(h.runtime.drain({ triggers: "keep" } as never)).rejects.toMatchObject({
