@@ -140,6 +140,18 @@ describe("describeValue", () => {
     expect(describeValue(Symbol("s"))).toBe("Symbol(s)");
   });
 
+  it("stays short: a function is not its source text, and long text is cut at 200 characters", async () => {
+    const { describeValue } = await import("../src/index.js");
+    expect(
+      describeValue(function handler() {
+        return "a long body";
+      }),
+    ).toBe("a function");
+    expect(describeValue(class Store {})).toBe("a function");
+    expect(describeValue("x".repeat(500))).toBe(`"${"x".repeat(198)}…`);
+    expect(describeValue({ rows: new Array(100).fill(1) })).toHaveLength(200);
+  });
+
   it("never throws on hostile values", async () => {
     const { describeValue } = await import("../src/index.js");
     const trap = () => {
