@@ -115,7 +115,10 @@ export class StoreRegistry {
    */
   create<S extends object>(id: string, initial: S, options?: StoreCreateOptions): StateStore<S> {
     if (typeof id !== "string" || id.length === 0) {
-      throw new SystemError("INVALID_INPUT", "storeRegistry.create: the id must be a non-empty string");
+      throw new SystemError(
+        "INVALID_INPUT",
+        `storeRegistry.create: the id must be a non-empty string (got ${typeof id === "string" ? '""' : describe(id)})`,
+      );
     }
     const takeInitial = options === undefined ? false : takesInitial(options);
     const store = createRegisteredStore(initial, this.#options, this.#forget, takeInitial);

@@ -27,6 +27,13 @@ describe("StoreRegistry", () => {
     const registry = new StoreRegistry();
     expect(() => registry.create("", {})).toThrowError(code("INVALID_INPUT"));
     expect(() => registry.create(1 as any, {})).toThrowError(code("INVALID_INPUT"));
+    // the message says what was given, as the store's other argument errors do
+    expect(() => registry.create("", {})).toThrowError(
+      'storeRegistry.create: the id must be a non-empty string (got "")',
+    );
+    expect(() => registry.create(1 as any, {})).toThrowError(
+      "storeRegistry.create: the id must be a non-empty string (got number)",
+    );
   });
 
   it("dispose(id) disposes the store and removes it; false for unknown ids", () => {

@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
@@ -444,15 +444,18 @@ export async function createIndexedDBTimelineStore(
   if (options !== null && typeof options === "object") {
     refuseUnknownKeys(options, OPTIONS, "options", { caller: "createIndexedDBTimelineStore" });
   }
-  if (
-    options === null ||
-    typeof options !== "object" ||
-    typeof options.database !== "string" ||
-    options.database === ""
-  ) {
+  if (options === null || typeof options !== "object") {
     throw new SystemError(
       "INVALID_INPUT",
-      "createIndexedDBTimelineStore: options.database must be a non-empty string (the IndexedDB database name)",
+      `createIndexedDBTimelineStore: options must be an object { database, … } (got ${describeValue(options)})`,
+      { details: { path: "options" } },
+    );
+  }
+  if (typeof options.database !== "string" || options.database === "") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createIndexedDBTimelineStore: options.database must be a non-empty string (the IndexedDB database name), got ${describeValue(options.database)}`,
+      { details: { path: "options.database" } },
     );
   }
   const { durability } = options;
@@ -464,7 +467,8 @@ export async function createIndexedDBTimelineStore(
   ) {
     throw new SystemError(
       "INVALID_INPUT",
-      `createIndexedDBTimelineStore: options.durability must be "default", "strict" or "relaxed", got ${JSON.stringify(durability)}`,
+      `createIndexedDBTimelineStore: options.durability must be "default", "strict" or "relaxed", got ${describeValue(durability)}`,
+      { details: { path: "options.durability" } },
     );
   }
   const blockedTimeoutMs = options.blockedTimeoutMs ?? DEFAULT_BLOCKED_TIMEOUT_MS;
@@ -475,7 +479,8 @@ export async function createIndexedDBTimelineStore(
   ) {
     throw new SystemError(
       "INVALID_INPUT",
-      `createIndexedDBTimelineStore: options.blockedTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or Infinity, got ${String(blockedTimeoutMs)}`,
+      `createIndexedDBTimelineStore: options.blockedTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or Infinity, got ${describeValue(blockedTimeoutMs)}`,
+      { details: { path: "options.blockedTimeoutMs" } },
     );
   }
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;

@@ -17,14 +17,46 @@ describe("createIndexedDBTimelineStore options", () => {
     await expect(opening).rejects.toThrow(/options\.IDBKeyRange/);
   });
 
-  it.each([undefined, null, {}, { database: "" }, { database: 7 }, { database: "t", durability: "fast" }])(
-    "rejects options %j",
-    async (options) => {
-      await expect(createIndexedDBTimelineStore(options as never)).rejects.toSatisfy((e) =>
-        SystemError.is(e, "INVALID_INPUT"),
-      );
-    },
-  );
+  it.each([
+    [undefined, "options", "options must be an object { database, … } (got undefined)"],
+    [null, "options", "options must be an object { database, … } (got null)"],
+    [
+      {},
+      "options.database",
+      "options.database must be a non-empty string (the IndexedDB database name), got undefined",
+    ],
+    [
+      { database: "" },
+      "options.database",
+      'options.database must be a non-empty string (the IndexedDB database name), got ""',
+    ],
+    [
+      { database: 7 },
+      "options.database",
+      "options.database must be a non-empty string (the IndexedDB database name), got 7",
+    ],
+    [
+      { database: "t", durability: "fast" },
+      "options.durability",
+      'options.durability must be "default", "strict" or "relaxed", got "fast"',
+    ],
+    // JSON.stringify of a BigInt throws: the factory rejected with a raw TypeError
+    [
+      { database: "t", durability: 1n },
+      "options.durability",
+      'options.durability must be "default", "strict" or "relaxed", got bigint',
+    ],
+    // String() of it throws: the factory rejected with a raw TypeError
+    [
+      { database: "t", blockedTimeoutMs: Object.create(null) },
+      "options.blockedTimeoutMs",
+      "options.blockedTimeoutMs must be a number of milliseconds from 1 to 2147483647, or Infinity, got {}",
+    ],
+  ])("rejects options %o, naming the option and what was given", async (options, path, message) => {
+    const error: unknown = await createIndexedDBTimelineStore(options as never).catch((e: unknown) => e);
+    expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+    expect(error).toMatchObject({ message: `createIndexedDBTimelineStore: ${message}`, details: { path } });
+  });
 
   it("refuses a misspelt option, naming it and the options", async () => {
     await expect(

@@ -33,7 +33,7 @@ export function resolveMaxEvents(options: MemoryTimelineStoreOptions): number {
   if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
     throw new SystemError(
       "INVALID_INPUT",
-      `createMemoryTimelineStore: maxEvents must be a positive integer, got ${String(maxEvents)}`,
+      `createMemoryTimelineStore: maxEvents must be a positive integer, got ${describeValue(maxEvents)}`,
       { details: { path: "options.maxEvents" } },
     );
   }

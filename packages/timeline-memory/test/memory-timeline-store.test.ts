@@ -84,12 +84,20 @@ describe("createMemoryTimelineStore", () => {
   });
 
   it("rejects (never throws) a maxEvents that is not a positive integer, with INVALID_INPUT", async () => {
-    for (const maxEvents of [0, -1, 1.5, Number.NaN, "10"]) {
+    // a string quoted ("10" is not 10); a value String() cannot convert is described, not thrown
+    for (const [maxEvents, given] of [
+      [0, "0"],
+      [-1, "-1"],
+      [1.5, "1.5"],
+      [Number.NaN, "NaN"],
+      ["10", '"10"'],
+      [Object.create(null), "{}"],
+    ] as const) {
       const error = await rejectionOf({ maxEvents });
       expect(error).toBeInstanceOf(SystemError);
       expect(error).toMatchObject({
         code: "INVALID_INPUT",
-        message: `createMemoryTimelineStore: maxEvents must be a positive integer, got ${String(maxEvents)}`,
+        message: `createMemoryTimelineStore: maxEvents must be a positive integer, got ${given}`,
         details: { path: "options.maxEvents" },
       });
     }

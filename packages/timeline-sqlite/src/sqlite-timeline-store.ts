@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   makeTimelinePage,
   type ResolvedTimelineQuery,
@@ -617,15 +617,18 @@ export async function createSqliteTimelineStore(options: SqliteTimelineStoreOpti
   if (options !== null && typeof options === "object") {
     refuseUnknownKeys(options, OPTIONS, "options", { caller: "createSqliteTimelineStore" });
   }
-  if (
-    options === null ||
-    typeof options !== "object" ||
-    typeof options.filename !== "string" ||
-    options.filename === ""
-  ) {
+  if (options === null || typeof options !== "object") {
     throw new SystemError(
       "INVALID_INPUT",
-      'createSqliteTimelineStore: options.filename must be a non-empty string (a file path, or ":memory:")',
+      `createSqliteTimelineStore: options must be an object { filename } (got ${describeValue(options)})`,
+      { details: { path: "options" } },
+    );
+  }
+  if (typeof options.filename !== "string" || options.filename === "") {
+    throw new SystemError(
+      "INVALID_INPUT",
+      `createSqliteTimelineStore: options.filename must be a non-empty string (a file path, or ":memory:"), got ${describeValue(options.filename)}`,
+      { details: { path: "options.filename" } },
     );
   }
   const { filename } = options;

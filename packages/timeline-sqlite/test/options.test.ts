@@ -9,10 +9,28 @@ const dir = mkdtempSync(join(tmpdir(), "sluice-sqlite-options-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("createSqliteTimelineStore options", () => {
-  it.each([undefined, null, {}, { filename: "" }, { filename: 3 }])("rejects options %j", async (options) => {
-    const opening = createSqliteTimelineStore(options as never);
-    await expect(opening).rejects.toSatisfy((e) => SystemError.is(e, "INVALID_INPUT"));
-    await expect(opening).rejects.toThrow(/options\.filename must be a non-empty string/);
+  it.each([
+    [undefined, "options", "options must be an object { filename } (got undefined)"],
+    [null, "options", "options must be an object { filename } (got null)"],
+    [
+      {},
+      "options.filename",
+      'options.filename must be a non-empty string (a file path, or ":memory:"), got undefined',
+    ],
+    [
+      { filename: "" },
+      "options.filename",
+      'options.filename must be a non-empty string (a file path, or ":memory:"), got ""',
+    ],
+    [
+      { filename: 3 },
+      "options.filename",
+      'options.filename must be a non-empty string (a file path, or ":memory:"), got 3',
+    ],
+  ])("rejects options %j, naming the option and what was given", async (options, path, message) => {
+    const error: unknown = await createSqliteTimelineStore(options as never).catch((e: unknown) => e);
+    expect(SystemError.is(error, "INVALID_INPUT")).toBe(true);
+    expect(error).toMatchObject({ message: `createSqliteTimelineStore: ${message}`, details: { path } });
   });
 
   it("refuses a misspelt option before opening anything, naming it and the options", async () => {
