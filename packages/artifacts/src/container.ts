@@ -31,6 +31,7 @@ import {
   assertKey,
   assertOptions,
   assertParam,
+  describeArgument,
   disposeOptionsError,
   useCallbackError,
   validateTemplate,
@@ -264,7 +265,11 @@ export class ArtifactContainer<S extends object = any> {
   extend(parent: ArtifactContainer<any>): this {
     this.assertLive("extend");
     if (!(parent instanceof ArtifactContainer)) {
-      throw new SystemError("INVALID_INPUT", `extend: parent must be an ArtifactContainer`);
+      throw new SystemError(
+        "INVALID_INPUT",
+        `extend: parent must be an ArtifactContainer (one of this copy of @sluice/artifacts), got ${describeArgument(parent)}`,
+        { details: { operation: "extend" } },
+      );
     }
     if (parent._disposed) throw disposedError(parent.name, "extend");
     if (parent === this || fallsBackTo(parent, this)) {
@@ -285,7 +290,11 @@ export class ArtifactContainer<S extends object = any> {
   scope(name: string, options?: ScopeOptions<S>): ScopedContainer<S> {
     this.assertLive("scope");
     if (typeof name !== "string" || name.length === 0) {
-      throw new SystemError("INVALID_INPUT", `scope: name must be a non-empty string`);
+      throw new SystemError(
+        "INVALID_INPUT",
+        `scope: name must be a non-empty string, got ${describeArgument(name)}`,
+        { details: { operation: "scope" } },
+      );
     }
     assertOptions(options, SCOPE_OPTIONS, "scope");
     const child = new ScopedContainer<S>(this, name, options);

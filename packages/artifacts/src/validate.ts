@@ -16,7 +16,7 @@ export function assertKey(key: unknown, operation: string): asserts key is strin
   if (!isKey(key)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${operation}: key must be a non-empty string, got ${describe(key)}`,
+      `${operation}: key must be a non-empty string, got ${describeArgument(key)}`,
       { details: { operation } },
     );
   }
@@ -27,7 +27,7 @@ export function assertParam(param: unknown, key: string, operation: string): voi
   if (param === undefined || isParam(param)) return;
   throw new SystemError(
     "INVALID_INPUT",
-    `${operation}("${key}"): param must be a string or a finite number, got ${describe(param)}`,
+    `${operation}("${key}"): param must be a string or a finite number, got ${describeArgument(param)}`,
     { details: { key, operation } },
   );
 }
@@ -40,7 +40,7 @@ export function useCallbackError(fn: unknown, operation: string): SystemError | 
   if (typeof fn === "function") return undefined;
   return new SystemError(
     "INVALID_INPUT",
-    `${operation}: takes a function (deps) => ..., such as use((deps) => deps.require("db")); got ${describe(fn)}`,
+    `${operation}: takes a function (deps) => ..., such as use((deps) => deps.require("db")); got ${describeArgument(fn)}`,
     { details: { operation } },
   );
 }
@@ -69,7 +69,7 @@ export function assertOptions(options: unknown, known: ReadonlySet<string>, oper
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${operation}: options must be an object, got ${describe(options)}`,
+      `${operation}: options must be an object, got ${describeArgument(options)}`,
       {
         details: { operation },
       },
@@ -123,25 +123,25 @@ function refuseUnknownField(
 /** Checks every field of a template; the message names the field that is wrong. */
 export function validateTemplate(template: unknown): asserts template is ArtifactTemplate<unknown> {
   if (typeof template !== "object" || template === null) {
-    throw invalid(`template must be an object, got ${describe(template)}`);
+    throw invalid(`template must be an object, got ${describeArgument(template)}`);
   }
   const t = template as Record<string, unknown>;
   const key = t["key"];
   if (!isKey(key)) {
-    throw invalid(`template.key must be a non-empty string, got ${describe(key)}`);
+    throw invalid(`template.key must be a non-empty string, got ${describeArgument(key)}`);
   }
   const at = `template "${key}"`;
   if (hasUnknownTemplateField(t)) refuseUnknownField(t, TEMPLATE_KEYS, at, key, "");
   if (typeof t["factory"] !== "function") {
-    throw invalid(`${at}: "factory" must be a function, got ${describe(t["factory"])}`, key);
+    throw invalid(`${at}: "factory" must be a function, got ${describeArgument(t["factory"])}`, key);
   }
   const scope = t["scope"];
   if (scope !== undefined && !SCOPES.has(scope as string)) {
-    throw invalid(`${at}: "scope" must be "singleton" or "transient", got ${describe(scope)}`, key);
+    throw invalid(`${at}: "scope" must be "singleton" or "transient", got ${describeArgument(scope)}`, key);
   }
   const lazy = t["lazy"];
   if (lazy !== undefined && typeof lazy !== "boolean") {
-    throw invalid(`${at}: "lazy" must be a boolean, got ${describe(lazy)}`, key);
+    throw invalid(`${at}: "lazy" must be a boolean, got ${describeArgument(lazy)}`, key);
   }
   const timeoutMs = t["timeoutMs"];
   if (
@@ -149,14 +149,14 @@ export function validateTemplate(template: unknown): asserts template is Artifac
     !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)
   ) {
     throw invalid(
-      `${at}: "timeoutMs" must be a number of ms between 1 and 2147483647, got ${describe(timeoutMs)}`,
+      `${at}: "timeoutMs" must be a number of ms between 1 and 2147483647, got ${describeArgument(timeoutMs)}`,
       key,
     );
   }
   validateRetries(t["retries"], at, key);
   const param = t["param"];
   if (param !== undefined && param !== true) {
-    throw invalid(`${at}: "param" must be true or absent, got ${describe(param)}`, key);
+    throw invalid(`${at}: "param" must be true or absent, got ${describeArgument(param)}`, key);
   }
   if (lazy === false && param === true) {
     throw invalid(
@@ -191,7 +191,7 @@ function validateRetries(retries: unknown, at: string, key: string): void {
   if (retries === undefined) return;
   if (typeof retries === "number") {
     if (!isCount(retries))
-      throw invalid(`${at}: "retries" must be a non-negative integer, got ${describe(retries)}`, key);
+      throw invalid(`${at}: "retries" must be a non-negative integer, got ${describeArgument(retries)}`, key);
     return;
   }
   if (typeof retries !== "object" || retries === null) {
@@ -205,19 +205,22 @@ function validateRetries(retries: unknown, at: string, key: string): void {
   refuseUnknownField(r, RETRY_KEYS, at, key, "retries.");
   if (!isCount(r["attempts"])) {
     throw invalid(
-      `${at}: "retries.attempts" must be a non-negative integer, got ${describe(r["attempts"])}`,
+      `${at}: "retries.attempts" must be a non-negative integer, got ${describeArgument(r["attempts"])}`,
       key,
     );
   }
   for (const field of ["backoffMs", "maxBackoffMs"] as const) {
     const v = r[field];
     if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v))) {
-      throw invalid(`${at}: "retries.${field}" must be a non-negative number, got ${describe(v)}`, key);
+      throw invalid(
+        `${at}: "retries.${field}" must be a non-negative number, got ${describeArgument(v)}`,
+        key,
+      );
     }
   }
   const factor = r["factor"];
   if (factor !== undefined && !(typeof factor === "number" && factor >= 1 && Number.isFinite(factor))) {
-    throw invalid(`${at}: "retries.factor" must be a number >= 1, got ${describe(factor)}`, key);
+    throw invalid(`${at}: "retries.factor" must be a number >= 1, got ${describeArgument(factor)}`, key);
   }
 }
 
@@ -229,9 +232,14 @@ function invalid(message: string, key?: string): SystemError {
   return new SystemError("INVALID_DEFINITION", message, key === undefined ? {} : { details: { key } });
 }
 
-function describe(value: unknown): string {
+/**
+ * What a caller passed, for a "got …" message: its kind, and a primitive's value
+ * (`number -1`, `"db"`, `undefined`). Never throws. @internal
+ */
+export function describeArgument(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (value === null) return "null";
+  // "undefined undefined" says it twice
+  if (value === null || value === undefined) return String(value);
   if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
   if (typeof value === "function") return "a function";
   return `${typeof value} ${String(value)}`;
@@ -253,7 +261,7 @@ export function disposeOptionsError(options: unknown): SystemError | undefined {
   if (signal === undefined || isAbortSignal(signal)) return undefined;
   return new SystemError(
     "INVALID_INPUT",
-    `dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got ${describe(signal)}`,
+    `dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got ${describeArgument(signal)}`,
     { details: { operation: "dispose" } },
   );
 }
