@@ -1,4 +1,4 @@
-import { quoteName, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeValue, quoteName, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { type Condition, matchesConditions, readConditions } from "./conditions.js";
 import { copyJsonObject } from "./json-value.js";
 
@@ -253,7 +253,7 @@ export class PauseService {
     if (typeof registration !== "object" || registration === null) {
       throw invalid(
         "registration",
-        "must be an object { event?, conditions?, patch?, timeoutMs?, timeoutPatch?, id? }",
+        `must be an object { event?, conditions?, patch?, timeoutMs?, timeoutPatch?, id? } (got ${describeValue(registration)})`,
       );
     }
     // A misspelt field (`condition`, `timeout`) would otherwise be dropped, and the wait resumed by
@@ -265,7 +265,7 @@ export class PauseService {
     if (event !== undefined && (typeof event !== "string" || event.length === 0)) {
       throw invalid(
         "registration.event",
-        "must be a non-empty string, or omitted to wait for a direct resume",
+        `must be a non-empty string, or omitted to wait for a direct resume (got ${describeValue(event)})`,
       );
     }
     if (event === BUS_WILDCARD) {
@@ -293,30 +293,41 @@ export class PauseService {
     } else if (patch !== undefined && typeof patch !== "function") {
       throw invalid(
         "registration.patch",
-        "must be a function (payload) => patch, or the name of a declared patch mapper",
+        `must be a function (payload) => patch, or the name of a declared patch mapper (got ${describeValue(patch)})`,
       );
     }
     if (
       timeoutMs !== undefined &&
       !(typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0)
     ) {
-      throw invalid("registration.timeoutMs", "must be a finite number of milliseconds greater than 0");
+      throw invalid(
+        "registration.timeoutMs",
+        `must be a finite number of milliseconds greater than 0 (got ${describeValue(timeoutMs)})`,
+      );
     }
     let timeoutPatchCopy: Record<string, unknown> | undefined;
     if (timeoutPatch !== undefined) {
-      if (timeoutMs === undefined) throw invalid("registration.timeoutPatch", "needs timeoutMs");
+      if (timeoutMs === undefined) {
+        throw invalid(
+          "registration.timeoutPatch",
+          "needs timeoutMs: a wait without a timeout never applies it; set timeoutMs, or remove timeoutPatch",
+        );
+      }
       // A deep copy, frozen: checkpoints keep it, so neither the caller's later edits nor JSON nor
       // a holder of the request (an onPause hook given the run's waits) may change it.
       timeoutPatchCopy = copyJsonObject(timeoutPatch, "registration.timeoutPatch", invalid);
     }
     if (id !== undefined && (typeof id !== "string" || id.length === 0)) {
-      throw invalid("registration.id", "must be a non-empty string, or omitted to generate one");
+      throw invalid(
+        "registration.id",
+        `must be a non-empty string, or omitted to generate one (got ${describeValue(id)})`,
+      );
     }
     const requestId = id ?? this.#createId();
     if (this.#entries.has(requestId)) {
       throw new SystemError(
         "DUPLICATE_KEY",
-        `pause.register: a registration with id "${requestId}" is already pending; cancel it or use another id`,
+        `pause.register: a registration with id ${quoteName(requestId)} is already pending; cancel it or use another id`,
         { details: { id: requestId } },
       );
     }

@@ -68,7 +68,7 @@ describe("named patch mappers", () => {
       `pause.register: registration.patch names patch mapper ${JSON.stringify(`x\u0000${"y".repeat(78)}…`)}, which is not declared (patches: approval)`,
     );
     expect(refusal(() => pause.register({ patch: 42 as never })).message).toBe(
-      "pause.register: registration.patch must be a function (payload) => patch, or the name of a declared patch mapper",
+      "pause.register: registration.patch must be a function (payload) => patch, or the name of a declared patch mapper (got 42)",
     );
   });
 
