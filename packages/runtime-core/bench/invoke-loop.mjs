@@ -1,5 +1,7 @@
 // A tight invoke loop to profile the hot path:
-//   node --cpu-prof bench/invoke-loop.mjs            (TIMELINE=1 to add the memory timeline)
+//   node --cpu-prof bench/invoke-loop.mjs            (TIMELINE=1 to add the memory timeline;
+//   TIMELINE=nullbatch a store whose appendBatch keeps nothing: the runtime's side of the timeline;
+//   TIMELINE=null a store with append only, fed event objects made from each batch)
 // Prints wall and CPU (user + system) µs per invoke; CPU time is what to compare on a shared machine.
 import { createEventBus } from "@sluice/events";
 import { StoreRegistry } from "@sluice/store";
@@ -14,6 +16,15 @@ const runtime = new WorkflowRuntime({
   ...(process.env.TIMELINE === "null" && {
     timelineStore: {
       append: async () => {},
+      query: async () => ({ events: [] }),
+      delete: async () => 0,
+      close: async () => {},
+    },
+  }),
+  ...(process.env.TIMELINE === "nullbatch" && {
+    timelineStore: {
+      append: async () => {},
+      appendBatch: async () => {},
       query: async () => ({ events: [] }),
       delete: async () => 0,
       close: async () => {},
