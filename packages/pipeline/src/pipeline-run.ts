@@ -234,6 +234,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
    * ignores its signal (or a `when` guard that never settles).
    * Before `execute()` it makes the run end `aborted` without running anything. After the run has
    * ended it does nothing.
+   * @param reason why: the `cause` of the `ABORTED` error, and quoted in its message (`run "r1" of
+   * pipeline "p" was aborted: replaced by a newer run`), which `run.aborted` records.
    */
   abort(reason?: unknown): void {
     const status = this.runStatus;
@@ -241,11 +243,15 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     // A step has failed for good (set before its step.failed): the run fails whatever comes next,
     // and an observer aborting on step.failed or stage.failed must not turn that into "aborted".
     if (this.endError !== undefined) return;
-    const error = new SystemError(
-      "ABORTED",
-      `run "${this.runId}" of pipeline "${this.pipeline.id}" was aborted`,
-      reason === undefined ? {} : { cause: reason },
-    );
+    // the reason is in the message too, so the run.aborted event and the steps' ctx.signal say why
+    const error =
+      reason === undefined
+        ? new SystemError("ABORTED", `run "${this.runId}" of pipeline "${this.pipeline.id}" was aborted`)
+        : new SystemError(
+            "ABORTED",
+            `run "${this.runId}" of pipeline "${this.pipeline.id}" was aborted: ${describeThrown(reason)}`,
+            { cause: reason },
+          );
     this.runStatus = "aborted";
     this.fireAbort(error);
     if (status === "running") this.finishAborted();

@@ -182,7 +182,7 @@ export class RunEnding {
     const state = record.currentState();
     const aborted = new SystemError(
       "ABORTED",
-      `run "${record.runId}" of pipeline "${record.pipeline.id}" was aborted`,
+      `run "${record.runId}" of pipeline "${record.pipeline.id}" was aborted: ${record.abortReason}`,
     );
     // (its pipeline never executed: nothing written yet)
     this.writeEndOutsidePipeline(record, "run.aborted", aborted, record.pipelineRun?.seq ?? 0);
@@ -225,7 +225,7 @@ export class RunEnding {
    */
   abortRun(record: RunRecord, reason: string): void {
     if (record.finished || record.abortRequested) return;
-    record.markAbortRequested();
+    record.markAbortRequested(reason);
     // the pipeline run forgets its stage once aborted: RunInfo names the one it was in
     record.abortedInStage = record.pipelineRun?.currentStage;
     if (record.status === "paused") {

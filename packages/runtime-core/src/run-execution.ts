@@ -226,7 +226,7 @@ export class RunExecution {
       startedAt,
     );
     record.pipelineRun = run;
-    if (record.abortRequested) run.abort("aborted before it started");
+    if (record.abortRequested) run.abort(record.abortReason);
     return run;
   }
 

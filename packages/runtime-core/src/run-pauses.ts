@@ -85,7 +85,7 @@ export class RunPauses {
     );
     if (record.abortRequested) {
       if (record.managed) wf.policy.runPaused(record.runId);
-      return this.ending.finishPaused(record, "aborted while pausing");
+      return this.ending.finishPaused(record, record.abortReason!);
     }
     this.waits.park(record);
     const store = record.store!;
@@ -317,7 +317,7 @@ export class RunPauses {
     checkpoint: PipelineCheckpoint<RunState>,
     cause: ResumeCause,
   ): Promise<RunResult> {
-    if (record.abortRequested) run.abort("aborted while resuming");
+    if (record.abortRequested) run.abort(record.abortReason);
     else if (record.workflow.options.onResume !== undefined)
       return this.resumeWithHook(record, run, restored, checkpoint, cause);
     return this.execution.settleWhenDone(record, run);

@@ -98,6 +98,8 @@ export class RunRecord {
 
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   abortRequested = false;
+  /** Why its abort was requested ("aborted by the host", …): every place the abort is recorded says so. */
+  abortReason: string | undefined = undefined;
   /** The stage the run was running when its abort was requested (its `RunInfo.stage` once aborted). */
   abortedInStage: string | undefined = undefined;
   finished = false;
@@ -304,9 +306,10 @@ export class RunRecord {
     for (const resolve of waiters) resolve();
   }
 
-  /** An abort was requested: `abortRequested` from now on. */
-  markAbortRequested(): void {
+  /** An abort was requested, for `reason`: `abortRequested` from now on. */
+  markAbortRequested(reason: string): void {
     this.abortRequested = true;
+    this.abortReason = reason;
     const waiters = this.abortWaiters;
     if (waiters === undefined) return;
     this.abortWaiters = undefined;
