@@ -73,18 +73,17 @@ export class TriggerDispatch {
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload);
     } catch (error) {
-      reportDispatch(
-        wf,
-        {
-          outcome: "rejected",
-          workflowId: wf.id,
-          triggerId,
-          event,
-          payload,
-          reason: describeThrown(error),
-        },
-        this.report,
-      );
+      const reason = describeThrown(error);
+      // A payload or map() fault loses the event: with no onDispatch to hear of it, onError does
+      // (as it hears of a wait's patch mapper that throws), or the event would vanish unseen.
+      if (wf.options.onDispatch === undefined)
+        this.report(eventRejected(wf.id, triggerId, event, reason, error));
+      else
+        reportDispatch(
+          wf,
+          { outcome: "rejected", workflowId: wf.id, triggerId, event, payload, reason },
+          this.report,
+        );
       return;
     }
     if (wf.options.onDispatch === undefined) {
@@ -211,5 +210,23 @@ function dispatchHookFailed(
           ? { workflowId, hook: "onDispatch", event }
           : { workflowId, hook: "onDispatch", event, runId },
     },
+  );
+}
+
+/**
+ * The `INVALID_INPUT` onError gets for a bus event whose payload could not become a run's initial
+ * state (not a plain object, a `map()` that threw) when the workflow has no `onDispatch`.
+ */
+function eventRejected(
+  workflowId: string,
+  triggerId: string,
+  event: string,
+  reason: string,
+  cause: unknown,
+): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `bus event "${event}" started no run of workflow "${workflowId}": ${reason} (reported here because the workflow has no onDispatch, which would be told it was rejected)`,
+    { cause, details: { workflowId, triggerId, event } },
   );
 }

@@ -391,7 +391,8 @@ export interface RegisterOptions<S extends object = RunState> {
   onCleanup?: ((info: RunInfo) => unknown) | undefined;
   /**
    * Reports what became of each bus event that matched one of this workflow's triggers. Not awaited;
-   * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`).
+   * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`). Without it, an
+   * event whose payload could not become a run's initial state (`rejected`) goes to `onError`.
    */
   onDispatch?: ((result: DispatchResult) => void) | undefined;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { defineWorkflow, type RunResult, type PauseService } from "../src/index.js";
+import { defineWorkflow, type PauseService, type RunResult } from "../src/index.js";
 import { deferred, type Harness, harness, tick } from "./helpers.js";
 
 // Trial: workflow composition and long-lived processes, built from the docs as a team coming from
@@ -26,8 +26,14 @@ function trip(car: (ctx: { signal: AbortSignal }) => Promise<unknown>, carStep: 
     pipelines: {
       book: {
         stages: [
-          { id: "flight", steps: [{ id: "flight", action: (ctx) => ({ flightId: `F-${ctx.state().tripId}` }) }] },
-          { id: "hotel", steps: [{ id: "hotel", action: (ctx) => ({ hotelId: `H-${ctx.state().tripId}` }) }] },
+          {
+            id: "flight",
+            steps: [{ id: "flight", action: (ctx) => ({ flightId: `F-${ctx.state().tripId}` }) }],
+          },
+          {
+            id: "hotel",
+            steps: [{ id: "hotel", action: (ctx) => ({ hotelId: `H-${ctx.state().tripId}` }) }],
+          },
           {
             id: "car",
             steps: [
@@ -173,7 +179,10 @@ describe("saga with compensation", () => {
     expect(String((reported?.cause as Error | undefined)?.message)).toMatch(/hotel API down/);
     await h.runtime.flushTimeline();
     const { events } = await h.timeline.query({ runId: r.metadata.runId! });
-    expect(events.map((e) => e.type).filter((t) => t.startsWith("run."))).toEqual(["run.started", "run.failed"]);
+    expect(events.map((e) => e.type).filter((t) => t.startsWith("run."))).toEqual([
+      "run.started",
+      "run.failed",
+    ]);
   });
 });
 
@@ -193,10 +202,14 @@ describe("saga: the timeline says why a run was aborted", () => {
                   id: "book",
                   action: async (ctx) => {
                     if (ctx.state().park) {
-                      (await ctx.use((d) => d.require<PauseService>("__pause_service__"))).register({ event: "never" });
+                      (await ctx.use((d) => d.require<PauseService>("__pause_service__"))).register({
+                        event: "never",
+                      });
                       return;
                     }
-                    await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+                    await new Promise((_, reject) =>
+                      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+                    );
                   },
                 },
               ],
@@ -245,12 +258,18 @@ const COLLECT_STAGES = 6;
 function parentAndChild(gate: { children: Promise<void>; parentEndsSpawn: Promise<void> }) {
   const waitForChild = async (ctx: { runId: string; use: any }) => {
     const pause: PauseService = await ctx.use((d: any) => d.require("__pause_service__"));
-    pause.register({ event: "child.done", conditions: [{ path: "parentId", op: "==", value: ctx.runId }], patch: "childDone" });
+    pause.register({
+      event: "child.done",
+      conditions: [{ path: "parentId", op: "==", value: ctx.runId }],
+      patch: "childDone",
+    });
   };
   const parent = defineWorkflow<Parent>({
     id: "parent",
     triggers: { start: { event: "batch.requested", pipeline: "fan" } },
-    patches: { childDone: (p: { childId: string; result: unknown }) => ({ [`done_${p.childId}`]: p.result }) },
+    patches: {
+      childDone: (p: { childId: string; result: unknown }) => ({ [`done_${p.childId}`]: p.result }),
+    },
     pipelines: {
       fan: {
         stages: [
@@ -261,7 +280,8 @@ function parentAndChild(gate: { children: Promise<void>; parentEndsSpawn: Promis
                 id: "spawn",
                 action: async (ctx) => {
                   await waitForChild(ctx); // before the children can answer
-                  for (let i = 0; i < ctx.state().n; i++) bus().emit("child.requested", { parentId: ctx.runId, childId: `c${i}` });
+                  for (let i = 0; i < ctx.state().n; i++)
+                    bus().emit("child.requested", { parentId: ctx.runId, childId: `c${i}` });
                   await gate.parentEndsSpawn;
                 },
               },
@@ -269,9 +289,18 @@ function parentAndChild(gate: { children: Promise<void>; parentEndsSpawn: Promis
           },
           ...Array.from({ length: COLLECT_STAGES }, (_, i) => ({
             id: `collect-${i}`,
-            steps: [{ id: `collect-${i}`, when: (ctx: any) => doneCount(ctx.state()) < ctx.state().n, action: waitForChild }],
+            steps: [
+              {
+                id: `collect-${i}`,
+                when: (ctx: any) => doneCount(ctx.state()) < ctx.state().n,
+                action: waitForChild,
+              },
+            ],
           })),
-          { id: "sum", steps: [{ id: "sum", action: (ctx: any) => ({ collected: doneCount(ctx.state()) }) }] },
+          {
+            id: "sum",
+            steps: [{ id: "sum", action: (ctx: any) => ({ collected: doneCount(ctx.state()) }) }],
+          },
         ],
       },
     },
@@ -304,7 +333,10 @@ function parentAndChild(gate: { children: Promise<void>; parentEndsSpawn: Promis
 }
 
 describe("child workflows: fan-out N, fan-in every completion", () => {
-  async function setup(gate: { children: Promise<void>; parentEndsSpawn: Promise<void> }, pauseWindowMs = 30_000) {
+  async function setup(
+    gate: { children: Promise<void>; parentEndsSpawn: Promise<void> },
+    pauseWindowMs = 30_000,
+  ) {
     const h = await start();
     const { parent, child, useBus } = parentAndChild(gate);
     useBus(h.bus);
@@ -370,7 +402,15 @@ const payments = defineWorkflow<Payment>({
             },
           ],
         },
-        { id: "decide", steps: [{ id: "decide", action: (ctx) => (ctx.state().paid === false ? { cancelled: true } : { paid: true }) }] },
+        {
+          id: "decide",
+          steps: [
+            {
+              id: "decide",
+              action: (ctx) => (ctx.state().paid === false ? { cancelled: true } : { paid: true }),
+            },
+          ],
+        },
       ],
     },
   },
@@ -382,7 +422,10 @@ describe("durable timers: wait N days for payment, else cancel", () => {
     [30, 26], // past one 24.8-day timer step
   ] as const) {
     it(`a ${days}-day deadline moved at day ${moveAt} (detach → JSON → adopt) fires at day ${days}, not later, not earlier`, async () => {
-      vi.useFakeTimers({ now: Date.UTC(2026, 0, 1), toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+      vi.useFakeTimers({
+        now: Date.UTC(2026, 0, 1),
+        toFake: ["setTimeout", "clearTimeout", "Date", "performance"],
+      });
       const a = await start();
       await a.runtime.register(payments, { pauseWindowMs: 60_000 });
       const r = await a.runtime.invoke("payments", "placed", { orderId: "o1", days });
@@ -398,12 +441,17 @@ describe("durable timers: wait N days for payment, else cancel", () => {
       await vi.advanceTimersByTimeAsync((days - moveAt) * DAY - 1_000);
       expect(b.runtime.watch("payments", runId)?.status).toBe("paused");
       await vi.advanceTimersByTimeAsync(1_001); // a deadline wins once it has passed: 1 ms after it
-      expect(ended.map((x) => x.ok && x.value.state)).toEqual([expect.objectContaining({ cancelled: true, paid: false })]);
+      expect(ended.map((x) => x.ok && x.value.state)).toEqual([
+        expect.objectContaining({ cancelled: true, paid: false }),
+      ]);
     });
   }
 
   it("a payment on day 2 of 3 in the adopting runtime wins over the deadline, which then never fires", async () => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1), toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+    vi.useFakeTimers({
+      now: Date.UTC(2026, 0, 1),
+      toFake: ["setTimeout", "clearTimeout", "Date", "performance"],
+    });
     const a = await start();
     await a.runtime.register(payments, { pauseWindowMs: 0 });
     const r = await a.runtime.invoke("payments", "placed", { orderId: "o2", days: 3 });
@@ -435,13 +483,51 @@ describe("per-entity concurrency and idempotency, as the docs allow it", () => {
       const tail = before.then(() => mine.promise);
       this.tails.set(key, tail);
       void tail.then(() => this.tails.get(key) === tail && this.tails.delete(key));
-      await Promise.race([before, new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))]);
+      await Promise.race([
+        before,
+        new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+      ]);
     }
     release(runId: string): void {
       this.releases.get(runId)?.();
       this.releases.delete(runId);
     }
   }
+
+  it("an idempotency map refusing a duplicate, or failing on a bad payload, is reported when no onDispatch hears it", async () => {
+    const h = await start();
+    const seen = new Set<string>();
+    await h.runtime.register(
+      defineWorkflow<{ orderId: string }>({
+        id: "orders",
+        triggers: {
+          placed: {
+            event: "order.placed",
+            pipeline: "p",
+            map: (p: { orderId: string }) => {
+              if (seen.has(p.orderId)) throw new Error(`order ${p.orderId} is already being handled`);
+              seen.add(p.orderId);
+              return { orderId: p.orderId.trim() }; // throws on a payload without orderId
+            },
+          },
+        },
+        pipelines: { p: { stages: [{ id: "a", steps: [{ id: "a", action: () => {} }] }] } },
+      }),
+    );
+    h.bus.emit("order.placed", { orderId: "o1" });
+    h.bus.emit("order.placed", { orderId: "o1" });
+    h.bus.emit("order.placed", { order: "o2" });
+    expect(h.errors.map((e) => [e.code, e.message, e.details])).toEqual([
+      [
+        "INVALID_INPUT",
+        expect.stringMatching(
+          /^bus event "order.placed" started no run of workflow "orders".*map\(\) threw: order o1 is already being handled.*onDispatch/,
+        ),
+        { workflowId: "orders", triggerId: "placed", event: "order.placed" },
+      ],
+      ["INVALID_INPUT", expect.stringMatching(/map\(\) threw: .*trim/), expect.anything()],
+    ]);
+  });
 
   it("200 emits (50 customers × 3 orders, 50 duplicates): one run per order, customers one at a time, several at once", async () => {
     const h = await start();
@@ -476,7 +562,11 @@ describe("per-entity concurrency and idempotency, as the docs allow it", () => {
             {
               id: "fulfil",
               steps: [
-                { id: "lock", action: (ctx) => locks.acquire(ctx.state().customerId, ctx.runId, ctx.signal).then(() => undefined) },
+                {
+                  id: "lock",
+                  action: (ctx) =>
+                    locks.acquire(ctx.state().customerId, ctx.runId, ctx.signal).then(() => undefined),
+                },
                 {
                   id: "work",
                   action: async (ctx) => {
@@ -506,7 +596,8 @@ describe("per-entity concurrency and idempotency, as the docs allow it", () => {
       },
     });
     const events: Order[] = [];
-    for (let c = 0; c < 50; c++) for (let o = 0; o < 3; o++) events.push({ customerId: `c${c}`, orderId: `c${c}-o${o}` });
+    for (let c = 0; c < 50; c++)
+      for (let o = 0; o < 3; o++) events.push({ customerId: `c${c}`, orderId: `c${c}-o${o}` });
     for (let i = 0; i < 50; i++) events.push(events[(i * 7) % 150]!);
     // a fixed shuffle
     for (let i = events.length - 1; i > 0; i--) {
