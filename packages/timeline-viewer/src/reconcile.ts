@@ -18,11 +18,16 @@ export interface DrawNode {
 interface Drawn {
   key: string;
   attrs: string[];
+  /** The description the element was last patched to. */
+  last: DrawNode | undefined;
 }
 
 const drawn = new WeakMap<Element, Drawn>();
 
 function patch(node: HTMLElement, want: DrawNode, record: Drawn): void {
+  // The same description object again (a row that did not change): the element already shows it.
+  if (record.last === want) return;
+  record.last = want;
   if (node.className !== want.className) node.className = want.className;
   const names = want.attrs === undefined ? [] : Object.keys(want.attrs);
   for (const name of record.attrs) if (!names.includes(name)) node.removeAttribute(name);
@@ -54,7 +59,7 @@ export function reconcile(
     let record = node === undefined ? undefined : drawn.get(node);
     if (node === undefined || record === undefined || node.localName !== want.tag) {
       node = doc.createElement(want.tag);
-      record = { key: want.key, attrs: [] };
+      record = { key: want.key, attrs: [], last: undefined };
       drawn.set(node, record);
     } else {
       existing.delete(want.key);
@@ -62,9 +67,14 @@ export function reconcile(
     patch(node, want, record);
     nodes.push(node);
   }
-  const current = parent.children;
-  let same = current.length === nodes.length;
-  for (let i = 0; same && i < nodes.length; i++) same = current[i] === nodes[i];
-  // Moving nodes would reset hover and tooltips: only when the set or order of children changed.
-  if (!same) parent.replaceChildren(...nodes);
+  // Moving a node resets its hover and tooltip: remove what is no longer wanted, then move or
+  // insert only what is out of place. A scrolled window of rows loses some at one end and gains
+  // some at the other; the rows in between stay where they are.
+  const keep = new Set<Node>(nodes);
+  for (const child of Array.from(parent.childNodes)) if (!keep.has(child)) parent.removeChild(child);
+  const current = parent.childNodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    if (current[i] !== node) parent.insertBefore(node, current[i] ?? null);
+  }
 }

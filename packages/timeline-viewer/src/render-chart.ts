@@ -1,5 +1,6 @@
 import { formatDuration } from "./format-duration.js";
 import type {
+  TimelineAxisTick,
   TimelineBar,
   TimelineLayout,
   TimelineLogTick,
@@ -91,11 +92,15 @@ function logTitle(log: TimelineLogTick): string {
   return `${log.level}${where}: ${log.message}${data === "" ? "" : `\n${data}`}`;
 }
 
-/** Height in pixels of a row with this many lanes. */
-function rowHeight(row: TimelineRow): number {
+/**
+ * Height in pixels of a row with these lanes, with or without log ticks. Rows are exactly this
+ * tall (the stylesheet gives them no other height), so a chart knows where every row is without
+ * drawing it.
+ */
+export function rowHeight(stageLanes: number, stepLanes: number, hasLogs: boolean): number {
   const { rowPad, stageHeight, stageGap, stepHeight, stepGap, logHeight } = METRICS;
-  const logs = row.logs.length > 0 ? logHeight + 3 : 0;
-  const lanes = row.stageLanes * (stageHeight + stageGap) + row.stepLanes * (stepHeight + stepGap);
+  const logs = hasLogs ? logHeight + 3 : 0;
+  const lanes = stageLanes * (stageHeight + stageGap) + stepLanes * (stepHeight + stepGap);
   return Math.max(40, rowPad * 2 + lanes + logs);
 }
 
@@ -121,9 +126,10 @@ function labelNode(row: TimelineRow): DrawNode {
   };
 }
 
-function rowNode(row: TimelineRow, width: number): DrawNode {
+/** The row of one run, `width` pixels of axis wide. */
+export function rowNode(row: TimelineRow, width: number): DrawNode {
   const { rowPad, stageHeight, stageGap, stepHeight, stepGap, minBarWidth, logHeight } = METRICS;
-  const height = rowHeight(row);
+  const height = rowHeight(row.stageLanes, row.stepLanes, row.logs.length > 0);
   const common = { "data-run": row.runId, "data-workflow": row.workflowId };
   const items: DrawNode[] = [
     {
@@ -268,13 +274,34 @@ function clockTime(at: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** The axis a chart is drawn on (a {@link TimelineLayout} has all of it). */
+export interface ChartAxis {
+  start: number;
+  end: number;
+  now: number;
+  width: number;
+  ticks: readonly TimelineAxisTick[];
+}
+
+/** The rows a chart draws: some of its rows, where they start, and how tall all of them are. */
+export interface ChartRows {
+  /** Row nodes ({@link rowNode}), top to bottom. */
+  nodes: readonly DrawNode[];
+  /** Pixels above the first of `nodes`: the rows not drawn above it. */
+  top: number;
+  /** Pixels of every row, drawn or not: the chart is as tall as if all were drawn. */
+  height: number;
+}
+
 /**
- * Describes the chart (axis, grid, one row per run) for `layout`, to be applied with `reconcile`.
- * Text only ever reaches the DOM through `textContent` and attributes, so event data cannot inject markup.
+ * Describes the chart (axis, grid, the drawn rows in a box as tall as every row) to be applied
+ * with `reconcile`; `nowLine` draws a line at the axis' `now`. Without rows it says there is
+ * nothing to show. Text only ever reaches the DOM through `textContent` and attributes, so event
+ * data cannot inject markup.
  */
-export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
+export function chartNodes(axis: ChartAxis, rows: ChartRows | undefined, nowLine: boolean): DrawNode[] {
   const { labelWidth } = METRICS;
-  if (layout.rows.length === 0) {
+  if (rows === undefined) {
     return [
       {
         key: "empty",
@@ -285,18 +312,18 @@ export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
       },
     ];
   }
-  const axis: DrawNode[] = [
+  const axisNodes: DrawNode[] = [
     {
       key: "origin",
       tag: "div",
       className: "origin",
-      attrs: { title: isoTime(layout.start) },
-      text: `from ${clockTime(layout.start)}`,
+      attrs: { title: isoTime(axis.start) },
+      text: `from ${clockTime(axis.start)}`,
     },
   ];
   const grid: DrawNode[] = [];
-  layout.ticks.forEach((tick, i) => {
-    axis.push({
+  axis.ticks.forEach((tick, i) => {
+    axisNodes.push({
       key: `tick:${i}`,
       tag: "div",
       className: i === 0 ? "tick-label first" : "tick-label",
@@ -306,10 +333,10 @@ export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
     });
     grid.push({ key: `grid:${i}`, tag: "div", className: "grid-line", style: `left:${px(tick.x)}` });
   });
-  if (live && layout.rows.some((row) => row.status === "running" || row.status === "paused")) {
+  if (nowLine) {
     // The layout's own scale: `end - start` overflows for far-apart (finite) times, and a NaN
     // left edge would hide the line.
-    const x = timeScale(layout.start, layout.end, layout.width).toX(layout.now);
+    const x = timeScale(axis.start, axis.end, axis.width).toX(axis.now);
     grid.push({
       key: "now",
       tag: "div",
@@ -319,14 +346,21 @@ export function chartNodes(layout: TimelineLayout, live: boolean): DrawNode[] {
     });
   }
   return [
-    { key: "axis", tag: "div", className: "axis", attrs: { "data-kind": "axis" }, children: axis },
+    { key: "axis", tag: "div", className: "axis", attrs: { "data-kind": "axis" }, children: axisNodes },
     {
       key: "grid",
       tag: "div",
       className: "grid",
-      style: `left:${labelWidth}px;width:${px(layout.width)}`,
+      style: `left:${labelWidth}px;width:${px(axis.width)}`,
       children: grid,
     },
-    ...layout.rows.map((row) => rowNode(row, layout.width)),
+    {
+      key: "rows",
+      tag: "div",
+      className: "rows",
+      // The rows above the drawn ones are padding, those below are the rest of the height.
+      style: `height:${rows.height}px;padding-top:${rows.top}px`,
+      children: [...rows.nodes],
+    },
   ];
 }

@@ -1,11 +1,13 @@
 import { isThenable, SystemError } from "@sluice/errors";
 import type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
-import { layoutTimeline } from "./layout-timeline.js";
+import { FilterSelect } from "./filter-select.js";
+import { HeldRuns } from "./held-runs.js";
 import type { TimelineLayout } from "./layout-types.js";
-import { reconcile } from "./reconcile.js";
-import { chartNodes } from "./render-chart.js";
-import { assertTimelineEvent, assertTimelineEvents } from "./validate-events.js";
+import { isFinished } from "./run-draft.js";
+import { frameTimeline, layoutOfFrame, type TimelineFrame } from "./timeline-frame.js";
+import { type ReadEvent, readTimelineEvent, readTimelineEvents } from "./validate-events.js";
 import { METRICS, VIEWER_CSS } from "./viewer-styles.js";
+import { WindowedChart } from "./windowed-chart.js";
 
 /** Default `pollMs` of a live viewer. */
 export const DEFAULT_POLL_MS = 1000;
@@ -26,6 +28,10 @@ const PAGE_LIMIT = 1000;
  *
  * It dispatches `timeline-error` (a `CustomEvent` whose `detail` is a `SystemError`) when the store
  * fails or returns malformed events; a live viewer keeps polling after an error.
+ *
+ * It is as tall as all its rows but draws only those in and around what the window shows (the
+ * others as the page, or any scrolling ancestor, scrolls them into view), reads each event once
+ * when it is added, and on a redraw lays out again only the runs that got new events.
  */
 export interface TimelineViewerElement extends HTMLElement {
   /** Every event the viewer holds (one per id). Setting it replaces them all. */
@@ -52,7 +58,10 @@ export interface TimelineViewerElement extends HTMLElement {
   workflowId: string | undefined;
   /** Show only this run (`undefined`: all). Attribute `run`. */
   runId: string | undefined;
-  /** The layout drawn last, or `undefined` before the first draw. */
+  /**
+   * The layout drawn last, or `undefined` before the first draw: every shown run's row, also those
+   * not drawn because they are scrolled out of view (placed when this is first read after a draw).
+   */
   readonly layout: TimelineLayout | undefined;
   /** Schedules a redraw on the next animation frame; calls in between coalesce into one. */
   render(): void;
@@ -85,7 +94,7 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       return ["workflow", "run", "live", "poll-ms"];
     }
 
-    #events = new Map<string, TimelineEvent>();
+    #held = new HeldRuns();
     #newest = Number.NEGATIVE_INFINITY;
     #store: TimelineStore | undefined;
     #loadedStore: TimelineStore | undefined;
@@ -94,6 +103,8 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     #lookbackMs = DEFAULT_LOOKBACK_MS;
     #workflowId: string | undefined;
     #runId: string | undefined;
+    #frame: TimelineFrame | undefined;
+    // Made from #frame when read: placing every row of a large chart is work a draw does not need.
     #layout: TimelineLayout | undefined;
     #error: string | undefined;
     // Bumped whenever polling must stop (disconnect, new store, live off): loops with an older
@@ -104,8 +115,11 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     #wake: (() => void) | undefined;
     #cancelFrame: (() => void) | undefined;
     #resize: ResizeObserver | undefined;
+    // Where scrolls that move the chart are heard: its document and every shadow root it is in
+    // (scroll events do not leave a shadow tree).
+    #scrollRoots: Node[] = [];
+    readonly #onScroll = (): void => this.render();
     #lastWidth = 0;
-    #optionsKey = "";
     // What the last draw depended on; a draw with the same inputs and no active run is skipped.
     #version = 0;
     #drawnKey = "";
@@ -113,8 +127,11 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
 
     readonly #root: ShadowRoot;
     readonly #chart: HTMLElement;
+    readonly #rows: WindowedChart;
     readonly #workflowSelect: HTMLSelectElement;
     readonly #runSelect: HTMLSelectElement;
+    readonly #workflowFilter: FilterSelect;
+    readonly #runFilter: FilterSelect;
     readonly #state: HTMLElement;
 
     constructor() {
@@ -144,6 +161,9 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       this.#chart.className = "chart";
       this.#chart.setAttribute("part", "chart");
       this.#root.append(style, toolbar, this.#chart);
+      this.#rows = new WindowedChart(this.#chart);
+      this.#workflowFilter = new FilterSelect(this.#workflowSelect);
+      this.#runFilter = new FilterSelect(this.#runSelect);
       this.#workflowSelect.addEventListener("change", () => {
         this.workflowId = this.#workflowSelect.value || undefined;
         // A run of another workflow would show nothing.
@@ -203,15 +223,35 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
         });
       }
       this.#resize?.observe(this);
+      this.#listenForScrolls();
       if (this.#store !== undefined) this.#startLoop();
       this.render();
     }
 
     disconnectedCallback(): void {
       this.#resize?.disconnect();
+      this.#stopListeningForScrolls();
       this.#stopLoop();
       this.#cancelFrame?.();
       this.#cancelFrame = undefined;
+    }
+
+    #listenForScrolls(): void {
+      this.#stopListeningForScrolls();
+      // (node types, not instanceof: the element may come from another window's document)
+      for (let root = this.getRootNode(); ; root = (root as ShadowRoot).host.getRootNode()) {
+        root.addEventListener("scroll", this.#onScroll, { capture: true, passive: true });
+        this.#scrollRoots.push(root);
+        if (root.nodeType !== Node.DOCUMENT_FRAGMENT_NODE || !(root as ShadowRoot).host) break;
+      }
+      this.ownerDocument.defaultView?.addEventListener("resize", this.#onScroll, { passive: true });
+    }
+
+    #stopListeningForScrolls(): void {
+      for (const root of this.#scrollRoots)
+        root.removeEventListener("scroll", this.#onScroll, { capture: true });
+      this.#scrollRoots = [];
+      this.ownerDocument.defaultView?.removeEventListener("resize", this.#onScroll);
     }
 
     attributeChangedCallback(name: string, _old: string | null, value: string | null): void {
@@ -252,15 +292,15 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     // ───────────── events ─────────────
 
     get events(): readonly TimelineEvent[] {
-      return [...this.#events.values()];
+      return this.#held.events;
     }
 
     set events(events: readonly TimelineEvent[]) {
-      assertTimelineEvents(events, "<sluice-timeline>.events");
-      this.#events = new Map();
+      const reads = readTimelineEvents(events, "<sluice-timeline>.events");
+      this.#held = new HeldRuns();
       this.#newest = Number.NEGATIVE_INFINITY;
       this.#version++;
-      this.#add(events);
+      this.#add(events, reads);
       this.render();
     }
 
@@ -274,16 +314,20 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
         return;
       }
       const events: TimelineEvent[] = [];
+      const reads: ReadEvent[] = [];
       items.forEach((item, i) => {
         if (isEventList(item)) {
-          assertTimelineEvents(item, `<sluice-timeline>.append(…) argument ${i}`);
-          for (const event of item as readonly TimelineEvent[]) events.push(event);
+          const list = item as readonly TimelineEvent[];
+          for (const read of readTimelineEvents(list, `<sluice-timeline>.append(…) argument ${i}`)) {
+            reads.push(read);
+          }
+          for (const event of list) events.push(event);
         } else {
-          assertTimelineEvent(item, `<sluice-timeline>.append(…) argument ${i}`);
-          events.push(item);
+          reads.push(readTimelineEvent(item, `<sluice-timeline>.append(…) argument ${i}`));
+          events.push(item as TimelineEvent);
         }
       });
-      this.#add(events);
+      this.#add(events, reads);
       this.render();
     }
 
@@ -291,17 +335,16 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       this.append(isEventList(events) ? (events as readonly TimelineEvent[]) : [events as TimelineEvent]);
     }
 
-    #add(events: readonly TimelineEvent[]): void {
-      const held = this.#events;
+    /** Adds the events whose id is not held yet; `reads[i]` is `events[i]` as read and checked. */
+    #add(events: readonly TimelineEvent[], reads: readonly ReadEvent[]): void {
       // An event stamped further ahead of this clock than the lookback (a runtime whose clock was
       // wrong, a bad import) is drawn but does not move where live polls read from: if it did,
       // every poll would start after it and miss what runtimes append at the real time.
       const horizon = Date.now() + this.#lookbackMs;
-      for (const event of events) {
-        if (held.has(event.id)) continue;
-        this.#version++;
-        held.set(event.id, event);
-        if (event.at > this.#newest && event.at <= horizon) this.#newest = event.at;
+      const added = this.#held.add(events, reads);
+      if (added.length > 0) this.#version++;
+      for (const read of added) {
+        if (read.at > this.#newest && read.at <= horizon) this.#newest = read.at;
       }
     }
 
@@ -334,7 +377,7 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       this.#store = store ?? undefined;
       this.#loadedStore = undefined;
       this.#version++;
-      this.#events = new Map();
+      this.#held = new HeldRuns();
       this.#newest = Number.NEGATIVE_INFINITY;
       this.#error = undefined;
       if (this.#store !== undefined && this.isConnected) this.#startLoop();
@@ -466,16 +509,17 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
 
     #addFromStore(events: readonly unknown[]): void {
       const good: TimelineEvent[] = [];
+      const reads: ReadEvent[] = [];
       let bad: SystemError | undefined;
       for (let i = 0; i < events.length; i++) {
         try {
-          assertTimelineEvent(events[i], `store.query() events[${i}]`);
+          reads.push(readTimelineEvent(events[i], `store.query() events[${i}]`));
           good.push(events[i] as TimelineEvent);
         } catch (error) {
           bad ??= error as SystemError;
         }
       }
-      this.#add(good);
+      this.#add(good, reads);
       // One malformed event from a store must not hide every other run: skip it, say so.
       if (bad !== undefined) this.#report(bad);
     }
@@ -509,6 +553,7 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     // ───────────── drawing ─────────────
 
     get layout(): TimelineLayout | undefined {
+      if (this.#layout === undefined && this.#frame !== undefined) this.#layout = layoutOfFrame(this.#frame);
       return this.#layout;
     }
 
@@ -535,52 +580,43 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       const key = [this.#version, width, this.#workflowId, this.#runId, this.#live, this.#error].join(
         "\u0000",
       );
-      // Running and paused runs grow with the clock; anything else only changes with its inputs.
-      if (key === this.#drawnKey && !this.#drawnActive) return;
-      const options: { width: number; workflowId?: string; runId?: string } = { width };
-      if (this.#workflowId !== undefined) options.workflowId = this.#workflowId;
-      if (this.#runId !== undefined) options.runId = this.#runId;
-      const layout = layoutTimeline([...this.#events.values()], options);
-      this.#layout = layout;
+      // Running and paused runs grow with the clock; anything else only changes with its inputs,
+      // and then only a scroll can ask for other rows.
+      if (key === this.#drawnKey && !this.#drawnActive) {
+        this.#rows.scrolled();
+        return;
+      }
+      const held = this.#held;
+      const frame = frameTimeline(held.drafts(), {
+        width,
+        now: Math.max(Date.now(), held.newest),
+        workflowId: this.#workflowId,
+        runId: this.#runId,
+        shortIds: held.shortIds(),
+        workflows: held.workflows(),
+      });
+      this.#frame = frame;
+      this.#layout = undefined;
       this.#drawnKey = key;
-      this.#drawnActive = layout.rows.some((row) => row.status === "running" || row.status === "paused");
-      reconcile(this.#chart, chartNodes(layout, this.#live));
-      this.#renderToolbar(layout);
+      this.#drawnActive = frame.shown.some((run) => !isFinished(run.status));
+      this.#rows.show(frame, this.#live && this.#drawnActive);
+      this.#renderToolbar(frame);
     }
 
-    #renderToolbar(layout: TimelineLayout): void {
-      const key = JSON.stringify([layout.workflows, layout.runs, this.#workflowId ?? "", this.#runId ?? ""]);
-      // Rebuilding the options while someone has a select open would close it: only on change.
-      if (key !== this.#optionsKey) {
-        this.#optionsKey = key;
-        const fill = (
-          select: HTMLSelectElement,
-          all: string,
-          entries: Array<[string, string]>,
-          value?: string,
-        ) => {
-          const options = [new Option(all, "")];
-          for (const [v, text] of entries) options.push(new Option(text, v));
-          if (value !== undefined && !entries.some(([v]) => v === value))
-            options.push(new Option(value, value));
-          select.replaceChildren(...options);
-          select.value = value ?? "";
-        };
-        fill(
-          this.#workflowSelect,
-          `all (${layout.workflows.length})`,
-          layout.workflows.map((w) => [w, w]),
-          this.#workflowId,
-        );
-        fill(
-          this.#runSelect,
-          `all (${layout.runs.length})`,
-          layout.runs.map((r) => [r.runId, `${r.shortRunId} · ${r.status}`]),
-          this.#runId,
-        );
-      }
-      const count = layout.rows.length;
-      const active = layout.rows.filter((r) => r.status === "running" || r.status === "paused").length;
+    #renderToolbar(frame: TimelineFrame): void {
+      this.#workflowFilter.show(
+        `all (${frame.workflows.length})`,
+        frame.workflows.map((w) => [w, w]),
+        this.#workflowId,
+      );
+      this.#runFilter.show(
+        `all (${frame.runs.length})`,
+        frame.runs.map((r) => [r.runId, `${r.shortRunId} · ${r.status}`]),
+        this.#runId,
+      );
+      const count = frame.shown.length;
+      let active = 0;
+      for (const run of frame.shown) if (!isFinished(run.status)) active++;
       this.#state.className = this.#live && this.#store !== undefined ? "state live" : "state";
       this.#state.classList.toggle("error", this.#error !== undefined);
       this.#state.textContent =

@@ -1,6 +1,7 @@
 /** Pixel metrics the renderer and its stylesheet share. */
 export const METRICS = {
   labelWidth: 240,
+  axisHeight: 26,
   rightPad: 16,
   rowPad: 7,
   stageHeight: 22,
@@ -54,7 +55,7 @@ export const VIEWER_CSS = `
 .state.live::before { content: "●"; color: var(--st-resume); margin-right: 4px; }
 .error { color: var(--st-failed); }
 .chart { position: relative; overflow: hidden; }
-.axis { position: relative; height: 26px; border-bottom: 1px solid var(--st-border); }
+.axis { position: relative; height: ${METRICS.axisHeight}px; border-bottom: 1px solid var(--st-border); }
 .axis .origin {
   position: absolute; left: 10px; top: 6px; width: ${METRICS.labelWidth - 20}px;
   color: var(--st-muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
@@ -67,6 +68,7 @@ export const VIEWER_CSS = `
 .grid { position: absolute; top: 0; bottom: 0; pointer-events: none; }
 .grid-line { position: absolute; top: 0; bottom: 0; width: 1px; background: var(--st-grid); }
 .now-line { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px dashed var(--st-running); opacity: 0.6; }
+.rows { position: relative; }
 .row { position: relative; display: flex; border-bottom: 1px solid var(--st-border); }
 .label {
   flex: 0 0 ${METRICS.labelWidth}px; padding: 6px 10px; overflow: hidden;

@@ -17,6 +17,7 @@ const openBrowserPage = (entry: string, viewport: { width: number; height: numbe
     viewport,
   });
 
+import { manyRunId } from "./browser/many-runs.js";
 import type { ScenarioRuns } from "./browser/viewer-page.js";
 import { scenario } from "./synthetic-events.js";
 
@@ -394,5 +395,219 @@ describe("<sluice-timeline> element API in Chromium", () => {
     expect(result.seen).toEqual(["DISPOSED"]);
     expect(result.error).toBe(true);
     expect(result.text).toBe("timeline-memory: query() called after close(); create a new store");
+  });
+});
+
+describe("<sluice-timeline> with ten thousand runs in Chromium", () => {
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
+  let page: Page;
+  const RUNS = 10_000;
+  const last = manyRunId(RUNS - 1);
+
+  beforeAll(async () => {
+    browser = await openBrowserPage(PAGE, { width: 1000, height: 600 });
+    page = browser.page;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** Row elements drawn, the ids of the first and last of them, and where the last run's row is. */
+  const drawnRows = (selector: string) =>
+    page.evaluate(
+      ({ selector, last }) => {
+        const el = document.querySelector(selector)!;
+        const rows = Array.from(el.shadowRoot!.querySelectorAll('[data-kind="run"]'));
+        const lastRow = el.shadowRoot!.querySelector(`[data-kind="run"][data-run="${last}"]`);
+        const box = lastRow?.getBoundingClientRect();
+        return {
+          count: rows.length,
+          first: rows[0]?.getAttribute("data-run"),
+          last: rows.at(-1)?.getAttribute("data-run"),
+          lastRun: box && {
+            top: box.top,
+            bottom: box.bottom,
+            label: lastRow!.querySelector(".wf")!.textContent,
+          },
+        };
+      },
+      { selector, last },
+    );
+
+  it("draws a few dozen rows, not ten thousand, and scrolling the page to the bottom shows the last run", async () => {
+    await page.evaluate((runs) => {
+      const el = document.createElement("sluice-timeline");
+      el.id = "many";
+      document.body.append(el);
+      el.events = window.__sluice!.manyRuns(runs);
+      el.renderNow();
+    }, RUNS);
+    const top = await drawnRows("#many");
+    expect(top.count).toBeGreaterThan(5);
+    expect(top.count).toBeLessThanOrEqual(300);
+    expect(top.first).toBe(manyRunId(0));
+    // The chart is as tall as every row: the page scrolls through all of them.
+    const height = await page.evaluate(() => document.querySelector("#many")!.getBoundingClientRect().height);
+    expect(height).toBeGreaterThan(RUNS * 40);
+
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await expect.poll(async () => (await drawnRows("#many")).last).toBe(last);
+    const bottom = await drawnRows("#many");
+    expect(bottom.count).toBeLessThanOrEqual(300);
+    expect(bottom.first).not.toBe(manyRunId(0));
+    const viewportHeight = await page.evaluate(() => window.innerHeight);
+    // In view, whole, and the last row of the chart.
+    expect(bottom.lastRun!.top).toBeGreaterThanOrEqual(0);
+    expect(bottom.lastRun!.bottom).toBeLessThanOrEqual(viewportHeight);
+    expect(bottom.lastRun!.label).toBe("orders");
+
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await expect.poll(async () => (await drawnRows("#many")).first).toBe(manyRunId(0));
+    await page.evaluate(() => document.querySelector("#many")!.remove());
+  });
+
+  it("in a box that scrolls, draws the rows scrolled into it", async () => {
+    await page.evaluate(async (runs) => {
+      const el = document.createElement("sluice-timeline");
+      el.id = "boxed";
+      el.style.cssText = "height: 400px; overflow: auto";
+      document.body.prepend(el);
+      el.events = window.__sluice!.manyRuns(runs);
+      el.renderNow();
+      // Drawn, with no redraw pending, before it scrolls.
+      await new Promise(requestAnimationFrame);
+      await new Promise(requestAnimationFrame);
+      el.scrollTop = el.scrollHeight;
+    }, RUNS);
+    await expect.poll(async () => (await drawnRows("#boxed")).last).toBe(last);
+    const { lastRun, count } = await drawnRows("#boxed");
+    const box = await page.evaluate(() => document.querySelector("#boxed")!.getBoundingClientRect().toJSON());
+    expect(count).toBeLessThanOrEqual(300);
+    expect(lastRun!.top).toBeGreaterThanOrEqual(box.top);
+    expect(lastRun!.bottom).toBeLessThanOrEqual(box.bottom);
+    await page.evaluate(() => document.querySelector("#boxed")!.remove());
+  });
+
+  it("inside a scrolling panel of another component's shadow DOM, draws the rows scrolled into it", async () => {
+    const result = await page.evaluate(async (runs) => {
+      const host = document.createElement("div");
+      document.body.prepend(host);
+      const panel = document.createElement("div");
+      panel.style.cssText = "height: 300px; overflow: auto";
+      host.attachShadow({ mode: "open" }).append(panel);
+      const el = document.createElement("sluice-timeline");
+      panel.append(el);
+      el.events = window.__sluice!.manyRuns(runs);
+      el.renderNow();
+      // Drawn, with no redraw pending, before the panel scrolls.
+      await new Promise(requestAnimationFrame);
+      await new Promise(requestAnimationFrame);
+      const drawnBefore = el.shadowRoot!.querySelectorAll('[data-kind="run"]').length;
+      // (scroll events stay inside the panel's shadow tree)
+      panel.scrollTop = panel.scrollHeight;
+      const last = `run-${String(runs - 1).padStart(6, "0")}`;
+      for (let frames = 0; frames < 100; frames++) {
+        if (el.shadowRoot!.querySelector(`[data-run="${last}"]`) !== null) break;
+        await new Promise(requestAnimationFrame);
+      }
+      const drawn = el.shadowRoot!.querySelector(`[data-kind="run"][data-run="${last}"]`) !== null;
+      host.remove();
+      return { drawnBefore, drawn };
+    }, 2000);
+    expect(result.drawnBefore).toBeLessThan(300);
+    expect(result.drawn).toBe(true);
+  });
+
+  it("reads each event once, when it is added, however often it redraws", async () => {
+    const reads = await page.evaluate((runs) => {
+      let count = 0;
+      // Each event's `at` counts its reads: the viewer keeps what it read instead of reading again.
+      const events = window.__sluice!.manyRuns(runs).map((event) => {
+        const { at, ...rest } = event;
+        return Object.defineProperty(rest, "at", {
+          enumerable: true,
+          get: () => {
+            count++;
+            return at;
+          },
+        }) as typeof event;
+      });
+      const el = document.createElement("sluice-timeline");
+      document.body.prepend(el);
+      el.events = events;
+      el.renderNow();
+      const afterFirstDraw = count;
+      el.push({
+        id: "more",
+        runId: "run-000003",
+        workflowId: "orders",
+        seq: 99,
+        at: 1_700_000_000_031,
+        source: "logger",
+        type: "log",
+      });
+      el.renderNow();
+      el.style.width = "700px"; // a narrower chart: every row moves
+      el.renderNow();
+      el.workflowId = "sync";
+      el.renderNow();
+      el.remove();
+      return { afterFirstDraw, later: count - afterFirstDraw, events: events.length };
+    }, RUNS);
+    expect(reads.afterFirstDraw).toBe(reads.events);
+    expect(reads.later).toBe(0);
+  });
+
+  it("redraws only the row whose run got new events", async () => {
+    const result = await page.evaluate((runs) => {
+      const el = document.createElement("sluice-timeline");
+      document.body.prepend(el);
+      const events = window.__sluice!.manyRuns(runs);
+      el.events = events;
+      el.renderNow();
+      const root = el.shadowRoot!;
+      const row = (runId: string) => root.querySelector(`[data-kind="run"][data-run="${runId}"]`)!;
+      const target = "run-000003";
+      const neighbour = row("run-000004").querySelector('[data-kind="stage"]')!;
+      const observer = new MutationObserver(() => {});
+      observer.observe(root.querySelector(".chart")!, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        characterData: true,
+      });
+      // A log line in the middle of run 3: the axis stays as it is.
+      const at =
+        events.find((e) => e.runId === target && e.type === "stage.started" && e.stage === "check")!.at + 1;
+      el.push({
+        id: "late-log",
+        runId: target,
+        workflowId: "orders",
+        seq: 100,
+        at,
+        source: "logger",
+        type: "log",
+        level: "warn",
+        message: "late",
+      });
+      el.renderNow();
+      const changes = observer.takeRecords().map((record) => record.target);
+      observer.disconnect();
+      const changed = row(target);
+      const out = {
+        logs: changed.querySelectorAll('[data-kind="log"][data-level="warn"]').length,
+        outside: changes.filter((node) => !changed.contains(node) && !changed.parentNode!.isSameNode(node))
+          .length,
+        neighbourKept: row("run-000004").querySelector('[data-kind="stage"]') === neighbour,
+        changes: changes.length,
+      };
+      el.remove();
+      return out;
+    }, RUNS);
+    expect(result.logs).toBe(1);
+    expect(result.changes).toBeGreaterThan(0);
+    expect(result.outside).toBe(0);
+    expect(result.neighbourKept).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import type { TimelineEvent } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { layoutTimeline, type TimelineLayout } from "../src/index.js";
 import type { DrawNode } from "../src/reconcile.js";
-import { chartNodes } from "../src/render-chart.js";
+import { chartNodes, rowHeight, rowNode } from "../src/render-chart.js";
 import { layoutInWorker } from "./layout-in-worker.js";
 import { runEvents } from "./synthetic-events.js";
 
@@ -21,6 +21,17 @@ function findNode(nodes: readonly DrawNode[], key: string): DrawNode | undefined
     if (inner !== undefined) return inner;
   }
   return undefined;
+}
+
+/** The chart the element draws for `layout` when every row is in view. */
+function drawLayout(layout: TimelineLayout, live: boolean): DrawNode[] {
+  const rows = layout.rows.map((row) => rowNode(row, layout.width));
+  const height = layout.rows.reduce(
+    (sum, row) => sum + rowHeight(row.stageLanes, row.stepLanes, row.logs.length > 0),
+    0,
+  );
+  const active = layout.rows.some((row) => row.status === "running" || row.status === "paused");
+  return chartNodes(layout, rows.length === 0 ? undefined : { nodes: rows, top: 0, height }, live && active);
 }
 
 function thrownBy(run: () => unknown): unknown {
@@ -59,7 +70,7 @@ describe("layoutTimeline with extreme but finite times", () => {
   it("draws such an axis: the now line at the right end, times outside Date's range as numbers", async () => {
     const events = runEvents("wf", "r").add(-1e308, "run.started").events;
     const layout = await layoutInWorker(events, { width: 800, now: 1e308 }, 4000);
-    const nodes = chartNodes(layout, true);
+    const nodes = drawLayout(layout, true);
     expect(findNode(nodes, "now")?.style).toBe("left:800px");
     expect(findNode(nodes, "origin")).toMatchObject({
       text: "from -1e+308 ms",
@@ -92,7 +103,7 @@ describe("layoutTimeline pauses", () => {
         .add(40, "run.completed").events;
     const titles = (data?: object) => {
       const layout = layoutTimeline(resumedBy(data), { width: 100, now: 100 });
-      const nodes = chartNodes(layout, false);
+      const nodes = drawLayout(layout, false);
       const pause = findNode(nodes, "pause:0")!.attrs!;
       const marker = findNode(nodes, "marker:0")!.attrs!;
       return {
@@ -227,7 +238,7 @@ describe("layoutTimeline with a run that never started", () => {
       logs: [],
       message,
     });
-    const nodes = chartNodes(layout, true);
+    const nodes = drawLayout(layout, true);
     expect(findNode(nodes, "run:r2")?.attrs).toMatchObject({ "data-status": "aborted" });
     const row = findNode(nodes, "run:r2")!;
     expect(findNode([row], "marker:0")?.attrs).toMatchObject({

@@ -6,6 +6,7 @@ import { type RunResult, type Workflow, WorkflowRuntime } from "@sluice/runtime-
 import { StoreRegistry } from "@sluice/store";
 import { createMemoryTimelineStore } from "@sluice/timeline-memory";
 import { defineTimelineViewer, type TimelineViewerElement } from "../../src/index.js";
+import { manyRuns } from "./many-runs.js";
 
 /** What `runScenario` reports back to the test. */
 export interface ScenarioRuns {
@@ -27,6 +28,7 @@ declare global {
       runScenario(): Promise<ScenarioRuns>;
       viewer: TimelineViewerElement;
       createMemoryTimelineStore: typeof createMemoryTimelineStore;
+      manyRuns: typeof manyRuns;
     };
     __sluiceError?: string;
   }
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
     };
   }
 
-  window.__sluice = { runScenario, viewer, createMemoryTimelineStore };
+  window.__sluice = { runScenario, viewer, createMemoryTimelineStore, manyRuns };
 }
 
 main().catch((error: unknown) => {
