@@ -132,6 +132,9 @@ async function main(): Promise<void> {
   defineTimelineViewer();
   const viewer = element<HTMLElementTagNameMap["sluice-timeline"]>("sluice-timeline");
   viewer.store = store;
+  // This tab's runtime runs every run it knows: one it does not, that has no closing event and is
+  // not parked, was cut off (the tab closed or reloaded mid-step) and is drawn "lost", not running.
+  viewer.liveRuns = (runId) => runtime.findRun(runId) !== undefined;
   viewer.addEventListener("timeline-error", (event) => {
     activity(`viewer: ${String((event as CustomEvent).detail?.message ?? event)}`, "runtime-error");
   });

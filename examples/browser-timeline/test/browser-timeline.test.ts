@@ -137,6 +137,8 @@ describe("examples/browser-timeline in Chromium", () => {
       notify: (await notify.count()) === 1 ? await notify.getAttribute("data-status") : null,
       failureMarkers: await drawn(`[data-kind="failure"][data-run="${failed}"]`).count(),
       shippedStages: (await stages(shipped)).length,
+      // The viewer asks the runtime which runs are live: none of these was cut off.
+      lost: await drawn('[data-kind="run"][data-status="lost"]').count(),
     });
     await expect.poll(picture, { timeout: 5000 }).toEqual({
       runs: 4,
@@ -146,6 +148,7 @@ describe("examples/browser-timeline in Chromium", () => {
       notify: "completed",
       failureMarkers: 1,
       shippedStages: 3,
+      lost: 0,
     });
   });
 
@@ -200,6 +203,7 @@ describe("examples/browser-timeline in Chromium", () => {
     expect(await page.locator("#orders tr").count()).toBe(0);
     await expect.poll(() => drawn('[data-kind="run"]').count(), { timeout: 5000 }).toBe(4);
     expect(await runStatus(shipped)).toBe("completed");
+    // The new page's runtime does not know the waiting run, but it is parked, not lost.
     expect(await runStatus(waiting)).toBe("paused");
     expect(await runStatus(failed)).toBe("failed");
     expect(await stages(shipped)).toEqual(["validate:completed", "approval:completed", "ship:completed"]);

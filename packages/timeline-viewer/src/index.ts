@@ -7,6 +7,7 @@ export type {
   TimelineBarStatus,
   TimelineLayout,
   TimelineLayoutOptions,
+  TimelineLiveRuns,
   TimelineLogTick,
   TimelineMarker,
   TimelinePause,

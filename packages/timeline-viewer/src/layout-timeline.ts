@@ -1,12 +1,13 @@
 import { refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { TimelineEvent } from "@sluice/timeline";
 import type { TimelineLayout, TimelineLayoutOptions } from "./layout-types.js";
+import { readLiveRuns } from "./live-runs.js";
 import { byStart, draftRun, type RunDraft } from "./run-draft.js";
 import { shortRunIds } from "./short-run-ids.js";
-import { frameTimeline, layoutOfFrame } from "./timeline-frame.js";
+import { frameTimeline, layoutOfFrame, statusWithLiveRuns } from "./timeline-frame.js";
 import { type ReadEvent, readTimelineEvents } from "./validate-events.js";
 
-const OPTIONS: ReadonlySet<string> = new Set(["width", "now", "workflowId", "runId"]);
+const OPTIONS: ReadonlySet<string> = new Set(["width", "now", "workflowId", "runId", "liveRuns"]);
 const UNKNOWN_OPTION = {
   message: (key: string, options: string) =>
     `layoutTimeline options.${key} is not an option (options: ${options})`,
@@ -48,7 +49,8 @@ function assertOptions(options: unknown): asserts options is TimelineLayoutOptio
  * pixels. Pure: the input may be in any order (runs are read in `seq` order), duplicates (same
  * `id`) count once, each event is read once, and nothing is mutated. Any finite `at` values lay
  * out in bounded time with finite positions and widths (times 1e308 apart give a single `"0"` axis
- * tick), and the axis has at most 1001 ticks.
+ * tick), and the axis has at most 1001 ticks. With `liveRuns`, a run without a closing event that
+ * is neither paused nor live is `lost` and ends at its last event.
  *
  * @example
  * ```ts
@@ -57,9 +59,10 @@ function assertOptions(options: unknown): asserts options is TimelineLayoutOptio
  * ```
  * @throws SystemError `INVALID_INPUT` when `events` is not an array of events, an event cannot be
  * read (reading it or its `data` throws: a throwing getter, a hostile `Proxy`; the message names
- * the event and `cause` is what was thrown), `width` is not positive, or `options` has a key
- * {@link TimelineLayoutOptions} does not (`layoutTimeline options.widht is not an option (options:
- * width, now, workflowId, runId)`).
+ * the event and `cause` is what was thrown), `width` is not positive, `liveRuns` is neither run
+ * ids nor a function (or a function that throws or answers with a promise), or `options` has a
+ * key {@link TimelineLayoutOptions} does not (`layoutTimeline options.widht is not an option
+ * (options: width, now, workflowId, runId, liveRuns)`).
  */
 export function layoutTimeline(
   events: readonly TimelineEvent[],
@@ -70,6 +73,7 @@ export function layoutTimeline(
   const read = readTimelineEvents(events, "layoutTimeline events");
   assertOptions(options);
   const { width, workflowId, runId } = options;
+  const isLive = readLiveRuns(options.liveRuns, "layoutTimeline options.liveRuns");
 
   const byRun = new Map<string, ReadEvent[]>();
   const seen = new Set<string>();
@@ -94,6 +98,7 @@ export function layoutTimeline(
     runId,
     shortIds: shortRunIds([...byRun.keys()]),
     workflows: [...workflows].sort(),
+    statusOf: isLive === undefined ? undefined : statusWithLiveRuns(isLive),
   });
   return layoutOfFrame(frame);
 }

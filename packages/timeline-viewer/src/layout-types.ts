@@ -13,15 +13,35 @@ export interface TimelineLayoutOptions {
   workflowId?: string;
   /** Only the row of this run. */
   runId?: string;
+  /**
+   * The runs a process still runs, when the caller knows (see {@link TimelineLiveRuns}). When
+   * given, a run with no closing event that is not paused and not among them is `lost`: its row
+   * stops at its last event instead of growing to `now`. Without it no run is `lost`.
+   */
+  liveRuns?: TimelineLiveRuns;
 }
 
-/** Where a run stands, as far as its events tell. */
-export type TimelineRunStatus = "running" | "paused" | "completed" | "failed" | "aborted";
+/**
+ * Which runs a live process still runs: their ids (an array, a `Set`, any iterable of strings,
+ * read once when given), or a function answering for one run id at a time, asked only about runs
+ * whose events have no closing event and that are not paused. A runtime knows its own:
+ * `(runId) => runtime.findRun(runId) !== undefined`, or the ids of `runtime.listAllRuns()`. It must
+ * cover every process writing to the timeline: a run another process is running would be `lost`.
+ */
+export type TimelineLiveRuns = Iterable<string> | ((runId: string) => boolean);
+
+/**
+ * Where a run stands, as far as its events tell. `lost` only when the caller says which runs are
+ * live ({@link TimelineLayoutOptions.liveRuns}): the run has no closing event (`run.completed`,
+ * `run.failed`, `run.aborted`), is not paused (parked runs wait in their checkpoint, not in a
+ * process) and no live process runs it: the one that did ended without recording how the run ended.
+ */
+export type TimelineRunStatus = "running" | "paused" | "completed" | "failed" | "aborted" | "lost";
 
 /**
  * Outcome of one stage or step bar. `running` bars have not seen their closing event and extend to
- * `now` (or to the end of a run that finished without closing them); `retried` marks an attempt
- * that failed and was retried.
+ * `now` (or to the end of a run that finished, or was lost, without closing them); `retried` marks
+ * an attempt that failed and was retried.
  */
 export type TimelineBarStatus = "running" | "completed" | "failed" | "retried" | "skipped";
 

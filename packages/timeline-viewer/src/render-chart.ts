@@ -36,10 +36,19 @@ function gist(message: string): string {
   return at > 0 && at < message.length - 2 ? message.slice(at + 2) : message;
 }
 
-function barTitle(bar: TimelineBar): string {
+/** What a row's label says of a lost run, after its status. */
+const LOST_NOTE =
+  "ended without a record: no live process runs it, and none recorded how it ended (run.completed, run.failed or run.aborted)";
+
+function barTitle(bar: TimelineBar, runStatus: TimelineRow["status"]): string {
   const name = bar.step === undefined ? `stage ${bar.stage}` : `step ${bar.stage} › ${bar.step}`;
   const attempt = bar.attempt !== undefined && bar.attempt > 1 ? `, attempt ${bar.attempt}` : "";
-  const lines = [`${name}: ${bar.status}${attempt}, ${formatDuration(bar.end - bar.start)}`];
+  // A bar still open when its run was lost did not run on: it stops where the record does.
+  const status =
+    bar.status === "running" && runStatus === "lost"
+      ? "unfinished (the run ended without a record)"
+      : bar.status;
+  const lines = [`${name}: ${status}${attempt}, ${formatDuration(bar.end - bar.start)}`];
   if (bar.message !== undefined) lines.push(bar.message);
   return lines.join("\n");
 }
@@ -105,7 +114,8 @@ export function rowHeight(stageLanes: number, stepLanes: number, hasLogs: boolea
 }
 
 function labelNode(row: TimelineRow): DrawNode {
-  const summary = `${row.workflowId}\nrun ${row.runId}\n${row.status}, ${formatDuration(row.end - row.start)}`;
+  const lost = row.status === "lost" ? `\n${LOST_NOTE}` : "";
+  const summary = `${row.workflowId}\nrun ${row.runId}\n${row.status}, ${formatDuration(row.end - row.start)}${lost}`;
   return {
     key: "label",
     tag: "div",
@@ -175,7 +185,7 @@ export function rowNode(row: TimelineRow, width: number): DrawNode {
       "data-kind": bar.kind,
       "data-stage": bar.stage,
       "data-status": bar.status,
-      title: barTitle(bar),
+      title: barTitle(bar, row.status),
     };
     if (bar.step !== undefined) attrs["data-step"] = bar.step;
     const id = `${bar.kind}:${bar.stage}:${bar.step ?? ""}`;

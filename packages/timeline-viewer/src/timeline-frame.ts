@@ -8,6 +8,7 @@ import type {
   TimelineRunStatus,
   TimelineRunSummary,
 } from "./layout-types.js";
+import type { IsLiveRun } from "./live-runs.js";
 import { arrangeBars, barEnd, isFinished, type RunDraft } from "./run-draft.js";
 import { type TimeScale, timeScale } from "./time-scale.js";
 
@@ -51,6 +52,11 @@ export interface FrameInput {
   workflows: readonly string[];
   /** Where a run stands, when something besides its events says (default: its draft's status). */
   statusOf?: ((draft: RunDraft) => TimelineRunStatus) | undefined;
+}
+
+/** A run's status when `isLive` says which runs a process still runs: `lost` for one without a closing event, not paused, not live. */
+export function statusWithLiveRuns(isLive: IsLiveRun): (draft: RunDraft) => TimelineRunStatus {
+  return (draft) => (draft.status === "running" && !isLive(draft.runId) ? "lost" : draft.status);
 }
 
 /** The frame of `drafts` (every run, in start order) as `input` asks. */

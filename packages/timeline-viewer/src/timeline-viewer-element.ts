@@ -2,9 +2,10 @@ import { isThenable, SystemError } from "@sluice/errors";
 import type { TimelineEvent, TimelineQuery, TimelineStore } from "@sluice/timeline";
 import { FilterSelect } from "./filter-select.js";
 import { HeldRuns } from "./held-runs.js";
-import type { TimelineLayout } from "./layout-types.js";
+import type { TimelineLayout, TimelineLiveRuns } from "./layout-types.js";
+import { type IsLiveRun, readLiveRuns } from "./live-runs.js";
 import { isFinished } from "./run-draft.js";
-import { frameTimeline, layoutOfFrame, type TimelineFrame } from "./timeline-frame.js";
+import { frameTimeline, layoutOfFrame, statusWithLiveRuns, type TimelineFrame } from "./timeline-frame.js";
 import { type ReadEvent, readTimelineEvent, readTimelineEvents } from "./validate-events.js";
 import { METRICS, VIEWER_CSS } from "./viewer-styles.js";
 import { WindowedChart } from "./windowed-chart.js";
@@ -59,6 +60,18 @@ export interface TimelineViewerElement extends HTMLElement {
   /** Show only this run (`undefined`: all). Attribute `run`. */
   runId: string | undefined;
   /**
+   * Which runs a live process still runs (see {@link TimelineLiveRuns}), for a viewer that can
+   * know: run ids (read when set: set it again when they change), or a function asked about the
+   * runs without a closing event whenever the viewer lays them out (on new events, filter and
+   * size changes, every poll while a run is active; setting it again asks it now). When set, a run with no closing event that is
+   * not paused and not live is drawn `lost` ("ended without a record"): its process died before
+   * recording how the run ended, so its bars stop at its last event instead of growing with the
+   * clock. `undefined` (the default): every such run is drawn running. A function that throws or
+   * answers with a promise is reported as `timeline-error` (`INVALID_INPUT`) and the runs are
+   * drawn as their events say.
+   */
+  liveRuns: TimelineLiveRuns | undefined;
+  /**
    * The layout drawn last, or `undefined` before the first draw: every shown run's row, also those
    * not drawn because they are scrolled out of view (placed when this is first read after a draw).
    */
@@ -103,6 +116,10 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     #lookbackMs = DEFAULT_LOOKBACK_MS;
     #workflowId: string | undefined;
     #runId: string | undefined;
+    #liveRuns: TimelineLiveRuns | undefined;
+    #isLive: IsLiveRun | undefined;
+    // What liveRuns' function last threw, reported once rather than on every draw.
+    #liveRunsError: string | undefined;
     #frame: TimelineFrame | undefined;
     // Made from #frame when read: placing every row of a large chart is work a draw does not need.
     #layout: TimelineLayout | undefined;
@@ -133,6 +150,7 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
     readonly #workflowFilter: FilterSelect;
     readonly #runFilter: FilterSelect;
     readonly #state: HTMLElement;
+    readonly #lostLegend: HTMLElement;
 
     constructor() {
       super();
@@ -156,7 +174,9 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       this.#state = doc.createElement("span");
       this.#state.className = "state";
       this.#state.setAttribute("data-kind", "state");
-      toolbar.append(workflowLabel, runLabel, this.#state, this.#legend(doc));
+      const legend = this.#legend(doc);
+      this.#lostLegend = legend.querySelector('[data-status="lost"]')!;
+      toolbar.append(workflowLabel, runLabel, this.#state, legend);
       this.#chart = doc.createElement("div");
       this.#chart.className = "chart";
       this.#chart.setAttribute("part", "chart");
@@ -186,9 +206,16 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
         ["paused", "repeating-linear-gradient(45deg, #d1d5db 0 2px, #f9fafb 2px 4px)", ""],
         ["resumed", "var(--st-resume)", "tick"],
         ["log", "var(--st-log-info)", "dot"],
+        ["lost", "var(--st-lost)", ""],
       ];
       for (const [name, background, extra] of items) {
         const item = doc.createElement("span");
+        // Only a viewer told which runs are live can draw a run lost.
+        if (name === "lost") {
+          item.setAttribute("data-status", "lost");
+          item.title = "ended without a record: no live process runs it, and none recorded how it ended";
+          item.hidden = true;
+        }
         const swatch = doc.createElement("i");
         swatch.className = extra === "" ? "swatch" : `swatch ${extra}`;
         swatch.style.background = background;
@@ -210,6 +237,7 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
         "live",
         "workflowId",
         "runId",
+        "liveRuns",
       ] as const) {
         if (Object.hasOwn(this, name)) {
           const value = (this as Record<string, unknown>)[name];
@@ -550,6 +578,21 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       else this.setAttribute("run", String(id));
     }
 
+    // ───────────── live runs ─────────────
+
+    get liveRuns(): TimelineLiveRuns | undefined {
+      return this.#liveRuns;
+    }
+
+    set liveRuns(liveRuns: TimelineLiveRuns | undefined | null) {
+      this.#isLive = readLiveRuns(liveRuns, "<sluice-timeline>.liveRuns");
+      this.#liveRuns = liveRuns ?? undefined;
+      this.#liveRunsError = undefined;
+      // Also when the same function is set again: its answers may have changed.
+      this.#version++;
+      this.render();
+    }
+
     // ───────────── drawing ─────────────
 
     get layout(): TimelineLayout | undefined {
@@ -587,20 +630,36 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
         return;
       }
       const held = this.#held;
-      const frame = frameTimeline(held.drafts(), {
+      const input = {
         width,
         now: Math.max(Date.now(), held.newest),
         workflowId: this.#workflowId,
         runId: this.#runId,
         shortIds: held.shortIds(),
         workflows: held.workflows(),
-      });
+      };
+      const isLive = this.#isLive;
+      let frame: TimelineFrame;
+      let failure: SystemError | undefined;
+      try {
+        frame = frameTimeline(held.drafts(), {
+          ...input,
+          statusOf: isLive === undefined ? undefined : statusWithLiveRuns(isLive),
+        });
+      } catch (error) {
+        // Only liveRuns' function can throw here: draw the runs as their events say.
+        failure = error as SystemError;
+        frame = frameTimeline(held.drafts(), input);
+      }
+      const report = failure !== undefined && failure.message !== this.#liveRunsError;
+      this.#liveRunsError = failure?.message;
       this.#frame = frame;
       this.#layout = undefined;
       this.#drawnKey = key;
       this.#drawnActive = frame.shown.some((run) => !isFinished(run.status));
       this.#rows.show(frame, this.#live && this.#drawnActive);
       this.#renderToolbar(frame);
+      if (report) this.dispatchEvent(new CustomEvent("timeline-error", { detail: failure }));
     }
 
     #renderToolbar(frame: TimelineFrame): void {
@@ -616,15 +675,23 @@ export function createTimelineViewerClass(Base: typeof HTMLElement): TimelineVie
       );
       const count = frame.shown.length;
       let active = 0;
-      for (const run of frame.shown) if (!isFinished(run.status)) active++;
+      let lost = 0;
+      for (const run of frame.shown) {
+        if (!isFinished(run.status)) active++;
+        else if (run.status === "lost") lost++;
+      }
+      this.#lostLegend.hidden = this.#isLive === undefined;
+      const error = this.#error ?? this.#liveRunsError;
       this.#state.className = this.#live && this.#store !== undefined ? "state live" : "state";
-      this.#state.classList.toggle("error", this.#error !== undefined);
-      this.#state.textContent =
-        this.#error !== undefined
-          ? this.#error
+      this.#state.classList.toggle("error", error !== undefined);
+      const text =
+        error !== undefined
+          ? error
           : `${count} run${count === 1 ? "" : "s"}${active > 0 ? `, ${active} active` : ""}${
-              this.#live && this.#store !== undefined ? " · live" : ""
-            }`;
+              lost > 0 ? `, ${lost} lost` : ""
+            }${this.#live && this.#store !== undefined ? " · live" : ""}`;
+      // (the same text again would still replace the text node: a change for observers)
+      if (this.#state.textContent !== text) this.#state.textContent = text;
     }
   }
   return SluiceTimelineViewer;

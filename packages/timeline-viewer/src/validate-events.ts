@@ -49,7 +49,7 @@ function typeName(value: unknown): string {
 }
 
 /** What was thrown, for a message; never throws itself (a hostile error object has getters too). */
-function describeThrown(thrown: unknown): string {
+export function describeThrown(thrown: unknown): string {
   try {
     const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;

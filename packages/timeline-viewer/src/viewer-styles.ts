@@ -34,6 +34,7 @@ export const VIEWER_CSS = `
   --st-log-info: #2563eb;
   --st-log-warn: #d97706;
   --st-log-error: #dc2626;
+  --st-lost: #7c3aed;
   font: 12px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
   color: var(--st-fg);
   background: var(--st-bg);
@@ -48,6 +49,7 @@ export const VIEWER_CSS = `
 .toolbar select { font: inherit; color: var(--st-fg); padding: 2px 4px; max-width: 260px; }
 .legend { display: inline-flex; flex-wrap: wrap; gap: 4px 12px; margin-left: auto; color: var(--st-muted); }
 .legend span { display: inline-flex; align-items: center; gap: 5px; }
+.legend span[hidden] { display: none; }
 .swatch { display: inline-block; width: 14px; height: 9px; border-radius: 2px; }
 .swatch.tick { width: 3px; height: 11px; border-radius: 1px; }
 .swatch.dot { width: 8px; height: 8px; border-radius: 50%; }
@@ -83,6 +85,7 @@ export const VIEWER_CSS = `
 .pill.completed { background: var(--st-resume); }
 .pill.failed { background: var(--st-failed); }
 .pill.aborted { background: var(--st-muted); }
+.pill.lost { background: var(--st-lost); }
 .track { position: relative; flex: 0 0 auto; }
 .span-line { position: absolute; height: 2px; background: #d1d5db; border-radius: 1px; }
 .bar {
@@ -96,6 +99,11 @@ export const VIEWER_CSS = `
   background: repeating-linear-gradient(-45deg, var(--st-running) 0 6px, #22b8d4 6px 12px);
 }
 .bar.step.running { opacity: 0.7; }
+/* Open when its run was lost: it stopped where the record does, it is not running. */
+.row[data-status="lost"] .bar.running {
+  background: repeating-linear-gradient(-45deg, var(--st-lost) 0 6px, #a78bfa 6px 12px);
+  border-right: 2px dashed var(--st-bg);
+}
 .bar.failed { background: var(--st-failed); }
 .bar.step.failed { background: #f87171; }
 .bar.retried { background: var(--st-retried); }

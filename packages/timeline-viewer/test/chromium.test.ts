@@ -398,6 +398,169 @@ describe("<sluice-timeline> element API in Chromium", () => {
   });
 });
 
+describe("<sluice-timeline> liveRuns in Chromium", () => {
+  let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await openBrowserPage(PAGE, { width: 1000, height: 600 });
+    page = browser.page;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /**
+   * Puts a viewer on the page holding three runs without a closing event, stamped just now:
+   * `alive` (mid-stage), `dead` (mid-stage; its last event, a log line, 40 ms after the stage
+   * started) and `parked` (paused). Returns nothing; `#lost` is the viewer.
+   */
+  async function showRuns(): Promise<void> {
+    await page.evaluate(() => {
+      document.querySelector("#lost")?.remove();
+      const t = Date.now() - 1000;
+      const run = (runId: string, types: Array<[number, string, Record<string, unknown>?]>) =>
+        types.map(([at, type, extra], seq) => ({
+          id: `${runId}:${seq}`,
+          runId,
+          workflowId: "orders",
+          seq,
+          at: t + at,
+          source: type === "log" ? "logger" : "pipeline",
+          type,
+          ...extra,
+        }));
+      const el = document.createElement("sluice-timeline");
+      el.id = "lost";
+      document.body.prepend(el);
+      el.events = [
+        ...run("alive", [
+          [0, "run.started"],
+          [0, "stage.started", { stage: "ship" }],
+        ]),
+        ...run("dead", [
+          [10, "run.started"],
+          [10, "stage.started", { stage: "pack" }],
+          [50, "log", { stage: "pack", message: "packing", level: "info" }],
+        ]),
+        ...run("parked", [
+          [20, "run.started"],
+          [30, "run.paused", { stage: "approve" }],
+        ]),
+      ] as never;
+      el.renderNow();
+    });
+  }
+
+  const viewer = () => page.locator("#lost");
+  const rowStatus = (runId: string) =>
+    viewer().locator(`[data-kind="run"][data-run="${runId}"]`).getAttribute("data-status");
+  const redraw = () => viewer().evaluate((el) => (el as TimelineViewerElement).renderNow());
+
+  it("draws a run that is not live, not paused and has no closing event as lost, its bar ending at its last event", async () => {
+    await showRuns();
+    // Without liveRuns the viewer cannot know: every unfinished run is running.
+    expect(await rowStatus("dead")).toBe("running");
+    expect(await viewer().locator('.legend [data-status="lost"]').isVisible()).toBe(false);
+
+    await viewer().evaluate((el) => {
+      (el as TimelineViewerElement).liveRuns = new Set(["alive"]);
+    });
+    await redraw();
+    expect(await rowStatus("dead")).toBe("lost");
+    expect(await rowStatus("alive")).toBe("running");
+    expect(await rowStatus("parked")).toBe("paused");
+    const dead = viewer().locator('[data-kind="run"][data-run="dead"]');
+    expect(await dead.locator(".pill").textContent()).toBe("lost");
+    expect(await dead.locator(".label").getAttribute("title")).toContain("ended without a record");
+    expect(await viewer().locator('[data-kind="state"]').textContent()).toBe("3 runs, 2 active, 1 lost");
+    expect(await viewer().locator('.legend [data-status="lost"]').isVisible()).toBe(true);
+    // Its stage bar stops at its last event (the log tick), while the live run's reaches now.
+    const edges = await viewer().evaluate((el) => {
+      const box = (selector: string) => el.shadowRoot!.querySelector(selector)!.getBoundingClientRect();
+      return {
+        deadBarRight: box('[data-run="dead"][data-kind="stage"]').right,
+        deadLog:
+          box('[data-run="dead"][data-kind="log"]').left +
+          box('[data-run="dead"][data-kind="log"]').width / 2,
+        aliveBarRight: box('[data-run="alive"][data-kind="stage"]').right,
+        deadTitle: el
+          .shadowRoot!.querySelector('[data-run="dead"][data-kind="stage"]')!
+          .getAttribute("title"),
+        layoutEnd: (el as TimelineViewerElement).layout!.rows.find((row) => row.runId === "dead")!.end,
+        lastAt: (el as TimelineViewerElement).events.find((e) => e.id === "dead:2")!.at,
+      };
+    });
+    expect(Math.abs(edges.deadBarRight - edges.deadLog)).toBeLessThanOrEqual(1);
+    expect(edges.aliveBarRight).toBeGreaterThan(edges.deadBarRight + 100);
+    expect(edges.layoutEnd).toBe(edges.lastAt);
+    expect(edges.deadTitle).toMatch(/^stage pack: unfinished \(the run ended without a record\), 40 ms$/);
+
+    // Unset: as before.
+    await viewer().evaluate((el) => {
+      (el as TimelineViewerElement).liveRuns = undefined;
+    });
+    await redraw();
+    expect(await rowStatus("dead")).toBe("running");
+  });
+
+  it("asks a function about the runs without a closing event, and reports one that throws", async () => {
+    await showRuns();
+    const asked = await viewer().evaluate((el) => {
+      const seen: string[] = [];
+      (el as TimelineViewerElement).liveRuns = (runId: string) => {
+        seen.push(runId);
+        return runId === "alive";
+      };
+      (el as TimelineViewerElement).renderNow();
+      return [...new Set(seen)].sort();
+    });
+    expect(asked).toEqual(["alive", "dead"]);
+    expect(await rowStatus("dead")).toBe("lost");
+
+    const reported = await viewer().evaluate((el) => {
+      const codes: string[] = [];
+      el.addEventListener("timeline-error", (e) =>
+        codes.push((e as CustomEvent<{ code: string }>).detail.code),
+      );
+      (el as TimelineViewerElement).liveRuns = () => {
+        throw new Error("runtime stopped");
+      };
+      (el as TimelineViewerElement).renderNow();
+      (el as TimelineViewerElement).renderNow();
+      return codes;
+    });
+    // Once, not on every draw; the runs are drawn as their events say.
+    expect(reported).toEqual(["INVALID_INPUT"]);
+    expect(await rowStatus("dead")).toBe("running");
+    expect(await viewer().locator('[data-kind="state"]').textContent()).toMatch(
+      /^<sluice-timeline>\.liveRuns threw for run "(alive|dead)": Error: runtime stopped$/,
+    );
+    await viewer().evaluate((el) => {
+      (el as TimelineViewerElement).liveRuns = ["alive"];
+    });
+    await redraw();
+    expect(await rowStatus("dead")).toBe("lost");
+    expect(await viewer().locator('[data-kind="state"]').textContent()).toBe("3 runs, 2 active, 1 lost");
+  });
+
+  it("rejects a liveRuns that is neither run ids nor a function", async () => {
+    const error = await page.evaluate(() => {
+      const el = document.createElement("sluice-timeline");
+      try {
+        el.liveRuns = "alive" as never;
+        return "no error";
+      } catch (thrown) {
+        return `${(thrown as { code?: string }).code}: ${(thrown as Error).message}`;
+      }
+    });
+    expect(error).toBe(
+      "INVALID_INPUT: <sluice-timeline>.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not a string",
+    );
+  });
+});
+
 describe("<sluice-timeline> with ten thousand runs in Chromium", () => {
   let browser: Awaited<ReturnType<typeof openBrowserPage>> | undefined;
   let page: Page;

@@ -6,9 +6,12 @@ describe("layoutTimeline options", () => {
     expect(() => layoutTimeline([], { width: 800, runID: "r1" } as never)).toThrow(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "layoutTimeline options.runID is not an option (options: width, now, workflowId, runId)",
+        message:
+          "layoutTimeline options.runID is not an option (options: width, now, workflowId, runId, liveRuns)",
       }),
     );
-    expect(layoutTimeline([], { width: 800, now: 0, workflowId: "w", runId: "r1" }).rows).toEqual([]);
+    expect(
+      layoutTimeline([], { width: 800, now: 0, workflowId: "w", runId: "r1", liveRuns: [] }).rows,
+    ).toEqual([]);
   });
 });
