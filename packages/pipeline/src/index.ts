@@ -4,6 +4,7 @@ export { Pipeline } from "./pipeline.js";
 export { PipelineRegistry, type RetentionPolicy, type RunInfo } from "./pipeline-registry.js";
 export { PipelineRun } from "./pipeline-run.js";
 export type {
+  AttemptOutcome,
   AttemptStatus,
   DependencyScope,
   IsDefaultState,

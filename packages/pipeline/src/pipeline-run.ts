@@ -115,6 +115,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   private stepStartedAt = 0;
   private startedAt = 0;
   private pauseRequests: PauseRequest[] | undefined;
+  /** Attempts that a dependency asked to be told the end of (`onEnd`), until they are told. */
+  private endWatched: RunStepContext<S>[] | undefined = undefined;
   private outcome: Promise<PipelineResult<S>> | undefined;
   private resolveOutcome: ((result: PipelineResult<S>) => void) | undefined;
   /** Set by `executeThen`: told the run has ended instead of resolving a promise. */
@@ -212,6 +214,45 @@ export class PipelineRun<S extends object> extends RunScope<S> {
    */
   isRunningStep(stepId: string): boolean {
     return this.runStatus === "running" && this.stepId === stepId;
+  }
+
+  /**
+   * @internal `attempt` is to be told its end (`StepAttempt.onEnd`): the engine tells it when it
+   * ends it, and the run tells those still waiting when it stops (the engine may never get back to
+   * an attempt whose action ignores its signal) or when an inline step ends.
+   */
+  watchEnd(attempt: RunStepContext<S>): void {
+    const watched = this.endWatched;
+    if (watched === undefined) this.endWatched = [attempt];
+    else watched.push(attempt);
+  }
+
+  /** @internal `attempt` has been told its end. */
+  unwatchEnd(attempt: RunStepContext<S>): void {
+    const watched = this.endWatched;
+    if (watched === undefined) return;
+    const at = watched.indexOf(attempt);
+    if (at !== -1) watched.splice(at, 1);
+    if (watched.length === 0) this.endWatched = undefined;
+  }
+
+  /**
+   * An inline step's attempt has `completed` or `failed`: tells it, if it was to be told. (Only
+   * that attempt can be waiting: an earlier step's has ended, and nothing runs beside an inline
+   * step.) Call it only when `endWatched` is set: the common case pays one field check.
+   */
+  private endInlineAttempt(outcome: "completed" | "failed"): void {
+    const watched = this.endWatched!;
+    this.endWatched = undefined;
+    let fault: { thrown: unknown } | undefined;
+    for (let i = 0; i < watched.length; i++) {
+      try {
+        watched[i]!.end(outcome);
+      } catch (thrown) {
+        fault ??= { thrown };
+      }
+    }
+    if (fault !== undefined) throw fault.thrown;
   }
 
   /** Withdraws the pause requests that `predicate` matches and that have not taken effect yet. */
@@ -511,6 +552,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         return false;
       }
     }
+    if (this.endWatched !== undefined) this.endInlineAttempt("completed");
     const observed = this.observer !== undefined;
     this.emit(
       "step.completed",
@@ -531,6 +573,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     if (this.settled) return;
     const stage = entry.stage;
     const step = entry.step;
+    if (this.endWatched !== undefined) this.endInlineAttempt("failed");
     const observed = this.observer !== undefined;
     const failure = this.stepError(stage, step, 1, thrown);
     this.endError = failure;
@@ -625,6 +668,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
             } catch (thrown) {
               this.tick();
               if (this.settled) return;
+              if (this.endWatched !== undefined) this.endInlineAttempt("failed");
               failure = this.stepError(stage, step, 1, thrown);
               this.endError = failure;
               this.emit(
@@ -637,6 +681,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
               );
               break;
             }
+            if (this.endWatched !== undefined) this.endInlineAttempt("completed");
             this.emit(
               "step.completed",
               stage.id,
@@ -708,6 +753,8 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       }
     }
     const timeoutMs = step.timeoutMs;
+    // the failed attempt this one retries: told of it, if a dependency asked (onRetry)
+    let previous: RunStepContext<S> | undefined;
     for (let attempt = 1; ; attempt++) {
       const attemptStart = observed ? this.time() : 0;
       this.emit("step.started", stage.id, step.id, attempt);
@@ -716,6 +763,16 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       const link = timeoutMs === undefined ? undefined : new LinkedAbort(source);
       let error: SystemError;
       const ctx = new RunStepContext(this, step, attempt, link ?? source);
+      if (previous !== undefined) {
+        try {
+          previous.retriedBy(ctx);
+        } catch (thrown) {
+          // a fault of the dependency scope's: the run fails (the attempt does not run)
+          link?.dispose();
+          throw thrown;
+        }
+      }
+      let completed = false;
       try {
         let out = step.action(ctx);
         if (isThenable(out)) {
@@ -729,6 +786,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
         if (out !== undefined && out !== null) this.applyPatch(out, step);
+        completed = true;
         ctx.end("completed");
         this.emit(
           "step.completed",
@@ -740,6 +798,9 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         );
         return undefined;
       } catch (thrown) {
+        // what a completed attempt's end callbacks threw: a fault of the dependency scope's, which
+        // fails the run, not a failure of the attempt to retry
+        if (completed) throw thrown;
         this.tick();
         if (this.settled || source.aborted) return abortError(source);
         if (link?.signal.aborted && thrown === link.signal.reason && SystemError.is(thrown, "TIMEOUT")) {
@@ -758,6 +819,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
         this.failStep(stage, step, attempt, error, observed ? this.time() - attemptStart : undefined, source);
         return error;
       }
+      previous = ctx;
       // Clamped to the longest timer: without maxBackoffMs the growing delay would pass it, and
       // setTimeout would then fire after 1 ms instead of waiting.
       // (a backoff of 0 stays 0: 0 × a factor that has grown to Infinity would be NaN)
@@ -900,6 +962,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
 
   private close(type: PipelineEventType, stage?: string, error?: SystemError, data?: unknown): void {
     this.settled = true;
+    if (this.endWatched !== undefined) this.stopAttempts();
     this.emit(
       type,
       stage,
@@ -912,6 +975,13 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     this.closed = true;
     this.pauseRequests = undefined;
     this.detachExternal();
+  }
+
+  /** The run stops without the attempts still waiting to be told their end: tells them `stopped`. */
+  private stopAttempts(): void {
+    const watched = this.endWatched!;
+    this.endWatched = undefined;
+    for (let i = 0; i < watched.length; i++) watched[i]!.stop();
   }
 
   private detachExternal(): void {

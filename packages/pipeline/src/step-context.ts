@@ -1,8 +1,16 @@
 import { SystemError } from "@sluice/errors";
 import type { AbortSource } from "./abort-timing.js";
+import { AttemptCallbacks, callEach } from "./attempt-callbacks.js";
 import type { CompiledStep } from "./compiled-pipeline.js";
 import type { PipelineRun } from "./pipeline-run.js";
-import type { AttemptStatus, StepAttempt, StepContext, StepLogger, UseDependencyContext } from "./types.js";
+import type {
+  AttemptOutcome,
+  AttemptStatus,
+  StepAttempt,
+  StepContext,
+  StepLogger,
+  UseDependencyContext,
+} from "./types.js";
 
 /**
  * @internal The context of one step attempt. One object per attempt: ids are read through the
@@ -12,13 +20,13 @@ import type { AttemptStatus, StepAttempt, StepContext, StepLogger, UseDependency
  */
 export class RunStepContext<S extends object> implements StepContext<S>, StepLogger, StepAttempt {
   /**
-   * `"running"` until the engine ends the attempt (`end`). A timed-out attempt may go on running,
-   * but whatever it logs later would land among the events of the next attempt or stage, so it is
-   * dropped, like its late result.
+   * `"running"` until the engine ends the attempt (`end`, `stop`), then how it ended. A timed-out
+   * attempt may go on running, but whatever it logs later would land among the events of the next
+   * attempt or stage, so it is dropped, like its late result.
    */
-  private phase: AttemptStatus = "running";
-  /** What to undo if the attempt fails (`onFailure`), made on the first. */
-  private undos: (() => void)[] | undefined = undefined;
+  private phase: "running" | AttemptOutcome = "running";
+  /** What dependencies asked of the attempt (`onFailure`, `onEnd`, `onRetry`), made on the first. */
+  private callbacks: AttemptCallbacks | undefined = undefined;
 
   constructor(
     private readonly scope: PipelineRun<S>,
@@ -29,14 +37,14 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
 
   /**
    * Whether the attempt may still act for its run. The engine ends the attempts it runs through
-   * its retry loop (`end`); the context of an inline step (simple, in a sequential stage) is never
-   * told (that would cost every step of the common case), so its attempt is over once the run is
-   * no longer running that step. An attempt whose run was aborted, or whose concurrent stage was
-   * stopped, is over when its signal fires.
+   * its retry loop (`end`); the context of an inline step (simple, in a sequential stage) is told
+   * only if a dependency asked for its end (telling every one would cost every step of the common
+   * case), so its attempt is over once the run is no longer running that step. An attempt whose
+   * run was aborted, or whose concurrent stage was stopped, is over when its signal fires.
    */
   get status(): AttemptStatus {
     const phase = this.phase;
-    if (phase !== "running") return phase;
+    if (phase !== "running") return phase === "timed-out" ? "timed-out" : "ended";
     if (this.stepDef.inline) return this.scope.isRunningStep(this.stepDef.id) ? "running" : "ended";
     const source = this.abortSource;
     if (!source.aborted) return "running";
@@ -47,30 +55,83 @@ export class RunStepContext<S extends object> implements StepContext<S>, StepLog
   /** Has `undo` called if this attempt fails (see {@link StepAttempt.onFailure}). */
   onFailure(undo: () => void): void {
     if (this.status !== "running") return;
-    const undos = this.undos;
-    if (undos === undefined) this.undos = [undo];
-    else undos.push(undo);
+    const callbacks = (this.callbacks ??= new AttemptCallbacks());
+    if (callbacks.undos === undefined) callbacks.undos = [undo];
+    else callbacks.undos.push(undo);
+  }
+
+  /** Has `callback` called once this attempt is over (see {@link StepAttempt.onEnd}). */
+  onEnd(callback: (outcome: AttemptOutcome) => void): void {
+    if (this.status !== "running") return;
+    const callbacks = (this.callbacks ??= new AttemptCallbacks());
+    if (callbacks.ends !== undefined) {
+      callbacks.ends.push(callback);
+      return;
+    }
+    callbacks.ends = [callback];
+    // the run ends it if it stops without it (the engine may never get back to it)
+    this.scope.watchEnd(this);
+  }
+
+  /** Has `callback` called with the step's next attempt (see {@link StepAttempt.onRetry}). */
+  onRetry(callback: (next: StepAttempt) => void): void {
+    const phase = this.phase;
+    // still running (a stopped attempt is never retried), or failed and its retry not started yet
+    if (phase === "running" ? this.status === "ended" : phase !== "failed" && phase !== "timed-out") return;
+    const callbacks = (this.callbacks ??= new AttemptCallbacks());
+    const retries = callbacks.retries;
+    if (retries === null) return;
+    if (retries === undefined) callbacks.retries = [callback];
+    else retries.push(callback);
   }
 
   /**
    * @internal The engine is done with the attempt: it `completed`, `failed` or `timed-out`. A
-   * failed or timed-out attempt's undos run now, each even if one before it throws (the first
-   * throw is rethrown after them: a fault of the dependency scope's, which fails the run).
+   * failed or timed-out attempt's undos run now (not an inline step's: its failure fails the run
+   * at once), then its end callbacks, each even if one before it throws (the first throw is
+   * rethrown after them: a fault of the dependency scope's, which fails the run).
    */
   end(outcome: "completed" | "failed" | "timed-out"): void {
-    this.phase = outcome === "timed-out" ? "timed-out" : "ended";
-    const undos = this.undos;
-    if (undos === undefined) return;
-    this.undos = undefined;
-    if (outcome === "completed") return;
-    let fault: { thrown: unknown } | undefined;
-    for (let i = 0; i < undos.length; i++) {
-      try {
-        undos[i]!();
-      } catch (thrown) {
-        fault ??= { thrown };
-      }
+    this.phase = outcome;
+    const callbacks = this.callbacks;
+    if (callbacks === undefined) return;
+    const undos = callbacks.undos;
+    callbacks.undos = undefined;
+    let fault =
+      outcome === "completed" || this.stepDef.inline ? undefined : callEach(undos, undefined, undefined);
+    const ends = callbacks.ends;
+    if (ends !== undefined) {
+      callbacks.ends = undefined;
+      this.scope.unwatchEnd(this);
+      fault = callEach(ends, outcome, fault);
     }
+    if (fault !== undefined) throw fault.thrown;
+  }
+
+  /**
+   * @internal Its run has stopped without the attempt (aborted, or failed by another step): its end
+   * callbacks run, told `stopped`; what they throw is dropped (the run has ended its own way).
+   */
+  stop(): void {
+    this.phase = "stopped";
+    const callbacks = this.callbacks;
+    const ends = callbacks?.ends;
+    if (ends === undefined) return;
+    callbacks!.ends = undefined;
+    callEach(ends, "stopped", undefined);
+  }
+
+  /**
+   * @internal The step retries this failed attempt with `next`, which is starting: the retry
+   * callbacks run, each even if one before it throws (the first throw is rethrown after them).
+   */
+  retriedBy(next: StepAttempt): void {
+    const callbacks = this.callbacks;
+    if (callbacks === undefined) return;
+    const retries = callbacks.retries;
+    callbacks.retries = null;
+    if (retries === null || retries === undefined) return;
+    const fault = callEach(retries, next, undefined);
     if (fault !== undefined) throw fault.thrown;
   }
 

@@ -83,6 +83,15 @@ export interface DependencyScope<S extends object> {
 export type AttemptStatus = "running" | "timed-out" | "ended";
 
 /**
+ * How a step attempt ended, as {@link StepAttempt.onEnd} tells it: `"completed"` (it returned and
+ * its patch, if any, was applied), `"failed"` (it threw, or returned a patch that was refused),
+ * `"timed-out"` (it passed its `timeoutMs`: it may go on running, but the run has moved on without
+ * it) or `"stopped"` (its run stopped while it ran: aborted, or failed because a sibling step of
+ * its concurrent stage did; it may go on running too).
+ */
+export type AttemptOutcome = "completed" | "failed" | "timed-out" | "stopped";
+
+/**
  * One attempt of a step (its `when` guard counts as the first attempt), as the engine hands it to
  * {@link DependencyScope.use}: what a dependency that acts for the run needs so that an attempt
  * which fails or is abandoned leaves no trace on the run.
@@ -109,6 +118,30 @@ export interface StepAttempt {
    * anything else as the `cause` of an `INVALID_STATE`).
    */
   onFailure(undo: () => void): void;
+  /**
+   * Has `callback` called once this attempt is over, with how it ended: after its patch is applied
+   * and before `step.completed`; after its `onFailure` undos and before `step.retried` or
+   * `step.failed` (a simple step of a sequential stage runs no undos); for an attempt its run
+   * stopped without (see {@link AttemptOutcome}), as the run ends, before its terminal event.
+   * Callbacks run in the order given. Given once the attempt is over, `callback` is never called.
+   * A `callback` that throws is a fault of the scope's, as an `undo` that throws is: the other
+   * callbacks still run, then the run fails with what it threw; for a stopped attempt, whose run
+   * has ended its own way, what it throws is ignored. An attempt nothing asks this of costs the
+   * engine nothing more.
+   */
+  onEnd(callback: (outcome: AttemptOutcome) => void): void;
+  /**
+   * Has `callback` called with the step's next attempt when this one has failed (or timed out) and
+   * the step retries: after the backoff, as the next attempt starts (after its `step.started`,
+   * before its action runs). It lets a scope follow a step's later attempts, which it is handed
+   * only if they call `ctx.use` (to end, with that attempt's {@link onEnd}, what it keeps for the
+   * retry). Never called when the step is not retried: this attempt completed, was its last, or
+   * its run stopped meanwhile. It may be given until the next attempt starts, from an `onFailure`
+   * undo or an `onEnd` callback too; after that it is ignored. A `callback` that throws is a fault
+   * of the scope's, as an `undo` that throws is: the other callbacks still run, then the run fails
+   * with what it threw (the next attempt's action does not run).
+   */
+  onRetry(callback: (next: StepAttempt) => void): void;
 }
 
 /**
