@@ -389,6 +389,15 @@ export class PauseService {
   }
 
   /**
+   * The request data of registration `id` while this service holds it: the very object the sink
+   * got and `pending()` lists (so it can be told apart from an earlier registration's with the same
+   * id, which a sink may still hold), or `undefined` once it was cancelled or released.
+   */
+  request(id: string): PauseRequestData | undefined {
+    return this.#entries.get(id)?.request;
+  }
+
+  /**
    * The `patch` function given with registration `id`, if any (functions live in memory only; a
    * named patch is in the request data, as `patch`).
    */

@@ -48,6 +48,21 @@ describe("PauseService", () => {
     expect(service.patchMapper("nope")).toBeUndefined();
   });
 
+  it("request(id) is the very request data the sink got for a registration still held", () => {
+    const { sink, service } = setup();
+    const handle = service.register({ event: "a", id: "approval" });
+    expect(service.request(handle.id)).toBe(sink.requests[0]);
+    expect(service.request("nope")).toBeUndefined();
+    handle.cancel();
+    expect(service.request("approval")).toBeUndefined();
+    // the same id again: the new registration's, never the withdrawn one's
+    service.register({ event: "b", id: "approval" });
+    expect(service.request("approval")).toBe(sink.requests[0]);
+    expect(service.request("approval")?.event).toBe("b");
+    service.release("approval");
+    expect(service.request("approval")).toBeUndefined();
+  });
+
   it("copies and freezes the request, so later edits to the registration do not leak in", () => {
     const { sink, service } = setup();
     const conditions = [{ path: "a", op: "==" as const, value: 1 }];

@@ -5,7 +5,10 @@ import type { HeldWaits } from "./held-waits.js";
 import type { RunRecord } from "./run-record.js";
 
 /** The methods of `PauseService` a step calls: what the attempt's own pause service has too. */
-type PauseServiceMethods = Pick<PauseService, "register" | "cancel" | "release" | "pending" | "patchMapper">;
+type PauseServiceMethods = Pick<
+  PauseService,
+  "register" | "cancel" | "release" | "request" | "pending" | "patchMapper"
+>;
 
 /**
  * The `__pause_service__` a step's `ctx.use` resolves: the run's pause service, acting for the step
@@ -13,11 +16,12 @@ type PauseServiceMethods = Pick<PauseService, "register" | "cancel" | "release" 
  * run. When the attempt fails (it throws, or times out), whether it is retried or its step fails
  * for good, the waits it registered are withdrawn from the stage's pause requests and from the
  * run's service, so the next attempt may register the same id and no list or checkpoint shows
- * them; its waits on events are *held* for the step's retry meanwhile (see {@link HeldWaits}): they
- * keep buffering their events, and a later attempt of the step that registers an equal wait takes
- * them over. Once the attempt is over (it timed out, returned or threw, or its run has moved on),
- * `register` is refused and `cancel` does nothing. Reading (`pending`, `patchMapper`) and
- * `release` are the run's service's: a wait belongs to the run once its attempt has succeeded.
+ * them; its waits on events are *held* for the step's later attempts meanwhile (see
+ * {@link HeldWaits}): they keep buffering their events, and a later attempt of the step that
+ * registers an equal wait takes them over. Once the attempt is over (it timed out, returned or
+ * threw, or its run has moved on), `register` is refused and `cancel` does nothing. Reading
+ * (`request`, `pending`, `patchMapper`) and `release` are the run's service's: a wait belongs to
+ * the run once its attempt has succeeded.
  */
 export class AttemptPauseService implements PauseServiceMethods {
   constructor(
@@ -43,17 +47,17 @@ export class AttemptPauseService implements PauseServiceMethods {
     const record = this.record;
     // read before registering: a hostile `id` getter is the pause service's to report
     const explicitId = hasOwnId(registration);
-    const before = record.bufferWaits;
-    const handle = this.runService.register(registration);
-    const after = record.bufferWaits;
-    // a wait on an event has just joined the run's buffering waits, last (a new list each time)
-    if (after === before) {
+    const runService = this.runService;
+    const handle = runService.register(registration);
+    // the very request registered (the run's buffering waits may hold an earlier one with its id)
+    const request = runService.request(handle.id);
+    if (request?.event === undefined) {
       // the handle withdraws this very registration only (a later one with the same id is not its)
       attempt.onFailure(handle.cancel);
       return handle;
     }
-    const request = after[after.length - 1]!;
-    const mapsWithFunction = this.runService.patchMapper(handle.id) !== undefined;
+    // a wait on an event: it has joined the run's buffering waits
+    const mapsWithFunction = runService.patchMapper(handle.id) !== undefined;
     const held = this.held;
     held.takeOver(record, attempt, request, mapsWithFunction);
     attempt.onFailure(() => {
@@ -75,6 +79,11 @@ export class AttemptPauseService implements PauseServiceMethods {
   /** Forgets registration `id` (or all) without withdrawing it, as `PauseService.release` does. */
   release(id?: string): void {
     this.runService.release(id);
+  }
+
+  /** The request data of the run's registration `id`, while the run's service holds it. */
+  request(id: string): PauseRequestData | undefined {
+    return this.runService.request(id);
   }
 
   /** The request data of every registration the run's service holds, in registration order. */
