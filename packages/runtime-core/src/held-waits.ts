@@ -19,21 +19,33 @@ export interface HeldWait {
 
 /**
  * Waits of step attempts that failed (threw, returned a refused patch, or timed out), held for the
- * step's retry so that an event which comes during the backoff, or before the retry registers
- * again, is not lost. A held wait keeps buffering its events in the run's buffer, marked as kept
- * for held waits only (`BufferedEvent.heldOnly`), but never makes the run pause: it is no longer a
- * pause request nor a registration of the run's pause service. A later attempt of the same step
- * that registers an equal wait takes it over, and its events count for that registration (when
- * they meet its conditions). Held waits not taken over are withdrawn, with the events kept for
- * them only, once the run pauses or ends (by then every attempt of the stage is over); taking one
- * over withdraws only that one. Nothing tells them that a later attempt of their step returned, so
- * until then they keep their events while the run is in their stage: the buffer drops such events
- * first when it is full (see `ResumeEvents`).
+ * step's later attempts so that an event which comes during the backoff, or before a retry
+ * registers again, is not lost. A held wait keeps buffering its events in the run's buffer, marked
+ * as kept for held waits only (`BufferedEvent.heldOnly`), but never makes the run pause: it is no
+ * longer a pause request nor a registration of the run's pause service. A later attempt of the same
+ * step that registers an equal wait takes it over, and its events count for that registration
+ * (when they meet its conditions); taking one over withdraws only that one. The step's held waits
+ * that no attempt took over are withdrawn, with the events kept for them only, as soon as an
+ * attempt of the step ends without being retried: it returned, or it failed for good (which fails
+ * the run); an attempt that fails and is retried leaves them, and its own waits, held for the next
+ * one. The pipeline tells each attempt's retry (`StepAttempt.onRetry`) and end (`onEnd`), so this
+ * follows a step's attempts whether or not they use the pause service. Whatever is left goes when
+ * the run pauses or ends.
+ *
+ * A wait of the failed attempt that was cancelled before it failed is not held, and the events it
+ * kept that no buffering wait holds go (a failed attempt leaves nothing of its own but its held
+ * waits; the buffer does not say which wait kept an event, so one that a sibling's cancelled wait
+ * kept too goes as well).
  *
  * A run's held waits share the index of the run's buffering waits (one entry per run and key).
  */
 export class HeldWaits {
   private readonly byRun = new Map<RunRecord, HeldWait[]>();
+  /**
+   * Failed attempts whose retry, and attempts whose end, is being looked out for (by `follow`):
+   * one chain per step with held waits.
+   */
+  private readonly followed = new WeakSet<StepAttempt>();
 
   constructor(private readonly bufferFilters: WaitIndexes) {}
 
@@ -52,9 +64,10 @@ export class HeldWaits {
   }
 
   /**
-   * `attempt` failed: its wait `request`, if it is still one of the run's buffering waits (not
-   * cancelled), is held from now on instead of being withdrawn. Events buffered already that no
-   * other buffering wait holds are kept for it only. Call it before the registration is cancelled.
+   * `attempt` failed: its wait `request`, if it is still one of the run's buffering waits, is held
+   * from now on instead of being withdrawn. Events buffered already that no other buffering wait
+   * holds are kept for it only. If the attempt had cancelled it, it is not held and the events that
+   * only it kept go (see `letGo`). Call it before the registration is cancelled.
    */
   hold(
     record: RunRecord,
@@ -64,7 +77,11 @@ export class HeldWaits {
     mapsWithFunction: boolean,
   ): void {
     const waits = record.bufferWaits;
-    if (record.status !== "running" || !waits.includes(request)) return;
+    if (record.status !== "running") return;
+    if (!waits.includes(request)) {
+      this.letGo(record, request);
+      return;
+    }
     // its index entry stays: it is the held wait's now (the cancel that follows finds no buffering
     // wait to withdraw)
     record.bufferWaits = waits.filter((wait) => wait !== request);
@@ -86,6 +103,64 @@ export class HeldWaits {
       )
         item.heldOnly = true;
     }
+    if (!this.followed.has(attempt)) this.follow(record, attempt);
+  }
+
+  /**
+   * The failed attempt's wait `request` was cancelled before the attempt failed: the events it kept
+   * that no buffering wait holds are kept only for a held wait they meet, if there is one, and
+   * dropped otherwise. (A later wait of the attempt, held after this, keeps what it meets: it is a
+   * buffering wait until then.)
+   */
+  private letGo(record: RunRecord, request: PauseRequestData): void {
+    const buffer = record.buffer;
+    if (buffer === undefined) return;
+    const left = buffer.filter((item) => {
+      if (
+        item.heldOnly ||
+        !matchPauseRequest(request, item.event, item.payload) ||
+        firstMatch(record.bufferWaits, item.event, item.payload) !== undefined
+      )
+        return true;
+      if (!this.holdsFor(record, item.event, item.payload)) return false;
+      item.heldOnly = true;
+      return true;
+    });
+    if (left.length !== buffer.length) record.buffer = left;
+  }
+
+  /**
+   * Looks out for the end of the step's next attempt after `failed` (which left held waits): if it
+   * fails and is retried, for the one after it, and so on; once one ends otherwise, the step's held
+   * waits not taken over go.
+   */
+  private follow(record: RunRecord, failed: StepAttempt): void {
+    this.followed.add(failed);
+    failed.onRetry((next) => {
+      this.followed.add(next);
+      next.onEnd((outcome) => {
+        // retried (or failed for good, which fails the run: its held waits go with it)
+        if ((outcome === "failed" || outcome === "timed-out") && this.holdsAnyOf(record, next)) {
+          this.follow(record, next);
+        } else this.expire(record, next);
+      });
+    });
+  }
+
+  /** Whether `record` has held waits of `attempt`'s step. */
+  private holdsAnyOf(record: RunRecord, attempt: StepAttempt): boolean {
+    const held = this.byRun.get(record);
+    return held?.some((wait) => ofStep(wait, attempt)) === true;
+  }
+
+  /** An attempt of `attempt`'s step has ended unretried: its held waits go, with their events. */
+  private expire(record: RunRecord, attempt: StepAttempt): void {
+    const held = this.byRun.get(record);
+    if (held === undefined || !held.some((wait) => ofStep(wait, attempt))) return;
+    const gone: HeldWait[] = [];
+    const kept: HeldWait[] = [];
+    for (const wait of held) (ofStep(wait, attempt) ? gone : kept).push(wait);
+    this.withdraw(record, gone, kept);
   }
 
   /**
@@ -152,6 +227,11 @@ export class HeldWaits {
     );
     if (left.length !== buffer.length) record.buffer = left;
   }
+}
+
+/** Whether `wait` was held for `attempt`'s step. */
+function ofStep(wait: HeldWait, attempt: StepAttempt): boolean {
+  return wait.stage === attempt.stage && wait.step === attempt.step;
 }
 
 /**

@@ -157,8 +157,8 @@ export class ResumeEvents {
     buffer.push({ event, payload, at: Date.now(), heldOnly });
     if (buffer.length > this.maxPerRun) {
       // One kept for held waits only goes first (the oldest such, maybe this one): no registered
-      // wait counts it, and a held wait outlives its step's last attempt until the run pauses, so
-      // its events would otherwise push out the ones the run's waits are there for.
+      // wait counts it (a retry may never take its wait over), so its events must not push out the
+      // ones the run's waits are there for.
       const heldOnlyAt = buffer.findIndex(isHeldOnly);
       if (heldOnlyAt === -1) buffer.shift();
       else buffer.splice(heldOnlyAt, 1);

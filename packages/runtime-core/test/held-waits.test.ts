@@ -453,36 +453,144 @@ describe("waits of a failed attempt, held for the step's retry", () => {
     });
   }
 
-  it("kept after their step returned without taking them over never push an event a registered wait holds out of a full buffer", async () => {
-    h = await harness({ maxBufferedEventsPerRun: 2 });
-    const waiting = deferred();
-    const answered = deferred();
+  for (const usesPause of [true, false]) {
+    it(`go, with their events, once an attempt of their step returns without taking them over: later events are not kept (the retry ${usesPause ? "resolves the pause service" : "never calls ctx.use"})`, async () => {
+      h = await harness({ maxBufferedEventsPerRun: 2 });
+      const later = deferred();
+      const go = deferred();
+      await h.runtime.register(
+        workflow([
+          {
+            id: "ask",
+            retry: { attempts: 2 },
+            action: async (ctx) => {
+              if (ctx.attempt === 1) {
+                (await pauseOf(ctx)).register({ event: "approved" });
+                throw new Error("the mail server is down");
+              }
+              // returns without registering: the held wait is not wanted any more
+              if (usesPause) await pauseOf(ctx);
+            },
+          },
+          {
+            id: "later",
+            action: async () => {
+              later.resolve();
+              await go.promise;
+            },
+          },
+        ]),
+      );
+      const invoked = h.runtime.invoke("w", "go", {});
+      await later.promise;
+      // more than the buffer holds: kept for a held wait, they would overflow it
+      for (let i = 0; i < 3; i++) h.bus.emit("approved", { i });
+      go.resolve();
+      const result = await invoked;
+      expect(result.ok && result.value).toMatchObject({ status: "completed", state: { after: true } });
+      expect(h.errors.map((error) => error.code)).toEqual([]);
+    });
+  }
+
+  it("go once the step's retry returns, also when an attempt between failed without taking them over", async () => {
+    h = await harness({ maxBufferedEventsPerRun: 1 });
+    const later = deferred();
+    const go = deferred();
     await h.runtime.register(
       workflow([
         {
           id: "ask",
-          retry: { attempts: 2 },
+          retry: { attempts: 3 },
+          timeoutMs: 60_000,
           action: async (ctx) => {
-            const pause = await pauseOf(ctx);
-            if (ctx.attempt === 1) {
-              pause.register({ event: "approved" });
-              throw new Error("the mail server is down");
-            }
-            // attempt 2 returns without registering: the held wait goes at the pause, unused
+            if (ctx.attempt === 1) (await pauseOf(ctx)).register({ event: "approved" });
+            if (ctx.attempt < 3) throw new Error(`attempt ${ctx.attempt} fails`);
           },
         },
+        {
+          id: "later",
+          action: async () => {
+            later.resolve();
+            await go.promise;
+          },
+        },
+      ]),
+    );
+    const invoked = h.runtime.invoke("w", "go", {});
+    await later.promise;
+    h.bus.emit("approved", {});
+    h.bus.emit("approved", {});
+    go.resolve();
+    expect((await invoked).ok).toBe(true);
+    expect(h.errors.map((error) => error.code)).toEqual([]);
+  });
+
+  for (const how of ["handle.cancel()", "pause.cancel(id)", "pause.cancel()"] as const) {
+    it(`do not include a wait the attempt cancelled (${how}) before it failed: the events only it kept go`, async () => {
+      h = await harness();
+      await h.runtime.register(
+        workflow([
+          {
+            id: "ask",
+            retry: { attempts: 2 },
+            action: async (ctx) => {
+              const pause = await pauseOf(ctx);
+              if (ctx.attempt === 1) {
+                const handle = pause.register({ id: "approval", event: "approved" });
+                // kept for that wait only
+                h.bus.emit("approved", { by: "early" });
+                if (how === "handle.cancel()") handle.cancel();
+                else if (how === "pause.cancel(id)") pause.cancel("approval");
+                else pause.cancel();
+                throw new Error("the mail server is down");
+              }
+              pause.register({
+                id: "approval",
+                event: "approved",
+                patch: (p: { by: string }) => ({ by: p.by }),
+              });
+            },
+          },
+        ]),
+      );
+      const result = await h.runtime.invoke("w", "go", {});
+      // the early approval was for a wait the failed attempt withdrew itself: the retry's waits anew
+      expect(waitEvents(result)).toEqual(["approved"]);
+      const done = h.runtime.result(result.metadata.runId!);
+      h.bus.emit("approved", { by: "ann" });
+      expect(await done).toMatchObject({ ok: true, value: { status: "completed", state: { by: "ann" } } });
+    });
+  }
+
+  it("never push an event a registered wait holds out of a full buffer, while the retry runs", async () => {
+    h = await harness({ maxBufferedEventsPerRun: 2 });
+    const retrying = deferred();
+    const answered = deferred();
+    await h.runtime.register(
+      workflow([
         {
           id: "confirm",
           action: async (ctx) => {
             (await pauseOf(ctx)).register({ event: "confirmed", patch: () => ({ confirmed: true }) });
-            waiting.resolve();
+          },
+        },
+        {
+          id: "ask",
+          retry: { attempts: 2 },
+          action: async (ctx) => {
+            if (ctx.attempt === 1) {
+              (await pauseOf(ctx)).register({ event: "approved" });
+              throw new Error("the mail server is down");
+            }
+            // the held wait keeps its events until this attempt returns (without taking it over)
+            retrying.resolve();
             await answered.promise;
           },
         },
       ]),
     );
     const invoked = h.runtime.invoke("w", "go", {});
-    await waiting.promise;
+    await retrying.promise;
     h.bus.emit("confirmed", {});
     // two events only the held wait keeps: with the buffer full, they go before the confirmation
     h.bus.emit("approved", {});
@@ -493,5 +601,6 @@ describe("waits of a failed attempt, held for the step's retry", () => {
       status: "completed",
       state: { confirmed: true, after: true },
     });
+    expect(h.errors.map((error) => error.code)).toEqual(["CAPACITY_EXCEEDED"]);
   });
 });
