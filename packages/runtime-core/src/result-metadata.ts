@@ -34,6 +34,17 @@ export function resultMetadata(
 }
 
 /**
+ * The metadata of an aborted run's result: {@link resultMetadata} with why the run was aborted
+ * (`abortReason`), when the runtime aborted it (`abort()`, a replacement, a deregistration).
+ */
+export function abortedMetadata(record: RunRecord, durationMs?: number): StartedRunMetadata {
+  const metadata = resultMetadata(record, durationMs);
+  // only on this rare path, so that the common result keeps one shape
+  if (record.abortReason !== undefined) metadata.abortReason = record.abortReason;
+  return metadata;
+}
+
+/**
  * The metadata of a run's failure: {@link resultMetadata} with the state the run failed with, when
  * it can be read (a state store that throws, the fault the run may have failed of, leaves it out).
  */

@@ -5,7 +5,7 @@ import type { RunInfo } from "@sluice/pipeline";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut } from "./hook-time-limit.js";
-import { failureMetadata, resultMetadata } from "./result-metadata.js";
+import { abortedMetadata, failureMetadata } from "./result-metadata.js";
 import type { RunRecord } from "./run-record.js";
 import type { RunsAtRest } from "./runs-at-rest.js";
 import { writeRunStarted } from "./timeline-observer.js";
@@ -186,7 +186,7 @@ export class RunEnding {
     );
     // (its pipeline never executed: nothing written yet)
     this.writeEndOutsidePipeline(record, "run.aborted", aborted, record.pipelineRun?.seq ?? 0);
-    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
+    return this.finish(record, ok({ status: "aborted", state }, abortedMetadata(record)));
   }
 
   /**
@@ -216,7 +216,7 @@ export class RunEnding {
     const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
     const state = record.currentState();
     this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, seq, "run.aborted", reason, undefined);
-    return this.finish(record, ok({ status: "aborted", state }, resultMetadata(record)));
+    return this.finish(record, ok({ status: "aborted", state }, abortedMetadata(record)));
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Pipeline, PipelineRun } from "@sluice/pipeline";
 import type { StateStore, StoreCreateOptions, StoreRegistry } from "@sluice/store";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
-import { failureMetadata, resultMetadata } from "./result-metadata.js";
+import { abortedMetadata, failureMetadata, resultMetadata } from "./result-metadata.js";
 import type { ResumeEvents } from "./resume-events.js";
 import type { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
@@ -258,13 +258,13 @@ export class RunExecution {
       const checkpoint = run.checkpoint;
       if (checkpoint !== undefined) return this.pauses.pause(record, checkpoint);
     }
+    // since the run started, not since this execution did: the same measure for every result
+    const durationMs = run.finishedAt - record.startedAt;
     return this.ending.finish(
       record,
-      ok(
-        { status: status === "aborted" ? "aborted" : "completed", state: run.finalState! },
-        // since the run started, not since this execution did: the same measure for every result
-        resultMetadata(record, run.finishedAt - record.startedAt),
-      ),
+      status === "aborted"
+        ? ok({ status: "aborted", state: run.finalState! }, abortedMetadata(record, durationMs))
+        : ok({ status: "completed", state: run.finalState! }, resultMetadata(record, durationMs)),
       run.finishedAt,
     );
   }

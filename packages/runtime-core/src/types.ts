@@ -238,6 +238,13 @@ export interface RunResultMetadata {
    * next `run.paused` or end.
    */
   durationMs?: number;
+  /**
+   * For an aborted run, why the runtime aborted it: `"aborted by the host"` (`abort()`, or a
+   * `sluice.run.abort` control event), `"replaced by a newer run"` (`singleton_loop` with
+   * `onBusy: "replace"`) or `"the workflow was deregistered"` (`deregister()`, `stop()`). The
+   * run's `run.aborted` timeline event says the same.
+   */
+  abortReason?: string;
   [key: string]: unknown;
 }
 

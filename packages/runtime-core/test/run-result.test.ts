@@ -229,6 +229,51 @@ describe("result(runId)", () => {
     expect(result.ok && result.value).toEqual({ status: "aborted", state: { orderId: "o5" } });
   });
 
+  it("says in metadata.abortReason why the runtime aborted a run, running or parked; other results have none", async () => {
+    const { runtime, bus } = await harness();
+    const release = deferred();
+    await runtime.register(
+      defineWorkflow({
+        id: "slow",
+        triggers: { go: { event: "slow.go", pipeline: "p" } },
+        pipelines: { p: { stages: [{ id: "s", steps: [{ id: "wait", action: () => release.promise }] }] } },
+      }),
+      { mode: { type: "singleton_loop", onBusy: "replace" } },
+    );
+    await runtime.register(approvalWorkflow("approval"), {});
+
+    const running = runtime.invoke("slow", "go", {});
+    await tick();
+    const runningId = runtime.listAllRuns().find((r) => r.workflowId === "slow")!.runId;
+    await runtime.abort(runningId);
+    expect((await running).metadata.abortReason).toBe("aborted by the host");
+
+    bus.emit("slow.go", {});
+    await tick();
+    const first = runtime.listAllRuns().find((r) => r.workflowId === "slow" && r.status === "running")!;
+    const replaced = runtime.result(first.runId);
+    bus.emit("slow.go", {});
+    const replacedResult = await replaced;
+    expect(replacedResult.ok && replacedResult.value.status).toBe("aborted");
+    expect(replacedResult.metadata.abortReason).toBe("replaced by a newer run");
+
+    const parked = await runtime.invoke("orders", "placed", { orderId: "o7" });
+    const parkedEnd = runtime.result(parked.metadata.runId!);
+    await runtime.deregister("orders");
+    expect((await parkedEnd).metadata.abortReason).toBe("the workflow was deregistered");
+
+    release.resolve();
+    await runtime.register(approvalWorkflow("approval"), {});
+    const paused = await runtime.invoke("orders", "placed", { orderId: "o8" });
+    expect(paused.metadata).not.toHaveProperty("abortReason");
+    const done = runtime.result(paused.metadata.runId!);
+    bus.emit("order.approved", { orderId: "o8", by: "al" });
+    const completed = await done;
+    expect(completed.ok && completed.value.status).toBe("completed");
+    expect(completed.metadata).not.toHaveProperty("abortReason");
+    await runtime.stop();
+  });
+
   it("waits for onComplete and onCleanup of a run whose end waits for its onPause", async () => {
     // A resume whose rebuild fails ends the run while its onPause still runs: the end (onComplete,
     // onCleanup) waits for the hook, and so must result().
