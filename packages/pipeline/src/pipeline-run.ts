@@ -417,8 +417,14 @@ export class PipelineRun<S extends object> extends RunScope<S> {
    */
   private begin(sameStretch: boolean): boolean {
     this.tick();
-    if (sameStretch && this.requestedStart !== undefined) this.seedClock(this.requestedStart);
-    this.startedAt = this.requestedStart ?? this.time();
+    const requested = this.requestedStart;
+    if (requested === undefined) this.startedAt = this.time();
+    else {
+      // the run's durations count from it: none of its events is stamped before it
+      if (sameStretch) this.seedClock(requested);
+      else this.stampNoEarlierThan(requested);
+      this.startedAt = requested;
+    }
     if (this.runStatus === "aborted") return false;
     this.runStatus = "running";
     return true;

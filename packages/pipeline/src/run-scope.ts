@@ -33,6 +33,11 @@ export class RunScope<S extends object> implements AbortSource {
   // no shared timestamp yet: not 0, which a fake clock set to the epoch returns (so would a clock
   // stepped back); Date.now() never returns -Infinity
   private clock = NO_TIME;
+  /**
+   * @internal The latest time this run has stamped (`NO_TIME` before the first), or the floor it
+   * was given: `time()` and `log` never stamp below it.
+   */
+  lastAt = NO_TIME;
 
   constructor(
     readonly runId: string,
@@ -67,11 +72,18 @@ export class RunScope<S extends object> implements AbortSource {
   /**
    * A timestamp shared by every event of one synchronous burst: `Date.now()` is costly next to a
    * trivial step, and events emitted without an await between them happen in the same ms anyway.
-   * The run calls `tick()` whenever it resumes after waiting.
+   * The run calls `tick()` whenever it resumes after waiting. Never earlier than a time the run
+   * stamped before: stores order a run's events by time first, and a wall clock set back mid-run
+   * (an NTP step) would otherwise list its later events before its earlier ones, and make its
+   * durations negative.
    */
   time(): number {
     let at = this.clock;
-    if (at === NO_TIME) at = this.clock = Date.now();
+    if (at === NO_TIME) {
+      at = Date.now();
+      if (at < this.lastAt) at = this.lastAt;
+      this.clock = this.lastAt = at;
+    }
     return at;
   }
 
@@ -80,9 +92,21 @@ export class RunScope<S extends object> implements AbortSource {
     this.clock = NO_TIME;
   }
 
-  /** Makes `at`, a clock read made in this synchronous burst, the burst's shared timestamp. */
+  /**
+   * Makes `at`, a clock read made in this synchronous burst, the burst's shared timestamp (the
+   * run's floor instead, when that is later).
+   */
   seedClock(at: number): void {
-    this.clock = at;
+    if (at < this.lastAt) at = this.lastAt;
+    this.clock = this.lastAt = at;
+  }
+
+  /**
+   * @internal Makes the run stamp nothing earlier than `at`: a time its events already reached
+   * before this `PipelineRun` (a resumed run's pause), or its start, read by its host.
+   */
+  stampNoEarlierThan(at: number): void {
+    if (at > this.lastAt) this.lastAt = at;
   }
 
   emit(
@@ -133,7 +157,12 @@ export class RunScope<S extends object> implements AbortSource {
       // (a message that cannot be made a string must not throw into the step that logs it)
       text = textOf(given);
     }
-    this.tellObserver("log", seq, Date.now(), stage, step, attempt, level, text, data, undefined, undefined);
+    // read now, not the burst's shared time: a step may log long after its burst began. The events
+    // that follow in this burst share it, so none is stamped before the log.
+    let at = Date.now();
+    if (at < this.lastAt) at = this.lastAt;
+    this.clock = this.lastAt = at;
+    this.tellObserver("log", seq, at, stage, step, attempt, level, text, data, undefined, undefined);
   }
 
   private tellObserver(

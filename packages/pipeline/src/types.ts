@@ -393,7 +393,10 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface PipelineLifecycleEvent {
   /** Per-run sequence number, starting at 1 and continuing across pause/resume. */
   seq: number;
-  /** Epoch ms. */
+  /**
+   * Epoch ms (`Date.now()`), never earlier than the run's event before it, nor than
+   * `RunOptions.startedAt`: a wall clock set back mid-run does not make time go back in a run.
+   */
   at: number;
   /** What happened. */
   type: PipelineEventType;
@@ -469,7 +472,8 @@ export interface RunOptions<S extends object> {
   onObserverError?: (error: unknown, event: PipelineLifecycleEvent) => void;
   /**
    * Epoch ms this execution counts its duration from, for a caller that has just read the clock
-   * (a runtime stamping the run it creates); default: the clock when `execute()` is called.
+   * (a runtime stamping the run it creates); default: the clock when `execute()` is called. No
+   * event of the run is stamped earlier, even when the clock is set back before it starts.
    */
   startedAt?: number;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { PipelineLifecycleEvent, PipelineObserver, PipelineState, StepLogger } from "../src/index.js";
 import { MemoryState, RecordingObserver } from "./helpers.js";
 import { Pipeline } from "./loops.js";
@@ -242,5 +242,61 @@ describe("lifecycle observer", () => {
     expect(a.events.map((e) => e.seq)).toEqual(a.events.map((_, i) => i + 1));
     expect(b.events.map((e) => e.seq)).toEqual(b.events.map((_, i) => i + 1));
     expect(new Set(a.events.map((e) => e.runId))).toEqual(new Set(["a"]));
+  });
+
+  it("never stamps an event before the run's earlier ones when the wall clock is set back mid-run", async () => {
+    // an NTP step back during a run: stores order a run's events by `at` first, so a later event
+    // stamped earlier would be listed before the events it followed
+    let now = 1_000_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    onTestFinished(() => clock.mockRestore());
+    const pipeline = new Pipeline<PipelineState>("orders", {
+      stages: [
+        {
+          id: "a",
+          steps: [
+            {
+              id: "a1",
+              action: (ctx) => {
+                now += 500;
+                ctx.logger.info("took a while");
+                return { a: 1 };
+              },
+            },
+          ],
+        },
+        {
+          id: "b",
+          steps: [
+            {
+              id: "b1",
+              action: async (ctx) => {
+                now -= 60_000;
+                await Promise.resolve();
+                ctx.logger.info("after the step back");
+                now -= 1_000;
+                return { b: 1 };
+              },
+            },
+            { id: "b2", action: async () => ({ b2: 1 }) },
+          ],
+        },
+      ],
+    });
+    const observer = new RecordingObserver();
+    // a start the caller read from the clock before the step back, too
+    const result = await pipeline
+      .start({ runId: "r1", state: new MemoryState<PipelineState>({}), observer, startedAt: now + 100 })
+      .execute();
+
+    expect(result.ok).toBe(true);
+    const ats = observer.events.map((e) => e.at);
+    expect(ats).toEqual([...ats].sort((x, y) => x - y));
+    expect(ats[0]).toBe(1_000_100);
+    expect(result.metadata.finishedAt).toBe(ats[ats.length - 1]);
+    expect(result.metadata.durationMs).toBeGreaterThanOrEqual(0);
+    for (const event of observer.events) {
+      if (event.durationMs !== undefined) expect(event.durationMs).toBeGreaterThanOrEqual(0);
+    }
   });
 });

@@ -4,7 +4,8 @@ import type { FailedRunMetadata, StartedRunMetadata } from "./types.js";
 /**
  * A run's result metadata. `stage` is `failedStage` (the stage a failed run failed in), else the
  * stage running now, if any (a run failed by the runtime mid-stage); `durationMs` (from the run's
- * start to the result) defaults to the time since the run started.
+ * start to the result) defaults to the time since the run started (never negative: see
+ * `RunRecord.stamp`).
  */
 export function resultMetadata(
   record: RunRecord,
@@ -14,7 +15,7 @@ export function resultMetadata(
   // Whole literals, one per shape: adding fields one by one moved every result through map
   // transitions at run time.
   const stage = failedStage ?? record.pipelineRun?.currentStage;
-  const duration = durationMs ?? Date.now() - record.startedAt;
+  const duration = durationMs ?? record.stamp() - record.startedAt;
   return stage === undefined
     ? {
         runId: record.runId,

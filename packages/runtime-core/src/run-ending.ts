@@ -83,7 +83,7 @@ export class RunEnding {
     const wf = record.workflow;
     if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
     const onCleanup = wf.options.onCleanup;
-    const now = endedAt ?? Date.now();
+    const now = endedAt ?? record.stamp();
     const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
     const stage = endStage(record, result, status);
     // onCleanup gets its own copy, taken before retention may drop the run from the registry
@@ -202,8 +202,10 @@ export class RunEnding {
   ): void {
     const writer = this.writer;
     if (record.finished || writer === undefined) return;
-    if (lastSeq === 0) writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, ++lastSeq);
-    writer.writeRuntimeEvent(record.runId, record.workflow.id, lastSeq + 1, type, error.message, {
+    const at = record.stamp();
+    if (lastSeq === 0)
+      writeRunStarted(record.workflow.observer, record.runId, record.pipeline.id, ++lastSeq, at);
+    writer.writeRuntimeEvent(record.runId, record.workflow.id, lastSeq + 1, at, type, error.message, {
       error: error.toJSON(),
     });
   }
@@ -215,7 +217,15 @@ export class RunEnding {
   finishPaused(record: RunRecord, reason: string): RunResult | Promise<RunResult> {
     const seq = (record.checkpoint?.seq ?? record.released?.seq ?? 0) + 1;
     const state = record.currentState();
-    this.writer?.writeRuntimeEvent(record.runId, record.workflow.id, seq, "run.aborted", reason, undefined);
+    this.writer?.writeRuntimeEvent(
+      record.runId,
+      record.workflow.id,
+      seq,
+      record.stamp(),
+      "run.aborted",
+      reason,
+      undefined,
+    );
     return this.finish(record, ok({ status: "aborted", state }, abortedMetadata(record)));
   }
 
@@ -250,16 +260,17 @@ export class RunEnding {
     record.status = "aborted";
     this.forgetRun(record);
     const message = `never started: ${reason}`;
+    const now = record.stamp();
     wf.registry.setStatus(
       runId,
       "aborted",
-      Date.now(),
+      now,
       { code: "ABORTED", message },
       undefined,
       record.registryHandle,
     );
     // written before the waiters and onDispatch hear of the end, as a started run's last event is
-    this.writer?.writeRuntimeEvent(runId, wf.id, 1, "run.aborted", message, { neverStarted: true });
+    this.writer?.writeRuntimeEvent(runId, wf.id, 1, now, "run.aborted", message, { neverStarted: true });
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
       failureMetadata(record),

@@ -104,7 +104,8 @@ export class RunExecution {
       triggerId,
       "paused",
       startedAt,
-      Date.now(),
+      // (not before its start: the clock of the runtime that made the checkpoint may be ahead)
+      record.stamp(),
       stage,
     );
     return record;
@@ -209,7 +210,7 @@ export class RunExecution {
       record.workflow.registry.setStatus(
         record.runId,
         "running",
-        Date.now(),
+        record.stamp(),
         undefined,
         undefined,
         record.registryHandle,
@@ -226,6 +227,8 @@ export class RunExecution {
       startedAt,
     );
     record.pipelineRun = run;
+    // a queued run's pipeline reads the clock when it starts: never before the run was created
+    if (startedAt === undefined) run.stampNoEarlierThan(record.stampedAt);
     if (record.abortRequested) run.abort(record.abortReason);
     return run;
   }
@@ -256,7 +259,7 @@ export class RunExecution {
     }
     if (status === "paused") {
       const checkpoint = run.checkpoint;
-      if (checkpoint !== undefined) return this.pauses.pause(record, checkpoint);
+      if (checkpoint !== undefined) return this.pauses.pause(record, checkpoint, run.finishedAt);
     }
     // since the run started, not since this execution did: the same measure for every result
     const durationMs = run.finishedAt - record.startedAt;

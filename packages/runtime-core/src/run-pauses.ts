@@ -58,11 +58,20 @@ export class RunPauses {
     return options;
   }
 
-  /** Settles a run whose pipeline stopped at a pause: resumed at once by a buffered event, else parked. */
-  pause(record: RunRecord, checkpoint: PipelineCheckpoint<RunState>): Promise<RunResult> | RunResult {
+  /**
+   * Settles a run whose pipeline stopped at a pause (`pausedAt`, its `run.paused`'s time): resumed at
+   * once by a buffered event, else parked.
+   */
+  pause(
+    record: RunRecord,
+    checkpoint: PipelineCheckpoint<RunState>,
+    pausedAt: number,
+  ): Promise<RunResult> | RunResult {
     const wf = record.workflow;
     record.status = "paused";
     record.pipelineRun = undefined;
+    // what the runtime stamps for the run from now on (an abort, a resume) comes after its pause
+    record.stampedAt = pausedAt;
     record.checkpoint = checkpoint;
     record.waits = checkpoint.pause as unknown as PauseRequestData[];
     const pauseService = record.pauseService;
@@ -78,7 +87,7 @@ export class RunPauses {
     wf.registry.setStatus(
       record.runId,
       "paused",
-      Date.now(),
+      pausedAt,
       undefined,
       checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
       record.registryHandle,
@@ -280,10 +289,19 @@ export class RunPauses {
       record.waits = NO_WAITS;
       record.mappers = undefined;
       record.status = "running";
-      wf.registry.setStatus(record.runId, "running", Date.now(), undefined, undefined, record.registryHandle);
+      wf.registry.setStatus(
+        record.runId,
+        "running",
+        record.stamp(),
+        undefined,
+        undefined,
+        record.registryHandle,
+      );
       // The resume patch goes into the store first, so onResume already sees it.
       if (patch !== undefined) record.store!.set(patch);
       run = record.pipeline.restore(checkpoint, this.runOptions(record, cause));
+      // a new pipeline run, whose clock would know nothing of the run's events before the pause
+      run.stampNoEarlierThan(record.stampedAt);
       record.pipelineRun = run;
     } catch (error) {
       return Promise.resolve(this.resumeFailed(record, error, pausedSeq));

@@ -114,6 +114,12 @@ export class RunRecord {
   resolveRun: ((result: RunResult | Promise<RunResult>) => void) | undefined = undefined;
   /** Container-free dependency access, built on the first `ctx.use` of a run without run services. */
   directDeps: UseDependencyContext<RunState> | undefined = undefined;
+  /**
+   * The latest time the runtime stamped for this run while no pipeline run held its clock: its
+   * start, its pause (`run.paused`), or an event or status change the runtime stamped since. See
+   * `stamp`.
+   */
+  stampedAt: number;
 
   constructor(
     private readonly containers: RunContainerFactory,
@@ -127,6 +133,22 @@ export class RunRecord {
   ) {
     this.initialState = initialState;
     this.payload = payload;
+    this.stampedAt = startedAt;
+  }
+
+  /**
+   * Now, by the wall clock, but never earlier than what the run's timeline already has (the time
+   * its pipeline run last stamped, its pause, its start): the time the runtime stamps the run's own
+   * events and its ends with. A wall clock set back mid-run (an NTP step) would otherwise list the
+   * run's later events before its earlier ones, which stores order by time first, and make its
+   * durations negative.
+   */
+  stamp(): number {
+    let floor = this.stampedAt;
+    const run = this.pipelineRun;
+    if (run !== undefined && run.lastAt > floor) floor = run.lastAt;
+    this.stampedAt = Math.max(Date.now(), floor);
+    return this.stampedAt;
   }
 
   /**

@@ -56,22 +56,24 @@ export function createTimelineObserver(workflowId: string, writer: TimelineWrite
 }
 
 /**
- * Writes `run.started` at `seq` for a run whose pipeline never executed (its `onPrepare` failed, or
- * its state store could not be made), through the workflow's own observer, so that the event has
- * the fields a normal run's has: every run's timeline begins with `run.started`.
+ * Writes `run.started` at `seq`, stamped `at`, for a run whose pipeline never executed (its
+ * `onPrepare` failed, or its state store could not be made), through the workflow's own observer,
+ * so that the event has the fields a normal run's has: every run's timeline begins with
+ * `run.started`.
  */
 export function writeRunStarted(
   observer: PipelineObserver | undefined,
   runId: string,
   pipelineId: string,
   seq: number,
+  at: number,
 ): void {
   observer?.onFields?.(
     "run.started",
     runId,
     pipelineId,
     seq,
-    Date.now(),
+    at,
     undefined,
     undefined,
     undefined,

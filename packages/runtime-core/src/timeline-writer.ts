@@ -127,28 +127,17 @@ export class TimelineWriter {
     }
   }
 
-  /** Queues an event of the runtime's own (`source: "runtime"`), stamped now. */
+  /** Queues an event of the runtime's own (`source: "runtime"`), stamped `at` (see `RunRecord.stamp`). */
   writeRuntimeEvent(
     runId: string,
     workflowId: string,
     seq: number,
+    at: number,
     type: string,
     message: string,
     data: unknown,
   ): void {
-    this.write(
-      runId,
-      workflowId,
-      seq,
-      Date.now(),
-      "runtime",
-      type,
-      undefined,
-      undefined,
-      undefined,
-      message,
-      data,
-    );
+    this.write(runId, workflowId, seq, at, "runtime", type, undefined, undefined, undefined, message, data);
   }
 
   /** Resolves when everything written so far has been handed to the store (or reported lost). */

@@ -593,7 +593,8 @@ export class WorkflowRuntime {
    * that has since gone) wait here, as a run past its pause window waits: the first bus event
    * that meets one of its waits, a `resume()` or a wait's deadline (one already past fires at
    * once) rebuilds it, calls `onResume` with `restored: true` and runs its next stage. Its
-   * timeline continues from the checkpoint's `seq`. It goes on at the stage the checkpoint names
+   * timeline continues from the checkpoint's `seq`, its events stamped no earlier than the
+   * checkpoint's `startedAt` (this machine's clock may be behind the one that made it). It goes on at the stage the checkpoint names
    * by id (`nextStageId`), wherever the definition registered here puts it: a new version that
    * inserted, removed or reordered stages takes the run. A run that paused in its last stage
    * (`nextStageId` `null`) goes on at the stage that follows the one it paused in
