@@ -1,4 +1,11 @@
-import { catchRejection, isPlainObject, printFault, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import {
+  catchRejection,
+  describeThrown,
+  isPlainObject,
+  printFault,
+  refuseUnknownKeys,
+  SystemError,
+} from "@sluice/errors";
 import { describe, isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
 
 /**
@@ -22,7 +29,9 @@ export interface StateStore<S extends object = Record<string, unknown>> {
    * notified synchronously, otherwise nothing happens.
    * An updater may return `undefined` to change nothing.
    *
-   * @throws SystemError `INVALID_INPUT` when the patch is not a plain object; `DISPOSED` after `dispose()`.
+   * @throws SystemError `INVALID_INPUT` when the patch is not a plain object, or when reading it
+   * throws (a Proxy trap, a getter: what it threw as `cause`, the keys read before it possibly
+   * written); `DISPOSED` after `dispose()`. What an updater throws is thrown as it is.
    */
   set(patch: Partial<S> | ((current: Readonly<S>) => Partial<S>)): void;
   /** Applies `selector` to the current snapshot. */
@@ -52,6 +61,15 @@ export interface StateStoreOptions {
    * throws or rejects itself, that goes to `console.error`.
    */
   onError?: (error: unknown) => void;
+}
+
+/** A patch whose reading threw (a Proxy trap, a getter): what it threw as `cause`. */
+function unreadablePatch(thrown: unknown): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `stateStore.set: the patch could not be read (${describeThrown(thrown)}); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
+    { cause: thrown },
+  );
 }
 
 const OPTIONS: ReadonlySet<string> = new Set(["onError"]);
@@ -182,39 +200,51 @@ class Store<S extends object> implements StateStore<S> {
     if (this.#disposed) throw disposedError("set");
     const value: unknown = typeof patch === "function" ? patch(this.#exposed()) : patch;
     if (value === undefined && typeof patch === "function") return;
-    if (!isPlainObject(value)) {
+    let plain: boolean;
+    try {
+      plain = isPlainObject(value);
+    } catch (thrown) {
+      throw unreadablePatch(thrown);
+    }
+    if (!plain) {
       throw new SystemError(
         "INVALID_INPUT",
         `stateStore.set: the patch must be a plain object (got ${describe(value)})`,
       );
     }
+    const patchObject = value as Record<string, unknown>;
     const previous = this.#state as Record<string, unknown>;
-    // for...in over a plain object visits its own enumerable string keys (its prototype is
-    // Object.prototype of some realm, or null: isPlainObject refuses any other prototype, whose
-    // enumerable keys for...in would visit and the spread below would not) without allocating a
-    // key array.
-    if (!this.#frozen && this.#listenerCount === 0) {
-      // Nobody has seen the current snapshot and nobody listens for the change: write into it.
-      for (const key in value) if (!isUnsafeKey(key)) previous[key] = value[key];
-      return;
-    }
-    let changed = false;
-    let safe = true;
-    for (const key in value) {
-      if (isUnsafeKey(key)) {
-        safe = false;
-        continue;
-      }
-      if (!changed && (!Object.is(previous[key], value[key]) || !Object.hasOwn(previous, key)))
-        changed = true;
-    }
-    if (!changed) return;
     let next: Record<string, unknown>;
-    if (safe) {
-      next = { ...previous, ...value };
-    } else {
-      next = { ...previous };
-      for (const key of Object.keys(value)) if (!isUnsafeKey(key)) next[key] = value[key];
+    // Reading the patch may throw (a Proxy trap, a getter): a try costs nothing until it does.
+    try {
+      // for...in over a plain object visits its own enumerable string keys (its prototype is
+      // Object.prototype of some realm, or null: isPlainObject refuses any other prototype, whose
+      // enumerable keys for...in would visit and the spread below would not) without allocating a
+      // key array.
+      if (!this.#frozen && this.#listenerCount === 0) {
+        // Nobody has seen the current snapshot and nobody listens for the change: write into it.
+        for (const key in patchObject) if (!isUnsafeKey(key)) previous[key] = patchObject[key];
+        return;
+      }
+      let changed = false;
+      let safe = true;
+      for (const key in patchObject) {
+        if (isUnsafeKey(key)) {
+          safe = false;
+          continue;
+        }
+        if (!changed && (!Object.is(previous[key], patchObject[key]) || !Object.hasOwn(previous, key)))
+          changed = true;
+      }
+      if (!changed) return;
+      if (safe) {
+        next = { ...previous, ...patchObject };
+      } else {
+        next = { ...previous };
+        for (const key of Object.keys(patchObject)) if (!isUnsafeKey(key)) next[key] = patchObject[key];
+      }
+    } catch (thrown) {
+      throw unreadablePatch(thrown);
     }
     this.#state = next as Readonly<S>;
     this.#frozen = false;

@@ -304,6 +304,44 @@ describe("createStateStore", () => {
     );
   });
 
+  it("refuses a patch whose reading throws (a Proxy trap, a getter) with INVALID_INPUT, on every path", () => {
+    const boom = new Error("trap");
+    const trap = () => {
+      throw boom;
+    };
+    const unreadable: [string, () => object][] = [
+      ["listing its keys", () => new Proxy({}, { ownKeys: trap })],
+      ["reading a key's descriptor", () => new Proxy({ a: 1 }, { getOwnPropertyDescriptor: trap })],
+      ["reading a value", () => new Proxy({ a: 1 }, { get: trap })],
+      ["a getter", () => Object.defineProperty({}, "a", { get: trap, enumerable: true })],
+      ["reading its prototype", () => new Proxy({}, { getPrototypeOf: trap })],
+    ];
+    const message =
+      "stateStore.set: the patch could not be read (trap); pass a plain object whose fields can be read (no getters that throw, no Proxy objects)";
+    for (const [what, make] of unreadable) {
+      // written in place (nobody saw the snapshot), copied (it was handed out), and with a subscriber
+      const inPlace = createStateStore<Record<string, unknown>>({});
+      const copying = createStateStore<Record<string, unknown>>({});
+      copying.get();
+      const subscribed = createStateStore<Record<string, unknown>>({});
+      subscribed.subscribe(() => {});
+      for (const store of [inPlace, copying, subscribed]) {
+        for (const patch of [make(), () => make()]) {
+          let thrown: unknown;
+          try {
+            store.set(patch as Record<string, unknown>);
+          } catch (error) {
+            thrown = error;
+          }
+          expect(thrown, what).toBeInstanceOf(SystemError);
+          expect(thrown, what).toMatchObject({ code: "INVALID_INPUT", message, cause: boom });
+        }
+      }
+    }
+    // what an updater itself throws is the caller's own, passed on as it is
+    expect(() => createStateStore({}).set(trap)).toThrow(boom);
+  });
+
   it("accepts null-prototype patches", () => {
     const store = createStateStore<Record<string, unknown>>({});
     const patch = Object.create(null);
