@@ -53,8 +53,15 @@ const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
   "dispatched",
 ]);
 
-function invalid(field: string, message: string): SystemError {
-  return new SystemError("INVALID_INPUT", `adopt(checkpoint): checkpoint.${field} ${message}`, {
+/**
+ * The runtime method a checkpoint was given to, which its messages name: `recover` reads a
+ * checkpoint as `adopt` does, but a message saying `adopt` would send its caller looking for a call
+ * they never made.
+ */
+export type CheckpointReader = "adopt" | "recover";
+
+function invalid(reader: CheckpointReader, field: string, message: string): SystemError {
+  return new SystemError("INVALID_INPUT", `${reader}(checkpoint): checkpoint.${field} ${message}`, {
     details: { field },
   });
 }
@@ -64,11 +71,11 @@ function invalid(field: string, message: string): SystemError {
  * JSON text itself, a whole saved list) named with what to do, and never quoted back, since they
  * hold whole checkpoints (megabytes of run state, perhaps personal data, in a log line).
  */
-function describeNonCheckpoint(value: unknown): string {
+function describeNonCheckpoint(value: unknown, reader: CheckpointReader): string {
   if (typeof value === "string")
     return `a string of ${value.length} characters: pass JSON.parse(text), not the text`;
   if (Array.isArray(value))
-    return `an array of ${value.length} item${value.length === 1 ? "" : "s"}: adopt each checkpoint on its own`;
+    return `an array of ${value.length} item${value.length === 1 ? "" : "s"}: ${reader} each checkpoint on its own`;
   if (typeof value === "function") return "a function";
   return describeValue(value);
 }
@@ -78,27 +85,27 @@ function describeNonCheckpoint(value: unknown): string {
  * `dispatched`), each field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
  *
  * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
- * field of a run checkpoint.
+ * field of a run checkpoint; its message begins with `reader`, the method given the checkpoint.
  */
-export function readCheckpointPlace(value: unknown): RunCheckpointPlace {
+export function readCheckpointPlace(value: unknown, reader: CheckpointReader): RunCheckpointPlace {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `adopt(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeNonCheckpoint(value)})`,
+      `${reader}(checkpoint): checkpoint must be an object that runtime.checkpoint() or detach() returned, or its JSON parsed (got ${describeNonCheckpoint(value, reader)})`,
     );
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped
-  refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: "adopt(checkpoint)" });
+  refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: `${reader}(checkpoint)` });
   const { workflowId, pipelineId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
   if (typeof workflowId !== "string" || workflowId.length === 0)
-    throw invalid("workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
+    throw invalid(reader, "workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
   if (typeof pipelineId !== "string" || pipelineId.length === 0)
-    throw invalid("pipelineId", `must be a non-empty string (got ${describeValue(pipelineId)})`);
+    throw invalid(reader, "pipelineId", `must be a non-empty string (got ${describeValue(pipelineId)})`);
   if (typeof triggerId !== "string" || triggerId.length === 0)
-    throw invalid("triggerId", `must be a non-empty string (got ${describeValue(triggerId)})`);
+    throw invalid(reader, "triggerId", `must be a non-empty string (got ${describeValue(triggerId)})`);
   if (typeof startedAt !== "number" || !Number.isFinite(startedAt) || startedAt < 0)
-    throw invalid("startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
+    throw invalid(reader, "startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
-    throw invalid("dispatched", `must be true or false (got ${describeValue(dispatched)})`);
+    throw invalid(reader, "dispatched", `must be true or false (got ${describeValue(dispatched)})`);
   return { workflowId, pipelineId, triggerId, startedAt, dispatched };
 }

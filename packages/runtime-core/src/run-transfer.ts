@@ -7,7 +7,12 @@ import { isControlEvent } from "./control-events.js";
 import type { EventWaits } from "./event-waits.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
-import { type RunCheckpoint, type RunCheckpointPlace, readCheckpointPlace } from "./run-checkpoint.js";
+import {
+  type CheckpointReader,
+  type RunCheckpoint,
+  type RunCheckpointPlace,
+  readCheckpointPlace,
+} from "./run-checkpoint.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import { workflowOfFinished } from "./run-lookup.js";
@@ -42,21 +47,23 @@ export class RunTransfer {
    * fits a registered workflow, and its run is not known here), and throws what `adopt` would.
    * `recover` calls it before reading the timeline, so a checkpoint that cannot be adopted costs
    * no read of the store and reports nothing about it. Gives the run's id and `seq`, as read.
+   * Messages name `reader`, the method the checkpoint was given to.
    */
-  check(value: unknown): { runId: string; seq: number } {
-    const { checkpoint } = this.read(value);
+  check(value: unknown, reader: CheckpointReader): { runId: string; seq: number } {
+    const { checkpoint } = this.read(value, reader);
     return { runId: checkpoint.runId, seq: checkpoint.seq };
   }
 
   /** The checks of {@link check}, giving what they read. */
-  private read(value: unknown): AdoptableCheckpoint {
+  private read(value: unknown, reader: CheckpointReader): AdoptableCheckpoint {
+    const caller = `${reader}(checkpoint)`;
     let place: RunCheckpointPlace;
     let checkpoint: PipelineCheckpoint<RunState>;
     let waits: PauseRequestData[];
     let wf: WorkflowRecord | undefined;
     let pipeline: Pipeline<RunState> | undefined;
     try {
-      place = readCheckpointPlace(value);
+      place = readCheckpointPlace(value, reader);
       wf = this.workflows.get(place.workflowId);
       if (wf === undefined) throw unknownWorkflowError(place.workflowId, [...this.workflows.keys()]);
       const pipelineId = place.pipelineId;
@@ -64,7 +71,7 @@ export class RunTransfer {
       if (pipeline === undefined) {
         throw new SystemError(
           "INVALID_INPUT",
-          `adopt(checkpoint): workflow "${wf.id}" has no pipeline ${quoteName(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it. A run continues in the pipeline its checkpoint names: if the pipeline was renamed, set checkpoint.pipelineId to its new id`,
+          `${caller}: workflow "${wf.id}" has no pipeline ${quoteName(pipelineId)} (pipelines: ${[...wf.pipelines.keys()].join(", ")}); the checkpoint was made by another definition of it. A run continues in the pipeline its checkpoint names: if the pipeline was renamed, set checkpoint.pipelineId to its new id`,
           { details: { workflowId: wf.id, pipelineId } },
         );
       }
@@ -78,18 +85,18 @@ export class RunTransfer {
       if (checkpoint.pause.length === 0) {
         throw new SystemError(
           "INVALID_INPUT",
-          "adopt(checkpoint): checkpoint.pause is empty, but a paused run waits on at least one wait; pass the checkpoint a paused run made",
+          `${caller}: checkpoint.pause is empty, but a paused run waits on at least one wait; pass the checkpoint a paused run made`,
           { details: { field: "pause" } },
         );
       }
       waits = checkpoint.pause.map((wait, i) => {
-        const read = readPauseRequest(wait, `adopt(checkpoint): checkpoint.pause[${i}]`);
+        const read = readPauseRequest(wait, `${caller}: checkpoint.pause[${i}]`);
         // as a step's registration is refused: a wait on a control event would turn one run's
         // abort into another's resume
         if (read.event !== undefined && isControlEvent(read.event)) {
           throw new SystemError(
             "INVALID_INPUT",
-            `adopt(checkpoint): checkpoint.pause[${i}].event: "${read.event}" is a runtime control event, which no wait may name`,
+            `${caller}: checkpoint.pause[${i}].event: "${read.event}" is a runtime control event, which no wait may name`,
             { details: { field: `pause[${i}].event` } },
           );
         }
@@ -98,7 +105,7 @@ export class RunTransfer {
           const declared = [...adopting.patches.keys()];
           throw new SystemError(
             "INVALID_INPUT",
-            `adopt(checkpoint): checkpoint.pause[${i}].patch names patch mapper ${quoteName(read.patch)}, which workflow "${adopting.id}" does not declare (patches: ${declared.length > 0 ? declared.join(", ") : "none"}); the checkpoint was made by another definition of it`,
+            `${caller}: checkpoint.pause[${i}].patch names patch mapper ${quoteName(read.patch)}, which workflow "${adopting.id}" does not declare (patches: ${declared.length > 0 ? declared.join(", ") : "none"}); the checkpoint was made by another definition of it`,
             { details: { field: `pause[${i}].patch`, workflowId: adopting.id } },
           );
         }
@@ -106,23 +113,24 @@ export class RunTransfer {
       });
     } catch (error) {
       // a checkpoint whose reading throws (a getter, a Proxy) is as malformed as a wrong field
-      throw SystemError.from(error, "INVALID_INPUT", "adopt(checkpoint): the checkpoint could not be read");
+      throw SystemError.from(error, "INVALID_INPUT", `${caller}: the checkpoint could not be read`);
     }
     const runId = checkpoint.runId;
-    checkUniqueWaitIds(runId, waits);
+    checkUniqueWaitIds(caller, runId, waits);
     if (this.runs.get(runId) !== undefined || workflowOfFinished(this.workflows, runId) !== undefined) {
       throw new SystemError(
         "DUPLICATE_KEY",
-        `adopt(checkpoint): run ${runId} is already known to this runtime; a checkpoint continues once, in one runtime (detach() it where it waits first)`,
+        `${caller}: run ${runId} is already known to this runtime; a checkpoint continues once, in one runtime (detach() it where it waits first)`,
         { details: { runId } },
       );
     }
     return { place, checkpoint, waits, wf, pipeline };
   }
 
-  /** See `WorkflowRuntime.adopt`. */
-  adopt(value: unknown): RunInfo {
-    const { place, checkpoint, waits, wf, pipeline } = this.read(value);
+  /** See `WorkflowRuntime.adopt` (and `recover`, as `reader`, which its messages name). */
+  adopt(value: unknown, reader: CheckpointReader): RunInfo {
+    const caller = `${reader}(checkpoint)`;
+    const { place, checkpoint, waits, wf, pipeline } = this.read(value, reader);
     const runId = checkpoint.runId;
     let released: ReleasedCheckpoint;
     try {
@@ -133,7 +141,7 @@ export class RunTransfer {
     } catch (cause) {
       throw new SystemError(
         "INVALID_INPUT",
-        `adopt(checkpoint): checkpoint.state and checkpoint.event must be JSON-serialisable (no BigInt, no cycles)`,
+        `${caller}: checkpoint.state and checkpoint.event must be JSON-serialisable (no BigInt, no cycles)`,
         { cause, details: { runId } },
       );
     }
@@ -142,7 +150,7 @@ export class RunTransfer {
       if (refused !== undefined) {
         throw new SystemError(
           "INVALID_STATE",
-          `adopt(checkpoint): workflow "${wf.id}" cannot take run ${runId} now: ${refused} (its execution mode holds one run at a time, paused ones included)`,
+          `${caller}: workflow "${wf.id}" cannot take run ${runId} now: ${refused} (its execution mode holds one run at a time, paused ones included)`,
           { details: { runId, workflowId: wf.id } },
         );
       }
@@ -256,13 +264,13 @@ function notPaused(runId: string, status: string): SystemError {
   );
 }
 
-function checkUniqueWaitIds(runId: string, waits: readonly PauseRequestData[]): void {
+function checkUniqueWaitIds(caller: string, runId: string, waits: readonly PauseRequestData[]): void {
   const seen = new Set<string>();
   for (const wait of waits) {
     if (seen.has(wait.id)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `adopt(checkpoint): run ${runId} has two waits with id "${wait.id}"; a run's waits have distinct ids`,
+        `${caller}: run ${runId} has two waits with id "${wait.id}"; a run's waits have distinct ids`,
         { details: { runId, id: wait.id } },
       );
     }

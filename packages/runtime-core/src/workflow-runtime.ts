@@ -619,7 +619,7 @@ export class WorkflowRuntime {
    */
   adopt<S extends object = RunState>(checkpoint: RunCheckpoint<S>): RunInfo {
     this.assertRunning("adopt");
-    return this.transfer.adopt(checkpoint);
+    return this.transfer.adopt(checkpoint, "adopt");
   }
 
   /**
@@ -633,7 +633,8 @@ export class WorkflowRuntime {
    * crashed one. Without a timeline store it is `adopt`. A store that fails or does not answer
    * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
    * Events that arrive while it reads are not the run's yet: recover before the host's event
-   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws, and with
+   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws (the messages
+   * beginning `recover(checkpoint):` where adopt's begin `adopt(checkpoint):`), and with
    * `INVALID_STATE` when the timeline shows the run ended (`run.completed`, `run.failed` or
    * `run.aborted`): its checkpoint was left over by a process that stopped before the run's
    * `onCleanup` could delete it, and the run must not run again.
@@ -642,14 +643,14 @@ export class WorkflowRuntime {
     this.assertRunning("recover");
     // refused as adopt() would refuse it, before the store is read: nothing to report about a
     // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
-    const read = this.transfer.check(checkpoint);
+    const read = this.transfer.check(checkpoint, "recover");
     const writer = this.writer;
     const seq =
       writer === undefined
         ? undefined
         : await seqAfterTimeline(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
     this.assertRunning("recover");
-    return this.transfer.adopt(seq === undefined ? checkpoint : withSeq(checkpoint, seq));
+    return this.transfer.adopt(seq === undefined ? checkpoint : withSeq(checkpoint, seq), "recover");
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */

@@ -261,12 +261,74 @@ describe("recover(checkpoint)", () => {
     });
     await expect(second.runtime.recover(unreadable)).rejects.toMatchObject({
       code: "INVALID_INPUT",
-      message: "adopt(checkpoint): the checkpoint could not be read: trap",
+      message: "recover(checkpoint): the checkpoint could not be read: trap",
     });
     await second.runtime.recover(checkpoint);
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "DUPLICATE_KEY" });
     await second.runtime.stop();
     await expect(second.runtime.recover(checkpoint)).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
+
+  it("names recover, not adopt, in what it rejects with; codes and details as adopt's", async () => {
+    const timeline = await createMemoryTimelineStore();
+    const checkpoint = await crashWhileCharging(timeline);
+    const second = await harness({ timelineStore: timeline });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const refused: [string, unknown][] = [
+      ["not an object", "{}"],
+      ["a field a checkpoint does not have", { ...checkpoint, dispatch: true }],
+      ["no pipelineId", { ...checkpoint, pipelineId: undefined }],
+      ["a pipeline the workflow lacks", { ...checkpoint, pipelineId: "refund" }],
+      ["no waits", { ...checkpoint, pause: [] }],
+      ["a bad wait", { ...checkpoint, pause: [{ ...checkpoint.pause[0], event: 7 }] }],
+      [
+        "a wait on a control event",
+        { ...checkpoint, pause: [{ ...checkpoint.pause[0], event: "sluice.run.abort" }] },
+      ],
+      [
+        "a patch mapper not declared",
+        { ...checkpoint, pause: [{ ...checkpoint.pause[0], patch: "approval" }] },
+      ],
+      ["two waits of one id", { ...checkpoint, pause: [checkpoint.pause[0], checkpoint.pause[0]] }],
+      ["a state JSON cannot hold", { ...checkpoint, state: { id: "p1", n: 1n } }],
+      ["one that throws when read", new Proxy(checkpoint, { get: trap })],
+    ];
+    for (const [what, bad] of refused) {
+      let adoptError: unknown;
+      try {
+        second.runtime.adopt(bad as RunCheckpoint);
+      } catch (error) {
+        adoptError = error;
+      }
+      const recoverError = await second.runtime
+        .recover(bad as RunCheckpoint)
+        .catch((error: unknown) => error);
+      expect(SystemError.is(adoptError), what).toBe(true);
+      expect(SystemError.is(recoverError), what).toBe(true);
+      const adopted = adoptError as SystemError;
+      const recovered = recoverError as SystemError;
+      expect(adopted.message, what).toMatch(/^adopt\(checkpoint\): /);
+      const named = (text: string) => text.replace("adopt(checkpoint)", "recover(checkpoint)");
+      expect(recovered.message, what).toBe(named(adopted.message));
+      // (a wait's path is the message's own prefix, as @sluice/pause's readPauseRequest makes it)
+      const details = adopted.details as { path?: string } | undefined;
+      const expected = details?.path === undefined ? details : { ...details, path: named(details.path) };
+      expect([recovered.code, recovered.details], what).toEqual([adopted.code, expected]);
+    }
+    await second.runtime.recover(checkpoint);
+    const duplicate = await second.runtime.recover(checkpoint).catch((error: unknown) => error);
+    expect(duplicate).toMatchObject({
+      code: "DUPLICATE_KEY",
+      message: expect.stringMatching(/^recover\(checkpoint\): run \S+ is already known to this runtime/),
+    });
+    expect(second.errors).toEqual([]);
+    await second.runtime.stop();
   });
 
   it("checks the checkpoint as adopt does before reading the timeline: a malformed one or a run known here costs no read and reports nothing", async () => {
