@@ -2,8 +2,15 @@ import { describeThrown, describeValue, refuseUnknownKeys, SystemError } from "@
 import { MAX_TIMER_MS } from "./abort-timing.js";
 import type { PipelineDefinition, RetryPolicy, StageDefinition, StepDefinition } from "./types.js";
 
-function fail(path: string, message: string): never {
-  throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, { details: { path } });
+/**
+ * Refuses the part at `path`; `field`, when the message is about one of its fields, makes
+ * `details.path` that field's own path (`….steps[1].timeoutMs`), as a host pointing at the
+ * offending field needs, while the message keeps naming the part and then the field.
+ */
+function fail(path: string, message: string, field?: string): never {
+  throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, {
+    details: { path: field === undefined ? path : `${path}.${field}` },
+  });
 }
 
 function describe(value: unknown): string {
@@ -104,7 +111,7 @@ function checkNumber(
   if (bad) {
     const kind = integer ? "an integer" : "a finite number";
     const bound = exclusiveMin ? `> ${min}` : `≥ ${min}`;
-    fail(path, `"${field}" must be ${kind} ${bound} (got ${describeValue(value)})`);
+    fail(path, `"${field}" must be ${kind} ${bound} (got ${describeValue(value)})`, field);
   }
 }
 
@@ -115,13 +122,14 @@ function checkTimerMs(path: string, field: string, value: unknown, exclusiveMin:
     fail(
       path,
       `"${field}" must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer setTimeout supports) (got ${describeValue(value)})`,
+      field,
     );
   }
 }
 
 function readRetry(path: string, retry: unknown): RetryPolicy {
   if (!isRecordAt(retry, `${path}.retry`)) {
-    fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`);
+    fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`, "retry");
   }
   const retryPath = `${path}.retry`;
   const copy = readRecord(retry, RETRY_KEYS, retryPath);
@@ -141,21 +149,22 @@ function readStep(path: string, step: unknown, seen: Map<string, string>): StepD
   }
   const copy = readRecord(step, STEP_KEYS, path);
   const id = copy.id;
-  if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`);
+  if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`, "id");
   const earlier = seen.get(id);
   if (earlier !== undefined) {
     fail(
       path,
       `duplicate step id "${id}" (already used at ${earlier}); step ids must be unique in a pipeline`,
+      "id",
     );
   }
   seen.set(id, path);
   if (typeof copy.action !== "function") {
-    fail(path, `"action" must be a function (got ${describe(copy.action)})`);
+    fail(path, `"action" must be a function (got ${describe(copy.action)})`, "action");
   }
   const when = copy.when;
   if (when !== undefined && typeof when !== "function") {
-    fail(path, `"when" must be a function returning a boolean (got ${describe(when)})`);
+    fail(path, `"when" must be a function returning a boolean (got ${describe(when)})`, "when");
   }
   const timeoutMs = copy.timeoutMs;
   if (timeoutMs !== undefined) checkTimerMs(path, "timeoutMs", timeoutMs, true);
@@ -199,20 +208,20 @@ function readStage(
   }
   const copy = readRecord(stage, STAGE_KEYS, path);
   const id = copy.id;
-  if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`);
+  if (typeof id !== "string" || id.length === 0) fail(path, `"id" must be a non-empty string`, "id");
   const earlier = stageIds.get(id);
   if (earlier !== undefined) {
-    fail(path, `duplicate stage id "${id}" (already used at ${earlier}); stage ids must be unique`);
+    fail(path, `duplicate stage id "${id}" (already used at ${earlier}); stage ids must be unique`, "id");
   }
   stageIds.set(id, path);
   const concurrent = copy.concurrent;
   if (concurrent !== undefined && typeof concurrent !== "boolean") {
-    fail(path, `"concurrent" must be a boolean (got ${describe(concurrent)})`);
+    fail(path, `"concurrent" must be a boolean (got ${describe(concurrent)})`, "concurrent");
   }
   const steps = copy.steps;
   const length = nonEmptyLength(steps, `${path}.steps`);
   if (length === undefined) {
-    fail(path, `"steps" must be a non-empty array of steps (got ${describe(steps)})`);
+    fail(path, `"steps" must be a non-empty array of steps (got ${describe(steps)})`, "steps");
   }
   // read element by element as the checks go: the first bad step ends the reading, so an array
   // of 2 ** 32 - 1 holes is refused at its first
@@ -257,7 +266,9 @@ export function readPipeline(definition: unknown, path: string): PipelineDefinit
 /**
  * Checks a pipeline definition and throws a `SystemError` with code `INVALID_DEFINITION` at the
  * first problem, its message naming the exact place, e.g.
- * `pipelines.fulfil.stages[1].steps[0]: "action" must be a function (got undefined)`.
+ * `pipelines.fulfil.stages[1].steps[0]: "action" must be a function (got undefined)`, and
+ * `details.path` the offending field's path (`pipelines.fulfil.stages[1].steps[0].action`; for a
+ * part that is missing or not an object, that part's).
  *
  * Rejects: a non-object definition, no stages, a stage without steps, missing or empty ids,
  * duplicate stage ids, step ids used twice anywhere in the pipeline, a non-function `action` or
