@@ -86,28 +86,13 @@ export class RunEnding {
     const now = endedAt ?? record.stamp();
     const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
     const stage = endStage(record, result, status);
-    // onCleanup gets its own copy, taken before retention may drop the run from the registry
-    let cleanupInfo: RunInfo | undefined;
-    if (onCleanup !== undefined) {
-      // (the registry is the host's to write too, through registry(id): a run it no longer holds
-      // still gets its onCleanup, with what the runtime knows of it)
-      cleanupInfo = wf.registry.get(record.runId) ?? {
-        runId: record.runId,
-        workflowId: wf.id,
-        pipelineId: record.pipeline.id,
-        triggerId: record.triggerId,
-        status,
-        startedAt: record.startedAt,
-        updatedAt: now,
-      };
-      cleanupInfo.status = status;
-      cleanupInfo.updatedAt = now;
-      if (error !== undefined) cleanupInfo.error = error;
-      if (stage !== undefined) cleanupInfo.stage = stage;
-    }
+    // onCleanup and a kept result each get their own copy, taken before retention may drop the run
+    // from the registry (most workflows have neither: two loads and two branches)
+    const cleanupInfo = onCleanup === undefined ? undefined : endedRunInfo(record, status, now, error, stage);
+    const kept = wf.keptResults;
+    const keptInfo = kept === undefined ? undefined : endedRunInfo(record, status, now, error, stage);
     wf.registry.setStatus(record.runId, status, now, error, stage, record.registryHandle);
-    // (most workflows keep no results: one load and a branch)
-    if (wf.keptResults !== undefined) wf.keptResults.keep(record.runId, result as EndedRunResult);
+    if (kept !== undefined) kept.keep(record.runId, result as EndedRunResult, keptInfo!);
     if (record.managed) wf.policy.runEnded(record.runId);
     wf.pauseWindow.close(record);
     // (most runs never wait on an event)
@@ -261,21 +246,17 @@ export class RunEnding {
     this.forgetRun(record);
     const message = `never started: ${reason}`;
     const now = record.stamp();
-    wf.registry.setStatus(
-      runId,
-      "aborted",
-      now,
-      { code: "ABORTED", message },
-      undefined,
-      record.registryHandle,
-    );
+    const error = { code: "ABORTED", message };
+    const keptInfo =
+      wf.keptResults === undefined ? undefined : endedRunInfo(record, "aborted", now, error, undefined);
+    wf.registry.setStatus(runId, "aborted", now, error, undefined, record.registryHandle);
     // written before the waiters and onDispatch hear of the end, as a started run's last event is
     this.writer?.writeRuntimeEvent(runId, wf.id, 1, now, "run.aborted", message, { neverStarted: true });
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
       failureMetadata(record),
     );
-    if (wf.keptResults !== undefined) wf.keptResults.keep(runId, result as EndedRunResult);
+    if (keptInfo !== undefined) wf.keptResults!.keep(runId, result as EndedRunResult, keptInfo);
     if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);
     if (reportDropped) {
       reportDispatch(
@@ -314,6 +295,35 @@ export class RunEnding {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     this.atRest.notify();
   }
+}
+
+/**
+ * The `RunInfo` of a run that ends now with `status` (a new object, its `error` too): its registry's,
+ * as it ends (the stage the registry has kept when `stage` is `undefined`). The registry is the
+ * host's to write too, through `registry(id)`: a run it no longer holds gets one made of what the
+ * runtime knows of it.
+ */
+function endedRunInfo(
+  record: RunRecord,
+  status: RunInfo["status"],
+  now: number,
+  error: RunInfo["error"],
+  stage: string | undefined,
+): RunInfo {
+  const info = record.workflow.registry.get(record.runId) ?? {
+    runId: record.runId,
+    workflowId: record.workflow.id,
+    pipelineId: record.pipeline.id,
+    triggerId: record.triggerId,
+    status,
+    startedAt: record.startedAt,
+    updatedAt: now,
+  };
+  info.status = status;
+  info.updatedAt = now;
+  if (error !== undefined) info.error = { code: error.code, message: error.message };
+  if (stage !== undefined) info.stage = stage;
+  return info;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { IdMap } from "@sluice/id-map";
 import type { PipelineRegistry, RunInfo } from "@sluice/pipeline";
+import { keptRunInfo } from "./kept-results.js";
 import type { RunRecord } from "./run-record.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -18,7 +19,10 @@ export function currentRegistry(wf: WorkflowRecord): PipelineRegistry {
   return registry;
 }
 
-/** The `RunInfo` of run `runId` of workflow `workflowId`, or `undefined`. */
+/**
+ * The `RunInfo` of run `runId` of workflow `workflowId`, or `undefined`: the registry's, else (an
+ * ended run its retention dropped) the one it ended with, while the workflow keeps its result.
+ */
 export function watchRun(
   workflows: ReadonlyMap<string, WorkflowRecord>,
   runs: IdMap<RunRecord>,
@@ -28,13 +32,14 @@ export function watchRun(
   const wf = workflows.get(workflowId);
   if (wf === undefined) return undefined;
   const info = currentRegistry(wf).get(runId);
-  return info === undefined ? undefined : withLiveStage(runs, info);
+  if (info === undefined) return wf.keptResults?.info(runId);
+  return withLiveStage(runs, info);
 }
 
 /**
  * The `RunInfo` of run `runId`, whichever registered workflow it belongs to, or `undefined`: `watch`
  * once its workflow is known. An unfinished run names its workflow in its record (no registry is
- * searched); a finished one is looked for in each workflow's registry.
+ * searched); a finished one is looked for in each workflow's registry, then among the kept results.
  */
 export function findRun(
   workflows: ReadonlyMap<string, WorkflowRecord>,
@@ -43,7 +48,8 @@ export function findRun(
 ): RunInfo | undefined {
   if (typeof runId !== "string") return undefined;
   const workflowId = runs.get(runId)?.workflow.id ?? workflowOfFinished(workflows, runId);
-  return workflowId === undefined ? undefined : watchRun(workflows, runs, workflowId, runId);
+  if (workflowId === undefined) return keptRunInfo(workflows, runId);
+  return watchRun(workflows, runs, workflowId, runId);
 }
 
 /** Every run the registries know, across all registered workflows. */

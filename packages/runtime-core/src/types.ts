@@ -424,8 +424,10 @@ export interface RegisterOptions<S extends object = RunState> {
    * is `NOT_FOUND`). The last `keepResults` are kept, the oldest evicted past that; deregistering
    * the workflow, or `stop()`, drops them. Each kept result holds its run's final state (`value.state`,
    * or `metadata.state` of a failure): budget its size times `keepResults`. Apart from `retention`,
-   * which bounds the `RunInfo`s the registry keeps (`watch`, `listAllRuns`): a result may outlive its
-   * run's `RunInfo`, and the other way round. An integer ≥ 0.
+   * which bounds the `RunInfo`s the registry keeps (`listAllRuns`, `registry(id)`): a result may
+   * outlive its run's registry entry, and the other way round. A kept result keeps the `RunInfo` its
+   * run ended with too, which `watch` and `findRun` answer with once retention has dropped the run
+   * from the registry. An integer ≥ 0.
    */
   keepResults?: number | undefined;
 }

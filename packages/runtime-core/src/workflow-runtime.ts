@@ -537,7 +537,11 @@ export class WorkflowRuntime {
     return this.results.result(runId) as Promise<EndedRunResult<S>>;
   }
 
-  /** The `RunInfo` of a run of a workflow, or `undefined`. */
+  /**
+   * The `RunInfo` of a run of a workflow, or `undefined`. A run that has ended is answered while
+   * the workflow's registry holds it (its `retention`), and after that while its result is kept
+   * (`keepResults`), with the `RunInfo` it ended with. A copy each time.
+   */
   watch(workflowId: string, runId: string): RunInfo | undefined {
     return watchRun(this.workflows, this.runs, workflowId, runId);
   }
@@ -546,8 +550,9 @@ export class WorkflowRuntime {
    * The `RunInfo` of a run by its id alone, whichever workflow it belongs to, or `undefined`: what
    * `watch(workflowId, runId)` gives, for a host that has only the run id (from a URL, a message).
    * A queued, running or paused run is found at once, however many workflows and runs there are;
-   * a finished one is looked for in each workflow's registry (while its retention keeps it). Never
-   * throws: an id that is not a string is `undefined` too.
+   * a finished one is looked for in each workflow's registry (while its retention keeps it), then
+   * among the kept results (`keepResults`: the `RunInfo` it ended with). Never throws: an id that
+   * is not a string is `undefined` too.
    */
   findRun(runId: string): RunInfo | undefined {
     return findRun(this.workflows, this.runs, runId);

@@ -127,11 +127,74 @@ describe("register option keepResults", () => {
     await runtime.stop();
   });
 
-  it("keeps results apart from the registry's retention: a result outlives its RunInfo", async () => {
+  it("keeps results apart from the registry's retention: a result outlives its RunInfo in the registry", async () => {
     const { runtime, run } = await withSteps({ keepResults: 3, retention: { maxFinished: 0 } });
     const { result, runId } = await run({ n: 4 });
-    expect(runtime.watch("steps", runId)).toBeUndefined();
+    expect(runtime.registry("steps")!.get(runId)).toBeUndefined();
+    expect(runtime.listAllRuns()).toEqual([]);
     expect(await runtime.result(runId)).toBe(result);
+    await runtime.stop();
+  });
+
+  it("findRun() and watch() answer for a kept run the registry's retention dropped: the RunInfo it ended with", async () => {
+    // retention keeps one finished run: each run's RunInfo is read while the registry has it, then
+    // again once the next run's end has dropped it from there
+    const { runtime, run } = await withSteps({ keepResults: 4, retention: { maxFinished: 1 } });
+    const ended: { runId: string; info: unknown }[] = [];
+    const note = (runId: string) => ended.push({ runId, info: runtime.findRun(runId) });
+    note((await run({ n: 1 })).runId);
+    note((await run({ n: 2, fail: true })).runId);
+    const paused = (await run({ n: 3, wait: true })).runId;
+    await runtime.abort(paused);
+    note(paused);
+    await run({ n: 4 });
+    expect(ended.map((e) => e.info)).toEqual([
+      expect.objectContaining({ status: "completed", stage: "after", workflowId: "steps", pipelineId: "p" }),
+      expect.objectContaining({
+        status: "failed",
+        stage: "work",
+        error: expect.objectContaining({ code: "STEP_FAILED" }),
+      }),
+      expect.objectContaining({ status: "aborted", stage: "after", triggerId: "go" }),
+    ]);
+    for (const { runId, info } of ended) {
+      expect(runtime.registry("steps")!.get(runId)).toBeUndefined();
+      expect(runtime.findRun(runId)).toEqual(info);
+      expect(runtime.watch("steps", runId)).toEqual(info);
+      expect(runtime.watch("other", runId)).toBeUndefined();
+    }
+    // a copy each time, as every RunInfo handed out
+    const first = runtime.findRun(ended[1]!.runId)!;
+    first.status = "completed";
+    first.error!.code = "changed";
+    expect(runtime.findRun(ended[1]!.runId)).toEqual(ended[1]!.info);
+    // past keepResults, and once the workflow is gone, nothing answers
+    await run({ n: 5 });
+    expect(runtime.findRun(ended[0]!.runId)).toBeUndefined();
+    await runtime.deregister("steps");
+    expect(runtime.findRun(ended[1]!.runId)).toBeUndefined();
+    await runtime.stop();
+  });
+
+  it("findRun() answers for a kept queued run that never started, as its RunInfo said", async () => {
+    const { runtime, bus } = await harness();
+    const reports: DispatchResult[] = [];
+    await runtime.register(approvalWorkflow("approval"), {
+      keepResults: 5,
+      retention: { maxFinished: 0 },
+      mode: { type: "exclusive", onBusy: "queue_single" },
+      onDispatch: (r) => reports.push(r),
+    });
+    bus.emit("order.placed", { orderId: "a" });
+    bus.emit("order.placed", { orderId: "b" });
+    const queued = reports.find((r) => r.outcome === "queued")!.runId!;
+    bus.emit("order.placed", { orderId: "c" }); // supersedes the queued run: it never starts
+    expect(runtime.findRun(queued)).toMatchObject({
+      runId: queued,
+      workflowId: "orders",
+      status: "aborted",
+      error: { code: "ABORTED", message: expect.stringContaining("never started") },
+    });
     await runtime.stop();
   });
 
