@@ -22,7 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { currentRegistry, findRun, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunRecord } from "./run-record.js";
-import { seqAfterTimeline, withSeq } from "./run-recovery.js";
+import { lastStoredSeq, recoveredPauseSeq, withSeq, writeRecoveredPause } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainOptions } from "./runs-at-rest.js";
@@ -635,7 +635,11 @@ export class WorkflowRuntime {
    * dropped, and the timeline would show the crashed attempt alone. `recover` first reads the
    * run's last event from this runtime's timeline store and, when it is past the checkpoint's
    * `seq`, adopts the run with its `seq` there, so both attempts show, the rerun after the
-   * crashed one. Without a timeline store it is `adopt`. A store that fails or does not answer
+   * crashed one. When the stored timeline does not end at the checkpoint's own `run.paused` (the
+   * run went on before the crash, or the crash lost that event), it writes a `run.paused`
+   * (`source: "runtime"`, `data.recovered: { checkpointSeq, storedSeq }`) after the stored events,
+   * or at the checkpoint's `seq` when they stop short of it, so the timeline shows the run parked
+   * again rather than running. Without a timeline store it is `adopt`. A store that fails or does not answer
    * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
    * Events that arrive while it reads are not the run's yet: recover before the host's event
    * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws (the messages
@@ -650,12 +654,20 @@ export class WorkflowRuntime {
     // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
     const read = this.transfer.check(checkpoint, "recover");
     const writer = this.writer;
-    const seq =
+    const stored =
       writer === undefined
         ? undefined
-        : await seqAfterTimeline(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
+        : await lastStoredSeq(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
     this.assertRunning("recover");
-    return this.transfer.adopt(seq === undefined ? checkpoint : withSeq(checkpoint, seq), "recover");
+    const pausedSeq = recoveredPauseSeq(read.seq, stored);
+    // past the events the crashed attempt wrote, so that the rerun's are not dropped as repeats
+    const seq =
+      pausedSeq !== undefined ? pausedSeq : stored !== undefined && stored > read.seq ? stored : read.seq;
+    const info = this.transfer.adopt(seq === read.seq ? checkpoint : withSeq(checkpoint, seq), "recover");
+    const record = this.runs.get(read.runId);
+    if (pausedSeq !== undefined && record !== undefined)
+      writeRecoveredPause(writer!, record, this.checkpoint(read.runId), pausedSeq, read.seq, stored!);
+    return info;
   }
 
   /** Resolves once every timeline event written so far has been handed to the store. */

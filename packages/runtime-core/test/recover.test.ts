@@ -95,10 +95,25 @@ describe("recover(checkpoint)", () => {
       expect.objectContaining({ by: "event", event: "pay.approved" }),
       expect.objectContaining({ by: "resume" }),
     ]);
-    // the rerun goes on right after the crashed attempt's last event, its log line
+    // right after the crashed attempt's last event, its log line, the timeline says the run is
+    // parked again (it would otherwise read as running from then until the rerun resumed), and
+    // the rerun goes on after that
     const crashedLast = events.find((e) => e.message === "charging in A")!;
     expect(Math.max(...events.filter((e) => e.at <= crashedLast.at).map((e) => e.seq))).toBe(crashedLast.seq);
-    expect(resumes[1]!.seq).toBe(crashedLast.seq + 1);
+    const parkedAgain = events.find((e) => e.seq === crashedLast.seq + 1)!;
+    expect(parkedAgain).toMatchObject({
+      type: "run.paused",
+      source: "runtime",
+      stage: "approval",
+      data: {
+        nextStage: "charge",
+        pause: [expect.objectContaining({ event: "pay.approved" })],
+        recovered: { checkpointSeq: checkpoint.seq, storedSeq: crashedLast.seq },
+      },
+    });
+    expect(parkedAgain.message).toContain(`recovered from its checkpoint (seq ${checkpoint.seq})`);
+    expect(resumes[1]!.seq).toBe(crashedLast.seq + 2);
+    expect(second.runtime.watch("payments", checkpoint.runId)).toBeDefined();
     expect(events.at(-1)!.type).toBe("run.completed");
     await second.runtime.stop();
   });
@@ -120,6 +135,48 @@ describe("recover(checkpoint)", () => {
     );
     await second.runtime.recover(checkpoint);
     expect(second.runtime.checkpoint(runId)!.seq).toBe(checkpoint.seq);
+    await second.runtime.flushTimeline();
+    // its timeline ends at that pause already: nothing is added
+    const { events } = await timeline.query({ runId });
+    expect(events.filter((e) => e.type === "run.paused").map((e) => e.seq)).toEqual([checkpoint.seq]);
+    await second.runtime.stop();
+  });
+
+  it("writes the run.paused a crash kept from the timeline, at the checkpoint's seq", async () => {
+    const first = await harness({ timelineStore: await createMemoryTimelineStore() });
+    await first.runtime.register(
+      payments("A", async () => {}),
+      {},
+    );
+    const runId = (await first.runtime.invoke("payments", "start", { id: "p3" })).metadata.runId!;
+    const checkpoint = first.runtime.checkpoint(runId)!;
+    // the process dies before its writer hands the batch to the store: this timeline has none of it
+    const timeline = await createMemoryTimelineStore();
+    const second = await harness({ timelineStore: timeline });
+    await second.runtime.register(
+      payments("B", async () => {}),
+      {},
+    );
+    await second.runtime.recover(JSON.parse(JSON.stringify(checkpoint)));
+    await second.runtime.flushTimeline();
+    const { events } = await timeline.query({ runId });
+    expect(events).toEqual([
+      expect.objectContaining({
+        seq: checkpoint.seq,
+        type: "run.paused",
+        stage: "approval",
+        data: expect.objectContaining({
+          nextStage: "charge",
+          recovered: { checkpointSeq: checkpoint.seq, storedSeq: 0 },
+        }),
+      }),
+    ]);
+    second.bus.emit("pay.approved", { id: "p3" });
+    expect((await second.runtime.result(runId)).ok).toBe(true);
+    await second.runtime.flushTimeline();
+    const after = await timeline.query({ runId });
+    expect(after.events.map((e) => e.seq)).toEqual(after.events.map((_, i) => checkpoint.seq + i));
+    await first.runtime.stop();
     await second.runtime.stop();
   });
 
