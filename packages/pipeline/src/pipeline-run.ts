@@ -777,6 +777,11 @@ export class PipelineRun<S extends object> extends RunScope<S> {
           link?.dispose();
           throw thrown;
         }
+        // a retry callback may have aborted the run (or stopped the stage): the action must not run
+        if (this.settled || source.aborted) {
+          link?.dispose();
+          return abortError(source);
+        }
       }
       let completed = false;
       try {

@@ -808,6 +808,42 @@ describe("the retry of an attempt (onRetry)", () => {
     expect(aborted.some((entry) => entry.includes("retry of"))).toBe(false);
   });
 
+  it("that aborts the run keeps the next attempt's action from running", async () => {
+    const scope = new AttemptRecordingScope();
+    const trace: string[] = [];
+    let run!: ReturnType<typeof traced>;
+    const pipeline = new Pipeline<PipelineState>("p", {
+      stages: [
+        {
+          id: "s",
+          steps: [
+            {
+              id: "x",
+              retry: { attempts: 2 },
+              action: async (ctx) => {
+                trace.push(`action ${ctx.attempt}`);
+                const attempt = await attemptOf(ctx, scope);
+                attempt.onRetry(() => run.abort("enough"));
+                throw new Error("throws");
+              },
+            },
+          ],
+        },
+      ],
+    });
+    run = traced(pipeline, scope, trace);
+    const result = await run.execute();
+    expect(result.ok && result.value.status).toBe("aborted");
+    expect(trace).toEqual([
+      "run.started",
+      "step.started 1",
+      "action 1",
+      "step.retried 1",
+      "step.started 2",
+      "run.aborted",
+    ]);
+  });
+
   it("that throws fails the run with what it threw; the next attempt's action does not run", async () => {
     const scope = new AttemptRecordingScope();
     const trace: string[] = [];
