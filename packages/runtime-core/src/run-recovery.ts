@@ -29,6 +29,8 @@ export async function lastStoredSeq(
   hookCalls: HookCalls,
   timeoutMs: number,
   report: (error: SystemError) => void,
+  /** Given the latest `at` of the stored events, when they were read. */
+  reached?: { at: number },
 ): Promise<number | undefined> {
   const { runId, seq } = read;
   let stored: StoredRun | typeof TIMED_OUT;
@@ -68,6 +70,7 @@ export async function lastStoredSeq(
       { details: { runId, ended: end.type, seq: end.seq, lastSeq: stored.lastSeq } },
     );
   }
+  if (reached !== undefined) reached.at = stored.lastAt;
   return stored.lastSeq;
 }
 

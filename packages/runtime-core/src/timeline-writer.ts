@@ -23,6 +23,8 @@ const RUN_ENDS: ReadonlySet<string> = new Set([
 export interface StoredRun {
   /** The highest `seq` among its events; 0 when there are none. */
   lastSeq: number;
+  /** The latest `at` among its events (`-Infinity` when there are none). */
+  lastAt: number;
   /** Its `run.completed`, `run.failed` or `run.aborted` event, when it has ended. */
   end?: { type: string; seq: number };
 }
@@ -159,7 +161,7 @@ export class TimelineWriter {
    */
   async storedRun(runId: string, isAbandoned: () => boolean = () => false): Promise<StoredRun> {
     await this.flush();
-    const stored: StoredRun = { lastSeq: 0 };
+    const stored: StoredRun = { lastSeq: 0, lastAt: Number.NEGATIVE_INFINITY };
     let next: string | undefined;
     let lastOfPage: TimelineEvent | undefined;
     do {
@@ -176,6 +178,8 @@ export class TimelineWriter {
           throw malformedAnswer(`an event of run ${runId} has seq ${describeValue(seq)}`);
         }
         if (seq > stored.lastSeq) stored.lastSeq = seq;
+        const at: unknown = event.at;
+        if (typeof at === "number" && Number.isFinite(at) && at > stored.lastAt) stored.lastAt = at;
         if (RUN_ENDS.has(event.type)) stored.end = { type: event.type, seq };
       }
       next = page.next;

@@ -639,7 +639,8 @@ export class WorkflowRuntime {
    * run went on before the crash, or the crash lost that event), it writes a `run.paused`
    * (`source: "runtime"`, `data.recovered: { checkpointSeq, storedSeq }`) after the stored events,
    * or at the checkpoint's `seq` when they stop short of it, so the timeline shows the run parked
-   * again rather than running. Without a timeline store it is `adopt`. A store that fails or does not answer
+   * again rather than running. That event and the run's later ones are stamped no earlier than the
+   * stored events' latest `at` (this machine's clock may be behind the crashed one's). Without a timeline store it is `adopt`. A store that fails or does not answer
    * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
    * Events that arrive while it reads are not the run's yet: recover before the host's event
    * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws (the messages
@@ -654,10 +655,11 @@ export class WorkflowRuntime {
     // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
     const read = this.transfer.check(checkpoint, "recover");
     const writer = this.writer;
+    const reached = { at: Number.NEGATIVE_INFINITY };
     const stored =
       writer === undefined
         ? undefined
-        : await lastStoredSeq(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
+        : await lastStoredSeq(read, writer, this.hookCalls, this.hookTimeoutMs, this.report, reached);
     this.assertRunning("recover");
     const pausedSeq = recoveredPauseSeq(read.seq, stored);
     // past the events the crashed attempt wrote, so that the rerun's are not dropped as repeats
@@ -665,6 +667,9 @@ export class WorkflowRuntime {
       pausedSeq !== undefined ? pausedSeq : stored !== undefined && stored > read.seq ? stored : read.seq;
     const info = this.transfer.adopt(seq === read.seq ? checkpoint : withSeq(checkpoint, seq), "recover");
     const record = this.runs.get(read.runId);
+    // what the run writes from now on comes after the stored events, even on a clock behind the
+    // one that wrote them (stores order a run's events by time first)
+    if (record !== undefined && reached.at > record.stampedAt) record.stampedAt = reached.at;
     if (pausedSeq !== undefined && record !== undefined)
       writeRecoveredPause(writer!, record, this.checkpoint(read.runId), pausedSeq, read.seq, stored!);
     return info;

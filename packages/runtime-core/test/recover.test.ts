@@ -118,6 +118,51 @@ describe("recover(checkpoint)", () => {
     await second.runtime.stop();
   });
 
+  it("stamps the recovered run.paused and the rerun no earlier than the crashed attempt's events, on a clock that is behind", async () => {
+    const start = Date.UTC(2026, 0, 1, 12);
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      const timeline = await createMemoryTimelineStore();
+      const first = await harness({ timelineStore: timeline });
+      const saved: RunCheckpoint[] = [];
+      await first.runtime.register(
+        payments("A", () => new Promise(() => {})),
+        { onPause: (ctx) => void saved.push(first.runtime.checkpoint(ctx.runId)!) },
+      );
+      await first.runtime.invoke("payments", "start", { id: "p1" });
+      // approved two minutes later; the process dies charging
+      vi.setSystemTime(start + 120_000);
+      first.bus.emit("pay.approved", { id: "p1", approved: true });
+      await first.runtime.flushTimeline();
+      const checkpoint: RunCheckpoint = JSON.parse(JSON.stringify(saved[0]));
+      // the process that recovers runs on a clock a minute behind the one that crashed
+      vi.setSystemTime(start + 60_000);
+      const second = await harness({ timelineStore: timeline });
+      await second.runtime.register(
+        payments("B", async () => {}),
+        {},
+      );
+      await second.runtime.recover(checkpoint);
+      const result = await second.runtime.resume(checkpoint.runId, { approved: true });
+      expect(result.ok).toBe(true);
+      await second.runtime.flushTimeline();
+      // the store lists a run's events by time first: they must read in the order of their seqs,
+      // the run parked again right after the crashed attempt's last event
+      const { events } = await timeline.query({ runId: checkpoint.runId });
+      const seqs = events.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      const crashedLast = events.find((e) => e.message === "charging in A")!;
+      expect(events[events.indexOf(crashedLast) + 1]).toMatchObject({
+        type: "run.paused",
+        source: "runtime",
+      });
+      expect(events.at(-1)!.type).toBe("run.completed");
+      await second.runtime.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("keeps the checkpoint's seq when the timeline holds nothing past it (a clean hand-over)", async () => {
     const timeline = await createMemoryTimelineStore();
     const first = await harness({ timelineStore: timeline });
