@@ -386,15 +386,17 @@ describe("runtime calls from a run's own hooks", () => {
     expect(offs.sort()).toEqual(Object.values(ControlEvent).sort());
   });
 
-  it("onPrepare's ctx.signal shows an abort that came before the hook first read it", async () => {
+  it("onPrepare's ctx.signal shows an abort that came before the hook first read it, and why", async () => {
     h = await harness();
     const seen = deferred<boolean>();
+    let reason: unknown;
     const started = deferred();
     await h.runtime.register(job, {
       onPrepare: async (ctx) => {
         started.resolve();
         await tick(20);
         seen.resolve(ctx.signal.aborted);
+        reason = ctx.signal.reason;
       },
     });
     const run = h.runtime.invoke("job", "go", { n: 1 });
@@ -402,6 +404,7 @@ describe("runtime calls from a run's own hooks", () => {
     const runId = h.runtime.listAllRuns()[0]!.runId;
     void h.runtime.abort(runId);
     expect(await seen.promise).toBe(true);
+    expect(reason).toMatchObject({ code: "ABORTED", message: `run ${runId} was aborted: aborted by the host` });
     const result = await run;
     expect(result.ok && result.value.status).toBe("aborted");
   });
