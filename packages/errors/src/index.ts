@@ -1,9 +1,14 @@
 export { catchRejection } from "./catch-rejection.js";
+export { classNameOf } from "./class-name.js";
 export { ErrorCode } from "./codes.js";
-export { describeThrown, describeValue, quoteName } from "./describe-value.js";
+export { describeFault } from "./describe-fault.js";
+export { describeKind } from "./describe-kind.js";
+export { describeThrown } from "./describe-thrown.js";
+export { describeValue } from "./describe-value.js";
 export { isThenable } from "./is-thenable.js";
 export { isPlainObject } from "./plain-object.js";
 export { printFault } from "./print-fault.js";
+export { quoteName } from "./quote-name.js";
 export { type Err, err, type Ok, ok, type Result, type ResultMetadata } from "./result.js";
 export { SystemError, type SystemErrorOptions } from "./system-error.js";
 export { type KnownKeys, type RefuseUnknownKeysOptions, refuseUnknownKeys } from "./unknown-keys.js";

@@ -1,4 +1,4 @@
-import { describeThrown } from "./describe-value.js";
+import { describeThrown } from "./describe-thrown.js";
 
 /**
  * Writes `message` and then `fault` to `console.error`, as a last-resort report (an `onError` that

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "./codes.js";
-import { describeThrown } from "./describe-value.js";
+import { describeThrown } from "./describe-thrown.js";
 
 // A registry-wide symbol, so `SystemError.is` recognises errors made by another copy of this
 // package (two versions installed side by side), where `instanceof` would not.

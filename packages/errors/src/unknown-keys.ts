@@ -1,5 +1,5 @@
 import type { ErrorCode } from "./codes.js";
-import { describeThrown } from "./describe-value.js";
+import { describeThrown } from "./describe-thrown.js";
 import { SystemError } from "./system-error.js";
 
 /** The keys an options object takes: a `Set` (a cheap lookup, for per-call checks) or an array. */
