@@ -1,4 +1,4 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { PipelineCheckpoint } from "@sluice/pipeline";
 import type { RunState } from "./types.js";
 
@@ -76,8 +76,7 @@ function describeNonCheckpoint(value: unknown, reader: CheckpointReader): string
     return `a string of ${value.length} characters: pass JSON.parse(text), not the text`;
   if (Array.isArray(value))
     return `an array of ${value.length} item${value.length === 1 ? "" : "s"}: ${reader} each checkpoint on its own`;
-  if (typeof value === "function") return "a function";
-  return describeValue(value);
+  return describeKind(value);
 }
 
 /**

@@ -1,9 +1,8 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import type { RunRecord } from "./run-record.js";
 import type { DrainOptions, DrainReport } from "./types.js";
-import { kindOf } from "./value-kind.js";
 
 /** How long `drain()` waits by default, in ms. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -17,7 +16,7 @@ export function readDrainOptions(options: DrainOptions): { timeoutMs: number; tr
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `drain(options): options must be an object, e.g. { timeoutMs: 10000 }, or left out (got ${kindOf(options)})`,
+      `drain(options): options must be an object, e.g. { timeoutMs: 10000 }, or left out (got ${describeKind(options)})`,
     );
   }
   refuseUnknownKeys(options, DRAIN_OPTION_KEYS, "options", { caller: "drain(options)" });
@@ -25,7 +24,7 @@ export function readDrainOptions(options: DrainOptions): { timeoutMs: number; tr
   if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
     throw new SystemError(
       "INVALID_INPUT",
-      `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${kindOf(timeoutMs)}`,
+      `drain(options): timeoutMs must be a non-negative number of ms or Infinity, got ${describeKind(timeoutMs)}`,
       { details: { timeoutMs } },
     );
   }

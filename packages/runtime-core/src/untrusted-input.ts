@@ -1,7 +1,6 @@
-import { describeThrown, SystemError } from "@sluice/errors";
+import { describeKind, describeThrown, SystemError } from "@sluice/errors";
 import { isPlainObject, safeAssign } from "@sluice/store";
 import type { RunState } from "./types.js";
-import { kindOf } from "./value-kind.js";
 
 /**
  * Reads an untrusted object once into a plain copy (own enumerable keys, unsafe keys skipped), so
@@ -15,7 +14,7 @@ export function copyUntrusted(value: unknown, what: string): RunState {
     const reason = describeThrown(cause);
     throw new SystemError("INVALID_INPUT", `${what} could not be read: ${reason}`, { cause });
   }
-  throw new SystemError("INVALID_INPUT", `${what} must be a plain object (got ${kindOf(value)})`);
+  throw new SystemError("INVALID_INPUT", `${what} must be a plain object (got ${describeKind(value)})`);
 }
 
 /** `isPlainObject`, for a value already refused: a proxy whose traps throw counts as plain here, so the "could not be read" error it caused stands. */

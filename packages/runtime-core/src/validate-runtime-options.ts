@@ -1,9 +1,8 @@
-import { describeValue, isThenable, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, isThenable, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import type { WorkflowRuntimeOptions } from "./types.js";
 import { validateEnvLayer, validateServices } from "./validate-workflow.js";
-import { kindOf } from "./value-kind.js";
 
 const TIMELINE_OPTIONS = ["maxBatch", "flushIntervalMs", "maxBuffered", "closeTimeoutMs"] as const;
 const OPTIONS = [
@@ -36,7 +35,7 @@ function invalid(path: string, problem: string): SystemError {
  */
 function describeMissingMethods(value: unknown, methods: readonly string[]): string | undefined {
   if (value === null || (typeof value !== "object" && typeof value !== "function")) {
-    return kindOf(value);
+    return describeKind(value);
   }
   const object = value as Record<string, unknown>;
   const missing = methods.filter((method) => typeof object[method] !== "function");
@@ -46,7 +45,7 @@ function describeMissingMethods(value: unknown, methods: readonly string[]): str
 function checkInteger(value: unknown, path: string, min: number, max: number): void {
   if (value === undefined) return;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(path, `must be an integer from ${min} to ${max} (got ${kindOf(value)})`);
+    throw invalid(path, `must be an integer from ${min} to ${max} (got ${describeKind(value)})`);
   }
 }
 
@@ -55,7 +54,7 @@ function checkTimelineOptions(timeline: unknown): void {
   if (!isPlainObject(timeline)) {
     throw invalid(
       "options.timeline",
-      `must be an object { ${TIMELINE_OPTIONS.join("?, ")}? } (got ${kindOf(timeline)})`,
+      `must be an object { ${TIMELINE_OPTIONS.join("?, ")}? } (got ${describeKind(timeline)})`,
     );
   }
   refuseUnknownKeys(timeline, TIMELINE_OPTIONS, "options.timeline", INPUT);
@@ -72,7 +71,7 @@ function checkTimelineOptions(timeline: unknown): void {
  */
 export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
   if (!isPlainObject(options)) {
-    throw invalid("options", `must be an object with bus and storeRegistry (got ${kindOf(options)})`);
+    throw invalid("options", `must be an object with bus and storeRegistry (got ${describeKind(options)})`);
   }
   refuseUnknownKeys(options, OPTIONS, "options", INPUT);
   const bus = describeMissingMethods(options.bus, ["on", "emit"]);
@@ -109,11 +108,14 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
     // the writer would call it for every batch and report each one lost
     throw invalid(
       "options.timelineStore.appendBatch",
-      `must be a function (batch) => Promise<void>, or left out (got ${kindOf(appendBatch)})`,
+      `must be a function (batch) => Promise<void>, or left out (got ${describeKind(appendBatch)})`,
     );
   }
   if (options.onError !== undefined && typeof options.onError !== "function") {
-    throw invalid("options.onError", `must be a function (error) => void (got ${kindOf(options.onError)})`);
+    throw invalid(
+      "options.onError",
+      `must be a function (error) => void (got ${describeKind(options.onError)})`,
+    );
   }
   checkTimelineOptions(options.timeline);
   checkInteger(options.maxBufferedEventsPerRun, "options.maxBufferedEventsPerRun", 0, 1_000_000);
@@ -121,7 +123,7 @@ export function validateRuntimeOptions(options: WorkflowRuntimeOptions): void {
   if (hookTimeout !== undefined && !(typeof hookTimeout === "number" && hookTimeout > 0)) {
     throw invalid(
       "options.hookTimeoutMs",
-      `must be a positive number of milliseconds, or Infinity for no limit (got ${kindOf(hookTimeout)})`,
+      `must be a positive number of milliseconds, or Infinity for no limit (got ${describeKind(hookTimeout)})`,
     );
   }
   checkControlEventOptions(options.controlEvents);
@@ -134,7 +136,7 @@ function checkControlEventOptions(controlEvents: unknown): void {
   if (!isPlainObject(controlEvents)) {
     throw invalid(
       "options.controlEvents",
-      `must be an object { onUnknownRun?: "report" | "ignore" } (got ${kindOf(controlEvents)})`,
+      `must be an object { onUnknownRun?: "report" | "ignore" } (got ${describeKind(controlEvents)})`,
     );
   }
   refuseUnknownKeys(controlEvents, CONTROL_EVENT_OPTIONS, "options.controlEvents", INPUT);

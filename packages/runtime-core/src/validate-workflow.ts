@@ -1,10 +1,9 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { validateConditions } from "@sluice/pause";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { isControlEvent } from "./control-events.js";
 import type { ExecutionMode, RegisterOptions, ServiceDefinition, Workflow } from "./types.js";
-import { kindOf } from "./value-kind.js";
 
 /** Service ids the runtime provides itself. */
 export const RESERVED_SERVICE_IDS: readonly string[] = ["__pause_service__", "__env__"];
@@ -139,19 +138,22 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
   switch (mode.type) {
     case "transient":
       if (!positiveInt(mode.concurrency)) {
-        throw invalid(`${path}.concurrency`, `must be a positive integer, got ${kindOf(mode.concurrency)}`);
+        throw invalid(
+          `${path}.concurrency`,
+          `must be a positive integer, got ${describeKind(mode.concurrency)}`,
+        );
       }
       if (!capacity(mode.capacity))
         throw invalid(
           `${path}.capacity`,
-          `must be a non-negative integer or Infinity, got ${kindOf(mode.capacity)}`,
+          `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
       return;
     case "serialized":
       if (!capacity(mode.capacity))
         throw invalid(
           `${path}.capacity`,
-          `must be a non-negative integer or Infinity, got ${kindOf(mode.capacity)}`,
+          `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
       return;
     case "singleton_loop":
@@ -184,28 +186,28 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
   if (!isPlainObject(options)) {
     throw invalid(
       "options",
-      `must be an object such as { mode: { type: "serialized" } }, got ${kindOf(options)}`,
+      `must be an object such as { mode: { type: "serialized" } }, got ${describeKind(options)}`,
     );
   }
   onlyKnownKeys(options, REGISTER_KEYS, "options");
   if (options.mode !== undefined) validateMode(options.mode);
   for (const hook of HOOKS) {
     if (options[hook] !== undefined && typeof options[hook] !== "function") {
-      throw invalid(`options.${hook}`, `must be a function (got ${kindOf(options[hook])})`);
+      throw invalid(`options.${hook}`, `must be a function (got ${describeKind(options[hook])})`);
     }
   }
   const window = options.pauseWindowMs;
   if (window !== undefined && !(typeof window === "number" && window >= 0 && !Number.isNaN(window))) {
     throw invalid(
       "options.pauseWindowMs",
-      `must be a non-negative number of milliseconds (or Infinity), got ${kindOf(window)}`,
+      `must be a non-negative number of milliseconds (or Infinity), got ${describeKind(window)}`,
     );
   }
   const hookTimeout = options.hookTimeoutMs;
   if (hookTimeout !== undefined && !(typeof hookTimeout === "number" && hookTimeout > 0)) {
     throw invalid(
       "options.hookTimeoutMs",
-      `must be a positive number of milliseconds (or Infinity for no limit), got ${kindOf(hookTimeout)}`,
+      `must be a positive number of milliseconds (or Infinity for no limit), got ${describeKind(hookTimeout)}`,
     );
   }
   const retention = options.retention;
@@ -213,7 +215,7 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
     if (!isPlainObject(retention)) {
       throw invalid(
         "options.retention",
-        `must be an object such as { maxFinished: 1000 }, got ${kindOf(retention)}`,
+        `must be an object such as { maxFinished: 1000 }, got ${describeKind(retention)}`,
       );
     }
     onlyKnownKeys(retention, RETENTION_KEYS, "options.retention");
@@ -221,13 +223,13 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
     if (maxFinished !== undefined && !(Number.isSafeInteger(maxFinished) && (maxFinished as number) >= 0)) {
       throw invalid(
         "options.retention.maxFinished",
-        `must be an integer ≥ 0 (finished runs kept), got ${kindOf(maxFinished)}`,
+        `must be an integer ≥ 0 (finished runs kept), got ${describeKind(maxFinished)}`,
       );
     }
     if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
       throw invalid(
         "options.retention.maxAgeMs",
-        `must be a number of milliseconds ≥ 0, got ${kindOf(maxAgeMs)}`,
+        `must be a number of milliseconds ≥ 0, got ${describeKind(maxAgeMs)}`,
       );
     }
   }
@@ -253,10 +255,10 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     throw invalid("workflow", "must be an object with id, triggers and pipelines");
   onlyKnownKeys(workflow, WORKFLOW_KEYS, "workflow");
   if (!isNonEmptyString(workflow.id)) {
-    throw invalid("workflow.id", `must be a non-empty string, got ${kindOf(workflow.id)}`);
+    throw invalid("workflow.id", `must be a non-empty string, got ${describeKind(workflow.id)}`);
   }
   if (workflow.label !== undefined && typeof workflow.label !== "string") {
-    throw invalid("workflow.label", `must be a string, got ${kindOf(workflow.label)}`);
+    throw invalid("workflow.label", `must be a string, got ${describeKind(workflow.label)}`);
   }
   const patches = workflow.patches;
   if (patches !== undefined) {

@@ -186,6 +186,16 @@ describe("run calls: the patch or option that is wrong, and what was given", () 
     });
   });
 
+  it("signal(runId, patch) tells an object that only inherits from a plain one, and a bigint", () => {
+    runtime = new WorkflowRuntime(base());
+    expect(caught(() => runtime!.signal("r1", Object.create({ approved: true }) as never)).message).toBe(
+      "signal(r1, patch): patch must be a plain object (got an object whose prototype is not Object.prototype (such as Object.create(proto)))",
+    );
+    expect(caught(() => runtime!.signal("r1", 5n as never)).message).toBe(
+      "signal(r1, patch): patch must be a plain object (got 5n)",
+    );
+  });
+
   it("resume(runId, patch) says what the patch was", async () => {
     runtime = new WorkflowRuntime(base());
     await runtime.register({
