@@ -1,6 +1,12 @@
-import { describeThrown, describeValue, isPlainObject, quoteName, SystemError } from "@sluice/errors";
+import {
+  describeKind,
+  describeThrown,
+  describeValue,
+  isPlainObject,
+  quoteName,
+  SystemError,
+} from "@sluice/errors";
 import type { CompiledPipeline, CompiledStage } from "./compiled-pipeline.js";
-import { kindOf } from "./safe-text.js";
 import type { PauseRequest, PipelineCheckpoint, ResumeCause } from "./types.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
@@ -256,7 +262,7 @@ export function copyResumePatch<S extends object>(patch: unknown, what: string):
   if (!plain) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${what}: "patch" must be a plain object of the fields to merge, like { approved: true } (got ${kindOf(patch)})`,
+      `${what}: "patch" must be a plain object of the fields to merge, like { approved: true } (got ${describeKind(patch)})`,
     );
   }
   const clean: Record<string, unknown> = {};
@@ -301,7 +307,7 @@ export function readResumeCause(value: unknown, pipelineId: string, runId: strin
   if (!isRecord(value)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${what()}: "resumedBy" must be an object like { by: "event", event: "order.approved" } (got ${kindOf(value)})`,
+      `${what()}: "resumedBy" must be an object like { by: "event", event: "order.approved" } (got ${describeKind(value)})`,
     );
   }
   let by: unknown;

@@ -1,8 +1,7 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { ActiveRuns } from "./active-runs.js";
 import { FinishedRuns } from "./finished-runs.js";
 import type { RetentionPolicy, RunError, RunInfo } from "./run-info.js";
-import { textOf } from "./safe-text.js";
 import { isUnsafeKey } from "./unsafe-keys.js";
 
 export type { RetentionPolicy, RunInfo } from "./run-info.js";
@@ -69,7 +68,7 @@ export class PipelineRegistry {
       if (typeof retention !== "object" || retention === null) {
         throw new SystemError(
           "INVALID_INPUT",
-          `PipelineRegistry "${options.workflowId}": "retention" must be an object { maxFinished?, maxAgeMs? } (got ${textOf(retention)})`,
+          `PipelineRegistry "${options.workflowId}": "retention" must be an object { maxFinished?, maxAgeMs? } (got ${describeKind(retention)})`,
         );
       }
       refuseUnknownKeys(retention, RETENTION_OPTIONS, "options.retention", {
@@ -80,14 +79,14 @@ export class PipelineRegistry {
     if (!Number.isInteger(maxFinished) || maxFinished < 0) {
       throw new SystemError(
         "INVALID_INPUT",
-        `PipelineRegistry "${options.workflowId}": "retention.maxFinished" must be an integer ≥ 0 (got ${textOf(maxFinished)})`,
+        `PipelineRegistry "${options.workflowId}": "retention.maxFinished" must be an integer ≥ 0 (got ${describeKind(maxFinished)})`,
       );
     }
     const maxAgeMs = options.retention?.maxAgeMs;
     if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `PipelineRegistry "${options.workflowId}": "retention.maxAgeMs" must be a number ≥ 0 (got ${textOf(maxAgeMs)})`,
+        `PipelineRegistry "${options.workflowId}": "retention.maxAgeMs" must be a number ≥ 0 (got ${describeKind(maxAgeMs)})`,
       );
     }
     this.workflowId = options.workflowId;

@@ -1,9 +1,16 @@
-import { describeThrown, err, isPlainObject, isThenable, ok, SystemError } from "@sluice/errors";
+import {
+  describeKind,
+  describeThrown,
+  err,
+  isPlainObject,
+  isThenable,
+  ok,
+  SystemError,
+} from "@sluice/errors";
 import { type AbortSource, LinkedAbort, MAX_TIMER_MS, sleep, withTimeout } from "./abort-timing.js";
 import { createCheckpoint } from "./checkpoint.js";
 import type { CompiledPipeline, CompiledStage, CompiledStep, FlatStep } from "./compiled-pipeline.js";
 import { NO_TIME, RunScope } from "./run-scope.js";
-import { kindOf } from "./safe-text.js";
 import { RunStepContext } from "./step-context.js";
 import type {
   DependencyScope,
@@ -38,7 +45,7 @@ function captureResolve(resolve: (result: any) => void): void {
 function notAPatch(step: CompiledStep<any>, out: unknown): SystemError {
   return new SystemError(
     "INVALID_INPUT",
-    `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${kindOf(out)}`,
+    `${step.path}: "action" must return a plain object (a state patch) or nothing, but returned ${describeKind(out)}`,
   );
 }
 
@@ -201,7 +208,7 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     if (!isPauseRequest(request)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `run "${this.runId}": a pause request must be a plain object (got ${kindOf(request)})`,
+        `run "${this.runId}": a pause request must be a plain object (got ${describeKind(request)})`,
       );
     }
     if (this.pauseRequests === undefined) this.pauseRequests = [request];

@@ -1,4 +1,4 @@
-import { describeThrown, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeThrown, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { MAX_TIMER_MS } from "./abort-timing.js";
 import type { PipelineDefinition, RetryPolicy, StageDefinition, StepDefinition } from "./types.js";
 
@@ -11,16 +11,6 @@ function fail(path: string, message: string, field?: string): never {
   throw new SystemError("INVALID_DEFINITION", `${path}: ${message}`, {
     details: { path: field === undefined ? path : `${path}.${field}` },
   });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  try {
-    if (Array.isArray(value)) return "an array";
-  } catch {
-    return "a revoked Proxy";
-  }
-  return typeof value;
 }
 
 /** A part of the definition whose reading threw (a getter, a Proxy trap), the thrown error as `cause`. */
@@ -129,7 +119,7 @@ function checkTimerMs(path: string, field: string, value: unknown, exclusiveMin:
 
 function readRetry(path: string, retry: unknown): RetryPolicy {
   if (!isRecordAt(retry, `${path}.retry`)) {
-    fail(path, `"retry" must be an object like { attempts: 3 } (got ${describe(retry)})`, "retry");
+    fail(path, `"retry" must be an object like { attempts: 3 } (got ${describeKind(retry)})`, "retry");
   }
   const retryPath = `${path}.retry`;
   const copy = readRecord(retry, RETRY_KEYS, retryPath);
@@ -145,7 +135,7 @@ function readRetry(path: string, retry: unknown): RetryPolicy {
 
 function readStep(path: string, step: unknown, seen: Map<string, string>): StepDefinition<any> {
   if (!isRecordAt(step, path)) {
-    fail(path, `a step must be an object with "id" and "action" (got ${describe(step)})`);
+    fail(path, `a step must be an object with "id" and "action" (got ${describeKind(step)})`);
   }
   const copy = readRecord(step, STEP_KEYS, path);
   const id = copy.id;
@@ -160,11 +150,11 @@ function readStep(path: string, step: unknown, seen: Map<string, string>): StepD
   }
   seen.set(id, path);
   if (typeof copy.action !== "function") {
-    fail(path, `"action" must be a function (got ${describe(copy.action)})`, "action");
+    fail(path, `"action" must be a function (got ${describeKind(copy.action)})`, "action");
   }
   const when = copy.when;
   if (when !== undefined && typeof when !== "function") {
-    fail(path, `"when" must be a function returning a boolean (got ${describe(when)})`, "when");
+    fail(path, `"when" must be a function returning a boolean (got ${describeKind(when)})`, "when");
   }
   const timeoutMs = copy.timeoutMs;
   if (timeoutMs !== undefined) checkTimerMs(path, "timeoutMs", timeoutMs, true);
@@ -204,7 +194,7 @@ function readStage(
   stepIds: Map<string, string>,
 ): StageDefinition<any> {
   if (!isRecordAt(stage, path)) {
-    fail(path, `a stage must be an object with "id" and "steps" (got ${describe(stage)})`);
+    fail(path, `a stage must be an object with "id" and "steps" (got ${describeKind(stage)})`);
   }
   const copy = readRecord(stage, STAGE_KEYS, path);
   const id = copy.id;
@@ -216,12 +206,12 @@ function readStage(
   stageIds.set(id, path);
   const concurrent = copy.concurrent;
   if (concurrent !== undefined && typeof concurrent !== "boolean") {
-    fail(path, `"concurrent" must be a boolean (got ${describe(concurrent)})`, "concurrent");
+    fail(path, `"concurrent" must be a boolean (got ${describeKind(concurrent)})`, "concurrent");
   }
   const steps = copy.steps;
   const length = nonEmptyLength(steps, `${path}.steps`);
   if (length === undefined) {
-    fail(path, `"steps" must be a non-empty array of steps (got ${describe(steps)})`, "steps");
+    fail(path, `"steps" must be a non-empty array of steps (got ${describeKind(steps)})`, "steps");
   }
   // read element by element as the checks go: the first bad step ends the reading, so an array
   // of 2 ** 32 - 1 holes is refused at its first
@@ -243,14 +233,14 @@ function readStage(
  */
 export function readPipeline(definition: unknown, path: string): PipelineDefinition<any> {
   if (!isRecordAt(definition, path)) {
-    fail(path, `a pipeline must be an object with a "stages" array (got ${describe(definition)})`);
+    fail(path, `a pipeline must be an object with a "stages" array (got ${describeKind(definition)})`);
   }
   const copy = readRecord(definition, PIPELINE_KEYS, path);
   const stages = copy.stages;
   const stagesPath = `${path}.stages`;
   const length = nonEmptyLength(stages, stagesPath);
   if (length === undefined) {
-    fail(stagesPath, `must be a non-empty array of stages (got ${describe(stages)})`);
+    fail(stagesPath, `must be a non-empty array of stages (got ${describeKind(stages)})`);
   }
   const stageIds = new Map<string, string>();
   const stepIds = new Map<string, string>();

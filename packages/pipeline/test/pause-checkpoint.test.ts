@@ -351,7 +351,7 @@ describe("pause and checkpoint", () => {
       ],
       // (not "an instance of Object", which reads as the plain object it asks for)
       [
-        "an object inheriting from a prototype other than Object.prototype",
+        "an object whose prototype is not Object.prototype (such as Object.create(proto))",
         Object.create({ event: "order.approved" }),
       ],
     ];

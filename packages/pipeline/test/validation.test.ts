@@ -55,12 +55,12 @@ describe("validatePipeline", () => {
     ],
     [
       { stages: [] },
-      "pipelines.fulfil.stages: must be a non-empty array of stages (got an array)",
+      "pipelines.fulfil.stages: must be a non-empty array of stages (got an array of 0 items)",
       "pipelines.fulfil.stages",
     ],
     [
       { stages: ["x"] },
-      'pipelines.fulfil.stages[0]: a stage must be an object with "id" and "steps" (got string)',
+      'pipelines.fulfil.stages[0]: a stage must be an object with "id" and "steps" (got "x")',
       "pipelines.fulfil.stages[0]",
     ],
     [
@@ -70,7 +70,7 @@ describe("validatePipeline", () => {
     ],
     [
       { stages: [{ id: "a", steps: [] }] },
-      'pipelines.fulfil.stages[0]: "steps" must be a non-empty array of steps (got an array)',
+      'pipelines.fulfil.stages[0]: "steps" must be a non-empty array of steps (got an array of 0 items)',
       "pipelines.fulfil.stages[0].steps",
     ],
     [
@@ -110,12 +110,22 @@ describe("validatePipeline", () => {
     ],
     [
       { stages: [{ id: "a", concurrent: "yes", steps: [{ id: "x", action }] }] },
-      'pipelines.fulfil.stages[0]: "concurrent" must be a boolean (got string)',
+      'pipelines.fulfil.stages[0]: "concurrent" must be a boolean (got "yes")',
       "pipelines.fulfil.stages[0].concurrent",
     ],
     [
+      { stages: [{ id: "a", steps: [{ id: "x", action: { run: action } }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "action" must be a function (got an object)',
+      "pipelines.fulfil.stages[0].steps[0].action",
+    ],
+    [
+      { stages: [{ id: "a", steps: [{ id: "x", action, retry: () => 3 }] }] },
+      'pipelines.fulfil.stages[0].steps[0]: "retry" must be an object like { attempts: 3 } (got a function)',
+      "pipelines.fulfil.stages[0].steps[0].retry",
+    ],
+    [
       { stages: [{ id: "a", steps: [{ id: "x", action, when: true }] }] },
-      'pipelines.fulfil.stages[0].steps[0]: "when" must be a function returning a boolean (got boolean)',
+      'pipelines.fulfil.stages[0].steps[0]: "when" must be a function returning a boolean (got true)',
       "pipelines.fulfil.stages[0].steps[0].when",
     ],
     [
@@ -130,7 +140,7 @@ describe("validatePipeline", () => {
     ],
     [
       { stages: [{ id: "a", steps: [{ id: "x", action, retry: 3 }] }] },
-      'pipelines.fulfil.stages[0].steps[0]: "retry" must be an object like { attempts: 3 } (got number)',
+      'pipelines.fulfil.stages[0].steps[0]: "retry" must be an object like { attempts: 3 } (got 3)',
       "pipelines.fulfil.stages[0].steps[0].retry",
     ],
     [
