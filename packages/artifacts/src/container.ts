@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeKind, SystemError } from "@sluice/errors";
 import type { StateStore } from "@sluice/store";
 import { readBundle, restoreEntry, writeBundle } from "./bundle.js";
 import { type PendingCleanup, runCleanupBatch } from "./cleanups.js";
@@ -31,7 +31,6 @@ import {
   assertKey,
   assertOptions,
   assertParam,
-  describeArgument,
   disposeOptionsError,
   useCallbackError,
   validateTemplate,
@@ -267,7 +266,7 @@ export class ArtifactContainer<S extends object = any> {
     if (!(parent instanceof ArtifactContainer)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `extend: parent must be an ArtifactContainer (one of this copy of @sluice/artifacts), got ${describeArgument(parent)}`,
+        `extend: parent must be an ArtifactContainer (one of this copy of @sluice/artifacts), got ${describeKind(parent)}`,
         { details: { operation: "extend" } },
       );
     }
@@ -292,7 +291,7 @@ export class ArtifactContainer<S extends object = any> {
     if (typeof name !== "string" || name.length === 0) {
       throw new SystemError(
         "INVALID_INPUT",
-        `scope: name must be a non-empty string, got ${describeArgument(name)}`,
+        `scope: name must be a non-empty string, got ${describeKind(name)}`,
         { details: { operation: "scope" } },
       );
     }

@@ -1,4 +1,4 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import type { ArtifactTemplate } from "./types.js";
 
 /** Whether `value` can be an artifact key: a non-empty string. */
@@ -16,7 +16,7 @@ export function assertKey(key: unknown, operation: string): asserts key is strin
   if (!isKey(key)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${operation}: key must be a non-empty string, got ${describeArgument(key)}`,
+      `${operation}: key must be a non-empty string, got ${describeKind(key)}`,
       { details: { operation } },
     );
   }
@@ -27,7 +27,7 @@ export function assertParam(param: unknown, key: string, operation: string): voi
   if (param === undefined || isParam(param)) return;
   throw new SystemError(
     "INVALID_INPUT",
-    `${operation}("${key}"): param must be a string or a finite number, got ${describeArgument(param)}`,
+    `${operation}("${key}"): param must be a string or a finite number, got ${describeKind(param)}`,
     { details: { key, operation } },
   );
 }
@@ -40,7 +40,7 @@ export function useCallbackError(fn: unknown, operation: string): SystemError | 
   if (typeof fn === "function") return undefined;
   return new SystemError(
     "INVALID_INPUT",
-    `${operation}: takes a function (deps) => ..., such as use((deps) => deps.require("db")); got ${describeArgument(fn)}`,
+    `${operation}: takes a function (deps) => ..., such as use((deps) => deps.require("db")); got ${describeKind(fn)}`,
     { details: { operation } },
   );
 }
@@ -69,7 +69,7 @@ export function assertOptions(options: unknown, known: ReadonlySet<string>, oper
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${operation}: options must be an object, got ${describeArgument(options)}`,
+      `${operation}: options must be an object, got ${describeKind(options)}`,
       {
         details: { operation },
       },
@@ -123,25 +123,25 @@ function refuseUnknownField(
 /** Checks every field of a template; the message names the field that is wrong. */
 export function validateTemplate(template: unknown): asserts template is ArtifactTemplate<unknown> {
   if (typeof template !== "object" || template === null) {
-    throw invalid(`template must be an object, got ${describeArgument(template)}`);
+    throw invalid(`template must be an object, got ${describeKind(template)}`);
   }
   const t = template as Record<string, unknown>;
   const key = t["key"];
   if (!isKey(key)) {
-    throw invalid(`template.key must be a non-empty string, got ${describeArgument(key)}`);
+    throw invalid(`template.key must be a non-empty string, got ${describeKind(key)}`);
   }
   const at = `template "${key}"`;
   if (hasUnknownTemplateField(t)) refuseUnknownField(t, TEMPLATE_KEYS, at, key, "");
   if (typeof t["factory"] !== "function") {
-    throw invalid(`${at}: "factory" must be a function, got ${describeArgument(t["factory"])}`, key);
+    throw invalid(`${at}: "factory" must be a function, got ${describeKind(t["factory"])}`, key);
   }
   const scope = t["scope"];
   if (scope !== undefined && !SCOPES.has(scope as string)) {
-    throw invalid(`${at}: "scope" must be "singleton" or "transient", got ${describeArgument(scope)}`, key);
+    throw invalid(`${at}: "scope" must be "singleton" or "transient", got ${describeKind(scope)}`, key);
   }
   const lazy = t["lazy"];
   if (lazy !== undefined && typeof lazy !== "boolean") {
-    throw invalid(`${at}: "lazy" must be a boolean, got ${describeArgument(lazy)}`, key);
+    throw invalid(`${at}: "lazy" must be a boolean, got ${describeKind(lazy)}`, key);
   }
   const timeoutMs = t["timeoutMs"];
   if (
@@ -149,14 +149,14 @@ export function validateTemplate(template: unknown): asserts template is Artifac
     !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)
   ) {
     throw invalid(
-      `${at}: "timeoutMs" must be a number of ms between 1 and 2147483647, got ${describeArgument(timeoutMs)}`,
+      `${at}: "timeoutMs" must be a number of ms between 1 and 2147483647, got ${describeKind(timeoutMs)}`,
       key,
     );
   }
   validateRetries(t["retries"], at, key);
   const param = t["param"];
   if (param !== undefined && param !== true) {
-    throw invalid(`${at}: "param" must be true or absent, got ${describeArgument(param)}`, key);
+    throw invalid(`${at}: "param" must be true or absent, got ${describeKind(param)}`, key);
   }
   if (lazy === false && param === true) {
     throw invalid(
@@ -191,7 +191,7 @@ function validateRetries(retries: unknown, at: string, key: string): void {
   if (retries === undefined) return;
   if (typeof retries === "number") {
     if (!isCount(retries))
-      throw invalid(`${at}: "retries" must be a non-negative integer, got ${describeArgument(retries)}`, key);
+      throw invalid(`${at}: "retries" must be a non-negative integer, got ${describeKind(retries)}`, key);
     return;
   }
   if (typeof retries !== "object" || retries === null) {
@@ -205,22 +205,19 @@ function validateRetries(retries: unknown, at: string, key: string): void {
   refuseUnknownField(r, RETRY_KEYS, at, key, "retries.");
   if (!isCount(r["attempts"])) {
     throw invalid(
-      `${at}: "retries.attempts" must be a non-negative integer, got ${describeArgument(r["attempts"])}`,
+      `${at}: "retries.attempts" must be a non-negative integer, got ${describeKind(r["attempts"])}`,
       key,
     );
   }
   for (const field of ["backoffMs", "maxBackoffMs"] as const) {
     const v = r[field];
     if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v))) {
-      throw invalid(
-        `${at}: "retries.${field}" must be a non-negative number, got ${describeArgument(v)}`,
-        key,
-      );
+      throw invalid(`${at}: "retries.${field}" must be a non-negative number, got ${describeKind(v)}`, key);
     }
   }
   const factor = r["factor"];
   if (factor !== undefined && !(typeof factor === "number" && factor >= 1 && Number.isFinite(factor))) {
-    throw invalid(`${at}: "retries.factor" must be a number >= 1, got ${describeArgument(factor)}`, key);
+    throw invalid(`${at}: "retries.factor" must be a number >= 1, got ${describeKind(factor)}`, key);
   }
 }
 
@@ -230,19 +227,6 @@ function isCount(v: unknown): v is number {
 
 function invalid(message: string, key?: string): SystemError {
   return new SystemError("INVALID_DEFINITION", message, key === undefined ? {} : { details: { key } });
-}
-
-/**
- * What a caller passed, for a "got …" message: its kind, and a primitive's value
- * (`number -1`, `"db"`, `undefined`). Never throws. @internal
- */
-export function describeArgument(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  // "undefined undefined" says it twice
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
-  if (typeof value === "function") return "a function";
-  return `${typeof value} ${String(value)}`;
 }
 
 const DISPOSE_OPTIONS: ReadonlySet<string> = new Set(["signal"]);
@@ -261,7 +245,7 @@ export function disposeOptionsError(options: unknown): SystemError | undefined {
   if (signal === undefined || isAbortSignal(signal)) return undefined;
   return new SystemError(
     "INVALID_INPUT",
-    `dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got ${describeArgument(signal)}`,
+    `dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got ${describeKind(signal)}`,
     { details: { operation: "dispose" } },
   );
 }

@@ -33,7 +33,19 @@ describe("argument errors say what was given", () => {
       "scope with a number",
       (c) => c.scope(7 as never),
       "INVALID_INPUT",
-      "scope: name must be a non-empty string, got number 7",
+      "scope: name must be a non-empty string, got 7",
+    ],
+    [
+      "extend with a Map",
+      (c) => c.extend(new Map() as never),
+      "INVALID_INPUT",
+      "extend: parent must be an ArtifactContainer (one of this copy of @sluice/artifacts), got an instance of Map",
+    ],
+    [
+      "register with a key instead of a template",
+      (c) => c.register("db" as never),
+      "INVALID_DEFINITION",
+      'template must be an object, got "db"',
     ],
   ];
   for (const [name, call, code, message] of cases) {
