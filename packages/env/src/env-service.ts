@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeKind, SystemError } from "@sluice/errors";
 
 /**
  * Read-only access to environment variables, resolved through ordered layers
@@ -41,7 +41,7 @@ export function createEnvService(...layers: Array<EnvLayer | undefined>): EnvSer
     if (typeof layer !== "object" || Array.isArray(layer)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `createEnvService: layer ${index} must be an object of string values (got ${describe(layer)})`,
+        `createEnvService: layer ${index} must be an object of string values (got ${typeOnly(layer)})`,
       );
     }
     const record = layer as Record<string, unknown>;
@@ -51,7 +51,7 @@ export function createEnvService(...layers: Array<EnvLayer | undefined>): EnvSer
       if (typeof value !== "string") {
         throw new SystemError(
           "INVALID_INPUT",
-          `createEnvService: layer ${index}, "${key}" must be a string or undefined (got ${describe(value)}); ` +
+          `createEnvService: layer ${index}, "${key}" must be a string or undefined (got ${typeOnly(value)}); ` +
             `convert it, e.g. String(value)`,
           { details: { layer: index, key } },
         );
@@ -63,7 +63,10 @@ export function createEnvService(...layers: Array<EnvLayer | undefined>): EnvSer
   return Object.freeze({
     get(key: string): string | undefined {
       if (typeof key !== "string") {
-        throw new SystemError("INVALID_INPUT", `env.get: the key must be a string (got ${describe(key)})`);
+        throw new SystemError(
+          "INVALID_INPUT",
+          `env.get: the key must be a string (got ${describeKind(key)})`,
+        );
       }
       return values.get(key);
     },
@@ -80,7 +83,12 @@ export function defaultGlobalEnv(): EnvLayer {
   return typeof env === "object" && env !== null ? (env as EnvLayer) : {};
 }
 
-function describe(value: unknown): string {
+/**
+ * A layer's or a value's type, never the value itself (unlike `describeKind`): a layer passed as
+ * text (`"API_KEY=…"`) or a value that is not a string may be a secret, which the message would
+ * carry into a log.
+ */
+function typeOnly(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value;

@@ -90,6 +90,17 @@ describe("createEnvService", () => {
     for (const bad of [undefined, null, 1, {}, Symbol("s")]) {
       expect(() => env.get(bad as any)).toThrowError(code("INVALID_INPUT"));
     }
+    expect(() => env.get(1 as any)).toThrowError("env.get: the key must be a string (got 1)");
+    expect(() => env.get({} as any)).toThrowError("env.get: the key must be a string (got an object)");
+  });
+
+  it("says only the type of a bad layer or value, never the value: it may be a secret", () => {
+    expect(() => createEnvService("API_KEY=s3cret" as any)).toThrowError(
+      "createEnvService: layer 0 must be an object of string values (got string)",
+    );
+    expect(() => createEnvService({ PIN: 1234 as unknown as string })).toThrowError(
+      'createEnvService: layer 0, "PIN" must be a string or undefined (got number); convert it, e.g. String(value)',
+    );
   });
 });
 
