@@ -1,4 +1,4 @@
-import { describeThrown, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeThrown, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import {
   assertEmittableType,
   createEventBus,
@@ -139,7 +139,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${CALLER}: options must be an object { channel, onError?, BroadcastChannel? } (got ${describe(options)})`,
+      `${CALLER}: options must be an object { channel, onError?, BroadcastChannel? } (got ${describeKind(options)})`,
     );
   }
   refuseUnknownKeys(options, OPTIONS, "options", { caller: CALLER });
@@ -147,19 +147,19 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   if (typeof name !== "string" || name.length === 0) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${CALLER}: options.channel must be a non-empty string, the name every context of the bus opens the channel with (got ${describe(name)})`,
+      `${CALLER}: options.channel must be a non-empty string, the name every context of the bus opens the channel with (got ${describeKind(name)})`,
     );
   }
   if (onError !== undefined && typeof onError !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${CALLER}: options.onError must be a function (got ${describe(onError)})`,
+      `${CALLER}: options.onError must be a function (got ${describeKind(onError)})`,
     );
   }
   if (given !== undefined && typeof given !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${CALLER}: options.BroadcastChannel must be a constructor, new (name) => channel (got ${describe(given)})`,
+      `${CALLER}: options.BroadcastChannel must be a constructor, new (name) => channel (got ${describeKind(given)})`,
     );
   }
   const Channel =
@@ -167,7 +167,7 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
   if (typeof Channel !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${CALLER}: there is no BroadcastChannel in this environment (globalThis.BroadcastChannel is ${describe(Channel)}): pass options.BroadcastChannel, a constructor new (name) => channel`,
+      `${CALLER}: there is no BroadcastChannel in this environment (globalThis.BroadcastChannel is ${describeKind(Channel)}): pass options.BroadcastChannel, a constructor new (name) => channel`,
     );
   }
 
@@ -293,13 +293,6 @@ export function createBroadcastEventBus<M extends EventMap = Record<string, unkn
     delivered: () => order.delivered(),
   };
   return bus as unknown as BroadcastEventBus<M>;
-}
-
-/** A value's kind for an error message: strings quoted, everything else by `typeof`. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value;
 }
 
 /** Where a lost event is told without an `onError`. */

@@ -71,14 +71,14 @@ describe("options", () => {
     ["my-channel", /options must be an object .* \(got "my-channel"\)$/],
     [{}, /^createBroadcastEventBus: options\.channel must be a non-empty string, .* \(got undefined\)$/],
     [{ channel: "" }, /options\.channel must be a non-empty string, .* \(got ""\)$/],
-    [{ channel: 7 }, /options\.channel must be a non-empty string, .* \(got number\)$/],
+    [{ channel: 7 }, /options\.channel must be a non-empty string, .* \(got 7\)$/],
     [
       { channel: "c", onError: "log" },
       /^createBroadcastEventBus: options\.onError must be a function \(got "log"\)$/,
     ],
     [
       { channel: "c", BroadcastChannel: {} },
-      /^createBroadcastEventBus: options\.BroadcastChannel must be a constructor, new \(name\) => channel \(got object\)$/,
+      /^createBroadcastEventBus: options\.BroadcastChannel must be a constructor, new \(name\) => channel \(got an object\)$/,
     ],
     [{ channel: "c", chanel: "d" }, /^createBroadcastEventBus: options\.chanel is not an option .*channel/],
   ])("refuses %o with INVALID_INPUT saying what to fix", (options, message) => {

@@ -1,6 +1,6 @@
-import { catchRejection, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { catchRejection, describeKind, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import mitt, { type Emitter } from "mitt";
-import { assertEmittableType, assertSubscription, describeKind as describe } from "./event-type.js";
+import { assertEmittableType, assertSubscription } from "./event-type.js";
 import { reportToOnError } from "./report-to-on-error.js";
 
 /**
@@ -89,14 +89,14 @@ export function createEventBus<M extends EventMap = Record<string, unknown>>(
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `createEventBus: options must be an object { onError? } (got ${describe(options)})`,
+      `createEventBus: options must be an object { onError? } (got ${describeKind(options)})`,
     );
   }
   refuseUnknownKeys(options, OPTIONS, "options", { caller: "createEventBus" });
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `createEventBus: options.onError must be a function (got ${describe(options.onError)})`,
+      `createEventBus: options.onError must be a function (got ${describeKind(options.onError)})`,
     );
   }
   const emitter: Emitter<Record<string, unknown>> = mitt();

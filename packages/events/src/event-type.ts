@@ -1,4 +1,4 @@
-import { SystemError } from "@sluice/errors";
+import { describeKind, SystemError } from "@sluice/errors";
 
 /** Throws `INVALID_INPUT` unless `type` is a non-empty string (what `on` and `emit` accept). @internal */
 export function assertEventType(type: unknown, method: "emit" | "on"): asserts type is string {
@@ -62,11 +62,4 @@ export function assertSubscription(type: unknown, handler: unknown): asserts typ
       `eventBus.on("${type}"): the handler must be a function (got ${describeKind(handler)})`,
     );
   }
-}
-
-/** A value's kind for an error message: strings quoted, everything else by `typeof`. @internal */
-export function describeKind(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value;
 }

@@ -29,7 +29,13 @@ describe("the checks a bus adapter makes with createEventBus's messages", () => 
       expect(message).toBe(messageOf(() => bus.on(type as string, handler as never)));
     }
     expect(messageOf(() => assertSubscription("order.placed", 3))).toBe(
-      'eventBus.on("order.placed"): the handler must be a function (got number)',
+      'eventBus.on("order.placed"): the handler must be a function (got 3)',
+    );
+    expect(messageOf(() => assertSubscription("order.placed", { handle() {} }))).toBe(
+      'eventBus.on("order.placed"): the handler must be a function (got an object)',
+    );
+    expect(messageOf(() => bus.emit(7 as never, {}))).toBe(
+      "eventBus.emit: the event type must be a non-empty string (got 7)",
     );
   });
 
