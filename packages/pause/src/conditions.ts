@@ -1,4 +1,4 @@
-import { type ErrorCode, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, type ErrorCode, refuseUnknownKeys, SystemError } from "@sluice/errors";
 
 /** The comparison a {@link Condition} applies. */
 export type ConditionOperator = "==" | "!=" | ">" | ">=" | "<" | "<=" | "exists";
@@ -152,14 +152,6 @@ function fail(code: ErrorCode, message: string, path: string): never {
   throw new SystemError(code, message, { details: { path } });
 }
 
-function kind(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return typeof value;
-}
-
 const CONDITION_KEYS: readonly string[] = ["path", "op", "value"];
 
 /** Whether `condition` has an own key other than path, op, value (or cannot be enumerated). */
@@ -184,21 +176,21 @@ function hasUnknownField(condition: object): boolean {
  */
 export function readConditions(conditions: unknown, path: string, code: ErrorCode): Condition[] {
   if (!Array.isArray(conditions)) {
-    fail(code, `${path}: must be an array of conditions (got ${kind(conditions)})`, path);
+    fail(code, `${path}: must be an array of conditions (got ${describeKind(conditions)})`, path);
   }
   const copies: Condition[] = [];
   for (let i = 0; i < conditions.length; i++) {
     const at = `${path}[${i}]`;
     const condition: unknown = conditions[i];
     if (typeof condition !== "object" || condition === null || Array.isArray(condition)) {
-      fail(code, `${at}: must be an object { path, op, value? } (got ${kind(condition)})`, at);
+      fail(code, `${at}: must be an object { path, op, value? } (got ${describeKind(condition)})`, at);
     }
     if (hasUnknownField(condition)) refuseUnknownKeys(condition, CONDITION_KEYS, at, { code });
     const { path: conditionPath, op, value } = condition as Record<string, unknown>;
     if (typeof conditionPath !== "string" || conditionPath.length === 0) {
       fail(
         code,
-        `${at}.path: must be a non-empty dotted path such as "order.id" (got ${kind(conditionPath)})`,
+        `${at}.path: must be a non-empty dotted path such as "order.id" (got ${describeKind(conditionPath)})`,
         `${at}.path`,
       );
     }
@@ -215,7 +207,11 @@ export function readConditions(conditions: unknown, path: string, code: ErrorCod
       }
     }
     if (typeof op !== "string" || !OPERATORS.has(op)) {
-      fail(code, `${at}.op: must be one of ==, !=, >, >=, <, <=, exists (got ${kind(op)})`, `${at}.op`);
+      fail(
+        code,
+        `${at}.op: must be one of ==, !=, >, >=, <, <=, exists (got ${describeKind(op)})`,
+        `${at}.op`,
+      );
     }
     if (op === "exists") {
       if (value !== undefined) {
@@ -225,7 +221,7 @@ export function readConditions(conditions: unknown, path: string, code: ErrorCod
       if (!(typeof value === "string" || Number.isFinite(value))) {
         fail(
           code,
-          `${at}.value: "${op}" needs a finite number or a string (got ${kind(value)})`,
+          `${at}.value: "${op}" needs a finite number or a string (got ${describeKind(value)})`,
           `${at}.value`,
         );
       }
@@ -234,7 +230,7 @@ export function readConditions(conditions: unknown, path: string, code: ErrorCod
     ) {
       fail(
         code,
-        `${at}.value: "${op}" needs a string, finite number, boolean or null (got ${kind(value)}); comparison is strict, without coercion`,
+        `${at}.value: "${op}" needs a string, finite number, boolean or null (got ${describeKind(value)}); comparison is strict, without coercion`,
         `${at}.value`,
       );
     }

@@ -1,4 +1,4 @@
-import type { SystemError } from "@sluice/errors";
+import { describeKind, type SystemError } from "@sluice/errors";
 
 /**
  * How deep a plain-JSON value may nest. Far beyond any real state patch; it keeps a runaway
@@ -7,18 +7,6 @@ import type { SystemError } from "@sluice/errors";
 export const MAX_JSON_DEPTH = 32;
 
 const ALLOWED = "plain objects and arrays of strings, finite numbers, booleans and null";
-
-/** A short description of a value JSON cannot carry faithfully, for error messages. */
-function describeNonJson(value: unknown): string {
-  if (value === undefined) return "undefined";
-  if (typeof value === "number") return String(value);
-  if (typeof value !== "object" || value === null) return `a ${typeof value}`;
-  if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) return "an array";
-  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
-    ?.name;
-  if (typeof name !== "string" || name.length === 0) return "an object with a custom prototype";
-  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
-}
 
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
@@ -111,7 +99,7 @@ class JsonCopier {
   }
 
   private notJson(path: string, value: unknown): SystemError {
-    return this.describeError(path, `must be plain JSON: ${ALLOWED} (got ${describeNonJson(value)})`);
+    return this.describeError(path, `must be plain JSON: ${ALLOWED} (got ${describeKind(value)})`);
   }
 }
 
@@ -130,7 +118,7 @@ export function copyJsonObject(
   describeError: (path: string, problem: string) => SystemError,
 ): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value) || !isPlainObject(value)) {
-    throw describeError(path, `must be a plain object (got ${describeNonJson(value)})`);
+    throw describeError(path, `must be a plain object (got ${describeKind(value)})`);
   }
   return new JsonCopier(describeError).copy(value, path, 0) as Record<string, unknown>;
 }

@@ -237,6 +237,21 @@ describe("validateConditions", () => {
     expect(failure([{ path: "a", op: "exists", value: true }]).message).toMatch(/takes no value/);
   });
 
+  it("says what was given: a primitive as itself, an object by its kind", () => {
+    expect(failure([{ path: "a", op: "==", value: { x: 1 } }]).message).toBe(
+      'conditions[0].value: "==" needs a string, finite number, boolean or null (got an object); comparison is strict, without coercion',
+    );
+    expect(failure([[c("a", "exists")]]).message).toBe(
+      "conditions[0]: must be an object { path, op, value? } (got an array of 1 item)",
+    );
+    expect(failure([{ path: "a", op: ">", value: 5n }]).message).toBe(
+      'conditions[0].value: ">" needs a finite number or a string (got 5n)',
+    );
+    expect(failure(new Set()).message).toBe(
+      "conditions: must be an array of conditions (got an instance of Set)",
+    );
+  });
+
   it("refuses Infinity, -Infinity and NaN, which JSON would turn into null", () => {
     for (const op of ["==", "!=", ">", ">=", "<", "<="] as const) {
       for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {

@@ -94,7 +94,7 @@ describe("PauseService timeoutPatch objects and arrays", () => {
     const tags = Tags.from(["a", "b"]);
     const { sink, service } = setup();
     expect(() => service.register({ event: "e", timeoutMs: 10, timeoutPatch: { tags } })).toThrow(
-      /registration\.timeoutPatch\.tags must be plain JSON.*\(got a Tags\)/,
+      /registration\.timeoutPatch\.tags must be plain JSON.*\(got an instance of Tags\)/,
     );
     expect(sink.requests).toEqual([]);
   });

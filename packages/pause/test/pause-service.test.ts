@@ -307,20 +307,32 @@ describe("PauseService keeps registrations JSON-safe for checkpoints", () => {
     let deep: Record<string, unknown> = { leaf: true };
     for (let i = 0; i < 40; i++) deep = { d: deep };
     const cases: Array<[unknown, RegExp]> = [
-      [{ a: new Date(0) }, /registration\.timeoutPatch\.a must be plain JSON: .*\(got a Date\)/],
-      [{ a: new Map([[1, 2]]) }, /registration\.timeoutPatch\.a must be plain JSON.*\(got a Map\)/],
-      [{ a: new Custom() }, /registration\.timeoutPatch\.a must be plain JSON.*\(got a Custom\)/],
+      [{ a: new Date(0) }, /registration\.timeoutPatch\.a must be plain JSON: .*\(got an instance of Date\)/],
+      [
+        { a: new Map([[1, 2]]) },
+        /registration\.timeoutPatch\.a must be plain JSON.*\(got an instance of Map\)/,
+      ],
+      [
+        { a: new Custom() },
+        /registration\.timeoutPatch\.a must be plain JSON.*\(got an instance of Custom\)/,
+      ],
       [{ a: Number.POSITIVE_INFINITY }, /registration\.timeoutPatch\.a .*\(got Infinity\)/],
       [{ a: { b: [1, Number.NaN] } }, /registration\.timeoutPatch\.a\.b\[1\] .*\(got NaN\)/],
       [{ a: [1, undefined] }, /registration\.timeoutPatch\.a\[1\] .*\(got undefined\)/],
       // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested
       [{ a: [, 1] }, /registration\.timeoutPatch\.a\[0\]/],
       [{ "odd key": () => 1 }, /registration\.timeoutPatch\["odd key"\] .*\(got a function\)/],
-      [{ a: 1n }, /registration\.timeoutPatch\.a .*\(got a bigint\)/],
+      [{ a: 1n }, /registration\.timeoutPatch\.a .*\(got 1n\)/],
       [cyclic, /registration\.timeoutPatch\.self .*cycle/],
       [deep, /registration\.timeoutPatch(\.d)+ nests deeper than 32 levels/],
-      [new Custom(), /registration\.timeoutPatch must be a plain object \(got a Custom\)/],
-      [[], /registration\.timeoutPatch must be a plain object \(got an array\)/],
+      [new Custom(), /registration\.timeoutPatch must be a plain object \(got an instance of Custom\)/],
+      [[], /registration\.timeoutPatch must be a plain object \(got an array of 0 items\)/],
+      [null, /registration\.timeoutPatch must be a plain object \(got null\)/],
+      ["patch", /registration\.timeoutPatch must be a plain object \(got "patch"\)/],
+      [
+        Object.create({ a: 1 }),
+        /registration\.timeoutPatch must be a plain object \(got an object whose prototype is not Object\.prototype/,
+      ],
     ];
     for (const [timeoutPatch, message] of cases) {
       const e = failure({ event: "e", timeoutMs: 10, timeoutPatch });
