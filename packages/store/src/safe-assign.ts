@@ -1,4 +1,4 @@
-import { isPlainObject, SystemError } from "@sluice/errors";
+import { describeKind, isPlainObject, SystemError } from "@sluice/errors";
 
 /**
  * The keys {@link isUnsafeKey} is true for, as a list: for looking each one up in an object (a
@@ -29,7 +29,7 @@ export function safeAssign<T extends object>(target: T, patch: unknown): T {
   if (!isPlainObject(patch)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `safeAssign: the patch must be a plain object (got ${describe(patch)})`,
+      `safeAssign: the patch must be a plain object (got ${describeKind(patch)})`,
     );
   }
   const out = target as Record<string, unknown>;
@@ -38,20 +38,4 @@ export function safeAssign<T extends object>(target: T, patch: unknown): T {
     out[key] = patch[key];
   }
   return target;
-}
-
-/**
- * A short description of a value's kind, for error messages. Never throws (a throwing
- * `constructor` getter or a hostile proxy reads as "an object"). @internal
- */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  try {
-    if (Array.isArray(value)) return "an array";
-    const name: unknown = value.constructor?.name;
-    return `an instance of ${typeof name === "string" ? name : "an unknown class"}`;
-  } catch {
-    return "an object";
-  }
 }

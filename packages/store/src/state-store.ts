@@ -1,12 +1,13 @@
 import {
   catchRejection,
+  describeKind,
   describeThrown,
   isPlainObject,
   printFault,
   refuseUnknownKeys,
   SystemError,
 } from "@sluice/errors";
-import { describe, isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
+import { isUnsafeKey, UNSAFE_KEYS } from "./safe-assign.js";
 
 /**
  * A synchronous state container holding one immutable snapshot.
@@ -84,7 +85,7 @@ export function checkStoreOptions(options: unknown, caller: string): void {
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${caller}: options must be an object { onError? } (got ${describe(options)})`,
+      `${caller}: options must be an object { onError? } (got ${describeKind(options)})`,
     );
   }
   refuseUnknownKeys(options, OPTIONS, "options", { caller });
@@ -92,7 +93,7 @@ export function checkStoreOptions(options: unknown, caller: string): void {
   if (onError !== undefined && typeof onError !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${caller}: options.onError must be a function (got ${describe(onError)})`,
+      `${caller}: options.onError must be a function (got ${describeKind(onError)})`,
     );
   }
 }
@@ -151,7 +152,7 @@ class Store<S extends object> implements StateStore<S> {
     if (!isPlainObject(initial)) {
       throw new SystemError(
         "INVALID_INPUT",
-        `createStateStore: the initial state must be a plain object (got ${describe(initial)})`,
+        `createStateStore: the initial state must be a plain object (got ${describeKind(initial)})`,
       );
     }
     if (takeInitial && Object.isExtensible(initial)) {
@@ -190,7 +191,7 @@ class Store<S extends object> implements StateStore<S> {
     if (typeof selector !== "function") {
       throw new SystemError(
         "INVALID_INPUT",
-        `stateStore.select: the selector must be a function (got ${describe(selector)})`,
+        `stateStore.select: the selector must be a function (got ${describeKind(selector)})`,
       );
     }
     return selector(this.#exposed());
@@ -209,7 +210,7 @@ class Store<S extends object> implements StateStore<S> {
     if (!plain) {
       throw new SystemError(
         "INVALID_INPUT",
-        `stateStore.set: the patch must be a plain object (got ${describe(value)})`,
+        `stateStore.set: the patch must be a plain object (got ${describeKind(value)})`,
       );
     }
     const patchObject = value as Record<string, unknown>;
@@ -268,7 +269,7 @@ class Store<S extends object> implements StateStore<S> {
     if (typeof listener !== "function") {
       throw new SystemError(
         "INVALID_INPUT",
-        `stateStore.subscribe: the listener must be a function (got ${describe(listener)})`,
+        `stateStore.subscribe: the listener must be a function (got ${describeKind(listener)})`,
       );
     }
     const subscription: Subscription<S> = { listener, active: true };

@@ -1,6 +1,5 @@
-import { refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, refuseUnknownKeys, SystemError } from "@sluice/errors";
 import { IdMap } from "@sluice/id-map";
-import { describe } from "./safe-assign.js";
 import {
   checkStoreOptions,
   createRegisteredStore,
@@ -45,7 +44,7 @@ function takesInitial(options: StoreCreateOptions): boolean {
   if (typeof options !== "object" || options === null) {
     throw new SystemError(
       "INVALID_INPUT",
-      `storeRegistry.create: options must be an object { copy? } (got ${describe(options)})`,
+      `storeRegistry.create: options must be an object { copy? } (got ${describeKind(options)})`,
     );
   }
   if (!hasOnlyCreateOptions(options)) {
@@ -55,7 +54,7 @@ function takesInitial(options: StoreCreateOptions): boolean {
   if (copy !== undefined && typeof copy !== "boolean") {
     throw new SystemError(
       "INVALID_INPUT",
-      `storeRegistry.create: options.copy must be a boolean (got ${describe(copy)})`,
+      `storeRegistry.create: options.copy must be a boolean (got ${describeKind(copy)})`,
     );
   }
   return copy === false;
@@ -117,7 +116,7 @@ export class StoreRegistry {
     if (typeof id !== "string" || id.length === 0) {
       throw new SystemError(
         "INVALID_INPUT",
-        `storeRegistry.create: the id must be a non-empty string (got ${typeof id === "string" ? '""' : describe(id)})`,
+        `storeRegistry.create: the id must be a non-empty string (got ${describeKind(id)})`,
       );
     }
     const takeInitial = options === undefined ? false : takesInitial(options);

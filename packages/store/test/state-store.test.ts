@@ -299,7 +299,7 @@ describe("createStateStore", () => {
     expect(() => store.select("n" as any)).toThrowError(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "stateStore.select: the selector must be a function (got string)",
+        message: 'stateStore.select: the selector must be a function (got "n")',
       }),
     );
   });

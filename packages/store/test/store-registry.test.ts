@@ -32,7 +32,7 @@ describe("StoreRegistry", () => {
       'storeRegistry.create: the id must be a non-empty string (got "")',
     );
     expect(() => registry.create(1 as any, {})).toThrowError(
-      "storeRegistry.create: the id must be a non-empty string (got number)",
+      "storeRegistry.create: the id must be a non-empty string (got 1)",
     );
   });
 
@@ -114,7 +114,7 @@ describe("StoreRegistry", () => {
     expect(() => registry.create("a", state, { copy: "yes" } as any)).toThrowError(
       expect.objectContaining({
         code: "INVALID_INPUT",
-        message: "storeRegistry.create: options.copy must be a boolean (got string)",
+        message: 'storeRegistry.create: options.copy must be a boolean (got "yes")',
       }),
     );
     expect(() => registry.create("a", state, null as any)).toThrowError(code("INVALID_INPUT"));
