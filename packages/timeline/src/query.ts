@@ -1,5 +1,4 @@
-import { describeThrown, isPlainObject, quoteName, SystemError } from "@sluice/errors";
-import { classNameOf, withArticle } from "./class-name.js";
+import { classNameOf, describeKind, describeThrown, isPlainObject, SystemError } from "@sluice/errors";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from "./limits.js";
 import type { TimelinePosition } from "./order.js";
@@ -77,7 +76,7 @@ export function resolveQuery(filter: unknown): ResolvedTimelineQuery {
   if (limit !== undefined) {
     if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
       throw invalid(
-        `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${given(limit)}`,
+        `filter.limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${describeKind(limit)}`,
         "filter.limit",
       );
     }
@@ -186,10 +185,7 @@ function readFilter(filter: unknown, known: readonly string[], shape: FilterShap
     throw unreadable(shape.name, "filter", thrown);
   }
   if (!plain)
-    throw invalid(
-      `${shape.name} must be ${shape.expected}, got ${kindOf(filter, NOT_PLAIN_FILTER)}`,
-      "filter",
-    );
+    throw invalid(`${shape.name} must be ${shape.expected}, got ${describeFilter(filter)}`, "filter");
   const f = filter as Record<string, unknown>;
   const out: Record<string, unknown> = Object.create(null);
   for (const key of keys) {
@@ -234,43 +230,14 @@ function unreadable(what: string, path: string, thrown: unknown): SystemError {
 }
 
 /**
- * What `value` (not a plain object, or undefined where a delete filter is needed) is, for a message;
- * `unnamed` for an object whose constructor has no name of its own (`Object.create(proto)`).
+ * What a filter that is not a plain object is, for a message. One without a class of its own
+ * (`Object.create(proto)`) is also told why it is refused: matching it would read keys it inherits.
  */
-function kindOf(value: unknown, unnamed: string): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return "a string";
-  if (typeof value !== "object") return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
-  const name = classNameOf(value);
-  return name !== "" ? withArticle(name) : unnamed;
-}
-
-/** A filter that is an object but not a plain one, as {@link kindOf} calls it. */
-const NOT_PLAIN_FILTER =
-  "an object whose prototype is not Object.prototype (such as Object.create(proto)), whose inherited keys a filter does not read";
-
-/**
- * A field's value as a message shows it: a number as itself, other primitives with their type (a
- * limit of `"5"` read from a URL must not show as `5`, the number it was refused for not being).
- */
-function given(value: unknown): string {
-  switch (typeof value) {
-    case "number":
-      return String(value);
-    case "string":
-      return value === "" ? "an empty string" : `the string ${quoteName(value, 40)}`;
-    case "boolean":
-      return `the boolean ${value}`;
-    case "bigint":
-      return `the bigint ${value}n`;
-    default:
-      try {
-        return isPlainObject(value) ? "an object" : kindOf(value, "an object");
-      } catch {
-        return "an object"; // a Proxy whose prototype trap throws
-      }
-  }
+function describeFilter(filter: unknown): string {
+  const kind = describeKind(filter);
+  return typeof filter === "object" && filter !== null && classNameOf(filter) === ""
+    ? `${kind}, whose inherited keys a filter does not read`
+    : kind;
 }
 
 /** `value instanceof Date`; false when its prototype cannot be read (a Proxy whose trap throws). */
@@ -287,7 +254,7 @@ function optionalId(f: Record<string, unknown>, key: string): string | undefined
   if (value === undefined) return undefined;
   if (typeof value !== "string" || value.length === 0) {
     throw invalid(
-      `filter.${key} must be a non-empty string when present, got ${given(value)}`,
+      `filter.${key} must be a non-empty string when present, got ${describeKind(value)}`,
       `filter.${key}`,
     );
   }
@@ -300,7 +267,7 @@ function optionalTime(f: Record<string, unknown>, key: string): number | undefin
   if (typeof value !== "number" || Number.isNaN(value)) {
     const hint = isDate(value) ? " (pass date.getTime())" : "";
     throw invalid(
-      `filter.${key} must be a number (epoch milliseconds) when present, got ${given(value)}${hint}`,
+      `filter.${key} must be a number (epoch milliseconds) when present, got ${describeKind(value)}${hint}`,
       `filter.${key}`,
     );
   }

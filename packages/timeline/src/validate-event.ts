@@ -1,5 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
-import { classNameOf, withArticle } from "./class-name.js";
+import { classNameOf, describeFault, describeKind, SystemError } from "@sluice/errors";
 import { isTimelineEventField } from "./event-fields.js";
 import { MAX_DATA_DEPTH } from "./limits.js";
 import type { TimelineEvent } from "./types.js";
@@ -16,7 +15,7 @@ class DataFault {
 // Reading a value inside `data` threw (a getter that throws, a hostile Proxy): `cause` is what it threw.
 class ReadFault extends DataFault {
   constructor(readonly cause: unknown) {
-    super(`could not be read (reading it threw ${describeThrown(cause)})`);
+    super(`could not be read (reading it threw ${describeFault(cause)})`);
   }
 }
 
@@ -324,35 +323,15 @@ function formatPath(path: ReadonlyArray<string | number>): string {
   return out;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  switch (typeof value) {
-    case "string":
-      return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value);
-    case "number":
-    case "boolean":
-      return String(value);
-    case "bigint":
-      return `${value}n`;
-    case "undefined":
-      return "undefined";
-    case "object":
-      return describeObject(value);
-    default:
-      return `a ${typeof value}`;
-  }
-}
-
 /**
- * An object that is not an array, for a message: by its class when it has one (`a Date`, with how
- * to pass it where a time is wanted; `a Map`; `an Int32Array`), else `an object`. Never throws.
+ * A field's value or the batch, for a message, as `describeKind` tells it; a `Date` also says how to
+ * pass it where a time is wanted.
  */
-function describeObject(value: object): string {
-  const name = classNameOf(value);
-  if (name === "Date") return "a Date (pass date.getTime())";
-  if (name === "") return "an object";
-  return withArticle(name);
+function describe(value: unknown): string {
+  const kind = describeKind(value);
+  return typeof value === "object" && value !== null && classNameOf(value) === "Date"
+    ? `${kind} (pass date.getTime())`
+    : kind;
 }
 
 function invalid(message: string, path: string, cause?: unknown): SystemError {
@@ -362,7 +341,7 @@ function invalid(message: string, path: string, cause?: unknown): SystemError {
 /** The `INVALID_INPUT` error for an events array whose length threw `thrown` when read (a Proxy). */
 export function unreadableEvents(thrown: unknown): SystemError {
   return invalid(
-    `events could not be read (reading its length threw ${describeThrown(thrown)}); pass a plain array`,
+    `events could not be read (reading its length threw ${describeFault(thrown)}); pass a plain array`,
     "events",
     thrown,
   );
@@ -375,22 +354,8 @@ export function unreadableEvents(thrown: unknown): SystemError {
 export function unreadableEvent(index: number | undefined, thrown: unknown): SystemError {
   const at = prefix(index);
   return invalid(
-    `${at} could not be read (reading it threw ${describeThrown(thrown)}); an event must be a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
+    `${at} could not be read (reading it threw ${describeFault(thrown)}); an event must be a plain object whose fields can be read (no getters that throw, no Proxy objects)`,
     at,
     thrown,
   );
-}
-
-/** A short description of something thrown, for a message; never throws itself. */
-function describeThrown(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error) {
-      const text = `${thrown.name}: ${thrown.message}`;
-      return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    }
-  } catch {
-    // a hostile error object: described below like any value
-  }
-  const text = describeValue(thrown);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
