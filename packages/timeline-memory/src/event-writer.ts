@@ -1,4 +1,4 @@
-import { describeValue, SystemError } from "@sluice/errors";
+import { describeFault, SystemError } from "@sluice/errors";
 import {
   isTimelineEventField,
   type TimelineBatch,
@@ -324,17 +324,7 @@ function unreadableEvent(index: number, thrown: unknown): SystemError {
   const path = `events[${index}]`;
   return new SystemError(
     "INVALID_INPUT",
-    `timeline-memory: ${path} threw when the store read it (${describeThrown(thrown)}); an event must be a plain object whose fields can be read, and its data plain JSON whose properties can be read (no getters that throw, no Proxy objects)`,
+    `timeline-memory: ${path} threw when the store read it (${describeFault(thrown)}); an event must be a plain object whose fields can be read, and its data plain JSON whose properties can be read (no getters that throw, no Proxy objects)`,
     { cause: thrown, details: { path } },
   );
-}
-
-/** A short description of something thrown, for a message; never throws itself. */
-function describeThrown(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`.slice(0, 200);
-  } catch {
-    // a hostile error object: described like any other value
-  }
-  return describeValue(thrown).slice(0, 200);
 }

@@ -1,4 +1,4 @@
-import { describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
+import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
 
 /** Events kept when `maxEvents` is not given. */
 export const DEFAULT_MAX_EVENTS = 100_000;
@@ -24,7 +24,7 @@ export function resolveMaxEvents(options: MemoryTimelineStoreOptions): number {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `createMemoryTimelineStore: options must be an object such as { maxEvents: 10_000 }, or left out for the defaults; got ${describeOptions(options)}`,
+      `createMemoryTimelineStore: options must be an object such as { maxEvents: 10_000 }, or left out for the defaults; got ${describeKind(options)}`,
       { details: { path: "options" } },
     );
   }
@@ -38,18 +38,4 @@ export function resolveMaxEvents(options: MemoryTimelineStoreOptions): number {
     );
   }
   return maxEvents;
-}
-
-/** `options` that are not an object, as a message shows them. */
-function describeOptions(options: unknown): string {
-  if (options === null) return "null";
-  if (Array.isArray(options)) return "an array";
-  switch (typeof options) {
-    case "number":
-    case "string":
-    case "boolean":
-      return `${typeof options} ${describeValue(options)}`;
-    default:
-      return `a ${typeof options}`;
-  }
 }

@@ -115,6 +115,16 @@ describe("createMemoryTimelineStore", () => {
     }
     expect((await createMemoryTimelineStore(undefined)).size).toBe(0);
     expect((await createMemoryTimelineStore({})).size).toBe(0);
+    for (const [options, given] of [
+      [5, "5"],
+      ["big", '"big"'],
+      [[], "an array of 0 items"],
+      [() => ({}), "a function"],
+    ] as const) {
+      expect(((await rejectionOf(options)) as SystemError).message).toBe(
+        `createMemoryTimelineStore: options must be an object such as { maxEvents: 10_000 }, or left out for the defaults; got ${given}`,
+      );
+    }
   });
 
   it("size counts stored events and drops to 0 on close", async () => {
