@@ -1,12 +1,8 @@
-import { isThenable, quoteName, SystemError } from "@sluice/errors";
-import { describeThrown } from "./validate-events.js";
+import { describeFault, describeKind, isThenable, quoteName, SystemError } from "@sluice/errors";
+import { typeName } from "./validate-events.js";
 
 /** Whether a process still runs run `runId`, as the host said through `liveRuns`. */
 export type IsLiveRun = (runId: string) => boolean;
-
-function kindOf(value: unknown): string {
-  return value === null ? "null" : typeof value;
-}
 
 /**
  * Reads a `liveRuns` option: run ids are copied into a set now, once; a function is asked later,
@@ -27,7 +23,7 @@ export function readLiveRuns(value: unknown, path: string): IsLiveRun | undefine
       } catch (thrown) {
         throw new SystemError(
           "INVALID_INPUT",
-          `${path} threw for run ${quoteName(runId)}: ${describeThrown(thrown)}`,
+          `${path} threw for run ${quoteName(runId)}: ${describeFault(thrown)}`,
           { cause: thrown, details: { path, runId } },
         );
       }
@@ -46,8 +42,8 @@ export function readLiveRuns(value: unknown, path: string): IsLiveRun | undefine
   if (typeof iterator !== "function") {
     throw new SystemError(
       "INVALID_INPUT",
-      `${path} must be run ids (an array or a Set of strings) or a function (runId) => boolean, not a ${kindOf(value)}`,
-      { details: { path, got: kindOf(value) } },
+      `${path} must be run ids (an array or a Set of strings) or a function (runId) => boolean, not ${describeKind(value)}`,
+      { details: { path, got: typeName(value) } },
     );
   }
   const ids = new Set<string>();
@@ -56,9 +52,9 @@ export function readLiveRuns(value: unknown, path: string): IsLiveRun | undefine
     if (typeof id !== "string") {
       throw new SystemError(
         "INVALID_INPUT",
-        `${path}[${i}] must be a run id (a string), not a ${kindOf(id)}`,
+        `${path}[${i}] must be a run id (a string), not ${describeKind(id)}`,
         {
-          details: { path: `${path}[${i}]`, got: kindOf(id) },
+          details: { path: `${path}[${i}]`, got: typeName(id) },
         },
       );
     }

@@ -1,4 +1,4 @@
-import { quoteName, SystemError } from "@sluice/errors";
+import { describeFault, quoteName, SystemError } from "@sluice/errors";
 import type { TimelineEvent } from "@sluice/timeline";
 
 /**
@@ -44,24 +44,15 @@ function isArrayIfKnown(value: unknown): boolean | undefined {
   }
 }
 
-function typeName(value: unknown): string {
+/** A value's `typeof` (`"null"` for null): what a refusal's `details.got` holds. */
+export function typeName(value: unknown): string {
   return value === null ? "null" : typeof value;
-}
-
-/** What was thrown, for a message; never throws itself (a hostile error object has getters too). */
-export function describeThrown(thrown: unknown): string {
-  try {
-    const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  } catch {
-    return "a value that cannot be shown as text";
-  }
 }
 
 function unreadable(what: string, path: string, thrown: unknown): SystemError {
   return new SystemError(
     "INVALID_INPUT",
-    `${what} could not be read (reading it threw ${describeThrown(thrown)})`,
+    `${what} could not be read (reading it threw ${describeFault(thrown)})`,
     {
       cause: thrown,
       details: { path },

@@ -556,7 +556,7 @@ describe("<sluice-timeline> liveRuns in Chromium", () => {
       }
     });
     expect(error).toBe(
-      "INVALID_INPUT: <sluice-timeline>.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not a string",
+      'INVALID_INPUT: <sluice-timeline>.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not "alive"',
     );
   });
 });

@@ -79,13 +79,16 @@ describe("layoutTimeline liveRuns", () => {
       }
     };
     expect(attempt("alive")).toBe(
-      "INVALID_INPUT: layoutTimeline options.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not a string",
+      'INVALID_INPUT: layoutTimeline options.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not "alive"',
     );
     expect(attempt(42)).toBe(
-      "INVALID_INPUT: layoutTimeline options.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not a number",
+      "INVALID_INPUT: layoutTimeline options.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not 42",
     );
     expect(attempt(["alive", 7])).toBe(
-      "INVALID_INPUT: layoutTimeline options.liveRuns[1] must be a run id (a string), not a number",
+      "INVALID_INPUT: layoutTimeline options.liveRuns[1] must be a run id (a string), not 7",
+    );
+    expect(attempt({ alive: true })).toBe(
+      "INVALID_INPUT: layoutTimeline options.liveRuns must be run ids (an array or a Set of strings) or a function (runId) => boolean, not an object",
     );
     expect(
       attempt(() => {
@@ -94,6 +97,19 @@ describe("layoutTimeline liveRuns", () => {
     ).toMatch(
       /^INVALID_INPUT: layoutTimeline options\.liveRuns threw for run "(alive|dead)": Error: registry gone$/,
     );
+    // details.got keeps the typeof, for a host that branches on it
+    for (const [liveRuns, got] of [
+      ["alive", "string"],
+      [{ alive: true }, "object"],
+    ] as const) {
+      let refused: unknown;
+      try {
+        layoutTimeline(timeline(), { width: 100, liveRuns } as never);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toMatchObject({ details: { path: "layoutTimeline options.liveRuns", got } });
+    }
     expect(attempt(async () => true)).toMatch(
       /^INVALID_INPUT: layoutTimeline options\.liveRuns returned a Promise for run "(alive|dead)": it must answer at once, true or false$/,
     );
