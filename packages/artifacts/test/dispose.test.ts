@@ -500,8 +500,7 @@ describe("dispose({ signal }): a cleanup that never settles", () => {
     const c = new ArtifactContainer();
     await expect(c.dispose({ signal: 5000 } as never)).rejects.toMatchObject({
       code: "INVALID_INPUT",
-      message:
-        "dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got 5000",
+      message: "dispose: options.signal must be an AbortSignal, such as AbortSignal.timeout(5000); got 5000",
     });
     await expect(c.dispose({ timeoutMs: 5000 } as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
     await expect(c.dispose(null as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
