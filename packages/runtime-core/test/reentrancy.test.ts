@@ -404,7 +404,10 @@ describe("runtime calls from a run's own hooks", () => {
     const runId = h.runtime.listAllRuns()[0]!.runId;
     void h.runtime.abort(runId);
     expect(await seen.promise).toBe(true);
-    expect(reason).toMatchObject({ code: "ABORTED", message: `run ${runId} was aborted: aborted by the host` });
+    expect(reason).toMatchObject({
+      code: "ABORTED",
+      message: `run ${runId} was aborted: aborted by the host`,
+    });
     const result = await run;
     expect(result.ok && result.value.status).toBe("aborted");
   });
