@@ -35,6 +35,11 @@ export class KeptResults {
     if (byRunId.size > this.limit) byRunId.delete(byRunId.keys().next().value!);
   }
 
+  /** Whether run `runId`'s result is kept. */
+  has(runId: string): boolean {
+    return this.byRunId.has(runId);
+  }
+
   /** The result run `runId` ended with, while it is kept. */
   get(runId: string): EndedRunResult | undefined {
     return this.byRunId.get(runId)?.result;
@@ -50,26 +55,14 @@ export class KeptResults {
   }
 }
 
-/** The kept result of run `runId` in whichever registered workflow keeps it, or `undefined`. */
-export function keptResult(
+/** The kept results of whichever registered workflow keeps run `runId`'s, or `undefined`. */
+export function keptResultsOf(
   workflows: ReadonlyMap<string, WorkflowRecord>,
   runId: string,
-): EndedRunResult | undefined {
+): KeptResults | undefined {
   for (const wf of workflows.values()) {
-    const result = wf.keptResults?.get(runId);
-    if (result !== undefined) return result;
-  }
-  return undefined;
-}
-
-/** The `RunInfo` (a copy) of run `runId` whose result a registered workflow keeps, or `undefined`. */
-export function keptRunInfo(
-  workflows: ReadonlyMap<string, WorkflowRecord>,
-  runId: string,
-): RunInfo | undefined {
-  for (const wf of workflows.values()) {
-    const info = wf.keptResults?.info(runId);
-    if (info !== undefined) return info;
+    const kept = wf.keptResults;
+    if (kept?.has(runId)) return kept;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import type { IdMap } from "@sluice/id-map";
 import type { PipelineRegistry, RunInfo } from "@sluice/pipeline";
-import { keptRunInfo } from "./kept-results.js";
+import { keptResultsOf } from "./kept-results.js";
 import type { RunRecord } from "./run-record.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -48,7 +48,7 @@ export function findRun(
 ): RunInfo | undefined {
   if (typeof runId !== "string") return undefined;
   const workflowId = runs.get(runId)?.workflow.id ?? workflowOfFinished(workflows, runId);
-  if (workflowId === undefined) return keptRunInfo(workflows, runId);
+  if (workflowId === undefined) return keptResultsOf(workflows, runId)?.info(runId);
   return watchRun(workflows, runs, workflowId, runId);
 }
 

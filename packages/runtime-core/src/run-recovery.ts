@@ -7,21 +7,19 @@ import type { RunRecord } from "./run-record.js";
 import type { StoredRun, TimelineWriter } from "./timeline-writer.js";
 
 /**
- * The last `seq` the timeline holds of the run a checkpoint is recovered for (0: none), or
- * `undefined` when it could not be read. The crashed process may have written events of the run
- * past the checkpoint (a resume, a stage) under `runId:seq` ids that its rerun would number again,
- * and a store keeps the first event of an id, so the rerun goes on after them (see
- * {@link recoveredPauseSeq}). A timeline that cannot answer within `timeoutMs` (down, hung) does
- * not stop the recovery: it is reported and `undefined` returned. Resolves with a number, never
- * with the stored run: resolving with an object reads its `then`, which a proxy's trap may throw
- * from.
+ * How far the timeline holds the run a checkpoint is recovered for: its last `seq` (0: none) and
+ * latest `at`, or `undefined` when it could not be read. The crashed process may have written
+ * events of the run past the checkpoint (a resume, a stage) under `runId:seq` ids that its rerun
+ * would number again, and a store keeps the first event of an id, so the rerun goes on after them
+ * (see {@link recoveredPauseSeq}), and no earlier in time. A timeline that cannot answer within
+ * `timeoutMs` (down, hung) does not stop the recovery: it is reported and `undefined` returned.
  *
  * @throws SystemError `INVALID_STATE` when the timeline shows the run ended (`run.completed`,
  * `run.failed`, `run.aborted`): a process that stopped between a run's end and its `onCleanup`
  * leaves the checkpoint saved in `onPause` behind, and adopting it would run an ended run (an
  * aborted order, say) again.
  */
-export async function lastStoredSeq(
+export async function storedExtent(
   /** The checkpoint's run id and `seq`, read once by the check adopt() makes. */
   read: { runId: string; seq: number },
   writer: TimelineWriter,
@@ -29,9 +27,7 @@ export async function lastStoredSeq(
   hookCalls: HookCalls,
   timeoutMs: number,
   report: (error: SystemError) => void,
-  /** Given the latest `at` of the stored events, when they were read. */
-  reached?: { at: number },
-): Promise<number | undefined> {
+): Promise<StoredExtent | undefined> {
   const { runId, seq } = read;
   let stored: StoredRun | typeof TIMED_OUT;
   let abandoned = false;
@@ -70,9 +66,11 @@ export async function lastStoredSeq(
       { details: { runId, ended: end.type, seq: end.seq, lastSeq: stored.lastSeq } },
     );
   }
-  if (reached !== undefined) reached.at = stored.lastAt;
-  return stored.lastSeq;
+  return { lastSeq: stored.lastSeq, lastAt: stored.lastAt };
 }
+
+/** What `recover` needs of the run's stored timeline: how far it goes, in `seq` and in time. */
+export type StoredExtent = Pick<StoredRun, "lastSeq" | "lastAt">;
 
 /**
  * The `seq` of the `run.paused` a recovered run's timeline gets, or `undefined` when its stored

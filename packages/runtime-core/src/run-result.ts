@@ -1,6 +1,6 @@
 import { err, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
-import { keptResult } from "./kept-results.js";
+import { keptResultsOf } from "./kept-results.js";
 import { finishedRunInfo } from "./run-lookup.js";
 import type { RunRecord } from "./run-record.js";
 import { idText } from "./runtime-errors.js";
@@ -33,7 +33,7 @@ export class RunResults {
     const record =
       typeof runId === "string" ? (this.runs.get(runId) ?? this.endingRuns.get(runId)) : undefined;
     if (record === undefined) {
-      const kept = typeof runId === "string" ? keptResult(this.workflows, runId) : undefined;
+      const kept = typeof runId === "string" ? keptResultsOf(this.workflows, runId)?.get(runId) : undefined;
       return Promise.resolve(kept ?? this.notHeld(runId));
     }
     // In its onComplete or onCleanup (maybe asked from them): its result is known, and waiting

@@ -22,7 +22,7 @@ import { RunExecution } from "./run-execution.js";
 import { currentRegistry, findRun, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunRecord } from "./run-record.js";
-import { lastStoredSeq, recoveredPauseSeq, withSeq, writeRecoveredPause } from "./run-recovery.js";
+import { recoveredPauseSeq, storedExtent, withSeq, writeRecoveredPause } from "./run-recovery.js";
 import { RunResults } from "./run-result.js";
 import { RunTransfer } from "./run-transfer.js";
 import { RunsAtRest, readDrainOptions } from "./runs-at-rest.js";
@@ -655,23 +655,30 @@ export class WorkflowRuntime {
     // checkpoint that cannot be adopted, and a run already here is a duplicate, not a crash's
     const read = this.transfer.check(checkpoint, "recover");
     const writer = this.writer;
-    const reached = { at: Number.NEGATIVE_INFINITY };
     const stored =
       writer === undefined
         ? undefined
-        : await lastStoredSeq(read, writer, this.hookCalls, this.hookTimeoutMs, this.report, reached);
+        : await storedExtent(read, writer, this.hookCalls, this.hookTimeoutMs, this.report);
     this.assertRunning("recover");
-    const pausedSeq = recoveredPauseSeq(read.seq, stored);
+    const pausedSeq = recoveredPauseSeq(read.seq, stored?.lastSeq);
     // past the events the crashed attempt wrote, so that the rerun's are not dropped as repeats
-    const seq =
-      pausedSeq !== undefined ? pausedSeq : stored !== undefined && stored > read.seq ? stored : read.seq;
+    const seq = pausedSeq ?? Math.max(read.seq, stored?.lastSeq ?? 0);
     const info = this.transfer.adopt(seq === read.seq ? checkpoint : withSeq(checkpoint, seq), "recover");
     const record = this.runs.get(read.runId);
-    // what the run writes from now on comes after the stored events, even on a clock behind the
-    // one that wrote them (stores order a run's events by time first)
-    if (record !== undefined && reached.at > record.stampedAt) record.stampedAt = reached.at;
-    if (pausedSeq !== undefined && record !== undefined)
-      writeRecoveredPause(writer!, record, this.checkpoint(read.runId), pausedSeq, read.seq, stored!);
+    if (stored !== undefined && record !== undefined) {
+      // what the run writes from now on comes after the stored events, even on a clock behind the
+      // one that wrote them (stores order a run's events by time first)
+      if (stored.lastAt > record.stampedAt) record.stampedAt = stored.lastAt;
+      if (pausedSeq !== undefined)
+        writeRecoveredPause(
+          writer!,
+          record,
+          this.checkpoint(read.runId),
+          pausedSeq,
+          read.seq,
+          stored.lastSeq,
+        );
+    }
     return info;
   }
 
