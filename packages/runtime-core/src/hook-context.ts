@@ -19,9 +19,7 @@ export function hookContext(record: RunRecord): PrepareContext<RunState> {
         // made on first read: an abort that came earlier must still show on it
         record.controller = new AbortController();
         if (record.abortRequested) {
-          record.controller.abort(
-            new SystemError("ABORTED", `run ${record.runId} was aborted: ${record.abortReason}`),
-          );
+          record.controller.abort(record.hookAbortError());
         }
       }
       return record.controller.signal;

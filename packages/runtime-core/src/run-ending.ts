@@ -227,7 +227,7 @@ export class RunEnding {
       void this.finishPaused(record, reason);
       return;
     }
-    record.controller?.abort(new SystemError("ABORTED", `run ${record.runId} was aborted: ${reason}`));
+    record.controller?.abort(record.hookAbortError());
     record.pipelineRun?.abort(reason);
   }
 

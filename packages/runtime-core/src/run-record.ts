@@ -328,6 +328,11 @@ export class RunRecord {
     for (const resolve of waiters) resolve();
   }
 
+  /** The `ABORTED` error its hooks' `ctx.signal` fires with, once its abort was requested. */
+  hookAbortError(): SystemError {
+    return new SystemError("ABORTED", `run ${this.runId} was aborted: ${this.abortReason}`);
+  }
+
   /** An abort was requested, for `reason`: `abortRequested` from now on. */
   markAbortRequested(reason: string): void {
     this.abortRequested = true;
