@@ -181,8 +181,7 @@ export class HeldWaits {
     const taken: HeldWait[] = [];
     const kept: HeldWait[] = [];
     for (const wait of held) {
-      const own =
-        wait.stage === attempt.stage && wait.step === attempt.step && wait.attempt < attempt.attempt;
+      const own = ofStep(wait, attempt) && wait.attempt < attempt.attempt;
       (own && takesOver(wait, request, mapsWithFunction) ? taken : kept).push(wait);
     }
     if (taken.length === 0) return;
