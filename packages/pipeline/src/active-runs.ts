@@ -55,6 +55,11 @@ export class ActiveRuns {
     return handle;
   }
 
+  /** Gives the run its idempotency key (see {@link RunColumns.setKey}). */
+  setKey(handle: number, key: string | undefined): void {
+    this.columns.setKey(handle, key);
+  }
+
   /** The handle of `runId`, or -1 when it is not held. */
   handleOf(runId: string): number {
     return this.ids.handleOf(runId);

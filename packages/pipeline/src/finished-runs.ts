@@ -56,6 +56,8 @@ export class FinishedRuns {
       info.updatedAt,
       added,
     );
+    // (the slot pushRun filled: the last position)
+    if (info.key !== undefined) this.columns.setKey((this.tail - 1) & this.mask, info.key);
   }
 
   /** {@link push} with the run's fields given one by one (no info object). */

@@ -103,8 +103,8 @@ export class PipelineRegistry {
    * Adds or replaces a run (a copy is stored, its `error` copied too).
    *
    * @throws SystemError `INVALID_INPUT` for a missing `runId`, a `status` that is not one of
-   * `queued`, `running`, `paused`, `completed`, `failed`, `aborted`, or an `error` that is not an
-   * object.
+   * `queued`, `running`, `paused`, `completed`, `failed`, `aborted`, an `error` that is not an
+   * object, or a `key` that is not a non-empty string.
    */
   set(info: RunInfo): void {
     if (typeof info?.runId !== "string" || info.runId.length === 0) {
@@ -137,6 +137,7 @@ export class PipelineRegistry {
       info.updatedAt,
       info.stage,
       info.error,
+      info.key,
     );
   }
 
@@ -151,8 +152,9 @@ export class PipelineRegistry {
     updatedAt: number,
     stage?: string,
     error?: RunError,
+    key?: string,
   ): number {
-    return this.active.add(
+    const handle = this.active.add(
       runId,
       workflowId,
       pipelineId,
@@ -164,6 +166,8 @@ export class PipelineRegistry {
       updatedAt,
       this.added++,
     );
+    if (key !== undefined) this.active.setKey(handle, key);
+    return handle;
   }
 
   /**
@@ -319,7 +323,7 @@ export class PipelineRegistry {
     const added = this.finished.added(position);
     this.finished.remove(position);
     this.finished.compactIfSparse();
-    active.add(
+    const moved = active.add(
       runId,
       info.workflowId,
       info.pipelineId,
@@ -331,6 +335,7 @@ export class PipelineRegistry {
       info.updatedAt,
       added,
     );
+    if (info.key !== undefined) active.setKey(moved, info.key);
   }
 
   /**
@@ -352,6 +357,13 @@ export class PipelineRegistry {
           `PipelineRegistry "${this.workflowId}" run "${info.runId}": "${field}" must be a finite number of epoch ms (got ${describeValue(info[field])})`,
         );
       }
+    }
+    const key: unknown = info.key;
+    if (key !== undefined && (typeof key !== "string" || key.length === 0)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `PipelineRegistry "${this.workflowId}" run "${info.runId}": "key" must be a non-empty string or left out (got ${describeValue(key)})`,
+      );
     }
     const error: unknown = info.error;
     if (error === undefined) return;

@@ -32,6 +32,11 @@ export class RunColumns {
   private readonly updatedAts: Float64Array;
   /** By slot: the registry's count of runs added when this one was first added (its list order). */
   private readonly addeds: Float64Array;
+  /**
+   * By slot: the run's idempotency key (`RunInfo.key`). Made with the first key set (most
+   * workflows have none, and their runs never touch it); a slot's key goes with the slot (`clear`).
+   */
+  private keys: Array<string | undefined> | undefined = undefined;
 
   constructor(readonly capacity: number) {
     this.runIds = new Array(capacity).fill(undefined);
@@ -72,6 +77,18 @@ export class RunColumns {
     this.addeds[slot] = added;
   }
 
+  /**
+   * Gives the run in `slot` its idempotency key (`undefined`: none). A run `set` in a slot has none
+   * until given one: a slot's key is emptied with the slot.
+   */
+  setKey(slot: number, key: string | undefined): void {
+    if (this.keys === undefined) {
+      if (key === undefined) return;
+      this.keys = new Array(this.capacity).fill(undefined);
+    }
+    this.keys[slot] = key;
+  }
+
   /** Overwrites the fields of the run in `slot` with `info`'s (its `added` stays). */
   write(slot: number, info: RunInfo): void {
     this.set(
@@ -87,6 +104,7 @@ export class RunColumns {
       info.updatedAt,
       this.addeds[slot]!,
     );
+    this.setKey(slot, info.key);
   }
 
   /** Moves the run in `slot` to `status` at `updatedAt`, with `error` and `stage` when given. */
@@ -118,6 +136,8 @@ export class RunColumns {
     if (stage !== undefined) info.stage = stage;
     const error = this.errors[slot];
     if (error !== undefined) info.error = { code: error.code, message: error.message };
+    const key = this.keys?.[slot];
+    if (key !== undefined) info.key = key;
     return info;
   }
 
@@ -154,6 +174,9 @@ export class RunColumns {
       updatedAt,
       this.addeds[slot]!,
     );
+    // (`target` is empty: it has no key of its own to overwrite)
+    const keys = this.keys;
+    if (keys !== undefined) to.setKey(target, keys[slot]);
   }
 
   /** Copies the run in `slot` into `to`'s `target` slot as it is. */
@@ -174,5 +197,6 @@ export class RunColumns {
     this.runIds[slot] = undefined;
     this.stages[slot] = undefined;
     this.errors[slot] = undefined;
+    if (this.keys !== undefined) this.keys[slot] = undefined;
   }
 }

@@ -10,6 +10,11 @@ export interface RunInfo {
   pipelineId: string;
   /** The trigger that started it. */
   triggerId: string;
+  /**
+   * The run's idempotency key, when its trigger declares `key` (`@sluice/runtime-core`): while the
+   * run is unfinished, no other run of its workflow is started under the same key.
+   */
+  key?: string;
   /** Where the run is. */
   status: "queued" | "running" | "paused" | "completed" | "failed" | "aborted";
   /** The current (or last) stage. */

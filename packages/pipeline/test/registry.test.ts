@@ -150,6 +150,36 @@ describe("PipelineRegistry", () => {
     );
   });
 
+  it("keeps a run's key through its changes, its finish and a grow of its columns, and refuses a key that is not a non-empty string", () => {
+    const registry = new PipelineRegistry({ workflowId: "orders" });
+    registry.set({ ...info("r1", "queued"), key: "o1" });
+    registry.set(info("r2", "queued"));
+    // more runs than the first columns hold: they are copied into bigger ones
+    for (let i = 3; i <= 40; i++) registry.set({ ...info(`r${i}`, "running"), key: `o${i}` });
+    expect(registry.get("r1")?.key).toBe("o1");
+    expect(registry.get("r2")).not.toHaveProperty("key");
+    registry.setStatus("r1", "paused", 2000, undefined, "approval");
+    expect(registry.get("r1")).toMatchObject({ status: "paused", stage: "approval", key: "o1" });
+    registry.setStatus("r1", "completed", 3000);
+    expect(registry.get("r1")).toMatchObject({ status: "completed", key: "o1" });
+    expect(registry.list().find((r) => r.runId === "r40")?.key).toBe("o40");
+    // finished, through the ring's growth and the packing of its holes
+    for (let i = 3; i <= 40; i++) registry.setStatus(`r${i}`, "completed", 4000 + i);
+    for (let i = 3; i <= 40; i += 2) registry.delete(`r${i}`);
+    expect(registry.get("r40")).toMatchObject({ status: "completed", key: "o40" });
+    expect(registry.list().filter((r) => r.key !== undefined)).toHaveLength(20);
+    // a run set again without a key has none
+    registry.set(info("r40", "completed", 5000));
+    expect(registry.get("r40")).not.toHaveProperty("key");
+    expect(registry.update("r1", { key: "o1b" })?.key).toBe("o1b");
+    for (const key of [42, ""]) {
+      expect(() => registry.set({ ...info("r41", "queued"), key: key as string })).toThrow(
+        `PipelineRegistry "orders" run "r41": "key" must be a non-empty string or left out (got ${JSON.stringify(key)})`,
+      );
+    }
+    expect(registry.has("r41")).toBe(false);
+  });
+
   it("does not grow with the number of runs ever made", () => {
     const registry = new PipelineRegistry({ workflowId: "orders", retention: { maxFinished: 50 } });
     for (let i = 0; i < 20_000; i++) {
