@@ -15,6 +15,12 @@ export interface RunCheckpoint<S extends object = RunState> extends PipelineChec
    * also when the workflow registered there no longer has that trigger.
    */
   triggerId: string;
+  /**
+   * The run's idempotency key (`RunInfo.key`; absent when its trigger has no `key`). The adopted
+   * run holds it there: `adopt()` refuses the checkpoint (`DUPLICATE_KEY`) while another
+   * unfinished run of the workflow holds the same key.
+   */
+  key?: string;
   /** When the run started, epoch ms (`RunInfo.startedAt`). */
   startedAt: number;
   /**
@@ -31,6 +37,7 @@ export interface RunCheckpointPlace {
   /** The pipeline's own field, read here to find the pipeline that checks the rest. */
   readonly pipelineId: string;
   readonly triggerId: string;
+  readonly key: string | undefined;
   readonly startedAt: number;
   readonly dispatched: boolean;
 }
@@ -41,6 +48,7 @@ const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
   "runId",
   "workflowId",
   "triggerId",
+  "key",
   "pipelineId",
   "nextStage",
   "nextStageId",
@@ -80,7 +88,7 @@ function describeNonCheckpoint(value: unknown, reader: CheckpointReader): string
 }
 
 /**
- * Reads where a run checkpoint belongs (`workflowId`, `pipelineId`, `triggerId`, `startedAt`,
+ * Reads where a run checkpoint belongs (`workflowId`, `pipelineId`, `triggerId`, `key`, `startedAt`,
  * `dispatched`), each field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
  *
  * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
@@ -95,16 +103,22 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped
   refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: `${reader}(checkpoint)` });
-  const { workflowId, pipelineId, triggerId, startedAt, dispatched } = value as Record<string, unknown>;
+  const { workflowId, pipelineId, triggerId, key, startedAt, dispatched } = value as Record<string, unknown>;
   if (typeof workflowId !== "string" || workflowId.length === 0)
     throw invalid(reader, "workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
   if (typeof pipelineId !== "string" || pipelineId.length === 0)
     throw invalid(reader, "pipelineId", `must be a non-empty string (got ${describeValue(pipelineId)})`);
   if (typeof triggerId !== "string" || triggerId.length === 0)
     throw invalid(reader, "triggerId", `must be a non-empty string (got ${describeValue(triggerId)})`);
+  if (key !== undefined && (typeof key !== "string" || key.length === 0))
+    throw invalid(
+      reader,
+      "key",
+      `must be a non-empty string, or absent for a run without a key (got ${describeValue(key)})`,
+    );
   if (typeof startedAt !== "number" || !Number.isFinite(startedAt) || startedAt < 0)
     throw invalid(reader, "startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
     throw invalid(reader, "dispatched", `must be true or false (got ${describeValue(dispatched)})`);
-  return { workflowId, pipelineId, triggerId, startedAt, dispatched };
+  return { workflowId, pipelineId, triggerId, key, startedAt, dispatched };
 }

@@ -288,11 +288,12 @@ export class RunEnding {
   }
 
   /**
-   * Takes a run out of the unfinished runs, through its slot (no id hashing), and tells a draining
-   * runtime: the one way a run leaves the table, ending or detached.
+   * Takes a run out of the unfinished runs, through its slot (no id hashing), frees its idempotency
+   * key, and tells a draining runtime: the one way a run leaves the table, ending or detached.
    */
   forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
+    if (record.key !== undefined) record.workflow.keys.release(record.key, record.runId);
     this.atRest.notify();
   }
 }
@@ -319,6 +320,7 @@ function endedRunInfo(
     startedAt: record.startedAt,
     updatedAt: now,
   };
+  if (record.key !== undefined) info.key = record.key;
   info.status = status;
   info.updatedAt = now;
   if (error !== undefined) info.error = { code: error.code, message: error.message };

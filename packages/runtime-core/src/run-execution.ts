@@ -54,7 +54,10 @@ export class RunExecution {
     return this.runIdHead + (++this.runCounter).toString(36);
   }
 
-  /** A run record, in the table of unfinished runs and in its workflow's registry; not started. */
+  /**
+   * A run record, in the table of unfinished runs and in its workflow's registry; not started. A
+   * `key` (checked free by the caller) is held by the run from now on.
+   */
   createRun(
     wf: WorkflowRecord,
     triggerId: string,
@@ -63,24 +66,53 @@ export class RunExecution {
     payload: unknown,
     status: "queued" | "running" = "queued",
     runId = this.nextRunId(),
+    key: string | undefined = undefined,
   ): RunRecord {
     const now = Date.now();
     const pipeline = wf.pipelines.get(trigger.pipeline)!;
     const record = new RunRecord(this.containers, runId, wf, triggerId, pipeline, now, initialState, payload);
     record.status = status;
     record.slot = this.runs.insert(runId, record);
-    record.registryHandle = wf.registry.adoptRun(runId, wf.id, trigger.pipeline, triggerId, status, now, now);
+    // (a run without a key, most, passes the registry none: no arguments more per run)
+    if (key === undefined) {
+      record.registryHandle = wf.registry.adoptRun(
+        runId,
+        wf.id,
+        trigger.pipeline,
+        triggerId,
+        status,
+        now,
+        now,
+      );
+    } else {
+      record.key = key;
+      wf.keys.hold(key, runId);
+      record.registryHandle = wf.registry.adoptRun(
+        runId,
+        wf.id,
+        trigger.pipeline,
+        triggerId,
+        status,
+        now,
+        now,
+        undefined,
+        undefined,
+        key,
+      );
+    }
     return record;
   }
 
   /**
    * A paused run another runtime made (`adopt()`), in the table of unfinished runs and in its
-   * workflow's registry as `paused` at `stage`; the caller gives it its released checkpoint and parks it.
+   * workflow's registry as `paused` at `stage`, holding `key` (checked free by the caller); the
+   * caller gives it its released checkpoint and parks it.
    */
   createAdoptedRun(
     wf: WorkflowRecord,
     runId: string,
     triggerId: string,
+    key: string | undefined,
     pipeline: Pipeline<RunState>,
     startedAt: number,
     stage: string | undefined,
@@ -97,6 +129,10 @@ export class RunExecution {
     );
     record.status = "paused";
     record.slot = this.runs.insert(runId, record);
+    if (key !== undefined) {
+      record.key = key;
+      wf.keys.hold(key, runId);
+    }
     record.registryHandle = wf.registry.adoptRun(
       runId,
       wf.id,
@@ -107,6 +143,8 @@ export class RunExecution {
       // (not before its start: the clock of the runtime that made the checkpoint may be ahead)
       record.stamp(),
       stage,
+      undefined,
+      key,
     );
     return record;
   }

@@ -47,6 +47,8 @@ export class RunRecord {
   status: RunInfo["status"] = "queued";
   /** Started through the workflow's execution mode (a bus event), not `invoke`: the mode tracks it. */
   managed = false;
+  /** Its idempotency key (`TriggerDefinition.key`), which it holds in its workflow's keys until it leaves the unfinished runs. */
+  key: string | undefined = undefined;
   /** Where the runtime's table of unfinished runs holds this run (see IdMap.insert). */
   slot = -1;
   /** Where the runtime's table of runs past bookkeeping (in their last cleanups) holds it. */
@@ -261,10 +263,12 @@ export class RunRecord {
       runId: this.runId,
       workflowId: this.workflow.id,
       triggerId: this.triggerId,
-      pipelineId: checkpoint.pipelineId,
-      nextStage: checkpoint.nextStage,
-      nextStageId: checkpoint.nextStageId,
     };
+    // (a run without a key has no `key` field, as JSON would give it back)
+    if (this.key !== undefined) data.key = this.key;
+    data.pipelineId = checkpoint.pipelineId;
+    data.nextStage = checkpoint.nextStage;
+    data.nextStageId = checkpoint.nextStageId;
     // absent from a checkpoint made before the field existed: it stays absent, as it came
     if (checkpoint.pausedAfterStageId !== undefined) data.pausedAfterStageId = checkpoint.pausedAfterStageId;
     data.state = state;

@@ -19,6 +19,7 @@ import { workflowOfFinished } from "./run-lookup.js";
 import type { RunPauses } from "./run-pauses.js";
 import type { RunRecord } from "./run-record.js";
 import { unknownRunError, unknownWorkflowError } from "./runtime-errors.js";
+import { holderState } from "./trigger-key.js";
 import type { RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -44,7 +45,8 @@ export class RunTransfer {
 
   /**
    * Checks `value` as `adopt` does before it changes anything (the checkpoint is well-formed and
-   * fits a registered workflow, and its run is not known here), and throws what `adopt` would.
+   * fits a registered workflow, its run is not known here and no run here holds its key), and
+   * throws what `adopt` would.
    * `recover` calls it before reading the timeline, so a checkpoint that cannot be adopted costs
    * no read of the store and reports nothing about it. Gives the run's id and `seq`, as read.
    * Messages name `reader`, the method the checkpoint was given to.
@@ -124,6 +126,16 @@ export class RunTransfer {
         { details: { runId } },
       );
     }
+    const key = place.key;
+    const holder = key === undefined ? undefined : wf.keys.holder(key);
+    if (holder !== undefined) {
+      // refused, not taken over: the caller keeps the checkpoint, and no run is lost
+      throw new SystemError(
+        "DUPLICATE_KEY",
+        `${caller}: run ${runId} has idempotency key ${quoteName(key!)}, which run ${holder}${holderState(this.runs.get(holder))} of workflow "${wf.id}" holds here; a key has one unfinished run at a time: adopt the checkpoint once that run has ended, or in another runtime`,
+        { details: { runId, workflowId: wf.id, key, holderRunId: holder } },
+      );
+    }
     return { place, checkpoint, waits, wf, pipeline };
   }
 
@@ -159,6 +171,7 @@ export class RunTransfer {
       wf,
       runId,
       place.triggerId,
+      place.key,
       pipeline,
       place.startedAt,
       checkpoint.nextStageId ?? undefined,

@@ -6,6 +6,7 @@ import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
+import { duplicateReason, triggerKey } from "./trigger-key.js";
 import { initialRunState } from "./trigger-payload.js";
 import type { DispatchResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -58,9 +59,25 @@ export class TriggerDispatch {
     }
   }
 
+  /**
+   * The trigger's `when` first (an event it filters out is not the trigger's at all), then its
+   * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
+   * or replaces no run, and is not refused as busy), then `map`, then the execution mode.
+   */
   private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
+    let key: string | undefined;
+    if (trigger.key !== undefined) {
+      try {
+        key = triggerKey(wf.id, triggerId, trigger.key, payload);
+      } catch (error) {
+        this.reject(wf, triggerId, event, payload, error);
+        return;
+      }
+      // before the refusal of a draining runtime: the event's run exists, which says more than dropped
+      if (this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
+    }
     if (this.refusal !== undefined) {
       reportDispatch(
         wf,
@@ -73,21 +90,13 @@ export class TriggerDispatch {
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload);
     } catch (error) {
-      const reason = describeThrown(error);
-      // A payload or map() fault loses the event: with no onDispatch to hear of it, onError does
-      // (as it hears of a wait's patch mapper that throws), or the event would vanish unseen.
-      if (wf.options.onDispatch === undefined)
-        this.report(eventRejected(wf.id, triggerId, event, reason, error));
-      else
-        reportDispatch(
-          wf,
-          { outcome: "rejected", workflowId: wf.id, triggerId, event, payload, reason },
-          this.report,
-        );
+      this.reject(wf, triggerId, event, payload, error);
       return;
     }
+    // map() is host code: an event it emitted may have started a run under this very key
+    if (key !== undefined && this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
     if (wf.options.onDispatch === undefined) {
-      wf.policy.accept({ triggerId, event, payload, initialState });
+      wf.policy.accept({ triggerId, event, payload, initialState, key });
       return;
     }
     // The runs this decision starts are launched, and the run it replaces aborted, once onDispatch
@@ -99,7 +108,7 @@ export class TriggerDispatch {
     this.heldActions = held;
     let decision: PolicyDecision;
     try {
-      decision = wf.policy.accept({ triggerId, event, payload, initialState });
+      decision = wf.policy.accept({ triggerId, event, payload, initialState, key });
     } finally {
       this.heldActions = outer;
     }
@@ -111,6 +120,51 @@ export class TriggerDispatch {
       if (action.kind === "launch") this.launch(action.workflow, action.runId);
       else this.abortReplaced(action.runId);
     }
+  }
+
+  /**
+   * Refuses an event whose key an unfinished run of `wf` holds (`duplicate`, naming that run);
+   * false when the key is free.
+   */
+  private refusedAsDuplicate(
+    wf: WorkflowRecord,
+    triggerId: string,
+    event: string,
+    payload: unknown,
+    key: string,
+  ): boolean {
+    const holder = wf.keys.holder(key);
+    if (holder === undefined) return false;
+    const reason = duplicateReason(key, holder, this.runs.get(holder));
+    reportDispatch(
+      wf,
+      { outcome: "duplicate", workflowId: wf.id, triggerId, event, payload, runId: holder, reason },
+      this.report,
+    );
+    return true;
+  }
+
+  /**
+   * Refuses an event its trigger could make no run of: its payload, its `map` or its `key` failed.
+   * It would be lost unseen: with no onDispatch to hear of it, onError does (as it hears of a
+   * wait's patch mapper that throws).
+   */
+  private reject(
+    wf: WorkflowRecord,
+    triggerId: string,
+    event: string,
+    payload: unknown,
+    error: unknown,
+  ): void {
+    const reason = describeThrown(error);
+    if (wf.options.onDispatch === undefined)
+      this.report(eventRejected(wf.id, triggerId, event, reason, error));
+    else
+      reportDispatch(
+        wf,
+        { outcome: "rejected", workflowId: wf.id, triggerId, event, payload, reason },
+        this.report,
+      );
   }
 
   /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
@@ -137,6 +191,9 @@ export class TriggerDispatch {
           trigger,
           request.initialState,
           request.payload,
+          "queued",
+          undefined,
+          request.key,
         );
         record.managed = true;
         return record.runId;
@@ -215,7 +272,8 @@ function dispatchHookFailed(
 
 /**
  * The `INVALID_INPUT` onError gets for a bus event whose payload could not become a run's initial
- * state (not a plain object, a `map()` that threw) when the workflow has no `onDispatch`.
+ * state (not a plain object, a `map()` that threw) or give its key (a `key()` that threw or gave
+ * no string) when the workflow has no `onDispatch`.
  */
 function eventRejected(
   workflowId: string,

@@ -74,6 +74,17 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * Synchronous: a promise it returns is refused (`INVALID_INPUT`) and its rejection caught.
    */
   map?: (payload: P) => S;
+  /**
+   * The run's idempotency key, from the payload (before `map`): while an unfinished run (queued,
+   * running or paused) of the workflow holds a key, an event with the same key starts no run
+   * (`onDispatch` outcome `duplicate`, naming that run; `invoke` resolves `DUPLICATE_KEY`). The
+   * triggers of a workflow that declare `key` share one key space. The key is free again once its
+   * run has ended (after `onComplete`) or left (`detach()`); ended runs' keys are not remembered.
+   * Synchronous, returning a non-empty string: anything else, or a throw, refuses the event as a
+   * `map` that fails does (`rejected`; `invoke`: `INVALID_INPUT`). The run's `RunInfo.key` and
+   * checkpoint carry it.
+   */
+  key?: (payload: P) => string;
 }
 
 /** A workflow: triggers, pipelines, services and env. A plain object. */
@@ -149,7 +160,14 @@ export interface ExclusiveMode {
 export type ExecutionMode = TransientMode | SerializedMode | SingletonLoopMode | ExclusiveMode;
 
 /** What became of a bus event that matched a trigger. */
-export type DispatchOutcome = "started" | "queued" | "dropped" | "rejected" | "signalled" | "replaced";
+export type DispatchOutcome =
+  | "started"
+  | "queued"
+  | "dropped"
+  | "rejected"
+  | "signalled"
+  | "replaced"
+  | "duplicate";
 
 /** What every {@link DispatchResult} says: which event matched which trigger. */
 export interface DispatchResultBase {
@@ -195,7 +213,22 @@ export type DispatchResult =
       reason: string;
     })
   | (DispatchResultBase & {
-      /** Refused: the mode rejects while busy, or the trigger's `map` could not make a state of it. */
+      /**
+       * Refused before the mode saw it: an unfinished run of the workflow holds the event's
+       * idempotency key (the trigger's `key`).
+       */
+      outcome: "duplicate";
+      /** The unfinished run that holds the key. */
+      runId: string;
+      replacedRunId?: undefined;
+      /** Which key, and which run holds it. */
+      reason: string;
+    })
+  | (DispatchResultBase & {
+      /**
+       * Refused: the mode rejects while busy, or the trigger's `map` could not make a state of it,
+       * or its `key` no key of it.
+       */
       outcome: "rejected";
       runId?: undefined;
       replacedRunId?: undefined;
@@ -399,7 +432,9 @@ export interface RegisterOptions<S extends object = RunState> {
   /**
    * Reports what became of each bus event that matched one of this workflow's triggers. Not awaited;
    * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`). Without it, an
-   * event whose payload could not become a run's initial state (`rejected`) goes to `onError`.
+   * event whose payload could not become a run's initial state or give its key (`rejected`) goes
+   * to `onError`; a `duplicate` (its trigger's `key` held by an unfinished run) is expected, and
+   * reported to no one.
    */
   onDispatch?: ((result: DispatchResult) => void) | undefined;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */

@@ -13,7 +13,7 @@ const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
 const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
-const TRIGGER_KEYS = ["event", "pipeline", "when", "map"];
+const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
 const GLOBAL_SERVICE_KEYS = SERVICE_KEYS.filter((key) => key !== "scope");
@@ -310,6 +310,12 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     if (trigger.when !== undefined) validateConditions(trigger.when, `${at}.when`);
     if (trigger.map !== undefined && typeof trigger.map !== "function")
       throw invalid(`${at}.map`, "must be a function");
+    if (trigger.key !== undefined && typeof trigger.key !== "function") {
+      throw invalid(
+        `${at}.key`,
+        `must be a function of the payload returning the run's idempotency key, e.g. key: (p) => p.orderId (got ${describeKind(trigger.key)})`,
+      );
+    }
   }
   validateServices(workflow.services, "services", true);
   validateEnvLayer(workflow.env, "env");

@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
@@ -15,6 +16,8 @@ export class WorkflowRecord {
   readonly patchNames: ReadonlySet<string>;
   /** The results of its last ended runs (`RegisterOptions.keepResults`); `undefined` when it keeps none. */
   readonly keptResults: KeptResults | undefined;
+  /** Which unfinished run holds each idempotency key (the key space its triggers' `key` share). */
+  readonly keys = new IdempotencyKeys();
 
   constructor(
     readonly id: string,

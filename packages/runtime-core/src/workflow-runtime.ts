@@ -39,6 +39,7 @@ import { createTimelineObserver } from "./timeline-observer.js";
 import { TimelineWriter } from "./timeline-writer.js";
 import { TriggerDispatch } from "./trigger-dispatch.js";
 import { TriggerIndex } from "./trigger-index.js";
+import { duplicateKeyError, triggerKey } from "./trigger-key.js";
 import { initialSource, initialStateName, payloadNotPlain } from "./trigger-payload.js";
 import type {
   DrainOptions,
@@ -349,7 +350,12 @@ export class WorkflowRuntime {
   /**
    * Runs a trigger's pipeline directly, bypassing the bus and the execution mode. Resolves when
    * the run completes, fails, is aborted or parks paused; never rejects. Unknown ids and bad
-   * payloads resolve `{ ok: false }` with `NOT_FOUND` / `INVALID_INPUT`.
+   * payloads resolve `{ ok: false }` with `NOT_FOUND` / `INVALID_INPUT` (also for a trigger `key`
+   * that throws or gives no non-empty string). Through a trigger with a `key`, the run holds the
+   * payload's key until it ends, as a bus-started one does, and a payload whose key an unfinished
+   * run of the workflow holds starts no run: `{ ok: false }` with `DUPLICATE_KEY`,
+   * `details: { workflowId, triggerId, key, runId }`, `runId` the run holding it (`findRun`,
+   * `result`).
    */
   invoke<S extends object = RunState>(
     workflowId: string,
@@ -376,6 +382,21 @@ export class WorkflowRuntime {
         { workflowId, triggerId },
       );
     }
+    let key: string | undefined;
+    if (trigger.key !== undefined) {
+      try {
+        key = triggerKey(wf.id, triggerId, trigger.key, event);
+      } catch (error) {
+        return failedRun(error as SystemError, { workflowId, triggerId });
+      }
+      const holder = wf.keys.holder(key);
+      if (holder !== undefined) {
+        return failedRun(duplicateKeyError(wf.id, triggerId, key, holder, this.runs.get(holder)), {
+          workflowId,
+          triggerId,
+        });
+      }
+    }
     // The run starts now, so its state store is made at once from the payload: the store's copy
     // is the only one (a queued run keeps a copy of its own until it starts).
     const runId = this.execution.nextRunId();
@@ -396,19 +417,28 @@ export class WorkflowRuntime {
         triggerId,
       });
     }
-    // The trigger's map (host code) may have drained or stopped the runtime or deregistered the workflow: the
-    // run would start after them, unseen by them.
-    if (this.closed !== undefined || this.workflows.get(workflowId) !== wf) {
+    // The trigger's map and key (host code) may have drained or stopped the runtime, deregistered the
+    // workflow, or started a run under the key: the run would start after them, unseen by them.
+    if (
+      this.closed !== undefined ||
+      this.workflows.get(workflowId) !== wf ||
+      (key !== undefined && wf.keys.holder(key) !== undefined)
+    ) {
       store.dispose();
-      const refused =
-        this.closed !== undefined
-          ? closedError(this.closed, "invoke")
-          : unknownWorkflowError(workflowId, this.listWorkflows());
-      return failedRun(refused, { workflowId, triggerId });
+      return failedRun(this.refusedAfterMap(wf, triggerId, key), { workflowId, triggerId });
     }
-    const record = this.execution.createRun(wf, triggerId, trigger, undefined, event, "running", runId);
+    const record = this.execution.createRun(wf, triggerId, trigger, undefined, event, "running", runId, key);
     record.store = store;
     return this.execution.execute(record);
+  }
+
+  /** Why an `invoke` whose `map` or `key` changed what it was checked against is refused after all. */
+  private refusedAfterMap(wf: WorkflowRecord, triggerId: string, key: string | undefined): SystemError {
+    if (this.closed !== undefined) return closedError(this.closed, "invoke");
+    const holder = key === undefined ? undefined : wf.keys.holder(key);
+    if (this.workflows.get(wf.id) !== wf || holder === undefined)
+      return unknownWorkflowError(wf.id, this.listWorkflows());
+    return duplicateKeyError(wf.id, triggerId, key!, holder, this.runs.get(holder));
   }
 
   /**
@@ -605,7 +635,8 @@ export class WorkflowRuntime {
    * (`nextStageId` `null`) goes on at the stage that follows the one it paused in
    * (`pausedAfterStageId`) here, so stages a new version appended after it run; it completes when
    * none does, or when its checkpoint has no `pausedAfterStageId` (made before it existed). The
-   * trigger that started the run is not looked up (the run keeps its id in `RunInfo.triggerId`). A
+   * trigger that started the run is not looked up (the run keeps its id in `RunInfo.triggerId`); the
+   * run holds its checkpoint's idempotency `key` here, as it did where it paused. A
    * wait's `patch` mapper travels by name (one of the workflow's `patches`), a function does not:
    * such a wait resumes with the payload itself as its patch. Returns the run's `RunInfo`
    * (`paused`).
@@ -618,7 +649,9 @@ export class WorkflowRuntime {
    * has no stage "ship" …`; set `nextStageId` to migrate it), or that paused in its last stage and
    * whose pipeline no longer has that stage (`checkpoint.pausedAfterStageId: …`), one whose wait
    * names a patch mapper the workflow does not declare; `DUPLICATE_KEY` when this runtime already
-   * knows the run id; `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
+   * knows the run id, or when the checkpoint's `key` is held by an unfinished run of the workflow
+   * here (`details: { runId, workflowId, key, holderRunId }`; the adopted run would hold it
+   * too); `INVALID_STATE` after `stop()`, when the workflow runs in `singleton_loop` or
    * `exclusive` mode, the run was dispatched through it, and another run holds the slot, or when
    * the bus refuses to subscribe to a wait's event (the run is then not adopted).
    */

@@ -6,6 +6,8 @@ export interface DispatchRequest {
   readonly event: string;
   readonly payload: unknown;
   readonly initialState: Record<string, unknown>;
+  /** Its idempotency key (the trigger's `key`), which the run made of it holds; none checked it here. */
+  readonly key: string | undefined;
 }
 
 /** What a policy decided for one request: a {@link DispatchResult} but for the event's own fields. */
