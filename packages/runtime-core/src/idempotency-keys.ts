@@ -1,8 +1,9 @@
 /**
  * One workflow's idempotency keys (`TriggerDefinition.key`): which unfinished run holds each. A
  * run holds its key from its creation (queued, as `invoke` makes it, or adopted) until it leaves
- * the table of unfinished runs (its bookkeeping, a queued run dropped, `detach()`), so the table
- * never holds more entries than the workflow has unfinished runs. No key is remembered past its
+ * the table of unfinished runs (its bookkeeping, a queued run dropped, `detach()`; an ending run
+ * frees it before its mode hands its slot on), so the table never holds more entries than the
+ * workflow has unfinished runs. No key is remembered past its
  * run's end: a window after it would need a retention rule of its own.
  */
 export class IdempotencyKeys {

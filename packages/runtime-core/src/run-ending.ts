@@ -93,6 +93,9 @@ export class RunEnding {
     const keptInfo = kept === undefined ? undefined : endedRunInfo(record, status, now, error, stage);
     wf.registry.setStatus(record.runId, status, now, error, stage, record.registryHandle);
     if (kept !== undefined) kept.keep(record.runId, result as EndedRunResult, keptInfo!);
+    // before the mode hands the slot on: the run it starts runs its onPrepare and a plain first
+    // step at once, and an event they emit under this key must not find the ended run holding it
+    this.releaseKey(record);
     if (record.managed) wf.policy.runEnded(record.runId);
     wf.pauseWindow.close(record);
     // (most runs never wait on an event)
@@ -293,8 +296,13 @@ export class RunEnding {
    */
   forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
-    if (record.key !== undefined) record.workflow.keys.release(record.key, record.runId);
+    this.releaseKey(record);
     this.atRest.notify();
+  }
+
+  /** Frees the run's idempotency key, if it has one and still holds it (a second call does nothing). */
+  private releaseKey(record: RunRecord): void {
+    if (record.key !== undefined) record.workflow.keys.release(record.key, record.runId);
   }
 }
 

@@ -281,6 +281,66 @@ describe("a trigger's idempotency key", () => {
     await Promise.all(t.results.values());
   });
 
+  it("frees an ended run's key before its slot starts the next run, whose onPrepare or synchronous first step may emit it", async () => {
+    // (the `orders` steps have `when`s, so a run's first step starts a microtask after its launch:
+    // here the one step is plain, and runs within the launch, as does onPrepare)
+    for (const from of ["first step", "onPrepare"] as const) {
+      h = await harness();
+      const dispatched: DispatchResult[] = [];
+      const held = deferred<void>();
+      /** Order `o2`'s run emits `o1` again as it starts: `o1`'s run has ended by then. */
+      const echo = (orderId: string) => {
+        if (orderId === "o2") h.bus.emit("order.placed", { orderId: "o1" });
+      };
+      await h.runtime.register(
+        defineWorkflow<Order>({
+          id: "orders",
+          triggers: { placed: { event: "order.placed", pipeline: "fulfil", key: (p: Order) => p.orderId } },
+          pipelines: {
+            fulfil: {
+              stages: [
+                {
+                  id: "work",
+                  steps: [
+                    {
+                      id: "work",
+                      action: (ctx) => {
+                        const { orderId, hold } = ctx.state();
+                        if (hold === true) return held.promise;
+                        if (from === "first step") echo(orderId);
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        }),
+        {
+          mode: { type: "serialized" },
+          onDispatch: (d) => dispatched.push(d),
+          // (a workflow with onPrepare starts its steps after it: only where the hook echoes)
+          ...(from === "onPrepare" ? { onPrepare: (ctx) => echo(ctx.state().orderId) } : {}),
+        },
+      );
+      h.bus.emit("order.placed", { orderId: "o1", hold: true });
+      h.bus.emit("order.placed", { orderId: "o2" });
+      const first = dispatched[0]!.runId!;
+      const ended = h.runtime.result(first);
+      held.resolve();
+      await ended;
+      await h.runtime.drain();
+      // o1 again is queued behind o2 (serialized), not refused as held by the run that has ended
+      expect(
+        dispatched.map((d) => d.outcome),
+        from,
+      ).toEqual(["started", "queued", "queued"]);
+      expect(dispatched[2]!.runId).not.toBe(first);
+      expect(heldKeys(h.runtime, "orders")).toBe(0);
+      await h.runtime.stop();
+    }
+  });
+
   it("reports a duplicate rather than dropping it while the runtime drains", async () => {
     const t = await setup();
     t.emit({ orderId: "o1", hold: true });
