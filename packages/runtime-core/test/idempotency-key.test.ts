@@ -341,6 +341,27 @@ describe("a trigger's idempotency key", () => {
     }
   });
 
+  it("holds a run's key through its own onComplete (an event it emits there under the key is a duplicate), not in its onCleanup", async () => {
+    for (const hook of ["onComplete", "onCleanup"] as const) {
+      // a loop whose every turn is one key: its next turn emitted from the hook
+      let turns = 0;
+      const next = () => {
+        if (++turns < 3) h.bus.emit("order.placed", { orderId: "loop" });
+      };
+      const t = await setup({ type: "singleton_loop", onBusy: "drop" }, { [hook]: next });
+      t.emit({ orderId: "loop" });
+      // until no run the last ones started is left to end
+      for (let ended = 0; ended < t.results.size; ) {
+        ended = t.results.size;
+        await Promise.all(t.results.values());
+      }
+      expect(t.outcomes(), hook).toEqual(
+        hook === "onComplete" ? ["started", "duplicate"] : ["started", "started", "started"],
+      );
+      await h.runtime.stop();
+    }
+  });
+
   it("reports a duplicate rather than dropping it while the runtime drains", async () => {
     const t = await setup();
     t.emit({ orderId: "o1", hold: true });
