@@ -70,7 +70,7 @@ export class TriggerDispatch {
     let key: string | undefined;
     if (trigger.key !== undefined) {
       try {
-        key = triggerKey(wf.id, triggerId, trigger.key, payload);
+        key = triggerKey(wf.id, triggerId, trigger, payload);
       } catch (error) {
         this.reject(wf, triggerId, event, payload, error);
         return;

@@ -1,15 +1,37 @@
 import { catchRejection, describeThrown, describeValue, quoteName, SystemError } from "@sluice/errors";
 import type { RunRecord } from "./run-record.js";
+import { payloadNotPlain } from "./trigger-payload.js";
+import type { RunState, TriggerDefinition } from "./types.js";
 import { ignoreRejection } from "./unawaited-result.js";
+import { readsAsPlainObject } from "./untrusted-input.js";
 
 /**
- * The idempotency key a trigger's `key` gives for `payload`.
+ * The idempotency key the trigger's `key` gives for `payload`.
  *
  * @throws SystemError `INVALID_INPUT` when `key` throws or returns anything but a non-empty string
  * (a promise too: the key must exist as the event is dispatched, when it is compared), the message
- * naming the trigger and what `key` returned (an `onDispatch` report carries the message only).
+ * naming the trigger and what `key` returned (an `onDispatch` report carries the message only). A
+ * payload the trigger could make no run of anyway (not a plain object, and no `map`) is refused as
+ * that instead: `key` read a field of what was no order at all, and its failure would point at it.
  */
 export function triggerKey(
+  workflowId: string,
+  triggerId: string,
+  trigger: TriggerDefinition<any, RunState>,
+  payload: unknown,
+): string {
+  try {
+    return keyOf(workflowId, triggerId, trigger.key!, payload);
+  } catch (error) {
+    // (only once key has failed: a good event pays no second look at its payload)
+    if (trigger.map === undefined && !readsAsPlainObject(payload))
+      throw payloadNotPlain(workflowId, triggerId);
+    throw error;
+  }
+}
+
+/** What `key` gives for `payload`, or the `INVALID_INPUT` of {@link triggerKey} for what it did instead. */
+function keyOf(
   workflowId: string,
   triggerId: string,
   key: (payload: any) => string,

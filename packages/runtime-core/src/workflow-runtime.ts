@@ -385,7 +385,7 @@ export class WorkflowRuntime {
     let key: string | undefined;
     if (trigger.key !== undefined) {
       try {
-        key = triggerKey(wf.id, triggerId, trigger.key, event);
+        key = triggerKey(wf.id, triggerId, trigger, event);
       } catch (error) {
         return failedRun(error as SystemError, { workflowId, triggerId });
       }

@@ -456,6 +456,28 @@ describe("a trigger's idempotency key", () => {
     ]);
   });
 
+  it("refuses a payload that is not a plain object, for a trigger without map, as such rather than as key()'s fault", async () => {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(orders(), { onDispatch: (d) => dispatched.push(d) });
+    const notPlain =
+      'workflow "orders" trigger "placed": the event payload must be a plain object (it becomes the run\'s initial state); give the trigger a map(payload) to accept other payloads';
+    // key (p) => p.orderId throws on the first, and gives undefined for the others
+    for (const payload of [undefined, "o1", ["o1"]]) h.bus.emit("order.placed", payload);
+    expect(dispatched.map((d) => [d.outcome, d.reason])).toEqual([
+      ["rejected", notPlain],
+      ["rejected", notPlain],
+      ["rejected", notPlain],
+    ]);
+    const invoked = await h.runtime.invoke("orders", "placed", "o1");
+    expect(!invoked.ok && [invoked.error.code, invoked.error.message]).toEqual(["INVALID_INPUT", notPlain]);
+    // with a map, any payload is the map's to read: a key that fails on it is the key's fault
+    const retried = await h.runtime.invoke("orders", "retried", undefined);
+    expect(!retried.ok && retried.error.message).toMatch(
+      /^workflow "orders" trigger "retried": key\(\) threw: /,
+    );
+  });
+
   it("refuses a trigger key that is not a function at register()", async () => {
     h = await harness();
     const wf = {
