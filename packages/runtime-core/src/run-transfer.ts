@@ -132,7 +132,7 @@ export class RunTransfer {
       // refused, not taken over: the caller keeps the checkpoint, and no run is lost
       throw new SystemError(
         "DUPLICATE_KEY",
-        `${caller}: run ${runId} has idempotency key ${quoteName(key!)}, which run ${holder}${holderState(this.runs.get(holder))} of workflow "${wf.id}" holds here; a key has one unfinished run at a time: adopt the checkpoint once that run has ended, or in another runtime`,
+        `${caller}: run ${runId} has idempotency key ${quoteName(key!)}, which run ${holder}${holderState(this.runs.get(holder))} of workflow "${wf.id}" holds here; a key has one unfinished run at a time: ${KEY_HELD_FIX[reader]}`,
         { details: { runId, workflowId: wf.id, key, holderRunId: holder } },
       );
     }
@@ -259,6 +259,16 @@ export class RunTransfer {
     );
   }
 }
+
+/**
+ * What to do about a checkpoint whose key a run here holds. At a restart (`recover`) the holder
+ * is a run an event started before the checkpoints were recovered, maybe for the same work.
+ */
+const KEY_HELD_FIX: Readonly<Record<CheckpointReader, string>> = {
+  adopt: "adopt the checkpoint once that run has ended, or in another runtime",
+  recover:
+    "recover checkpoints before the host's event sources start (an event that came first started that run, maybe for the same work), or recover this one once that run has ended",
+};
 
 /** A checkpoint `adopt` can take, as read: where it belongs, its waits, its workflow and pipeline. */
 interface AdoptableCheckpoint {

@@ -597,7 +597,11 @@ describe("the key of a run that moves", () => {
     h.bus.emit("order.placed", { orderId: "o1", hold: true });
     const started = h.runtime.listAllRuns()[0]!.runId;
     const refusal = (reader: string) =>
-      `${reader}(checkpoint): run ${moving} has idempotency key "o1", which run ${started} (running) of workflow "orders" holds here; a key has one unfinished run at a time: adopt the checkpoint once that run has ended, or in another runtime`;
+      `${reader}(checkpoint): run ${moving} has idempotency key "o1", which run ${started} (running) of workflow "orders" holds here; a key has one unfinished run at a time: ${
+        reader === "adopt"
+          ? "adopt the checkpoint once that run has ended, or in another runtime"
+          : "recover checkpoints before the host's event sources start (an event that came first started that run, maybe for the same work), or recover this one once that run has ended"
+      }`;
 
     const adopted = (() => {
       try {
