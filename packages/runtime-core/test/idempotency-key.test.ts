@@ -225,6 +225,33 @@ describe("a trigger's idempotency key", () => {
     await Promise.all(t.results.values());
   });
 
+  it("starts one run between two triggers on one event keyed alike, and one each when each trigger prefixes its key", async () => {
+    for (const prefixed of [false, true]) {
+      h = await harness();
+      const dispatched: DispatchResult[] = [];
+      const keyOf = (trigger: string) => (p: Order) => (prefixed ? `${trigger}:${p.orderId}` : p.orderId);
+      await h.runtime.register(
+        defineWorkflow<Order>({
+          ...orders(),
+          triggers: {
+            fulfil: { event: "order.placed", pipeline: "fulfil", key: keyOf("fulfil") },
+            invoice: { event: "order.placed", pipeline: "fulfil", key: keyOf("invoice") },
+          },
+        }),
+        { onDispatch: (d) => dispatched.push(d) },
+      );
+      h.bus.emit("order.placed", { orderId: "o1" });
+      expect(
+        dispatched.map((d) => [d.triggerId, d.outcome]),
+        `prefixed: ${prefixed}`,
+      ).toEqual([
+        ["fulfil", "started"],
+        ["invoice", prefixed ? "started" : "duplicate"],
+      ]);
+      await h.runtime.stop();
+    }
+  });
+
   it("keeps a duplicate away from the execution mode: it signals, replaces or is refused as busy by none", async () => {
     for (const mode of [
       { type: "singleton_loop", onBusy: "signal" },
