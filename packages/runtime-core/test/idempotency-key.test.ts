@@ -661,6 +661,26 @@ describe("the key of a run that moves", () => {
     await first.runtime.stop();
   });
 
+  it("holds no key between detach() and adopt(): a drained runtime drops the events that come meanwhile, and a keyless checkpoint given a key holds it", async () => {
+    const t = await setup();
+    t.emit({ orderId: "o1", pause: true });
+    const runId = await t.nextPark();
+    await h.runtime.drain();
+    const checkpoint = await h.runtime.detach(runId);
+    // nothing holds o1 here now: the drain drops it, where it would have started a run
+    t.emit({ orderId: "o1" });
+    expect(t.dispatched[1]).toMatchObject({ outcome: "dropped" });
+    const left = h;
+
+    // made before keys existed: given the key its trigger would give, it holds it when adopted
+    const { key: _, ...keyless } = checkpoint;
+    const t2 = await setup();
+    expect(h.runtime.adopt({ ...keyless, key: "o1" }).key).toBe("o1");
+    t2.emit({ orderId: "o1" });
+    expect(t2.dispatched[0]).toMatchObject({ outcome: "duplicate", runId });
+    await left.runtime.stop();
+  });
+
   it("refuses a checkpoint whose key is not a non-empty string", async () => {
     const t = await setup();
     t.emit({ orderId: "o1", pause: true });
