@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 // for plain pipelines, so both loops are held to the same behaviour.
 const behaviour = [
   "test/abort.test.ts",
+  "test/fail.test.ts",
   "test/execute-then.test.ts",
   "test/execution.test.ts",
   "test/observer.test.ts",

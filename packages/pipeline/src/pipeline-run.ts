@@ -306,6 +306,35 @@ export class PipelineRun<S extends object> extends RunScope<S> {
   }
 
   /**
+   * Fails the run from outside with `error`, as {@link PipelineRun.abort} ends it aborted: every
+   * step's `ctx.signal` fires with `error` itself as its reason, no further step, retry or stage
+   * starts, and `execute()` resolves `{ ok: false, error }` at once, without waiting for a step that
+   * ignores its signal (whatever such a step returns later is dropped). The run's last event is
+   * `run.failed` with `error`; the step and stage it was in get no end event of their own, as with
+   * an abort. For a limit the engine does not know of, such as a deadline a host keeps for the whole
+   * run. Before `execute()` it makes the run end `failed` without running anything (`run.failed`
+   * its only event). After the run has ended, once it has been aborted, or once a step has failed
+   * for good, it does nothing: the run ends as it would have.
+   *
+   * @throws SystemError `INVALID_INPUT` when `error` is not a `SystemError` (the run is unchanged).
+   */
+  fail(error: SystemError): void {
+    if (!SystemError.is(error)) {
+      throw new SystemError(
+        "INVALID_INPUT",
+        `run "${this.runId}": fail(error) takes a SystemError, the error the run fails with (got ${describeKind(error)})`,
+      );
+    }
+    const status = this.runStatus;
+    if (status !== "idle" && status !== "running") return;
+    if (this.endError !== undefined) return;
+    this.runStatus = "failed";
+    this.endError = error;
+    this.fireAbort(error);
+    if (status === "running") this.finishFailedFromOutside();
+  }
+
+  /**
    * Runs the pipeline and resolves with what happened; never rejects. A failing step gives
    * `{ ok: false, error }` with code `STEP_FAILED` (the thrown value as `cause`, whatever it is, even
    * one `String()` cannot convert) or `TIMEOUT`.
@@ -432,13 +461,22 @@ export class PipelineRun<S extends object> extends RunScope<S> {
       else this.stampNoEarlierThan(requested);
       this.startedAt = requested;
     }
-    if (this.runStatus === "aborted") return false;
+    // aborted or failed from outside before it began
+    if (this.runStatus !== "idle") return false;
     this.runStatus = "running";
     return true;
   }
 
+  /** Ends a run aborted, or failed from outside (`fail`), before it began: nothing runs. */
   private abortedBeforeStart(): void {
     this.settled = true;
+    if (this.runStatus === "failed") {
+      this.emit("run.failed", undefined, undefined, undefined, this.endError);
+      this.closed = true;
+      this.detachExternal();
+      this.end(undefined, undefined, undefined, undefined, undefined);
+      return;
+    }
     const state = this.readEndState();
     if (state === UNREADABLE) {
       this.emit("run.failed", undefined, undefined, undefined, this.endError);
@@ -1093,6 +1131,18 @@ export class PipelineRun<S extends object> extends RunScope<S> {
     this.endError = error;
     this.end(undefined, undefined, stage?.id, step, typeof attempts === "number" ? attempts : undefined);
     this.deliver();
+  }
+
+  /** Ends, as `failed` with `endError`, a running run that `fail()` failed from outside. */
+  private finishFailedFromOutside(): void {
+    if (this.settled) return;
+    // as finishAborted: from outside the run's synchronous stretch
+    this.tick();
+    const stage = this.pipeline.stages[this.stageIndex];
+    this.close("run.failed", stage?.id, this.endError);
+    this.end(undefined, undefined, stage?.id, this.stepId, undefined);
+    if (this.onSettled !== undefined) queueMicrotask(() => this.deliver());
+    else this.deliver();
   }
 
   private finishAborted(): void {
