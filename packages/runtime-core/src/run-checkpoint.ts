@@ -29,6 +29,13 @@ export interface RunCheckpoint<S extends object = RunState> extends PipelineChec
    * `exclusive` slot while it waits, as it did where it paused.
    */
   dispatched: boolean;
+  /**
+   * The run's deadline, epoch ms: its `startedAt` plus the `runTimeoutMs` its workflow had where
+   * the run was made. Absent for a run without one. A run adopted or recovered keeps it, whatever
+   * `runTimeoutMs` the workflow has where it is adopted, and fails with `TIMEOUT` once it passes
+   * (at once for one already past).
+   */
+  runDeadline?: number;
 }
 
 /** The fields a runtime adds to a pipeline checkpoint, read once from untrusted data. */
@@ -40,6 +47,8 @@ export interface RunCheckpointPlace {
   readonly key: string | undefined;
   readonly startedAt: number;
   readonly dispatched: boolean;
+  /** `undefined` when the run has no deadline. */
+  readonly runDeadline: number | undefined;
 }
 
 /** The fields of a {@link RunCheckpoint}, in the order messages list them. */
@@ -59,6 +68,7 @@ const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
   "seq",
   "startedAt",
   "dispatched",
+  "runDeadline",
 ]);
 
 /**
@@ -89,7 +99,8 @@ function describeNonCheckpoint(value: unknown, reader: CheckpointReader): string
 
 /**
  * Reads where a run checkpoint belongs (`workflowId`, `pipelineId`, `triggerId`, `key`, `startedAt`,
- * `dispatched`), each field once; the pipeline checks the rest (`Pipeline.readCheckpoint`).
+ * `dispatched`) and its `runDeadline`, each field once; the pipeline checks the rest
+ * (`Pipeline.readCheckpoint`).
  *
  * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
  * field of a run checkpoint; its message begins with `reader`, the method given the checkpoint.
@@ -103,7 +114,10 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped
   refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: `${reader}(checkpoint)` });
-  const { workflowId, pipelineId, triggerId, key, startedAt, dispatched } = value as Record<string, unknown>;
+  const { workflowId, pipelineId, triggerId, key, startedAt, dispatched, runDeadline } = value as Record<
+    string,
+    unknown
+  >;
   if (typeof workflowId !== "string" || workflowId.length === 0)
     throw invalid(reader, "workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
   if (typeof pipelineId !== "string" || pipelineId.length === 0)
@@ -120,5 +134,15 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
     throw invalid(reader, "startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
     throw invalid(reader, "dispatched", `must be true or false (got ${describeValue(dispatched)})`);
-  return { workflowId, pipelineId, triggerId, key, startedAt, dispatched };
+  if (
+    runDeadline !== undefined &&
+    (typeof runDeadline !== "number" || !Number.isFinite(runDeadline) || runDeadline < 0)
+  ) {
+    throw invalid(
+      reader,
+      "runDeadline",
+      `must be an epoch time in ms, or absent for a run without a deadline (got ${describeValue(runDeadline)})`,
+    );
+  }
+  return { workflowId, pipelineId, triggerId, key, startedAt, dispatched, runDeadline };
 }

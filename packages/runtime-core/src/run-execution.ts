@@ -6,6 +6,7 @@ import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { abortedMetadata, failureMetadata, resultMetadata } from "./result-metadata.js";
 import type { ResumeEvents } from "./resume-events.js";
+import type { RunDeadlines } from "./run-deadlines.js";
 import type { RunEnding } from "./run-ending.js";
 import { runIdHead } from "./run-id.js";
 import { RunPauses } from "./run-pauses.js";
@@ -42,6 +43,8 @@ export class RunExecution {
     private readonly runs: IdMap<RunRecord>,
     private readonly ending: RunEnding,
     private readonly hookCalls: HookCalls,
+    /** Where a run whose workflow has a `runTimeoutMs`, or whose checkpoint a `runDeadline`, gets its deadline. */
+    private readonly deadlines: RunDeadlines,
     waits: EventWaits,
     resumeEvents: ResumeEvents,
     report: (error: SystemError) => void,
@@ -100,13 +103,17 @@ export class RunExecution {
         key,
       );
     }
+    // counted from its creation, as its durationMs is: a queued run's wait counts
+    const runTimeoutMs = wf.options.runTimeoutMs;
+    if (runTimeoutMs !== undefined) this.deadlines.add(record, now + runTimeoutMs);
     return record;
   }
 
   /**
    * A paused run another runtime made (`adopt()`), in the table of unfinished runs and in its
-   * workflow's registry as `paused` at `stage`, holding `key` (checked free by the caller); the
-   * caller gives it its released checkpoint and parks it.
+   * workflow's registry as `paused` at `stage`, holding `key` (checked free by the caller), with
+   * the deadline its checkpoint gives (`runDeadline`, whatever the workflow's `runTimeoutMs` here:
+   * the run was made with it); the caller gives it its released checkpoint and parks it.
    */
   createAdoptedRun(
     wf: WorkflowRecord,
@@ -116,6 +123,7 @@ export class RunExecution {
     pipeline: Pipeline<RunState>,
     startedAt: number,
     stage: string | undefined,
+    runDeadline: number | undefined,
   ): RunRecord {
     const record = new RunRecord(
       this.containers,
@@ -146,6 +154,8 @@ export class RunExecution {
       undefined,
       key,
     );
+    // one already past fails the run once the caller has parked it (the timer fires at once)
+    if (runDeadline !== undefined) this.deadlines.add(record, runDeadline);
     return record;
   }
 
@@ -229,8 +239,14 @@ export class RunExecution {
         }
       }
       // aborted during onPrepare (or before it): its pipeline never executed, and executing it
-      // now would write a lone run.aborted, no run.started, for a run whose hooks ran
-      if (record.abortRequested) return this.ending.abortOutsidePipeline(record);
+      // now would write a lone run.aborted, no run.started, for a run whose hooks ran; likewise
+      // a run whose deadline passed then fails
+      if (record.abortRequested) {
+        const deadlineFailure = record.deadlineFailure;
+        return deadlineFailure === undefined
+          ? this.ending.abortOutsidePipeline(record)
+          : this.ending.failOutsidePipeline(record, deadlineFailure);
+      }
       await run.execute();
       return this.settle(record, run);
     } catch (error) {
@@ -267,7 +283,7 @@ export class RunExecution {
     record.pipelineRun = run;
     // a queued run's pipeline reads the clock when it starts: never before the run was created
     if (startedAt === undefined) run.stampNoEarlierThan(record.stampedAt);
-    if (record.abortRequested) run.abort(record.abortReason);
+    if (record.abortRequested) record.endAsRequested(run);
     return run;
   }
 

@@ -94,6 +94,9 @@ export class RunPauses {
     );
     if (record.abortRequested) {
       if (record.managed) wf.policy.runPaused(record.runId);
+      // its deadline passed as its last stage ended: it fails, as a paused run does then
+      const deadlineFailure = record.deadlineFailure;
+      if (deadlineFailure !== undefined) return this.ending.failOutsidePipeline(record, deadlineFailure);
       return this.ending.finishPaused(record, record.abortReason!);
     }
     this.waits.park(record);
@@ -257,6 +260,13 @@ export class RunPauses {
    * (what resumed it) goes into its `run.resumed` event.
    */
   resume(record: RunRecord, patch: RunState | undefined, cause: ResumeCause): Promise<RunResult> {
+    // Its deadline has passed, its timer not fired yet (a timer late under load, a run adopted past
+    // it, an event in the same turn): it fails instead, as the timer would have failed it.
+    const deadline = record.runDeadline;
+    if (deadline !== undefined && deadline.at <= Date.now()) {
+      const failed = this.ending.failAtDeadline(record);
+      if (failed !== undefined) return Promise.resolve(failed);
+    }
     const wf = record.workflow;
     let run: PipelineRun<RunState>;
     let checkpoint: PipelineCheckpoint<RunState>;
@@ -335,7 +345,7 @@ export class RunPauses {
     checkpoint: PipelineCheckpoint<RunState>,
     cause: ResumeCause,
   ): Promise<RunResult> {
-    if (record.abortRequested) run.abort(record.abortReason);
+    if (record.abortRequested) record.endAsRequested(run);
     else if (record.workflow.options.onResume !== undefined)
       return this.resumeWithHook(record, run, restored, checkpoint, cause);
     return this.execution.settleWhenDone(record, run);

@@ -5,6 +5,7 @@ import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo, StepAttempt } 
 import { type StateStore, safeAssign } from "@sluice/store";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
+import type { RunDeadline } from "./run-deadlines.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -98,7 +99,14 @@ export class RunRecord {
   bufferedDelivery = 0;
   bufferOverflowReported = false;
 
+  /** The timer of its earliest wait deadline, while parked. */
   deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Its own deadline (`RegisterOptions.runTimeoutMs`, or its checkpoint's `runDeadline`), if it has one. */
+  runDeadline: RunDeadline | undefined = undefined;
+  /**
+   * An end from outside was requested: an abort (`abortReason` says why) or, once its deadline
+   * passed, a failure (`deadlineFailure`). Either ends it wherever it is, without waiting for a hook.
+   */
   abortRequested = false;
   /** Why its abort was requested ("aborted by the host", …): every place the abort is recorded says so. */
   abortReason: string | undefined = undefined;
@@ -277,6 +285,8 @@ export class RunRecord {
     data.seq = checkpoint.seq;
     data.startedAt = this.startedAt;
     data.dispatched = this.managed;
+    // absent for a run without one, as in a checkpoint made before the field existed
+    if (this.runDeadline !== undefined) data.runDeadline = this.runDeadline.at;
     return data as RunCheckpoint;
   }
 
@@ -332,15 +342,42 @@ export class RunRecord {
     for (const resolve of waiters) resolve();
   }
 
-  /** The `ABORTED` error its hooks' `ctx.signal` fires with, once its abort was requested. */
+  /** The `TIMEOUT` it fails with once its deadline has passed (its end then requested), else `undefined`. */
+  get deadlineFailure(): SystemError | undefined {
+    return this.runDeadline?.passed;
+  }
+
+  /**
+   * The error its hooks' `ctx.signal` fires with, once its end was requested: `ABORTED`, or the
+   * `TIMEOUT` of its deadline.
+   */
   hookAbortError(): SystemError {
-    return new SystemError("ABORTED", `run ${this.runId} was aborted: ${this.abortReason}`);
+    return (
+      this.deadlineFailure ?? new SystemError("ABORTED", `run ${this.runId} was aborted: ${this.abortReason}`)
+    );
+  }
+
+  /** Ends `run` (its pipeline run, not executed yet or running) as was requested: aborted, or failed at its deadline. */
+  endAsRequested(run: PipelineRun<RunState>): void {
+    const failure = this.deadlineFailure;
+    if (failure !== undefined) run.fail(failure);
+    else run.abort(this.abortReason);
   }
 
   /** An abort was requested, for `reason`: `abortRequested` from now on. */
   markAbortRequested(reason: string): void {
-    this.abortRequested = true;
     this.abortReason = reason;
+    this.requestEnd();
+  }
+
+  /** Its deadline passed, and it fails with `failure` (a `TIMEOUT`): `abortRequested` from now on. */
+  markDeadlinePassed(deadline: RunDeadline, failure: SystemError): void {
+    deadline.passed = failure;
+    this.requestEnd();
+  }
+
+  private requestEnd(): void {
+    this.abortRequested = true;
     const waiters = this.abortWaiters;
     if (waiters === undefined) return;
     this.abortWaiters = undefined;

@@ -175,6 +175,7 @@ export class RunTransfer {
       pipeline,
       place.startedAt,
       checkpoint.nextStageId ?? undefined,
+      place.runDeadline,
     );
     record.managed = place.dispatched;
     record.released = released;
@@ -223,9 +224,9 @@ export class RunTransfer {
   }
 
   /**
-   * Takes a parked run out of this runtime without ending it: its deadline timer, pause window,
-   * waits and bus subscriptions, its place in the table of runs, the registry and the execution
-   * mode. It reads as ended from then on: code already on its way to it (a wait's patch mapper that
+   * Takes a parked run out of this runtime without ending it: its wait deadline timer, pause window,
+   * waits and bus subscriptions, its place in the table of runs and its run deadline, the registry
+   * and the execution mode. It reads as ended from then on: code already on its way to it (a wait's patch mapper that
    * detached it while an event was resuming it, a timer) finds it neither paused nor undecided, and
    * leaves it alone.
    */
@@ -239,6 +240,7 @@ export class RunTransfer {
     if (record.watched !== undefined) this.waits.release(record);
     record.markDecided();
     record.status = "aborted";
+    this.ending.forgetDeadline(record);
     // (a draining runtime is told: it may have been the last busy run, detached by a wait's patch
     // mapper as it paused)
     this.ending.forgetRun(record);

@@ -338,7 +338,10 @@ export interface PrepareContext<S extends object = RunState> {
   readonly pipelineId: string;
   /** The trigger event's payload. */
   readonly event: unknown;
-  /** Aborts when the run is aborted, or when the hook outlives its `hookTimeoutMs`. */
+  /**
+   * Aborts when the run is aborted, when its deadline passes (`runTimeoutMs`: the reason is that
+   * `TIMEOUT`), or when the hook outlives its `hookTimeoutMs`.
+   */
   readonly signal: AbortSignal;
   /** The run's state now (frozen). */
   state(): Readonly<S>;
@@ -450,6 +453,18 @@ export interface RegisterOptions<S extends object = RunState> {
    * reported (`HOOK_FAILED`).
    */
   hookTimeoutMs?: number | undefined;
+  /**
+   * The longest a run may take, in ms, from its creation (`RunInfo.startedAt`: a queued run counts
+   * its wait) to its end, time spent paused included: a positive, finite number; absent (the
+   * default) for no deadline. When it passes, the run ends `failed` with a `TIMEOUT` wherever it is:
+   * a running run's `ctx.signal` fires with that error and the run ends at once, without waiting
+   * for a step that ignores it (its late result is dropped); a paused one fails without resuming;
+   * a queued one leaves its mode's queue and fails without starting. `onComplete`, bookkeeping and
+   * `onCleanup` follow as for any failed run. The deadline is fixed when the run is made and
+   * travels in its checkpoint (`runDeadline`): a run adopted or recovered keeps it, whatever this
+   * option says where it is adopted.
+   */
+  runTimeoutMs?: number | undefined;
   /** How many finished runs the workflow's registry keeps (default 1000) and for how long. */
   retention?: RetentionPolicy | undefined;
   /**

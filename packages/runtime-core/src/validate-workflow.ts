@@ -115,7 +115,15 @@ const MODE_KEYS: Record<string, readonly string[]> = {
   singleton_loop: ["type", "onBusy"],
   exclusive: ["type", "onBusy"],
 };
-const REGISTER_KEYS = ["mode", ...HOOKS, "pauseWindowMs", "hookTimeoutMs", "retention", "keepResults"];
+const REGISTER_KEYS = [
+  "mode",
+  ...HOOKS,
+  "pauseWindowMs",
+  "hookTimeoutMs",
+  "runTimeoutMs",
+  "retention",
+  "keepResults",
+];
 const RETENTION_KEYS = ["maxFinished", "maxAgeMs"];
 
 /**
@@ -208,6 +216,17 @@ export function validateRegisterOptions(options: unknown): asserts options is Re
     throw invalid(
       "options.hookTimeoutMs",
       `must be a positive number of milliseconds (or Infinity for no limit), got ${describeKind(hookTimeout)}`,
+    );
+  }
+  const runTimeout = options.runTimeoutMs;
+  // finite: a run without a deadline leaves the option out (a deadline must fit its checkpoint's JSON)
+  if (
+    runTimeout !== undefined &&
+    !(typeof runTimeout === "number" && runTimeout > 0 && runTimeout < Infinity)
+  ) {
+    throw invalid(
+      "options.runTimeoutMs",
+      `must be a positive, finite number of milliseconds (how long a run may take from its creation to its end; leave it out for no deadline), got ${describeValue(runTimeout)}`,
     );
   }
   const retention = options.retention;

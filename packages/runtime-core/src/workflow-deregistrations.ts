@@ -3,6 +3,7 @@ import type { IdMap } from "@sluice/id-map";
 import type { BusSubscriptions } from "./bus-subscriptions.js";
 import type { HookCalls } from "./hook-calls.js";
 import { cleanupsTimedOut } from "./hook-time-limit.js";
+import type { RunDeadlines } from "./run-deadlines.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunRecord } from "./run-record.js";
 import type { TriggerIndex } from "./trigger-index.js";
@@ -50,6 +51,8 @@ export class WorkflowDeregistrations {
     private readonly subscriptions: BusSubscriptions,
     private readonly ending: RunEnding,
     private readonly hookCalls: HookCalls,
+    /** The runs' deadlines, whose timer a deregistration that leaves none clears. */
+    private readonly deadlines: RunDeadlines,
   ) {}
 
   /** See `WorkflowRuntime.deregister`. */
@@ -149,6 +152,8 @@ export class WorkflowDeregistrations {
     // the workflow's runs left their wait subscriptions idle: a deregistered workflow leaves none
     this.subscriptions.dropIdle();
     wf.pauseWindow.clear();
+    // its runs have left the deadlines: a timer armed for one of them goes, if no other run has one
+    this.deadlines.idle();
     if (disposeNow) await this.disposeWorkflowScope(wf);
     return true;
   }

@@ -17,6 +17,7 @@ import { resultMetadata } from "./result-metadata.js";
 import { BY_CONTROL, BY_RESUME, ResumeEvents } from "./resume-events.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
 import { RunContainers } from "./run-containers.js";
+import { RunDeadlines } from "./run-deadlines.js";
 import { RunEnding } from "./run-ending.js";
 import { RunExecution } from "./run-execution.js";
 import { currentRegistry, findRun, listAllRuns, watchRun, workflowOfFinished } from "./run-lookup.js";
@@ -117,6 +118,8 @@ export class WorkflowRuntime {
   private readonly runContainers: RunContainers;
   /** Ends runs: results decided, bookkeeping, last cleanups. */
   private readonly ending: RunEnding;
+  /** The runs' deadlines (`runTimeoutMs`), on one timer: a run past its own fails. */
+  private readonly deadlines: RunDeadlines;
   /** Creates runs, executes their pipelines and settles them. */
   private readonly execution: RunExecution;
   /** Parks, releases and resumes paused runs (the execution's). */
@@ -179,6 +182,7 @@ export class WorkflowRuntime {
     this.atRest = new RunsAtRest(this.runs, (record, reason) =>
       this.ending.cancelQueuedRun(record.workflow, record.runId, reason, true),
     );
+    this.deadlines = new RunDeadlines((record) => this.ending.deadlinePassed(record));
     this.ending = new RunEnding(
       this.runs,
       this.endingRuns,
@@ -187,6 +191,7 @@ export class WorkflowRuntime {
       this.writer,
       this.report,
       this.atRest,
+      this.deadlines,
     );
     this.execution = new RunExecution(
       this.runContainers,
@@ -194,6 +199,7 @@ export class WorkflowRuntime {
       this.runs,
       this.ending,
       this.hookCalls,
+      this.deadlines,
       this.waits,
       this.resumeEvents,
       this.report,
@@ -230,6 +236,7 @@ export class WorkflowRuntime {
       this.subscriptions,
       this.ending,
       this.hookCalls,
+      this.deadlines,
     );
 
     // the control events call what the host would, but a resume through them says so on the timeline
@@ -595,7 +602,8 @@ export class WorkflowRuntime {
 
   /**
    * A paused run's checkpoint as plain JSON data (workflow, trigger, pipeline, next stage, state,
-   * waits, timeline sequence), or `undefined` when the run is not paused. The run goes on waiting
+   * waits, timeline sequence, and the run's deadline, `runDeadline`, if it has one), or `undefined`
+   * when the run is not paused. The run goes on waiting
    * here; {@link WorkflowRuntime.detach} takes it out as well.
    *
    * @throws SystemError `INVALID_STATE` when the run's state or trigger payload is not
@@ -638,12 +646,15 @@ export class WorkflowRuntime {
    * trigger that started the run is not looked up (the run keeps its id in `RunInfo.triggerId`); the
    * run holds its checkpoint's idempotency `key` here, as it did where it paused. A
    * wait's `patch` mapper travels by name (one of the workflow's `patches`), a function does not:
-   * such a wait resumes with the payload itself as its patch. Returns the run's `RunInfo`
-   * (`paused`).
+   * such a wait resumes with the payload itself as its patch. A run whose checkpoint has a
+   * `runDeadline` keeps that deadline, whatever `runTimeoutMs` the workflow has here, and fails with
+   * `TIMEOUT` when it passes: at once (on the next turn of the event loop, and before anything can
+   * resume it) when it has passed already. Returns the run's `RunInfo` (`paused`).
    *
    * @throws SystemError `NOT_FOUND` when the checkpoint's workflow is not registered;
    * `INVALID_INPUT` for a malformed checkpoint (naming the field; a field a checkpoint does not
-   * have is refused too; one without waits; one whose `seq` is past 2^52, which would leave the
+   * have is refused too, and a `runDeadline` that is not an epoch time; one without waits; one
+   * whose `seq` is past 2^52, which would leave the
    * run's events no room below `Number.MAX_SAFE_INTEGER`), one of a pipeline the workflow no longer
    * has, or whose next stage its pipeline no longer has (`checkpoint.nextStageId: pipeline "fulfil"
    * has no stage "ship" …`; set `nextStageId` to migrate it), or that paused in its last stage and
@@ -676,7 +687,9 @@ export class WorkflowRuntime {
    * stored events' latest `at` (this machine's clock may be behind the crashed one's). Without a timeline store it is `adopt`. A store that fails or does not answer
    * within the runtime's `hookTimeoutMs` is reported (`onError`) and the checkpoint's `seq` used.
    * Events that arrive while it reads are not the run's yet: recover before the host's event
-   * sources start. Resolves with the run's `RunInfo`; rejects as `adopt` throws (the messages
+   * sources start. The run keeps its checkpoint's `runDeadline` as with `adopt`: one that has
+   * passed fails it with `TIMEOUT` on the next turn of the event loop, after the `run.paused` written
+   * here. Resolves with the run's `RunInfo`; rejects as `adopt` throws (the messages
    * beginning `recover(checkpoint):` where adopt's begin `adopt(checkpoint):`), and with
    * `INVALID_STATE` when the timeline shows the run ended (`run.completed`, `run.failed` or
    * `run.aborted`): its checkpoint was left over by a process that stopped before the run's
@@ -793,6 +806,8 @@ export class WorkflowRuntime {
       complete = resolve;
     });
     for (const [event, off] of this.controlSubscriptions) unsubscribe(event, off, this.report);
+    // every run is aborted, dropped or already ending now, and none can start: no deadline is left to keep
+    this.deadlines.clear();
     const { removals, decided, later } = this.deregistrations.deregisterAll();
     decide(decided);
     complete(this.completeStop(removals, decided, later));
