@@ -167,11 +167,20 @@ export class TriggerDispatch {
       );
   }
 
-  /** Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back. */
+  /**
+   * Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back.
+   * One whose deadline passed while it waited fails instead, never started, and its slot goes on.
+   */
   private launch(wf: WorkflowRecord, runId: string): void {
     const record = this.runs.get(runId);
-    if (record !== undefined && record.status === "queued") void this.execution.execute(record);
-    else if (record === undefined) wf.policy.runEnded(runId);
+    if (record !== undefined && record.status === "queued") {
+      // Its deadline's timer has not failed it yet: late under load, or due in the turn the run
+      // whose slot it takes failed at its own deadline. Started, it would run steps (charge a card)
+      // past its deadline, to be failed and compensated for them moments later.
+      const deadline = record.runDeadline;
+      if (deadline !== undefined && deadline.at <= Date.now()) this.ending.deadlinePassed(record);
+      else void this.execution.execute(record);
+    } else if (record === undefined) wf.policy.runEnded(runId);
   }
 
   /** Aborts the run a newer one replaced (`singleton_loop` `replace`), unless it ended meanwhile. */

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type DispatchResult,
   defineWorkflow,
+  type PauseService,
   type RegisterOptions,
   type RunCheckpoint,
   type RunInfo,
@@ -325,6 +326,64 @@ describe("runTimeoutMs: a run past its deadline fails with TIMEOUT", () => {
     expect(dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "started"]);
     await vi.advanceTimersByTimeAsync(0);
     expect(ran).toHaveLength(2);
+  });
+
+  it("a queued run whose deadline passed before its slot freed fails without starting, not once its steps have run", async () => {
+    fakeClock();
+    const h = await start();
+    const charged: string[] = [];
+    const dispatched: DispatchResult[] = [];
+    const workflow = defineWorkflow<{ id: string }>({
+      id: "pay",
+      triggers: { go: { event: "pay.go", pipeline: "charge" } },
+      pipelines: {
+        charge: {
+          stages: [
+            {
+              id: "charge",
+              steps: [
+                {
+                  id: "charge",
+                  action: async (ctx) => {
+                    charged.push(ctx.state().id);
+                    if (ctx.state().id !== "a") return;
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({ event: "pay.never" });
+                  },
+                },
+              ],
+            },
+            { id: "ship", steps: [{ id: "ship", action: () => ({}) }] },
+          ],
+        },
+      },
+    });
+    // exclusive: run "a" holds the slot while paused; "b", made in the same ms, waits for it, so
+    // both deadlines pass in one turn, and a's failure hands b the slot in that turn
+    await h.runtime.register(workflow, {
+      mode: { type: "exclusive", onBusy: "queue_single" },
+      runTimeoutMs: 5_000,
+      onDispatch: (d) => void dispatched.push(d),
+    });
+    h.bus.emit("pay.go", { id: "a" });
+    await vi.advanceTimersByTimeAsync(0);
+    h.bus.emit("pay.go", { id: "b" });
+    expect(dispatched.map((d) => d.outcome)).toEqual(["started", "queued"]);
+    const [a, b] = dispatched.map((d) => d.runId!);
+    const endedA = h.runtime.result(a!);
+    const endedB = h.runtime.result(b!);
+    await vi.advanceTimersByTimeAsync(5_000);
+    timedOut(await endedA);
+    const error = timedOut(await endedB);
+    expect(error.message).toContain("the deadline passed while it was queued (it never started)");
+    expect(charged).toEqual(["a"]);
+    const events = await eventsOf(h, b!);
+    expect(events.map((e) => [e.seq, e.type, e.data?.neverStarted])).toEqual([[1, "run.failed", true]]);
+    // the slot went on: the next event starts a run at once
+    h.bus.emit("pay.go", { id: "c" });
+    expect(dispatched.map((d) => d.outcome)).toEqual(["started", "queued", "started"]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(charged).toEqual(["a", "c"]);
   });
 
   it("onComplete gets the TIMEOUT failure (with the state to compensate from), then bookkeeping, then onCleanup", async () => {
