@@ -2,6 +2,7 @@ import { describeThrown, err, ok, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import type { Pipeline, PipelineRun } from "@sluice/pipeline";
 import type { StateStore, StoreCreateOptions, StoreRegistry } from "@sluice/store";
+import { deadlineObserver } from "./deadline-observer.js";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { abortedMetadata, failureMetadata, resultMetadata } from "./result-metadata.js";
@@ -277,7 +278,9 @@ export class RunExecution {
       record.store!,
       record.payload,
       record,
-      record.workflow.observer,
+      record.runDeadline === undefined
+        ? record.workflow.observer
+        : deadlineObserver(record, record.workflow.observer, this.ending.deadlinePassed),
       startedAt,
     );
     record.pipelineRun = run;

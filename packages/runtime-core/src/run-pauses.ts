@@ -7,6 +7,7 @@ import {
   type RestoreOptions,
   type ResumeCause,
 } from "@sluice/pipeline";
+import { deadlineObserver } from "./deadline-observer.js";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
 import { hookContext } from "./hook-context.js";
@@ -53,7 +54,10 @@ export class RunPauses {
       dependencies: record,
       resumedBy,
     };
-    const observer = record.workflow.observer;
+    const observer =
+      record.runDeadline === undefined
+        ? record.workflow.observer
+        : deadlineObserver(record, record.workflow.observer, this.ending.deadlinePassed);
     if (observer !== undefined) options.observer = observer;
     return options;
   }

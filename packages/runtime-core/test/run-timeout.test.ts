@@ -386,6 +386,40 @@ describe("runTimeoutMs: a run past its deadline fails with TIMEOUT", () => {
     expect(charged).toEqual(["a", "c"]);
   });
 
+  it("a running run whose deadline passed before its timer fired starts no further stage or step: it fails there", async () => {
+    fakeClock();
+    const h = await start();
+    const charged: number[] = [];
+    const workflow = defineWorkflow({
+      id: "pay",
+      triggers: { go: { event: "pay.go", pipeline: "charge" } },
+      pipelines: {
+        charge: {
+          stages: [
+            // a call that answers just as the deadline passes, ahead of the deadline's timer
+            { id: "quote", steps: [{ id: "quote", action: () => new Promise((r) => setTimeout(r, 5_000)) }] },
+            { id: "charge", steps: [{ id: "charge", action: () => void charged.push(Date.now()) }] },
+          ],
+        },
+      },
+    });
+    // the deadlines' timer, armed for the parked run's deadline, is re-armed for pay's at that
+    // deadline: after quote's timer, which then fires first (as a timer late under load would let it)
+    await parked(h);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await h.runtime.register(workflow, { runTimeoutMs: 5_000 });
+    const pending = h.runtime.invoke("pay", "go", {});
+    await vi.advanceTimersByTimeAsync(5_000);
+    const result = await pending;
+    const error = timedOut(result);
+    expect(charged).toEqual([]);
+    expect(error.details).toMatchObject({ status: "running", stage: "charge" });
+    expect((await eventsOf(h, result.metadata.runId!)).slice(-2).map((e) => [e.type, e.stage])).toEqual([
+      ["stage.started", "charge"],
+      ["run.failed", "charge"],
+    ]);
+  });
+
   it("onComplete gets the TIMEOUT failure (with the state to compensate from), then bookkeeping, then onCleanup", async () => {
     fakeClock();
     const h = await start();
