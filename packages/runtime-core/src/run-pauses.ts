@@ -14,6 +14,7 @@ import { hookContext } from "./hook-context.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
 import { byEvent, byTimeout, earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
+import { runTimedOut } from "./run-deadlines.js";
 import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
@@ -96,6 +97,13 @@ export class RunPauses {
       checkpoint.nextStageId === null ? undefined : checkpoint.nextStageId,
       record.registryHandle,
     );
+    // Its deadline passed as it came to this pause, its timer not fired yet (late under load, or
+    // armed after the step's own timer due in the same ms): it fails here, as the timer would fail
+    // it, before it parks, its onPause runs (an approval request sent for a run that fails at once)
+    // or a buffered event resumes it.
+    const deadline = record.runDeadline;
+    if (deadline !== undefined && !record.abortRequested && deadline.at <= Date.now())
+      record.markDeadlinePassed(deadline, runTimedOut(record, deadline));
     if (record.abortRequested) {
       if (record.managed) wf.policy.runPaused(record.runId);
       // its deadline passed as its last stage ended: it fails, as a paused run does then

@@ -421,6 +421,55 @@ describe("runTimeoutMs: a run past its deadline fails with TIMEOUT", () => {
     ]);
   });
 
+  it("a run that pauses once its deadline has passed, before its timer fired, fails there: no onPause, not parked", async () => {
+    fakeClock();
+    const h = await start();
+    const paused: string[] = [];
+    const workflow = defineWorkflow({
+      id: "ask",
+      triggers: { go: { event: "ask.go", pipeline: "approve" } },
+      pipelines: {
+        approve: {
+          stages: [
+            {
+              id: "ask",
+              steps: [
+                {
+                  id: "ask",
+                  // a call that answers just as the deadline passes, ahead of the deadline's timer
+                  action: async (ctx) => {
+                    await new Promise((r) => setTimeout(r, 5_000));
+                    const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
+                    pause.register({ event: "ask.answered" });
+                  },
+                },
+              ],
+            },
+            { id: "done", steps: [{ id: "done", action: () => ({}) }] },
+          ],
+        },
+      },
+    });
+    // as above: the deadlines' timer is re-armed for this run's deadline after the step's timer
+    await parked(h);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await h.runtime.register(workflow, {
+      runTimeoutMs: 5_000,
+      // (an approval request sent past the deadline, for a run that fails at once)
+      onPause: (ctx) => void paused.push(ctx.runId),
+    });
+    const pending = h.runtime.invoke("ask", "go", {});
+    await vi.advanceTimersByTimeAsync(5_000);
+    const result = await pending;
+    const error = timedOut(result);
+    expect(error.message).toContain('the deadline passed while it was paused before stage "done"');
+    expect(paused).toEqual([]);
+    expect((await eventsOf(h, result.metadata.runId!)).slice(-2).map((e) => e.type)).toEqual([
+      "run.paused",
+      "run.failed",
+    ]);
+  });
+
   it("onComplete gets the TIMEOUT failure (with the state to compensate from), then bookkeeping, then onCleanup", async () => {
     fakeClock();
     const h = await start();
