@@ -104,8 +104,6 @@ export class RunEnding {
     // (most runs never wait on an event)
     if (record.watched !== undefined) this.waits.release(record);
     record.buffer = undefined;
-    // (most runs have no deadline; checked here, not in a call: see forgetDeadline)
-    if (record.runDeadline !== undefined) this.deadlines.remove(record.runDeadline);
     this.forgetRun(record);
     const releasing = record.releasing;
     record.releasing = undefined;
@@ -310,7 +308,6 @@ export class RunEnding {
     wf.policy.forget(runId);
     record.markDecided();
     record.status = "aborted";
-    this.forgetDeadline(record);
     this.forgetRun(record);
     const message = `never started: ${reason}`;
     const now = record.stamp();
@@ -357,27 +354,20 @@ export class RunEnding {
 
   /**
    * Takes a run out of the unfinished runs, through its slot (no id hashing), frees its idempotency
-   * key, and tells a draining runtime: the one way a run leaves the table, ending or detached.
+   * key, takes it out of the runs' deadlines, and tells a draining runtime: the one way a run leaves
+   * the table, ending or detached.
    */
   forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     this.releaseKey(record);
+    // (most runs have no deadline)
+    if (record.runDeadline !== undefined) this.deadlines.remove(record.runDeadline);
     this.atRest.notify();
   }
 
   /** Frees the run's idempotency key, if it has one and still holds it (a second call does nothing). */
   private releaseKey(record: RunRecord): void {
     if (record.key !== undefined) record.workflow.keys.release(record.key, record.runId);
-  }
-
-  /**
-   * Takes a run that ends or leaves out of the runs' deadlines, if it has one (most have none): a
-   * queued run dropped, a detached one; a run's end checks it inline. Apart from `forgetRun`, which
-   * every run's end calls: in it, or called from there, the check cost a 3-step invoke some 150
-   * instructions (measured with cachegrind; the end's code no longer inlined as before, it seems).
-   */
-  forgetDeadline(record: RunRecord): void {
-    if (record.runDeadline !== undefined) this.deadlines.remove(record.runDeadline);
   }
 }
 

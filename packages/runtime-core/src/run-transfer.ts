@@ -240,7 +240,6 @@ export class RunTransfer {
     if (record.watched !== undefined) this.waits.release(record);
     record.markDecided();
     record.status = "aborted";
-    this.ending.forgetDeadline(record);
     // (a draining runtime is told: it may have been the last busy run, detached by a wait's patch
     // mapper as it paused)
     this.ending.forgetRun(record);
