@@ -1,5 +1,6 @@
 // Every tour, one after another: `pnpm start` (or `node src/all.mjs`).
 await import("./transient.mjs");
 await import("./serialized.mjs");
+await import("./per-customer.mjs");
 await import("./singleton-loop.mjs");
 await import("./exclusive.mjs");

@@ -50,9 +50,11 @@ const jobs = {
  * @param {import("@sluice/runtime-core").ExecutionMode} options.mode
  * @param {number[]} options.burst - one event per entry, fired in the same tick; the entry is how long its step takes (ms)
  * @param {number} [options.later] - if given, one more event (taking this many ms) fired after the burst's runs finished
+ * @param {string[]} [options.customers] - if given, the `customer` of each burst event (for a mode's concurrency `key`)
+ * @param {string} [options.title] - the mode as printed (JSON leaves out a `key` function)
  * @param {string} options.note - one line saying what to look for
  */
-export async function tour({ mode, burst, later, note }) {
+export async function tour({ mode, burst, later, customers, title, note }) {
   const bus = createEventBus();
   const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
   const labels = new Map(); // runId -> "run#<job>"
@@ -98,11 +100,11 @@ export async function tour({ mode, burst, later, note }) {
     },
   });
 
-  console.log(`\n== ${JSON.stringify(mode)}`);
+  console.log(`\n== ${title ?? JSON.stringify(mode)}`);
   console.log(`   ${note}`);
-  for (const ms of burst) {
+  for (const [i, ms] of burst.entries()) {
     job++;
-    bus.emit("job", { job, ms });
+    bus.emit("job", customers === undefined ? { job, ms } : { job, ms, customer: customers[i] });
   }
   await allDone;
   if (later !== undefined) {

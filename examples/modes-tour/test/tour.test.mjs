@@ -53,6 +53,22 @@ test("serialized: one at a time in arrival order; beyond capacity dropped", () =
   assert.match(tour.finished, /run#1 completed.*run#2 completed.*run#3 completed.*run#4 completed/);
 });
 
+test("transient with a concurrency key: one job per customer at once; a free slot goes to a customer with room", () => {
+  const [tour] = run("per-customer.mjs").map(outcomes);
+  assert.deepEqual(tour.dispatch, [
+    "job 1 → started run#1",
+    "job 2 → queued run#2",
+    "job 3 → started run#3",
+    "job 4 → queued run#4",
+    "job 5 → queued run#5",
+  ]);
+  // c's job 5 takes b's slot while a's jobs 2 and 4 wait for a's job 1; a's run one after another
+  assert.match(
+    tour.finished,
+    /run#3 completed.*run#5 completed.*run#1 completed.*run#2 completed.*run#4 completed/,
+  );
+});
+
 test("singleton_loop: drop, signal and replace", () => {
   const [drop, signal, replace] = run("singleton-loop.mjs").map(outcomes);
   assert.deepEqual(drop.dispatch, [
@@ -116,5 +132,5 @@ test("exclusive: reject and queue_single (latest wins)", () => {
 });
 
 test("all.mjs runs every tour", () => {
-  assert.equal(run("all.mjs").length, 7);
+  assert.equal(run("all.mjs").length, 8);
 });

@@ -1,6 +1,7 @@
 import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
+import { concurrencyKey } from "./concurrency-key.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
@@ -62,7 +63,8 @@ export class TriggerDispatch {
   /**
    * The trigger's `when` first (an event it filters out is not the trigger's at all), then its
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
-   * or replaces no run, and is not refused as busy), then `map`, then the execution mode.
+   * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
+   * (of the state `map` made), then the execution mode.
    */
   private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
@@ -95,8 +97,18 @@ export class TriggerDispatch {
     }
     // map() is host code: an event it emitted may have started a run under this very key
     if (key !== undefined && this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
+    let concurrency: string | undefined;
+    if (wf.concurrencyKey !== undefined) {
+      try {
+        concurrency = concurrencyKey(wf.id, triggerId, wf.concurrencyKey, initialState);
+      } catch (error) {
+        this.reject(wf, triggerId, event, payload, error);
+        return;
+      }
+    }
+    const request = { triggerId, event, payload, initialState, key, concurrencyKey: concurrency };
     if (wf.options.onDispatch === undefined) {
-      wf.policy.accept({ triggerId, event, payload, initialState, key });
+      wf.policy.accept(request);
       return;
     }
     // The runs this decision starts are launched, and the run it replaces aborted, once onDispatch
@@ -108,7 +120,7 @@ export class TriggerDispatch {
     this.heldActions = held;
     let decision: PolicyDecision;
     try {
-      decision = wf.policy.accept({ triggerId, event, payload, initialState, key });
+      decision = wf.policy.accept(request);
     } finally {
       this.heldActions = outer;
     }

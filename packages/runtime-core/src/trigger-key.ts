@@ -37,28 +37,60 @@ function keyOf(
   key: (payload: any) => string,
   payload: unknown,
 ): string {
+  return readKey(
+    {
+      where: `workflow "${workflowId}" trigger "${triggerId}": key()`,
+      name: "key",
+      purpose: "idempotency",
+      from: "payload",
+    },
+    { workflowId, triggerId },
+    () => key(payload),
+  );
+}
+
+/** How {@link readKey}'s messages name a key function and what it gives. */
+export interface KeyFunctionNames {
+  /** Where it is, as messages begin: `workflow "w" trigger "t": key()`. */
+  readonly where: string;
+  /** The option's name, in "<name> must be synchronous". */
+  readonly name: string;
+  /** Which key it gives the run: `idempotency` or `concurrency`. */
+  readonly purpose: string;
+  /** What it reads: `payload` or `input`. */
+  readonly from: string;
+}
+
+/**
+ * What `compute` gives, a non-empty string, or `INVALID_INPUT` for what it did instead (threw,
+ * returned a promise or anything else), the message naming the key function by `names`.
+ */
+export function readKey(
+  names: KeyFunctionNames,
+  details: { workflowId: string; triggerId: string },
+  compute: () => unknown,
+): string {
   let value: unknown;
   try {
-    value = key(payload);
+    value = compute();
   } catch (cause) {
-    throw new SystemError(
-      "INVALID_INPUT",
-      `workflow "${workflowId}" trigger "${triggerId}": key() threw: ${describeThrown(cause)}`,
-      { cause, details: { workflowId, triggerId } },
-    );
+    throw new SystemError("INVALID_INPUT", `${names.where} threw: ${describeThrown(cause)}`, {
+      cause,
+      details,
+    });
   }
   if (typeof value === "string" && value.length > 0) return value;
   if (catchRejection(value, ignoreRejection)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `workflow "${workflowId}" trigger "${triggerId}": key() returned a promise; key must be synchronous (the key is compared as the event is dispatched): compute it from the payload alone`,
-      { details: { workflowId, triggerId } },
+      `${names.where} returned a promise; ${names.name} must be synchronous (the key is compared as the event is dispatched): compute it from the ${names.from} alone`,
+      { details },
     );
   }
   throw new SystemError(
     "INVALID_INPUT",
-    `workflow "${workflowId}" trigger "${triggerId}": key() must return a non-empty string, the run's idempotency key (got ${describeValue(value)})`,
-    { details: { workflowId, triggerId } },
+    `${names.where} must return a non-empty string, the run's ${names.purpose} key (got ${describeValue(value)})`,
+    { details },
   );
 }
 

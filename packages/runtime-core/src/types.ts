@@ -118,21 +118,50 @@ export interface Workflow<S extends object = RunState> {
   patches?: Record<string, (payload: any) => StatePatch<NoInfer<S>>>;
 }
 
-/** Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. */
-export interface TransientMode {
+/**
+ * A concurrency key: what a run's initial state (the event's payload, or what its trigger's `map`
+ * made of it) says it belongs to, such as a customer id. Runs with the same key share the key's
+ * slots (`keyConcurrency` in `transient`, one in `serialized`); runs with different keys do not
+ * wait for each other. Synchronous, and it must return a non-empty string: an event whose key
+ * cannot be read is refused (`rejected`). It reads the state; changing it changes the run's input.
+ */
+export type ConcurrencyKey<S extends object = RunState> = (input: Readonly<S>, triggerId: string) => string;
+
+/**
+ * Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. With a `key`,
+ * also at most `keyConcurrency` runs of one key at once (Inngest's concurrency key).
+ */
+export interface TransientMode<S extends object = RunState> {
   /** Selects this mode. */
   type: "transient";
   /** Most runs executing at once (a positive integer). */
   concurrency: number;
-  /** Most events waiting for a slot (default 10 000); more are dropped. */
+  /** Most events waiting for a slot (default 10 000, all keys together); more are dropped. */
   capacity?: number | undefined;
+  /**
+   * Groups runs by key (a customer id, say): at most `keyConcurrency` runs of one key execute at
+   * once, within `concurrency` for all; a run waits until both have room, and the longest-waiting
+   * run that can start starts first (so a key's runs start in arrival order).
+   */
+  key?: ConcurrencyKey<S> | undefined;
+  /** Most runs of one `key` executing at once (a positive integer, default 1). Only with `key`. */
+  keyConcurrency?: number | undefined;
 }
-/** FIFO: one run at a time, the rest wait in order up to `capacity`. */
-export interface SerializedMode {
+/**
+ * FIFO: one run at a time, the rest wait in order up to `capacity`. With a `key`: one run at a
+ * time per key, each key's runs in arrival order, runs of different keys at the same time.
+ */
+export interface SerializedMode<S extends object = RunState> {
   /** Selects this mode. */
   type: "serialized";
-  /** Most events waiting (default 10 000); more are dropped. */
+  /** Most events waiting (default 10 000, all keys together); more are dropped. */
   capacity?: number | undefined;
+  /**
+   * Serializes per key instead of per workflow (a customer's orders one after another, different
+   * customers' at once). To bound how many keys run at once too, use `transient` with `key` and
+   * `keyConcurrency: 1`.
+   */
+  key?: ConcurrencyKey<S> | undefined;
 }
 /** At most one active (running or paused) run; a new event while busy is dropped, signalled into it, or replaces it. */
 export interface SingletonLoopMode {
@@ -157,7 +186,11 @@ export interface ExclusiveMode {
   onBusy: "reject" | "queue_single";
 }
 /** How a workflow's bus-triggered runs share the runtime. */
-export type ExecutionMode = TransientMode | SerializedMode | SingletonLoopMode | ExclusiveMode;
+export type ExecutionMode<S extends object = RunState> =
+  | TransientMode<S>
+  | SerializedMode<S>
+  | SingletonLoopMode
+  | ExclusiveMode;
 
 /** What became of a bus event that matched a trigger. */
 export type DispatchOutcome =
@@ -403,7 +436,7 @@ export interface PauseContext<S extends object = RunState> {
 /** Options for `register(workflow, options)`. */
 export interface RegisterOptions<S extends object = RunState> {
   /** Execution mode for bus-triggered runs (default `{ type: "transient", concurrency: 10 }`). */
-  mode?: ExecutionMode | undefined;
+  mode?: ExecutionMode<S> | undefined;
   /** Runs before the first stage; may set up state. A throw fails the run with `HOOK_FAILED`. */
   onPrepare?: ((ctx: PrepareContext<S>) => void | StatePatch<S> | Promise<void | StatePatch<S>>) | undefined;
   /**

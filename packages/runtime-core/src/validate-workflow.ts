@@ -110,8 +110,8 @@ function checkEnvLayer(env: unknown, path: string): void {
 
 /** The option names each mode takes (a misspelt or misplaced one is refused, not ignored). */
 const MODE_KEYS: Record<string, readonly string[]> = {
-  transient: ["type", "concurrency", "capacity"],
-  serialized: ["type", "capacity"],
+  transient: ["type", "concurrency", "capacity", "key", "keyConcurrency"],
+  serialized: ["type", "capacity", "key"],
   singleton_loop: ["type", "onBusy"],
   exclusive: ["type", "onBusy"],
 };
@@ -156,6 +156,19 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
           `${path}.capacity`,
           `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
+      checkConcurrencyKey(mode.key, path);
+      if (mode.keyConcurrency !== undefined) {
+        if (mode.key === undefined)
+          throw invalid(
+            `${path}.keyConcurrency`,
+            "limits the runs of one concurrency key: give the mode a key too, such as key: (input) => input.customerId",
+          );
+        if (!positiveInt(mode.keyConcurrency))
+          throw invalid(
+            `${path}.keyConcurrency`,
+            `must be a positive integer, got ${describeKind(mode.keyConcurrency)}`,
+          );
+      }
       return;
     case "serialized":
       if (!capacity(mode.capacity))
@@ -163,6 +176,7 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
           `${path}.capacity`,
           `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
+      checkConcurrencyKey(mode.key, path);
       return;
     case "singleton_loop":
       if (mode.onBusy !== "drop" && mode.onBusy !== "signal" && mode.onBusy !== "replace") {
@@ -186,6 +200,14 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
         `must be "transient", "serialized", "singleton_loop" or "exclusive", got ${describeValue(mode.type)}`,
       );
   }
+}
+
+function checkConcurrencyKey(key: unknown, path: string): void {
+  if (key !== undefined && typeof key !== "function")
+    throw invalid(
+      `${path}.key`,
+      `must be a function of the run's input returning its concurrency key, such as (input) => input.customerId; got ${describeKind(key)}`,
+    );
 }
 
 /** Checks `register()` options. */

@@ -4,7 +4,7 @@ import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
-import type { RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
+import type { ConcurrencyKey, RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
 
 /** Everything the runtime holds for one registered workflow. */
 export class WorkflowRecord {
@@ -18,6 +18,8 @@ export class WorkflowRecord {
   readonly keptResults: KeptResults | undefined;
   /** Which unfinished run holds each idempotency key (the key space its triggers' `key` share). */
   readonly keys = new IdempotencyKeys();
+  /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
+  readonly concurrencyKey: ConcurrencyKey<any> | undefined;
 
   constructor(
     readonly id: string,
@@ -36,6 +38,9 @@ export class WorkflowRecord {
   ) {
     this.patches = new Map(Object.entries(definition.patches ?? {}));
     this.patchNames = new Set(this.patches.keys());
+    const mode = options.mode;
+    this.concurrencyKey =
+      mode !== undefined && (mode.type === "transient" || mode.type === "serialized") ? mode.key : undefined;
     const keep = options.keepResults ?? 0;
     this.keptResults = keep > 0 ? new KeptResults(keep) : undefined;
   }

@@ -137,6 +137,26 @@ describe("register(workflow, options): INVALID_DEFINITION saying what was given"
       { mode: { type: "serialized", capacity: -1 } },
       "options.mode.capacity: must be a non-negative integer or Infinity, got -1",
     ],
+    [
+      workflow,
+      { mode: { type: "serialized", key: "customerId" } },
+      'options.mode.key: must be a function of the run\'s input returning its concurrency key, such as (input) => input.customerId; got "customerId"',
+    ],
+    [
+      workflow,
+      { mode: { type: "transient", concurrency: 4, keyConcurrency: 2 } },
+      "options.mode.keyConcurrency: limits the runs of one concurrency key: give the mode a key too, such as key: (input) => input.customerId",
+    ],
+    [
+      workflow,
+      { mode: { type: "transient", concurrency: 4, key: () => "k", keyConcurrency: 0 } },
+      "options.mode.keyConcurrency: must be a positive integer, got 0",
+    ],
+    [
+      workflow,
+      { mode: { type: "exclusive", onBusy: "reject", key: () => "k" } },
+      "options.mode.key: is not an option here (options: type, onBusy)",
+    ],
     [workflow, { onComplete: "log" }, 'options.onComplete: must be a function (got "log")'],
     [
       workflow,

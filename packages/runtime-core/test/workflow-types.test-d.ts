@@ -182,6 +182,23 @@ export const prepare: RegisterOptions<Order>[] = [
   { onPrepare: () => ({ total: "1" }) },
 ];
 
+// A mode's concurrency key reads the workflow's state type.
+export const keyedModes: RegisterOptions<Order>[] = [
+  { mode: { type: "serialized", key: (input) => input.orderId } },
+  {
+    mode: {
+      type: "transient",
+      concurrency: 5,
+      key: (input, triggerId) => `${triggerId}:${input.orderId}`,
+      keyConcurrency: 2,
+    },
+  },
+  // @ts-expect-error `total` is a number, not a key
+  { mode: { type: "serialized", key: (input) => input.total } },
+  // @ts-expect-error Order has no customerId
+  { mode: { type: "transient", concurrency: 5, key: (input) => input.customerId } },
+];
+
 // --- result(): how a run ended, never paused ---------------------------------------------------
 
 export async function resultTypes(runtime: WorkflowRuntime): Promise<void> {

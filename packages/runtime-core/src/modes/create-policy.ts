@@ -1,6 +1,7 @@
 import type { ExecutionMode } from "../types.js";
 import { ExclusivePolicy } from "./exclusive-policy.js";
 import type { ExecutionPolicy, PolicyHost } from "./execution-policy.js";
+import { KeyedSlotQueuePolicy } from "./keyed-slot-queue-policy.js";
 import { SingletonLoopPolicy } from "./singleton-loop-policy.js";
 import { SlotQueuePolicy } from "./slot-queue-policy.js";
 
@@ -10,10 +11,16 @@ export const DEFAULT_QUEUE_CAPACITY = 10_000;
 /** Builds the policy for a (validated) mode. */
 export function createExecutionPolicy(mode: ExecutionMode, host: PolicyHost): ExecutionPolicy {
   switch (mode.type) {
-    case "transient":
-      return new SlotQueuePolicy(host, mode.concurrency, mode.capacity ?? DEFAULT_QUEUE_CAPACITY);
-    case "serialized":
-      return new SlotQueuePolicy(host, 1, mode.capacity ?? DEFAULT_QUEUE_CAPACITY);
+    case "transient": {
+      const capacity = mode.capacity ?? DEFAULT_QUEUE_CAPACITY;
+      if (mode.key === undefined) return new SlotQueuePolicy(host, mode.concurrency, capacity);
+      return new KeyedSlotQueuePolicy(host, mode.concurrency, mode.keyConcurrency ?? 1, capacity);
+    }
+    case "serialized": {
+      const capacity = mode.capacity ?? DEFAULT_QUEUE_CAPACITY;
+      if (mode.key === undefined) return new SlotQueuePolicy(host, 1, capacity);
+      return new KeyedSlotQueuePolicy(host, Number.POSITIVE_INFINITY, 1, capacity);
+    }
     case "singleton_loop":
       return new SingletonLoopPolicy(host, mode.onBusy);
     case "exclusive":

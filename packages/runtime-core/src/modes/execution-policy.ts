@@ -8,6 +8,8 @@ export interface DispatchRequest {
   readonly initialState: Record<string, unknown>;
   /** Its idempotency key (the trigger's `key`), which the run made of it holds; none checked it here. */
   readonly key: string | undefined;
+  /** Its concurrency key (the mode's `key`), when the mode has one. */
+  readonly concurrencyKey: string | undefined;
 }
 
 /** What a policy decided for one request: a {@link DispatchResult} but for the event's own fields. */

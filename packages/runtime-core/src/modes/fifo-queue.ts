@@ -11,6 +11,11 @@ export class FifoQueue<T> {
     this.items.push(item);
   }
 
+  /** The item `shift()` would take, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
@@ -28,6 +33,17 @@ export class FifoQueue<T> {
     if (at < 0) return false;
     this.items.splice(at, 1);
     return true;
+  }
+
+  /** Removes the first item `matches`; O(n), used only for host-initiated aborts of queued runs. */
+  removeWhere(matches: (item: T) => boolean): boolean {
+    for (let at = this.head; at < this.items.length; at++) {
+      if (matches(this.items[at] as T)) {
+        this.items.splice(at, 1);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Empties the queue and returns what it held, in order. */

@@ -1,0 +1,27 @@
+import { readKey } from "./trigger-key.js";
+import type { ConcurrencyKey, RunState } from "./types.js";
+
+/**
+ * The concurrency key the workflow's mode `key` gives for a run's initial state.
+ *
+ * @throws SystemError `INVALID_INPUT` when `key` throws or returns anything but a non-empty string
+ * (a promise too: the key decides the run's place in line as the event is dispatched), naming the
+ * workflow and the trigger.
+ */
+export function concurrencyKey(
+  workflowId: string,
+  triggerId: string,
+  key: ConcurrencyKey<any>,
+  input: RunState,
+): string {
+  return readKey(
+    {
+      where: `workflow "${workflowId}" mode.key() (an event of trigger "${triggerId}")`,
+      name: "mode.key",
+      purpose: "concurrency",
+      from: "input",
+    },
+    { workflowId, triggerId },
+    () => key(input, triggerId),
+  );
+}

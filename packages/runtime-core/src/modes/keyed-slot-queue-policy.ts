@@ -1,0 +1,129 @@
+import { IdMap } from "@sluice/id-map";
+import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
+import { KeyLine, ReadyLines } from "./ready-lines.js";
+
+/**
+ * `transient` and `serialized` with a concurrency `key`: at most `keyConcurrency` runs of one key
+ * execute at once, within `concurrency` for all keys; later requests wait up to `capacity` (all
+ * keys together), beyond that they are dropped. When a slot frees, the run that has waited longest
+ * among those whose key has room starts, so one busy key never holds back another's runs, and a
+ * key's own runs start in arrival order. A run that pauses gives both its slots back, as in
+ * {@link SlotQueuePolicy}.
+ *
+ * Each key has a line (its slot count and its queue); a line whose first run could start but for
+ * the overall limit is offered, by that run's arrival number, to {@link ReadyLines}, which gives
+ * the earliest when a slot frees. So a freed slot costs a heap operation, whatever waits behind a
+ * busy key.
+ */
+export class KeyedSlotQueuePolicy implements ExecutionPolicy {
+  /** The line of each run holding a slot. */
+  private readonly running = new IdMap<KeyLine>();
+  /** The line of each queued run (for `forget`). */
+  private readonly queuedIn = new IdMap<KeyLine>();
+  private readonly lines = new Map<string, KeyLine>();
+  private readonly ready = new ReadyLines();
+  private arrivals = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: PolicyHost,
+    private readonly concurrency: number,
+    private readonly keyConcurrency: number,
+    private readonly capacity: number,
+  ) {}
+
+  accept(request: DispatchRequest): PolicyDecision {
+    if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
+    const key = request.concurrencyKey!;
+    let line = this.lines.get(key);
+    // A key's queued runs come first; while some wait and the overall limit has room they can only
+    // be waiting for their key's slots, so a line with runs queued never starts one directly.
+    if (
+      this.running.size < this.concurrency &&
+      (line === undefined || (line.queue.length === 0 && line.active < this.keyConcurrency))
+    ) {
+      if (line === undefined) {
+        line = new KeyLine(key);
+        this.lines.set(key, line);
+      }
+      const runId = this.host.createRun(request);
+      line.active++;
+      this.running.set(runId, line);
+      this.host.launchRun(runId);
+      return { outcome: "started", runId };
+    }
+    if (this.queuedIn.size < this.capacity) {
+      if (line === undefined) {
+        line = new KeyLine(key);
+        this.lines.set(key, line);
+      }
+      const runId = this.host.createRun(request);
+      line.queue.push({ runId, arrival: this.arrivals++ });
+      this.queuedIn.set(runId, line);
+      this.offer(line);
+      return { outcome: "queued", runId };
+    }
+    return { outcome: "dropped", reason: `queue is at capacity (${this.capacity})` };
+  }
+
+  /** A paused run holds no slot here: it waits on the outside world, not on this queue. */
+  adoptPaused(): string | undefined {
+    return undefined;
+  }
+
+  runPaused(runId: string): void {
+    this.release(runId);
+  }
+
+  runEnded(runId: string): void {
+    this.release(runId);
+  }
+
+  forget(runId: string): void {
+    const line = this.queuedIn.take(runId);
+    if (line === undefined) return;
+    line.queue.removeWhere((queued) => queued.runId === runId);
+    // its first run may have been the one forgotten: the next is offered in its place
+    this.offer(line);
+    this.dropIfIdle(line);
+  }
+
+  close(): string[] {
+    this.closed = true;
+    const queued: { runId: string; arrival: number }[] = [];
+    for (const line of this.lines.values()) queued.push(...line.queue.takeAll());
+    this.lines.clear();
+    this.queuedIn.clear();
+    this.ready.clear();
+    return queued.sort((a, b) => a.arrival - b.arrival).map((queued) => queued.runId);
+  }
+
+  private release(runId: string): void {
+    const line = this.running.take(runId);
+    if (line === undefined) return;
+    line.active--;
+    this.offer(line);
+    while (!this.closed && this.running.size < this.concurrency) {
+      const next = this.ready.takeEarliest(this.keyConcurrency);
+      if (next === undefined) break;
+      const queued = next.queue.shift()!;
+      this.queuedIn.delete(queued.runId);
+      next.active++;
+      this.running.set(queued.runId, next);
+      this.offer(next);
+      this.host.launchRun(queued.runId);
+    }
+    this.dropIfIdle(line);
+  }
+
+  /** Offers `line`'s first queued run, if its key has a free slot. */
+  private offer(line: KeyLine): void {
+    if (line.active < this.keyConcurrency) this.ready.offer(line);
+  }
+
+  /** Forgets a key with no run holding a slot or waiting: the lines kept are the keys in use. */
+  private dropIfIdle(line: KeyLine): void {
+    if (line.active === 0 && line.queue.length === 0 && this.lines.get(line.key) === line)
+      this.lines.delete(line.key);
+  }
+}

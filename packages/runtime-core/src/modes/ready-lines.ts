@@ -1,0 +1,93 @@
+import { FifoQueue } from "./fifo-queue.js";
+
+/** A run waiting in its key's line, with its place in the workflow's arrival order. */
+export interface QueuedRun {
+  readonly runId: string;
+  readonly arrival: number;
+}
+
+/** One concurrency key's runs: how many hold a slot, and those waiting, in arrival order. */
+export class KeyLine {
+  active = 0;
+  readonly queue = new FifoQueue<QueuedRun>();
+  /** The arrival of the run this line is offered by in {@link ReadyLines}; -1 when it is not. */
+  offered = -1;
+
+  constructor(readonly key: string) {}
+}
+
+/**
+ * The lines whose first waiting run could start once an overall slot frees, earliest arrival first:
+ * a binary heap of (arrival, line) entries. An entry is checked when it comes out rather than
+ * removed when it goes stale (its run forgotten, or its line dropped), so a line is offered again
+ * only when its first run changes.
+ */
+export class ReadyLines {
+  private readonly arrivals: number[] = [];
+  private readonly lines: KeyLine[] = [];
+
+  /** Offers `line` by its first waiting run, unless it is offered by that run already or waits for none. */
+  offer(line: KeyLine): void {
+    const first = line.queue.peek();
+    if (first === undefined || line.offered === first.arrival) return;
+    line.offered = first.arrival;
+    this.push(first.arrival, line);
+  }
+
+  /**
+   * Takes the line whose first run arrived earliest, if its key has fewer than `keyConcurrency`
+   * runs holding slots; entries gone stale on the way are dropped. `undefined` when none is left.
+   */
+  takeEarliest(keyConcurrency: number): KeyLine | undefined {
+    while (this.lines.length > 0) {
+      const arrival = this.arrivals[0]!;
+      const line = this.pop();
+      if (line.offered === arrival) line.offered = -1;
+      if (line.queue.peek()?.arrival === arrival && line.active < keyConcurrency) return line;
+    }
+    return undefined;
+  }
+
+  clear(): void {
+    this.arrivals.length = 0;
+    this.lines.length = 0;
+  }
+
+  private push(arrival: number, line: KeyLine): void {
+    const { arrivals, lines } = this;
+    let at = arrivals.length;
+    arrivals.push(arrival);
+    lines.push(line);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (arrivals[parent]! <= arrival) break;
+      arrivals[at] = arrivals[parent]!;
+      lines[at] = lines[parent]!;
+      at = parent;
+    }
+    arrivals[at] = arrival;
+    lines[at] = line;
+  }
+
+  private pop(): KeyLine {
+    const { arrivals, lines } = this;
+    const top = lines[0]!;
+    const lastArrival = arrivals.pop()!;
+    const lastLine = lines.pop()!;
+    const size = arrivals.length;
+    if (size === 0) return top;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      if (child + 1 < size && arrivals[child + 1]! < arrivals[child]!) child++;
+      if (arrivals[child]! >= lastArrival) break;
+      arrivals[at] = arrivals[child]!;
+      lines[at] = lines[child]!;
+      at = child;
+    }
+    arrivals[at] = lastArrival;
+    lines[at] = lastLine;
+    return top;
+  }
+}
