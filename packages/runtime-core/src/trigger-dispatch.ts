@@ -90,7 +90,7 @@ export class TriggerDispatch {
     }
     let initialState: RunState;
     try {
-      initialState = initialRunState(wf.id, triggerId, trigger, payload);
+      initialState = initialRunState(wf.id, triggerId, trigger, payload, wf.stateNames.get(triggerId)!);
     } catch (error) {
       this.reject(wf, triggerId, event, payload, error);
       return;

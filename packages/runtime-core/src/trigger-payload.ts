@@ -68,11 +68,9 @@ export function initialRunState(
   triggerId: string,
   trigger: TriggerDefinition<any, RunState>,
   payload: unknown,
+  stateName: string,
 ): RunState {
-  return copyUntrusted(
-    initialSource(workflowId, triggerId, trigger, payload),
-    initialStateName(workflowId, triggerId, trigger),
-  );
+  return copyUntrusted(initialSource(workflowId, triggerId, trigger, payload), stateName);
 }
 
 /**

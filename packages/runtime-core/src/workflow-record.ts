@@ -4,6 +4,7 @@ import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
+import { initialStateName } from "./trigger-payload.js";
 import type { ConcurrencyKey, RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
 
 /** Everything the runtime holds for one registered workflow. */
@@ -18,6 +19,11 @@ export class WorkflowRecord {
   readonly keptResults: KeptResults | undefined;
   /** Which unfinished run holds each idempotency key (the key space its triggers' `key` share). */
   readonly keys = new IdempotencyKeys();
+  /**
+   * What each trigger's runs' initial state is made of, for messages (`initialStateName`): made once
+   * here, not per run, for only a state that cannot be read uses it.
+   */
+  readonly stateNames: ReadonlyMap<string, string>;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
   readonly concurrencyKey: ConcurrencyKey<any> | undefined;
 
@@ -38,6 +44,10 @@ export class WorkflowRecord {
   ) {
     this.patches = new Map(Object.entries(definition.patches ?? {}));
     this.patchNames = new Set(this.patches.keys());
+    const stateNames = new Map<string, string>();
+    for (const [triggerId, trigger] of triggers)
+      stateNames.set(triggerId, initialStateName(id, triggerId, trigger));
+    this.stateNames = stateNames;
     const mode = options.mode;
     this.concurrencyKey =
       mode !== undefined && (mode.type === "transient" || mode.type === "serialized") ? mode.key : undefined;

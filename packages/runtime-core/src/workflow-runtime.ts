@@ -41,7 +41,7 @@ import { TimelineWriter } from "./timeline-writer.js";
 import { TriggerDispatch } from "./trigger-dispatch.js";
 import { TriggerIndex } from "./trigger-index.js";
 import { duplicateKeyError, triggerKey } from "./trigger-key.js";
-import { initialSource, initialStateName, payloadNotPlain } from "./trigger-payload.js";
+import { initialSource, payloadNotPlain } from "./trigger-payload.js";
 import type {
   DrainOptions,
   DrainReport,
@@ -411,11 +411,7 @@ export class WorkflowRuntime {
     try {
       // Without `map` the payload goes to the store as it is: the store checks it is a plain object.
       const source = trigger.map === undefined ? event : initialSource(wf.id, triggerId, trigger, event);
-      store = this.execution.createStore(
-        runId,
-        source as RunState,
-        initialStateName(wf.id, triggerId, trigger),
-      );
+      store = this.execution.createStore(runId, source as RunState, wf.stateNames.get(triggerId)!);
     } catch (error) {
       const refused =
         trigger.map === undefined && !readsAsPlainObject(event) ? payloadNotPlain(wf.id, triggerId) : error;
