@@ -18,7 +18,7 @@ export function concurrencyKey(
     {
       where: `workflow "${workflowId}" mode.key() (an event of trigger "${triggerId}")`,
       name: "mode.key",
-      purpose: "concurrency",
+      gives: "the run's concurrency key",
       from: "input",
     },
     { workflowId, triggerId },

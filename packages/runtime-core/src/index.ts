@@ -57,6 +57,7 @@ export type {
   StartedRunMetadata,
   TransientMode,
   TriggerDefinition,
+  TriggerRateLimit,
   Workflow,
   WorkflowRuntimeOptions,
   WorkflowServiceDefinition,

@@ -3,13 +3,14 @@ import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { concurrencyKey } from "./concurrency-key.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
+import { rateLimitKey, rateLimitReason } from "./rate-limit-key.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import { duplicateReason, triggerKey } from "./trigger-key.js";
 import { initialRunState } from "./trigger-payload.js";
-import type { DispatchResult, RunState } from "./types.js";
+import type { DispatchResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
@@ -88,6 +89,8 @@ export class TriggerDispatch {
       );
       return;
     }
+    if (trigger.rateLimit !== undefined && this.refusedByRateLimit(wf, triggerId, trigger, event, payload))
+      return;
     let initialState: RunState;
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload, wf.stateNames.get(triggerId)!);
@@ -151,6 +154,40 @@ export class TriggerDispatch {
     reportDispatch(
       wf,
       { outcome: "duplicate", workflowId: wf.id, triggerId, event, payload, runId: holder, reason },
+      this.report,
+    );
+    return true;
+  }
+
+  /**
+   * Refuses an event past its trigger's `rateLimit` (`dropped`, saying when its key is admitted
+   * again), or one whose rate-limit key cannot be read (`rejected`); false when it is admitted.
+   */
+  private refusedByRateLimit(
+    wf: WorkflowRecord,
+    triggerId: string,
+    trigger: TriggerDefinition<any, RunState>,
+    event: string,
+    payload: unknown,
+  ): boolean {
+    const options = trigger.rateLimit!;
+    let key = "";
+    if (options.key !== undefined) {
+      try {
+        key = rateLimitKey(wf.id, triggerId, options.key, payload);
+      } catch (error) {
+        this.reject(wf, triggerId, event, payload, error);
+        return true;
+      }
+    }
+    const limit = wf.rateLimits.get(triggerId)!;
+    const now = performance.now();
+    if (limit.admit(key, now)) return false;
+    const wait = limit.nextAdmission(key, now) - now;
+    const reason = rateLimitReason(limit, options.key === undefined ? undefined : key, wait);
+    reportDispatch(
+      wf,
+      { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
       this.report,
     );
     return true;

@@ -41,7 +41,7 @@ function keyOf(
     {
       where: `workflow "${workflowId}" trigger "${triggerId}": key()`,
       name: "key",
-      purpose: "idempotency",
+      gives: "the run's idempotency key",
       from: "payload",
     },
     { workflowId, triggerId },
@@ -55,8 +55,8 @@ export interface KeyFunctionNames {
   readonly where: string;
   /** The option's name, in "<name> must be synchronous". */
   readonly name: string;
-  /** Which key it gives the run: `idempotency` or `concurrency`. */
-  readonly purpose: string;
+  /** What it gives, in "must return a non-empty string, <gives>": `the run's idempotency key`. */
+  readonly gives: string;
   /** What it reads: `payload` or `input`. */
   readonly from: string;
 }
@@ -89,7 +89,7 @@ export function readKey(
   }
   throw new SystemError(
     "INVALID_INPUT",
-    `${names.where} must return a non-empty string, the run's ${names.purpose} key (got ${describeValue(value)})`,
+    `${names.where} must return a non-empty string, ${names.gives} (got ${describeValue(value)})`,
     { details },
   );
 }

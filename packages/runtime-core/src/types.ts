@@ -85,6 +85,31 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * checkpoint carry it.
    */
   key?: (payload: P) => string;
+  /**
+   * At most `limit` events of this trigger start runs in any `periodMs` (per `rateLimit.key`, when
+   * given): the others are refused, reported `dropped` to `onDispatch`. Bus events only (`invoke`
+   * bypasses it, as it bypasses the mode). See {@link TriggerRateLimit}.
+   */
+  rateLimit?: TriggerRateLimit<P> | undefined;
+}
+
+/**
+ * A trigger's rate limit (Inngest's `rateLimit`): a sliding window, exact. An event is admitted
+ * when fewer than `limit` events of its key were admitted in the `periodMs` before it; a refused
+ * event is `dropped` (never delayed: for a backlog that waits its turn, use the mode's
+ * `concurrency` and `capacity`). Checked after `when` and the idempotency `key` (a duplicate
+ * uses none of the limit), before `map`. Kept in memory per registration, on a monotonic clock.
+ */
+export interface TriggerRateLimit<P = any> {
+  /** Most events admitted in any `periodMs` (a positive integer). */
+  limit: number;
+  /** The window, in ms (a positive number). */
+  periodMs: number;
+  /**
+   * A limit per key (a user id, say) instead of one for the trigger: from the payload,
+   * synchronous, a non-empty string (anything else, or a throw, refuses the event: `rejected`).
+   */
+  key?: ((payload: P) => string) | undefined;
 }
 
 /** A workflow: triggers, pipelines, services and env. A plain object. */
@@ -237,7 +262,10 @@ export type DispatchResult =
       reason?: undefined;
     })
   | (DispatchResultBase & {
-      /** Refused by the mode (busy, at capacity, deregistering), or a queued run dropped later. */
+      /**
+       * Refused by the mode (busy, at capacity, deregistering) or by the trigger's `rateLimit`, or a
+       * queued run dropped later.
+       */
       outcome: "dropped";
       /** For a queued run dropped later (replaced by a newer event, deregistered): that run. */
       runId?: string | undefined;

@@ -13,7 +13,8 @@ const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
 const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
-const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key"];
+const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit"];
+const RATE_LIMIT_KEYS = ["limit", "periodMs", "key"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
 const GLOBAL_SERVICE_KEYS = SERVICE_KEYS.filter((key) => key !== "scope");
@@ -202,6 +203,31 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
   }
 }
 
+function validateRateLimit(rateLimit: unknown, path: string): void {
+  if (!isPlainObject(rateLimit))
+    throw invalid(
+      path,
+      `must be an object such as { limit: 10, periodMs: 60_000 }, got ${describeKind(rateLimit)}`,
+    );
+  onlyKnownKeys(rateLimit, RATE_LIMIT_KEYS, path);
+  const { limit, periodMs, key } = rateLimit;
+  if (!(typeof limit === "number" && Number.isInteger(limit) && limit > 0))
+    throw invalid(
+      `${path}.limit`,
+      `must be a positive integer (events per period), got ${describeKind(limit)}`,
+    );
+  if (!(typeof periodMs === "number" && Number.isFinite(periodMs) && periodMs > 0))
+    throw invalid(
+      `${path}.periodMs`,
+      `must be a positive finite number of milliseconds, got ${describeKind(periodMs)}`,
+    );
+  if (key !== undefined && typeof key !== "function")
+    throw invalid(
+      `${path}.key`,
+      `must be a function of the payload returning the key to limit by, such as (p) => p.userId; got ${describeKind(key)}`,
+    );
+}
+
 function checkConcurrencyKey(key: unknown, path: string): void {
   if (key !== undefined && typeof key !== "function")
     throw invalid(
@@ -357,6 +383,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
         `must be a function of the payload returning the run's idempotency key, e.g. key: (p) => p.orderId (got ${describeKind(trigger.key)})`,
       );
     }
+    if (trigger.rateLimit !== undefined) validateRateLimit(trigger.rateLimit, `${at}.rateLimit`);
   }
   validateServices(workflow.services, "services", true);
   validateEnvLayer(workflow.env, "env");

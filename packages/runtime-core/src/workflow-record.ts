@@ -4,6 +4,7 @@ import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
+import { RateLimit } from "./rate-limit.js";
 import { initialStateName } from "./trigger-payload.js";
 import type { ConcurrencyKey, RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
 
@@ -24,6 +25,8 @@ export class WorkflowRecord {
    * here, not per run, for only a state that cannot be read uses it.
    */
   readonly stateNames: ReadonlyMap<string, string>;
+  /** The state of each of its triggers' `rateLimit` (triggers without one have none). */
+  readonly rateLimits: ReadonlyMap<string, RateLimit>;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
   readonly concurrencyKey: ConcurrencyKey<any> | undefined;
 
@@ -45,9 +48,14 @@ export class WorkflowRecord {
     this.patches = new Map(Object.entries(definition.patches ?? {}));
     this.patchNames = new Set(this.patches.keys());
     const stateNames = new Map<string, string>();
-    for (const [triggerId, trigger] of triggers)
+    const rateLimits = new Map<string, RateLimit>();
+    for (const [triggerId, trigger] of triggers) {
       stateNames.set(triggerId, initialStateName(id, triggerId, trigger));
+      const limit = trigger.rateLimit;
+      if (limit !== undefined) rateLimits.set(triggerId, new RateLimit(limit.limit, limit.periodMs));
+    }
     this.stateNames = stateNames;
+    this.rateLimits = rateLimits;
     const mode = options.mode;
     this.concurrencyKey =
       mode !== undefined && (mode.type === "transient" || mode.type === "serialized") ? mode.key : undefined;
