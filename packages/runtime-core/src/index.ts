@@ -56,6 +56,7 @@ export type {
   SingletonLoopMode,
   StartedRunMetadata,
   TransientMode,
+  TriggerDebounce,
   TriggerDefinition,
   TriggerRateLimit,
   Workflow,

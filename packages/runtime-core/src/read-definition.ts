@@ -100,7 +100,11 @@ function readEnv(env: unknown): unknown {
 
 function readTrigger(trigger: unknown, path: string): unknown {
   return readObject(trigger, path, (key, field, at) =>
-    key === "when" ? readArray(field, at, readPlain) : key === "rateLimit" ? readObject(field, at) : field,
+    key === "when"
+      ? readArray(field, at, readPlain)
+      : key === "rateLimit" || key === "debounce"
+        ? readObject(field, at)
+        : field,
   );
 }
 

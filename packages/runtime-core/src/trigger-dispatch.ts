@@ -1,7 +1,9 @@
-import { catchRejection, describeThrown, SystemError } from "@sluice/errors";
+import { catchRejection, describeThrown, quoteName, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { concurrencyKey } from "./concurrency-key.js";
+import { debounceKey } from "./debounce-key.js";
+import { DebouncedEvents } from "./debounced-events.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { rateLimitKey, rateLimitReason } from "./rate-limit-key.js";
 import type { RunEnding } from "./run-ending.js";
@@ -61,15 +63,82 @@ export class TriggerDispatch {
     }
   }
 
+  /** The trigger's `when` first (an event it filters out is not the trigger's at all), then its `debounce`. */
+  private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
+    const trigger = binding.trigger;
+    if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
+    // while draining, an event is refused as it comes (held, it would be refused when released)
+    if (trigger.debounce !== undefined && this.refusal === undefined) this.hold(binding, event, payload);
+    else this.dispatchMatched(binding, event, payload);
+  }
+
+  /** Releases every event the triggers' `debounce` hold, at once (a drain begins). */
+  releaseHeld(workflows: Iterable<WorkflowRecord>): void {
+    for (const wf of workflows) for (const held of wf.debounces.values()) held.releaseAll();
+  }
+
+  /** Drops the events `wf`'s triggers' `debounce` hold, reported `dropped` for `reason` (a deregistration). */
+  dropHeld(wf: WorkflowRecord, reason: string): void {
+    for (const [triggerId, held] of wf.debounces) {
+      for (const { event, payload } of held.dropAll())
+        reportDispatch(
+          wf,
+          { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
+          this.report,
+        );
+    }
+  }
+
   /**
-   * The trigger's `when` first (an event it filters out is not the trigger's at all), then its
+   * Holds an event of a trigger with `debounce` as the latest of its series; the one it replaces is
+   * reported `dropped`. An event whose debounce key cannot be read is `rejected`.
+   */
+  private hold(binding: TriggerBinding, event: string, payload: unknown): void {
+    const { workflow: wf, triggerId, trigger } = binding;
+    const options = trigger.debounce!;
+    let key = "";
+    if (options.key !== undefined) {
+      try {
+        key = debounceKey(wf.id, triggerId, options.key, payload);
+      } catch (error) {
+        this.reject(wf, triggerId, event, payload, error);
+        return;
+      }
+    }
+    let events = wf.debounces.get(triggerId);
+    if (events === undefined) {
+      events = new DebouncedEvents(
+        options.periodMs,
+        options.maxWaitMs ?? Number.POSITIVE_INFINITY,
+        (heldEvent, heldPayload) => this.dispatchMatched(binding, heldEvent, heldPayload),
+      );
+      wf.debounces.set(triggerId, events);
+    }
+    const superseded = events.hold(key, event, payload, performance.now());
+    if (superseded === undefined) return;
+    const of = options.key === undefined ? "" : ` of key ${quoteName(key)}`;
+    reportDispatch(
+      wf,
+      {
+        outcome: "dropped",
+        workflowId: wf.id,
+        triggerId,
+        event: superseded.event,
+        payload: superseded.payload,
+        reason: `debounced: a later event${of} came within ${options.periodMs} ms and replaced it`,
+      },
+      this.report,
+    );
+  }
+
+  /**
+   * An event the trigger's `when` (and `debounce`) let through: its
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
    * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
    * (of the state `map` made), then the execution mode.
    */
-  private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
+  private dispatchMatched(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
-    if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
     let key: string | undefined;
     if (trigger.key !== undefined) {
       try {

@@ -91,6 +91,35 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * bypasses it, as it bypasses the mode). See {@link TriggerRateLimit}.
    */
   rateLimit?: TriggerRateLimit<P> | undefined;
+  /**
+   * Holds each bus event until its series has been quiet for `periodMs`, then starts a run with the
+   * latest (a search index rebuilt once a burst of edits stops). See {@link TriggerDebounce}.
+   */
+  debounce?: TriggerDebounce<P> | undefined;
+}
+
+/**
+ * A trigger's debounce (Inngest's `debounce`): events of one series (one `key`, or the trigger's
+ * all) are held, each newer one replacing the one held (which is reported `dropped`), until none
+ * has come for `periodMs` (or `maxWaitMs` have passed since the series began); the latest then
+ * goes on through the trigger (its idempotency `key`, `rateLimit`, `map`) and the mode, and is
+ * reported then. Checked right after `when`. Bus events only (`invoke` starts its run at once).
+ * Held events live in memory: `deregister()` and `stop()` drop them (reported `dropped`),
+ * `drain()` releases them at once; a crash loses them, as it loses events the bus has not delivered.
+ */
+export interface TriggerDebounce<P = any> {
+  /** How long a series must be quiet before its latest event goes on, in ms (above 0, at most 2147483647). */
+  periodMs: number;
+  /**
+   * The longest an event series is held, from its first event, in ms (from `periodMs` to
+   * 2147483647); then its latest event goes on though events still come. Default: no bound.
+   */
+  maxWaitMs?: number | undefined;
+  /**
+   * A series per key (a document id, say) instead of one for the trigger: from the payload,
+   * synchronous, a non-empty string (anything else, or a throw, refuses the event: `rejected`).
+   */
+  key?: ((payload: P) => string) | undefined;
 }
 
 /**
@@ -263,8 +292,9 @@ export type DispatchResult =
     })
   | (DispatchResultBase & {
       /**
-       * Refused by the mode (busy, at capacity, deregistering) or by the trigger's `rateLimit`, or a
-       * queued run dropped later.
+       * Refused by the mode (busy, at capacity, deregistering) or by the trigger's `rateLimit`, a
+       * queued run dropped later, or an event a trigger's `debounce` held, replaced by a later one
+       * or dropped by a deregistration.
        */
       outcome: "dropped";
       /** For a queued run dropped later (replaced by a newer event, deregistered): that run. */

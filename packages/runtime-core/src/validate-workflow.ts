@@ -13,7 +13,8 @@ const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
 const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
-const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit"];
+const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit", "debounce"];
+const DEBOUNCE_KEYS = ["periodMs", "maxWaitMs", "key"];
 const RATE_LIMIT_KEYS = ["limit", "periodMs", "key"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
@@ -228,6 +229,30 @@ function validateRateLimit(rateLimit: unknown, path: string): void {
     );
 }
 
+function validateDebounce(debounce: unknown, path: string): void {
+  if (!isPlainObject(debounce))
+    throw invalid(path, `must be an object such as { periodMs: 5000 }, got ${describeKind(debounce)}`);
+  onlyKnownKeys(debounce, DEBOUNCE_KEYS, path);
+  const { periodMs, maxWaitMs, key } = debounce;
+  const positiveMs = (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS;
+  if (!positiveMs(periodMs))
+    throw invalid(
+      `${path}.periodMs`,
+      `must be a positive number of milliseconds, at most ${MAX_TIMER_MS}, got ${describeKind(periodMs)}`,
+    );
+  if (maxWaitMs !== undefined && !(positiveMs(maxWaitMs) && (maxWaitMs as number) >= (periodMs as number)))
+    throw invalid(
+      `${path}.maxWaitMs`,
+      `must be a number of milliseconds from periodMs (${periodMs}) to ${MAX_TIMER_MS}, got ${describeKind(maxWaitMs)}`,
+    );
+  if (key !== undefined && typeof key !== "function")
+    throw invalid(
+      `${path}.key`,
+      `must be a function of the payload returning the key of the event's series, such as (p) => p.documentId; got ${describeKind(key)}`,
+    );
+}
+
 function checkConcurrencyKey(key: unknown, path: string): void {
   if (key !== undefined && typeof key !== "function")
     throw invalid(
@@ -384,6 +409,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
       );
     }
     if (trigger.rateLimit !== undefined) validateRateLimit(trigger.rateLimit, `${at}.rateLimit`);
+    if (trigger.debounce !== undefined) validateDebounce(trigger.debounce, `${at}.debounce`);
   }
   validateServices(workflow.services, "services", true);
   validateEnvLayer(workflow.env, "env");

@@ -6,6 +6,7 @@ import { cleanupsTimedOut } from "./hook-time-limit.js";
 import type { RunDeadlines } from "./run-deadlines.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunRecord } from "./run-record.js";
+import type { TriggerDispatch } from "./trigger-dispatch.js";
 import type { TriggerIndex } from "./trigger-index.js";
 import type { RunResult } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -53,6 +54,8 @@ export class WorkflowDeregistrations {
     private readonly hookCalls: HookCalls,
     /** The runs' deadlines, whose timer a deregistration that leaves none clears. */
     private readonly deadlines: RunDeadlines,
+    /** The bus events' way to runs, which holds the events of triggers with `debounce`. */
+    private readonly dispatch: TriggerDispatch,
   ) {}
 
   /** See `WorkflowRuntime.deregister`. */
@@ -139,6 +142,8 @@ export class WorkflowDeregistrations {
           this.ending.cancelQueuedRun(wf, run, "the workflow was deregistered", true);
         else this.ending.abortRun(run, "the workflow was deregistered");
       }
+      // events held by a debounce came after the runs were made (or never started any)
+      this.dispatch.dropHeld(wf, "the workflow was deregistered");
     };
     return { deregistration, endRuns };
   }

@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import type { DebouncedEvents } from "./debounced-events.js";
 import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
@@ -25,6 +26,8 @@ export class WorkflowRecord {
    * here, not per run, for only a state that cannot be read uses it.
    */
   readonly stateNames: ReadonlyMap<string, string>;
+  /** The events each of its triggers' `debounce` holds, made at a trigger's first held event. */
+  readonly debounces = new Map<string, DebouncedEvents>();
   /** The state of each of its triggers' `rateLimit` (triggers without one have none). */
   readonly rateLimits: ReadonlyMap<string, RateLimit>;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */

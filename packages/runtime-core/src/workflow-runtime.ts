@@ -237,6 +237,7 @@ export class WorkflowRuntime {
       this.ending,
       this.hookCalls,
       this.deadlines,
+      this.triggerDispatch,
     );
 
     // the control events call what the host would, but a resume through them says so on the timeline
@@ -764,6 +765,8 @@ export class WorkflowRuntime {
     const { timeoutMs, triggers } = readDrainOptions(options);
     if (this.closed === "stopped") throw closedError(this.closed, "drain");
     this.closed = "draining";
+    // events a debounce holds were taken before the drain began: their runs start now, and are waited for
+    this.triggerDispatch.releaseHeld(this.workflows.values());
     if (triggers === "start") this.triggerDispatch.accept();
     else {
       this.triggerDispatch.refuse(

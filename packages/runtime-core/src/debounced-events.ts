@@ -1,0 +1,76 @@
+/** An event a trigger's `debounce` holds: the latest of its series, and when the series began. */
+export interface HeldEvent {
+  readonly event: string;
+  readonly payload: unknown;
+  /** When the series' first event came (monotonic ms): `maxWaitMs` counts from it. */
+  readonly firstAt: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A trigger's `debounce`, kept for one registration: per key, the latest event of a series still
+ * coming in, on a timer that starts its run once the series has been quiet for `periodMs` (or has
+ * lasted `maxWaitMs`). One `setTimeout` per key with an event held, reset by each newer event: a
+ * held event is work still to do, so the timer keeps a Node process alive, as a parked run's wait
+ * deadline does.
+ */
+export class DebouncedEvents {
+  private readonly held = new Map<string, HeldEvent>();
+
+  constructor(
+    readonly periodMs: number,
+    readonly maxWaitMs: number,
+    /** Starts the run of a held event whose time has come (the trigger's dispatch, after `when`). */
+    private readonly release: (event: string, payload: unknown) => void,
+  ) {}
+
+  /**
+   * Holds `payload` as the latest event of `key`'s series at `now` (monotonic ms); returns the
+   * event it supersedes, if one was held, for the caller to report dropped.
+   */
+  hold(key: string, event: string, payload: unknown, now: number): HeldEvent | undefined {
+    const before = this.held.get(key);
+    const firstAt = before === undefined ? now : before.firstAt;
+    if (before !== undefined) clearTimeout(before.timer);
+    const due = Math.min(now + this.periodMs, firstAt + this.maxWaitMs);
+    const held: HeldEvent = {
+      event,
+      payload,
+      firstAt,
+      timer: setTimeout(() => this.releaseHeld(key, held), Math.max(0, due - now)),
+    };
+    this.held.set(key, held);
+    return before;
+  }
+
+  /** Starts every held event's run now (a drain: the events were taken before it began). */
+  releaseAll(): void {
+    for (const [key, held] of [...this.held]) {
+      clearTimeout(held.timer);
+      this.releaseHeld(key, held);
+    }
+  }
+
+  /**
+   * Clears every timer and returns the held events, in the order their series began (a `Map` keeps
+   * a key where it was first set): a deregistration.
+   */
+  dropAll(): HeldEvent[] {
+    const dropped = [...this.held.values()];
+    for (const held of dropped) clearTimeout(held.timer);
+    this.held.clear();
+    return dropped;
+  }
+
+  /** How many keys have an event held. */
+  get size(): number {
+    return this.held.size;
+  }
+
+  private releaseHeld(key: string, held: HeldEvent): void {
+    // (a newer event replaced it meanwhile: its own timer releases that one)
+    if (this.held.get(key) !== held) return;
+    this.held.delete(key);
+    this.release(held.event, held.payload);
+  }
+}
