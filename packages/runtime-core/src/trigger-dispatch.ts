@@ -135,7 +135,8 @@ export class TriggerDispatch {
    * An event the trigger's `when` (and `debounce`) let through: its
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
    * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
-   * (of the state `map` made), then the execution mode.
+   * (of the state `map` made), then the `key` again (an event `map` or the concurrency `key`
+   * emitted may have taken it), then the execution mode.
    */
   private dispatchMatched(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
@@ -167,8 +168,6 @@ export class TriggerDispatch {
       this.reject(wf, triggerId, event, payload, error);
       return;
     }
-    // map() is host code: an event it emitted may have started a run under this very key
-    if (key !== undefined && this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
     let concurrency: string | undefined;
     if (wf.concurrencyKey !== undefined) {
       try {
@@ -178,6 +177,9 @@ export class TriggerDispatch {
         return;
       }
     }
+    // map() and the mode's key() are host code: an event either emitted may have started a run
+    // under this very key, and a second run under it would take the key from the first
+    if (key !== undefined && this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
     const request = { triggerId, event, payload, initialState, key, concurrencyKey: concurrency };
     if (wf.options.onDispatch === undefined) {
       wf.policy.accept(request);
