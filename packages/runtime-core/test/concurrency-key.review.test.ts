@@ -55,3 +55,41 @@ describe("the idempotency key against the mode's key()", () => {
     expect(h.runtime.listAllRuns().length).toBe(1);
   });
 });
+
+describe("the ready lines after many queued runs are forgotten", () => {
+  it("keeps no entry per queued run forgotten while every slot stays taken (10k keys)", async () => {
+    const t = await setup({ type: "transient", concurrency: 1, key: customer });
+    t.emit("x-a");
+    for (let i = 0; i < 10_000; i++) t.emit(`k${i}-a`);
+    await expect.poll(() => t.started.length).toBe(1);
+    for (let i = 1; i <= 10_000; i++) await h.runtime.abort(t.dispatched[i]!.runId!);
+    // the heap of ready lines does not keep an entry per run forgotten while the slot stays taken
+    expect(held("gated")).toEqual({ lines: 1, ready: expect.any(Number), running: 1, queued: 0 });
+    expect(held("gated").ready).toBeLessThanOrEqual(33);
+    t.open("x-a");
+    await expect.poll(() => t.completed.length).toBe(1);
+    expect(held("gated")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
+  }, 60_000);
+  it("keep the lines still waiting, in order: the survivors start as the rule says", async () => {
+    const t = await setup({ type: "transient", concurrency: 1, key: customer });
+    t.emit("x-0");
+    const survivors = ["k0-a", "k1-a", "k0-b", "k2-a"];
+    // a key of its own each: a forgotten run's line leaves the ready lines a stale entry
+    const forgotten = Array.from({ length: 300 }, (_, i) => `once${i}-a`);
+    for (const id of [survivors[0]!, survivors[1]!, ...forgotten, survivors[2]!, survivors[3]!]) t.emit(id);
+    await expect.poll(() => t.started).toEqual(["x-0"]);
+    const runIdOf = new Map(t.dispatched.map((d) => [(d.payload as { id: string }).id, d.runId!]));
+    for (const id of forgotten) await h.runtime.abort(runIdOf.get(id)!);
+    expect(held("gated")).toEqual({ lines: 4, ready: expect.any(Number), running: 1, queued: 4 });
+    expect(held("gated").ready).toBeLessThanOrEqual(2 * 4 + 32);
+    let last = "x-0";
+    for (const id of ["k0-a", "k1-a", "k0-b", "k2-a"]) {
+      t.open(last);
+      await expect.poll(() => t.started.at(-1)).toBe(id);
+      last = id;
+    }
+    t.open(last);
+    await expect.poll(() => t.completed.length).toBe(5);
+    expect(held("gated")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
+  });
+});

@@ -86,6 +86,11 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     // its first run may have been the one forgotten: the next is offered in its place
     this.offer(line);
     this.dropIfIdle(line);
+    // A forgotten first run leaves a stale entry, taken out only as slots free: while none does
+    // (a long run holding the last slot) they would pile up. Live entries, one a line, are at most
+    // the queued runs, so pruning past twice that bounds the heap by the queue, and each prune
+    // (O(n log n)) comes after at least n forgets.
+    if (this.ready.size > 2 * this.queuedIn.size + 32) this.ready.prune();
   }
 
   close(): string[] {

@@ -20,7 +20,8 @@ export class KeyLine {
  * The lines whose first waiting run could start once an overall slot frees, earliest arrival first:
  * a binary heap of (arrival, line) entries. An entry is checked when it comes out rather than
  * removed when it goes stale (its run forgotten, or its line dropped), so a line is offered again
- * only when its first run changes.
+ * only when its first run changes; {@link ReadyLines.prune} drops the stale ones when they pile up
+ * while no slot frees to take them out.
  */
 export class ReadyLines {
   private readonly arrivals: number[] = [];
@@ -46,6 +47,29 @@ export class ReadyLines {
       if (line.queue.peek()?.arrival === arrival && line.active < keyConcurrency) return line;
     }
     return undefined;
+  }
+
+  /** How many entries the heap holds, stale ones included. */
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /**
+   * Drops the stale entries (their run forgotten, or their line offered again by a later run):
+   * they would otherwise wait for a slot to free to be dropped, and while every slot stays taken
+   * each queued run forgotten would leave one behind.
+   */
+  prune(): void {
+    const arrivals = this.arrivals.slice();
+    const lines = this.lines.slice();
+    this.clear();
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const arrival = arrivals[i]!;
+      if (line.offered !== arrival) continue;
+      if (line.queue.peek()?.arrival === arrival) this.push(arrival, line);
+      else line.offered = -1;
+    }
   }
 
   clear(): void {
