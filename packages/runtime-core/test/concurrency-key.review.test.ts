@@ -56,6 +56,57 @@ describe("the idempotency key against the mode's key()", () => {
   });
 });
 
+describe("one concurrency key for all, with the trigger's idempotency key", () => {
+  it("a queued run holds its idempotency key until it starts, is aborted or fails", async () => {
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    const gates = new Map<string, () => void>();
+    await h.runtime.register(
+      {
+        id: "orders",
+        triggers: { go: { event: "order", pipeline: "p", key: (p: { order: string }) => p.order } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    action: (ctx) =>
+                      new Promise<void>((resolve) => gates.set(ctx.state().order as string, resolve)),
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { mode: { type: "serialized", key: () => "all" }, onDispatch: (r) => dispatched.push(r) },
+    );
+    const emit = (order: string) => h.bus.emit("order", { order });
+    for (const order of ["o1", "o2", "o2", "o1", "o3"]) emit(order);
+    expect(dispatched.map((d) => d.outcome)).toEqual([
+      "started",
+      "queued",
+      "duplicate",
+      "duplicate",
+      "queued",
+    ]);
+    expect(dispatched[2]!.runId).toBe(dispatched[1]!.runId);
+    await h.runtime.abort(dispatched[1]!.runId!);
+    emit("o2"); // its key is free again: queued behind o3
+    expect(dispatched.at(-1)?.outcome).toBe("queued");
+    gates.get("o1")!();
+    await until(() => gates.has("o3"));
+    gates.get("o3")!();
+    await until(() => gates.has("o2"));
+    gates.get("o2")!();
+    await until(() => h.runtime.listAllRuns().every((r) => r.status !== "running"));
+    expect(held("orders")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
+  });
+});
+
 describe("the ready lines after many queued runs are forgotten", () => {
   it("keeps no entry per queued run forgotten while every slot stays taken (10k keys)", async () => {
     const t = await setup({ type: "transient", concurrency: 1, key: customer });
