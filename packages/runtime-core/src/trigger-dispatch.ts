@@ -289,7 +289,8 @@ export class TriggerDispatch {
 
   /**
    * Starts a run its mode gave a slot; one aborted meanwhile (by onDispatch) gives the slot back.
-   * One whose deadline passed while it waited fails instead, never started, and its slot goes on.
+   * One whose deadline passed while it waited fails instead, never started, in a microtask of its
+   * own, and its slot goes on.
    */
   private launch(wf: WorkflowRecord, runId: string): void {
     const record = this.runs.get(runId);
@@ -298,9 +299,22 @@ export class TriggerDispatch {
       // whose slot it takes failed at its own deadline. Started, it would run steps (charge a card)
       // past its deadline, to be failed and compensated for them moments later.
       const deadline = record.runDeadline;
-      if (deadline !== undefined && deadline.at <= Date.now()) this.ending.deadlinePassed(record);
+      // Not failed here: its slot goes to the next queued run, late as well after a stalled event
+      // loop, and failing each inside the release of the last nests frames per run (a few hundred
+      // overflowed the stack, and the rest stayed queued for good).
+      if (deadline !== undefined && deadline.at <= Date.now()) queueMicrotask(() => this.failLate(wf, runId));
       else void this.execution.execute(record);
     } else if (record === undefined) wf.policy.runEnded(runId);
+  }
+
+  /**
+   * Fails a run {@link launch} found past its deadline, unless it ended meanwhile (its own timer, an
+   * abort, a deregistration); one that left the table gives its slot back (a second time is a no-op).
+   */
+  private failLate(wf: WorkflowRecord, runId: string): void {
+    const record = this.runs.get(runId);
+    if (record === undefined) wf.policy.runEnded(runId);
+    else if (record.status === "queued") this.ending.deadlinePassed(record);
   }
 
   /** Aborts the run a newer one replaced (`singleton_loop` `replace`), unless it ended meanwhile. */

@@ -642,3 +642,52 @@ describe("hooks, stop(), detach and adopt", () => {
     expect(held("w")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
   });
 });
+
+describe("a long line of queued runs whose deadlines passed before a slot freed", () => {
+  it.each([
+    ["serialized", { type: "serialized", capacity: Infinity }],
+    ["serialized with a key", { type: "serialized", key: () => "one", capacity: Infinity }],
+    ["transient with a key", { type: "transient", concurrency: 2, key: customer, capacity: Infinity }],
+  ] as const)("%s: every one fails as launched, none overflows the stack", async (_, mode) => {
+    h = await harness();
+    let release!: () => void;
+    await h.runtime.register(
+      {
+        id: "late",
+        triggers: { go: { event: "go", pipeline: "p" } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    action: (ctx) =>
+                      ctx.state().id === "k0-first" ? new Promise<void>((r) => (release = r)) : undefined,
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { mode: mode as ExecutionMode, runTimeoutMs: 60_000 },
+    );
+    h.bus.emit("go", { id: "k0-first" });
+    for (let n = 0; n < 3000; n++) h.bus.emit("go", { id: `k${n % 2}-${n}` });
+    // every deadline has passed by the clock launch() reads (a stalled event loop, a throttled
+    // background tab), none by the timers that fail runs
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 120_000);
+      release();
+      await until(() => h.runtime.listAllRuns().every((r) => r.status !== "queued"));
+      expect(h.errors).toEqual([]);
+      const statuses = new Set(h.runtime.listAllRuns().map((r) => r.status));
+      expect([...statuses]).toEqual(["failed"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
