@@ -27,7 +27,7 @@ export class FifoQueue<T> {
     return item;
   }
 
-  /** Removes one item; O(n), used only for host-initiated aborts of queued runs. */
+  /** Removes one item; O(n), for a queued run leaving before its turn (aborted, or failed at its deadline). */
   remove(item: T): boolean {
     const at = this.items.indexOf(item, this.head);
     if (at < 0) return false;
@@ -35,7 +35,7 @@ export class FifoQueue<T> {
     return true;
   }
 
-  /** Removes the first item `matches`; O(n), used only for host-initiated aborts of queued runs. */
+  /** Removes the first item `matches`; O(n), for a queued run leaving before its turn (aborted, or failed at its deadline). */
   removeWhere(matches: (item: T) => boolean): boolean {
     for (let at = this.head; at < this.items.length; at++) {
       if (matches(this.items[at] as T)) {
