@@ -91,7 +91,8 @@ export class TriggerDispatch {
 
   /**
    * Holds an event of a trigger with `debounce` as the latest of its series; the one it replaces is
-   * reported `dropped`. An event whose debounce key cannot be read is `rejected`.
+   * reported `dropped`. An event whose debounce key cannot be read is `rejected`; one that comes
+   * once its workflow is deregistered is not held but dropped.
    */
   private hold(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
@@ -104,6 +105,22 @@ export class TriggerDispatch {
         this.reject(wf, triggerId, event, payload, error);
         return;
       }
+    }
+    // A hook earlier in this dispatch, or the key itself (host code), may have deregistered the
+    // workflow or stopped the runtime, whose held events were dropped already: held now, this one
+    // would start a run after all, on a timer nothing clears.
+    if (wf.deregistered) {
+      const reason = "the workflow was deregistered";
+      const result: DispatchResult = {
+        outcome: "dropped",
+        workflowId: wf.id,
+        triggerId,
+        event,
+        payload,
+        reason,
+      };
+      reportDispatch(wf, result, this.report);
+      return;
     }
     let events = wf.debounces.get(triggerId);
     if (events === undefined) {

@@ -104,6 +104,7 @@ export class WorkflowDeregistrations {
    */
   private removeWorkflow(wf: WorkflowRecord): { deregistration: Deregistration; endRuns: () => void } {
     this.workflows.delete(wf.id);
+    wf.deregistered = true;
     this.triggers.remove(wf);
     // in order: queued run ids to drop, and records to abort
     const ending: Array<string | RunRecord> = wf.policy.close();

@@ -28,6 +28,11 @@ export class WorkflowRecord {
   readonly stateNames: ReadonlyMap<string, string>;
   /** The events each of its triggers' `debounce` holds, made at a trigger's first held event. */
   readonly debounces = new Map<string, DebouncedEvents>();
+  /**
+   * Set as its deregistration begins: a bus event already on its way to its triggers (a hook
+   * deregistered it, or stopped the runtime, earlier in the same dispatch) must not be held then.
+   */
+  deregistered = false;
   /** The state of each of its triggers' `rateLimit` (triggers without one have none). */
   readonly rateLimits: ReadonlyMap<string, RateLimit>;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
