@@ -69,10 +69,14 @@ export class TriggerDispatch {
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
     // while draining, an event is refused as it comes (held, it would be refused when released)
     if (trigger.debounce !== undefined && this.refusal === undefined) this.hold(binding, event, payload);
-    else this.dispatchMatched(binding, event, payload);
+    else this.dispatchMatched(binding, event, payload, this.refusal);
   }
 
-  /** Releases every event the triggers' `debounce` hold, at once (a drain begins). */
+  /**
+   * Releases every event the triggers' `debounce` hold, at once (a drain begins). Call it once the
+   * drain's `refuse` or `accept` is in force: the released events were taken before the drain and
+   * go on regardless, but an event their runs emit meanwhile comes during the drain.
+   */
   releaseHeld(workflows: Iterable<WorkflowRecord>): void {
     for (const wf of workflows) for (const held of wf.debounces.values()) held.releaseAll();
   }
@@ -92,7 +96,7 @@ export class TriggerDispatch {
   /**
    * Holds an event of a trigger with `debounce` as the latest of its series; the one it replaces is
    * reported `dropped`. An event whose debounce key cannot be read is `rejected`; one that comes
-   * once its workflow is deregistered is not held but dropped.
+   * once its workflow is deregistered, or the runtime draining, is not held but dropped.
    */
   private hold(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
@@ -107,8 +111,8 @@ export class TriggerDispatch {
       }
     }
     // A hook earlier in this dispatch, or the key itself (host code), may have deregistered the
-    // workflow or stopped the runtime, whose held events were dropped already: held now, this one
-    // would start a run after all, on a timer nothing clears.
+    // workflow or stopped or drained the runtime, whose held events were dropped or released
+    // already: held now, this one would start a run after all, on a timer nothing clears.
     if (wf.deregistered) {
       const reason = "the workflow was deregistered";
       const result: DispatchResult = {
@@ -122,12 +126,17 @@ export class TriggerDispatch {
       reportDispatch(wf, result, this.report);
       return;
     }
+    if (this.refusal !== undefined) {
+      this.dispatchMatched(binding, event, payload, this.refusal);
+      return;
+    }
     let events = wf.debounces.get(triggerId);
     if (events === undefined) {
       events = new DebouncedEvents(
         options.periodMs,
         options.maxWaitMs ?? Number.POSITIVE_INFINITY,
-        (heldEvent, heldPayload) => this.dispatchMatched(binding, heldEvent, heldPayload),
+        // (taken before any drain began: a drain's refusal is not for it)
+        (heldEvent, heldPayload) => this.dispatchMatched(binding, heldEvent, heldPayload, undefined),
       );
       wf.debounces.set(triggerId, events);
     }
@@ -153,9 +162,15 @@ export class TriggerDispatch {
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
    * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
    * (of the state `map` made), then the `key` again (an event `map` or the concurrency `key`
-   * emitted may have taken it), then the execution mode.
+   * emitted may have taken it), then the execution mode. `refusal`: why the runtime takes no new
+   * runs from the bus (a drain), if it does not.
    */
-  private dispatchMatched(binding: TriggerBinding, event: string, payload: unknown): void {
+  private dispatchMatched(
+    binding: TriggerBinding,
+    event: string,
+    payload: unknown,
+    refusal: string | undefined,
+  ): void {
     const { workflow: wf, triggerId, trigger } = binding;
     let key: string | undefined;
     if (trigger.key !== undefined) {
@@ -168,10 +183,10 @@ export class TriggerDispatch {
       // before the refusal of a draining runtime: the event's run exists, which says more than dropped
       if (this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
     }
-    if (this.refusal !== undefined) {
+    if (refusal !== undefined) {
       reportDispatch(
         wf,
-        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason: this.refusal },
+        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason: refusal },
         this.report,
       );
       return;

@@ -765,14 +765,15 @@ export class WorkflowRuntime {
     const { timeoutMs, triggers } = readDrainOptions(options);
     if (this.closed === "stopped") throw closedError(this.closed, "drain");
     this.closed = "draining";
-    // events a debounce holds were taken before the drain began: their runs start now, and are waited for
-    this.triggerDispatch.releaseHeld(this.workflows.values());
     if (triggers === "start") this.triggerDispatch.accept();
     else {
       this.triggerDispatch.refuse(
         "the runtime is draining (drain() was called): bus events start no new runs",
       );
     }
+    // events a debounce holds were taken before the drain began: their runs start now, and are
+    // waited for; an event those runs emit meanwhile comes during the drain, refused or let through as above
+    this.triggerDispatch.releaseHeld(this.workflows.values());
     return this.atRest.wait(timeoutMs);
   }
 

@@ -84,6 +84,52 @@ describe("debounce, adversarially", () => {
     expect(reports).toHaveLength(1);
   });
 
+  it("a debounce key that drains the runtime: the event is refused as it comes, and starts no run later", async () => {
+    fake();
+    h = await harness();
+    const runtime = h.runtime;
+    const reports: DispatchResult[] = [];
+    let drained: Promise<unknown> | undefined;
+    const key = () => {
+      drained ??= runtime.drain();
+      return "k";
+    };
+    await runtime.register(workflow("w", "go", { debounce: { periodMs: 1000, key } }), {
+      onDispatch: (r) => reports.push(r),
+    });
+    h.bus.emit("go", { n: 1 });
+    expect(reports.map((r) => r.outcome)).toEqual(["dropped"]);
+    expect(reports[0]!.reason).toContain("draining");
+    await vi.advanceTimersByTimeAsync(1000);
+    await drained;
+    expect(reports).toHaveLength(1);
+  });
+
+  it("while drain() releases held events, an event a released run emits is refused as it comes, not held", async () => {
+    fake();
+    h = await harness();
+    const reports: DispatchResult[] = [];
+    const bus = h.bus;
+    // the run of the released event emits the next event of the same debounced trigger
+    await h.runtime.register(
+      workflow("chain", "go", { debounce: { periodMs: 1000 } }, (s) => {
+        if (s.n === 1) bus.emit("go", { n: 2 });
+      }),
+      { onDispatch: (r) => reports.push(r) },
+    );
+    bus.emit("go", { n: 1 });
+    const drained = h.runtime.drain();
+    await vi.advanceTimersByTimeAsync(0);
+    await drained;
+    expect(reports.map((r) => [r.outcome, (r.payload as { n: number }).n])).toEqual([
+      ["started", 1],
+      ["dropped", 2],
+    ]);
+    expect(reports[1]!.reason).toContain("draining");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reports).toHaveLength(2);
+  });
+
   it("a release that deregisters the workflow mid-drain: the other held events are reported dropped once each", async () => {
     // (the released run, still queued when the deregistration comes, is dropped as never started)
     fake();
