@@ -4,6 +4,8 @@ export interface HeldEvent {
   readonly payload: unknown;
   /** When the series' first event came (monotonic ms): `maxWaitMs` counts from it. */
   readonly firstAt: number;
+  /** When it goes on (monotonic ms): its series quiet for `periodMs`, or `maxWaitMs` old. */
+  readonly dueAt: number;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -26,21 +28,34 @@ export class DebouncedEvents {
 
   /**
    * Holds `payload` as the latest event of `key`'s series at `now` (monotonic ms); returns the
-   * event it supersedes, if one was held, for the caller to report dropped.
+   * event it supersedes, if one was held, for the caller to report dropped (call
+   * {@link DebouncedEvents.releaseDue} first: one already due is not superseded).
    */
   hold(key: string, event: string, payload: unknown, now: number): HeldEvent | undefined {
     const before = this.held.get(key);
     const firstAt = before === undefined ? now : before.firstAt;
     if (before !== undefined) clearTimeout(before.timer);
-    const due = Math.min(now + this.periodMs, firstAt + this.maxWaitMs);
+    const dueAt = Math.min(now + this.periodMs, firstAt + this.maxWaitMs);
     const held: HeldEvent = {
       event,
       payload,
       firstAt,
-      timer: setTimeout(() => this.releaseHeld(key, held), Math.max(0, due - now)),
+      dueAt,
+      timer: setTimeout(() => this.releaseHeld(key, held), Math.max(0, dueAt - now)),
     };
     this.held.set(key, held);
     return before;
+  }
+
+  /**
+   * Starts the run of `key`'s held event if it is due at `now` though its timer has not run (late:
+   * the event loop was busy), as an event of `key` comes: its series ended before that one came.
+   */
+  releaseDue(key: string, now: number): void {
+    const held = this.held.get(key);
+    if (held === undefined || now < held.dueAt) return;
+    clearTimeout(held.timer);
+    this.releaseHeld(key, held);
   }
 
   /** Starts every held event's run now (a drain: the events were taken before it began). */

@@ -110,8 +110,11 @@ export class TriggerDispatch {
         return;
       }
     }
-    // A hook earlier in this dispatch, or the key itself (host code), may have deregistered the
-    // workflow or stopped or drained the runtime, whose held events were dropped or released
+    const now = performance.now();
+    // (first: its run is host code, which may deregister the workflow or drain the runtime)
+    wf.debounces.get(triggerId)?.releaseDue(key, now);
+    // A hook earlier in this dispatch, the key itself or the release just made (host code) may have
+    // deregistered the workflow or stopped or drained the runtime, whose held events were dropped or released
     // already: held now, this one would start a run after all, on a timer nothing clears.
     if (wf.deregistered) {
       const reason = "the workflow was deregistered";
@@ -140,7 +143,7 @@ export class TriggerDispatch {
       );
       wf.debounces.set(triggerId, events);
     }
-    const superseded = events.hold(key, event, payload, performance.now());
+    const superseded = events.hold(key, event, payload, now);
     if (superseded === undefined) return;
     const of = options.key === undefined ? "" : ` of key ${quoteName(key)}`;
     reportDispatch(

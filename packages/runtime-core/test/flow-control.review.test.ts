@@ -130,6 +130,45 @@ describe("debounce, adversarially", () => {
     expect(reports).toHaveLength(2);
   });
 
+  it("an event that comes after its series' quiet time, before the late timer ran, does not replace the held one", async () => {
+    // real timers: the busy event loop is what makes the timer late (no timer runs during sync code)
+    h = await harness();
+    const reports: DispatchResult[] = [];
+    await h.runtime.register(workflow("w", "go", { debounce: { periodMs: 10 } }), {
+      onDispatch: (r) => reports.push(r),
+    });
+    h.bus.emit("go", { n: 1 });
+    const start = performance.now();
+    while (performance.now() - start < 30) {
+      // the event loop is busy past the period: event 1 has been quiet for 10 ms, its timer not run yet
+    }
+    h.bus.emit("go", { n: 2 });
+    expect(reports.map((r) => [r.outcome, (r.payload as { n: number }).n])).toEqual([["started", 1]]);
+  });
+
+  it("a late held event released as the next comes, whose report deregisters the workflow: the next is dropped, not held", async () => {
+    h = await harness();
+    const runtime = h.runtime;
+    const reports: DispatchResult[] = [];
+    await runtime.register(workflow("w", "go", { debounce: { periodMs: 10 } }), {
+      onDispatch: (r) => {
+        reports.push(r);
+        if (r.outcome === "started") void runtime.deregister("w");
+      },
+    });
+    h.bus.emit("go", { n: 1 });
+    const start = performance.now();
+    while (performance.now() - start < 30) {
+      // busy past the period, as above
+    }
+    h.bus.emit("go", { n: 2 });
+    expect(reports.map((r) => [r.outcome, (r.payload as { n: number }).n, r.reason])).toEqual([
+      ["started", 1, undefined],
+      ["dropped", 1, "the workflow was deregistered"],
+      ["dropped", 2, "the workflow was deregistered"],
+    ]);
+  });
+
   it("a release that deregisters the workflow mid-drain: the other held events are reported dropped once each", async () => {
     // (the released run, still queued when the deregistration comes, is dropped as never started)
     fake();
