@@ -127,7 +127,8 @@ export interface TriggerDebounce<P = any> {
  * when fewer than `limit` events of its key were admitted in the `periodMs` before it; a refused
  * event is `dropped` (never delayed: for a backlog that waits its turn, use the mode's
  * `concurrency` and `capacity`). Checked after `when` and the idempotency `key` (a duplicate
- * uses none of the limit), before `map`. Kept in memory per registration, on a monotonic clock.
+ * uses none of the limit), before `map`: it counts events admitted, not runs started. Kept in
+ * memory per registration, on a monotonic clock.
  */
 export interface TriggerRateLimit<P = any> {
   /** Most events admitted in any `periodMs` (a positive integer). */
