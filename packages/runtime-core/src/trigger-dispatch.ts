@@ -2,15 +2,14 @@ import { catchRejection, describeThrown, quoteName, SystemError } from "@sluice/
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { concurrencyKey } from "./concurrency-key.js";
-import { debounceKey } from "./debounce-key.js";
 import { DebouncedEvents } from "./debounced-events.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
-import { rateLimitKey, rateLimitReason } from "./rate-limit-key.js";
+import { rateLimitReason } from "./rate-limit-reason.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
-import { duplicateReason, triggerKey } from "./trigger-key.js";
+import { duplicateReason, payloadKey, triggerKey } from "./trigger-key.js";
 import { initialRunState } from "./trigger-payload.js";
 import type { DispatchResult, RunState, TriggerDefinition } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
@@ -104,7 +103,14 @@ export class TriggerDispatch {
     let key = "";
     if (options.key !== undefined) {
       try {
-        key = debounceKey(wf.id, triggerId, options.key, payload);
+        key = payloadKey(
+          wf.id,
+          triggerId,
+          "debounce.key",
+          "the key of the event's series",
+          options.key,
+          payload,
+        );
       } catch (error) {
         this.reject(wf, triggerId, event, payload, error);
         return;
@@ -280,7 +286,14 @@ export class TriggerDispatch {
     let key = "";
     if (options.key !== undefined) {
       try {
-        key = rateLimitKey(wf.id, triggerId, options.key, payload);
+        key = payloadKey(
+          wf.id,
+          triggerId,
+          "rateLimit.key",
+          "the key its rate limit counts the event under",
+          options.key,
+          payload,
+        );
       } catch (error) {
         this.reject(wf, triggerId, event, payload, error);
         return true;

@@ -21,7 +21,7 @@ export function triggerKey(
   payload: unknown,
 ): string {
   try {
-    return keyOf(workflowId, triggerId, trigger.key!, payload);
+    return payloadKey(workflowId, triggerId, "key", "the run's idempotency key", trigger.key!, payload);
   } catch (error) {
     // (only once key has failed: a good event pays no second look at its payload)
     if (trigger.map === undefined && !readsAsPlainObject(payload))
@@ -30,18 +30,24 @@ export function triggerKey(
   }
 }
 
-/** What `key` gives for `payload`, or the `INVALID_INPUT` of {@link triggerKey} for what it did instead. */
-function keyOf(
+/**
+ * What a key function of a trigger's (its idempotency `key`, `debounce.key`, `rateLimit.key`)
+ * gives for `payload`, or `INVALID_INPUT` (see {@link readKey}) naming the trigger and `option`,
+ * the function's place in it (`"rateLimit.key"`), and saying what it `gives`.
+ */
+export function payloadKey(
   workflowId: string,
   triggerId: string,
+  option: string,
+  gives: string,
   key: (payload: any) => string,
   payload: unknown,
 ): string {
   return readKey(
     {
-      where: `workflow "${workflowId}" trigger "${triggerId}": key()`,
-      name: "key",
-      gives: "the run's idempotency key",
+      where: `workflow "${workflowId}" trigger "${triggerId}": ${option}()`,
+      name: option,
+      gives,
       from: "payload",
     },
     { workflowId, triggerId },
