@@ -34,6 +34,8 @@ export class TriggerDispatch {
   private heldActions: HeldRunAction[] | undefined = undefined;
   /** Set while the runtime takes no new runs from the bus: why every event a trigger matches is dropped. */
   private refusal: string | undefined = undefined;
+  /** Whether a trigger's `debounce` holds events: until a drain begins. */
+  private holding = true;
 
   constructor(
     private readonly triggers: TriggerIndex,
@@ -44,14 +46,19 @@ export class TriggerDispatch {
     private readonly report: (error: SystemError) => void,
   ) {}
 
-  /** From now on, every event a trigger matches is dropped (reported to `onDispatch`) for `reason`. */
+  /** From now on, every event a trigger matches is dropped (reported to `onDispatch`) for `reason` (a drain). */
   refuse(reason: string): void {
     this.refusal = reason;
+    this.holding = false;
   }
 
-  /** From now on, events a trigger matches start runs again (a drain that lets runs chain). */
+  /**
+   * From now on, events a trigger matches start runs again (a drain that lets runs chain), a
+   * debounced trigger's too, at once: a drain waits for runs, not for a debounce's timers.
+   */
   accept(): void {
     this.refusal = undefined;
+    this.holding = false;
   }
 
   /** Hands `event` to every trigger it fires, across workflows. */
@@ -66,8 +73,8 @@ export class TriggerDispatch {
   private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
     const trigger = binding.trigger;
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
-    // while draining, an event is refused as it comes (held, it would be refused when released)
-    if (trigger.debounce !== undefined && this.refusal === undefined) this.hold(binding, event, payload);
+    // while draining, an event is refused as it comes or, in a drain that lets runs chain, goes on at once
+    if (trigger.debounce !== undefined && this.holding) this.hold(binding, event, payload);
     else this.dispatchMatched(binding, event, payload, this.refusal);
   }
 
@@ -135,7 +142,7 @@ export class TriggerDispatch {
       reportDispatch(wf, result, this.report);
       return;
     }
-    if (this.refusal !== undefined) {
+    if (!this.holding) {
       this.dispatchMatched(binding, event, payload, this.refusal);
       return;
     }

@@ -105,7 +105,8 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
  * goes on through the trigger (its idempotency `key`, `rateLimit`, `map`) and the mode, and is
  * reported then. Checked right after `when`. Bus events only (`invoke` starts its run at once).
  * Held events live in memory: `deregister()` and `stop()` drop them (reported `dropped`),
- * `drain()` releases them at once; a crash loses them, as it loses events the bus has not delivered.
+ * `drain()` releases them at once (and while it drains, none is held: refused, or with
+ * `triggers: "start"` gone on at once); a crash loses them, as it loses events the bus has not delivered.
  */
 export interface TriggerDebounce<P = any> {
   /** How long a series must be quiet before its latest event goes on, in ms (above 0, at most 2147483647). */

@@ -159,6 +159,21 @@ describe("a trigger's debounce", () => {
     });
   });
 
+  it('in a drain that lets runs chain (triggers: "start"), holds nothing: each event goes on at once and its run is waited for', async () => {
+    const t = await setup({ debounce: { periodMs: 3_600_000 } }, false);
+    t.emit({ n: 1 });
+    const drained = h!.runtime.drain({ triggers: "start" });
+    t.emit({ n: 2 });
+    t.emit({ n: 3 });
+    expect(await drained).toMatchObject({ drained: true });
+    expect(t.ran).toEqual([1, 2, 3]);
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["started", 2],
+      ["started", 3],
+    ]);
+  });
+
   it("deregister() drops the held events, reported dropped, and starts none later", async () => {
     const t = await setup({ debounce: { periodMs: 100, key: (p: { doc: string }) => p.doc } });
     t.emit({ doc: "a", n: 1 });
