@@ -1,6 +1,6 @@
 import { IdMap } from "@sluice/id-map";
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
-import { KeyLine, ReadyLines } from "./ready-lines.js";
+import { KeyLine, type QueuedRun, ReadyLines } from "./ready-lines.js";
 
 /**
  * `transient` and `serialized` with a concurrency `key`: at most `keyConcurrency` runs of one key
@@ -18,8 +18,8 @@ import { KeyLine, ReadyLines } from "./ready-lines.js";
 export class KeyedSlotQueuePolicy implements ExecutionPolicy {
   /** The line of each run holding a slot. */
   private readonly running = new IdMap<KeyLine>();
-  /** The line of each queued run (for `forget`). */
-  private readonly queuedIn = new IdMap<KeyLine>();
+  /** Each queued run, with its line (for `forget`). */
+  private readonly queuedIn = new IdMap<QueuedRun>();
   private readonly lines = new Map<string, KeyLine>();
   private readonly ready = new ReadyLines();
   private arrivals = 0;
@@ -58,8 +58,9 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
         this.lines.set(key, line);
       }
       const runId = this.host.createRun(request);
-      line.queue.push({ runId, arrival: this.arrivals++ });
-      this.queuedIn.set(runId, line);
+      const queued: QueuedRun = { runId, arrival: this.arrivals++, line };
+      line.queue.push(queued);
+      this.queuedIn.set(runId, queued);
       this.offer(line);
       return { outcome: "queued", runId };
     }
@@ -80,9 +81,10 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
   }
 
   forget(runId: string): void {
-    const line = this.queuedIn.take(runId);
-    if (line === undefined) return;
-    line.queue.removeWhere((queued) => queued.runId === runId);
+    const queued = this.queuedIn.take(runId);
+    if (queued === undefined) return;
+    const line = queued.line;
+    line.queue.remove(queued);
     // its first run may have been the one forgotten: the next is offered in its place
     this.offer(line);
     this.dropIfIdle(line);
@@ -95,7 +97,7 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
 
   close(): string[] {
     this.closed = true;
-    const queued: { runId: string; arrival: number }[] = [];
+    const queued: QueuedRun[] = [];
     for (const line of this.lines.values()) queued.push(...line.queue.takeAll());
     this.lines.clear();
     this.queuedIn.clear();

@@ -4,6 +4,7 @@ import { FifoQueue } from "./fifo-queue.js";
 export interface QueuedRun {
   readonly runId: string;
   readonly arrival: number;
+  readonly line: KeyLine;
 }
 
 /** One concurrency key's runs: how many hold a slot, and those waiting, in arrival order. */
