@@ -49,6 +49,9 @@ export class SlotQueuePolicy implements ExecutionPolicy {
   }
 
   forget(runId: string): void {
+    // A run still "queued" to the runtime may hold a slot already (launched once onDispatch has
+    // heard), and after close() the queue has been emptied: only a run waiting here leaves it.
+    if (this.closed || this.slots.has(runId)) return;
     this.queue.remove(runId);
   }
 
