@@ -32,6 +32,11 @@ interface HeldRunAction {
 export class TriggerDispatch {
   /** While `dispatchTo` awaits its onDispatch report: what the decision does to runs, not done yet. */
   private heldActions: HeldRunAction[] | undefined = undefined;
+  /**
+   * While a decision's onDispatch runs: the actions of that decision, and of those taken meanwhile
+   * (on an event its onDispatch emitted), done in the order they were decided once it returns.
+   */
+  private reportedActions: HeldRunAction[] | undefined = undefined;
   /** Set while the runtime takes no new runs from the bus: why every event a trigger matches is dropped. */
   private refusal: string | undefined = undefined;
   /** Whether a trigger's `debounce` holds events: until a drain begins. */
@@ -248,7 +253,20 @@ export class TriggerDispatch {
     }
     // (a decision holds only the fields its outcome has: none is copied as undefined)
     const result: DispatchResult = { ...decision, workflowId: wf.id, triggerId, event, payload };
-    reportDispatch(wf, result, this.report);
+    // decided while an earlier decision's onDispatch runs: its runs go after that decision's, or
+    // a run the host heard of second would run its first step first
+    const reported = this.reportedActions;
+    if (reported !== undefined) {
+      for (let i = 0; i < held.length; i++) reported.push(held[i]!);
+      reportDispatch(wf, result, this.report);
+      return;
+    }
+    this.reportedActions = held;
+    try {
+      reportDispatch(wf, result, this.report);
+    } finally {
+      this.reportedActions = undefined;
+    }
     for (let i = 0; i < held.length; i++) {
       const action = held[i]!;
       if (action.kind === "launch") this.launch(action.workflow, action.runId);

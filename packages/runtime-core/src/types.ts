@@ -530,7 +530,8 @@ export interface RegisterOptions<S extends object = RunState> {
    * a throw, or a rejection of a promise it returns, is reported (`HOOK_FAILED`). Without it, an
    * event whose payload could not become a run's initial state or give its key (`rejected`) goes
    * to `onError`; a `duplicate` (its trigger's `key` held by an unfinished run) is expected, and
-   * reported to no one.
+   * reported to no one. Told before a started run's first step runs; runs start in the order they
+   * are reported, also one started by an event this hook emits (once the hook has returned).
    */
   onDispatch?: ((result: DispatchResult) => void) | undefined;
   /** How long a parked run keeps its live context before only its checkpoint is kept (default 30 000 ms). */

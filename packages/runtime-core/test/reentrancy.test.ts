@@ -576,6 +576,46 @@ describe("onDispatch hears of a run before the run's first step", () => {
     expect(log).toEqual(["started run1", "step 1", "queued run2", "step 2"]);
   });
 
+  it("runs decided one after another start in that order, also one decided from the first's onDispatch", async () => {
+    h = await harness();
+    const started: number[] = [];
+    const waits: Workflow = {
+      ...job,
+      pipelines: {
+        p: {
+          stages: [
+            {
+              id: "s",
+              steps: [
+                {
+                  id: "x",
+                  action: (ctx) => {
+                    started.push(ctx.state().n as number);
+                    return new Promise<void>(() => {});
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    const reports: string[] = [];
+    await h.runtime.register(waits, {
+      // two runs of customer c1 may execute at once: both start, in arrival order
+      mode: { type: "transient", concurrency: 5, key: (input) => String(input.customer), keyConcurrency: 2 },
+      onDispatch: (d) => {
+        const n = (d.payload as { n: number }).n;
+        reports.push(`${d.outcome} ${n}`);
+        if (n === 1) h.bus.emit("job.go", { n: 2, customer: "c1" });
+      },
+    });
+    h.bus.emit("job.go", { n: 1, customer: "c1" });
+    await expect.poll(() => started.length).toBe(2);
+    expect(reports).toEqual(["started 1", "started 2"]);
+    expect(started).toEqual([1, 2]);
+  });
+
   it("a run aborted from onDispatch before it launched gives its slot back", async () => {
     h = await harness();
     const completed: RunResult[] = [];
