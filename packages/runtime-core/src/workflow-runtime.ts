@@ -511,7 +511,8 @@ export class WorkflowRuntime {
 
   /**
    * Aborts a queued, running or paused run and resolves once it has finished (`onComplete` and
-   * `onCleanup` have run). Resolves at once for a run that already finished or whose result is
+   * `onCleanup` have run; a queued run, which never started, gets no hooks: it leaves its mode's
+   * queue, aborted as `never started: aborted by the host`). Resolves at once for a run that already finished or whose result is
    * decided (it is in `onComplete` or `onCleanup`), while its workflow's registry still lists it
    * or its last cleanups run; rejects with `NOT_FOUND` for a run id it does not hold: never known,
    * or finished and since dropped (its workflow deregistered, or past the registry's retention of
