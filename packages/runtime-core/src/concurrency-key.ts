@@ -1,5 +1,14 @@
-import { readKey } from "./trigger-key.js";
+import { checkedKey, type KeyFunctionNames, keyThrew } from "./trigger-key.js";
 import type { ConcurrencyKey, RunState } from "./types.js";
+
+/** A mode's concurrency `key`, as its messages name it. */
+const CONCURRENCY_KEY: KeyFunctionNames = {
+  where: (workflowId, triggerId) =>
+    `workflow "${workflowId}" mode.key() (an event of trigger "${triggerId}")`,
+  name: "mode.key",
+  gives: "the run's concurrency key",
+  from: "input",
+};
 
 /**
  * The concurrency key the workflow's mode `key` gives for a run's initial state.
@@ -14,14 +23,11 @@ export function concurrencyKey(
   key: ConcurrencyKey<any>,
   input: RunState,
 ): string {
-  return readKey(
-    {
-      where: `workflow "${workflowId}" mode.key() (an event of trigger "${triggerId}")`,
-      name: "mode.key",
-      gives: "the run's concurrency key",
-      from: "input",
-    },
-    { workflowId, triggerId },
-    () => key(input, triggerId),
-  );
+  let value: unknown;
+  try {
+    value = key(input, triggerId);
+  } catch (cause) {
+    throw keyThrew(CONCURRENCY_KEY, workflowId, triggerId, cause);
+  }
+  return checkedKey(CONCURRENCY_KEY, workflowId, triggerId, value);
 }

@@ -9,9 +9,16 @@ import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import type { RunRecord } from "./run-record.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
-import { duplicateReason, payloadKey, triggerKey } from "./trigger-key.js";
+import {
+  DEBOUNCE_KEY,
+  duplicateReason,
+  type KeyFunctionNames,
+  payloadKey,
+  RATE_LIMIT_KEY,
+  triggerKey,
+} from "./trigger-key.js";
 import { initialRunState } from "./trigger-payload.js";
-import type { DispatchResult, RunState, TriggerDefinition } from "./types.js";
+import type { DispatchResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /**
@@ -112,22 +119,8 @@ export class TriggerDispatch {
   private hold(binding: TriggerBinding, event: string, payload: unknown): void {
     const { workflow: wf, triggerId, trigger } = binding;
     const options = trigger.debounce!;
-    let key = "";
-    if (options.key !== undefined) {
-      try {
-        key = payloadKey(
-          wf.id,
-          triggerId,
-          "debounce.key",
-          "the key of the event's series",
-          options.key,
-          payload,
-        );
-      } catch (error) {
-        this.reject(wf, triggerId, event, payload, error);
-        return;
-      }
-    }
+    const key = this.optionKey(binding, event, payload, options.key, DEBOUNCE_KEY);
+    if (key === undefined) return;
     const now = performance.now();
     // (first: its run is host code, which may deregister the workflow or drain the runtime)
     wf.debounces.get(triggerId)?.releaseDue(key, now);
@@ -212,8 +205,7 @@ export class TriggerDispatch {
       );
       return;
     }
-    if (trigger.rateLimit !== undefined && this.refusedByRateLimit(wf, triggerId, trigger, event, payload))
-      return;
+    if (trigger.rateLimit !== undefined && this.refusedByRateLimit(binding, event, payload)) return;
     let initialState: RunState;
     try {
       initialState = initialRunState(wf.id, triggerId, trigger, payload, wf.stateNames.get(triggerId)!);
@@ -297,33 +289,36 @@ export class TriggerDispatch {
   }
 
   /**
+   * The key the trigger's `debounce.key` or `rateLimit.key` (`key`, named by `names`) gives the
+   * event (`""` when the option has none: one series, one limit), or `undefined` once the event is
+   * refused as `rejected` because the key could not be read.
+   */
+  private optionKey(
+    binding: TriggerBinding,
+    event: string,
+    payload: unknown,
+    key: ((payload: any) => string) | undefined,
+    names: KeyFunctionNames,
+  ): string | undefined {
+    if (key === undefined) return "";
+    const { workflow: wf, triggerId } = binding;
+    try {
+      return payloadKey(names, wf.id, triggerId, key, payload);
+    } catch (error) {
+      this.reject(wf, triggerId, event, payload, error);
+      return undefined;
+    }
+  }
+
+  /**
    * Refuses an event past its trigger's `rateLimit` (`dropped`, saying when its key is admitted
    * again), or one whose rate-limit key cannot be read (`rejected`); false when it is admitted.
    */
-  private refusedByRateLimit(
-    wf: WorkflowRecord,
-    triggerId: string,
-    trigger: TriggerDefinition<any, RunState>,
-    event: string,
-    payload: unknown,
-  ): boolean {
-    const options = trigger.rateLimit!;
-    let key = "";
-    if (options.key !== undefined) {
-      try {
-        key = payloadKey(
-          wf.id,
-          triggerId,
-          "rateLimit.key",
-          "the key its rate limit counts the event under",
-          options.key,
-          payload,
-        );
-      } catch (error) {
-        this.reject(wf, triggerId, event, payload, error);
-        return true;
-      }
-    }
+  private refusedByRateLimit(binding: TriggerBinding, event: string, payload: unknown): boolean {
+    const { workflow: wf, triggerId } = binding;
+    const options = binding.trigger.rateLimit!;
+    const key = this.optionKey(binding, event, payload, options.key, RATE_LIMIT_KEY);
+    if (key === undefined) return true;
     const limit = wf.rateLimits.get(triggerId)!;
     const now = performance.now();
     if (limit.admit(key, now)) return false;

@@ -21,7 +21,7 @@ export function triggerKey(
   payload: unknown,
 ): string {
   try {
-    return payloadKey(workflowId, triggerId, "key", "the run's idempotency key", trigger.key!, payload);
+    return payloadKey(IDEMPOTENCY_KEY, workflowId, triggerId, trigger.key!, payload);
   } catch (error) {
     // (only once key has failed: a good event pays no second look at its payload)
     if (trigger.map === undefined && !readsAsPlainObject(payload))
@@ -30,35 +30,10 @@ export function triggerKey(
   }
 }
 
-/**
- * What a key function of a trigger's (its idempotency `key`, `debounce.key`, `rateLimit.key`)
- * gives for `payload`, or `INVALID_INPUT` (see {@link readKey}) naming the trigger and `option`,
- * the function's place in it (`"rateLimit.key"`), and saying what it `gives`.
- */
-export function payloadKey(
-  workflowId: string,
-  triggerId: string,
-  option: string,
-  gives: string,
-  key: (payload: any) => string,
-  payload: unknown,
-): string {
-  return readKey(
-    {
-      where: `workflow "${workflowId}" trigger "${triggerId}": ${option}()`,
-      name: option,
-      gives,
-      from: "payload",
-    },
-    { workflowId, triggerId },
-    () => key(payload),
-  );
-}
-
-/** How {@link readKey}'s messages name a key function and what it gives. */
+/** How a key function's `INVALID_INPUT` messages name it and say what it gives. */
 export interface KeyFunctionNames {
   /** Where it is, as messages begin: `workflow "w" trigger "t": key()`. */
-  readonly where: string;
+  where(workflowId: string, triggerId: string): string;
   /** The option's name, in "<name> must be synchronous". */
   readonly name: string;
   /** What it gives, in "must return a non-empty string, <gives>": `the run's idempotency key`. */
@@ -67,35 +42,92 @@ export interface KeyFunctionNames {
   readonly from: string;
 }
 
+/** `where` for a trigger's own key functions: `workflow "w" trigger "t": rateLimit.key()`. */
+function inTrigger(this: KeyFunctionNames, workflowId: string, triggerId: string): string {
+  return `workflow "${workflowId}" trigger "${triggerId}": ${this.name}()`;
+}
+
+/** A trigger's idempotency `key`. */
+export const IDEMPOTENCY_KEY: KeyFunctionNames = {
+  where: inTrigger,
+  name: "key",
+  gives: "the run's idempotency key",
+  from: "payload",
+};
+/** A trigger's `debounce.key`. */
+export const DEBOUNCE_KEY: KeyFunctionNames = {
+  where: inTrigger,
+  name: "debounce.key",
+  gives: "the key of the event's series",
+  from: "payload",
+};
+/** A trigger's `rateLimit.key`. */
+export const RATE_LIMIT_KEY: KeyFunctionNames = {
+  where: inTrigger,
+  name: "rateLimit.key",
+  gives: "the key its rate limit counts the event under",
+  from: "payload",
+};
+
 /**
- * What `compute` gives, a non-empty string, or `INVALID_INPUT` for what it did instead (threw,
- * returned a promise or anything else), the message naming the key function by `names`.
+ * What a key function of a trigger's (named by `names`) gives for `payload`, or the
+ * `INVALID_INPUT` of {@link checkedKey}. The messages are made only when it fails: a good event
+ * pays for the call and a type check.
  */
-export function readKey(
+export function payloadKey(
   names: KeyFunctionNames,
-  details: { workflowId: string; triggerId: string },
-  compute: () => unknown,
+  workflowId: string,
+  triggerId: string,
+  key: (payload: any) => string,
+  payload: unknown,
 ): string {
   let value: unknown;
   try {
-    value = compute();
+    value = key(payload);
   } catch (cause) {
-    throw new SystemError("INVALID_INPUT", `${names.where} threw: ${describeThrown(cause)}`, {
-      cause,
-      details,
-    });
+    throw keyThrew(names, workflowId, triggerId, cause);
   }
+  return checkedKey(names, workflowId, triggerId, value);
+}
+
+/** The `INVALID_INPUT` for a key function (named by `names`) that threw `cause`. */
+export function keyThrew(
+  names: KeyFunctionNames,
+  workflowId: string,
+  triggerId: string,
+  cause: unknown,
+): SystemError {
+  return new SystemError(
+    "INVALID_INPUT",
+    `${names.where(workflowId, triggerId)} threw: ${describeThrown(cause)}`,
+    { cause, details: { workflowId, triggerId } },
+  );
+}
+
+/**
+ * `value`, what a key function (named by `names`) returned, when it is a non-empty string;
+ * otherwise `INVALID_INPUT` saying what it returned (a promise is refused, its rejection caught:
+ * a key must exist as the event is dispatched).
+ */
+export function checkedKey(
+  names: KeyFunctionNames,
+  workflowId: string,
+  triggerId: string,
+  value: unknown,
+): string {
   if (typeof value === "string" && value.length > 0) return value;
+  const where = names.where(workflowId, triggerId);
+  const details = { workflowId, triggerId };
   if (catchRejection(value, ignoreRejection)) {
     throw new SystemError(
       "INVALID_INPUT",
-      `${names.where} returned a promise; ${names.name} must be synchronous (the key is compared as the event is dispatched): compute it from the ${names.from} alone`,
+      `${where} returned a promise; ${names.name} must be synchronous (the key is compared as the event is dispatched): compute it from the ${names.from} alone`,
       { details },
     );
   }
   throw new SystemError(
     "INVALID_INPUT",
-    `${names.where} must return a non-empty string, ${names.gives} (got ${describeValue(value)})`,
+    `${where} must return a non-empty string, ${names.gives} (got ${describeValue(value)})`,
     { details },
   );
 }

@@ -42,10 +42,7 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
       this.running.size < this.concurrency &&
       (line === undefined || (line.queue.length === 0 && line.active < this.keyConcurrency))
     ) {
-      if (line === undefined) {
-        line = new KeyLine(key);
-        this.lines.set(key, line);
-      }
+      line ??= this.newLine(key);
       const runId = this.host.createRun(request);
       line.active++;
       this.running.set(runId, line);
@@ -53,10 +50,7 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
       return { outcome: "started", runId };
     }
     if (this.queuedIn.size < this.capacity) {
-      if (line === undefined) {
-        line = new KeyLine(key);
-        this.lines.set(key, line);
-      }
+      line ??= this.newLine(key);
       const runId = this.host.createRun(request);
       const queued: QueuedRun = { runId, arrival: this.arrivals++, line };
       line.queue.push(queued);
@@ -121,6 +115,13 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
       this.host.launchRun(queued.runId);
     }
     this.dropIfIdle(line);
+  }
+
+  /** A line for `key`, which has none: made only for a run that starts or waits (a dropped event makes none). */
+  private newLine(key: string): KeyLine {
+    const line = new KeyLine(key);
+    this.lines.set(key, line);
+    return line;
   }
 
   /** Offers `line`'s first queued run, if its key has a free slot. */
