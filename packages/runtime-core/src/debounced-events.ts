@@ -77,11 +77,6 @@ export class DebouncedEvents {
     return dropped;
   }
 
-  /** How many keys have an event held. */
-  get size(): number {
-    return this.held.size;
-  }
-
   private releaseHeld(key: string, held: HeldEvent): void {
     // (a newer event replaced it meanwhile: its own timer releases that one)
     if (this.held.get(key) !== held) return;
