@@ -26,6 +26,10 @@ function invalid(path: string, problem: string): SystemError {
   return new SystemError("INVALID_DEFINITION", `${path}: ${problem}`, { details: { path } });
 }
 
+function positiveInt(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value > 0;
+}
+
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
@@ -142,7 +146,6 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
     throw invalid(path, 'must be an object such as { type: "transient", concurrency: 10 }');
   const type = mode.type;
   if (typeof type === "string" && Object.hasOwn(MODE_KEYS, type)) onlyKnownKeys(mode, MODE_KEYS[type]!, path);
-  const positiveInt = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
   const capacity = (v: unknown) =>
     v === undefined || v === Infinity || (Number.isInteger(v) && (v as number) >= 0);
   switch (mode.type) {
@@ -212,7 +215,7 @@ function validateRateLimit(rateLimit: unknown, path: string): void {
     );
   onlyKnownKeys(rateLimit, RATE_LIMIT_KEYS, path);
   const { limit, periodMs, key } = rateLimit;
-  if (!(typeof limit === "number" && Number.isInteger(limit) && limit > 0))
+  if (!positiveInt(limit))
     throw invalid(
       `${path}.limit`,
       `must be a positive integer (events per period), got ${describeKind(limit)}`,
