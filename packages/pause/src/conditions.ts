@@ -168,6 +168,29 @@ function hasUnknownField(condition: object): boolean {
 }
 
 /**
+ * Checks that `value` is a dotted path such as `"order.id"` that {@link readPath} can follow: a
+ * non-empty string of non-empty segments, none of them `__proto__`, `constructor` or `prototype`.
+ * Throws `code` (a `SystemError` whose `details.path` is `at`, naming `at` in its message) otherwise.
+ *
+ * @example
+ * ```ts
+ * checkPath("order.id", "match", "INVALID_DEFINITION");  // passes
+ * checkPath("a..b", "match", "INVALID_DEFINITION");      // throws: match: "a..b" has an empty segment
+ * ```
+ */
+export function checkPath(value: unknown, at: string, code: ErrorCode): asserts value is string {
+  if (typeof value !== "string" || value.length === 0) {
+    fail(code, `${at}: must be a non-empty dotted path such as "order.id" (got ${describeKind(value)})`, at);
+  }
+  for (const segment of value.split(".")) {
+    if (segment.length === 0) fail(code, `${at}: "${value}" has an empty segment; use "a.b.0"`, at);
+    if (UNSAFE_SEGMENTS.has(segment)) {
+      fail(code, `${at}: segment "${segment}" is not allowed (paths cannot reach prototypes)`, at);
+    }
+  }
+}
+
+/**
  * Checks a conditions list, throwing `code` with a message naming `${path}[i].field`, and returns
  * a frozen, plain copy of it (`-0` as `0`, as JSON gives it back); a key a condition does not
  * have is refused (`${path}[0].vaule: is not an option here (options: path, op, value)`). Each
@@ -187,25 +210,7 @@ export function readConditions(conditions: unknown, path: string, code: ErrorCod
     }
     if (hasUnknownField(condition)) refuseUnknownKeys(condition, CONDITION_KEYS, at, { code });
     const { path: conditionPath, op, value } = condition as Record<string, unknown>;
-    if (typeof conditionPath !== "string" || conditionPath.length === 0) {
-      fail(
-        code,
-        `${at}.path: must be a non-empty dotted path such as "order.id" (got ${describeKind(conditionPath)})`,
-        `${at}.path`,
-      );
-    }
-    for (const segment of conditionPath.split(".")) {
-      if (segment.length === 0) {
-        fail(code, `${at}.path: "${conditionPath}" has an empty segment; use "a.b.0"`, `${at}.path`);
-      }
-      if (UNSAFE_SEGMENTS.has(segment)) {
-        fail(
-          code,
-          `${at}.path: segment "${segment}" is not allowed (paths cannot reach prototypes)`,
-          `${at}.path`,
-        );
-      }
-    }
+    checkPath(conditionPath, `${at}.path`, code);
     if (typeof op !== "string" || !OPERATORS.has(op)) {
       fail(
         code,

@@ -1,6 +1,7 @@
 export {
   type Condition,
   type ConditionOperator,
+  checkPath,
   matchesConditions,
   readPath,
   validateConditions,

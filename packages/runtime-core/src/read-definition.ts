@@ -104,7 +104,16 @@ function readTrigger(trigger: unknown, path: string): unknown {
       ? readArray(field, at, readPlain)
       : key === "rateLimit" || key === "debounce"
         ? readObject(field, at)
-        : field,
+        : key === "cancelOn"
+          ? readArray(field, at, readCancelOn)
+          : field,
+  );
+}
+
+/** One rule of a trigger's `cancelOn`, its `when` conditions copied as a trigger's are. */
+function readCancelOn(rule: unknown, path: string): unknown {
+  return readObject(rule, path, (key, field, at) =>
+    key === "when" ? readArray(field, at, readPlain) : field,
   );
 }
 

@@ -354,12 +354,14 @@ export class RunEnding {
 
   /**
    * Takes a run out of the unfinished runs, through its slot (no id hashing), frees its idempotency
-   * key, takes it out of the runs' deadlines, and tells a draining runtime: the one way a run leaves
+   * key, takes it out of its workflow's cancel index and the runs' deadlines, and tells a draining runtime: the one way a run leaves
    * the table, ending or detached.
    */
   forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
     this.releaseKey(record);
+    // (most workflows declare no cancelOn)
+    record.workflow.cancels?.remove(record);
     // (most runs have no deadline)
     if (record.runDeadline !== undefined) this.deadlines.remove(record.runDeadline);
     this.atRest.notify();

@@ -77,6 +77,7 @@ export class RunExecution {
     const record = new RunRecord(this.containers, runId, wf, triggerId, pipeline, now, initialState, payload);
     record.status = status;
     record.slot = this.runs.insert(runId, record);
+    wf.cancels?.add(record, payload);
     // (a run without a key, most, passes the registry none: no arguments more per run)
     if (key === undefined) {
       record.registryHandle = wf.registry.adoptRun(

@@ -50,6 +50,11 @@ export class RunRecord {
   managed = false;
   /** Its idempotency key (`TriggerDefinition.key`), which it holds in its workflow's keys until it leaves the unfinished runs. */
   key: string | undefined = undefined;
+  /**
+   * While its workflow's `CancelIndex` holds it: what its trigger's `cancelOn` rules compare, read
+   * from its payload when it was made (`undefined` for a rule without `match`, or no value to match).
+   */
+  cancelValues: unknown[] | undefined = undefined;
   /** Where the runtime's table of unfinished runs holds this run (see IdMap.insert). */
   slot = -1;
   /** Where the runtime's table of runs past bookkeeping (in their last cleanups) holds it. */

@@ -178,6 +178,7 @@ export class RunTransfer {
       place.runDeadline,
     );
     record.managed = place.dispatched;
+    wf.cancels?.add(record, checkpoint.event);
     record.released = released;
     record.waits = waits;
     try {

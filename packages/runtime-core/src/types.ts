@@ -96,6 +96,37 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * latest (a search index rebuilt once a burst of edits stops). See {@link TriggerDebounce}.
    */
   debounce?: TriggerDebounce<P> | undefined;
+  /**
+   * Bus events that cancel this trigger's unfinished runs (Inngest's `cancelOn`): an order's
+   * fulfilment aborted when `order.cancelled` names the same order. See {@link CancelOn}.
+   */
+  cancelOn?: readonly CancelOn[] | undefined;
+}
+
+/**
+ * A bus event that cancels runs of the trigger declaring it. When `event` arrives and its payload
+ * meets `when`, every unfinished run (queued, running or paused) that the trigger started (from the
+ * bus or `invoke`, or adopted) whose trigger payload has, at the dotted path `match`, the value the
+ * event's payload has there (`===`: a string, number or boolean; a path missing on either side, or
+ * holding an object, never matches) is aborted with the reason `cancelled by event "<event>"`, as
+ * `abort(runId)` would: a queued run never starts, a paused one ends at once, a running one at its
+ * step's next abort check. Without `match`, every unfinished run of the trigger is cancelled.
+ *
+ * Checked before the event reaches triggers and waits, so the event that cancels a run never
+ * resumes it, and runs it starts are not cancelled by it. Runs already ending (in `onComplete` or
+ * `onCleanup`) are left alone. Each cancel event looks at every unfinished run of the runtime
+ * (a scan, not an index): cheap for thousands of runs, to be indexed when that is not enough.
+ */
+export interface CancelOn {
+  /** The bus event name (not a control event, not `"*"`). */
+  event: string;
+  /**
+   * A dotted path (`"orderId"`, `"order.id"`) read in the run's trigger payload (before `map`, as
+   * `key` reads it; a checkpoint carries it) and in the cancelling event's payload.
+   */
+  match?: string | undefined;
+  /** Conditions on the cancelling event's payload, all of which must hold (AND), as a trigger's `when`. */
+  when?: Condition[] | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describeKind, describeValue, refuseUnknownKeys, SystemError } from "@sluice/errors";
-import { validateConditions } from "@sluice/pause";
+import { checkPath, validateConditions } from "@sluice/pause";
 import { MAX_TIMER_MS } from "@sluice/pipeline";
 import { isPlainObject } from "@sluice/store";
 import { isControlEvent } from "./control-events.js";
@@ -13,7 +13,8 @@ const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
 const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
-const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit", "debounce"];
+const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit", "debounce", "cancelOn"];
+const CANCEL_ON_KEYS = ["event", "match", "when"];
 const DEBOUNCE_KEYS = ["periodMs", "maxWaitMs", "key"];
 const RATE_LIMIT_KEYS = ["limit", "periodMs", "key"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
@@ -256,6 +257,38 @@ function validateDebounce(debounce: unknown, path: string): void {
     );
 }
 
+function validateCancelOn(cancelOn: unknown, path: string): void {
+  if (!Array.isArray(cancelOn))
+    throw invalid(
+      path,
+      `must be an array such as [{ event: "order.cancelled", match: "orderId" }], got ${describeKind(cancelOn)}`,
+    );
+  for (let i = 0; i < cancelOn.length; i++) {
+    const rule: unknown = cancelOn[i];
+    const at = `${path}[${i}]`;
+    if (!isPlainObject(rule))
+      throw invalid(
+        at,
+        `must be an object such as { event: "order.cancelled", match: "orderId" }, got ${describeKind(rule)}`,
+      );
+    onlyKnownKeys(rule, CANCEL_ON_KEYS, at);
+    const { event, match, when } = rule;
+    if (!isNonEmptyString(event)) throw invalid(`${at}.event`, "must be a non-empty bus event name");
+    if (isControlEvent(event))
+      throw invalid(
+        `${at}.event`,
+        `"${event}" is a runtime control event; to abort runs by id, emit it without cancelOn`,
+      );
+    if (event === "*")
+      throw invalid(
+        `${at}.event`,
+        `"*" is the bus's wildcard (its handlers get the event name, not a payload); name the event that cancels`,
+      );
+    if (match !== undefined) checkPath(match, `${at}.match`, "INVALID_DEFINITION");
+    if (when !== undefined) validateConditions(when, `${at}.when`);
+  }
+}
+
 function checkConcurrencyKey(key: unknown, path: string): void {
   if (key !== undefined && typeof key !== "function")
     throw invalid(
@@ -413,6 +446,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     }
     if (trigger.rateLimit !== undefined) validateRateLimit(trigger.rateLimit, `${at}.rateLimit`);
     if (trigger.debounce !== undefined) validateDebounce(trigger.debounce, `${at}.debounce`);
+    if (trigger.cancelOn !== undefined) validateCancelOn(trigger.cancelOn, `${at}.cancelOn`);
   }
   validateServices(workflow.services, "services", true);
   validateEnvLayer(workflow.env, "env");

@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import { CancelIndex } from "./cancel-index.js";
 import type { DebouncedEvents } from "./debounced-events.js";
 import { IdempotencyKeys } from "./idempotency-keys.js";
 import { KeptResults } from "./kept-results.js";
@@ -35,6 +36,8 @@ export class WorkflowRecord {
   deregistered = false;
   /** The state of each of its triggers' `rateLimit` (triggers without one have none). */
   readonly rateLimits: ReadonlyMap<string, RateLimit>;
+  /** Its unfinished runs by its triggers' `cancelOn` rules; `undefined` when no trigger declares one. */
+  readonly cancels: CancelIndex | undefined;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
   readonly concurrencyKey: ConcurrencyKey<any> | undefined;
 
@@ -64,6 +67,7 @@ export class WorkflowRecord {
     }
     this.stateNames = stateNames;
     this.rateLimits = rateLimits;
+    this.cancels = CancelIndex.of(triggers);
     const mode = options.mode;
     this.concurrencyKey =
       mode !== undefined && (mode.type === "transient" || mode.type === "serialized") ? mode.key : undefined;

@@ -6,6 +6,7 @@ import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch } from "@sluice
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
+import { cancelRuns } from "./cancel-on.js";
 import { subscribeControlEvents } from "./control-commands.js";
 import { createReporter } from "./error-reporting.js";
 import { EventWaits } from "./event-waits.js";
@@ -847,6 +848,9 @@ export class WorkflowRuntime {
   // ───────────────────────── bus events ─────────────────────────
 
   private onBusEvent(event: string, payload: unknown): void {
+    // first: the event that cancels a run must not resume it, nor cancel the runs it starts
+    const cancels = this.triggers.cancels(event);
+    if (cancels !== undefined) cancelRuns(cancels, event, payload, this.runs, this.ending);
     this.triggerDispatch.dispatch(event, payload);
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.
