@@ -16,7 +16,7 @@ export const linear = {
 };
 
 /** `<id>.go` starts a run that waits for `<id>.answer` whose `key` matches its own, then finishes. */
-export function waitingWorkflow(id, key) {
+export function waitingWorkflow(id, key, timeoutMs) {
   return {
     id,
     triggers: { go: { event: `${id}.go`, pipeline: "p" } },
@@ -33,6 +33,7 @@ export function waitingWorkflow(id, key) {
                   pause.register({
                     event: `${id}.answer`,
                     conditions: [{ path: key, op: "==", value: ctx.state()[key] }],
+                    ...(timeoutMs !== undefined && { timeoutMs }),
                   });
                 },
               },

@@ -1,10 +1,9 @@
 import { SystemError } from "@sluice/errors";
-import { MAX_TIMER_MS } from "@sluice/pipeline";
+import { DeadlineHeap, type HeapDeadline } from "./deadline-heap.js";
 import type { RunRecord } from "./run-record.js";
 
-/** A run's deadline (`RegisterOptions.runTimeoutMs`), as the {@link RunDeadlines} heap holds it. */
-export class RunDeadline {
-  /** Where the heap holds it; -1 once it is out (passed, its run ended or left, or cleared). */
+/** A run's deadline (`RegisterOptions.runTimeoutMs`), as {@link RunDeadlines} holds it. */
+export class RunDeadline implements HeapDeadline {
   slot = -1;
   /** Once the deadline has passed while the run went on: the `TIMEOUT` the run fails with. */
   passed: SystemError | undefined = undefined;
@@ -16,137 +15,76 @@ export class RunDeadline {
   ) {}
 }
 
-/**
- * The deadlines of a runtime's runs on one timer, for the earliest. A `setTimeout` per run cost
- * ~0.8 µs (Node makes a timer list each time the last one empties); here a run with a deadline
- * costs a place in a binary heap ordered by deadline, and a run that ends leaves it at once, so the
- * heap holds only unfinished runs. The timer is armed for the earliest deadline and re-armed when
- * it fires; a run ending does not re-arm or clear it (a clear per run, when runs come one at a
- * time, cost as much as a timer per run), so in steady traffic it fires about once per
- * `runTimeoutMs`, and it stays armed (finding nothing to do when it fires) after the last run with
- * a deadline has ended, until {@link RunDeadlines.idle}. While a run has a deadline the timer keeps
- * a Node process alive, as a parked run's wait deadline does: its firing is work still to do (the
- * run fails, its `onComplete` compensates), which a host awaiting the run's end expects done. Once
- * none has, it is `unref`ed: a timer left armed keeps nothing alive. A deadline past the longest
- * delay a timer takes (~24.8 days) is reached in steps.
- */
-export class RunDeadlines {
-  private readonly heap: RunDeadline[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** When the timer fires (`Infinity` when it is not armed). */
-  private timerAt = Number.POSITIVE_INFINITY;
+/** A parked run's earliest wait deadline (a wait's `timeoutMs`), as {@link RunDeadlines} holds it. */
+export class WaitDeadline implements HeapDeadline {
+  slot = -1;
 
   constructor(
-    /** Called once for each run whose deadline has passed, its entry already out of the heap. */
-    private readonly onPassed: (record: RunRecord) => void,
+    /** Epoch ms: the earliest `deadline` of the waits the run is parked on. */
+    readonly at: number,
+    readonly record: RunRecord,
   ) {}
+}
 
-  /** Gives `record` the deadline `at` (epoch ms), one already past included: its timer fires at once. */
+/**
+ * The deadlines of a runtime's runs on one timer ({@link DeadlineHeap}): each run's own deadline
+ * (`runTimeoutMs`), held while it is unfinished, and each parked run's earliest wait deadline, held
+ * while it is parked. A timer per parked run with a wait timeout cost ~300 bytes a run; here it is
+ * an entry in a heap shared with every other run.
+ */
+export class RunDeadlines {
+  private readonly heap: DeadlineHeap<RunDeadline | WaitDeadline>;
+
+  constructor(
+    /** Called once for each run whose own deadline has passed, its entry already out. */
+    onRunPassed: (record: RunRecord) => void,
+    /** Called once for each parked run whose earliest wait deadline has passed, its entry already out. */
+    onWaitPassed: (record: RunRecord) => void,
+  ) {
+    this.heap = new DeadlineHeap((deadline) => {
+      if (deadline instanceof WaitDeadline) {
+        deadline.record.waitDeadline = undefined;
+        onWaitPassed(deadline.record);
+      } else onRunPassed(deadline.record);
+    });
+  }
+
+  /** Gives `record` the deadline `at` (epoch ms), one already past included: it passes at once. */
   add(record: RunRecord, at: number): void {
     const deadline = new RunDeadline(at, record);
     record.runDeadline = deadline;
-    const heap = this.heap;
-    deadline.slot = heap.length;
-    heap.push(deadline);
-    this.siftUp(deadline.slot);
-    if (at < this.timerAt) this.arm(Date.now());
-    // the timer left armed for a run that has ended: it keeps the process alive again (it fires before this deadline)
-    else if (heap.length === 1) (this.timer as { ref?: () => void } | undefined)?.ref?.();
+    this.heap.add(deadline);
   }
 
-  /** Takes `deadline` out (its run ended or left); nothing when it is out already. */
+  /** Takes a run's deadline out (its run ended or left); nothing when it is out already. */
   remove(deadline: RunDeadline): void {
-    const slot = deadline.slot;
-    if (slot < 0) return;
-    deadline.slot = -1;
-    const heap = this.heap;
-    const last = heap.pop()!;
-    // no run has a deadline now: the timer, left armed, keeps nothing alive
-    if (heap.length === 0) (this.timer as { unref?: () => void } | undefined)?.unref?.();
-    if (last === deadline) return;
-    heap[slot] = last;
-    last.slot = slot;
-    this.siftDown(slot);
-    this.siftUp(last.slot);
+    this.heap.remove(deadline);
+  }
+
+  /** Holds `at` (epoch ms) as parked `record`'s earliest wait deadline, replacing one it held. */
+  addWait(record: RunRecord, at: number): void {
+    this.removeWait(record);
+    const deadline = new WaitDeadline(at, record);
+    record.waitDeadline = deadline;
+    this.heap.add(deadline);
+  }
+
+  /** Takes `record`'s wait deadline out (it resumed, ended or left); nothing when it holds none. */
+  removeWait(record: RunRecord): void {
+    const deadline = record.waitDeadline;
+    if (deadline === undefined) return;
+    record.waitDeadline = undefined;
+    this.heap.remove(deadline);
   }
 
   /** Clears the timer when no deadline is left (a workflow deregistered): nothing keeps it armed. */
   idle(): void {
-    if (this.heap.length > 0) return;
-    this.disarm();
+    this.heap.idle();
   }
 
   /** Forgets every deadline and clears the timer (the runtime stops: its runs end otherwise). */
   clear(): void {
-    for (const deadline of this.heap) deadline.slot = -1;
-    this.heap.length = 0;
-    this.disarm();
-  }
-
-  private disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  /** Arms the timer for the earliest deadline, in steps of at most `MAX_TIMER_MS` (none left: clears it). */
-  private arm(now: number): void {
-    const first = this.heap[0];
-    this.disarm();
-    if (first === undefined) return;
-    // capped: a longer delay would make setTimeout fire at once; the timer then re-arms
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, first.at - now));
-    this.timerAt = first.at - now > MAX_TIMER_MS ? now + MAX_TIMER_MS : first.at;
-    this.timer = setTimeout(this.fire, delay);
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
-    const heap = this.heap;
-    // (a timer may fire a millisecond before Date.now() reaches its deadline: the re-arm waits the rest)
-    while (heap.length > 0 && heap[0]!.at <= now) {
-      const first = heap[0]!;
-      this.remove(first);
-      this.onPassed(first.record);
-    }
-    // for the earliest deadline left (one a failing run's hook added meanwhile, say), if any
-    this.arm(Date.now());
-  };
-
-  private siftUp(slot: number): void {
-    const heap = this.heap;
-    const moving = heap[slot]!;
-    while (slot > 0) {
-      const parentSlot = (slot - 1) >> 1;
-      const parent = heap[parentSlot]!;
-      if (parent.at <= moving.at) break;
-      heap[slot] = parent;
-      parent.slot = slot;
-      slot = parentSlot;
-    }
-    heap[slot] = moving;
-    moving.slot = slot;
-  }
-
-  private siftDown(slot: number): void {
-    const heap = this.heap;
-    const length = heap.length;
-    const moving = heap[slot]!;
-    for (;;) {
-      let child = 2 * slot + 1;
-      if (child >= length) break;
-      const right = child + 1;
-      if (right < length && heap[right]!.at < heap[child]!.at) child = right;
-      const next = heap[child]!;
-      if (next.at >= moving.at) break;
-      heap[slot] = next;
-      next.slot = slot;
-      slot = child;
-    }
-    heap[slot] = moving;
-    moving.slot = slot;
+    this.heap.clear();
   }
 }
 

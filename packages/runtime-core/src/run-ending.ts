@@ -84,7 +84,7 @@ export class RunEnding {
     endedAt: number | undefined,
   ): RunResult | Promise<RunResult> {
     const wf = record.workflow;
-    if (record.deadlineTimer !== undefined) clearTimeout(record.deadlineTimer);
+    if (record.waitDeadline !== undefined) this.deadlines.removeWait(record);
     const onCleanup = wf.options.onCleanup;
     const now = endedAt ?? record.stamp();
     const error = result.ok ? undefined : { code: result.error.code, message: result.error.message };
@@ -354,8 +354,8 @@ export class RunEnding {
 
   /**
    * Takes a run out of the unfinished runs, through its slot (no id hashing), frees its idempotency
-   * key, takes it out of its workflow's cancel index and the runs' deadlines, and tells a draining runtime: the one way a run leaves
-   * the table, ending or detached.
+   * key, takes it out of its workflow's cancel index and its deadlines (its own and its wait's), and
+   * tells a draining runtime: the one way a run leaves the table, ending or detached.
    */
   forgetRun(record: RunRecord): void {
     if (this.runs.at(record.slot) === record) this.runs.removeAt(record.slot);
@@ -364,6 +364,7 @@ export class RunEnding {
     record.workflow.cancels?.remove(record);
     // (most runs have no deadline)
     if (record.runDeadline !== undefined) this.deadlines.remove(record.runDeadline);
+    if (record.waitDeadline !== undefined) this.deadlines.removeWait(record);
     this.atRest.notify();
   }
 

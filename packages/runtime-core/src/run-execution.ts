@@ -50,7 +50,7 @@ export class RunExecution {
     resumeEvents: ResumeEvents,
     report: (error: SystemError) => void,
   ) {
-    this.pauses = new RunPauses(this, ending, waits, resumeEvents, hookCalls, report);
+    this.pauses = new RunPauses(this, ending, waits, resumeEvents, hookCalls, deadlines, report);
   }
 
   /** A new run id: this runtime's random head and a counter (no random draw per run). */

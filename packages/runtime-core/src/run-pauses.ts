@@ -1,12 +1,6 @@
 import { ok, SystemError } from "@sluice/errors";
 import type { PauseRequestData } from "@sluice/pause";
-import {
-  MAX_TIMER_MS,
-  type PipelineCheckpoint,
-  type PipelineRun,
-  type RestoreOptions,
-  type ResumeCause,
-} from "@sluice/pipeline";
+import type { PipelineCheckpoint, PipelineRun, RestoreOptions, ResumeCause } from "@sluice/pipeline";
 import { deadlineObserver } from "./deadline-observer.js";
 import type { EventWaits } from "./event-waits.js";
 import type { HookCalls } from "./hook-calls.js";
@@ -14,7 +8,7 @@ import { hookContext } from "./hook-context.js";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import { resultMetadata } from "./result-metadata.js";
 import { byEvent, byTimeout, earliestDeadline, firstMatch, type ResumeEvents } from "./resume-events.js";
-import { runTimedOut } from "./run-deadlines.js";
+import { type RunDeadlines, runTimedOut } from "./run-deadlines.js";
 import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
@@ -41,6 +35,8 @@ export class RunPauses {
     private readonly waits: EventWaits,
     private readonly resumeEvents: ResumeEvents,
     private readonly hookCalls: HookCalls,
+    /** The runtime's deadlines, which hold each parked run's earliest wait deadline. */
+    private readonly deadlines: RunDeadlines,
     private readonly report: (error: SystemError) => void,
   ) {}
 
@@ -139,7 +135,7 @@ export class RunPauses {
    */
   parkAdopted(record: RunRecord): void {
     this.waits.park(record);
-    this.armDeadline(record, Date.now());
+    this.armDeadline(record);
   }
 
   /**
@@ -180,7 +176,7 @@ export class RunPauses {
   private park(record: RunRecord): void {
     const wf = record.workflow;
     const now = Date.now();
-    this.armDeadline(record, now);
+    this.armDeadline(record);
     const window = wf.pauseWindow;
     if (window.ms === 0) void this.releaseLiveContext(record);
     else if (window.ms !== Infinity) window.open(record, now);
@@ -219,15 +215,12 @@ export class RunPauses {
   }
 
   /**
-   * Arms one timer for the earliest wait deadline of a parked run, if it has any. A deadline past
-   * the longest delay a timer takes (~24.8 days) is reached in steps: the timer fires early and
-   * re-arms, instead of firing at once, as setTimeout does with a longer delay.
+   * Holds the earliest wait deadline of a parked run, if it has any, in the runtime's deadlines
+   * (one timer for every run: see `RunDeadlines`).
    */
-  private armDeadline(record: RunRecord, now: number): void {
+  private armDeadline(record: RunRecord): void {
     const wait = earliestDeadline(record.waits);
-    if (wait === undefined) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(1, wait.deadline! - now + 1));
-    record.deadlineTimer = setTimeout(() => this.onWaitDeadline(record), delay);
+    if (wait !== undefined) this.deadlines.addWait(record, wait.deadline!);
   }
 
   /** Times a parked run out now if its earliest deadline has passed; true when it did. */
@@ -238,21 +231,17 @@ export class RunPauses {
     return true;
   }
 
-  private onWaitDeadline(record: RunRecord): void {
-    record.deadlineTimer = undefined;
+  /** What the runtime's deadlines call once a parked run's earliest wait deadline has passed. */
+  readonly waitDeadlinePassed = (record: RunRecord): void => {
     if (record.status !== "paused") return;
-    const now = Date.now();
     // The earliest deadline decides: with several expired (a stage that outlasted them all), the
     // run resumes with the patch of the wait that timed out first.
     const expired = earliestDeadline(record.waits);
     if (expired === undefined) return;
-    if (expired.deadline! > now) {
-      // Timers may fire a millisecond before Date.now() reaches the deadline: wait the rest.
-      this.armDeadline(record, now);
-      return;
-    }
-    this.timeOut(record, expired);
-  }
+    // (the waits it was held for are the run's waits while it is parked: this holds for them)
+    if (expired.deadline! > Date.now()) this.armDeadline(record);
+    else this.timeOut(record, expired);
+  };
 
   /** Resumes a parked run whose wait `expired` (its earliest deadline) has timed out. */
   private timeOut(record: RunRecord, expired: PauseRequestData): void {
@@ -286,10 +275,7 @@ export class RunPauses {
     // the seq of its run.paused: the checkpoint that holds it is gone once rebuilding has begun
     const pausedSeq = record.checkpoint?.seq ?? record.released?.seq;
     try {
-      if (record.deadlineTimer !== undefined) {
-        clearTimeout(record.deadlineTimer);
-        record.deadlineTimer = undefined;
-      }
+      if (record.waitDeadline !== undefined) this.deadlines.removeWait(record);
       restored = record.store === undefined;
       if (restored) {
         checkpoint = record.released!.restore(

@@ -5,7 +5,7 @@ import type { Pipeline, PipelineCheckpoint, PipelineRun, RunInfo, StepAttempt } 
 import { type StateStore, safeAssign } from "@sluice/store";
 import { ReleasedCheckpoint } from "./released-checkpoint.js";
 import type { RunCheckpoint } from "./run-checkpoint.js";
-import type { RunDeadline } from "./run-deadlines.js";
+import type { RunDeadline, WaitDeadline } from "./run-deadlines.js";
 import type { RunResult, RunState } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
@@ -104,8 +104,8 @@ export class RunRecord {
   bufferedDelivery = 0;
   bufferOverflowReported = false;
 
-  /** The timer of its earliest wait deadline, while parked. */
-  deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Its earliest wait deadline, in the runtime's `RunDeadlines`, while parked on a wait with a timeout. */
+  waitDeadline: WaitDeadline | undefined = undefined;
   /** Its own deadline (`RegisterOptions.runTimeoutMs`, or its checkpoint's `runDeadline`), if it has one. */
   runDeadline: RunDeadline | undefined = undefined;
   /**

@@ -225,18 +225,14 @@ export class RunTransfer {
   }
 
   /**
-   * Takes a parked run out of this runtime without ending it: its wait deadline timer, pause window,
-   * waits and bus subscriptions, its place in the table of runs and its run deadline, the registry
-   * and the execution mode. It reads as ended from then on: code already on its way to it (a wait's patch mapper that
+   * Takes a parked run out of this runtime without ending it: its pause window, waits and bus
+   * subscriptions, its place in the table of runs and its deadlines (its own and its wait's), the
+   * registry and the execution mode. It reads as ended from then on: code already on its way to it (a wait's patch mapper that
    * detached it while an event was resuming it, a timer) finds it neither paused nor undecided, and
    * leaves it alone.
    */
   private takeOut(record: RunRecord): void {
     const wf = record.workflow;
-    if (record.deadlineTimer !== undefined) {
-      clearTimeout(record.deadlineTimer);
-      record.deadlineTimer = undefined;
-    }
     wf.pauseWindow.close(record);
     if (record.watched !== undefined) this.waits.release(record);
     record.markDecided();

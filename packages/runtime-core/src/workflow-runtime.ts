@@ -183,7 +183,10 @@ export class WorkflowRuntime {
     this.atRest = new RunsAtRest(this.runs, (record, reason) =>
       this.ending.cancelQueuedRun(record.workflow, record.runId, reason, true),
     );
-    this.deadlines = new RunDeadlines((record) => this.ending.deadlinePassed(record));
+    this.deadlines = new RunDeadlines(
+      (record) => this.ending.deadlinePassed(record),
+      (record) => this.pauses.waitDeadlinePassed(record),
+    );
     this.ending = new RunEnding(
       this.runs,
       this.endingRuns,
