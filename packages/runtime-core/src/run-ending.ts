@@ -317,9 +317,13 @@ export class RunEnding {
     wf.registry.setStatus(runId, "aborted", now, error, undefined, record.registryHandle);
     // written before the waiters and onDispatch hear of the end, as a started run's last event is
     this.writer?.writeRuntimeEvent(runId, wf.id, 1, now, "run.aborted", message, { neverStarted: true });
+    const metadata = failureMetadata(record);
+    // as a started run's abort says why: a queued run cancelled by an event, aborted by the host or
+    // dropped has its reason in metadata.abortReason too, not only in the error's message
+    metadata.abortReason = reason;
     const result: RunResult = err(
       new SystemError("ABORTED", `run ${runId} never started: ${reason}`),
-      failureMetadata(record),
+      metadata,
     );
     if (keptInfo !== undefined) wf.keptResults!.keep(runId, result as EndedRunResult, keptInfo);
     if (record.finishWaiters !== undefined) for (const resolve of record.finishWaiters) resolve(result);

@@ -109,13 +109,13 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
  * bus or `invoke`, or adopted) whose trigger payload has, at the dotted path `match`, the value the
  * event's payload has there (`===`: a string, number or boolean; a path missing on either side, or
  * holding an object, never matches) is aborted with the reason `cancelled by event "<event>"`, as
- * `abort(runId)` would: a queued run never starts, a paused one ends at once, a running one at its
- * step's next abort check. Without `match`, every unfinished run of the trigger is cancelled.
+ * `abort(runId)` would: a queued run never starts, a paused one ends at once, a running one through
+ * its steps' `ctx.signal`. Without `match`, every unfinished run of the trigger is cancelled.
  *
  * Checked before the event reaches triggers and waits, so the event that cancels a run never
  * resumes it, and runs it starts are not cancelled by it. Runs already ending (in `onComplete` or
- * `onCleanup`) are left alone. Each cancel event looks at every unfinished run of the runtime
- * (a scan, not an index): cheap for thousands of runs, to be indexed when that is not enough.
+ * `onCleanup`) are left alone. Runs are indexed per rule by their value at `match`: a cancel
+ * event costs one lookup, not a look at every unfinished run.
  */
 export interface CancelOn {
   /** The bus event name (not a control event, not `"*"`). */
@@ -398,8 +398,10 @@ export interface RunResultMetadata {
   /**
    * For an aborted run, why the runtime aborted it: `"aborted by the host"` (`abort()`, or a
    * `sluice.run.abort` control event), `"replaced by a newer run"` (`singleton_loop` with
-   * `onBusy: "replace"`) or `"the workflow was deregistered"` (`deregister()`, `stop()`). The
-   * run's `run.aborted` timeline event says the same.
+   * `onBusy: "replace"`), `'cancelled by event "<event>"'` (a trigger's `cancelOn`) or `"the
+   * workflow was deregistered"` (`deregister()`, `stop()`); for a queued run that never started,
+   * why it was dropped or cancelled (its error says `never started: <reason>`). The run's
+   * `run.aborted` timeline event says the same.
    */
   abortReason?: string;
   [key: string]: unknown;
