@@ -27,6 +27,12 @@ export function cancelRuns(
   }
   if (found.length === 0) return;
   const reason = `cancelled by event ${quoteName(event)}`;
+  // Queued runs first: a paused run cancelled ends at once and frees its mode's slot, which would
+  // start the next queued run (its onPrepare and first step) only for it to be aborted here.
+  for (const record of found) {
+    if (record.status === "queued" && runs.get(record.runId) === record)
+      ending.cancelQueuedRun(record.workflow, record.runId, reason, false);
+  }
   for (const record of found) {
     // Host code run by an earlier cancel may have detached or ended this run (it is then no longer
     // this record in the table, or finished, which abortRun leaves alone).

@@ -92,4 +92,32 @@ describe("cancelOn (review)", () => {
     expect(!never.ok && never.error.code).toBe("ABORTED");
     expect(never.metadata.abortReason).toBe(CANCELLED);
   });
+
+  it("never starts a queued run it cancels, though cancelling a paused run before it frees the slot it waits for", async () => {
+    const steps: string[] = [];
+    // exclusive: the paused run holds the one slot
+    const t = await setup(
+      [{ event: "orders.halt" }],
+      { type: "exclusive", onBusy: "queue_single" },
+      {
+        onPrepare: (ctx) => {
+          steps.push(ctx.runId);
+        },
+      },
+    );
+    const paused = t.place({ orderId: "o1", pause: true });
+    await tick();
+    expect(h.runtime.findRun(paused)?.status).toBe("paused");
+    const queued = t.place({ orderId: "o2" });
+    expect(t.dispatched.at(-1)!.outcome).toBe("queued");
+
+    h.bus.emit("orders.halt", undefined);
+    expect((await t.results.get(paused)!).metadata.abortReason).toBe('cancelled by event "orders.halt"');
+    const never = await t.results.get(queued)!;
+    // cancelled as queued: it never started, so its onPrepare and steps never ran
+    expect(!never.ok && never.error.message).toBe(
+      `run ${queued} never started: cancelled by event "orders.halt"`,
+    );
+    expect(steps).toEqual([paused]);
+  });
 });
