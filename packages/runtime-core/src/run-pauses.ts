@@ -1,4 +1,4 @@
-import { ok, SystemError } from "@sluice/errors";
+import { catchRejection, ok, SystemError } from "@sluice/errors";
 import type { PauseRequestData } from "@sluice/pause";
 import type { PipelineCheckpoint, PipelineRun, RestoreOptions, ResumeCause } from "@sluice/pipeline";
 import { deadlineObserver } from "./deadline-observer.js";
@@ -227,7 +227,7 @@ export class RunPauses {
   private timeOutIfDue(record: RunRecord): boolean {
     const expired = earliestDeadline(record.waits);
     if (expired === undefined || expired.deadline! > Date.now()) return false;
-    this.timeOut(record, expired);
+    void this.timeOut(record, expired);
     return true;
   }
 
@@ -239,12 +239,30 @@ export class RunPauses {
     const expired = earliestDeadline(record.waits);
     if (expired === undefined) return;
     // (the waits it was held for are the run's waits while it is parked: this holds for them)
-    if (expired.deadline! > Date.now()) this.armDeadline(record);
-    else this.timeOut(record, expired);
+    if (expired.deadline! > Date.now()) {
+      this.armDeadline(record);
+      return;
+    }
+    // A fault of the runtime's in timing the run out (failing it at its run deadline, say) is
+    // reported, never thrown into the timer: it is every run's deadline timer, and a throw would
+    // leave the other deadlines due with it unhandled and the timer unarmed.
+    const fault = (error: unknown): void =>
+      this.report(
+        SystemError.from(
+          error,
+          "INVALID_STATE",
+          `run ${record.runId} passed its wait deadline, and timing it out failed inside the runtime`,
+        ),
+      );
+    try {
+      catchRejection(this.timeOut(record, expired), fault);
+    } catch (error) {
+      fault(error);
+    }
   };
 
   /** Resumes a parked run whose wait `expired` (its earliest deadline) has timed out. */
-  private timeOut(record: RunRecord, expired: PauseRequestData): void {
+  private timeOut(record: RunRecord, expired: PauseRequestData): Promise<RunResult> {
     // The wait's timeoutPatch is frozen all the way down (it is handed out: checkpoints, onPause):
     // the state gets a copy of its own, whose nested values are no more frozen than another
     // patch's. Plain JSON by construction, so a JSON round trip copies it exactly (once per timeout).
@@ -253,7 +271,7 @@ export class RunPauses {
         ? (JSON.parse(JSON.stringify(expired.timeoutPatch)) as RunState)
         : { pauseTimedOut: true };
     // run.resumed names the wait that timed out: the one whose patch the run resumes with
-    void this.resume(record, patch, byTimeout(expired));
+    return this.resume(record, patch, byTimeout(expired));
   }
 
   /**
