@@ -6,6 +6,8 @@ export interface HeapDeadline {
   readonly at: number;
   /** Where the heap holds it; -1 once it is out (passed, removed or cleared). */
   slot: number;
+  /** When the heap took it, counting every deadline it took: of two at the same ms, the earlier comes first. */
+  order: number;
 }
 
 /**
@@ -26,6 +28,8 @@ export class DeadlineHeap<D extends HeapDeadline> {
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** When the timer fires (`Infinity` when it is not armed). */
   private timerAt = Number.POSITIVE_INFINITY;
+  /** How many deadlines it has taken: the next one's `order`. */
+  private added = 0;
 
   constructor(
     /** Called once for each deadline that has passed, already out of the heap, in time order. */
@@ -35,6 +39,7 @@ export class DeadlineHeap<D extends HeapDeadline> {
   /** Holds `deadline` (one already past included: the timer fires at once). */
   add(deadline: D): void {
     const heap = this.heap;
+    deadline.order = this.added++;
     deadline.slot = heap.length;
     heap.push(deadline);
     this.siftUp(deadline.slot);
@@ -110,7 +115,7 @@ export class DeadlineHeap<D extends HeapDeadline> {
     while (slot > 0) {
       const parentSlot = (slot - 1) >> 1;
       const parent = heap[parentSlot]!;
-      if (parent.at <= moving.at) break;
+      if (!comesFirst(moving, parent)) break;
       heap[slot] = parent;
       parent.slot = slot;
       slot = parentSlot;
@@ -127,9 +132,9 @@ export class DeadlineHeap<D extends HeapDeadline> {
       let child = 2 * slot + 1;
       if (child >= length) break;
       const right = child + 1;
-      if (right < length && heap[right]!.at < heap[child]!.at) child = right;
+      if (right < length && comesFirst(heap[right]!, heap[child]!)) child = right;
       const next = heap[child]!;
-      if (next.at >= moving.at) break;
+      if (!comesFirst(next, moving)) break;
       heap[slot] = next;
       next.slot = slot;
       slot = child;
@@ -137,4 +142,13 @@ export class DeadlineHeap<D extends HeapDeadline> {
     heap[slot] = moving;
     moving.slot = slot;
   }
+}
+
+/**
+ * Whether `a` passes before `b`: the earlier time, or at the same ms the one taken first. A heap
+ * alone keeps no order among equal times, and deadlines due in the same ms (a burst of runs parked
+ * with the same timeout) pass in the order they were set, as timers of their own fired.
+ */
+function comesFirst(a: HeapDeadline, b: HeapDeadline): boolean {
+  return a.at < b.at || (a.at === b.at && a.order < b.order);
 }

@@ -5,6 +5,7 @@ import type { RunRecord } from "./run-record.js";
 /** A run's deadline (`RegisterOptions.runTimeoutMs`), as {@link RunDeadlines} holds it. */
 export class RunDeadline implements HeapDeadline {
   slot = -1;
+  order = 0;
   /** Once the deadline has passed while the run went on: the `TIMEOUT` the run fails with. */
   passed: SystemError | undefined = undefined;
 
@@ -18,6 +19,7 @@ export class RunDeadline implements HeapDeadline {
 /** A parked run's earliest wait deadline (a wait's `timeoutMs`), as {@link RunDeadlines} holds it. */
 export class WaitDeadline implements HeapDeadline {
   slot = -1;
+  order = 0;
 
   constructor(
     /** Epoch ms: the earliest `deadline` of the waits the run is parked on. */

@@ -104,4 +104,18 @@ describe("wait deadlines on the shared deadline timer (review)", () => {
       ["INVALID_STATE", expect.stringMatching(/disk gone/)],
     ]);
   });
+
+  it("runs whose wait deadlines fall in the same ms time out in the order they parked, as their own timers did", async () => {
+    fakeClock();
+    const t = await setup();
+    for (const id of ["a", "b", "c", "d", "e"]) await t.park(id, 100);
+    await vi.advanceTimersByTimeAsync(101);
+    expect(t.ended.map((r) => r.ok && `${r.value.state.orderId}:${r.value.state.pauseTimedOut}`)).toEqual([
+      "a:true",
+      "b:true",
+      "c:true",
+      "d:true",
+      "e:true",
+    ]);
+  });
 });
