@@ -60,6 +60,7 @@ export type {
   TriggerDebounce,
   TriggerDefinition,
   TriggerRateLimit,
+  TriggerThrottle,
   Workflow,
   WorkflowRuntimeOptions,
   WorkflowServiceDefinition,

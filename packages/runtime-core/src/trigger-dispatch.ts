@@ -3,11 +3,13 @@ import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { concurrencyKey } from "./concurrency-key.js";
 import { DebouncedEvents } from "./debounced-events.js";
+import { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { rateLimitReason } from "./rate-limit-reason.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
 import type { RunRecord } from "./run-record.js";
+import { ThrottledEvents } from "./throttled-events.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import {
   DEBOUNCE_KEY,
@@ -15,6 +17,7 @@ import {
   type KeyFunctionNames,
   payloadKey,
   RATE_LIMIT_KEY,
+  THROTTLE_KEY,
   triggerKey,
 } from "./trigger-key.js";
 import { initialRunState } from "./trigger-payload.js";
@@ -87,7 +90,7 @@ export class TriggerDispatch {
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
     // while draining, an event is refused as it comes or, in a drain that lets runs chain, goes on at once
     if (trigger.debounce !== undefined && this.holding) this.hold(binding, event, payload);
-    else this.dispatchMatched(binding, event, payload, this.refusal);
+    else this.throttle(binding, event, payload, this.refusal);
   }
 
   /**
@@ -96,19 +99,27 @@ export class TriggerDispatch {
    * go on regardless, but an event their runs emit meanwhile comes during the drain.
    */
   releaseHeld(workflows: Iterable<WorkflowRecord>): void {
-    for (const wf of workflows) for (const held of wf.debounces.values()) held.releaseAll();
+    for (const wf of workflows) {
+      for (const held of wf.debounces.values()) held.releaseAll();
+      for (const waiting of wf.throttles.values()) waiting.releaseAll();
+    }
   }
 
-  /** Drops the events `wf`'s triggers' `debounce` hold, reported `dropped` for `reason` (a deregistration). */
+  /**
+   * Drops the events `wf`'s triggers' `debounce` hold and those waiting for their `throttle`,
+   * reported `dropped` for `reason` (a deregistration).
+   */
   dropHeld(wf: WorkflowRecord, reason: string): void {
-    for (const [triggerId, held] of wf.debounces) {
-      for (const { event, payload } of held.dropAll())
+    const dropped = (triggerId: string, held: Array<{ event: string; payload: unknown }>) => {
+      for (const { event, payload } of held)
         reportDispatch(
           wf,
           { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
           this.report,
         );
-    }
+    };
+    for (const [triggerId, held] of wf.debounces) dropped(triggerId, held.dropAll());
+    for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
   }
 
   /**
@@ -150,7 +161,7 @@ export class TriggerDispatch {
         options.periodMs,
         options.maxWaitMs ?? Number.POSITIVE_INFINITY,
         // (taken before any drain began: a drain's refusal is not for it)
-        (heldEvent, heldPayload) => this.dispatchMatched(binding, heldEvent, heldPayload, undefined),
+        (heldEvent, heldPayload) => this.throttle(binding, heldEvent, heldPayload, undefined),
       );
       wf.debounces.set(triggerId, events);
     }
@@ -172,7 +183,70 @@ export class TriggerDispatch {
   }
 
   /**
-   * An event the trigger's `when` (and `debounce`) let through: its
+   * An event the trigger's `when` and `debounce` let through, at its `throttle`: it goes on at
+   * once when its key's window has room and nothing of its key waits, else it waits its turn (or
+   * is `dropped` when `capacity` events wait already). An event whose throttle key cannot be read
+   * is `rejected`; while the runtime drains nothing waits (refused as it comes, or with
+   * `triggers: "start"` gone on at once), as with `debounce`.
+   */
+  private throttle(
+    binding: TriggerBinding,
+    event: string,
+    payload: unknown,
+    refusal: string | undefined,
+  ): void {
+    const options = binding.trigger.throttle;
+    if (options === undefined || !this.holding) {
+      this.dispatchMatched(binding, event, payload, refusal);
+      return;
+    }
+    const key = this.optionKey(binding, event, payload, options.key, THROTTLE_KEY);
+    if (key === undefined) return;
+    const { workflow: wf, triggerId } = binding;
+    let waiting = wf.throttles.get(triggerId);
+    if (waiting === undefined) {
+      waiting = new ThrottledEvents(
+        options.limit,
+        options.periodMs,
+        options.capacity ?? DEFAULT_QUEUE_CAPACITY,
+        // (taken before any drain began: a drain's refusal is not for it)
+        (turnEvent, turnPayload) => this.dispatchMatched(binding, turnEvent, turnPayload, undefined),
+      );
+      wf.throttles.set(triggerId, waiting);
+    }
+    const now = performance.now();
+    // (first: their turn came before this event's)
+    waiting.releaseDue(key, now);
+    // The key and the events just sent on ran host code, which may have deregistered the workflow
+    // (its waiting events dropped: one taken now would wait on a timer nothing clears) or begun a
+    // drain (nothing waits then).
+    if (wf.deregistered) {
+      const reason = "the workflow was deregistered";
+      reportDispatch(
+        wf,
+        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
+        this.report,
+      );
+      return;
+    }
+    if (!this.holding) {
+      this.dispatchMatched(binding, event, payload, this.refusal);
+      return;
+    }
+    const taken = waiting.offer(key, event, payload, now);
+    if (taken === "go") this.dispatchMatched(binding, event, payload, refusal);
+    else if (taken === "full") {
+      const reason = `throttled: ${waiting.capacity} events wait already (throttle.capacity)`;
+      reportDispatch(
+        wf,
+        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
+        this.report,
+      );
+    }
+  }
+
+  /**
+   * An event the trigger's `when` (and `debounce` and `throttle`) let through: its
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
    * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
    * (of the state `map` made), then the `key` again (an event `map` or the concurrency `key`

@@ -61,6 +61,13 @@ export const DEBOUNCE_KEY: KeyFunctionNames = {
   gives: "the key of the event's series",
   from: "payload",
 };
+/** A trigger's `throttle.key`. */
+export const THROTTLE_KEY: KeyFunctionNames = {
+  where: inTrigger,
+  name: "throttle.key",
+  gives: "the key its throttle counts the event under",
+  from: "payload",
+};
 /** A trigger's `rateLimit.key`. */
 export const RATE_LIMIT_KEY: KeyFunctionNames = {
   where: inTrigger,

@@ -97,6 +97,12 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    */
   debounce?: TriggerDebounce<P> | undefined;
   /**
+   * At most `limit` events of this trigger go on in any `periodMs` (per `throttle.key`, when
+   * given); the others wait their turn, in order, instead of being dropped (a downstream API's
+   * rate limit). Bus events only. See {@link TriggerThrottle}.
+   */
+  throttle?: TriggerThrottle<P> | undefined;
+  /**
    * Bus events that cancel this trigger's unfinished runs (Inngest's `cancelOn`): an order's
    * fulfilment aborted when `order.cancelled` names the same order. See {@link CancelOn}.
    */
@@ -152,6 +158,31 @@ export interface TriggerDebounce<P = any> {
    * synchronous, a non-empty string (anything else, or a throw, refuses the event: `rejected`).
    */
   key?: ((payload: P) => string) | undefined;
+}
+
+/**
+ * A trigger's throttle (Inngest's `throttle`): a sliding window, exact, as `rateLimit`'s, but an
+ * event the window has no room for waits instead of being dropped: events of a key go on in
+ * arrival order as soon as fewer than `limit` went on in the `periodMs` before, each then through
+ * the trigger's idempotency `key`, `rateLimit`, `map` and the mode, and is reported to
+ * `onDispatch` then. Checked after `when` and `debounce`. It counts events that go on, not runs
+ * started. Waiting events live in memory (one timer per key with events waiting): `deregister()`
+ * and `stop()` drop them (reported `dropped`), `drain()` sends them on at once (a drain waits for
+ * runs, not for timers; bound the mode's `concurrency` too where a downstream limit must hold
+ * through a shutdown); a crash loses them. `invoke` is not throttled.
+ */
+export interface TriggerThrottle<P = any> {
+  /** Most events that go on in any `periodMs` (a positive integer). */
+  limit: number;
+  /** The window, in ms (a positive number, at most 2147483647). */
+  periodMs: number;
+  /**
+   * A window and a line per key (a tenant id, say) instead of one for the trigger: from the
+   * payload, synchronous, a non-empty string (anything else, or a throw, refuses the event: `rejected`).
+   */
+  key?: ((payload: P) => string) | undefined;
+  /** Most events waiting, all keys together (a positive integer; default 10 000); more are `dropped`. */
+  capacity?: number | undefined;
 }
 
 /**

@@ -13,10 +13,21 @@ const SCOPES = new Set(["workflow", "run", "transient"]);
 
 /** The fields of a workflow, a trigger and a service definition (`Workflow`, `TriggerDefinition`, ...). */
 const WORKFLOW_KEYS = ["id", "label", "env", "services", "triggers", "pipelines", "patches"];
-const TRIGGER_KEYS = ["event", "pipeline", "when", "map", "key", "rateLimit", "debounce", "cancelOn"];
+const TRIGGER_KEYS = [
+  "event",
+  "pipeline",
+  "when",
+  "map",
+  "key",
+  "rateLimit",
+  "debounce",
+  "throttle",
+  "cancelOn",
+];
 const CANCEL_ON_KEYS = ["event", "match", "when"];
 const DEBOUNCE_KEYS = ["periodMs", "maxWaitMs", "key"];
 const RATE_LIMIT_KEYS = ["limit", "periodMs", "key"];
+const THROTTLE_KEYS = ["limit", "periodMs", "key", "capacity"];
 const SERVICE_KEYS = ["id", "factory", "scope", "timeoutMs", "retries", "lazy"];
 /** A global service has no `scope` (refused with its own message first). */
 const GLOBAL_SERVICE_KEYS = SERVICE_KEYS.filter((key) => key !== "scope");
@@ -208,28 +219,47 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
   }
 }
 
-function validateRateLimit(rateLimit: unknown, path: string): void {
+/**
+ * Checks a trigger's `rateLimit`, or (with `keys` and `maxPeriodMs`, its waiting events being
+ * sent on by a timer) its `throttle`, but for the throttle's `capacity`.
+ */
+function validateRateLimit(
+  rateLimit: unknown,
+  path: string,
+  keys: readonly string[] = RATE_LIMIT_KEYS,
+  maxPeriodMs = Number.POSITIVE_INFINITY,
+): void {
   if (!isPlainObject(rateLimit))
     throw invalid(
       path,
       `must be an object such as { limit: 10, periodMs: 60_000 }, got ${describeKind(rateLimit)}`,
     );
-  onlyKnownKeys(rateLimit, RATE_LIMIT_KEYS, path);
+  onlyKnownKeys(rateLimit, keys, path);
   const { limit, periodMs, key } = rateLimit;
   if (!positiveInt(limit))
     throw invalid(
       `${path}.limit`,
       `must be a positive integer (events per period), got ${describeKind(limit)}`,
     );
-  if (!(typeof periodMs === "number" && Number.isFinite(periodMs) && periodMs > 0))
+  if (!(typeof periodMs === "number" && Number.isFinite(periodMs) && periodMs > 0 && periodMs <= maxPeriodMs))
     throw invalid(
       `${path}.periodMs`,
-      `must be a positive finite number of milliseconds, got ${describeKind(periodMs)}`,
+      `must be a positive finite number of milliseconds${maxPeriodMs === Number.POSITIVE_INFINITY ? "" : `, at most ${maxPeriodMs}`}, got ${describeKind(periodMs)}`,
     );
   if (key !== undefined && typeof key !== "function")
     throw invalid(
       `${path}.key`,
       `must be a function of the payload returning the key to limit by, such as (p) => p.userId; got ${describeKind(key)}`,
+    );
+}
+
+function validateThrottle(throttle: unknown, path: string): void {
+  validateRateLimit(throttle, path, THROTTLE_KEYS, MAX_TIMER_MS);
+  const { capacity } = throttle as { capacity?: unknown };
+  if (capacity !== undefined && !positiveInt(capacity))
+    throw invalid(
+      `${path}.capacity`,
+      `must be a positive integer (most events waiting, all keys together), got ${describeKind(capacity)}`,
     );
 }
 
@@ -446,6 +476,7 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     }
     if (trigger.rateLimit !== undefined) validateRateLimit(trigger.rateLimit, `${at}.rateLimit`);
     if (trigger.debounce !== undefined) validateDebounce(trigger.debounce, `${at}.debounce`);
+    if (trigger.throttle !== undefined) validateThrottle(trigger.throttle, `${at}.throttle`);
     if (trigger.cancelOn !== undefined) validateCancelOn(trigger.cancelOn, `${at}.cancelOn`);
   }
   validateServices(workflow.services, "services", true);

@@ -7,6 +7,7 @@ import { KeptResults } from "./kept-results.js";
 import type { ExecutionPolicy } from "./modes/execution-policy.js";
 import type { PauseWindow } from "./pause-window.js";
 import { RateLimit } from "./rate-limit.js";
+import type { ThrottledEvents } from "./throttled-events.js";
 import { initialStateName } from "./trigger-payload.js";
 import type { ConcurrencyKey, RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
 
@@ -29,6 +30,8 @@ export class WorkflowRecord {
   readonly stateNames: ReadonlyMap<string, string>;
   /** The events each of its triggers' `debounce` holds, made at a trigger's first held event. */
   readonly debounces = new Map<string, DebouncedEvents>();
+  /** The events waiting for each of its triggers' `throttle`, made at a trigger's first throttled event. */
+  readonly throttles = new Map<string, ThrottledEvents>();
   /**
    * Set as its deregistration begins: a bus event already on its way to its triggers (a hook
    * deregistered it, or stopped the runtime, earlier in the same dispatch) must not be held then.

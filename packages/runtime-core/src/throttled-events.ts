@@ -1,0 +1,138 @@
+import { RateLimit } from "./rate-limit.js";
+
+/** An event a trigger's `throttle` holds until its key's window admits it. */
+export interface ThrottledEvent {
+  readonly event: string;
+  readonly payload: unknown;
+}
+
+/** One key's events waiting for its window, oldest first, and the timer for the first. */
+interface KeyQueue {
+  readonly events: ThrottledEvent[];
+  /** Index of the first event still waiting (the array is compacted as it drains). */
+  head: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * A trigger's `throttle`, kept for one registration: at most `limit` events of a key go on in any
+ * `periodMs` (the exact sliding window of {@link RateLimit}); the others wait, per key and in
+ * arrival order, and go on as the window admits them, on one `setTimeout` per key with events
+ * waiting (a waiting event is work still to do, so the timer keeps a Node process alive, as a
+ * parked run's wait deadline does). At most `capacity` events wait, all keys together.
+ */
+export class ThrottledEvents {
+  private readonly window: RateLimit;
+  private readonly queues = new Map<string, KeyQueue>();
+  /** Events waiting, all keys together. */
+  private waitingCount = 0;
+
+  constructor(
+    limit: number,
+    periodMs: number,
+    readonly capacity: number,
+    /** Sends a waiting event on (the trigger's dispatch, after its `throttle`). */
+    private readonly release: (event: string, payload: unknown) => void,
+  ) {
+    this.window = new RateLimit(limit, periodMs);
+  }
+
+  /** Events waiting, all keys together. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  /**
+   * Takes an event of `key` at `now` (monotonic ms): `"go"` when it may go on at once (nothing of
+   * its key waits, and its window admits it: counted), `"wait"` when it waits its turn, `"full"`
+   * when `capacity` events wait already (it is not taken). Call {@link releaseDue} first, so that
+   * events whose turn came while their timer was late go on before it.
+   */
+  offer(key: string, event: string, payload: unknown, now: number): "go" | "wait" | "full" {
+    const queue = this.queues.get(key);
+    if (queue === undefined && this.window.admit(key, now)) return "go";
+    if (this.waitingCount >= this.capacity) return "full";
+    this.waitingCount++;
+    if (queue !== undefined) {
+      queue.events.push({ event, payload });
+      return "wait";
+    }
+    const fresh: KeyQueue = { events: [{ event, payload }], head: 0, timer: undefined };
+    this.queues.set(key, fresh);
+    this.arm(key, fresh, now);
+    return "wait";
+  }
+
+  /**
+   * Sends on the events of `key` whose turn has come by `now` though their timer has not run (it
+   * is late: the event loop was busy), in order, and re-arms the timer for the next.
+   */
+  releaseDue(key: string, now: number): void {
+    const queue = this.queues.get(key);
+    if (queue === undefined || this.window.nextAdmission(key, now) > now) return;
+    if (queue.timer !== undefined) clearTimeout(queue.timer);
+    queue.timer = undefined;
+    this.releaseTurns(key, queue, now);
+  }
+
+  /** Sends every waiting event on now, each key's in order (a drain: they were taken before it). */
+  releaseAll(): void {
+    const queues = [...this.queues];
+    this.clear();
+    for (const [, queue] of queues) {
+      for (let i = queue.head; i < queue.events.length; i++) {
+        const { event, payload } = queue.events[i]!;
+        this.release(event, payload);
+      }
+    }
+  }
+
+  /**
+   * Clears every timer and returns the waiting events, each key's in order, keys in the order
+   * their first waiting event came (a deregistration).
+   */
+  dropAll(): ThrottledEvent[] {
+    const dropped: ThrottledEvent[] = [];
+    for (const queue of this.queues.values()) {
+      for (let i = queue.head; i < queue.events.length; i++) dropped.push(queue.events[i]!);
+    }
+    this.clear();
+    return dropped;
+  }
+
+  private clear(): void {
+    for (const queue of this.queues.values()) if (queue.timer !== undefined) clearTimeout(queue.timer);
+    this.queues.clear();
+    this.waitingCount = 0;
+  }
+
+  private arm(key: string, queue: KeyQueue, now: number): void {
+    const delay = Math.max(0, this.window.nextAdmission(key, now) - now);
+    queue.timer = setTimeout(() => {
+      queue.timer = undefined;
+      this.releaseTurns(key, queue, performance.now());
+    }, delay);
+  }
+
+  /** Sends on `key`'s waiting events while its window admits them, then re-arms for the next. */
+  private releaseTurns(key: string, queue: KeyQueue, now: number): void {
+    // Each release runs host code (onDispatch, map, a run's first steps), which may deregister the
+    // workflow (dropAll: this queue is gone) or drain the runtime (releaseAll): check each time.
+    while (this.queues.get(key) === queue && queue.head < queue.events.length) {
+      if (!this.window.admit(key, now)) {
+        this.arm(key, queue, now);
+        return;
+      }
+      const next = queue.events[queue.head]!;
+      queue.events[queue.head++] = undefined as unknown as ThrottledEvent;
+      // a long backlog drains from the front: drop the sent part once it is most of the array
+      if (queue.head >= 1024 && 2 * queue.head >= queue.events.length) {
+        queue.events.splice(0, queue.head);
+        queue.head = 0;
+      }
+      this.waitingCount--;
+      this.release(next.event, next.payload);
+    }
+    if (this.queues.get(key) === queue) this.queues.delete(key);
+  }
+}
