@@ -1,42 +1,13 @@
 import { type StateStore, type StoreCreateOptions, StoreRegistry } from "@sluice/store";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { defineWorkflow, type PauseService, type RegisterOptions, type RunResult } from "../src/index.js";
+import type { RegisterOptions, RunResult } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
+import { type TimedOrder, timedApprovals } from "./timed-approvals.js";
 
 const START = Date.UTC(2026, 0, 1);
 
-type Order = { orderId: string; waitMs: number; pauseTimedOut?: boolean; approved?: boolean };
-
-/** "orders": each run waits for `order.approved` of its order for its own `waitMs`, then ends. */
-const orders = defineWorkflow<Order>({
-  id: "orders",
-  triggers: { placed: { event: "order.placed", pipeline: "fulfil" } },
-  patches: { approve: () => ({ approved: true }) },
-  pipelines: {
-    fulfil: {
-      stages: [
-        {
-          id: "approval",
-          steps: [
-            {
-              id: "ask",
-              action: async (ctx) => {
-                const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
-                pause.register({
-                  event: "order.approved",
-                  conditions: [{ path: "orderId", op: "==", value: ctx.state().orderId }],
-                  patch: "approve",
-                  timeoutMs: ctx.state().waitMs,
-                });
-              },
-            },
-          ],
-        },
-        { id: "done", steps: [{ id: "done", action: () => undefined }] },
-      ],
-    },
-  },
-});
+type Order = TimedOrder;
+const orders = timedApprovals;
 
 let h: Harness | undefined;
 afterEach(async () => {
