@@ -12,6 +12,8 @@ interface KeyQueue {
   /** Index of the first event still waiting (the array is compacted as it drains). */
   head: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while {@link ThrottledEvents.releaseTurns} sends its events on (their host code runs). */
+  releasing: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export class ThrottledEvents {
       queue.events.push({ event, payload });
       return "wait";
     }
-    const fresh: KeyQueue = { events: [{ event, payload }], head: 0, timer: undefined };
+    const fresh: KeyQueue = { events: [{ event, payload }], head: 0, timer: undefined, releasing: false };
     this.queues.set(key, fresh);
     this.arm(key, fresh, now);
     return "wait";
@@ -70,6 +72,10 @@ export class ThrottledEvents {
   releaseDue(key: string, now: number): void {
     const queue = this.queues.get(key);
     if (queue === undefined || this.window.nextAdmission(key, now) > now) return;
+    // An event of the key emitted by host code while its line goes on (its map, onDispatch, a run's
+    // first step): the release under way sends the next events on, in order. Sent on from here,
+    // the next would overtake the one going on, and a second timer would be armed for the key.
+    if (queue.releasing) return;
     if (queue.timer !== undefined) clearTimeout(queue.timer);
     queue.timer = undefined;
     this.releaseTurns(key, queue, now);
@@ -116,6 +122,15 @@ export class ThrottledEvents {
 
   /** Sends on `key`'s waiting events while its window admits them, then re-arms for the next. */
   private releaseTurns(key: string, queue: KeyQueue, now: number): void {
+    queue.releasing = true;
+    try {
+      this.sendTurns(key, queue, now);
+    } finally {
+      queue.releasing = false;
+    }
+  }
+
+  private sendTurns(key: string, queue: KeyQueue, now: number): void {
     // Each release runs host code (onDispatch, map, a run's first steps), which may deregister the
     // workflow (dropAll: this queue is gone) or drain the runtime (releaseAll): check each time.
     while (this.queues.get(key) === queue && queue.head < queue.events.length) {

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { DispatchResult, RegisterOptions, TriggerDefinition, Workflow } from "../src/index.js";
+import { type Harness, harness } from "./helpers.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.runtime.stop();
+  h = undefined;
+  vi.useRealTimers();
+});
+
+/**
+ * A runtime on fake timers whose workflow's trigger `go` (event "go") has `trigger` merged in; its
+ * one step records the payload's `n` of each run.
+ */
+async function setup(trigger: Partial<TriggerDefinition>, options: RegisterOptions = {}) {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+  h = await harness();
+  const dispatched: DispatchResult[] = [];
+  const ran: unknown[] = [];
+  const workflow: Workflow = {
+    id: "throttled",
+    triggers: { go: { event: "go", pipeline: "p", ...trigger } },
+    pipelines: {
+      p: {
+        stages: [{ id: "s", steps: [{ id: "s", action: (ctx) => void ran.push(ctx.state().n) }] }],
+      },
+    },
+  };
+  await h.runtime.register(workflow, { onDispatch: (r) => dispatched.push(r), ...options });
+  const bus = h.bus;
+  return {
+    dispatched,
+    ran,
+    /** `[outcome, payload.n]` of each report so far. */
+    reports: () => dispatched.map((d) => [d.outcome, (d.payload as { n?: unknown }).n]),
+    emit: (payload: object) => bus.emit("go", payload),
+    later: async (ms: number) => {
+      await vi.advanceTimersByTimeAsync(ms);
+    },
+  };
+}
+
+describe("a trigger's throttle (review)", () => {
+  it("an event of the key emitted while a turn goes on (from its map) waits behind the line: the next waiting event does not overtake the one going on", async () => {
+    const t = await setup({
+      throttle: { limit: 2, periodMs: 100 },
+      map: (p: { n: number }) => {
+        if (p.n === 3) h!.bus.emit("go", { n: 99 });
+        return p;
+      },
+    });
+    for (let n = 1; n <= 5; n++) t.emit({ n });
+    await t.later(100);
+    // 3's turn came first: 4 goes on after it, not from inside its map; 5 and 99 wait
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["started", 2],
+      ["started", 3],
+      ["started", 4],
+    ]);
+    await t.later(100);
+    expect(t.reports().slice(4)).toEqual([
+      ["started", 5],
+      ["started", 99],
+    ]);
+    await vi.waitFor(() => expect(t.ran).toEqual([1, 2, 3, 4, 5, 99]));
+  });
+
+  it("deregister() after an event of the key came during a turn (from onDispatch) leaves no timer armed", async () => {
+    const t = await setup(
+      { throttle: { limit: 2, periodMs: 60_000 } },
+      {
+        onDispatch: (r) => {
+          t.dispatched.push(r);
+          if ((r.payload as { n: number }).n === 3) h!.bus.emit("go", { n: 99 });
+        },
+      },
+    );
+    for (let n = 1; n <= 5; n++) t.emit({ n });
+    await t.later(60_000);
+    expect(t.reports().map(([, n]) => n)).toEqual([1, 2, 3, 4]);
+    await h!.runtime.deregister("throttled");
+    expect(t.reports().slice(4)).toEqual([
+      ["dropped", 5],
+      ["dropped", 99],
+    ]);
+    await t.later(59_000);
+    // a second timer for the key, armed by a release nested in the first, was not cleared: it kept
+    // the process alive for up to periodMs
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
