@@ -100,8 +100,10 @@ export class TriggerDispatch {
    */
   releaseHeld(workflows: Iterable<WorkflowRecord>): void {
     for (const wf of workflows) {
-      for (const held of wf.debounces.values()) held.releaseAll();
+      // a trigger's throttled events first: they came through its debounce before the events it
+      // holds now, which would otherwise overtake them (their key's line kept its order)
       for (const waiting of wf.throttles.values()) waiting.releaseAll();
+      for (const held of wf.debounces.values()) held.releaseAll();
     }
   }
 

@@ -90,4 +90,23 @@ describe("a trigger's throttle (review)", () => {
     // the process alive for up to periodMs
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it("drain() sends a trigger's waiting throttled events on before the newer event its debounce holds (the key's order)", async () => {
+    const t = await setup({ debounce: { periodMs: 10 }, throttle: { limit: 1, periodMs: 1000 } });
+    t.emit({ n: 1 });
+    await t.later(10); // 1 goes on
+    t.emit({ n: 2 });
+    await t.later(10); // 2 waits for the throttle's window
+    t.emit({ n: 3 }); // held by the debounce
+    expect(t.reports()).toEqual([["started", 1]]);
+    const drained = h!.runtime.drain({ triggers: "start" });
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["started", 2],
+      ["started", 3],
+    ]);
+    await t.later(0);
+    expect((await drained).drained).toBe(true);
+    expect(t.ran).toEqual([1, 2, 3]);
+  });
 });
