@@ -46,36 +46,44 @@ export class ThrottledEvents {
 
   /**
    * Takes an event of `key` at `now` (monotonic ms): `"go"` when it may go on at once (nothing of
-   * its key waits, and its window admits it: counted), `"wait"` when it waits its turn, `"full"`
-   * when `capacity` events wait already (it is not taken). Call {@link releaseDue} first, so that
-   * events whose turn came while their timer was late go on before it.
+   * its key waits, and its window admits it: counted), `"wait"` when it joins its key's line,
+   * `"full"` when `capacity` events wait already (it is not taken). Joining the line, it goes
+   * behind the events whose turn came while their timer was late, which go on now: before an event
+   * their host code emits meanwhile, since it came after this one (and so this one may be sent on
+   * already when `"wait"` is returned).
    */
   offer(key: string, event: string, payload: unknown, now: number): "go" | "wait" | "full" {
     const queue = this.queues.get(key);
-    if (queue === undefined && this.window.admit(key, now)) return "go";
-    if (this.waitingCount >= this.capacity) return "full";
-    this.waitingCount++;
-    if (queue !== undefined) {
-      queue.events.push({ event, payload });
+    if (queue === undefined) {
+      if (this.window.admit(key, now)) return "go";
+      if (this.waitingCount >= this.capacity) return "full";
+      this.waitingCount++;
+      const fresh: KeyQueue = { events: [{ event, payload }], head: 0, timer: undefined, releasing: false };
+      this.queues.set(key, fresh);
+      this.arm(key, fresh, now);
       return "wait";
     }
-    const fresh: KeyQueue = { events: [{ event, payload }], head: 0, timer: undefined, releasing: false };
-    this.queues.set(key, fresh);
-    this.arm(key, fresh, now);
+    // (when full, one whose turn came goes on now: it makes room for this one)
+    if (this.waitingCount >= this.capacity && !this.due(key, queue, now)) return "full";
+    this.waitingCount++;
+    queue.events.push({ event, payload });
+    this.releaseDue(key, queue, now);
     return "wait";
   }
 
   /**
-   * Sends on the events of `key` whose turn has come by `now` though their timer has not run (it
-   * is late: the event loop was busy), in order, and re-arms the timer for the next.
+   * Whether `key`'s line may go on at `now` though its timer has not run (it is late: the event
+   * loop was busy). Not while its line goes on already: an event of the key emitted by host code
+   * then (its map, onDispatch, a run's first step) is sent on by that release, in order; sent on
+   * from here, the next would overtake the one going on, and a second timer would be armed.
    */
-  releaseDue(key: string, now: number): void {
-    const queue = this.queues.get(key);
-    if (queue === undefined || this.window.nextAdmission(key, now) > now) return;
-    // An event of the key emitted by host code while its line goes on (its map, onDispatch, a run's
-    // first step): the release under way sends the next events on, in order. Sent on from here,
-    // the next would overtake the one going on, and a second timer would be armed for the key.
-    if (queue.releasing) return;
+  private due(key: string, queue: KeyQueue, now: number): boolean {
+    return !queue.releasing && this.window.nextAdmission(key, now) <= now;
+  }
+
+  /** Sends on `key`'s events whose turn has come though their timer is late, and re-arms it for the next. */
+  private releaseDue(key: string, queue: KeyQueue, now: number): void {
+    if (!this.due(key, queue, now)) return;
     if (queue.timer !== undefined) clearTimeout(queue.timer);
     queue.timer = undefined;
     this.releaseTurns(key, queue, now);

@@ -216,12 +216,8 @@ export class TriggerDispatch {
       );
       wf.throttles.set(triggerId, waiting);
     }
-    const now = performance.now();
-    // (first: their turn came before this event's)
-    waiting.releaseDue(key, now);
-    // The key and the events just sent on ran host code, which may have deregistered the workflow
-    // (its waiting events dropped: one taken now would wait on a timer nothing clears) or begun a
-    // drain (nothing waits then).
+    // The key ran host code, which may have deregistered the workflow (its waiting events dropped:
+    // one taken now would wait on a timer nothing clears) or begun a drain (nothing waits then).
     if (wf.deregistered) {
       const reason = "the workflow was deregistered";
       reportDispatch(
@@ -235,7 +231,7 @@ export class TriggerDispatch {
       this.dispatchMatched(binding, event, payload, this.refusal);
       return;
     }
-    const taken = waiting.offer(key, event, payload, now);
+    const taken = waiting.offer(key, event, payload, performance.now());
     if (taken === "go") this.dispatchMatched(binding, event, payload, refusal);
     else if (taken === "full") {
       const reason = `throttled: ${waiting.capacity} events wait already (throttle.capacity)`;

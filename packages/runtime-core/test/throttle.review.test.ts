@@ -13,8 +13,8 @@ afterEach(async () => {
  * A runtime on fake timers whose workflow's trigger `go` (event "go") has `trigger` merged in; its
  * one step records the payload's `n` of each run.
  */
-async function setup(trigger: Partial<TriggerDefinition>, options: RegisterOptions = {}) {
-  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+async function setup(trigger: Partial<TriggerDefinition>, options: RegisterOptions = {}, fakeTimers = true) {
+  if (fakeTimers) vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
   h = await harness();
   const dispatched: DispatchResult[] = [];
   const ran: unknown[] = [];
@@ -108,5 +108,36 @@ describe("a trigger's throttle (review)", () => {
     await t.later(0);
     expect((await drained).drained).toBe(true);
     expect(t.ran).toEqual([1, 2, 3]);
+  });
+
+  it("an event that comes as its key's late turn goes on stays ahead of one host code emits during that turn", async () => {
+    // real timers: the event loop is kept busy past the waiting event's turn
+    const t = await setup(
+      { throttle: { limit: 1, periodMs: 30 } },
+      {
+        onDispatch: (r) => {
+          t.dispatched.push(r);
+          if ((r.payload as { n: number }).n === 2) h!.bus.emit("go", { n: 4 });
+        },
+      },
+      false,
+    );
+    t.emit({ n: 1 });
+    t.emit({ n: 2 });
+    const busyUntil = performance.now() + 40;
+    while (performance.now() < busyUntil) {
+      // the timer for n: 2 cannot run
+    }
+    // n: 2 goes on as n: 3 comes (its turn had come); its onDispatch emits n: 4, which came after n: 3
+    t.emit({ n: 3 });
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["started", 2],
+    ]);
+    await vi.waitFor(() => expect(t.reports()).toHaveLength(4));
+    expect(t.reports().slice(2)).toEqual([
+      ["started", 3],
+      ["started", 4],
+    ]);
   });
 });
