@@ -4,9 +4,10 @@ import { type Harness, harness } from "./helpers.js";
 
 /**
  * A randomized model test of a bus event's way through one trigger that has every flow control at
- * once: `when`, `debounce` (keyed), the idempotency `key`, `rateLimit` (keyed) and a transient
- * mode with a concurrency `key`. A plain model of the documented rules (README "Idempotency keys",
- * "Rate limits", "Debounce"; docs/modes/transient.md "A concurrency key"; docs/concepts.md
+ * once: `when`, `debounce` (keyed), `throttle` (keyed, in some sequences), the idempotency `key`,
+ * `rateLimit` (keyed) and a transient mode with a concurrency `key`. A plain model of the
+ * documented rules (README "Idempotency keys", "Rate limits", "Debounce", "Throttle";
+ * docs/modes/transient.md "A concurrency key"; docs/concepts.md
  * "Trigger") is run beside a real runtime on fake timers, and after each operation both must
  * agree on every onDispatch report, on which runs are queued, running and ended, and on the order
  * runs started in.
@@ -21,6 +22,8 @@ interface Config {
   readonly concurrency: number;
   readonly capacity: number;
   readonly keyConcurrency: number;
+  /** The trigger's `throttle`, keyed by the event's `customer`, if it has one. */
+  readonly throttle?: { readonly limit: number; readonly periodMs: number; readonly capacity: number };
   /** How the sequence ends: a drain that refuses events meanwhile, one that lets them start runs, or a deregistration. */
   readonly ending: "drop" | "start" | "deregister";
 }
@@ -84,6 +87,16 @@ class Model {
   private draining: "drop" | "start" | undefined;
   /** Per user: when its admitted events were admitted. */
   private readonly admitted = new Map<string, number[]>();
+  /**
+   * Per throttle key (customer) with events waiting: the events, oldest first, when the first goes
+   * on, and its timer's order (one sequence with the debounce's timers: fake timers due in the same
+   * ms run in the order they were set).
+   */
+  private readonly lines = new Map<string, { events: Payload[]; dueAt: number; seq: number }>();
+  /** Per throttle key: when its events went on. */
+  private readonly wentOn = new Map<string, number[]>();
+  /** Events waiting for the throttle, all keys together. */
+  private waiting = 0;
 
   constructor(private readonly cfg: Config) {}
 
@@ -98,7 +111,7 @@ class Model {
     // a held event whose time has come goes on before a newer one of its key begins a new series
     if (before !== undefined && this.now >= before.dueAt) {
       this.held.delete(p.doc);
-      this.released(before.payload);
+      this.throttled(before.payload);
     }
     const replaced = this.held.get(p.doc);
     const firstAt = replaced?.firstAt ?? this.now;
@@ -114,27 +127,95 @@ class Model {
     });
   }
 
-  /** Fake time passes: held events go on at their due times, earliest first (ties: the older timer). */
+  /**
+   * Fake time passes: held events go on at their due times, and waiting ones at their key's turns,
+   * earliest first (ties: the older timer).
+   */
   advance(ms: number): void {
     const target = this.now + ms;
     for (;;) {
-      let next: [string, { payload: Payload; dueAt: number; seq: number }] | undefined;
-      for (const entry of this.held) {
-        const [, h] = entry;
-        if (h.dueAt > target) continue;
-        if (
-          next === undefined ||
-          h.dueAt < next[1].dueAt ||
-          (h.dueAt === next[1].dueAt && h.seq < next[1].seq)
-        )
-          next = entry;
-      }
+      let next: { dueAt: number; seq: number; fire: () => void } | undefined;
+      const consider = (dueAt: number, seq: number, fire: () => void) => {
+        if (dueAt > target) return;
+        if (next === undefined || dueAt < next.dueAt || (dueAt === next.dueAt && seq < next.seq))
+          next = { dueAt, seq, fire };
+      };
+      for (const [doc, h] of this.held)
+        consider(h.dueAt, h.seq, () => {
+          this.held.delete(doc);
+          this.throttled(h.payload);
+        });
+      for (const [customer, line] of this.lines) consider(line.dueAt, line.seq, () => this.turns(customer));
       if (next === undefined) break;
-      this.now = next[1].dueAt;
-      this.held.delete(next[0]);
-      this.released(next[1].payload);
+      this.now = next.dueAt;
+      next.fire();
     }
     this.now = target;
+  }
+
+  /**
+   * An event the debounce let through, at the throttle (keyed by customer): it goes on when nothing
+   * of its key waits and fewer than `limit` of its key went on in the `periodMs` before; else it
+   * waits at the back of its key's line (dropped when `capacity` events wait already).
+   */
+  private throttled(p: Payload): void {
+    const throttle = this.cfg.throttle;
+    if (throttle === undefined || this.draining !== undefined) {
+      this.released(p);
+      return;
+    }
+    const line = this.lines.get(p.customer);
+    if (line === undefined && this.admitTurn(p.customer)) {
+      this.released(p);
+      return;
+    }
+    // its key's turn came in this very ms, but the timer for it is set after the debounce's that
+    // let this event through: the turn goes on first (so it makes room), then this event's
+    const due = line !== undefined && line.dueAt <= this.now;
+    if (this.waiting >= throttle.capacity && !due) {
+      const reason = `throttled: ${throttle.capacity} events wait already (throttle.capacity)`;
+      this.reports.push(["dropped", p.n, undefined, reason]);
+      return;
+    }
+    this.waiting++;
+    if (line === undefined)
+      this.lines.set(p.customer, { events: [p], dueAt: this.nextTurn(p.customer), seq: this.seq++ });
+    else {
+      line.events.push(p);
+      if (due) this.turns(p.customer);
+    }
+  }
+
+  /** A key's throttle window: records an event going on now, or says it has no room (false). */
+  private admitTurn(customer: string): boolean {
+    const { limit, periodMs } = this.cfg.throttle!;
+    const times = (this.wentOn.get(customer) ?? []).filter((t) => this.now - t < periodMs);
+    this.wentOn.set(customer, times);
+    if (times.length >= limit) return false;
+    times.push(this.now);
+    return true;
+  }
+
+  /** When a key's throttle window next has room (its window is full now). */
+  private nextTurn(customer: string): number {
+    const { limit, periodMs } = this.cfg.throttle!;
+    const times = this.wentOn.get(customer)!;
+    return times[times.length - limit]! + periodMs;
+  }
+
+  /** A key's turn came: its waiting events go on while its window has room, then it waits for the next. */
+  private turns(customer: string): void {
+    const line = this.lines.get(customer)!;
+    while (line.events.length > 0) {
+      if (!this.admitTurn(customer)) {
+        line.dueAt = this.nextTurn(customer);
+        line.seq = this.seq++;
+        return;
+      }
+      this.waiting--;
+      this.released(line.events.shift()!);
+    }
+    this.lines.delete(customer);
   }
 
   /** A `signal` into a queued run: the state it starts with changes, not its concurrency key or its place in line. */
@@ -144,8 +225,9 @@ class Model {
 
   /**
    * `deregister()`: the queued runs are dropped (reported, naming each run), the running ones
-   * aborted, then the held events dropped (reported, in the order their series began), all "the
-   * workflow was deregistered".
+   * aborted, then the held events dropped (reported, in the order their series began), then the
+   * events waiting for the throttle (each key's in order, keys in the order their line began), all
+   * "the workflow was deregistered".
    */
   deregister(): void {
     const reason = "the workflow was deregistered";
@@ -156,11 +238,23 @@ class Model {
     for (const r of this.running.splice(0)) this.ended.push(r.n);
     for (const h of this.held.values()) this.reports.push(["dropped", h.payload.n, undefined, reason]);
     this.held.clear();
+    for (const line of this.lines.values())
+      for (const p of line.events) this.reports.push(["dropped", p.n, undefined, reason]);
+    this.lines.clear();
+    this.waiting = 0;
   }
 
-  /** `drain()`: the held events go on at once (taken before it, not refused), in the order their series began. */
+  /**
+   * `drain()`: the events waiting for the throttle go on at once (each key's in order, keys in the
+   * order their line began), then the held events (in the order their series began), none refused:
+   * they were taken before it.
+   */
   drain(triggers: "drop" | "start"): void {
     this.draining = triggers;
+    const lines = [...this.lines.values()];
+    this.lines.clear();
+    this.waiting = 0;
+    for (const line of lines) for (const p of line.events) this.released(p);
     const held = [...this.held.values()];
     this.held.clear();
     for (const h of held) this.released(h.payload);
@@ -185,7 +279,8 @@ class Model {
       this.admitted.set(p.user, times);
       const { rateLimit, ratePeriodMs } = this.cfg;
       const wait = times[0]! + ratePeriodMs - this.now;
-      const reason = `rate limit: ${rateLimit} events per ${ratePeriodMs} ms for key "${p.user}" already admitted; the next is admitted in ${wait} ms`;
+      const events = rateLimit === 1 ? "event" : "events";
+      const reason = `rate limit: ${rateLimit} ${events} per ${ratePeriodMs} ms for key "${p.user}" already admitted; the next is admitted in ${wait} ms`;
       this.reports.push(["dropped", p.n, undefined, reason]);
       return;
     }
@@ -281,6 +376,9 @@ async function runModel(seed: number, operations: number, cfg: Config) {
         debounce: { periodMs: cfg.periodMs, maxWaitMs: cfg.maxWaitMs, key: (p: Payload) => p.doc },
         key: (p: Payload) => p.order,
         rateLimit: { limit: cfg.rateLimit, periodMs: cfg.ratePeriodMs, key: (p: Payload) => p.user },
+        ...(cfg.throttle === undefined
+          ? {}
+          : { throttle: { ...cfg.throttle, key: (p: Payload) => p.customer } }),
       },
     },
     pipelines: {
@@ -468,6 +566,10 @@ describe("a bus event through a trigger with every flow control (model test)", (
               concurrency: r.pick([1, 2, 3]),
               capacity: r.pick([0, 1, 2, 5]),
               keyConcurrency: r.pick([1, 2]),
+              throttle: r.pick([
+                undefined,
+                { limit: r.pick([1, 2]), periodMs: r.pick([1, 100, 200]), capacity: r.pick([1, 3, 10]) },
+              ]),
               ending: r.pick(["drop", "start", "deregister"] as const),
             },
           ];
@@ -477,6 +579,17 @@ describe("a bus event through a trigger with every flow control (model test)", (
           [2, { ...base, ending: "start" }],
           [3, { ...base, keyConcurrency: 2, ending: "deregister" }],
           [4, { ...base, keyConcurrency: 2, ending: "start" }],
+          [1, { ...base, throttle: { limit: 1, periodMs: 200, capacity: 2 } }],
+          [
+            21,
+            {
+              ...base,
+              keyConcurrency: 2,
+              throttle: { limit: 2, periodMs: 200, capacity: 2 },
+              ending: "start",
+            },
+          ],
+          [21, { ...base, throttle: { limit: 1, periodMs: 100, capacity: 2 }, ending: "deregister" }],
         ];
   for (const [seed, cfg] of cases) {
     it(`agrees with the documented rules: seed ${seed}, ${JSON.stringify(cfg)}`, async () => {
@@ -493,6 +606,9 @@ describe("a bus event through a trigger with every flow control (model test)", (
         "started",
       ];
       if (cfg.ending === "drop") expected.push("dropped the");
+      if (cfg.throttle !== undefined) expected.push("dropped throttled");
+      // (events still waiting for the throttle when it ends)
+      if (cfg.throttle !== undefined && cfg.ending === "deregister") expected.push("dropped the");
       expect([...outcomes].sort()).toEqual(expected.sort());
     });
   }
