@@ -234,7 +234,8 @@ export class TriggerDispatch {
     const taken = waiting.offer(key, event, payload, performance.now());
     if (taken === "go") this.dispatchMatched(binding, event, payload, refusal);
     else if (taken === "full") {
-      const reason = `throttled: ${waiting.capacity} events wait already (throttle.capacity)`;
+      const events = waiting.capacity === 1 ? "event waits" : "events wait";
+      const reason = `throttled: ${waiting.capacity} ${events} already (throttle.capacity)`;
       reportDispatch(
         wf,
         { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },

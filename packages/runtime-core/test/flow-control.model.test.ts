@@ -173,7 +173,8 @@ class Model {
     // let this event through: the turn goes on first (so it makes room), then this event's
     const due = line !== undefined && line.dueAt <= this.now;
     if (this.waiting >= throttle.capacity && !due) {
-      const reason = `throttled: ${throttle.capacity} events wait already (throttle.capacity)`;
+      const events = throttle.capacity === 1 ? "event waits" : "events wait";
+      const reason = `throttled: ${throttle.capacity} ${events} already (throttle.capacity)`;
       this.reports.push(["dropped", p.n, undefined, reason]);
       return;
     }

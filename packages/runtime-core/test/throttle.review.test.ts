@@ -140,4 +140,14 @@ describe("a trigger's throttle (review)", () => {
       ["started", 4],
     ]);
   });
+
+  it("says a capacity of one in the singular when it drops an event", async () => {
+    const t = await setup({ throttle: { limit: 1, periodMs: 100, capacity: 1 } });
+    for (let n = 1; n <= 3; n++) t.emit({ n });
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["dropped", 3],
+    ]);
+    expect(t.dispatched[1]!.reason).toBe("throttled: 1 event waits already (throttle.capacity)");
+  });
 });
