@@ -39,11 +39,6 @@ export class ThrottledEvents {
     this.window = new RateLimit(limit, periodMs);
   }
 
-  /** Events waiting, all keys together. */
-  get waiting(): number {
-    return this.waitingCount;
-  }
-
   /**
    * Takes an event of `key` at `now` (monotonic ms): `"go"` when it may go on at once (nothing of
    * its key waits, and its window admits it: counted), `"wait"` when it joins its key's line,
