@@ -29,7 +29,7 @@ export class DebouncedEvents {
   /**
    * Holds `payload` as the latest event of `key`'s series at `now` (monotonic ms); returns the
    * event it supersedes, if one was held, for the caller to report dropped (call
-   * {@link DebouncedEvents.releaseDue} first: one already due is not superseded).
+   * {@link DebouncedEvents.takeDue} first: one already due is not superseded).
    */
   hold(key: string, event: string, payload: unknown, now: number): HeldEvent | undefined {
     const before = this.held.get(key);
@@ -48,14 +48,23 @@ export class DebouncedEvents {
   }
 
   /**
-   * Starts the run of `key`'s held event if it is due at `now` though its timer has not run (late:
-   * the event loop was busy), as an event of `key` comes: its series ended before that one came.
+   * Takes out `key`'s held event if it is due at `now` though its timer has not run (late: the
+   * event loop was busy), as an event of `key` comes: its series ended before that one came, which
+   * begins a new series. The caller holds the new event first and then sends this one on
+   * ({@link send}): its run is host code, and an event it emits comes after the new one (it
+   * replaces the new one, not the other way round).
    */
-  releaseDue(key: string, now: number): void {
+  takeDue(key: string, now: number): HeldEvent | undefined {
     const held = this.held.get(key);
-    if (held === undefined || now < held.dueAt) return;
+    if (held === undefined || now < held.dueAt) return undefined;
     clearTimeout(held.timer);
-    this.releaseHeld(key, held);
+    this.held.delete(key);
+    return held;
+  }
+
+  /** Starts the run of an event taken out by {@link takeDue}. */
+  send(held: HeldEvent): void {
+    this.release(held.event, held.payload);
   }
 
   /** Starts every held event's run now (a drain: the events were taken before it began). */

@@ -135,10 +135,8 @@ export class TriggerDispatch {
     const key = this.optionKey(binding, event, payload, options.key, DEBOUNCE_KEY);
     if (key === undefined) return;
     const now = performance.now();
-    // (first: its run is host code, which may deregister the workflow or drain the runtime)
-    wf.debounces.get(triggerId)?.releaseDue(key, now);
-    // A hook earlier in this dispatch, the key itself or the release just made (host code) may have
-    // deregistered the workflow or stopped or drained the runtime, whose held events were dropped or released
+    // A hook earlier in this dispatch or the key itself (host code) may have deregistered the
+    // workflow or stopped or drained the runtime, whose held events were dropped or released
     // already: held now, this one would start a run after all, on a timer nothing clears.
     if (wf.deregistered) {
       const reason = "the workflow was deregistered";
@@ -167,21 +165,26 @@ export class TriggerDispatch {
       );
       wf.debounces.set(triggerId, events);
     }
+    // a held event whose series ended before this one came (its timer is late) goes on, but only
+    // once this one is held: an event its run emits comes after this one
+    const due = events.takeDue(key, now);
     const superseded = events.hold(key, event, payload, now);
-    if (superseded === undefined) return;
-    const of = options.key === undefined ? "" : ` of key ${quoteName(key)}`;
-    reportDispatch(
-      wf,
-      {
-        outcome: "dropped",
-        workflowId: wf.id,
-        triggerId,
-        event: superseded.event,
-        payload: superseded.payload,
-        reason: `debounced: a later event${of} came within ${options.periodMs} ms and replaced it`,
-      },
-      this.report,
-    );
+    if (superseded !== undefined) {
+      const of = options.key === undefined ? "" : ` of key ${quoteName(key)}`;
+      reportDispatch(
+        wf,
+        {
+          outcome: "dropped",
+          workflowId: wf.id,
+          triggerId,
+          event: superseded.event,
+          payload: superseded.payload,
+          reason: `debounced: a later event${of} came within ${options.periodMs} ms and replaced it`,
+        },
+        this.report,
+      );
+    }
+    if (due !== undefined) events.send(due);
   }
 
   /**

@@ -208,6 +208,52 @@ describe("a trigger's debounce", () => {
     await vi.waitFor(() => expect(t.ran).toEqual([1]));
   });
 
+  it("an event that comes after its series' timer ran late begins a new series, which an event the late release's run emits then replaces", async () => {
+    // real timers: the event loop is kept busy past the held event's time
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    await h.runtime.register(
+      {
+        id: "debounced",
+        triggers: { go: { event: "go", pipeline: "p", debounce: { periodMs: 20 } } },
+        pipelines: {
+          p: {
+            stages: [
+              {
+                id: "s",
+                steps: [
+                  {
+                    id: "s",
+                    // the run of n: 1 emits n: 3 as its first step runs, synchronously
+                    action: (ctx) => {
+                      if (ctx.state().n === 1) h!.bus.emit("go", { n: 3 });
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      { onDispatch: (r) => dispatched.push(r) },
+    );
+    const reports = () => dispatched.map((d) => [d.outcome, (d.payload as { n: number }).n]);
+    h.bus.emit("go", { n: 1 });
+    const busyUntil = performance.now() + 30;
+    while (performance.now() < busyUntil) {
+      // the timer for n: 1 cannot run
+    }
+    h.bus.emit("go", { n: 2 });
+    // n: 1's series ended before n: 2 came: it went on; n: 2 began a new series, which n: 3 (emitted
+    // by n: 1's run, after n: 2 came) replaced
+    expect(reports()).toEqual([
+      ["started", 1],
+      ["dropped", 2],
+    ]);
+    await vi.waitFor(() => expect(reports()).toHaveLength(3));
+    expect(reports()[2]).toEqual(["started", 3]);
+  });
+
   it.each([
     [
       { periodMs: 0 },
