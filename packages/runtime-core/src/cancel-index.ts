@@ -92,7 +92,7 @@ export class CancelIndex {
  * The value at `path` in `payload` when a cancel compares it (`===`): a string, a boolean or a
  * number other than NaN; else `undefined` (it matches nothing).
  */
-function matchable(payload: unknown, path: string): unknown {
+export function matchable(payload: unknown, path: string): unknown {
   const { found, value } = readPath(payload, path);
   if (!found) return undefined;
   return typeof value === "string" ||

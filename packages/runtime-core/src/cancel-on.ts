@@ -1,15 +1,29 @@
-import { quoteName } from "@sluice/errors";
+import { quoteName, type SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
+import { matchable } from "./cancel-index.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunRecord } from "./run-record.js";
+import { reportDispatch } from "./trigger-dispatch.js";
 import type { CancelBinding } from "./trigger-index.js";
+import type { DispatchResult } from "./types.js";
+import type { WorkflowRecord } from "./workflow-record.js";
+
+/** An event a trigger's `debounce` holds, or one waiting for its `throttle`, that a cancel drops. */
+interface DroppedEvent {
+  readonly workflow: WorkflowRecord;
+  readonly triggerId: string;
+  readonly event: string;
+  readonly payload: unknown;
+}
 
 /**
  * Cancels the unfinished runs that the `cancelOn` rules `bindings` name for a bus `event` with
- * `payload`, as `abort(runId)` would, with the reason `cancelled by event "<event>"`. All are found
- * before any is cancelled: cancelling runs host code (a step's abort listeners), which must not
- * change which runs the event cancels.
+ * `payload`, as `abort(runId)` would, with the reason `cancelled by event "<event>"`, and drops the
+ * events of those triggers not yet runs (held by a `debounce`, waiting for a `throttle`) whose
+ * payload matches, reported `dropped` with the same reason. All are found before any is
+ * cancelled: cancelling runs host code (a step's abort listeners, `onDispatch`), which must not
+ * change what the event cancels.
  */
 export function cancelRuns(
   bindings: readonly CancelBinding[],
@@ -17,15 +31,25 @@ export function cancelRuns(
   payload: unknown,
   runs: IdMap<RunRecord>,
   ending: RunEnding,
+  report: (error: SystemError) => void,
 ): void {
   const found: RunRecord[] = [];
+  const dropped: DroppedEvent[] = [];
   for (let b = 0; b < bindings.length; b++) {
     const { workflow, triggerId, rule, index } = bindings[b]!;
     if (workflow.deregistered) continue;
     if (rule.when !== undefined && !matchesConditions(payload, rule.when)) continue;
     workflow.cancels!.collect(triggerId, index, payload, found);
+    const match = rule.match;
+    const wanted = match === undefined ? undefined : matchable(payload, match);
+    if (match !== undefined && wanted === undefined) continue;
+    const cancels = (held: unknown) => match === undefined || matchable(held, match) === wanted;
+    for (const held of workflow.debounces.get(triggerId)?.dropWhere(cancels) ?? [])
+      dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
+    for (const held of workflow.throttles.get(triggerId)?.dropWhere(cancels) ?? [])
+      dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
   }
-  if (found.length === 0) return;
+  if (found.length === 0 && dropped.length === 0) return;
   const reason = `cancelled by event ${quoteName(event)}`;
   // Queued runs first: a paused run cancelled ends at once and frees its mode's slot, which would
   // start the next queued run (its onPrepare and first step) only for it to be aborted here.
@@ -39,5 +63,16 @@ export function cancelRuns(
     if (runs.get(record.runId) !== record) continue;
     if (record.status === "queued") ending.cancelQueuedRun(record.workflow, record.runId, reason, false);
     else ending.abortRun(record, reason);
+  }
+  for (const { workflow, triggerId, event: heldEvent, payload: heldPayload } of dropped) {
+    const result: DispatchResult = {
+      outcome: "dropped",
+      workflowId: workflow.id,
+      triggerId,
+      event: heldEvent,
+      payload: heldPayload,
+      reason,
+    };
+    reportDispatch(workflow, result, report);
   }
 }

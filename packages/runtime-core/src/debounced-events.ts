@@ -76,6 +76,21 @@ export class DebouncedEvents {
   }
 
   /**
+   * Takes out the held events whose payload `cancels` says so, their timers cleared, in the order
+   * their series began (a `cancelOn` event: they never start a run).
+   */
+  dropWhere(cancels: (payload: unknown) => boolean): HeldEvent[] {
+    const dropped: HeldEvent[] = [];
+    for (const [key, held] of this.held) {
+      if (!cancels(held.payload)) continue;
+      clearTimeout(held.timer);
+      this.held.delete(key);
+      dropped.push(held);
+    }
+    return dropped;
+  }
+
+  /**
    * Clears every timer and returns the held events, in the order their series began (a `Map` keeps
    * a key where it was first set): a deregistration.
    */

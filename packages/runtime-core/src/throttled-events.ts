@@ -8,7 +8,7 @@ export interface ThrottledEvent {
 
 /** One key's events waiting for its window, oldest first, and the timer for the first. */
 interface KeyQueue {
-  readonly events: ThrottledEvent[];
+  events: ThrottledEvent[];
   /** Index of the first event still waiting (the array is compacted as it drains). */
   head: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -106,6 +106,33 @@ export class ThrottledEvents {
       for (let i = queue.head; i < queue.events.length; i++) dropped.push(queue.events[i]!);
     }
     this.clear();
+    return dropped;
+  }
+
+  /**
+   * Takes out the waiting events whose payload `cancels` says so, each key's in order (a
+   * `cancelOn` event: they never go on); a key left with none waiting is forgotten, its timer cleared.
+   */
+  dropWhere(cancels: (payload: unknown) => boolean): ThrottledEvent[] {
+    const dropped: ThrottledEvent[] = [];
+    for (const [key, queue] of this.queues) {
+      const kept: ThrottledEvent[] = [];
+      for (let i = queue.head; i < queue.events.length; i++) {
+        const waiting = queue.events[i]!;
+        (cancels(waiting.payload) ? dropped : kept).push(waiting);
+      }
+      if (kept.length === queue.events.length - queue.head) continue;
+      this.waitingCount -= queue.events.length - queue.head - kept.length;
+      // (a release loop under way for this key, a cancel event emitted by its host code, reads
+      // the line afresh at each turn)
+      queue.events = kept;
+      queue.head = 0;
+      if (kept.length === 0) {
+        if (queue.timer !== undefined) clearTimeout(queue.timer);
+        queue.timer = undefined;
+        this.queues.delete(key);
+      }
+    }
     return dropped;
   }
 

@@ -117,6 +117,8 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
  * holding an object, never matches) is aborted with the reason `cancelled by event "<event>"`, as
  * `abort(runId)` would: a queued run never starts, a paused one ends at once, a running one through
  * its steps' `ctx.signal`. Without `match`, every unfinished run of the trigger is cancelled.
+ * The trigger's events that are not runs yet (held by its `debounce`, waiting for its `throttle`)
+ * and match alike are dropped, reported `dropped` to `onDispatch` with the same reason.
  *
  * Checked before the event reaches triggers and waits, so the event that cancels a run never
  * resumes it, and runs it starts are not cancelled by it. Runs already ending (in `onComplete` or

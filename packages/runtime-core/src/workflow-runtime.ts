@@ -853,7 +853,7 @@ export class WorkflowRuntime {
   private onBusEvent(event: string, payload: unknown): void {
     // first: the event that cancels a run must not resume it, nor cancel the runs it starts
     const cancels = this.triggers.cancels(event);
-    if (cancels !== undefined) cancelRuns(cancels, event, payload, this.runs, this.ending);
+    if (cancels !== undefined) cancelRuns(cancels, event, payload, this.runs, this.ending, this.report);
     this.triggerDispatch.dispatch(event, payload);
     // Buffer for running runs first: a parked run resumed below becomes a running watcher, and must
     // not also buffer the very event that resumed it.

@@ -1,5 +1,5 @@
 import { SystemError } from "@sluice/errors";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type CancelOn,
   type DispatchResult,
@@ -344,5 +344,89 @@ describe("a trigger's cancelOn", () => {
       expect((error as SystemError).message).toContain(message);
       expect(h.runtime.hasWorkflow("orders")).toBe(false);
     }
+  });
+});
+
+describe("a trigger's cancelOn, for events not yet runs", () => {
+  /** A workflow whose trigger `go` has `trigger` merged in and `cancelOn` of `stop` matching `id`; runs record `n`. */
+  async function setupHeld(trigger: Partial<TriggerDefinition>) {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    h = await harness();
+    const dispatched: DispatchResult[] = [];
+    const ran: unknown[] = [];
+    await h.runtime.register(
+      {
+        id: "held",
+        triggers: {
+          go: { event: "go", pipeline: "p", cancelOn: [{ event: "stop", match: "id" }], ...trigger },
+        },
+        pipelines: {
+          p: { stages: [{ id: "s", steps: [{ id: "s", action: (ctx) => void ran.push(ctx.state().n) }] }] },
+        },
+      },
+      { onDispatch: (d) => dispatched.push(d) },
+    );
+    return {
+      ran,
+      dispatched,
+      reports: () => dispatched.map((d) => [d.outcome, (d.payload as { n: number }).n]),
+    };
+  }
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("drops the matching events a debounce holds, reported dropped with the cancel's reason; others stay held", async () => {
+    const t = await setupHeld({ debounce: { periodMs: 100, key: (p: { id: string }) => p.id } });
+    h!.bus.emit("go", { id: "a", n: 1 });
+    h!.bus.emit("go", { id: "b", n: 2 });
+    h!.bus.emit("stop", { id: "a" });
+    expect(t.reports()).toEqual([["dropped", 1]]);
+    expect(t.dispatched[0]!.reason).toBe('cancelled by event "stop"');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.reports()).toEqual([
+      ["dropped", 1],
+      ["started", 2],
+    ]);
+    await vi.waitFor(() => expect(t.ran).toEqual([2]));
+    // no timer left for the dropped one: nothing more ever starts
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.ran).toEqual([2]);
+  });
+
+  it("drops the matching events waiting for a throttle, in order, and the rest keep their turns", async () => {
+    const t = await setupHeld({ throttle: { limit: 1, periodMs: 100 } });
+    h!.bus.emit("go", { id: "a", n: 1 });
+    h!.bus.emit("go", { id: "b", n: 2 });
+    h!.bus.emit("go", { id: "a", n: 3 });
+    h!.bus.emit("go", { id: "c", n: 4 });
+    // n: 1 went on and its run ended; 2, 3 and 4 wait
+    h!.bus.emit("stop", { id: "a" });
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["dropped", 3],
+    ]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(t.reports().slice(2)).toEqual([
+      ["started", 2],
+      ["started", 4],
+    ]);
+  });
+
+  it("a throttle line left empty by a cancel is forgotten with its timer", async () => {
+    const t = await setupHeld({ throttle: { limit: 1, periodMs: 60_000 } });
+    h!.bus.emit("go", { id: "a", n: 1 });
+    h!.bus.emit("go", { id: "a", n: 2 });
+    await vi.waitFor(() => expect(t.ran).toEqual([1]));
+    await h!.runtime.flushTimeline();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const timers = vi.getTimerCount();
+    h!.bus.emit("stop", { id: "a" });
+    expect(t.reports()).toEqual([
+      ["started", 1],
+      ["dropped", 2],
+    ]);
+    // the line's timer (due in a minute, for n: 2) went with it
+    expect(vi.getTimerCount()).toBe(timers - 1);
   });
 });
