@@ -108,11 +108,10 @@ class Model {
       return;
     }
     const before = this.held.get(p.doc);
-    // a held event whose time has come goes on before a newer one of its key begins a new series
-    if (before !== undefined && this.now >= before.dueAt) {
-      this.held.delete(p.doc);
-      this.throttled(before.payload);
-    }
+    // a held event whose time has come (its timer late) ends its series: the newer one begins a new
+    // series, held first, and the due one goes on after it (an event its run emits comes later)
+    const due = before !== undefined && this.now >= before.dueAt ? before : undefined;
+    if (due !== undefined) this.held.delete(p.doc);
     const replaced = this.held.get(p.doc);
     const firstAt = replaced?.firstAt ?? this.now;
     if (replaced !== undefined) {
@@ -125,6 +124,7 @@ class Model {
       dueAt: Math.min(this.now + this.cfg.periodMs, firstAt + this.cfg.maxWaitMs),
       seq: this.seq++,
     });
+    if (due !== undefined) this.throttled(due.payload);
   }
 
   /**
