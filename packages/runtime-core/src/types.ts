@@ -123,7 +123,8 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
  * Checked before the event reaches triggers and waits, so the event that cancels a run never
  * resumes it, and runs it starts are not cancelled by it. Runs already ending (in `onComplete` or
  * `onCleanup`) are left alone. Runs are indexed per rule by their value at `match`: a cancel
- * event costs one lookup, not a look at every unfinished run.
+ * event costs one lookup, not a look at every unfinished run (plus a look at the trigger's held
+ * or waiting events, if any).
  */
 export interface CancelOn {
   /** The bus event name (not a control event, not `"*"`). */
