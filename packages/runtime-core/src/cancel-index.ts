@@ -78,12 +78,12 @@ export class CancelIndex {
 
   /**
    * Adds to `found` the unfinished runs of `triggerId` that rule `index` of its `cancelOn` cancels
-   * for an event whose payload is `payload` (its `when` already met).
+   * for an event (its `when` already met) whose value at the rule's `match` is `wanted` (see
+   * {@link matchable}; ignored for a rule without `match`, which cancels them all).
    */
-  collect(triggerId: string, index: number, payload: unknown, found: RunRecord[]): void {
+  collect(triggerId: string, index: number, wanted: unknown, found: RunRecord[]): void {
     const runs = this.byTrigger.get(triggerId)!;
-    const match = runs.rules[index]!.match;
-    const matching = match === undefined ? runs.all : runs.byValue[index]!.get(matchable(payload, match));
+    const matching = runs.rules[index]!.match === undefined ? runs.all : runs.byValue[index]!.get(wanted);
     if (matching !== undefined) for (const record of matching) found.push(record);
   }
 }

@@ -4,9 +4,8 @@ import { matchesConditions } from "@sluice/pause";
 import { matchable } from "./cancel-index.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunRecord } from "./run-record.js";
-import { reportDispatch } from "./trigger-dispatch.js";
+import { reportDropped } from "./trigger-dispatch.js";
 import type { CancelBinding } from "./trigger-index.js";
-import type { DispatchResult } from "./types.js";
 import type { WorkflowRecord } from "./workflow-record.js";
 
 /** An event a trigger's `debounce` holds, or one waiting for its `throttle`, that a cancel drops. */
@@ -39,10 +38,10 @@ export function cancelRuns(
     const { workflow, triggerId, rule, index } = bindings[b]!;
     if (workflow.deregistered) continue;
     if (rule.when !== undefined && !matchesConditions(payload, rule.when)) continue;
-    workflow.cancels!.collect(triggerId, index, payload, found);
     const match = rule.match;
     const wanted = match === undefined ? undefined : matchable(payload, match);
     if (match !== undefined && wanted === undefined) continue;
+    workflow.cancels!.collect(triggerId, index, wanted, found);
     const cancels = (held: unknown) => match === undefined || matchable(held, match) === wanted;
     for (const held of workflow.debounces.get(triggerId)?.dropWhere(cancels) ?? [])
       dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
@@ -60,19 +59,8 @@ export function cancelRuns(
   for (const record of found) {
     // Host code run by an earlier cancel may have detached or ended this run (it is then no longer
     // this record in the table, or finished, which abortRun leaves alone).
-    if (runs.get(record.runId) !== record) continue;
-    if (record.status === "queued") ending.cancelQueuedRun(record.workflow, record.runId, reason, false);
-    else ending.abortRun(record, reason);
+    if (record.status !== "queued" && runs.get(record.runId) === record) ending.abortRun(record, reason);
   }
-  for (const { workflow, triggerId, event: heldEvent, payload: heldPayload } of dropped) {
-    const result: DispatchResult = {
-      outcome: "dropped",
-      workflowId: workflow.id,
-      triggerId,
-      event: heldEvent,
-      payload: heldPayload,
-      reason,
-    };
-    reportDispatch(workflow, result, report);
-  }
+  for (const held of dropped)
+    reportDropped(held.workflow, held.triggerId, held.event, held.payload, reason, report);
 }

@@ -114,11 +114,7 @@ export class TriggerDispatch {
   dropHeld(wf: WorkflowRecord, reason: string): void {
     const dropped = (triggerId: string, held: Array<{ event: string; payload: unknown }>) => {
       for (const { event, payload } of held)
-        reportDispatch(
-          wf,
-          { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
-          this.report,
-        );
+        reportDropped(wf, triggerId, event, payload, reason, this.report);
     };
     for (const [triggerId, held] of wf.debounces) dropped(triggerId, held.dropAll());
     for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
@@ -139,16 +135,7 @@ export class TriggerDispatch {
     // workflow or stopped or drained the runtime, whose held events were dropped or released
     // already: held now, this one would start a run after all, on a timer nothing clears.
     if (wf.deregistered) {
-      const reason = "the workflow was deregistered";
-      const result: DispatchResult = {
-        outcome: "dropped",
-        workflowId: wf.id,
-        triggerId,
-        event,
-        payload,
-        reason,
-      };
-      reportDispatch(wf, result, this.report);
+      reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
       return;
     }
     if (!this.holding) {
@@ -171,18 +158,8 @@ export class TriggerDispatch {
     const superseded = events.hold(key, event, payload, now);
     if (superseded !== undefined) {
       const of = options.key === undefined ? "" : ` of key ${quoteName(key)}`;
-      reportDispatch(
-        wf,
-        {
-          outcome: "dropped",
-          workflowId: wf.id,
-          triggerId,
-          event: superseded.event,
-          payload: superseded.payload,
-          reason: `debounced: a later event${of} came within ${options.periodMs} ms and replaced it`,
-        },
-        this.report,
-      );
+      const reason = `debounced: a later event${of} came within ${options.periodMs} ms and replaced it`;
+      reportDropped(wf, triggerId, superseded.event, superseded.payload, reason, this.report);
     }
     if (due !== undefined) events.send(due);
   }
@@ -222,12 +199,7 @@ export class TriggerDispatch {
     // The key ran host code, which may have deregistered the workflow (its waiting events dropped:
     // one taken now would wait on a timer nothing clears) or begun a drain (nothing waits then).
     if (wf.deregistered) {
-      const reason = "the workflow was deregistered";
-      reportDispatch(
-        wf,
-        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
-        this.report,
-      );
+      reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
       return;
     }
     if (!this.holding) {
@@ -239,11 +211,7 @@ export class TriggerDispatch {
     else if (taken === "full") {
       const events = waiting.capacity === 1 ? "event waits" : "events wait";
       const reason = `throttled: ${waiting.capacity} ${events} already (throttle.capacity)`;
-      reportDispatch(
-        wf,
-        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
-        this.report,
-      );
+      reportDropped(wf, triggerId, event, payload, reason, this.report);
     }
   }
 
@@ -274,11 +242,7 @@ export class TriggerDispatch {
       if (this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
     }
     if (refusal !== undefined) {
-      reportDispatch(
-        wf,
-        { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason: refusal },
-        this.report,
-      );
+      reportDropped(wf, triggerId, event, payload, refusal, this.report);
       return;
     }
     if (trigger.rateLimit !== undefined && this.refusedByRateLimit(binding, event, payload)) return;
@@ -365,9 +329,9 @@ export class TriggerDispatch {
   }
 
   /**
-   * The key the trigger's `debounce.key` or `rateLimit.key` (`key`, named by `names`) gives the
-   * event (`""` when the option has none: one series, one limit), or `undefined` once the event is
-   * refused as `rejected` because the key could not be read.
+   * The key the trigger's `debounce.key`, `throttle.key` or `rateLimit.key` (`key`, named by
+   * `names`) gives the event (`""` when the option has none: one series, one line, one limit), or
+   * `undefined` once the event is refused as `rejected` because the key could not be read.
    */
   private optionKey(
     binding: TriggerBinding,
@@ -400,11 +364,7 @@ export class TriggerDispatch {
     if (limit.admit(key, now)) return false;
     const wait = limit.nextAdmission(key, now) - now;
     const reason = rateLimitReason(limit, options.key === undefined ? undefined : key, wait);
-    reportDispatch(
-      wf,
-      { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason },
-      this.report,
-    );
+    reportDropped(wf, triggerId, event, payload, reason, this.report);
     return true;
   }
 
@@ -530,6 +490,21 @@ export function reportDispatch(
   } catch (error) {
     report(dispatchHookFailed(wf.id, event, runId, "threw", error));
   }
+}
+
+/**
+ * Tells `wf`'s `onDispatch` that an event its trigger `triggerId` matched was dropped for `reason`,
+ * no run made of it.
+ */
+export function reportDropped(
+  wf: WorkflowRecord,
+  triggerId: string,
+  event: string,
+  payload: unknown,
+  reason: string,
+  report: (error: SystemError) => void,
+): void {
+  reportDispatch(wf, { outcome: "dropped", workflowId: wf.id, triggerId, event, payload, reason }, report);
 }
 
 /**
