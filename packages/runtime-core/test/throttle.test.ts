@@ -1,7 +1,8 @@
 import { SystemError } from "@sluice/errors";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { DispatchResult, RegisterOptions, TriggerDefinition, Workflow } from "../src/index.js";
+import type { RegisterOptions, TriggerDefinition, Workflow } from "../src/index.js";
 import { type Harness, harness } from "./helpers.js";
+import { oneTrigger } from "./one-trigger.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -10,36 +11,11 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-/**
- * A runtime on fake timers whose workflow's trigger `go` (event "go") has `trigger` merged in; its
- * one step records the payload's `n` of each run.
- */
+/** {@link oneTrigger} with workflow "throttled", its harness kept for `afterEach` to stop. */
 async function setup(trigger: Partial<TriggerDefinition>, options: RegisterOptions = {}, fakeTimers = true) {
-  if (fakeTimers) vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-  h = await harness();
-  const dispatched: DispatchResult[] = [];
-  const ran: unknown[] = [];
-  const workflow: Workflow = {
-    id: "throttled",
-    triggers: { go: { event: "go", pipeline: "p", ...trigger } },
-    pipelines: {
-      p: {
-        stages: [{ id: "s", steps: [{ id: "s", action: (ctx) => void ran.push(ctx.state().n) }] }],
-      },
-    },
-  };
-  await h.runtime.register(workflow, { onDispatch: (r) => dispatched.push(r), ...options });
-  const bus = h.bus;
-  return {
-    dispatched,
-    ran,
-    /** `[outcome, payload.n]` of each report so far. */
-    reports: () => dispatched.map((d) => [d.outcome, (d.payload as { n?: unknown }).n]),
-    emit: (payload: object) => bus.emit("go", payload),
-    later: async (ms: number) => {
-      await vi.advanceTimersByTimeAsync(ms);
-    },
-  };
+  const t = await oneTrigger("throttled", trigger, options, fakeTimers);
+  h = t.h;
+  return t;
 }
 
 describe("a trigger's throttle", () => {
