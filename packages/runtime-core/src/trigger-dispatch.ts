@@ -131,17 +131,7 @@ export class TriggerDispatch {
     const key = this.optionKey(binding, event, payload, options.key, DEBOUNCE_KEY);
     if (key === undefined) return;
     const now = performance.now();
-    // A hook earlier in this dispatch or the key itself (host code) may have deregistered the
-    // workflow or stopped or drained the runtime, whose held events were dropped or released
-    // already: held now, this one would start a run after all, on a timer nothing clears.
-    if (wf.deregistered) {
-      reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
-      return;
-    }
-    if (!this.holding) {
-      this.dispatchMatched(binding, event, payload, this.refusal);
-      return;
-    }
+    if (this.heldNoMore(binding, event, payload)) return;
     let events = wf.debounces.get(triggerId);
     if (events === undefined) {
       events = new DebouncedEvents(
@@ -165,6 +155,27 @@ export class TriggerDispatch {
   }
 
   /**
+   * Whether an event about to be held by a trigger's `debounce` or wait for its `throttle` is dealt
+   * with otherwise, because host code run on its way (a hook earlier in this dispatch, the option's
+   * key) deregistered the workflow or stopped or drained the runtime, whose held and waiting
+   * events were dropped or sent on already: for a deregistered workflow it is reported dropped
+   * (held, it would start a run after all, on a timer nothing clears); while draining it goes on
+   * at once (nothing is held then).
+   */
+  private heldNoMore(binding: TriggerBinding, event: string, payload: unknown): boolean {
+    const { workflow: wf, triggerId } = binding;
+    if (wf.deregistered) {
+      reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
+      return true;
+    }
+    if (!this.holding) {
+      this.dispatchMatched(binding, event, payload, this.refusal);
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * An event the trigger's `when` and `debounce` let through, at its `throttle`: it goes on at
    * once when its key's window has room and nothing of its key waits, else it waits its turn (or
    * is `dropped` when `capacity` events wait already). An event whose throttle key cannot be read
@@ -184,6 +195,7 @@ export class TriggerDispatch {
     }
     const key = this.optionKey(binding, event, payload, options.key, THROTTLE_KEY);
     if (key === undefined) return;
+    if (this.heldNoMore(binding, event, payload)) return;
     const { workflow: wf, triggerId } = binding;
     let waiting = wf.throttles.get(triggerId);
     if (waiting === undefined) {
@@ -195,16 +207,6 @@ export class TriggerDispatch {
         (turnEvent, turnPayload) => this.dispatchMatched(binding, turnEvent, turnPayload, undefined),
       );
       wf.throttles.set(triggerId, waiting);
-    }
-    // The key ran host code, which may have deregistered the workflow (its waiting events dropped:
-    // one taken now would wait on a timer nothing clears) or begun a drain (nothing waits then).
-    if (wf.deregistered) {
-      reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
-      return;
-    }
-    if (!this.holding) {
-      this.dispatchMatched(binding, event, payload, this.refusal);
-      return;
     }
     const taken = waiting.offer(key, event, payload, performance.now());
     if (taken === "go") this.dispatchMatched(binding, event, payload, refusal);
