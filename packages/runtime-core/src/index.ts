@@ -33,6 +33,7 @@ export { defineWorkflow } from "./define-workflow.js";
 export { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
 export type { RunCheckpoint } from "./run-checkpoint.js";
 export type {
+  BatchPayload,
   CancelOn,
   ConcurrencyKey,
   ControlEventOptions,
@@ -57,6 +58,7 @@ export type {
   SingletonLoopMode,
   StartedRunMetadata,
   TransientMode,
+  TriggerBatch,
   TriggerDebounce,
   TriggerDefinition,
   TriggerRateLimit,

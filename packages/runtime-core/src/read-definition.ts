@@ -102,7 +102,7 @@ function readTrigger(trigger: unknown, path: string): unknown {
   return readObject(trigger, path, (key, field, at) =>
     key === "when"
       ? readArray(field, at, readPlain)
-      : key === "rateLimit" || key === "debounce" || key === "throttle"
+      : key === "rateLimit" || key === "debounce" || key === "throttle" || key === "batch"
         ? readObject(field, at)
         : key === "cancelOn"
           ? readArray(field, at, readCancelOn)

@@ -1,6 +1,7 @@
 import { catchRejection, describeThrown, quoteName, SystemError } from "@sluice/errors";
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
+import { BatchedEvents, batchPayload } from "./batched-events.js";
 import { concurrencyKey } from "./concurrency-key.js";
 import { DebouncedEvents } from "./debounced-events.js";
 import { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
@@ -12,6 +13,7 @@ import type { RunRecord } from "./run-record.js";
 import { ThrottledEvents } from "./throttled-events.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
 import {
+  BATCH_KEY,
   DEBOUNCE_KEY,
   duplicateReason,
   type KeyFunctionNames,
@@ -84,12 +86,16 @@ export class TriggerDispatch {
     }
   }
 
-  /** The trigger's `when` first (an event it filters out is not the trigger's at all), then its `debounce`. */
+  /**
+   * The trigger's `when` first (an event it filters out is not the trigger's at all), then its
+   * `debounce` or its `batch` (never both).
+   */
   private dispatchTo(binding: TriggerBinding, event: string, payload: unknown): void {
     const trigger = binding.trigger;
     if (trigger.when !== undefined && !matchesConditions(payload, trigger.when)) return;
     // while draining, an event is refused as it comes or, in a drain that lets runs chain, goes on at once
     if (trigger.debounce !== undefined && this.holding) this.hold(binding, event, payload);
+    else if (trigger.batch !== undefined) this.collect(binding, event, payload);
     else this.throttle(binding, event, payload, this.refusal);
   }
 
@@ -104,12 +110,14 @@ export class TriggerDispatch {
       // holds now, which would otherwise overtake them (their key's line kept its order)
       for (const waiting of wf.throttles.values()) waiting.releaseAll();
       for (const held of wf.debounces.values()) held.releaseAll();
+      for (const collecting of wf.batches.values()) collecting.releaseAll();
     }
   }
 
   /**
-   * Drops the events `wf`'s triggers' `debounce` hold and those waiting for their `throttle`,
-   * reported `dropped` for `reason` (a deregistration).
+   * Drops the events `wf`'s triggers' `debounce` hold, the batches their `batch` collects (each
+   * reported once, as the batch it would have gone on as) and the events waiting for their
+   * `throttle`, reported `dropped` for `reason` (a deregistration).
    */
   dropHeld(wf: WorkflowRecord, reason: string): void {
     const dropped = (triggerId: string, held: Array<{ event: string; payload: unknown }>) => {
@@ -117,6 +125,13 @@ export class TriggerDispatch {
         reportDropped(wf, triggerId, event, payload, reason, this.report);
     };
     for (const [triggerId, held] of wf.debounces) dropped(triggerId, held.dropAll());
+    for (const [triggerId, collecting] of wf.batches) {
+      const event = wf.triggers.get(triggerId)!.event;
+      dropped(
+        triggerId,
+        collecting.dropAll().map((batch) => ({ event, payload: batchPayload(batch) })),
+      );
+    }
     for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
   }
 
@@ -155,24 +170,63 @@ export class TriggerDispatch {
   }
 
   /**
-   * Whether an event about to be held by a trigger's `debounce` or wait for its `throttle` is dealt
-   * with otherwise, because host code run on its way (a hook earlier in this dispatch, the option's
-   * key) deregistered the workflow or stopped or drained the runtime, whose held and waiting
-   * events were dropped or sent on already: for a deregistered workflow it is reported dropped
-   * (held, it would start a run after all, on a timer nothing clears); while draining it goes on
-   * at once (nothing is held then).
+   * Whether an event about to be held by a trigger's `debounce`, join its `batch` or wait for its
+   * `throttle` is dealt with otherwise, because host code run on its way (a hook earlier in this
+   * dispatch, the option's key) deregistered the workflow or stopped or drained the runtime, whose
+   * held and waiting events were dropped or sent on already: for a deregistered workflow it is
+   * reported dropped (held, it would start a run after all, on a timer nothing clears); while
+   * draining it goes on at once (nothing is held then), as `sendOn` (a batch of one, for a `batch`).
    */
-  private heldNoMore(binding: TriggerBinding, event: string, payload: unknown): boolean {
+  private heldNoMore(
+    binding: TriggerBinding,
+    event: string,
+    payload: unknown,
+    sendOn: () => unknown = () => payload,
+  ): boolean {
     const { workflow: wf, triggerId } = binding;
     if (wf.deregistered) {
       reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
       return true;
     }
     if (!this.holding) {
-      this.dispatchMatched(binding, event, payload, this.refusal);
+      this.dispatchMatched(binding, event, sendOn(), this.refusal);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Adds an event of a trigger with `batch` to its key's batch; a batch it fills goes on at once.
+   * An event whose batch key cannot be read is `rejected`; while the runtime drains nothing
+   * collects (the event is refused, or goes on at once as a batch of one); an event that comes once
+   * its workflow is deregistered is dropped.
+   */
+  private collect(binding: TriggerBinding, event: string, payload: unknown): void {
+    const { workflow: wf, triggerId, trigger } = binding;
+    const options = trigger.batch!;
+    const key = this.optionKey(binding, event, payload, options.key, BATCH_KEY);
+    if (key === undefined) return;
+    const batchKey = options.key === undefined ? undefined : key;
+    const alone = () => batchPayload({ key: batchKey, events: [payload] });
+    if (this.heldNoMore(binding, event, payload, alone)) return;
+    const now = performance.now();
+    let batches = wf.batches.get(triggerId);
+    if (batches === undefined) {
+      batches = new BatchedEvents(
+        options.maxSize,
+        options.timeoutMs,
+        // (collected before any drain began: a drain's refusal is not for it)
+        (batch) => this.throttle(binding, event, batch, undefined),
+      );
+      wf.batches.set(triggerId, batches);
+    }
+    // a batch whose timeout came before this event did (its timer is late) goes on, but only once
+    // this event is in the next batch: an event its run emits comes after this one
+    const due = batches.takeDue(key, now);
+    const full = batches.add(key, batchKey, payload, now);
+    // (both collected before any drain their runs' host code may begin: its refusal is not for them)
+    if (due !== undefined) this.throttle(binding, event, batchPayload(due), undefined);
+    if (full !== undefined) this.throttle(binding, event, batchPayload(full), undefined);
   }
 
   /**

@@ -61,6 +61,13 @@ export const DEBOUNCE_KEY: KeyFunctionNames = {
   gives: "the key of the event's series",
   from: "payload",
 };
+/** A trigger's `batch.key`. */
+export const BATCH_KEY: KeyFunctionNames = {
+  where: inTrigger,
+  name: "batch.key",
+  gives: "the key of the batch the event joins",
+  from: "payload",
+};
 /** A trigger's `throttle.key`. */
 export const THROTTLE_KEY: KeyFunctionNames = {
   where: inTrigger,

@@ -107,6 +107,15 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * fulfilment aborted when `order.cancelled` names the same order. See {@link CancelOn}.
    */
   cancelOn?: readonly CancelOn[] | undefined;
+  /**
+   * Collects the trigger's bus events into batches, one run per batch (Inngest's `batchEvents`):
+   * a batch goes on once `maxSize` events have come, or `timeoutMs` after its first. The run's
+   * payload (what `map`, `key`, `rateLimit.key` and `throttle.key` read, and `onDispatch` reports)
+   * is then a {@link BatchPayload}, `{ events: [...] }`: declare the trigger with
+   * `P = BatchPayload<E>`. `invoke` starts a batch of one at once. Not with `debounce` or
+   * `cancelOn`. See {@link TriggerBatch}.
+   */
+  batch?: TriggerBatch<P extends BatchPayload<infer E> ? E : any> | undefined;
 }
 
 /**
@@ -186,6 +195,46 @@ export interface TriggerThrottle<P = any> {
   key?: ((payload: P) => string) | undefined;
   /** Most events waiting, all keys together (a positive integer; default 10 000); more are `dropped`. */
   capacity?: number | undefined;
+}
+
+/**
+ * A trigger's batch (Inngest's `batchEvents`): its bus events (each past the trigger's `when`)
+ * are collected per `key` (or all together), and a batch goes on as one event once `maxSize`
+ * have come (at once, with the event that fills it) or `timeoutMs` after its first event,
+ * whichever is first: its payload is a {@link BatchPayload} of the events in arrival order. It
+ * then goes through the trigger's `throttle`, idempotency `key`, `rateLimit`, `map` and the mode
+ * as any event does, each counting batches, and is reported to `onDispatch` once (outcome and
+ * run for the whole batch; an event is not reported on its own unless it is refused before it
+ * joins a batch: its `batch.key` could not be read, its workflow was deregistered). Bus events
+ * only: `invoke` starts a batch of one at once. Collecting batches live in memory: `deregister()`
+ * and `stop()` drop them (each reported `dropped` once), `drain()` sends them on at once (and
+ * while it drains, none collects: each event is refused or, with `triggers: "start"`, goes on at
+ * once as a batch of one); a crash loses them, as it loses events the bus has not delivered.
+ * `register` refuses it beside `debounce` (both hold events back) and `cancelOn` (a batch
+ * holds events of many payloads).
+ */
+export interface TriggerBatch<E = any> {
+  /** Most events in one batch (a positive integer): the event that fills a batch sends it on at once. */
+  maxSize: number;
+  /**
+   * The longest a batch collects, from its first event, in ms (above 0, at most 2147483647): then
+   * it goes on with the events it has.
+   */
+  timeoutMs: number;
+  /**
+   * A batch per key (a customer id, say) instead of one for the trigger: from each event's payload,
+   * synchronous, a non-empty string (anything else, or a throw, refuses the event: `rejected`).
+   * The batch's payload carries it (`BatchPayload.key`).
+   */
+  key?: ((payload: E) => string) | undefined;
+}
+
+/** The payload a batched trigger's run is made from: the batch's events, oldest first. */
+export interface BatchPayload<E = any> {
+  /** The key the batch was collected under (only when the trigger's `batch` has a `key`). */
+  key?: string;
+  /** The payloads of the batch's events, in arrival order (at least one, at most `maxSize`). */
+  events: E[];
 }
 
 /**
@@ -333,7 +382,8 @@ export interface DispatchResultBase {
   event: string;
   /**
    * The event's payload, as the bus delivered it (the same value, not a copy), to tell which event
-   * this was; for a queued run dropped later, the payload that queued it.
+   * this was; for a queued run dropped later, the payload that queued it; for a trigger's `batch`,
+   * the batch (`{ events: [...] }`, each event's payload as delivered).
    */
   payload: unknown;
 }
@@ -361,7 +411,7 @@ export type DispatchResult =
       /**
        * Refused by the mode (busy, at capacity, deregistering) or by the trigger's `rateLimit`, a
        * queued run dropped later, or an event a trigger's `debounce` held, replaced by a later one
-       * or dropped by a deregistration.
+       * or dropped by a deregistration (as is a batch its `batch` collected).
        */
       outcome: "dropped";
       /** For a queued run dropped later (replaced by a newer event, deregistered): that run. */

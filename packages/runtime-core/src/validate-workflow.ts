@@ -23,7 +23,9 @@ const TRIGGER_KEYS = [
   "debounce",
   "throttle",
   "cancelOn",
+  "batch",
 ];
+const BATCH_KEYS = ["maxSize", "timeoutMs", "key"];
 const CANCEL_ON_KEYS = ["event", "match", "when"];
 const DEBOUNCE_KEYS = ["periodMs", "maxWaitMs", "key"];
 const RATE_LIMIT_KEYS = ["limit", "periodMs", "key"];
@@ -287,6 +289,38 @@ function validateDebounce(debounce: unknown, path: string): void {
     );
 }
 
+function validateBatch(batch: unknown, path: string): void {
+  if (!isPlainObject(batch))
+    throw invalid(
+      path,
+      `must be an object such as { maxSize: 100, timeoutMs: 5000 }, got ${describeKind(batch)}`,
+    );
+  onlyKnownKeys(batch, BATCH_KEYS, path);
+  const { maxSize, timeoutMs, key } = batch;
+  if (!positiveInt(maxSize))
+    throw invalid(
+      `${path}.maxSize`,
+      `must be a positive integer (most events in one batch), got ${describeKind(maxSize)}`,
+    );
+  if (
+    !(
+      typeof timeoutMs === "number" &&
+      Number.isFinite(timeoutMs) &&
+      timeoutMs > 0 &&
+      timeoutMs <= MAX_TIMER_MS
+    )
+  )
+    throw invalid(
+      `${path}.timeoutMs`,
+      `must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (how long a batch collects from its first event), got ${describeKind(timeoutMs)}`,
+    );
+  if (key !== undefined && typeof key !== "function")
+    throw invalid(
+      `${path}.key`,
+      `must be a function of an event's payload returning the key of the batch it joins, such as (p) => p.customerId; got ${describeKind(key)}`,
+    );
+}
+
 function validateCancelOn(cancelOn: unknown, path: string): void {
   if (!Array.isArray(cancelOn))
     throw invalid(
@@ -478,6 +512,19 @@ export function validateWorkflowShape(workflow: unknown): asserts workflow is Wo
     if (trigger.debounce !== undefined) validateDebounce(trigger.debounce, `${at}.debounce`);
     if (trigger.throttle !== undefined) validateThrottle(trigger.throttle, `${at}.throttle`);
     if (trigger.cancelOn !== undefined) validateCancelOn(trigger.cancelOn, `${at}.cancelOn`);
+    if (trigger.batch !== undefined) {
+      validateBatch(trigger.batch, `${at}.batch`);
+      if (trigger.debounce !== undefined)
+        throw invalid(
+          `${at}.batch`,
+          "cannot be combined with debounce (both hold events back); keep one: batch runs once per group of events, debounce once per quiet spell",
+        );
+      if (trigger.cancelOn !== undefined)
+        throw invalid(
+          `${at}.batch`,
+          "cannot be combined with cancelOn (a batch holds the events of many payloads, which one event cannot match); abort a batch's run with abort(runId)",
+        );
+    }
   }
   validateServices(workflow.services, "services", true);
   validateEnvLayer(workflow.env, "env");

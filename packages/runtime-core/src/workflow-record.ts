@@ -1,5 +1,6 @@
 import type { ArtifactTemplate, ScopedContainer } from "@sluice/artifacts";
 import type { Pipeline, PipelineObserver, PipelineRegistry } from "@sluice/pipeline";
+import type { BatchedEvents } from "./batched-events.js";
 import { CancelIndex } from "./cancel-index.js";
 import type { DebouncedEvents } from "./debounced-events.js";
 import { IdempotencyKeys } from "./idempotency-keys.js";
@@ -32,6 +33,8 @@ export class WorkflowRecord {
   readonly debounces = new Map<string, DebouncedEvents>();
   /** The events waiting for each of its triggers' `throttle`, made at a trigger's first throttled event. */
   readonly throttles = new Map<string, ThrottledEvents>();
+  /** The batches each of its triggers' `batch` is collecting, made at a trigger's first batched event. */
+  readonly batches = new Map<string, BatchedEvents>();
   /**
    * Set as its deregistration begins: a bus event already on its way to its triggers (a hook
    * deregistered it, or stopped the runtime, earlier in the same dispatch) must not be held then.

@@ -5,6 +5,7 @@ import { IdMap } from "@sluice/id-map";
 import type { PipelineRegistry, ResumeCause, RunInfo, StatePatch } from "@sluice/pipeline";
 import type { StateStore } from "@sluice/store";
 import type { TimelineStore } from "@sluice/timeline";
+import { batchOfOne } from "./batched-events.js";
 import { BusSubscriptions, unsubscribe } from "./bus-subscriptions.js";
 import { cancelRuns } from "./cancel-on.js";
 import { subscribeControlEvents } from "./control-commands.js";
@@ -393,6 +394,14 @@ export class WorkflowRuntime {
         ),
         { workflowId, triggerId },
       );
+    }
+    if (trigger.batch !== undefined) {
+      // a batched trigger's map and key read a batch: what its bus events go on as
+      try {
+        event = batchOfOne(wf.id, triggerId, trigger.batch, event);
+      } catch (error) {
+        return failedRun(error as SystemError, { workflowId, triggerId });
+      }
     }
     let key: string | undefined;
     if (trigger.key !== undefined) {

@@ -478,13 +478,13 @@ describe("definition fields that would be ignored are refused", () => {
       "a misspelt trigger field",
       { ...ok, triggers: { placed: { event: "wf.go", pipeline: "main", pipline: "main" } } },
       "triggers.placed.pipline",
-      "event, pipeline, when, map, key, rateLimit, debounce, throttle, cancelOn",
+      "event, pipeline, when, map, key, rateLimit, debounce, throttle, cancelOn, batch",
     ],
     [
       "a trigger's pipeline under a misspelt name",
       { ...ok, triggers: { placed: { event: "wf.go", pipline: "main" } } },
       "triggers.placed.pipline",
-      "event, pipeline, when, map, key, rateLimit, debounce, throttle, cancelOn",
+      "event, pipeline, when, map, key, rateLimit, debounce, throttle, cancelOn, batch",
     ],
     [
       "a misspelt service scope (which would make a shared, workflow-scoped service)",

@@ -5,9 +5,11 @@ import type { ArtifactFactoryContext } from "@sluice/artifacts";
 import type { RunInfo } from "@sluice/pipeline";
 import { expectTypeOf } from "vitest";
 import {
+  type BatchPayload,
   defineWorkflow,
   type RegisterOptions,
   type ServiceDefinition,
+  type TriggerDefinition,
   type Workflow,
   type WorkflowRuntime,
   type WorkflowServiceDefinition,
@@ -217,3 +219,23 @@ export async function resultTypes(runtime: WorkflowRuntime): Promise<void> {
   const asRunResult: Awaited<ReturnType<WorkflowRuntime["invoke"]>> = ended;
   void asRunResult;
 }
+
+// --- a batched trigger: its payload is a batch, its batch.key reads one event ------------------
+
+const batched: TriggerDefinition<BatchPayload<Order>, { total: number }> = {
+  event: "order.placed",
+  pipeline: "fulfil",
+  batch: {
+    maxSize: 100,
+    timeoutMs: 1000,
+    key: (order) => {
+      expectTypeOf(order).toEqualTypeOf<Order>();
+      return order.orderId;
+    },
+  },
+  map: (batch) => {
+    expectTypeOf(batch.events).toEqualTypeOf<Order[]>();
+    return { total: batch.events.reduce((sum, order) => sum + order.total, 0) };
+  },
+};
+void batched;
