@@ -50,6 +50,7 @@ export type {
   PrepareContext,
   RegisterOptions,
   ResumeContext,
+  RunPriority,
   RunResult,
   RunResultMetadata,
   RunState,

@@ -2,7 +2,7 @@ import { catchRejection, describeThrown, quoteName, SystemError } from "@sluice/
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { BatchedEvents, batchPayload } from "./batched-events.js";
-import { concurrencyKey } from "./concurrency-key.js";
+import { concurrencyKey, runPriority } from "./concurrency-key.js";
 import { DebouncedEvents } from "./debounced-events.js";
 import { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
@@ -318,10 +318,19 @@ export class TriggerDispatch {
         return;
       }
     }
-    // map() and the mode's key() are host code: an event either emitted may have started a run
-    // under this very key, and a second run under it would take the key from the first
+    let priority = 0;
+    if (wf.priority !== undefined) {
+      try {
+        priority = runPriority(wf.id, triggerId, wf.priority, initialState);
+      } catch (error) {
+        this.reject(wf, triggerId, event, payload, error);
+        return;
+      }
+    }
+    // map() and the mode's key() and priority() are host code: an event one emitted may have
+    // started a run under this very key, and a second run under it would take the key from the first
     if (key !== undefined && this.refusedAsDuplicate(wf, triggerId, event, payload, key)) return;
-    const request = { triggerId, event, payload, initialState, key, concurrencyKey: concurrency };
+    const request = { triggerId, event, payload, initialState, key, concurrencyKey: concurrency, priority };
     if (wf.options.onDispatch === undefined) {
       wf.policy.accept(request);
       return;

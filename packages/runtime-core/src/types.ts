@@ -298,6 +298,16 @@ export interface Workflow<S extends object = RunState> {
 export type ConcurrencyKey<S extends object = RunState> = (input: Readonly<S>, triggerId: string) => string;
 
 /**
+ * A run's priority in its mode's queue (Inngest's `priority`, BullMQ's job priority): from the
+ * run's initial state (the event's payload, or what its trigger's `map` made of it), a finite
+ * number; when a slot frees, the queued run with the highest priority starts, runs of equal
+ * priority in arrival order. It orders only the runs that wait: it never stops a running run, and
+ * a queue at `capacity` drops a newcomer whatever its priority. Synchronous: a throw, or anything
+ * but a finite number, refuses the event (`rejected`). Runs with no priority to give return 0.
+ */
+export type RunPriority<S extends object = RunState> = (input: Readonly<S>, triggerId: string) => number;
+
+/**
  * Concurrency-limited; events beyond `concurrency` queue up to `capacity`, then drop. With a `key`,
  * also at most `keyConcurrency` runs of one key at once (Inngest's concurrency key).
  */
@@ -316,6 +326,11 @@ export interface TransientMode<S extends object = RunState> {
   key?: ConcurrencyKey<S> | undefined;
   /** Most runs of one `key` executing at once (a positive integer, default 1). Only with `key`. */
   keyConcurrency?: number | undefined;
+  /**
+   * The order queued runs start in: highest priority first, then arrival (default: arrival
+   * alone). With a `key`, among the runs whose key has room. See {@link RunPriority}.
+   */
+  priority?: RunPriority<S> | undefined;
 }
 /**
  * FIFO: one run at a time, the rest wait in order up to `capacity`. With a `key`: one run at a
@@ -332,6 +347,11 @@ export interface SerializedMode<S extends object = RunState> {
    * `keyConcurrency: 1`.
    */
   key?: ConcurrencyKey<S> | undefined;
+  /**
+   * The order queued runs start in: highest priority first, then arrival (default: arrival
+   * alone, FIFO). With a `key`, within each key. See {@link RunPriority}.
+   */
+  priority?: RunPriority<S> | undefined;
 }
 /** At most one active (running or paused) run; a new event while busy is dropped, signalled into it, or replaces it. */
 export interface SingletonLoopMode {

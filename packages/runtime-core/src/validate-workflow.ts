@@ -130,8 +130,8 @@ function checkEnvLayer(env: unknown, path: string): void {
 
 /** The option names each mode takes (a misspelt or misplaced one is refused, not ignored). */
 const MODE_KEYS: Record<string, readonly string[]> = {
-  transient: ["type", "concurrency", "capacity", "key", "keyConcurrency"],
-  serialized: ["type", "capacity", "key"],
+  transient: ["type", "concurrency", "capacity", "key", "keyConcurrency", "priority"],
+  serialized: ["type", "capacity", "key", "priority"],
   singleton_loop: ["type", "onBusy"],
   exclusive: ["type", "onBusy"],
 };
@@ -176,6 +176,7 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
           `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
       checkConcurrencyKey(mode.key, path);
+      checkPriority(mode.priority, path);
       if (mode.keyConcurrency !== undefined) {
         if (mode.key === undefined)
           throw invalid(
@@ -196,6 +197,7 @@ function validateMode(mode: unknown): asserts mode is ExecutionMode {
           `must be a non-negative integer or Infinity, got ${describeKind(mode.capacity)}`,
         );
       checkConcurrencyKey(mode.key, path);
+      checkPriority(mode.priority, path);
       return;
     case "singleton_loop":
       if (mode.onBusy !== "drop" && mode.onBusy !== "signal" && mode.onBusy !== "replace") {
@@ -358,6 +360,14 @@ function checkConcurrencyKey(key: unknown, path: string): void {
     throw invalid(
       `${path}.key`,
       `must be a function of the run's input returning its concurrency key, such as (input) => input.customerId; got ${describeKind(key)}`,
+    );
+}
+
+function checkPriority(priority: unknown, path: string): void {
+  if (priority !== undefined && typeof priority !== "function")
+    throw invalid(
+      `${path}.priority`,
+      `must be a function of the run's input returning its priority (higher starts first), such as (input) => (input.plan === "pro" ? 1 : 0); got ${describeKind(priority)}`,
     );
 }
 

@@ -10,7 +10,14 @@ import type { PauseWindow } from "./pause-window.js";
 import { RateLimit } from "./rate-limit.js";
 import type { ThrottledEvents } from "./throttled-events.js";
 import { initialStateName } from "./trigger-payload.js";
-import type { ConcurrencyKey, RegisterOptions, RunState, TriggerDefinition, Workflow } from "./types.js";
+import type {
+  ConcurrencyKey,
+  RegisterOptions,
+  RunPriority,
+  RunState,
+  TriggerDefinition,
+  Workflow,
+} from "./types.js";
 
 /** Everything the runtime holds for one registered workflow. */
 export class WorkflowRecord {
@@ -46,6 +53,8 @@ export class WorkflowRecord {
   readonly cancels: CancelIndex | undefined;
   /** Its mode's concurrency `key` (`transient` and `serialized`), which each bus-triggered run is given. */
   readonly concurrencyKey: ConcurrencyKey<any> | undefined;
+  /** Its mode's `priority` (`transient` and `serialized`), which each bus-triggered run is given. */
+  readonly priority: RunPriority<any> | undefined;
 
   constructor(
     readonly id: string,
@@ -75,8 +84,9 @@ export class WorkflowRecord {
     this.rateLimits = rateLimits;
     this.cancels = CancelIndex.of(triggers);
     const mode = options.mode;
-    this.concurrencyKey =
-      mode !== undefined && (mode.type === "transient" || mode.type === "serialized") ? mode.key : undefined;
+    const queued = mode !== undefined && (mode.type === "transient" || mode.type === "serialized");
+    this.concurrencyKey = queued ? mode.key : undefined;
+    this.priority = queued ? mode.priority : undefined;
     const keep = options.keepResults ?? 0;
     this.keptResults = keep > 0 ? new KeptResults(keep) : undefined;
   }

@@ -13,13 +13,21 @@ export function createExecutionPolicy(mode: ExecutionMode, host: PolicyHost): Ex
   switch (mode.type) {
     case "transient": {
       const capacity = mode.capacity ?? DEFAULT_QUEUE_CAPACITY;
-      if (mode.key === undefined) return new SlotQueuePolicy(host, mode.concurrency, capacity);
-      return new KeyedSlotQueuePolicy(host, mode.concurrency, mode.keyConcurrency ?? 1, capacity);
+      const prioritised = mode.priority !== undefined;
+      if (mode.key === undefined) return new SlotQueuePolicy(host, mode.concurrency, capacity, prioritised);
+      return new KeyedSlotQueuePolicy(
+        host,
+        mode.concurrency,
+        mode.keyConcurrency ?? 1,
+        capacity,
+        prioritised,
+      );
     }
     case "serialized": {
       const capacity = mode.capacity ?? DEFAULT_QUEUE_CAPACITY;
-      if (mode.key === undefined) return new SlotQueuePolicy(host, 1, capacity);
-      return new KeyedSlotQueuePolicy(host, Number.POSITIVE_INFINITY, 1, capacity);
+      const prioritised = mode.priority !== undefined;
+      if (mode.key === undefined) return new SlotQueuePolicy(host, 1, capacity, prioritised);
+      return new KeyedSlotQueuePolicy(host, Number.POSITIVE_INFINITY, 1, capacity, prioritised);
     }
     case "singleton_loop":
       return new SingletonLoopPolicy(host, mode.onBusy);

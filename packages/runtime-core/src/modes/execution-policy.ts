@@ -10,6 +10,8 @@ export interface DispatchRequest {
   readonly key: string | undefined;
   /** Its concurrency key (the mode's `key`), when the mode has one. */
   readonly concurrencyKey: string | undefined;
+  /** Its place among queued runs (the mode's `priority`; 0 when the mode has none): higher starts first. */
+  readonly priority: number;
 }
 
 /** What a policy decided for one request: a {@link DispatchResult} but for the event's own fields. */

@@ -1,6 +1,7 @@
 import { IdMap } from "@sluice/id-map";
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
 import { KeyLine, type QueuedRun, ReadyLines } from "./ready-lines.js";
+import { waitingQueue } from "./waiting-queue.js";
 
 /**
  * `transient` and `serialized` with a concurrency `key`: at most `keyConcurrency` runs of one key
@@ -30,6 +31,8 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     private readonly concurrency: number,
     private readonly keyConcurrency: number,
     private readonly capacity: number,
+    /** Whether queued runs start by their request's `priority` rather than in arrival order. */
+    private readonly prioritised: boolean,
   ) {}
 
   accept(request: DispatchRequest): PolicyDecision {
@@ -52,8 +55,8 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     if (this.queuedIn.size < this.capacity) {
       line ??= this.newLine(key);
       const runId = this.host.createRun(request);
-      const queued: QueuedRun = { runId, arrival: this.arrivals++, line };
-      line.queue.push(queued);
+      const queued: QueuedRun = { runId, arrival: this.arrivals++, priority: request.priority, line };
+      line.queue.push(queued, queued.priority);
       this.queuedIn.set(runId, queued);
       this.offer(line);
       return { outcome: "queued", runId };
@@ -119,7 +122,7 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
 
   /** A line for `key`, which has none: made only for a run that starts or waits (a dropped event makes none). */
   private newLine(key: string): KeyLine {
-    const line = new KeyLine(key);
+    const line = new KeyLine(key, waitingQueue(this.prioritised));
     this.lines.set(key, line);
     return line;
   }

@@ -1,30 +1,38 @@
-import { FifoQueue } from "./fifo-queue.js";
+import { goesFirst } from "./priority-queue.js";
+import type { WaitingQueue } from "./waiting-queue.js";
 
-/** A run waiting in its key's line, with its place in the workflow's arrival order. */
+/** A run waiting in its key's line, with its place in the workflow's arrival order and its priority. */
 export interface QueuedRun {
   readonly runId: string;
   readonly arrival: number;
+  /** The mode's `priority` for it (0 without one): higher starts first. */
+  readonly priority: number;
   readonly line: KeyLine;
 }
 
-/** One concurrency key's runs: how many hold a slot, and those waiting, in arrival order. */
+/** One concurrency key's runs: how many hold a slot, and those waiting, in the order they start. */
 export class KeyLine {
   active = 0;
-  readonly queue = new FifoQueue<QueuedRun>();
   /** The arrival of the run this line is offered by in {@link ReadyLines}; -1 when it is not. */
   offered = -1;
 
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    /** Its waiting runs: in arrival order, or by priority for a mode with one. */
+    readonly queue: WaitingQueue<QueuedRun>,
+  ) {}
 }
 
 /**
- * The lines whose first waiting run could start once an overall slot frees, earliest arrival first:
- * a binary heap of (arrival, line) entries. An entry is checked when it comes out rather than
+ * The lines whose first waiting run could start once an overall slot frees, highest priority first
+ * and, among equal priorities (all of them, for a mode without `priority`), earliest arrival first:
+ * a binary heap of (priority, arrival, line) entries. An entry is checked when it comes out rather than
  * removed when it goes stale (its run forgotten, or its line dropped), so a line is offered again
  * only when its first run changes; {@link ReadyLines.prune} drops the stale ones when they pile up
  * while no slot frees to take them out.
  */
 export class ReadyLines {
+  private readonly priorities: number[] = [];
   private readonly arrivals: number[] = [];
   private readonly lines: KeyLine[] = [];
 
@@ -33,11 +41,11 @@ export class ReadyLines {
     const first = line.queue.peek();
     if (first === undefined || line.offered === first.arrival) return;
     line.offered = first.arrival;
-    this.push(first.arrival, line);
+    this.push(first.priority, first.arrival, line);
   }
 
   /**
-   * Takes the line whose first run arrived earliest, if its key has fewer than `keyConcurrency`
+   * Takes the line whose first run goes first (highest priority, earliest arrival), if its key has fewer than `keyConcurrency`
    * runs holding slots; entries gone stale on the way are dropped. `undefined` when none is left.
    */
   takeEarliest(keyConcurrency: number): KeyLine | undefined {
@@ -61,6 +69,7 @@ export class ReadyLines {
    * each queued run forgotten would leave one behind.
    */
   prune(): void {
+    const priorities = this.priorities.slice();
     const arrivals = this.arrivals.slice();
     const lines = this.lines.slice();
     this.clear();
@@ -68,35 +77,40 @@ export class ReadyLines {
       const line = lines[i]!;
       const arrival = arrivals[i]!;
       if (line.offered !== arrival) continue;
-      if (line.queue.peek()?.arrival === arrival) this.push(arrival, line);
+      if (line.queue.peek()?.arrival === arrival) this.push(priorities[i]!, arrival, line);
       else line.offered = -1;
     }
   }
 
   clear(): void {
+    this.priorities.length = 0;
     this.arrivals.length = 0;
     this.lines.length = 0;
   }
 
-  private push(arrival: number, line: KeyLine): void {
-    const { arrivals, lines } = this;
+  private push(priority: number, arrival: number, line: KeyLine): void {
+    const { priorities, arrivals, lines } = this;
     let at = arrivals.length;
+    priorities.push(priority);
     arrivals.push(arrival);
     lines.push(line);
     while (at > 0) {
       const parent = (at - 1) >> 1;
-      if (arrivals[parent]! <= arrival) break;
+      if (!goesFirst(priority, arrival, priorities[parent]!, arrivals[parent]!)) break;
+      priorities[at] = priorities[parent]!;
       arrivals[at] = arrivals[parent]!;
       lines[at] = lines[parent]!;
       at = parent;
     }
+    priorities[at] = priority;
     arrivals[at] = arrival;
     lines[at] = line;
   }
 
   private pop(): KeyLine {
-    const { arrivals, lines } = this;
+    const { priorities, arrivals, lines } = this;
     const top = lines[0]!;
+    const lastPriority = priorities.pop()!;
     const lastArrival = arrivals.pop()!;
     const lastLine = lines.pop()!;
     const size = arrivals.length;
@@ -105,12 +119,19 @@ export class ReadyLines {
     for (;;) {
       let child = 2 * at + 1;
       if (child >= size) break;
-      if (child + 1 < size && arrivals[child + 1]! < arrivals[child]!) child++;
-      if (arrivals[child]! >= lastArrival) break;
+      const right = child + 1;
+      if (
+        right < size &&
+        goesFirst(priorities[right]!, arrivals[right]!, priorities[child]!, arrivals[child]!)
+      )
+        child = right;
+      if (!goesFirst(priorities[child]!, arrivals[child]!, lastPriority, lastArrival)) break;
+      priorities[at] = priorities[child]!;
       arrivals[at] = arrivals[child]!;
       lines[at] = lines[child]!;
       at = child;
     }
+    priorities[at] = lastPriority;
     arrivals[at] = lastArrival;
     lines[at] = lastLine;
     return top;

@@ -1,23 +1,28 @@
 import { IdMap } from "@sluice/id-map";
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
-import { FifoQueue } from "./fifo-queue.js";
+import { type WaitingQueue, waitingQueue } from "./waiting-queue.js";
 
 /**
  * `transient` (concurrency N) and `serialized` (concurrency 1): up to N runs execute at once,
- * later requests wait in FIFO order up to `capacity`, beyond that they are dropped. A run that
+ * later requests wait up to `capacity`, in arrival order (or by the mode's `priority`), beyond
+ * that they are dropped. A run that
  * pauses gives its slot back: a paused run waits on the outside world, not on this queue.
  */
 export class SlotQueuePolicy implements ExecutionPolicy {
   /** Runs holding a slot (an IdMap: a `Set` with a run in and out per run is slow, see IdMap). */
   private readonly slots = new IdMap<true>();
-  private readonly queue = new FifoQueue<string>();
+  private readonly queue: WaitingQueue<string>;
   private closed = false;
 
   constructor(
     private readonly host: PolicyHost,
     private readonly concurrency: number,
     private readonly capacity: number,
-  ) {}
+    /** Whether queued runs start by their request's `priority` rather than in arrival order. */
+    prioritised: boolean,
+  ) {
+    this.queue = waitingQueue(prioritised);
+  }
 
   accept(request: DispatchRequest): PolicyDecision {
     if (this.closed) return { outcome: "dropped", reason: "the workflow is being deregistered" };
@@ -29,7 +34,7 @@ export class SlotQueuePolicy implements ExecutionPolicy {
     }
     if (this.queue.length < this.capacity) {
       const runId = this.host.createRun(request);
-      this.queue.push(runId);
+      this.queue.push(runId, request.priority);
       return { outcome: "queued", runId };
     }
     return { outcome: "dropped", reason: `queue is at capacity (${this.capacity})` };
