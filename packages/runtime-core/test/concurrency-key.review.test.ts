@@ -15,7 +15,7 @@ function held(workflowId: string) {
   const policy = (h.runtime as any).workflows.get(workflowId).policy;
   return {
     lines: policy.lines.size as number,
-    ready: policy.ready.lines.length as number,
+    ready: policy.ready.size as number,
     running: policy.running.size as number,
     queued: policy.queuedIn.size as number,
   };

@@ -142,3 +142,35 @@ describe("a mode's priority", () => {
     });
   });
 });
+
+/** The keyed policy's internals (wf.policy is internal): what it still holds. */
+function held(workflowId: string) {
+  const policy = (h.runtime as any).workflows.get(workflowId).policy;
+  return {
+    lines: policy.lines.size as number,
+    ready: policy.ready.size as number,
+    running: policy.running.size as number,
+    queued: policy.queuedIn.size as number,
+  };
+}
+
+describe("the ready lines of a keyed mode with priority", () => {
+  it("keep no entry per higher-priority run that joined a line and was forgotten while every slot stays taken", async () => {
+    const t = await setup({ type: "transient", concurrency: 1, key: customer, priority });
+    t.emit("x-a-0");
+    t.emit("c1-a-0");
+    await expect.poll(() => t.started).toEqual(["x-a-0"]);
+    // each newcomer goes before c1-a in its line, then leaves: c1-a is the line's first again
+    for (let i = 0; i < 3000; i++) {
+      t.emit(`c1-h${i}-5`);
+      await h.runtime.abort(t.dispatched.at(-1)!.runId!);
+    }
+    expect(held("gated")).toEqual({ lines: 2, ready: expect.any(Number), running: 1, queued: 1 });
+    expect(held("gated").ready).toBeLessThanOrEqual(2 * 1 + 32);
+    t.open("x-a-0");
+    await expect.poll(() => t.started).toEqual(["x-a-0", "c1-a-0"]);
+    t.open("c1-a-0");
+    await expect.poll(() => t.completed.length).toBe(2);
+    expect(held("gated")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
+  }, 60_000);
+});

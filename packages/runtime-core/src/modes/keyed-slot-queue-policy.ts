@@ -7,13 +7,13 @@ import { waitingQueue } from "./waiting-queue.js";
  * `transient` and `serialized` with a concurrency `key`: at most `keyConcurrency` runs of one key
  * execute at once, within `concurrency` for all keys; later requests wait up to `capacity` (all
  * keys together), beyond that they are dropped. When a slot frees, the run that has waited longest
- * among those whose key has room starts, so one busy key never holds back another's runs, and a
- * key's own runs start in arrival order. A run that pauses gives both its slots back, as in
- * {@link SlotQueuePolicy}.
+ * (with the mode's `priority`: of highest priority, then longest waiting) among those whose key has
+ * room starts, so one busy key never holds back another's runs, and a key's own runs start in that
+ * order too. A run that pauses gives both its slots back, as in {@link SlotQueuePolicy}.
  *
  * Each key has a line (its slot count and its queue); a line whose first run could start but for
- * the overall limit is offered, by that run's arrival number, to {@link ReadyLines}, which gives
- * the earliest when a slot frees. So a freed slot costs a heap operation, whatever waits behind a
+ * the overall limit is offered, by that run's priority and arrival number, to {@link ReadyLines},
+ * which gives the first of them when a slot frees. So a freed slot costs a heap operation, whatever waits behind a
  * busy key.
  */
 export class KeyedSlotQueuePolicy implements ExecutionPolicy {
@@ -55,7 +55,13 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     if (this.queuedIn.size < this.capacity) {
       line ??= this.newLine(key);
       const runId = this.host.createRun(request);
-      const queued: QueuedRun = { runId, arrival: this.arrivals++, priority: request.priority, line };
+      const queued: QueuedRun = {
+        runId,
+        arrival: this.arrivals++,
+        priority: request.priority,
+        line,
+        offered: false,
+      };
       line.queue.push(queued, queued.priority);
       this.queuedIn.set(runId, queued);
       this.offer(line);

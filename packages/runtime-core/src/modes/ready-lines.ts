@@ -8,13 +8,13 @@ export interface QueuedRun {
   /** The mode's `priority` for it (0 without one): higher starts first. */
   readonly priority: number;
   readonly line: KeyLine;
+  /** Whether {@link ReadyLines} holds an entry for it (at most one: a run is offered once). */
+  offered: boolean;
 }
 
 /** One concurrency key's runs: how many hold a slot, and those waiting, in the order they start. */
 export class KeyLine {
   active = 0;
-  /** The arrival of the run this line is offered by in {@link ReadyLines}; -1 when it is not. */
-  offered = -1;
 
   constructor(
     readonly key: string,
@@ -26,93 +26,96 @@ export class KeyLine {
 /**
  * The lines whose first waiting run could start once an overall slot frees, highest priority first
  * and, among equal priorities (all of them, for a mode without `priority`), earliest arrival first:
- * a binary heap of (priority, arrival, line) entries. An entry is checked when it comes out rather than
- * removed when it goes stale (its run forgotten, or its line dropped), so a line is offered again
- * only when its first run changes; {@link ReadyLines.prune} drops the stale ones when they pile up
- * while no slot frees to take them out.
+ * a binary heap of (priority, arrival, run) entries, a line offered by the entry of its first run.
+ * An entry is checked when it comes out rather than removed when it goes stale (its run forgotten,
+ * or no longer its line's first: a run of higher priority joined the line before it), so a line is
+ * offered again only when its first run changes. A run has at most one entry ({@link QueuedRun.offered}):
+ * a line whose first run is first again (the higher one started or was forgotten) and still has its
+ * entry is not offered twice, and that entry, at the run's own priority and arrival, is still in
+ * its place. {@link ReadyLines.prune} drops the stale ones when they pile up while no slot frees to
+ * take them out.
  */
 export class ReadyLines {
   private readonly priorities: number[] = [];
   private readonly arrivals: number[] = [];
-  private readonly lines: KeyLine[] = [];
+  private readonly runs: QueuedRun[] = [];
 
-  /** Offers `line` by its first waiting run, unless it is offered by that run already or waits for none. */
+  /** Offers `line` by its first waiting run, unless that run has its entry already or none waits. */
   offer(line: KeyLine): void {
     const first = line.queue.peek();
-    if (first === undefined || line.offered === first.arrival) return;
-    line.offered = first.arrival;
-    this.push(first.priority, first.arrival, line);
+    if (first === undefined || first.offered) return;
+    first.offered = true;
+    this.push(first);
   }
 
   /**
-   * Takes the line whose first run goes first (highest priority, earliest arrival), if its key has fewer than `keyConcurrency`
-   * runs holding slots; entries gone stale on the way are dropped. `undefined` when none is left.
+   * Takes the line whose first run goes first (highest priority, earliest arrival), if its key has
+   * fewer than `keyConcurrency` runs holding slots; entries gone stale on the way are dropped (as is
+   * a line with no room: it is offered again when one of its runs frees a slot). `undefined` when
+   * none is left.
    */
   takeEarliest(keyConcurrency: number): KeyLine | undefined {
-    while (this.lines.length > 0) {
-      const arrival = this.arrivals[0]!;
-      const line = this.pop();
-      if (line.offered === arrival) line.offered = -1;
-      if (line.queue.peek()?.arrival === arrival && line.active < keyConcurrency) return line;
+    while (this.runs.length > 0) {
+      const run = this.pop();
+      run.offered = false;
+      const line = run.line;
+      if (line.queue.peek() === run && line.active < keyConcurrency) return line;
     }
     return undefined;
   }
 
   /** How many entries the heap holds, stale ones included. */
   get size(): number {
-    return this.lines.length;
+    return this.runs.length;
   }
 
   /**
-   * Drops the stale entries (their run forgotten, or their line offered again by a later run):
-   * they would otherwise wait for a slot to free to be dropped, and while every slot stays taken
-   * each queued run forgotten would leave one behind.
+   * Drops the stale entries (their run forgotten, or no longer its line's first): they would
+   * otherwise wait for a slot to free to be dropped, and while every slot stays taken each queued
+   * run forgotten would leave one behind. What is left is at most one entry a line.
    */
   prune(): void {
-    const priorities = this.priorities.slice();
-    const arrivals = this.arrivals.slice();
-    const lines = this.lines.slice();
+    const runs = this.runs.slice();
     this.clear();
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const arrival = arrivals[i]!;
-      if (line.offered !== arrival) continue;
-      if (line.queue.peek()?.arrival === arrival) this.push(priorities[i]!, arrival, line);
-      else line.offered = -1;
+    for (const run of runs) {
+      if (run.line.queue.peek() === run) this.push(run);
+      else run.offered = false;
     }
   }
 
+  /** Empties the heap (its runs' `offered` left as they are: for a policy that closes, or for {@link prune}). */
   clear(): void {
     this.priorities.length = 0;
     this.arrivals.length = 0;
-    this.lines.length = 0;
+    this.runs.length = 0;
   }
 
-  private push(priority: number, arrival: number, line: KeyLine): void {
-    const { priorities, arrivals, lines } = this;
+  private push(run: QueuedRun): void {
+    const { priorities, arrivals, runs } = this;
+    const { priority, arrival } = run;
     let at = arrivals.length;
     priorities.push(priority);
     arrivals.push(arrival);
-    lines.push(line);
+    runs.push(run);
     while (at > 0) {
       const parent = (at - 1) >> 1;
       if (!goesFirst(priority, arrival, priorities[parent]!, arrivals[parent]!)) break;
       priorities[at] = priorities[parent]!;
       arrivals[at] = arrivals[parent]!;
-      lines[at] = lines[parent]!;
+      runs[at] = runs[parent]!;
       at = parent;
     }
     priorities[at] = priority;
     arrivals[at] = arrival;
-    lines[at] = line;
+    runs[at] = run;
   }
 
-  private pop(): KeyLine {
-    const { priorities, arrivals, lines } = this;
-    const top = lines[0]!;
+  private pop(): QueuedRun {
+    const { priorities, arrivals, runs } = this;
+    const top = runs[0]!;
     const lastPriority = priorities.pop()!;
     const lastArrival = arrivals.pop()!;
-    const lastLine = lines.pop()!;
+    const lastRun = runs.pop()!;
     const size = arrivals.length;
     if (size === 0) return top;
     let at = 0;
@@ -128,12 +131,12 @@ export class ReadyLines {
       if (!goesFirst(priorities[child]!, arrivals[child]!, lastPriority, lastArrival)) break;
       priorities[at] = priorities[child]!;
       arrivals[at] = arrivals[child]!;
-      lines[at] = lines[child]!;
+      runs[at] = runs[child]!;
       at = child;
     }
     priorities[at] = lastPriority;
     arrivals[at] = lastArrival;
-    lines[at] = lastLine;
+    runs[at] = lastRun;
     return top;
   }
 }
