@@ -298,11 +298,13 @@ export interface Workflow<S extends object = RunState> {
 export type ConcurrencyKey<S extends object = RunState> = (input: Readonly<S>, triggerId: string) => string;
 
 /**
- * A run's priority in its mode's queue (Inngest's `priority`, BullMQ's job priority): from the
- * run's initial state (the event's payload, or what its trigger's `map` made of it), a finite
+ * A run's priority in its mode's queue (after Inngest's `priority` and BullMQ's job priority): from
+ * the run's initial state (the event's payload, or what its trigger's `map` made of it), a finite
  * number; when a slot frees, the queued run with the highest priority starts, runs of equal
- * priority in arrival order. It orders only the runs that wait: it never stops a running run, and
- * a queue at `capacity` drops a newcomer whatever its priority. Synchronous: a throw, or anything
+ * priority in arrival order. Strict: a lower-priority run waits as long as higher ones keep coming
+ * (no ageing, unlike Inngest's bounded head start), and higher numbers go first (unlike BullMQ). It
+ * orders only the runs that wait: it never stops a running run, and a queue at `capacity` drops a
+ * newcomer whatever its priority. Synchronous: a throw, or anything
  * but a finite number, refuses the event (`rejected`). Runs with no priority to give return 0.
  */
 export type RunPriority<S extends object = RunState> = (input: Readonly<S>, triggerId: string) => number;
