@@ -275,8 +275,8 @@ export class TriggerDispatch {
    * An event the trigger's `when` (and `debounce` and `throttle`) let through: its
    * `key` (a duplicate costs no `map` and never reaches the mode: it takes no queue slot, signals
    * or replaces no run, and is not refused as busy), then `map`, then the mode's concurrency `key`
-   * (of the state `map` made), then the `key` again (an event `map` or the concurrency `key`
-   * emitted may have taken it), then the execution mode. `refusal`: why the runtime takes no new
+   * and `priority` (of the state `map` made), then the `key` again (an event `map`, the concurrency
+   * `key` or `priority` emitted may have taken it), then the execution mode. `refusal`: why the runtime takes no new
    * runs from the bus (a drain), if it does not.
    */
   private dispatchMatched(
