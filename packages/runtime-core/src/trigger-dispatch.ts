@@ -129,7 +129,7 @@ export class TriggerDispatch {
       const event = wf.triggers.get(triggerId)!.event;
       dropped(
         triggerId,
-        collecting.dropAll().map((batch) => ({ event, payload: batchPayload(batch) })),
+        collecting.dropAll().map((payload) => ({ event, payload })),
       );
     }
     for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
@@ -175,13 +175,13 @@ export class TriggerDispatch {
    * dispatch, the option's key) deregistered the workflow or stopped or drained the runtime, whose
    * held and waiting events were dropped or sent on already: for a deregistered workflow it is
    * reported dropped (held, it would start a run after all, on a timer nothing clears); while
-   * draining it goes on at once (nothing is held then), as `sendOn` (a batch of one, for a `batch`).
+   * draining it goes on at once (nothing is held then), by `goOn` (a batch of one, for a `batch`).
    */
   private heldNoMore(
     binding: TriggerBinding,
     event: string,
     payload: unknown,
-    sendOn: () => unknown = () => payload,
+    goOn: () => void = () => this.dispatchMatched(binding, event, payload, this.refusal),
   ): boolean {
     const { workflow: wf, triggerId } = binding;
     if (wf.deregistered) {
@@ -189,7 +189,7 @@ export class TriggerDispatch {
       return true;
     }
     if (!this.holding) {
-      this.dispatchMatched(binding, event, sendOn(), this.refusal);
+      goOn();
       return true;
     }
     return false;
@@ -207,26 +207,30 @@ export class TriggerDispatch {
     const key = this.optionKey(binding, event, payload, options.key, BATCH_KEY);
     if (key === undefined) return;
     const batchKey = options.key === undefined ? undefined : key;
-    const alone = () => batchPayload({ key: batchKey, events: [payload] });
-    if (this.heldNoMore(binding, event, payload, alone)) return;
-    const now = performance.now();
     let batches = wf.batches.get(triggerId);
     if (batches === undefined) {
-      batches = new BatchedEvents(
-        options.maxSize,
-        options.timeoutMs,
-        // (collected before any drain began: a drain's refusal is not for it)
-        (batch) => this.throttle(binding, event, batch, undefined),
+      batches = new BatchedEvents(options.maxSize, options.timeoutMs, (batch, refusal) =>
+        this.throttle(binding, event, batch, refusal),
       );
       wf.batches.set(triggerId, batches);
     }
+    const sending = batches;
+    // While draining, nothing collects: the event goes on at once as a batch of one, but after the
+    // trigger's batches still collecting (the drain sends another trigger's or workflow's on first,
+    // whose run emitted this event) and those going on (a batch's run emitted it): they came first.
+    const alone = () => {
+      sending.releaseAll();
+      sending.send(batchPayload({ key: batchKey, events: [payload] }), this.refusal);
+    };
+    if (this.heldNoMore(binding, event, payload, alone)) return;
+    const now = performance.now();
     // a batch whose timeout came before this event did (its timer is late) goes on, but only once
     // this event is in the next batch: an event its run emits comes after this one
     const due = batches.takeDue(key, now);
     const full = batches.add(key, batchKey, payload, now);
     // (both collected before any drain their runs' host code may begin: its refusal is not for them)
-    if (due !== undefined) this.throttle(binding, event, batchPayload(due), undefined);
-    if (full !== undefined) this.throttle(binding, event, batchPayload(full), undefined);
+    if (due !== undefined) batches.send(batchPayload(due));
+    if (full !== undefined) batches.send(batchPayload(full));
   }
 
   /**

@@ -209,9 +209,9 @@ export interface TriggerThrottle<P = any> {
  * only: `invoke` starts a batch of one at once. Collecting batches live in memory: `deregister()`
  * and `stop()` drop them (each reported `dropped` once), `drain()` sends them on at once (and
  * while it drains, none collects: each event is refused or, with `triggers: "start"`, goes on at
- * once as a batch of one); a crash loses them, as it loses events the bus has not delivered.
- * `register` refuses it beside `debounce` (both hold events back) and `cancelOn` (a batch
- * holds events of many payloads).
+ * once as a batch of one, behind the batches that came before it); a crash loses them, as it
+ * loses events the bus has not delivered. `register` refuses it beside `debounce` (both hold
+ * events back) and `cancelOn` (a batch holds events of many payloads).
  */
 export interface TriggerBatch<E = any> {
   /** Most events in one batch (a positive integer): the event that fills a batch sends it on at once. */
