@@ -112,11 +112,25 @@ export interface TriggerDefinition<P = any, S extends object = RunState> {
    * a batch goes on once `maxSize` events have come, or `timeoutMs` after its first. The run's
    * payload (what `map`, `key`, `rateLimit.key` and `throttle.key` read, and `onDispatch` reports)
    * is then a {@link BatchPayload}, `{ events: [...] }`: declare the trigger with
-   * `P = BatchPayload<E>`. `invoke` starts a batch of one at once. Not with `debounce` or
-   * `cancelOn`. See {@link TriggerBatch}.
+   * `P = BatchPayload<E>` (a `P` that is not one, such as `E` itself, takes no `batch`: its `map`
+   * would be typed to read one event). `invoke` starts a batch of one at once. Not with `debounce`
+   * or `cancelOn`. See {@link TriggerBatch}.
    */
-  batch?: TriggerBatch<P extends BatchPayload<infer E> ? E : any> | undefined;
+  batch?: BatchOf<P> | undefined;
 }
+
+/**
+ * The `batch` a trigger whose payload is typed `P` takes: any for an untyped payload (`any`),
+ * `TriggerBatch<E>` for `BatchPayload<E>`, `TriggerBatch<unknown>` for a `P` a batch is one of
+ * (`unknown`, `object`), none (`never`) for another `P`, which a batch's payload would not be.
+ */
+type BatchOf<P> = 0 extends 1 & P
+  ? TriggerBatch<any>
+  : [P] extends [BatchPayload<infer E>]
+    ? TriggerBatch<E>
+    : BatchPayload extends P
+      ? TriggerBatch<unknown>
+      : never;
 
 /**
  * A bus event that cancels runs of the trigger declaring it. When `event` arrives and its payload

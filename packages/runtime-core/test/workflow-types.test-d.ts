@@ -239,3 +239,35 @@ const batched: TriggerDefinition<BatchPayload<Order>, { total: number }> = {
   },
 };
 void batched;
+
+// a trigger whose payload type is not a batch takes no batch: its map would be typed to read one
+// event and get { events } instead
+const notABatch: TriggerDefinition<Order, { total: number }> = {
+  event: "order.placed",
+  pipeline: "fulfil",
+  // @ts-expect-error batch needs the payload typed as a BatchPayload
+  batch: { maxSize: 100, timeoutMs: 1000 },
+  map: (order) => ({ total: order.total }),
+};
+void notABatch;
+
+// an untyped payload (any, unknown) still takes one
+const untyped: TriggerDefinition = {
+  event: "e",
+  pipeline: "p",
+  batch: { maxSize: 2, timeoutMs: 10, key: (p) => p.id },
+};
+const unknownPayload: TriggerDefinition<unknown> = {
+  event: "e",
+  pipeline: "p",
+  batch: {
+    maxSize: 2,
+    timeoutMs: 10,
+    key: (p) => {
+      expectTypeOf(p).toEqualTypeOf<unknown>();
+      return String(p);
+    },
+  },
+};
+void untyped;
+void unknownPayload;
