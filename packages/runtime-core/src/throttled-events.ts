@@ -29,6 +29,11 @@ export class ThrottledEvents {
   /** Events waiting, all keys together. */
   private waitingCount = 0;
 
+  /** How many events wait, all keys together. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
   constructor(
     limit: number,
     periodMs: number,
@@ -82,6 +87,20 @@ export class ThrottledEvents {
     if (queue.timer !== undefined) clearTimeout(queue.timer);
     queue.timer = undefined;
     this.releaseTurns(key, queue, now);
+  }
+
+  /**
+   * Puts an event of `key` at the end of its key's line when events of the key still wait, and
+   * says whether it did: while a drain sends the lines on ({@link releaseAll}), an event host code
+   * emits meanwhile (a released run's first step, another workflow's) goes on behind the events
+   * that came before it, not ahead of them.
+   */
+  joinLine(key: string, event: string, payload: unknown): boolean {
+    const queue = this.queues.get(key);
+    if (queue === undefined || queue.head >= queue.events.length) return false;
+    queue.events.push({ event, payload });
+    this.waitingCount++;
+    return true;
   }
 
   /** Sends every waiting event on now, each key's in order (a drain: they were taken before it). */

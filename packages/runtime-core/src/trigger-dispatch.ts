@@ -247,7 +247,18 @@ export class TriggerDispatch {
     refusal: string | undefined,
   ): void {
     const options = binding.trigger.throttle;
-    if (options === undefined || !this.holding) {
+    if (options === undefined) {
+      this.dispatchMatched(binding, event, payload, refusal);
+      return;
+    }
+    if (!this.holding) {
+      // draining: nothing waits, but events of its key that waited before the drain still go on
+      // first (a drain sends them on, one key, one workflow after another)
+      const lines = binding.workflow.throttles.get(binding.triggerId);
+      if (refusal === undefined && lines !== undefined && lines.waiting > 0) {
+        const key = this.optionKey(binding, event, payload, options.key, THROTTLE_KEY);
+        if (key === undefined || lines.joinLine(key, event, payload)) return;
+      }
       this.dispatchMatched(binding, event, payload, refusal);
       return;
     }

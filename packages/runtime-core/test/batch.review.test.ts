@@ -134,4 +134,38 @@ describe("a trigger's batch, adversarially", () => {
     expect(reports).toHaveLength(4);
     expect(ran).toEqual([]);
   });
+
+  it('drain({ triggers: "start"}) with a throttle: batches waiting for it go on before the collecting batch and an event a released run emits', async () => {
+    fake();
+    h = await harness();
+    const bus = h.bus;
+    const ran: number[][] = [];
+    const reports: DispatchResult[] = [];
+    await h.runtime.register(
+      batched(
+        "w",
+        { batch: { maxSize: 2, timeoutMs: 1000 }, throttle: { limit: 1, periodMs: 60_000 } },
+        ran,
+        (b) => {
+          // the run of the first waiting batch emits an event, which comes after every batch before it
+          if (b.events[0]!.n === 3) bus.emit("go", { n: 99 });
+        },
+      ),
+      { onDispatch: (r) => reports.push(r) },
+    );
+    for (let n = 1; n <= 7; n++) bus.emit("go", { n });
+    // [1, 2] went on, [3, 4] and [5, 6] wait for the throttle's window, [7] collects
+    expect(ns(reports)).toEqual([["started", [1, 2]]]);
+    const drained = h.runtime.drain({ triggers: "start" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect((await drained).drained).toBe(true);
+    expect(ns(reports)).toEqual([
+      ["started", [1, 2]],
+      ["started", [3, 4]],
+      ["started", [5, 6]],
+      ["started", [7]],
+      ["started", [99]],
+    ]);
+    expect(ran).toEqual([[1, 2], [3, 4], [5, 6], [7], [99]]);
+  });
 });

@@ -86,6 +86,23 @@ describe("a trigger's throttle (review)", () => {
     expect(t.ran).toEqual([1, 2, 3]);
   });
 
+  it('drain({ triggers: "start" }): an event host code emits as a waiting event goes on waits behind the rest of its key\'s line', async () => {
+    const t = await setup({
+      throttle: { limit: 1, periodMs: 60_000 },
+      map: (p: { n: number }) => {
+        if (p.n === 2) h!.bus.emit("go", { n: 99 });
+        return { n: p.n };
+      },
+    });
+    for (let n = 1; n <= 3; n++) t.emit({ n });
+    expect(t.reports()).toEqual([["started", 1]]);
+    const drained = h!.runtime.drain({ triggers: "start" });
+    await t.later(0);
+    expect((await drained).drained).toBe(true);
+    // 99 came after 3, which waited already
+    expect(t.ran).toEqual([1, 2, 3, 99]);
+  });
+
   it("an event that comes as its key's late turn goes on stays ahead of one host code emits during that turn", async () => {
     // real timers: the event loop is kept busy past the waiting event's turn
     const t = await setup(
