@@ -96,7 +96,12 @@ export class TriggerDispatch {
     // while draining, an event is refused as it comes or, in a drain that lets runs chain, goes on at once
     if (trigger.debounce !== undefined && this.holding) this.hold(binding, event, payload);
     else if (trigger.batch !== undefined) this.collect(binding, event, payload);
-    else this.throttle(binding, event, payload, this.refusal);
+    else {
+      // (a drain sends the held events on one trigger, one workflow after another: those of this
+      // trigger still held came before this event, which a released run may have emitted)
+      if (trigger.debounce !== undefined) binding.workflow.debounces.get(binding.triggerId)?.releaseAll();
+      this.throttle(binding, event, payload, this.refusal);
+    }
   }
 
   /**

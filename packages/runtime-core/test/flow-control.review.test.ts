@@ -130,6 +130,34 @@ describe("debounce, adversarially", () => {
     expect(reports).toHaveLength(2);
   });
 
+  it('drain({ triggers: "start" }): an event a released run emits goes on after the events of its trigger held before it', async () => {
+    fake();
+    h = await harness();
+    const reports: DispatchResult[] = [];
+    const bus = h.bus;
+    await h.runtime.register(
+      workflow("w", "go", { debounce: { periodMs: 1000, key: (p: { k: string }) => p.k } }),
+      {
+        onDispatch: (r) => {
+          reports.push(r);
+          // key a's release emits an event of key b, whose held event (n: 2) came before it
+          if (r.outcome === "started" && (r.payload as { n: number }).n === 1)
+            bus.emit("go", { k: "b", n: 3 });
+        },
+      },
+    );
+    bus.emit("go", { k: "a", n: 1 });
+    bus.emit("go", { k: "b", n: 2 });
+    const drained = h.runtime.drain({ triggers: "start" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect((await drained).drained).toBe(true);
+    expect(reports.map((r) => [r.outcome, (r.payload as { n: number }).n])).toEqual([
+      ["started", 1],
+      ["started", 2],
+      ["started", 3],
+    ]);
+  });
+
   it("an event that comes after its series' quiet time, before the late timer ran, does not replace the held one", async () => {
     // real timers: the busy event loop is what makes the timer late (no timer runs during sync code)
     h = await harness();
