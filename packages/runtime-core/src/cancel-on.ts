@@ -43,9 +43,10 @@ export function cancelRuns(
     if (match !== undefined && wanted === undefined) continue;
     workflow.cancels!.collect(triggerId, index, wanted, found);
     const cancels = (held: unknown) => match === undefined || matchable(held, match) === wanted;
-    for (const held of workflow.debounces.get(triggerId)?.dropWhere(cancels) ?? [])
-      dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
+    // its throttled events first: they came through its debounce before the one it holds
     for (const held of workflow.throttles.get(triggerId)?.dropWhere(cancels) ?? [])
+      dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
+    for (const held of workflow.debounces.get(triggerId)?.dropWhere(cancels) ?? [])
       dropped.push({ workflow, triggerId, event: held.event, payload: held.payload });
   }
   if (found.length === 0 && dropped.length === 0) return;

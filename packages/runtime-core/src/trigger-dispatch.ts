@@ -129,6 +129,9 @@ export class TriggerDispatch {
       for (const { event, payload } of held)
         reportDropped(wf, triggerId, event, payload, reason, this.report);
     };
+    // a trigger's throttled events first: they came through its debounce or batch before the
+    // events held or collected now (as a drain sends them on)
+    for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
     for (const [triggerId, held] of wf.debounces) dropped(triggerId, held.dropAll());
     for (const [triggerId, collecting] of wf.batches) {
       const event = wf.triggers.get(triggerId)!.event;
@@ -137,7 +140,6 @@ export class TriggerDispatch {
         collecting.dropAll().map((payload) => ({ event, payload })),
       );
     }
-    for (const [triggerId, waiting] of wf.throttles) dropped(triggerId, waiting.dropAll());
   }
 
   /**
