@@ -2,13 +2,14 @@ import { catchRejection, describeThrown, quoteName, SystemError } from "@sluice/
 import type { IdMap } from "@sluice/id-map";
 import { matchesConditions } from "@sluice/pause";
 import { BatchedEvents, batchPayload } from "./batched-events.js";
-import { concurrencyKey, runPriority } from "./concurrency-key.js";
+import { concurrencyKey } from "./concurrency-key.js";
 import { DebouncedEvents } from "./debounced-events.js";
 import { DEFAULT_QUEUE_CAPACITY } from "./modes/create-policy.js";
 import type { DispatchRequest, PolicyDecision, PolicyHost } from "./modes/execution-policy.js";
 import { rateLimitReason } from "./rate-limit-reason.js";
 import type { RunEnding } from "./run-ending.js";
 import type { RunExecution } from "./run-execution.js";
+import { runPriority } from "./run-priority.js";
 import type { RunRecord } from "./run-record.js";
 import { ThrottledEvents } from "./throttled-events.js";
 import type { TriggerBinding, TriggerIndex } from "./trigger-index.js";
