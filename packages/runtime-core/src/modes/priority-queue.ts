@@ -1,13 +1,13 @@
 /**
  * A queue of distinct items taken highest priority first, items of equal priority in the order
- * they were pushed: a binary heap on (priority, push order). A waiting item that leaves (a queued
+ * they were pushed (or by the `order` given with each): a binary heap on (priority, order). A waiting item that leaves (a queued
  * run aborted, or failed at its deadline) is only noted and skipped when it reaches the top, as
  * in {@link FifoQueue}, so removal costs a `Set` entry, not a search of the heap.
  */
 export class PriorityQueue<T> {
   private items: T[] = [];
   private priorities: number[] = [];
-  /** Push order, which breaks ties between equal priorities. */
+  /** What breaks ties between equal priorities: push order, unless given. */
   private orders: number[] = [];
   private pushed = 0;
   /** Items removed while still in the heap, skipped when they reach its top. */
@@ -18,9 +18,13 @@ export class PriorityQueue<T> {
     return this.items.length - this.removed.size;
   }
 
-  /** Adds `item` with `priority` (a finite number; higher goes first); it must not be in the queue already. */
-  push(item: T, priority: number): void {
-    this.pushAt(item, priority, this.pushed++);
+  /**
+   * Adds `item` with `priority` (a finite number; higher goes first); it must not be in the queue
+   * already. Among equal priorities the lower `order` goes first: by default the push order; a
+   * caller that gives it gives it for every item (an arrival number, say).
+   */
+  push(item: T, priority: number, order: number = this.pushed++): void {
+    this.pushAt(item, priority, order);
   }
 
   /** The item `shift()` would take, left in place. */
@@ -41,7 +45,7 @@ export class PriorityQueue<T> {
     if (this.removed.size > 1024 && this.removed.size * 2 > this.items.length) this.rebuild();
   }
 
-  /** Empties the queue and returns what it held, in the order pushed (not by priority). */
+  /** Empties the queue and returns what it held, by `order` (the order pushed, by default), not by priority. */
   takeAll(): T[] {
     const order = this.items.map((_, i) => i).sort((a, b) => this.orders[a]! - this.orders[b]!);
     const rest: T[] = [];
@@ -54,6 +58,14 @@ export class PriorityQueue<T> {
     this.orders = [];
     this.removed.clear();
     return rest;
+  }
+
+  /** Empties the queue. */
+  clear(): void {
+    this.items = [];
+    this.priorities = [];
+    this.orders = [];
+    this.removed.clear();
   }
 
   private skipRemoved(): void {

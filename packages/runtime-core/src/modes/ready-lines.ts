@@ -1,4 +1,4 @@
-import { goesFirst } from "./priority-queue.js";
+import { PriorityQueue } from "./priority-queue.js";
 import type { WaitingQueue } from "./waiting-queue.js";
 
 /** A run waiting in its key's line, with its place in the workflow's arrival order and its priority. */
@@ -26,7 +26,7 @@ export class KeyLine {
 /**
  * The lines whose first waiting run could start once an overall slot frees, highest priority first
  * and, among equal priorities (all of them, for a mode without `priority`), earliest arrival first:
- * a binary heap of (priority, arrival, run) entries, a line offered by the entry of its first run.
+ * a {@link PriorityQueue} of runs by (priority, arrival), a line offered by the entry of its first run.
  * An entry is checked when it comes out rather than removed when it goes stale (its run forgotten,
  * or no longer its line's first: a run of higher priority joined the line before it), so a line is
  * offered again only when its first run changes. A run has at most one entry ({@link QueuedRun.offered}):
@@ -36,16 +36,14 @@ export class KeyLine {
  * take them out.
  */
 export class ReadyLines {
-  private readonly priorities: number[] = [];
-  private readonly arrivals: number[] = [];
-  private readonly runs: QueuedRun[] = [];
+  private readonly heap = new PriorityQueue<QueuedRun>();
 
   /** Offers `line` by its first waiting run, unless that run has its entry already or none waits. */
   offer(line: KeyLine): void {
     const first = line.queue.peek();
     if (first === undefined || first.offered) return;
     first.offered = true;
-    this.push(first);
+    this.heap.push(first, first.priority, first.arrival);
   }
 
   /**
@@ -55,8 +53,7 @@ export class ReadyLines {
    * none is left.
    */
   takeEarliest(keyConcurrency: number): KeyLine | undefined {
-    while (this.runs.length > 0) {
-      const run = this.pop();
+    for (let run = this.heap.shift(); run !== undefined; run = this.heap.shift()) {
       run.offered = false;
       const line = run.line;
       if (line.queue.peek() === run && line.active < keyConcurrency) return line;
@@ -66,7 +63,7 @@ export class ReadyLines {
 
   /** How many entries the heap holds, stale ones included. */
   get size(): number {
-    return this.runs.length;
+    return this.heap.length;
   }
 
   /**
@@ -75,68 +72,14 @@ export class ReadyLines {
    * run forgotten would leave one behind. What is left is at most one entry a line.
    */
   prune(): void {
-    const runs = this.runs.slice();
-    this.clear();
-    for (const run of runs) {
-      if (run.line.queue.peek() === run) this.push(run);
+    for (const run of this.heap.takeAll()) {
+      if (run.line.queue.peek() === run) this.heap.push(run, run.priority, run.arrival);
       else run.offered = false;
     }
   }
 
-  /** Empties the heap (its runs' `offered` left as they are: for a policy that closes, or for {@link prune}). */
+  /** Empties the heap (its runs' `offered` left as they are: for a policy that closes). */
   clear(): void {
-    this.priorities.length = 0;
-    this.arrivals.length = 0;
-    this.runs.length = 0;
-  }
-
-  private push(run: QueuedRun): void {
-    const { priorities, arrivals, runs } = this;
-    const { priority, arrival } = run;
-    let at = arrivals.length;
-    priorities.push(priority);
-    arrivals.push(arrival);
-    runs.push(run);
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (!goesFirst(priority, arrival, priorities[parent]!, arrivals[parent]!)) break;
-      priorities[at] = priorities[parent]!;
-      arrivals[at] = arrivals[parent]!;
-      runs[at] = runs[parent]!;
-      at = parent;
-    }
-    priorities[at] = priority;
-    arrivals[at] = arrival;
-    runs[at] = run;
-  }
-
-  private pop(): QueuedRun {
-    const { priorities, arrivals, runs } = this;
-    const top = runs[0]!;
-    const lastPriority = priorities.pop()!;
-    const lastArrival = arrivals.pop()!;
-    const lastRun = runs.pop()!;
-    const size = arrivals.length;
-    if (size === 0) return top;
-    let at = 0;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= size) break;
-      const right = child + 1;
-      if (
-        right < size &&
-        goesFirst(priorities[right]!, arrivals[right]!, priorities[child]!, arrivals[child]!)
-      )
-        child = right;
-      if (!goesFirst(priorities[child]!, arrivals[child]!, lastPriority, lastArrival)) break;
-      priorities[at] = priorities[child]!;
-      arrivals[at] = arrivals[child]!;
-      runs[at] = runs[child]!;
-      at = child;
-    }
-    priorities[at] = lastPriority;
-    arrivals[at] = lastArrival;
-    runs[at] = lastRun;
-    return top;
+    this.heap.clear();
   }
 }
