@@ -1,7 +1,7 @@
 import { DataCodec } from "./data-codec.js";
 import { type IdLog, IdTable, tableCapacity } from "./id-table.js";
 import { copyRing } from "./ring.js";
-import { sameStoredId } from "./stored-events.js";
+import { sameDerivedId, sameStoredId } from "./stored-events.js";
 import { TextRows } from "./text-rows.js";
 
 /** Slots of the smallest log (a power of two). */
@@ -82,10 +82,6 @@ export class EventLog implements IdLog {
    * the other offsets by {@link makeRoomForChars}, which may run in the middle of that append.
    */
   undoCharTail = 0;
-  /** The run id of the derived id an append is looking up (see {@link sameId}, length 0). */
-  incomingRun = "";
-  /** The seq of the derived id an append is looking up. */
-  incomingSeq = 0;
 
   /**
    * An empty log.
@@ -242,10 +238,15 @@ export class EventLog implements IdLog {
   }
 
   /**
-   * True when the event at `position` has the id whose `length` code units are at offset `start`
-   * of `chars`, or, with `length` 0, the derived id `incomingRun:incomingSeq` (see `IdLog`).
+   * True when the event at `position` has the id whose `length` code units (at least one) are at
+   * offset `start` of `chars` (see `IdLog`).
    */
   sameId(position: number, start: number, length: number): boolean {
     return sameStoredId(this, position, start, length);
+  }
+
+  /** True when the event at `position` has the derived id `runId:seq` (see `IdLog`). */
+  sameDerivedId(position: number, runId: string, seq: number): boolean {
+    return sameDerivedId(this, position, runId, seq);
   }
 }

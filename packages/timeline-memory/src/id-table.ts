@@ -8,6 +8,8 @@ export interface IdLog {
    * the log's code-unit ring (where an append has just copied a new id).
    */
   sameId(position: number, start: number, length: number): boolean;
+  /** True when the event at `position` has the derived id `runId:seq`. */
+  sameDerivedId(position: number, runId: string, seq: number): boolean;
 }
 
 /** Slots of the smallest table: 4 per slot of the smallest log (1024). */
@@ -72,6 +74,27 @@ export class IdTable {
       const p = slots[s]!;
       if (p === EMPTY) break;
       if (hashes[p & logMask] === hash && log.sameId(p, start, length)) return p;
+      s = (s + PROBE_STEP) & mask;
+    }
+    slots[s] = position;
+    this.size++;
+    return -1;
+  }
+
+  /**
+   * {@link findOrInsert} for a derived id, `runId:seq` (see {@link IdLog.sameDerivedId}), whose
+   * code units are not in the log's ring.
+   */
+  findOrInsertDerived(hash: number, runId: string, seq: number, position: number, log: IdLog): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const hashes = log.hashes;
+    const logMask = log.mask;
+    let s = hash & mask;
+    for (;;) {
+      const p = slots[s]!;
+      if (p === EMPTY) break;
+      if (hashes[p & logMask] === hash && log.sameDerivedId(p, runId, seq)) return p;
       s = (s + PROBE_STEP) & mask;
     }
     slots[s] = position;

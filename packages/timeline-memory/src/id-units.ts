@@ -100,6 +100,18 @@ export class IdUnits {
   }
 
   /**
+   * The {@link stringHash} of a run id (a non-empty string), as the hash of its derived ids starts
+   * (see `runSeqHash`). Overwrites {@link units}.
+   */
+  runHash(runId: string): number {
+    const length = runId.length;
+    let units = this.units;
+    if (length > units.length) units = this.grow(0, length);
+    for (let k = 0; k < length; k++) units[k] = runId.charCodeAt(k);
+    return stringHash(units, 0, length);
+  }
+
+  /**
    * Writes the code units of `ids` (non-empty strings) one after another into {@link units}
    * (returned), their lengths into {@link lengths} and their hashes into {@link hashes}; `total` is
    * the sum of their lengths.

@@ -104,18 +104,12 @@ export function compareStored(log: EventLog, a: number, b: number): number {
 
 /**
  * True when the event at `position` of `log` (at or after `head`) has the id whose `length` code
- * units are at offset `start` of `chars`, or, with `length` 0, the derived id
- * `incomingRun:incomingSeq`. What the id table asks the log (see `IdLog.sameId`).
+ * units (at least one) are at offset `start` of `chars`. What the id table asks the log (see
+ * `IdLog.sameId`).
  */
 export function sameStoredId(log: EventLog, position: number, start: number, length: number): boolean {
   const slot = position & log.mask;
   const storedLength = log.idLengths[slot]!;
-  if (length === 0) {
-    if (storedLength === 0) {
-      return log.seqs[slot] === log.incomingSeq && log.rows.get(position, RUN_ID) === log.incomingRun;
-    }
-    return unitsSpell(log.chars, log.idStarts[slot]!, storedLength, log.incomingRun, log.incomingSeq);
-  }
   if (storedLength === 0) {
     return unitsSpell(log.chars, start, length, log.rows.get(position, RUN_ID)!, log.seqs[slot]!);
   }
@@ -127,6 +121,17 @@ export function sameStoredId(log: EventLog, position: number, start: number, len
     if (chars[(at + k) & charMask] !== chars[(start + k) & charMask]) return false;
   }
   return true;
+}
+
+/**
+ * True when the event at `position` of `log` (at or after `head`) has the derived id `runId:seq`,
+ * stored as such or written out. What the id table asks the log (see `IdLog.sameDerivedId`).
+ */
+export function sameDerivedId(log: EventLog, position: number, runId: string, seq: number): boolean {
+  const slot = position & log.mask;
+  const storedLength = log.idLengths[slot]!;
+  if (storedLength === 0) return log.seqs[slot] === seq && log.rows.get(position, RUN_ID) === runId;
+  return unitsSpell(log.chars, log.idStarts[slot]!, storedLength, runId, seq);
 }
 
 /** True when the `length` code units at `start` of the ring `chars` spell `runId:seq`. */

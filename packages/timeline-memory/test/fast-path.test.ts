@@ -3,7 +3,13 @@
 // validateTimelineEvents accepts, rejects with the same error otherwise, and stores what copyJson
 // would.
 import { SystemError } from "@sluice/errors";
-import { MAX_DATA_DEPTH, type TimelineEvent, validateTimelineEvents } from "@sluice/timeline";
+import {
+  MAX_DATA_DEPTH,
+  TimelineBatch,
+  type TimelineEvent,
+  validateTimelineBatch,
+  validateTimelineEvents,
+} from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { copyJson } from "../src/copy-json.js";
 import { createMemoryTimelineStore } from "../src/index.js";
@@ -186,5 +192,143 @@ describe("fast path agrees with validateTimelineEvents", () => {
     const first = await store.query({ limit: 3 });
     const rest = await store.query({ limit: 10, next: first.next! });
     expect([...first.events, ...rest.events].map((e) => e.id)).toEqual(want);
+  });
+});
+
+/** An event of run "r" whose id is derived (`r:<seq>`): what the runtime's batches hold. */
+function derived(seq: number, extra: Record<string, unknown> = {}): TimelineEvent {
+  return {
+    id: `r:${seq}`,
+    runId: "r",
+    workflowId: "wf",
+    seq,
+    at: 1,
+    source: "runtime",
+    type: "log",
+    ...extra,
+  };
+}
+
+/** `events` as a batch whose ids are all left out (derived), as the runtime writes them. */
+function derivedBatch(events: readonly TimelineEvent[]): TimelineBatch {
+  const batch = TimelineBatch.of(events);
+  batch.ids.fill(undefined);
+  return batch;
+}
+
+/**
+ * Appends `events` as a batch of derived ids: rejected with `validateTimelineBatch`'s error and
+ * nothing stored, or stored as the same events appended as objects (ids `runId:seq`) are.
+ */
+async function expectDerivedLikeValidator(events: TimelineEvent[]): Promise<void> {
+  const batch = derivedBatch(events);
+  let expected: SystemError | undefined;
+  try {
+    validateTimelineBatch(batch);
+  } catch (error) {
+    if (!SystemError.is(error)) throw error;
+    expected = error;
+  }
+  const store = await createMemoryTimelineStore();
+  await store.append([ev("first")]);
+  if (expected !== undefined) {
+    await expect(store.appendBatch!(batch)).rejects.toSatisfy(
+      (error: unknown) => SystemError.is(error, "INVALID_INPUT") && error.message === expected.message,
+    );
+    expect((await store.query()).events.map((e) => e.id)).toEqual(["first"]);
+    return;
+  }
+  await store.appendBatch!(batch);
+  const objects = await createMemoryTimelineStore();
+  await objects.append([ev("first")]);
+  await objects.append(events.map((e) => ({ ...e, id: `${e.runId}:${e.seq}` })));
+  const stored = (await store.query({ limit: 10_000 })).events;
+  expect(stored).toStrictEqual((await objects.query({ limit: 10_000 })).events);
+  for (const e of events) {
+    if (e.data === undefined) continue;
+    const got = stored.find((s) => s.id === `${e.runId}:${e.seq}`)!;
+    expectSameJson(got.data, e.data);
+  }
+}
+
+describe("a batch of derived ids (the runtime's) agrees with validateTimelineBatch", () => {
+  for (const [name, data] of DATA) {
+    it(`data: ${name}`, async () => {
+      await expectDerivedLikeValidator([derived(1), derived(2, { data }), derived(3)]);
+    });
+  }
+
+  const FIELDS: Array<[string, Record<string, unknown>]> = [
+    ["every optional field", { stage: "s", step: "t", message: "m", level: "warn" }],
+    ["an unknown level", { level: "verbose" }],
+    ["a fractional seq", { seq: 1.5 }],
+    ["an unsafe seq", { seq: 2 ** 53 }],
+    ["a seq of 16 digits (written out)", { seq: 1e15 }],
+    ["the largest safe seq", { seq: Number.MAX_SAFE_INTEGER }],
+    ["a NaN at", { at: Number.NaN }],
+    ["an infinite at", { at: Number.POSITIVE_INFINITY }],
+    ["a string at", { at: "1" }],
+    ["an empty run id", { runId: "" }],
+    ["a numeric run id", { runId: 5 }],
+    ["an empty workflow id", { workflowId: "" }],
+    ["a numeric stage", { stage: 5 }],
+    ["a numeric message", { message: 5 }],
+    ["an empty type", { type: "" }],
+  ];
+  for (const [name, extra] of FIELDS) {
+    it(`event: ${name}`, async () => {
+      await expectDerivedLikeValidator([
+        derived(1),
+        { ...derived(2), ...extra } as TimelineEvent,
+        derived(3),
+      ]);
+    });
+  }
+
+  it("skips ids stored already, in either form, and repeated within the batch", async () => {
+    const store = await createMemoryTimelineStore();
+    await store.append([derived(1, { message: "object" }), derived(1e15, { message: "object" })]);
+    await store.appendBatch!(
+      derivedBatch([
+        derived(1, { message: "batch" }),
+        derived(2, { message: "batch" }),
+        derived(2, { message: "repeated" }),
+        derived(1e15, { message: "batch" }),
+        derived(3, { data: { x: 1 } }),
+        derived(3, { data: { x: 2 } }),
+      ]),
+    );
+    const stored = (await store.query()).events;
+    expect(stored.map((e) => [e.id, e.message ?? e.data])).toEqual([
+      ["r:1", "object"],
+      ["r:2", "batch"],
+      ["r:3", { x: 1 }],
+      ["r:1000000000000000", "object"],
+    ]);
+    // and a derived id stored first is found by its string form
+    await store.append([derived(2, { message: "object" })]);
+    expect(store.size).toBe(4);
+  });
+
+  it("a column whose read throws rejects the batch with INVALID_INPUT and stores none of it", async () => {
+    const store = await createMemoryTimelineStore();
+    const batch = derivedBatch([derived(1), derived(2), derived(3)]);
+    Object.defineProperty(batch.sources, 2, {
+      get() {
+        throw new Error("boom");
+      },
+    });
+    await expect(store.appendBatch!(batch)).rejects.toSatisfy((error: unknown) =>
+      SystemError.is(error, "INVALID_INPUT"),
+    );
+    expect(store.size).toBe(0);
+  });
+
+  it("keeps the runs of a batch apart when they share seqs", async () => {
+    const store = await createMemoryTimelineStore();
+    const runs = ["a", "b", "a", "c", "b"];
+    await store.appendBatch!(derivedBatch(runs.map((runId, i) => ({ ...derived(i % 2), runId }))));
+    // a:0 repeated; the page is in (at, seq, id) order
+    expect((await store.query()).events.map((e) => e.id)).toEqual(["a:0", "b:0", "b:1", "c:1"]);
   });
 });
