@@ -27,7 +27,7 @@ export const MIN_CHAR_CAPACITY = 16 * 1024;
  * row). A batch's derived id (`runId:seq`, the runtime's) is not written at all: its length is 0
  * and it is compared, ordered and returned as its event's run id and seq (writing its code units
  * was a fifth of an append); it is the same id as its string, which hashes the same (see `idHash`)
- * and compares equal to it (`sameStoredId`).
+ * and compares equal to it (`sameStoredId`, `sameDerivedId`).
  *
  * Its fields are open to the modules that write, read, index and compact it; it keeps the
  * invariants that concern the ring itself (room, eviction, deletion marks).
