@@ -51,10 +51,11 @@ const jobs = {
  * @param {number[]} options.burst - one event per entry, fired in the same tick; the entry is how long its step takes (ms)
  * @param {number} [options.later] - if given, one more event (taking this many ms) fired after the burst's runs finished
  * @param {string[]} [options.customers] - if given, the `customer` of each burst event (for a mode's concurrency `key`)
+ * @param {number[]} [options.priorities] - if given, the `priority` of each burst event (for a mode's `priority`)
  * @param {string} [options.title] - the mode as printed (JSON leaves out a `key` function)
  * @param {string} options.note - one line saying what to look for
  */
-export async function tour({ mode, burst, later, customers, title, note }) {
+export async function tour({ mode, burst, later, customers, priorities, title, note }) {
   const bus = createEventBus();
   const runtime = new WorkflowRuntime({ bus, storeRegistry: new StoreRegistry(), env: {} });
   const labels = new Map(); // runId -> "run#<job>"
@@ -104,7 +105,10 @@ export async function tour({ mode, burst, later, customers, title, note }) {
   console.log(`   ${note}`);
   for (const [i, ms] of burst.entries()) {
     job++;
-    bus.emit("job", customers === undefined ? { job, ms } : { job, ms, customer: customers[i] });
+    const payload = { job, ms };
+    if (customers !== undefined) payload.customer = customers[i];
+    if (priorities !== undefined) payload.priority = priorities[i];
+    bus.emit("job", payload);
   }
   await allDone;
   if (later !== undefined) {

@@ -53,6 +53,21 @@ test("serialized: one at a time in arrival order; beyond capacity dropped", () =
   assert.match(tour.finished, /run#1 completed.*run#2 completed.*run#3 completed.*run#4 completed/);
 });
 
+test("serialized with a priority: queued runs start highest priority first, equal priorities in arrival order", () => {
+  const [tour] = run("priority.mjs").map(outcomes);
+  assert.deepEqual(tour.dispatch, [
+    "job 1 → started run#1",
+    "job 2 → queued run#2",
+    "job 3 → queued run#3",
+    "job 4 → queued run#4",
+    "job 5 → queued run#5",
+  ]);
+  assert.match(
+    tour.finished,
+    /run#1 completed.*run#3 completed.*run#5 completed.*run#4 completed.*run#2 completed/,
+  );
+});
+
 test("transient with a concurrency key: one job per customer at once; a free slot goes to a customer with room", () => {
   const [tour] = run("per-customer.mjs").map(outcomes);
   assert.deepEqual(tour.dispatch, [
@@ -132,5 +147,5 @@ test("exclusive: reject and queue_single (latest wins)", () => {
 });
 
 test("all.mjs runs every tour", () => {
-  assert.equal(run("all.mjs").length, 8);
+  assert.equal(run("all.mjs").length, 9);
 });
