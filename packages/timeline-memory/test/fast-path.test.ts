@@ -12,7 +12,13 @@ import {
 } from "@sluice/timeline";
 import { describe, expect, it } from "vitest";
 import { copyJson } from "../src/copy-json.js";
-import { createMemoryTimelineStore } from "../src/index.js";
+import type { EventLog } from "../src/event-log.js";
+import { createMemoryTimelineStore, type MemoryTimelineStore } from "../src/index.js";
+
+/** Ids in `store`'s id table: its live events, when no undone or skipped row was left in it. */
+function idTableSize(store: MemoryTimelineStore): number {
+  return (store as unknown as { log: EventLog }).log.idTable.size;
+}
 
 function ev(id: string, extra: Record<string, unknown> = {}): TimelineEvent {
   return { id, runId: "r", workflowId: "wf", seq: 0, at: 1, source: "runtime", type: "log", ...extra };
@@ -288,26 +294,45 @@ describe("a batch of derived ids (the runtime's) agrees with validateTimelineBat
   it("skips ids stored already, in either form, and repeated within the batch", async () => {
     const store = await createMemoryTimelineStore();
     await store.append([derived(1, { message: "object" }), derived(1e15, { message: "object" })]);
+    // Checked right after a batch that gives up on nothing: a repeat written anyway (a row the id
+    // table does not hold) shows here as a wrong size. A later undo or eviction of such a row would
+    // search the id table for it forever (`IdTable.remove`), a hang instead of a failure.
     await store.appendBatch!(
       derivedBatch([
         derived(1, { message: "batch" }),
         derived(2, { message: "batch" }),
         derived(2, { message: "repeated" }),
-        derived(1e15, { message: "batch" }),
         derived(3, { data: { x: 1 } }),
         derived(3, { data: { x: 2 } }),
+        derived(2, { data: { x: 3 } }),
+        derived(3, { message: "repeated" }),
       ]),
     );
-    const stored = (await store.query()).events;
-    expect(stored.map((e) => [e.id, e.message ?? e.data])).toEqual([
+    expect(store.size).toBe(4);
+    expect(idTableSize(store)).toBe(4);
+    expect((await store.query()).events.map((e) => [e.id, e.message ?? e.data])).toEqual([
       ["r:1", "object"],
       ["r:2", "batch"],
       ["r:3", { x: 1 }],
       ["r:1000000000000000", "object"],
     ]);
+    // a seq of 16 digits sends the batch to the general path (the one pass undoes its first rows)
+    await store.appendBatch!(
+      derivedBatch([derived(4, { message: "batch" }), derived(1e15, { message: "batch" }), derived(1)]),
+    );
+    expect(store.size).toBe(5);
+    expect(idTableSize(store)).toBe(5);
+    const stored = (await store.query()).events;
+    expect(stored.map((e) => [e.id, e.message ?? e.data])).toEqual([
+      ["r:1", "object"],
+      ["r:2", "batch"],
+      ["r:3", { x: 1 }],
+      ["r:4", "batch"],
+      ["r:1000000000000000", "object"],
+    ]);
     // and a derived id stored first is found by its string form
     await store.append([derived(2, { message: "object" })]);
-    expect(store.size).toBe(4);
+    expect(store.size).toBe(5);
   });
 
   it("a column whose read throws rejects the batch with INVALID_INPUT and stores none of it", async () => {
