@@ -99,6 +99,12 @@ class MemoryStore implements MemoryTimelineStore {
   private indexes: LogIndexes;
   private readonly writer = new EventWriter();
   private closed = false;
+  /**
+   * True while an append runs: it reads the caller's events (getters and Proxies included) while it
+   * writes them into the log, so a getter that called the store back would run that call in the
+   * middle of the write (see {@link ensureOpen}).
+   */
+  private appending = false;
 
   constructor(maxEvents: number, maxPosition: number) {
     this.log = new EventLog(MIN_CAPACITY, MIN_CHAR_CAPACITY, maxEvents, maxPosition);
@@ -111,6 +117,25 @@ class MemoryStore implements MemoryTimelineStore {
 
   async append(events: readonly TimelineEvent[]): Promise<void> {
     this.ensureOpen("append");
+    this.appending = true;
+    try {
+      this.appendEvents(events);
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  async appendBatch(batch: TimelineBatch): Promise<void> {
+    this.ensureOpen("appendBatch");
+    this.appending = true;
+    try {
+      this.appendRows(batch);
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  private appendEvents(events: readonly TimelineEvent[]): void {
     if (!Array.isArray(events)) validateTimelineEvents(events);
     let count: number;
     try {
@@ -134,8 +159,7 @@ class MemoryStore implements MemoryTimelineStore {
     if (log.live > log.maxEvents) log.evict();
   }
 
-  async appendBatch(batch: TimelineBatch): Promise<void> {
-    this.ensureOpen("appendBatch");
+  private appendRows(batch: TimelineBatch): void {
     const count = batch?.length;
     if (!(batch instanceof TimelineBatch) || !holdsRows(batch, count)) validateTimelineBatch(batch);
     if (count === 0) return;
@@ -194,11 +218,24 @@ class MemoryStore implements MemoryTimelineStore {
     return log;
   }
 
+  /**
+   * Throws `DISPOSED` once closed, and `INVALID_STATE` for a call made from inside an append (a
+   * getter of its events calling the store back). Run there, a nested append wrote into the room
+   * reserved for the outer one and was counted twice (or left the outer one writing into columns
+   * the log had replaced), and a nested query or delete saw, indexed or removed rows that an undo
+   * then took back.
+   */
   private ensureOpen(operation: string): void {
     if (this.closed) {
       throw new SystemError(
         "DISPOSED",
         `timeline-memory: ${operation}() called after close(); create a new store`,
+      );
+    }
+    if (this.appending) {
+      throw new SystemError(
+        "INVALID_STATE",
+        `timeline-memory: ${operation}() called while the store is reading the events of an append (from a getter or Proxy in them); call it once that append has settled`,
       );
     }
   }
