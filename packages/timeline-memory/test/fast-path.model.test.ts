@@ -348,4 +348,48 @@ describe("a batch of derived ids stores and answers as the same events with expl
     await appendBoth([row(a, 0, "after"), row(b, 0, "after")], true);
     expect(stores[0]!.size).toBe(4);
   });
+
+  it("rows reused after the row chunks wrap do not keep an id decoded for their last event", async () => {
+    // 8192 positions share 2 chunks of rows (a log of 1024 slots): every query decodes and keeps the
+    // ids of the live rows, which the rows of the same slots a lap later must not return
+    const stores = [
+      await createMemoryTimelineStore({ maxEvents: 1000 }),
+      await createMemoryTimelineStore({ maxEvents: 1000 }),
+    ];
+    for (let round = 0; round < 24; round++) {
+      const rows: Row[] = Array.from({ length: 500 }, (_, i) => ({
+        runId: `run${round}`,
+        workflowId: "wf",
+        seq: i,
+        at: round,
+        source: "runtime",
+        type: "log",
+      }));
+      await stores[0]!.appendBatch!(batchOf(rows, false, -1));
+      await stores[1]!.append(rows.map(eventOf));
+      await expectSameAnswers(stores);
+    }
+  });
+
+  it("the code-unit ring holds only the live events' records, rows without data among them", async () => {
+    // Each row without data records where its (empty) record starts: the oldest live row's start is
+    // where the ring's used part begins. Left as the slot's last value (0 on the first lap), the
+    // ring would count every record ever written as used and grow without end.
+    const store = await createMemoryTimelineStore({ maxEvents: 100 });
+    for (let round = 0; round < 60; round++) {
+      const rows: Row[] = Array.from({ length: 50 }, (_, i) => ({
+        runId: `run${round}`,
+        workflowId: "wf",
+        seq: i,
+        at: round,
+        source: "runtime",
+        type: "log",
+        ...(i % 4 === 1 ? { data: { s: "z".repeat(190) } } : {}),
+      }));
+      await store.appendBatch!(batchOf(rows, false, -1));
+      // live: 100 events, 25 records of ~200 code units
+      expect(logOf(store).chars.length, `round ${round}`).toBe(16 * 1024);
+    }
+    expect((await store.query({ runId: "run59" })).events).toHaveLength(50);
+  });
 });
