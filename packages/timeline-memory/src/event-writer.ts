@@ -11,19 +11,6 @@ import type { EventLog } from "./event-log.js";
 import { copyUnits, MAX_DERIVED_SEQ, runSeqHash } from "./id-hash.js";
 import { IdUnits } from "./id-units.js";
 import { levelIndex } from "./levels.js";
-import {
-  CHUNK_SHIFT,
-  FIELDS,
-  ID,
-  MESSAGE,
-  ROW_MASK,
-  RUN_ID,
-  SOURCE,
-  STAGE,
-  STEP,
-  TYPE,
-  WORKFLOW_ID,
-} from "./text-rows.js";
 
 // Id tables from this many slots (4 MiB, beyond a core's cache; 256k ids at a load of 1/4) are read
 // ahead of a batch's writes (see `IdTable.warm`).
@@ -254,16 +241,7 @@ export class EventWriter {
         idLengths[slot] = 0;
         dataLengths[slot] = 0;
         log.tail = tail + 1;
-        const chunk = rows.chunks[(tail >>> CHUNK_SHIFT) & rows.mask]!;
-        const row = (tail & ROW_MASK) * FIELDS;
-        chunk[row + RUN_ID] = runId;
-        chunk[row + WORKFLOW_ID] = workflowId;
-        chunk[row + SOURCE] = source;
-        chunk[row + TYPE] = type;
-        chunk[row + STAGE] = stage;
-        chunk[row + STEP] = step;
-        chunk[row + MESSAGE] = message;
-        chunk[row + ID] = undefined;
+        rows.write(tail, runId, workflowId, source, type, stage, step, message);
         logLevels[slot] = level === undefined ? 0 : levelIndex(level);
         logAts[slot] = time;
         logSeqs[slot] = seq;
@@ -305,27 +283,8 @@ function writeEvent(
   // code units of `value` encoded in `codec.units`, after which `value` is what `data` keeps
   let units = 0;
   if (strict) {
-    if (
-      typeof runId !== "string" ||
-      runId.length === 0 ||
-      typeof workflowId !== "string" ||
-      workflowId.length === 0 ||
-      typeof seq !== "number" ||
-      !Number.isSafeInteger(seq) ||
-      seq < 0 ||
-      typeof time !== "number" ||
-      !Number.isFinite(time) ||
-      typeof source !== "string" ||
-      source.length === 0 ||
-      typeof type !== "string" ||
-      type.length === 0 ||
-      (stage !== undefined && typeof stage !== "string") ||
-      (step !== undefined && typeof step !== "string") ||
-      (message !== undefined && typeof message !== "string") ||
-      (level !== undefined && level !== "info" && level !== "debug" && level !== "warn" && level !== "error")
-    ) {
+    if (!commonFields(runId, workflowId, seq, time, source, type, stage, step, level, message))
       return GAVE_UP;
-    }
     if (typeof value === "object") {
       if (value !== null) {
         units = codec.encode(value);
@@ -385,24 +344,14 @@ function writeEvent(
   log.dataLengths[slot] = units;
   log.charTail = charTail + record;
   log.tail = tail;
-  const rows = log.rows;
-  const chunk = rows.chunks[(position >>> CHUNK_SHIFT) & rows.mask]!;
-  const row = (position & ROW_MASK) * FIELDS;
-  chunk[row + RUN_ID] = runId;
-  chunk[row + WORKFLOW_ID] = workflowId;
-  chunk[row + SOURCE] = source;
-  chunk[row + TYPE] = type;
-  chunk[row + STAGE] = stage;
-  chunk[row + STEP] = step;
-  chunk[row + MESSAGE] = message;
-  chunk[row + ID] = undefined;
+  log.rows.write(position, runId, workflowId, source, type, stage, step, message);
   log.levels[slot] = level === undefined ? 0 : levelIndex(level);
   log.ats[slot] = time;
   log.seqs[slot] = seq;
   return WRITTEN;
 }
 
-/** True when an event's fields but its id and `data` are in the common form: `writeEvent`'s strict checks. */
+/** True when an event's fields but its id and `data` are in the common form: the strict checks of both paths. */
 function commonFields(
   runId: string,
   workflowId: string,

@@ -49,6 +49,32 @@ export class TextRows {
   }
 
   /**
+   * Writes the row of a new event at `position` (its chunk reserved): its string fields, and no
+   * decoded id yet. The one place both of the writer's paths lay a row out.
+   */
+  write(
+    position: number,
+    runId: string,
+    workflowId: string,
+    source: string,
+    type: string,
+    stage: string | undefined,
+    step: string | undefined,
+    message: string | undefined,
+  ): void {
+    const chunk = this.chunks[(position >>> CHUNK_SHIFT) & this.mask]!;
+    const row = (position & ROW_MASK) * FIELDS;
+    chunk[row + RUN_ID] = runId;
+    chunk[row + WORKFLOW_ID] = workflowId;
+    chunk[row + SOURCE] = source;
+    chunk[row + TYPE] = type;
+    chunk[row + STAGE] = stage;
+    chunk[row + STEP] = step;
+    chunk[row + MESSAGE] = message;
+    chunk[row + ID] = undefined;
+  }
+
+  /**
    * Makes sure positions `from` to `to` have chunks; `head` to `to` (the live positions and those
    * about to be written) must fit the log's capacity. Chunks whose positions were all evicted are
    * reused (their rows are overwritten before they are read).
