@@ -44,6 +44,11 @@ function positiveInt(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value > 0;
 }
 
+/** A positive, finite number of milliseconds, at most `max`. */
+function positiveMs(value: unknown, max: number): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 && value <= max;
+}
+
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
@@ -245,7 +250,7 @@ function validateRateLimit(
       `${path}.limit`,
       `must be a positive integer (events per period), got ${describeKind(limit)}`,
     );
-  if (!(typeof periodMs === "number" && Number.isFinite(periodMs) && periodMs > 0 && periodMs <= maxPeriodMs))
+  if (!positiveMs(periodMs, maxPeriodMs))
     throw invalid(
       `${path}.periodMs`,
       `must be a positive finite number of milliseconds${maxPeriodMs === Number.POSITIVE_INFINITY ? "" : `, at most ${maxPeriodMs}`}, got ${describeKind(periodMs)}`,
@@ -272,14 +277,12 @@ function validateDebounce(debounce: unknown, path: string): void {
     throw invalid(path, `must be an object such as { periodMs: 5000 }, got ${describeKind(debounce)}`);
   onlyKnownKeys(debounce, DEBOUNCE_KEYS, path);
   const { periodMs, maxWaitMs, key } = debounce;
-  const positiveMs = (v: unknown) =>
-    typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS;
-  if (!positiveMs(periodMs))
+  if (!positiveMs(periodMs, MAX_TIMER_MS))
     throw invalid(
       `${path}.periodMs`,
       `must be a positive number of milliseconds, at most ${MAX_TIMER_MS}, got ${describeKind(periodMs)}`,
     );
-  if (maxWaitMs !== undefined && !(positiveMs(maxWaitMs) && (maxWaitMs as number) >= (periodMs as number)))
+  if (maxWaitMs !== undefined && !(positiveMs(maxWaitMs, MAX_TIMER_MS) && maxWaitMs >= periodMs))
     throw invalid(
       `${path}.maxWaitMs`,
       `must be a number of milliseconds from periodMs (${periodMs}) to ${MAX_TIMER_MS}, got ${describeKind(maxWaitMs)}`,
@@ -304,14 +307,7 @@ function validateBatch(batch: unknown, path: string): void {
       `${path}.maxSize`,
       `must be a positive integer (most events in one batch), got ${describeKind(maxSize)}`,
     );
-  if (
-    !(
-      typeof timeoutMs === "number" &&
-      Number.isFinite(timeoutMs) &&
-      timeoutMs > 0 &&
-      timeoutMs <= MAX_TIMER_MS
-    )
-  )
+  if (!positiveMs(timeoutMs, MAX_TIMER_MS))
     throw invalid(
       `${path}.timeoutMs`,
       `must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (how long a batch collects from its first event), got ${describeKind(timeoutMs)}`,
