@@ -183,21 +183,17 @@ export class TriggerDispatch {
    * dispatch, the option's key) deregistered the workflow or stopped or drained the runtime, whose
    * held and waiting events were dropped or sent on already: for a deregistered workflow it is
    * reported dropped (held, it would start a run after all, on a timer nothing clears); while
-   * draining it goes on at once (nothing is held then), by `goOn` (a batch of one, for a `batch`).
+   * draining it goes on at once (nothing is held then), sent on as it is, or by `goOn` (a batch of one, for a `batch`).
    */
-  private heldNoMore(
-    binding: TriggerBinding,
-    event: string,
-    payload: unknown,
-    goOn: () => void = () => this.dispatchMatched(binding, event, payload, this.refusal),
-  ): boolean {
+  private heldNoMore(binding: TriggerBinding, event: string, payload: unknown, goOn?: () => void): boolean {
     const { workflow: wf, triggerId } = binding;
     if (wf.deregistered) {
       reportDropped(wf, triggerId, event, payload, "the workflow was deregistered", this.report);
       return true;
     }
     if (!this.holding) {
-      goOn();
+      if (goOn === undefined) this.dispatchMatched(binding, event, payload, this.refusal);
+      else goOn();
       return true;
     }
     return false;
