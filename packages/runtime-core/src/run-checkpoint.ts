@@ -30,6 +30,12 @@ export interface RunCheckpoint<S extends object = RunState> extends PipelineChec
    */
   dispatched: boolean;
   /**
+   * The run's concurrency key (its mode's `key`), for a dispatched run of a `transient` or
+   * `serialized` workflow with one; absent otherwise. The adopted run takes that key's slot when it
+   * resumes; without it (a checkpoint written before the field existed), only the workflow's.
+   */
+  concurrencyKey?: string;
+  /**
    * The run's deadline, epoch ms: its `startedAt` plus the `runTimeoutMs` its workflow had where
    * the run was made. Absent for a run without one. A run adopted or recovered keeps it, whatever
    * `runTimeoutMs` the workflow has where it is adopted, and fails with `TIMEOUT` once it passes
@@ -47,6 +53,8 @@ export interface RunCheckpointPlace {
   readonly key: string | undefined;
   readonly startedAt: number;
   readonly dispatched: boolean;
+  /** `undefined` when the run has none, or its checkpoint does not say. */
+  readonly concurrencyKey: string | undefined;
   /** `undefined` when the run has no deadline. */
   readonly runDeadline: number | undefined;
 }
@@ -68,6 +76,7 @@ const RUN_CHECKPOINT_KEYS: ReadonlySet<string> = new Set([
   "seq",
   "startedAt",
   "dispatched",
+  "concurrencyKey",
   "runDeadline",
 ]);
 
@@ -99,7 +108,7 @@ function describeNonCheckpoint(value: unknown, reader: CheckpointReader): string
 
 /**
  * Reads where a run checkpoint belongs (`workflowId`, `pipelineId`, `triggerId`, `key`, `startedAt`,
- * `dispatched`) and its `runDeadline`, each field once; the pipeline checks the rest
+ * `dispatched`, `concurrencyKey`) and its `runDeadline`, each field once; the pipeline checks the rest
  * (`Pipeline.readCheckpoint`).
  *
  * @throws SystemError `INVALID_INPUT` naming the field that is missing, of the wrong type, or not a
@@ -114,10 +123,8 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
   }
   // a field this version does not know was written by something else (or misspelt): refused, not dropped
   refuseUnknownKeys(value, RUN_CHECKPOINT_KEYS, "checkpoint", { caller: `${reader}(checkpoint)` });
-  const { workflowId, pipelineId, triggerId, key, startedAt, dispatched, runDeadline } = value as Record<
-    string,
-    unknown
-  >;
+  const { workflowId, pipelineId, triggerId, key, startedAt, dispatched, concurrencyKey, runDeadline } =
+    value as Record<string, unknown>;
   if (typeof workflowId !== "string" || workflowId.length === 0)
     throw invalid(reader, "workflowId", `must be a non-empty string (got ${describeValue(workflowId)})`);
   if (typeof pipelineId !== "string" || pipelineId.length === 0)
@@ -134,6 +141,12 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
     throw invalid(reader, "startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
     throw invalid(reader, "dispatched", `must be true or false (got ${describeValue(dispatched)})`);
+  if (concurrencyKey !== undefined && typeof concurrencyKey !== "string")
+    throw invalid(
+      reader,
+      "concurrencyKey",
+      `must be a string, or absent for a run without one (got ${describeValue(concurrencyKey)})`,
+    );
   if (
     runDeadline !== undefined &&
     (typeof runDeadline !== "number" || !Number.isFinite(runDeadline) || runDeadline < 0)
@@ -144,5 +157,5 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
       `must be an epoch time in ms, or absent for a run without a deadline (got ${describeValue(runDeadline)})`,
     );
   }
-  return { workflowId, pipelineId, triggerId, key, startedAt, dispatched, runDeadline };
+  return { workflowId, pipelineId, triggerId, key, startedAt, dispatched, concurrencyKey, runDeadline };
 }

@@ -13,6 +13,11 @@ import type { RunEnding } from "./run-ending.js";
 import { NO_WAITS, type RunRecord } from "./run-record.js";
 import type { PauseContext, ResumeContext, RunResult, RunState } from "./types.js";
 
+/** Whether a run that came to a pause has gone on from it (read after calls that may resume it). */
+function wentOn(record: RunRecord): boolean {
+  return record.status === "running";
+}
+
 /** The run-execution operations pausing and resuming drive: a resumed run settles like a started one. */
 export interface PauseHost {
   /** Gives a run whose pause window released its live context a new state store holding `state`. */
@@ -124,8 +129,10 @@ export class RunPauses {
       }
     }
     // The slot goes back only now: the queued run it starts may run its first steps at once, and
-    // an event they emit must find this run parked (before, it was neither buffered nor parked).
-    if (record.managed) wf.policy.runPaused(record.runId);
+    // an event they emit must find this run parked (before, it was neither buffered nor parked). A
+    // run that went on from this pause at once (a buffered event, a wait's mapper resuming it) went
+    // on in the slot it still held, and keeps it.
+    if (record.managed && !wentOn(record)) wf.policy.runPaused(record.runId);
     return result;
   }
 
@@ -337,20 +344,39 @@ export class RunPauses {
     // connection must not have a second instance built while the first is still closing), or at an
     // abort: as for a parked run, an abort does not wait for the hook (which may be awaiting that
     // abort); the run's end waits for the disposal itself.
+    //
+    // A run its mode started goes on in a slot of that mode, as it started: a `transient` or
+    // `serialized` run gave its slot back as it paused (waiting does not count against concurrency,
+    // going on does: Inngest's rule), and waits here for one when none is free.
     const pausing = record.pausing;
     const releasing = record.releasing;
-    if (pausing !== undefined || releasing !== undefined) {
-      const before =
-        releasing === undefined
-          ? pausing!
-          : pausing === undefined
-            ? releasing
-            : Promise.all([pausing, releasing]);
+    const slot = record.managed ? this.slotFor(record) : undefined;
+    if (pausing !== undefined || releasing !== undefined || slot !== undefined) {
+      const waits: Promise<unknown>[] = [];
+      if (pausing !== undefined) waits.push(pausing);
+      if (releasing !== undefined) waits.push(releasing);
+      if (slot !== undefined) waits.push(slot);
+      const before = waits.length === 1 ? waits[0]! : Promise.all(waits);
       return Promise.race([before, record.whenAbortRequested()]).then(() =>
         this.goOn(record, run, restored, checkpoint, cause),
       );
     }
     return this.goOn(record, run, restored, checkpoint, cause);
+  }
+
+  /**
+   * Takes a slot of its workflow's mode for a resumed run: `undefined` when it holds one now (it kept
+   * its own, or one was free), else a promise that resolves once it does. A run that ends waiting
+   * (an abort, its deadline) stops waiting as its end tells the mode (`runEnded`).
+   */
+  private slotFor(record: RunRecord): Promise<void> | undefined {
+    let granted!: () => void;
+    // (the mode calls back only from a later release, never before this returns)
+    if (record.workflow.policy.runResuming(record.runId, record.concurrencyKey, () => granted()))
+      return undefined;
+    return new Promise<void>((resolve) => {
+      granted = resolve;
+    });
   }
 
   /** Runs a resumed run's next stage (after `onResume`, if any). */

@@ -51,6 +51,12 @@ export class RunRecord {
   /** Its idempotency key (`TriggerDefinition.key`), which it holds in its workflow's keys until it leaves the unfinished runs. */
   key: string | undefined = undefined;
   /**
+   * Its concurrency key (the mode's `key`), for a run its mode started with one: the key whose slot
+   * it takes again when it resumes. `undefined` otherwise, and for a run adopted from a checkpoint
+   * that had none.
+   */
+  concurrencyKey: string | undefined = undefined;
+  /**
    * While its workflow's `CancelIndex` holds it: what its trigger's `cancelOn` rules compare, read
    * from its payload when it was made (`undefined` for a rule without `match`, or no value to match).
    */
@@ -290,6 +296,7 @@ export class RunRecord {
     data.seq = checkpoint.seq;
     data.startedAt = this.startedAt;
     data.dispatched = this.managed;
+    if (this.concurrencyKey !== undefined) data.concurrencyKey = this.concurrencyKey;
     // absent for a run without one, as in a checkpoint made before the field existed
     if (this.runDeadline !== undefined) data.runDeadline = this.runDeadline.at;
     return data as RunCheckpoint;

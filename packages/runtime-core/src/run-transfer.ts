@@ -178,6 +178,7 @@ export class RunTransfer {
       place.runDeadline,
     );
     record.managed = place.dispatched;
+    if (place.dispatched) record.concurrencyKey = place.concurrencyKey;
     wf.cancels?.add(record, checkpoint.event);
     record.released = released;
     record.waits = waits;

@@ -527,6 +527,7 @@ export class TriggerDispatch {
           request.key,
         );
         record.managed = true;
+        record.concurrencyKey = request.concurrencyKey;
         return record.runId;
       },
       launchRun: (runId: string) => {

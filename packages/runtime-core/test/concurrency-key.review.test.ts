@@ -11,6 +11,11 @@ afterEach(async () => {
 const customer = (input: Readonly<RunState>) => String(input.id).split("-")[0]!;
 
 /** The keyed policy's internals (wf.policy is internal): what it still holds. */
+/** How many resumed runs wait in the workflow's policy for a slot. */
+function resumingHeld(workflowId: string): number {
+  return (h.runtime as any).workflows.get(workflowId).policy.resumingIn.size;
+}
+
 function held(workflowId: string) {
   const policy = (h.runtime as any).workflows.get(workflowId).policy;
   return {
@@ -167,6 +172,7 @@ async function registerPausing(mode: ExecutionMode) {
   h = await harness();
   const gates = new Map<string, (how: string) => void>();
   const started: string[] = [];
+  const ended: string[] = [];
   const runIds = new Map<string, string>();
   const dispatched: DispatchResult[] = [];
   const workflow: Workflow = {
@@ -209,6 +215,8 @@ async function registerPausing(mode: ExecutionMode) {
   });
   return {
     started,
+    /** Resumed runs whose result has come, in that order. */
+    ended,
     dispatched,
     runIds,
     emit: (id: string) => h.bus.emit("job", { id }),
@@ -223,12 +231,24 @@ async function until(check: () => boolean) {
 }
 
 describe("the concurrency key against a model, with pauses, aborts and keyConcurrency", () => {
+  // A resumed run takes a slot (its key's and an overall one) before its next stage, ahead of
+  // every queued run; its next stage is instant here, so once it has one it ends at once.
   function model(concurrency: number, keyConcurrency: number) {
     const running: string[] = [];
     const waiting: string[] = [];
+    const resuming: string[] = [];
     const started: string[] = [];
+    const resumed: string[] = [];
     const busy = (key: string) => running.filter((id) => id.split("-")[0] === key).length;
     const fill = () => {
+      for (let i = 0; i < resuming.length && running.length < concurrency; ) {
+        const id = resuming[i]!;
+        if (busy(id.split("-")[0]!) < keyConcurrency) {
+          resuming.splice(i, 1);
+          resumed.push(id);
+          i = 0; // it ended at once: a resumed run passed over before may fit now
+        } else i++;
+      }
       for (let i = 0; i < waiting.length && running.length < concurrency; ) {
         const id = waiting[i]!;
         if (busy(id.split("-")[0]!) < keyConcurrency) {
@@ -241,7 +261,13 @@ describe("the concurrency key against a model, with pauses, aborts and keyConcur
     return {
       running,
       waiting,
+      resuming,
       started,
+      resumed,
+      resume(id: string) {
+        resuming.push(id);
+        fill();
+      },
       emit(id: string) {
         waiting.push(id);
         fill();
@@ -291,9 +317,9 @@ describe("the concurrency key against a model, with pauses, aborts and keyConcur
           m.forget(id);
         } else if (r < 0.6 && paused.length > 0) {
           const id = paused.splice(Math.floor(random() * paused.length), 1)[0]!;
-          const done = h.runtime.result(t.runIds.get(id)!);
+          void h.runtime.result(t.runIds.get(id)!).then(() => t.ended.push(id));
           h.bus.emit("resume", { id });
-          await done;
+          m.resume(id);
         } else {
           const id = m.running[Math.floor(random() * m.running.length)]!;
           const runId = t.runIds.get(id)!;
@@ -315,9 +341,12 @@ describe("the concurrency key against a model, with pauses, aborts and keyConcur
           }
           m.leave(id);
         }
-        await until(() => t.started.length >= m.started.length);
+        await until(() => t.started.length >= m.started.length && t.ended.length >= m.resumed.length);
         expect(t.started).toEqual(m.started);
+        // (a resumed run's result comes a few microtasks after its slot: its order may differ)
+        expect([...t.ended].sort()).toEqual([...m.resumed].sort());
       }
+      expect(resumingHeld("pausing")).toBe(m.resuming.length);
       expect(held("pausing")).toEqual({
         lines: expect.any(Number),
         ready: expect.any(Number),
@@ -327,19 +356,24 @@ describe("the concurrency key against a model, with pauses, aborts and keyConcur
       // everything ends: the policy holds nothing
       while (m.running.length > 0 || paused.length > 0) {
         for (const id of paused.splice(0)) {
-          const done = h.runtime.result(t.runIds.get(id)!);
+          void h.runtime.result(t.runIds.get(id)!).then(() => t.ended.push(id));
           h.bus.emit("resume", { id });
-          await done;
+          m.resume(id);
         }
         for (const id of m.running.slice()) {
           const done = h.runtime.result(t.runIds.get(id)!);
           t.gate(id, "end");
           await done;
           m.leave(id);
+          // a resumed run its slot went to ends before the next slot frees, as in the model
+          await until(() => t.ended.length >= m.resumed.length);
         }
-        await until(() => t.started.length >= m.started.length);
+        await until(() => t.started.length >= m.started.length && t.ended.length >= m.resumed.length);
       }
       expect(t.started).toEqual(m.started);
+      expect(m.resuming).toEqual([]);
+      expect([...t.ended].sort()).toEqual([...m.resumed].sort());
+      expect(resumingHeld("pausing")).toBe(0);
       expect(held("pausing")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
     },
     60_000,
@@ -615,7 +649,7 @@ describe("hooks, stop(), detach and adopt", () => {
     ]);
   });
 
-  it("a paused run detached and adopted again holds no slot; its key's queue goes on", async () => {
+  it("a paused run detached and adopted again holds no slot while parked; resumed, it waits for its key's slot ahead of the queue", async () => {
     h = await harness();
     const started: string[] = [];
     const gates = new Map<string, (how: string) => void>();
@@ -624,22 +658,36 @@ describe("hooks, stop(), detach and adopt", () => {
       mode: { type: "serialized", key: customer },
       onDispatch: (r) => void (r.runId && ids.set((r.payload as any).id, r.runId)),
     });
-    for (const id of ["a-1", "a-2", "a-3"]) h.bus.emit("job", { id });
+    for (const id of ["a-1", "a-2", "a-3", "b-1"]) h.bus.emit("job", { id });
     gates.get("a-1")!("pause");
-    await until(() => started.length === 2);
-    const cp = await h.runtime.detach(ids.get("a-1")!);
-    expect(held("w")).toEqual({ lines: 1, ready: 0, running: 1, queued: 1 });
-    await h.runtime.adopt(cp);
-    expect(held("w")).toEqual({ lines: 1, ready: 0, running: 1, queued: 1 });
-    const done = h.runtime.result(ids.get("a-1")!);
-    h.bus.emit("resume", { id: "a-1" });
-    expect((await done).ok).toBe(true);
-    expect(held("w")).toEqual({ lines: 1, ready: 0, running: 1, queued: 1 });
-    gates.get("a-2")!("end");
     await until(() => started.length === 3);
+    expect(started).toEqual(["a-1", "b-1", "a-2"]);
+    const cp = await h.runtime.detach(ids.get("a-1")!);
+    expect(cp.concurrencyKey).toBe("a");
+    expect(held("w")).toEqual({ lines: 2, ready: 0, running: 2, queued: 1 });
+    await h.runtime.adopt(JSON.parse(JSON.stringify(cp)));
+    expect(held("w")).toEqual({ lines: 2, ready: 0, running: 2, queued: 1 });
+    let resumed = false;
+    void h.runtime.result(ids.get("a-1")!).then((r) => {
+      expect(r.ok).toBe(true);
+      resumed = true;
+    });
+    h.bus.emit("resume", { id: "a-1" });
+    await until(() => resumingHeld("w") === 1);
+    // key b's slot is free, but a-1 waits for key a's, which a-2 holds
+    gates.get("b-1")!("end");
+    await until(() => held("w").running === 1);
+    expect(resumed).toBe(false);
+    gates.get("a-2")!("end");
+    // a-1 goes on before a-3, which waited longer but had not started (a-3, gated, would hold the
+    // key's slot and a-1 would not end)
+    await until(() => resumed);
+    await until(() => started.length === 4);
+    expect(started.at(-1)).toBe("a-3");
     gates.get("a-3")!("end");
     await until(() => held("w").running === 0);
     expect(held("w")).toEqual({ lines: 0, ready: 0, running: 0, queued: 0 });
+    expect(resumingHeld("w")).toBe(0);
   });
 });
 

@@ -178,14 +178,11 @@ describe("exclusive: a run is active until its onComplete has returned", () => {
   });
 });
 
-describe("serialized: a pause gives the slot back even when the run never parks", () => {
-  it("a run resumed at once by an event buffered during its stage executes alongside the next queued run", async () => {
+describe("serialized: one run executes at a time, across pauses", () => {
+  it("a run resumed at once keeps its slot; a parked run gives it back and waits for it to go on", async () => {
     h = await harness();
     const log: string[] = [];
-    let openSecondStage!: () => void;
-    const secondStage = new Promise<void>((resolve) => {
-      openSecondStage = resolve;
-    });
+    const gates = new Map<number, () => void>();
     const approvals: Workflow = {
       id: "approvals",
       triggers: { go: { event: "job", pipeline: "p" } },
@@ -200,6 +197,7 @@ describe("serialized: a pause gives the slot back even when the run never parks"
                   action: async (ctx) => {
                     const n = ctx.state().n as number;
                     log.push(`run ${n} asks`);
+                    if (n === 3) return; // run 3 asks nothing: it goes straight on
                     const pause = await ctx.use((d) => d.require<PauseService>("__pause_service__"));
                     pause.register({ event: `approved.${n}` });
                     if (n === 1) h.bus.emit("approved.1", {}); // before the stage ends: buffered
@@ -213,8 +211,10 @@ describe("serialized: a pause gives the slot back even when the run never parks"
                 {
                   id: "act",
                   action: async (ctx) => {
-                    log.push(`run ${ctx.state().n} acts`);
-                    await secondStage;
+                    const n = ctx.state().n as number;
+                    log.push(`run ${n} acts`);
+                    await new Promise<void>((resolve) => gates.set(n, resolve));
+                    log.push(`run ${n} done`);
                   },
                 },
               ],
@@ -229,10 +229,29 @@ describe("serialized: a pause gives the slot back even when the run never parks"
     });
     h.bus.emit("job", { n: 1 });
     h.bus.emit("job", { n: 2 });
-    // run 1 never parked (no onPause), yet run 2 started while run 1 still executes
-    await expect.poll(() => log).toEqual(["run 1 asks", "run 1 acts", "run 2 asks", "run 2 parks"]);
-    expect(h.runtime.listAllRuns().map((r) => r.status)).toEqual(["running", "paused"]);
-    openSecondStage();
+    // run 1 never parked: it went on in its slot, and run 2 waits for it
+    await expect.poll(() => log).toEqual(["run 1 asks", "run 1 acts"]);
+    expect(h.runtime.listAllRuns().map((r) => r.status)).toEqual(["running", "queued"]);
+    gates.get(1)!();
+    await expect.poll(() => log.slice(3)).toEqual(["run 2 asks", "run 2 parks"]);
+    // run 2 parked: its slot went back, and run 3 takes it
+    h.bus.emit("job", { n: 3 });
+    await expect.poll(() => log.slice(5)).toEqual(["run 3 asks", "run 3 acts"]);
+    // run 2's approval comes while run 3 executes: run 2 waits for the slot before it acts
+    h.bus.emit("approved.2", {});
+    await tick(10);
+    expect(log.slice(7)).toEqual([]);
+    // (run 2 has left its pause: it counts as running, waiting for its slot)
+    expect(
+      h.runtime
+        .listAllRuns()
+        .filter((r) => r.status !== "completed")
+        .map((r) => r.status),
+    ).toEqual(["running", "running"]);
+    gates.get(3)!();
+    await expect.poll(() => log.slice(7)).toEqual(["run 3 done", "run 2 acts"]);
+    gates.get(2)!();
+    await expect.poll(() => log.at(-1)).toBe("run 2 done");
   });
 });
 

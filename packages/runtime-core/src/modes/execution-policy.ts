@@ -42,7 +42,7 @@ export interface PolicyHost {
 
 /**
  * Decides, per workflow, what happens to each bus-triggered run request. The runtime tells it
- * when runs pause and end; `invoke()` and resumes bypass it.
+ * when runs pause, resume and end; `invoke()` bypasses it.
  */
 export interface ExecutionPolicy {
   accept(request: DispatchRequest): PolicyDecision;
@@ -52,9 +52,21 @@ export interface ExecutionPolicy {
    * if any. Returns why it cannot (the slot is taken), or `undefined` when it has joined.
    */
   adoptPaused(runId: string): string | undefined;
-  /** A run of this workflow paused (parked, or about to resume with the events buffered for it). */
+  /** A run of this workflow paused (parked): a slot it holds goes back. */
   runPaused(runId: string): void;
-  /** A run of this workflow ended (completed, failed or aborted), or left it (`detach()`). */
+  /**
+   * A paused run that this mode started (or adopted, as dispatched) goes on: a resume, a timeout,
+   * an event buffered for it. True when it may go on now: it holds its slot (a mode whose paused
+   * runs keep theirs, or a run resumed before it gave its slot back), or it took a free one.
+   * Otherwise it waits for one, ahead of runs that have not started, and `granted` is called once
+   * it holds it; a waiting run that ends (`runEnded`: aborted, failed at its deadline) stops waiting.
+   * `concurrencyKey` is the run's (the mode's `key`), `undefined` when it has none or it is not known.
+   */
+  runResuming(runId: string, concurrencyKey: string | undefined, granted: () => void): boolean;
+  /**
+   * A run of this workflow ended (completed, failed or aborted), or left it (`detach()`): its slot
+   * goes back, or it stops waiting for one.
+   */
   runEnded(runId: string): void;
   /** A queued run was aborted by the host before it started. */
   forget(runId: string): void;

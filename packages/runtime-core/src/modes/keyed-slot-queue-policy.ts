@@ -9,7 +9,8 @@ import { waitingQueue } from "./waiting-queue.js";
  * keys together), beyond that they are dropped. When a slot frees, the run that has waited longest
  * (with the mode's `priority`: of highest priority, then longest waiting) among those whose key has
  * room starts, so one busy key never holds back another's runs, and a key's own runs start in that
- * order too. A run that pauses gives both its slots back, as in {@link SlotQueuePolicy}.
+ * order too. A run that pauses gives both its slots back, as in {@link SlotQueuePolicy}, and takes
+ * them again when it resumes, or waits for them ahead of every queued run.
  *
  * Each key has a line (its slot count and its queue); a line whose first run could start but for
  * the overall limit is offered, by that run's priority and arrival number, to {@link ReadyLines},
@@ -21,6 +22,8 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
   private readonly running = new IdMap<KeyLine>();
   /** Each queued run, with its line (for `forget`). */
   private readonly queuedIn = new IdMap<QueuedRun>();
+  /** Each resumed run waiting for its slots, with its line (for `runEnded`). */
+  private readonly resumingIn = new IdMap<QueuedRun>();
   private readonly lines = new Map<string, KeyLine>();
   private readonly ready = new ReadyLines();
   private arrivals = 0;
@@ -61,6 +64,7 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
         priority: request.priority,
         line,
         offered: false,
+        granted: undefined,
       };
       line.queue.push(queued, queued.priority);
       this.queuedIn.set(runId, queued);
@@ -79,8 +83,46 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     this.release(runId);
   }
 
+  runResuming(runId: string, key: string | undefined, granted: () => void): boolean {
+    // (after close() the workflow's runs are being aborted: one resuming goes on to its abort)
+    if (this.closed || this.running.has(runId)) return true;
+    // A run whose key is not known (adopted from a checkpoint written without it) is a line of its
+    // own, never listed: it needs only an overall slot.
+    let line = key === undefined ? new KeyLine("", waitingQueue(false)) : this.lines.get(key);
+    // (while the overall limit has room, a line with runs waiting has no room of its own: they
+    // would have started, so a resumed run never passes a run that waits for the same slots)
+    if (this.running.size < this.concurrency && (line === undefined || line.active < this.keyConcurrency)) {
+      line ??= this.newLine(key!);
+      line.active++;
+      this.running.set(runId, line);
+      return true;
+    }
+    line ??= this.newLine(key!);
+    const resumed: QueuedRun = {
+      runId,
+      arrival: this.arrivals++,
+      priority: Number.POSITIVE_INFINITY,
+      line,
+      offered: false,
+      granted,
+    };
+    line.resuming.push(resumed);
+    this.resumingIn.set(runId, resumed);
+    this.offer(line);
+    return false;
+  }
+
   runEnded(runId: string): void {
-    this.release(runId);
+    const resumed = this.resumingIn.take(runId);
+    if (resumed === undefined) {
+      this.release(runId);
+      return;
+    }
+    const line = resumed.line;
+    line.resuming.remove(resumed);
+    this.offer(line);
+    this.dropIfIdle(line);
+    this.pruneStale();
   }
 
   forget(runId: string): void {
@@ -91,11 +133,17 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     // its first run may have been the one forgotten: the next is offered in its place
     this.offer(line);
     this.dropIfIdle(line);
-    // A forgotten first run leaves a stale entry, taken out only as slots free: while none does
-    // (a long run holding the last slot) they would pile up. Live entries, one a line, are at most
-    // the queued runs, so pruning past twice that bounds the heap by the queue, and each prune
-    // (O(n log n)) comes after at least n forgets.
-    if (this.ready.size > 2 * this.queuedIn.size + 32) this.ready.prune();
+    this.pruneStale();
+  }
+
+  /**
+   * A forgotten first run (or a resumed one that ended waiting) leaves a stale entry, taken out only
+   * as slots free: while none does (a long run holding the last slot) they would pile up. Live
+   * entries, one a line, are at most the waiting runs, so pruning past twice that bounds the heap by
+   * them, and each prune (O(n log n)) comes after at least n such leavings.
+   */
+  private pruneStale(): void {
+    if (this.ready.size > 2 * (this.queuedIn.size + this.resumingIn.size) + 32) this.ready.prune();
   }
 
   close(): string[] {
@@ -116,12 +164,17 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
     while (!this.closed && this.running.size < this.concurrency) {
       const next = this.ready.takeEarliest(this.keyConcurrency);
       if (next === undefined) break;
-      const queued = next.queue.shift()!;
-      this.queuedIn.delete(queued.runId);
+      const first = next.takeFirst()!;
       next.active++;
-      this.running.set(queued.runId, next);
+      this.running.set(first.runId, next);
       this.offer(next);
-      this.host.launchRun(queued.runId);
+      if (first.granted !== undefined) {
+        this.resumingIn.delete(first.runId);
+        first.granted();
+      } else {
+        this.queuedIn.delete(first.runId);
+        this.host.launchRun(first.runId);
+      }
     }
     this.dropIfIdle(line);
   }
@@ -140,7 +193,6 @@ export class KeyedSlotQueuePolicy implements ExecutionPolicy {
 
   /** Forgets a key with no run holding a slot or waiting: the lines kept are the keys in use. */
   private dropIfIdle(line: KeyLine): void {
-    if (line.active === 0 && line.queue.length === 0 && this.lines.get(line.key) === line)
-      this.lines.delete(line.key);
+    if (line.idle && this.lines.get(line.key) === line) this.lines.delete(line.key);
   }
 }

@@ -1,3 +1,4 @@
+import { FifoQueue } from "./fifo-queue.js";
 import { PriorityQueue } from "./priority-queue.js";
 import type { WaitingQueue } from "./waiting-queue.js";
 
@@ -5,22 +6,47 @@ import type { WaitingQueue } from "./waiting-queue.js";
 export interface QueuedRun {
   readonly runId: string;
   readonly arrival: number;
-  /** The mode's `priority` for it (0 without one): higher starts first. */
+  /**
+   * The mode's `priority` for it (0 without one): higher starts first. `Infinity` for a resumed run
+   * (no mode's priority is: they are finite), which goes before every run that has not started.
+   */
   readonly priority: number;
+  /** For a resumed run waiting for a slot: what to call once it holds one (a queued run is launched). */
+  readonly granted: (() => void) | undefined;
   readonly line: KeyLine;
   /** Whether {@link ReadyLines} holds an entry for it (at most one: a run is offered once). */
   offered: boolean;
 }
 
-/** One concurrency key's runs: how many hold a slot, and those waiting, in the order they start. */
+/**
+ * One concurrency key's runs: how many hold a slot, and those waiting, in the order they start:
+ * resumed runs first, in the order they resumed, then the queued ones.
+ */
 export class KeyLine {
   active = 0;
+  /** Its resumed runs waiting for a slot, in the order they resumed. */
+  readonly resuming = new FifoQueue<QueuedRun>();
 
   constructor(
     readonly key: string,
     /** Its waiting runs: in arrival order, or by priority for a mode with one. */
     readonly queue: WaitingQueue<QueuedRun>,
   ) {}
+
+  /** The run that starts next in this line: its first resumed run, else its first queued run. */
+  first(): QueuedRun | undefined {
+    return this.resuming.length !== 0 ? this.resuming.peek() : this.queue.peek();
+  }
+
+  /** Takes the run `first()` gives. */
+  takeFirst(): QueuedRun | undefined {
+    return this.resuming.length !== 0 ? this.resuming.shift() : this.queue.shift();
+  }
+
+  /** Whether no run of this key holds a slot or waits. */
+  get idle(): boolean {
+    return this.active === 0 && this.queue.length === 0 && this.resuming.length === 0;
+  }
 }
 
 /**
@@ -40,7 +66,7 @@ export class ReadyLines {
 
   /** Offers `line` by its first waiting run, unless that run has its entry already or none waits. */
   offer(line: KeyLine): void {
-    const first = line.queue.peek();
+    const first = line.first();
     if (first === undefined || first.offered) return;
     first.offered = true;
     this.heap.push(first, first.priority, first.arrival);
@@ -56,7 +82,7 @@ export class ReadyLines {
     for (let run = this.heap.shift(); run !== undefined; run = this.heap.shift()) {
       run.offered = false;
       const line = run.line;
-      if (line.queue.peek() === run && line.active < keyConcurrency) return line;
+      if (line.first() === run && line.active < keyConcurrency) return line;
     }
     return undefined;
   }
@@ -73,7 +99,7 @@ export class ReadyLines {
    */
   prune(): void {
     for (const run of this.heap.takeAll()) {
-      if (run.line.queue.peek() === run) this.heap.push(run, run.priority, run.arrival);
+      if (run.line.first() === run) this.heap.push(run, run.priority, run.arrival);
       else run.offered = false;
     }
   }

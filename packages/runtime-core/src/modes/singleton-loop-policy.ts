@@ -58,6 +58,11 @@ export class SingletonLoopPolicy implements ExecutionPolicy {
 
   runPaused(): void {}
 
+  /** A paused run holds its slot here: it goes on in it. */
+  runResuming(): boolean {
+    return true;
+  }
+
   runEnded(runId: string): void {
     if (this.active !== runId) return;
     this.active = this.pending.take();

@@ -1,17 +1,23 @@
 import { IdMap } from "@sluice/id-map";
 import type { DispatchRequest, ExecutionPolicy, PolicyDecision, PolicyHost } from "./execution-policy.js";
+import { FifoQueue } from "./fifo-queue.js";
 import { type WaitingQueue, waitingQueue } from "./waiting-queue.js";
 
 /**
  * `transient` (concurrency N) and `serialized` (concurrency 1): up to N runs execute at once,
  * later requests wait up to `capacity`, in arrival order (or by the mode's `priority`), beyond
  * that they are dropped. A run that
- * pauses gives its slot back: a paused run waits on the outside world, not on this queue.
+ * pauses gives its slot back: a paused run waits on the outside world, not on this queue. When it
+ * resumes it takes a slot again before its next stage, or waits for one ahead of the queued runs
+ * (work in progress first), whatever the capacity.
  */
 export class SlotQueuePolicy implements ExecutionPolicy {
   /** Runs holding a slot (an IdMap: a `Set` with a run in and out per run is slow, see IdMap). */
   private readonly slots = new IdMap<true>();
   private readonly queue: WaitingQueue<string>;
+  /** Resumed runs waiting for a slot, in the order they resumed, each with what to call once it has one. */
+  private readonly resuming = new FifoQueue<string>();
+  private readonly granters = new IdMap<() => void>();
   private closed = false;
 
   constructor(
@@ -49,8 +55,21 @@ export class SlotQueuePolicy implements ExecutionPolicy {
     this.release(runId);
   }
 
+  runResuming(runId: string, _key: string | undefined, granted: () => void): boolean {
+    // (after close() the workflow's runs are being aborted: one resuming goes on to its abort)
+    if (this.closed || this.slots.has(runId)) return true;
+    if (this.slots.size < this.concurrency) {
+      this.slots.set(runId, true);
+      return true;
+    }
+    this.resuming.push(runId);
+    this.granters.set(runId, granted);
+    return false;
+  }
+
   runEnded(runId: string): void {
-    this.release(runId);
+    if (this.granters.take(runId) !== undefined) this.resuming.remove(runId);
+    else this.release(runId);
   }
 
   forget(runId: string): void {
@@ -68,6 +87,12 @@ export class SlotQueuePolicy implements ExecutionPolicy {
   private release(runId: string): void {
     if (!this.slots.delete(runId)) return;
     while (!this.closed && this.slots.size < this.concurrency) {
+      const resumed = this.resuming.shift();
+      if (resumed !== undefined) {
+        this.slots.set(resumed, true);
+        this.granters.take(resumed)!();
+        continue;
+      }
       const next = this.queue.shift();
       if (next === undefined) return;
       this.slots.set(next, true);
