@@ -1,5 +1,6 @@
 import { DataCodec } from "./data-codec.js";
 import { type IdLog, IdTable, tableCapacity } from "./id-table.js";
+import { idTableFault } from "./id-table-fault.js";
 import { copyRing } from "./ring.js";
 import { sameDerivedId, sameStoredId } from "./stored-events.js";
 import { TextRows } from "./text-rows.js";
@@ -216,7 +217,7 @@ export class EventLog implements IdLog {
       const slot = head & mask;
       if (gone[slot] === 1) gone[slot] = 0;
       else {
-        idTable.remove(hashes[slot]!, head, this);
+        if (!idTable.remove(hashes[slot]!, head, this)) throw idTableFault(head);
         if (kept.size !== 0) kept.delete(head);
         excess--;
       }
@@ -229,7 +230,7 @@ export class EventLog implements IdLog {
   remove(slot: number, position: number): void {
     this.gone[slot] = 1;
     this.kept.delete(position);
-    this.idTable.remove(this.hashes[slot]!, position, this);
+    if (!this.idTable.remove(this.hashes[slot]!, position, this)) throw idTableFault(position);
   }
 
   /** True when `position` holds an event that is neither evicted nor deleted. */

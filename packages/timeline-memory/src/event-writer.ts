@@ -9,6 +9,7 @@ import { copyCommonJson, copyJson, NOT_COMMON } from "./copy-json.js";
 import { TOO_BIG, UNCOMMON } from "./data-codec.js";
 import type { EventLog } from "./event-log.js";
 import { copyUnits, MAX_DERIVED_SEQ, runSeqHash } from "./id-hash.js";
+import { idTableFault } from "./id-table-fault.js";
 import { IdUnits } from "./id-units.js";
 import { levelIndex } from "./levels.js";
 
@@ -393,7 +394,7 @@ function commonFields(
 function undo(log: EventLog, first: number): false {
   for (let position = first; position < log.tail; position++) {
     const slot = position & log.mask;
-    log.idTable.remove(log.hashes[slot]!, position, log);
+    if (!log.idTable.remove(log.hashes[slot]!, position, log)) throw idTableFault(position);
     log.kept.delete(position);
   }
   log.tail = first;

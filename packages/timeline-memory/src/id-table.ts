@@ -129,14 +129,21 @@ export class IdTable {
     this.size++;
   }
 
-  /** Removes a position that is in the table; `hash` is its id's hash. */
-  remove(hash: number, position: number, log: IdLog): void {
+  /**
+   * Removes a position that is in the table; `hash` is its id's hash. False, and nothing removed,
+   * when the position is not where its hash leads: the table and the log disagree (a fault of the
+   * store's), which the caller reports rather than probing the table for ever.
+   */
+  remove(hash: number, position: number, log: IdLog): boolean {
     const slots = this.slots;
     const mask = this.mask;
     const hashes = log.hashes;
     const logMask = log.mask;
     let hole = hash & mask;
-    while (slots[hole] !== position) hole = (hole + PROBE_STEP) & mask;
+    for (let p = slots[hole]; p !== position; p = slots[hole]) {
+      if (p === EMPTY) return false;
+      hole = (hole + PROBE_STEP) & mask;
+    }
     // Backward shift: move later members of the probe run into the hole so lookups never need
     // tombstones. Distances are counted in probes (slots apart times the step's inverse).
     for (let j = (hole + PROBE_STEP) & mask; ; j = (j + PROBE_STEP) & mask) {
@@ -153,6 +160,7 @@ export class IdTable {
     }
     slots[hole] = EMPTY;
     this.size--;
+    return true;
   }
 
   /** Empties the table, making it `capacity` slots (a power of two). */
