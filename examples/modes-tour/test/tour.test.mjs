@@ -147,5 +147,23 @@ test("exclusive: reject and queue_single (latest wins)", () => {
 });
 
 test("all.mjs runs every tour", () => {
-  assert.equal(run("all.mjs").length, 9);
+  assert.equal(run("all.mjs").length, 10);
+});
+
+test("serialized with pauses: parked runs give the slot back; resumed, they take it again one at a time, before new work", () => {
+  const [lines] = run("resumes.mjs");
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith("order ") || l.startsWith("at most")),
+    [
+      "order 1 asks for approval and parks (its slot goes back)",
+      "order 2 asks for approval and parks (its slot goes back)",
+      "order 3 asks for approval and parks (its slot goes back)",
+      "order 1 ships",
+      "order 2 ships",
+      "order 3 ships",
+      "order 4 starts (no approval needed)",
+      "order 4 ships",
+      "at most 1 order shipping at once",
+    ],
+  );
 });
