@@ -344,24 +344,42 @@ export class RunPauses {
     // connection must not have a second instance built while the first is still closing), or at an
     // abort: as for a parked run, an abort does not wait for the hook (which may be awaiting that
     // abort); the run's end waits for the disposal itself.
-    //
-    // A run its mode started goes on in a slot of that mode, as it started: a `transient` or
-    // `serialized` run gave its slot back as it paused (waiting does not count against concurrency,
-    // going on does: Inngest's rule), and waits here for one when none is free.
     const pausing = record.pausing;
     const releasing = record.releasing;
-    const slot = record.managed ? this.slotFor(record) : undefined;
-    if (pausing !== undefined || releasing !== undefined || slot !== undefined) {
-      const waits: Promise<unknown>[] = [];
-      if (pausing !== undefined) waits.push(pausing);
-      if (releasing !== undefined) waits.push(releasing);
-      if (slot !== undefined) waits.push(slot);
-      const before = waits.length === 1 ? waits[0]! : Promise.all(waits);
+    if (pausing !== undefined || releasing !== undefined) {
+      const before =
+        releasing === undefined
+          ? pausing!
+          : pausing === undefined
+            ? releasing
+            : Promise.all([pausing, releasing]);
       return Promise.race([before, record.whenAbortRequested()]).then(() =>
-        this.goOn(record, run, restored, checkpoint, cause),
+        this.goOnInSlot(record, run, restored, checkpoint, cause),
       );
     }
-    return this.goOn(record, run, restored, checkpoint, cause);
+    return this.goOnInSlot(record, run, restored, checkpoint, cause);
+  }
+
+  /**
+   * A run its mode started goes on in a slot of that mode, as it started: a `transient` or
+   * `serialized` run gave its slot back as it paused (waiting does not count against concurrency,
+   * going on does: Inngest's rule), and waits here for one when none is free, or until an abort.
+   * Only once its onPause and its released services' disposal are over: waiting for them, it would
+   * hold a slot it does not use (and stall, were the hook waiting for a run of its workflow the
+   * slot would start).
+   */
+  private goOnInSlot(
+    record: RunRecord,
+    run: PipelineRun<RunState>,
+    restored: boolean,
+    checkpoint: PipelineCheckpoint<RunState>,
+    cause: ResumeCause,
+  ): Promise<RunResult> {
+    const slot = record.managed && !record.abortRequested ? this.slotFor(record) : undefined;
+    if (slot === undefined) return this.goOn(record, run, restored, checkpoint, cause);
+    return Promise.race([slot, record.whenAbortRequested()]).then(() =>
+      this.goOn(record, run, restored, checkpoint, cause),
+    );
   }
 
   /**

@@ -196,6 +196,60 @@ describe("transient: concurrency holds across resumes", () => {
   });
 });
 
+describe("a resumed run whose onPause still runs", () => {
+  it("takes no slot before the hook is over: a run the hook waits for starts meanwhile", async () => {
+    // onPause hands the pause on to a run of the same workflow and waits for it (say, a
+    // notification that must be sent before the run may go on)
+    let notifying = false;
+    const t = await setup(
+      { type: "serialized" },
+      {
+        hookTimeoutMs: 60_000,
+        onPause: async () => {
+          await tick(1);
+          t.emit({ id: "n", how: "run" });
+          notifying = true;
+          await h.runtime.result(t.runId("n"));
+        },
+      },
+    );
+    t.emit({ id: "p", how: "pause" });
+    t.emit({ id: "r", how: "run" }); // queued: it takes the slot p gives back as it pauses
+    await expect.poll(() => t.log).toEqual(["p starts", "r starts", "r after"]);
+    await expect.poll(() => notifying).toBe(true); // n is queued behind r
+    h.bus.emit("go.p", {}); // p is approved while its onPause waits for n
+    await tick(5);
+    await t.open("r");
+    // the slot r frees goes to n: p, still in its onPause, is not yet waiting for one
+    await expect.poll(() => t.log.slice(3)).toEqual(["n starts", "n after"]);
+    expect(t.status("p")).toBe("running");
+    await t.open("n");
+    await expect.poll(() => t.log.at(-1)).toBe("p after");
+    expect((await t.open("p")).ok).toBe(true);
+  });
+
+  it("a run approved while its onPause runs leaves the slot to the next run until then", async () => {
+    let done!: () => void;
+    const t = await setup(
+      { type: "serialized" },
+      { hookTimeoutMs: 60_000, onPause: () => new Promise<void>((resolve) => (done = resolve)) },
+    );
+    t.emit({ id: "p", how: "pause" });
+    await expect.poll(() => t.status("p")).toBe("paused");
+    h.bus.emit("go.p", {});
+    await tick(5);
+    t.emit({ id: "a", how: "run" });
+    await expect.poll(() => t.log).toEqual(["p starts", "a starts", "a after"]);
+    done();
+    await tick(5);
+    // p waits for the slot a holds now
+    expect(t.log).not.toContain("p after");
+    await t.open("a");
+    await expect.poll(() => t.log.at(-1)).toBe("p after");
+    expect((await t.open("p")).ok).toBe(true);
+  });
+});
+
 describe("a resumed run that ends while it waits for a slot", () => {
   it("aborted: it ends aborted, leaves the line, and the slots count right afterwards", async () => {
     const t = await setup({ type: "transient", concurrency: 1 });
