@@ -141,11 +141,11 @@ export function readCheckpointPlace(value: unknown, reader: CheckpointReader): R
     throw invalid(reader, "startedAt", `must be an epoch time in ms (got ${describeValue(startedAt)})`);
   if (typeof dispatched !== "boolean")
     throw invalid(reader, "dispatched", `must be true or false (got ${describeValue(dispatched)})`);
-  if (concurrencyKey !== undefined && typeof concurrencyKey !== "string")
+  if (concurrencyKey !== undefined && (typeof concurrencyKey !== "string" || concurrencyKey.length === 0))
     throw invalid(
       reader,
       "concurrencyKey",
-      `must be a string, or absent for a run without one (got ${describeValue(concurrencyKey)})`,
+      `must be a non-empty string (a mode's key), or absent for a run without one (got ${describeValue(concurrencyKey)})`,
     );
   if (
     runDeadline !== undefined &&

@@ -377,23 +377,27 @@ export class RunPauses {
   ): Promise<RunResult> {
     const slot = record.managed && !record.abortRequested ? this.slotFor(record) : undefined;
     if (slot === undefined) return this.goOn(record, run, restored, checkpoint, cause);
-    return Promise.race([slot, record.whenAbortRequested()]).then(() =>
-      this.goOn(record, run, restored, checkpoint, cause),
-    );
+    return slot.then(() => this.goOn(record, run, restored, checkpoint, cause));
   }
 
   /**
    * Takes a slot of its workflow's mode for a resumed run: `undefined` when it holds one now (it kept
-   * its own, or one was free), else a promise that resolves once it does. A run that ends waiting
-   * (an abort, its deadline) stops waiting as its end tells the mode (`runEnded`).
+   * its own, or one was free), else a promise that resolves once it does, or once an abort (or its
+   * deadline) is requested; such a run then ends, and its end takes it out of the mode's line
+   * (`runEnded`). The one callback serves both, and a grant forgets it as an abort waiter: a run
+   * that waits for slots at many pauses leaves nothing behind.
    */
   private slotFor(record: RunRecord): Promise<void> | undefined {
-    let granted!: () => void;
+    let goOn!: () => void;
     // (the mode calls back only from a later release, never before this returns)
-    if (record.workflow.policy.runResuming(record.runId, record.concurrencyKey, () => granted()))
-      return undefined;
+    const granted = () => {
+      record.forgetAbortWaiter(goOn);
+      goOn();
+    };
+    if (record.workflow.policy.runResuming(record.runId, record.concurrencyKey, granted)) return undefined;
     return new Promise<void>((resolve) => {
-      granted = resolve;
+      goOn = resolve;
+      record.onAbortRequested(resolve);
     });
   }
 

@@ -396,6 +396,23 @@ export class RunRecord {
     for (const resolve of waiters) resolve();
   }
 
+  /**
+   * Calls `waiter` once an abort is requested (at once if one was), unless it is forgotten first
+   * (`forgetAbortWaiter`): for a wait that may end otherwise, and must not leave a waiter behind
+   * each time it does (a run that pauses often).
+   */
+  onAbortRequested(waiter: () => void): void {
+    if (this.abortRequested) waiter();
+    else (this.abortWaiters ??= []).push(waiter);
+  }
+
+  /** Forgets a waiter given to `onAbortRequested` that has not been called. */
+  forgetAbortWaiter(waiter: () => void): void {
+    const waiters = this.abortWaiters;
+    const at = waiters === undefined ? -1 : waiters.indexOf(waiter);
+    if (at !== -1) waiters!.splice(at, 1);
+  }
+
   /** Resolves once an abort is requested (at once if one was). */
   whenAbortRequested(): Promise<undefined> {
     if (this.abortRequested) return Promise.resolve(undefined);

@@ -95,6 +95,14 @@ async function setup(mode: ExecutionMode, options: Partial<RegisterOptions> = {}
   };
 }
 
+/** Parks run `p`, then starts run `a`, which holds its slot in its second stage until opened. */
+async function parkPThenBusyA(t: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  t.emit({ id: "p", how: "pause" });
+  await expect.poll(() => t.status("p")).toBe("paused");
+  t.emit({ id: "a", how: "run" });
+  await expect.poll(() => t.log.at(-1)).toBe("a after");
+}
+
 /** How many resumed runs wait in the workflow's mode for a slot. */
 function resumersWaiting(): number {
   const policy = (h.runtime as any).workflows.get("jobs").policy;
@@ -166,10 +174,7 @@ describe("transient: concurrency holds across resumes", () => {
       { type: "transient", concurrency: 1 },
       { onResume: (ctx) => void calls.push(`onResume ${String(ctx.state().approved)}`) },
     );
-    t.emit({ id: "p", how: "pause" });
-    await expect.poll(() => t.status("p")).toBe("paused");
-    t.emit({ id: "a", how: "run" });
-    await expect.poll(() => t.log.at(-1)).toBe("a after");
+    await parkPThenBusyA(t);
     const resumed = h.runtime.resume(t.runId("p"), { approved: true });
     await tick(5);
     expect(calls).toEqual([]);
@@ -183,10 +188,7 @@ describe("transient: concurrency holds across resumes", () => {
 
   it("a run rebuilt after its pause window waits for a slot before it is rebuilt into its next stage", async () => {
     const t = await setup({ type: "transient", concurrency: 1 }, { pauseWindowMs: 0 });
-    t.emit({ id: "p", how: "pause" });
-    await expect.poll(() => t.status("p")).toBe("paused");
-    t.emit({ id: "a", how: "run" });
-    await expect.poll(() => t.log.at(-1)).toBe("a after");
+    await parkPThenBusyA(t);
     h.bus.emit("go.p", {});
     await tick(5);
     expect(t.log).not.toContain("p after");
@@ -251,12 +253,22 @@ describe("a resumed run whose onPause still runs", () => {
 });
 
 describe("a resumed run that ends while it waits for a slot", () => {
+  it("granted, it leaves no abort waiter behind (a run waiting for slots at many pauses holds nothing more)", async () => {
+    const t = await setup({ type: "transient", concurrency: 1 });
+    await parkPThenBusyA(t);
+    h.bus.emit("go.p", {});
+    await expect.poll(() => resumersWaiting()).toBe(1);
+    const record = (h.runtime as any).runs.get(t.runId("p"));
+    expect(record.abortWaiters).toHaveLength(1);
+    await t.open("a");
+    await expect.poll(() => t.log.at(-1)).toBe("p after");
+    expect(record.abortWaiters ?? []).toHaveLength(0);
+    await t.open("p");
+  });
+
   it("aborted: it ends aborted, leaves the line, and the slots count right afterwards", async () => {
     const t = await setup({ type: "transient", concurrency: 1 });
-    t.emit({ id: "p", how: "pause" });
-    await expect.poll(() => t.status("p")).toBe("paused");
-    t.emit({ id: "a", how: "run" });
-    await expect.poll(() => t.log.at(-1)).toBe("a after");
+    await parkPThenBusyA(t);
     h.bus.emit("go.p", {});
     await expect.poll(() => resumersWaiting()).toBe(1);
     const ended = h.runtime.result(t.runId("p"));
@@ -276,10 +288,7 @@ describe("a resumed run that ends while it waits for a slot", () => {
 
   it("past its run deadline: it fails with TIMEOUT and leaves the line", async () => {
     const t = await setup({ type: "transient", concurrency: 1 }, { runTimeoutMs: 100 });
-    t.emit({ id: "p", how: "pause" });
-    await expect.poll(() => t.status("p")).toBe("paused");
-    t.emit({ id: "a", how: "run" });
-    await expect.poll(() => t.log.at(-1)).toBe("a after");
+    await parkPThenBusyA(t);
     const ended = h.runtime.result(t.runId("p"));
     h.bus.emit("go.p", {});
     const result = (await ended) as RunResult;
@@ -290,10 +299,7 @@ describe("a resumed run that ends while it waits for a slot", () => {
 
   it("deregistered: it ends aborted and the mode holds nothing", async () => {
     const t = await setup({ type: "serialized" });
-    t.emit({ id: "p", how: "pause" });
-    await expect.poll(() => t.status("p")).toBe("paused");
-    t.emit({ id: "a", how: "run" });
-    await expect.poll(() => t.log.at(-1)).toBe("a after");
+    await parkPThenBusyA(t);
     const ended = h.runtime.result(t.runId("p"));
     h.bus.emit("go.p", {});
     await expect.poll(() => resumersWaiting()).toBe(1);
@@ -343,11 +349,13 @@ describe("the concurrency key in a checkpoint", () => {
     expect(plain).toBeDefined();
     expect("concurrencyKey" in plain!).toBe(false);
     const detached = await h.runtime.detach(t.runId("k1-p"));
-    expect(() => h.runtime.adopt({ ...detached, concurrencyKey: 5 } as never)).toThrow(
-      expect.objectContaining({
-        code: "INVALID_INPUT",
-        message: expect.stringContaining("checkpoint.concurrencyKey must be a string"),
-      }),
-    );
+    for (const concurrencyKey of [5, ""]) {
+      expect(() => h.runtime.adopt({ ...detached, concurrencyKey } as never)).toThrow(
+        expect.objectContaining({
+          code: "INVALID_INPUT",
+          message: expect.stringContaining("checkpoint.concurrencyKey must be a non-empty string"),
+        }),
+      );
+    }
   });
 });
