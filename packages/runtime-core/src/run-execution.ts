@@ -234,7 +234,7 @@ export class RunExecution {
       if (!record.abortRequested) {
         // An abort during onPrepare ends the run without waiting for the hook: a hook that awaits
         // the abort (or deregister, or stop) of its own run would otherwise wait for itself.
-        const failure = await Promise.race([this.hookCalls.prepare(record), record.whenAbortRequested()]);
+        const failure = await record.raceAbort(this.hookCalls.prepare(record));
         if (failure !== undefined && !record.abortRequested) {
           // its pipeline never executed: the timeline gets run.started, then run.failed
           return this.ending.failOutsidePipeline(record, failure);

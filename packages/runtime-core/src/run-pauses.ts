@@ -347,15 +347,13 @@ export class RunPauses {
     const pausing = record.pausing;
     const releasing = record.releasing;
     if (pausing !== undefined || releasing !== undefined) {
-      const before =
+      const before: Promise<unknown> =
         releasing === undefined
           ? pausing!
           : pausing === undefined
             ? releasing
             : Promise.all([pausing, releasing]);
-      return Promise.race([before, record.whenAbortRequested()]).then(() =>
-        this.goOnInSlot(record, run, restored, checkpoint, cause),
-      );
+      return record.raceAbort(before).then(() => this.goOnInSlot(record, run, restored, checkpoint, cause));
     }
     return this.goOnInSlot(record, run, restored, checkpoint, cause);
   }
@@ -431,10 +429,7 @@ export class RunPauses {
         resumedBy: cause,
       };
       // An abort during onResume goes on without waiting for the hook, as during onPrepare.
-      await Promise.race([
-        this.hookCalls.hook(record, "onResume", () => wf.options.onResume!(ctx)),
-        record.whenAbortRequested(),
-      ]);
+      await record.raceAbort(this.hookCalls.hook(record, "onResume", () => wf.options.onResume!(ctx)));
       await run.execute();
       return this.execution.settle(record, run);
     } catch (error) {

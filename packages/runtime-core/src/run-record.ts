@@ -413,11 +413,27 @@ export class RunRecord {
     if (at !== -1) waiters!.splice(at, 1);
   }
 
-  /** Resolves once an abort is requested (at once if one was). */
-  whenAbortRequested(): Promise<undefined> {
+  /**
+   * `work`'s outcome, or `undefined` as soon as an abort (or the run's deadline) is requested,
+   * whichever comes first (at once when one was requested already). Unlike a race with a promise
+   * of the abort, it leaves no waiter behind once `work` settles: a run that pauses and resumes
+   * many times, each time waiting for a hook, holds nothing more for it.
+   */
+  raceAbort<T>(work: Promise<T>): Promise<T | undefined> {
     if (this.abortRequested) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      (this.abortWaiters ??= []).push(() => resolve(undefined));
+    return new Promise<T | undefined>((resolve, reject) => {
+      const aborted = () => resolve(undefined);
+      this.onAbortRequested(aborted);
+      work.then(
+        (value) => {
+          this.forgetAbortWaiter(aborted);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.forgetAbortWaiter(aborted);
+          reject(error);
+        },
+      );
     });
   }
 
