@@ -383,16 +383,28 @@ export class RunPauses {
    * its own, or one was free), else a promise that resolves once it does, or once an abort (or its
    * deadline) is requested; such a run then ends, and its end takes it out of the mode's line
    * (`runEnded`). The one callback serves both, and a grant forgets it as an abort waiter: a run
-   * that waits for slots at many pauses leaves nothing behind.
+   * that waits for slots at many pauses leaves nothing behind. While it waits its `RunInfo` says
+   * `queued` (its record stays `running`: it has left its pause, and no queued run's path applies).
    */
   private slotFor(record: RunRecord): Promise<void> | undefined {
     let goOn!: () => void;
     // (the mode calls back only from a later release, never before this returns)
+    const registry = record.workflow.registry;
     const granted = () => {
       record.forgetAbortWaiter(goOn);
+      registry.setStatus(
+        record.runId,
+        "running",
+        record.stamp(),
+        undefined,
+        undefined,
+        record.registryHandle,
+      );
       goOn();
     };
     if (record.workflow.policy.runResuming(record.runId, record.concurrencyKey, granted)) return undefined;
+    // what watch() and listAllRuns() show until it has one: waiting for a slot, as a run never started
+    registry.setStatus(record.runId, "queued", record.stamp(), undefined, undefined, record.registryHandle);
     return new Promise<void>((resolve) => {
       goOn = resolve;
       record.onAbortRequested(resolve);

@@ -241,13 +241,13 @@ describe("serialized: one run executes at a time, across pauses", () => {
     h.bus.emit("approved.2", {});
     await tick(10);
     expect(log.slice(7)).toEqual([]);
-    // (run 2 has left its pause: it counts as running, waiting for its slot)
+    // (run 2 has left its pause and waits for the slot: its RunInfo says queued)
     expect(
       h.runtime
         .listAllRuns()
         .filter((r) => r.status !== "completed")
         .map((r) => r.status),
-    ).toEqual(["running", "running"]);
+    ).toEqual(["queued", "running"]);
     gates.get(3)!();
     await expect.poll(() => log.slice(7)).toEqual(["run 3 done", "run 2 acts"]);
     gates.get(2)!();

@@ -122,13 +122,15 @@ describe("transient: concurrency holds across resumes", () => {
       .toEqual(["a after", "a starts", "b after", "b starts", "p starts"]);
     h.bus.emit("go.p", {});
     await tick(5);
-    // p left its pause but has no slot: its next stage has not begun
-    expect(t.status("p")).toBe("running");
+    // p left its pause but has no slot: its next stage has not begun, and its RunInfo says queued
+    expect(t.status("p")).toBe("queued");
+    expect(h.runtime.watch("jobs", t.runId("p"))?.stage).toBe("after");
     expect(t.log).not.toContain("p after");
     expect(resumersWaiting()).toBe(1);
     expect((await t.open("a")).ok).toBe(true);
     // the freed slot goes to p, which had started, not to c, which waited longer
     await expect.poll(() => t.log.slice(5)).toEqual(["p after"]);
+    expect(t.status("p")).toBe("running");
     expect(t.status("c")).toBe("queued");
     await t.open("p");
     await expect.poll(() => t.log.slice(6)).toEqual(["c starts", "c after"]);
